@@ -1,0 +1,46 @@
+"""opptoolkit: AWS Partner Central opportunities as pandas DataFrames.
+
+Pull opportunities into a frame, edit them in pandas, a spreadsheet or a notebook form, and push
+the changes back as complete, valid ``UpdateOpportunity`` calls. The schema (paths, types,
+enums, patterns, bounds, required and sensitive flags) is read from botocore's
+``partnercentral-selling`` service model at run time.
+
+Examples
+--------
+>>> import opptoolkit as ot
+>>> ot.get_catalog()["LifeCycle.Stage"].enum[:2]
+('Prospect', 'Qualified')
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .exceptions import OpptoolkitError, Problem, SheetError
+from .fake import fake_record, fake_records
+from .frame import payload_from_record, to_frame, to_payload, to_payloads
+from .model import Field, FieldCatalog, get_catalog, label_for
+from .sheets import read_sheet, write_sheet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Field",
+    "FieldCatalog",
+    "OpptoolkitError",
+    "Problem",
+    "SheetError",
+    "__version__",
+    "fake_record",
+    "fake_records",
+    "get_catalog",
+    "label_for",
+    "payload_from_record",
+    "read_sheet",
+    "to_frame",
+    "to_payload",
+    "to_payloads",
+    "write_sheet",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

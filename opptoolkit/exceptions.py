@@ -1,0 +1,41 @@
+"""Exceptions raised by opptoolkit (one module, one line each, as awswrangler does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["OpptoolkitError", "Problem", "SheetError"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with the input, in the API's error vocabulary.
+
+    ``row`` is the spreadsheet row number (header = 1) or the frame's row label; ``field`` the
+    column or field path; ``code`` one of the API's ``ValidationExceptionErrorCode`` values where
+    one fits (``INVALID_VALUE``, ``REQUIRED_FIELD_MISSING``, ...); ``message`` never holds a
+    customer's data.
+    """
+
+    row: object
+    field: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.field}: {self.code}: {self.message}"
+
+
+class OpptoolkitError(Exception):
+    """Base class of opptoolkit's errors."""
+
+
+class SheetError(OpptoolkitError):
+    """A spreadsheet could not be read or written; ``problems`` lists every cell at fault."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = problems or []
+        shown = "\n".join(f"  - {p}" for p in self.problems[:20])
+        more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"{message}\n{shown}{more}" if shown else message)

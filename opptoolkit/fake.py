@@ -1,0 +1,200 @@
+"""Random, model-valid Opportunity records, generated from the service model itself.
+
+Used by the tests (round-trip law), the benchmarks and the sandbox's seed data. Every value
+satisfies the model's enums, patterns and list bounds; in ``tricky`` mode free text is full of
+what breaks spreadsheets (commas, quotes, newlines, leading ``=+-@``, unicode, ``NA``, leading
+zeros).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+import string
+from datetime import UTC, datetime, timedelta
+from re import _parser as sre  # type: ignore[attr-defined]
+from typing import Any
+
+from botocore.model import ListShape, Shape, StructureShape
+
+from .model import get_catalog
+
+__all__ = ["fake_record", "fake_records", "sample_pattern"]
+
+_TRICKY_CHARS = [
+    *(string.ascii_letters + string.digits + " ,;:'\"\n\t|\\/[]{}()<>*&%$#!?"),
+    "é", "ß", "中", "文", "😀", "—", "’", "\u00a0", "Ω",
+]  # fmt: skip
+_TRICKY_STRINGS = [
+    "NA", "N/A", "null", "None", "nan", "TRUE", "=SUM(A1:A3)", "+1-555", "-42", "@handle",
+    "'quoted", '"double"', "a,b;c", "line1\nline2", "tab\tcell", "  padded  ", "\ttab-first",
+    "00123", "0.10", "1e5", "2024-01-05", "Ünïcödé ☃", "semi; colon", "x" * 20, "cr\rinside",
+    "\rcr-first", "crlf\r\nline", "back\\slash\\n", " lead", "trail ", "a\n", "\nb",
+]  # fmt: skip
+_SAFE_CHARS = string.ascii_letters + string.digits + " "
+_CATEGORY = {
+    sre.CATEGORY_DIGIT: string.digits,
+    sre.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
+    sre.CATEGORY_SPACE: " ",
+}
+_UNBOUNDED_CAP = 8
+
+
+def _class_chars(items: Any) -> str:
+    key = repr(items)
+    if key not in _CLASS_CACHE:
+        chars: list[str] = []
+        for iop, iav in items:
+            if iop is sre.LITERAL:
+                chars.append(chr(iav))
+            elif iop is sre.RANGE:
+                chars.extend(chr(c) for c in range(iav[0], iav[1] + 1))
+            elif iop is sre.CATEGORY:
+                chars.extend(_CATEGORY.get(iav, "a"))
+            else:  # negated classes are not used by this model's patterns
+                raise NotImplementedError(f"character class op {iop}")
+        _CLASS_CACHE[key] = "".join(chars)
+    return _CLASS_CACHE[key]
+
+
+_CLASS_CACHE: dict[str, str] = {}
+
+
+def _sample(tree: Any, rng: random.Random, any_chars: str | list[str]) -> str:
+    out: list[str] = []
+    for op, av in tree:
+        if op is sre.LITERAL:
+            out.append(chr(av))
+        elif op is sre.ANY:
+            out.append(rng.choice(any_chars))
+        elif op is sre.IN:
+            out.append(rng.choice(_class_chars(av)))
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            lo, hi, sub = av
+            hi = lo + _UNBOUNDED_CAP if hi == sre.MAXREPEAT else hi
+            # favour short and boundary lengths, sometimes the maximum
+            n = rng.choice([lo, hi, rng.randint(lo, min(hi, lo + 12)), rng.randint(lo, hi)])
+            if len(sub) == 1 and sub[0][0] is sre.ANY:  # fast path: .{m,n}
+                out.extend(rng.choices(any_chars, k=n))
+            elif len(sub) == 1 and sub[0][0] is sre.IN:  # fast path: [a-z]{m,n}
+                out.extend(rng.choices(_class_chars(sub[0][1]), k=n))
+            else:
+                out.extend(_sample(sub, rng, any_chars) for _ in range(n))
+        elif op is sre.SUBPATTERN:
+            out.append(_sample(av[-1], rng, any_chars))
+        elif op is sre.BRANCH:
+            out.append(_sample(rng.choice(av[1]), rng, any_chars))
+        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            pass  # checked by fullmatch below
+        else:
+            raise NotImplementedError(f"regex op {op}")
+    return "".join(out)
+
+
+@functools.cache
+def _parsed(pattern: str) -> tuple[Any, re.Pattern[str]]:
+    return sre.parse(pattern), re.compile(pattern)
+
+
+def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) -> str:
+    """A random string that fully matches ``pattern`` (a model pattern).
+
+    >>> import random, re
+    >>> s = sample_pattern("O[0-9]{1,19}", random.Random(1))
+    >>> bool(re.fullmatch("O[0-9]{1,19}", s))
+    True
+    """
+    tree, rx = _parsed(pattern)
+    chars = _TRICKY_CHARS if tricky else _SAFE_CHARS
+    for _ in range(200):
+        s = _sample(tree, rng, chars)
+        if rx.fullmatch(s):
+            return s
+    raise ValueError(f"could not sample a string for pattern {pattern!r}")
+
+
+def _timestamp(rng: random.Random) -> datetime:
+    base = datetime(2023, 1, 1, tzinfo=UTC)
+    return base + timedelta(milliseconds=rng.randint(0, 3 * 365 * 24 * 3600 * 1000))
+
+
+def _string(path: str, rng: random.Random, tricky: bool, required: bool) -> str:
+    f = get_catalog().fields.get(path)
+    enum = f.enum if f else ()
+    pattern = (f.pattern or f.item_pattern) if f else None
+    if enum:
+        return rng.choice(enum)
+    rx = f._regex if f else None
+    if tricky and (pattern is None or pattern.startswith("(?s).")) and rng.random() < 0.4:
+        candidates = [s for s in _TRICKY_STRINGS if rx is None or rx.fullmatch(s)]
+        if candidates:
+            return rng.choice(candidates)
+    if pattern is None:
+        pattern = "(?s).{1,40}"
+    s = sample_pattern(pattern, rng, tricky=tricky)
+    if s == "" and required:  # required members carry a value
+        s = sample_pattern(pattern.replace("{0,", "{1,"), rng, tricky=tricky)
+    return s
+
+
+def _value(shape: Shape, path: str, rng: random.Random, tricky: bool, required: bool, p: float) -> Any:
+    """Random value for ``shape``; ``path`` is the catalogue path of the leaf (or the prefix)."""
+    if isinstance(shape, StructureShape):
+        out: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            req = name in shape.required_members
+            if req or rng.random() < p:
+                sub = f"{path}{name}"
+                if isinstance(member, StructureShape):
+                    sub += "."
+                elif isinstance(member, ListShape) and isinstance(member.member, StructureShape):
+                    sub += "[]."
+                out[name] = _value(member, sub, rng, tricky, req, p)
+        return out
+    if isinstance(shape, ListShape):
+        lo = shape.metadata.get("min", 0)
+        hi = shape.metadata.get("max", 4)
+        n = rng.choice([lo, lo + 1, rng.randint(lo, hi), hi]) if hi > lo else lo
+        if isinstance(shape.member, StructureShape):
+            return [_value(shape.member, path, rng, tricky, False, p) for _ in range(n)]
+        return [_value(shape.member, path, rng, tricky, True, p) for _ in range(max(n, 1))]
+    if shape.type_name == "timestamp":
+        return _timestamp(rng)
+    if shape.type_name == "string":
+        return _string(path, rng, tricky, required)
+    raise NotImplementedError(f"{path}: {shape.type_name}")
+
+
+def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0.7) -> dict[str, Any]:
+    """One random GetOpportunity response valid against the service model.
+
+    Parameters
+    ----------
+    rng : random.Random
+        Source of randomness (seed it for repeatable data).
+    tricky : bool
+        Fill free text with spreadsheet-hostile content (unicode, separators, formula prefixes).
+    p_present : float
+        Probability that each optional member is present.
+
+    Examples
+    --------
+    >>> import random
+    >>> r = fake_record(random.Random(0))
+    >>> sorted(k for k in ("Id", "Catalog", "LastModifiedDate") if k in r)
+    ['Catalog', 'Id', 'LastModifiedDate']
+    """
+    cat = get_catalog()
+    rec = _value(cat.get_shape, "", rng, tricky, True, p_present)
+    rec["Catalog"] = rng.choice(["AWS", "Sandbox"])
+    return rec
+
+
+def fake_records(n: int, seed: int = 0, **kwargs: Any) -> list[dict[str, Any]]:
+    """``n`` records from :func:`fake_record` with a seeded generator."""
+    rng = random.Random(seed)
+    records = [fake_record(rng, **kwargs) for _ in range(n)]
+    for i, rec in enumerate(records):  # identifiers are unique within a catalog
+        rec["Id"] = f"O{seed % 1000:03d}{i + 1:010d}"
+    return records

@@ -1,0 +1,382 @@
+"""Flatten Opportunity records into a DataFrame, and rows back into UpdateOpportunity payloads.
+
+The frame has one row per opportunity and one column per leaf of the service model, named by
+its dotted path (``Customer.Account.CompanyName``); lists of structures become indexed columns
+(``Customer.Contacts[0].Email``), lists of scalars stay Python lists in one cell. Timestamps are
+timezone-aware UTC; dates and amounts stay the strings the API sent.
+
+Blank means null: an empty string, an empty list, NaN or None in a cell is *no value*, and is
+left out of a payload, exactly as the API treats an omitted member (``shared/seed``: "If any
+field is omitted, the API assumes that the field is set to null").
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from botocore.model import ListShape, Shape, StructureShape
+
+from .model import ID, IDENTIFIER, FieldCatalog, get_catalog, split_column
+
+__all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
+
+_log = logging.getLogger(__name__)
+_SKIP_KEYS = frozenset({"ResponseMetadata"})
+
+
+def _flatten_into(d: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for k, v in d.items():
+        t = type(v)
+        if t is dict:
+            _flatten_into(v, f"{prefix}{k}.", out)
+        elif t is list:
+            if not v:
+                continue  # an empty list is null (and a list of structures has no columns then)
+            if type(v[0]) is dict:
+                for i, item in enumerate(v):
+                    _flatten_into(item, f"{prefix}{k}[{i}].", out)
+            else:
+                out[prefix + k] = v
+        elif k not in _SKIP_KEYS:
+            out[prefix + k] = v
+
+
+def _list_sizes(columns: Iterable[str]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for c in columns:
+        base, idx, _ = split_column(c)
+        if idx is not None and idx + 1 > sizes.get(base, 0):
+            sizes[base] = idx + 1
+    return sizes
+
+
+def to_frame(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    drop_empty: bool = False,
+    catalog: FieldCatalog | None = None,
+) -> pd.DataFrame:
+    """Flatten GetOpportunity responses (or ListOpportunities summaries) into a DataFrame.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        GetOpportunity responses, with or without ``ResponseMetadata``, or the items of
+        ``ListOpportunities``' ``OpportunitySummaries``.
+    drop_empty : bool, default False
+        Drop the columns that are empty in every row (for display). By default every field of
+        the model is a column, so frames always share one schema.
+    catalog : FieldCatalog, optional
+        Defaults to :func:`opptoolkit.get_catalog`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, ``Id`` first, then the model's order. Lists of structures have as
+        many indexed columns as the longest list needs (at least one set).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> rec = {"Id": "O1", "Catalog": "Sandbox", "LastModifiedDate": datetime(2025, 1, 2, tzinfo=timezone.utc),
+    ...        "Customer": {"Account": {"CompanyName": "Acme"},
+    ...                     "Contacts": [{"Email": "a@acme.com"}, {"Email": "b@acme.com"}]},
+    ...        "PrimaryNeedsFromAws": ["Co-Sell - Deal Support"]}
+    >>> df = to_frame([rec])
+    >>> df.loc[0, "Customer.Contacts[1].Email"]
+    'b@acme.com'
+    >>> df.loc[0, "PrimaryNeedsFromAws"]
+    ['Co-Sell - Deal Support']
+    >>> str(df["LastModifiedDate"].dtype)
+    'datetime64[us, UTC]'
+    """
+    cat = catalog or get_catalog()
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, None] = {}
+    for rec in records:
+        flat: dict[str, Any] = {}
+        _flatten_into(rec, "", flat)
+        rows.append(flat)
+        seen.update(dict.fromkeys(flat))
+    fields = {}
+    extra: list[str] = []
+    for c in seen:
+        try:
+            fields[c] = cat.field_for(c)
+        except KeyError:
+            extra.append(c)
+    if extra:
+        _log.debug("columns not in the service model kept at the end: %s", extra)
+    columns = cat.columns(_list_sizes(fields)) + extra
+    df = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns}, columns=columns)
+    for c in columns:
+        if c not in extra and cat.field_for(c).type == "timestamp":
+            df[c] = pd.to_datetime(df[c], utc=True)
+    if drop_empty:
+        df = df.loc[:, [c for c in df.columns if not _all_blank(df[c])]]
+    return df
+
+
+def _all_blank(s: pd.Series) -> bool:
+    if s.dtype == object:
+        return all(_blank(v) for v in s)
+    return bool(s.isna().all())
+
+
+def _blank(v: Any) -> bool:
+    """Blank means null: None, NaN/NaT/pd.NA, "", an empty list or array."""
+    if v is None:
+        return True
+    t = type(v)
+    if t is str or t is list:
+        return not v
+    if t is float:
+        return v != v
+    if hasattr(v, "__len__") and hasattr(v, "dtype"):  # numpy array (lists read from Parquet)
+        return len(v) == 0
+    return v is pd.NaT or v is pd.NA
+
+
+# -- unflatten ------------------------------------------------------------------------------------
+
+
+class _Node:
+    """One structure of the payload: its leaves (column position, key), sub-structures and
+    lists of structures (one node per index)."""
+
+    __slots__ = ("children", "leaves", "lists")
+
+    def __init__(self) -> None:
+        self.leaves: list[tuple[int, str]] = []
+        self.children: dict[str, _Node] = {}
+        # name -> (position of the list-length pseudo column, one node per index)
+        self.lists: dict[str, tuple[int, list[_Node]]] = {}
+
+    def child(self, parts: list[str]) -> _Node:
+        node = self
+        for p in parts:
+            node = node.children.setdefault(p, _Node())
+        return node
+
+    def build(self, vals: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
+        d = {k: v for p, k in self.leaves if (v := vals[p]) is not None}
+        for k, node in self.children.items():
+            c = node.build(vals)
+            if c:
+                d[k] = c
+        for k, (len_pos, items) in self.lists.items():
+            # vals[len_pos]: how many entries this row's list has (highest non-blank index + 1)
+            n = vals[len_pos]
+            if n:
+                entries = [e for node in items[:n] if (e := node.build(vals))]
+                if entries:
+                    d[k] = entries
+        return d
+
+    def positions(self) -> list[int]:
+        """Column positions of every leaf at or below this node."""
+        out = [p for p, _ in self.leaves]
+        for node in self.children.values():
+            out += node.positions()
+        for _, items in self.lists.values():
+            for node in items:
+                out += node.positions()
+        return out
+
+
+class _Plan:
+    """How a frame's columns map onto the nested UpdateOpportunity payload (one per schema).
+
+    Each list of structures gets a pseudo column after the real ones holding, per row, the
+    number of entries to rebuild, so that empty indexes cost nothing per row.
+    """
+
+    def __init__(self, columns: tuple[str, ...], cat: FieldCatalog) -> None:
+        self.root = _Node()
+        self.kinds: list[str | None] = []  # per column: "str", "ts", "list", or None (not sent)
+        lists: dict[tuple[str, ...], dict[int, _Node]] = {}
+        for pos, col in enumerate(columns):
+            kind: str | None = None
+            try:
+                f = cat.field_for(col)
+            except KeyError:
+                f = None  # a column the model does not know (e.g. added by the user)
+            if col == ID:
+                self.root.leaves.append((pos, IDENTIFIER))
+                kind = "str"
+            elif f is not None and f.writable:
+                kind = "ts" if f.type == "timestamp" else "list" if f.is_list else "str"
+                if f.struct_list is None:
+                    *parents, key = col.split(".")
+                    self.root.child(parents).leaves.append((pos, key))
+                else:
+                    base, idx, member = split_column(col)
+                    assert idx is not None
+                    *mparents, key = member.split(".")
+                    by_idx = lists.setdefault(tuple(base.split(".")), {})
+                    by_idx.setdefault(idx, _Node()).child(mparents).leaves.append((pos, key))
+            self.kinds.append(kind)
+        # per list: positions of each index's leaves, to compute the list-length pseudo column
+        self.list_leaves: list[list[list[int]]] = []
+        for i, ((*parents, name), by_idx) in enumerate(sorted(lists.items())):
+            size = max(by_idx) + 1
+            items = [by_idx.get(j, _Node()) for j in range(size)]
+            self.root.child(parents).lists[name] = (len(columns) + i, items)
+            self.list_leaves.append([node.positions() for node in items])
+
+    def list_lengths(self, vals: list[Any]) -> list[int]:
+        """The list-length pseudo columns for one row of normalised cells."""
+        out = []
+        for items in self.list_leaves:
+            n = 0
+            for j, positions in enumerate(items):
+                if any(vals[p] is not None for p in positions):
+                    n = j + 1
+            out.append(n)
+        return out
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(columns: tuple[str, ...], cat: FieldCatalog) -> _Plan:
+    return _Plan(columns, cat)
+
+
+def _cell(v: Any, kind: str | None) -> Any:
+    """Normalise one cell: blank -> None, timestamps -> aware datetime, arrays -> lists."""
+    if kind is None or _blank(v):
+        return None
+    if kind == "ts":
+        if isinstance(v, str):
+            v = pd.Timestamp(v)
+        if isinstance(v, pd.Timestamp):
+            return (v.tz_localize("UTC") if v.tzinfo is None else v).to_pydatetime()
+        return _ts(v)
+    if kind == "list":
+        items = [x for x in (v if type(v) is list else list(v)) if not _blank(x)]
+        return items or None
+    return v
+
+
+def _column(s: pd.Series, kind: str | None) -> list[Any]:
+    """One column's normalised cells (vectorised where pandas allows)."""
+    if kind is None:
+        return [None] * len(s)
+    if kind == "str" and s.dtype != object:
+        keep = s.notna() & (s != "")
+        return s.astype(object).where(keep, None).tolist()
+    if kind == "ts" and isinstance(s.dtype, pd.DatetimeTZDtype):
+        values = s.array.to_pydatetime()  # vectorised; NaT comes back as NaT
+        values[s.isna().to_numpy()] = None
+        return values.tolist()
+    return [_cell(v, kind) for v in s.tolist()]
+
+
+def to_payload(row: pd.Series | Mapping[str, Any], *, catalog: FieldCatalog | None = None) -> dict[str, Any]:
+    """Build the ``client.update_opportunity(**payload)`` kwargs from one flattened row.
+
+    ``Identifier`` comes from ``Id``; ``Catalog`` and ``LastModifiedDate`` (the concurrency
+    token, as read) are passed through; output-only members are dropped; blank cells are left
+    out; lists of structures are rebuilt in index order, wholly empty entries dropped.
+
+    The payload is the *whole* record, as UpdateOpportunity requires: send it only when the row
+    holds the full, latest record (the batch updater merges edits onto the server's record).
+
+    Examples
+    --------
+    >>> row = {"Id": "O1", "Catalog": "Sandbox", "Customer.Account.CompanyName": "Acme",
+    ...        "Customer.Contacts[0].Email": "", "Customer.Contacts[1].Email": "b@acme.com",
+    ...        "Arn": "arn:aws:..."}
+    >>> p = to_payload(row)
+    >>> p["Identifier"], p["Customer"]
+    ('O1', {'Account': {'CompanyName': 'Acme'}, 'Contacts': [{'Email': 'b@acme.com'}]})
+    """
+    cat = catalog or get_catalog()
+    if isinstance(row, pd.Series):
+        cols = tuple(str(c) for c in row.index)
+        values = row.tolist()
+    else:
+        cols = tuple(row)
+        values = list(row.values())
+    plan = _plan(cols, cat)
+    cells = [_cell(v, k) for v, k in zip(values, plan.kinds, strict=True)]
+    return plan.root.build(cells + plan.list_lengths(cells))
+
+
+def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> list[dict[str, Any]]:
+    """:func:`to_payload` for every row of ``df`` (fast path: columns are normalised once).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> to_payloads(pd.DataFrame({"Id": ["O1"], "Catalog": ["AWS"], "LifeCycle.Stage": ["Qualified"]}))
+    [{'Identifier': 'O1', 'Catalog': 'AWS', 'LifeCycle': {'Stage': 'Qualified'}}]
+    """
+    cat = catalog or get_catalog()
+    plan = _plan(tuple(str(c) for c in df.columns), cat)
+    columns = [_column(df.iloc[:, i], k) for i, k in enumerate(plan.kinds)]
+    for items in plan.list_leaves:
+        n = np.zeros(len(df), dtype=np.int64)
+        for j, positions in enumerate(items):
+            present = np.zeros(len(df), dtype=bool)
+            for p in positions:
+                present |= np.array(columns[p], dtype=object) != None  # noqa: E711 (elementwise)
+            n[present] = j + 1
+        columns.append(n.tolist())
+    build = plan.root.build
+    return [build(values) for values in zip(*columns, strict=True)] if columns else []
+
+
+# -- canonical payload of a record ---------------------------------------------------------------
+
+
+def _ts(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if isinstance(v, str):
+        return pd.Timestamp(v).tz_convert("UTC").to_pydatetime()
+    return v
+
+
+def _prune(value: Any, shape: Shape) -> Any:
+    if isinstance(shape, StructureShape):
+        out = {}
+        for k, v in value.items():
+            member = shape.members.get(k)
+            if member is None:
+                continue  # output-only member, or not an UpdateOpportunity member
+            pv = _prune(v, member)
+            if not _blank(pv) and pv != {}:
+                out[k] = pv
+        return out
+    if isinstance(shape, ListShape):
+        items = [_prune(x, shape.member) for x in value]
+        return [x for x in items if not _blank(x) and x != {}]
+    if shape.type_name == "timestamp":
+        return _ts(value)
+    return value
+
+
+def payload_from_record(record: Mapping[str, Any], *, catalog: FieldCatalog | None = None) -> dict[str, Any]:
+    """The UpdateOpportunity payload that re-sends a GetOpportunity record unchanged.
+
+    ``Id`` becomes ``Identifier``; members UpdateOpportunity does not take (``Arn``,
+    ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``, ``ResponseMetadata``)
+    are dropped, as the service model says; blank values are dropped (blank means null).
+
+    Examples
+    --------
+    >>> payload_from_record({"Id": "O1", "Catalog": "AWS", "Arn": "arn:x", "Project": {"Title": ""}})
+    {'Catalog': 'AWS', 'Identifier': 'O1'}
+    """
+    cat = catalog or get_catalog()
+    rec = dict(record)
+    if ID in rec:
+        rec[IDENTIFIER] = rec.pop(ID)
+    out: dict[str, Any] = _prune(rec, cat.update_shape)
+    return out

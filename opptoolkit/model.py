@@ -1,0 +1,396 @@
+"""The field catalogue of an Opportunity, read at run time from botocore's service model.
+
+Nothing here names a field, an enum value or a pattern: every path, type, bound, required flag
+and sensitive flag comes from the ``partnercentral-selling`` model that the installed botocore
+ships. When AWS adds a member, a newer botocore brings it in with no code change.
+
+Paths
+-----
+A *field path* names a leaf with dots, and ``[]`` for a list of structures:
+``Customer.Account.CompanyName``, ``Customer.Contacts[].Email``. A *column* is a field path with
+the index filled in: ``Customer.Contacts[0].Email``. Lists of scalars (``PrimaryNeedsFromAws``)
+are one leaf holding a Python list.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.session
+from botocore.model import ListShape, ServiceModel, Shape, StructureShape
+
+__all__ = [
+    "SERVICE",
+    "Field",
+    "FieldCatalog",
+    "StructList",
+    "get_catalog",
+    "service_model",
+]
+
+SERVICE = "partnercentral-selling"
+#: The identifier member: GetOpportunity returns ``Id``, UpdateOpportunity takes ``Identifier``.
+ID, IDENTIFIER = "Id", "Identifier"
+
+_INDEX_RE = re.compile(r"\[(\d+)\]")
+_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+@functools.cache
+def service_model() -> ServiceModel:
+    """Return botocore's ``partnercentral-selling`` service model (cached)."""
+    return botocore.session.get_session().get_service_model(SERVICE)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One leaf of the Opportunity record, with its constraints from the service model.
+
+    Attributes
+    ----------
+    path : str
+        Dotted path, ``[]`` marking a list of structures (``Customer.Contacts[].Email``).
+    type : str
+        The model's leaf type: ``string``, ``timestamp``, ``integer``, ``boolean``, ...
+    is_list : bool
+        True for a list of scalars (``PrimaryNeedsFromAws``); the cell holds a Python list.
+    enum : tuple of str
+        Allowed values, empty when free text.
+    pattern : str or None
+        The model's regular expression; the whole value must match it.
+    min, max : int or None
+        Bounds from the model: list length for lists, length for strings.
+    required : bool
+        Required in its parent structure (only checked when the parent is present).
+    sensitive : bool
+        Marked sensitive in the model: customer PII, never logged.
+    writable : bool
+        Accepted by UpdateOpportunity.
+    struct_list : str or None
+        The list-of-structures path this leaf sits in (``Customer.Contacts``), if any.
+    doc : str
+        The model's documentation, HTML stripped.
+    """
+
+    path: str
+    type: str
+    is_list: bool = False
+    enum: tuple[str, ...] = ()
+    pattern: str | None = None
+    min: int | None = None
+    max: int | None = None
+    required: bool = False
+    sensitive: bool = False
+    writable: bool = True
+    struct_list: str | None = None
+    doc: str = ""
+    item_pattern: str | None = None
+    _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def output_only(self) -> bool:
+        """True for members GetOpportunity returns but UpdateOpportunity does not accept."""
+        return not self.writable
+
+    @property
+    def name(self) -> str:
+        """The last segment of the path (``Email``)."""
+        return self.path.rsplit(".", 1)[-1].removesuffix("[]")
+
+    @property
+    def label(self) -> str:
+        """A friendly header derived from the path: ``Customer account company name``."""
+        return label_for(self.path)
+
+    def matches(self, value: str) -> bool:
+        """Whether ``value`` fully matches the model's pattern (True when there is none)."""
+        rx = self._regex
+        return rx is None or rx.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class StructList:
+    """A list of structures (``Customer.Contacts``) flattened into indexed columns."""
+
+    path: str
+    min: int | None
+    max: int | None
+    writable: bool
+    members: tuple[str, ...]  # leaf paths relative to an item: ("Email", "FirstName", ...)
+
+
+def _words(segment: str) -> list[str]:
+    return [w.lower() for w in _CAMEL_RE.findall(segment)]
+
+
+def label_for(path_or_column: str) -> str:
+    """Friendly header for a field path or column: ``Customer.Contacts[0].Email`` ->
+    ``Customer contacts 1 email`` (indexes shown from 1).
+
+    Examples
+    --------
+    >>> label_for("Customer.Account.CompanyName")
+    'Customer account company name'
+    >>> label_for("Customer.Contacts[0].Email")
+    'Customer contacts 1 email'
+    """
+    words: list[str] = []
+    for segment in path_or_column.split("."):
+        m = re.fullmatch(r"(\w+)\[(\d*)\]", segment)
+        if m:
+            words += _words(m.group(1))
+            if m.group(2):
+                words.append(str(int(m.group(2)) + 1))
+        else:
+            words += _words(segment)
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _strip_html(doc: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc or "")).strip()
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error:  # e.g. \p{L} classes, which Python's re lacks: not checkable client-side
+        return None
+
+
+def _iter_leaves(
+    shape: StructureShape, prefix: str = "", struct_list: str | None = None
+) -> Iterator[tuple[str, Shape, bool, str | None]]:
+    """Yield (path, shape, required, struct_list) for every leaf below ``shape``."""
+    for name, member in shape.members.items():
+        path = f"{prefix}{name}"
+        required = name in shape.required_members
+        if isinstance(member, StructureShape):
+            yield from _iter_leaves(member, path + ".", struct_list)
+        elif isinstance(member, ListShape) and isinstance(member.member, StructureShape):
+            if struct_list is not None:
+                raise NotImplementedError(f"nested lists of structures are not supported: {path}")
+            yield path + "[]", member, required, None  # marker for the list itself
+            yield from _iter_leaves(member.member, path + "[].", path)
+        else:
+            yield path, member, required, struct_list
+
+
+class FieldCatalog:
+    """Every leaf of GetOpportunity's output and UpdateOpportunity's input, in model order.
+
+    Obtain it with :func:`get_catalog`.
+
+    Examples
+    --------
+    >>> cat = get_catalog()
+    >>> f = cat["LifeCycle.Stage"]
+    >>> f.type, "Prospect" in f.enum, f.writable
+    ('string', True, True)
+    >>> cat["Arn"].output_only
+    True
+    >>> cat.field_for("Customer.Contacts[2].Email").path
+    'Customer.Contacts[].Email'
+    """
+
+    def __init__(self, model: ServiceModel) -> None:
+        get_out = model.operation_model("GetOpportunity").output_shape
+        upd_in = model.operation_model("UpdateOpportunity").input_shape
+        assert isinstance(get_out, StructureShape) and isinstance(upd_in, StructureShape)
+        self.update_shape: StructureShape = upd_in
+        self.get_shape: StructureShape = get_out
+        writable = {p for p, *_ in _iter_leaves(upd_in)}
+        self.fields: dict[str, Field] = {}
+        self.struct_lists: dict[str, StructList] = {}
+        members: dict[str, list[str]] = {}
+        leaves = list(_iter_leaves(get_out))
+        # Id first, then the model's order.
+        leaves.sort(key=lambda leaf: leaf[0] != ID)
+        for path, shape, required, struct_list in leaves:
+            if path.endswith("[]"):
+                base = path[:-2]
+                members[base] = []
+                self.struct_lists[base] = StructList(
+                    base, shape.metadata.get("min"), shape.metadata.get("max"), path in writable, ()
+                )
+                continue
+            is_list = isinstance(shape, ListShape)
+            leaf = shape.member if isinstance(shape, ListShape) else shape
+            pattern = leaf.metadata.get("pattern") if not is_list else None
+            item_pattern = leaf.metadata.get("pattern") if is_list else None
+            bounds = shape.metadata
+            f = Field(
+                path=path,
+                type=leaf.type_name,
+                is_list=is_list,
+                enum=tuple(getattr(leaf, "enum", None) or ()),
+                pattern=pattern,
+                min=bounds.get("min"),
+                max=bounds.get("max"),
+                required=required,
+                sensitive=bool(leaf.metadata.get("sensitive") or shape.metadata.get("sensitive")),
+                writable=path in writable,
+                struct_list=struct_list,
+                doc=_strip_html(shape.documentation or leaf.documentation),
+                item_pattern=item_pattern,
+                _regex=_compile(pattern or item_pattern),
+            )
+            self.fields[path] = f
+            if struct_list:
+                members[struct_list].append(path[len(struct_list) + 3 :])
+        for base, names in members.items():
+            sl = self.struct_lists[base]
+            self.struct_lists[base] = StructList(sl.path, sl.min, sl.max, sl.writable, tuple(names))
+        self._labels = {f.label.casefold(): p for p, f in self.fields.items()}
+        if len(self._labels) != len(self.fields):
+            raise AssertionError("friendly labels are not unique; label_for needs a tie-breaker")
+
+    # -- lookups -------------------------------------------------------------------------------
+    def __getitem__(self, path: str) -> Field:
+        return self.fields[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.fields
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields.values())
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def __repr__(self) -> str:
+        n_w = sum(f.writable for f in self)
+        return (
+            f"<FieldCatalog {len(self)} fields ({n_w} writable, {len(self) - n_w} output-only), "
+            f"{len(self.struct_lists)} lists of structures>"
+        )
+
+    @functools.cached_property
+    def writable_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self if f.writable)
+
+    @functools.cached_property
+    def sensitive_paths(self) -> frozenset[str]:
+        return frozenset(f.path for f in self if f.sensitive)
+
+    def field_for(self, column: str) -> Field:
+        """The field a column belongs to (``Customer.Contacts[3].Email`` -> ``...[].Email``).
+
+        Raises ``KeyError`` for an unknown column.
+        """
+        return self.fields[_INDEX_RE.sub("[]", column)]
+
+    def path_for_label(self, header: str) -> str | None:
+        """Resolve a header that is a dotted column or a friendly label to a column name."""
+        header = " ".join(str(header).split())
+        try:
+            self.field_for(header)
+            return header
+        except KeyError:
+            pass
+        # Friendly labels of indexed columns carry a 1-based index as a separate word.
+        words = header.split(" ")
+        for i, w in enumerate(words):
+            if w.isdigit():
+                template = " ".join(words[:i] + words[i + 1 :]).casefold()
+                path = self._labels.get(template)
+                if path and "[]" in path:
+                    return path.replace("[]", f"[{int(w) - 1}]", 1)
+        return self._labels.get(header.casefold())
+
+    def columns(self, list_sizes: dict[str, int] | None = None, *, min_items: int = 1) -> list[str]:
+        """All columns in model order, with ``list_sizes[path]`` (at least ``min_items``)
+        indexed columns for every list of structures."""
+        sizes = list_sizes or {}
+        out: list[str] = []
+        done: set[str] = set()
+        for f in self:
+            if f.struct_list is None:
+                out.append(f.path)
+            elif f.struct_list not in done:
+                done.add(f.struct_list)
+                sl = self.struct_lists[f.struct_list]
+                for i in range(max(sizes.get(sl.path, 0), min_items)):
+                    out.extend(f"{sl.path}[{i}].{m}" for m in sl.members)
+        return out
+
+    def sort_columns(self, columns: list[str]) -> list[str]:
+        """Order known columns as the model does (index by index for lists of structures)."""
+        order = {p: i for i, p in enumerate(self.fields)}
+
+        def key(c: str) -> tuple[int, int, int]:
+            f = self.field_for(c)
+            if f.struct_list is None:
+                return (order[f.path], 0, 0)
+            m = _INDEX_RE.search(c)
+            first = min(order[f"{f.struct_list}[].{n}"] for n in self.struct_lists[f.struct_list].members)
+            return (first, int(m.group(1)) if m else 0, order[f.path])
+
+        return sorted(columns, key=key)
+
+    def shape_at(self, path: str) -> Shape:
+        """The model shape of an UpdateOpportunity member path such as ``Customer.Account``."""
+        shape: Shape = self.update_shape
+        for part in path.replace("[]", ".[]").split("."):
+            if part == "[]":
+                assert isinstance(shape, ListShape)
+                shape = shape.member
+            else:
+                assert isinstance(shape, StructureShape)
+                shape = shape.members[part]
+        return shape
+
+
+@functools.cache
+def get_catalog() -> FieldCatalog:
+    """Return the Opportunity field catalogue for the installed botocore (cached).
+
+    Examples
+    --------
+    >>> cat = get_catalog()
+    >>> "Customer.Account.CompanyName" in cat
+    True
+    >>> cat["Customer.Account.CompanyName"].sensitive
+    True
+    """
+    return FieldCatalog(service_model())
+
+
+def split_column(column: str) -> tuple[str, int | None, str]:
+    """Split a column into (struct-list path, index, member) or (path, None, "").
+
+    >>> split_column("Customer.Contacts[1].Email")
+    ('Customer.Contacts', 1, 'Email')
+    >>> split_column("LifeCycle.Stage")
+    ('LifeCycle.Stage', None, '')
+    """
+    m = _INDEX_RE.search(column)
+    if not m:
+        return column, None, ""
+    return column[: m.start()], int(m.group(1)), column[m.end() + 1 :]
+
+
+def is_missing(value: Any) -> bool:
+    """True for the values a cell uses to mean "no value": None, NaN, NaT, pd.NA, "", []."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, (list, tuple, dict)):
+        return len(value) == 0
+    if hasattr(value, "__len__") and hasattr(value, "dtype"):  # numpy array from Parquet
+        return len(value) == 0
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,362 @@
+"""Opportunity frames to and from ``.xlsx`` / ``.csv``, with nothing drifting on the way.
+
+Conventions (documented in the README, stable across versions):
+
+* Every cell is written as **text**; on read everything is read as text (``dtype=str``,
+  ``keep_default_na=False``) and converted per field from the service model. ``NA`` stays
+  Namibia, ``00501`` keeps its zeros, amounts stay the API's strings.
+* **Lists of scalars** (``PrimaryNeedsFromAws``) are one cell, one item per line. Inside an item
+  a backslash is written ``\\\\`` and a line break ``\\n``. When reading a list of enum values,
+  a cell without line breaks may also separate items with ``;`` (easier to type).
+* **Formula guard**: a text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
+  ``'`` is written with one extra leading ``'`` so no spreadsheet program evaluates it; reading
+  removes exactly one leading ``'``.
+* **Timestamps** are ISO 8601 in UTC (``2025-01-31T09:30:00.123000+00:00``).
+* **Headers** are the dotted paths, or with ``headers="label"`` friendly labels derived from the
+  paths (``Customer account company name``, ``Customer contacts 1 email``); both are accepted on
+  read.
+* A sheet may hold any subset of the columns; reading returns just those.
+
+Cells a spreadsheet program converted (a number in a text field, a date typed into a date
+field) are converted back and listed in ``df.attrs["sheet_warnings"]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import logging
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .exceptions import Problem, SheetError
+from .frame import _blank
+from .model import ID, Field, FieldCatalog, get_catalog, label_for
+
+__all__ = ["read_sheet", "write_sheet"]
+
+_log = logging.getLogger(__name__)
+_GUARD = ("=", "+", "-", "@", "\t", "\r", "'")
+_ILLEGAL_XML = re.compile(r"[\ufffe\uffff]")
+# OOXML's own escape for characters XML cannot carry (or would normalise, like CR): _xHHHH_.
+# Excel and LibreOffice write and read it; a literal "_xHHHH_" is escaped as "_x005F_xHHHH_".
+_OOXML_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_OOXML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_OOXML_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+# -- cell codec -----------------------------------------------------------------------------------
+
+
+def _guard(text: str) -> str:
+    return "'" + text if text.startswith(_GUARD) else text
+
+
+def _unguard(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _ooxml_escape(text: str) -> str:
+    if "_x" in text:
+        text = _OOXML_LITERAL.sub(r"_x005F_\1", text)
+    return _OOXML_CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def _ooxml_unescape(text: str) -> str:
+    return _OOXML_ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def _encode_list(items: Any) -> str:
+    parts = [str(x).replace("\\", "\\\\").replace("\n", "\\n") for x in items if not _blank(x)]
+    return "\n".join(parts)
+
+
+def _decode_list(text: str, f: Field) -> list[str]:
+    lines = re.split(r"\r?\n", text)
+    if len(lines) == 1 and ";" in text and f.enum and not any(";" in e for e in f.enum):
+        lines = [p.strip() for p in text.split(";")]
+    items = [_UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), x) for x in lines]
+    return [x for x in items if x != ""]
+
+
+def _encode(value: Any, f: Field | None) -> str:
+    """One cell as the text written to the sheet ("" for blank)."""
+    if _blank(value):
+        return ""
+    if f is not None and f.is_list:
+        return _guard(_encode_list(list(value)))
+    if isinstance(value, datetime):
+        ts = pd.Timestamp(value)
+        return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).isoformat()
+    return _guard(str(value))
+
+
+def _is_date_field(f: Field) -> bool:
+    """A ``YYYY-MM-DD`` field by its model pattern (``TargetCloseDate``, ``EffectiveDate``)."""
+    return f.pattern is not None and f.matches("2024-01-31") and not f.matches("2024-01-3")
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def write_sheet(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    headers: str = "path",
+    sheet_name: str = "Opportunities",
+    catalog: FieldCatalog | None = None,
+) -> Path:
+    """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
+
+    Parameters
+    ----------
+    df : DataFrame
+        A frame from :func:`opptoolkit.to_frame` (any subset of its columns).
+    path : str or Path
+        Destination; ``.xlsx`` or ``.csv``. Written to a temporary file, then renamed.
+    headers : {"path", "label"}
+        Dotted API paths (default) or friendly labels such as ``Customer account company name``.
+    sheet_name : str
+        Worksheet name for ``.xlsx``.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> df = pd.DataFrame({"Id": ["O1"], "Customer.Account.Address.CountryCode": ["NA"],
+    ...                    "Project.Title": ["=1+1"]})
+    >>> p = write_sheet(df, pathlib.Path(tempfile.mkdtemp()) / "pipeline.csv")
+    >>> read_sheet(p).loc[0, ["Customer.Account.Address.CountryCode", "Project.Title"]].tolist()
+    ['NA', '=1+1']
+    """
+    cat = catalog or get_catalog()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
+    if headers not in ("path", "label"):
+        raise ValueError("headers must be 'path' or 'label'")
+    fields: list[Field | None] = []
+    for c in df.columns:
+        try:
+            fields.append(cat.field_for(str(c)))
+        except KeyError:
+            fields.append(None)
+    names = [
+        label_for(str(c)) if headers == "label" and f is not None else str(c)
+        for c, f in zip(df.columns, fields, strict=True)
+    ]
+    columns = [[_encode(v, f) for v in df.iloc[:, i].tolist()] for i, f in enumerate(fields)]
+    rows = list(zip(*columns, strict=True)) if columns else []
+    problems = [
+        Problem(r + 2, names[c], "INVALID_STRING_FORMAT", "contains a control character a spreadsheet cannot store")
+        for r, row in enumerate(rows)
+        for c, text in enumerate(row)
+        if suffix == ".xlsx" and _ILLEGAL_XML.search(text)
+    ]
+    if problems:
+        raise SheetError(f"cannot write {path.name}", problems)
+    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\r\n")
+            w.writerow(names)
+            w.writerows(rows)
+    else:
+        _write_xlsx(tmp, names, rows, fields, sheet_name)
+    tmp.replace(path)
+    return path
+
+
+def _write_xlsx(
+    tmp: Path, names: list[str], rows: list[tuple[str, ...]], fields: list[Field | None], sheet: str
+) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.freeze_panes = "B2"
+    for i, name in enumerate(names, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name) + 2, 12), 48)
+    bold = Font(bold=True)
+    header = []
+    for name, f in zip(names, fields, strict=True):
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True)
+        if f is not None and f.doc:
+            from openpyxl.comments import Comment
+
+            cell.comment = Comment(f.doc[:1000], "opptoolkit")
+        header.append(cell)
+    ws.append(header)
+    for row in rows:
+        # strings only: openpyxl would take a leading "=" as a formula, which _guard prevents
+        ws.append([_ooxml_escape(t) if t != "" else None for t in row])
+    wb.save(tmp)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _number_text(v: int | float) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[list[Any]]]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+            return [str(c) for c in raw.columns], raw.values.tolist()
+        if suffix in (".xlsx", ".xlsm"):
+            from openpyxl import load_workbook
+
+            wb = load_workbook(path, read_only=True, data_only=True)
+            try:
+                ws = wb.worksheets[sheet_name] if isinstance(sheet_name, int) else wb[sheet_name]
+                it = ws.iter_rows(values_only=True)
+                head = next(it, ())
+                width = max((i + 1 for i, h in enumerate(head) if h not in (None, "")), default=0)
+                body = [
+                    [_ooxml_unescape(v) if isinstance(v, str) else v for v in r[:width]] + [None] * (width - len(r))
+                    for r in it
+                ]
+            finally:
+                wb.close()
+            body = [r for r in body if any(v not in (None, "") for v in r)]
+            return ["" if h is None else str(h) for h in head[:width]], body
+    except (OSError, ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError) as e:
+        raise SheetError(f"cannot read {path.name}: {e.__class__.__name__}: {e}") from None
+    except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
+        raise SheetError(f"cannot read {path.name}: not a readable spreadsheet ({e.__class__.__name__})") from None
+    raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
+
+
+def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCatalog | None = None) -> pd.DataFrame:
+    """Read an ``.xlsx`` or ``.csv`` written by :func:`write_sheet` (and edited) back to a frame.
+
+    Values are read as text and converted per field from the service model, so the frame equals
+    the one written (through :func:`opptoolkit.to_payload`, exactly).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    sheet_name : str or int
+        Worksheet of an ``.xlsx`` (default the first).
+
+    Returns
+    -------
+    DataFrame
+        Only the columns the sheet holds, in the model's order. Cells a spreadsheet program
+        converted are listed in ``df.attrs["sheet_warnings"]`` (a list of :class:`Problem`).
+
+    Raises
+    ------
+    SheetError
+        Unreadable file, unknown or duplicate column, duplicate ``Id``, or a cell of the wrong
+        type; the message lists each problem with its row and column.
+    """
+    cat = catalog or get_catalog()
+    path = Path(path)
+    if not path.exists():
+        raise SheetError(f"cannot read {path}: no such file")
+    head, body = _read_raw(path, sheet_name)
+    problems: list[Problem] = []
+    columns: list[str] = []
+    for i, h in enumerate(head):
+        col = cat.path_for_label(h) if h.strip() else None
+        if col is None:
+            known = list(cat.fields) + [f.label for f in cat]
+            hint = difflib.get_close_matches(h, known, n=1)
+            problems.append(
+                Problem(1, h or f"column {i + 1}", "INVALID_VALUE",
+                        "unknown column" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            )  # fmt: skip
+        elif col in columns:
+            problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {col} appears twice"))
+        columns.append(col or h)
+    if problems:
+        raise SheetError(f"cannot read {path.name}: bad header", problems)
+    warnings: list[Problem] = []
+    data: dict[str, list[Any]] = {}
+    for j, col in enumerate(columns):
+        f = cat.field_for(col)
+        data[col] = [_decode(r[j], f, i + 2, col, problems, warnings) for i, r in enumerate(body)]
+    if ID in data:
+        seen: dict[str, int] = {}
+        for i, v in enumerate(data[ID]):
+            if v is None:
+                continue
+            if v in seen:
+                problems.append(Problem(i + 2, ID, "DUPLICATE_KEY_VALUE", f"Id {v} also on row {seen[v]}"))
+            else:
+                seen[v] = i + 2
+    if problems:
+        raise SheetError(f"cannot read {path.name}", problems)
+    for w in warnings:
+        _log.warning("%s: %s", path.name, w)
+    order = cat.sort_columns(columns)
+    df = pd.DataFrame({c: data[c] for c in order}, columns=order)
+    for c in order:
+        if cat.field_for(c).type == "timestamp":
+            df[c] = pd.to_datetime(df[c], utc=True)
+    df.attrs["sheet_warnings"] = warnings
+    return df
+
+
+def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warnings: list[Problem]) -> Any:
+    """One raw cell (text from CSV; text, number, date or bool from xlsx) to the frame's value."""
+    if v is None or v == "":
+        return None
+    if f.type == "timestamp":
+        if isinstance(v, datetime):
+            return pd.Timestamp(v, tz="UTC") if v.tzinfo is None else pd.Timestamp(v).tz_convert("UTC")
+        try:
+            ts = pd.Timestamp(str(v).strip())
+            return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        except ValueError:
+            problems.append(
+                Problem(
+                    row, col, "INVALID_STRING_FORMAT", "not a date-time (use ISO 8601, e.g. 2025-01-31T09:30:00+00:00)"
+                )
+            )
+            return None
+    if isinstance(v, bool):
+        warnings.append(Problem(row, col, "INVALID_VALUE", "a TRUE/FALSE cell was read as text"))
+        v = "TRUE" if v else "FALSE"
+    elif isinstance(v, (int, float)):
+        warnings.append(
+            Problem(
+                row, col, "INVALID_VALUE", "a number cell in a text field was read as text (leading zeros may be lost)"
+            )
+        )
+        v = _number_text(v)
+    elif isinstance(v, (datetime, date, time)):
+        if (isinstance(v, datetime) and v.time() == time(0)) or (isinstance(v, date) and not isinstance(v, datetime)):
+            v = v.strftime("%Y-%m-%d")
+        else:
+            v = v.isoformat()
+        if not _is_date_field(f):
+            warnings.append(Problem(row, col, "INVALID_VALUE", "a date cell in a text field was read as text"))
+    if f.is_list:
+        items = _decode_list(_unguard(str(v)), f)
+        return items or None
+    return _unguard(str(v))

@@ -1,0 +1,25 @@
+"""Shared fixtures: generated, model-valid records (seeded, so failures are repeatable)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+
+N_LAW = 1000  # the round-trip law runs over at least this many generated records
+
+
+@pytest.fixture(scope="session")
+def records() -> list[dict]:
+    return ot.fake_records(N_LAW, seed=7)
+
+
+@pytest.fixture(scope="session")
+def frame(records: list[dict]) -> pd.DataFrame:
+    return ot.to_frame(records)
+
+
+@pytest.fixture(scope="session")
+def expected_payloads(records: list[dict]) -> list[dict]:
+    return [ot.payload_from_record(r) for r in records]

@@ -1,0 +1,120 @@
+"""Flatten / unflatten: the round-trip law over generated, model-valid records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from botocore.validate import ParamValidator
+
+import opptoolkit as ot
+
+
+def test_round_trip_law_in_memory(records, frame, expected_payloads):
+    assert len(records) >= 1000
+    payloads = ot.to_payloads(frame)
+    mismatches = [i for i, (p, e) in enumerate(zip(payloads, expected_payloads, strict=True)) if p != e]
+    assert not mismatches, f"{len(mismatches)} rows differ, first {mismatches[:5]}"
+
+
+def test_to_payload_of_a_row_equals_the_fast_path(frame, expected_payloads):
+    for i in range(0, len(frame), 97):
+        assert ot.to_payload(frame.iloc[i]) == expected_payloads[i]
+
+
+def test_every_payload_passes_botocore_validation(frame):
+    shape = ot.get_catalog().update_shape
+    validator = ParamValidator()
+    for payload in ot.to_payloads(frame):
+        report = validator.validate(payload, shape)
+        assert not report.has_errors(), report.generate_report()
+
+
+def test_frame_shape(records, frame):
+    cat = ot.get_catalog()
+    assert len(frame) == len(records)
+    assert frame.columns[0] == "Id"
+    assert frame["Id"].is_unique
+    # every field of the model is a column, in the model's order
+    templates = list(dict.fromkeys(cat.field_for(c).path for c in frame.columns))
+    assert templates == [f.path for f in cat]
+    assert isinstance(frame["LastModifiedDate"].dtype, pd.DatetimeTZDtype)
+    assert str(frame["LastModifiedDate"].dt.tz) == "UTC"
+    assert isinstance(frame["LifeCycle.NextStepsHistory[0].Time"].dtype, pd.DatetimeTZDtype)
+    # the longest list decides how many indexed columns there are
+    longest = max(len(r.get("LifeCycle", {}).get("NextStepsHistory", [])) for r in records)
+    assert f"LifeCycle.NextStepsHistory[{longest - 1}].Value" in frame.columns
+    assert f"LifeCycle.NextStepsHistory[{longest}].Value" not in frame.columns
+
+
+def test_lists_dates_and_amounts_stay_as_given():
+    rec = {
+        "Id": "O123", "Catalog": "Sandbox", "ResponseMetadata": {"RequestId": "x"},
+        "LastModifiedDate": datetime(2025, 3, 1, 12, 0, 0, 123000, tzinfo=UTC),
+        "PrimaryNeedsFromAws": ["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance"],
+        "LifeCycle": {"TargetCloseDate": "2026-01-31"},
+        "Project": {"ExpectedCustomerSpend": [{"Amount": "1000.50", "CurrencyCode": "USD",
+                                               "Frequency": "Monthly", "TargetCompany": "AWS"}]},
+    }  # fmt: skip
+    df = ot.to_frame([rec])
+    row = df.iloc[0]
+    assert "ResponseMetadata" not in df.columns
+    assert row["PrimaryNeedsFromAws"] == ["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance"]
+    assert row["LifeCycle.TargetCloseDate"] == "2026-01-31"
+    assert row["Project.ExpectedCustomerSpend[0].Amount"] == "1000.50"
+    assert row["LastModifiedDate"] == pd.Timestamp("2025-03-01T12:00:00.123Z")
+    payload = ot.to_payload(row)
+    assert payload["Identifier"] == "O123" and "Id" not in payload
+    assert payload["LastModifiedDate"] == rec["LastModifiedDate"]
+    assert isinstance(payload["LastModifiedDate"], datetime)
+
+
+def test_summaries_flatten_to_the_same_schema():
+    summary = {
+        "Catalog": "AWS", "Id": "O9", "Arn": "arn:aws:partnercentral:us-east-1::opportunity/O9",
+        "LifeCycle": {"Stage": "Qualified", "ReviewStatus": "Approved"},
+        "Customer": {"Account": {"CompanyName": "Acme"}},
+        "LastModifiedDate": datetime(2025, 1, 1, tzinfo=UTC),
+    }  # fmt: skip
+    df = ot.to_frame([summary])
+    full = ot.to_frame([])
+    assert list(df.columns) == list(full.columns)
+    assert df.loc[0, "LifeCycle.Stage"] == "Qualified"
+    assert pd.isna(df.loc[0, "Marketing.Source"])
+
+
+def test_blank_cells_are_left_out_and_empty_entries_dropped():
+    row = pd.Series({
+        "Id": "O1", "Catalog": "AWS", "LastModifiedDate": pd.Timestamp("2025-01-01", tz="UTC"),
+        "Project.Title": float("nan"), "Project.AdditionalComments": "",
+        "Customer.Contacts[0].Email": None, "Customer.Contacts[0].Phone": "",
+        "Customer.Contacts[1].Email": "b@example.com",
+        "PrimaryNeedsFromAws": [], "Marketing.Channels": ["Email", ""],
+        "Arn": "arn:aws:x", "CreatedDate": pd.Timestamp("2024-01-01", tz="UTC"),
+        "OpportunityTeam[0].Email": "team@example.com",
+    })  # fmt: skip
+    p = ot.to_payload(row)
+    assert p == {
+        "Identifier": "O1", "Catalog": "AWS", "LastModifiedDate": datetime(2025, 1, 1, tzinfo=UTC),
+        "Customer": {"Contacts": [{"Email": "b@example.com"}]},
+        "Marketing": {"Channels": ["Email"]},
+    }  # fmt: skip
+
+
+def test_drop_empty_keeps_only_filled_columns(frame):
+    slim = ot.to_frame([{"Id": "O1", "Catalog": "AWS", "Project": {"Title": "x"}}], drop_empty=True)
+    assert list(slim.columns) == ["Id", "Catalog", "Project.Title"]
+
+
+def test_parquet_round_trip_keeps_the_law(tmp_path, frame, expected_payloads):
+    """Lists come back from Parquet as numpy arrays; unflatten must not care."""
+    path = tmp_path / "f.parquet"
+    frame.to_parquet(path)
+    back = pd.read_parquet(path)
+    assert ot.to_payloads(back) == expected_payloads
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), "", [], pd.NaT])
+def test_blank_values_are_null(value):
+    assert ot.to_payload({"Id": "O1", "Project.Title": value}) == {"Identifier": "O1"}

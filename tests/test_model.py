@@ -1,0 +1,107 @@
+"""The field catalogue is the service model, read at run time."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.model import ListShape, StructureShape
+
+import opptoolkit as ot
+from opptoolkit.model import label_for, split_column
+
+
+@pytest.fixture(scope="module")
+def model():
+    return botocore.session.get_session().get_service_model("partnercentral-selling")
+
+
+def _leaves(shape, prefix=""):
+    for name, m in shape.members.items():
+        if isinstance(m, StructureShape):
+            yield from _leaves(m, f"{prefix}{name}.")
+        elif isinstance(m, ListShape) and isinstance(m.member, StructureShape):
+            yield from _leaves(m.member, f"{prefix}{name}[].")
+        else:
+            yield f"{prefix}{name}", m
+
+
+def test_catalog_covers_every_leaf_of_get_and_update(model):
+    cat = ot.get_catalog()
+    get_leaves = dict(_leaves(model.operation_model("GetOpportunity").output_shape))
+    upd_leaves = dict(_leaves(model.operation_model("UpdateOpportunity").input_shape))
+    assert set(cat.fields) == set(get_leaves)
+    # every Update member is in the catalogue and writable, except Identifier (= Id)
+    assert set(upd_leaves) - set(cat.fields) == {"Identifier"}
+    assert {f.path for f in cat if f.writable} == set(upd_leaves) - {"Identifier"}
+
+
+def test_output_only_members_are_the_documented_five(model):
+    cat = ot.get_catalog()
+    roots = {f.path.split(".")[0].split("[")[0] for f in cat if f.output_only}
+    assert roots == {"Id", "Arn", "CreatedDate", "RelatedEntityIdentifiers", "OpportunityTeam"}
+
+
+def test_constraints_come_from_the_model(model):
+    cat = ot.get_catalog()
+    assert cat["LifeCycle.Stage"].enum == tuple(model.shape_for("Stage").enum)
+    assert cat["Customer.Account.Address.CountryCode"].enum == tuple(model.shape_for("CountryCode").enum)
+    assert "NA" in cat["Customer.Account.Address.CountryCode"].enum
+    assert cat["PrimaryNeedsFromAws"].is_list and cat["PrimaryNeedsFromAws"].enum
+    assert cat["Project.ExpectedCustomerSpend[].Amount"].pattern == model.shape_for("Amount").metadata["pattern"]
+    assert cat.struct_lists["Project.ExpectedCustomerSpend"].max == 10
+    assert cat["Customer.Account.CompanyName"].required and cat["Customer.Account.CompanyName"].sensitive
+    assert cat["Project.ExpectedContractDuration.Term"].enum  # newer than the seed page
+    assert cat["LastModifiedDate"].type == "timestamp"
+
+
+def _code_strings() -> set[str]:
+    """Every string constant in the package's code, docstrings (examples) excluded."""
+    import ast
+    import pathlib
+
+    out: set[str] = set()
+    for path in pathlib.Path(ot.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+        }  # fmt: skip
+        out |= {
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+        }
+    return out
+
+
+def test_no_field_or_enum_typed_by_hand_in_the_package():
+    """No enum value, and no field path of the record, is a string constant in the code."""
+    cat = ot.get_catalog()
+    from opptoolkit.fake import _TRICKY_STRINGS  # adversarial test text ("NA", "None"), not enums
+
+    strings = _code_strings() - set(_TRICKY_STRINGS)
+    enum_values = {v for f in cat for v in f.enum}
+    assert not (strings & enum_values), strings & enum_values
+    paths = {f.path for f in cat if "." in f.path} | set(cat.struct_lists)
+    assert not (strings & paths), strings & paths
+
+
+def test_columns_and_labels():
+    cat = ot.get_catalog()
+    cols = cat.columns({"Customer.Contacts": 2})
+    assert cols[0] == "Id"
+    assert "Customer.Contacts[1].Email" in cols and "Customer.Contacts[2].Email" not in cols
+    assert "OpportunityTeam[0].Email" in cols  # at least one set per list, always
+    labels = [label_for(c) for c in cols]
+    assert len(set(labels)) == len(labels)
+    for c, lab in zip(cols, labels, strict=True):
+        assert cat.path_for_label(lab) == c
+        assert cat.path_for_label(lab.upper()) == c
+        assert cat.path_for_label(c) == c
+    assert cat.path_for_label("No such column") is None
+    assert split_column("OpportunityTeam[3].Phone") == ("OpportunityTeam", 3, "Phone")
+    assert cat.sort_columns(["LifeCycle.Stage", "Customer.Contacts[1].Email", "Id", "Customer.Contacts[0].Phone"]) == [
+        "Id", "Customer.Contacts[0].Phone", "Customer.Contacts[1].Email", "LifeCycle.Stage"
+    ]  # fmt: skip

@@ -1,0 +1,144 @@
+"""Spreadsheets: exact round trips, formula guard, friendly headers, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from datetime import datetime
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+from opptoolkit.exceptions import SheetError
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("headers", ["path", "label"])
+def test_round_trip_law_through_sheets(tmp_path, frame, expected_payloads, suffix, headers):
+    path = ot.write_sheet(frame, tmp_path / f"pipeline{suffix}", headers=headers)
+    back = ot.read_sheet(path)
+    assert back.attrs["sheet_warnings"] == []
+    payloads = ot.to_payloads(back)
+    bad = [i for i, (p, e) in enumerate(zip(payloads, expected_payloads, strict=True)) if p != e]
+    assert not bad, f"{len(bad)} rows drifted through {suffix}, first {bad[:5]}"
+
+
+def _spiky_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "Id": ["O1", "O2"],
+        "Customer.Account.Address.CountryCode": ["NA", "US"],
+        "Customer.Account.Address.PostalCode": ["00501", "02134"],
+        "Project.Title": ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0"],
+        "Project.AdditionalComments": ["@SUM(1)", "-2+3"],
+        "LifeCycle.NextSteps": ["'already quoted", "\ttab"],
+        "Marketing.UseCases": [["a;b", "line\nbreak", "back\\slash"], ["=x"]],
+        "PrimaryNeedsFromAws": [["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance"], None],
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_spreadsheet_hostile_values_survive_exactly(tmp_path, suffix):
+    df = _spiky_frame()
+    back = ot.read_sheet(ot.write_sheet(df, tmp_path / f"x{suffix}"))
+    for c in df.columns:
+        assert back[c].tolist() == df[c].tolist(), c
+
+
+def test_formula_guard_in_the_file(tmp_path):
+    df = _spiky_frame()
+    ot.write_sheet(df, tmp_path / "x.csv")
+    with open(tmp_path / "x.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    cells = [c for r in rows[1:] for c in r if c]
+    assert not [c for c in cells if c[0] in "=+-@\t\r"], "a cell would be run as a formula"
+    ot.write_sheet(df, tmp_path / "x.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "x.xlsx").active
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as z:
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+
+
+def test_friendly_headers_and_a_subset_of_columns(tmp_path):
+    df = _spiky_frame()[["Id", "Customer.Account.Address.PostalCode"]]
+    path = ot.write_sheet(df, tmp_path / "x.xlsx", headers="label")
+    head = [c.value for c in next(openpyxl.load_workbook(path).active.iter_rows(max_row=1))]
+    assert head == ["Id", "Customer account address postal code"]
+    back = ot.read_sheet(path)
+    assert list(back.columns) == ["Id", "Customer.Account.Address.PostalCode"]  # nothing invented
+    assert back["Customer.Account.Address.PostalCode"].tolist() == ["00501", "02134"]
+
+
+def test_mixed_header_styles_and_hand_typed_enum_lists(tmp_path):
+    path = tmp_path / "typed.csv"
+    path.write_text(
+        "id,Customer contacts 2 email,LifeCycle.TargetCloseDate,primary needs from AWS\n"
+        "O5,b@example.com,2026-02-01,Co-Sell - Deal Support; Co-Sell - Pricing Assistance\n"
+    )
+    df = ot.read_sheet(path)
+    assert list(df.columns) == ["Id", "PrimaryNeedsFromAws", "Customer.Contacts[1].Email", "LifeCycle.TargetCloseDate"]
+    assert df.loc[0, "PrimaryNeedsFromAws"] == ["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance"]
+
+
+def test_cells_a_spreadsheet_program_converted_come_back_as_text_and_are_flagged(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Id", "Customer.Account.Address.PostalCode", "LifeCycle.TargetCloseDate",
+               "Project.ExpectedCustomerSpend[0].Amount", "Customer.Account.Duns"])  # fmt: skip
+    ws.append(["O1", 501, datetime(2026, 3, 31), 1200.5, 123456789.0])
+    wb.save(tmp_path / "excel.xlsx")
+    df = ot.read_sheet(tmp_path / "excel.xlsx")
+    row = df.iloc[0]
+    assert row["Customer.Account.Address.PostalCode"] == "501"
+    assert row["LifeCycle.TargetCloseDate"] == "2026-03-31"
+    assert row["Project.ExpectedCustomerSpend[0].Amount"] == "1200.5"
+    assert row["Customer.Account.Duns"] == "123456789"
+    flagged = {(w.row, w.field) for w in df.attrs["sheet_warnings"]}
+    assert (2, "Customer.Account.Address.PostalCode") in flagged
+    assert (2, "LifeCycle.TargetCloseDate") not in flagged  # a date in a date field is expected
+
+
+def test_unknown_column_is_named_with_a_suggestion(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,LifeCycle.Stag\nO1,Prospect\n")
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv")
+    msg = str(e.value)
+    assert "LifeCycle.Stag" in msg and "unknown column" in msg and "LifeCycle.Stage" in msg
+    assert e.value.problems[0].row == 1
+
+
+def test_duplicate_ids_name_both_rows(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,LifeCycle.Stage\nO1,Prospect\nO2,Qualified\nO1,Committed\n")
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv")
+    (p,) = e.value.problems
+    assert (p.row, p.field, p.code) == (4, "Id", "DUPLICATE_KEY_VALUE") and "row 2" in p.message
+
+
+def test_duplicate_columns_are_refused(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,LifeCycle.Stage,Life cycle stage\nO1,Prospect,Qualified\n")
+    with pytest.raises(SheetError, match="appears twice"):
+        ot.read_sheet(tmp_path / "x.csv")
+
+
+def test_wrong_type_in_a_timestamp_cell(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,LastModifiedDate\nO1,yesterday\n")
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv")
+    (p,) = e.value.problems
+    assert (p.row, p.field, p.code) == (2, "LastModifiedDate", "INVALID_STRING_FORMAT")
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01garbage", b"PK\x03\x04broken zip"])
+def test_unreadable_files_raise_a_sheet_error(tmp_path, content):
+    (tmp_path / "x.xlsx").write_bytes(content)
+    with pytest.raises(SheetError, match=r"cannot read x\.xlsx"):
+        ot.read_sheet(tmp_path / "x.xlsx")
+    with pytest.raises(SheetError, match="no such file"):
+        ot.read_sheet(tmp_path / "missing.csv")
+    with pytest.raises(SheetError, match="unsupported file type"):
+        ot.write_sheet(pd.DataFrame({"Id": ["O1"]}), tmp_path / "x.json")
