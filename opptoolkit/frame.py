@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from botocore.model import ListShape, Shape, StructureShape
 
 from .model import ID, IDENTIFIER, FieldCatalog, get_catalog, split_column
@@ -30,21 +31,120 @@ _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
 
 
-def _flatten_into(d: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
+def _extra_into(
+    cols: dict[str, list[Any]], n: int, d: Mapping[str, Any], prefix: str, known: frozenset[str], i: int
+) -> None:
+    """Keep members the service model does not know (a record from a newer botocore) as extra columns."""
     for k, v in d.items():
-        t = type(v)
-        if t is dict:
-            _flatten_into(v, f"{prefix}{k}.", out)
-        elif t is list:
-            if not v:
-                continue  # an empty list is null (and a list of structures has no columns then)
-            if type(v[0]) is dict:
-                for i, item in enumerate(v):
-                    _flatten_into(item, f"{prefix}{k}[{i}].", out)
+        if k in known or k in _SKIP_KEYS:
+            continue
+        flat: dict[str, Any] = {}
+        stack = [(prefix + k, v)]
+        while stack:
+            key, val = stack.pop()
+            if isinstance(val, dict):
+                stack += [(f"{key}.{kk}", vv) for kk, vv in val.items()]
+            elif isinstance(val, list) and val and isinstance(val[0], dict):
+                stack += [(f"{key}[{j}]", item) for j, item in enumerate(val)]
+            elif not (isinstance(val, list) and not val):
+                flat[key] = val
+        for key, val in flat.items():
+            cols.setdefault(key, [None] * n)[i] = val
+
+
+class _Flattener:
+    """A flatten function generated from the service model: one straight-line ``dict.get`` per
+    field, no per-value string building. Lists of structures grow indexed columns as needed."""
+
+    def __init__(self, cat: FieldCatalog) -> None:
+        self.cat = cat
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {"_extra_into": _extra_into}
+        self.scalar_cols: list[str] = []  # column names of c0, c1, ...
+        self.lists: list[tuple[str, list[str]]] = []  # (base path, member columns) of sl0, sl1, ...
+        self._n = 0
+        self._emit_struct(cat.get_shape, "r", "", 2, None)
+        head = ["def _flatten(records, n, extra):"]
+        head += [f"    c{k} = [None] * n" for k in range(len(self.scalar_cols))]
+        head += [f"    sl{k} = []" for k in range(len(self.lists))]
+        head += ["    for i, r in enumerate(records):"]
+        tail = [
+            "    return ([" + ", ".join(f"c{k}" for k in range(len(self.scalar_cols))) + "],"
+            " [" + ", ".join(f"sl{k}" for k in range(len(self.lists))) + "])"
+        ]
+        src = "\n".join(head + self.lines + tail)
+        exec(compile(src, "<opptoolkit.frame._flatten>", "exec"), self.consts)
+        self.fn = self.consts["_flatten"]
+
+    def _var(self, stem: str) -> str:
+        self._n += 1
+        return f"{stem}{self._n}"
+
+    def _emit_struct(
+        self, shape: StructureShape, var: str, prefix: str, depth: int, item: tuple[str, int] | None
+    ) -> None:
+        """Emit code reading every member of ``var`` (a dict of ``shape``)."""
+        pad = "    " * depth
+        known = self._var("K")
+        self.consts[known] = frozenset(shape.members)
+        prefix_expr = repr(prefix) if item is None else f'f"{item[0]}[{{j}}].{prefix}"'
+        self.lines.append(
+            f"{pad}if not {var}.keys() <= {known}: _extra_into(extra, n, {var}, {prefix_expr}, {known}, i)"
+        )
+        for name, member in shape.members.items():
+            path = prefix + name
+            if isinstance(member, StructureShape):
+                sub = self._var("d")
+                self.lines.append(f"{pad}{sub} = {var}.get({name!r})")
+                self.lines.append(f"{pad}if {sub}:")
+                self._emit_struct(member, sub, path + ".", depth + 1, item)
+            elif isinstance(member, ListShape) and isinstance(member.member, StructureShape):
+                assert item is None, "nested lists of structures"
+                k = len(self.lists)
+                sl = self.cat.struct_lists[path]
+                self.lists.append((path, list(sl.members)))
+                lst = self._var("l")
+                self.lines += [
+                    f"{pad}{lst} = {var}.get({name!r})",
+                    f"{pad}if {lst}:",
+                    f"{pad}    while len(sl{k}) < len({lst}):",
+                    f"{pad}        sl{k}.append([[None] * n for _ in range({len(sl.members)})])",
+                    f"{pad}    for j, it in enumerate({lst}):",
+                    f"{pad}        cc = sl{k}[j]",
+                ]
+                self._emit_struct(member.member, "it", "", depth + 2, (path, k))
             else:
-                out[prefix + k] = v
-        elif k not in _SKIP_KEYS:
-            out[prefix + k] = v
+                if item is None:
+                    col = f"c{len(self.scalar_cols)}"
+                    self.scalar_cols.append(path)
+                else:
+                    col = f"cc[{self.lists[item[1]][1].index(path)}]"
+                test = "v" if isinstance(member, ListShape) else "v is not None"
+                self.lines += [f"{pad}v = {var}.get({name!r})", f"{pad}if {test}: {col}[i] = v"]
+
+    def __call__(self, records: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        n = len(records)
+        extra: dict[str, list[Any]] = {}
+        scalars, lists = self.fn(records, n, extra)
+        out = dict(zip(self.scalar_cols, scalars, strict=True))
+        for (base, members), per_index in zip(self.lists, lists, strict=True):
+            for j, member_cols in enumerate(per_index):
+                for m, col in zip(members, member_cols, strict=True):
+                    out[f"{base}[{j}].{m}"] = col
+        out.update(extra)
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _flattener(cat: FieldCatalog) -> _Flattener:
+    return _Flattener(cat)
+
+
+def _safe_field(cat: FieldCatalog, column: str) -> Any:
+    try:
+        return cat.field_for(column)
+    except KeyError:
+        return None
 
 
 def _list_sizes(columns: Iterable[str]) -> dict[str, int]:
@@ -97,30 +197,46 @@ def to_frame(
     'datetime64[us, UTC]'
     """
     cat = catalog or get_catalog()
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, None] = {}
-    for rec in records:
-        flat: dict[str, Any] = {}
-        _flatten_into(rec, "", flat)
-        rows.append(flat)
-        seen.update(dict.fromkeys(flat))
-    fields = {}
-    extra: list[str] = []
-    for c in seen:
-        try:
-            fields[c] = cat.field_for(c)
-        except KeyError:
-            extra.append(c)
+    records = records if isinstance(records, list) else list(records)
+    data = _flattener(cat)(records)
+    n = len(records)
+    extra = [c for c in data if c not in cat.fields and _safe_field(cat, c) is None]
     if extra:
         _log.debug("columns not in the service model kept at the end: %s", extra)
-    columns = cat.columns(_list_sizes(fields)) + extra
-    df = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns}, columns=columns)
-    for c in columns:
-        if c not in extra and cat.field_for(c).type == "timestamp":
-            df[c] = pd.to_datetime(df[c], utc=True)
+    columns = cat.columns(_list_sizes(c for c in data if c not in extra)) + extra
+    df = _assemble(data, columns, n, cat)
     if drop_empty:
         df = df.loc[:, [c for c in df.columns if not _all_blank(df[c])]]
     return df
+
+
+def _assemble(data: dict[str, list[Any]], columns: list[str], n: int, cat: FieldCatalog) -> pd.DataFrame:
+    """Columns of Python values to a DataFrame: strings and timestamps through Arrow (fast, and
+    pandas' own string dtype), lists of scalars and unknown columns as objects."""
+    arrays: dict[str, pa.Array] = {}
+    objects: dict[str, list[Any]] = {}
+    empty = [None] * n
+    for c in columns:
+        values = data.get(c, empty)
+        f = _safe_field(cat, c)
+        if f is None or f.is_list:
+            objects[c] = values
+            continue
+        try:
+            if f.type == "timestamp":
+                arrays[c] = pa.array(values, type=pa.timestamp("us", tz="UTC"))
+            else:
+                arrays[c] = pa.array(values, type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. timestamps given as ISO strings
+            objects[c] = values
+    df = pa.table(arrays).to_pandas() if arrays else pd.DataFrame(index=range(n))
+    for c, values in objects.items():
+        f = _safe_field(cat, c)
+        if f is not None and f.type == "timestamp":
+            df[c] = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        else:
+            df[c] = pd.Series(values, dtype=object)
+    return df[columns]
 
 
 def _all_blank(s: pd.Series) -> bool:
