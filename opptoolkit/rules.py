@@ -1,0 +1,342 @@
+"""Validation of UpdateOpportunity / CreateOpportunity payloads: the model's constraints and the
+documented business rules, in the API's own error vocabulary. Shared by the client (plan, form)
+and the sandbox server, so both say the same thing about the same payload.
+
+Model constraints (enums, patterns, list bounds, required members) are read from the service
+model. Business rules come from the API documentation; each cites its source, and every value
+they name is checked against the model when this module loads, so a renamed enum value fails
+loudly instead of silently disabling a rule.
+
+Messages never contain the value of a sensitive (PII) field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from botocore.model import ListShape, Shape, StructureShape
+
+from .exceptions import Problem
+from .model import FieldCatalog, get_catalog
+
+__all__ = [
+    "changed_columns",
+    "check_editable",
+    "flatten_payload",
+    "validate_payload",
+]
+
+_LENGTH_ONLY = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
+
+
+def _path(*parts: str) -> str:
+    return ".".join(parts)
+
+
+def _enum(path: str, value: str, cat: FieldCatalog | None = None) -> str:
+    """A documented enum value, checked against the model (fails loudly if the model drops it)."""
+    f = (cat or get_catalog())[path]
+    if value not in f.enum:
+        raise AssertionError(f"documented value {value!r} of {path} is not in the service model")
+    return value
+
+
+# -- documented rules (values checked against the model at import) --------------------------------
+
+_CAT = get_catalog()
+_ACCOUNT = _path("Customer", "Account")
+_INDUSTRY = _path(_ACCOUNT, "Industry")
+_OTHER_INDUSTRY = _path(_ACCOUNT, "OtherIndustry")
+_WEBSITE = _path(_ACCOUNT, "WebsiteUrl")
+_NATSEC = "NationalSecurity"
+_COMPETITOR = _path("Project", "CompetitorName")
+_OTHER_COMPETITORS = _path("Project", "OtherCompetitorNames")
+_STAGE = _path("LifeCycle", "Stage")
+_CLOSED_LOST_REASON = _path("LifeCycle", "ClosedLostReason")
+_TARGET_CLOSE = _path("LifeCycle", "TargetCloseDate")
+_REVIEW_STATUS = _path("LifeCycle", "ReviewStatus")
+_FUNDING = _path("Marketing", "AwsFundingUsed")
+_USE_CASES = _path("Marketing", "UseCases")
+_SPEND = _path("Project", "ExpectedCustomerSpend")
+for _p in (_INDUSTRY, _OTHER_INDUSTRY, _WEBSITE, _NATSEC, _COMPETITOR, _OTHER_COMPETITORS, _STAGE,
+           _CLOSED_LOST_REASON, _TARGET_CLOSE, _REVIEW_STATUS, _FUNDING, _USE_CASES):  # fmt: skip
+    assert _p in _CAT, _p
+
+YES = _enum(_NATSEC, "Yes")
+NO = _enum(_FUNDING, "No")
+GOVERNMENT = _enum(_INDUSTRY, "Government")
+OTHER_INDUSTRY = _enum(_INDUSTRY, "Other")
+OTHER_COMPETITOR = _enum(_COMPETITOR, "*Other")
+CLOSED_LOST = _enum(_STAGE, "Closed Lost")
+# seed page, LifeCycle.ReviewStatus: "Submitted ... (read-only)", "In Review ... (read-only)",
+# "Rejected: Disqualified (read-only)".
+LOCKED_STATUSES = frozenset(_enum(_REVIEW_STATUS, s) for s in ("Submitted", "In review", "Rejected"))
+ACTION_REQUIRED = _enum(_REVIEW_STATUS, "Action Required")
+PENDING_SUBMISSION = _enum(_REVIEW_STATUS, "Pending Submission")
+# seed page + shared/DESIGN.md: "Only the following fields are editable when the
+# Lifecycle.ReviewStatus is Action Required" (the seed's Project.ExpectedMonthlyAWSRevenue is
+# today's Project.ExpectedCustomerSpend).
+ACTION_REQUIRED_EDITABLE = (
+    *(_path(_ACCOUNT, "Address", m) for m in ("City", "CountryCode", "PostalCode", "StateOrRegion", "StreetAddress")),
+    _WEBSITE,
+    _TARGET_CLOSE,
+    *(f"{_SPEND}[].{m}" for m in ("Amount", "CurrencyCode", "EstimationUrl", "Frequency", "TargetCompany")),
+    _path("Project", "CustomerBusinessProblem"),
+    "PartnerOpportunityIdentifier",
+)
+# seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
+# and ReviewStatusReason are AWS's review feedback.
+READ_ONLY = (_REVIEW_STATUS, _path("LifeCycle", "ReviewComments"), _path("LifeCycle", "ReviewStatusReason"),
+             _path("LifeCycle", "NextStepsHistory"))  # fmt: skip
+for _p in ACTION_REQUIRED_EDITABLE:
+    assert _p in _CAT, _p
+# seed page, ExpectedCustomerSpend.TargetCompany: "This field only accepts the value AWS. If any
+# other value is provided, the system will automatically set it to AWS."
+TARGET_COMPANY = "AWS"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == "" or v == [] or v == {}
+
+
+def _get(payload: Mapping[str, Any], path: str) -> Any:
+    cur: Any = payload
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def flatten_payload(payload: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{column: value}`` of a nested payload (lists of structures indexed, lists of scalars kept).
+
+    >>> flatten_payload({"Customer": {"Contacts": [{"Email": "a@b.co"}]}, "PrimaryNeedsFromAws": ["x"]})
+    {'Customer.Contacts[0].Email': 'a@b.co', 'PrimaryNeedsFromAws': ['x']}
+    """
+    out: dict[str, Any] = {}
+    for k, v in payload.items():
+        if isinstance(v, Mapping):
+            out.update(flatten_payload(v, f"{prefix}{k}."))
+        elif isinstance(v, list) and v and isinstance(v[0], Mapping):
+            for i, item in enumerate(v):
+                out.update(flatten_payload(item, f"{prefix}{k}[{i}]."))
+        elif not _blank(v):
+            out[prefix + k] = v
+    return out
+
+
+def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
+    """Columns whose value differs between two payloads (blank and absent are the same)."""
+    a, b = flatten_payload(old), flatten_payload(new)
+    return {c for c in a.keys() | b.keys() if a.get(c) != b.get(c)}
+
+
+def _template(column: str) -> str:
+    return re.sub(r"\[\d+\]", "[]", column)
+
+
+# -- model constraints ----------------------------------------------------------------------------
+
+
+def _allowed(enum: tuple[str, ...], value: str, sensitive: bool) -> str:
+    hint = difflib.get_close_matches(value, enum, n=1, cutoff=0.6) if isinstance(value, str) else []
+    shown = ", ".join(repr(e) for e in enum[:12]) + (f", ... ({len(enum)} values)" if len(enum) > 12 else "")
+    said = "value" if sensitive else repr(value)
+    return f"{said} is not allowed; " + (f"did you mean {hint[0]!r}? " if hint else "") + f"allowed: {shown}"
+
+
+def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem]) -> None:
+    if not isinstance(value, str):
+        out.append(Problem(None, path, "INVALID_VALUE", f"must be text, not {type(value).__name__}"))
+        return
+    enum = getattr(shape, "enum", None)
+    if enum and value not in enum:
+        out.append(Problem(None, path, "INVALID_ENUM_VALUE", _allowed(tuple(enum), value, sensitive)))
+        return
+    pattern = shape.metadata.get("pattern")
+    if pattern:
+        try:
+            ok = re.fullmatch(pattern, value) is not None
+        except re.error:  # a pattern Python's re cannot run (\p{L}): the server decides
+            ok = True
+        if not ok:
+            m = _LENGTH_ONLY.fullmatch(pattern)
+            if m:
+                msg = f"must be {m.group(1)} to {m.group(2)} characters (has {len(value)})"
+            else:
+                msg = f"does not match the required format {pattern}"
+            out.append(Problem(None, path, "INVALID_STRING_FORMAT", msg))
+    lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+    if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
+        out.append(Problem(None, path, "VALUE_OUT_OF_RANGE", f"must be {lo or 0} to {hi} characters"))
+
+
+def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list[Problem]) -> None:
+    sensitive = sensitive or bool(shape.metadata.get("sensitive"))
+    if isinstance(shape, StructureShape):
+        if not isinstance(value, Mapping):
+            out.append(Problem(None, path, "INVALID_VALUE", "must be a structure"))
+            return
+        for req in shape.required_members:
+            if _blank(value.get(req)):
+                out.append(Problem(None, f"{path}.{req}" if path else req, "REQUIRED_FIELD_MISSING", "is required"))
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else k
+            member = shape.members.get(k)
+            if member is None:
+                out.append(Problem(None, sub, "INVALID_VALUE", "is not a member of this request"))
+            elif not _blank(v):
+                _check_shape(v, member, sub, sensitive, out)
+        return
+    if isinstance(shape, ListShape):
+        if not isinstance(value, list):
+            out.append(Problem(None, path, "INVALID_VALUE", "must be a list"))
+            return
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        if hi is not None and len(value) > hi:
+            out.append(Problem(None, path, "TOO_MANY_VALUES", f"at most {hi} entries (has {len(value)})"))
+        if lo is not None and len(value) < lo:
+            out.append(Problem(None, path, "NOT_ENOUGH_VALUES", f"at least {lo} entries (has {len(value)})"))
+        nested = isinstance(shape.member, StructureShape)
+        for i, item in enumerate(value):
+            _check_shape(item, shape.member, f"{path}[{i}]" if nested else path, sensitive, out)
+        return
+    if shape.type_name == "timestamp":
+        if not isinstance(value, datetime):
+            out.append(Problem(None, path, "INVALID_VALUE", "must be a date-time"))
+        return
+    if shape.type_name == "string":
+        _check_string(value, path, shape, sensitive, out)
+
+
+# -- business rules -------------------------------------------------------------------------------
+
+
+def _business(payload: Mapping[str, Any], changed: set[str] | None, today: date, out: list[Problem]) -> None:
+    def bad(path: str, code: str, msg: str) -> None:
+        out.append(Problem(None, path, code, msg))
+
+    # seed page, Customer.Account.WebsiteUrl: "required in all cases except when the opportunity
+    # is related to national security".
+    account = _get(payload, _ACCOUNT)
+    if isinstance(account, Mapping) and _blank(_get(payload, _WEBSITE)) and _get(payload, _NATSEC) != YES:
+        bad(_WEBSITE, "REQUIRED_FIELD_MISSING", f"is required unless {_NATSEC} is {YES!r}")
+    # seed page, NationalSecurity: "only applicable when the industry is Government".
+    if _get(payload, _NATSEC) == YES and _get(payload, _INDUSTRY) != GOVERNMENT:
+        bad(_NATSEC, "INVALID_VALUE", f"{YES!r} is only allowed when {_INDUSTRY} is {GOVERNMENT!r}")
+    # seed page, OtherIndustry: "when the selected value in the Industry field is Other".
+    _pair(payload, _INDUSTRY, OTHER_INDUSTRY, _OTHER_INDUSTRY, bad)
+    # seed page, OtherCompetitorNames: "Only allowed when CompetitorNames has Other selected".
+    _pair(payload, _COMPETITOR, OTHER_COMPETITOR, _OTHER_COMPETITORS, bad)
+    # seed page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
+    _pair(payload, _STAGE, CLOSED_LOST, _CLOSED_LOST_REASON, bad)
+    # seed page, Marketing.UseCases: "Must be empty when Marketing.AWSFundingUsed = No".
+    if _get(payload, _FUNDING) == NO and not _blank(_get(payload, _USE_CASES)):
+        bad(_USE_CASES, "INVALID_VALUE", f"must be empty when {_FUNDING} is {NO!r}")
+    # seed page, TargetCloseDate: "Ensure the Target Close Date isn't in the past." Checked when
+    # the date is being set or changed, so an old record can still be edited elsewhere.
+    tcd = _get(payload, _TARGET_CLOSE)
+    if isinstance(tcd, str) and (changed is None or _TARGET_CLOSE in changed):
+        try:
+            if date.fromisoformat(tcd) < today:
+                bad(_TARGET_CLOSE, "INVALID_VALUE", f"must not be in the past (today is {today.isoformat()})")
+        except ValueError:
+            pass  # the pattern check reports it
+
+
+def _pair(payload: Mapping[str, Any], field: str, value: str, other: str, bad: Any) -> None:
+    """``other`` is required when ``field`` is ``value`` and allowed only then."""
+    has_other = not _blank(_get(payload, other))
+    if _get(payload, field) == value and not has_other:
+        bad(other, "REQUIRED_FIELD_MISSING", f"is required when {field} is {value!r}")
+    elif has_other and _get(payload, field) != value:
+        bad(other, "INVALID_VALUE", f"is only allowed when {field} is {value!r}")
+
+
+# -- public ---------------------------------------------------------------------------------------
+
+
+def validate_payload(
+    payload: Mapping[str, Any],
+    *,
+    operation: str = "UpdateOpportunity",
+    base: Mapping[str, Any] | None = None,
+    today: date | None = None,
+    catalog: FieldCatalog | None = None,
+) -> list[Problem]:
+    """Every problem the client can know about before sending ``payload``.
+
+    Parameters
+    ----------
+    payload : dict
+        ``update_opportunity`` (or ``create_opportunity``) kwargs.
+    operation : str
+        The operation whose input shape applies.
+    base : dict, optional
+        The payload of the record as stored. When given, rules about *changes* apply: the
+        editability of the record's ``ReviewStatus`` and "TargetCloseDate not in the past"
+        only for a changed date.
+    today : date, optional
+        For date rules (default: today, UTC).
+
+    Returns
+    -------
+    list of Problem
+        Empty when the payload can be sent. Field names are dotted paths with indexes;
+        codes are the API's (``REQUIRED_FIELD_MISSING``, ``INVALID_ENUM_VALUE``, ...).
+
+    Examples
+    --------
+    >>> p = {"Catalog": "Sandbox", "Identifier": "O1", "LifeCycle": {"Stage": "Closed Lost"}}
+    >>> [(x.field, x.code) for x in validate_payload(p)]  # doctest: +NORMALIZE_WHITESPACE
+    [('LastModifiedDate', 'REQUIRED_FIELD_MISSING'), ('LifeCycle.ClosedLostReason', 'REQUIRED_FIELD_MISSING')]
+    """
+    cat = catalog or get_catalog()
+    shape = cat.update_shape if operation == "UpdateOpportunity" else _input_shape(operation)
+    out: list[Problem] = []
+    _check_shape(payload, shape, "", False, out)
+    changed = changed_columns(base, payload) if base is not None else None
+    _business(payload, changed, today or datetime.now(UTC).date(), out)
+    if base is not None and changed:
+        out += check_editable(_get(base, _REVIEW_STATUS), changed)
+    return out
+
+
+def _input_shape(operation: str) -> StructureShape:
+    from .model import service_model
+
+    shape = service_model().operation_model(operation).input_shape
+    assert isinstance(shape, StructureShape)
+    return shape
+
+
+def check_editable(review_status: str | None, changed: set[str]) -> list[Problem]:
+    """``ACTION_NOT_PERMITTED`` for each changed column the record's ReviewStatus does not allow.
+
+    >>> [p.field for p in check_editable("Action Required", {"LifeCycle.Stage", "LifeCycle.TargetCloseDate"})]
+    ['LifeCycle.Stage']
+    """
+    out = []
+    for col in sorted(changed):
+        t = _template(col)
+        if any(t == r or t.startswith((r + ".", r + "[")) for r in READ_ONLY):
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", "is read-only (set by AWS)"))
+        elif review_status in LOCKED_STATUSES:
+            out.append(
+                Problem(
+                    None, col, "ACTION_NOT_PERMITTED", f"no field is editable while ReviewStatus is {review_status!r}"
+                )
+            )
+        elif review_status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE:
+            out.append(
+                Problem(None, col, "ACTION_NOT_PERMITTED", f"not editable while ReviewStatus is {review_status!r}")
+            )
+    return out
