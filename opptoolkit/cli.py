@@ -31,6 +31,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    import time
+
+    from .sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig.fast() if args.fast else SandboxConfig()
+    config.fault_rate = args.fault_rate
+    config.latency = args.latency
+    with Sandbox(args.db, port=args.port, config=config, seed=not args.no_seed) as sb:
+        print(f"opptoolkit sandbox: {sb.endpoint_url}  ({sb.store.count()} opportunities, db={args.db})")
+        print("Use it from Python:")
+        print("    import boto3")
+        print(f'    client = boto3.client("partnercentral-selling", endpoint_url="{sb.endpoint_url}",')
+        print('                          region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")')
+        print('    client.list_opportunities(Catalog="Sandbox")')
+        print(f"or the CLI: opptoolkit pull --catalog Sandbox --endpoint-url {sb.endpoint_url} --out pipeline.xlsx")
+        print("Ctrl-C stops it.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``opptoolkit`` command."""
     parser = argparse.ArgumentParser(prog="opptoolkit", description=__doc__)
@@ -40,6 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
     demo.add_argument("-n", type=int, default=200, help="number of opportunities")
     demo.set_defaults(func=_demo)
+    sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
+    sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
+    sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")
+    sb.add_argument(
+        "--fast", action="store_true", help="quotas of 1,000/s instead of the documented 10 reads/s, 1 write/s"
+    )
+    sb.add_argument("--no-seed", action="store_true", help="start empty instead of with the seed opportunities")
+    sb.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered InternalServerException")
+    sb.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    sb.set_defaults(func=_sandbox)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

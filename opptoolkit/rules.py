@@ -24,9 +24,11 @@ from .exceptions import Problem
 from .model import FieldCatalog, get_catalog
 
 __all__ = [
+    "business_problems",
     "changed_columns",
     "check_editable",
     "flatten_payload",
+    "model_problems",
     "validate_payload",
 ]
 
@@ -72,10 +74,16 @@ GOVERNMENT = _enum(_INDUSTRY, "Government")
 OTHER_INDUSTRY = _enum(_INDUSTRY, "Other")
 OTHER_COMPETITOR = _enum(_COMPETITOR, "*Other")
 CLOSED_LOST = _enum(_STAGE, "Closed Lost")
+# seed page, LifeCycle.Stage: "Launched: The workload is complete, and AWS has started billing" --
+# with Closed Lost, the stages where an opportunity is no longer open.
+LAUNCHED = _enum(_STAGE, "Launched")
+CLOSED_STAGES = frozenset({LAUNCHED, CLOSED_LOST})
 # seed page, LifeCycle.ReviewStatus: "Submitted ... (read-only)", "In Review ... (read-only)",
 # "Rejected: Disqualified (read-only)".
 LOCKED_STATUSES = frozenset(_enum(_REVIEW_STATUS, s) for s in ("Submitted", "In review", "Rejected"))
 ACTION_REQUIRED = _enum(_REVIEW_STATUS, "Action Required")
+# seed page, Action Required: "After updates, the opportunity re-enters the validation phase."
+SUBMITTED = _enum(_REVIEW_STATUS, "Submitted")
 PENDING_SUBMISSION = _enum(_REVIEW_STATUS, "Pending Submission")
 # seed page + shared/DESIGN.md: "Only the following fields are editable when the
 # Lifecycle.ReviewStatus is Action Required" (the seed's Project.ExpectedMonthlyAWSRevenue is
@@ -215,6 +223,10 @@ def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list
         return
     if shape.type_name == "string":
         _check_string(value, path, shape, sensitive, out)
+    elif shape.type_name in ("integer", "long"):
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            out.append(Problem(None, path, "VALUE_OUT_OF_RANGE", f"must be between {lo} and {hi}"))
 
 
 # -- business rules -------------------------------------------------------------------------------
@@ -299,10 +311,25 @@ def validate_payload(
     >>> [(x.field, x.code) for x in validate_payload(p)]  # doctest: +NORMALIZE_WHITESPACE
     [('LastModifiedDate', 'REQUIRED_FIELD_MISSING'), ('LifeCycle.ClosedLostReason', 'REQUIRED_FIELD_MISSING')]
     """
+    return model_problems(payload, operation, catalog=catalog) + business_problems(payload, base=base, today=today)
+
+
+def model_problems(
+    payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, catalog: FieldCatalog | None = None
+) -> list[Problem]:
+    """The service model's constraints only: types, required members, enums, patterns, bounds."""
     cat = catalog or get_catalog()
     shape = cat.update_shape if operation == "UpdateOpportunity" else _input_shape(operation)
     out: list[Problem] = []
     _check_shape(payload, shape, "", False, out)
+    return out
+
+
+def business_problems(
+    payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None, today: date | None = None
+) -> list[Problem]:
+    """The documented business rules, and (given ``base``) editability of the changes."""
+    out: list[Problem] = []
     changed = changed_columns(base, payload) if base is not None else None
     _business(payload, changed, today or datetime.now(UTC).date(), out)
     if base is not None and changed:

@@ -1,0 +1,158 @@
+"""A local Partner Central Selling API that the real boto3 client talks to, over HTTP.
+
+``GetOpportunity``, ``ListOpportunities``, ``UpdateOpportunity`` and ``CreateOpportunity`` are
+implemented with the service's documented semantics (full-replace updates, the LastModifiedDate
+concurrency token, editability by ReviewStatus, validation in the API's error codes, quotas);
+any other operation answers ``UnknownOperationException``.
+
+Examples
+--------
+>>> from opptoolkit.sandbox import Sandbox
+>>> with Sandbox() as sb:
+...     client = sb.client()
+...     page = client.list_opportunities(Catalog="Sandbox", MaxResults=5)
+...     len(page["OpportunitySummaries"])
+5
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..model import SERVICE
+from ._http import _Server
+from ._seed import SEED_PATH, load_seed, seed_records, write_seed
+from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
+from ._store import Store
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = [
+    "OPERATIONS",
+    "SEED_PATH",
+    "Sandbox",
+    "SandboxConfig",
+    "ServiceError",
+    "load_seed",
+    "seed_records",
+    "write_seed",
+]
+
+_log = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """A sandbox server on 127.0.0.1, in a background thread.
+
+    Parameters
+    ----------
+    db : str or Path
+        SQLite file that keeps state across restarts, or ``":memory:"`` (default).
+    port : int
+        TCP port; 0 picks a free one.
+    config : SandboxConfig, optional
+        Quotas, faults and latency. Defaults to the documented quotas (10 reads/s, 1 write/s).
+    seed : bool
+        Load the seed opportunities into an empty store.
+
+    Attributes
+    ----------
+    endpoint_url : str
+        ``http://127.0.0.1:PORT``, for ``boto3.client(..., endpoint_url=...)``.
+    service : SellingService
+        The service behind the server (``service.calls`` counts requests per operation).
+    """
+
+    def __init__(
+        self,
+        db: str | Path = ":memory:",
+        *,
+        port: int = 0,
+        config: SandboxConfig | None = None,
+        seed: bool = True,
+    ) -> None:
+        self.store = Store(db)
+        self.config = config or SandboxConfig()
+        self.service = SellingService(self.store, self.config)
+        if seed and self.store.count() == 0:
+            self.store.put_many(load_seed())
+        self._server = _Server(port, self.service)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.endpoint_url} db={self.store.path!r} opportunities={self.store.count()}>"
+
+    def start(self) -> Sandbox:
+        """Serve in a daemon thread (returns self)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.05,), name="opptoolkit-sandbox", daemon=True
+            )
+            self._thread.start()
+            _log.info("sandbox listening on %s", self.endpoint_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the store."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, **kwargs: Any) -> Any:
+        """A real boto3 ``partnercentral-selling`` client pointed at this sandbox.
+
+        Any credentials work (requests are SigV4-signed as against AWS). ``kwargs`` go to
+        ``boto3.client`` (e.g. ``config=botocore.config.Config(retries=...)``).
+        """
+        return make_client(self.endpoint_url, **kwargs)
+
+    def edit(self, catalog: str, identifier: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Change a stored record out of band, as another user would; returns the new record.
+
+        ``change`` mutates the record (a GetOpportunity response) in place; LastModifiedDate moves on.
+        """
+        return self.service.edit(catalog, identifier, change)
+
+    def record(self, catalog: str, identifier: str) -> dict[str, Any] | None:
+        """The stored record, read directly (no quota)."""
+        return self.store.get(catalog, identifier)
+
+    def records(self, catalog: str) -> list[dict[str, Any]]:
+        """Every stored record of a catalog, read directly (no quota)."""
+        return list(self.store.iter_records(catalog))
+
+
+def make_client(endpoint_url: str, session: boto3.Session | None = None, **kwargs: Any) -> Any:
+    """A ``partnercentral-selling`` client for a sandbox endpoint (dummy credentials, us-east-1)."""
+    import boto3
+    from botocore.config import Config
+
+    kwargs.setdefault("region_name", "us-east-1")
+    kwargs.setdefault("config", Config(retries={"mode": "standard", "max_attempts": 8}))
+    if session is None:
+        kwargs.setdefault("aws_access_key_id", "sandbox")
+        kwargs.setdefault("aws_secret_access_key", "sandbox")
+        session = boto3.Session()
+    return session.client(SERVICE, endpoint_url=endpoint_url, **kwargs)  # type: ignore[call-overload]

@@ -1,0 +1,225 @@
+"""Deterministic, realistic seed data for the sandbox: opportunities that satisfy the model and
+the documented business rules, in varied stages, review statuses, industries and currencies.
+
+Enum values are drawn from the service model; the names, cities and sentences below are
+flavour text, not schema.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..model import get_catalog
+from ..rules import (
+    ACTION_REQUIRED,
+    CLOSED_LOST,
+    CLOSED_STAGES,
+    GOVERNMENT,
+    NO,
+    OTHER_COMPETITOR,
+    OTHER_INDUSTRY,
+    TARGET_COMPANY,
+    YES,
+)
+from ._wire import record_shape, to_wire
+
+__all__ = ["SEED_PATH", "load_seed", "seed_records", "write_seed"]
+
+#: The seed file shipped in the repository (``data/``), written once by :func:`write_seed`.
+SEED_PATH = Path(__file__).resolve().parents[2] / "data" / "sandbox_seed.json"
+_ANCHOR = datetime(2026, 6, 1, tzinfo=UTC)
+
+_PREFIX = ["North", "Blue", "Silver", "Bright", "Red", "Green", "Iron", "Summit", "Harbor", "Cedar", "Atlas",
+           "Nova", "Pioneer", "Crystal", "Granite", "Maple", "Quantum", "Orbit", "Sunrise", "Vertex"]  # fmt: skip
+_NOUN = ["wind", "river", "stone", "field", "peak", "bridge", "light", "forge", "wave", "path"]
+_SUFFIX = ["Analytics", "Logistics", "Health", "Foods", "Energy", "Bank", "Media", "Robotics", "Retail",
+           "Motors", "Labs", "Insurance", "Telecom", "Games", "Airlines"]  # fmt: skip
+_LEGAL = ["Inc.", "Ltd", "GmbH", "S.A.", "LLC", "Pty Ltd", "AG", "K.K.", ""]
+_FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Elif", "Femi", "Grace", "Hiro", "Inês", "Jamal", "Kai", "Lena",
+          "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wei", "Yara", "Zoë"]  # fmt: skip
+_LAST = ["Okafor", "Schmidt", "García", "Nakamura", "Dubois", "Kowalski", "O'Brien", "Silva", "Chen", "Haddad",
+         "Johansson", "Rossi", "Patel", "Novak", "Murphy", "Kim", "Andersen", "Costa", "Müller", "Singh"]  # fmt: skip
+_TITLES = ["CTO", "VP Engineering", "Head of Data", "Cloud Architect", "CIO", "IT Director", "Procurement Lead"]
+_CITIES = ["Seattle", "Austin", "London", "Berlin", "Paris", "Bengaluru", "Tokyo", "Sydney", "Toronto",
+           "São Paulo", "Windhoek", "Nairobi", "Dublin", "Singapore", "Madrid"]  # fmt: skip
+_STATES = ["Washington", "Texas", "California", "New York", "Ohio", "Oregon", "Florida", "Virginia"]
+_STREETS = ["Main St", "Market Street", "Harbour Road", "Rue de Rivoli", "Hauptstraße", "King's Road"]
+_WORKLOADS = ["data lake", "SAP migration", "contact center", "ML platform", "data center exit",
+              "SaaS replatform", "disaster recovery", "genAI assistant", "IoT telemetry", "analytics modernisation"]  # fmt: skip
+_PROBLEMS = [
+    "The customer's on-premises {w} cannot scale for seasonal peaks and hardware is end of life in {y}.",
+    "Licensing costs of the current {w} rose 40% this year; the CFO wants a cloud business case by Q{q}.",
+    "Regulators require the {w} to run in-region with audited controls; the current host cannot comply.",
+    "Time to market for new features on the {w} is 9 months; the customer wants weekly releases.",
+]
+_NEXT_STEPS = ["Schedule architecture review", "Send pricing proposal", "Run proof of concept",
+               "Workshop with the data team", "Security questionnaire", "Agree migration plan", "Sign SOW"]  # fmt: skip
+_REVIEW_COMMENTS = "Please add the customer's website and a more specific business problem (at least two sentences)."
+
+
+def _enum(path: str) -> tuple[str, ...]:
+    return get_catalog()[path].enum
+
+
+def _weighted(rng: random.Random, values: tuple[str, ...], weights: list[float]) -> str:
+    return rng.choices(values, weights=weights[: len(values)] + [1.0] * (len(values) - len(weights)))[0]
+
+
+def _ms(dt: datetime) -> datetime:
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
+    company = f"{rng.choice(_PREFIX)}{rng.choice(_NOUN)} {rng.choice(_SUFFIX)} {rng.choice(_LEGAL)}".strip()
+    slug = company.split()[0].lower()
+    created = _ms(_ANCHOR - timedelta(days=rng.randint(20, 540), seconds=rng.randint(0, 86_400)))
+    modified = _ms(created + timedelta(days=rng.randint(0, 19), seconds=rng.randint(0, 86_400)))
+    ident = f"O{(7 if catalog == 'Sandbox' else 8)}{i:09d}"
+    industry = rng.choice(_enum("Customer.Account.Industry"))
+    account: dict[str, Any] = {
+        "CompanyName": company,
+        "Industry": industry,
+        "WebsiteUrl": f"https://www.{slug}.example",
+        "Address": {
+            "City": rng.choice(_CITIES),
+            "CountryCode": rng.choice(_enum("Customer.Account.Address.CountryCode")),
+            "PostalCode": f"{rng.randint(0, 99999):05d}",
+            "StreetAddress": f"{rng.randint(1, 999)} {rng.choice(_STREETS)}",
+        },
+    }
+    if rng.random() < 0.4:
+        account["Address"]["StateOrRegion"] = rng.choice(_STATES)
+    if rng.random() < 0.5:
+        account["Duns"] = f"{rng.randint(0, 999_999_999):09d}"
+    if rng.random() < 0.3:
+        account["AwsAccountId"] = f"{rng.randint(0, 10**12 - 1):012d}"
+    rec: dict[str, Any] = {"Id": ident, "Catalog": catalog}
+    if industry == OTHER_INDUSTRY:
+        account["OtherIndustry"] = "Space tourism"
+    if industry == GOVERNMENT:
+        rec["NationalSecurity"] = rng.choice([YES, NO])
+    contacts = []
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        local = "".join(c for c in f"{first}.{last}".lower() if c.isascii() and (c.isalnum() or c == "."))
+        contacts.append({"Email": f"{local}@{slug}.example", "FirstName": first, "LastName": last,
+                         "BusinessTitle": rng.choice(_TITLES), "Phone": f"+1555{rng.randint(0, 9_999_999):07d}"})  # fmt: skip
+    currencies = _enum("Project.ExpectedCustomerSpend[].CurrencyCode")
+    currency = (
+        _weighted(rng, currencies, [60, 15, 10, 5, 5, 1, 1, 3]) if rng.random() < 0.95 else rng.choice(currencies)
+    )
+    spend = [
+        {"Amount": f"{rng.choice([500, 1200, 2500, 5000, 8000, 12500, 25000, 60000])}.{rng.choice(['00', '50'])}",
+         "CurrencyCode": currency, "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
+         "TargetCompany": TARGET_COMPANY}
+        for _ in range(rng.choice([1, 1, 1, 2]))
+    ]  # fmt: skip
+    workload = rng.choice(_WORKLOADS)
+    project: dict[str, Any] = {
+        "Title": f"{company.split()[0]} {workload}",
+        "CustomerBusinessProblem": rng.choice(_PROBLEMS).format(w=workload, y=2027, q=rng.randint(1, 4)),
+        "CustomerUseCase": workload.title(),
+        "DeliveryModels": rng.sample(_enum("Project.DeliveryModels"), rng.randint(1, 2)),
+        "ExpectedCustomerSpend": spend,
+        "SalesActivities": rng.sample(_enum("Project.SalesActivities"), rng.randint(1, 3)),
+        "CompetitorName": rng.choice(_enum("Project.CompetitorName")),
+    }
+    if project["CompetitorName"] == OTHER_COMPETITOR:
+        project["OtherCompetitorNames"] = "Regional hosting provider"
+    if rng.random() < 0.3:
+        project["AdditionalComments"] = "Customer prefers a phased rollout; executive sponsor is the CFO."
+    if rng.random() < 0.3:
+        project["ExpectedContractDuration"] = {"Term": _enum("Project.ExpectedContractDuration.Term")[0],
+                                               "Value": str(rng.choice([12, 24, 36]))}  # fmt: skip
+    stages = _enum("LifeCycle.Stage")
+    stage = _weighted(rng, stages, [20, 20, 15, 12, 10, 13, 10])
+    open_stage = stage not in CLOSED_STAGES
+    target = (
+        (modified + timedelta(days=rng.randint(60, 540)))
+        if open_stage
+        else (modified - timedelta(days=rng.randint(1, 90)))
+    )
+    history_times = sorted(_ms(created + (modified - created) * rng.random()) for _ in range(rng.randint(0, 4)))
+    history = [{"Value": rng.choice(_NEXT_STEPS), "Time": t} for t in history_times]
+    lifecycle: dict[str, Any] = {"Stage": stage, "TargetCloseDate": target.date().isoformat()}
+    if history:
+        lifecycle["NextSteps"] = history[-1]["Value"]
+        lifecycle["NextStepsHistory"] = history
+    if stage == CLOSED_LOST:
+        lifecycle["ClosedLostReason"] = rng.choice(_enum("LifeCycle.ClosedLostReason"))
+    statuses = _enum(
+        "LifeCycle.ReviewStatus"
+    )  # Pending Submission, Submitted, In review, Approved, Rejected, Action Required
+    status = _weighted(rng, statuses, [25, 8, 7, 42, 5, 13])
+    lifecycle["ReviewStatus"] = status
+    if status == ACTION_REQUIRED:
+        lifecycle["ReviewComments"] = _REVIEW_COMMENTS
+        lifecycle["ReviewStatusReason"] = "Missing customer details"
+    sources = _enum("Marketing.Source")
+    marketing: dict[str, Any] = {"Source": rng.choice(sources)}
+    if marketing["Source"] == sources[0]:  # a marketing activity: campaign, channels, funding
+        funded = rng.random() < 0.5
+        marketing.update({"CampaignName": f"{rng.choice(['Migrate', 'Modernize', 'Build'])} on AWS 2026",
+                          "Channels": rng.sample(_enum("Marketing.Channels"), rng.randint(1, 2)),
+                          "AwsFundingUsed": YES if funded else NO})  # fmt: skip
+        if funded:
+            marketing["UseCases"] = [workload.split()[0].title()]
+    rec.update(
+        {
+            "Arn": f"arn:aws:partnercentral:us-east-1:123456789012:catalog/{catalog}/opportunity/{ident}",
+            "PartnerOpportunityIdentifier": f"CRM-{rng.randint(10_000, 99_999)}",
+            "PrimaryNeedsFromAws": rng.sample(_enum("PrimaryNeedsFromAws"), rng.randint(1, 2)),
+            "OpportunityType": rng.choice(_enum("OpportunityType")),
+            "Customer": {"Account": account, "Contacts": contacts},
+            "Project": project,
+            "Marketing": marketing,
+            "LifeCycle": lifecycle,
+            "LastModifiedDate": modified,
+            "CreatedDate": created,
+            "RelatedEntityIdentifiers": {},
+            "OpportunityTeam": [
+                {
+                    "FirstName": "Sam",
+                    "LastName": "Partner",
+                    "Email": "sam.partner@partner.example",
+                    "BusinessTitle": "PartnerAccountManager",
+                }
+            ],
+        }
+    )
+    if rng.random() < 0.15:
+        value = {"Amount": str(rng.choice([10_000, 48_000, 120_000])), "CurrencyCode": currency}
+        rec["SoftwareRevenue"] = {"DeliveryModel": rng.choice(_enum("SoftwareRevenue.DeliveryModel")), "Value": value,
+                                  "EffectiveDate": target.date().isoformat(),
+                                  "ExpirationDate": (target + timedelta(days=365)).date().isoformat()}  # fmt: skip
+    return rec
+
+
+def seed_records(n: int = 300, *, seed: int = 2026, aws: int = 40) -> list[dict[str, Any]]:
+    """``n`` Sandbox-catalog and ``aws`` AWS-catalog opportunities, the same for the same seed."""
+    rng = random.Random(seed)
+    return [_record(rng, i, "Sandbox") for i in range(n)] + [_record(rng, i, "AWS") for i in range(aws)]
+
+
+def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
+    """Write the seed file (wire JSON, one record per line) -- run once, committed to ``data/``."""
+    shape = record_shape()
+    lines = [json.dumps(to_wire(r, shape), ensure_ascii=False, sort_keys=True) for r in seed_records(**kwargs)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def load_seed(path: Path | None = None) -> list[dict[str, Any]]:
+    """The seed records: from ``data/`` when present, else generated (the same data)."""
+    from ._wire import from_wire
+
+    p = path or SEED_PATH
+    if p.exists():
+        shape = record_shape()
+        return [from_wire(json.loads(line), shape) for line in p.read_text(encoding="utf-8").splitlines() if line]
+    return seed_records()

@@ -1,0 +1,413 @@
+"""The sandbox's Partner Central Selling semantics, one method per operation.
+
+Each rule cites the AWS text it comes from. "seed" is ``shared/seed/update_opportunity.rst``
+(the boto3 UpdateOpportunity page); "model" is botocore's service model; "quotas" is the AWS
+Partner Central developer guide's quota page as summarised in ``shared/DESIGN.md``. The code
+never branches on anything the real API would not see: only the request decides what happens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from botocore.validate import ParamValidator
+
+from ..frame import payload_from_record
+from ..model import ID, IDENTIFIER, get_catalog, service_model
+from ..rules import (
+    ACTION_REQUIRED,
+    PENDING_SUBMISSION,
+    READ_ONLY,
+    SUBMITTED,
+    TARGET_COMPANY,
+    business_problems,
+    model_problems,
+)
+from ._store import Store, ts_key
+from ._wire import input_shape, output_shape, project
+
+READS = frozenset({"GetOpportunity", "ListOpportunities"})
+WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity"})
+OPERATIONS = READS | WRITES
+
+
+@dataclass
+class SandboxConfig:
+    """Quotas and faults of a sandbox.
+
+    The defaults are the documented quotas (quotas): reads (Get/List) 10 requests/s and 100,000
+    per rolling 24 h; writes (Create/Update) 1 request/s and 10,000 per 24 h. Tests raise them.
+
+    Attributes
+    ----------
+    read_rate, write_rate : float
+        Sustained requests per second (token bucket refill).
+    read_burst, write_burst : float
+        Bucket size (requests that may go at once).
+    daily_reads, daily_writes : int
+        Requests per rolling 24 hours.
+    fault_rate : float
+        Probability that a request fails with InternalServerException before doing anything.
+    fault_after_commit_rate : float
+        Probability that a write is applied but answered with InternalServerException (the
+        client cannot tell; the case a resumable push must reconcile).
+    latency : float
+        Seconds added to every request.
+    seed : int
+        Seed of the fault generator (repeatable runs).
+    account_id, region : str
+        Used in ARNs.
+    """
+
+    read_rate: float = 10.0
+    write_rate: float = 1.0
+    read_burst: float = 10.0
+    write_burst: float = 1.0
+    daily_reads: int = 100_000
+    daily_writes: int = 10_000
+    fault_rate: float = 0.0
+    fault_after_commit_rate: float = 0.0
+    latency: float = 0.0
+    seed: int = 0
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+
+    @classmethod
+    def fast(cls, **overrides: Any) -> SandboxConfig:
+        """Quotas high enough that tests never wait (1,000 reads and writes per second)."""
+        base: dict[str, Any] = dict(read_rate=1000.0, write_rate=1000.0, read_burst=1000.0, write_burst=1000.0,
+                                    daily_reads=10**9, daily_writes=10**9)  # fmt: skip
+        base.update(overrides)
+        return cls(**base)
+
+
+class ServiceError(Exception):
+    """An error the service answers with: a modeled exception name, HTTP status and members."""
+
+    STATUS: ClassVar[dict[str, int]] = {
+        "ValidationException": 400,
+        "AccessDeniedException": 403,
+        "ResourceNotFoundException": 404,
+        "ConflictException": 409,
+        "ServiceQuotaExceededException": 402,
+        "ThrottlingException": 429,
+        "InternalServerException": 500,
+    }
+
+    def __init__(self, code: str, message: str, **members: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.members = members
+        self.status = self.STATUS.get(code, 400)
+
+
+def _validation(problems: list[Any], reason: str) -> ServiceError:
+    # model: ValidationException {Message, Reason, ErrorList[{FieldName, Message, Code}]}
+    return ServiceError(
+        "ValidationException",
+        f"{len(problems)} field(s) failed validation: " + "; ".join(str(p) for p in problems[:5]),
+        Reason=reason,
+        ErrorList=[{"FieldName": p.field, "Message": p.message, "Code": p.code} for p in problems],
+    )
+
+
+class _Bucket:
+    """Token bucket plus a rolling 24-hour counter."""
+
+    def __init__(self, rate: float, burst: float, daily: int) -> None:
+        self.rate, self.burst, self.daily = rate, burst, daily
+        self.tokens = burst
+        self.stamp = time.monotonic()
+        self.day: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def take(self) -> str | None:
+        """None when allowed, else the reason it is throttled."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            while self.day and now - self.day[0] > 86_400:
+                self.day.popleft()
+            if len(self.day) >= self.daily:
+                return f"daily quota of {self.daily} requests exceeded"
+            if self.tokens < 1:
+                return f"rate exceeded ({self.rate:g} requests per second)"
+            self.tokens -= 1
+            self.day.append(now)
+            return None
+
+
+def _now_ms() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class SellingService:
+    """Partner Central Selling operations over a :class:`Store`."""
+
+    def __init__(self, store: Store, config: SandboxConfig | None = None) -> None:
+        self.store = store
+        self.config = config or SandboxConfig()
+        self.reads = _Bucket(self.config.read_rate, self.config.read_burst, self.config.daily_reads)
+        self.writes = _Bucket(self.config.write_rate, self.config.write_burst, self.config.daily_writes)
+        self.rng = random.Random(self.config.seed)
+        self.validator = ParamValidator()
+        self.calls: dict[str, int] = {}
+        self._write_lock = threading.Lock()
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation not in OPERATIONS:
+            raise ServiceError("UnknownOperationException", f"operation {operation} is not implemented by the sandbox")
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        if self.config.latency:
+            time.sleep(self.config.latency)
+        why = (self.reads if operation in READS else self.writes).take()
+        if why:
+            raise ServiceError("ThrottlingException", f"Rate exceeded: {why}")
+        if self.config.fault_rate and self.rng.random() < self.config.fault_rate:
+            raise ServiceError("InternalServerException", "injected fault (before the request was processed)")
+        # model: botocore checks types and required members client-side; a real service does too
+        report = self.validator.validate(params, input_shape(operation))
+        if report.has_errors():
+            raise ServiceError("ValidationException", report.generate_report(), Reason="REQUEST_VALIDATION_FAILED",
+                               ErrorList=[])  # fmt: skip
+        # model: enums, patterns, bounds (botocore checks none of these client-side)
+        problems = model_problems(params, operation)
+        if problems:
+            raise _validation(problems, "REQUEST_VALIDATION_FAILED")
+        result: dict[str, Any] = getattr(self, f"_{operation}")(params)
+        if operation in WRITES and self.rng.random() < self.config.fault_after_commit_rate:
+            raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
+        return result
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _load(self, catalog: str, identifier: str) -> dict[str, Any]:
+        rec = self.store.get(catalog, identifier)
+        if rec is None:
+            raise ServiceError("ResourceNotFoundException", f"Opportunity {identifier} not found in catalog {catalog}")
+        return rec
+
+    @staticmethod
+    def _next_stamp(previous: datetime | None) -> datetime:
+        now = _now_ms()
+        if previous is not None and now <= previous:
+            now = previous + timedelta(milliseconds=1)
+        return now
+
+    def _apply(self, stored: dict[str, Any] | None, body: dict[str, Any], stamp: datetime) -> dict[str, Any]:
+        """The record after a full replace by ``body`` (an Update/Create payload)."""
+        cat = get_catalog()
+        new: dict[str, Any] = {k: v for k, v in body.items() if k in cat.get_shape.members and k != "LastModifiedDate"}
+        if stored is not None:
+            # model: members GetOpportunity returns but UpdateOpportunity does not take are the
+            # server's (Id, Arn, CreatedDate, RelatedEntityIdentifiers, OpportunityTeam).
+            for k, v in stored.items():
+                if k not in cat.update_shape.members:
+                    new[k] = v
+        # seed, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only";
+        # ReviewComments and ReviewStatusReason are AWS's feedback: kept from the stored record.
+        old_lc = (stored or {}).get("LifeCycle", {})
+        new_lc = dict(new.get("LifeCycle", {}))
+        for path in READ_ONLY:
+            name = path.split(".", 1)[1]
+            new_lc.pop(name, None)
+            if name in old_lc:
+                new_lc[name] = old_lc[name]
+        # seed, LifeCycle.NextStepsHistory: "shows the last 50 values and change dates for the
+        # NextSteps field".
+        if new_lc.get("NextSteps") and new_lc.get("NextSteps") != old_lc.get("NextSteps"):
+            history = [*old_lc.get("NextStepsHistory", []), {"Value": new_lc["NextSteps"], "Time": stamp}]
+            new_lc["NextStepsHistory"] = history[-50:]
+        if new_lc:
+            new["LifeCycle"] = new_lc
+        # seed, ExpectedCustomerSpend.TargetCompany: "If any other value is provided, the system
+        # will automatically set it to AWS."
+        for spend in new.get("Project", {}).get("ExpectedCustomerSpend", []):
+            spend["TargetCompany"] = TARGET_COMPANY
+        new["LastModifiedDate"] = stamp
+        return new
+
+    # -- operations ------------------------------------------------------------------------------
+    def _GetOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._load(p["Catalog"], p[IDENTIFIER])
+
+    def _UpdateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
+        catalog, identifier = p["Catalog"], p[IDENTIFIER]
+        with self._write_lock:
+            stored = self._load(catalog, identifier)
+            # DESIGN.md / model: LastModifiedDate is required and is the concurrency token.
+            if p["LastModifiedDate"] != stored["LastModifiedDate"]:
+                raise ServiceError(
+                    "ConflictException",
+                    f"Opportunity {identifier} was modified at {stored['LastModifiedDate'].isoformat()}; "
+                    f"the request's LastModifiedDate is {p['LastModifiedDate'].isoformat()}. Get it again.",
+                )
+            base = payload_from_record(stored)
+            # read-only members are ignored, not refused: GetOpportunity returns them, so a
+            # faithful "Get, change, Update" sends them back unchanged
+            body = {k: v for k, v in p.items()}
+            problems = business_problems(_without_read_only(body, base), base=base)
+            if problems:
+                raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
+            stamp = self._next_stamp(stored["LastModifiedDate"])
+            new = self._apply(stored, body, stamp)
+            # seed, ReviewStatus Action Required: "After updates, the opportunity re-enters the
+            # validation phase."
+            if stored.get("LifeCycle", {}).get("ReviewStatus") == ACTION_REQUIRED:
+                new["LifeCycle"]["ReviewStatus"] = SUBMITTED
+            self.store.put(new)
+        return {ID: identifier, "LastModifiedDate": stamp}
+
+    def _CreateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
+        catalog = p["Catalog"]
+        problems = business_problems(p)
+        if problems:
+            raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
+        with self._write_lock:
+            # model, ClientToken: "Required to be unique, and should be unchanging, it can be
+            # randomly generated or a meaningful string" -- a repeated token returns the same Id.
+            existing = self.store.token(catalog, p["ClientToken"])
+            if existing:
+                rec = self._load(catalog, existing)
+                return {ID: existing, "PartnerOpportunityIdentifier": rec.get("PartnerOpportunityIdentifier"),
+                        "LastModifiedDate": rec["LastModifiedDate"]}  # fmt: skip
+            identifier = f"O{self.rng.randrange(10**9, 10**10)}"
+            while self.store.get(catalog, identifier) is not None:
+                identifier = f"O{self.rng.randrange(10**9, 10**10)}"
+            stamp = self._next_stamp(None)
+            rec = self._apply(None, p, stamp)
+            rec.update(
+                {
+                    ID: identifier,
+                    "Arn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/opportunity/{identifier}",
+                    "CreatedDate": stamp,
+                    "RelatedEntityIdentifiers": {},
+                }
+            )
+            if "OpportunityTeam" in p:
+                rec["OpportunityTeam"] = p["OpportunityTeam"]
+            lc = rec.setdefault("LifeCycle", {})
+            lc["ReviewStatus"] = PENDING_SUBMISSION  # seed: "Pending Submission: Not submitted for validation"
+            self.store.put(rec)
+            self.store.save_token(catalog, p["ClientToken"], identifier)
+        out = {ID: identifier, "LastModifiedDate": stamp}
+        if rec.get("PartnerOpportunityIdentifier"):
+            out["PartnerOpportunityIdentifier"] = rec["PartnerOpportunityIdentifier"]
+        return out
+
+    # model, OpportunitySortName and ListOpportunities filters; the service's default order is
+    # not documented: the sandbox lists newest-modified first.
+    _SORT_COLUMNS: ClassVar[dict[str, str]] = {
+        "LastModifiedDate": "last_modified",
+        "Identifier": "id",
+        "CustomerCompanyName": "company",
+        "CreatedDate": "created",
+        "TargetCloseDate": "target_close",
+    }
+
+    assert set(_SORT_COLUMNS) == set(service_model().shape_for("OpportunitySortName").enum)  # type: ignore[attr-defined]
+
+    def _ListOpportunities(self, p: dict[str, Any]) -> dict[str, Any]:
+        where, params = ["catalog = ?"], [p["Catalog"]]
+
+        def any_of(column: str, values: list[str] | None) -> None:
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+
+        any_of("id", p.get("Identifier"))
+        any_of("stage", p.get("LifeCycleStage"))
+        any_of("review_status", p.get("LifeCycleReviewStatus"))
+        any_of("company", p.get("CustomerCompanyName"))
+        for member, column in (("LastModifiedDate", "last_modified"), ("CreatedDate", "created")):
+            rng = p.get(member) or {}
+            if rng.get(f"After{member}"):
+                where.append(f"{column} > ?")
+                params.append(ts_key(rng[f"After{member}"]))
+            if rng.get(f"Before{member}"):
+                where.append(f"{column} < ?")
+                params.append(ts_key(rng[f"Before{member}"]))
+        tcd = p.get("TargetCloseDate") or {}
+        if tcd.get("AfterTargetCloseDate"):
+            where.append("target_close > ?")
+            params.append(tcd["AfterTargetCloseDate"])
+        if tcd.get("BeforeTargetCloseDate"):
+            where.append("target_close < ?")
+            params.append(tcd["BeforeTargetCloseDate"])
+        sort = p.get("Sort") or {"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
+        column = self._SORT_COLUMNS[sort["SortBy"]]
+        desc = sort["SortOrder"] == "DESCENDING"
+        key = f"coalesce({column}, '')"
+        if p.get("NextToken"):
+            try:
+                last_key, last_id = json.loads(base64.urlsafe_b64decode(p["NextToken"]))
+            except ValueError:
+                raise ServiceError("ValidationException", "invalid NextToken", Reason="REQUEST_VALIDATION_FAILED",
+                                   ErrorList=[{"FieldName": "NextToken", "Message": "invalid", "Code": "INVALID_VALUE"}]) from None  # fmt: skip
+            op = "<" if desc else ">"
+            where.append(f"({key} {op} ? OR ({key} = ? AND id {op} ?))")
+            params += [last_key, last_key, last_id]
+        limit = p.get("MaxResults") or 20
+        order = f"{key} {'DESC' if desc else 'ASC'}, id {'DESC' if desc else 'ASC'}"
+        rows = self.store.query(" AND ".join(where), params, order, limit + 1)
+        summary_shape = output_shape("ListOpportunities").members["OpportunitySummaries"].member  # type: ignore[attr-defined]
+        out: dict[str, Any] = {"OpportunitySummaries": [project(r, summary_shape) for r in rows[:limit]]}
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            value = _sort_value(last, sort["SortBy"])
+            out["NextToken"] = base64.urlsafe_b64encode(json.dumps([value, last[ID]]).encode()).decode()
+        return out
+
+    # -- out of band -----------------------------------------------------------------------------
+    def edit(self, catalog: str, identifier: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Change a stored record as another user would (no quota, no validation); returns it."""
+        with self._write_lock:
+            stored = self._load(catalog, identifier)
+            before = payload_from_record(stored)
+            change(stored)
+            stamp = self._next_stamp(stored["LastModifiedDate"])
+            lc = stored.get("LifeCycle", {})
+            if lc.get("NextSteps") and lc.get("NextSteps") != before.get("LifeCycle", {}).get("NextSteps"):
+                lc["NextStepsHistory"] = [*lc.get("NextStepsHistory", []), {"Value": lc["NextSteps"], "Time": stamp}][
+                    -50:
+                ]
+            stored["LastModifiedDate"] = stamp
+            self.store.put(stored)
+            return stored
+
+
+def _sort_value(record: dict[str, Any], sort_by: str) -> str:
+    if sort_by == "Identifier":
+        return str(record[ID])
+    if sort_by == "CustomerCompanyName":
+        return str(record.get("Customer", {}).get("Account", {}).get("CompanyName") or "")
+    if sort_by == "TargetCloseDate":
+        return str(record.get("LifeCycle", {}).get("TargetCloseDate") or "")
+    return ts_key(record[sort_by])
+
+
+def _without_read_only(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the read-only LifeCycle members replaced by the stored ones (they are ignored)."""
+    out = dict(body)
+    lc = dict(out.get("LifeCycle", {}))
+    base_lc = base.get("LifeCycle", {})
+    for path in READ_ONLY:
+        name = path.split(".", 1)[1]
+        lc.pop(name, None)
+        if name in base_lc:
+            lc[name] = base_lc[name]
+    if lc:
+        out["LifeCycle"] = lc
+    return out

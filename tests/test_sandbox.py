@@ -1,0 +1,377 @@
+"""The sandbox through a real boto3 client over HTTP: protocol, semantics, quotas, faults, store."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import opptoolkit as ot
+import opptoolkit.sandbox
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1})
+
+
+@pytest.fixture
+def sb():
+    with Sandbox(config=SandboxConfig.fast()) as s:
+        yield s
+
+
+@pytest.fixture
+def client(sb):
+    return sb.client()
+
+
+def _by_status(sb: Sandbox, status: str, catalog: str = "Sandbox") -> dict:
+    return next(r for r in sb.records(catalog) if r["LifeCycle"].get("ReviewStatus") == status)
+
+
+def _update(client, record: dict, **changes) -> dict:
+    """Get -> change -> Update, as a careful user would."""
+    payload = ot.payload_from_record(record)
+    for path, value in changes.items():
+        d = payload
+        *parents, key = path.split("__")
+        for p in parents:
+            d = d.setdefault(p, {})
+        if value is None:
+            d.pop(key, None)
+        else:
+            d[key] = value
+    return client.update_opportunity(**payload)
+
+
+# -- protocol ------------------------------------------------------------------------------------
+
+
+def test_binds_loopback_and_speaks_json_1_0(sb):
+    assert sb._server.server_address[0] == "127.0.0.1"
+    conn = http.client.HTTPConnection("127.0.0.1", sb.port)
+    body = json.dumps({"Catalog": "Sandbox", "Identifier": "O7000000001"})
+    headers = {"X-Amz-Target": "AWSPartnerCentralSelling.GetOpportunity", "Content-Type": "application/x-amz-json-1.0"}
+    conn.request("POST", "/", body, headers)  # no SigV4 Authorization header
+    resp = conn.getresponse()
+    assert resp.status == 403
+    assert json.loads(resp.read())["__type"] == "AccessDeniedException"
+    conn.request(
+        "POST",
+        "/",
+        body,
+        {**headers, "Authorization": "AWS4-HMAC-SHA256 Credential=x", "X-Amz-Target": "AWSPartnerCentralSelling.Nope"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 400 and json.loads(resp.read())["__type"] == "UnknownOperationException"
+
+
+def test_an_operation_the_sandbox_does_not_implement_is_a_clear_error(client):
+    with pytest.raises(ClientError) as e:
+        client.list_solutions(Catalog="Sandbox")
+    assert e.value.response["Error"]["Code"] == "UnknownOperationException"
+    assert "not implemented" in e.value.response["Error"]["Message"]
+
+
+def test_get_returns_the_stored_record_with_parsed_types(sb, client):
+    stored = sb.records("Sandbox")[0]
+    got = client.get_opportunity(Catalog="Sandbox", Identifier=stored["Id"])
+    got.pop("ResponseMetadata")
+    assert got == stored
+    assert isinstance(got["LastModifiedDate"], datetime) and got["LastModifiedDate"].tzinfo is not None
+
+
+def test_not_found_and_catalogs_are_separate_stores(sb, client):
+    aws_id = sb.records("AWS")[0]["Id"]
+    assert client.get_opportunity(Catalog="AWS", Identifier=aws_id)["Id"] == aws_id
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_opportunity(Catalog="Sandbox", Identifier=aws_id)
+    ids = {
+        s["Id"]
+        for p in client.get_paginator("list_opportunities").paginate(Catalog="AWS")
+        for s in p["OpportunitySummaries"]
+    }
+    assert ids == {r["Id"] for r in sb.records("AWS")}
+
+
+# -- ListOpportunities ---------------------------------------------------------------------------
+
+
+def _list(client, **kw) -> list[dict]:
+    pages = client.get_paginator("list_opportunities").paginate(
+        Catalog="Sandbox", PaginationConfig={"PageSize": 17}, **kw
+    )
+    return [s for p in pages for s in p["OpportunitySummaries"]]
+
+
+def test_paginator_returns_every_record_once(sb, client):
+    ids = [s["Id"] for s in _list(client)]
+    assert len(ids) == len(set(ids)) == len(sb.records("Sandbox")) == 300
+
+
+@pytest.mark.parametrize(
+    ("kw", "predicate"),
+    [
+        ({"LifeCycleStage": ["Qualified", "Committed"]}, lambda r: r["LifeCycle"]["Stage"] in ("Qualified", "Committed")),
+        ({"LifeCycleReviewStatus": ["Action Required"]}, lambda r: r["LifeCycle"]["ReviewStatus"] == "Action Required"),
+        ({"LastModifiedDate": {"AfterLastModifiedDate": datetime(2026, 3, 1, tzinfo=UTC)}},
+         lambda r: r["LastModifiedDate"] > datetime(2026, 3, 1, tzinfo=UTC)),
+        ({"CreatedDate": {"BeforeCreatedDate": datetime(2025, 6, 1, tzinfo=UTC)}},
+         lambda r: r["CreatedDate"] < datetime(2025, 6, 1, tzinfo=UTC)),
+        ({"TargetCloseDate": {"AfterTargetCloseDate": "2026-12-31", "BeforeTargetCloseDate": "2027-06-30"}},
+         lambda r: "2026-12-31" < r["LifeCycle"]["TargetCloseDate"] < "2027-06-30"),
+        ({"LifeCycleStage": ["Prospect"], "LifeCycleReviewStatus": ["Approved"]},
+         lambda r: r["LifeCycle"]["Stage"] == "Prospect" and r["LifeCycle"]["ReviewStatus"] == "Approved"),
+    ],
+)  # fmt: skip
+def test_filters(sb, client, kw, predicate):
+    expected = {r["Id"] for r in sb.records("Sandbox") if predicate(r)}
+    got = [s["Id"] for s in _list(client, **kw)]
+    assert expected and len(got) == len(set(got)) and set(got) == expected
+
+
+def test_identifier_and_company_filters(sb, client):
+    recs = sb.records("Sandbox")[:3]
+    assert {s["Id"] for s in _list(client, Identifier=[r["Id"] for r in recs])} == {r["Id"] for r in recs}
+    name = recs[0]["Customer"]["Account"]["CompanyName"]
+    expected = {r["Id"] for r in sb.records("Sandbox") if r["Customer"]["Account"]["CompanyName"] == name}
+    assert {s["Id"] for s in _list(client, CustomerCompanyName=[name])} == expected
+
+
+@pytest.mark.parametrize(
+    "sort_by", ["LastModifiedDate", "Identifier", "CustomerCompanyName", "CreatedDate", "TargetCloseDate"]
+)
+@pytest.mark.parametrize("order", ["ASCENDING", "DESCENDING"])
+def test_sort_orders_across_pages(client, sort_by, order):
+    rows = _list(client, Sort={"SortBy": sort_by, "SortOrder": order})
+    key = {
+        "Identifier": lambda s: s["Id"],
+        "CustomerCompanyName": lambda s: s["Customer"]["Account"]["CompanyName"],
+        "TargetCloseDate": lambda s: s["LifeCycle"]["TargetCloseDate"],
+    }.get(sort_by, lambda s: s[sort_by])
+    values = [key(s) for s in rows]
+    assert len(rows) == 300
+    assert values == sorted(values, reverse=order == "DESCENDING")
+
+
+def test_summaries_carry_only_summary_members(client):
+    s = (
+        _list(client, MaxResults=1)[0]
+        if False
+        else client.list_opportunities(Catalog="Sandbox", MaxResults=1)["OpportunitySummaries"][0]
+    )
+    assert "Marketing" not in s and "Contacts" not in s["Customer"]
+    assert s["Customer"]["Account"]["CompanyName"]
+
+
+def test_max_results_bounds_are_validated(client):
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.list_opportunities(Catalog="Sandbox", MaxResults=101)
+    assert e.value.response["ErrorList"][0]["FieldName"] == "MaxResults"
+    assert e.value.response["ErrorList"][0]["Code"] == "VALUE_OUT_OF_RANGE"
+
+
+# -- UpdateOpportunity ---------------------------------------------------------------------------
+
+
+def test_update_replaces_the_whole_record(sb, client):
+    rec = _by_status(sb, "Approved")
+    assert rec["Project"].get("SalesActivities")
+    out = _update(client, rec, Project__SalesActivities=None, Project__Title="Renamed")
+    after = sb.record("Sandbox", rec["Id"])
+    assert after["Project"]["Title"] == "Renamed"
+    assert "SalesActivities" not in after["Project"]  # omitted -> null (seed page)
+    assert after["LastModifiedDate"] == out["LastModifiedDate"] > rec["LastModifiedDate"]
+    for kept in ("Arn", "CreatedDate", "OpportunityTeam", "RelatedEntityIdentifiers"):  # output-only: server's
+        assert after[kept] == rec[kept]
+
+
+def test_stale_token_is_a_conflict_and_changes_nothing(sb, client):
+    rec = _by_status(sb, "Approved")
+    _update(client, rec, Project__Title="First")
+    with pytest.raises(client.exceptions.ConflictException):
+        _update(client, rec, Project__Title="Second")  # still carries the old LastModifiedDate
+    assert sb.record("Sandbox", rec["Id"])["Project"]["Title"] == "First"
+
+
+def test_out_of_band_edit_moves_the_token(sb, client):
+    rec = _by_status(sb, "Approved")
+    sb.edit("Sandbox", rec["Id"], lambda r: r["Project"].update(Title="Edited elsewhere"))
+    with pytest.raises(client.exceptions.ConflictException):
+        _update(client, rec, Project__AdditionalComments="mine")
+
+
+@pytest.mark.parametrize("status", ["Submitted", "In review", "Rejected"])
+def test_locked_statuses_refuse_changes(sb, client, status):
+    rec = _by_status(sb, status)
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        _update(client, rec, Project__Title="Nope")
+    err = e.value.response
+    assert err["Reason"] == "BUSINESS_VALIDATION_FAILED"
+    assert [(x["FieldName"], x["Code"]) for x in err["ErrorList"]] == [("Project.Title", "ACTION_NOT_PERMITTED")]
+    assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_action_required_allows_only_documented_fields(sb, client):
+    rec = _by_status(sb, "Action Required")
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        _update(client, rec, Project__Title="Nope", Customer__Account__WebsiteUrl="https://fixed.example")
+    assert [(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]] == [
+        ("Project.Title", "ACTION_NOT_PERMITTED")
+    ]
+    _update(client, rec, Customer__Account__WebsiteUrl="https://fixed.example")
+    after = sb.record("Sandbox", rec["Id"])
+    assert after["Customer"]["Account"]["WebsiteUrl"] == "https://fixed.example"
+    assert after["LifeCycle"]["ReviewStatus"] == "Submitted"  # re-enters validation (seed page)
+
+
+def test_read_only_members_are_kept_by_the_server(sb, client):
+    rec = _by_status(sb, "Approved")
+    payload = ot.payload_from_record(rec)
+    payload["LifeCycle"]["ReviewStatus"] = "Pending Submission"
+    payload["LifeCycle"].pop("NextStepsHistory", None)
+    client.update_opportunity(**payload)
+    after = sb.record("Sandbox", rec["Id"])
+    assert after["LifeCycle"]["ReviewStatus"] == "Approved"
+    assert after["LifeCycle"].get("NextStepsHistory") == rec["LifeCycle"].get("NextStepsHistory")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"LifeCycle__Stage": "Prospekt"}, [("LifeCycle.Stage", "INVALID_ENUM_VALUE", "REQUEST_VALIDATION_FAILED")]),
+        ({"Customer__Account__CompanyName": "x" * 121}, [("Customer.Account.CompanyName", "INVALID_STRING_FORMAT", "REQUEST_VALIDATION_FAILED")]),
+        ({"Customer__Contacts": [{"Email": "Not An Email"}]}, [("Customer.Contacts[0].Email", "INVALID_STRING_FORMAT", "REQUEST_VALIDATION_FAILED")]),
+        ({"Project__CustomerBusinessProblem": "short"}, [("Project.CustomerBusinessProblem", "INVALID_STRING_FORMAT", "REQUEST_VALIDATION_FAILED")]),
+        ({"LifeCycle__Stage": "Closed Lost"}, [("LifeCycle.ClosedLostReason", "REQUIRED_FIELD_MISSING", "BUSINESS_VALIDATION_FAILED")]),
+        ({"Customer__Account__WebsiteUrl": None}, [("Customer.Account.WebsiteUrl", "REQUIRED_FIELD_MISSING", "BUSINESS_VALIDATION_FAILED")]),
+        ({"LifeCycle__TargetCloseDate": "2020-01-01"}, [("LifeCycle.TargetCloseDate", "INVALID_VALUE", "BUSINESS_VALIDATION_FAILED")]),
+    ],
+)  # fmt: skip
+def test_validation_errors_name_field_and_code(sb, client, changes, expected):
+    rec = next(
+        r for r in sb.records("Sandbox")
+        if r["LifeCycle"]["ReviewStatus"] == "Approved" and r["LifeCycle"]["Stage"] not in ("Closed Lost", "Launched")
+    )  # fmt: skip
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        _update(client, rec, **changes)
+    r = e.value.response
+    assert [(x["FieldName"], x["Code"], r["Reason"]) for x in r["ErrorList"]] == expected
+    assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_next_steps_history_gains_an_entry_and_keeps_fifty(sb, client):
+    rec = _by_status(sb, "Approved")
+    client_rec = rec
+    for i in range(52):
+        out = _update(client, client_rec, LifeCycle__NextSteps=f"step {i}")
+        client_rec = sb.record("Sandbox", rec["Id"])
+        assert client_rec["LastModifiedDate"] == out["LastModifiedDate"]
+    history = client_rec["LifeCycle"]["NextStepsHistory"]
+    assert len(history) == 50
+    assert history[-1]["Value"] == "step 51" and history[0]["Value"] == "step 2"
+
+
+def test_target_company_is_set_to_aws(sb, client):
+    rec = _by_status(sb, "Approved")
+    payload = ot.payload_from_record(rec)
+    payload["Project"]["ExpectedCustomerSpend"][0]["TargetCompany"] = "Partner Co"
+    client.update_opportunity(**payload)
+    assert sb.record("Sandbox", rec["Id"])["Project"]["ExpectedCustomerSpend"][0]["TargetCompany"] == "AWS"
+
+
+# -- CreateOpportunity ---------------------------------------------------------------------------
+
+
+def test_create_is_idempotent_by_client_token(sb, client):
+    body = ot.payload_from_record(_by_status(sb, "Approved"))
+    for k in ("Identifier", "LastModifiedDate"):
+        body.pop(k)
+    body["LifeCycle"]["TargetCloseDate"] = (datetime.now(UTC) + timedelta(days=90)).date().isoformat()
+    first = client.create_opportunity(ClientToken="token-1", **body)
+    again = client.create_opportunity(ClientToken="token-1", **body)
+    assert first["Id"] == again["Id"]
+    created = client.get_opportunity(Catalog="Sandbox", Identifier=first["Id"])
+    assert created["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+    assert created["Arn"].endswith(first["Id"]) and created["CreatedDate"] == created["LastModifiedDate"]
+    assert len(sb.records("Sandbox")) == 301
+
+
+# -- quotas, faults, persistence ------------------------------------------------------------------
+
+
+def test_throttling_under_a_tight_quota_then_success_with_retries():
+    config = SandboxConfig.fast(read_rate=2, read_burst=1)
+    with Sandbox(config=config) as sb:
+        ident = sb.records("Sandbox")[0]["Id"]
+        bare = sb.client(config=NO_RETRY)
+        with pytest.raises(bare.exceptions.ThrottlingException):
+            for _ in range(5):
+                bare.get_opportunity(Catalog="Sandbox", Identifier=ident)
+        retrying = sb.client()
+        start = time.monotonic()
+        for _ in range(4):
+            assert retrying.get_opportunity(Catalog="Sandbox", Identifier=ident)["Id"] == ident
+        assert time.monotonic() - start >= 1.0  # the bucket paced them (2/s)
+
+
+def test_daily_quota():
+    with Sandbox(config=SandboxConfig.fast(daily_writes=2)) as sb:
+        client = sb.client(config=NO_RETRY)
+        rec = _by_status(sb, "Approved")
+        for title in ("a", "b"):
+            _update(client, sb.record("Sandbox", rec["Id"]), Project__Title=title)
+        with pytest.raises(client.exceptions.ThrottlingException, match="daily quota"):
+            _update(client, sb.record("Sandbox", rec["Id"]), Project__Title="c")
+
+
+def test_injected_faults_are_500s_that_retries_absorb():
+    with Sandbox(config=SandboxConfig.fast(fault_rate=0.3, seed=1)) as sb:
+        ident = sb.records("Sandbox")[0]["Id"]
+        bare = sb.client(config=NO_RETRY)
+        failures = 0
+        for _ in range(30):
+            try:
+                bare.get_opportunity(Catalog="Sandbox", Identifier=ident)
+            except bare.exceptions.InternalServerException:
+                failures += 1
+        assert 3 <= failures <= 20
+        retrying = sb.client()
+        for _ in range(20):
+            retrying.get_opportunity(Catalog="Sandbox", Identifier=ident)
+
+
+def test_latency_is_added():
+    with Sandbox(config=SandboxConfig.fast(latency=0.2)) as sb:
+        start = time.monotonic()
+        sb.client().list_opportunities(Catalog="Sandbox", MaxResults=1)
+        assert time.monotonic() - start >= 0.2
+
+
+def test_file_store_survives_a_restart(tmp_path):
+    db = tmp_path / "sandbox.db"
+    with Sandbox(db, config=SandboxConfig.fast()) as sb:
+        rec = _by_status(sb, "Approved")
+        _update(sb.client(), rec, Project__Title="Persisted")
+    with Sandbox(db, config=SandboxConfig.fast()) as sb:
+        assert sb.client().get_opportunity(Catalog="Sandbox", Identifier=rec["Id"])["Project"]["Title"] == "Persisted"
+        assert len(sb.records("Sandbox")) == 300  # not seeded twice
+
+
+def test_seed_data_is_valid_and_varied():
+    from opptoolkit.rules import business_problems, model_problems
+
+    recs = ot.sandbox.load_seed()
+    assert recs == ot.sandbox.seed_records()  # the committed file is the generator's output
+    for r in recs:
+        p = ot.payload_from_record(r)
+        assert model_problems(p) + business_problems(p, base=p) == []
+    df = ot.to_frame(recs)
+    assert df["LifeCycle.Stage"].nunique() == len(ot.get_catalog()["LifeCycle.Stage"].enum)
+    assert df["LifeCycle.ReviewStatus"].nunique() == len(ot.get_catalog()["LifeCycle.ReviewStatus"].enum)
+    assert df["Customer.Account.Industry"].nunique() > 20
+    assert df["Project.ExpectedCustomerSpend[0].CurrencyCode"].nunique() > 5
