@@ -54,26 +54,29 @@ def test_constraints_come_from_the_model(model):
     assert cat["LastModifiedDate"].type == "timestamp"
 
 
-def _code_strings() -> set[str]:
-    """Every string constant in the package's code, docstrings (examples) excluded."""
+def _package_trees():
     import ast
     import pathlib
 
-    out: set[str] = set()
-    for path in pathlib.Path(ot.__file__).parent.rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        docs = {
-            id(n.body[0].value)
-            for n in ast.walk(tree)
-            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
-        }  # fmt: skip
-        out |= {
-            n.value
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
-        }
-    return out
+    for path in sorted(pathlib.Path(ot.__file__).parent.rglob("*.py")):
+        yield path, ast.parse(path.read_text())
+
+
+def _code_strings(tree) -> set[str]:
+    """Every string constant in a module's code, docstrings (examples) excluded."""
+    import ast
+
+    docs = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+    }  # fmt: skip
+    return {
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+    }
 
 
 def _documented_values() -> set[str]:
@@ -101,17 +104,35 @@ def test_documented_rule_values_exist_in_the_model():
     assert rules.LOCKED_STATUSES | {rules.ACTION_REQUIRED} <= set(ot.get_catalog()["LifeCycle.ReviewStatus"].enum)
 
 
-def test_no_field_or_enum_typed_by_hand_in_the_package():
-    """No enum value, and no field path of the record, is a string constant in the code, except
-    the single values the documented business rules name (checked against the model)."""
-    cat = ot.get_catalog()
-    from opptoolkit.fake import _TRICKY_STRINGS  # adversarial test text ("NA", "None"), not enums
+def test_no_enum_list_typed_by_hand_in_the_package():
+    """No literal list, tuple or set in the code holds two values of one enum of the model (but
+    for a documented set the business rules name, each value checked against the model)."""
+    import ast
 
-    strings = _code_strings() - set(_TRICKY_STRINGS) - _documented_values()
+    documented = _documented_values()
+    enums = [set(f.enum) - documented for f in ot.get_catalog() if len(f.enum) > 1]
+    for path, tree in _package_trees():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+                values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                for enum in enums:
+                    assert len(values & enum) < 2, f"{path.name}:{node.lineno}: {sorted(values & enum)}"
+
+
+def test_no_field_path_or_enum_value_typed_by_hand_in_the_library_code():
+    """Outside the data generators (fake.py, sandbox/_seed.py), no enum value and no dotted field
+    path is a string constant, except the single values the documented business rules name
+    (checked against the model) and member names that happen to equal one ("Email")."""
+    cat = ot.get_catalog()
+    members = {part.removesuffix("[]") for f in cat for part in f.path.split(".")}
     enum_values = {v for f in cat for v in f.enum}
-    assert not (strings & enum_values), strings & enum_values
     paths = {f.path for f in cat if "." in f.path} | set(cat.struct_lists)
-    assert not (strings & paths), strings & paths
+    for path, tree in _package_trees():
+        if path.name in ("fake.py", "_seed.py"):
+            continue
+        strings = _code_strings(tree) - _documented_values() - members
+        assert not (strings & enum_values), (path.name, strings & enum_values)
+        assert not (strings & paths), (path.name, strings & paths)
 
 
 def test_columns_and_labels():
