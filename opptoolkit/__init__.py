@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import logging
 
+from .api import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, SheetError
 from .fake import fake_record, fake_records
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
+from .mirror import SyncResult, read_mirror, sync_mirror
 from .model import Field, FieldCatalog, get_catalog, label_for
+from .rules import validate_payload
 from .sheets import read_sheet, write_sheet
 
 __version__ = "0.1.0"
@@ -28,18 +31,26 @@ __all__ = [
     "Field",
     "FieldCatalog",
     "OpptoolkitError",
+    "Pacer",
     "Problem",
     "SheetError",
+    "SyncResult",
     "__version__",
     "fake_record",
     "fake_records",
     "get_catalog",
+    "get_client",
     "label_for",
+    "list_opportunities",
     "payload_from_record",
+    "read_mirror",
+    "read_opportunities",
     "read_sheet",
+    "sync_mirror",
     "to_frame",
     "to_payload",
     "to_payloads",
+    "validate_payload",
     "write_sheet",
 ]
 

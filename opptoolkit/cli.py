@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from .exceptions import OpptoolkitError
 
@@ -29,6 +30,69 @@ def _demo(args: argparse.Namespace) -> int:
         if not same:
             return 1
     return 0
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import boto3
+
+    from .api import get_client
+
+    session = boto3.Session(profile_name=args.profile) if args.profile else None
+    return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
+
+
+def _write_frame(df: Any, out: Path, headers: str = "path") -> None:
+    from .sheets import write_sheet
+
+    if out.suffix.lower() == ".parquet":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(out)
+    else:
+        write_sheet(df, out, headers=headers)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from .api import read_opportunities
+
+    df = read_opportunities(
+        args.catalog,
+        client=_client(args),
+        summary_only=args.summary_only,
+        reads_per_second=args.reads_per_second,
+        stages=args.stage,
+        review_statuses=args.review_status,
+        identifiers=args.id,
+        customer_names=args.customer,
+        modified_after=args.modified_after,
+        drop_empty=args.drop_empty,
+    )
+    out = Path(args.out)
+    _write_frame(df, out, args.headers)
+    failures = df.attrs.get("failures", [])
+    print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")
+    for f in failures:
+        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from .mirror import sync_mirror
+
+    result = sync_mirror(
+        args.mirror, args.catalog, client=_client(args), reads_per_second=args.reads_per_second, full=args.full
+    )
+    print(repr(result))
+    for f in result.failures:
+        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return 1 if result.failures else 0
+
+
+def _aws_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", required=True, help="AWS or Sandbox (always explicit)")
+    p.add_argument("--endpoint-url", help="a sandbox endpoint, e.g. http://127.0.0.1:8787")
+    p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    p.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
+    p.add_argument("--reads-per-second", type=float, default=10.0, help="read pacing (documented quota: 10)")
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -65,6 +129,27 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
     demo.add_argument("-n", type=int, default=200, help="number of opportunities")
     demo.set_defaults(func=_demo)
+    pull = sub.add_parser("pull", help="pull opportunities into .parquet, .xlsx or .csv")
+    _aws_options(pull)
+    pull.add_argument("--out", required=True, help="pipeline.parquet | pipeline.xlsx | pipeline.csv")
+    pull.add_argument(
+        "--summary-only", action="store_true", help="ListOpportunities summaries only (no GetOpportunity)"
+    )
+    pull.add_argument("--stage", action="append", help="filter by LifeCycle.Stage (repeatable)")
+    pull.add_argument("--review-status", action="append", help="filter by LifeCycle.ReviewStatus (repeatable)")
+    pull.add_argument("--id", action="append", help="filter by opportunity Id (repeatable)")
+    pull.add_argument("--customer", action="append", help="filter by customer company name (repeatable)")
+    pull.add_argument("--modified-after", help="only opportunities modified after this ISO date-time")
+    pull.add_argument(
+        "--headers", choices=["path", "label"], default="path", help="sheet headers: dotted paths or friendly labels"
+    )
+    pull.add_argument("--drop-empty", action="store_true", help="leave out columns empty in every row")
+    pull.set_defaults(func=_pull)
+    sync = sub.add_parser("sync", help="bring a local Parquet mirror up to date (incremental)")
+    _aws_options(sync)
+    sync.add_argument("--mirror", required=True, help="folder of the mirror")
+    sync.add_argument("--full", action="store_true", help="force a full pull")
+    sync.set_defaults(func=_sync)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")

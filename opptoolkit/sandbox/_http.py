@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..model import service_model
+from ..wire import from_wire, input_shape, output_shape, to_wire
 from ._service import SellingService, ServiceError
-from ._wire import from_wire, input_shape, output_shape, to_wire
 
 _log = logging.getLogger(__name__)
 _CONTENT_TYPE = f"application/x-amz-json-{service_model().metadata['jsonVersion']}"

@@ -25,7 +25,7 @@ from ..rules import (
     TARGET_COMPANY,
     YES,
 )
-from ._wire import record_shape, to_wire
+from ..wire import record_shape, to_wire
 
 __all__ = ["SEED_PATH", "load_seed", "seed_records", "write_seed"]
 
@@ -216,7 +216,7 @@ def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
 
 def load_seed(path: Path | None = None) -> list[dict[str, Any]]:
     """The seed records: from ``data/`` when present, else generated (the same data)."""
-    from ._wire import from_wire
+    from ..wire import from_wire
 
     p = path or SEED_PATH
     if p.exists():

@@ -32,8 +32,8 @@ from ..rules import (
     business_problems,
     model_problems,
 )
+from ..wire import input_shape, output_shape, project
 from ._store import Store, ts_key
-from ._wire import input_shape, output_shape, project
 
 READS = frozenset({"GetOpportunity", "ListOpportunities"})
 WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity"})
@@ -62,6 +62,8 @@ class SandboxConfig:
         client cannot tell; the case a resumable push must reconcile).
     latency : float
         Seconds added to every request.
+    fault_operations : set of str, optional
+        Operations the faults apply to (default: all).
     seed : int
         Seed of the fault generator (repeatable runs).
     account_id, region : str
@@ -77,6 +79,7 @@ class SandboxConfig:
     fault_rate: float = 0.0
     fault_after_commit_rate: float = 0.0
     latency: float = 0.0
+    fault_operations: frozenset[str] | None = None
     seed: int = 0
     account_id: str = "123456789012"
     region: str = "us-east-1"
@@ -164,6 +167,7 @@ class SellingService:
         self.rng = random.Random(self.config.seed)
         self.validator = ParamValidator()
         self.calls: dict[str, int] = {}
+        self.throttled = 0
         self._write_lock = threading.Lock()
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -175,8 +179,10 @@ class SellingService:
             time.sleep(self.config.latency)
         why = (self.reads if operation in READS else self.writes).take()
         if why:
+            self.throttled += 1
             raise ServiceError("ThrottlingException", f"Rate exceeded: {why}")
-        if self.config.fault_rate and self.rng.random() < self.config.fault_rate:
+        faulty = self.config.fault_operations is None or operation in self.config.fault_operations
+        if faulty and self.config.fault_rate and self.rng.random() < self.config.fault_rate:
             raise ServiceError("InternalServerException", "injected fault (before the request was processed)")
         # model: botocore checks types and required members client-side; a real service does too
         report = self.validator.validate(params, input_shape(operation))
@@ -188,7 +194,7 @@ class SellingService:
         if problems:
             raise _validation(problems, "REQUEST_VALIDATION_FAILED")
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)
-        if operation in WRITES and self.rng.random() < self.config.fault_after_commit_rate:
+        if faulty and operation in WRITES and self.rng.random() < self.config.fault_after_commit_rate:
             raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
         return result
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._wire import dumps_record, loads_record
+from ..wire import dumps_record, loads_record
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS opportunity (

@@ -10,7 +10,7 @@ from botocore.model import Shape, StructureShape
 from botocore.parsers import JSONParser
 from botocore.serialize import JSONSerializer
 
-from ..model import service_model
+from .model import service_model
 
 _serializer = JSONSerializer()
 _parser = JSONParser()

@@ -1,0 +1,360 @@
+"""Talking to Partner Central: clients, pacing within the quotas, pulling opportunities.
+
+The same code talks to AWS and to the sandbox; only the endpoint differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm.auto import tqdm
+
+from .exceptions import OpptoolkitError
+from .frame import to_frame
+from .model import SERVICE, service_model
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = [
+    "QUOTAS",
+    "Pacer",
+    "get_client",
+    "list_opportunities",
+    "read_opportunities",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Documented quotas (AWS Partner Central developer guide, "quotas"): requests per second.
+QUOTAS = {"read": 10.0, "write": 1.0}
+_READ_OPS = frozenset({"GetOpportunity", "ListOpportunities"})
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+def get_client(
+    client: Any = None,
+    *,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+) -> Any:
+    """The ``partnercentral-selling`` client to use: ``client`` if given, else one made from
+    ``boto3_session`` (or the default credential chain), with standard retries (10 attempts).
+
+    ``endpoint_url`` points it at a sandbox; ``region_name`` defaults to the session's, else
+    ``us-east-1`` (the service's region).
+    """
+    if client is not None:
+        return client
+    import boto3
+
+    session = boto3_session or boto3.Session()
+    region = region_name or session.region_name or "us-east-1"
+    if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
+        session = boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
+    return session.client(SERVICE, region_name=region, endpoint_url=endpoint_url, config=_RETRIES)  # type: ignore[call-overload]
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a request may go; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return waited
+                delay = (1 - self.tokens) / self.rate
+            time.sleep(delay)
+            waited += delay
+
+
+@dataclass
+class Pacer:
+    """Client-side pacing of Partner Central calls within the quotas, and a count of calls.
+
+    Attach it to a client (``with pacer.attached(client): ...``) and every call waits for its
+    bucket first (reads: Get/List; writes: everything else), so throttling is rare and the
+    write quota is never spent on a request the server would throttle.
+
+    Parameters
+    ----------
+    reads_per_second, writes_per_second : float
+        Defaults: the documented quotas, 10 and 1.
+    burst : float
+        Requests that may start back to back.
+
+    Examples
+    --------
+    >>> p = Pacer(reads_per_second=100)
+    >>> p
+    Pacer(reads_per_second=100, writes_per_second=1.0, burst=2.0, calls={})
+    """
+
+    reads_per_second: float = QUOTAS["read"]
+    writes_per_second: float = QUOTAS["write"]
+    burst: float = 2.0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._read = _Bucket(self.reads_per_second, self.burst)
+        self._write = _Bucket(self.writes_per_second, self.burst)
+        self._lock = threading.Lock()
+
+    def before_call(self, model: Any = None, **_: Any) -> None:
+        name = model.name if model is not None else "?"
+        (self._read if name in _READ_OPS else self._write).acquire()
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    @contextmanager
+    def attached(self, client: Any) -> Iterator[Pacer]:
+        """Pace every call ``client`` makes inside the block."""
+        event = f"before-call.{client.meta.service_model.service_id.hyphenize()}"
+        client.meta.events.register(event, self.before_call, unique_id=f"opptoolkit-pacer-{id(self)}")
+        try:
+            yield self
+        finally:
+            client.meta.events.unregister(event, unique_id=f"opptoolkit-pacer-{id(self)}")
+
+
+def _ts(value: datetime | date | str | None) -> datetime | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
+
+
+def _date(value: datetime | date | str | None) -> str | None:
+    return None if value is None else pd.Timestamp(value).date().isoformat()
+
+
+def _list_params(
+    catalog: str,
+    *,
+    identifiers: list[str] | None = None,
+    stages: list[str] | None = None,
+    review_statuses: list[str] | None = None,
+    customer_names: list[str] | None = None,
+    modified_after: Any = None,
+    modified_before: Any = None,
+    created_after: Any = None,
+    created_before: Any = None,
+    close_after: Any = None,
+    close_before: Any = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+) -> dict[str, Any]:
+    """ListOpportunities kwargs from Python terms (the member names are the model's)."""
+    p: dict[str, Any] = {"Catalog": catalog}
+    for member, values in (("Identifier", identifiers), ("LifeCycleStage", stages),
+                           ("LifeCycleReviewStatus", review_statuses), ("CustomerCompanyName", customer_names)):  # fmt: skip
+        if values:
+            p[member] = list(values)
+    for member, after, before, conv in (
+        ("LastModifiedDate", modified_after, modified_before, _ts),
+        ("CreatedDate", created_after, created_before, _ts),
+        ("TargetCloseDate", close_after, close_before, _date),
+    ):
+        rng = {k: conv(v) for k, v in ((f"After{member}", after), (f"Before{member}", before)) if v is not None}
+        if rng:
+            p[member] = rng
+    if sort_by:
+        orders = service_model().shape_for("SortOrder").enum  # type: ignore[attr-defined]
+        p["Sort"] = {
+            "SortBy": sort_by,
+            "SortOrder": next(o for o in orders if o.startswith("DESC" if descending else "ASC")),
+        }
+    return p
+
+
+def iter_summaries(
+    catalog: str, *, client: Any = None, page_size: int = 100, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """ListOpportunities summaries matching ``filters``, page by page (lazily)."""
+    client = get_client(client)
+    params = _list_params(catalog, **filters)
+    pages = client.get_paginator("list_opportunities").paginate(**params, PaginationConfig={"PageSize": page_size})
+    for page in pages:
+        yield from page["OpportunitySummaries"]
+
+
+def list_opportunities(
+    catalog: str, *, client: Any = None, page_size: int = 100, **filters: Any
+) -> list[dict[str, Any]]:
+    """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`)."""
+    return list(iter_summaries(catalog, client=client, page_size=page_size, **filters))
+
+
+def _error_row(identifier: str, err: Exception) -> dict[str, Any]:
+    if isinstance(err, ClientError):
+        e = err.response.get("Error", {})
+        return {"Id": identifier, "code": e.get("Code", "ClientError"), "message": e.get("Message", str(err))}
+    return {"Id": identifier, "code": type(err).__name__, "message": str(err)}
+
+
+def get_opportunities(
+    catalog: str,
+    identifiers: Iterable[str],
+    *,
+    client: Any = None,
+    max_workers: int = 4,
+    progress: bool | None = True,
+    desc: str = "GetOpportunity",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """GetOpportunity for each identifier, concurrently; returns (records, failures).
+
+    ``identifiers`` may be lazy (a generator over ListOpportunities pages): Gets start while
+    the listing goes on. A record that still fails after boto3's retries is returned in
+    ``failures`` (``Id``, ``code``, ``message``), never dropped silently. Pace with a
+    :class:`Pacer`.
+    """
+    client = get_client(client)
+    failures: list[dict[str, Any]] = []
+
+    def get(identifier: str) -> dict[str, Any]:
+        rec = dict(client.get_opportunity(Catalog=catalog, Identifier=identifier))
+        rec.pop("ResponseMetadata", None)
+        return rec
+
+    futures: list[tuple[str, Future[dict[str, Any]]]] = []
+    with (
+        ThreadPoolExecutor(max_workers=max_workers) as pool,
+        tqdm(total=0, desc=desc, unit="opp", disable=None if progress else True) as bar,
+    ):
+        try:
+            for ident in identifiers:
+                fut = pool.submit(get, ident)
+                fut.add_done_callback(lambda _: bar.update(1))
+                futures.append((ident, fut))
+                bar.total = len(futures)
+            wait([f for _, f in futures])
+        except KeyboardInterrupt:
+            for _, f in futures:
+                f.cancel()
+            raise
+    records = []
+    for ident, fut in futures:
+        try:
+            records.append(fut.result())
+        except (ClientError, BotoCoreError) as e:
+            failures.append(_error_row(ident, e))
+            _log.warning("GetOpportunity %s failed: %s", ident, failures[-1]["code"])
+    return records, failures
+
+
+def read_opportunities(
+    catalog: str,
+    *,
+    client: Any = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    summary_only: bool = False,
+    progress: bool | None = True,
+    reads_per_second: float = QUOTAS["read"],
+    max_workers: int = 4,
+    identifiers: list[str] | None = None,
+    stages: list[str] | None = None,
+    review_statuses: list[str] | None = None,
+    customer_names: list[str] | None = None,
+    modified_after: Any = None,
+    modified_before: Any = None,
+    created_after: Any = None,
+    created_before: Any = None,
+    close_after: Any = None,
+    close_before: Any = None,
+    drop_empty: bool = False,
+) -> pd.DataFrame:
+    """Pull opportunities into a DataFrame: list them, then GetOpportunity each (full records).
+
+    ListOpportunities returns summaries only, so a full frame costs one read per record; reads
+    are paced to ``reads_per_second`` (the documented quota, 10/s) with ``max_workers`` in
+    flight, and throttled or failed calls are retried by boto3.
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+        Always explicit: production (``AWS``) is never a silent default.
+    client, boto3_session, endpoint_url
+        Which client to use (see :func:`get_client`); ``endpoint_url`` for the sandbox.
+    summary_only : bool
+        Return the cheap summary frame (list calls only, same columns, fewer filled).
+    progress : bool
+        Show a progress bar (``tqdm.auto``).
+    identifiers, stages, review_statuses, customer_names : list of str
+        ListOpportunities filters (``Identifier``, ``LifeCycleStage``, ``LifeCycleReviewStatus``,
+        ``CustomerCompanyName``).
+    modified_after, modified_before, created_after, created_before : datetime or str
+        Timestamp ranges (``LastModifiedDate``, ``CreatedDate``).
+    close_after, close_before : date or str
+        ``TargetCloseDate`` range.
+
+    Returns
+    -------
+    DataFrame
+        One row per opportunity (see :func:`opptoolkit.to_frame`). Records that could not be
+        read are listed in ``df.attrs["failures"]`` (dicts of ``Id``, ``code``, ``message``)
+        and logged; ``df.attrs["calls"]`` counts the API calls made.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     df = read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, stages=["Committed"],
+    ...                             progress=False, reads_per_second=1000)
+    >>> set(df["LifeCycle.Stage"])
+    {'Committed'}
+    """
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    pacer = Pacer(reads_per_second=reads_per_second)
+    filters = dict(identifiers=identifiers, stages=stages, review_statuses=review_statuses, customer_names=customer_names,
+                   modified_after=modified_after, modified_before=modified_before, created_after=created_after,
+                   created_before=created_before, close_after=close_after, close_before=close_before)  # fmt: skip
+    try:
+        with pacer.attached(client):
+            failures: list[dict[str, Any]] = []
+            summaries: list[dict[str, Any]] = []
+            if summary_only:
+                records = summaries = list_opportunities(catalog, client=client, **filters)
+            else:
+
+                def ids() -> Iterator[str]:  # Gets start while the listing goes on
+                    for summary in iter_summaries(catalog, client=client, **filters):
+                        summaries.append(summary)
+                        yield summary["Id"]
+
+                records, failures = get_opportunities(
+                    catalog, ids(), client=client, max_workers=max_workers, progress=progress
+                )
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        raise OpptoolkitError(f"ListOpportunities failed: {err.get('Code')}: {err.get('Message')}") from None
+    df = to_frame(records, drop_empty=drop_empty)
+    df.attrs["failures"] = failures
+    df.attrs["calls"] = dict(pacer.calls)
+    if failures:
+        _log.warning(
+            "%d of %d opportunities could not be read; see df.attrs['failures']", len(failures), len(summaries)
+        )
+    return df
