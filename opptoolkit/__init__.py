@@ -20,8 +20,10 @@ from .api import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, SheetError
 from .fake import fake_record, fake_records
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
+from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, sync_mirror
 from .model import Field, FieldCatalog, get_catalog, label_for
+from .push import plan_updates, push_updates
 from .rules import validate_payload
 from .sheets import read_sheet, write_sheet
 
@@ -43,6 +45,9 @@ __all__ = [
     "label_for",
     "list_opportunities",
     "payload_from_record",
+    "plan_updates",
+    "push_updates",
+    "read_ledger",
     "read_mirror",
     "read_opportunities",
     "read_sheet",

@@ -102,24 +102,26 @@ class Pacer:
     ----------
     reads_per_second, writes_per_second : float
         Defaults: the documented quotas, 10 and 1.
-    burst : float
-        Requests that may start back to back.
+    read_burst, write_burst : float
+        Requests that may start back to back. Writes go one at a time by default, so the
+        write quota is never spent on a request the server throttles.
 
     Examples
     --------
     >>> p = Pacer(reads_per_second=100)
     >>> p
-    Pacer(reads_per_second=100, writes_per_second=1.0, burst=2.0, calls={})
+    Pacer(reads_per_second=100, writes_per_second=1.0, read_burst=2.0, write_burst=1.0, calls={})
     """
 
     reads_per_second: float = QUOTAS["read"]
     writes_per_second: float = QUOTAS["write"]
-    burst: float = 2.0
+    read_burst: float = 2.0
+    write_burst: float = 1.0
     calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._read = _Bucket(self.reads_per_second, self.burst)
-        self._write = _Bucket(self.writes_per_second, self.burst)
+        self._read = _Bucket(self.reads_per_second, self.read_burst)
+        self._write = _Bucket(self.writes_per_second, self.write_burst)
         self._lock = threading.Lock()
 
     def before_call(self, model: Any = None, **_: Any) -> None:

@@ -1,0 +1,636 @@
+"""Plan, validate, merge and push edited rows: the batch updater.
+
+Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 10,000/day), so:
+
+* **changed** is decided against the *base* (the record as it was exported), and only columns
+  present in the edited data can change;
+* the payload is **the latest server record plus the row's changes**, sent with the
+  LastModifiedDate of the record it was merged onto;
+* when the server's record moved on since the base, a **three-way merge** keeps changes made
+  on either side, and a field changed on both sides to different values makes the row a
+  ``conflict`` (nothing is sent for it);
+* every row is **validated** (model constraints + documented rules) before it may spend a
+  write; reads are prefetched ahead of the 1-write-per-second writer;
+* each row attempt lands in a Parquet **ledger**, so a rerun skips what succeeded and
+  reconciles what was in flight when a crash came.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm.auto import tqdm
+
+from .api import QUOTAS, Pacer, get_client
+from .exceptions import OpptoolkitError, Problem
+from .frame import _blank, to_frame, to_payload
+from .ledger import Ledger, LedgerEntry, read_ledger
+from .model import ID, Field, FieldCatalog, get_catalog
+from .rules import validate_payload
+from .sheets import _number_text, read_sheet
+
+__all__ = ["plan_updates", "push_updates", "read_ledger"]
+
+_log = logging.getLogger(__name__)
+BLANK_POLICIES = ("keep", "clear")
+#: Daily write quota (AWS Partner Central developer guide, "quotas").
+DAILY_WRITES = 10_000
+_SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
+_NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
+_REVIEW_STATUS = next(f.path for f in get_catalog() if f.path.endswith(".ReviewStatus"))
+
+
+# -- normalising values typed by hand -------------------------------------------------------------
+
+
+def _spelling_key(text: str) -> str:
+    """Case, spacing and dash style removed: the docs' 'Cosell—Deal Support' and the model's
+    'Co-Sell - Deal Support' share a key."""
+    return _SPELLING.sub("", text).casefold()
+
+
+def _enum_value(value: str, f: Field) -> str:
+    """The enum member ``value`` unambiguously means, else ``value`` unchanged (validation then
+    reports it, with a "did you mean")."""
+    if value in f.enum:
+        return value
+    key = _spelling_key(value)
+    matches = [e for e in f.enum if _spelling_key(e) == key]
+    return matches[0] if len(matches) == 1 else value
+
+
+def _normalise(value: Any, f: Field) -> Any:
+    """A cell as the API would hold it: blank -> None, lists as tuples, typed numbers as text,
+    enum spellings fixed, timestamps as UTC Timestamps."""
+    if f.is_list:
+        if value is None or (not isinstance(value, (list, tuple)) and not hasattr(value, "__len__")) or _blank(value):
+            return None
+        if isinstance(value, str):
+            value = [value]
+        items = [_normalise(x, _item(f)) for x in list(value)]
+        items = [x for x in items if x is not None]
+        return tuple(items) or None
+    if _blank(value):
+        return None
+    if f.type == "timestamp":
+        ts = pd.Timestamp(value)
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if isinstance(value, bool):
+        value = "TRUE" if value else "FALSE"
+    elif isinstance(value, (int, float)):
+        value = _number_text(value)
+    value = str(value)
+    if f.enum:
+        value = _enum_value(value.strip(), f)
+    return value
+
+
+def _item(f: Field) -> Field:
+    return Field(path=f.path, type=f.type, enum=f.enum, pattern=f.item_pattern)
+
+
+def _display(v: Any) -> str:
+    if v is None:
+        return "(blank)"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(repr(x) for x in v) + "]"
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return repr(v)
+
+
+# -- diff and merge -------------------------------------------------------------------------------
+
+
+def _row_values(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A record as ``{column: value}`` (the flattened frame's row), or {} for None."""
+    if record is None:
+        return {}
+    row = to_frame([record]).iloc[0]
+    return {str(c): v for c, v in row.items() if not _blank(v) or isinstance(v, list)}
+
+
+def _changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank: str) -> dict[str, tuple[Any, Any]]:
+    """``{column: (old, new)}`` for the edited columns whose value differs from the base."""
+    out = {}
+    for col, raw in edit.items():
+        f = cat.field_for(col)
+        if col in _NOT_EDITS or not f.writable:
+            continue  # the identity, the token, and members UpdateOpportunity does not take
+        new = _normalise(raw, f)
+        old = _normalise(base.get(col), f)
+        if new is None and blank == "keep":
+            continue
+        if new != old:
+            out[col] = (old, new)
+    return out
+
+
+def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A row with ``changes`` ({column: new}) applied, in the frame's terms."""
+    out = dict(row)
+    for col, new in changes.items():
+        out[col] = list(new) if isinstance(new, tuple) else new
+    return out
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass
+class _Row:
+    """One edited row on its way through plan -> merge -> push."""
+
+    label: str
+    id: str | None
+    edit: dict[str, Any]
+    action: str = "unchanged"
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+    token: datetime | None = None
+    note: str = ""
+
+    @property
+    def change_key(self) -> str:
+        """Identity of the intended change (Id + new values): stable across reruns."""
+        return _sha([self.id, sorted((c, _display(n)) for c, (_, n) in self.changes.items())])
+
+    def plan_row(self) -> dict[str, Any]:
+        return {
+            "row": self.label,
+            "Id": self.id,
+            "action": self.action,
+            "changes": [f"{c}: {_display(o)} → {_display(n)}" for c, (o, n) in self.changes.items()],
+            "changed_fields": list(self.changes),
+            "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
+            "note": self.note,
+        }
+
+
+def _resolve(
+    row: _Row,
+    base: dict[str, Any] | None,
+    latest: dict[str, Any] | None,
+    cat: FieldCatalog,
+    blank: str,
+    catalog: str,
+    today: date | None,
+) -> None:
+    """Decide the row's action and build its payload: the latest record + the row's changes.
+
+    ``base`` is the row as exported (``{column: value}``; None: not known, the latest is taken
+    as the base); ``latest`` the server's record now (None: not read -- a local dry run).
+    """
+    latest_row = _row_values(latest) if latest is not None else None
+    if base is None and latest_row is None:
+        row.action, row.note = "not_found", "no such opportunity in the base or on the server"
+        return
+    base_row = base if base is not None else latest_row
+    assert base_row is not None
+    if base_row.get("Catalog") not in (None, catalog):
+        row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
+        return
+    row.changes = _changes(row.edit, base_row, cat, blank)
+    if not row.changes:
+        row.action = "unchanged"
+        return
+    onto = latest_row if latest_row is not None else base_row  # the server's full record when read
+    base_token, exported = _token(base_row), _token(row.edit)
+    if latest_row is not None and _token(latest_row) != base_token:
+        # the server moved on since the base: three-way merge, field by field
+        remaining = {}
+        for col, (old, new) in row.changes.items():
+            server = _normalise(latest_row.get(col), cat.field_for(col))
+            if server == new:
+                continue  # already so on the server
+            if server != old:
+                row.conflicts.append(col)
+            remaining[col] = (old, new)
+        if row.conflicts:
+            row.action = "conflict"
+            row.note = f"changed on the server since the base ({_display(base_token)})"
+            return
+        if not remaining:
+            row.action, row.note = "unchanged", "the server already has these values"
+            return
+        row.changes, onto = remaining, latest_row
+    elif base is None and exported is not None and exported != base_token:
+        # no base given and the export is older than the server's record: the edits cannot be
+        # told apart from stale values, so nothing is sent
+        row.action, row.conflicts = "conflict", list(row.changes)
+        row.note = "the record changed on the server since this export; pass base= (the export or a mirror) to merge"
+        return
+    payload = to_payload(_apply(onto, {c: n for c, (_, n) in row.changes.items()}))
+    token = _token(onto)
+    payload.update({"Catalog": catalog, "LastModifiedDate": None if token is None else token.to_pydatetime()})
+    row.payload, row.token = payload, None if token is None else token.to_pydatetime()
+    row.problems = validate_payload(payload, base=to_payload(onto), today=today)
+    if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
+        row.action = "not_editable"
+        row.note = f"ReviewStatus is {onto.get(_REVIEW_STATUS)!r}"
+    elif row.problems:
+        row.action = "invalid"
+    else:
+        row.action = "update"
+
+
+def _token(row: dict[str, Any]) -> pd.Timestamp | None:
+    v = row.get("LastModifiedDate")
+    return None if _blank(v) else _normalise(v, get_catalog()["LastModifiedDate"])
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog) -> list[_Row]:
+    df = read_sheet(edited) if isinstance(edited, (str, Path)) else edited
+    if ID not in df.columns:
+        raise OpptoolkitError("the edited data has no Id column: every row must name its opportunity")
+    dup = df[ID][df[ID].duplicated() & df[ID].notna()]
+    if len(dup):
+        raise OpptoolkitError(f"Id appears more than once: {sorted(set(dup))[:5]}")
+    unknown = [c for c in df.columns if _field(cat, str(c)) is None]
+    if unknown:
+        raise OpptoolkitError(f"columns not in the service model: {unknown[:5]}")
+    rows = []
+    for label, values in zip(df.index, df.to_dict("records"), strict=True):
+        ident = values.get(ID)
+        edit = {str(k): v for k, v in values.items()}
+        rows.append(_Row(label=str(label), id=None if _blank(ident) else str(ident), edit=edit))
+    return rows
+
+
+def _field(cat: FieldCatalog, col: str) -> Field | None:
+    try:
+        return cat.field_for(col)
+    except KeyError:
+        return None
+
+
+def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
+    """``base`` as ``{Id: {column: value}}``: a frame (``to_frame`` / ``read_sheet``), a mirror
+    folder, a sheet or Parquet export, or a list of GetOpportunity records."""
+    if base is None:
+        return None
+    if isinstance(base, (str, Path)):
+        p = Path(base)
+        if p.is_dir() or p.name == "opportunities.parquet":
+            from .mirror import read_mirror
+
+            base = read_mirror(p)
+        else:
+            base = pd.read_parquet(p) if p.suffix == ".parquet" else read_sheet(p)
+    if not isinstance(base, pd.DataFrame):
+        base = to_frame(list(base))
+    if "LastModifiedDate" not in base.columns:
+        raise OpptoolkitError("the base has no LastModifiedDate column: export all columns, or use a mirror")
+    out = {}
+    for values in base.to_dict("records"):
+        row = {str(c): v for c, v in values.items() if not _blank(v) or isinstance(v, list)}
+        out[str(row[ID])] = row
+    return out
+
+
+# -- public ---------------------------------------------------------------------------------------
+
+
+def plan_updates(
+    edited: pd.DataFrame | str | Path,
+    catalog: str,
+    *,
+    base: Any = None,
+    blank: str = "keep",
+    client: Any = None,
+    endpoint_url: str | None = None,
+    today: date | None = None,
+    progress: bool | None = True,
+) -> pd.DataFrame:
+    """Dry run: what a push of ``edited`` would do, row by row. Sends nothing.
+
+    Parameters
+    ----------
+    edited : DataFrame or path
+        The edited frame, or a ``.xlsx`` / ``.csv`` sheet. Must have ``Id``; may hold any
+        subset of the columns (only those can change).
+    catalog : {"AWS", "Sandbox"}
+        Always explicit.
+    base : DataFrame, path or None
+        The records as exported (the frame you edited, an export file, or a mirror folder).
+        With a base the plan is computed locally; without one each row's record is read from
+        the server (``client`` / ``endpoint_url``) and taken as the base.
+    blank : {"keep", "clear"}
+        A blank cell keeps the server's value (default) or clears it. Every clear is listed.
+
+    Returns
+    -------
+    DataFrame
+        One row per edited row: ``row``, ``Id``, ``action`` (update, unchanged, invalid,
+        not_editable, conflict, not_found), ``changes`` (``path: old → new``),
+        ``changed_fields``, ``errors`` (in the API's codes) and ``note``.
+    """
+    if blank not in BLANK_POLICIES:
+        raise ValueError(f"blank must be one of {BLANK_POLICIES}")
+    cat = get_catalog()
+    rows = _edited_rows(edited, cat)
+    bases = _base_rows(base)
+    latest: dict[str, dict[str, Any] | None] = {}
+    if bases is None:
+        client = get_client(client, endpoint_url=endpoint_url)
+        with Pacer().attached(client):
+            latest = _read_many(client, catalog, [r.id for r in rows if r.id], progress)
+    for r in rows:
+        if r.id is None:
+            r.action, r.note = "not_found", "no Id"
+            continue
+        _resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
+        if bases is not None and r.id not in bases:
+            r.action, r.note, r.changes = "not_found", "not in the base", {}
+    return pd.DataFrame(
+        [r.plan_row() for r in rows], columns=["row", "Id", "action", "changes", "changed_fields", "errors", "note"]
+    )
+
+
+def _get(client: Any, catalog: str, ident: str) -> dict[str, Any] | None:
+    try:
+        rec = dict(client.get_opportunity(Catalog=catalog, Identifier=ident))
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    rec.pop("ResponseMetadata", None)
+    return rec
+
+
+def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None) -> dict[str, dict[str, Any] | None]:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {i: pool.submit(_get, client, catalog, i) for i in ids}
+        return {i: f.result() for i, f in tqdm(futures.items(), desc="read", disable=None if progress else True)}
+
+
+def _error(e: Exception) -> tuple[str, str]:
+    """(code, message) of an API error, without customer data: for validation errors only the
+    field paths and codes are kept."""
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        code = err.get("Code", "ClientError")
+        if code == "ValidationException":
+            items: list[dict[str, Any]] = e.response.get("ErrorList") or []  # type: ignore[assignment]
+            return code, "; ".join(f"{i.get('FieldName')}: {i.get('Code')}" for i in items) or str(
+                e.response.get("Reason")
+            )
+        return code, str(err.get("Message", ""))[:500]
+    return type(e).__name__, str(e)[:500]
+
+
+@dataclass
+class _Stop:
+    requested: bool = False
+
+
+def push_updates(
+    edited: pd.DataFrame | str | Path,
+    catalog: str,
+    *,
+    ledger: str | Path,
+    base: Any = None,
+    blank: str = "keep",
+    client: Any = None,
+    boto3_session: Any = None,
+    endpoint_url: str | None = None,
+    dry_run: bool = False,
+    writes_per_second: float = QUOTAS["write"],
+    reads_per_second: float = QUOTAS["read"],
+    daily_write_budget: int = DAILY_WRITES,
+    max_merge_attempts: int = 3,
+    lookahead: int = 16,
+    today: date | None = None,
+    progress: bool | None = True,
+) -> pd.DataFrame:
+    """Push the changed rows of ``edited`` to Partner Central, recording each in ``ledger``.
+
+    For each row with changes: read the latest record (prefetched ahead of the writer), merge
+    the row's changes onto it (three-way against ``base`` when the server moved on), validate,
+    and send UpdateOpportunity with the token of the record it was merged onto. A
+    ConflictException re-reads and merges again (``max_merge_attempts``).
+
+    Parameters
+    ----------
+    edited, catalog, base, blank
+        As for :func:`plan_updates`.
+    ledger : path
+        Folder of the Parquet ledger. Rerunning with the same ledger skips rows that already
+        succeeded and reconciles a row that was in flight at a crash (read back: if the
+        server has the change it is recorded as succeeded, else sent).
+    dry_run : bool
+        Read and merge but send nothing (same result frame, ``status`` = the planned action).
+    writes_per_second, reads_per_second : float
+        Client-side pacing (documented quotas: 1 and 10).
+    daily_write_budget : int
+        UpdateOpportunity calls allowed per rolling 24 h, counted from the ledger (documented:
+        10,000). When it runs out the remaining rows are ``deferred``; run again later.
+
+    Returns
+    -------
+    DataFrame
+        Per row: ``row``, ``Id``, ``status`` (succeeded, unchanged, skipped, invalid,
+        not_editable, conflict, not_found, failed, deferred), ``error_code``,
+        ``error_message``, ``changed_fields``, ``lmd_before``, ``lmd_after``, ``writes``.
+        Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
+    """
+    if blank not in BLANK_POLICIES:
+        raise ValueError(f"blank must be one of {BLANK_POLICIES}")
+    cat = get_catalog()
+    rows = _edited_rows(edited, cat)
+    bases = _base_rows(base)
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    book = Ledger(ledger)
+    history = book.latest()
+    used = book.writes_since()
+    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    results: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    stop = _Stop()
+
+    def record(r: _Row, status: str, **kw: Any) -> None:
+        counts[status] += 1
+        entry = LedgerEntry(job_id=book.job_id, row=r.label, Id=r.id or "", status=status,
+                            changed_fields=list(r.changes), change_key=r.change_key if r.changes else None, **kw)  # fmt: skip
+        if r.problems and entry.error_code is None:
+            entry.error_code = r.problems[0].code
+            entry.error_message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in r.problems)[:2000]
+        if r.conflicts and entry.error_code is None:
+            entry.error_code, entry.error_message = "CONFLICT", "changed on both sides: " + ", ".join(r.conflicts)
+        if status in ("not_found", "invalid") and entry.error_message is None and r.note:
+            entry.error_message = r.note
+        if not dry_run and status != "unchanged":  # the ledger holds attempts, not untouched rows
+            book.write(entry)
+        results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
+                        "error_message": entry.error_message, "changed_fields": list(r.changes),
+                        "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
+        _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
+
+    # what needs a read: rows whose outcome the ledger does not already settle
+    def settled(r: _Row) -> bool:
+        """True when the row needs no read: no Id, not in the base, or no change against it."""
+        if r.id is None or (bases is not None and r.id not in bases):
+            return True
+        return bases is not None and not _changes(r.edit, bases[r.id], cat, blank)
+
+    previous_handler: Callable[..., Any] | int | None = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            stop.requested = True
+            _log.warning("interrupt: stopping after the call in flight")
+
+        previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with (
+            pacer.attached(client),
+            ThreadPoolExecutor(max_workers=4) as pool,
+            tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
+        ):
+            futures: dict[int, Future[dict[str, Any] | None]] = {}
+
+            def prefetch(upto: int) -> None:
+                for j in range(len(futures), min(upto, len(rows))):
+                    r = rows[j]
+                    futures[j] = pool.submit(_get, client, catalog, r.id) if not settled(r) and r.id else _done(None)
+
+            for i, r in enumerate(rows):
+                prefetch(i + lookahead)
+                if stop.requested:
+                    r.note = "interrupted"
+                    record(r, "deferred", error_code="INTERRUPTED", error_message="push interrupted before this row")
+                    bar.update(1)
+                    continue
+                if r.id is None:
+                    r.action = "not_found"
+                    r.note = "no Id"
+                    record(r, "not_found", error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
+                    bar.update(1)
+                    continue
+                try:
+                    latest = futures[i].result()
+                except (ClientError, BotoCoreError) as e:
+                    code, msg = _error(e)
+                    record(r, "failed", error_code=code, error_message=msg)
+                    bar.update(1)
+                    continue
+                base_rec = bases.get(r.id) if bases is not None else None
+                if bases is not None and base_rec is None:
+                    r.note = "not in the base"
+                    record(r, "not_found", error_code="NOT_IN_BASE", error_message="not in the base")
+                    bar.update(1)
+                    continue
+                if base_rec is not None and latest is None and settled(r):
+                    record(r, "unchanged")  # no change against the base: nothing to read or send
+                    bar.update(1)
+                    continue
+                _resolve(r, base_rec, latest, cat, blank, catalog, today)
+                prior = history.get(r.id)
+                if (
+                    r.action == "update"
+                    and prior is not None
+                    and prior["status"] == "succeeded"
+                    and prior["change_key"] == r.change_key
+                ):
+                    record(r, "skipped", error_message="already succeeded in an earlier run")
+                elif r.action == "unchanged" and prior is not None and prior["status"] == "in_flight":
+                    # a crash left this row in flight, and the server has the change: it landed
+                    record(r, "succeeded", error_message="reconciled: the server already had the change",
+                           lmd_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
+                elif r.action != "update" or dry_run:
+                    record(r, r.action, lmd_before=r.token)
+                elif used >= daily_write_budget:
+                    record(r, "deferred", error_code="DAILY_BUDGET",
+                           error_message=f"daily write budget of {daily_write_budget} used; run again later")  # fmt: skip
+                else:
+                    used += _send(
+                        client, r, record, base_rec, latest, cat, blank, catalog, today, max_merge_attempts, book
+                    )
+                bar.update(1)
+                bar.set_postfix(dict(counts), refresh=False)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    df = pd.DataFrame(results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
+                                        "lmd_before", "lmd_after", "writes"])  # fmt: skip
+    df.attrs["calls"] = dict(pacer.calls)
+    df.attrs["ledger"] = str(book.path)
+    return df
+
+
+def _done(value: Any) -> Future[Any]:
+    f: Future[Any] = Future()
+    f.set_result(value)
+    return f
+
+
+def _send(
+    client: Any,
+    r: _Row,
+    record: Callable[..., None],
+    base_rec: dict[str, Any] | None,
+    latest: dict[str, Any] | None,
+    cat: FieldCatalog,
+    blank: str,
+    catalog: str,
+    today: date | None,
+    attempts: int,
+    book: Ledger,
+) -> int:
+    """Send one row (merging again on ConflictException); returns the writes spent."""
+    writes = 0
+    started = datetime.now(UTC)
+    merge_base = base_rec if base_rec is not None else _row_values(latest)
+    for attempt in range(1, attempts + 1):
+        assert r.payload is not None
+        digest = _sha(r.payload)
+        # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
+        book.write(LedgerEntry(job_id=book.job_id, row=r.label, Id=r.id or "", status="in_flight",
+                               changed_fields=list(r.changes), lmd_before=r.token, attempt=attempt, writes=0,
+                               started_at=started, payload_sha256=digest, change_key=r.change_key))  # fmt: skip
+        try:
+            writes += 1
+            out = client.update_opportunity(**r.payload)
+        except client.exceptions.ConflictException:
+            latest = _get(client, catalog, r.id or "")
+            if latest is None:
+                record(r, "not_found", error_code="ResourceNotFoundException", writes=writes, attempt=attempt)
+                return writes
+            _resolve(r, merge_base, latest, cat, blank, catalog, today)
+            if r.action == "unchanged":  # our change is on the server (an earlier try landed)
+                record(r, "succeeded", lmd_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
+                       error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
+                return writes
+            if r.action != "update":
+                record(r, r.action, lmd_before=r.token, writes=writes, attempt=attempt, started_at=started)
+                return writes
+            continue
+        except (ClientError, BotoCoreError) as e:
+            code, msg = _error(e)
+            record(r, "failed", error_code=code, error_message=msg, lmd_before=r.token, writes=writes,
+                   attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
+            return writes
+        record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=writes, attempt=attempt,
+               payload_sha256=digest, started_at=started)  # fmt: skip
+        return writes
+    record(r, "conflict", error_code="ConflictException", error_message=f"still conflicting after {attempts} merges",
+           lmd_before=r.token, writes=writes, attempt=attempts, started_at=started)  # fmt: skip
+    return writes
