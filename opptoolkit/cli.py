@@ -87,6 +87,39 @@ def _sync(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+def _push(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .push import plan_updates, push_updates
+
+    pd.set_option("display.max_colwidth", 90)
+    pd.set_option("display.width", 200)
+    if args.dry_run:
+        plan = plan_updates(
+            args.edits, args.catalog, base=args.base, blank=args.blank, client=None if args.base else _client(args)
+        )
+        todo = plan[plan["action"] != "unchanged"]
+        print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
+        for r in todo.itertuples():
+            print(f"  {r.Id} [{r.action}]")
+            for c in [*r.changes, *r.errors]:
+                print(f"      {c}")
+        return 0
+    result = push_updates(
+        args.edits, args.catalog, ledger=args.ledger, base=args.base, blank=args.blank, client=_client(args),
+        writes_per_second=args.writes_per_second, reads_per_second=args.reads_per_second,
+        daily_write_budget=args.daily_write_budget,
+    )  # fmt: skip
+    counts = result["status"].value_counts()
+    print(
+        f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
+    )
+    bad = result[result["status"].isin(["failed", "invalid", "conflict", "not_editable", "not_found"])]
+    for r in bad.itertuples():
+        print(f"  {r.Id} [{r.status}] {r.error_code}: {r.error_message}", file=sys.stderr)
+    return 1 if len(bad) else 0
+
+
 def _aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", required=True, help="AWS or Sandbox (always explicit)")
     p.add_argument("--endpoint-url", help="a sandbox endpoint, e.g. http://127.0.0.1:8787")
@@ -150,6 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--mirror", required=True, help="folder of the mirror")
     sync.add_argument("--full", action="store_true", help="force a full pull")
     sync.set_defaults(func=_sync)
+    push = sub.add_parser("push", help="push the changed rows of an edited sheet (or plan them with --dry-run)")
+    push.add_argument("edits", help="edited .xlsx / .csv (with an Id column)")
+    _aws_options(push)
+    push.add_argument("--ledger", default="ledger", help="folder of the Parquet ledger (resume: same folder)")
+    push.add_argument("--base", help="the export as it was (sheet, .parquet or mirror folder) for three-way merges")
+    push.add_argument(
+        "--blank", choices=["keep", "clear"], default="keep", help="a blank cell keeps or clears the value"
+    )
+    push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    push.add_argument("--writes-per-second", type=float, default=1.0, help="write pacing (documented quota: 1)")
+    push.add_argument(
+        "--daily-write-budget", type=int, default=10_000, help="writes per rolling 24 h (documented: 10,000)"
+    )
+    push.set_defaults(func=_push)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")

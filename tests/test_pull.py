@@ -64,7 +64,9 @@ def test_filters(sb, kw, predicate):
 
 def test_identifier_and_customer_filters(sb):
     recs = sb.records("Sandbox")[5:8]
-    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[r["Id"] for r in recs])
+    df = ot.read_opportunities(
+        "Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[r["Id"] for r in recs]
+    )
     assert set(df["Id"]) == {r["Id"] for r in recs}
     name = recs[0]["Customer"]["Account"]["CompanyName"]
     df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, customer_names=[name])
@@ -72,7 +74,9 @@ def test_identifier_and_customer_filters(sb):
 
 
 def test_summary_only_is_cheap_and_has_the_same_schema(sb):
-    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, summary_only=True, reads_per_second=FAST)
+    df = ot.read_opportunities(
+        "Sandbox", endpoint_url=sb.endpoint_url, progress=False, summary_only=True, reads_per_second=FAST
+    )
     assert df.attrs["calls"] == {"ListOpportunities": 3}
     assert len(df) == 300 and set(ot.to_frame([]).columns) <= set(df.columns)  # every field of the model
     assert df["Marketing.Source"].isna().all() and df["LifeCycle.Stage"].notna().all()

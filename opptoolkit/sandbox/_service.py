@@ -168,6 +168,7 @@ class SellingService:
         self.validator = ParamValidator()
         self.calls: dict[str, int] = {}
         self.throttled = 0
+        self.applied: dict[str, int] = {}  # successful UpdateOpportunity calls per Id
         self._write_lock = threading.Lock()
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -274,6 +275,7 @@ class SellingService:
             if stored.get("LifeCycle", {}).get("ReviewStatus") == ACTION_REQUIRED:
                 new["LifeCycle"]["ReviewStatus"] = SUBMITTED
             self.store.put(new)
+            self.applied[identifier] = self.applied.get(identifier, 0) + 1
         return {ID: identifier, "LastModifiedDate": stamp}
 
     def _CreateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
