@@ -24,6 +24,7 @@ from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, sync_mirror
 from .model import Field, FieldCatalog, get_catalog, label_for
 from .push import plan_updates, push_updates
+from .report import by_close_month, funnel, hygiene, needs_action, outcomes, review_status, spend_amounts, write_report
 from .rules import validate_payload
 from .sheets import read_sheet, write_sheet
 
@@ -38,12 +39,17 @@ __all__ = [
     "SheetError",
     "SyncResult",
     "__version__",
+    "by_close_month",
     "fake_record",
     "fake_records",
+    "funnel",
     "get_catalog",
     "get_client",
+    "hygiene",
     "label_for",
     "list_opportunities",
+    "needs_action",
+    "outcomes",
     "payload_from_record",
     "plan_updates",
     "push_updates",
@@ -51,11 +57,14 @@ __all__ = [
     "read_mirror",
     "read_opportunities",
     "read_sheet",
+    "review_status",
+    "spend_amounts",
     "sync_mirror",
     "to_frame",
     "to_payload",
     "to_payloads",
     "validate_payload",
+    "write_report",
     "write_sheet",
 ]
 

@@ -100,9 +100,9 @@ def _push(args: argparse.Namespace) -> int:
         )
         todo = plan[plan["action"] != "unchanged"]
         print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
-        for r in todo.itertuples():
-            print(f"  {r.Id} [{r.action}]")
-            for c in [*r.changes, *r.errors]:
+        for rec in todo.to_dict("records"):
+            print(f"  {rec['Id']} [{rec['action']}] {rec['note']}")
+            for c in [*rec["changes"], *rec["errors"]]:
                 print(f"      {c}")
         return 0
     result = push_updates(
@@ -118,6 +118,18 @@ def _push(args: argparse.Namespace) -> int:
     for r in bad.itertuples():
         print(f"  {r.Id} [{r.status}] {r.error_code}: {r.error_message}", file=sys.stderr)
     return 1 if len(bad) else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import read_frame, write_report
+
+    df = read_frame(args.frame)
+    views = write_report(df, args.html, xlsx=args.xlsx)
+    skipped = [name for name, v in views.items() if isinstance(v, str)]
+    print(f"report of {len(df)} opportunities: {args.html}" + (f" and {args.xlsx}" if args.xlsx else ""))
+    for name in skipped:
+        print(f"  {name}: {views[name]}", file=sys.stderr)
+    return 0
 
 
 def _aws_options(p: argparse.ArgumentParser) -> None:
@@ -197,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         "--daily-write-budget", type=int, default=10_000, help="writes per rolling 24 h (documented: 10,000)"
     )
     push.set_defaults(func=_push)
+    rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
+    rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
+    rep.add_argument("--html", default="report.html", help="the HTML report to write")
+    rep.add_argument("--xlsx", help="also write the views as a workbook, one sheet per view")
+    rep.set_defaults(func=_report)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")

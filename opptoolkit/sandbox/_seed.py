@@ -109,9 +109,12 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
         contacts.append({"Email": f"{local}@{slug}.example", "FirstName": first, "LastName": last,
                          "BusinessTitle": rng.choice(_TITLES), "Phone": f"+1555{rng.randint(0, 9_999_999):07d}"})  # fmt: skip
     currencies = _enum("Project.ExpectedCustomerSpend[].CurrencyCode")
-    currency = (
-        _weighted(rng, currencies, [60, 15, 10, 5, 5, 1, 1, 3]) if rng.random() < 0.95 else rng.choice(currencies)
-    )
+    # mostly the model's first currencies (USD, EUR, GBP, ...), sometimes any other
+    major = [60, 15, 10, 5, 5, 1, 1, 3]
+    if rng.random() < 0.95:
+        currency = rng.choices(currencies[: len(major)], weights=major)[0]
+    else:
+        currency = rng.choice(currencies)
     spend = [
         {"Amount": f"{rng.choice([500, 1200, 2500, 5000, 8000, 12500, 25000, 60000])}.{rng.choice(['00', '50'])}",
          "CurrencyCode": currency, "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
@@ -138,11 +141,10 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     stages = _enum("LifeCycle.Stage")
     stage = _weighted(rng, stages, [20, 20, 15, 12, 10, 13, 10])
     open_stage = stage not in CLOSED_STAGES
-    target = (
-        (modified + timedelta(days=rng.randint(60, 540)))
-        if open_stage
-        else (modified - timedelta(days=rng.randint(1, 90)))
-    )
+    if open_stage:  # mostly ahead of today, some overdue (as in any real pipeline)
+        target = _ANCHOR + timedelta(days=rng.randint(150, 700))
+    else:
+        target = modified - timedelta(days=rng.randint(1, 90))
     history_times = sorted(_ms(created + (modified - created) * rng.random()) for _ in range(rng.randint(0, 4)))
     history = [{"Value": rng.choice(_NEXT_STEPS), "Time": t} for t in history_times]
     lifecycle: dict[str, Any] = {"Stage": stage, "TargetCloseDate": target.date().isoformat()}
