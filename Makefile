@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check opptoolkit tests bench
+	$(BIN)/ruff check opptoolkit tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -19,6 +19,7 @@ import logging
 from .api import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, SheetError
 from .fake import fake_record, fake_records
+from .form import OpportunityForm, edit_opportunity
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, sync_mirror
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Field",
     "FieldCatalog",
+    "OpportunityForm",
     "OpptoolkitError",
     "Pacer",
     "Problem",
@@ -40,6 +42,7 @@ __all__ = [
     "SyncResult",
     "__version__",
     "by_close_month",
+    "edit_opportunity",
     "fake_record",
     "fake_records",
     "funnel",

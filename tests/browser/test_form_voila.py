@@ -1,0 +1,69 @@
+"""The form in a real browser: Voilà renders notebooks/edit_one_opportunity.ipynb against the
+sandbox; Playwright changes a dropdown and a text field and saves; the sandbox record changed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "edit_one_opportunity.ipynb"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def voila(tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        record = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved"
+                      and r["LifeCycle"]["Stage"] not in ("Launched", "Closed Lost", "Committed"))  # fmt: skip
+        port = _free_port()
+        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_ID": record["Id"],
+               "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger")}  # fmt: skip
+        voila_bin = Path(sys.executable).with_name("voila")
+        proc = subprocess.Popen([str(voila_bin), str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/", sb, record
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def test_edit_and_save_in_the_browser(page, voila):
+    url, sb, record = voila
+    page.goto(url, timeout=90_000)
+    page.wait_for_selector(".ot-form", timeout=90_000)
+    page.get_by_text("LifeCycle", exact=True).click()
+    page.locator(".ot-LifeCycle-Stage select").select_option("Committed")
+    page.get_by_text("Project", exact=True).click()
+    title = page.locator(".ot-Project-Title textarea, .ot-Project-Title input").first
+    title.fill("Renamed in the browser")
+    title.press("Tab")
+    save = page.locator("button", has_text="Save 2 changes")
+    save.wait_for(timeout=20_000)
+    save.click()
+    page.wait_for_selector(".ot-status:has-text('Saved 2 change(s)')", timeout=30_000)
+    stored = sb.record("Sandbox", record["Id"])
+    assert stored["LifeCycle"]["Stage"] == "Committed"
+    assert stored["Project"]["Title"] == "Renamed in the browser"
+    assert stored["LastModifiedDate"] > record["LastModifiedDate"]
+    assert sb.service.applied == {record["Id"]: 1}
