@@ -90,10 +90,16 @@ def main() -> None:
     print()
     print("| job | records | calls | seconds | reads/s | of quota |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(f"| read_opportunities (8 workers, paced) | {len(df)} | {calls} | {pull_s:.1f} | {rate:.1f} | {rate / quota:.2f} |")
+    print(
+        f"| read_opportunities (8 workers, paced) | {len(df)} | {calls} | {pull_s:.1f} | {rate:.1f} | {rate / quota:.2f} |"
+    )
     n_calls = len(naive) + (len(naive) + 99) // 100
-    print(f"| naive boto3 loop (sequential) | {len(naive)} | {n_calls} | {naive_s:.1f} | {n_calls / naive_s:.1f} | {n_calls / naive_s / quota:.2f} |")
-    print(f"| sync_mirror, first (full) | {full.total} | {full_calls} | {full.seconds:.1f} | {full_calls / full.seconds:.1f} | |")
+    print(
+        f"| naive boto3 loop (sequential) | {len(naive)} | {n_calls} | {naive_s:.1f} | {n_calls / naive_s:.1f} | {n_calls / naive_s / quota:.2f} |"
+    )
+    print(
+        f"| sync_mirror, first (full) | {full.total} | {full_calls} | {full.seconds:.1f} | {full_calls / full.seconds:.1f} | |"
+    )
     print(f"| sync_mirror after {len(changed)} edits (1%) | {inc.fetched} fetched | {inc_calls} | {inc.seconds:.2f} | | "
           f"{inc_calls / full_calls:.2%} of a full pull's calls |")  # fmt: skip
     print(f"\nserver-side throttles over the whole run (the naive loop causes them): {throttled}")

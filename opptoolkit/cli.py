@@ -14,22 +14,9 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .fake import fake_records
-    from .frame import payload_from_record, to_frame, to_payloads
-    from .sheets import read_sheet, write_sheet
+    from .demo import run_demo
 
-    out = Path(args.out)
-    records = fake_records(args.n, seed=1)
-    df = to_frame(records)
-    print(f"1. flattened {len(df)} generated opportunities into {df.shape[1]} columns")
-    for suffix in (".xlsx", ".csv"):
-        path = write_sheet(df, out / f"pipeline{suffix}", headers="label")
-        back = read_sheet(path)
-        same = to_payloads(back) == [payload_from_record(r) for r in records]
-        print(f"2. wrote {path} and read it back: {'exact' if same else 'DRIFTED'}")
-        if not same:
-            return 1
-    return 0
+    return run_demo(args.out)
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -170,9 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opptoolkit", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the end-to-end demo")
+    demo = sub.add_parser("demo", help="run the end-to-end demo against the embedded sandbox")
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
-    demo.add_argument("-n", type=int, default=200, help="number of opportunities")
     demo.set_defaults(func=_demo)
     pull = sub.add_parser("pull", help="pull opportunities into .parquet, .xlsx or .csv")
     _aws_options(pull)

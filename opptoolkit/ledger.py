@@ -120,4 +120,6 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     if not parts:
         return LEDGER_SCHEMA.empty_table().to_pandas()
     table = ds.dataset(p, format="parquet", schema=LEDGER_SCHEMA).to_table()  # skips ".tmp" files
-    return table.to_pandas().sort_values("started_at", kind="stable").reset_index(drop=True)
+    df = table.to_pandas().sort_values("started_at", kind="stable").reset_index(drop=True)
+    df["changed_fields"] = [list(v) for v in df["changed_fields"]]
+    return df

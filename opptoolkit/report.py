@@ -55,8 +55,9 @@ CLOSE = _col("LifeCycle", "TargetCloseDate")
 COMPANY = _col("Customer", "Account", "CompanyName")
 INDUSTRY = _col("Customer", "Account", "Industry")
 OPP_TYPE = _col("OpportunityType")
-_SPEND = "Project.ExpectedCustomerSpend"
-_HISTORY = "LifeCycle.NextStepsHistory"
+NEXT_STEPS = _col("LifeCycle", "NextSteps")
+_SPEND = ".".join(("Project", "ExpectedCustomerSpend"))
+_HISTORY = ".".join(("LifeCycle", "NextStepsHistory"))
 assert _SPEND in get_catalog().struct_lists and _HISTORY in get_catalog().struct_lists
 NO_CURRENCY = "(none)"
 
@@ -128,11 +129,13 @@ def spend_amounts(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _spend_by_opportunity(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str) -> pd.DataFrame:
+def _spend_by_opportunity(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str | None) -> pd.DataFrame:
     """Per opportunity and currency: the expected monthly spend (Decimal), converted if ``fx``."""
     spend = spend_amounts(df)
     spend = spend[spend["amount"].notna()]
     if fx is not None:
+        if not to:
+            raise ReportError("with fx= rates, say which currency they convert into: to='USD' (for example)")
         missing = sorted(set(spend["currency"].dropna()) - set(fx))
         if missing:
             raise ReportError(f"no FX rate for {missing}; pass fx={{currency: rate to {to}}}")
@@ -142,7 +145,7 @@ def _spend_by_opportunity(df: pd.DataFrame, fx: Mapping[str, float] | None, to: 
     return pd.DataFrame(out)
 
 
-def _with_spend(df: pd.DataFrame, keys: list[str], fx: Mapping[str, float] | None, to: str) -> pd.DataFrame:
+def _with_spend(df: pd.DataFrame, keys: list[str], fx: Mapping[str, float] | None, to: str | None) -> pd.DataFrame:
     per_opp = _spend_by_opportunity(df, fx, to)
     left = df[[ID, *keys]].drop_duplicates(ID)
     merged = left.merge(per_opp, on=ID, how="left")
@@ -162,14 +165,14 @@ def _summarise(merged: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 # -- views ----------------------------------------------------------------------------------------
 
 
-def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str = "USD") -> pd.DataFrame:
+def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str | None = None) -> pd.DataFrame:
     """Opportunities and expected monthly spend by stage (in the model's stage order), per currency.
 
     Parameters
     ----------
     fx : mapping, optional
-        Rates to convert each currency into ``to`` (``{"EUR": 1.08, "USD": 1}``); without
-        them, currencies are never added together.
+        Rates to convert each currency into ``to`` (``fx={"EUR": 1.08, "USD": 1}, to="USD"``);
+        without them, currencies are never added together.
 
     Returns
     -------
@@ -186,7 +189,7 @@ def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str =
     return out
 
 
-def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str = "USD") -> pd.DataFrame:
+def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str | None = None) -> pd.DataFrame:
     """Expected monthly spend by target close month (``YYYY-MM``) and stage, per currency."""
     _need(df, "by_close_month", ID, STAGE, CLOSE)
     work = df[df[CLOSE].notna() & (df[CLOSE].astype(str) != "")].copy()
@@ -241,7 +244,7 @@ def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30
         stale = is_open & (last.isna() | (last < cutoff))
         for ident, when in zip(df.loc[stale, ID], last[stale], strict=True):
             said = "never" if pd.isna(when) else when.date().isoformat()
-            out.append({"Id": ident, "issue": "stale", "field": "LifeCycle.NextSteps",
+            out.append({"Id": ident, "issue": "stale", "field": NEXT_STEPS,
                         "detail": f"next steps last updated {said} (over {stale_days} days ago)"})  # fmt: skip
     for ident, payload in zip(df[ID], to_payloads(df), strict=True):
         payload.setdefault("LastModifiedDate", datetime.now(UTC))
@@ -320,7 +323,7 @@ def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs
     m = by_close_month(df, **kwargs)
     m = m[m["currency"] != NO_CURRENCY]
     if currency is None:
-        currency = str(m.groupby("currency")["expected_monthly_spend"].sum().idxmax()) if len(m) else "USD"
+        currency = str(m.groupby("currency")["expected_monthly_spend"].sum().idxmax()) if len(m) else ""
     pivot = m[m["currency"] == currency].pivot_table(index="month", columns="stage", values="expected_monthly_spend",
                                                      aggfunc="sum", fill_value=0.0)  # fmt: skip
     pivot = pivot.reindex(columns=[s for s in _stages() if s in pivot.columns])
@@ -346,11 +349,11 @@ def plot_outcomes(df: pd.DataFrame) -> Any:
 # -- the report file ------------------------------------------------------------------------------
 
 
-def _views(df: pd.DataFrame, fx: Mapping[str, float] | None) -> dict[str, pd.DataFrame | str]:
+def _views(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str | None) -> dict[str, pd.DataFrame | str]:
     views: dict[str, pd.DataFrame | str] = {}
     makers = {
-        "Funnel": lambda: funnel(df, fx=fx),
-        "By close month": lambda: by_close_month(df, fx=fx),
+        "Funnel": lambda: funnel(df, fx=fx, to=to),
+        "By close month": lambda: by_close_month(df, fx=fx, to=to),
         "Review status": lambda: review_status(df),
         "Needs action": lambda: needs_action(df),
         "Hygiene": lambda: hygiene(df),
@@ -377,12 +380,12 @@ def _png(fig: Any) -> str:
 
 def write_report(
     df: pd.DataFrame, html_path: str | Path | None = "report.html", *, xlsx: str | Path | None = None,
-    fx: Mapping[str, float] | None = None, title: str = "Partner Central pipeline",
+    fx: Mapping[str, float] | None = None, to: str | None = None, title: str = "Partner Central pipeline",
 ) -> dict[str, pd.DataFrame | str]:  # fmt: skip
     """Write every view as one self-contained HTML file (tables + embedded charts; opens
     offline) and, with ``xlsx``, as a workbook with one sheet per view. Returns the views.
     """
-    views = _views(df, fx)
+    views = _views(df, fx, to)
     if html_path is not None:
         charts = []
         for name, plot in (("Pipeline by stage", plot_funnel), ("By close month", plot_close_months),

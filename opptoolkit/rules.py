@@ -85,6 +85,9 @@ ACTION_REQUIRED = _enum(_REVIEW_STATUS, "Action Required")
 # seed page, Action Required: "After updates, the opportunity re-enters the validation phase."
 SUBMITTED = _enum(_REVIEW_STATUS, "Submitted")
 PENDING_SUBMISSION = _enum(_REVIEW_STATUS, "Pending Submission")
+# seed page: "Pending Submission: ... (editable)", "Approved: ... (editable)".
+APPROVED = _enum(_REVIEW_STATUS, "Approved")
+EDITABLE_STATUSES = frozenset({PENDING_SUBMISSION, APPROVED})
 # seed page + shared/DESIGN.md: "Only the following fields are editable when the
 # Lifecycle.ReviewStatus is Action Required" (the seed's Project.ExpectedMonthlyAWSRevenue is
 # today's Project.ExpectedCustomerSpend).
@@ -161,6 +164,21 @@ def _allowed(enum: tuple[str, ...], value: str, sensitive: bool) -> str:
     return f"{said} is not allowed; " + (f"did you mean {hint[0]!r}? " if hint else "") + f"allowed: {shown}"
 
 
+def _example(pattern: str) -> str:
+    """e.g. 'a value that matches' (generated from the pattern), or "" when none can be made."""
+    import random
+
+    from .fake import sample_pattern
+
+    rng = random.Random(7)
+    try:
+        samples = [sample_pattern(pattern, rng) for _ in range(12)]
+    except (ValueError, NotImplementedError, re.error):
+        return ""
+    fitting = [x for x in samples if 3 <= len(x) <= 40] or [max(samples, key=len)]
+    return f" (e.g. {fitting[0]!r})" if fitting[0] else ""
+
+
 def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem]) -> None:
     if not isinstance(value, str):
         out.append(Problem(None, path, "INVALID_VALUE", f"must be text, not {type(value).__name__}"))
@@ -180,7 +198,7 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
             if m:
                 msg = f"must be {m.group(1)} to {m.group(2)} characters (has {len(value)})"
             else:
-                msg = f"does not match the required format {pattern}"
+                msg = f"does not match the required format {pattern}{_example(pattern)}"
             out.append(Problem(None, path, "INVALID_STRING_FORMAT", msg))
     lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
     if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):

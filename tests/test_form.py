@@ -49,7 +49,10 @@ VALID = [
     ("Project.Title", "A better title"),
     ("LifeCycle.Stage", "Business Validation"),
     ("Customer.Account.Industry", "retail"),  # typed lower case: normalised
-    ("PrimaryNeedsFromAws", ["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance", "Co-Sell - Business Presentation"]),
+    (
+        "PrimaryNeedsFromAws",
+        ["Co-Sell - Deal Support", "Co-Sell - Pricing Assistance", "Co-Sell - Business Presentation"],
+    ),
     ("LifeCycle.TargetCloseDate", "2030-06-30"),
     ("Project.ExpectedCustomerSpend[0].Amount", "123.45"),
 ]
@@ -74,9 +77,7 @@ def test_valid_edits_enable_save_and_write_back_into_the_frame(frame, column, va
     form.save_button.click()
     assert "Wrote 1 change" in form.status.value
     got = df.loc[form.index, column]
-    assert (list(got) if isinstance(got, list) else got) == (
-        "Retail" if value == "retail" else value
-    )
+    assert (list(got) if isinstance(got, list) else got) == ("Retail" if value == "retail" else value)
 
 
 @pytest.mark.parametrize(("column", "value", "code"), INVALID)

@@ -84,7 +84,9 @@ def test_funnel_with_fx_rates(df):
     prospect = f[(f["stage"] == "Prospect")]
     assert prospect[["currency", "opportunities", "expected_monthly_spend"]].values.tolist() == [["USD", 2, 2501.10]]
     with pytest.raises(ReportError, match="no FX rate for \\['GBP'\\]"):
-        report.funnel(df, fx={"USD": 1, "EUR": 2})
+        report.funnel(df, fx={"USD": 1, "EUR": 2}, to="USD")
+    with pytest.raises(ReportError, match="to="):
+        report.funnel(df, fx={"USD": 1, "EUR": 2, "GBP": 3})
 
 
 def test_by_close_month(df):

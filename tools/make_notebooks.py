@@ -57,3 +57,96 @@ form""",
     ]
 )
 nbf.write(edit, "notebooks/edit_one_opportunity.ipynb")
+
+quickstart = nb(
+    [
+        "md:# Quickstart\n\nPull your pipeline into pandas, look around, change one field, see the plan, push it, and read "
+        "the ledger. Runs against the embedded sandbox as it is; the next cell points it at real AWS.",
+        CONNECT,
+        CLIENT,
+        "md:## Pull\n`read_opportunities` lists with the boto3 paginator, then reads each full record (GetOpportunity), "
+        "paced to the read quota (10/s). The catalog is always explicit.",
+        """df = ot.read_opportunities(CATALOG, client=client, stages=["Qualified", "Technical Validation"])
+df.shape""",
+        """df.attrs["calls"], df.attrs["failures"]""",
+        "md:## Explore\nOne row per opportunity; columns are the API's dotted paths, lists of structures are indexed "
+        "(`Customer.Contacts[0].Email`), timestamps are UTC.",
+        """df[["Id", "Customer.Account.CompanyName", "LifeCycle.Stage", "LifeCycle.ReviewStatus", "LifeCycle.TargetCloseDate"]].head()""",
+        """df["LifeCycle.ReviewStatus"].value_counts()""",
+        """ot.spend_amounts(df).groupby("currency")["amount"].sum()  # exact Decimals, never mixing currencies""",
+        "md:## Edit one field, plan, push\nKeep the frame as exported (`base`) and edit a copy: the plan compares the two. "
+        "Only `Approved` and `Pending Submission` opportunities are editable.",
+        """base = df.copy()
+edited = df.copy()
+i = edited.index[edited["LifeCycle.ReviewStatus"] == "Approved"][0]
+edited.loc[i, "LifeCycle.NextSteps"] = "Architecture review with the customer's CTO"
+plan = ot.plan_updates(edited, CATALOG, base=base)
+plan[plan["action"] != "unchanged"]""",
+        """result = ot.push_updates(edited, CATALOG, ledger=LEDGER, base=base, client=client)
+result[result["status"] != "unchanged"]""",
+        "md:## The ledger\nEvery attempt, as Parquet: rerunning the same push skips what succeeded. No customer data in it.",
+        """ot.read_ledger(LEDGER).tail()""",
+    ]
+)
+nbf.write(quickstart, "notebooks/quickstart.ipynb")
+
+bulk = nb(
+    [
+        "md:# Bulk update from a spreadsheet\n\nExport the pipeline to Excel, edit it there (here: the edits are scripted), "
+        "and push the changed rows back. Nothing drifts on the way: text stays text (`NA` is Namibia, `00501` keeps its "
+        "zeros), and cells starting with `=`, `+`, `-`, `@` are guarded against formula injection.",
+        CONNECT,
+        CLIENT,
+        """df = ot.read_opportunities(CATALOG, client=client, review_statuses=["Approved", "Pending Submission"])
+export = ot.write_sheet(df, "pipeline.xlsx", headers="label")  # friendly headers; dotted paths work too
+export""",
+        "md:Now open `pipeline.xlsx` in Excel or LibreOffice, edit, save. Delete the columns you do not need: only the "
+        "columns left can change. Here a script plays the analyst:",
+        """sheet = ot.read_sheet(export)
+open_rows = sheet.index[~sheet["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])]
+sheet.loc[open_rows[0], "LifeCycle.Stage"] = "committed"            # typed by hand: normalised to 'Committed'
+sheet.loc[open_rows[1], "LifeCycle.NextSteps"] = "=SUM(A1)? no: a plain note"
+sheet.loc[open_rows[2], "Customer.Account.Address.CountryCode"] = "NA"  # Namibia, not a missing value
+sheet.loc[open_rows[3], "Project.ExpectedCustomerSpend[0].Amount"] = "1,200"  # invalid: a thousands separator
+edited = ot.write_sheet(sheet[["Id", "LastModifiedDate", "LifeCycle.Stage", "LifeCycle.NextSteps",
+                               "Customer.Account.Address.CountryCode", "Project.ExpectedCustomerSpend[0].Amount"]],
+                        "pipeline_edited.xlsx")""",
+        "md:## Plan\nDecided against the export, so only what the analyst changed is sent. Invalid rows are reported in the "
+        "API's own error codes and never sent.",
+        """plan = ot.plan_updates(edited, CATALOG, base=export)
+plan[plan["action"] != "unchanged"]""",
+        "md:## Push\nLatest record + changes, sent with the token of the record it was merged onto; 1 write per second; "
+        "a per-row ledger. The same from a shell: `opptoolkit push pipeline_edited.xlsx --catalog Sandbox --base pipeline.xlsx --ledger ledger`.",
+        """result = ot.push_updates(edited, CATALOG, ledger=LEDGER, base=export, client=client)
+result["status"].value_counts()""",
+        """result[~result["status"].isin(["unchanged", "succeeded"])][["Id", "status", "error_code", "error_message"]]""",
+        """ot.read_ledger(LEDGER)[["Id", "status", "error_code", "changed_fields", "lmd_before", "lmd_after"]].tail(8)""",
+    ]
+)
+nbf.write(bulk, "notebooks/bulk_update_from_spreadsheet.ipynb")
+
+report = nb(
+    [
+        "md:# Pipeline report\n\nThe views partner teams review every week, as DataFrames and charts, and as one "
+        "self-contained HTML file. `summary_only=True` pulls with ListOpportunities alone (a few calls): enough for "
+        "these views; use a full pull or the mirror for next-steps history.",
+        CONNECT,
+        CLIENT,
+        """df = ot.read_opportunities(CATALOG, client=client, summary_only=True)
+len(df)""",
+        """ot.funnel(df)""",
+        '''ot.funnel(df, fx={"USD": 1, "EUR": 1.08, "GBP": 1.27, "AUD": 0.66, "CAD": 0.73, "CNY": 0.14, "NZD": 0.6, "INR": 0.012},
+         to="USD").head(10) if set(ot.spend_amounts(df)["currency"]) <= {"USD", "EUR", "GBP", "AUD", "CAD", "CNY", "NZD", "INR"} else "rates missing for some currencies"''',
+        """ot.by_close_month(df).head()""",
+        """ot.review_status(df)""",
+        """ot.needs_action(df).head()""",
+        """ot.hygiene(df).head(10)""",
+        """ot.outcomes(df, by="Customer.Account.Industry").head(10)""",
+        """from opptoolkit import report
+report.plot_funnel(df);""",
+        """report.plot_close_months(df);""",
+        """views = ot.write_report(df, "report.html", xlsx="report.xlsx")
+list(views)""",
+    ]
+)
+nbf.write(report, "notebooks/pipeline_report.ipynb")

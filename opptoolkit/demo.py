@@ -1,0 +1,108 @@
+"""The end-to-end demo (``make demo`` / ``opptoolkit demo``) against the embedded sandbox.
+
+Pull the pipeline, export it to a spreadsheet, apply an analyst's edits (one of them invalid,
+one opportunity edited concurrently by a colleague), show the plan, push, write the ledger, and
+write the HTML pipeline report. Quotas are the documented ones (10 reads/s, 1 write/s).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .ledger import read_ledger
+from .mirror import read_mirror, sync_mirror
+from .push import plan_updates, push_updates
+from .report import REVIEW, STAGE, write_report
+from .rules import CLOSED_STAGES, EDITABLE_STATUSES
+from .sandbox import Sandbox
+from .sheets import read_sheet, write_sheet
+
+__all__ = ["run_demo"]
+
+
+def _step(n: int, text: str) -> float:
+    print(f"\n[{n}] {text}", flush=True)
+    return time.monotonic()
+
+
+def _done(start: float, text: str) -> None:
+    print(f"    {text} ({time.monotonic() - start:.1f}s)", flush=True)
+
+
+def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
+    """Run the demo, writing into ``out``; returns 0, or raises on the first failing step."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    with Sandbox() as sb:
+        print(f"opptoolkit demo: embedded sandbox at {sb.endpoint_url} with {sb.store.count('Sandbox')} opportunities "
+              "(documented quotas: 10 reads/s, 1 write/s)")  # fmt: skip
+        client = sb.client()
+
+        t = _step(1, "Pull the pipeline into a local Parquet mirror (List, then Get each, paced to 10 reads/s)")
+        first = sync_mirror(out / "mirror", "Sandbox", client=client, progress=progress)
+        if first.failures:
+            raise RuntimeError(f"{len(first.failures)} opportunities could not be read")
+        df = read_mirror(out / "mirror")
+        _done(t, f"{len(df)} opportunities, {df.shape[1]} columns; calls: {first.calls}")
+
+        t = _step(2, "Export to a spreadsheet")
+        export = write_sheet(df, out / "pipeline.xlsx", headers="label")
+        _done(t, f"wrote {export}")
+
+        t = _step(3, "An analyst edits the spreadsheet (and a colleague edits one record meanwhile)")
+        sheet = read_sheet(export)
+        editable = sheet[sheet[REVIEW].isin(EDITABLE_STATUSES) & ~sheet[STAGE].isin(CLOSED_STAGES)].index
+        a, b, c, d, e = editable[:5]
+        sheet.loc[a, "LifeCycle.NextSteps"] = "Executive briefing booked for next week"
+        sheet.loc[b, "LifeCycle.Stage"] = "business validation"  # typed by hand: normalised
+        sheet.loc[c, "Project.Title"] = "Data platform modernisation, phase 2"
+        sheet.loc[d, "Project.ExpectedCustomerSpend[0].Amount"] = "12,500"  # invalid: a comma
+        sheet.loc[e, "Project.Title"] = "Renamed by the analyst"
+        edited = write_sheet(sheet, out / "pipeline_edited.xlsx", headers="label")
+        colleague = [sheet.loc[c, "Id"], sheet.loc[e, "Id"]]
+        sb.edit("Sandbox", colleague[0], lambda r: r["LifeCycle"].update(NextSteps="Colleague: send the TCO study"))
+        sb.edit("Sandbox", colleague[1], lambda r: r["Project"].update(Title="Renamed by a colleague"))
+        _done(t, f"5 rows edited in {edited}; a colleague changed {colleague[0]} (another field) and "
+                 f"{colleague[1]} (the same field)")  # fmt: skip
+
+        t = _step(4, "Plan (dry run): what would change, decided against the export")
+        plan = plan_updates(edited, "Sandbox", base=export)
+        for r in plan[plan["action"] != "unchanged"].to_dict("records"):
+            print(f"    {r['Id']} [{r['action']}]")
+            for line in [*r["changes"], *r["errors"]]:
+                print(f"        {line}")
+        _done(t, ", ".join(f"{k}: {v}" for k, v in plan["action"].value_counts().items()))
+
+        t = _step(5, "Push: latest record + changes, three-way merge, validated, 1 write/s, ledger")
+        result = push_updates(edited, "Sandbox", ledger=out / "ledger", base=export, client=client, progress=progress)
+        for r in result[result["status"] != "unchanged"].fillna("").to_dict("records"):
+            print(f"    {r['Id']} {r['status']:<9} {r['error_code']} {r['error_message']}".rstrip())
+        _done(t, ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items()) +
+              f"; calls: {result.attrs['calls']}")  # fmt: skip
+        expected = {"succeeded": 3, "invalid": 1, "conflict": 1}
+        got = result["status"].value_counts().to_dict()
+        if any(got.get(k) != v for k, v in expected.items()):
+            raise RuntimeError(f"unexpected push result {got}, expected {expected}")
+        merged = sb.record("Sandbox", colleague[0])
+        if merged is None or merged["LifeCycle"]["NextSteps"] != "Colleague: send the TCO study":
+            raise RuntimeError("the colleague's change was lost")
+
+        t = _step(6, "The ledger (Parquet, one entry per attempt, no customer data)")
+        ledger = read_ledger(out / "ledger")
+        with pd.option_context("display.width", 160, "display.max_columns", 8):
+            print(ledger[["Id", "status", "error_code", "changed_fields", "writes"]].to_string(index=False))
+        _done(t, f"{len(ledger)} entries in {out / 'ledger'}")
+
+        t = _step(7, "Sync the mirror again (incremental: only what changed), then the HTML pipeline report")
+        sync = sync_mirror(out / "mirror", "Sandbox", client=client, progress=progress)
+        views: dict[str, Any] = write_report(read_mirror(out / "mirror"), out / "report.html", xlsx=out / "report.xlsx")
+        _done(t, f"{sync!r}; report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(views)} views)")
+    print(f"\nDone. Outputs in {out}/: pipeline.xlsx, pipeline_edited.xlsx, ledger/, mirror/, report.html, report.xlsx")
+    return 0

@@ -1,0 +1,38 @@
+"""Every notebook runs top to bottom against the embedded sandbox (nbclient), failing on any error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_the_four_notebooks_exist():
+    assert {p.stem for p in NOTEBOOKS} >= {
+        "quickstart",
+        "bulk_update_from_spreadsheet",
+        "edit_one_opportunity",
+        "pipeline_report",
+    }
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPPTOOLKIT_ENDPOINT", raising=False)  # each notebook starts its own sandbox
+    monkeypatch.setenv("OPPTOOLKIT_LEDGER", str(tmp_path / "ledger"))
+    nb = nbformat.read(path, as_version=4)
+    shutil.copy(path, tmp_path / path.name)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
+    assert not errors
+    if path.stem == "pipeline_report":
+        assert (tmp_path / "report.html").stat().st_size > 10_000
+    if path.stem in ("quickstart", "bulk_update_from_spreadsheet"):
+        assert (tmp_path / "ledger").exists()
