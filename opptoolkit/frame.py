@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from botocore.model import ListShape, Shape, StructureShape
 
 from .model import ID, IDENTIFIER, FieldCatalog, get_catalog, split_column
@@ -217,7 +218,7 @@ def _assemble(data: dict[str, list[Any]], columns: list[str], n: int, cat: Field
     objects: dict[str, list[Any]] = {}
     empty = [None] * n
     for c in columns:
-        values = data.get(c, empty)
+        values = data.pop(c, empty)  # drop each list once converted: lower peak memory
         f = _safe_field(cat, c)
         if f is None or f.is_list:
             objects[c] = values
@@ -264,15 +265,17 @@ def _blank(v: Any) -> bool:
 
 class _Node:
     """One structure of the payload: its leaves (column position, key), sub-structures and
-    lists of structures (one node per index)."""
+    lists of structures (one node per index). ``flag`` is the position of the pseudo column
+    telling whether this node has any value in the row (so absent sub-trees cost nothing)."""
 
-    __slots__ = ("children", "leaves", "lists")
+    __slots__ = ("children", "flag", "leaves", "lists")
 
     def __init__(self) -> None:
         self.leaves: list[tuple[int, str]] = []
         self.children: dict[str, _Node] = {}
         # name -> (position of the list-length pseudo column, one node per index)
         self.lists: dict[str, tuple[int, list[_Node]]] = {}
+        self.flag = -1
 
     def child(self, parts: list[str]) -> _Node:
         node = self
@@ -280,20 +283,30 @@ class _Node:
             node = node.children.setdefault(p, _Node())
         return node
 
-    def build(self, vals: list[Any] | tuple[Any, ...]) -> dict[str, Any]:
-        d = {k: v for p, k in self.leaves if (v := vals[p]) is not None}
+    def source(self, var: str, depth: int, counter: list[int]) -> list[str]:
+        """Straight-line Python that fills dict ``var`` for one row ``v`` (see ``_Plan.compile``)."""
+        pad = "    " * depth
+        lines = []
+        for p, k in self.leaves:
+            lines += [f"{pad}x = v[{p}]", f"{pad}if x is not None: {var}[{k!r}] = x"]
         for k, node in self.children.items():
-            c = node.build(vals)
-            if c:
-                d[k] = c
+            counter[0] += 1
+            sub = f"d{counter[0]}"
+            lines += [f"{pad}if v[{node.flag}]:", f"{pad}    {sub} = {{}}"]
+            lines += node.source(sub, depth + 1, counter)
+            lines.append(f"{pad}    {var}[{k!r}] = {sub}")
         for k, (len_pos, items) in self.lists.items():
-            # vals[len_pos]: how many entries this row's list has (highest non-blank index + 1)
-            n = vals[len_pos]
-            if n:
-                entries = [e for node in items[:n] if (e := node.build(vals))]
-                if entries:
-                    d[k] = entries
-        return d
+            counter[0] += 1
+            lst = f"l{counter[0]}"
+            lines += [f"{pad}n = v[{len_pos}]", f"{pad}if n:", f"{pad}    {lst} = []"]
+            for j, node in enumerate(items):
+                counter[0] += 1
+                e = f"e{counter[0]}"
+                lines += [f"{pad}    if n > {j}:", f"{pad}        {e} = {{}}"]
+                lines += node.source(e, depth + 2, counter)
+                lines.append(f"{pad}        if {e}: {lst}.append({e})")
+            lines.append(f"{pad}    if {lst}: {var}[{k!r}] = {lst}")
+        return lines
 
     def positions(self) -> list[int]:
         """Column positions of every leaf at or below this node."""
@@ -303,6 +316,16 @@ class _Node:
         for _, items in self.lists.values():
             for node in items:
                 out += node.positions()
+        return out
+
+    def walk(self) -> list[_Node]:
+        """Every structure below this node (not list entries, which have length columns)."""
+        out = []
+        for node in self.children.values():
+            out += [node, *node.walk()]
+        for _, items in self.lists.values():
+            for node in items:
+                out += node.walk()
         return out
 
 
@@ -338,23 +361,58 @@ class _Plan:
                     by_idx = lists.setdefault(tuple(base.split(".")), {})
                     by_idx.setdefault(idx, _Node()).child(mparents).leaves.append((pos, key))
             self.kinds.append(kind)
-        # per list: positions of each index's leaves, to compute the list-length pseudo column
+        # pseudo columns after the real ones: per list, its length in the row (from the
+        # positions of each index's leaves); per structure, whether it has any value
         self.list_leaves: list[list[list[int]]] = []
         for i, ((*parents, name), by_idx) in enumerate(sorted(lists.items())):
             size = max(by_idx) + 1
             items = [by_idx.get(j, _Node()) for j in range(size)]
             self.root.child(parents).lists[name] = (len(columns) + i, items)
             self.list_leaves.append([node.positions() for node in items])
+        self.struct_leaves: list[list[int]] = []
+        for node in self.root.walk():
+            node.flag = len(columns) + len(self.list_leaves) + len(self.struct_leaves)
+            self.struct_leaves.append(node.positions())
 
-    def list_lengths(self, vals: list[Any]) -> list[int]:
-        """The list-length pseudo columns for one row of normalised cells."""
-        out = []
+    @functools.cached_property
+    def build(self) -> Callable[[Any], dict[str, Any]]:
+        """The row builder, generated as straight-line code from this plan (about 2x faster than
+        walking the tree per row)."""
+        lines = ["def build(v):", "    d0 = {}", *self.root.source("d0", 1, [0]), "    return d0"]
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines), "<opptoolkit.frame._Plan.build>", "exec"), namespace)
+        fn: Callable[[Any], dict[str, Any]] = namespace["build"]
+        return fn
+
+    def derived(self, vals: list[Any]) -> list[Any]:
+        """The pseudo columns (list lengths, structure flags) for one row of normalised cells."""
+        out: list[Any] = []
         for items in self.list_leaves:
             n = 0
             for j, positions in enumerate(items):
                 if any(vals[p] is not None for p in positions):
                     n = j + 1
             out.append(n)
+        out += [any(vals[p] is not None for p in positions) for positions in self.struct_leaves]
+        return out
+
+    def derived_columns(self, present: list[np.ndarray]) -> list[list[Any]]:
+        """The pseudo columns for a whole frame, from each column's presence mask."""
+        n = len(present[0]) if present else 0
+        out: list[list[Any]] = []
+        for items in self.list_leaves:
+            length = np.zeros(n, dtype=np.int64)
+            for j, positions in enumerate(items):
+                mask = np.zeros(n, dtype=bool)
+                for p in positions:
+                    mask |= present[p]
+                length[mask] = j + 1
+            out.append(length.tolist())
+        for positions in self.struct_leaves:
+            mask = np.zeros(n, dtype=bool)
+            for p in positions:
+                mask |= present[p]
+            out.append(mask.tolist())
         return out
 
 
@@ -383,6 +441,9 @@ def _column(s: pd.Series, kind: str | None) -> list[Any]:
     """One column's normalised cells (vectorised where pandas allows)."""
     if kind is None:
         return [None] * len(s)
+    if kind == "str" and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s.array)  # Arrow does blank -> None and the conversion in C
+        return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr).to_pylist()
     if kind == "str" and s.dtype != object:
         keep = s.notna() & (s != "")
         return s.astype(object).where(keep, None).tolist()
@@ -421,7 +482,7 @@ def to_payload(row: pd.Series | Mapping[str, Any], *, catalog: FieldCatalog | No
         values = list(row.values())
     plan = _plan(cols, cat)
     cells = [_cell(v, k) for v, k in zip(values, plan.kinds, strict=True)]
-    return plan.root.build(cells + plan.list_lengths(cells))
+    return plan.build(cells + plan.derived(cells))
 
 
 def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> list[dict[str, Any]]:
@@ -436,15 +497,15 @@ def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> lis
     cat = catalog or get_catalog()
     plan = _plan(tuple(str(c) for c in df.columns), cat)
     columns = [_column(df.iloc[:, i], k) for i, k in enumerate(plan.kinds)]
-    for items in plan.list_leaves:
-        n = np.zeros(len(df), dtype=np.int64)
-        for j, positions in enumerate(items):
-            present = np.zeros(len(df), dtype=bool)
-            for p in positions:
-                present |= np.array(columns[p], dtype=object) != None  # noqa: E711 (elementwise)
-            n[present] = j + 1
-        columns.append(n.tolist())
-    build = plan.root.build
+    needed = {p for items in plan.list_leaves for positions in items for p in positions}
+    needed |= {p for positions in plan.struct_leaves for p in positions}
+    empty = np.zeros(len(df), dtype=bool)
+    present = [
+        np.fromiter((v is not None for v in col), bool, len(df)) if i in needed else empty
+        for i, col in enumerate(columns)
+    ]
+    columns += plan.derived_columns(present)
+    build = plan.build
     return [build(values) for values in zip(*columns, strict=True)] if columns else []
 
 

@@ -398,8 +398,91 @@ def _error(e: Exception) -> tuple[str, str]:
 
 
 @dataclass
-class _Stop:
-    requested: bool = False
+class _Job:
+    """One push: what every row shares (client, ledger, policy), and the per-row outcomes."""
+
+    client: Any
+    catalog: str
+    book: Ledger
+    bases: dict[str, dict[str, Any]] | None
+    blank: str
+    today: date | None
+    dry_run: bool
+    attempts: int
+    cat: FieldCatalog = field(default_factory=get_catalog)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    stop: bool = False
+
+    def resolve(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
+        _resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
+
+    def needs_no_read(self, r: _Row) -> bool:
+        """No Id, not in the base, or no change against the base: nothing to read or send."""
+        if r.id is None or (self.bases is not None and r.id not in self.bases):
+            return True
+        return self.bases is not None and not _changes(r.edit, self.bases[r.id], self.cat, self.blank)
+
+    def record(self, r: _Row, status: str, **kw: Any) -> None:
+        """The row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
+        self.counts[status] += 1
+        entry = LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=status,
+                            changed_fields=list(r.changes), change_key=r.change_key if r.changes else None, **kw)  # fmt: skip
+        if r.problems and entry.error_code is None:
+            entry.error_code = r.problems[0].code
+            entry.error_message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in r.problems)[:2000]
+        if r.conflicts and entry.error_code is None:
+            entry.error_code, entry.error_message = "CONFLICT", "changed on both sides: " + ", ".join(r.conflicts)
+        if status in ("not_found", "invalid") and entry.error_message is None and r.note:
+            entry.error_message = r.note
+        if not self.dry_run and status != "unchanged":  # the ledger holds attempts, not untouched rows
+            self.book.write(entry)
+        self.results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
+                             "error_message": entry.error_message, "changed_fields": list(r.changes),
+                             "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
+        _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
+
+    def send(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
+        """Send one row (merging again on ConflictException); returns the writes spent."""
+        writes = 0
+        started = datetime.now(UTC)
+        merge_base = base if base is not None else _row_values(latest)
+        for attempt in range(1, self.attempts + 1):
+            assert r.payload is not None
+            digest = _sha(r.payload)
+            # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
+            self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status="in_flight",
+                                        changed_fields=list(r.changes), lmd_before=r.token, attempt=attempt,
+                                        started_at=started, payload_sha256=digest, change_key=r.change_key))  # fmt: skip
+            try:
+                writes += 1
+                out = self.client.update_opportunity(**r.payload)
+            except self.client.exceptions.ConflictException:
+                latest = _get(self.client, self.catalog, r.id or "")
+                if latest is None:
+                    self.record(r, "not_found", error_code="ResourceNotFoundException", writes=writes, attempt=attempt)
+                    return writes
+                self.resolve(r, merge_base, latest)
+                if r.action == "unchanged":  # our change is on the server (an earlier try landed)
+                    self.record(r, "succeeded", lmd_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
+                                error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
+                    return writes
+                if r.action != "update":
+                    self.record(r, r.action, lmd_before=r.token, writes=writes, attempt=attempt, started_at=started)
+                    return writes
+                continue
+            except (ClientError, BotoCoreError) as e:
+                code, msg = _error(e)
+                self.record(r, "failed", error_code=code, error_message=msg, lmd_before=r.token, writes=writes,
+                            attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
+                return writes
+            self.record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=writes,
+                        attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
+            return writes
+        self.record(r, "conflict", error_code="ConflictException", lmd_before=r.token, writes=writes,
+                    error_message=f"still conflicting after {self.attempts} merges", attempt=self.attempts,
+                    started_at=started)  # fmt: skip
+        return writes
 
 
 def push_updates(
@@ -454,48 +537,18 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    cat = get_catalog()
-    rows = _edited_rows(edited, cat)
-    bases = _base_rows(base)
+    rows = _edited_rows(edited, get_catalog())
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger)
-    history = book.latest()
-    used = book.writes_since()
+    job = _Job(client, catalog, Ledger(ledger), _base_rows(base), blank, today, dry_run, max_merge_attempts)
+    history = job.book.latest()
+    used = job.book.writes_since()
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    results: list[dict[str, Any]] = []
-    counts: Counter[str] = Counter()
-    stop = _Stop()
-
-    def record(r: _Row, status: str, **kw: Any) -> None:
-        counts[status] += 1
-        entry = LedgerEntry(job_id=book.job_id, row=r.label, Id=r.id or "", status=status,
-                            changed_fields=list(r.changes), change_key=r.change_key if r.changes else None, **kw)  # fmt: skip
-        if r.problems and entry.error_code is None:
-            entry.error_code = r.problems[0].code
-            entry.error_message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in r.problems)[:2000]
-        if r.conflicts and entry.error_code is None:
-            entry.error_code, entry.error_message = "CONFLICT", "changed on both sides: " + ", ".join(r.conflicts)
-        if status in ("not_found", "invalid") and entry.error_message is None and r.note:
-            entry.error_message = r.note
-        if not dry_run and status != "unchanged":  # the ledger holds attempts, not untouched rows
-            book.write(entry)
-        results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
-                        "error_message": entry.error_message, "changed_fields": list(r.changes),
-                        "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
-        _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
-
-    # what needs a read: rows whose outcome the ledger does not already settle
-    def settled(r: _Row) -> bool:
-        """True when the row needs no read: no Id, not in the base, or no change against it."""
-        if r.id is None or (bases is not None and r.id not in bases):
-            return True
-        return bases is not None and not _changes(r.edit, bases[r.id], cat, blank)
 
     previous_handler: Callable[..., Any] | int | None = None
     if threading.current_thread() is threading.main_thread():
 
         def on_sigint(signum: int, frame: Any) -> None:
-            stop.requested = True
+            job.stop = True
             _log.warning("interrupt: stopping after the call in flight")
 
         previous_handler = signal.signal(signal.SIGINT, on_sigint)
@@ -505,132 +558,74 @@ def push_updates(
             ThreadPoolExecutor(max_workers=4) as pool,
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
-            futures: dict[int, Future[dict[str, Any] | None]] = {}
-
-            def prefetch(upto: int) -> None:
-                for j in range(len(futures), min(upto, len(rows))):
-                    r = rows[j]
-                    futures[j] = pool.submit(_get, client, catalog, r.id) if not settled(r) and r.id else _done(None)
-
+            futures: list[Future[dict[str, Any] | None]] = []
             for i, r in enumerate(rows):
-                prefetch(i + lookahead)
-                if stop.requested:
-                    r.note = "interrupted"
-                    record(r, "deferred", error_code="INTERRUPTED", error_message="push interrupted before this row")
-                    bar.update(1)
-                    continue
-                if r.id is None:
-                    r.action = "not_found"
-                    r.note = "no Id"
-                    record(r, "not_found", error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
-                    bar.update(1)
-                    continue
-                try:
-                    latest = futures[i].result()
-                except (ClientError, BotoCoreError) as e:
-                    code, msg = _error(e)
-                    record(r, "failed", error_code=code, error_message=msg)
-                    bar.update(1)
-                    continue
-                base_rec = bases.get(r.id) if bases is not None else None
-                if bases is not None and base_rec is None:
-                    r.note = "not in the base"
-                    record(r, "not_found", error_code="NOT_IN_BASE", error_message="not in the base")
-                    bar.update(1)
-                    continue
-                if base_rec is not None and latest is None and settled(r):
-                    record(r, "unchanged")  # no change against the base: nothing to read or send
-                    bar.update(1)
-                    continue
-                _resolve(r, base_rec, latest, cat, blank, catalog, today)
-                prior = history.get(r.id)
-                if (
-                    r.action == "update"
-                    and prior is not None
-                    and prior["status"] == "succeeded"
-                    and prior["change_key"] == r.change_key
-                ):
-                    record(r, "skipped", error_message="already succeeded in an earlier run")
-                elif r.action == "unchanged" and prior is not None and prior["status"] == "in_flight":
-                    # a crash left this row in flight, and the server has the change: it landed
-                    record(r, "succeeded", error_message="reconciled: the server already had the change",
-                           lmd_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
-                elif r.action != "update" or dry_run:
-                    record(r, r.action, lmd_before=r.token)
-                elif used >= daily_write_budget:
-                    record(r, "deferred", error_code="DAILY_BUDGET",
-                           error_message=f"daily write budget of {daily_write_budget} used; run again later")  # fmt: skip
-                else:
-                    used += _send(
-                        client, r, record, base_rec, latest, cat, blank, catalog, today, max_merge_attempts, book
-                    )
+                # reads run ahead of the writer, up to `lookahead` rows
+                for ahead in rows[len(futures) : i + lookahead]:
+                    needed = not job.needs_no_read(ahead)
+                    futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
+                used += _push_row(job, r, futures[i], history.get(r.id or ""), used, daily_write_budget)
                 bar.update(1)
-                bar.set_postfix(dict(counts), refresh=False)
+                bar.set_postfix(dict(job.counts), refresh=False)
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
-    df = pd.DataFrame(results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
-                                        "lmd_before", "lmd_after", "writes"])  # fmt: skip
+    df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
+                                            "lmd_before", "lmd_after", "writes"])  # fmt: skip
     df.attrs["calls"] = dict(pacer.calls)
-    df.attrs["ledger"] = str(book.path)
+    df.attrs["ledger"] = str(job.book.path)
     return df
+
+
+def _push_row(
+    job: _Job, r: _Row, read: Future[dict[str, Any] | None], prior: dict[str, Any] | None, used: int, budget: int
+) -> int:
+    """Decide and do what one row needs; returns the writes spent."""
+    if job.stop:
+        r.note = "interrupted"
+        job.record(r, "deferred", error_code="INTERRUPTED", error_message="push interrupted before this row")
+        return 0
+    if r.id is None:
+        r.action, r.note = "not_found", "no Id"
+        job.record(r, "not_found", error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
+        return 0
+    try:
+        latest = read.result()
+    except (ClientError, BotoCoreError) as e:
+        code, msg = _error(e)
+        job.record(r, "failed", error_code=code, error_message=msg)
+        return 0
+    base = job.bases.get(r.id) if job.bases is not None else None
+    if job.bases is not None and base is None:
+        r.note = "not in the base"
+        job.record(r, "not_found", error_code="NOT_IN_BASE", error_message="not in the base")
+        return 0
+    if base is not None and latest is None and job.needs_no_read(r):
+        job.record(r, "unchanged")  # no change against the base: nothing to read or send
+        return 0
+    job.resolve(r, base, latest)
+    if (
+        r.action == "update"
+        and prior is not None
+        and prior["status"] == "succeeded"
+        and prior["change_key"] == r.change_key
+    ):
+        job.record(r, "skipped", error_message="already succeeded in an earlier run")
+    elif r.action == "unchanged" and prior is not None and prior["status"] == "in_flight":
+        # a crash left this row in flight, and the server has the change: it landed
+        job.record(r, "succeeded", error_message="reconciled: the server already had the change",
+                   lmd_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
+    elif r.action != "update" or job.dry_run:
+        job.record(r, r.action, lmd_before=r.token)
+    elif used >= budget:
+        job.record(r, "deferred", error_code="DAILY_BUDGET",
+                   error_message=f"daily write budget of {budget} used; run again later")  # fmt: skip
+    else:
+        return job.send(r, base, latest)
+    return 0
 
 
 def _done(value: Any) -> Future[Any]:
     f: Future[Any] = Future()
     f.set_result(value)
     return f
-
-
-def _send(
-    client: Any,
-    r: _Row,
-    record: Callable[..., None],
-    base_rec: dict[str, Any] | None,
-    latest: dict[str, Any] | None,
-    cat: FieldCatalog,
-    blank: str,
-    catalog: str,
-    today: date | None,
-    attempts: int,
-    book: Ledger,
-) -> int:
-    """Send one row (merging again on ConflictException); returns the writes spent."""
-    writes = 0
-    started = datetime.now(UTC)
-    merge_base = base_rec if base_rec is not None else _row_values(latest)
-    for attempt in range(1, attempts + 1):
-        assert r.payload is not None
-        digest = _sha(r.payload)
-        # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
-        book.write(LedgerEntry(job_id=book.job_id, row=r.label, Id=r.id or "", status="in_flight",
-                               changed_fields=list(r.changes), lmd_before=r.token, attempt=attempt, writes=0,
-                               started_at=started, payload_sha256=digest, change_key=r.change_key))  # fmt: skip
-        try:
-            writes += 1
-            out = client.update_opportunity(**r.payload)
-        except client.exceptions.ConflictException:
-            latest = _get(client, catalog, r.id or "")
-            if latest is None:
-                record(r, "not_found", error_code="ResourceNotFoundException", writes=writes, attempt=attempt)
-                return writes
-            _resolve(r, merge_base, latest, cat, blank, catalog, today)
-            if r.action == "unchanged":  # our change is on the server (an earlier try landed)
-                record(r, "succeeded", lmd_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
-                       error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
-                return writes
-            if r.action != "update":
-                record(r, r.action, lmd_before=r.token, writes=writes, attempt=attempt, started_at=started)
-                return writes
-            continue
-        except (ClientError, BotoCoreError) as e:
-            code, msg = _error(e)
-            record(r, "failed", error_code=code, error_message=msg, lmd_before=r.token, writes=writes,
-                   attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
-            return writes
-        record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=writes, attempt=attempt,
-               payload_sha256=digest, started_at=started)  # fmt: skip
-        return writes
-    record(r, "conflict", error_code="ConflictException", error_message=f"still conflicting after {attempts} merges",
-           lmd_before=r.token, writes=writes, attempt=attempts, started_at=started)  # fmt: skip
-    return writes

@@ -321,3 +321,43 @@ def test_cli_push(sb, export, tmp_path, capsys):
     assert cli(args) == 0
     assert "succeeded" in capsys.readouterr().out
     assert set(sb.service.applied) == set(edited["Id"])
+
+
+_INTERRUPT_SCRIPT = """
+import sys, pandas as pd, opptoolkit as ot
+edited, base = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+r = ot.push_updates(edited, "Sandbox", ledger=sys.argv[3], base=base, endpoint_url=sys.argv[4],
+                    reads_per_second=1000, writes_per_second=1000, progress=False)
+r.to_parquet(sys.argv[5])
+"""
+
+
+def test_ctrl_c_stops_after_the_call_in_flight_and_leaves_a_consistent_ledger(sb, export, tmp_path):
+    rows = _editable(export, 30)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = [f"Interrupted {i}" for i in range(len(rows))]
+    edited.to_parquet(tmp_path / "edited.parquet")
+    export.to_parquet(tmp_path / "base.parquet")
+    sb.service.config.latency = 0.05
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPT_SCRIPT, str(tmp_path / "edited.parquet"),
+                             str(tmp_path / "base.parquet"), str(tmp_path / "ledger"), sb.endpoint_url,
+                             str(tmp_path / "result.parquet")])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(sb.service.applied) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0  # a clean stop, not a KeyboardInterrupt traceback
+    result = pd.read_parquet(tmp_path / "result.parquet")
+    done = set(sb.service.applied)
+    assert 3 <= len(done) < len(rows)
+    assert set(result.loc[result["status"] == "succeeded", "Id"]) == done  # every sent row recorded
+    deferred = result[result["status"] == "deferred"]
+    assert len(deferred) == len(rows) - len(done) and set(deferred["error_code"]) == {"INTERRUPTED"}
+    ledger = ot.read_ledger(tmp_path / "ledger")
+    assert not (set(ledger.loc[ledger["status"] == "in_flight", "Id"]) - done)  # nothing left in flight
+    sb.service.config.latency = 0.0
+    again = ot.push_updates(
+        edited, "Sandbox", ledger=tmp_path / "ledger", base=export, endpoint_url=sb.endpoint_url, **FAST
+    )
+    assert sb.service.applied == {i: 1 for i in edited["Id"]}
+    assert set(again["status"]) <= {"succeeded", "unchanged"}
