@@ -297,7 +297,9 @@ def test_no_sensitive_value_reaches_the_ledger_or_the_logs(sb, export, tmp_path,
     sensitive = ot.get_catalog().sensitive_paths
     values = {str(v) for c in edited.columns if ot.get_catalog().field_for(c).path in sensitive
               for v in pd.concat([edited[c], export[c]]).dropna() if len(str(v)) > 3}  # fmt: skip
-    ledger_text = ot.read_ledger(tmp_path / "l").astype(str).to_string()
+    # the text columns (timestamps and hashes are digits that a postal code could match by chance)
+    text_columns = ["row", "Id", "status", "error_code", "error_message", "changed_fields"]
+    ledger_text = ot.read_ledger(tmp_path / "l")[text_columns].astype(str).to_string()
     log_text = caplog.text
     assert "INVALID_STRING_FORMAT" in ledger_text  # the ledger does say what was wrong
     for v in values:
