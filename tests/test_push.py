@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import os
 import signal
 import subprocess
@@ -302,7 +303,11 @@ def test_no_sensitive_value_reaches_the_ledger_or_the_logs(sb, export, tmp_path,
     ledger_text = ot.read_ledger(tmp_path / "l")[text_columns].astype(str).to_string()
     log_text = caplog.text
     assert "INVALID_STRING_FORMAT" in ledger_text  # the ledger does say what was wrong
+    tokens = set(re.split(r"[^0-9A-Za-z]+", ledger_text + " " + log_text))
     for v in values:
+        if v.isdigit():  # postal codes, DUNS: whole tokens (Ids and times are digits too)
+            assert v not in tokens, "a sensitive number is in the ledger or the logs"
+            continue
         assert v not in ledger_text, "a sensitive value is in the ledger"
         assert v not in log_text, "a sensitive value is in the logs"
 
