@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
+from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
 
@@ -23,3 +24,10 @@ def frame(records: list[dict]) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def expected_payloads(records: list[dict]) -> list[dict]:
     return [ot.payload_from_record(r) for r in records]
+
+
+@pytest.fixture
+def sb():
+    """A fresh sandbox with the seed data and quotas high enough that tests never wait."""
+    with Sandbox(config=SandboxConfig.fast()) as s:
+        yield s

@@ -20,12 +20,6 @@ from opptoolkit.sandbox import Sandbox, SandboxConfig
 FAST = 1000.0  # reads per second for tests: the sandbox's quota is raised to match
 
 
-@pytest.fixture
-def sb():
-    with Sandbox(config=SandboxConfig.fast()) as s:
-        yield s
-
-
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("Id").reset_index(drop=True)
 
@@ -84,7 +78,7 @@ def test_summary_only_is_cheap_and_has_the_same_schema(sb):
 
 def test_throttled_runs_complete():
     """The client paces faster than the sandbox allows: the server throttles, boto3 retries."""
-    with Sandbox(config=SandboxConfig.fast(read_rate=40, read_burst=1)) as sb:
+    with Sandbox(config=SandboxConfig.fast(read_rate=10, read_burst=1)) as sb:
         df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=200,
                                    identifiers=[r["Id"] for r in sb.records("Sandbox")[:20]])  # fmt: skip
         assert sb.service.throttled > 0

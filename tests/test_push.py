@@ -22,12 +22,6 @@ FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 
 
 @pytest.fixture
-def sb():
-    with Sandbox(config=SandboxConfig.fast()) as s:
-        yield s
-
-
-@pytest.fixture
 def export(sb):
     """The pipeline as an analyst exports it: a full pull, as a frame."""
     return ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
@@ -200,12 +194,12 @@ def test_plan_lists_changes_and_sends_nothing(sb, export):
 
 
 def test_throttling_and_injected_500s_are_absorbed(export, tmp_path):
-    config = SandboxConfig.fast(write_rate=20, write_burst=1, fault_rate=0.2, seed=2)
+    config = SandboxConfig.fast(write_rate=5, write_burst=1, fault_rate=0.2, seed=2)
     with Sandbox(config=config) as sb:
         rows = _editable(export, 10)
         edited = export.loc[rows].copy()
         edited["Project.Title"] = [f"T{i}" for i in range(10)]
-        # the client paces at 40 writes/s against a 20/s quota: the server throttles, boto3 retries
+        # the client paces at 40 writes/s against a 5/s quota: the server throttles, boto3 retries
         result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
                                  reads_per_second=1000, writes_per_second=40, progress=False)  # fmt: skip
         assert result["status"].tolist() == ["succeeded"] * 10

@@ -19,12 +19,6 @@ NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1})
 
 
 @pytest.fixture
-def sb():
-    with Sandbox(config=SandboxConfig.fast()) as s:
-        yield s
-
-
-@pytest.fixture
 def client(sb):
     return sb.client()
 
