@@ -30,6 +30,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from . import paths as P
 from .api import get_client
 from .exceptions import Problem
 from .frame import _blank, to_frame, to_payload
@@ -42,7 +43,6 @@ __all__ = ["OpportunityForm", "edit_opportunity"]
 SHORT_ENUM = 12  # at most this many values: a dropdown; more: a searchable combobox
 LONG_TEXT = 255  # a maximum length from this on: a text area
 _LENGTH = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
-_REVIEW = next(f.path for f in get_catalog() if f.path.endswith(".ReviewStatus"))
 
 
 def _bounds(f: Field) -> tuple[int, int] | None:
@@ -267,7 +267,7 @@ class OpportunityForm:
         )
 
     def _apply_editability(self) -> None:
-        status = self.base.get(_REVIEW)
+        status = self.base.get(P.REVIEW_STATUS)
         self.banner.value = ""
         if status in LOCKED_STATUSES:
             self.banner.value = (

@@ -35,6 +35,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
+from . import paths as P
 from .api import QUOTAS, Pacer, get_client
 from .exceptions import OpptoolkitError, Problem
 from .frame import _blank, to_frame, to_payload
@@ -51,7 +52,6 @@ BLANK_POLICIES = ("keep", "clear")
 DAILY_WRITES = 10_000
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
 _NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
-_REVIEW_STATUS = next(f.path for f in get_catalog() if f.path.endswith(".ReviewStatus"))
 
 
 # -- normalising values typed by hand -------------------------------------------------------------
@@ -244,7 +244,7 @@ def _resolve(
     row.problems = validate_payload(payload, base=to_payload(onto), today=today)
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = "not_editable"
-        row.note = f"ReviewStatus is {onto.get(_REVIEW_STATUS)!r}"
+        row.note = f"ReviewStatus is {onto.get(P.REVIEW_STATUS)!r}"
     elif row.problems:
         row.action = "invalid"
     else:

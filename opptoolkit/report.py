@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import paths as P
 from .exceptions import OpptoolkitError
 from .frame import to_payloads
 from .model import get_catalog, split_column
@@ -38,27 +39,15 @@ __all__ = [
 ]
 
 
-def _col(*parts: str) -> str:
-    """A column of the frame, checked against the service model."""
-    path = ".".join(parts)
-    get_catalog().field_for(path)
-    return path
-
-
-ID = _col("Id")
-STAGE = _col("LifeCycle", "Stage")
-REVIEW = _col("LifeCycle", "ReviewStatus")
-COMMENTS = _col("LifeCycle", "ReviewComments")
-REASON = _col("LifeCycle", "ReviewStatusReason")
-LOST_REASON = _col("LifeCycle", "ClosedLostReason")
-CLOSE = _col("LifeCycle", "TargetCloseDate")
-COMPANY = _col("Customer", "Account", "CompanyName")
-INDUSTRY = _col("Customer", "Account", "Industry")
-OPP_TYPE = _col("OpportunityType")
-NEXT_STEPS = _col("LifeCycle", "NextSteps")
-_SPEND = ".".join(("Project", "ExpectedCustomerSpend"))
-_HISTORY = ".".join(("LifeCycle", "NextStepsHistory"))
-assert _SPEND in get_catalog().struct_lists and _HISTORY in get_catalog().struct_lists
+ID, STAGE, REVIEW, COMMENTS, REASON = P.ID, P.STAGE, P.REVIEW_STATUS, P.REVIEW_COMMENTS, P.REVIEW_STATUS_REASON
+LOST_REASON, CLOSE, COMPANY, INDUSTRY, OPP_TYPE = (
+    P.CLOSED_LOST_REASON,
+    P.TARGET_CLOSE,
+    P.COMPANY,
+    P.INDUSTRY,
+    P.OPPORTUNITY_TYPE,
+)
+NEXT_STEPS, _SPEND, _HISTORY = P.NEXT_STEPS, P.SPEND, P.NEXT_STEPS_HISTORY
 NO_CURRENCY = "(none)"
 
 

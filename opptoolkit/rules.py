@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
+from . import paths as P
 from .exceptions import Problem
 from .model import FieldCatalog, get_catalog
 
@@ -49,62 +50,42 @@ def _enum(path: str, value: str, cat: FieldCatalog | None = None) -> str:
 
 # -- documented rules (values checked against the model at import) --------------------------------
 
-_CAT = get_catalog()
-_ACCOUNT = _path("Customer", "Account")
-_INDUSTRY = _path(_ACCOUNT, "Industry")
-_OTHER_INDUSTRY = _path(_ACCOUNT, "OtherIndustry")
-_WEBSITE = _path(_ACCOUNT, "WebsiteUrl")
-_NATSEC = "NationalSecurity"
-_COMPETITOR = _path("Project", "CompetitorName")
-_OTHER_COMPETITORS = _path("Project", "OtherCompetitorNames")
-_STAGE = _path("LifeCycle", "Stage")
-_CLOSED_LOST_REASON = _path("LifeCycle", "ClosedLostReason")
-_TARGET_CLOSE = _path("LifeCycle", "TargetCloseDate")
-_REVIEW_STATUS = _path("LifeCycle", "ReviewStatus")
-_FUNDING = _path("Marketing", "AwsFundingUsed")
-_USE_CASES = _path("Marketing", "UseCases")
-_SPEND = _path("Project", "ExpectedCustomerSpend")
-for _p in (_INDUSTRY, _OTHER_INDUSTRY, _WEBSITE, _NATSEC, _COMPETITOR, _OTHER_COMPETITORS, _STAGE,
-           _CLOSED_LOST_REASON, _TARGET_CLOSE, _REVIEW_STATUS, _FUNDING, _USE_CASES):  # fmt: skip
-    assert _p in _CAT, _p
-
-YES = _enum(_NATSEC, "Yes")
-NO = _enum(_FUNDING, "No")
-GOVERNMENT = _enum(_INDUSTRY, "Government")
-OTHER_INDUSTRY = _enum(_INDUSTRY, "Other")
-OTHER_COMPETITOR = _enum(_COMPETITOR, "*Other")
-CLOSED_LOST = _enum(_STAGE, "Closed Lost")
+YES = _enum(P.NATIONAL_SECURITY, "Yes")
+NO = _enum(P.FUNDING, "No")
+GOVERNMENT = _enum(P.INDUSTRY, "Government")
+OTHER_INDUSTRY = _enum(P.INDUSTRY, "Other")
+OTHER_COMPETITOR = _enum(P.COMPETITOR, "*Other")
+CLOSED_LOST = _enum(P.STAGE, "Closed Lost")
 # seed page, LifeCycle.Stage: "Launched: The workload is complete, and AWS has started billing" --
 # with Closed Lost, the stages where an opportunity is no longer open.
-LAUNCHED = _enum(_STAGE, "Launched")
+LAUNCHED = _enum(P.STAGE, "Launched")
 CLOSED_STAGES = frozenset({LAUNCHED, CLOSED_LOST})
 # seed page, LifeCycle.ReviewStatus: "Submitted ... (read-only)", "In Review ... (read-only)",
 # "Rejected: Disqualified (read-only)".
-LOCKED_STATUSES = frozenset(_enum(_REVIEW_STATUS, s) for s in ("Submitted", "In review", "Rejected"))
-ACTION_REQUIRED = _enum(_REVIEW_STATUS, "Action Required")
+LOCKED_STATUSES = frozenset(_enum(P.REVIEW_STATUS, s) for s in ("Submitted", "In review", "Rejected"))
+ACTION_REQUIRED = _enum(P.REVIEW_STATUS, "Action Required")
 # seed page, Action Required: "After updates, the opportunity re-enters the validation phase."
-SUBMITTED = _enum(_REVIEW_STATUS, "Submitted")
-PENDING_SUBMISSION = _enum(_REVIEW_STATUS, "Pending Submission")
+SUBMITTED = _enum(P.REVIEW_STATUS, "Submitted")
+PENDING_SUBMISSION = _enum(P.REVIEW_STATUS, "Pending Submission")
 # seed page: "Pending Submission: ... (editable)", "Approved: ... (editable)".
-APPROVED = _enum(_REVIEW_STATUS, "Approved")
+APPROVED = _enum(P.REVIEW_STATUS, "Approved")
 EDITABLE_STATUSES = frozenset({PENDING_SUBMISSION, APPROVED})
 # seed page + shared/DESIGN.md: "Only the following fields are editable when the
 # Lifecycle.ReviewStatus is Action Required" (the seed's Project.ExpectedMonthlyAWSRevenue is
 # today's Project.ExpectedCustomerSpend).
 ACTION_REQUIRED_EDITABLE = (
-    *(_path(_ACCOUNT, "Address", m) for m in ("City", "CountryCode", "PostalCode", "StateOrRegion", "StreetAddress")),
-    _WEBSITE,
-    _TARGET_CLOSE,
-    *(f"{_SPEND}[].{m}" for m in ("Amount", "CurrencyCode", "EstimationUrl", "Frequency", "TargetCompany")),
+    *(_path(P.ACCOUNT, "Address", m) for m in ("City", "CountryCode", "PostalCode", "StateOrRegion", "StreetAddress")),
+    P.WEBSITE,
+    P.TARGET_CLOSE,
+    *(f"{P.SPEND}[].{m}" for m in ("Amount", "CurrencyCode", "EstimationUrl", "Frequency", "TargetCompany")),
     _path("Project", "CustomerBusinessProblem"),
     "PartnerOpportunityIdentifier",
 )
 # seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
 # and ReviewStatusReason are AWS's review feedback.
-READ_ONLY = (_REVIEW_STATUS, _path("LifeCycle", "ReviewComments"), _path("LifeCycle", "ReviewStatusReason"),
-             _path("LifeCycle", "NextStepsHistory"))  # fmt: skip
+READ_ONLY = (P.REVIEW_STATUS, P.REVIEW_COMMENTS, P.REVIEW_STATUS_REASON, P.NEXT_STEPS_HISTORY)
 for _p in ACTION_REQUIRED_EDITABLE:
-    assert _p in _CAT, _p
+    assert _p in get_catalog(), _p
 # seed page, ExpectedCustomerSpend.TargetCompany: "This field only accepts the value AWS. If any
 # other value is provided, the system will automatically set it to AWS."
 TARGET_COMPANY = "AWS"
@@ -256,28 +237,28 @@ def _business(payload: Mapping[str, Any], changed: set[str] | None, today: date,
 
     # seed page, Customer.Account.WebsiteUrl: "required in all cases except when the opportunity
     # is related to national security".
-    account = _get(payload, _ACCOUNT)
-    if isinstance(account, Mapping) and _blank(_get(payload, _WEBSITE)) and _get(payload, _NATSEC) != YES:
-        bad(_WEBSITE, "REQUIRED_FIELD_MISSING", f"is required unless {_NATSEC} is {YES!r}")
+    account = _get(payload, P.ACCOUNT)
+    if isinstance(account, Mapping) and _blank(_get(payload, P.WEBSITE)) and _get(payload, P.NATIONAL_SECURITY) != YES:
+        bad(P.WEBSITE, "REQUIRED_FIELD_MISSING", f"is required unless {P.NATIONAL_SECURITY} is {YES!r}")
     # seed page, NationalSecurity: "only applicable when the industry is Government".
-    if _get(payload, _NATSEC) == YES and _get(payload, _INDUSTRY) != GOVERNMENT:
-        bad(_NATSEC, "INVALID_VALUE", f"{YES!r} is only allowed when {_INDUSTRY} is {GOVERNMENT!r}")
+    if _get(payload, P.NATIONAL_SECURITY) == YES and _get(payload, P.INDUSTRY) != GOVERNMENT:
+        bad(P.NATIONAL_SECURITY, "INVALID_VALUE", f"{YES!r} is only allowed when {P.INDUSTRY} is {GOVERNMENT!r}")
     # seed page, OtherIndustry: "when the selected value in the Industry field is Other".
-    _pair(payload, _INDUSTRY, OTHER_INDUSTRY, _OTHER_INDUSTRY, bad)
+    _pair(payload, P.INDUSTRY, OTHER_INDUSTRY, P.OTHER_INDUSTRY, bad)
     # seed page, OtherCompetitorNames: "Only allowed when CompetitorNames has Other selected".
-    _pair(payload, _COMPETITOR, OTHER_COMPETITOR, _OTHER_COMPETITORS, bad)
+    _pair(payload, P.COMPETITOR, OTHER_COMPETITOR, P.OTHER_COMPETITORS, bad)
     # seed page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
-    _pair(payload, _STAGE, CLOSED_LOST, _CLOSED_LOST_REASON, bad)
+    _pair(payload, P.STAGE, CLOSED_LOST, P.CLOSED_LOST_REASON, bad)
     # seed page, Marketing.UseCases: "Must be empty when Marketing.AWSFundingUsed = No".
-    if _get(payload, _FUNDING) == NO and not _blank(_get(payload, _USE_CASES)):
-        bad(_USE_CASES, "INVALID_VALUE", f"must be empty when {_FUNDING} is {NO!r}")
+    if _get(payload, P.FUNDING) == NO and not _blank(_get(payload, P.USE_CASES)):
+        bad(P.USE_CASES, "INVALID_VALUE", f"must be empty when {P.FUNDING} is {NO!r}")
     # seed page, TargetCloseDate: "Ensure the Target Close Date isn't in the past." Checked when
     # the date is being set or changed, so an old record can still be edited elsewhere.
-    tcd = _get(payload, _TARGET_CLOSE)
-    if isinstance(tcd, str) and (changed is None or _TARGET_CLOSE in changed):
+    tcd = _get(payload, P.TARGET_CLOSE)
+    if isinstance(tcd, str) and (changed is None or P.TARGET_CLOSE in changed):
         try:
             if date.fromisoformat(tcd) < today:
-                bad(_TARGET_CLOSE, "INVALID_VALUE", f"must not be in the past (today is {today.isoformat()})")
+                bad(P.TARGET_CLOSE, "INVALID_VALUE", f"must not be in the past (today is {today.isoformat()})")
         except ValueError:
             pass  # the pattern check reports it
 
@@ -351,7 +332,7 @@ def business_problems(
     changed = changed_columns(base, payload) if base is not None else None
     _business(payload, changed, today or datetime.now(UTC).date(), out)
     if base is not None and changed:
-        out += check_editable(_get(base, _REVIEW_STATUS), changed)
+        out += check_editable(_get(base, P.REVIEW_STATUS), changed)
     return out
 
 

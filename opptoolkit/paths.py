@@ -1,0 +1,40 @@
+"""The fields opptoolkit's own logic names: the documented business rules, the reports, the
+editability of a record. Each path is checked against the service model when this module loads,
+so a model change that removes or renames one fails loudly instead of silently disabling a rule.
+"""
+
+from __future__ import annotations
+
+from .model import get_catalog
+
+
+def _path(*parts: str) -> str:
+    """A dotted path that the service model has (a leaf, a structure or a list of structures)."""
+    path = ".".join(parts)
+    cat = get_catalog()
+    if path not in cat.fields and path not in cat.struct_lists:
+        cat.shape_at(path)  # a structure such as Customer.Account; KeyError if the model lacks it
+    return path
+
+
+ID = _path("Id")
+OPPORTUNITY_TYPE = _path("OpportunityType")
+NATIONAL_SECURITY = _path("NationalSecurity")
+ACCOUNT = _path("Customer", "Account")
+COMPANY = _path(ACCOUNT, "CompanyName")
+INDUSTRY = _path(ACCOUNT, "Industry")
+OTHER_INDUSTRY = _path(ACCOUNT, "OtherIndustry")
+WEBSITE = _path(ACCOUNT, "WebsiteUrl")
+COMPETITOR = _path("Project", "CompetitorName")
+OTHER_COMPETITORS = _path("Project", "OtherCompetitorNames")
+SPEND = _path("Project", "ExpectedCustomerSpend")
+STAGE = _path("LifeCycle", "Stage")
+CLOSED_LOST_REASON = _path("LifeCycle", "ClosedLostReason")
+TARGET_CLOSE = _path("LifeCycle", "TargetCloseDate")
+NEXT_STEPS = _path("LifeCycle", "NextSteps")
+NEXT_STEPS_HISTORY = _path("LifeCycle", "NextStepsHistory")
+REVIEW_STATUS = _path("LifeCycle", "ReviewStatus")
+REVIEW_COMMENTS = _path("LifeCycle", "ReviewComments")
+REVIEW_STATUS_REASON = _path("LifeCycle", "ReviewStatusReason")
+FUNDING = _path("Marketing", "AwsFundingUsed")
+USE_CASES = _path("Marketing", "UseCases")
