@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean chromium
+.PHONY: test demo lint typecheck bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Browser tests use Debian's chromium (never `playwright install`: downloads are blocked).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
+# Debian packages the tests drive: chromium for the browser tests (never `playwright install`:
+# downloads are blocked) and LibreOffice Calc, the real spreadsheet program of the sheet tests.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && dpkg-query -W -f='$${Status}\n' 'libreoffice-calc*' 2>/dev/null | grep -q "ok installed" || { \
+	  echo "installing Debian's chromium and libreoffice-calc-nogui for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium libreoffice-calc-nogui >/dev/null; }
 
-test: $(STAMP) chromium lint typecheck
+test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest
 
 demo: $(STAMP)

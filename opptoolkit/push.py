@@ -135,9 +135,19 @@ def _changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blan
         old = _normalise(base.get(col), f)
         if new is None and blank == "keep":
             continue
-        if new != old:
+        if _eol(new) != _eol(old):
             out[col] = (old, new)
     return out
+
+
+def _eol(value: Any) -> Any:
+    """``value`` with line endings as LF, for comparing: spreadsheet programs store line breaks
+    as LF and turn CR LF into LF on save, which is not an edit."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    if isinstance(value, tuple):
+        return tuple(_eol(v) for v in value)
+    return value
 
 
 def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -217,10 +227,10 @@ def _resolve(
         # the server moved on since the base: three-way merge, field by field
         remaining = {}
         for col, (old, new) in row.changes.items():
-            server = _normalise(latest_row.get(col), cat.field_for(col))
-            if server == new:
+            server = _eol(_normalise(latest_row.get(col), cat.field_for(col)))
+            if server == _eol(new):
                 continue  # already so on the server
-            if server != old:
+            if server != _eol(old):
                 row.conflicts.append(col)
             remaining[col] = (old, new)
         if row.conflicts:

@@ -6,7 +6,7 @@ Conventions (documented in the README, stable across versions):
   ``keep_default_na=False``) and converted per field from the service model. ``NA`` stays
   Namibia, ``00501`` keeps its zeros, amounts stay the API's strings.
 * **Lists of scalars** (``PrimaryNeedsFromAws``) are one cell, one item per line. Inside an item
-  a backslash is written ``\\\\`` and a line break ``\\n``. When reading a list of enum values,
+  a backslash is written ``\\\\``, a line feed ``\\n`` and a carriage return ``\\r``. When reading a list of enum values,
   a cell without line breaks may also separate items with ``;`` (easier to type).
 * **Formula guard**: a text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
   ``'`` is written with one extra leading ``'`` so no spreadsheet program evaluates it; reading
@@ -48,6 +48,7 @@ _OOXML_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _OOXML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _OOXML_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _UNESCAPE = re.compile(r"\\(.)", re.S)
+_ESCAPES = {"n": "\n", "r": "\r"}
 
 
 # -- cell codec -----------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def _ooxml_unescape(text: str) -> str:
 
 
 def _encode_list(items: Any) -> str:
-    parts = [str(x).replace("\\", "\\\\").replace("\n", "\\n") for x in items if not _blank(x)]
+    parts = [str(x).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") for x in items if not _blank(x)]
     return "\n".join(parts)
 
 
@@ -80,7 +81,7 @@ def _decode_list(text: str, f: Field) -> list[str]:
     lines = re.split(r"\r?\n", text)
     if len(lines) == 1 and ";" in text and f.enum and not any(";" in e for e in f.enum):
         lines = [p.strip() for p in text.split(";")]
-    items = [_UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), x) for x in lines]
+    items = [_UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), x) for x in lines]
     return [x for x in items if x != ""]
 
 
