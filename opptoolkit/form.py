@@ -95,7 +95,9 @@ class _FieldWidget:
         else:
             self.widget = w.Text(layout=layout, tooltip=tooltip, disabled=self.kind == "readonly")
         self.widget.add_class(css_class(column))
-        self.label = w.HTML(f"<b>{html.escape(label_for(column))}</b>", layout=w.Layout(width="260px"), tooltip=tooltip)
+        # inside its section a field is named without the section's name ("Title" under Project)
+        short = label_for(column.split(".", 1)[1]) if "." in column else label_for(column)
+        self.label = w.HTML(f"<b>{html.escape(short)}</b>", layout=w.Layout(width="300px"), tooltip=tooltip)
         self.count = w.HTML("")
         self.error = w.HTML("")
         self.box = w.VBox([w.HBox([self.label, self.widget, self.count]), self.error])
