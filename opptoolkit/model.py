@@ -18,7 +18,6 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import botocore.session
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
@@ -272,10 +271,6 @@ class FieldCatalog:
         )
 
     @functools.cached_property
-    def writable_fields(self) -> tuple[Field, ...]:
-        return tuple(f for f in self if f.writable)
-
-    @functools.cached_property
     def sensitive_paths(self) -> frozenset[str]:
         return frozenset(f.path for f in self if f.sensitive)
 
@@ -374,23 +369,3 @@ def split_column(column: str) -> tuple[str, int | None, str]:
     if not m:
         return column, None, ""
     return column[: m.start()], int(m.group(1)), column[m.end() + 1 :]
-
-
-def is_missing(value: Any) -> bool:
-    """True for the values a cell uses to mean "no value": None, NaN, NaT, pd.NA, "", []."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    if isinstance(value, float):
-        return value != value
-    if isinstance(value, (list, tuple, dict)):
-        return len(value) == 0
-    if hasattr(value, "__len__") and hasattr(value, "dtype"):  # numpy array from Parquet
-        return len(value) == 0
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
