@@ -218,16 +218,17 @@ def _assemble(data: dict[str, list[Any]], columns: list[str], n: int, cat: Field
     objects: dict[str, list[Any]] = {}
     empty = [None] * n
     for c in columns:
-        values = data.pop(c, empty)  # drop each list once converted: lower peak memory
+        values = data.pop(c, None)  # drop each list once converted: lower peak memory
         f = _safe_field(cat, c)
         if f is None or f.is_list:
-            objects[c] = values
+            objects[c] = empty if values is None else values
+            continue
+        arrow_type = pa.timestamp("us", tz="UTC") if f.type == "timestamp" else pa.large_string()
+        if values is None:  # no record has it: no per-row work
+            arrays[c] = pa.nulls(n, arrow_type)
             continue
         try:
-            if f.type == "timestamp":
-                arrays[c] = pa.array(values, type=pa.timestamp("us", tz="UTC"))
-            else:
-                arrays[c] = pa.array(values, type=pa.string())
+            arrays[c] = pa.array(values, type=arrow_type)  # large_string: pandas' str dtype, no cast
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. timestamps given as ISO strings
             objects[c] = values
     df = pa.table(arrays).to_pandas() if arrays else pd.DataFrame(index=range(n))
