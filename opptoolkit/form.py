@@ -36,18 +36,12 @@ from .exceptions import Problem
 from .frame import _blank, to_frame, to_payload
 from .model import ID, Field, FieldCatalog, get_catalog, label_for, split_column
 from .push import _NOT_EDITS, _changes, _display, _enum_value, push_updates
-from .rules import ACTION_REQUIRED, ACTION_REQUIRED_EDITABLE, LOCKED_STATUSES, READ_ONLY, validate_payload
+from .rules import ACTION_REQUIRED, ACTION_REQUIRED_EDITABLE, LOCKED_STATUSES, is_read_only, validate_payload
 
 __all__ = ["OpportunityForm", "edit_opportunity"]
 
 SHORT_ENUM = 12  # at most this many values: a dropdown; more: a searchable combobox
 LONG_TEXT = 255  # a maximum length from this on: a text area
-_LENGTH = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
-
-
-def _bounds(f: Field) -> tuple[int, int] | None:
-    m = _LENGTH.fullmatch(f.pattern or "")
-    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def css_class(column: str) -> str:
@@ -65,9 +59,9 @@ def widget_kind(f: Field) -> str:
         return "dropdown" if len(f.enum) <= SHORT_ENUM else "combobox"
     if f.type == "timestamp":
         return "readonly"
-    if f.pattern is not None and f.matches("2024-01-31") and not f.matches("2024-01-3"):
+    if f.is_date:
         return "date"
-    b = _bounds(f)
+    b = f.length
     if b and b[1] >= LONG_TEXT and not f.path.startswith("Customer.Account"):
         return "textarea"
     return "text"
@@ -134,7 +128,7 @@ class _FieldWidget:
         return v or None
 
     def _count(self) -> None:
-        b = _bounds(self.field)
+        b = self.field.length
         if b and self.kind in ("text", "textarea"):
             n = len(self.widget.value or "")
             bad = n > b[1] or (0 < n < b[0])
@@ -285,7 +279,7 @@ class OpportunityForm:
                 reason = "output-only: set by AWS"
             elif col in _NOT_EDITS:
                 reason = "identifies the record"
-            elif any(t == r or t.startswith((r + ".", r + "[")) for r in READ_ONLY):
+            elif is_read_only(t):
                 reason = "read-only: set by AWS"
             elif status in LOCKED_STATUSES or (status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE):
                 reason = f"not editable while ReviewStatus is {status}"

@@ -105,6 +105,16 @@ class Field:
         """A friendly header derived from the path: ``Customer account company name``."""
         return label_for(self.path)
 
+    @property
+    def length(self) -> tuple[int, int] | None:
+        """(min, max) characters when the model's pattern is only a length, ``(?s).{a,b}``."""
+        return length_bounds(self.pattern)
+
+    @property
+    def is_date(self) -> bool:
+        """A ``YYYY-MM-DD`` string by its model pattern (``TargetCloseDate``, ``EffectiveDate``)."""
+        return self.pattern is not None and self.matches("2024-01-31") and not self.matches("2024-01-3")
+
     def matches(self, value: str) -> bool:
         """Whether ``value`` fully matches the model's pattern (True when there is none)."""
         rx = self._regex
@@ -148,6 +158,19 @@ def label_for(path_or_column: str) -> str:
             words += _words(segment)
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+_LENGTH_ONLY = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
+
+
+def length_bounds(pattern: str | None) -> tuple[int, int] | None:
+    """(min, max) of a pattern that only bounds the length, ``(?s).{a,b}``; else None.
+
+    >>> length_bounds("(?s).{20,2000}"), length_bounds("[0-9]{9}")
+    ((20, 2000), None)
+    """
+    m = _LENGTH_ONLY.fullmatch(pattern or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _strip_html(doc: str) -> str:

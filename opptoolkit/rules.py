@@ -22,7 +22,7 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from . import paths as P
 from .exceptions import Problem
-from .model import FieldCatalog, get_catalog
+from .model import FieldCatalog, get_catalog, length_bounds
 
 __all__ = [
     "business_problems",
@@ -32,8 +32,6 @@ __all__ = [
     "model_problems",
     "validate_payload",
 ]
-
-_LENGTH_ONLY = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
 
 
 def _path(*parts: str) -> str:
@@ -175,9 +173,9 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
         except re.error:  # a pattern Python's re cannot run (\p{L}): the server decides
             ok = True
         if not ok:
-            m = _LENGTH_ONLY.fullmatch(pattern)
-            if m:
-                msg = f"must be {m.group(1)} to {m.group(2)} characters (has {len(value)})"
+            bounds = length_bounds(pattern)
+            if bounds:
+                msg = f"must be {bounds[0]} to {bounds[1]} characters (has {len(value)})"
             else:
                 msg = f"does not match the required format {pattern}{_example(pattern)}"
             out.append(Problem(None, path, "INVALID_STRING_FORMAT", msg))
@@ -344,6 +342,11 @@ def _input_shape(operation: str) -> StructureShape:
     return shape
 
 
+def is_read_only(template: str) -> bool:
+    """Whether a field path (``[]`` for indexes) is one AWS sets and no request may change."""
+    return any(template == r or template.startswith((r + ".", r + "[")) for r in READ_ONLY)
+
+
 def check_editable(review_status: str | None, changed: set[str]) -> list[Problem]:
     """``ACTION_NOT_PERMITTED`` for each changed column the record's ReviewStatus does not allow.
 
@@ -353,7 +356,7 @@ def check_editable(review_status: str | None, changed: set[str]) -> list[Problem
     out = []
     for col in sorted(changed):
         t = _template(col)
-        if any(t == r or t.startswith((r + ".", r + "[")) for r in READ_ONLY):
+        if is_read_only(t):
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", "is read-only (set by AWS)"))
         elif review_status in LOCKED_STATUSES:
             out.append(

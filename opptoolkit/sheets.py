@@ -97,11 +97,6 @@ def _encode(value: Any, f: Field | None) -> str:
     return _guard(str(value))
 
 
-def _is_date_field(f: Field) -> bool:
-    """A ``YYYY-MM-DD`` field by its model pattern (``TargetCloseDate``, ``EffectiveDate``)."""
-    return f.pattern is not None and f.matches("2024-01-31") and not f.matches("2024-01-3")
-
-
 # -- writing --------------------------------------------------------------------------------------
 
 
@@ -355,7 +350,7 @@ def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warni
             v = v.strftime("%Y-%m-%d")
         else:
             v = v.isoformat()
-        if not _is_date_field(f):
+        if not f.is_date:
             warnings.append(Problem(row, col, "INVALID_VALUE", "a date cell in a text field was read as text"))
     if f.is_list:
         items = _decode_list(_unguard(str(v)), f)

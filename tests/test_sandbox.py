@@ -304,7 +304,7 @@ def test_throttling_under_a_tight_quota_then_success_with_retries():
         ident = sb.records("Sandbox")[0]["Id"]
         bare = sb.client(config=NO_RETRY)
         with pytest.raises(bare.exceptions.ThrottlingException):
-            for _ in range(5):
+            for _ in range(20):  # at 2 reads/s one of these is throttled
                 bare.get_opportunity(Catalog="Sandbox", Identifier=ident)
         retrying = sb.client()
         start = time.monotonic()

@@ -223,20 +223,9 @@ class SellingService:
             for k, v in stored.items():
                 if k not in cat.update_shape.members:
                     new[k] = v
-        # seed, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only";
-        # ReviewComments and ReviewStatusReason are AWS's feedback: kept from the stored record.
         old_lc = (stored or {}).get("LifeCycle", {})
-        new_lc = dict(new.get("LifeCycle", {}))
-        for path in READ_ONLY:
-            name = path.split(".", 1)[1]
-            new_lc.pop(name, None)
-            if name in old_lc:
-                new_lc[name] = old_lc[name]
-        # seed, LifeCycle.NextStepsHistory: "shows the last 50 values and change dates for the
-        # NextSteps field".
-        if new_lc.get("NextSteps") and new_lc.get("NextSteps") != old_lc.get("NextSteps"):
-            history = [*old_lc.get("NextStepsHistory", []), {"Value": new_lc["NextSteps"], "Time": stamp}]
-            new_lc["NextStepsHistory"] = history[-50:]
+        new_lc = _with_read_only(new.get("LifeCycle", {}), old_lc)
+        _record_next_steps(new_lc, old_lc.get("NextSteps"), stamp)
         if new_lc:
             new["LifeCycle"] = new_lc
         # seed, ExpectedCustomerSpend.TargetCompany: "If any other value is provided, the system
@@ -262,9 +251,7 @@ class SellingService:
                     f"the request's LastModifiedDate is {p['LastModifiedDate'].isoformat()}. Get it again.",
                 )
             base = payload_from_record(stored)
-            # read-only members are ignored, not refused: GetOpportunity returns them, so a
-            # faithful "Get, change, Update" sends them back unchanged
-            body = {k: v for k, v in p.items()}
+            body = dict(p)
             problems = business_problems(_without_read_only(body, base), base=base)
             if problems:
                 raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
@@ -386,11 +373,8 @@ class SellingService:
             before = payload_from_record(stored)
             change(stored)
             stamp = self._next_stamp(stored["LastModifiedDate"])
-            lc = stored.get("LifeCycle", {})
-            if lc.get("NextSteps") and lc.get("NextSteps") != before.get("LifeCycle", {}).get("NextSteps"):
-                lc["NextStepsHistory"] = [*lc.get("NextStepsHistory", []), {"Value": lc["NextSteps"], "Time": stamp}][
-                    -50:
-                ]
+            if "LifeCycle" in stored:
+                _record_next_steps(stored["LifeCycle"], before.get("LifeCycle", {}).get("NextSteps"), stamp)
             stored["LastModifiedDate"] = stamp
             self.store.put(stored)
             return stored
@@ -406,16 +390,29 @@ def _sort_value(record: dict[str, Any], sort_by: str) -> str:
     return ts_key(record[sort_by])
 
 
-def _without_read_only(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with the read-only LifeCycle members replaced by the stored ones (they are ignored)."""
-    out = dict(body)
-    lc = dict(out.get("LifeCycle", {}))
-    base_lc = base.get("LifeCycle", {})
+def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any]:
+    """``lc`` with the read-only LifeCycle members taken from the stored record. Seed page,
+    LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments and
+    ReviewStatusReason are AWS's feedback. They are ignored in a request, not refused: a
+    faithful "Get, change, Update" sends them back unchanged."""
+    out = dict(lc)
     for path in READ_ONLY:
         name = path.split(".", 1)[1]
-        lc.pop(name, None)
-        if name in base_lc:
-            lc[name] = base_lc[name]
-    if lc:
-        out["LifeCycle"] = lc
+        out.pop(name, None)
+        if name in stored_lc:
+            out[name] = stored_lc[name]
     return out
+
+
+def _record_next_steps(lc: dict[str, Any], previous: str | None, stamp: datetime) -> None:
+    """Seed page, LifeCycle.NextStepsHistory: "shows the last 50 values and change dates for the
+    NextSteps field" -- a changed NextSteps adds an entry."""
+    if lc.get("NextSteps") and lc["NextSteps"] != previous:
+        history = [*lc.get("NextStepsHistory", []), {"Value": lc["NextSteps"], "Time": stamp}]
+        lc["NextStepsHistory"] = history[-50:]
+
+
+def _without_read_only(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the read-only LifeCycle members replaced by the stored ones."""
+    lc = _with_read_only(body.get("LifeCycle", {}), base.get("LifeCycle", {}))
+    return {**body, "LifeCycle": lc} if lc else dict(body)
