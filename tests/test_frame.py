@@ -118,3 +118,37 @@ def test_parquet_round_trip_keeps_the_law(tmp_path, frame, expected_payloads):
 @pytest.mark.parametrize("value", [None, float("nan"), "", [], pd.NaT])
 def test_blank_values_are_null(value):
     assert ot.to_payload({"Id": "O1", "Project.Title": value}) == {"Identifier": "O1"}
+
+
+def test_members_the_model_does_not_know_are_kept_as_extra_columns():
+    """A record from a newer service model loses nothing: unknown members (at the top, in a
+    structure, inside list items, nested) become extra columns after the model's, and are not
+    sent back (UpdateOpportunity of this botocore would reject them)."""
+    recs = [
+        {"Id": "O1", "Catalog": "AWS", "NewTop": "t", "Customer": {"Account": {"CompanyName": "A", "NewAcc": "x"},
+         "Contacts": [{"Email": "a@x.com"}, {"Email": "b@x.com", "NewC": {"Deep": 1}}]}},
+        {"Id": "O2", "Catalog": "AWS", "Customer": {"Contacts": [{"Email": "c@x.com", "NewC": {"Deep": 2}}]}},
+    ]  # fmt: skip
+    df = ot.to_frame(recs)
+    extra = ["NewTop", "Customer.Account.NewAcc", "Customer.Contacts[1].NewC.Deep", "Customer.Contacts[0].NewC.Deep"]
+    assert sorted(df.columns[-4:]) == sorted(extra)
+    assert df["Customer.Contacts[1].NewC.Deep"].tolist() == [1, None]
+    assert df["Customer.Contacts[0].NewC.Deep"].tolist() == [None, 2]
+    assert df.loc[0, "Customer.Account.CompanyName"] == "A" and pd.isna(df.loc[1, "Customer.Account.CompanyName"])
+    assert df["Customer.Contacts[1].Email"].tolist()[0] == "b@x.com"
+    assert ot.to_payloads(df)[0]["Customer"] == {
+        "Account": {"CompanyName": "A"}, "Contacts": [{"Email": "a@x.com"}, {"Email": "b@x.com"}]}  # fmt: skip
+
+
+def test_timestamps_in_any_zone_or_as_iso_text_become_utc():
+    from dateutil.tz import tzutc  # what botocore's parser attaches
+
+    recs = [
+        {"Id": "O1", "LastModifiedDate": datetime(2025, 1, 1, 1, tzinfo=tzutc())},
+        {"Id": "O2", "LastModifiedDate": "2025-01-01T03:00:00+02:00"},
+        {"Id": "O3", "LastModifiedDate": datetime(2025, 1, 1, 1, tzinfo=UTC)},
+        {"Id": "O4"},
+    ]
+    s = ot.to_frame(recs)["LastModifiedDate"]
+    assert str(s.dtype) == "datetime64[us, UTC]"
+    assert s.iloc[:3].tolist() == [pd.Timestamp("2025-01-01T01:00Z")] * 3 and pd.isna(s.iloc[3])
