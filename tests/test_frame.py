@@ -152,3 +152,27 @@ def test_timestamps_in_any_zone_or_as_iso_text_become_utc():
     s = ot.to_frame(recs)["LastModifiedDate"]
     assert str(s.dtype) == "datetime64[us, UTC]"
     assert s.iloc[:3].tolist() == [pd.Timestamp("2025-01-01T01:00Z")] * 3 and pd.isna(s.iloc[3])
+
+
+def test_to_payloads_leaves_the_garbage_collector_as_it_found_it(frame):
+    """to_payloads pauses the cyclic collector while it builds (see frame._gc_paused)."""
+    import gc
+
+    assert gc.isenabled()
+    ot.to_payloads(frame.head(3))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ot.to_payloads(frame.head(3))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_payload_lists_are_not_the_frames_lists(frame):
+    """Editing a payload must not edit the frame it came from."""
+    col = "PrimaryNeedsFromAws"
+    i = next(i for i, v in enumerate(frame[col]) if isinstance(v, list) and v)
+    payload = ot.to_payloads(frame.iloc[[i]])[0]
+    payload[col].append("x")
+    assert "x" not in frame[col].iloc[i]
