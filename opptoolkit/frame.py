@@ -34,6 +34,10 @@ __all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
 _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
 _BLOCK = 2048  # rows filled at a time by to_payloads
+# The frame's string buffers come from the C allocator rather than pyarrow's default (mimalloc),
+# which keeps the memory freed while the builders grow: a 100k-row frame then holds ~290 MB of
+# RSS instead of ~350-400 MB for the same 252 MB of data (bench/flatten.py, BENCHMARKS.md).
+_POOL = pa.system_memory_pool()
 
 
 def _extra_into(extra: dict[str, list[Any]], n: int, d: Mapping[str, Any], known: Any, prefix: str, i: int) -> None:
@@ -282,7 +286,8 @@ def _convert(f: Field | None, values: list[Any], column: str) -> Any:
         if f is not None and not f.is_list:
             if f.type == "timestamp":
                 return _utc(values).array
-            return pa.chunked_array([pa.array(values, type=pa.large_string())])  # see _column_array
+            arr = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
+            return pa.chunked_array([arr])  # made a pandas column by _column_array
     except (pa.ArrowException, ValueError, TypeError):
         _log.debug("column %s kept as objects: values of an unexpected type", column)
     return np.fromiter(values, dtype=object, count=len(values))  # a list stays one cell
@@ -291,13 +296,15 @@ def _convert(f: Field | None, values: list[Any], column: str) -> Any:
 def _take(arr: Any, idx: np.ndarray) -> Any:
     """``arr[idx]``, null where ``idx`` is -1 (Arrow's take directly: 2x pandas' for strings)."""
     if isinstance(arr, pa.ChunkedArray):
-        return arr.take(pa.array(idx, mask=idx < 0))
+        return pc.take(arr, pa.array(idx, mask=idx < 0), memory_pool=_POOL)
     return pd.api.extensions.take(arr, idx, allow_fill=True)
 
 
 def _column_array(arr: Any) -> Any:
     """What ``_convert``/``_take`` give, as a frame column: Arrow strings become pandas' ``str``."""
-    return pd.array(arr, dtype=_STR) if isinstance(arr, pa.ChunkedArray) else arr  # wraps, no copy
+    if isinstance(arr, pa.ChunkedArray):  # wraps, no copy (5x faster than pd.array(arr, dtype=_STR))
+        return pd.arrays.ArrowStringArray(arr, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
+    return arr
 
 
 def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: FieldCatalog) -> pd.DataFrame:
