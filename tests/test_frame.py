@@ -176,3 +176,12 @@ def test_payload_lists_are_not_the_frames_lists(frame):
     payload = ot.to_payloads(frame.iloc[[i]])[0]
     payload[col].append("x")
     assert "x" not in frame[col].iloc[i]
+
+
+def test_to_payloads_whatever_the_string_dtype(frame, expected_payloads):
+    """Frames edited by users hold other string dtypes; the payloads must not change."""
+    sub = frame.head(50).copy()
+    for c, dtype in (("LifeCycle.Stage", "category"), ("Project.Title", "string[python]"), ("Catalog", object)):
+        sub[c] = sub[c].astype(dtype)
+    assert ot.to_payloads(sub) == expected_payloads[:50]
+    assert ot.to_payloads(frame.iloc[:0]) == []
