@@ -545,7 +545,7 @@ def _cells(s: pd.Series, kind: str | None) -> _Cells:
 
 def _cells_of(values: list[Any], kind: str | None) -> _Cells:
     """``_cells`` for plain Python values, one at a time."""
-    values = [_cell(v, kind) for v in values]
+    values = [None if v is None else _cell(v, kind) for v in values]  # None: the usual empty cell, no call
     mask = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
     return _Cells.masked(mask, [v for v in values if v is not None])
 
