@@ -23,6 +23,7 @@ from botocore.model import ListShape, Shape, StructureShape
 from . import paths as P
 from .exceptions import Problem
 from .model import FieldCatalog, get_catalog, length_bounds
+from .wire import input_shape
 
 __all__ = [
     "business_problems",
@@ -316,7 +317,7 @@ def model_problems(
 ) -> list[Problem]:
     """The service model's constraints only: types, required members, enums, patterns, bounds."""
     cat = catalog or get_catalog()
-    shape = cat.update_shape if operation == "UpdateOpportunity" else _input_shape(operation)
+    shape = cat.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
     _check_shape(payload, shape, "", False, out)
     return out
@@ -332,14 +333,6 @@ def business_problems(
     if base is not None and changed:
         out += check_editable(_get(base, P.REVIEW_STATUS), changed)
     return out
-
-
-def _input_shape(operation: str) -> StructureShape:
-    from .model import service_model
-
-    shape = service_model().operation_model(operation).input_shape
-    assert isinstance(shape, StructureShape)
-    return shape
 
 
 def is_read_only(template: str) -> bool:
