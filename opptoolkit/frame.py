@@ -191,12 +191,13 @@ class _Flattener:
             lists = [items[s : s + lens[i]] for i, s in zip(rows, starts.tolist(), strict=True)]
             _items_extra_into(extra, len(lens), lists, rows, shape, base)
         starts = np.cumsum(lens) - lens
-        takes = [np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))]
+        idxs = [np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))]
+        takes = [(idx, pa.array(idx, mask=idx < 0)) for idx in idxs]  # once per index, for every member
         out: dict[str, Any] = {}
         for member, vals in values.items():
             arr = _convert(self.cat.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
-            for j, idx in enumerate(takes):
-                out[f"{base}[{j}].{member}"] = _take(arr, idx)
+            for j, (idx, pa_idx) in enumerate(takes):
+                out[f"{base}[{j}].{member}"] = _take(arr, idx, pa_idx)
         return out
 
 
@@ -293,10 +294,11 @@ def _convert(f: Field | None, values: list[Any], column: str) -> Any:
     return np.fromiter(values, dtype=object, count=len(values))  # a list stays one cell
 
 
-def _take(arr: Any, idx: np.ndarray) -> Any:
-    """``arr[idx]``, null where ``idx`` is -1 (Arrow's take directly: 2x pandas' for strings)."""
+def _take(arr: Any, idx: np.ndarray, pa_idx: pa.Array) -> Any:
+    """``arr[idx]``, null where ``idx`` is -1 (``pa_idx``: the same as Arrow indices, null there);
+    Arrow's take directly is 2x pandas' for strings."""
     if isinstance(arr, pa.ChunkedArray):
-        return pc.take(arr, pa.array(idx, mask=idx < 0), memory_pool=_POOL)
+        return pc.take(arr, pa_idx, memory_pool=_POOL)
     return pd.api.extensions.take(arr, idx, allow_fill=True)
 
 
