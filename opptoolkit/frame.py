@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import ctypes
+import ctypes.util
 import functools
 import gc
 import logging
@@ -38,6 +40,29 @@ _BLOCK = 2048  # rows filled at a time by to_payloads
 # which keeps the memory freed while the builders grow: a 100k-row frame then holds ~290 MB of
 # RSS instead of ~350-400 MB for the same 252 MB of data (bench/flatten.py, BENCHMARKS.md).
 _POOL = pa.system_memory_pool()
+_TRIM_ROWS = 5000  # frames at least this long give the C heap's free pages back afterwards
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None on another C library."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def _trim_heap() -> None:
+    """Return the C heap's free pages to the OS.
+
+    Building a frame allocates and frees a Python list per column (~150 MB per 100k rows of
+    pointers) and the string builders' growing buffers; glibc keeps most of what is freed
+    mapped, so a 100k-row frame held ~30 MB (realistic) to ~70 MB (every list full) of RSS
+    beyond its data. ``malloc_trim(0)`` takes 1-4 ms then (BENCHMARKS.md).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _extra_into(extra: dict[str, list[Any]], n: int, d: Mapping[str, Any], known: Any, prefix: str, i: int) -> None:
@@ -271,6 +296,9 @@ def to_frame(
         _log.debug("columns not in the service model kept at the end: %s", extra)
     columns = cat.columns(_list_sizes(c for c in data if c not in extra)) + extra
     df = _assemble(data, columns, n, cat)
+    del data
+    if n >= _TRIM_ROWS:
+        _trim_heap()
     if drop_empty:
         df = df.loc[:, [c for c in df.columns if not _all_blank(df[c])]]
     return df
