@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import gc
 import logging
@@ -45,9 +44,10 @@ _TRIM_ROWS = 5000  # frames at least this long give the C heap's free pages back
 
 @functools.cache
 def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None on another C library."""
+    """glibc's ``malloc_trim`` (from the symbols the interpreter already has), or None on
+    another C library."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -185,3 +186,14 @@ def test_to_payloads_whatever_the_string_dtype(frame, expected_payloads):
         sub[c] = sub[c].astype(dtype)
     assert ot.to_payloads(sub) == expected_payloads[:50]
     assert ot.to_payloads(frame.iloc[:0]) == []
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_large_frames_give_freed_heap_memory_back_on_glibc(records):
+    """to_frame trims the C heap after a large frame (BENCHMARKS.md: ~30-70 MB per 100k rows);
+    a lookup that silently failed would turn that off."""
+    from opptoolkit import frame as frame_module
+
+    assert frame_module._malloc_trim() is not None
+    many = [{**r, "Id": f"O{i:012d}"} for i, r in enumerate(records * (frame_module._TRIM_ROWS // len(records) + 1))]
+    assert len(ot.to_frame(many)) == len(many) >= frame_module._TRIM_ROWS
