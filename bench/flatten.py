@@ -1,7 +1,8 @@
 """Benchmark: flatten, unflatten and sheet I/O against pandas.json_normalize, in the same run.
 
 Run by hand (``make bench`` or ``.venv/bin/python bench/flatten.py [--sizes 10000 100000]``);
-paste the printed tables into BENCHMARKS.md. Targets (issue 2): flatten at least 2x faster than
+paste the printed tables into BENCHMARKS.md (sheet I/O is timed against plain pandas writing and
+reading the same frame). Targets (issue 2): flatten at least 2x faster than
 ``pandas.json_normalize`` on the same records (lists included), unflatten <= 30 us per row, and a
 100k-row frame adds <= 250 MB RSS.
 
@@ -107,15 +108,29 @@ def main() -> None:
                   f"| {r['norm'] / r['flat']:.1f}x "
                   f"| {r['unflat_us']:.1f} | {r['frame_mb']:.0f} | {r['rss']:.0f} |")  # fmt: skip
     print()
-    print("| sheet | rows | cols | write s | read s |")
-    print("|---|---:|---:|---:|---:|")
+    # Peer for sheets: plain pandas on the same frame (list cells given as text first, not timed);
+    # it neither guards formula-like text nor converts anything back on read.
+    print("| sheet | rows | cols | write s | pandas write s | read s | pandas read s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     df = ot.to_frame(records(args.sheet_rows, realistic=True))
+    text = df.astype(str)
+    peers = {
+        ".csv": (lambda p: text.to_csv(p, index=False), lambda p: pd.read_csv(p, dtype=str, keep_default_na=False)),
+        ".xlsx": (
+            lambda p: text.to_excel(p, index=False),
+            lambda p: pd.read_excel(p, dtype=str, keep_default_na=False),
+        ),
+    }
     with tempfile.TemporaryDirectory() as d:
-        for suffix in (".csv", ".xlsx"):
+        for suffix, (pd_write, pd_read) in peers.items():
             path, t_w = timed(ot.write_sheet, df, Path(d) / f"b{suffix}")
             back, t_r = timed(ot.read_sheet, path)
             assert len(back) == len(df)
-            print(f"| {suffix} | {len(df):,} | {df.shape[1]} | {t_w:.2f} | {t_r:.2f} |")
+            peer = Path(d) / f"peer{suffix}"
+            _, p_w = timed(pd_write, peer)
+            peer_back, p_r = timed(pd_read, peer)
+            assert len(peer_back) == len(df)
+            print(f"| {suffix} | {len(df):,} | {df.shape[1]} | {t_w:.2f} | {p_w:.2f} | {t_r:.2f} | {p_r:.2f} |")
 
 
 if __name__ == "__main__":

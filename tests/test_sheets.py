@@ -133,6 +133,34 @@ def test_wrong_type_in_a_timestamp_cell(tmp_path):
     assert (p.row, p.field, p.code) == (2, "LastModifiedDate", "INVALID_STRING_FORMAT")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_blank_rows_are_skipped_and_errors_name_the_sheets_own_row(tmp_path, suffix):
+    """An analyst who clears a row (or leaves an empty line) gets no phantom row, and the
+    error below it names the row number the spreadsheet program shows."""
+    lines = [["Id", "LifeCycle.Stage", "LastModifiedDate"], ["O1", "Prospect", ""], ["", "", ""], [],
+             ["O2", "Qualified", "yesterday"], ["O1", "Committed", ""]]  # fmt: skip
+    path = tmp_path / f"x{suffix}"
+
+    def write() -> None:
+        if suffix == ".csv":
+            path.write_text("\n".join(",".join(r) for r in lines) + "\n")
+        else:
+            wb = openpyxl.Workbook()
+            for r in lines:
+                wb.active.append([v or None for v in r])
+            wb.save(path)
+
+    write()
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(path)
+    got = sorted((p.row, p.field, p.code) for p in e.value.problems)
+    assert got == [(5, "LastModifiedDate", "INVALID_STRING_FORMAT"), (6, "Id", "DUPLICATE_KEY_VALUE")]
+    lines[4][2] = ""
+    lines[5] = ["O3", "", ""]
+    write()
+    assert ot.read_sheet(path)["Id"].tolist() == ["O1", "O2", "O3"]
+
+
 @pytest.mark.parametrize("content", [b"\x00\x01garbage", b"PK\x03\x04broken zip"])
 def test_unreadable_files_raise_a_sheet_error(tmp_path, content):
     (tmp_path / "x.xlsx").write_bytes(content)
