@@ -239,8 +239,18 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     try:
         if suffix == ".csv":
             # dtype=object: the parser's own Python strings (dtype=str goes through Arrow, 2x slower)
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                header = fh.readline()
+            # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
+            sep = max((",", ";", "\t"), key=header.count)
             raw = pd.read_csv(
-                path, dtype=object, keep_default_na=False, na_filter=False, skip_blank_lines=False, encoding="utf-8-sig"
+                path,
+                sep=sep,
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                encoding="utf-8-sig",
             )
             raw = raw.fillna("")  # the fields of a blank line
             filled = (raw != "").any(axis=1).to_numpy()
@@ -269,7 +279,12 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
                 wb.close()
             columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
             return ["" if h is None else str(h) for h in head[:width]], columns, rows
-    except (OSError, ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise SheetError(
+            f"cannot read {path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}); "
+            'save it as "CSV UTF-8", or use .xlsx'
+        ) from None
+    except (OSError, ValueError, KeyError, IndexError, csv.Error) as e:
         raise SheetError(f"cannot read {path.name}: {e.__class__.__name__}: {e}") from None
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
         raise SheetError(f"cannot read {path.name}: not a readable spreadsheet ({e.__class__.__name__})") from None

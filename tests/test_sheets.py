@@ -161,6 +161,17 @@ def test_blank_rows_are_skipped_and_errors_name_the_sheets_own_row(tmp_path, suf
     assert ot.read_sheet(path)["Id"].tolist() == ["O1", "O2", "O3"]
 
 
+def test_csv_as_excel_saves_it_in_a_comma_decimal_locale(tmp_path):
+    """Excel writes ";"-separated "CSV" where the decimal separator is a comma, and in the
+    system code page unless "CSV UTF-8" is chosen: the first reads, the second says what to do."""
+    (tmp_path / "semi.csv").write_text('Id;LifeCycle.Stage;Project.Title\r\nO1;Prospect;"a; b, c"\r\n')
+    df = ot.read_sheet(tmp_path / "semi.csv")
+    assert df.loc[0, ["Id", "LifeCycle.Stage", "Project.Title"]].tolist() == ["O1", "Prospect", "a; b, c"]
+    (tmp_path / "ansi.csv").write_bytes("Id,Project.Title\r\nO1,Café\r\n".encode("cp1252"))
+    with pytest.raises(SheetError, match=r'not UTF-8 text.*save it as "CSV UTF-8"'):
+        ot.read_sheet(tmp_path / "ansi.csv")
+
+
 @pytest.mark.parametrize("content", [b"\x00\x01garbage", b"PK\x03\x04broken zip"])
 def test_unreadable_files_raise_a_sheet_error(tmp_path, content):
     (tmp_path / "x.xlsx").write_bytes(content)
