@@ -238,11 +238,11 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            # dtype=object: the parser's own Python strings (dtype=str goes through Arrow, 2x slower)
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 header = fh.readline()
             # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
             sep = max((",", ";", "\t"), key=header.count)
+            # dtype=object: the parser's own Python strings (dtype=str goes through Arrow, 2x slower)
             raw = pd.read_csv(
                 path,
                 sep=sep,
