@@ -33,7 +33,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .exceptions import Problem, SheetError
@@ -236,49 +235,27 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     """The header, the columns of the sheet's body and each body row's number in the sheet
     (header = 1); rows with no value are left out, as a spreadsheet program shows them empty."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
+    records: list[Sequence[Any]]
     try:
-        if suffix == ".csv":
+        if suffix == ".csv":  # the csv module, not read_csv: a row with a cell too many shifts nothing
             with open(path, encoding="utf-8-sig", newline="") as fh:
-                header = fh.readline()
-            # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
-            sep = max((",", ";", "\t"), key=header.count)
-            # dtype=object: the parser's own Python strings (dtype=str goes through Arrow, 2x slower)
-            raw = pd.read_csv(
-                path,
-                sep=sep,
-                dtype=object,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-            )
-            raw = raw.fillna("")  # the fields of a blank line
-            filled = (raw != "").any(axis=1).to_numpy()
-            if not filled.all():
-                raw = raw[filled]
-            rows = (np.flatnonzero(filled) + 2).tolist()
-            return [str(c) for c in raw.columns], [raw.iloc[:, j].tolist() for j in range(raw.shape[1])], rows
-        if suffix in (".xlsx", ".xlsm"):
+                # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
+                sep = max((",", ";", "\t"), key=fh.readline().count)
+                fh.seek(0)
+                records = list(csv.reader(fh, delimiter=sep))
+        else:
             from openpyxl import load_workbook
 
             wb = load_workbook(path, read_only=True, data_only=True)
             try:
                 ws = wb.worksheets[sheet_name] if isinstance(sheet_name, int) else wb[sheet_name]
-                it = ws.iter_rows(values_only=True)
-                head = next(it, ())
-                width = max((i + 1 for i, h in enumerate(head) if h not in (None, "")), default=0)
-                body, rows = [], []
-                for n, r in enumerate(it, start=2):
-                    if any(v not in (None, "") for v in r[:width]):
-                        body.append(
-                            [_ooxml_unescape(v) if isinstance(v, str) else v for v in r[:width]]
-                            + [None] * (width - len(r))
-                        )
-                        rows.append(n)
+                records = [
+                    [_ooxml_unescape(v) if isinstance(v, str) else v for v in r] for r in ws.iter_rows(values_only=True)
+                ]
             finally:
                 wb.close()
-            columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
-            return ["" if h is None else str(h) for h in head[:width]], columns, rows
     except UnicodeDecodeError as e:
         raise SheetError(
             f"cannot read {path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}); "
@@ -288,7 +265,27 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
         raise SheetError(f"cannot read {path.name}: {e.__class__.__name__}: {e}") from None
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
         raise SheetError(f"cannot read {path.name}: not a readable spreadsheet ({e.__class__.__name__})") from None
-    raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
+    head = records[0] if records else ()
+    width = max((i + 1 for i, h in enumerate(head) if h not in (None, "")), default=0)
+    body: list[Sequence[Any]] = []
+    rows: list[int] = []
+    problems: list[Problem] = []
+    for n, r in enumerate(records[1:], start=2):
+        cells = r if len(r) == width else [*r[:width], *[None] * (width - len(r))]
+        if any(cells) or any(v not in (None, "") for v in cells):  # the second for a row of 0s
+            body.append(cells)
+            rows.append(n)
+        stray = next((j for j in range(width, len(r)) if r[j] not in (None, "")), None)
+        if stray is not None:
+            problems.append(
+                Problem(
+                    n, f"column {stray + 1}", "INVALID_VALUE", "a value under no header: name the column or clear it"
+                )
+            )
+    if problems:
+        raise SheetError(f"cannot read {path.name}", problems)
+    columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
+    return ["" if h is None else str(h) for h in head[:width]], columns, rows
 
 
 def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCatalog | None = None) -> pd.DataFrame:

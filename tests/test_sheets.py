@@ -14,6 +14,17 @@ import opptoolkit as ot
 from opptoolkit.exceptions import SheetError
 
 
+def _write_rows(path, lines) -> None:
+    """Cells typed straight into a .csv or .xlsx, as a person or another program would."""
+    if path.suffix == ".csv":
+        path.write_text("\n".join(",".join(r) for r in lines) + "\n")
+    else:
+        wb = openpyxl.Workbook()
+        for r in lines:
+            wb.active.append([v or None for v in r])
+        wb.save(path)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 @pytest.mark.parametrize("headers", ["path", "label"])
 def test_round_trip_law_through_sheets(tmp_path, frame, expected_payloads, suffix, headers):
@@ -119,10 +130,24 @@ def test_duplicate_ids_name_both_rows(tmp_path):
     assert (p.row, p.field, p.code) == (4, "Id", "DUPLICATE_KEY_VALUE") and "row 2" in p.message
 
 
-def test_duplicate_columns_are_refused(tmp_path):
-    (tmp_path / "x.csv").write_text("Id,LifeCycle.Stage,Life cycle stage\nO1,Prospect,Qualified\n")
-    with pytest.raises(SheetError, match="appears twice"):
+@pytest.mark.parametrize("header", ["Id,LifeCycle.Stage,Life cycle stage", "Id,LifeCycle.Stage,LifeCycle.Stage"])
+def test_duplicate_columns_are_refused(tmp_path, header):
+    (tmp_path / "x.csv").write_text(f"{header}\nO1,Prospect,Qualified\n")
+    with pytest.raises(SheetError, match=r"LifeCycle\.Stage appears twice"):
         ot.read_sheet(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_value_under_no_header_is_refused_not_shifted(tmp_path, suffix):
+    """pandas.read_csv would take a row with one cell too many as an index column and shift
+    every value left; the sheet names the row and column instead."""
+    lines = [["Id", "Project.Title"], ["O1", "Title one", "stray note"], ["O2", "Title two"]]
+    path = tmp_path / f"x{suffix}"
+    _write_rows(path, lines)
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(path)
+    (p,) = e.value.problems
+    assert (p.row, p.field, p.code) == (2, "column 3", "INVALID_VALUE")
 
 
 def test_wrong_type_in_a_timestamp_cell(tmp_path):
@@ -140,24 +165,14 @@ def test_blank_rows_are_skipped_and_errors_name_the_sheets_own_row(tmp_path, suf
     lines = [["Id", "LifeCycle.Stage", "LastModifiedDate"], ["O1", "Prospect", ""], ["", "", ""], [],
              ["O2", "Qualified", "yesterday"], ["O1", "Committed", ""]]  # fmt: skip
     path = tmp_path / f"x{suffix}"
-
-    def write() -> None:
-        if suffix == ".csv":
-            path.write_text("\n".join(",".join(r) for r in lines) + "\n")
-        else:
-            wb = openpyxl.Workbook()
-            for r in lines:
-                wb.active.append([v or None for v in r])
-            wb.save(path)
-
-    write()
+    _write_rows(path, lines)
     with pytest.raises(SheetError) as e:
         ot.read_sheet(path)
     got = sorted((p.row, p.field, p.code) for p in e.value.problems)
     assert got == [(5, "LastModifiedDate", "INVALID_STRING_FORMAT"), (6, "Id", "DUPLICATE_KEY_VALUE")]
     lines[4][2] = ""
     lines[5] = ["O3", "", ""]
-    write()
+    _write_rows(path, lines)
     assert ot.read_sheet(path)["Id"].tolist() == ["O1", "O2", "O3"]
 
 
