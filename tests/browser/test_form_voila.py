@@ -32,8 +32,9 @@ def voila(tmp_path):
         env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_ID": record["Id"],
                "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger")}  # fmt: skip
         voila_bin = Path(sys.executable).with_name("voila")
+        log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
         proc = subprocess.Popen([str(voila_bin), str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -46,12 +47,24 @@ def voila(tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+            log.close()
 
 
-def test_edit_and_save_in_the_browser(page, voila):
+def _why(page, tmp_path) -> str:
+    """What the page shows and the end of Voilà's log, for a failure message."""
+    log = (tmp_path / "voila.log").read_text(errors="replace")
+    return f"page text: {page.inner_text('body')[-2000:]!r}\n--- voila log (end) ---\n{log[-4000:]}"
+
+
+def test_edit_and_save_in_the_browser(page, voila, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     url, sb, record = voila
     page.goto(url, timeout=90_000)
-    page.wait_for_selector(".ot-form", timeout=90_000)
+    try:
+        page.wait_for_selector(".ot-form", timeout=90_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"the form did not render in 90 s\n{_why(page, tmp_path)}")
     page.get_by_text("LifeCycle", exact=True).click()
     page.locator(".ot-LifeCycle-Stage select").select_option("Committed")
     page.get_by_text("Project", exact=True).click()
