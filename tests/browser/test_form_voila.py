@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -60,11 +61,15 @@ def test_edit_and_save_in_the_browser(page, voila, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     url, sb, record = voila
-    page.goto(url, timeout=90_000)
-    try:
-        page.wait_for_selector(".ot-form", timeout=90_000)
-    except PlaywrightTimeout:
-        pytest.fail(f"the form did not render in 90 s\n{_why(page, tmp_path)}")
+    for attempt in (1, 2):  # each load starts a kernel; one fresh-clone CI run once timed out on it
+        page.goto(url, timeout=90_000)
+        try:
+            page.wait_for_selector(".ot-form", timeout=90_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                pytest.fail(f"the form did not render in 90 s, twice\n{_why(page, tmp_path)}")
+            warnings.warn(f"the form did not render in 90 s; loading again\n{_why(page, tmp_path)}", stacklevel=1)
     page.get_by_text("LifeCycle", exact=True).click()
     page.locator(".ot-LifeCycle-Stage select").select_option("Committed")
     page.get_by_text("Project", exact=True).click()
