@@ -215,14 +215,17 @@ class _Flattener:
             starts = np.cumsum(lens)[rows] - lens[rows]
             lists = [items[s : s + lens[i]] for i, s in zip(rows, starts.tolist(), strict=True)]
             _items_extra_into(extra, len(lens), lists, rows, shape, base)
-        starts = np.cumsum(lens) - lens
-        idxs = [np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))]
-        takes = [(idx, pa.array(idx, mask=idx < 0)) for idx in idxs]  # once per index, for every member
+        n, starts = len(lens), np.cumsum(lens) - lens
+        # one take per member for all indexes (index 0's rows, then index 1's, ...), then a
+        # zero-copy slice per index: a call per member instead of one per member and index
+        idx = np.concatenate([np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))])
+        pa_idx = pa.array(idx, mask=idx < 0)
         out: dict[str, Any] = {}
         for member, vals in values.items():
             arr = _convert(self.cat.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
-            for j, (idx, pa_idx) in enumerate(takes):
-                out[f"{base}[{j}].{member}"] = _take(arr, idx, pa_idx)
+            taken = _take(arr, idx, pa_idx)
+            for j in range(len(idx) // n):
+                out[f"{base}[{j}].{member}"] = taken[j * n : (j + 1) * n]
         return out
 
 
