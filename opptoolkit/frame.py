@@ -139,7 +139,7 @@ class _Flattener:
     through a map from member name to its column (sub-structures go to a sink and are walked by
     their own generated block), so absent fields cost nothing. The items of each list of
     structures are gathered in one flat list and turned into indexed columns afterwards, column
-    by column (one conversion per member, then a vectorised take per index).
+    by column (one conversion per member, then one vectorised take, sliced per index).
     """
 
     def __init__(self, cat: FieldCatalog) -> None:
