@@ -36,8 +36,8 @@ _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
 _BLOCK = 2048  # rows filled at a time by to_payloads
 # The frame's string buffers come from the C allocator rather than pyarrow's default (mimalloc),
-# which keeps the memory freed while the builders grow: a 100k-row frame then holds ~290 MB of
-# RSS instead of ~350-400 MB for the same 252 MB of data (bench/flatten.py, BENCHMARKS.md).
+# which keeps the memory freed while the builders grow (~350-400 MB of RSS for a 100k-row frame
+# of 252 MB); with the C allocator, and _trim_heap after building, it holds ~260 MB (BENCHMARKS.md).
 _POOL = pa.system_memory_pool()
 _TRIM_ROWS = 5000  # frames at least this long give the C heap's free pages back afterwards
 
@@ -210,12 +210,11 @@ class _Flattener:
     ) -> dict[str, Any]:
         """The indexed columns (``base[j].member``) of one list of structures."""
         values, unknown = _item_values(items, shape)
+        n, starts = len(lens), np.cumsum(lens) - lens
         if unknown:
             rows = np.flatnonzero(lens).tolist()
-            starts = np.cumsum(lens)[rows] - lens[rows]
-            lists = [items[s : s + lens[i]] for i, s in zip(rows, starts.tolist(), strict=True)]
-            _items_extra_into(extra, len(lens), lists, rows, shape, base)
-        n, starts = len(lens), np.cumsum(lens) - lens
+            lists = [items[s : s + lens[i]] for i, s in zip(rows, starts[rows].tolist(), strict=True)]
+            _items_extra_into(extra, n, lists, rows, shape, base)
         # one take per member for all indexes (index 0's rows, then index 1's, ...), then a
         # zero-copy slice per index: a call per member instead of one per member and index
         idx = np.concatenate([np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))])
@@ -299,7 +298,6 @@ def to_frame(
         _log.debug("columns not in the service model kept at the end: %s", extra)
     columns = cat.columns(_list_sizes(c for c in data if c not in extra)) + extra
     df = _assemble(data, columns, n, cat)
-    del data
     if n >= _TRIM_ROWS:
         _trim_heap()
     if drop_empty:

@@ -364,8 +364,8 @@ def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCat
 def _decode_column(
     values: Sequence[Any], rows: list[int], f: Field, col: str, problems: list[Problem], warnings: list[Problem]
 ) -> list[Any]:
-    """``_decode`` for a whole column; a plain text cell of a text field (the usual cell) is
-    unguarded inline, without a call."""
+    """``_decode`` for a whole column; a text cell of a text field (the usual cell) only needs
+    unguarding."""
     if f.type == "timestamp" or f.is_list:
         return [
             None if v is None or v == "" else _decode(v, f, rows[i], col, problems, warnings)
@@ -374,7 +374,7 @@ def _decode_column(
     return [
         None
         if v is None or v == ""
-        else (v[1:] if v[0] == "'" else v)
+        else _unguard(v)
         if type(v) is str
         else _decode(v, f, rows[i], col, problems, warnings)
         for i, v in enumerate(values)
