@@ -58,6 +58,17 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
+def peer_rss(realistic: bool, n: int) -> float:
+    """RSS added by ``pandas.json_normalize``'s frame of the same records, in this (fresh) process."""
+    recs = records(n, realistic=realistic)
+    gc.collect()
+    before = rss_mb()
+    df = pd.json_normalize(recs)
+    gc.collect()
+    assert len(df) == n
+    return rss_mb() - before
+
+
 def case(realistic: bool, n: int, repeat: int) -> dict[str, Any]:
     """One row of the table, measured in this (fresh) process."""
     recs = records(n, realistic=realistic)
@@ -88,25 +99,28 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs per timing; the best is reported")
     ap.add_argument("--sheet-rows", type=int, default=10_000, help="rows for the sheet write/read timings")
     ap.add_argument("--case", nargs=2, metavar=("DATA", "ROWS"), help=argparse.SUPPRESS)  # internal: one case
+    ap.add_argument("--peer-rss", action="store_true", help=argparse.SUPPRESS)  # internal: the peer's RSS
     args = ap.parse_args()
     if args.case:
-        print(json.dumps(case(args.case[0] == "realistic", int(args.case[1]), args.repeat)))
+        realistic, n = args.case[0] == "realistic", int(args.case[1])
+        print(json.dumps(peer_rss(realistic, n) if args.peer_rss else case(realistic, n, args.repeat)))
         return
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, {platform.processor() or 'cpu'}; "
           f"Python {sys.version.split()[0]}, pandas {pd.__version__}, pyarrow {pa.__version__}, "
           f"opptoolkit {ot.__version__}; best of {args.repeat}")  # fmt: skip
     print()
     print("| data | rows | cols | to_frame s (first call) | json_normalize s | speed-up | to_payloads us/row "
-          "| frame MB | RSS added MB |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| frame MB | RSS added MB | json_normalize RSS added MB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for data in ("tricky", "realistic"):
         for n in args.sizes:
             cmd = [sys.executable, __file__, "--case", data, str(n), "--repeat", str(args.repeat)]
             r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            peer = json.loads(subprocess.run([*cmd, "--peer-rss"], check=True, capture_output=True, text=True).stdout)
             kind = "realistic" if data == "realistic" else "tricky, lists to max"
             print(f"| {kind} | {n:,} | {r['cols']} | {r['flat']:.2f} ({r['first']:.2f}) | {r['norm']:.2f} "
                   f"| {r['norm'] / r['flat']:.1f}x "
-                  f"| {r['unflat_us']:.1f} | {r['frame_mb']:.0f} | {r['rss']:.0f} |")  # fmt: skip
+                  f"| {r['unflat_us']:.1f} | {r['frame_mb']:.0f} | {r['rss']:.0f} | {peer:.0f} |")  # fmt: skip
     print()
     # Peer for sheets: plain pandas on the same frame (list cells given as text first, not timed);
     # it neither guards formula-like text nor converts anything back on read.

@@ -83,8 +83,9 @@ def _push(args: argparse.Namespace) -> int:
     pd.set_option("display.width", 200)
     if args.dry_run:
         plan = plan_updates(
-            args.edits, args.catalog, base=args.base, blank=args.blank, client=None if args.base else _client(args)
-        )
+            args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra,
+            client=None if args.base else _client(args),
+        )  # fmt: skip
         todo = plan[plan["action"] != "unchanged"]
         print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
         for rec in todo.to_dict("records"):
@@ -93,7 +94,8 @@ def _push(args: argparse.Namespace) -> int:
                 print(f"      {c}")
         return 0
     result = push_updates(
-        args.edits, args.catalog, ledger=args.ledger, base=args.base, blank=args.blank, client=_client(args),
+        args.edits, args.catalog, ledger=args.ledger, base=args.base, blank=args.blank, extra=args.extra,
+        client=_client(args),
         writes_per_second=args.writes_per_second, reads_per_second=args.reads_per_second,
         daily_write_budget=args.daily_write_budget,
     )  # fmt: skip
@@ -189,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument(
         "--blank", choices=["keep", "clear"], default="keep", help="a blank cell keeps or clears the value"
     )
+    push.add_argument(
+        "--extra", choices=["error", "keep"], default="error",
+        help="columns no field has (an analyst's notes): refuse the sheet, or keep them out of the push",
+    )  # fmt: skip
     push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     push.add_argument("--writes-per-second", type=float, default=1.0, help="write pacing (documented quota: 1)")
     push.add_argument(

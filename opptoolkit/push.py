@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
@@ -48,6 +48,7 @@ __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
+Extra = Literal["error", "keep"]  # columns the model does not know: refused, or kept out of the push
 #: Daily write quota (AWS Partner Central developer guide, "quotas").
 DAILY_WRITES = 10_000
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
@@ -269,16 +270,22 @@ def _token(row: dict[str, Any]) -> pd.Timestamp | None:
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog) -> list[_Row]:
-    df = read_sheet(edited) if isinstance(edited, (str, Path)) else edited
+def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra) -> list[_Row]:
+    if extra not in ("error", "keep"):
+        raise ValueError("extra must be 'error' or 'keep'")
+    df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
     if ID not in df.columns:
         raise OpptoolkitError("the edited data has no Id column: every row must name its opportunity")
     dup = df[ID][df[ID].duplicated() & df[ID].notna()]
     if len(dup):
         raise OpptoolkitError(f"Id appears more than once: {sorted(set(dup))[:5]}")
     unknown = [c for c in df.columns if _field(cat, str(c)) is None]
-    if unknown:
-        raise OpptoolkitError(f"columns not in the service model: {unknown[:5]}")
+    if unknown and extra == "error":
+        raise OpptoolkitError(
+            f"columns not in the service model: {unknown[:5]}; rename them to a field, drop them, or pass "
+            'extra="keep" (--extra keep) to keep them out of the push'
+        )
+    df = df.drop(columns=unknown)  # extra="keep": the analyst's own columns, never sent
     rows = []
     for label, values in zip(df.index, df.to_dict("records"), strict=True):
         ident = values.get(ID)
@@ -306,7 +313,8 @@ def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
 
             base = read_mirror(p)
         else:
-            base = pd.read_parquet(p) if p.suffix == ".parquet" else read_sheet(p)
+            # a base only gives the values the edited columns had: its extra columns do no harm
+            base = pd.read_parquet(p) if p.suffix == ".parquet" else read_sheet(p, extra="keep")
     if not isinstance(base, pd.DataFrame):
         base = to_frame(list(base))
     if "LastModifiedDate" not in base.columns:
@@ -327,6 +335,7 @@ def plan_updates(
     *,
     base: Any = None,
     blank: str = "keep",
+    extra: Extra = "error",
     client: Any = None,
     endpoint_url: str | None = None,
     today: date | None = None,
@@ -347,6 +356,10 @@ def plan_updates(
         the server (``client`` / ``endpoint_url``) and taken as the base.
     blank : {"keep", "clear"}
         A blank cell keeps the server's value (default) or clears it. Every clear is listed.
+    extra : {"error", "keep"}
+        Columns the model does not know (an analyst's "Notes"): refused (default: a mistyped
+        header would otherwise drop its edits silently), or kept out of the push. Passed to
+        :func:`opptoolkit.read_sheet` when ``edited`` is a path.
 
     Returns
     -------
@@ -358,7 +371,7 @@ def plan_updates(
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
     cat = get_catalog()
-    rows = _edited_rows(edited, cat)
+    rows = _edited_rows(edited, cat, extra)
     bases = _base_rows(base)
     latest: dict[str, dict[str, Any] | None] = {}
     if bases is None:
@@ -502,6 +515,7 @@ def push_updates(
     ledger: str | Path,
     base: Any = None,
     blank: str = "keep",
+    extra: Extra = "error",
     client: Any = None,
     boto3_session: Any = None,
     endpoint_url: str | None = None,
@@ -523,7 +537,7 @@ def push_updates(
 
     Parameters
     ----------
-    edited, catalog, base, blank
+    edited, catalog, base, blank, extra
         As for :func:`plan_updates`.
     ledger : path
         Folder of the Parquet ledger. Rerunning with the same ledger skips rows that already
@@ -547,7 +561,7 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    rows = _edited_rows(edited, get_catalog())
+    rows = _edited_rows(edited, get_catalog(), extra)
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     job = _Job(client, catalog, Ledger(ledger), _base_rows(base), blank, today, dry_run, max_merge_attempts)
     history = job.book.latest()

@@ -414,7 +414,8 @@ def write_report(
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
-    """A pipeline frame from a ``.parquet`` pull, a mirror folder, or an ``.xlsx`` / ``.csv`` sheet."""
+    """A pipeline frame from a ``.parquet`` pull, a mirror folder, or an ``.xlsx`` / ``.csv`` sheet
+    (an analyst's own columns in a sheet are kept: a report sends nothing)."""
     from .sheets import read_sheet
 
     p = Path(path)
@@ -424,4 +425,4 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         return read_mirror(p)
     if p.suffix == ".parquet":
         return pd.read_parquet(p)
-    return read_sheet(p)
+    return read_sheet(p, extra="keep")

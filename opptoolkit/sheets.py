@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -288,7 +288,13 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     return ["" if h is None else str(h) for h in head[:width]], columns, rows
 
 
-def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCatalog | None = None) -> pd.DataFrame:
+def read_sheet(
+    path: str | Path,
+    *,
+    sheet_name: str | int = 0,
+    extra: Literal["error", "keep"] = "error",
+    catalog: FieldCatalog | None = None,
+) -> pd.DataFrame:
     """Read an ``.xlsx`` or ``.csv`` written by :func:`write_sheet` (and edited) back to a frame.
 
     Values are read as text and converted per field from the service model, so the frame equals
@@ -300,45 +306,78 @@ def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCat
         The file.
     sheet_name : str or int
         Worksheet of an ``.xlsx`` (default the first).
+    extra : {"error", "keep"}, default "error"
+        What to do with a column whose header is no field of the model (an analyst's "Notes"
+        column): refuse the sheet (a mistyped header would otherwise drop its edits silently),
+        or keep it as a text column after the model's columns. Kept columns are never sent:
+        :func:`opptoolkit.to_payload` and the batch updater leave out what the model does not
+        know. A kept header close to a field's name is listed in ``sheet_warnings``.
 
     Returns
     -------
     DataFrame
-        Only the columns the sheet holds, in the model's order; rows with no value at all are
-        skipped (problems still name the row number the sheet shows). Cells a spreadsheet program
-        converted are listed in ``df.attrs["sheet_warnings"]`` (a list of :class:`Problem`).
+        Only the columns the sheet holds, in the model's order (kept extra columns last, in the
+        sheet's order); rows with no value at all are skipped (problems still name the row
+        number the sheet shows). Cells a spreadsheet program converted are listed in
+        ``df.attrs["sheet_warnings"]`` (a list of :class:`Problem`).
 
     Raises
     ------
     SheetError
-        Unreadable file, unknown or duplicate column, duplicate ``Id``, or a cell of the wrong
-        type; the message lists each problem with its row and column.
+        Unreadable file, unknown (with ``extra="error"``) or duplicate column, duplicate
+        ``Id``, or a cell of the wrong type; the message lists each problem with its row and
+        column.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> df = pd.DataFrame({"Id": ["O1"], "Project.Title": ["Data lake"], "Notes": ["=call Ana first"]})
+    >>> p = write_sheet(df, pathlib.Path(tempfile.mkdtemp()) / "pipeline.xlsx")
+    >>> read_sheet(p)
+    Traceback (most recent call last):
+    ...
+    opptoolkit.exceptions.SheetError: cannot read pipeline.xlsx: bad header
+      - row 1, Notes: INVALID_VALUE: unknown column (keep it with extra="keep", or --extra keep)
+    >>> read_sheet(p, extra="keep").loc[0, "Notes"]
+    '=call Ana first'
     """
+    if extra not in ("error", "keep"):
+        raise ValueError("extra must be 'error' or 'keep'")
     cat = catalog or get_catalog()
     path = Path(path)
     if not path.exists():
         raise SheetError(f"cannot read {path}: no such file")
     head, body, rows = _read_raw(path, sheet_name)  # body: one sequence per column
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     columns: list[str] = []
+    kept: list[str] = []  # extra columns, kept as text
     for i, h in enumerate(head):
         col = cat.path_for_label(h) if h.strip() else None
         if col is None:
-            known = list(cat.fields) + [f.label for f in cat]
-            hint = difflib.get_close_matches(h, known, n=1)
-            problems.append(
-                Problem(1, h or f"column {i + 1}", "INVALID_VALUE",
-                        "unknown column" + (f"; did you mean {hint[0]!r}?" if hint else ""))
-            )  # fmt: skip
+            hint = difflib.get_close_matches(h, [*cat.fields, *(f.label for f in cat)], n=1)
+            mean = f"did you mean {hint[0]!r}?" if hint else ""
+            if extra == "keep" and h.strip():
+                if h in kept:
+                    problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {h} appears twice"))
+                else:
+                    kept.append(h)
+                    if hint:
+                        warnings.append(Problem(1, h, "INVALID_VALUE", f"kept as an extra column, never sent; {mean}"))
+            else:
+                how = f"; {mean}" if hint else ' (keep it with extra="keep", or --extra keep)' if h.strip() else ""
+                problems.append(Problem(1, h or f"column {i + 1}", "INVALID_VALUE", "unknown column" + how))
         elif col in columns:
             problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {col} appears twice"))
         columns.append(col or h)
     if problems:
         raise SheetError(f"cannot read {path.name}: bad header", problems)
-    warnings: list[Problem] = []
     data: dict[str, list[Any]] = {}
     for col, values in zip(columns, body, strict=True):
-        data[col] = _decode_column(values, rows, cat.field_for(col), col, problems, warnings)
+        if col in kept:  # a header the model does not know: its cells as text
+            data[col] = [None if v is None or v == "" else _text(v) for v in values]
+        else:
+            data[col] = _decode_column(values, rows, cat.field_for(col), col, problems, warnings)
     if ID in data:
         seen: dict[str, int] = {}
         for row, v in zip(rows, data[ID], strict=True):
@@ -352,13 +391,24 @@ def read_sheet(path: str | Path, *, sheet_name: str | int = 0, catalog: FieldCat
         raise SheetError(f"cannot read {path.name}", problems)
     for w in warnings:
         _log.warning("%s: %s", path.name, w)
-    order = cat.sort_columns(columns)
-    df = pd.DataFrame({c: data[c] for c in order}, columns=order)
-    for c in order:
+    known = cat.sort_columns([c for c in columns if c not in kept])
+    df = pd.DataFrame({c: data[c] for c in known + kept}, columns=known + kept)
+    for c in known:
         if cat.field_for(c).type == "timestamp":
             df[c] = pd.to_datetime(df[c], utc=True)
     df.attrs["sheet_warnings"] = warnings
     return df
+
+
+def _text(v: Any) -> str:
+    """A cell of a column the model does not know, as the text it shows."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return _number_text(v)
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    return _unguard(str(v))
 
 
 def _decode_column(

@@ -93,6 +93,28 @@ def test_a_subset_of_columns_from_a_sheet_changes_only_those(sb, export, tmp_pat
         assert _strip(after[ident], "Project.Title") == _strip(before[ident], "Project.Title")
 
 
+def test_an_analysts_notes_column_is_kept_and_never_sent(sb, export, tmp_path):
+    rows = _editable(export, 2)
+    sheet = export.loc[rows, ["Id", "LastModifiedDate", "Project.Title"]].copy()
+    sheet["Project.Title"] = ["A", "B"]
+    sheet["Notes"] = ["=ask Ana", "Project.Title is wrong"]
+    ot.write_sheet(sheet, tmp_path / "edits.xlsx", headers="label")
+    edited = ot.read_sheet(tmp_path / "edits.xlsx", extra="keep")
+    with pytest.raises(ot.OpptoolkitError, match=r"Notes.*extra=\"keep\""):  # a typo must not pass silently
+        ot.plan_updates(edited, "Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+    plan = ot.plan_updates(edited, "Sandbox", extra="keep", endpoint_url=sb.endpoint_url, progress=False)
+    assert plan["changed_fields"].tolist() == [["Project.Title"], ["Project.Title"]]
+    before = _wire(sb)
+    result = ot.push_updates(  # from the sheet itself, read with its extra column
+        tmp_path / "edits.xlsx", "Sandbox", extra="keep", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST
+    )
+    assert result["status"].tolist() == ["succeeded", "succeeded"]
+    after = _wire(sb)
+    for ident, title in zip(sheet["Id"], ["A", "B"], strict=True):
+        assert after[ident]["Project"]["Title"] == title
+        assert _strip(after[ident], "Project.Title") == _strip(before[ident], "Project.Title")
+
+
 @pytest.mark.parametrize("policy", ["keep", "clear"])
 def test_blank_cell_policy(sb, export, tmp_path, policy):
     (row,) = _editable(export[export["Project.AdditionalComments"].notna()], 1)
@@ -313,9 +335,14 @@ def test_cli_push(sb, export, tmp_path, capsys):
     ot.write_sheet(export, tmp_path / "export.xlsx")
     edited = export.loc[rows, ["Id", "LastModifiedDate", "Project.Title"]].copy()
     edited["Project.Title"] = ["CLI 1", "CLI 2"]
+    edited["Notes"] = ["the analyst's own column", ""]
     ot.write_sheet(edited, tmp_path / "edits.csv")
     args = ["push", str(tmp_path / "edits.csv"), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
             "--ledger", str(tmp_path / "ledger"), "--base", str(tmp_path / "export.xlsx"), "--writes-per-second", "1000"]  # fmt: skip
+    assert cli([*args, "--dry-run"]) == 2  # an unknown column is refused, with the way out
+    err = capsys.readouterr().err
+    assert "Notes" in err and "--extra keep" in err and not sb.service.applied
+    args += ["--extra", "keep"]
     assert cli([*args, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "update" in out and "CLI 1" in out and not sb.service.applied

@@ -155,3 +155,13 @@ def test_write_report_html_and_xlsx(df, tmp_path):
     sheets = pd.read_excel(tmp_path / "r.xlsx", sheet_name=None)
     assert set(sheets) == set(views)
     assert sheets["Funnel"]["opportunities"].sum() == 6
+
+
+def test_cli_report_of_a_sheet_with_the_analysts_own_columns(df, tmp_path, capsys):
+    from opptoolkit.cli import main as cli
+
+    sheet = df.assign(Notes=["call", "", "", "", "", "lost to price"])
+    ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="label")
+    assert cli(["report", str(tmp_path / "pipeline.xlsx"), "--html", str(tmp_path / "r.html")]) == 0
+    assert "report of 6 opportunities" in capsys.readouterr().out
+    assert "Prospect" in (tmp_path / "r.html").read_text()

@@ -122,6 +122,53 @@ def test_unknown_column_is_named_with_a_suggestion(tmp_path):
     assert e.value.problems[0].row == 1
 
 
+def test_an_extra_column_is_refused_by_default_with_the_way_to_keep_it(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,Notes\nO1,call Ana\n")
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv")
+    (p,) = e.value.problems
+    assert (p.row, p.field, p.code) == (1, "Notes", "INVALID_VALUE") and 'extra="keep"' in p.message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_extra_columns_kept_as_text_and_the_rest_still_round_trips(tmp_path, frame, expected_payloads, suffix):
+    df = frame.head(20).copy()
+    df["Notes"] = ["=call Ana first", "", "00501", "-2", None, *[f"note {i}" for i in range(15)]]
+    df["Owner"] = "Sam"
+    path = ot.write_sheet(df, tmp_path / f"x{suffix}", headers="label")
+    back = ot.read_sheet(path, extra="keep")
+    assert back.columns[-2:].tolist() == ["Notes", "Owner"]  # after the model's columns, in sheet order
+    notes = back["Notes"]
+    assert notes.iloc[[0, 2, 3, 5]].tolist() == ["=call Ana first", "00501", "-2", "note 0"]
+    assert notes.isna().iloc[[1, 4]].all() and (back["Owner"] == "Sam").all()
+    assert back.attrs["sheet_warnings"] == []
+    assert ot.to_payloads(back) == expected_payloads[:20]  # never sent
+
+
+def test_a_kept_column_typed_by_hand_comes_back_as_its_text(tmp_path):
+    """Numbers, dates and booleans a person types into an extra xlsx column are kept as the
+    text the cell shows, and a header close to a field's name is flagged."""
+    _write_rows(tmp_path / "x.xlsx", [["Id", "Notes", "Project.Titel"], ["O1", None, "x"], ["O2", None, None]])
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx")
+    wb.active["B2"], wb.active["B3"] = 501, datetime(2026, 12, 1)
+    wb.save(tmp_path / "x.xlsx")
+    back = ot.read_sheet(tmp_path / "x.xlsx", extra="keep")
+    assert back["Notes"].tolist() == ["501", "2026-12-01T00:00:00"]
+    (w,) = back.attrs["sheet_warnings"]
+    assert (w.row, w.field) == (1, "Project.Titel") and "Project.Title" in w.message and "never sent" in w.message
+
+
+@pytest.mark.parametrize(
+    ("header", "code"), [("Id,Notes,Notes", "DUPLICATE_KEY_VALUE"), ("Id,,Notes", "INVALID_VALUE")]
+)
+def test_keeping_extra_columns_still_refuses_duplicates_and_unnamed_ones(tmp_path, header, code):
+    (tmp_path / "x.csv").write_text(f"{header}\nO1,a,b\n")
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv", extra="keep")
+    (p,) = e.value.problems
+    assert (p.row, p.code) == (1, code)
+
+
 def test_duplicate_ids_name_both_rows(tmp_path):
     (tmp_path / "x.csv").write_text("Id,LifeCycle.Stage\nO1,Prospect\nO2,Qualified\nO1,Committed\n")
     with pytest.raises(SheetError) as e:
