@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.sandbox import SEED_DAY, Sandbox, SandboxConfig
 
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
 
@@ -29,5 +29,5 @@ def expected_payloads(records: list[dict]) -> list[dict]:
 @pytest.fixture
 def sb():
     """A fresh sandbox with the seed data and quotas high enough that tests never wait."""
-    with Sandbox(config=SandboxConfig.fast()) as s:
+    with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as s:  # the seed's dates as committed
         yield s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from botocore.config import Config
@@ -369,3 +369,31 @@ def test_seed_data_is_valid_and_varied():
     assert df["LifeCycle.ReviewStatus"].nunique() == len(ot.get_catalog()["LifeCycle.ReviewStatus"].enum)
     assert df["Customer.Account.Industry"].nunique() > 20
     assert df["Project.ExpectedCustomerSpend[0].CurrencyCode"].nunique() > 5
+
+
+def _dates(r: dict) -> list:
+    lc = r["LifeCycle"]
+    return [r["CreatedDate"], r["LastModifiedDate"], date.fromisoformat(lc["TargetCloseDate"]),
+            *(h["Time"] for h in lc.get("NextStepsHistory", []))]  # fmt: skip
+
+
+def test_the_seed_looks_as_current_whenever_the_sandbox_starts():
+    """A sandbox started 400 days after the seed's day moves every date by 400 days, so the
+    report finds the same overdue and stale opportunities as on the seed's day."""
+    from opptoolkit.sandbox import SEED_DAY
+
+    committed = [r for r in ot.sandbox.load_seed() if r["Catalog"] == "Sandbox"]
+    later = SEED_DAY + timedelta(days=400)
+    with Sandbox(config=SandboxConfig.fast(), as_of=later) as sb:
+        moved = {r["Id"]: r for r in sb.records("Sandbox")}
+    for r in committed:
+        shifts = {b - a for a, b in zip(_dates(r), _dates(moved[r["Id"]]), strict=True)}
+        assert shifts == {timedelta(days=400)}
+    then = ot.hygiene(ot.to_frame(committed), today=SEED_DAY)
+    now = ot.hygiene(ot.to_frame(list(moved.values())), today=later)
+    assert {"overdue", "stale"} <= set(then["issue"])
+    assert sorted(map(tuple, then[["Id", "issue"]].values)) == sorted(map(tuple, now[["Id", "issue"]].values))
+    with Sandbox(config=SandboxConfig.fast()) as sb:  # by default: as of the day it starts
+        first = next(x for x in sb.records("Sandbox") if x["Id"] == committed[0]["Id"])
+    shift = (first["CreatedDate"] - committed[0]["CreatedDate"]).days
+    assert shift in {(datetime.now(UTC).date() - SEED_DAY).days - d for d in (0, 1)}  # 1: started before midnight

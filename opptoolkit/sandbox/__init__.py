@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model import SERVICE
 from ._http import _Server
-from ._seed import SEED_PATH, load_seed, seed_records, write_seed
+from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_records, shift_dates, write_seed
 from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
 from ._store import Store
 
@@ -34,12 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATIONS",
+    "SEED_DAY",
     "SEED_PATH",
     "Sandbox",
     "SandboxConfig",
     "ServiceError",
     "load_seed",
     "seed_records",
+    "shift_dates",
     "write_seed",
 ]
 
@@ -59,6 +62,10 @@ class Sandbox:
         Quotas, faults and latency. Defaults to the documented quotas (10 reads/s, 1 write/s).
     seed : bool
         Load the seed opportunities into an empty store.
+    as_of : date, optional
+        The day the seed's pipeline should look current on (default: today, UTC): its dates
+        move by ``as_of - SEED_DAY`` days, so overdue, stale and recent opportunities keep the
+        same mix whenever the sandbox starts. ``SEED_DAY`` gives the dates as committed.
 
     Attributes
     ----------
@@ -75,12 +82,13 @@ class Sandbox:
         port: int = 0,
         config: SandboxConfig | None = None,
         seed: bool = True,
+        as_of: date | None = None,
     ) -> None:
         self.store = Store(db)
         self.config = config or SandboxConfig()
         self.service = SellingService(self.store, self.config)
         if seed and self.store.count() == 0:
-            self.store.put_many(load_seed())
+            self.store.put_many(load_seed(as_of=as_of or datetime.now(UTC).date()))
         self._server = _Server(port, self.service)
         self._thread: threading.Thread | None = None
 

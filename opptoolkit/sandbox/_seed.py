@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from botocore.model import ListShape, Shape, StructureShape
 
 from ..model import get_catalog
 from ..rules import (
@@ -27,11 +29,15 @@ from ..rules import (
 )
 from ..wire import record_shape, to_wire
 
-__all__ = ["SEED_PATH", "load_seed", "seed_records", "write_seed"]
+__all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", "write_seed"]
 
 #: The seed file shipped in the repository (``data/``), written once by :func:`write_seed`.
 SEED_PATH = Path(__file__).resolve().parents[2] / "data" / "sandbox_seed.json"
 _ANCHOR = datetime(2026, 6, 1, tzinfo=UTC)
+#: The day the committed seed describes: its pipeline has this day's mix of overdue, stale and
+#: current opportunities. A sandbox started later moves every date by as many days
+#: (:func:`shift_dates`), so the mix does not age.
+SEED_DAY = date(2026, 11, 27)
 
 _PREFIX = ["North", "Blue", "Silver", "Bright", "Red", "Green", "Iron", "Summit", "Harbor", "Cedar", "Atlas",
            "Nova", "Pioneer", "Crystal", "Granite", "Maple", "Quantum", "Orbit", "Sunrise", "Vertex"]  # fmt: skip
@@ -216,12 +222,53 @@ def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
     return path
 
 
-def load_seed(path: Path | None = None) -> list[dict[str, Any]]:
-    """The seed records: from ``data/`` when present, else generated (the same data)."""
+def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[dict[str, Any]]:
+    """The seed records: from ``data/`` when present, else generated (the same data).
+
+    ``as_of``: move every date by ``as_of - SEED_DAY`` days (see :func:`shift_dates`); None
+    keeps the dates as committed.
+    """
     from ..wire import from_wire
 
     p = path or SEED_PATH
     if p.exists():
         shape = record_shape()
-        return [from_wire(json.loads(line), shape) for line in p.read_text(encoding="utf-8").splitlines() if line]
-    return seed_records()
+        recs = [from_wire(json.loads(line), shape) for line in p.read_text(encoding="utf-8").splitlines() if line]
+    else:
+        recs = seed_records()
+    return recs if as_of is None else shift_dates(recs, (as_of - SEED_DAY).days)
+
+
+def shift_dates(records: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
+    """``records`` with every timestamp and ``YYYY-MM-DD`` date moved by ``days`` days (in place).
+
+    Which members are dates comes from the model (timestamp shapes, and strings whose pattern is
+    a date), so relations between them (created before modified, history in order) are kept.
+
+    Examples
+    --------
+    >>> rec = {"LifeCycle": {"TargetCloseDate": "2026-12-30"}, "CreatedDate": datetime(2026, 1, 1, tzinfo=UTC)}
+    >>> shift_dates([rec], 3)
+    [{'LifeCycle': {'TargetCloseDate': '2027-01-02'}, 'CreatedDate': datetime.datetime(2026, 1, 4, 0, 0, tzinfo=datetime.timezone.utc)}]
+    """
+    if days:
+        shape, fields, delta = record_shape(), get_catalog().fields, timedelta(days=days)
+
+        def move(value: Any, shape: Shape, path: str) -> Any:
+            if isinstance(shape, StructureShape):
+                for k, v in value.items():
+                    if k in shape.members:
+                        value[k] = move(v, shape.members[k], f"{path}.{k}" if path else k)
+                return value
+            if isinstance(shape, ListShape):
+                return [move(x, shape.member, path + "[]") for x in value]
+            if shape.type_name == "timestamp":
+                return value + delta
+            f = fields.get(path)
+            if f is not None and f.is_date and isinstance(value, str):
+                return (date.fromisoformat(value) + delta).isoformat()
+            return value
+
+        for r in records:
+            move(r, shape, "")
+    return records
