@@ -375,7 +375,7 @@ def read_sheet(
     data: dict[str, list[Any]] = {}
     for col, values in zip(columns, body, strict=True):
         if col in kept:  # a header the model does not know: its cells as text
-            data[col] = [None if v is None or v == "" else _text(v) for v in values]
+            data[col] = [None if v is None or v == "" else _unguard(str(_shown(v))) for v in values]
         else:
             data[col] = _decode_column(values, rows, cat.field_for(col), col, problems, warnings)
     if ID in data:
@@ -400,15 +400,18 @@ def read_sheet(
     return df
 
 
-def _text(v: Any) -> str:
-    """A cell of a column the model does not know, as the text it shows."""
+def _shown(v: Any) -> Any:
+    """A typed xlsx cell (bool, number, date) as the text it shows: numbers without ``.0``, a
+    date at midnight as ``YYYY-MM-DD``; anything else as it is."""
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, (int, float)):
         return _number_text(v)
-    if isinstance(v, (datetime, date, time)):
+    if isinstance(v, (datetime, date)) and (not isinstance(v, datetime) or v.time() == time(0)):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, (datetime, time)):
         return v.isoformat()
-    return _unguard(str(v))
+    return v
 
 
 def _decode_column(
@@ -450,21 +453,15 @@ def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warni
             return None
     if isinstance(v, bool):
         warnings.append(Problem(row, col, "INVALID_VALUE", "a TRUE/FALSE cell was read as text"))
-        v = "TRUE" if v else "FALSE"
     elif isinstance(v, (int, float)):
         warnings.append(
             Problem(
                 row, col, "INVALID_VALUE", "a number cell in a text field was read as text (leading zeros may be lost)"
             )
         )
-        v = _number_text(v)
-    elif isinstance(v, (datetime, date, time)):
-        if (isinstance(v, datetime) and v.time() == time(0)) or (isinstance(v, date) and not isinstance(v, datetime)):
-            v = v.strftime("%Y-%m-%d")
-        else:
-            v = v.isoformat()
-        if not f.is_date:
-            warnings.append(Problem(row, col, "INVALID_VALUE", "a date cell in a text field was read as text"))
+    elif isinstance(v, (datetime, date, time)) and not f.is_date:
+        warnings.append(Problem(row, col, "INVALID_VALUE", "a date cell in a text field was read as text"))
+    v = _shown(v)
     if f.is_list:
         items = _decode_list(_unguard(str(v)), f)
         return items or None
