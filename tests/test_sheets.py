@@ -25,6 +25,15 @@ def _write_rows(path, lines) -> None:
         wb.save(path)
 
 
+def _problem(tmp_path, csv_text: str, **kwargs):
+    """The one problem ``read_sheet`` finds in a CSV holding ``csv_text``."""
+    (tmp_path / "x.csv").write_text(csv_text)
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.csv", **kwargs)
+    (p,) = e.value.problems
+    return p
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 @pytest.mark.parametrize("headers", ["path", "label"])
 def test_round_trip_law_through_sheets(tmp_path, frame, expected_payloads, suffix, headers):
@@ -123,10 +132,7 @@ def test_unknown_column_is_named_with_a_suggestion(tmp_path):
 
 
 def test_an_extra_column_is_refused_by_default_with_the_way_to_keep_it(tmp_path):
-    (tmp_path / "x.csv").write_text("Id,Notes\nO1,call Ana\n")
-    with pytest.raises(SheetError) as e:
-        ot.read_sheet(tmp_path / "x.csv")
-    (p,) = e.value.problems
+    p = _problem(tmp_path, "Id,Notes\nO1,call Ana\n")
     assert (p.row, p.field, p.code) == (1, "Notes", "INVALID_VALUE") and 'extra="keep"' in p.message
 
 
@@ -162,18 +168,12 @@ def test_a_kept_column_typed_by_hand_comes_back_as_its_text(tmp_path):
     ("header", "code"), [("Id,Notes,Notes", "DUPLICATE_KEY_VALUE"), ("Id,,Notes", "INVALID_VALUE")]
 )
 def test_keeping_extra_columns_still_refuses_duplicates_and_unnamed_ones(tmp_path, header, code):
-    (tmp_path / "x.csv").write_text(f"{header}\nO1,a,b\n")
-    with pytest.raises(SheetError) as e:
-        ot.read_sheet(tmp_path / "x.csv", extra="keep")
-    (p,) = e.value.problems
+    p = _problem(tmp_path, f"{header}\nO1,a,b\n", extra="keep")
     assert (p.row, p.code) == (1, code)
 
 
 def test_duplicate_ids_name_both_rows(tmp_path):
-    (tmp_path / "x.csv").write_text("Id,LifeCycle.Stage\nO1,Prospect\nO2,Qualified\nO1,Committed\n")
-    with pytest.raises(SheetError) as e:
-        ot.read_sheet(tmp_path / "x.csv")
-    (p,) = e.value.problems
+    p = _problem(tmp_path, "Id,LifeCycle.Stage\nO1,Prospect\nO2,Qualified\nO1,Committed\n")
     assert (p.row, p.field, p.code) == (4, "Id", "DUPLICATE_KEY_VALUE") and "row 2" in p.message
 
 
@@ -198,10 +198,7 @@ def test_a_value_under_no_header_is_refused_not_shifted(tmp_path, suffix):
 
 
 def test_wrong_type_in_a_timestamp_cell(tmp_path):
-    (tmp_path / "x.csv").write_text("Id,LastModifiedDate\nO1,yesterday\n")
-    with pytest.raises(SheetError) as e:
-        ot.read_sheet(tmp_path / "x.csv")
-    (p,) = e.value.problems
+    p = _problem(tmp_path, "Id,LastModifiedDate\nO1,yesterday\n")
     assert (p.row, p.field, p.code) == (2, "LastModifiedDate", "INVALID_STRING_FORMAT")
 
 
