@@ -44,8 +44,8 @@ def test_catalog_is_required_and_catalogs_differ(sb):
     [
         ({"stages": ["Committed", "Launched"]}, lambda r: r["LifeCycle"]["Stage"] in ("Committed", "Launched")),
         ({"review_statuses": ["Action Required"]}, lambda r: r["LifeCycle"]["ReviewStatus"] == "Action Required"),
-        ({"modified_after": "2026-04-01"}, lambda r: r["LastModifiedDate"] > datetime(2026, 4, 1, tzinfo=UTC)),
-        ({"created_before": datetime(2025, 3, 1, tzinfo=UTC)}, lambda r: r["CreatedDate"] < datetime(2025, 3, 1, tzinfo=UTC)),
+        ({"modified_after": "2026-11-17"}, lambda r: r["LastModifiedDate"] > datetime(2026, 11, 17, tzinfo=UTC)),
+        ({"created_before": datetime(2026, 3, 1, tzinfo=UTC)}, lambda r: r["CreatedDate"] < datetime(2026, 3, 1, tzinfo=UTC)),
         ({"close_after": "2027-01-01", "close_before": "2027-03-01"},
          lambda r: "2027-01-01" < r["LifeCycle"]["TargetCloseDate"] < "2027-03-01"),
     ],

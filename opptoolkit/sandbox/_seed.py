@@ -33,11 +33,11 @@ __all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", 
 
 #: The seed file shipped in the repository (``data/``), written once by :func:`write_seed`.
 SEED_PATH = Path(__file__).resolve().parents[2] / "data" / "sandbox_seed.json"
-_ANCHOR = datetime(2026, 6, 1, tzinfo=UTC)
 #: The day the committed seed describes: its pipeline has this day's mix of overdue, stale and
 #: current opportunities. A sandbox started later moves every date by as many days
 #: (:func:`shift_dates`), so the mix does not age.
 SEED_DAY = date(2026, 11, 27)
+_NOW = datetime(SEED_DAY.year, SEED_DAY.month, SEED_DAY.day, tzinfo=UTC)  # the seed's "now"
 
 _PREFIX = ["North", "Blue", "Silver", "Bright", "Red", "Green", "Iron", "Summit", "Harbor", "Cedar", "Atlas",
            "Nova", "Pioneer", "Crystal", "Granite", "Maple", "Quantum", "Orbit", "Sunrise", "Vertex"]  # fmt: skip
@@ -82,8 +82,9 @@ def _ms(dt: datetime) -> datetime:
 def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     company = f"{rng.choice(_PREFIX)}{rng.choice(_NOUN)} {rng.choice(_SUFFIX)} {rng.choice(_LEGAL)}".strip()
     slug = company.split()[0].lower()
-    created = _ms(_ANCHOR - timedelta(days=rng.randint(20, 540), seconds=rng.randint(0, 86_400)))
-    modified = _ms(created + timedelta(days=rng.randint(0, 19), seconds=rng.randint(0, 86_400)))
+    # a live pipeline: created up to 18 months ago, touched in the last three weeks
+    created = _ms(_NOW - timedelta(days=rng.randint(20, 540), seconds=rng.randint(0, 86_400)))
+    modified = _ms(max(created, _NOW - timedelta(days=rng.randint(0, 19), seconds=rng.randint(0, 86_400))))
     ident = f"O{(7 if catalog == 'Sandbox' else 8)}{i:09d}"
     industry = rng.choice(_enum("Customer.Account.Industry"))
     account: dict[str, Any] = {
@@ -148,10 +149,11 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     stage = _weighted(rng, stages, [20, 20, 15, 12, 10, 13, 10])
     open_stage = stage not in CLOSED_STAGES
     if open_stage:  # mostly ahead of today, some overdue (as in any real pipeline)
-        target = _ANCHOR + timedelta(days=rng.randint(150, 700))
+        target = _NOW + timedelta(days=rng.randint(150, 700) - 180)
     else:
         target = modified - timedelta(days=rng.randint(1, 90))
-    history_times = sorted(_ms(created + (modified - created) * rng.random()) for _ in range(rng.randint(0, 4)))
+    # next steps over the opportunity's life, most of them recent (some deals go quiet: stale)
+    history_times = sorted(_ms(modified - (modified - created) * rng.random() ** 3) for _ in range(rng.randint(0, 4)))
     history = [{"Value": rng.choice(_NEXT_STEPS), "Time": t} for t in history_times]
     lifecycle: dict[str, Any] = {"Stage": stage, "TargetCloseDate": target.date().isoformat()}
     if history:
