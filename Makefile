@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check opptoolkit tests bench tools
+	$(BIN)/ruff format --check opptoolkit tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
