@@ -217,13 +217,14 @@ class _Flattener:
             _items_extra_into(extra, n, lists, rows, shape, base)
         # one take per member for all indexes (index 0's rows, then index 1's, ...), then a
         # zero-copy slice per index: a call per member instead of one per member and index
-        idx = np.concatenate([np.where(lens > j, starts + j, -1) for j in range(int(lens.max()))])
+        depth = int(lens.max())
+        idx = np.concatenate([np.where(lens > j, starts + j, -1) for j in range(depth)])
         pa_idx = pa.array(idx, mask=idx < 0)
         out: dict[str, Any] = {}
         for member, vals in values.items():
             arr = _convert(self.cat.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
             taken = _take(arr, idx, pa_idx)
-            for j in range(len(idx) // n):
+            for j in range(depth):
                 out[f"{base}[{j}].{member}"] = taken[j * n : (j + 1) * n]
         return out
 

@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,13 +42,12 @@ from .frame import _blank, to_frame, to_payload
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
 from .rules import validate_payload
-from .sheets import _number_text, read_sheet
+from .sheets import EXTRA_POLICIES, Extra, _number_text, read_sheet
 
 __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
-Extra = Literal["error", "keep"]  # columns the model does not know: refused, or kept out of the push
 #: Daily write quota (AWS Partner Central developer guide, "quotas").
 DAILY_WRITES = 10_000
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
@@ -271,8 +270,8 @@ def _token(row: dict[str, Any]) -> pd.Timestamp | None:
 
 
 def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra) -> list[_Row]:
-    if extra not in ("error", "keep"):
-        raise ValueError("extra must be 'error' or 'keep'")
+    if extra not in EXTRA_POLICIES:
+        raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
     if ID not in df.columns:
         raise OpptoolkitError("the edited data has no Id column: every row must name its opportunity")
@@ -285,7 +284,8 @@ def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Ex
             f"columns not in the service model: {unknown[:5]}; rename them to a field, drop them, or pass "
             'extra="keep" (--extra keep) to keep them out of the push'
         )
-    df = df.drop(columns=unknown)  # extra="keep": the analyst's own columns, never sent
+    if unknown:  # extra="keep": the analyst's own columns, never sent
+        df = df.drop(columns=unknown)
     rows = []
     for label, values in zip(df.index, df.to_dict("records"), strict=True):
         ident = values.get(ID)

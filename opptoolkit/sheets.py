@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -42,6 +42,8 @@ from .model import ID, Field, FieldCatalog, get_catalog, label_for
 __all__ = ["read_sheet", "write_sheet"]
 
 _log = logging.getLogger(__name__)
+Extra = Literal["error", "keep"]  # a column the model does not know: refused, or kept as text
+EXTRA_POLICIES: tuple[Extra, ...] = get_args(Extra)
 _GUARD = ("=", "+", "-", "@", "\t", "\r", "'")
 _ILLEGAL_XML = re.compile(r"[\ufffe\uffff]")
 # OOXML's own escape for characters XML cannot carry (or would normalise, like CR): _xHHHH_.
@@ -292,7 +294,7 @@ def read_sheet(
     path: str | Path,
     *,
     sheet_name: str | int = 0,
-    extra: Literal["error", "keep"] = "error",
+    extra: Extra = "error",
     catalog: FieldCatalog | None = None,
 ) -> pd.DataFrame:
     """Read an ``.xlsx`` or ``.csv`` written by :func:`write_sheet` (and edited) back to a frame.
@@ -341,8 +343,8 @@ def read_sheet(
     >>> read_sheet(p, extra="keep").loc[0, "Notes"]
     '=call Ana first'
     """
-    if extra not in ("error", "keep"):
-        raise ValueError("extra must be 'error' or 'keep'")
+    if extra not in EXTRA_POLICIES:
+        raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     cat = catalog or get_catalog()
     path = Path(path)
     if not path.exists():
@@ -358,16 +360,15 @@ def read_sheet(
             hint = difflib.get_close_matches(h, [*cat.fields, *(f.label for f in cat)], n=1)
             mean = f"did you mean {hint[0]!r}?" if hint else ""
             if extra == "keep" and h.strip():
-                if h in kept:
-                    problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {h} appears twice"))
-                else:
+                col = h
+                if h not in kept:
                     kept.append(h)
                     if hint:
                         warnings.append(Problem(1, h, "INVALID_VALUE", f"kept as an extra column, never sent; {mean}"))
             else:
                 how = f"; {mean}" if hint else ' (keep it with extra="keep", or --extra keep)' if h.strip() else ""
                 problems.append(Problem(1, h or f"column {i + 1}", "INVALID_VALUE", "unknown column" + how))
-        elif col in columns:
+        if col is not None and col in columns:
             problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {col} appears twice"))
         columns.append(col or h)
     if problems:
