@@ -90,12 +90,10 @@ def _decode_list(text: str, f: Field) -> list[str]:
 
 
 def _encode_column(s: pd.Series, f: Field | None) -> list[str]:
-    """``_encode`` for a whole column; pandas' ``str`` columns of text fields in Arrow (blank to
-    "", the formula guard), the rest cell by cell."""
+    """``_encode`` for a whole column; text columns of text fields (blank to "", the formula guard)
+    without the per-cell type tests, the rest cell by cell."""
     if f is not None and not f.is_list and f.type != "timestamp" and isinstance(s.dtype, pd.StringDtype):
-        text = s.fillna("")
-        guarded = text.str.startswith(_GUARD)
-        return text.where(~guarded, "'" + text).tolist()
+        return [_guard(text) for text in s.to_numpy(dtype=object, na_value="").tolist()]
     return [_encode(v, f) for v in s.tolist()]
 
 

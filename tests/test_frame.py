@@ -170,6 +170,32 @@ def test_to_payloads_leaves_the_garbage_collector_as_it_found_it(frame):
         gc.enable()
 
 
+def test_text_cells_are_the_records_own_strings():
+    """The frame holds the records' str objects (8 bytes a cell, BENCHMARKS.md), not copies."""
+    title = "".join(["Data lake ", "migration"])  # a str object of its own
+    rec = {"Id": "O1", "Catalog": "AWS", "Project": {"Title": title}, "LifeCycle": {"NextStepsHistory": [
+        {"Time": datetime(2025, 1, 2, tzinfo=UTC), "Value": title}]}}  # fmt: skip
+    df = ot.to_frame([rec, {"Id": "O2", "Catalog": "AWS"}])
+    assert df.at[0, "Project.Title"] is title
+    assert df.at[0, "LifeCycle.NextStepsHistory[0].Value"] is title
+    assert str(df["Project.Title"].dtype) == "str" and pd.isna(df.at[1, "Project.Title"])
+
+
+def test_editing_one_column_leaves_every_other_as_it_was():
+    """The columns of a list no record has, and the indexed columns of one list, are built from
+    shared arrays; each column must still be its own."""
+    recs = [{"Id": f"O{i}", "Catalog": "AWS", "Customer": {"Contacts": [{"Email": f"a{i}@x.com"}, {"Email": "b@x.com"}]}}
+            for i in range(3)]  # fmt: skip
+    df = ot.to_frame(recs)
+    before = df.copy()
+    df.loc[0, "Project.Title"] = "T"
+    df.loc[1, "Customer.Contacts[0].Email"] = "new@x.com"
+    df.loc[2, "OpportunityTeam[0].Email"] = "R"
+    changed = (df.astype(object).fillna("") != before.astype(object).fillna("")).to_numpy().nonzero()
+    assert sorted(zip(changed[0].tolist(), df.columns[changed[1]], strict=True)) == [
+        (0, "Project.Title"), (1, "Customer.Contacts[0].Email"), (2, "OpportunityTeam[0].Email")]  # fmt: skip
+
+
 def test_payload_lists_are_not_the_frames_lists(frame):
     """Editing a payload must not edit the frame it came from."""
     col = "PrimaryNeedsFromAws"
@@ -182,7 +208,14 @@ def test_payload_lists_are_not_the_frames_lists(frame):
 def test_to_payloads_whatever_the_string_dtype(frame, expected_payloads):
     """Frames edited by users hold other string dtypes; the payloads must not change."""
     sub = frame.head(50).copy()
-    for c, dtype in (("LifeCycle.Stage", "category"), ("Project.Title", "string[python]"), ("Catalog", object)):
+    arrow_str = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' default str (Parquet, read_sheet)
+    for c, dtype in (
+        ("LifeCycle.Stage", "category"),
+        ("Project.Title", "string[python]"),
+        ("Catalog", object),
+        ("Customer.Account.CompanyName", arrow_str),
+        ("LifeCycle.NextStepsHistory[0].Value", arrow_str),
+    ):
         sub[c] = sub[c].astype(dtype)
     assert ot.to_payloads(sub) == expected_payloads[:50]
     assert ot.to_payloads(frame.iloc[:0]) == []
