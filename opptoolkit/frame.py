@@ -35,6 +35,10 @@ __all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
 _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
 _BLOCK = 2048  # rows filled at a time by to_payloads
+# The frame's string buffers come from the C allocator rather than pyarrow's default (mimalloc),
+# which keeps the memory freed while the builders grow (~350-400 MB of RSS for a 100k-row frame
+# of 252 MB); with the C allocator, and _trim_heap after building, it holds ~260 MB (BENCHMARKS.md).
+_POOL = pa.system_memory_pool()
 _TRIM_ROWS = 5000  # frames at least this long give the C heap's free pages back afterwards
 
 
@@ -51,9 +55,10 @@ def _malloc_trim() -> Any:
 def _trim_heap() -> None:
     """Return the C heap's free pages to the OS.
 
-    Building a frame allocates and frees a Python list per column (~150-220 MB of pointers per
-    100k rows); glibc keeps much of what is freed mapped, so a 100k-row frame held ~35 MB of RSS
-    beyond its data (183 MB for 143, 250 for 211). ``malloc_trim(0)`` takes 1-4 ms then.
+    Building a frame allocates and frees a Python list per column (~150 MB per 100k rows of
+    pointers) and the string builders' growing buffers; glibc keeps most of what is freed
+    mapped, so a 100k-row frame held ~30 MB (realistic) to ~70 MB (every list full) of RSS
+    beyond its data. ``malloc_trim(0)`` takes 1-4 ms then (BENCHMARKS.md).
     """
     trim = _malloc_trim()
     if trim is not None:
@@ -117,14 +122,13 @@ def _item_values(items: list[Any], shape: StructureShape, prefix: str = "") -> t
     for name, member in shape.members.items():
         if name not in keys:
             continue
+        values = [it.get(name) for it in items]
         if isinstance(member, StructureShape):
-            values = [it.get(name) for it in items]
             sub, sub_unknown = _item_values([v or {} for v in values], member, f"{prefix}{name}.")
             out.update(sub)
             unknown |= sub_unknown
         else:
-            blank = None if isinstance(member, ListShape) else _NA
-            out[prefix + name] = [it.get(name, blank) for it in items]
+            out[prefix + name] = values
     return out, unknown
 
 
@@ -144,7 +148,6 @@ class _Flattener:
         self.maps: list[dict[str, str | None]] = []  # member -> column path, None for a sub-structure
         self.lists: list[tuple[str, StructureShape]] = []  # base path and item shape of F0, F1, ...
         self.list_columns = frozenset(f.path for f in cat if f.is_list)
-        self.blank = {f.path: None if f.is_list else _NA for f in cat}  # a missing value, per column
         body = self._emit(cat.get_shape, "r", "", 2)
         head = ["def _flatten(records, n, extra, M, F, N):"]
         head += [f"    M{k} = M[{k}]" for k in range(len(self.maps))]
@@ -187,10 +190,7 @@ class _Flattener:
         n = len(records)
         cols: dict[str, Any] = {}
         sink: list[Any] = [None] * n  # sub-structures land here; each is walked by its own block
-        maps = [
-            {m: sink if p is None else cols.setdefault(p, [self.blank[p]] * n) for m, p in mp.items()}
-            for mp in self.maps
-        ]
+        maps = [{m: sink if p is None else cols.setdefault(p, [None] * n) for m, p in mp.items()} for mp in self.maps]
         extra: dict[str, list[Any]] = {}
         flats: list[list[Any]] = [[] for _ in self.lists]
         lengths = [[0] * n for _ in self.lists]
@@ -219,10 +219,11 @@ class _Flattener:
         # zero-copy slice per index: a call per member instead of one per member and index
         depth = int(lens.max())
         idx = np.concatenate([np.where(lens > j, starts + j, -1) for j in range(depth)])
+        pa_idx = pa.array(idx, mask=idx < 0)
         out: dict[str, Any] = {}
         for member, vals in values.items():
             arr = _convert(self.cat.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
-            taken = pd.api.extensions.take(arr, idx, allow_fill=True)
+            taken = _take(arr, idx, pa_idx)
             for j in range(depth):
                 out[f"{base}[{j}].{member}"] = taken[j * n : (j + 1) * n]
         return out
@@ -305,43 +306,54 @@ def to_frame(
     return df
 
 
-_NA = np.nan  # a missing value in a text or timestamp column
-_STR = pd.StringDtype("python", na_value=_NA)  # pandas' ``str`` dtype, holding the records' own str objects
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype, Arrow large_string
 
 
 def _convert(f: Field | None, values: list[Any], column: str) -> Any:
-    """One column of Python values (NaN where missing) as a pandas array: text in pandas' ``str``
-    dtype holding the records' own ``str`` objects (no copy of the text), timestamps as
-    ``datetime64[us, UTC]``, lists of scalars and unknown fields as objects. Values of a type the
-    model does not expect are kept as objects."""
+    """One column of Python values as a pandas array: strings through Arrow straight into
+    pandas' ``str`` dtype (no copy), timestamps as ``datetime64[us, UTC]``, lists of scalars and
+    unknown fields as objects. Values of a type the model does not expect are kept as objects."""
     try:
         if f is not None and not f.is_list:
             if f.type == "timestamp":
                 return _utc(values).array
-            arr = np.fromiter(values, dtype=object, count=len(values))
-            return pd.arrays.StringArray(arr, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
-    except (ValueError, TypeError):
+            arr = pa.array(values, type=pa.large_string(), memory_pool=_POOL)
+            return pa.chunked_array([arr])  # made a pandas column by _column_array
+    except (pa.ArrowException, ValueError, TypeError):
         _log.debug("column %s kept as objects: values of an unexpected type", column)
     return np.fromiter(values, dtype=object, count=len(values))  # a list stays one cell
+
+
+def _take(arr: Any, idx: np.ndarray, pa_idx: pa.Array) -> Any:
+    """``arr[idx]``, null where ``idx`` is -1 (``pa_idx``: the same as Arrow indices, null there);
+    Arrow's take directly is 2x pandas' for strings."""
+    if isinstance(arr, pa.ChunkedArray):
+        return pc.take(arr, pa_idx, memory_pool=_POOL)
+    return pd.api.extensions.take(arr, idx, allow_fill=True)
+
+
+def _column_array(arr: Any) -> Any:
+    """What ``_convert``/``_take`` give, as a frame column: Arrow strings become pandas' ``str``."""
+    if isinstance(arr, pa.ChunkedArray):  # wraps, no copy (5x faster than pd.array(arr, dtype=_STR))
+        return pd.arrays.ArrowStringArray(arr, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
+    return arr
 
 
 def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: FieldCatalog) -> pd.DataFrame:
     """The frame, in ``columns`` order, from columns of Python values (or ready arrays)."""
     out: dict[str, Any] = {}
-    nulls: dict[str, Any] = {}  # per kind, an all-null array, copied for each column no record has
+    nulls: dict[str, Any] = {}  # per kind, one all-null array shared by the columns no record has
     for c in columns:
         values = data.pop(c, None)  # drop each list once converted: lower peak memory
         f = _safe_field(cat, c)
         if values is None:
             kind = "object" if f is None or f.is_list else f.type
             if kind not in nulls:
-                nulls[kind] = _convert(f, [None if f is None or f.is_list else _NA] * n, c)
-            out[c] = nulls[kind].copy()
+                nulls[kind] = _convert(f, [None] * n, c)
+            out[c] = _column_array(nulls[kind])
         else:
-            out[c] = _convert(f, values, c) if isinstance(values, list) else values
-    # not copied again (~1 ms per object column and 100k rows): no two columns share memory (the
-    # indexed columns of a list are disjoint slices of one array)
-    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=columns, copy=False)
+            out[c] = _column_array(_convert(f, values, c) if isinstance(values, list) else values)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=columns)
 
 
 def _utc(values: list[Any]) -> pd.DatetimeIndex:
@@ -550,11 +562,6 @@ def _cells(s: pd.Series, kind: str | None) -> _Cells:
     """One column's non-blank values (vectorised where pandas and Arrow allow)."""
     if kind is None:
         return _Cells.masked(np.zeros(len(s), dtype=bool), [])
-    if kind == "str" and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "python":  # to_frame's
-        a = s.to_numpy()
-        keep = pd.notna(a)
-        keep[keep] = a[keep] != ""
-        return _Cells.masked(keep, a[keep].tolist())
     if kind == "str" and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         arr = pa.array(s.array)  # blank -> no value, in Arrow
         keep = pc.fill_null(pc.not_equal(arr, ""), False)

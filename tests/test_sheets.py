@@ -58,9 +58,9 @@ def _spiky_frame() -> pd.DataFrame:
     })  # fmt: skip
 
 
-_TEXT_DTYPES = {  # the text dtypes a frame may hold: to_frame's, pandas' default, pd.NA's, objects
-    "to_frame": pd.StringDtype("python", na_value=float("nan")),
+_TEXT_DTYPES = {  # the text dtypes a frame may hold: pandas' str (to_frame's) in both storages, pd.NA's, objects
     "str": pd.StringDtype("pyarrow", na_value=float("nan")),
+    "str-python": pd.StringDtype("python", na_value=float("nan")),
     "string": pd.StringDtype(),
     "object": object,
 }
