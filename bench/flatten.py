@@ -6,7 +6,9 @@ reading the same frame). Targets (issue 2): flatten at least 2x faster than
 ``pandas.json_normalize`` on the same records (lists included), unflatten <= 30 us per row, and a
 100k-row frame adds <= 250 MB RSS.
 
-Each case runs in a fresh process (so one case's heap does not flatter the next one's RSS).
+Each case runs in a fresh process (so one case's heap does not flatter the next one's RSS); the
+RSS a frame adds is measured across the first call, with its peak on the way (the kernel's
+high-water mark, restarted just before the call).
 Times are the best of ``--repeat`` runs after a first call (shown apart: it also generates the
 flattener and touches fresh memory), ours and the peer's interleaved: this shared, virtualised
 machine varies by +-20% from run to run, and the minimum is the least noisy estimate for both.
@@ -37,12 +39,33 @@ import opptoolkit as ot
 from opptoolkit.sandbox import seed_records
 
 
-def rss_mb() -> float:
+def rss_mb(key: str = "VmRSS") -> float:
+    """The process's resident memory now (``VmHWM``: its peak since :func:`reset_peak`), MB."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def reset_peak() -> float:
+    """Restart the kernel's peak-RSS count (Linux ``clear_refs`` 5) and return the RSS now."""
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return rss_mb()
+
+
+def added(fn: Any, *args: Any) -> tuple[Any, float, float, float]:
+    """``fn(*args)``, its seconds, the RSS it added (after a collection) and the peak RSS it
+    added on the way."""
+    before = reset_peak()
+    t = time.perf_counter()
+    out = fn(*args)
+    seconds = time.perf_counter() - t
+    peak = rss_mb("VmHWM") - before
+    gc.collect()
+    return out, seconds, rss_mb() - before, peak
 
 
 #: The data sets, heaviest first, with the label the table gives them.
@@ -100,25 +123,19 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
-def peer_rss(data: str, n: int) -> float:
-    """RSS added by ``pandas.json_normalize``'s frame of the same records, in this (fresh) process."""
+def peer_rss(data: str, n: int) -> tuple[float, float]:
+    """RSS added by ``pandas.json_normalize``'s frame of the same records, and its peak, in this
+    (fresh) process."""
     recs = records(n, data)
-    gc.collect()
-    before = rss_mb()
-    df = pd.json_normalize(recs)
-    gc.collect()
+    df, _, rss, peak = added(pd.json_normalize, recs)
     assert len(df) == n
-    return rss_mb() - before
+    return rss, peak
 
 
 def case(data: str, n: int, repeat: int) -> dict[str, Any]:
     """One row of the table, measured in this (fresh) process."""
     recs = records(n, data)
-    gc.collect()
-    before = rss_mb()
-    df, t_first = timed(ot.to_frame, recs)  # includes generating the flattener, once per process
-    gc.collect()
-    frame_rss = rss_mb() - before
+    df, t_first, frame_rss, frame_peak = added(ot.to_frame, recs)  # also generates the flattener
     flats, norms, unflats = [], [], []
     for _ in range(repeat):
         flats.append(timed(ot.to_frame, recs)[1])
@@ -132,6 +149,7 @@ def case(data: str, n: int, repeat: int) -> dict[str, Any]:
         "ratio_median": statistics.median(b / a for a, b in zip(flats, norms, strict=True)),
         "unflat_us": min(unflats) / n * 1e6,
         "rss": frame_rss,
+        "peak": frame_peak,
         "frame_mb": df.memory_usage(deep=False, index=False).sum() / 2**20,
     }
 
@@ -154,16 +172,19 @@ def main() -> None:
     print()
     print("| data | rows | cols | to_frame s (first call) | json_normalize s | speed-up (median of rounds) "
           "| to_payloads us/row "
-          "| frame MB | RSS added MB | json_normalize RSS added MB |")  # fmt: skip
+          "| frame MB | RSS added MB (peak) | json_normalize RSS added MB (peak) |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for data, kind in DATA.items():
         for n in args.sizes:
             cmd = [sys.executable, __file__, "--case", data, str(n), "--repeat", str(args.repeat)]
             r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-            peer = json.loads(subprocess.run([*cmd, "--peer-rss"], check=True, capture_output=True, text=True).stdout)
+            peer, peer_peak = json.loads(
+                subprocess.run([*cmd, "--peer-rss"], check=True, capture_output=True, text=True).stdout
+            )
             print(f"| {kind} | {n:,} | {r['cols']} | {r['flat']:.2f} ({r['first']:.2f}) | {r['norm']:.2f} "
                   f"| {r['norm'] / r['flat']:.1f}x ({r['ratio_median']:.1f}x) "
-                  f"| {r['unflat_us']:.1f} | {r['frame_mb']:.0f} | {r['rss']:.0f} | {peer:.0f} |")  # fmt: skip
+                  f"| {r['unflat_us']:.1f} | {r['frame_mb']:.0f} | {r['rss']:.0f} ({r['peak']:.0f}) "
+                  f"| {peer:.0f} ({peer_peak:.0f}) |")  # fmt: skip
     print()
     # Peer for sheets: plain pandas on the same frame (list cells given as text first, not timed);
     # it neither guards formula-like text nor converts anything back on read.
