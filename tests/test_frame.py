@@ -155,6 +155,41 @@ def test_timestamps_in_any_zone_or_as_iso_text_become_utc():
     assert s.iloc[:3].tolist() == [pd.Timestamp("2025-01-01T01:00Z")] * 3 and pd.isna(s.iloc[3])
 
 
+@pytest.mark.parametrize("zone", ["tzlocal", "zoneinfo"])
+def test_timestamps_in_a_zone_with_summer_time_keep_their_instant(zone, monkeypatch):
+    """botocore gives every timestamp a ``tzlocal()`` of its own when the host's zone is UTC;
+    zones other than UTC take their own converter (``frame._instants``). Each instant is kept to
+    the microsecond, the hour that repeats when clocks go back included; a naive datetime among
+    them is read as UTC, as elsewhere."""
+    import time
+    from zoneinfo import ZoneInfo
+
+    from dateutil.tz import tzlocal
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        tz = tzlocal() if zone == "tzlocal" else ZoneInfo("Europe/Berlin")
+        instants = [
+            datetime(2025, 10, 26, 0, 30, 0, 123457, tzinfo=UTC),
+            datetime(2025, 10, 26, 1, 30, tzinfo=UTC),  # 02:30 in Berlin again, an hour later
+            datetime(2025, 7, 1, 12, 0, 0, 999999, tzinfo=UTC),
+        ]
+        recs: list[dict] = [{"Id": f"O{i}", "LastModifiedDate": t.astimezone(tz)} for i, t in enumerate(instants)]
+        walls = [r["LastModifiedDate"].strftime("%H:%M") for r in recs]
+        assert walls[:2] == ["02:30", "02:30"] and [r["LastModifiedDate"].fold for r in recs[:2]] == [0, 1]
+        df = ot.to_frame([*recs, {"Id": "O8"}])
+        s = df["LastModifiedDate"]
+        assert str(s.dtype) == "datetime64[us, UTC]"
+        assert s.iloc[:3].tolist() == [pd.Timestamp(t) for t in instants] and pd.isna(s.iloc[3])
+        assert [p["LastModifiedDate"] for p in ot.to_payloads(df.head(3))] == instants
+        naive = ot.to_frame([*recs, {"Id": "O9", "LastModifiedDate": datetime(2025, 1, 1, 1)}])["LastModifiedDate"]
+        assert naive.tolist() == [*s.iloc[:3], pd.Timestamp("2025-01-01T01:00Z")]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_to_payloads_leaves_the_garbage_collector_as_it_found_it(frame):
     """to_payloads pauses the cyclic collector while it builds (see frame._gc_paused)."""
     import gc
