@@ -388,12 +388,7 @@ def _instants(values: list[Any]) -> pd.DatetimeIndex:
     us = np.array([np.nan if v is None else v.timestamp() for v in values]) * 1e6
     if np.nanmax(np.abs(us)) >= 2**52:  # beyond, a double's rounding may move it by a microsecond
         raise ValueError("out of exact range")
-    us = np.rint(us)
-    nat = np.isnan(us)
-    us[nat] = 0
-    stamps = us.astype(np.int64).view("M8[us]")
-    stamps[nat] = np.datetime64("NaT")
-    return pd.DatetimeIndex(stamps).tz_localize("UTC")
+    return pd.to_datetime(np.rint(us), unit="us", utc=True).as_unit("us")  # NaN -> NaT
 
 
 def _all_blank(s: pd.Series) -> bool:

@@ -359,10 +359,9 @@ def read_sheet(
             mean = f"did you mean {hint[0]!r}?" if hint else ""
             if extra == "keep" and h.strip():
                 col = h
-                if h not in kept:
-                    kept.append(h)
-                    if hint:
-                        warnings.append(Problem(1, h, "INVALID_VALUE", f"kept as an extra column, never sent; {mean}"))
+                kept.append(h)  # twice: refused below as a duplicate
+                if hint:
+                    warnings.append(Problem(1, h, "INVALID_VALUE", f"kept as an extra column, never sent; {mean}"))
             else:
                 how = f"; {mean}" if hint else ' (keep it with extra="keep", or --extra keep)' if h.strip() else ""
                 problems.append(Problem(1, h or f"column {i + 1}", "INVALID_VALUE", "unknown column" + how))
