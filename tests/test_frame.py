@@ -162,11 +162,13 @@ def test_timestamps_in_a_zone_with_summer_time_keep_their_instant(zone, monkeypa
     the microsecond, the hour that repeats when clocks go back included; a naive datetime among
     them is read as UTC, as elsewhere."""
     import time
+    from importlib.resources import files
     from zoneinfo import ZoneInfo
 
     from dateutil.tz import tzlocal
 
-    monkeypatch.setenv("TZ", "Europe/Berlin")
+    # the zone's file from the tzdata package (a dev dependency): a new machine may lack Debian's tzdata
+    monkeypatch.setenv("TZ", f":{files('tzdata') / 'zoneinfo' / 'Europe' / 'Berlin'}")
     time.tzset()
     try:
         tz = tzlocal() if zone == "tzlocal" else ZoneInfo("Europe/Berlin")
