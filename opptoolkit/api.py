@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .model import SERVICE, service_model
+from .wire import decode_text, map_text
 
 if TYPE_CHECKING:
     import boto3
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "QUOTAS",
     "Pacer",
+    "fetch_opportunity",
     "get_client",
     "list_opportunities",
     "read_opportunities",
@@ -191,15 +193,44 @@ def _list_params(
     return p
 
 
+def fetch_opportunity(client: Any, catalog: str, identifier: str) -> dict[str, Any] | None:
+    """One GetOpportunity, as the person who typed it sees it; None if there is no such record.
+
+    This is the only way opptoolkit reads a record. ``ResponseMetadata`` is dropped and the free
+    text the service returns HTML-encoded is decoded exactly once (:func:`opptoolkit.wire.decode_text`),
+    so a record read, edited and sent back never goes out encoded (it would be stored
+    double-encoded).
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     _ = sb.edit("Sandbox", "O7000000001", lambda r: r["Customer"]["Account"].update(CompanyName="R&D: AG"))
+    ...     raw = sb.client().get_opportunity(Catalog="Sandbox", Identifier="O7000000001")
+    ...     rec = fetch_opportunity(sb.client(), "Sandbox", "O7000000001")
+    ...     missing = fetch_opportunity(sb.client(), "Sandbox", "O1")
+    >>> raw["Customer"]["Account"]["CompanyName"], rec["Customer"]["Account"]["CompanyName"], missing
+    ('R&amp;D&amp;colon; AG', 'R&D: AG', None)
+    """
+    try:
+        rec = dict(client.get_opportunity(Catalog=catalog, Identifier=identifier))
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    rec.pop("ResponseMetadata", None)
+    return map_text(rec, decode_text)
+
+
 def iter_summaries(
     catalog: str, *, client: Any = None, page_size: int = 100, **filters: Any
 ) -> Iterator[dict[str, Any]]:
-    """ListOpportunities summaries matching ``filters``, page by page (lazily)."""
+    """ListOpportunities summaries matching ``filters``, page by page (lazily), free text decoded
+    once as :func:`fetch_opportunity` does."""
     client = get_client(client)
     params = _list_params(catalog, **filters)
     pages = client.get_paginator("list_opportunities").paginate(**params, PaginationConfig={"PageSize": page_size})
     for page in pages:
-        yield from page["OpportunitySummaries"]
+        for summary in page["OpportunitySummaries"]:
+            yield map_text(summary, decode_text)
 
 
 def list_opportunities(
@@ -235,12 +266,10 @@ def get_opportunities(
     client = get_client(client)
     failures: list[dict[str, Any]] = []
 
-    def get(identifier: str) -> dict[str, Any]:
-        rec = dict(client.get_opportunity(Catalog=catalog, Identifier=identifier))
-        rec.pop("ResponseMetadata", None)
-        return rec
+    def get(identifier: str) -> dict[str, Any] | None:
+        return fetch_opportunity(client, catalog, identifier)
 
-    futures: list[tuple[str, Future[dict[str, Any]]]] = []
+    futures: list[tuple[str, Future[dict[str, Any] | None]]] = []
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
         tqdm(total=0, desc=desc, unit="opp", disable=None if progress else True) as bar,
@@ -259,10 +288,16 @@ def get_opportunities(
     records = []
     for ident, fut in futures:
         try:
-            records.append(fut.result())
+            rec = fut.result()
         except (ClientError, BotoCoreError) as e:
             failures.append(_error_row(ident, e))
             _log.warning("GetOpportunity %s failed: %s", ident, failures[-1]["code"])
+            continue
+        if rec is None:  # listed, then gone before it was read
+            failures.append({"Id": ident, "code": "ResourceNotFoundException", "message": "not found"})
+            _log.warning("GetOpportunity %s failed: ResourceNotFoundException", ident)
+        else:
+            records.append(rec)
     return records, failures
 
 

@@ -31,8 +31,8 @@ import ipywidgets as w
 import pandas as pd
 
 from . import paths as P
-from .api import get_client
-from .exceptions import Problem
+from .api import fetch_opportunity, get_client
+from .exceptions import OpptoolkitError, Problem
 from .frame import _blank, to_frame, to_payload
 from .model import ID, Field, FieldCatalog, get_catalog, label_for, split_column
 from .push import _NOT_EDITS, _changes, _display, _enum_value, push_updates
@@ -418,8 +418,9 @@ class OpportunityForm:
         """Read the record from the server again and show it (edits are dropped)."""
         if self.client is None:
             return self._say("No client: this form edits a frame row.", "#888")
-        rec = self.client.get_opportunity(Catalog=self.catalog_name, Identifier=self.base[ID])
-        rec.pop("ResponseMetadata", None)
+        rec = fetch_opportunity(self.client, self.catalog_name, self.base[ID])
+        if rec is None:
+            return self._say(f"{self.base[ID]} is no longer in the {self.catalog_name} catalog.", "#b00")
         self.base = self._row(to_frame([rec]).iloc[0])
         self._build()
         return "" if quiet else self._say("Reloaded from the server.", "#070")
@@ -463,6 +464,7 @@ def edit_opportunity(
     'dropdown'
     """
     client = get_client(client, endpoint_url=endpoint_url)
-    rec = client.get_opportunity(Catalog=catalog, Identifier=identifier)
-    rec.pop("ResponseMetadata", None)
+    rec = fetch_opportunity(client, catalog, identifier)
+    if rec is None:
+        raise OpptoolkitError(f"opportunity {identifier} not found in catalog {catalog} (ResourceNotFoundException)")
     return OpportunityForm(to_frame([rec]).iloc[0], catalog=catalog, client=client, ledger=ledger, today=today)

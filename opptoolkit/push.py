@@ -391,12 +391,9 @@ def plan_updates(
 
 
 def _get(client: Any, catalog: str, ident: str) -> dict[str, Any] | None:
-    try:
-        rec = dict(client.get_opportunity(Catalog=catalog, Identifier=ident))
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    rec.pop("ResponseMetadata", None)
-    return rec
+    from .api import fetch_opportunity  # the one read path: free text decoded exactly once
+
+    return fetch_opportunity(client, catalog, ident)
 
 
 def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None) -> dict[str, dict[str, Any] | None]:

@@ -3,7 +3,9 @@ the service model, so timestamps and shapes are exactly what boto3 sends and exp
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.model import Shape, StructureShape
@@ -61,3 +63,63 @@ def project(value: Any, shape: Shape) -> Any:
     if shape.type_name == "list":
         return [project(x, shape.member) for x in value]  # type: ignore[attr-defined]
     return value
+
+
+# -- HTML entities in free text --------------------------------------------------------------------
+# The service returns some free text HTML-encoded. AWS's own sample UI decodes exactly these
+# members of every GetOpportunity response before it shows them or sends the record back
+# (aws-samples/partner-crm-integration-samples, partner-central-api-sample-codes/
+# opportunityManagement/src/components/EditOpportunity.js and SimulateReview.js), because a value
+# sent back encoded is stored encoded once more, or refused as an invalid value. Its decoder
+# (.../opportunityManagement/src/utils/commonUtils.js, ``decodeServerEntities``) states the
+# encoding: "The Partner Central API double-encodes colons as &amp;colon; in responses", and
+# ``&`` comes back as ``&amp;``. The evidence names these four members and no others, so the
+# list is theirs; each path is checked against the service model below. OpportunitySummary has
+# the same paths for the members it carries (CompanyName, NextSteps).
+ENCODED_TEXT = (
+    "Customer.Account.CompanyName",
+    "LifeCycle.NextSteps",
+    "Project.CustomerBusinessProblem",
+    "Project.CustomerUseCase",
+)
+for _text_path in ENCODED_TEXT:
+    _shape: Shape = record_shape()
+    for _name in _text_path.split("."):
+        _shape = _shape.members[_name]  # type: ignore[attr-defined]  # KeyError if the model drops it
+    assert _shape.type_name == "string" and not getattr(_shape, "enum", None), _text_path
+
+
+def encode_text(text: str) -> str:
+    """Free text as the service sends it: ``&`` -> ``&amp;``, ``:`` -> ``&amp;colon;``
+    (``&colon;``, HTML5's named entity for a colon, encoded once more, as commonUtils.js says)."""
+    return text.replace("&", "&amp;").replace(":", "&amp;colon;")
+
+
+def decode_text(text: str) -> str:
+    """The text a person typed, from the service's encoding: the double-encoded colon first (as
+    the sample's decoder does), then every HTML5 entity once (``html.unescape``). A literal
+    ``&amp;`` typed by a user arrives as ``&amp;amp;`` and comes back as ``&amp;``.
+
+    >>> decode_text("Big Data&amp;colon; ETL &amp;amp; BI"), decode_text(encode_text("R&D: 1 &lt; 2"))
+    ('Big Data: ETL &amp; BI', 'R&D: 1 &lt; 2')
+    """
+    return html.unescape(text.replace("&amp;colon;", ":"))
+
+
+def map_text(record: dict[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of ``record`` (a GetOpportunity response or an OpportunitySummary) with
+    ``convert`` applied to each :data:`ENCODED_TEXT` member it has."""
+    out = dict(record)
+    for path in ENCODED_TEXT:
+        *parents, leaf = path.split(".")
+        node: dict[str, Any] = out
+        for name in parents:
+            if not isinstance(node.get(name), dict):
+                break
+            child = dict(node[name])
+            node[name] = child
+            node = child
+        else:
+            if isinstance(node.get(leaf), str):
+                node[leaf] = convert(node[leaf])
+    return out

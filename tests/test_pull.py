@@ -174,3 +174,49 @@ def test_cli_pull_and_sync(sb, tmp_path, capsys):
     rc = cli(["sync", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--mirror", str(tmp_path / "m"),
               "--reads-per-second", "1000"])  # fmt: skip
     assert rc == 0 and "full pull of Sandbox" in capsys.readouterr().out
+
+
+# -- HTML entities: decoded exactly once on every read ------------------------------------------
+
+
+def _pending_with_entities(sb: Sandbox) -> str:
+    ident = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")
+
+    def change(r: dict) -> None:
+        r["Customer"]["Account"]["CompanyName"] = "Smith & Sons: Ltd"
+        r["Project"]["CustomerBusinessProblem"] = "A literal &amp; and &lt;b&gt; typed by a user, kept exactly."
+
+    sb.edit("Sandbox", ident, change)
+    return ident
+
+
+def test_reads_decode_free_text_once(sb):
+    ident = _pending_with_entities(sb)
+    stored = sb.record("Sandbox", ident)
+    for summary_only in (False, True):
+        df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[ident],
+                                   summary_only=summary_only)  # fmt: skip
+        assert df.loc[0, "Customer.Account.CompanyName"] == "Smith & Sons: Ltd"
+    assert df.loc[0, "Project.CustomerBusinessProblem"] != df.loc[0, "Project.CustomerBusinessProblem"]  # NaN: summary
+    full = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[ident])
+    assert full.loc[0, "Project.CustomerBusinessProblem"] == stored["Project"]["CustomerBusinessProblem"]
+
+
+def test_pull_edit_push_never_double_encodes(sb, tmp_path):
+    ident = _pending_with_entities(sb)
+    before = sb.record("Sandbox", ident)
+    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=FAST)
+    edited = df.copy()
+    edited.loc[edited["Id"] == ident, "Project.Title"] = "An unrelated edit"
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path, base=df, endpoint_url=sb.endpoint_url,
+                             progress=False, writes_per_second=FAST)  # fmt: skip
+    assert result.set_index("Id").loc[ident, "status"] == "succeeded"
+    after = sb.record("Sandbox", ident)
+    assert after["Project"]["Title"] == "An unrelated edit"
+    for path in ("Customer.Account.CompanyName", "Project.CustomerBusinessProblem", "LifeCycle.NextSteps"):
+        a, b = after, before
+        for name in path.split("."):
+            a, b = a.get(name, {}), b.get(name, {})
+        assert a == b, path  # byte-identical: neither encoded once more nor decoded twice
+    again = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[ident])
+    assert again.loc[0, "Customer.Account.CompanyName"] == "Smith & Sons: Ltd"

@@ -397,3 +397,37 @@ def test_the_seed_looks_as_current_whenever_the_sandbox_starts():
         first = next(x for x in sb.records("Sandbox") if x["Id"] == committed[0]["Id"])
     shift = (first["CreatedDate"] - committed[0]["CreatedDate"]).days
     assert shift in {(datetime.now(UTC).date() - SEED_DAY).days - d for d in (0, 1)}  # 1: started before midnight
+
+
+# -- HTML entities -------------------------------------------------------------------------------
+# wire.ENCODED_TEXT: the service returns these members HTML-encoded (AWS's sample UI decodes them).
+
+
+def _set_free_text(sb: Sandbox, ident: str) -> None:
+    def change(r: dict) -> None:
+        r["Customer"]["Account"]["CompanyName"] = "Smith & Sons: Ltd"
+        r["Project"]["Title"] = "R&D: phase 2"  # not one of the encoded members
+
+    sb.edit("Sandbox", ident, change)
+
+
+def test_free_text_is_encoded_in_answers_and_stored_decoded(sb, client):
+    rec = _by_status(sb, "Pending Submission")
+    _set_free_text(sb, rec["Id"])
+    got = client.get_opportunity(Catalog="Sandbox", Identifier=rec["Id"])
+    assert got["Customer"]["Account"]["CompanyName"] == "Smith &amp; Sons&amp;colon; Ltd"
+    assert got["Project"]["Title"] == "R&D: phase 2"
+    (summary,) = client.list_opportunities(Catalog="Sandbox", Identifier=[rec["Id"]])["OpportunitySummaries"]
+    assert summary["Customer"]["Account"]["CompanyName"] == "Smith &amp; Sons&amp;colon; Ltd"
+    assert sb.record("Sandbox", rec["Id"])["Customer"]["Account"]["CompanyName"] == "Smith & Sons: Ltd"
+
+
+def test_a_value_sent_back_encoded_is_stored_encoded(sb, client):
+    """The defect AWS's sample guards against: Get -> Update without decoding."""
+    rec = _by_status(sb, "Pending Submission")
+    _set_free_text(sb, rec["Id"])
+    got = client.get_opportunity(Catalog="Sandbox", Identifier=rec["Id"])
+    client.update_opportunity(**ot.payload_from_record(got))
+    assert sb.record("Sandbox", rec["Id"])["Customer"]["Account"]["CompanyName"] == "Smith &amp; Sons&amp;colon; Ltd"
+    again = client.get_opportunity(Catalog="Sandbox", Identifier=rec["Id"])
+    assert again["Customer"]["Account"]["CompanyName"] == "Smith &amp;amp; Sons&amp;amp;colon; Ltd"

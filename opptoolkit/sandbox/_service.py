@@ -32,7 +32,7 @@ from ..rules import (
     business_problems,
     model_problems,
 )
-from ..wire import input_shape, output_shape, project
+from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._store import Store, ts_key
 
 READS = frozenset({"GetOpportunity", "ListOpportunities"})
@@ -237,7 +237,10 @@ class SellingService:
 
     # -- operations ------------------------------------------------------------------------------
     def _GetOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._load(p["Catalog"], p[IDENTIFIER])
+        # The store keeps what was sent; free text is encoded on the way out only, as the service
+        # answers (see wire.ENCODED_TEXT): a client that sends it back undecoded gets it stored
+        # encoded, and then encoded once more in the next answer.
+        return map_text(self._load(p["Catalog"], p[IDENTIFIER]), encode_text)
 
     def _UpdateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
         catalog, identifier = p["Catalog"], p[IDENTIFIER]
@@ -358,7 +361,9 @@ class SellingService:
         order = f"{key} {'DESC' if desc else 'ASC'}, id {'DESC' if desc else 'ASC'}"
         rows = self.store.query(" AND ".join(where), params, order, limit + 1)
         summary_shape = output_shape("ListOpportunities").members["OpportunitySummaries"].member  # type: ignore[attr-defined]
-        out: dict[str, Any] = {"OpportunitySummaries": [project(r, summary_shape) for r in rows[:limit]]}
+        out: dict[str, Any] = {
+            "OpportunitySummaries": [project(map_text(r, encode_text), summary_shape) for r in rows[:limit]]
+        }
         if len(rows) > limit:
             last = rows[limit - 1]
             value = _sort_value(last, sort["SortBy"])
