@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import time
@@ -223,14 +224,16 @@ def test_action_required_allows_only_documented_fields(sb, client):
     assert after["LifeCycle"]["ReviewStatus"] == "Submitted"  # re-enters validation (seed page)
 
 
-def test_read_only_members_are_kept_by_the_server(sb, client):
-    rec = _by_status(sb, "Approved")
+@pytest.mark.parametrize(("status", "to"), [("Approved", "Pending Submission"), ("Submitted", "Approved")])
+def test_read_only_members_are_kept_by_the_server_in_the_aws_catalog(sb, client, status, to):
+    rec = _by_status(sb, status, catalog="AWS")
     payload = ot.payload_from_record(rec)
-    payload["LifeCycle"]["ReviewStatus"] = "Pending Submission"
+    payload["LifeCycle"].update(ReviewStatus=to, ReviewComments="Looks good")
     payload["LifeCycle"].pop("NextStepsHistory", None)
     client.update_opportunity(**payload)
-    after = sb.record("Sandbox", rec["Id"])
-    assert after["LifeCycle"]["ReviewStatus"] == "Approved"
+    after = sb.record("AWS", rec["Id"])
+    assert after["LifeCycle"]["ReviewStatus"] == status
+    assert after["LifeCycle"].get("ReviewComments") == rec["LifeCycle"].get("ReviewComments")
     assert after["LifeCycle"].get("NextStepsHistory") == rec["LifeCycle"].get("NextStepsHistory")
 
 
@@ -431,3 +434,154 @@ def test_a_value_sent_back_encoded_is_stored_encoded(sb, client):
     assert sb.record("Sandbox", rec["Id"])["Customer"]["Account"]["CompanyName"] == "Smith &amp; Sons&amp;colon; Ltd"
     again = client.get_opportunity(Catalog="Sandbox", Identifier=rec["Id"])
     assert again["Customer"]["Account"]["CompanyName"] == "Smith &amp;amp; Sons&amp;amp;colon; Ltd"
+
+
+# -- AWS's review, simulated in the Sandbox catalog ----------------------------------------------
+
+
+def _review(client, record: dict, status: str, **members: str) -> dict:
+    """What AWS's samples send to simulate a review: the whole record, ReviewStatus changed."""
+    payload = ot.payload_from_record(record)
+    payload["LifeCycle"].update(ReviewStatus=status, **members)
+    return client.update_opportunity(**payload)
+
+
+_DECISIONS = [
+    ("Approved", {}),
+    ("Action Required", {"ReviewStatusReason": "Missing customer details", "ReviewComments": "Add the website."}),
+    ("Rejected", {"ReviewStatusReason": "Duplicate"}),
+    ("In review", {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("start", "status", "members"),
+    [(start, *d) for start in ("Submitted", "In review") for d in _DECISIONS if d[0] != start],
+)
+def test_a_review_decision_over_boto3(sb, client, start, status, members):
+    rec = next(
+        r for r in sb.records("Sandbox")
+        if r["LifeCycle"]["ReviewStatus"] == start and not r["LifeCycle"].get("ReviewComments")
+    )  # fmt: skip
+    out = _review(client, rec, status, **members)
+    after = sb.record("Sandbox", rec["Id"])
+    assert out["LastModifiedDate"] == after["LastModifiedDate"] > rec["LastModifiedDate"]
+    assert {k: after["LifeCycle"].get(k) for k in ("ReviewStatus", "ReviewStatusReason", "ReviewComments")} == {
+        "ReviewStatus": status,
+        "ReviewStatusReason": members.get("ReviewStatusReason"),
+        "ReviewComments": members.get("ReviewComments"),
+    }
+    assert payload_without_review(after) == payload_without_review(rec)  # nothing else moved
+
+
+def payload_without_review(record: dict) -> dict:
+    payload = ot.payload_from_record(record)
+    for name in ("ReviewStatus", "ReviewStatusReason", "ReviewComments", "NextStepsHistory"):
+        payload["LifeCycle"].pop(name, None)
+    payload.pop("LastModifiedDate")
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("start", "status", "code"),
+    [
+        ("Pending Submission", "Approved", "INVALID_RESOURCE_STATE"),  # not submitted: nothing to review
+        ("Approved", "Rejected", "INVALID_RESOURCE_STATE"),
+        ("Rejected", "Approved", "INVALID_RESOURCE_STATE"),
+        ("Action Required", "Approved", "INVALID_RESOURCE_STATE"),  # the partner updates it first
+        ("Submitted", "Pending Submission", "ACTION_NOT_PERMITTED"),  # not a decision AWS makes
+    ],
+)
+def test_a_review_outside_the_flow_is_refused_not_ignored(sb, client, start, status, code):
+    rec = _by_status(sb, start)
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        _review(client, rec, status)
+    err = e.value.response
+    assert err["Reason"] == "BUSINESS_VALIDATION_FAILED"
+    assert [(x["FieldName"], x["Code"]) for x in err["ErrorList"]] == [("LifeCycle.ReviewStatus", code)]
+    assert repr(start) in err["ErrorList"][0]["Message"]
+    assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_a_review_cannot_carry_other_changes_to_a_locked_record(sb, client):
+    rec = _by_status(sb, "Submitted")
+    payload = ot.payload_from_record(rec)
+    payload["LifeCycle"]["ReviewStatus"] = "Approved"
+    payload["Project"]["Title"] = "Changed during review"
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.update_opportunity(**payload)
+    assert [(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]] == [
+        ("Project.Title", "ACTION_NOT_PERMITTED")
+    ]
+    assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_the_whole_review_cycle_with_the_python_helper(sb, client):
+    ident = _by_status(sb, "Submitted")["Id"]
+    assert sb.review("Sandbox", ident, "In review")["LifeCycle"]["ReviewStatus"] == "In review"
+    rec = sb.review("Sandbox", ident, "Action Required", reason="Missing customer details", comments="Add the website.")
+    assert (rec["LifeCycle"]["ReviewStatusReason"], rec["LifeCycle"]["ReviewComments"]) == (
+        "Missing customer details",
+        "Add the website.",
+    )
+    _update(client, rec, Customer__Account__WebsiteUrl="https://fixed.example")  # the partner's fix
+    assert sb.record("Sandbox", ident)["LifeCycle"]["ReviewStatus"] == "Submitted"  # re-enters validation
+    assert sb.review("Sandbox", ident, "Approved")["LifeCycle"]["ReviewStatus"] == "Approved"
+    assert sb.service.calls == {"UpdateOpportunity": 1}  # the helper spends no quota
+    with pytest.raises(opptoolkit.sandbox.ServiceError) as e:
+        sb.review("Sandbox", ident, "Rejected")
+    assert e.value.members["ErrorList"][0]["Code"] == "INVALID_RESOURCE_STATE"
+    aws = _by_status(sb, "Submitted", catalog="AWS")
+    with pytest.raises(ValueError, match="only in the Sandbox catalog"):
+        sb.review("AWS", aws["Id"], "Approved")
+    assert sb.record("AWS", aws["Id"]) == aws
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [("Approved", None), ("Action Required", "Additional information needed")]
+)
+def test_aws_samples_simulating_review_are_answered_as_the_sandbox_catalog_does(sb, client, status, reason):
+    """The request body AWS's samples build (aws-samples/partner-crm-integration-samples,
+    python_preview/sampleUI/simulate_approval_api.py and simulate_action_required_api.py): the
+    raw GetOpportunity answer, ResponseMetadata dropped, Id renamed Identifier, only the members
+    their list allows, ReviewStatus (and a reason) set, None values dropped."""
+    ident = _by_status(sb, "Submitted")["Id"]
+    body = copy.deepcopy(client.get_opportunity(Catalog="Sandbox", Identifier=ident))
+    del body["ResponseMetadata"]
+    body["Identifier"] = body.pop("Id")
+    allowed = {"Catalog", "Customer", "Identifier", "LastModifiedDate", "LifeCycle", "Marketing", "NationalSecurity",
+               "OpportunityType", "PartnerOpportunityIdentifier", "PrimaryNeedsFromAws", "Project",
+               "SoftwareRevenue", "Origin"}  # fmt: skip
+    body = {k: v for k, v in body.items() if k in allowed}
+    body["LifeCycle"]["ReviewStatus"] = status
+    if reason:
+        body["LifeCycle"]["ReviewStatusReason"] = reason
+    client.update_opportunity(**_without_none(body))
+    after = client.get_opportunity(Catalog="Sandbox", Identifier=ident)["LifeCycle"]
+    assert (after["ReviewStatus"], after.get("ReviewStatusReason")) == (status, reason)
+
+
+def test_aws_private_offer_sample_approval_is_answered(sb, client):
+    """privateOfferAutomationAndOpportunityAssociation/3_createOpportunity/
+    aws_simulate_approval_update_opportunity.py: the raw answer less ResponseMetadata, Id as
+    Identifier, CreatedDate, OpportunityTeam, RelatedEntityIdentifiers and Arn removed, and
+    ReviewStatus Submitted changed to Approved."""
+    ident = _by_status(sb, "Submitted")["Id"]
+    body = dict(client.get_opportunity(Catalog="Sandbox", Identifier=ident))
+    del body["ResponseMetadata"]
+    body["Identifier"] = body.pop("Id")
+    for member in ("CreatedDate", "OpportunityTeam", "RelatedEntityIdentifiers", "Arn"):
+        body.pop(member, None)
+    assert body["LifeCycle"]["ReviewStatus"] == "Submitted"
+    body["LifeCycle"]["ReviewStatus"] = "Approved"
+    out = client.update_opportunity(**body)
+    assert out["Id"] == ident
+    assert client.get_opportunity(Catalog="Sandbox", Identifier=ident)["LifeCycle"]["ReviewStatus"] == "Approved"
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value

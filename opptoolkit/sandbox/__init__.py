@@ -2,8 +2,9 @@
 
 ``GetOpportunity``, ``ListOpportunities``, ``UpdateOpportunity`` and ``CreateOpportunity`` are
 implemented with the service's documented semantics (full-replace updates, the LastModifiedDate
-concurrency token, editability by ReviewStatus, validation in the API's error codes, quotas);
-any other operation answers ``UnknownOperationException``.
+concurrency token, editability by ReviewStatus, validation in the API's error codes, quotas, free
+text HTML-encoded in answers, AWS's review simulated in the ``Sandbox`` catalog, see
+:meth:`Sandbox.review`); any other operation answers ``UnknownOperationException``.
 
 Examples
 --------
@@ -142,6 +143,42 @@ class Sandbox:
         ``change`` mutates the record (a GetOpportunity response) in place; LastModifiedDate moves on.
         """
         return self.service.edit(catalog, identifier, change)
+
+    def review(
+        self,
+        catalog: str,
+        identifier: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        comments: str | None = None,
+    ) -> dict[str, Any]:
+        """Play AWS's review of a submitted opportunity; returns the new record.
+
+        This sends what a client of AWS's ``Sandbox`` catalog sends to simulate the review (AWS's
+        samples ``simulate_approval_api.py``, ``simulate_action_required_api.py``): the latest
+        record with ``LifeCycle.ReviewStatus`` set to ``status`` and the reviewer's ``reason``
+        (``ReviewStatusReason``) and ``comments`` (``ReviewComments``), through the same
+        UpdateOpportunity code, without quota. A record that is ``Submitted`` or ``In review``
+        can become ``In review``, ``Approved``, ``Action Required`` or ``Rejected``; anything else
+        raises :class:`ServiceError` (``ValidationException``), as the API answers. Only the
+        ``Sandbox`` catalog has it (``ValueError`` otherwise; in ``AWS`` the field is read-only).
+
+        Examples
+        --------
+        >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+        ...     ident = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Submitted")
+        ...     _ = sb.review("Sandbox", ident, "In review")
+        ...     lc = sb.review("Sandbox", ident, "Action Required", reason="Missing customer details",
+        ...                    comments="Please add the customer's website.")["LifeCycle"]
+        ...     try:
+        ...         sb.review("Sandbox", ident, "Approved")  # the partner must update it first
+        ...     except ServiceError as e:
+        ...         code = e.members["ErrorList"][0]["Code"]
+        >>> lc["ReviewStatus"], lc["ReviewStatusReason"], code
+        ('Action Required', 'Missing customer details', 'INVALID_RESOURCE_STATE')
+        """
+        return self.service.review(catalog, identifier, status, reason=reason, comments=comments)
 
     def record(self, catalog: str, identifier: str) -> dict[str, Any] | None:
         """The stored record, read directly (no quota)."""

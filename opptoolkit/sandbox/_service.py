@@ -21,10 +21,13 @@ from typing import Any, ClassVar
 
 from botocore.validate import ParamValidator
 
+from .. import paths as P
+from ..exceptions import Problem
 from ..frame import payload_from_record
 from ..model import ID, IDENTIFIER, get_catalog, service_model
 from ..rules import (
     ACTION_REQUIRED,
+    APPROVED,
     PENDING_SUBMISSION,
     READ_ONLY,
     SUBMITTED,
@@ -34,6 +37,30 @@ from ..rules import (
 )
 from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._store import Store, ts_key
+
+# Testing in a sandbox (https://docs.aws.amazon.com/partner-central/latest/APIReference/testing-sandbox.html):
+# "when it's set to Sandbox, it references sandbox data".
+SANDBOX = "Sandbox"
+
+
+def _status(value: str) -> str:
+    """A ReviewStatus value the docs name, checked against the model's enum."""
+    assert value in get_catalog()[P.REVIEW_STATUS].enum, value
+    return value
+
+
+# AWS's review, as "Working with your opportunities" describes it
+# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html):
+# a submitted opportunity is "Submitted"; "While the validation is in progress, the
+# Lifecycle.ReviewStatus is set to In-Review"; AWS may set it to "Action Required" and
+# communicate the updates "through the Lifecycle.ReviewComments field"; once validated it becomes
+# "Approved"; and the model's ReviewStatus text adds "Rejected: Disqualified". AWS reviews
+# only what was submitted, so a decision applies to a record that is Submitted or In review.
+UNDER_REVIEW = (SUBMITTED, _status("In review"))
+REVIEW_DECISIONS = (_status("In review"), APPROVED, ACTION_REQUIRED, _status("Rejected"))
+#: The members AWS's reviewer writes (model: ReviewStatusReason "Applies when status is Rejected
+#: or Action Required"; ReviewComments "detailed feedback from Amazon Web Services").
+REVIEW_MEMBERS = tuple(path.split(".", 1)[1] for path in (P.REVIEW_STATUS, P.REVIEW_STATUS_REASON, P.REVIEW_COMMENTS))
 
 READS = frozenset({"GetOpportunity", "ListOpportunities"})
 WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity"})
@@ -253,6 +280,7 @@ class SellingService:
                     f"Opportunity {identifier} was modified at {stored['LastModifiedDate'].isoformat()}; "
                     f"the request's LastModifiedDate is {p['LastModifiedDate'].isoformat()}. Get it again.",
                 )
+            decision = _review_decision(catalog, p.get("LifeCycle", {}), stored.get("LifeCycle", {}))
             base = payload_from_record(stored)
             body = dict(p)
             problems = business_problems(_without_read_only(body, base), base=base)
@@ -264,6 +292,11 @@ class SellingService:
             # validation phase."
             if stored.get("LifeCycle", {}).get("ReviewStatus") == ACTION_REQUIRED:
                 new["LifeCycle"]["ReviewStatus"] = SUBMITTED
+            if decision is not None:
+                lc = new.setdefault("LifeCycle", {})
+                for name in REVIEW_MEMBERS:
+                    lc.pop(name, None)
+                lc.update(decision)
             self.store.put(new)
             self.applied[identifier] = self.applied.get(identifier, 0) + 1
         return {ID: identifier, "LastModifiedDate": stamp}
@@ -371,6 +404,31 @@ class SellingService:
         return out
 
     # -- out of band -----------------------------------------------------------------------------
+    def review(
+        self,
+        catalog: str,
+        identifier: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        comments: str | None = None,
+    ) -> dict[str, Any]:
+        """Play AWS's review of a submitted opportunity: the UpdateOpportunity a client of the
+        ``Sandbox`` catalog sends to simulate it (latest record, ``LifeCycle.ReviewStatus`` and
+        the reviewer's reason and comments set), through the same code path, without quota or
+        faults. Returns the stored record; raises :class:`ServiceError` as the API would."""
+        if catalog != SANDBOX:
+            raise ValueError(f"review simulation exists only in the {SANDBOX} catalog (use edit() for {catalog})")
+        stored = self._load(catalog, identifier)
+        payload = payload_from_record(stored)
+        lc = payload.setdefault("LifeCycle", {})
+        for name, value in zip(REVIEW_MEMBERS, (status, reason, comments), strict=True):
+            lc.pop(name, None)
+            if value is not None:
+                lc[name] = value
+        self._UpdateOpportunity(payload)
+        return self._load(catalog, identifier)
+
     def edit(self, catalog: str, identifier: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Change a stored record as another user would (no quota, no validation); returns it."""
         with self._write_lock:
@@ -393,6 +451,39 @@ def _sort_value(record: dict[str, Any], sort_by: str) -> str:
     if sort_by == "TargetCloseDate":
         return str(record.get("LifeCycle", {}).get("TargetCloseDate") or "")
     return ts_key(record[sort_by])
+
+
+def _review_decision(catalog: str, lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any] | None:
+    """The review members an UpdateOpportunity sets when it simulates AWS's review; None when it
+    does not (the members are then read-only, see :func:`_with_read_only`).
+
+    Only in the ``Sandbox`` catalog, a request whose ``LifeCycle.ReviewStatus`` differs from the
+    stored one is AWS's review decision: AWS's samples simulate approval, Action Required and
+    rejection exactly so, with a Get, ``LifeCycle.ReviewStatus`` (and ``ReviewStatusReason``)
+    set, and an Update of the whole record (aws-samples/partner-crm-integration-samples,
+    partner-central-api-sample-codes/python_preview/sampleUI/simulate_approval_api.py and
+    simulate_action_required_api.py,
+    privateOfferAutomationAndOpportunityAssociation/3_createOpportunity/aws_simulate_approval_update_opportunity.py,
+    opportunityManagement/src/components/SimulateReview.js). A decision the review flow does not
+    have (a record not under review, or a status AWS does not decide) is refused, never ignored.
+    """
+    requested, current = lc.get("ReviewStatus"), stored_lc.get("ReviewStatus")
+    if catalog != SANDBOX or requested is None or requested == current:
+        return None
+    under = " or ".join(repr(s) for s in UNDER_REVIEW)
+    if current not in UNDER_REVIEW:
+        code = "INVALID_RESOURCE_STATE"
+        message = f"cannot become {requested!r}: AWS reviews a record that is {under}, this one is {current!r}"
+        if current == ACTION_REQUIRED:
+            message += " (update it first: it then re-enters validation as 'Submitted')"
+    elif requested not in REVIEW_DECISIONS:
+        code = "ACTION_NOT_PERMITTED"
+        message = (
+            f"cannot become {requested!r} from {current!r}: a review decides {', '.join(map(repr, REVIEW_DECISIONS))}"
+        )
+    else:
+        return {name: lc[name] for name in REVIEW_MEMBERS if lc.get(name) is not None}
+    raise _validation([Problem(None, P.REVIEW_STATUS, code, message)], "BUSINESS_VALIDATION_FAILED")
 
 
 def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any]:
