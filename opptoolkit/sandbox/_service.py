@@ -49,13 +49,14 @@ def _status(value: str) -> str:
     return value
 
 
-# AWS's review, as "Working with your opportunities" describes it
-# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html):
-# a submitted opportunity is "Submitted"; "While the validation is in progress, the
-# Lifecycle.ReviewStatus is set to In-Review"; AWS may set it to "Action Required" and
-# communicate the updates "through the Lifecycle.ReviewComments field"; once validated it becomes
-# "Approved"; and the model's ReviewStatus text adds "Rejected: Disqualified". AWS reviews
-# only what was submitted, so a decision applies to a record that is Submitted or In review.
+# AWS's review, as the developer guide's "Working with your opportunities" describes it
+# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html,
+# "Review process", paraphrased): a submitted opportunity is Submitted and cannot be changed until
+# the review ends; while AWS validates it, it is In-Review; AWS sets Action Required and says what
+# to update in Lifecycle.ReviewComments; a validated one becomes Approved. The model's ReviewStatus
+# text: Action Required "re-enters the validation phase" after updates, "until all issues are
+# resolved, and the opportunity's Lifecycle.ReviewStatus is set to Approved or Rejected". AWS
+# reviews only what was submitted, so a decision applies to a record that is Submitted or In review.
 UNDER_REVIEW = (SUBMITTED, _status("In review"))
 REVIEW_DECISIONS = (_status("In review"), APPROVED, ACTION_REQUIRED, _status("Rejected"))
 #: The members AWS's reviewer writes (model: ReviewStatusReason "Applies when status is Rejected
