@@ -220,3 +220,14 @@ def test_pull_edit_push_never_double_encodes(sb, tmp_path):
         assert a == b, path  # byte-identical: neither encoded once more nor decoded twice
     again = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, identifiers=[ident])
     assert again.loc[0, "Customer.Account.CompanyName"] == "Smith & Sons: Ltd"
+
+
+def test_the_form_reads_and_reloads_decoded_text(sb, tmp_path):
+    ident = _pending_with_entities(sb)
+    form = ot.edit_opportunity(ident, "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path)
+    assert form.base["Customer.Account.CompanyName"] == "Smith & Sons: Ltd"
+    sb.edit("Sandbox", ident, lambda r: r["Customer"]["Account"].update(CompanyName="Jones & Co: GmbH"))
+    form.reload(quiet=True)
+    assert form.base["Customer.Account.CompanyName"] == "Jones & Co: GmbH"
+    with pytest.raises(ot.OpptoolkitError, match="not found"):
+        ot.edit_opportunity("O1", "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path)
