@@ -12,7 +12,8 @@ from botocore.model import Shape, StructureShape
 from botocore.parsers import JSONParser
 from botocore.serialize import JSONSerializer
 
-from .model import service_model
+from . import paths as P
+from .model import get_catalog, service_model
 
 _serializer = JSONSerializer()
 _parser = JSONParser()
@@ -74,19 +75,11 @@ def project(value: Any, shape: Shape) -> Any:
 # (.../opportunityManagement/src/utils/commonUtils.js, ``decodeServerEntities``) states the
 # encoding: "The Partner Central API double-encodes colons as &amp;colon; in responses", and
 # ``&`` comes back as ``&amp;``. The evidence names these four members and no others, so the
-# list is theirs; each path is checked against the service model below. OpportunitySummary has
+# list is theirs (paths.py checks each against the service model). OpportunitySummary has
 # the same paths for the members it carries (CompanyName, NextSteps).
-ENCODED_TEXT = (
-    "Customer.Account.CompanyName",
-    "LifeCycle.NextSteps",
-    "Project.CustomerBusinessProblem",
-    "Project.CustomerUseCase",
-)
-for _text_path in ENCODED_TEXT:
-    _shape: Shape = record_shape()
-    for _name in _text_path.split("."):
-        _shape = _shape.members[_name]  # type: ignore[attr-defined]  # KeyError if the model drops it
-    assert _shape.type_name == "string" and not getattr(_shape, "enum", None), _text_path
+ENCODED_TEXT = (P.COMPANY, P.NEXT_STEPS, P.BUSINESS_PROBLEM, P.CUSTOMER_USE_CASE)
+for _text_path in ENCODED_TEXT:  # free text in the model too: a string with no enum
+    assert get_catalog()[_text_path].type == "string" and not get_catalog()[_text_path].enum, _text_path
 
 
 def encode_text(text: str) -> str:
