@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from .api import Pacer, get_client, list_opportunities, read_opportunities
-from .exceptions import OpptoolkitError, Problem, SheetError
+from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .fake import fake_record, fake_records
 from .form import OpportunityForm, edit_opportunity
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
@@ -38,6 +38,7 @@ __all__ = [
     "OpptoolkitError",
     "Pacer",
     "Problem",
+    "ServiceUnreachable",
     "SheetError",
     "SyncResult",
     "__version__",

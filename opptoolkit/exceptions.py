@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OpptoolkitError", "Problem", "SheetError"]
+__all__ = ["OpptoolkitError", "Problem", "ServiceUnreachable", "SheetError"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,13 @@ class SheetError(OpptoolkitError):
         shown = "\n".join(f"  - {p}" for p in self.problems[:20])
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"{message}\n{shown}{more}" if shown else message)
+
+
+class ServiceUnreachable(OpptoolkitError):
+    """The service cannot be reached, or not signed for (connection refused or timed out, no or
+    bad credentials, unknown profile): every further call would fail the same way, so the run
+    stops at the first one. ``result`` holds the rows recorded before the stop, if any."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        self.result = result
+        super().__init__(message)

@@ -12,32 +12,36 @@ Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 1
 * every row is **validated** (model constraints + documented rules) before it may spend a
   write; reads are prefetched ahead of the 1-write-per-second writer;
 * each row attempt lands in a Parquet **ledger**, so a rerun skips what succeeded and
-  reconciles what was in flight when a crash came.
+  reconciles (reads back) what was in flight when a crash came or whose outcome was unknown (a
+  5xx or a timeout after the request went out);
+* a row with no concurrency token of its own (no base, no LastModifiedDate) is never sent;
+* the daily write budget counts every HTTP attempt botocore makes, and one push at a time
+  holds a ledger.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from botocore import exceptions as bex
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from . import paths as P
 from .api import QUOTAS, Pacer, get_client
-from .exceptions import OpptoolkitError, Problem
+from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import _blank, to_frame, to_payload
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
@@ -52,6 +56,10 @@ BLANK_POLICIES = ("keep", "clear")
 DAILY_WRITES = 10_000
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
 _NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
+_NO_TOKEN = (
+    "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
+    "export with LastModifiedDate or pass --base (base=)"
+)
 
 
 # -- normalising values typed by hand -------------------------------------------------------------
@@ -158,10 +166,6 @@ def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _sha(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
-
-
 @dataclass
 class _Row:
     """One edited row on its way through plan -> merge -> push."""
@@ -177,10 +181,9 @@ class _Row:
     token: datetime | None = None
     note: str = ""
 
-    @property
-    def change_key(self) -> str:
-        """Identity of the intended change (Id + new values): stable across reruns."""
-        return _sha([self.id, sorted((c, _display(n)) for c, (_, n) in self.changes.items())])
+    def intent(self) -> list[Any]:
+        """The intended change (Id + new values), for the ledger's keyed ``change_key``."""
+        return [self.id, sorted((c, _display(n)) for c, (_, n) in self.changes.items())]
 
     def plan_row(self) -> dict[str, Any]:
         return {
@@ -223,6 +226,12 @@ def _resolve(
         return
     onto = latest_row if latest_row is not None else base_row  # the server's full record when read
     base_token, exported = _token(base_row), _token(row.edit)
+    if (base is None and exported is None) or base_token is None:
+        # the row's own token is what tells a colleague's edit from ours; a token read just now
+        # would make UpdateOpportunity overwrite whatever changed since the export
+        row.action = "no_token"
+        row.problems = [Problem(row.label, "LastModifiedDate", "REQUIRED_FIELD_MISSING", _NO_TOKEN)]
+        return
     if latest_row is not None and _token(latest_row) != base_token:
         # the server moved on since the base: three-way merge, field by field
         remaining = {}
@@ -269,7 +278,10 @@ def _token(row: dict[str, Any]) -> pd.Timestamp | None:
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra) -> list[_Row]:
+def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra, catalog: str) -> list[_Row]:
+    """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
+    (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
+    not ``catalog``, before any call."""
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
@@ -286,11 +298,22 @@ def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Ex
         )
     if unknown:  # extra="keep": the analyst's own columns, never sent
         df = df.drop(columns=unknown)
+    sheet_rows = df.attrs.get("sheet_rows") or {}
     rows = []
     for label, values in zip(df.index, df.to_dict("records"), strict=True):
-        ident = values.get(ID)
-        edit = {str(k): v for k, v in values.items()}
-        rows.append(_Row(label=str(label), id=None if _blank(ident) else str(ident), edit=edit))
+        ident = None if _blank(values.get(ID)) else str(values.get(ID))
+        number, read_id = sheet_rows.get(label, (None, None))
+        shown = str(number) if number is not None and read_id == ident else str(label)
+        rows.append(_Row(label=shown, id=ident, edit={str(k): v for k, v in values.items()}))
+    wrong = [
+        (r.label, r.edit["Catalog"]) for r in rows if not _blank(r.edit.get("Catalog")) and r.edit["Catalog"] != catalog
+    ]
+    if wrong:
+        (first, theirs), more = wrong[0], f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
+        raise OpptoolkitError(
+            f"row {first}{more}, Catalog: INVALID_VALUE: the row is from catalog {theirs!r}, not {catalog!r}; "
+            f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
+        )
     return rows
 
 
@@ -319,6 +342,10 @@ def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
         base = to_frame(list(base))
     if "LastModifiedDate" not in base.columns:
         raise OpptoolkitError("the base has no LastModifiedDate column: export all columns, or use a mirror")
+    if ID not in base.columns or base[ID].isna().any() or (base[ID].astype(str).str.strip() == "").any():
+        raise OpptoolkitError(
+            "the base has rows without an Id: a base is the unedited export (or a mirror); export it again"
+        )
     out = {}
     for values in base.to_dict("records"):
         row = {str(c): v for c, v in values.items() if not _blank(v) or isinstance(v, list)}
@@ -371,11 +398,11 @@ def plan_updates(
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
     cat = get_catalog()
-    rows = _edited_rows(edited, cat, extra)
+    rows = _edited_rows(edited, cat, extra, catalog)
     bases = _base_rows(base)
     latest: dict[str, dict[str, Any] | None] = {}
     if bases is None:
-        client = get_client(client, endpoint_url=endpoint_url)
+        client = _client(client, endpoint_url=endpoint_url)
         with Pacer().attached(client):
             latest = _read_many(client, catalog, [r.id for r in rows if r.id], progress)
     for r in rows:
@@ -399,7 +426,63 @@ def _get(client: Any, catalog: str, ident: str) -> dict[str, Any] | None:
 def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None) -> dict[str, dict[str, Any] | None]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {i: pool.submit(_get, client, catalog, i) for i in ids}
-        return {i: f.result() for i, f in tqdm(futures.items(), desc="read", disable=None if progress else True)}
+        out = {}
+        for i, f in tqdm(futures.items(), desc="read", disable=None if progress else True):
+            try:
+                out[i] = f.result()
+            except (ClientError, BotoCoreError) as e:
+                for pending in futures.values():
+                    pending.cancel()
+                why = _unreachable(e)
+                if why:
+                    raise ServiceUnreachable(why) from None
+                code, msg = _error(e)
+                raise OpptoolkitError(f"GetOpportunity {i} failed: {code}: {msg}") from None
+        return out
+
+
+# -- what an error says about the request ---------------------------------------------------------
+
+# No request reached the service: botocore's ConnectionError (EndpointConnectionError,
+# ConnectTimeoutError, ProxyConnectionError, SSLError) is raised while connecting.
+_NOT_CONNECTED = (bex.ConnectionError,)
+# The request may have gone out: the connection broke or the answer did not come in time.
+_NO_ANSWER = (bex.HTTPClientError,)
+_NO_CREDENTIALS = (bex.NoCredentialsError, bex.PartialCredentialsError, bex.ProfileNotFound,
+                   bex.CredentialRetrievalError, bex.NoRegionError, bex.NoAuthTokenError, bex.TokenRetrievalError)  # fmt: skip
+# AWS's common errors for a request that could not be authenticated (the same for every call):
+# https://docs.aws.amazon.com/partner-central/latest/APIReference/CommonErrors.html
+_AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
+                         "InvalidClientTokenId", "ExpiredTokenException", "MissingAuthenticationToken"})  # fmt: skip
+
+
+def _unreachable(e: BaseException) -> str | None:
+    """One line saying what to do when ``e`` means every further call fails the same way (no
+    connection, no answer, no credentials); None for an error of this one request."""
+    name = type(e).__name__
+    if isinstance(e, _NOT_CONNECTED):
+        return f"cannot reach Partner Central ({name}: {e}): check the network, --endpoint-url or the proxy, then rerun"
+    if isinstance(e, _NO_ANSWER):
+        return (
+            f"Partner Central did not answer ({name}: {e}); a write sent may have been applied: "
+            "rerun the same push later (with the same ledger), it reads such rows back first"
+        )
+    if isinstance(e, _NO_CREDENTIALS):
+        return f"no usable AWS credentials ({name}: {e}): pass --profile, or set AWS_PROFILE, then rerun"
+    if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") in _AUTH_CODES:
+        code = e.response["Error"]["Code"]
+        return f"AWS refused the credentials ({code}): check --profile and the keys' account and expiry, then rerun"
+    return None
+
+
+def _client(client: Any, **kw: Any) -> Any:
+    try:
+        return get_client(client, **kw)
+    except BotoCoreError as e:
+        why = _unreachable(e)
+        if why:
+            raise ServiceUnreachable(why) from None
+        raise
 
 
 def _error(e: Exception) -> tuple[str, str]:
@@ -415,6 +498,39 @@ def _error(e: Exception) -> tuple[str, str]:
             )
         return code, str(err.get("Message", ""))[:500]
     return type(e).__name__, str(e)[:500]
+
+
+class _Wire:
+    """UpdateOpportunity as botocore sends it: every HTTP attempt of one row (retries included)
+    is counted, and any answered 5xx or left unanswered may have been applied.
+
+    botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the
+    response or the exception (botocore/endpoint.py, ``_get_response``).
+    """
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.maybe_applied = False
+
+    def reset(self) -> None:
+        self.attempts, self.maybe_applied = 0, False
+
+    def on_response(self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None,
+                    **_: Any) -> None:  # fmt: skip
+        if isinstance(exception, _NOT_CONNECTED):
+            return  # nothing went out: neither a write spent nor one applied
+        self.attempts += 1
+        if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
+            self.maybe_applied = True
+
+    @contextmanager
+    def attached(self, client: Any) -> Iterator[_Wire]:
+        event = f"response-received.{client.meta.service_model.service_id.hyphenize()}.UpdateOpportunity"
+        client.meta.events.register(event, self.on_response, unique_id=f"opptoolkit-wire-{id(self)}")
+        try:
+            yield self
+        finally:
+            client.meta.events.unregister(event, unique_id=f"opptoolkit-wire-{id(self)}")
 
 
 @dataclass
@@ -433,6 +549,7 @@ class _Job:
     results: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
+    wire: _Wire = field(default_factory=_Wire)
 
     def resolve(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
         _resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
@@ -443,14 +560,26 @@ class _Job:
             return True
         return self.bases is not None and not _changes(r.edit, self.bases[r.id], self.cat, self.blank)
 
+    def key(self, r: _Row) -> str | None:
+        return self.book.key(r.intent()) if r.changes else None
+
+    def _told(self, p: Problem) -> str:
+        """A problem as the ledger may hold it: for a sensitive field (the model's flag) the field
+        and code only, since the message may quote the value or a "did you mean" near it."""
+        try:
+            sensitive = self.cat.field_for(p.field).sensitive
+        except KeyError:
+            sensitive = True  # not a field the model knows: its message is not vouched for
+        return f"{p.field}: {p.code}" + (": (sensitive field: details not recorded)" if sensitive else f": {p.message}")
+
     def record(self, r: _Row, status: str, **kw: Any) -> None:
         """The row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
         entry = LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=status,
-                            changed_fields=list(r.changes), change_key=r.change_key if r.changes else None, **kw)  # fmt: skip
+                            changed_fields=list(r.changes), change_key=self.key(r), **kw)  # fmt: skip
         if r.problems and entry.error_code is None:
             entry.error_code = r.problems[0].code
-            entry.error_message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in r.problems)[:2000]
+            entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
         if r.conflicts and entry.error_code is None:
             entry.error_code, entry.error_message = "CONFLICT", "changed on both sides: " + ", ".join(r.conflicts)
         if status in ("not_found", "invalid") and entry.error_message is None and r.note:
@@ -462,23 +591,42 @@ class _Job:
                              "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
+    def fail(self, r: _Row, e: Exception, **kw: Any) -> None:
+        """Record a row whose request raised ``e``: ``unknown`` when a write of it may have been
+        applied (the next run reads it back), else ``failed``; stop the push when ``e`` means
+        every further call fails too."""
+        code, msg = _error(e)
+        status = "unknown" if self.wire.maybe_applied else "failed"
+        if status == "unknown":
+            msg = f"{msg} (the write may have been applied: the next run reads the record back)"
+        self.record(r, status, error_code=code, error_message=msg[:2000], lmd_before=r.token,
+                    writes=self.wire.attempts, **kw)  # fmt: skip
+        why = _unreachable(e)
+        if why:
+            raise ServiceUnreachable(f"row {r.label} ({r.id}): {why}")
+
     def send(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
-        """Send one row (merging again on ConflictException); returns the writes spent."""
-        writes = 0
+        """Send one row (merging again on ConflictException); returns the HTTP attempts spent."""
         started = datetime.now(UTC)
         merge_base = base if base is not None else _row_values(latest)
+        self.wire.reset()
         for attempt in range(1, self.attempts + 1):
             assert r.payload is not None
-            digest = _sha(r.payload)
+            digest = self.book.key(r.payload)
             # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
             self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status="in_flight",
                                         changed_fields=list(r.changes), lmd_before=r.token, attempt=attempt,
-                                        started_at=started, payload_sha256=digest, change_key=r.change_key))  # fmt: skip
+                                        started_at=started, payload_sha256=digest, change_key=self.key(r)))  # fmt: skip
             try:
-                writes += 1
                 out = self.client.update_opportunity(**r.payload)
             except self.client.exceptions.ConflictException:
-                latest = _get(self.client, self.catalog, r.id or "")
+                try:
+                    latest = _get(self.client, self.catalog, r.id or "")
+                except (ClientError, BotoCoreError) as e:
+                    self.fail(r, e, attempt=attempt, started_at=started, payload_sha256=digest)
+                    return self.wire.attempts
+                self.wire.maybe_applied = False  # the record as it is now is known
+                writes = self.wire.attempts
                 if latest is None:
                     self.record(r, "not_found", error_code="ResourceNotFoundException", writes=writes, attempt=attempt)
                     return writes
@@ -492,17 +640,15 @@ class _Job:
                     return writes
                 continue
             except (ClientError, BotoCoreError) as e:
-                code, msg = _error(e)
-                self.record(r, "failed", error_code=code, error_message=msg, lmd_before=r.token, writes=writes,
-                            attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
-                return writes
-            self.record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=writes,
+                self.fail(r, e, attempt=attempt, payload_sha256=digest, started_at=started)
+                return self.wire.attempts
+            self.record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=self.wire.attempts,
                         attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
-            return writes
-        self.record(r, "conflict", error_code="ConflictException", lmd_before=r.token, writes=writes,
+            return self.wire.attempts
+        self.record(r, "conflict", error_code="ConflictException", lmd_before=r.token, writes=self.wire.attempts,
                     error_message=f"still conflicting after {self.attempts} merges", attempt=self.attempts,
                     started_at=started)  # fmt: skip
-        return writes
+        return self.wire.attempts
 
 
 def push_updates(
@@ -535,34 +681,44 @@ def push_updates(
     Parameters
     ----------
     edited, catalog, base, blank, extra
-        As for :func:`plan_updates`.
+        As for :func:`plan_updates`. Without ``base`` every changed row needs its own
+        ``LastModifiedDate`` (as exported); a row without one is ``no_token`` and never sent.
     ledger : path
         Folder of the Parquet ledger. Rerunning with the same ledger skips rows that already
-        succeeded and reconciles a row that was in flight at a crash (read back: if the
-        server has the change it is recorded as succeeded, else sent).
+        succeeded and reconciles a row that was in flight at a crash or whose outcome was
+        ``unknown`` (read back: if the server has the change it is recorded as succeeded, else
+        sent). One push at a time: a second push on the same folder is refused.
     dry_run : bool
         Read and merge but send nothing (same result frame, ``status`` = the planned action).
     writes_per_second, reads_per_second : float
         Client-side pacing (documented quotas: 1 and 10).
     daily_write_budget : int
-        UpdateOpportunity calls allowed per rolling 24 h, counted from the ledger (documented:
-        10,000). When it runs out the remaining rows are ``deferred``; run again later.
+        UpdateOpportunity HTTP attempts allowed per rolling 24 h (botocore's retries count),
+        counted from the ledger (documented: 10,000). When it runs out the remaining rows are
+        ``deferred``; run again later.
 
     Returns
     -------
     DataFrame
-        Per row: ``row``, ``Id``, ``status`` (succeeded, unchanged, skipped, invalid,
-        not_editable, conflict, not_found, failed, deferred), ``error_code``,
-        ``error_message``, ``changed_fields``, ``lmd_before``, ``lmd_after``, ``writes``.
+        Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``,
+        ``status`` (succeeded, unchanged, skipped, invalid, no_token, not_editable, conflict,
+        not_found, failed, unknown, deferred), ``error_code``, ``error_message``,
+        ``changed_fields``, ``lmd_before``, ``lmd_after``, ``writes``.
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
+
+    Raises
+    ------
+    ServiceUnreachable
+        At the first connection or credential error (the row in hand is recorded: ``failed``
+        if nothing was sent, ``unknown`` if it may have been applied); ``.result`` holds the
+        rows recorded so far. Rerun the same push once the cause is fixed.
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    rows = _edited_rows(edited, get_catalog(), extra)
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    job = _Job(client, catalog, Ledger(ledger), _base_rows(base), blank, today, dry_run, max_merge_attempts)
-    history = job.book.latest()
-    used = job.book.writes_since()
+    rows = _edited_rows(edited, get_catalog(), extra, catalog)
+    bases = _base_rows(base)
+    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    job = _Job(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
 
     previous_handler: Callable[..., Any] | int | None = None
@@ -575,27 +731,45 @@ def push_updates(
         previous_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
         with (
+            job.book.lock() if not dry_run else nullcontext(),
             pacer.attached(client),
+            job.wire.attached(client),
             ThreadPoolExecutor(max_workers=4) as pool,
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
+            history = job.book.latest()  # under the lock: no other push is writing
+            used = job.book.writes_since()
             futures: list[Future[dict[str, Any] | None]] = []
-            for i, r in enumerate(rows):
-                # reads run ahead of the writer, up to `lookahead` rows
-                for ahead in rows[len(futures) : i + lookahead]:
-                    needed = not job.needs_no_read(ahead)
-                    futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
-                used += _push_row(job, r, futures[i], history.get(r.id or ""), used, daily_write_budget)
-                bar.update(1)
-                bar.set_postfix(dict(job.counts), refresh=False)
+            try:
+                for i, r in enumerate(rows):
+                    # reads run ahead of the writer, up to `lookahead` rows
+                    for ahead in rows[len(futures) : i + lookahead]:
+                        needed = not job.needs_no_read(ahead)
+                        futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
+                    used += _push_row(job, r, futures[i], history.get(r.id or ""), used, daily_write_budget)
+                    bar.update(1)
+                    bar.set_postfix(dict(job.counts), refresh=False)
+            except ServiceUnreachable as e:
+                for f in futures:
+                    f.cancel()
+                e.result = _result_frame(job, pacer)
+                raise
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
+    return _result_frame(job, pacer)
+
+
+def _result_frame(job: _Job, pacer: Pacer) -> pd.DataFrame:
     df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
                                             "lmd_before", "lmd_after", "writes"])  # fmt: skip
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
     return df
+
+
+#: A row whose newest ledger entry is one of these may have been applied: read it back first.
+_UNSETTLED = ("in_flight", "unknown")
 
 
 def _push_row(
@@ -610,11 +784,16 @@ def _push_row(
         r.action, r.note = "not_found", "no Id"
         job.record(r, "not_found", error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
         return 0
+    unsettled = prior is not None and prior["status"] in _UNSETTLED
     try:
         latest = read.result()
     except (ClientError, BotoCoreError) as e:
         code, msg = _error(e)
-        job.record(r, "failed", error_code=code, error_message=msg)
+        # a read spends no write: an earlier unknown outcome stays unknown
+        job.record(r, "unknown" if unsettled else "failed", error_code=code, error_message=msg)
+        why = _unreachable(e)
+        if why:
+            raise ServiceUnreachable(f"row {r.label} ({r.id}): {why}") from None
         return 0
     base = job.bases.get(r.id) if job.bases is not None else None
     if job.bases is not None and base is None:
@@ -629,11 +808,11 @@ def _push_row(
         r.action == "update"
         and prior is not None
         and prior["status"] == "succeeded"
-        and prior["change_key"] == r.change_key
+        and prior["change_key"] == job.key(r)
     ):
         job.record(r, "skipped", error_message="already succeeded in an earlier run")
-    elif r.action == "unchanged" and prior is not None and prior["status"] == "in_flight":
-        # a crash left this row in flight, and the server has the change: it landed
+    elif r.action == "unchanged" and unsettled:
+        # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
         job.record(r, "succeeded", error_message="reconciled: the server already had the change",
                    lmd_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
     elif r.action != "update" or job.dry_run:

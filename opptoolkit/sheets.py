@@ -395,6 +395,8 @@ def read_sheet(
         if cat.field_for(c).type == "timestamp":
             df[c] = pd.to_datetime(df[c], utc=True)
     df.attrs["sheet_warnings"] = warnings
+    # each frame label's row number in the sheet (with its Id, so a relabelled frame is not misnamed)
+    df.attrs["sheet_rows"] = dict(enumerate(zip(rows, data.get(ID, [None] * len(rows)), strict=True)))
     return df
 
 

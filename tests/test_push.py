@@ -389,3 +389,266 @@ def test_ctrl_c_stops_after_the_call_in_flight_and_leaves_a_consistent_ledger(sb
     )
     assert sb.service.applied == {i: 1 for i in edited["Id"]}
     assert set(again["status"]) <= {"succeeded", "unchanged"}
+
+
+# -- push-path holes (issue 16) -------------------------------------------------------------------
+
+
+def _no_retries(sb: Sandbox, **config):
+    from botocore.config import Config
+
+    return sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}, **config))
+
+
+def test_a_write_answered_500_is_unknown_and_the_next_run_reconciles_it(export, tmp_path):
+    """No retry left after a 500: the outcome is unknown (it was applied), not failed; the rerun
+    reads the record back and records success without a second write."""
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"UpdateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        rows = _editable(export, 2)
+        edited = export.loc[rows].copy()
+        edited["Project.Title"] = ["Maybe 1", "Maybe 2"]
+        first = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=_no_retries(sb), **FAST)
+        assert first["status"].tolist() == ["unknown", "unknown"]
+        assert set(first["error_code"]) == {"InternalServerException"}
+        assert sb.service.applied == {i: 1 for i in edited["Id"]}
+        sb.service.config.fault_after_commit_rate = 0.0
+        again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                                **FAST)  # fmt: skip
+        assert again["status"].tolist() == ["succeeded", "succeeded"]
+        assert "UpdateOpportunity" not in again.attrs["calls"]
+        assert sb.service.applied == {i: 1 for i in edited["Id"]}
+        final = ot.read_ledger(tmp_path / "l").groupby("Id")["status"].last()
+        assert set(final) == {"succeeded"}
+
+
+def test_retries_are_counted_as_writes_in_the_result_and_the_ledger(export, tmp_path):
+    """500 after the commit, botocore's retry meets a conflict: two HTTP attempts, two writes."""
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"UpdateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        (row,) = _editable(export, 1)
+        edited = export.loc[[row]].copy()
+        edited["Project.Title"] = "Counted"
+        result = ot.push_updates(
+            edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST
+        )
+        assert result["status"].tolist() == ["succeeded"]
+        assert sb.service.calls["UpdateOpportunity"] == 2
+        assert result["writes"].tolist() == [2]
+        assert ot.read_ledger(tmp_path / "l")["writes"].sum() == 2
+        assert ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, daily_write_budget=2,
+                               endpoint_url=sb.endpoint_url, **FAST)["status"].tolist() == ["unchanged"]  # fmt: skip
+
+
+def test_an_in_flight_entry_with_no_outcome_counts_as_one_write(tmp_path):
+    from opptoolkit.ledger import Ledger, LedgerEntry
+
+    book = Ledger(tmp_path / "l")
+    book.write(LedgerEntry(job_id=book.job_id, row="2", Id="O1", status="in_flight"))
+    book.write(LedgerEntry(job_id=book.job_id, row="3", Id="O2", status="in_flight"))
+    book.write(LedgerEntry(job_id=book.job_id, row="3", Id="O2", status="succeeded", writes=3))
+    assert Ledger(tmp_path / "l").writes_since() == 4
+
+
+def test_a_read_timeout_after_sending_is_unknown_and_stops_the_push(export, tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        rows = _editable(export, 3)
+        edited = export.loc[rows].copy()
+        edited["Project.Title"] = [f"Slow {i}" for i in range(3)]
+        update = sb.service._UpdateOpportunity
+        sb.service._UpdateOpportunity = lambda p: (time.sleep(1.0), update(p))[1]  # applied after the client gave up
+        with pytest.raises(ot.ServiceUnreachable, match="rerun") as e:
+            ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export,
+                            client=_no_retries(sb, read_timeout=0.3), **FAST)  # fmt: skip
+        assert "\n" not in str(e.value)
+        log = ot.read_ledger(tmp_path / "l")
+        assert log["Id"].unique().tolist() == [edited["Id"].iloc[0]]  # the first row only, then it stopped
+        assert log["status"].tolist() == ["in_flight", "unknown"]
+        time.sleep(1.0)
+        assert sb.service.applied == {edited["Id"].iloc[0]: 1}
+        sb.service._UpdateOpportunity = update
+        again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                                **FAST)  # fmt: skip
+        assert again["status"].tolist() == ["succeeded"] * 3
+        assert sb.service.applied == {i: 1 for i in edited["Id"]}
+
+
+def test_an_unreachable_endpoint_stops_at_once_without_a_ledger_entry_per_row(export, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    rows = _editable(export, 5)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = [f"Nowhere {i}" for i in range(5)]
+    from botocore.config import Config
+
+    from opptoolkit.sandbox import make_client
+
+    client = make_client(
+        f"http://127.0.0.1:{port}", config=Config(retries={"total_max_attempts": 2}, connect_timeout=1)
+    )
+    started = time.monotonic()
+    with pytest.raises(ot.ServiceUnreachable, match="EndpointConnectionError") as e:
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=client, **FAST)
+    assert time.monotonic() - started < 20
+    assert "\n" not in str(e.value)
+    log = ot.read_ledger(tmp_path / "l")
+    assert len(log) <= 1 and set(log["status"]) <= {"failed"}  # a read that never connected: nothing applied
+    with pytest.raises(ot.ServiceUnreachable):
+        ot.plan_updates(edited, "Sandbox", client=client, progress=False)
+
+
+def test_without_a_base_and_without_a_token_nothing_is_sent_blind(sb, export, tmp_path):
+    rows = _editable(export, 3)
+    for r in rows:
+        sb.edit("Sandbox", export.loc[r, "Id"], lambda rec: rec["Project"].update(Title="Colleague's title"))
+    edited = export.loc[rows, ["Id", "Project.Title", "LifeCycle.NextSteps"]].copy()
+    edited["LifeCycle.NextSteps"] = "Mine"
+    plan = ot.plan_updates(edited, "Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+    assert plan["action"].tolist() == ["no_token"] * 3
+    assert "export with LastModifiedDate or pass --base" in plan["errors"][0][0]
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["no_token"] * 3
+    assert set(result["error_code"]) == {"REQUIRED_FIELD_MISSING"}
+    assert not sb.service.applied
+    for r in rows:
+        assert sb.record("Sandbox", export.loc[r, "Id"])["Project"]["Title"] == "Colleague's title"
+
+
+def test_a_failing_re_read_after_a_conflict_is_that_rows_outcome_and_the_rest_go_on(export, tmp_path):
+    from opptoolkit.sandbox._service import ServiceError
+
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"UpdateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        rows = _editable(export, 3)
+        edited = export.loc[rows].copy()
+        edited["Project.Title"] = [f"Reread {i}" for i in range(3)]
+        unlucky = edited["Id"].iloc[0]
+        get, reads = sb.service._GetOpportunity, []
+
+        def flaky_get(p):
+            reads.append(p["Identifier"])
+            if p["Identifier"] == unlucky and reads.count(unlucky) > 1:
+                raise ServiceError("AccessDeniedException", "denied")
+            return get(p)
+
+        sb.service._GetOpportunity = flaky_get
+        result = ot.push_updates(
+            edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST
+        )
+        # its write was answered 500 then conflicted: applied or not, only a read can tell
+        assert result["status"].tolist() == ["unknown", "succeeded", "succeeded"]
+        assert result["error_code"][0] == "AccessDeniedException"
+        final = ot.read_ledger(tmp_path / "l").groupby("Id")["status"].last()
+        assert final.to_dict() == dict(zip(edited["Id"], ["unknown", "succeeded", "succeeded"], strict=True))
+
+
+@pytest.mark.parametrize("with_base", [True, False])
+def test_the_sheets_catalog_must_match_the_catalog_pushed_to(sb, export, tmp_path, with_base):
+    rows = _editable(export, 2)
+    edited = export.loc[rows, ["Id", "Catalog", "LastModifiedDate", "Project.Title"]].copy()
+    edited["Project.Title"] = ["Live 1", "Live 2"]
+    base = export if with_base else None
+    calls = dict(sb.service.calls)  # the export's
+    with pytest.raises(ot.OpptoolkitError, match="Catalog") as e:
+        ot.push_updates(edited, "AWS", ledger=tmp_path / "l", base=base, endpoint_url=sb.endpoint_url, **FAST)
+    assert "'Sandbox'" in str(e.value) and "AWS" in str(e.value)
+    with pytest.raises(ot.OpptoolkitError, match="Catalog"):
+        ot.plan_updates(edited, "AWS", base=base, endpoint_url=sb.endpoint_url, progress=False)
+    assert sb.service.calls == calls
+
+
+def test_two_pushes_sharing_a_ledger_are_serialised(sb, export, tmp_path):
+    import threading
+
+    rows = _editable(export, 6)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = [f"Locked {i}" for i in range(6)]
+    sb.service.config.latency = 0.1
+    outcome: dict[str, object] = {}
+    first = threading.Thread(target=lambda: outcome.update(r=ot.push_updates(
+        edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST)))  # fmt: skip
+    first.start()
+    deadline = time.monotonic() + 30
+    while not sb.service.applied and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(ot.OpptoolkitError, match="another push"):
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST)
+    first.join()
+    assert outcome["r"]["status"].tolist() == ["succeeded"] * 6
+    assert sb.service.applied == {i: 1 for i in edited["Id"]}
+
+
+def test_the_change_key_is_keyed_by_a_secret_of_the_ledger(sb, export, tmp_path):
+    import hashlib
+    import stat
+
+    (row,) = _editable(export, 1)
+    edited = export.loc[[row]].copy()
+    edited["LifeCycle.Stage"] = "Prospekt"  # invalid: recorded with its change key, never sent
+    keys = []
+    for name in ("a", "b", "a"):
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / name, base=export, endpoint_url=sb.endpoint_url, **FAST)
+        keys.append(ot.read_ledger(tmp_path / name)["change_key"].iloc[-1])
+        secrets = [p for p in (tmp_path / name).iterdir() if "secret" in p.name]
+        assert len(secrets) == 1 and stat.S_IMODE(secrets[0].stat().st_mode) == 0o600
+    assert keys[0] == keys[2] != keys[1]  # stable within a ledger (reruns skip), unguessable across
+    ident = edited["Id"].iloc[0]
+    unsalted = hashlib.sha256(json.dumps([ident, [["LifeCycle.Stage", "'Prospekt'"]]], sort_keys=True).encode())
+    assert unsalted.hexdigest() not in keys
+    assert not sb.service.applied
+
+
+def test_a_sensitive_fields_validation_message_stays_out_of_the_ledger(sb, export, tmp_path):
+    (row,) = _editable(export[export["Project.ExpectedCustomerSpend[0].CurrencyCode"].notna()], 1)
+    edited = export.loc[[row]].copy()
+    edited["Project.ExpectedCustomerSpend[0].CurrencyCode"] = "EUX"
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                             **FAST)  # fmt: skip
+    assert result["status"].tolist() == ["invalid"]
+    message = ot.read_ledger(tmp_path / "l")["error_message"][0]
+    assert "Project.ExpectedCustomerSpend[0].CurrencyCode: INVALID_ENUM_VALUE" in message
+    assert "EUR" not in message and "EUX" not in message and "did you mean" not in message
+    assert "EUR" not in str(result["error_message"][0])
+
+
+def test_plan_result_and_ledger_name_the_spreadsheets_row(sb, export, tmp_path):
+    rows = _editable(export, 3)
+    sheet = export.loc[rows, ["Id", "LastModifiedDate", "Project.Title"]].copy()
+    sheet["Project.Title"] = ["S1", sheet["Project.Title"].iloc[1], "S3"]
+    ot.write_sheet(sheet, tmp_path / "edits.xlsx")
+    plan = ot.plan_updates(tmp_path / "edits.xlsx", "Sandbox", base=export)
+    assert plan["row"].tolist() == ["2", "3", "4"]
+    read = ot.read_sheet(tmp_path / "edits.xlsx")
+    assert ot.plan_updates(read.iloc[[2, 0]], "Sandbox", base=export)["row"].tolist() == ["4", "2"]
+    result = ot.push_updates(tmp_path / "edits.xlsx", "Sandbox", ledger=tmp_path / "l", base=export,
+                             endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert result["row"].tolist() == ["2", "3", "4"]
+    assert set(ot.read_ledger(tmp_path / "l")["row"]) == {"2", "4"}
+
+
+def test_a_ledger_that_is_a_file_or_holds_a_corrupt_part_is_a_one_line_error(sb, export, tmp_path):
+    (row,) = _editable(export, 1)
+    edited = export.loc[[row]].copy()
+    edited["Project.Title"] = "Ledger"
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ot.OpptoolkitError, match="not a folder"):
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / "file", base=export, endpoint_url=sb.endpoint_url, **FAST)
+    with pytest.raises(ot.OpptoolkitError, match="not a folder"):
+        ot.read_ledger(tmp_path / "file")
+    (tmp_path / "l").mkdir()
+    (tmp_path / "l" / "part-20260101T000000000000-x-000001.parquet").write_bytes(b"PAR1 torn")
+    with pytest.raises(ot.OpptoolkitError, match=r"part-20260101T000000000000-x-000001\.parquet") as e:
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST)
+    assert "\n" not in str(e.value)
+    assert not sb.service.applied
+
+
+def test_a_base_with_a_blank_id_is_a_one_line_error(export):
+    base = export.copy()
+    base.loc[base.index[3], "Id"] = None
+    with pytest.raises(ot.OpptoolkitError, match="Id") as e:
+        ot.plan_updates(export.head(2), "Sandbox", base=base)
+    assert "\n" not in str(e.value)
