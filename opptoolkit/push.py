@@ -298,13 +298,14 @@ def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Ex
         )
     if unknown:  # extra="keep": the analyst's own columns, never sent
         df = df.drop(columns=unknown)
-    sheet_rows = df.attrs.get("sheet_rows") or {}
+    numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
     rows = []
     for label, values in zip(df.index, df.to_dict("records"), strict=True):
         ident = None if _blank(values.get(ID)) else str(values.get(ID))
-        number, read_id = sheet_rows.get(label, (None, None))
-        shown = str(number) if number is not None and read_id == ident else str(label)
-        rows.append(_Row(label=shown, id=ident, edit={str(k): v for k, v in values.items()}))
+        known = isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == ident
+        rows.append(
+            _Row(label=str(numbers[label] if known else label), id=ident, edit={str(k): v for k, v in values.items()})
+        )
     wrong = [
         (r.label, r.edit["Catalog"]) for r in rows if not _blank(r.edit.get("Catalog")) and r.edit["Catalog"] != catalog
     ]
@@ -450,8 +451,10 @@ _NOT_CONNECTED = (bex.ConnectionError,)
 _NO_ANSWER = (bex.HTTPClientError,)
 _NO_CREDENTIALS = (bex.NoCredentialsError, bex.PartialCredentialsError, bex.ProfileNotFound,
                    bex.CredentialRetrievalError, bex.NoRegionError, bex.NoAuthTokenError, bex.TokenRetrievalError)  # fmt: skip
-# AWS's common errors for a request that could not be authenticated (the same for every call):
-# https://docs.aws.amazon.com/partner-central/latest/APIReference/CommonErrors.html
+# Errors common to all AWS services for a request that could not be authenticated, the same for
+# every call (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html,
+# https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html), plus the names JSON-protocol
+# services give an unknown access key and a bad signature (UnrecognizedClientException, InvalidSignatureException).
 _AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
                          "InvalidClientTokenId", "ExpiredTokenException", "MissingAuthenticationToken"})  # fmt: skip
 

@@ -23,6 +23,7 @@ from .exceptions import OpptoolkitError
 from .frame import to_payloads
 from .model import get_catalog, split_column
 from .rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, validate_payload
+from .sheets import _guard
 
 __all__ = [
     "by_close_month",
@@ -409,6 +410,9 @@ def write_report(
         with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
             for name, view in views.items():
                 table = pd.DataFrame({"note": [view]}) if isinstance(view, str) else view
+                # the formula guard of write_sheet: a company name "=HYPERLINK(...)" stays text
+                table = table.rename(columns=lambda c: _guard(c) if isinstance(c, str) else c)
+                table = table.map(lambda v: _guard(v) if isinstance(v, str) else v)
                 table.to_excel(writer, sheet_name=name[:31], index=False)
     return views
 

@@ -9,8 +9,11 @@ Conventions (documented in the README, stable across versions):
   a backslash is written ``\\\\``, a line feed ``\\n`` and a carriage return ``\\r``. When reading a list of enum values,
   a cell without line breaks may also separate items with ``;`` (easier to type).
 * **Formula guard**: a text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
-  ``'`` is written with one extra leading ``'`` so no spreadsheet program evaluates it; reading
-  removes exactly one leading ``'``.
+  ``'``, or that is an error value's name (``#N/A``, ``#REF!``, ...), is written with one extra
+  leading ``'`` so no spreadsheet program evaluates it; reading removes exactly one leading ``'``.
+* Cells that look blank but were not blank to the analyst are **problems**, never blanks: a CSV
+  row with fewer cells than the header, a formula with no saved value, merged cells, an error
+  value (``#N/A``, ``#REF!``, ...).
 * **Timestamps** are ISO 8601 in UTC (``2025-01-31T09:30:00.123000+00:00``).
 * **Headers** are the dotted paths, or with ``headers="label"`` friendly labels derived from the
   paths (``Customer account company name``, ``Customer contacts 1 email``); both are accepted on
@@ -45,6 +48,10 @@ _log = logging.getLogger(__name__)
 Extra = Literal["error", "keep"]  # a column the model does not know: refused, or kept as text
 EXTRA_POLICIES: tuple[Extra, ...] = get_args(Extra)
 _GUARD = ("=", "+", "-", "@", "\t", "\r", "'")
+# The error values a cell can hold (ECMA-376 Part 3 primer, "Error values",
+# https://c-rex.net/projects/samples/ooxml/e1/Part3/OOXML_P3_Primer_Error_topic_ID0EUQBO.html;
+# Excel's ERROR.TYPE adds #GETTING_DATA: https://support.microsoft.com/ja-jp/excel/error-type-function).
+_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"})
 _ILLEGAL_XML = re.compile(r"[\ufffe\uffff]")
 # OOXML's own escape for characters XML cannot carry (or would normalise, like CR): _xHHHH_.
 # Excel and LibreOffice write and read it; a literal "_xHHHH_" is escaped as "_x005F_xHHHH_".
@@ -59,7 +66,8 @@ _ESCAPES = {"n": "\n", "r": "\r"}
 
 
 def _guard(text: str) -> str:
-    return "'" + text if text.startswith(_GUARD) else text
+    """``text`` as a cell no spreadsheet program evaluates (the formula guard)."""
+    return "'" + text if text.startswith(_GUARD) or text in _ERRORS else text
 
 
 def _unguard(text: str) -> str:
@@ -238,6 +246,7 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     if suffix not in (".csv", ".xlsx", ".xlsm"):
         raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
     records: list[Sequence[Any]]
+    merged: list[tuple[int, int, str]] = []  # (row, column, "B2:C3") of each merged range
     try:
         if suffix == ".csv":  # the csv module, not read_csv: a row with a cell too many shifts nothing
             with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -245,17 +254,10 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
                 sep = max((",", ";", "\t"), key=fh.readline().count)
                 fh.seek(0)
                 records = list(csv.reader(fh, delimiter=sep))
+            flagged = {(n, j): f"holds the error value {v}" for n, r in enumerate(records, start=1)
+                       for j, v in enumerate(r) if v in _ERRORS}  # fmt: skip
         else:
-            from openpyxl import load_workbook
-
-            wb = load_workbook(path, read_only=True, data_only=True)
-            try:
-                ws = wb.worksheets[sheet_name] if isinstance(sheet_name, int) else wb[sheet_name]
-                records = [
-                    [_ooxml_unescape(v) if isinstance(v, str) else v for v in r] for r in ws.iter_rows(values_only=True)
-                ]
-            finally:
-                wb.close()
+            records, flagged, merged = _xlsx_records(path, sheet_name)
     except UnicodeDecodeError as e:
         raise SheetError(
             f"cannot read {path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}); "
@@ -270,8 +272,16 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     body: list[Sequence[Any]] = []
     rows: list[int] = []
     problems: list[Problem] = []
+    names = ["" if h is None else str(h) for h in head[:width]]
+
+    def where(col: int) -> str:
+        return (names[col] if col < width and names[col] else None) or f"column {_letter(col)}"
+
     for n, r in enumerate(records[1:], start=2):
         cells = r if len(r) == width else [*r[:width], *[None] * (width - len(r))]
+        if suffix == ".csv" and 0 < len(r) < width and any(v != "" for v in r):
+            problems.append(Problem(n, where(len(r)), "INVALID_VALUE", f"the row has {len(r)} cells, the header "
+                                    f"{width}: a separator or a quote is missing; fix the row"))  # fmt: skip
         if any(cells) or any(v not in (None, "") for v in cells):  # the second for a row of 0s
             body.append(cells)
             rows.append(n)
@@ -282,10 +292,73 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
                     n, f"column {stray + 1}", "INVALID_VALUE", "a value under no header: name the column or clear it"
                 )
             )
+    for (n, j), what in sorted(flagged.items()):
+        problems.append(Problem(n, where(j), "INVALID_VALUE", f"cell {_letter(j)}{n} {what}: fix it or type the value"))
+    for n, j, ref in merged:
+        problems.append(Problem(n, where(j), "INVALID_VALUE", f"cells {ref} are merged: unmerge them, each cell holds "
+                                "its own value"))  # fmt: skip
     if problems:
-        raise SheetError(f"cannot read {path.name}", problems)
+        raise SheetError(f"cannot read {path.name}", sorted(problems, key=lambda p: (p.row, p.field)))
     columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
-    return ["" if h is None else str(h) for h in head[:width]], columns, rows
+    return names, columns, rows
+
+
+def _letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col + 1)
+
+
+def _xlsx_records(
+    path: Path, sheet_name: str | int
+) -> tuple[list[Sequence[Any]], dict[tuple[int, int], str], list[tuple[int, int, str]]]:
+    """The cached values of a worksheet, row by row from row 1, with the cells that look blank
+    or like a value but are not (``{(row, column): why}``: error values and formulas with no
+    saved value) and the merged ranges.
+
+    openpyxl's read-only ``iter_rows`` gives a formula without a saved value as None and drops
+    the merged ranges, so the sheet's XML is read with openpyxl's own worksheet parser, which
+    keeps both.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    flagged: dict[tuple[int, int], str] = {}
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell: dict[str, Any] = super().parse_cell(element)
+            at = (cell["row"], cell["column"] - 1)
+            if cell["data_type"] == "e":
+                flagged[at] = f"holds the error value {cell['value']}"
+            elif cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                flagged[at] = "is a formula with no saved value (saved by a program that does not calculate)"
+            return cell
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws: Any = wb.worksheets[sheet_name] if isinstance(sheet_name, int) else wb[sheet_name]
+        book: Any = wb  # openpyxl's read-only internals: the parser needs what load_workbook read
+        records: list[Sequence[Any]] = []
+        with ws._get_source() as src:
+            parser = Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch, date_formats=book._date_formats,
+                            timedelta_formats=book._timedelta_formats)  # fmt: skip
+            for n, cells in parser.parse():
+                records.extend([] for _ in range(n - 1 - len(records)))  # rows the file leaves out
+                row: list[Any] = [None] * max((c["column"] for c in cells), default=0)
+                for c in cells:
+                    v = c["value"]
+                    row[c["column"] - 1] = _ooxml_unescape(v) if isinstance(v, str) else v
+                records.append(row)
+        from openpyxl.utils.cell import range_boundaries
+
+        merged = []
+        for rng in getattr(parser.merged_cells, "mergeCell", None) or []:
+            min_col, min_row, _, _ = range_boundaries(rng.ref)
+            merged.append((int(min_row or 1), int(min_col or 1) - 1, str(rng.ref)))
+    finally:
+        wb.close()
+    return records, flagged, merged
 
 
 def read_sheet(
@@ -395,8 +468,9 @@ def read_sheet(
         if cat.field_for(c).type == "timestamp":
             df[c] = pd.to_datetime(df[c], utc=True)
     df.attrs["sheet_warnings"] = warnings
-    # each frame label's row number in the sheet (with its Id, so a relabelled frame is not misnamed)
-    df.attrs["sheet_rows"] = dict(enumerate(zip(rows, data.get(ID, [None] * len(rows)), strict=True)))
+    # the row number in the sheet of each frame label (0, 1, ...), with its Id so that a frame
+    # relabelled since is not misnamed; tuples, as pandas deep-copies attrs on every operation
+    df.attrs["sheet_rows"] = (tuple(rows), tuple(data.get(ID, [None] * len(rows))))
     return df
 
 

@@ -165,3 +165,18 @@ def test_cli_report_of_a_sheet_with_the_analysts_own_columns(df, tmp_path, capsy
     assert cli(["report", str(tmp_path / "pipeline.xlsx"), "--html", str(tmp_path / "r.html")]) == 0
     assert "report of 6 opportunities" in capsys.readouterr().out
     assert "Prospect" in (tmp_path / "r.html").read_text()
+
+
+def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_path):
+    import openpyxl
+
+    from opptoolkit.sheets import _guard
+
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    df = df.copy()
+    df["Customer.Account.CompanyName"] = hostile
+    report.write_report(df, None, xlsx=tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")  # formulas as formulas
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]  # nothing a spreadsheet evaluates
+    assert _guard(hostile) in {c.value for c in cells}  # the company name as write_sheet writes it

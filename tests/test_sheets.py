@@ -257,3 +257,66 @@ def test_unreadable_files_raise_a_sheet_error(tmp_path, content):
         ot.read_sheet(tmp_path / "missing.csv")
     with pytest.raises(SheetError, match="unsupported file type"):
         ot.write_sheet(pd.DataFrame({"Id": ["O1"]}), tmp_path / "x.json")
+
+
+# -- cells that look blank but were not blank to the analyst --------------------------------------
+
+
+def _problems(path, **kwargs) -> list:
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(path, **kwargs)
+    return e.value.problems
+
+
+def test_a_csv_row_with_fewer_cells_than_headers_is_a_problem_not_blanks(tmp_path):
+    (tmp_path / "x.csv").write_text("Id,Project.Title,LifeCycle.NextSteps\nO1,T,N\nO2,T2\n")
+    (p,) = _problems(tmp_path / "x.csv")
+    assert p.row == 3 and p.code == "INVALID_VALUE" and "2 cells" in p.message and "3" in p.message
+
+
+def test_a_formula_with_no_saved_value_is_a_problem(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["Id", "Project.Title"])
+    wb.active.append(["O1", '=A1&"x"'])  # openpyxl saves no cached value, as a script or a web export may
+    wb.save(tmp_path / "x.xlsx")
+    (p,) = _problems(tmp_path / "x.xlsx")
+    assert (p.row, p.field) == (2, "Project.Title") and "B2" in p.message and "formula" in p.message
+
+
+def test_merged_cells_are_a_problem(tmp_path):
+    wb = openpyxl.Workbook()
+    for r in (["Id", "Project.Title", "LifeCycle.NextSteps"], ["O1", "T", "N"], ["O2", "T2", None]):
+        wb.active.append(r)
+    wb.active.merge_cells("B2:C2")
+    wb.save(tmp_path / "x.xlsx")
+    (p,) = _problems(tmp_path / "x.xlsx")
+    assert p.row == 2 and "B2:C2" in p.message and "merged" in p.message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_excel_error_values_are_problems(tmp_path, suffix):
+    _write_rows(tmp_path / f"x{suffix}", [["Id", "Project.Title", "LifeCycle.NextSteps"], ["O1", "#N/A", "ok"],
+                                          ["O2", "fine", "#REF!"]])  # fmt: skip
+    problems = _problems(tmp_path / f"x{suffix}")
+    assert [(p.row, p.field) for p in problems] == [(2, "Project.Title"), (3, "LifeCycle.NextSteps")]
+    assert "#N/A" in problems[0].message and "#REF!" in problems[1].message
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_real_value_that_reads_like_an_error_round_trips(tmp_path, suffix):
+    df = pd.DataFrame({"Id": ["O1"], "Project.Title": ["#N/A"]})
+    assert ot.read_sheet(ot.write_sheet(df, tmp_path / f"x{suffix}")).loc[0, "Project.Title"] == "#N/A"
+
+
+def test_a_blank_looking_cell_is_never_sent_as_a_clear(sb, tmp_path):
+    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    row = df.index[df["LifeCycle.ReviewStatus"].eq("Pending Submission") & df["LifeCycle.NextSteps"].notna()][0]
+    sheet = df.loc[[row], ["Id", "LastModifiedDate", "LifeCycle.NextSteps"]].copy()
+    ot.write_sheet(sheet, tmp_path / "x.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx")
+    wb.active["C2"] = "=VLOOKUP(A2,Other!A:B,2,FALSE)"  # saved by a program that does not compute
+    wb.save(tmp_path / "x.xlsx")
+    with pytest.raises(SheetError, match="C2"):
+        ot.push_updates(tmp_path / "x.xlsx", "Sandbox", ledger=tmp_path / "l", base=df, blank="clear",
+                        endpoint_url=sb.endpoint_url, progress=False, writes_per_second=1000)  # fmt: skip
+    assert not sb.service.applied
