@@ -392,9 +392,16 @@ def plan_updates(
     Returns
     -------
     DataFrame
-        One row per edited row: ``row``, ``Id``, ``action`` (update, unchanged, invalid,
-        not_editable, conflict, not_found), ``changes`` (``path: old → new``),
+        One row per edited row: ``row`` (the spreadsheet's row number when the rows came
+        from a sheet, else the frame's label), ``Id``, ``action`` (update, unchanged, invalid,
+        no_token, not_editable, conflict, not_found), ``changes`` (``path: old → new``),
         ``changed_fields``, ``errors`` (in the API's codes) and ``note``.
+
+    Raises
+    ------
+    OpptoolkitError
+        Bad input: no ``Id`` column, a repeated Id, an unknown column, a row whose own
+        ``Catalog`` is not ``catalog``, a base with a blank Id.
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")

@@ -652,3 +652,22 @@ def test_a_base_with_a_blank_id_is_a_one_line_error(export):
     with pytest.raises(ot.OpptoolkitError, match="Id") as e:
         ot.plan_updates(export.head(2), "Sandbox", base=base)
     assert "\n" not in str(e.value)
+
+
+def test_no_credentials_stop_the_push_at_the_first_call(sb, export, tmp_path):
+    import boto3
+    import botocore.session
+    from botocore.credentials import CredentialResolver
+
+    session = botocore.session.Session()
+    session.register_component("credential_provider", CredentialResolver([]))  # no credentials anywhere
+    client = boto3.Session(botocore_session=session, region_name="us-east-1").client(
+        "partnercentral-selling", endpoint_url=sb.endpoint_url
+    )
+    rows = _editable(export, 3)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = ["C1", "C2", "C3"]
+    with pytest.raises(ot.ServiceUnreachable, match="NoCredentialsError.*--profile") as e:
+        ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=client, **FAST)
+    assert len(e.value.result) == 1 and e.value.result["status"].tolist() == ["failed"]
+    assert len(ot.read_ledger(tmp_path / "l")) == 1 and not sb.service.applied
