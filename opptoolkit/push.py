@@ -230,7 +230,7 @@ def _resolve(
         # the row's own token is what tells a colleague's edit from ours; a token read just now
         # would make UpdateOpportunity overwrite whatever changed since the export
         row.action = "no_token"
-        row.problems = [Problem(row.label, "LastModifiedDate", "REQUIRED_FIELD_MISSING", _NO_TOKEN)]
+        row.problems = [Problem(None, "LastModifiedDate", "REQUIRED_FIELD_MISSING", _NO_TOKEN)]
         return
     if latest_row is not None and _token(latest_row) != base_token:
         # the server moved on since the base: three-way merge, field by field

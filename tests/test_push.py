@@ -667,7 +667,7 @@ def test_no_credentials_stop_the_push_at_the_first_call(sb, export, tmp_path):
     rows = _editable(export, 3)
     edited = export.loc[rows].copy()
     edited["Project.Title"] = ["C1", "C2", "C3"]
-    with pytest.raises(ot.ServiceUnreachable, match="NoCredentialsError.*--profile") as e:
+    with pytest.raises(ot.ServiceUnreachable, match=r"NoCredentialsError.*--profile") as e:
         ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=client, **FAST)
     assert len(e.value.result) == 1 and e.value.result["status"].tolist() == ["failed"]
     assert len(ot.read_ledger(tmp_path / "l")) == 1 and not sb.service.applied
