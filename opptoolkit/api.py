@@ -16,11 +16,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import botocore.exceptions
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from .exceptions import OpptoolkitError
+from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .model import SERVICE, service_model
 from .wire import decode_text, map_text
@@ -35,6 +36,7 @@ __all__ = [
     "get_client",
     "list_opportunities",
     "read_opportunities",
+    "unreachable",
 ]
 
 _log = logging.getLogger(__name__)
@@ -42,7 +44,50 @@ _log = logging.getLogger(__name__)
 #: Documented quotas (AWS Partner Central developer guide, "quotas"): requests per second.
 QUOTAS = {"read": 10.0, "write": 1.0}
 _READ_OPS = frozenset({"GetOpportunity", "ListOpportunities"})
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+# Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
+# nothing was sent, and against an unreachable endpoint ten attempts only delay the one-line error. The connect
+# timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5)
+
+#: botocore errors that mean no call can succeed: the endpoint cannot be reached (the request was never sent)
+#: or there are no usable credentials.
+_UNREACHABLE: tuple[type[Exception], ...] = (
+    botocore.exceptions.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, proxy errors
+    botocore.exceptions.NoCredentialsError,
+    botocore.exceptions.PartialCredentialsError,
+    botocore.exceptions.CredentialRetrievalError,
+    botocore.exceptions.TokenRetrievalError,
+    botocore.exceptions.SSOError,
+    botocore.exceptions.NoAuthTokenError,
+    botocore.exceptions.NoRegionError,
+)
+# Error codes of the AWS JSON protocol that reject the caller, not the record (every call would get them).
+_AUTH_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "IncompleteSignature"}
+)
+
+
+def unreachable(err: BaseException) -> ServiceUnreachable | None:
+    """``err`` as a :class:`ServiceUnreachable` (with what to do) when no further call can succeed, else None."""
+    if isinstance(err, ServiceUnreachable):
+        return err
+    if isinstance(err, botocore.exceptions.ConnectionError):
+        return ServiceUnreachable(f"{err} ({type(err).__name__}): check the endpoint URL, the network or the proxy")
+    if isinstance(err, _UNREACHABLE):
+        return ServiceUnreachable(
+            f"{err} ({type(err).__name__}): set up AWS credentials (aws configure, aws sso login, AWS_PROFILE)"
+            " or name a profile"
+        )
+    if isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") in _AUTH_CODES:
+        e = err.response["Error"]
+        return ServiceUnreachable(f"the credentials were refused ({e['Code']}: {e.get('Message', '')}): check them")
+    return None
+
+
+def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
+    """A ``needs-retry`` handler that runs before the retry policy: False (no retry) when the connection
+    could not be opened, None (let the policy decide) otherwise."""
+    return False if isinstance(caught_exception, botocore.exceptions.ConnectionError) else None
 
 
 def get_client(
@@ -53,7 +98,9 @@ def get_client(
     region_name: str | None = None,
 ) -> Any:
     """The ``partnercentral-selling`` client to use: ``client`` if given, else one made from
-    ``boto3_session`` (or the default credential chain), with standard retries (10 attempts).
+    ``boto3_session`` (or the default credential chain), with standard retries (10 attempts) of
+    throttling and server errors, a 5 s connect timeout and no retry of a connection that cannot be
+    opened (the first such error raises).
 
     ``endpoint_url`` points it at a sandbox; ``region_name`` defaults to the session's, else
     ``us-east-1`` (the service's region).
@@ -66,7 +113,13 @@ def get_client(
     region = region_name or session.region_name or "us-east-1"
     if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
         session = boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
-    return session.client(SERVICE, region_name=region, endpoint_url=endpoint_url, config=_RETRIES)  # type: ignore[call-overload]
+    made = session.client(SERVICE, region_name=region, endpoint_url=endpoint_url, config=_RETRIES)  # type: ignore[call-overload]
+    made.meta.events.register_first(
+        f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",
+        _no_retry_unreachable,
+        unique_id="opptoolkit-no-retry-unreachable",
+    )
+    return made
 
 
 class _Bucket:
@@ -270,17 +323,38 @@ def get_opportunities(
         return fetch_opportunity(client, catalog, identifier)
 
     futures: list[tuple[str, Future[dict[str, Any] | None]]] = []
+    stop: list[ServiceUnreachable] = []  # the first error that no further call can avoid
+
+    def done(fut: Future[dict[str, Any] | None]) -> None:
+        bar.update(1)
+        err = None if fut.cancelled() else fut.exception()
+        if err is not None and (u := unreachable(err)) is not None:
+            stop.append(u)
+
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
         tqdm(total=0, desc=desc, unit="opp", disable=None if progress else True) as bar,
     ):
         try:
-            for ident in identifiers:
-                fut = pool.submit(get, ident)
-                fut.add_done_callback(lambda _: bar.update(1))
-                futures.append((ident, fut))
-                bar.total = len(futures)
-            wait([f for _, f in futures])
+            try:
+                for ident in identifiers:
+                    if stop:
+                        break
+                    fut = pool.submit(get, ident)
+                    fut.add_done_callback(done)
+                    futures.append((ident, fut))
+                    bar.total = len(futures)
+                pending = [f for _, f in futures]
+                while pending and not stop:
+                    pending = list(wait(pending, timeout=0.2).not_done)
+            except (ClientError, BotoCoreError) as e:  # the listing itself failed
+                if (u := unreachable(e)) is None:
+                    raise
+                stop.append(u)
+            if stop:  # no further call can succeed: stop at the first, record nothing per row
+                for _, f in futures:
+                    f.cancel()
+                raise stop[0]
         except KeyboardInterrupt:
             for _, f in futures:
                 f.cancel()
@@ -385,8 +459,12 @@ def read_opportunities(
                     catalog, ids(), client=client, max_workers=max_workers, progress=progress
                 )
     except ClientError as e:
+        if (u := unreachable(e)) is not None:
+            raise u from None
         err = e.response.get("Error", {})
         raise OpptoolkitError(f"ListOpportunities failed: {err.get('Code')}: {err.get('Message')}") from None
+    except BotoCoreError as e:
+        raise (unreachable(e) or OpptoolkitError(f"ListOpportunities failed: {type(e).__name__}: {e}")) from None
     df = to_frame(records, drop_empty=drop_empty)
     df.attrs["failures"] = failures
     df.attrs["calls"] = dict(pacer.calls)

@@ -3,14 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .exceptions import OpptoolkitError
+from .exceptions import OpptoolkitError, ServiceUnreachable
 
 __all__ = ["main"]
+
+_log = logging.getLogger(__name__)
+
+_EPILOG = """\
+exit status:
+  0    all good: every row applied (or nothing to do)
+  1    some rows were not applied or read (listed above, and in the ledger); --dry-run: some rows
+       would not be sent (invalid, conflict, not editable, not found)
+  2    bad input or usage, or the service cannot be reached: the one-line message says what to do
+  3    an unexpected error (a bug): the message names it, -vv logs the details
+  130  interrupted (Ctrl-C); a push resumes from its --ledger
+"""
+
+
+def _catalogs() -> list[str]:
+    """The catalogs the model's ``Catalog`` member names. The member has a pattern and no enum; its text reads
+    "takes a string value from a predefined list: <code>AWS</code> or <code>Sandbox</code>" (the model's
+    CatalogIdentifier documentation), so the list is read from there."""
+    from .model import service_model
+
+    doc = service_model().operation_model("ListOpportunities").input_shape.members["Catalog"].documentation
+    listed = re.search(r"predefined list:(.*?)\.", doc or "")
+    return re.findall(r"<code>(\w+)</code>", listed.group(1)) if listed else []
+
+
+def _instant(text: str) -> datetime:
+    """An ``argparse`` type: an ISO 8601 date or date-time (naive means UTC)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or date-time: write e.g. 2026-01-31 or 2026-01-31T09:00Z"
+        ) from None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -74,6 +110,35 @@ def _sync(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+_NOT_SENT = ("invalid", "conflict", "not_editable", "not_found")
+
+
+def _print_plan(plan: Any) -> None:
+    todo = plan[plan["action"] != "unchanged"]
+    print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
+    for rec in todo.to_dict("records"):
+        print(f"  row {rec['row']} {rec['Id']} [{rec['action']}] {rec['note']}")
+        for c in [*rec["changes"], *rec["errors"]]:
+            print(f"      {c}")
+
+
+def _confirmed(args: argparse.Namespace, client: Any) -> bool:
+    """Writes to the live ``AWS`` catalog: show the plan, then ask (a terminal only) unless ``--yes``."""
+    from .push import plan_updates
+
+    if args.catalog != "AWS" or args.yes:
+        return True
+    plan = plan_updates(args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra, client=client)
+    _print_plan(plan)
+    n = int((plan["action"] == "update").sum())
+    if n == 0:
+        return True
+    if not sys.stdin.isatty():
+        raise OpptoolkitError(f"{n} updates to the live AWS catalog need a confirmation: run in a terminal, or pass --yes")
+    answer = input(f"send {n} updates to the live AWS catalog? [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
 def _push(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -86,16 +151,15 @@ def _push(args: argparse.Namespace) -> int:
             args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra,
             client=None if args.base else _client(args),
         )  # fmt: skip
-        todo = plan[plan["action"] != "unchanged"]
-        print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
-        for rec in todo.to_dict("records"):
-            print(f"  {rec['Id']} [{rec['action']}] {rec['note']}")
-            for c in [*rec["changes"], *rec["errors"]]:
-                print(f"      {c}")
-        return 0
+        _print_plan(plan)
+        return 1 if plan["action"].isin(_NOT_SENT).any() else 0
+    client = _client(args)
+    if not _confirmed(args, client):
+        print("nothing sent", file=sys.stderr)
+        return 1
     result = push_updates(
         args.edits, args.catalog, ledger=args.ledger, base=args.base, blank=args.blank, extra=args.extra,
-        client=_client(args),
+        client=client,
         writes_per_second=args.writes_per_second, reads_per_second=args.reads_per_second,
         daily_write_budget=args.daily_write_budget,
     )  # fmt: skip
@@ -103,9 +167,9 @@ def _push(args: argparse.Namespace) -> int:
     print(
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
     )
-    bad = result[result["status"].isin(["failed", "invalid", "conflict", "not_editable", "not_found"])]
+    bad = result[~result["status"].isin(["succeeded", "unchanged", "skipped"])]
     for r in bad.itertuples():
-        print(f"  {r.Id} [{r.status}] {r.error_code}: {r.error_message}", file=sys.stderr)
+        print(f"  row {r.row} {r.Id} [{r.status}] {r.error_code}: {r.error_message}", file=sys.stderr)
     return 1 if len(bad) else 0
 
 
@@ -122,7 +186,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _aws_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--catalog", required=True, help="AWS or Sandbox (always explicit)")
+    p.add_argument("--catalog", required=True, choices=_catalogs() or None, help="always explicit")
     p.add_argument("--endpoint-url", help="a sandbox endpoint, e.g. http://127.0.0.1:8787")
     p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     p.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
@@ -137,7 +201,15 @@ def _sandbox(args: argparse.Namespace) -> int:
     config = SandboxConfig.fast() if args.fast else SandboxConfig()
     config.fault_rate = args.fault_rate
     config.latency = args.latency
-    with Sandbox(args.db, port=args.port, config=config, seed=not args.no_seed) as sb:
+    try:
+        sandbox = Sandbox(args.db, port=args.port, config=config, seed=not args.no_seed)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        raise OpptoolkitError(
+            f"port {args.port} on 127.0.0.1 is in use (another sandbox?): pass --port N, or --port 0 for any free port"
+        ) from None
+    with sandbox as sb:
         print(f"opptoolkit sandbox: {sb.endpoint_url}  ({sb.store.count()} opportunities, db={args.db})")
         print("Use it from Python:")
         print("    import boto3")
@@ -156,8 +228,14 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``opptoolkit`` command."""
-    parser = argparse.ArgumentParser(prog="opptoolkit", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser = argparse.ArgumentParser(
+        prog="opptoolkit", description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log progress (-vv: debug details of opptoolkit; botocore's request logs stay off: they carry PII)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the end-to-end demo against the embedded sandbox")
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
@@ -172,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     pull.add_argument("--review-status", action="append", help="filter by LifeCycle.ReviewStatus (repeatable)")
     pull.add_argument("--id", action="append", help="filter by opportunity Id (repeatable)")
     pull.add_argument("--customer", action="append", help="filter by customer company name (repeatable)")
-    pull.add_argument("--modified-after", help="only opportunities modified after this ISO date-time")
+    pull.add_argument(
+        "--modified-after", type=_instant, help="only opportunities modified after this ISO date or date-time (UTC)"
+    )
     pull.add_argument(
         "--headers", choices=["path", "label"], default="path", help="sheet headers: dotted paths or friendly labels"
     )
@@ -196,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         help="columns no field has (an analyst's notes): refuse the sheet, or keep them out of the push",
     )  # fmt: skip
     push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    push.add_argument("--yes", action="store_true", help="write to the AWS catalog without asking for confirmation")
     push.add_argument("--writes-per-second", type=float, default=1.0, help="write pacing (documented quota: 1)")
     push.add_argument(
         "--daily-write-budget", type=int, default=10_000, help="writes per rolling 24 h (documented: 10,000)"
@@ -217,14 +298,61 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     sb.set_defaults(func=_sandbox)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    _logging(args.verbose)
+    return _run(args)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("opptoolkit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from . import __version__
+
+        return __version__
+
+
+def _logging(verbose: int) -> None:
+    """``-v``: INFO for opptoolkit's own loggers only. botocore's DEBUG log prints whole request and
+    response bodies (customer data), so botocore, boto3 and urllib3 stay at WARNING whatever ``-v`` says."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if verbose:
+        logging.getLogger("opptoolkit").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    for name in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every error becomes one line on stderr and an exit status (never a traceback)."""
+    import botocore.exceptions as bce
+
+    from .api import unreachable
+
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        resume = f"; run the same command again (--ledger {args.ledger}) to resume" if args.command == "push" else ""
+        return _fail("interrupted" + resume, 130)
+    except bce.ProfileNotFound as e:
+        return _fail(f"{e}: pick one of `aws configure list-profiles`, or leave out --profile")
+    except (bce.BotoCoreError, bce.ClientError) as e:
+        u = unreachable(e)
+        return _fail(str(u) if u is not None else f"the service refused the request: {e}")
     except OpptoolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
+    except FileNotFoundError as e:
+        return _fail(f"no such file or folder: {e.filename or e}")
+    except OSError as e:
+        return _fail(f"{e.strerror or type(e).__name__}: {e.filename or e}")
+    except Exception as e:  # a bug: name it in one line; the traceback goes to the debug log (-vv)
+        _log.debug("unexpected error", exc_info=True)
+        return _fail(f"unexpected {type(e).__name__}: {e} (a bug: please report it; -vv logs the details)", 3)
 
 
 if __name__ == "__main__":

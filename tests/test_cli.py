@@ -1,0 +1,341 @@
+"""The ``opptoolkit`` command: one line per error, documented exit codes, never a traceback.
+
+Most tests run ``main([...])`` in-process; a few run ``python -m opptoolkit.cli`` to see the real stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+from opptoolkit.cli import main
+
+FAST = ["--reads-per-second", "1000"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_levels():
+    """main() sets the levels of a few loggers (as a process entry point does): put them back."""
+    names = ["opptoolkit", "botocore", "boto3", "urllib3", "s3transfer"]
+    levels = {n: logging.getLogger(n).level for n in names}
+    yield
+    for n, level in levels.items():
+        logging.getLogger(n).setLevel(level)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def no_credentials(tmp_path, monkeypatch):
+    """No credentials anywhere in boto3's chain: no AWS_* variables, empty config files, no instance metadata."""
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            monkeypatch.delenv(k)
+    (tmp_path / "empty").write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "empty"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _export(sb, tmp_path: Path, catalog: str = "Sandbox") -> pd.DataFrame:
+    df = ot.read_opportunities(catalog, endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    ot.write_sheet(df, tmp_path / "export.xlsx")
+    return df
+
+
+def _editable(df: pd.DataFrame, n: int) -> pd.DataFrame:
+    ok = df["LifeCycle.ReviewStatus"].isin(["Pending Submission"]) & ~df["LifeCycle.Stage"].isin(
+        ["Launched", "Closed Lost"]
+    )
+    return df[ok].head(n)
+
+
+def _edits(df: pd.DataFrame, tmp_path: Path, n: int = 2) -> Path:
+    edited = _editable(df, n)[["Id", "LastModifiedDate", "Project.Title"]].copy()
+    assert len(edited) == n
+    edited["Project.Title"] = [f"CLI {i}" for i in range(n)]
+    ot.write_sheet(edited, tmp_path / "edits.csv")
+    return tmp_path / "edits.csv"
+
+
+# -- the service cannot be reached ----------------------------------------------------------------
+
+
+def test_unreachable_endpoint_is_one_line_and_fast(closed_port, tmp_path, capsys):
+    start = time.monotonic()
+    code = main(["pull", "--catalog", "Sandbox", "--endpoint-url", f"http://127.0.0.1:{closed_port}",
+                 "--out", str(tmp_path / "p.parquet")])  # fmt: skip
+    assert code == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "endpoint" in line and "check" in line
+    assert time.monotonic() - start < 10  # not ten attempts with back-off
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_unreachable_endpoint_stops_the_gets_at_the_first_error(sb, closed_port):
+    """The listing works, then the endpoint goes away: the first failed Get stops the pull (no row of failures)."""
+    client = ot.get_client(endpoint_url=f"http://127.0.0.1:{closed_port}")
+    ids = [r["Id"] for r in sb.records("Sandbox")[:200]]
+    start = time.monotonic()
+    with pytest.raises(ot.OpptoolkitError, match="endpoint") as e:
+        ot.api.get_opportunities("Sandbox", iter(ids), client=client, progress=False)
+    assert type(e.value).__name__ == "ServiceUnreachable"
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
+def test_unreachable_endpoint_in_a_push_is_one_line(sb, closed_port, tmp_path, capsys):
+    df = _export(sb, tmp_path)
+    edits = _edits(df, tmp_path, 20)
+    code = main(["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", f"http://127.0.0.1:{closed_port}",
+                 "--base", str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), *FAST])  # fmt: skip
+    assert code == 2
+    assert "endpoint" in _one_line(capsys.readouterr().err)
+
+
+def test_unreachable_endpoint_subprocess_has_no_traceback(closed_port, tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "opptoolkit.cli", "pull", "--catalog", "Sandbox", "--endpoint-url",
+         f"http://127.0.0.1:{closed_port}", "--out", str(tmp_path / "p.xlsx")],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert p.returncode == 2, p.stderr
+    assert _one_line(p.stderr).startswith("error: ")
+
+
+# -- credentials ------------------------------------------------------------------------------------
+
+
+def test_no_credentials_is_one_line(no_credentials, tmp_path, capsys):
+    # no endpoint: boto3 would sign for AWS, and fails before anything is sent
+    assert main(["pull", "--catalog", "AWS", "--out", str(tmp_path / "p.parquet")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "credentials" in line and "aws configure" in line
+
+
+def test_no_credentials_subprocess_has_no_traceback(no_credentials, tmp_path):
+    pd.DataFrame({"Id": ["O1234567890"], "Project.Title": ["x"]}).to_csv(tmp_path / "e.csv", index=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "opptoolkit.cli", "push", str(tmp_path / "e.csv"), "--catalog", "AWS", "--dry-run"],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert p.returncode == 2
+    assert "credentials" in _one_line(p.stderr)
+
+
+def test_unknown_profile(no_credentials, tmp_path, capsys):
+    assert main(["pull", "--catalog", "AWS", "--profile", "nope", "--out", str(tmp_path / "p.parquet")]) == 2
+    assert "nope" in _one_line(capsys.readouterr().err)
+
+
+# -- files and arguments ------------------------------------------------------------------------------
+
+
+def test_missing_files(sb, tmp_path, capsys):
+    df = _export(sb, tmp_path)
+    edits = _edits(df, tmp_path)
+    push = ["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--dry-run"]
+    for args in (
+        ["push", str(tmp_path / "nope.csv"), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--dry-run"],
+        [*push, "--base", str(tmp_path / "nope.xlsx")],
+        [*push, "--base", str(tmp_path / "nope.parquet")],
+        ["report", str(tmp_path / "nope.parquet"), "--html", str(tmp_path / "r.html")],
+    ):
+        assert main(args) == 2, args
+        assert "nope" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["pull", "--catalog", "Sandbox", "--out", "p.parquet", "--modified-after", "yesterday"], "ISO"),
+        (["pull", "--catalog", "Prod", "--out", "p.parquet"], "'AWS', 'Sandbox'"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(args, said, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_modified_after_takes_iso_dates(sb, tmp_path, capsys):
+    out = tmp_path / "p.parquet"
+    assert main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--out", str(out),
+                 "--summary-only", "--modified-after", "2000-01-01", *FAST]) == 0  # fmt: skip
+    assert len(pd.read_parquet(out)) == len(sb.records("Sandbox"))
+
+
+def test_catalog_choices_come_from_the_model():
+    from opptoolkit.cli import _catalogs
+
+    assert _catalogs() == ["AWS", "Sandbox"]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"opptoolkit {ot.__version__}"
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "exit status" in out and "bad input or usage" in out
+
+
+def test_sandbox_port_in_use(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["sandbox", "--port", str(port), "--no-seed"]) == 2
+    assert "--port 0" in _one_line(capsys.readouterr().err)
+
+
+# -- the push's own files ----------------------------------------------------------------------------
+
+
+def _push_args(sb, tmp_path: Path, edits: Path) -> list[str]:
+    return ["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
+            "--base", str(tmp_path / "export.xlsx"), "--writes-per-second", "1000", *FAST]  # fmt: skip
+
+
+def test_ledger_pointing_at_a_file(sb, tmp_path, capsys):
+    edits = _edits(_export(sb, tmp_path), tmp_path)
+    (tmp_path / "ledger").write_text("not a folder")
+    assert main([*_push_args(sb, tmp_path, edits), "--ledger", str(tmp_path / "ledger")]) == 2
+    assert "ledger" in _one_line(capsys.readouterr().err)
+    assert not sb.service.applied
+
+
+@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
+def test_corrupt_ledger_part(sb, tmp_path, capsys):
+    edits = _edits(_export(sb, tmp_path), tmp_path)
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "part-20260101T000000000000-x-000001.parquet").write_bytes(b"not parquet")
+    assert main([*_push_args(sb, tmp_path, edits), "--ledger", str(tmp_path / "ledger")]) == 2
+    assert "ledger" in _one_line(capsys.readouterr().err)
+    assert not sb.service.applied
+
+
+@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
+def test_base_with_a_blank_id(sb, tmp_path, capsys):
+    df = _export(sb, tmp_path)
+    edits = _edits(df, tmp_path)
+    base = df.copy()
+    base.loc[base.index[-1], "Id"] = None
+    ot.write_sheet(base, tmp_path / "export.xlsx")
+    assert main([*_push_args(sb, tmp_path, edits), "--ledger", str(tmp_path / "ledger")]) == 2
+    assert "Id" in _one_line(capsys.readouterr().err)
+    assert not sb.service.applied
+
+
+def test_unexpected_errors_are_one_line_too(sb, tmp_path, capsys, monkeypatch):
+    import opptoolkit.report
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(opptoolkit.report, "read_frame", broken)
+    assert main(["report", "x.parquet"]) == 3
+    line = _one_line(capsys.readouterr().err)
+    assert "ZeroDivisionError" in line and "a bug" in line
+
+
+# -- exit codes and confirmation -------------------------------------------------------------------------
+
+
+def test_dry_run_exits_1_when_rows_would_not_be_sent(sb, tmp_path, capsys):
+    df = _export(sb, tmp_path)
+    edited = _editable(df, 2)[["Id", "LastModifiedDate", "Project.Title", "LifeCycle.NextSteps"]].copy()
+    edited["Project.Title"] = ["fine", "fine too"]
+    edited["LifeCycle.NextSteps"] = ["call them", "x" * 5000]  # longer than the model's maximum
+    ot.write_sheet(edited, tmp_path / "edits.csv")
+    args = [*_push_args(sb, tmp_path, tmp_path / "edits.csv"), "--dry-run"]
+    assert main(args) == 1
+    assert "invalid 1" in capsys.readouterr().out
+    ot.write_sheet(edited.head(1), tmp_path / "edits.csv")
+    assert main(args) == 0  # every row is an update
+    assert not sb.service.applied
+
+
+def test_writes_to_aws_need_a_confirmation(sb, tmp_path, capsys, monkeypatch):
+    df = _export(sb, tmp_path, "AWS")
+    edits = _edits(df, tmp_path, 1)
+    args = ["push", str(edits), "--catalog", "AWS", "--endpoint-url", sb.endpoint_url, "--base",
+            str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), "--writes-per-second", "1000", *FAST]  # fmt: skip
+    # stdin is not a terminal here: refused, with the way out
+    assert main(args) == 2
+    assert "--yes" in _one_line(capsys.readouterr().err)
+    assert not sb.service.applied
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "plan for 1 rows: update 1" in out
+    assert not sb.service.applied
+
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert main(args) == 0
+    assert len(sb.service.applied) == 1
+
+
+def test_yes_skips_the_confirmation(sb, tmp_path, capsys):
+    df = _export(sb, tmp_path, "AWS")
+    edits = _edits(df, tmp_path, 1)
+    args = ["push", str(edits), "--catalog", "AWS", "--endpoint-url", sb.endpoint_url, "--base",
+            str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), "--writes-per-second", "1000",
+            "--yes", *FAST]  # fmt: skip
+    assert main(args) == 0
+    assert len(sb.service.applied) == 1
+
+
+# -- logging -----------------------------------------------------------------------------------------------
+
+
+def test_verbose_never_turns_on_botocore_debug(sb, tmp_path, caplog):
+    """botocore's DEBUG log prints whole request and response bodies: customer data."""
+    caplog.set_level(logging.DEBUG)  # a root logger at DEBUG, as a notebook might have it
+    ident = sb.records("Sandbox")[0]["Id"]
+    assert main(["-vv", "pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", ident,
+                 "--out", str(tmp_path / "p.parquet"), *FAST]) == 0  # fmt: skip
+    assert not [r for r in caplog.records if r.name.split(".")[0] in {"botocore", "urllib3", "boto3"}]
+    assert logging.getLogger("opptoolkit").getEffectiveLevel() == logging.DEBUG
+
+
+def test_verbose_subprocess_logs_no_customer_data(sb, tmp_path):
+    rec = sb.records("Sandbox")[0]
+    p = subprocess.run(
+        [sys.executable, "-m", "opptoolkit.cli", "-v", "pull", "--catalog", "Sandbox", "--endpoint-url",
+         sb.endpoint_url, "--id", rec["Id"], "--out", str(tmp_path / "p.parquet"), *FAST],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert rec["Customer"]["Account"]["CompanyName"] not in p.stderr + p.stdout
+    assert "botocore" not in p.stderr
