@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .exceptions import OpptoolkitError, ServiceUnreachable
+from .exceptions import OpptoolkitError
 
 __all__ = ["main"]
 
@@ -32,9 +32,9 @@ def _catalogs() -> list[str]:
     """The catalogs the model's ``Catalog`` member names. The member has a pattern and no enum; its text reads
     "takes a string value from a predefined list: <code>AWS</code> or <code>Sandbox</code>" (the model's
     CatalogIdentifier documentation), so the list is read from there."""
-    from .model import service_model
+    from .wire import input_shape
 
-    doc = service_model().operation_model("ListOpportunities").input_shape.members["Catalog"].documentation
+    doc = input_shape("ListOpportunities").members["Catalog"].documentation
     listed = re.search(r"predefined list:(.*?)\.", doc or "")
     return re.findall(r"<code>(\w+)</code>", listed.group(1)) if listed else []
 
@@ -134,7 +134,9 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
     if n == 0:
         return True
     if not sys.stdin.isatty():
-        raise OpptoolkitError(f"{n} updates to the live AWS catalog need a confirmation: run in a terminal, or pass --yes")
+        raise OpptoolkitError(
+            f"{n} updates to the live AWS catalog need a confirmation: run in a terminal, or pass --yes"
+        )
     answer = input(f"send {n} updates to the live AWS catalog? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,42 +17,108 @@ _log = logging.getLogger(__name__)
 _CONTENT_TYPE = f"application/x-amz-json-{service_model().metadata['jsonVersion']}"
 _TARGET_PREFIX = service_model().metadata["targetPrefix"] + "."
 
+#: Largest request body read. Partner Central publishes no request-size limit; this is API Gateway's
+#: documented payload quota (10 MB, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html),
+#: far above the largest valid request (every string member of the model has a maximum length).
+MAX_BODY = 10 * 1024 * 1024
+#: Deepest JSON nesting accepted. The input shapes of the operations served nest at most 9 levels
+#: (only the search filters of operations the sandbox does not serve are recursive); a deeper body cannot be
+#: a valid request, and a very deep one would exhaust the parser's recursion.
+MAX_DEPTH = 32
+#: Seconds a connection may sit idle (or a request may take to arrive) before the server closes it. Load
+#: balancers in front of AWS APIs close idle connections after 60 s by default
+#: (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout);
+#: botocore's connection pool reconnects when a pooled connection was closed.
+IDLE_TIMEOUT = 60.0
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (iterative: the value may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.idle_timeout)  # an idle or stalled client is let go
+
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
+    def _send(self, status: int, body: dict[str, Any], close: bool = False) -> None:
         data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", _CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", _CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            if close:  # the request body was not read: the rest of the stream cannot be trusted
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(data)
+        except (ConnectionError, TimeoutError):  # the client went away before the answer: nothing to tell it
+            self.close_connection = True
 
-    def _error(self, err: ServiceError) -> None:
+    def _error(self, err: ServiceError, close: bool = False) -> None:
         body = {"__type": err.code, "message": err.message}
         if err.code in {e.name for e in service_model().error_shapes}:
             shape = service_model().shape_for(err.code)
             body.update(to_wire({k: v for k, v in err.members.items() if k in shape.members}, shape))  # type: ignore[attr-defined]
-        self._send(err.status, body)
+        self._send(err.status, body, close=close)
 
     def do_GET(self) -> None:
         self._send(200, {"service": "opptoolkit sandbox", "catalogs": self.server.service.store.count()})
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
-        target = self.headers.get("X-Amz-Target", "")
-        # Requests must be SigV4-signed, as AWS requires; any key is accepted.
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer before reading the body (so the connection closes after the answer)."""
+        err = ServiceError(code, message)
+        err.status = status
+        self._error(err, close=True)
+
+    def _body(self) -> bytes | None:
+        """The request body, or None once the request has been answered (refused) or the client left."""
+        # Requests must be SigV4-signed, as AWS requires (any key is accepted); checked before any body is read.
         if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
-            self._error(ServiceError("AccessDeniedException", "Missing or non-SigV4 Authorization header"))
+            self._error(ServiceError("AccessDeniedException", "Missing or non-SigV4 Authorization header"), close=True)
+            return None
+        # RFC 9110: 411 Length Required without a length (boto3 always sends one; chunked bodies are not
+        # accepted), 400 for a malformed one, 413 Content Too Large past MAX_BODY.
+        text = self.headers.get("Content-Length")
+        if text is None:
+            self._refuse(411, "SerializationException", "a Content-Length header is required")
+            return None
+        if not text.isascii() or not text.strip().isdigit():
+            self._refuse(400, "SerializationException", "the Content-Length header is not a non-negative integer")
+            return None
+        length = int(text)
+        if length > MAX_BODY:
+            self._refuse(413, "SerializationException", f"the request body is larger than {MAX_BODY} bytes")
+            return None
+        try:
+            raw = self.rfile.read(length)
+        except (ConnectionError, TimeoutError):
+            raw = b""
+        if len(raw) < length:  # the client disconnected (or stalled past the idle timeout) mid-body
+            self.close_connection = True
+            return None
+        return raw
+
+    def do_POST(self) -> None:
+        raw = self._body()
+        if raw is None:
             return
+        target = self.headers.get("X-Amz-Target", "")
         if not target.startswith(_TARGET_PREFIX):
             self._error(ServiceError("UnknownOperationException", f"unknown target {target!r}"))
             return
@@ -60,8 +127,16 @@ class _Handler(BaseHTTPRequestHandler):
             if operation not in service_model().operation_names:
                 raise ServiceError("UnknownOperationException", f"unknown operation {operation!r}")
             try:
-                params = from_wire(json.loads(raw or b"{}"), input_shape(operation))
-            except (ValueError, TypeError) as e:
+                body = json.loads(raw or b"{}")
+            except (ValueError, RecursionError) as e:
+                raise ServiceError("SerializationException", f"the request body is not JSON: {e}") from None
+            if not isinstance(body, dict):
+                raise ServiceError("SerializationException", "the request body must be a JSON object")
+            if _depth(body) > MAX_DEPTH:
+                raise ServiceError("SerializationException", f"the request body nests deeper than {MAX_DEPTH} levels")
+            try:
+                params = from_wire(body, input_shape(operation))
+            except (ValueError, TypeError, AttributeError) as e:
                 raise ServiceError("SerializationException", f"cannot parse the request body: {e}") from None
             result = self.server.service.handle(operation, params)
             self._send(200, to_wire(result, output_shape(operation)))
@@ -78,4 +153,12 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, port: int, service: SellingService) -> None:
         self.service = service
+        self.idle_timeout = IDLE_TIMEOUT
         super().__init__(("127.0.0.1", port), _Handler)  # loopback only
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that disconnects or stalls is routine for a server: a debug line, not a traceback on stderr."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            _log.debug("client %s went away: %s", client_address, sys.exc_info()[1])
+        else:
+            _log.error("sandbox connection error from %s", client_address, exc_info=True)
