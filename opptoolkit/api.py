@@ -313,8 +313,10 @@ def get_opportunities(
 
     ``identifiers`` may be lazy (a generator over ListOpportunities pages): Gets start while
     the listing goes on. A record that still fails after boto3's retries is returned in
-    ``failures`` (``Id``, ``code``, ``message``), never dropped silently. Pace with a
-    :class:`Pacer`.
+    ``failures`` (``Id``, ``code``, ``message``), never dropped silently. An error that every
+    further call would share (the endpoint cannot be reached, no usable credentials) raises
+    :class:`~opptoolkit.exceptions.ServiceUnreachable` at its first occurrence instead. Pace with
+    a :class:`Pacer`.
     """
     client = get_client(client)
     failures: list[dict[str, Any]] = []
@@ -427,6 +429,13 @@ def read_opportunities(
         One row per opportunity (see :func:`opptoolkit.to_frame`). Records that could not be
         read are listed in ``df.attrs["failures"]`` (dicts of ``Id``, ``code``, ``message``)
         and logged; ``df.attrs["calls"]`` counts the API calls made.
+
+    Raises
+    ------
+    ServiceUnreachable
+        At the first call that cannot reach the endpoint or has no usable credentials.
+    OpptoolkitError
+        When the listing itself fails.
 
     Examples
     --------
