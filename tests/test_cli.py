@@ -105,7 +105,6 @@ def test_unreachable_endpoint_stops_the_gets_at_the_first_error(sb, closed_port)
     assert time.monotonic() - start < 10
 
 
-@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
 def test_unreachable_endpoint_in_a_push_is_one_line(sb, closed_port, tmp_path, capsys):
     df = _export(sb, tmp_path)
     edits = _edits(df, tmp_path, 20)
@@ -233,7 +232,6 @@ def test_ledger_pointing_at_a_file(sb, tmp_path, capsys):
     assert not sb.service.applied
 
 
-@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
 def test_corrupt_ledger_part(sb, tmp_path, capsys):
     edits = _edits(_export(sb, tmp_path), tmp_path)
     (tmp_path / "ledger").mkdir()
@@ -243,7 +241,6 @@ def test_corrupt_ledger_part(sb, tmp_path, capsys):
     assert not sb.service.applied
 
 
-@pytest.mark.xfail(strict=True, reason="push.py/ledger.py raise OpptoolkitError: the push helper's part of issue 16")
 def test_base_with_a_blank_id(sb, tmp_path, capsys):
     df = _export(sb, tmp_path)
     edits = _edits(df, tmp_path)
