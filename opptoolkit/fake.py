@@ -1,7 +1,8 @@
 """Random, model-valid Opportunity records, generated from the service model itself.
 
 Used by the tests (round-trip law), the benchmarks and the sandbox's seed data. Every value
-satisfies the model's enums, patterns and list bounds; in ``tricky`` mode free text is full of
+satisfies the model's enums, patterns and list bounds, and what its documentation says of single
+values (currencies it accepts, real calendar dates, TargetCompany ``AWS``); in ``tricky`` mode free text is full of
 what breaks spreadsheets (commas, quotes, newlines, leading ``=+-@``, unicode, ``NA``, leading
 zeros).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from .model import get_catalog
+from .model import compile_pattern, get_catalog
 
 __all__ = ["fake_record", "fake_records", "sample_pattern"]
 
@@ -94,7 +95,10 @@ def _sample(tree: Any, rng: random.Random, any_chars: str | list[str]) -> str:
 
 @functools.cache
 def _parsed(pattern: str) -> tuple[Any, re.Pattern[str]]:
-    return sre.parse(pattern), re.compile(pattern)
+    rx = compile_pattern(pattern)  # the model's patterns have ASCII semantics, as rules checks them
+    if rx is None:
+        raise re.error(f"pattern not supported by Python's re: {pattern!r}")
+    return sre.parse(pattern, re.ASCII), rx
 
 
 def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) -> str:
@@ -103,6 +107,8 @@ def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) ->
     >>> import random, re
     >>> s = sample_pattern("O[0-9]{1,19}", random.Random(1))
     >>> bool(re.fullmatch("O[0-9]{1,19}", s))
+    True
+    >>> sample_pattern(r"\\w{3}", random.Random(1)).isascii()
     True
     """
     tree, rx = _parsed(pattern)
@@ -120,11 +126,20 @@ def _timestamp(rng: random.Random) -> datetime:
 
 
 def _string(path: str, rng: random.Random, tricky: bool, required: bool) -> str:
+    from .rules import _TARGET, TARGET_COMPANY, accepted_values, documented_range
+
     f = get_catalog().fields.get(path)
-    enum = f.enum if f else ()
+    enum = accepted_values(path) or (f.enum if f else ())
     pattern = (f.pattern or f.item_pattern) if f else None
     if enum:
         return rng.choice(enum)
+    if path == _TARGET:  # model: without ExpectedContractDuration "only AWS is accepted"
+        return TARGET_COMPANY
+    span = documented_range(path)
+    if span is not None:  # model, ExpectedContractDuration.Value: "Valid values range from 1 to 144"
+        return str(rng.randint(*span))
+    if f is not None and f.is_date:  # the pattern alone would allow 2030-02-30
+        return (datetime(2023, 1, 1) + timedelta(days=rng.randint(0, 3650))).date().isoformat()
     rx = f._regex if f else None
     if tricky and (pattern is None or pattern.startswith("(?s).")) and rng.random() < 0.4:
         candidates = [s for s in _TRICKY_STRINGS if rx is None or rx.fullmatch(s)]
@@ -185,9 +200,19 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     >>> sorted(k for k in ("Id", "Catalog", "LastModifiedDate") if k in r)
     ['Catalog', 'Id', 'LastModifiedDate']
     """
+    from .rules import PARTITION, required_for_partition
+
     cat = get_catalog()
     rec = _value(cat.get_shape, "", rng, tricky, True, p_present)
     rec["Catalog"] = rng.choice(["AWS", "Sandbox"])
+    partition = rec.get("Project", {}).get("AwsPartition")
+    if partition is not None:  # model, CurrencyCode: "If the AWS Partition is aws-eusc ... must be EUR"
+        for holder, path in [*((s, f"{PARTITION.split('.')[0]}.ExpectedCustomerSpend[].CurrencyCode")
+                               for s in rec["Project"].get("ExpectedCustomerSpend", [])),
+                             (rec.get("SoftwareRevenue", {}).get("Value", {}), "SoftwareRevenue.Value.CurrencyCode")]:  # fmt: skip
+            tied = required_for_partition(path)
+            if tied and tied[0] == partition and "CurrencyCode" in holder:
+                holder["CurrencyCode"] = tied[1]
     return rec
 
 

@@ -36,7 +36,7 @@ from .exceptions import OpptoolkitError, Problem
 from .frame import _blank, to_frame, to_payload
 from .model import ID, Field, FieldCatalog, get_catalog, label_for, split_column
 from .push import _NOT_EDITS, _changes, _display, _enum_value, push_updates
-from .rules import ACTION_REQUIRED, ACTION_REQUIRED_EDITABLE, LOCKED_STATUSES, is_read_only, validate_payload
+from .rules import ACTION_REQUIRED, LOCKED_STATUSES, check_editable, is_read_only, validate_payload
 
 __all__ = ["OpportunityForm", "edit_opportunity"]
 
@@ -281,8 +281,8 @@ class OpportunityForm:
                 reason = "identifies the record"
             elif is_read_only(t):
                 reason = "read-only: set by AWS"
-            elif status in LOCKED_STATUSES or (status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE):
-                reason = f"not editable while ReviewStatus is {status}"
+            elif refused := check_editable(status, {col}):  # the rules' decision, as the plan and sandbox
+                reason = refused[0].message
             fw.disable(reason)
             if reason and fw.kind != "readonly":
                 fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(reason)}</span>"

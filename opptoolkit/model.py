@@ -113,7 +113,7 @@ class Field:
     @property
     def is_date(self) -> bool:
         """A ``YYYY-MM-DD`` string by its model pattern (``TargetCloseDate``, ``EffectiveDate``)."""
-        return self.pattern is not None and self.matches("2024-01-31") and not self.matches("2024-01-3")
+        return is_date_pattern(self.pattern)
 
     def matches(self, value: str) -> bool:
         """Whether ``value`` fully matches the model's pattern (True when there is none)."""
@@ -177,13 +177,31 @@ def _strip_html(doc: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc or "")).strip()
 
 
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
+@functools.cache
+def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    """A model pattern compiled once, with ASCII semantics; None when there is none or Python's
+    ``re`` cannot run it (``\\p{L}``: not checkable client-side, the server decides).
+
+    The model's patterns are Java/Smithy regular expressions, where ``\\d`` and ``\\w`` are ASCII
+    classes: Python's Unicode defaults would let Arabic-Indic digits into a phone number and
+    ``Ä`` into an AWS account id.
+
+    >>> bool(compile_pattern(r"\\d{2}").fullmatch("\u0661\u0662")), bool(compile_pattern(r"\\w").fullmatch("Ä"))
+    (False, False)
+    """
     if pattern is None:
         return None
     try:
-        return re.compile(pattern)
-    except re.error:  # e.g. \p{L} classes, which Python's re lacks: not checkable client-side
+        return re.compile(pattern, re.ASCII)
+    except re.error:
         return None
+
+
+@functools.cache
+def is_date_pattern(pattern: str | None) -> bool:
+    """Whether a model pattern describes a ``YYYY-MM-DD`` date (it takes 2024-01-31, not 2024-01-3)."""
+    rx = compile_pattern(pattern)
+    return rx is not None and rx.fullmatch("2024-01-31") is not None and rx.fullmatch("2024-01-3") is None
 
 
 def _iter_leaves(
@@ -261,7 +279,7 @@ class FieldCatalog:
                 struct_list=struct_list,
                 doc=_strip_html(shape.documentation or leaf.documentation),
                 item_pattern=item_pattern,
-                _regex=_compile(pattern or item_pattern),
+                _regex=compile_pattern(pattern or item_pattern),
             )
             self.fields[path] = f
             if struct_list:

@@ -45,7 +45,7 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import _blank, to_frame, to_payload
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
-from .rules import validate_payload
+from .rules import payload_warnings, related_of_row, validate_payload
 from .sheets import EXTRA_POLICIES, Extra, _number_text, read_sheet
 
 __all__ = ["plan_updates", "push_updates", "read_ledger"]
@@ -176,6 +176,7 @@ class _Row:
     action: str = "unchanged"
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     payload: dict[str, Any] | None = None
     token: datetime | None = None
@@ -193,6 +194,7 @@ class _Row:
             "changes": [f"{c}: {_display(o)} → {_display(n)}" for c, (o, n) in self.changes.items()],
             "changed_fields": list(self.changes),
             "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
+            "warnings": [str(p) for p in self.warnings],
             "note": self.note,
         }
 
@@ -260,7 +262,8 @@ def _resolve(
     token = _token(onto)
     payload.update({"Catalog": catalog, "LastModifiedDate": None if token is None else token.to_pydatetime()})
     row.payload, row.token = payload, None if token is None else token.to_pydatetime()
-    row.problems = validate_payload(payload, base=to_payload(onto), today=today)
+    row.problems = validate_payload(payload, base=to_payload(onto), related=related_of_row(onto), today=today)
+    row.warnings = payload_warnings(payload, base=to_payload(onto))
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = "not_editable"
         row.note = f"ReviewStatus is {onto.get(P.REVIEW_STATUS)!r}"
@@ -395,7 +398,8 @@ def plan_updates(
         One row per edited row: ``row`` (the spreadsheet's row number when the rows came
         from a sheet, else the frame's label), ``Id``, ``action`` (update, unchanged, invalid,
         no_token, not_editable, conflict, not_found), ``changes`` (``path: old → new``),
-        ``changed_fields``, ``errors`` (in the API's codes) and ``note``.
+        ``changed_fields``, ``errors`` (in the API's codes), ``warnings`` (what the model's text
+        says AWS may refuse or replace; the row is still sent) and ``note``.
 
     Raises
     ------
@@ -421,7 +425,8 @@ def plan_updates(
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = "not_found", "not in the base", {}
     return pd.DataFrame(
-        [r.plan_row() for r in rows], columns=["row", "Id", "action", "changes", "changed_fields", "errors", "note"]
+        [r.plan_row() for r in rows],
+        columns=["row", "Id", "action", "changes", "changed_fields", "errors", "warnings", "note"],
     )
 
 

@@ -13,6 +13,8 @@ Messages never contain the value of a sensitive (PII) field.
 from __future__ import annotations
 
 import difflib
+import functools
+import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -22,7 +24,7 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from . import paths as P
 from .exceptions import Problem
-from .model import FieldCatalog, get_catalog, length_bounds
+from .model import FieldCatalog, compile_pattern, get_catalog, is_date_pattern, length_bounds
 from .wire import input_shape
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "check_editable",
     "flatten_payload",
     "model_problems",
+    "payload_warnings",
+    "related_of_row",
     "validate_payload",
 ]
 
@@ -83,11 +87,122 @@ ACTION_REQUIRED_EDITABLE = (
 # seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
 # and ReviewStatusReason are AWS's review feedback.
 READ_ONLY = (P.REVIEW_STATUS, P.REVIEW_COMMENTS, P.REVIEW_STATUS_REASON, P.NEXT_STEPS_HISTORY)
-for _p in ACTION_REQUIRED_EDITABLE:
+# https://docs.aws.amazon.com/partner-central/latest/selling-api/working-with-opportunity-updates.html
+# "After the review process (i.e., when Lifecycle.ReviewStatus is set to Approved), the following
+# fields cannot be updated: Customer.Account.Address.Country, Customer.Account.Address.PostalCode,
+# Customer.Account.Industry, Customer.Account.WebsiteUrl, Project.CustomerBusinessProblem,
+# PartnerOpportunityIdentifier, Project.Title" (the page's Address.Country is the model's CountryCode).
+APPROVED_LOCKED = (
+    _path(P.ACCOUNT, "Address", "CountryCode"),
+    _path(P.ACCOUNT, "Address", "PostalCode"),
+    P.INDUSTRY,
+    P.WEBSITE,
+    _path("Project", "CustomerBusinessProblem"),
+    "PartnerOpportunityIdentifier",
+    _path("Project", "Title"),
+)
+for _p in ACTION_REQUIRED_EDITABLE + APPROVED_LOCKED:
     assert _p in get_catalog(), _p
-# seed page, ExpectedCustomerSpend.TargetCompany: "This field only accepts the value AWS. If any
-# other value is provided, the system will automatically set it to AWS."
-TARGET_COMPANY = "AWS"
+
+
+def _documented(path: str, *words: str) -> tuple[str, ...]:
+    """Values a rule takes from a member's documentation, checked against that text (fails loudly
+    when a newer model rewords it, instead of silently keeping a rule AWS dropped)."""
+    doc = get_catalog()[path].doc
+    for w in words:
+        if not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", doc):
+            raise AssertionError(f"{w!r} is no longer in the model's documentation of {path}")
+    return words
+
+
+# https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html
+# "To progress the opportunity stage to Committed or Launched, you must associate a valid solution
+# or AWS Marketplace product listing with the opportunity." The developer guide's "Working with
+# your opportunities" names the kinds: "at least one Partner Solution, AWS Marketplace solution, or
+# AWS Marketplace product". Associations are AssociateOpportunity calls; GetOpportunity returns them
+# in RelatedEntityIdentifiers, which UpdateOpportunity does not take.
+COMMITTED = _enum(P.STAGE, "Committed")
+NEEDS_SOLUTION = frozenset({COMMITTED, LAUNCHED})
+RELATED = "RelatedEntityIdentifiers"
+SOLUTION_KINDS = tuple(f"{RELATED}.{k}" for k in ("Solutions", "AwsMarketplaceSolutions", "AwsMarketplaceProducts"))
+for _p in SOLUTION_KINDS:
+    assert _p in get_catalog(), _p
+# model, RelatedEntityIdentifiers.Solutions: "when the opportunity reaches the Committed stage or
+# beyond, the Other value cannot be used, and a valid solution identifier must be provided."
+(OTHER_SOLUTION,) = _documented(SOLUTION_KINDS[0], "Other")
+
+# model, ExpectedCustomerSpend.TargetCompany: "Use AWS for the system's AWS Monthly Recurring Revenue
+# (MRR) estimate. Use Self for the partner's own deal value entry ... When ExpectedContractDuration
+# is present on the Project, only AWS and Self are accepted. When ExpectedContractDuration is not
+# present, only AWS is accepted and any other value will be automatically set to AWS."
+_TARGET = f"{P.SPEND}[].TargetCompany"
+_FREQUENCY = f"{P.SPEND}[].Frequency"
+TARGET_COMPANY, SELF = _documented(_TARGET, "AWS", "Self")
+DURATION = _path("Project", "ExpectedContractDuration")
+_documented(_TARGET, "ExpectedContractDuration")
+# model, ExpectedCustomerSpend.Frequency: "Use Monthly for recurring monthly spend (required for
+# TargetCompany: "AWS" entries). Use None for one-time deal value entries (required for
+# TargetCompany: "Self" entries when providing Total Contract Value)."
+MONTHLY = _enum(_FREQUENCY, "Monthly")
+(ONE_TIME,) = _documented(_FREQUENCY, "None")
+FREQUENCY_FOR = {TARGET_COMPANY: MONTHLY, SELF: ONE_TIME}
+PARTITION = _path("Project", "AwsPartition")
+
+
+@functools.cache
+def accepted_values(path: str) -> tuple[str, ...] | None:
+    """The subset of an enum that the member's documentation accepts, or None (the whole enum).
+
+    The model documents ``ExpectedCustomerSpend.CurrencyCode`` and ``SoftwareRevenue.Value.CurrencyCode``
+    as "Accepted values are USD (US Dollars) and EUR (Euros)" over an enum of 170 currencies.
+
+    >>> accepted_values("Project.ExpectedCustomerSpend[].CurrencyCode")
+    ('USD', 'EUR')
+    """
+    f = get_catalog().fields.get(path)
+    m = re.search(r"Accepted values are ([^.]*)\.", f.doc) if f is not None and f.enum else None
+    if m is None:
+        return None
+    words = set(re.findall(r"[\w-]+", m.group(1)))
+    return tuple(v for v in f.enum if v in words) or None
+
+
+@functools.cache
+def required_for_partition(path: str) -> tuple[str, str] | None:
+    """(partition, value) when the documentation of ``path`` ties its value to an AWS partition:
+    "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the currency code must be EUR"."""
+    f = get_catalog().fields.get(path)
+    m = re.search(r"If the AWS Partition is (\S+) .*? must be (\w+)", f.doc) if f is not None else None
+    if m is None:
+        return None
+    assert m.group(1) in get_catalog()[PARTITION].enum and m.group(2) in f.enum, m.groups()  # type: ignore[union-attr]
+    return m.group(1), m.group(2)
+
+
+@functools.cache
+def documented_values(path: str) -> tuple[str, ...] | None:
+    """The "Valid values: a | b | ..." list of a member that has no enum (``Project.CustomerUseCase``),
+    read from the model's documentation; None when it has none. A value outside it is a warning,
+    not a refusal: the model itself does not restrict it."""
+    f = get_catalog().fields.get(path)
+    if f is None or f.enum:
+        return None
+    m = re.search(r"Valid values: (.*)$", html.unescape(f.doc))
+    items = [v.strip().rstrip(".").strip() for v in m.group(1).split(" | ")] if m else []
+    return tuple(items) if len(items) >= 3 else None
+
+
+@functools.cache
+def documented_range(path: str) -> tuple[int, int] | None:
+    """(lo, hi) of a numeric string documented as "Valid values range from 1 to 144"."""
+    f = get_catalog().fields.get(path)
+    m = re.search(r"Valid values range from (\d+) to (\d+)", f.doc) if f is not None else None
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+_SPEND_CURRENCY = f"{P.SPEND}[].CurrencyCode"
+assert accepted_values(_SPEND_CURRENCY) and required_for_partition(_SPEND_CURRENCY), "model text changed"
+assert documented_values(_path("Project", "CustomerUseCase")), "model text changed"
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -137,11 +252,15 @@ def _template(column: str) -> str:
 # -- model constraints ----------------------------------------------------------------------------
 
 
-def _allowed(enum: tuple[str, ...], value: str, sensitive: bool) -> str:
-    hint = difflib.get_close_matches(value, enum, n=1, cutoff=0.6) if isinstance(value, str) else []
+def _allowed(
+    enum: tuple[str, ...], value: str, sensitive: bool, verb: str = "is not allowed", what: str = "allowed"
+) -> str:
+    # a sensitive value is neither shown nor hinted at: the closest value would give it away
+    close = isinstance(value, str) and not sensitive
+    hint = difflib.get_close_matches(value, enum, n=1, cutoff=0.6) if close else []
     shown = ", ".join(repr(e) for e in enum[:12]) + (f", ... ({len(enum)} values)" if len(enum) > 12 else "")
     said = "value" if sensitive else repr(value)
-    return f"{said} is not allowed; " + (f"did you mean {hint[0]!r}? " if hint else "") + f"allowed: {shown}"
+    return f"{said} {verb}; " + (f"did you mean {hint[0]!r}? " if hint else "") + f"{what}: {shown}"
 
 
 def _example(pattern: str) -> str:
@@ -167,12 +286,20 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
     if enum and value not in enum:
         out.append(Problem(None, path, "INVALID_ENUM_VALUE", _allowed(tuple(enum), value, sensitive)))
         return
+    template = _template(path)
+    accepted = accepted_values(template)
+    if enum and accepted and value not in accepted:
+        # model text, e.g. CurrencyCode: "Accepted values are USD (US Dollars) and EUR (Euros)."
+        msg = _allowed(accepted, value, sensitive, "is not accepted", "the model's documentation accepts")
+        out.append(Problem(None, path, "INVALID_ENUM_VALUE", msg))
+        return
     pattern = shape.metadata.get("pattern")
     if pattern:
-        try:
-            ok = re.fullmatch(pattern, value) is not None
-        except re.error:  # a pattern Python's re cannot run (\p{L}): the server decides
-            ok = True
+        rx = compile_pattern(pattern)  # None: a pattern Python's re cannot run (\p{L}): the server decides
+        ok = rx is None or rx.fullmatch(value) is not None
+        if ok and is_date_pattern(pattern) and not _calendar_date(value):
+            # the pattern takes 2030-02-30; a date member holds a real date (model: "date" members)
+            out.append(Problem(None, path, "INVALID_VALUE", "is not a calendar date (YYYY-MM-DD)"))
         if not ok:
             bounds = length_bounds(pattern)
             if bounds:
@@ -183,6 +310,20 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
     lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
     if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
         out.append(Problem(None, path, "VALUE_OUT_OF_RANGE", f"must be {lo or 0} to {hi} characters"))
+    span = documented_range(template)
+    if span is not None:
+        # model, ExpectedContractDuration.Value: "Valid values range from 1 to 144."
+        n = int(value) if value.isascii() and value.isdigit() else None
+        if n is None or not span[0] <= n <= span[1]:
+            out.append(Problem(None, path, "VALUE_OUT_OF_RANGE", f"must be a whole number from {span[0]} to {span[1]}"))
+
+
+def _calendar_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list[Problem]) -> None:
@@ -230,7 +371,13 @@ def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list
 # -- business rules -------------------------------------------------------------------------------
 
 
-def _business(payload: Mapping[str, Any], changed: set[str] | None, today: date, out: list[Problem]) -> None:
+def _business(
+    payload: Mapping[str, Any],
+    changed: set[str] | None,
+    today: date,
+    out: list[Problem],
+    related: Mapping[str, Any] | None = None,
+) -> None:
     def bad(path: str, code: str, msg: str) -> None:
         out.append(Problem(None, path, code, msg))
 
@@ -260,6 +407,80 @@ def _business(payload: Mapping[str, Any], changed: set[str] | None, today: date,
                 bad(P.TARGET_CLOSE, "INVALID_VALUE", f"must not be in the past (today is {today.isoformat()})")
         except ValueError:
             pass  # the pattern check reports it
+    cols = flatten_payload(payload)
+    partition = _get(payload, PARTITION)
+    for col, value in cols.items():
+        tied = required_for_partition(_template(col))
+        # model, CurrencyCode: "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the
+        # currency code must be EUR."
+        if tied is not None and partition == tied[0] and value != tied[1]:
+            bad(col, "INVALID_VALUE", f"must be {tied[1]!r} when {PARTITION} is {tied[0]!r}")
+    has_duration = not _blank(_get(payload, DURATION))
+    for i, spend in enumerate(_get(payload, P.SPEND) or []):
+        if not isinstance(spend, Mapping):
+            continue
+        target, frequency = spend.get("TargetCompany"), spend.get("Frequency")
+        at = f"{P.SPEND}[{i}]"
+        # model, TargetCompany: "When ExpectedContractDuration is present on the Project, only AWS
+        # and Self are accepted." (Without it any other value is set to AWS: a warning.)
+        if has_duration and target not in FREQUENCY_FOR:
+            bad(f"{at}.TargetCompany", "INVALID_VALUE", f"must be {TARGET_COMPANY!r} or {SELF!r}")
+        # model, Frequency: Monthly "required for TargetCompany: "AWS" entries", None "required for
+        # TargetCompany: "Self" entries" -- checked where the model's Frequency values can say so.
+        want = FREQUENCY_FOR.get(target) if has_duration or target == TARGET_COMPANY else None
+        if want is not None and want in get_catalog()[_FREQUENCY].enum and frequency != want:
+            bad(f"{at}.Frequency", "INVALID_VALUE", f"must be {want!r} for TargetCompany {target!r}")
+    stage = _get(payload, P.STAGE)
+    moved = changed is None or P.STAGE in changed  # records already there are not re-judged
+    if stage in NEEDS_SOLUTION and related is not None and moved and not _has_solution(related):
+        bad(P.STAGE, "INVALID_VALUE",
+            f"{stage!r} needs an associated solution (Solutions, AwsMarketplaceSolutions or AwsMarketplaceProducts "
+            "in RelatedEntityIdentifiers): associate one with AssociateOpportunity first")  # fmt: skip
+
+
+def _has_solution(related: Mapping[str, Any]) -> bool:
+    """Whether the record's RelatedEntityIdentifiers hold a valid solution or Marketplace listing."""
+    cat = get_catalog()
+    for path in SOLUTION_KINDS:
+        rx = compile_pattern(cat[path].item_pattern)
+        for v in related.get(path.split(".", 1)[1]) or []:
+            if isinstance(v, str) and v != OTHER_SOLUTION and (rx is None or rx.fullmatch(v)):
+                return True
+    return False
+
+
+def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
+    """What AWS documents but may not refuse: the plan shows it, the row is still sent."""
+    cat = get_catalog()
+    for col, value in flatten_payload(payload).items():
+        if changed is not None and col not in changed:
+            continue  # an untouched value is the server's own: not the edit's concern
+        t = _template(col)
+        listed = documented_values(t)
+        if listed is not None:
+            sensitive = cat[t].sensitive if t in cat else False
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and v not in listed:
+                    msg = _allowed(listed, v, sensitive, "is not one of the values the model documents (AWS may refuse it)",
+                                   "documented")  # fmt: skip
+                    out.append(Problem(None, col, "INVALID_VALUE", msg))
+    has_duration = not _blank(_get(payload, DURATION))
+    for i, spend in enumerate(_get(payload, P.SPEND) or []):
+        if not isinstance(spend, Mapping):
+            continue
+        at, target = f"{P.SPEND}[{i}]", spend.get("TargetCompany")
+        if changed is not None and not any(c.startswith(at + ".") or c == DURATION or c.startswith(DURATION + ".")
+                                           for c in changed):  # fmt: skip
+            continue
+        if not has_duration and not _blank(target) and target != TARGET_COMPANY:
+            # model, TargetCompany: "When ExpectedContractDuration is not present, only AWS is
+            # accepted and any other value will be automatically set to AWS."
+            out.append(Problem(None, f"{at}.TargetCompany", "INVALID_VALUE",
+                               f"will be stored as {TARGET_COMPANY!r}: only {TARGET_COMPANY!r} is accepted without {DURATION}"))  # fmt: skip
+        elif has_duration and target == SELF and ONE_TIME not in cat[_FREQUENCY].enum:
+            out.append(Problem(None, f"{at}.Frequency", "INVALID_VALUE",
+                               f"the model's text asks for Frequency {ONE_TIME!r} on {SELF!r} entries, which its Frequency "
+                               "values do not offer: AWS may refuse the entry"))  # fmt: skip
 
 
 def _pair(payload: Mapping[str, Any], field: str, value: str, other: str, bad: Any) -> None:
@@ -279,6 +500,7 @@ def validate_payload(
     *,
     operation: str = "UpdateOpportunity",
     base: Mapping[str, Any] | None = None,
+    related: Mapping[str, Any] | None = None,
     today: date | None = None,
     catalog: FieldCatalog | None = None,
 ) -> list[Problem]:
@@ -294,6 +516,10 @@ def validate_payload(
         The payload of the record as stored. When given, rules about *changes* apply: the
         editability of the record's ``ReviewStatus`` and "TargetCloseDate not in the past"
         only for a changed date.
+    related : dict, optional
+        The stored record's ``RelatedEntityIdentifiers`` (GetOpportunity returns them, payloads
+        do not carry them): moving ``LifeCycle.Stage`` to Committed or Launched needs an
+        associated solution. None: not known, not checked.
     today : date, optional
         For date rules (default: today, UTC).
 
@@ -309,7 +535,9 @@ def validate_payload(
     >>> [(x.field, x.code) for x in validate_payload(p)]  # doctest: +NORMALIZE_WHITESPACE
     [('LastModifiedDate', 'REQUIRED_FIELD_MISSING'), ('LifeCycle.ClosedLostReason', 'REQUIRED_FIELD_MISSING')]
     """
-    return model_problems(payload, operation, catalog=catalog) + business_problems(payload, base=base, today=today)
+    return model_problems(payload, operation, catalog=catalog) + business_problems(
+        payload, base=base, related=related, today=today
+    )
 
 
 def model_problems(
@@ -324,15 +552,60 @@ def model_problems(
 
 
 def business_problems(
-    payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None, today: date | None = None
+    payload: Mapping[str, Any],
+    *,
+    base: Mapping[str, Any] | None = None,
+    related: Mapping[str, Any] | None = None,
+    today: date | None = None,
 ) -> list[Problem]:
-    """The documented business rules, and (given ``base``) editability of the changes."""
+    """The documented business rules, and (given ``base``) editability of the changes.
+
+    ``related``: the stored record's ``RelatedEntityIdentifiers`` (see :func:`validate_payload`).
+    """
     out: list[Problem] = []
     changed = changed_columns(base, payload) if base is not None else None
-    _business(payload, changed, today or datetime.now(UTC).date(), out)
+    _business(payload, changed, today or datetime.now(UTC).date(), out, related)
     if base is not None and changed:
         out += check_editable(_get(base, P.REVIEW_STATUS), changed)
     return out
+
+
+def payload_warnings(payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None) -> list[Problem]:
+    """What the model's documentation says of the changes that AWS may not refuse: a value outside
+    a documented list (``Project.CustomerUseCase``), a TargetCompany the service will replace.
+    The row is still sent; the plan shows these in its ``warnings`` column.
+
+    >>> p = {"Project": {"CustomerUseCase": "Containers and Serverless"}}
+    >>> [(w.field, w.message[:60]) for w in payload_warnings(p)]  # doctest: +NORMALIZE_WHITESPACE
+    [('Project.CustomerUseCase', "'Containers and Serverless' is not one of the values the mod")]
+    >>> "did you mean 'Containers & Serverless'" in payload_warnings(p)[0].message
+    True
+    """
+    out: list[Problem] = []
+    _warnings(payload, changed_columns(base, payload) if base is not None else None, out)
+    return out
+
+
+def stored_target_company(project: Mapping[str, Any], value: str | None) -> str | None:
+    """The TargetCompany the service stores for ``value`` (model, TargetCompany: without
+    ExpectedContractDuration "any other value will be automatically set to AWS")."""
+    return value if not _blank(project.get("ExpectedContractDuration")) else TARGET_COMPANY
+
+
+def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
+    """``RelatedEntityIdentifiers`` from a frame row's columns (``RelatedEntityIdentifiers.Solutions``),
+    or None when the row has none of those columns (not known).
+
+    >>> related_of_row({"Id": "O1", "RelatedEntityIdentifiers.Solutions": ["S-1"]})
+    {'Solutions': ['S-1']}
+    """
+    prefix = RELATED + "."
+    out: dict[str, list[str]] = {}
+    for col, v in row.items():
+        if isinstance(col, str) and col.startswith(prefix):
+            items = [] if v is None or isinstance(v, (str, float)) else [x for x in v if isinstance(x, str)]
+            out[col[len(prefix) :]] = [v] if isinstance(v, str) and v else items
+    return out or None
 
 
 def is_read_only(template: str) -> bool:
@@ -345,6 +618,8 @@ def check_editable(review_status: str | None, changed: set[str]) -> list[Problem
 
     >>> [p.field for p in check_editable("Action Required", {"LifeCycle.Stage", "LifeCycle.TargetCloseDate"})]
     ['LifeCycle.Stage']
+    >>> [p.field for p in check_editable("Approved", {"Project.Title", "LifeCycle.NextSteps"})]
+    ['Project.Title']
     """
     out = []
     for col in sorted(changed):
@@ -360,5 +635,9 @@ def check_editable(review_status: str | None, changed: set[str]) -> list[Problem
         elif review_status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE:
             out.append(
                 Problem(None, col, "ACTION_NOT_PERMITTED", f"not editable while ReviewStatus is {review_status!r}")
+            )
+        elif review_status == APPROVED and t in APPROVED_LOCKED:
+            out.append(
+                Problem(None, col, "ACTION_NOT_PERMITTED", f"cannot be changed once ReviewStatus is {APPROVED!r}")
             )
     return out

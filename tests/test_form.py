@@ -19,8 +19,10 @@ def frame() -> pd.DataFrame:
     return ot.to_frame([r for r in load_seed() if r["Catalog"] == "Sandbox"])
 
 
-def _row(frame: pd.DataFrame, status: str = "Approved") -> pd.Series:
+def _row(frame: pd.DataFrame, status: str = "Pending Submission") -> pd.Series:
+    # an open deal outside Government (where NationalSecurity waives the website) that the edits below change
     ok = (frame["LifeCycle.ReviewStatus"] == status) & ~frame["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])
+    ok &= ~frame["Customer.Account.Industry"].isin(["Government", "Retail"]) & (frame["LifeCycle.Stage"] != "Business Validation")
     return frame[ok].iloc[0]
 
 
@@ -128,7 +130,7 @@ def test_live_character_count(frame):
 
 def test_save_through_the_batch_updater_reports_conflicts_in_plain_words(tmp_path):
     with Sandbox(config=SandboxConfig.fast()) as sb:
-        rec = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved")
+        rec = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")
         form = ot.edit_opportunity(rec["Id"], "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path / "l")
         form.set("Project.Title", "Mine")
         sb.edit("Sandbox", rec["Id"], lambda r: r["Project"].update(Title="Theirs"))

@@ -134,7 +134,7 @@ def test_action_required_allows_only_the_documented_fields():
                "Project.ExpectedCustomerSpend[3].Amount", "Project.CustomerBusinessProblem", "PartnerOpportunityIdentifier"}  # fmt: skip
     assert check_editable("Action Required", allowed) == []
     assert [p.field for p in check_editable("Action Required", allowed | {"Project.Title"})] == ["Project.Title"]
-    assert check_editable("Approved", allowed | {"Project.Title"}) == []
+    assert check_editable("Pending Submission", allowed | {"Project.Title"}) == []
     assert check_editable("Pending Submission", {"Project.Title"}) == []
 
 

@@ -21,11 +21,15 @@ from ..rules import (
     CLOSED_LOST,
     CLOSED_STAGES,
     GOVERNMENT,
+    NEEDS_SOLUTION,
     NO,
     OTHER_COMPETITOR,
     OTHER_INDUSTRY,
+    PENDING_SUBMISSION,
     TARGET_COMPANY,
     YES,
+    accepted_values,
+    documented_values,
 )
 from ..wire import record_shape, to_wire
 
@@ -56,6 +60,24 @@ _STATES = ["Washington", "Texas", "California", "New York", "Ohio", "Oregon", "F
 _STREETS = ["Main St", "Market Street", "Harbour Road", "Rue de Rivoli", "Hauptstraße", "King's Road"]
 _WORKLOADS = ["data lake", "SAP migration", "contact center", "ML platform", "data center exit",
               "SaaS replatform", "disaster recovery", "genAI assistant", "IoT telemetry", "analytics modernisation"]  # fmt: skip
+# each workload's Project.CustomerUseCase and Marketing.UseCases, from the lists the model documents
+_USE_CASES = {
+    "data lake": ("Big Data: Data Warehouse/Data Integration/ETL/Data Lake/BI", "Analytics"),
+    "SAP migration": ("Business Applications & SAP Production", "Business Applications"),
+    "contact center": ("Business Applications & Contact Center", "Customer Engagement"),
+    "ML platform": ("AI Machine Learning and Analytics", "AI/ML"),
+    "data center exit": ("Migration/Database Migration", "Migration & Transfer"),
+    "SaaS replatform": ("Containers & Serverless", "Containers"),
+    "disaster recovery": ("Storage & Backup", "Storage"),
+    "genAI assistant": ("AI Machine Learning and Analytics", "AI/ML"),
+    "IoT telemetry": ("IOT", "IoT"),
+    "analytics modernisation": ("Big Data: Data Warehouse/Data Integration/ETL/Data Lake/BI", "Analytics"),
+}
+for _project, _marketing in _USE_CASES.values():
+    assert _project in (documented_values("Project.CustomerUseCase") or ()), _project
+    assert _marketing in (documented_values("Marketing.UseCases") or ()), _marketing
+#: The partner's solutions in the seed (model pattern ``S-[0-9]{1,19}``), as ListSolutions would list them.
+SOLUTIONS = ("S-0000001", "S-0000002", "S-0000003")
 _PROBLEMS = [
     "The customer's on-premises {w} cannot scale for seasonal peaks and hardware is end of life in {y}.",
     "Licensing costs of the current {w} rose 40% this year; the CFO wants a cloud business case by Q{q}.",
@@ -116,12 +138,15 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
         contacts.append({"Email": f"{local}@{slug}.example", "FirstName": first, "LastName": last,
                          "BusinessTitle": rng.choice(_TITLES), "Phone": f"+1555{rng.randint(0, 9_999_999):07d}"})  # fmt: skip
     currencies = _enum("Project.ExpectedCustomerSpend[].CurrencyCode")
-    # mostly the model's first currencies (USD, EUR, GBP, ...), sometimes any other
+    # model, CurrencyCode: "Accepted values are USD (US Dollars) and EUR (Euros)": a draw over the
+    # model's first currencies (USD, EUR, GBP, ...) keeps USD and EUR, anything else becomes USD
+    accepted = accepted_values("Project.ExpectedCustomerSpend[].CurrencyCode") or currencies
     major = [60, 15, 10, 5, 5, 1, 1, 3]
     if rng.random() < 0.95:
         currency = rng.choices(currencies[: len(major)], weights=major)[0]
     else:
         currency = rng.choice(currencies)
+    currency = currency if currency in accepted else accepted[0]
     spend = [
         {"Amount": f"{rng.choice([500, 1200, 2500, 5000, 8000, 12500, 25000, 60000])}.{rng.choice(['00', '50'])}",
          "CurrencyCode": currency, "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
@@ -132,7 +157,7 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     project: dict[str, Any] = {
         "Title": f"{company.split()[0]} {workload}",
         "CustomerBusinessProblem": rng.choice(_PROBLEMS).format(w=workload, y=2027, q=rng.randint(1, 4)),
-        "CustomerUseCase": workload.title(),
+        "CustomerUseCase": _USE_CASES[workload][0],
         "DeliveryModels": rng.sample(_enum("Project.DeliveryModels"), rng.randint(1, 2)),
         "ExpectedCustomerSpend": spend,
         "SalesActivities": rng.sample(_enum("Project.SalesActivities"), rng.randint(1, 3)),
@@ -177,7 +202,7 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
                           "Channels": rng.sample(_enum("Marketing.Channels"), rng.randint(1, 2)),
                           "AwsFundingUsed": YES if funded else NO})  # fmt: skip
         if funded:
-            marketing["UseCases"] = [workload.split()[0].title()]
+            marketing["UseCases"] = [_USE_CASES[workload][1]]
     rec.update(
         {
             "Arn": f"arn:aws:partnercentral:us-east-1:123456789012:catalog/{catalog}/opportunity/{ident}",
@@ -190,7 +215,7 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
             "LifeCycle": lifecycle,
             "LastModifiedDate": modified,
             "CreatedDate": created,
-            "RelatedEntityIdentifiers": {},
+            "RelatedEntityIdentifiers": _related(i, stage, status),
             "OpportunityTeam": [
                 {
                     "FirstName": "Sam",
@@ -207,6 +232,17 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
                                   "EffectiveDate": target.date().isoformat(),
                                   "ExpirationDate": (target + timedelta(days=365)).date().isoformat()}  # fmt: skip
     return rec
+
+
+def _related(i: int, stage: str, status: str) -> dict[str, Any]:
+    """The record's associations. Developer guide, "Associating, disassociating and assigning
+    opportunities": a submission needs "at least one and up to ten Partner Solutions", and "To
+    progress the opportunity stage to Committed or Launched, you must associate a valid solution"
+    (https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html).
+    So every record submitted for review, or in those stages, has one; drafts have one every other time."""
+    if stage in NEEDS_SOLUTION or status != PENDING_SUBMISSION or i % 2:
+        return {"Solutions": [SOLUTIONS[i % len(SOLUTIONS)]]}
+    return {}
 
 
 def seed_records(n: int = 300, *, seed: int = 2026, aws: int = 40) -> list[dict[str, Any]]:

@@ -31,9 +31,9 @@ from ..rules import (
     PENDING_SUBMISSION,
     READ_ONLY,
     SUBMITTED,
-    TARGET_COMPANY,
     business_problems,
     model_problems,
+    stored_target_company,
 )
 from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._store import Store, ts_key
@@ -256,10 +256,11 @@ class SellingService:
         _record_next_steps(new_lc, old_lc.get("NextSteps"), stamp)
         if new_lc:
             new["LifeCycle"] = new_lc
-        # seed, ExpectedCustomerSpend.TargetCompany: "If any other value is provided, the system
-        # will automatically set it to AWS."
-        for spend in new.get("Project", {}).get("ExpectedCustomerSpend", []):
-            spend["TargetCompany"] = TARGET_COMPANY
+        # model, ExpectedCustomerSpend.TargetCompany: without ExpectedContractDuration "any other
+        # value will be automatically set to AWS" (with it, AWS and Self are kept; others refused).
+        project = new.get("Project", {})
+        for spend in project.get("ExpectedCustomerSpend", []):
+            spend["TargetCompany"] = stored_target_company(project, spend.get("TargetCompany"))
         new["LastModifiedDate"] = stamp
         return new
 
@@ -284,7 +285,9 @@ class SellingService:
             decision = _review_decision(catalog, p.get("LifeCycle", {}), stored.get("LifeCycle", {}))
             base = payload_from_record(stored)
             body = dict(p)
-            problems = business_problems(_without_read_only(body, base), base=base)
+            # RelatedEntityIdentifiers: the stored associations (Committed/Launched need a solution)
+            related = stored.get("RelatedEntityIdentifiers") or {}
+            problems = business_problems(_without_read_only(body, base), base=base, related=related)
             if problems:
                 raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
             stamp = self._next_stamp(stored["LastModifiedDate"])
@@ -304,7 +307,7 @@ class SellingService:
 
     def _CreateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
         catalog = p["Catalog"]
-        problems = business_problems(p)
+        problems = business_problems(p, related={})  # a new record has no associations yet
         if problems:
             raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
         with self._write_lock:
