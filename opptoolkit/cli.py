@@ -118,7 +118,7 @@ def _print_plan(plan: Any) -> None:
     print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
     for rec in todo.to_dict("records"):
         print(f"  row {rec['row']} {rec['Id']} [{rec['action']}] {rec['note']}")
-        for c in [*rec["changes"], *rec["errors"]]:
+        for c in [*rec["changes"], *rec["errors"], *(f"warning: {w}" for w in rec.get("warnings", []))]:
             print(f"      {c}")
 
 

@@ -18,7 +18,7 @@ from .ledger import read_ledger
 from .mirror import read_mirror, sync_mirror
 from .push import plan_updates, push_updates
 from .report import REVIEW, STAGE, write_report
-from .rules import CLOSED_STAGES, EDITABLE_STATUSES
+from .rules import CLOSED_STAGES, PENDING_SUBMISSION
 from .sandbox import Sandbox
 from .sheets import read_sheet, write_sheet
 
@@ -58,7 +58,8 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
 
         t = _step(3, "An analyst edits the spreadsheet (and a colleague edits one record meanwhile)")
         sheet = read_sheet(export)
-        editable = sheet[sheet[REVIEW].isin(EDITABLE_STATUSES) & ~sheet[STAGE].isin(CLOSED_STAGES)].index
+        # Pending Submission: every field is editable (once Approved, AWS locks the title, among others)
+        editable = sheet[(sheet[REVIEW] == PENDING_SUBMISSION) & ~sheet[STAGE].isin(CLOSED_STAGES)].index
         a, b, c, d, e = editable[:5]
         sheet.loc[a, "LifeCycle.NextSteps"] = "Executive briefing booked for next week"
         sheet.loc[b, "LifeCycle.Stage"] = "business validation"  # typed by hand: normalised
@@ -76,7 +77,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         plan = plan_updates(edited, "Sandbox", base=export)
         for r in plan[plan["action"] != "unchanged"].to_dict("records"):
             print(f"    {r['Id']} [{r['action']}]")
-            for line in [*r["changes"], *r["errors"]]:
+            for line in [*r["changes"], *r["errors"], *(f"warning: {w}" for w in r["warnings"])]:
                 print(f"        {line}")
         _done(t, ", ".join(f"{k}: {v}" for k, v in plan["action"].value_counts().items()))
 

@@ -262,8 +262,10 @@ def _resolve(
     token = _token(onto)
     payload.update({"Catalog": catalog, "LastModifiedDate": None if token is None else token.to_pydatetime()})
     row.payload, row.token = payload, None if token is None else token.to_pydatetime()
-    row.problems = validate_payload(payload, base=to_payload(onto), related=related_of_row(onto), today=today)
-    row.warnings = payload_warnings(payload, base=to_payload(onto))
+    # the record's associations: from the server's record when read, else what the base lists
+    related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
+    row.problems = validate_payload(payload, base=to_payload(onto), related=related, today=today)
+    row.warnings = payload_warnings(payload, base=to_payload(onto), related=related)
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = "not_editable"
         row.note = f"ReviewStatus is {onto.get(P.REVIEW_STATUS)!r}"

@@ -161,7 +161,7 @@ def accepted_values(path: str) -> tuple[str, ...] | None:
     """
     f = get_catalog().fields.get(path)
     m = re.search(r"Accepted values are ([^.]*)\.", f.doc) if f is not None and f.enum else None
-    if m is None:
+    if f is None or m is None:
         return None
     words = set(re.findall(r"[\w-]+", m.group(1)))
     return tuple(v for v in f.enum if v in words) or None
@@ -427,7 +427,7 @@ def _business(
             bad(f"{at}.TargetCompany", "INVALID_VALUE", f"must be {TARGET_COMPANY!r} or {SELF!r}")
         # model, Frequency: Monthly "required for TargetCompany: "AWS" entries", None "required for
         # TargetCompany: "Self" entries" -- checked where the model's Frequency values can say so.
-        want = FREQUENCY_FOR.get(target) if has_duration or target == TARGET_COMPANY else None
+        want = FREQUENCY_FOR.get(str(target)) if has_duration or target == TARGET_COMPANY else None
         if want is not None and want in get_catalog()[_FREQUENCY].enum and frequency != want:
             bad(f"{at}.Frequency", "INVALID_VALUE", f"must be {want!r} for TargetCompany {target!r}")
     stage = _get(payload, P.STAGE)
@@ -570,10 +570,13 @@ def business_problems(
     return out
 
 
-def payload_warnings(payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None) -> list[Problem]:
+def payload_warnings(
+    payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None, related: Mapping[str, Any] | None = None
+) -> list[Problem]:
     """What the model's documentation says of the changes that AWS may not refuse: a value outside
     a documented list (``Project.CustomerUseCase``), a TargetCompany the service will replace.
-    The row is still sent; the plan shows these in its ``warnings`` column.
+    The row is still sent; the plan shows these in its ``warnings`` column. A move to Committed or
+    Launched whose associations are not known (``related`` None) is one too: it cannot be checked.
 
     >>> p = {"Project": {"CustomerUseCase": "Containers and Serverless"}}
     >>> [(w.field, w.message[:60]) for w in payload_warnings(p)]  # doctest: +NORMALIZE_WHITESPACE
@@ -582,7 +585,13 @@ def payload_warnings(payload: Mapping[str, Any], *, base: Mapping[str, Any] | No
     True
     """
     out: list[Problem] = []
-    _warnings(payload, changed_columns(base, payload) if base is not None else None, out)
+    changed = changed_columns(base, payload) if base is not None else None
+    _warnings(payload, changed, out)
+    stage = _get(payload, P.STAGE)
+    if related is None and stage in NEEDS_SOLUTION and (changed is None or P.STAGE in changed):
+        msg = (f"{stage!r} needs an associated solution, and the base does not list the record's "
+               f"{RELATED}: AWS refuses the move without one")  # fmt: skip
+        out.append(Problem(None, P.STAGE, "INVALID_VALUE", msg))
     return out
 
 

@@ -22,7 +22,9 @@ def frame() -> pd.DataFrame:
 def _row(frame: pd.DataFrame, status: str = "Pending Submission") -> pd.Series:
     # an open deal outside Government (where NationalSecurity waives the website) that the edits below change
     ok = (frame["LifeCycle.ReviewStatus"] == status) & ~frame["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])
-    ok &= ~frame["Customer.Account.Industry"].isin(["Government", "Retail"]) & (frame["LifeCycle.Stage"] != "Business Validation")
+    ok &= ~frame["Customer.Account.Industry"].isin(["Government", "Retail"]) & (
+        frame["LifeCycle.Stage"] != "Business Validation"
+    )
     return frame[ok].iloc[0]
 
 

@@ -80,7 +80,8 @@ def _code_strings(tree) -> set[str]:
 
 
 def _documented_values() -> set[str]:
-    """Values the business rules name, each passed through rules._enum (checked against the model)."""
+    """Values the business rules name, each passed through rules._enum (checked against the model's
+    enums) or rules._documented (checked against the model's documentation text)."""
     import ast
     import pathlib
 
@@ -89,6 +90,8 @@ def _documented_values() -> set[str]:
     for n in ast.walk(tree):
         if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_enum":
             out |= {a.value for a in ast.walk(n.args[1]) if isinstance(a, ast.Constant)}
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_documented":
+            out |= {a.value for a in n.args[1:] if isinstance(a, ast.Constant)}
         if isinstance(n, ast.GeneratorExp) and any(
             isinstance(c, ast.Call) and getattr(c.func, "id", "") == "_enum" for c in ast.walk(n.elt)
         ):

@@ -29,7 +29,8 @@ def export(sb):
 
 def _editable(df: pd.DataFrame, n: int) -> list[int]:
     open_ = ~df["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])
-    ok = df["LifeCycle.ReviewStatus"].isin(["Approved", "Pending Submission"]) & open_
+    # Pending Submission: every field is editable (once Approved, AWS locks the title, among others)
+    ok = (df["LifeCycle.ReviewStatus"] == "Pending Submission") & open_
     return list(df.index[ok][:n])
 
 

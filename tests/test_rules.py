@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from opptoolkit.rules import check_editable, validate_payload
+import opptoolkit as ot
+from opptoolkit.fake import sample_pattern
+from opptoolkit.rules import check_editable, model_problems, payload_warnings, validate_payload
 
 TODAY = date(2026, 11, 27)
 
@@ -141,3 +144,249 @@ def test_action_required_allows_only_the_documented_fields():
 def test_read_only_fields_are_refused_in_any_status():
     problems = check_editable("Approved", {"LifeCycle.ReviewStatus", "LifeCycle.NextStepsHistory[0].Value"})
     assert {p.code for p in problems} == {"ACTION_NOT_PERMITTED"} and len(problems) == 2
+
+
+# -- rules from the AWS pages and the model's text -------------------------------------------------
+
+APPROVED_LOCKED = ["Customer.Account.Address.CountryCode", "Customer.Account.Address.PostalCode",
+                   "Customer.Account.Industry", "Customer.Account.WebsiteUrl", "Project.CustomerBusinessProblem",
+                   "PartnerOpportunityIdentifier", "Project.Title"]  # fmt: skip
+
+
+def test_approved_locks_the_fields_the_updates_page_lists():
+    # https://docs.aws.amazon.com/partner-central/latest/selling-api/working-with-opportunity-updates.html
+    problems = check_editable("Approved", {*APPROVED_LOCKED, "LifeCycle.NextSteps", "LifeCycle.TargetCloseDate"})
+    assert [(p.field, p.code) for p in problems] == [(f, "ACTION_NOT_PERMITTED") for f in sorted(APPROVED_LOCKED)]
+    assert check_editable("Pending Submission", set(APPROVED_LOCKED)) == []
+
+
+def _moved_to(stage: str, related) -> list:
+    base = valid()
+    edited = copy.deepcopy(base)
+    edited["LifeCycle"]["Stage"] = stage
+    return [(p.field, p.code) for p in validate_payload(edited, base=base, related=related, today=TODAY)]
+
+
+@pytest.mark.parametrize("stage", ["Committed", "Launched"])
+def test_committed_or_launched_needs_an_associated_solution(stage):
+    assert _moved_to(stage, {}) == [("LifeCycle.Stage", "INVALID_VALUE")]
+    assert _moved_to(stage, {"Solutions": ["Other"]}) == [("LifeCycle.Stage", "INVALID_VALUE")]  # model: not Other
+    assert _moved_to(stage, {"Solutions": ["S-0000001"]}) == []
+    assert _moved_to(stage, {"AwsMarketplaceProducts": ["arn:aws:aws-marketplace:us-east-1:1:x"]}) == []
+    assert _moved_to(stage, None) == []  # not known: not judged
+    assert _moved_to("Business Validation", {}) == []
+    already = with_("LifeCycle.Stage", stage)  # a record already there is not re-judged
+    edited = copy.deepcopy(already)
+    edited["Project"]["Title"] = "Renamed"
+    assert validate_payload(edited, base=already, related={}, today=TODAY) == []
+
+
+def test_currency_is_usd_or_eur_and_the_message_gives_nothing_away():
+    (p,) = validate_payload(with_("Project.ExpectedCustomerSpend[0].CurrencyCode", "GBP"), today=TODAY)
+    assert (p.field, p.code) == ("Project.ExpectedCustomerSpend[0].CurrencyCode", "INVALID_ENUM_VALUE")
+    assert "GBP" not in p.message and "did you mean" not in p.message and "'USD', 'EUR'" in p.message
+    sw = with_("SoftwareRevenue", {"Value": {"Amount": "10", "CurrencyCode": "JPY"}})
+    assert [x.field for x in validate_payload(sw, today=TODAY)] == ["SoftwareRevenue.Value.CurrencyCode"]
+    assert validate_payload(with_("Project.ExpectedCustomerSpend[0].CurrencyCode", "EUR"), today=TODAY) == []
+
+
+def test_the_european_sovereign_cloud_takes_eur_only():
+    eusc = with_("Project.AwsPartition", "aws-eusc")
+    assert [(p.field, p.code) for p in validate_payload(eusc, today=TODAY)] == [
+        ("Project.ExpectedCustomerSpend[0].CurrencyCode", "INVALID_VALUE")
+    ]
+    eusc["Project"]["ExpectedCustomerSpend"][0]["CurrencyCode"] = "EUR"
+    assert validate_payload(eusc, today=TODAY) == []
+
+
+def test_target_company_follows_the_model_text():
+    duration = {"Term": "Months", "Value": "12"}
+    other = with_("Project.ExpectedCustomerSpend[0].TargetCompany", "Partner Co")
+    assert validate_payload(other, today=TODAY) == []  # without a duration it becomes AWS ...
+    assert [w.field for w in payload_warnings(other)] == ["Project.ExpectedCustomerSpend[0].TargetCompany"]
+    other["Project"]["ExpectedContractDuration"] = duration  # ... with one, only AWS and Self
+    assert [(p.field, p.code) for p in validate_payload(other, today=TODAY)] == [
+        ("Project.ExpectedCustomerSpend[0].TargetCompany", "INVALID_VALUE")
+    ]
+    other["Project"]["ExpectedCustomerSpend"][0]["TargetCompany"] = "Self"
+    assert validate_payload(other, today=TODAY) == []
+    # model: Frequency None is "required for TargetCompany: "Self" entries", and this model's
+    # Frequency offers Monthly only: a warning, not a refusal
+    assert [w.field for w in payload_warnings(other)] == ["Project.ExpectedCustomerSpend[0].Frequency"]
+
+
+@pytest.mark.parametrize("value", ["2030-02-30", "2027-02-29", "2030-04-31"])
+def test_dates_are_calendar_dates(value):
+    assert [(p.field, p.code) for p in validate_payload(with_("LifeCycle.TargetCloseDate", value), today=TODAY)] == [
+        ("LifeCycle.TargetCloseDate", "INVALID_VALUE")
+    ]
+    sw = with_("SoftwareRevenue", {"EffectiveDate": value})
+    assert [p.field for p in validate_payload(sw, today=TODAY)] == ["SoftwareRevenue.EffectiveDate"]
+    assert validate_payload(with_("LifeCycle.TargetCloseDate", "2028-02-29"), today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("Customer.Contacts[0].Phone", "+1\u0664\u0661\u0665\u0665\u0665\u0660\u0661\u0660\u0660"),  # Arabic-Indic
+     ("Customer.Account.AwsAccountId", "ÄBC123")],
+)  # fmt: skip
+def test_model_patterns_have_ascii_semantics(path, value):
+    assert [(p.field, p.code) for p in validate_payload(with_(path, value), today=TODAY)] == [
+        (path, "INVALID_STRING_FORMAT")
+    ]
+
+
+def test_contract_duration_is_within_the_documented_range():
+    for value, ok in (("1", True), ("144", True), ("145", False), ("0", False)):
+        p = with_("Project.ExpectedContractDuration", {"Term": "Months", "Value": value})
+        assert (validate_payload(p, today=TODAY) == []) is ok, value
+
+
+def test_customer_use_case_outside_the_documented_list_is_a_warning_with_a_suggestion():
+    p = with_("Project.CustomerUseCase", "Containers and Serverless")
+    assert validate_payload(p, today=TODAY) == []  # no refusal: the model has no enum
+    (w,) = payload_warnings(p)
+    assert (w.field, "did you mean 'Containers & Serverless'" in w.message) == ("Project.CustomerUseCase", True)
+    assert payload_warnings(with_("Project.CustomerUseCase", "Containers & Serverless")) == []
+    edited = copy.deepcopy(p)
+    edited["Project"]["Title"] = "Renamed"
+    assert payload_warnings(edited, base=p) == []  # an untouched value is not the edit's concern
+
+
+def test_fake_records_obey_the_new_rules(records):
+    for r in records[:300]:
+        p = ot.payload_from_record(r)
+        assert model_problems(p) == []
+        for spend in p.get("Project", {}).get("ExpectedCustomerSpend", []):
+            assert spend["CurrencyCode"] in ("USD", "EUR") and spend["TargetCompany"] == "AWS"
+    assert sample_pattern(r"\w{12}", random.Random(3)).isascii()
+
+
+def test_the_form_locks_what_aws_locks_once_approved():
+    from opptoolkit.form import OpportunityForm
+
+    row = ot.to_frame([{**_seed_record("Approved"), "Catalog": "Sandbox"}]).iloc[0]
+    form = OpportunityForm.from_row(row)
+    assert form.fields["Project.Title"].widget.disabled
+    assert "Approved" in form.fields["Project.Title"].error.value
+    assert not form.fields["LifeCycle.NextSteps"].widget.disabled
+
+
+# -- the client's plan and the sandbox (a real boto3 client over HTTP) say the same ------------------
+
+
+def _seed_record(status: str, where=lambda r: True) -> dict:
+    from opptoolkit.sandbox import load_seed
+
+    open_ = ("Closed Lost", "Launched", "Committed")
+    return next(
+        r for r in load_seed()
+        if r["Catalog"] == "Sandbox" and r["LifeCycle"]["ReviewStatus"] == status
+        and r["LifeCycle"]["Stage"] not in open_ and r["Customer"]["Account"]["Industry"] != "Government" and where(r)
+    )  # fmt: skip
+
+
+def _pairs(errors: list[str]) -> set[tuple[str, str]]:
+    return {tuple(e.split(": ")[:2]) for e in errors}  # type: ignore[misc]
+
+
+AGREE = [
+    # (rule, ReviewStatus, record filter, {column: new value}, expected (field, code) or None: accepted)
+    ("approved title", "Approved", None, {"Project.Title": "New title"}, ("Project.Title", "ACTION_NOT_PERMITTED")),
+    ("approved country", "Approved", None, {"Customer.Account.Address.CountryCode": "IS"},
+     ("Customer.Account.Address.CountryCode", "ACTION_NOT_PERMITTED")),
+    ("approved next steps", "Approved", None, {"LifeCycle.NextSteps": "Call the CFO"}, None),
+    ("committed, no solution", "Pending Submission", lambda r: not r["RelatedEntityIdentifiers"],
+     {"LifeCycle.Stage": "Committed"}, ("LifeCycle.Stage", "INVALID_VALUE")),
+    ("launched, a solution", "Approved", None, {"LifeCycle.Stage": "Launched"}, None),
+    ("currency", "Pending Submission", None, {"Project.ExpectedCustomerSpend[0].CurrencyCode": "GBP"},
+     ("Project.ExpectedCustomerSpend[0].CurrencyCode", "INVALID_ENUM_VALUE")),
+    ("eusc", "Pending Submission", lambda r: [s["CurrencyCode"] for s in r["Project"]["ExpectedCustomerSpend"]] == ["USD"]
+     and "SoftwareRevenue" not in r,
+     {"Project.AwsPartition": "aws-eusc"}, ("Project.ExpectedCustomerSpend[0].CurrencyCode", "INVALID_VALUE")),
+    ("target company", "Pending Submission", lambda r: "ExpectedContractDuration" in r["Project"],
+     {"Project.ExpectedCustomerSpend[0].TargetCompany": "Partner Co"},
+     ("Project.ExpectedCustomerSpend[0].TargetCompany", "INVALID_VALUE")),
+    ("duration", "Pending Submission", lambda r: "ExpectedContractDuration" in r["Project"],
+     {"Project.ExpectedContractDuration.Value": "145"}, ("Project.ExpectedContractDuration.Value", "VALUE_OUT_OF_RANGE")),
+    ("calendar date", "Approved", None, {"LifeCycle.TargetCloseDate": "2030-02-30"},
+     ("LifeCycle.TargetCloseDate", "INVALID_VALUE")),
+    ("ascii digits", "Pending Submission", None, {"Customer.Contacts[0].Phone": "+1\u0664\u0661\u0665\u0665\u0665\u0660"},
+     ("Customer.Contacts[0].Phone", "INVALID_STRING_FORMAT")),
+    ("ascii word", "Pending Submission", None, {"Customer.Account.AwsAccountId": "ÄBC123"},
+     ("Customer.Account.AwsAccountId", "INVALID_STRING_FORMAT")),
+    ("use case (warning)", "Approved", None, {"Project.CustomerUseCase": "Containers and Serverless"}, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "where", "changes", "expected"), [c[1:] for c in AGREE], ids=[c[0] for c in AGREE])
+def test_plan_and_sandbox_agree(sb, status, where, changes, expected):
+    rec = sb.record("Sandbox", _seed_record(status, where or (lambda r: True))["Id"])
+    base = ot.to_frame([rec])
+    edited = base.copy()
+    for col, value in changes.items():
+        edited.at[0, col] = value
+    client = sb.client()
+    export_plan = ot.plan_updates(edited, "Sandbox", base=base)  # local: from the export
+    server_plan = ot.plan_updates(edited, "Sandbox", client=client, progress=False)  # read from the server
+    for from_server, plan in ((False, export_plan), (True, server_plan)):
+        (row,) = plan.to_dict("records")
+        if not from_server and changes.get("LifeCycle.Stage") == "Committed":
+            # the export lists no RelatedEntityIdentifiers for this row: "none" and "not exported"
+            # look alike, so the local plan warns and the plan that reads the record refuses
+            assert (_pairs(row["warnings"]), row["action"]) == ({expected}, "update"), row
+            continue
+        assert _pairs(row["errors"]) == ({expected} if expected else set()), row
+        refused = "not_editable" if expected and expected[1] == "ACTION_NOT_PERMITTED" else "invalid"
+        assert row["action"] == ("update" if expected is None else refused)
+    payload = ot.to_payload(edited.iloc[0])
+    if expected is None:
+        client.update_opportunity(**payload)
+        return
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.update_opportunity(**payload)
+    assert {(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]} == {expected}
+    assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_warnings_are_shown_and_the_row_is_still_sent(sb, tmp_path):
+    rec = sb.record("Sandbox", _seed_record("Approved")["Id"])
+    base = ot.to_frame([rec])
+    edited = base.copy()
+    edited.at[0, "Project.CustomerUseCase"] = "Containers and Serverless"
+    edited.at[0, "Project.ExpectedCustomerSpend[0].TargetCompany"] = "Self"  # no ExpectedContractDuration
+    (row,) = ot.plan_updates(edited, "Sandbox", base=base).to_dict("records")
+    assert row["action"] == "update" and row["errors"] == []
+    assert {w.split(": ")[0] for w in row["warnings"]} == {
+        "Project.CustomerUseCase", "Project.ExpectedCustomerSpend[0].TargetCompany"}  # fmt: skip
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path, base=base, client=sb.client(), progress=False,
+                             writes_per_second=1000)  # fmt: skip
+    assert result["status"].tolist() == ["succeeded"]
+    stored = sb.record("Sandbox", rec["Id"])["Project"]
+    assert stored["CustomerUseCase"] == "Containers and Serverless"
+    assert stored["ExpectedCustomerSpend"][0]["TargetCompany"] == "AWS"  # model: "automatically set to AWS"
+
+
+def test_sandbox_keeps_self_when_the_project_has_a_contract_duration(sb):
+    rec = sb.record(
+        "Sandbox", _seed_record("Pending Submission", lambda r: "ExpectedContractDuration" in r["Project"])["Id"]
+    )
+    payload = ot.payload_from_record(rec)
+    payload["Project"]["ExpectedCustomerSpend"][0]["TargetCompany"] = "Self"
+    sb.client().update_opportunity(**payload)
+    assert sb.record("Sandbox", rec["Id"])["Project"]["ExpectedCustomerSpend"][0]["TargetCompany"] == "Self"
+
+
+def test_sandbox_create_at_committed_is_refused_without_a_solution(sb):
+    body = ot.payload_from_record(sb.record("Sandbox", _seed_record("Pending Submission")["Id"]))
+    for k in ("Identifier", "LastModifiedDate"):
+        body.pop(k)
+    body["LifeCycle"].update(
+        Stage="Committed", TargetCloseDate=(datetime.now(UTC) + timedelta(days=90)).date().isoformat()
+    )
+    client = sb.client()
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.create_opportunity(ClientToken="committed-1", **body)
+    assert [(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]] == [
+        ("LifeCycle.Stage", "INVALID_VALUE")
+    ]

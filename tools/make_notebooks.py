@@ -47,8 +47,9 @@ edit = nb(
         "batch updater (so conflicts, three-way merges and the ledger work the same as for a bulk push).",
         CONNECT,
         CLIENT,
-        "md:Pick an opportunity (an `Approved` one, which is editable) and open the form. Change a field, press "
-        "**Preview changes**, then **Save**. Fields the record's `ReviewStatus` does not allow to change are disabled, with the reason.",
+        "md:Pick an opportunity (an `Approved` one, which is editable but for the fields AWS locks after approval) and "
+        "open the form. Change a field, press **Preview changes**, then **Save**. Fields the record's `ReviewStatus` does "
+        "not allow to change are disabled, with the reason.",
         """identifier = os.environ.get("OPPTOOLKIT_ID") or ot.list_opportunities(CATALOG, client=client, review_statuses=["Approved"])[0]["Id"]
 form = ot.edit_opportunity(identifier, CATALOG, client=client, ledger=LEDGER)
 form""",
@@ -75,7 +76,8 @@ df.shape""",
         """df["LifeCycle.ReviewStatus"].value_counts()""",
         """ot.spend_amounts(df).groupby("currency")["amount"].sum()  # exact Decimals, never mixing currencies""",
         "md:## Edit one field, plan, push\nKeep the frame as exported (`base`) and edit a copy: the plan compares the two. "
-        "Only `Approved` and `Pending Submission` opportunities are editable.",
+        "Only `Approved` and `Pending Submission` opportunities are editable (once `Approved`, AWS locks the title, "
+        "country, postal code, industry, website, business problem and your CRM identifier).",
         """base = df.copy()
 edited = df.copy()
 i = edited.index[edited["LifeCycle.ReviewStatus"] == "Approved"][0]
@@ -103,11 +105,13 @@ export""",
         "md:Now open `pipeline.xlsx` in Excel or LibreOffice, edit, save. Delete the columns you do not need: only the "
         "columns left can change. Here a script plays the analyst:",
         """sheet = ot.read_sheet(export)
-open_rows = sheet.index[~sheet["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])]
-sheet.loc[open_rows[0], "LifeCycle.Stage"] = "committed"            # typed by hand: normalised to 'Committed'
-sheet.loc[open_rows[1], "LifeCycle.NextSteps"] = "=SUM(A1)? no: a plain note"
-sheet.loc[open_rows[2], "Customer.Account.Address.CountryCode"] = "NA"  # Namibia, not a missing value
-sheet.loc[open_rows[3], "Project.ExpectedCustomerSpend[0].Amount"] = "1,200"  # invalid: a thousands separator
+open_ = ~sheet["LifeCycle.Stage"].isin(["Committed", "Launched", "Closed Lost"])
+approved = sheet.index[open_ & (sheet["LifeCycle.ReviewStatus"] == "Approved")]  # each has a solution associated
+pending = sheet.index[open_ & (sheet["LifeCycle.ReviewStatus"] == "Pending Submission")]
+sheet.loc[approved[0], "LifeCycle.Stage"] = "committed"             # typed by hand: normalised to 'Committed'
+sheet.loc[approved[1], "LifeCycle.NextSteps"] = "=SUM(A1)? no: a plain note"
+sheet.loc[pending[0], "Customer.Account.Address.CountryCode"] = "NA"  # Namibia; AWS locks the country once Approved
+sheet.loc[pending[1], "Project.ExpectedCustomerSpend[0].Amount"] = "1,200"  # invalid: a thousands separator
 edited = ot.write_sheet(sheet[["Id", "LastModifiedDate", "LifeCycle.Stage", "LifeCycle.NextSteps",
                                "Customer.Account.Address.CountryCode", "Project.ExpectedCustomerSpend[0].Amount"]],
                         "pipeline_edited.xlsx")""",
