@@ -27,8 +27,11 @@ def _free_port() -> int:
 @pytest.fixture
 def voila(tmp_path):
     with Sandbox(config=SandboxConfig.fast()) as sb:
-        record = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved"
-                      and r["LifeCycle"]["Stage"] not in ("Launched", "Closed Lost", "Committed"))  # fmt: skip
+        # Pending Submission: the title is editable (AWS locks it once Approved); the test moves the
+        # stage to Committed, which needs an associated solution
+        record = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+                      and r["LifeCycle"]["Stage"] not in ("Launched", "Closed Lost", "Committed")
+                      and r["RelatedEntityIdentifiers"].get("Solutions"))  # fmt: skip
         port = _free_port()
         env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_ID": record["Id"],
                "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger")}  # fmt: skip
