@@ -34,8 +34,13 @@ test: $(STAMP) system-deps lint typecheck
 demo: $(STAMP)
 	$(BIN)/opptoolkit demo
 
+# `make bench`: every step at 10k rows in a few minutes; `make bench BIG=1`: 100k (sheets 50k).
 bench: $(STAMP)
-	$(BIN)/python bench/flatten.py
+	$(BIN)/python bench/flatten.py --sizes $(if $(BIG),100000,10000)
+	$(BIN)/python bench/mirror.py --sizes $(if $(BIG),100000,10000)
+	$(BIN)/python bench/plan.py --sizes $(if $(BIG),10000 100000,10000)
+	$(BIN)/python bench/sheets.py --sizes $(if $(BIG),50000,10000)
+	$(BIN)/python bench/ledger.py --rows $(if $(BIG),10000,2000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

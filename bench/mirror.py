@@ -1,0 +1,48 @@
+"""Benchmark: open the local mirror as a DataFrame, against ``pd.read_parquet`` of the same frame.
+
+Target (issue 18): opening a 100k mirror takes at most 2x ``pd.read_parquet`` of the same
+flattened frame. The mirror file is written by the mirror's own writer (what ``sync_mirror``
+leaves on disk), from realistic model-valid records (``bench/flatten.py:records``).
+
+    .venv/bin/python bench/mirror.py [--sizes 10000 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from _steps import HEADER, compare, machine, records, row
+
+import opptoolkit as ot
+from opptoolkit import mirror
+
+
+def case(n: int, repeat: int) -> str:
+    recs = records(n, "realistic")
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "mirror"
+        mirror._write(folder / "opportunities.parquet", recs, "Sandbox", None)
+        flat = Path(d) / "frame.parquet"
+        ot.to_frame(recs).to_parquet(flat)
+        del recs
+        r = compare(lambda: ot.read_mirror(folder), lambda: pd.read_parquet(flat), repeat)
+    return row("open the mirror (read_mirror vs pd.read_parquet)", n, r, "<= 2x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    print(machine())
+    print(HEADER)
+    print("|---|---:|---:|---:|---:|---|")
+    for n in args.sizes:
+        print(case(n, args.repeat), flush=True)
+
+
+if __name__ == "__main__":
+    main()
