@@ -8,13 +8,14 @@ own ratios).
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).parent))
 from flatten import records  # (realistic, model-valid records with values of their own)
 
-__all__ = ["compare", "machine", "records", "row"]
+__all__ = ["compare", "machine", "records", "row", "run"]
 
 
 def machine() -> str:
@@ -68,3 +69,18 @@ def row(step: str, n: int, r: dict[str, float], target: str) -> str:
         f"| {step} | {n:,} | {r['ours_best']:.2f} ({r['ours_median']:.2f}) | {r['peer_best']:.2f} "
         f"({r['peer_median']:.2f}) | {r['ratio']:.1f}x ({r['ratio_median']:.1f}x) | {target} |"
     )
+
+
+def run(case: Callable[[int, int], Iterable[str]], sizes: list[int]) -> None:
+    """The script's command line (``--sizes``, ``--repeat``) and its table: one row per line
+    ``case(rows, repeat)`` yields."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=sizes)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    print(machine())
+    print(HEADER)
+    print("|---|---:|---:|---:|---:|---|")
+    for n in args.sizes:
+        for line in case(n, args.repeat):
+            print(line, flush=True)

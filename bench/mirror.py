@@ -9,18 +9,18 @@ leaves on disk), from realistic model-valid records (``bench/flatten.py:records`
 
 from __future__ import annotations
 
-import argparse
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from _steps import HEADER, compare, machine, records, row
+from _steps import compare, records, row, run
 
 import opptoolkit as ot
 from opptoolkit import mirror
 
 
-def case(n: int, repeat: int) -> str:
+def case(n: int, repeat: int) -> Iterator[str]:
     recs = records(n, "realistic")
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "mirror"
@@ -29,20 +29,8 @@ def case(n: int, repeat: int) -> str:
         ot.to_frame(recs).to_parquet(flat)
         del recs
         r = compare(lambda: ot.read_mirror(folder), lambda: pd.read_parquet(flat), repeat)
-    return row("open the mirror (read_mirror vs pd.read_parquet)", n, r, "<= 2x")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    print(machine())
-    print(HEADER)
-    print("|---|---:|---:|---:|---:|---|")
-    for n in args.sizes:
-        print(case(n, args.repeat), flush=True)
+    yield row("open the mirror (read_mirror vs pd.read_parquet)", n, r, "<= 2x")
 
 
 if __name__ == "__main__":
-    main()
+    run(case, [10_000])

@@ -11,11 +11,11 @@ rows, which the peer does not.
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from _steps import HEADER, compare, machine, records, row
+from _steps import compare, records, row, run
 
 import opptoolkit as ot
 
@@ -38,7 +38,7 @@ def vectorised_compare(edited: pd.DataFrame, base: pd.DataFrame) -> pd.Series:
     return changed.any(axis=1)
 
 
-def case(n: int, repeat: int) -> str:
+def case(n: int, repeat: int) -> Iterator[str]:
     base = ot.to_frame(records(n, "realistic"))
     base["Catalog"] = "Sandbox"  # the generator mixes catalogs; a plan is for one
     edited = edited_copy(base)
@@ -48,20 +48,8 @@ def case(n: int, repeat: int) -> str:
         lambda: vectorised_compare(edited, base),
         repeat,
     )
-    return row(f"plan_updates, 1% edited ({r['ours_best'] / n * 1e6:.0f} us/row)", n, r, "<= 3x, flat per row")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    print(machine())
-    print(HEADER)
-    print("|---|---:|---:|---:|---:|---|")
-    for n in args.sizes:
-        print(case(n, args.repeat), flush=True)
+    yield row(f"plan_updates, 1% edited ({r['ours_best'] / n * 1e6:.0f} us/row)", n, r, "<= 3x, flat per row")
 
 
 if __name__ == "__main__":
-    main()
+    run(case, [10_000])

@@ -10,12 +10,12 @@ types and checks each header, which the peers do not.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from _steps import HEADER, compare, machine, records, row
+from _steps import compare, records, row, run
 
 import opptoolkit as ot
 
@@ -29,29 +29,15 @@ PEERS = {
 }
 
 
-def case(n: int, suffix: str, repeat: int) -> str:
-    target, peer, name = PEERS[suffix]
+def case(n: int, repeat: int) -> Iterator[str]:
     df = ot.to_frame(records(n, "realistic"))
-    with tempfile.TemporaryDirectory() as d:
-        path = ot.write_sheet(df, Path(d) / f"pipeline{suffix}")
-        assert len(peer(path)) == n
-        r = compare(lambda: ot.read_sheet(path), lambda: peer(path), repeat)
-    return row(f"read_sheet {suffix} vs {name}", n, r, f"<= {target}")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--formats", nargs="+", default=list(PEERS), choices=list(PEERS))
-    args = ap.parse_args()
-    print(machine())
-    print(HEADER)
-    print("|---|---:|---:|---:|---:|---|")
-    for suffix in args.formats:
-        for n in args.sizes:
-            print(case(n, suffix, args.repeat), flush=True)
+    for suffix, (target, peer, name) in PEERS.items():
+        with tempfile.TemporaryDirectory() as d:
+            path = ot.write_sheet(df, Path(d) / f"pipeline{suffix}")
+            assert len(peer(path)) == n
+            r = compare(lambda: ot.read_sheet(path), lambda: peer(path), repeat)  # noqa: B023 (used at once)
+        yield row(f"read_sheet {suffix} vs {name}", n, r, f"<= {target}")
 
 
 if __name__ == "__main__":
-    main()
+    run(case, [10_000])
