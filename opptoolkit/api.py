@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -15,79 +14,49 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
 import pandas as pd
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
+from ._errors import code_and_message, never_sent, unreachable
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .model import SERVICE, service_model
+from .quotas import READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
 from .wire import decode_text, map_text
 
 if TYPE_CHECKING:
     import boto3
 
 __all__ = [
-    "QUOTAS",
     "Pacer",
     "fetch_opportunity",
     "get_client",
     "list_opportunities",
     "read_opportunities",
-    "unreachable",
 ]
 
 _log = logging.getLogger(__name__)
 
-#: Documented quotas (AWS Partner Central developer guide, "quotas"): requests per second.
-QUOTAS = {"read": 10.0, "write": 1.0}
-_READ_OPS = frozenset({"GetOpportunity", "ListOpportunities"})
 # Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
 # nothing was sent, and against an unreachable endpoint ten attempts only delay the one-line error. The connect
 # timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5)
 
-#: botocore errors that mean no call can succeed: the endpoint cannot be reached (the request was never sent)
-#: or there are no usable credentials.
-_UNREACHABLE: tuple[type[Exception], ...] = (
-    botocore.exceptions.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, proxy errors
-    botocore.exceptions.NoCredentialsError,
-    botocore.exceptions.PartialCredentialsError,
-    botocore.exceptions.CredentialRetrievalError,
-    botocore.exceptions.TokenRetrievalError,
-    botocore.exceptions.SSOError,
-    botocore.exceptions.NoAuthTokenError,
-    botocore.exceptions.NoRegionError,
-)
-# Error codes of the AWS JSON protocol that reject the caller, not the record (every call would get them).
-_AUTH_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "IncompleteSignature"}
-)
-
-
-def unreachable(err: BaseException) -> ServiceUnreachable | None:
-    """``err`` as a :class:`ServiceUnreachable` (with what to do) when no further call can succeed, else None."""
-    if isinstance(err, ServiceUnreachable):
-        return err
-    if isinstance(err, botocore.exceptions.ConnectionError):
-        return ServiceUnreachable(f"{err} ({type(err).__name__}): check the endpoint URL, the network or the proxy")
-    if isinstance(err, _UNREACHABLE):
-        return ServiceUnreachable(
-            f"{err} ({type(err).__name__}): set up AWS credentials (aws configure, aws sso login, AWS_PROFILE)"
-            " or name a profile"
-        )
-    if isinstance(err, ClientError) and err.response.get("Error", {}).get("Code") in _AUTH_CODES:
-        e = err.response["Error"]
-        return ServiceUnreachable(f"the credentials were refused ({e['Code']}: {e.get('Message', '')}): check them")
-    return None
-
 
 def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
     """A ``needs-retry`` handler that runs before the retry policy: False (no retry) when the connection
     could not be opened, None (let the policy decide) otherwise."""
-    return False if isinstance(caught_exception, botocore.exceptions.ConnectionError) else None
+    return False if never_sent(caught_exception) else None
+
+
+def sandbox_session(region_name: str = "us-east-1") -> boto3.Session:
+    """A boto3 session with dummy keys, for a sandbox: it accepts any key, and no real one need go
+    to a local endpoint."""
+    import boto3
+
+    return boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region_name)
 
 
 def get_client(
@@ -96,14 +65,16 @@ def get_client(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     region_name: str | None = None,
+    config: Config | None = None,
 ) -> Any:
     """The ``partnercentral-selling`` client to use: ``client`` if given, else one made from
     ``boto3_session`` (or the default credential chain), with standard retries (10 attempts) of
     throttling and server errors, a 5 s connect timeout and no retry of a connection that cannot be
     opened (the first such error raises).
 
-    ``endpoint_url`` points it at a sandbox; ``region_name`` defaults to the session's, else
-    ``us-east-1`` (the service's region).
+    ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
+    ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
+    ``config`` overrides those defaults (botocore's ``Config.merge``: its settings win).
     """
     if client is not None:
         return client
@@ -112,37 +83,19 @@ def get_client(
     session = boto3_session or boto3.Session()
     region = region_name or session.region_name or "us-east-1"
     if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
-        session = boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
-    made = session.client(SERVICE, region_name=region, endpoint_url=endpoint_url, config=_RETRIES)  # type: ignore[call-overload]
+        session = sandbox_session(region)
+    made = session.client(
+        SERVICE,  # type: ignore[call-overload]
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=_RETRIES.merge(config) if config is not None else _RETRIES,
+    )
     made.meta.events.register_first(
         f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",
         _no_retry_unreachable,
         unique_id="opptoolkit-no-retry-unreachable",
     )
     return made
-
-
-class _Bucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-        self.lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Block until a request may go; returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return waited
-                delay = (1 - self.tokens) / self.rate
-            time.sleep(delay)
-            waited += delay
 
 
 @dataclass
@@ -168,20 +121,20 @@ class Pacer:
     Pacer(reads_per_second=100, writes_per_second=1.0, read_burst=2.0, write_burst=1.0, calls={})
     """
 
-    reads_per_second: float = QUOTAS["read"]
-    writes_per_second: float = QUOTAS["write"]
+    reads_per_second: float = READS_PER_SECOND
+    writes_per_second: float = WRITES_PER_SECOND
     read_burst: float = 2.0
     write_burst: float = 1.0
     calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._read = _Bucket(self.reads_per_second, self.read_burst)
-        self._write = _Bucket(self.writes_per_second, self.write_burst)
+        self._read = TokenBucket(self.reads_per_second, self.read_burst)
+        self._write = TokenBucket(self.writes_per_second, self.write_burst)
         self._lock = threading.Lock()
 
     def before_call(self, model: Any = None, **_: Any) -> None:
         name = model.name if model is not None else "?"
-        (self._read if name in _READ_OPS else self._write).acquire()
+        (self._read if name in READ_ACTIONS else self._write).acquire()
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
 
@@ -294,10 +247,8 @@ def list_opportunities(
 
 
 def _error_row(identifier: str, err: Exception) -> dict[str, Any]:
-    if isinstance(err, ClientError):
-        e = err.response.get("Error", {})
-        return {"Id": identifier, "code": e.get("Code", "ClientError"), "message": e.get("Message", str(err))}
-    return {"Id": identifier, "code": type(err).__name__, "message": str(err)}
+    code, message = code_and_message(err)
+    return {"Id": identifier, "code": code, "message": message}
 
 
 def get_opportunities(
@@ -385,7 +336,7 @@ def read_opportunities(
     endpoint_url: str | None = None,
     summary_only: bool = False,
     progress: bool | None = True,
-    reads_per_second: float = QUOTAS["read"],
+    reads_per_second: float = READS_PER_SECOND,
     max_workers: int = 4,
     identifiers: list[str] | None = None,
     stages: list[str] | None = None,
@@ -467,13 +418,9 @@ def read_opportunities(
                 records, failures = get_opportunities(
                     catalog, ids(), client=client, max_workers=max_workers, progress=progress
                 )
-    except ClientError as e:
-        if (u := unreachable(e)) is not None:
-            raise u from None
-        err = e.response.get("Error", {})
-        raise OpptoolkitError(f"ListOpportunities failed: {err.get('Code')}: {err.get('Message')}") from None
-    except BotoCoreError as e:
-        raise (unreachable(e) or OpptoolkitError(f"ListOpportunities failed: {type(e).__name__}: {e}")) from None
+    except (ClientError, BotoCoreError) as e:
+        code, message = code_and_message(e)
+        raise (unreachable(e) or OpptoolkitError(f"ListOpportunities failed: {code}: {message}")) from None
     df = to_frame(records, drop_empty=drop_empty)
     df.attrs["failures"] = failures
     df.attrs["calls"] = dict(pacer.calls)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import OpptoolkitError
+from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
 __all__ = ["main"]
 
@@ -64,18 +65,9 @@ def _client(args: argparse.Namespace) -> Any:
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
 
 
-def _write_frame(df: Any, out: Path, headers: str = "path") -> None:
-    from .sheets import write_sheet
-
-    if out.suffix.lower() == ".parquet":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_parquet(out)
-    else:
-        write_sheet(df, out, headers=headers)
-
-
 def _pull(args: argparse.Namespace) -> int:
     from .api import read_opportunities
+    from .io import write_frame
 
     df = read_opportunities(
         args.catalog,
@@ -90,7 +82,7 @@ def _pull(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
     )
     out = Path(args.out)
-    _write_frame(df, out, args.headers)
+    write_frame(df, out, headers=args.headers)
     failures = df.attrs.get("failures", [])
     print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")
     for f in failures:
@@ -176,7 +168,8 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import read_frame, write_report
+    from .io import read_frame
+    from .report import write_report
 
     df = read_frame(args.frame)
     views = write_report(df, args.html, xlsx=args.xlsx)
@@ -192,7 +185,10 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint-url", help="a sandbox endpoint, e.g. http://127.0.0.1:8787")
     p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     p.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
-    p.add_argument("--reads-per-second", type=float, default=10.0, help="read pacing (documented quota: 10)")
+    p.add_argument(
+        "--reads-per-second", type=float, default=READS_PER_SECOND,
+        help=f"read pacing (documented quota: {READS_PER_SECOND:g})",
+    )  # fmt: skip
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -279,10 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     push.add_argument("--yes", action="store_true", help="write to the AWS catalog without asking for confirmation")
-    push.add_argument("--writes-per-second", type=float, default=1.0, help="write pacing (documented quota: 1)")
     push.add_argument(
-        "--daily-write-budget", type=int, default=10_000, help="writes per rolling 24 h (documented: 10,000)"
-    )
+        "--writes-per-second", type=float, default=WRITES_PER_SECOND,
+        help=f"write pacing (documented quota: {WRITES_PER_SECOND:g})",
+    )  # fmt: skip
+    push.add_argument(
+        "--daily-write-budget", type=int, default=DAILY_WRITES,
+        help=f"writes per rolling 24 h (documented: {DAILY_WRITES:,})",
+    )  # fmt: skip
     push.set_defaults(func=_push)
     rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
@@ -293,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")
     sb.add_argument(
-        "--fast", action="store_true", help="quotas of 1,000/s instead of the documented 10 reads/s, 1 write/s"
-    )
+        "--fast", action="store_true",
+        help=f"quotas of 1,000/s instead of the documented {READS_PER_SECOND:g} reads/s, {WRITES_PER_SECOND:g} write/s",
+    )  # fmt: skip
     sb.add_argument("--no-seed", action="store_true", help="start empty instead of with the seed opportunities")
     sb.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered InternalServerException")
     sb.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
@@ -334,7 +335,7 @@ def _run(args: argparse.Namespace) -> int:
     """Run the command; every error becomes one line on stderr and an exit status (never a traceback)."""
     import botocore.exceptions as bce
 
-    from .api import unreachable
+    from ._errors import code_and_message, unreachable
 
     try:
         return int(args.func(args))
@@ -344,8 +345,10 @@ def _run(args: argparse.Namespace) -> int:
     except bce.ProfileNotFound as e:
         return _fail(f"{e}: pick one of `aws configure list-profiles`, or leave out --profile")
     except (bce.BotoCoreError, bce.ClientError) as e:
-        u = unreachable(e)
-        return _fail(str(u) if u is not None else f"the service refused the request: {e}")
+        if (u := unreachable(e)) is not None:
+            return _fail(str(u))
+        code, message = code_and_message(e)
+        return _fail(f"the service refused the request: {code}: {message}")
     except OpptoolkitError as e:
         return _fail(str(e))
     except FileNotFoundError as e:

@@ -12,7 +12,6 @@ file's metadata. ``read_mirror(DIR)`` gives the flattened frame.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,15 +26,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
-from .api import QUOTAS, Pacer, get_client, get_opportunities, iter_summaries
+from ._errors import code_and_message
+from .api import Pacer, get_client, get_opportunities, iter_summaries
 from .exceptions import OpptoolkitError
 from .frame import to_frame
-from .wire import from_wire, record_shape, to_wire
+from .quotas import READS_PER_SECOND
+from .wire import dumps_record, loads_record
 
 __all__ = ["SyncResult", "read_mirror", "read_mirror_records", "sync_mirror"]
 
 _log = logging.getLogger(__name__)
-_FILE = "opportunities.parquet"
+#: The mirror's file in its folder.
+MIRROR_FILE = "opportunities.parquet"
 _CURSOR = b"opptoolkit.cursor"
 _CATALOG = b"opptoolkit.catalog"
 
@@ -69,7 +71,7 @@ class SyncResult:
 
 def _file(path: str | Path) -> Path:
     p = Path(path)
-    return p / _FILE if p.suffix != ".parquet" else p
+    return p / MIRROR_FILE if p.suffix != ".parquet" else p
 
 
 def read_mirror_records(path: str | Path) -> tuple[list[dict[str, Any]], dict[bytes, bytes]]:
@@ -78,8 +80,7 @@ def read_mirror_records(path: str | Path) -> tuple[list[dict[str, Any]], dict[by
     if not f.exists():
         return [], {}
     table = pq.read_table(f)
-    shape = record_shape()
-    records = [from_wire(json.loads(text), shape) for text in table.column("record").to_pylist()]
+    records = [loads_record(text) for text in table.column("record").to_pylist()]
     return records, dict(table.schema.metadata or {})
 
 
@@ -90,14 +91,13 @@ def read_mirror(path: str | Path, **kwargs: Any) -> pd.DataFrame:
 
 
 def _write(path: Path, records: list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
-    shape = record_shape()
     records = sorted(records, key=lambda r: r["Id"])
     table = pa.table(
         {
             "Catalog": pa.array([r["Catalog"] for r in records], pa.string()),
             "Id": pa.array([r["Id"] for r in records], pa.string()),
             "LastModifiedDate": pa.array([r["LastModifiedDate"] for r in records], pa.timestamp("us", tz="UTC")),
-            "record": pa.array([json.dumps(to_wire(r, shape), ensure_ascii=False) for r in records], pa.string()),
+            "record": pa.array([dumps_record(r) for r in records], pa.string()),
         }
     )
     meta = {_CATALOG: catalog.encode()}
@@ -119,7 +119,7 @@ def sync_mirror(
     client: Any = None,
     endpoint_url: str | None = None,
     overlap: timedelta = timedelta(minutes=5),
-    reads_per_second: float = QUOTAS["read"],
+    reads_per_second: float = READS_PER_SECOND,
     max_workers: int = 4,
     progress: bool | None = True,
     full: bool = False,
@@ -182,10 +182,8 @@ def sync_mirror(
                 catalog, todo(), client=client, max_workers=max_workers, progress=progress, desc="sync"
             )
     except ClientError as e:
-        err = e.response.get("Error", {})
-        raise OpptoolkitError(
-            f"sync of {catalog} failed, mirror unchanged: {err.get('Code')}: {err.get('Message')}"
-        ) from None
+        code, message = code_and_message(e)
+        raise OpptoolkitError(f"sync of {catalog} failed, mirror unchanged: {code}: {message}") from None
     failed = {f["Id"] for f in failures}
     merged = dict(known) if not is_full else {r["Id"]: r for r in old if r["Id"] in failed}  # keep old copies
     for rec in fetched:

@@ -35,16 +35,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from botocore import exceptions as bex
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from . import paths as P
-from .api import QUOTAS, Pacer, get_client
+from ._errors import code_and_message, never_sent, unreachable
+from .api import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import _blank, to_frame, to_payload
+from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
+from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import payload_warnings, related_of_row, validate_payload
 from .sheets import EXTRA_POLICIES, Extra, _number_text, read_sheet
 
@@ -52,8 +54,6 @@ __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
-#: Daily write quota (AWS Partner Central developer guide, "quotas").
-DAILY_WRITES = 10_000
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
 _NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
 _NO_TOKEN = (
@@ -336,14 +336,7 @@ def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
     if base is None:
         return None
     if isinstance(base, (str, Path)):
-        p = Path(base)
-        if p.is_dir() or p.name == "opportunities.parquet":
-            from .mirror import read_mirror
-
-            base = read_mirror(p)
-        else:
-            # a base only gives the values the edited columns had: its extra columns do no harm
-            base = pd.read_parquet(p) if p.suffix == ".parquet" else read_sheet(p, extra="keep")
+        base = read_frame(base, extra="keep")  # a base gives the edited columns' values: extra columns do no harm
     if not isinstance(base, pd.DataFrame):
         base = to_frame(list(base))
     if "LastModifiedDate" not in base.columns:
@@ -448,73 +441,20 @@ def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None)
             except (ClientError, BotoCoreError) as e:
                 for pending in futures.values():
                     pending.cancel()
-                why = _unreachable(e)
-                if why:
-                    raise ServiceUnreachable(why) from None
-                code, msg = _error(e)
+                if (u := unreachable(e, unanswered=True)) is not None:
+                    raise u from None
+                code, msg = code_and_message(e)
                 raise OpptoolkitError(f"GetOpportunity {i} failed: {code}: {msg}") from None
         return out
-
-
-# -- what an error says about the request ---------------------------------------------------------
-
-# No request reached the service: botocore's ConnectionError (EndpointConnectionError,
-# ConnectTimeoutError, ProxyConnectionError, SSLError) is raised while connecting.
-_NOT_CONNECTED = (bex.ConnectionError,)
-# The request may have gone out: the connection broke or the answer did not come in time.
-_NO_ANSWER = (bex.HTTPClientError,)
-_NO_CREDENTIALS = (bex.NoCredentialsError, bex.PartialCredentialsError, bex.ProfileNotFound,
-                   bex.CredentialRetrievalError, bex.NoRegionError, bex.NoAuthTokenError, bex.TokenRetrievalError)  # fmt: skip
-# Errors common to all AWS services for a request that could not be authenticated, the same for
-# every call (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html,
-# https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html), plus the names JSON-protocol
-# services give an unknown access key and a bad signature (UnrecognizedClientException, InvalidSignatureException).
-_AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
-                         "InvalidClientTokenId", "ExpiredTokenException", "MissingAuthenticationToken"})  # fmt: skip
-
-
-def _unreachable(e: BaseException) -> str | None:
-    """One line saying what to do when ``e`` means every further call fails the same way (no
-    connection, no answer, no credentials); None for an error of this one request."""
-    name = type(e).__name__
-    if isinstance(e, _NOT_CONNECTED):
-        return f"cannot reach Partner Central ({name}: {e}): check the network, --endpoint-url or the proxy, then rerun"
-    if isinstance(e, _NO_ANSWER):
-        return (
-            f"Partner Central did not answer ({name}: {e}); a write sent may have been applied: "
-            "rerun the same push later (with the same ledger), it reads such rows back first"
-        )
-    if isinstance(e, _NO_CREDENTIALS):
-        return f"no usable AWS credentials ({name}: {e}): pass --profile, or set AWS_PROFILE, then rerun"
-    if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") in _AUTH_CODES:
-        code = e.response["Error"]["Code"]
-        return f"AWS refused the credentials ({code}): check --profile and the keys' account and expiry, then rerun"
-    return None
 
 
 def _client(client: Any, **kw: Any) -> Any:
     try:
         return get_client(client, **kw)
     except BotoCoreError as e:
-        why = _unreachable(e)
-        if why:
-            raise ServiceUnreachable(why) from None
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise u from None
         raise
-
-
-def _error(e: Exception) -> tuple[str, str]:
-    """(code, message) of an API error, without customer data: for validation errors only the
-    field paths and codes are kept."""
-    if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        code = err.get("Code", "ClientError")
-        if code == "ValidationException":
-            items: list[dict[str, Any]] = e.response.get("ErrorList") or []  # type: ignore[assignment]
-            return code, "; ".join(f"{i.get('FieldName')}: {i.get('Code')}" for i in items) or str(
-                e.response.get("Reason")
-            )
-        return code, str(err.get("Message", ""))[:500]
-    return type(e).__name__, str(e)[:500]
 
 
 class _Wire:
@@ -534,7 +474,7 @@ class _Wire:
 
     def on_response(self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None,
                     **_: Any) -> None:  # fmt: skip
-        if isinstance(exception, _NOT_CONNECTED):
+        if never_sent(exception):
             return  # nothing went out: neither a write spent nor one applied
         self.attempts += 1
         if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
@@ -612,15 +552,14 @@ class _Job:
         """Record a row whose request raised ``e``: ``unknown`` when a write of it may have been
         applied (the next run reads it back), else ``failed``; stop the push when ``e`` means
         every further call fails too."""
-        code, msg = _error(e)
+        code, msg = code_and_message(e)
         status = "unknown" if self.wire.maybe_applied else "failed"
         if status == "unknown":
             msg = f"{msg} (the write may have been applied: the next run reads the record back)"
         self.record(r, status, error_code=code, error_message=msg[:2000], lmd_before=r.token,
                     writes=self.wire.attempts, **kw)  # fmt: skip
-        why = _unreachable(e)
-        if why:
-            raise ServiceUnreachable(f"row {r.label} ({r.id}): {why}")
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}")
 
     def send(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
         """Send one row (merging again on ConflictException); returns the HTTP attempts spent."""
@@ -680,8 +619,8 @@ def push_updates(
     boto3_session: Any = None,
     endpoint_url: str | None = None,
     dry_run: bool = False,
-    writes_per_second: float = QUOTAS["write"],
-    reads_per_second: float = QUOTAS["read"],
+    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float = READS_PER_SECOND,
     daily_write_budget: int = DAILY_WRITES,
     max_merge_attempts: int = 3,
     lookahead: int = 16,
@@ -805,12 +744,11 @@ def _push_row(
     try:
         latest = read.result()
     except (ClientError, BotoCoreError) as e:
-        code, msg = _error(e)
+        code, msg = code_and_message(e)
         # a read spends no write: an earlier unknown outcome stays unknown
         job.record(r, "unknown" if unsettled else "failed", error_code=code, error_message=msg)
-        why = _unreachable(e)
-        if why:
-            raise ServiceUnreachable(f"row {r.label} ({r.id}): {why}") from None
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}") from None
         return 0
     base = job.bases.get(r.id) if job.bases is not None else None
     if job.bases is not None and base is None:

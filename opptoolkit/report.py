@@ -415,18 +415,3 @@ def write_report(
                 table = table.map(lambda v: _guard(v) if isinstance(v, str) else v)
                 table.to_excel(writer, sheet_name=name[:31], index=False)
     return views
-
-
-def read_frame(path: str | Path) -> pd.DataFrame:
-    """A pipeline frame from a ``.parquet`` pull, a mirror folder, or an ``.xlsx`` / ``.csv`` sheet
-    (an analyst's own columns in a sheet are kept: a report sends nothing)."""
-    from .sheets import read_sheet
-
-    p = Path(path)
-    if p.is_dir():
-        from .mirror import read_mirror
-
-        return read_mirror(p)
-    if p.suffix == ".parquet":
-        return pd.read_parquet(p)
-    return read_sheet(p, extra="keep")

@@ -50,10 +50,13 @@ def record_shape() -> StructureShape:
 
 
 def dumps_record(record: dict[str, Any]) -> str:
+    """A record (a GetOpportunity response) as the service's JSON text: the one encoding opptoolkit
+    stores records in (the sandbox's store and seed, the mirror)."""
     return json.dumps(to_wire(record, record_shape()), ensure_ascii=False, sort_keys=True)
 
 
 def loads_record(text: str) -> dict[str, Any]:
+    """The record :func:`dumps_record` wrote, with Python values (timestamps as aware datetimes)."""
     return from_wire(json.loads(text), record_shape())
 
 

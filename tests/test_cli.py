@@ -253,12 +253,12 @@ def test_base_with_a_blank_id(sb, tmp_path, capsys):
 
 
 def test_unexpected_errors_are_one_line_too(sb, tmp_path, capsys, monkeypatch):
-    import opptoolkit.report
+    import opptoolkit.io
 
     def broken(*a, **k):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(opptoolkit.report, "read_frame", broken)
+    monkeypatch.setattr(opptoolkit.io, "read_frame", broken)
     assert main(["report", "x.parquet"]) == 3
     line = _one_line(capsys.readouterr().err)
     assert "ZeroDivisionError" in line and "a bug" in line

@@ -485,10 +485,8 @@ def test_an_unreachable_endpoint_stops_at_once_without_a_ledger_entry_per_row(ex
     edited["Project.Title"] = [f"Nowhere {i}" for i in range(5)]
     from botocore.config import Config
 
-    from opptoolkit.sandbox import make_client
-
-    client = make_client(
-        f"http://127.0.0.1:{port}", config=Config(retries={"total_max_attempts": 2}, connect_timeout=1)
+    client = ot.get_client(
+        endpoint_url=f"http://127.0.0.1:{port}", config=Config(retries={"total_max_attempts": 2}, connect_timeout=1)
     )
     started = time.monotonic()
     with pytest.raises(ot.ServiceUnreachable, match="EndpointConnectionError") as e:

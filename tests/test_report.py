@@ -167,6 +167,19 @@ def test_cli_report_of_a_sheet_with_the_analysts_own_columns(df, tmp_path, capsy
     assert "Prospect" in (tmp_path / "r.html").read_text()
 
 
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_cli_report_of_a_mirror_by_its_folder_or_its_file(sb, tmp_path, capsys, given):
+    """The mirror's own file holds one JSON record per row: read as a plain Parquet pull it would
+    report on four columns; push's --base reads it as the mirror, and so does the report."""
+    from opptoolkit.cli import main as cli
+
+    ot.sync_mirror(tmp_path / "m", "Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    path = tmp_path / "m" if given == "folder" else tmp_path / "m" / "opportunities.parquet"
+    assert cli(["report", str(path), "--html", str(tmp_path / "r.html")]) == 0
+    assert f"report of {len(sb.records('Sandbox'))} opportunities" in capsys.readouterr().out
+    assert "Prospect" in (tmp_path / "r.html").read_text()
+
+
 def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_path):
     import openpyxl
 

@@ -83,6 +83,20 @@ def test_binds_loopback_and_speaks_json_1_0(sb):
     assert resp.status == 400 and json.loads(resp.read())["__type"] == "UnknownOperationException"
 
 
+def test_a_sandbox_client_is_made_as_every_client_is_and_fails_fast_once_the_sandbox_is_gone():
+    """Sandbox.client() comes from get_client: a connection that cannot be opened is not retried
+    (nothing was sent), so a stopped sandbox is one quick error, not minutes of back-off."""
+    from botocore.exceptions import EndpointConnectionError
+
+    sb = Sandbox(config=SandboxConfig.fast()).start()
+    client = sb.client()
+    sb.stop()
+    started = time.monotonic()
+    with pytest.raises(EndpointConnectionError):
+        client.get_opportunity(Catalog="Sandbox", Identifier="O7000000001")
+    assert time.monotonic() - started < 3
+
+
 def test_an_operation_the_sandbox_does_not_implement_is_a_clear_error(client):
     with pytest.raises(ClientError) as e:
         client.list_solutions(Catalog="Sandbox")

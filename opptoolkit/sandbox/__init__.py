@@ -25,14 +25,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model import SERVICE
 from ._http import _Server
 from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_records, shift_dates, write_seed
 from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
 from ._store import Store
 
 if TYPE_CHECKING:
-    import boto3
+    from botocore.config import Config
 
 __all__ = [
     "OPERATIONS",
@@ -129,13 +128,17 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def client(self, **kwargs: Any) -> Any:
-        """A real boto3 ``partnercentral-selling`` client pointed at this sandbox.
+    def client(self, config: Config | None = None) -> Any:
+        """A real boto3 ``partnercentral-selling`` client pointed at this sandbox, made as every
+        client of the toolkit is (:func:`opptoolkit.api.get_client`), signed with dummy keys in
+        ``us-east-1`` (requests are SigV4-signed as against AWS; the sandbox accepts any key).
 
-        Any credentials work (requests are SigV4-signed as against AWS). ``kwargs`` go to
-        ``boto3.client`` (e.g. ``config=botocore.config.Config(retries=...)``).
+        ``config`` (a ``botocore.config.Config``, e.g. ``Config(retries=...)``) overrides the
+        toolkit's retry and timeout settings.
         """
-        return make_client(self.endpoint_url, **kwargs)
+        from ..api import get_client, sandbox_session
+
+        return get_client(boto3_session=sandbox_session(), endpoint_url=self.endpoint_url, config=config)
 
     def edit(self, catalog: str, identifier: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Change a stored record out of band, as another user would; returns the new record.
@@ -187,17 +190,3 @@ class Sandbox:
     def records(self, catalog: str) -> list[dict[str, Any]]:
         """Every stored record of a catalog, read directly (no quota)."""
         return list(self.store.iter_records(catalog))
-
-
-def make_client(endpoint_url: str, session: boto3.Session | None = None, **kwargs: Any) -> Any:
-    """A ``partnercentral-selling`` client for a sandbox endpoint (dummy credentials, us-east-1)."""
-    import boto3
-    from botocore.config import Config
-
-    kwargs.setdefault("region_name", "us-east-1")
-    kwargs.setdefault("config", Config(retries={"mode": "standard", "max_attempts": 8}))
-    if session is None:
-        kwargs.setdefault("aws_access_key_id", "sandbox")
-        kwargs.setdefault("aws_secret_access_key", "sandbox")
-        session = boto3.Session()
-    return session.client(SERVICE, endpoint_url=endpoint_url, **kwargs)  # type: ignore[call-overload]

@@ -7,7 +7,6 @@ flavour text, not schema.
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from ..rules import (
     accepted_values,
     documented_values,
 )
-from ..wire import record_shape, to_wire
+from ..wire import dumps_record, loads_record, record_shape
 
 __all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", "write_seed"]
 
@@ -253,8 +252,7 @@ def seed_records(n: int = 300, *, seed: int = 2026, aws: int = 40) -> list[dict[
 
 def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
     """Write the seed file (wire JSON, one record per line) -- run once, committed to ``data/``."""
-    shape = record_shape()
-    lines = [json.dumps(to_wire(r, shape), ensure_ascii=False, sort_keys=True) for r in seed_records(**kwargs)]
+    lines = [dumps_record(r) for r in seed_records(**kwargs)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -266,12 +264,9 @@ def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[di
     ``as_of``: move every date by ``as_of - SEED_DAY`` days (see :func:`shift_dates`); None
     keeps the dates as committed.
     """
-    from ..wire import from_wire
-
     p = path or SEED_PATH
     if p.exists():
-        shape = record_shape()
-        recs = [from_wire(json.loads(line), shape) for line in p.read_text(encoding="utf-8").splitlines() if line]
+        recs = [loads_record(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
     else:
         recs = seed_records()
     return recs if as_of is None else shift_dates(recs, (as_of - SEED_DAY).days)

@@ -2,7 +2,7 @@
 
 Each rule cites the AWS text it comes from. "seed" is ``shared/seed/update_opportunity.rst``
 (the boto3 UpdateOpportunity page); "model" is botocore's service model; "quotas" is the AWS
-Partner Central developer guide's quota page as summarised in ``shared/DESIGN.md``. The code
+Partner Central developer guide's quota page (see :mod:`opptoolkit.quotas`). The code
 never branches on anything the real API would not see: only the request decides what happens.
 """
 
@@ -13,7 +13,6 @@ import json
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from .. import paths as P
 from ..exceptions import Problem
 from ..frame import payload_from_record
 from ..model import ID, IDENTIFIER, get_catalog, service_model
+from ..quotas import DAILY_READS, DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
 from ..rules import (
     ACTION_REQUIRED,
     APPROVED,
@@ -66,6 +66,7 @@ REVIEW_MEMBERS = tuple(path.split(".", 1)[1] for path in (P.REVIEW_STATUS, P.REV
 READS = frozenset({"GetOpportunity", "ListOpportunities"})
 WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity"})
 OPERATIONS = READS | WRITES
+assert READS <= READ_ACTIONS and not WRITES & READ_ACTIONS  # quotas: each draws on its own bucket
 
 
 @dataclass
@@ -98,12 +99,12 @@ class SandboxConfig:
         Used in ARNs.
     """
 
-    read_rate: float = 10.0
-    write_rate: float = 1.0
-    read_burst: float = 10.0
-    write_burst: float = 1.0
-    daily_reads: int = 100_000
-    daily_writes: int = 10_000
+    read_rate: float = READS_PER_SECOND
+    write_rate: float = WRITES_PER_SECOND
+    read_burst: float = READS_PER_SECOND
+    write_burst: float = WRITES_PER_SECOND
+    daily_reads: int = DAILY_READS
+    daily_writes: int = DAILY_WRITES
     fault_rate: float = 0.0
     fault_after_commit_rate: float = 0.0
     latency: float = 0.0
@@ -152,33 +153,6 @@ def _validation(problems: list[Any], reason: str) -> ServiceError:
     )
 
 
-class _Bucket:
-    """Token bucket plus a rolling 24-hour counter."""
-
-    def __init__(self, rate: float, burst: float, daily: int) -> None:
-        self.rate, self.burst, self.daily = rate, burst, daily
-        self.tokens = burst
-        self.stamp = time.monotonic()
-        self.day: deque[float] = deque()
-        self.lock = threading.Lock()
-
-    def take(self) -> str | None:
-        """None when allowed, else the reason it is throttled."""
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            while self.day and now - self.day[0] > 86_400:
-                self.day.popleft()
-            if len(self.day) >= self.daily:
-                return f"daily quota of {self.daily} requests exceeded"
-            if self.tokens < 1:
-                return f"rate exceeded ({self.rate:g} requests per second)"
-            self.tokens -= 1
-            self.day.append(now)
-            return None
-
-
 def _now_ms() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -190,8 +164,8 @@ class SellingService:
     def __init__(self, store: Store, config: SandboxConfig | None = None) -> None:
         self.store = store
         self.config = config or SandboxConfig()
-        self.reads = _Bucket(self.config.read_rate, self.config.read_burst, self.config.daily_reads)
-        self.writes = _Bucket(self.config.write_rate, self.config.write_burst, self.config.daily_writes)
+        self.reads = TokenBucket(self.config.read_rate, self.config.read_burst, self.config.daily_reads)
+        self.writes = TokenBucket(self.config.write_rate, self.config.write_burst, self.config.daily_writes)
         self.rng = random.Random(self.config.seed)
         self.validator = ParamValidator()
         self.calls: dict[str, int] = {}

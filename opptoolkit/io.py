@@ -1,0 +1,61 @@
+"""A pipeline frame from and to a path: a Parquet pull, a mirror, an ``.xlsx`` / ``.csv`` sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .mirror import MIRROR_FILE, read_mirror
+from .sheets import Extra, read_sheet, write_sheet
+
+__all__ = ["read_frame", "write_frame"]
+
+
+def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
+    """The frame stored at ``path``: a mirror (its folder or its ``opportunities.parquet``), a
+    ``.parquet`` pull, or an ``.xlsx`` / ``.csv`` sheet.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where the frame is.
+    extra : {"keep", "error"}
+        A sheet's columns that no field has (an analyst's "Notes"): kept (default; reading sends
+        nothing), or refused (see :func:`opptoolkit.read_sheet`).
+
+    Returns
+    -------
+    DataFrame
+        One row per opportunity, columns as :func:`opptoolkit.to_frame` names them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> from opptoolkit.api import read_opportunities
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     df = read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=["O7000000001"],
+    ...                             progress=False, reads_per_second=1000)
+    >>> out = Path(tempfile.mkdtemp()) / "pipeline.csv"
+    >>> _ = write_frame(df, out)
+    >>> read_frame(out)["Id"].tolist()
+    ['O7000000001']
+    """
+    p = Path(path)
+    if p.is_dir() or p.name == MIRROR_FILE:
+        return read_mirror(p)
+    if p.suffix.lower() == ".parquet":
+        return pd.read_parquet(p)
+    return read_sheet(p, extra=extra)
+
+
+def write_frame(df: pd.DataFrame, path: str | Path, *, headers: str = "path") -> Path:
+    """Write ``df`` to ``path``: ``.parquet`` as is (folders created), else a sheet
+    (:func:`opptoolkit.write_sheet`, with ``headers`` ``"path"`` or ``"label"``); returns the path."""
+    p = Path(path)
+    if p.suffix.lower() != ".parquet":
+        return write_sheet(df, p, headers=headers)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(p)
+    return p
