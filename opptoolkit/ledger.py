@@ -1,9 +1,14 @@
-"""The push ledger: one Parquet part file per row attempt, written then renamed.
+"""The push ledger: an fsync'd journal of row attempts, compacted into Parquet parts.
 
-A crash at any instant leaves every finished row recorded (a part file either exists whole or
-not at all). No customer data goes in: field *paths*, codes, timestamps and keyed hashes
-(HMAC-SHA256 with a secret kept in the ledger folder, so a value cannot be recovered by
-guessing it and hashing), never values. One push at a time writes to a ledger (a lock file).
+Each entry is appended to the push's journal (``journal-*.jsonl``, one JSON line, fsync'd) before
+``write`` returns, so the intent of a call is durable before the call. Every
+:attr:`Ledger.PART_ROWS` entries, and when the push ends, the journal's entries go into one Parquet
+part (written under a temporary name, fsync'd, renamed) and only then is the journal removed;
+small parts of earlier pushes are merged the same way. Every entry carries a key (its writer and
+sequence number), so a crash between writing a part and removing its sources leaves entries that
+:func:`read_ledger` counts once. No customer data goes in: field *paths*, codes, timestamps and
+keyed hashes (HMAC-SHA256 with a secret kept in the ledger folder, so a value cannot be recovered
+by guessing it and hashing), never values. One push at a time writes to a ledger (a lock file).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import uuid
@@ -29,6 +35,8 @@ import pyarrow.parquet as pq
 from .exceptions import OpptoolkitError
 
 __all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger"]
+
+_log = logging.getLogger(__name__)
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -75,11 +83,29 @@ class LedgerEntry:
     change_key: str | None = None
 
 
+#: What a part stores beyond the user-facing columns: the entry's key. ``writer`` names the Ledger
+#: object that wrote it (unique per object, so two objects given the same ``job_id`` never collide)
+#: and ``seq`` its place in that writer's order; a part of the one-file-per-entry layout has
+#: neither, and its file name stands in for the writer.
+_KEY = [("writer", pa.string()), ("seq", pa.int64())]
+_PART_SCHEMA = pa.schema([*LEDGER_SCHEMA, *_KEY])
+#: The journal's line: timestamps as integer microseconds since the epoch (UTC), exact.
+_LINE_SCHEMA = pa.schema([pa.field(f.name, pa.int64()) if pa.types.is_timestamp(f.type) else f for f in _PART_SCHEMA])
+#: Schema metadata of a part: the files (parts, journals) whose entries it holds.
+_SOURCES = b"opptoolkit.sources"
+
+
 class Ledger:
-    """A folder of Parquet part files (``part-<time>-<job>-<n>.parquet``), its secret
-    (``.ledger-secret``, mode 0600, made once) and its lock file (``.lock``)."""
+    """A folder of Parquet parts (``part-*.parquet``), the journals of pushes writing to it
+    (``journal-*.jsonl``: present while a push runs, or after a crash), its secret
+    (``.ledger-secret``, mode 0600, made once) and its lock file (``.lock``).
+
+    :meth:`close` (called by :meth:`lock` before it lets the ledger go, and by ``with Ledger(...)``)
+    compacts what the push wrote."""
 
     SECRET = ".ledger-secret"
+    #: Entries per part: a journal this long becomes one part as the push goes.
+    PART_ROWS = 1000
 
     def __init__(self, path: str | Path, job_id: str | None = None) -> None:
         self.path = Path(path)
@@ -90,8 +116,20 @@ class Ledger:
                 f"the ledger {self.path} is a file, not a folder: give a folder (made if missing)"
             ) from None
         self.job_id = job_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-        self._n = 0
         self._secret = self._load_secret()
+        self._writer = uuid.uuid4().hex
+        self._seq = 0
+        self._fd: int | None = None
+        self._journals: list[Path] = []  # the journal files holding the entries in _pending
+        self._pending: list[dict[str, Any]] = []
+        self._locked = False
+        self._frame: pd.DataFrame | None = None  # read once per push for latest() and writes_since()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _load_secret(self) -> bytes:
         """The ledger's secret, made on first use: written whole under a temporary name, then
@@ -122,7 +160,8 @@ class Ledger:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the ledger for one push: a second push on the same folder is refused (it would
-        count the daily budget from entries still being written, and could send a row twice)."""
+        count the daily budget from entries still being written, and could send a row twice).
+        The push's entries are compacted (:meth:`close`) before the ledger is let go."""
         import fcntl
 
         with open(self.path / ".lock", "a+") as fh:
@@ -137,32 +176,105 @@ class Ledger:
             fh.truncate(0)
             fh.write(str(os.getpid()))
             fh.flush()
+            self._locked = True
             try:
                 yield
             finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                try:
+                    self.close()
+                finally:
+                    self._locked = False
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def write(self, entry: LedgerEntry) -> None:
-        """Append one entry durably: a part file written to a temporary name, then renamed."""
+        """Append one entry durably: a line in the journal, fsync'd before this returns; every
+        :attr:`PART_ROWS` entries the journal becomes a part."""
         if entry.finished_at is None and entry.status != "in_flight":
             entry.finished_at = datetime.now(UTC)
-        self._n += 1
-        table = pa.Table.from_pylist([asdict(entry)], schema=LEDGER_SCHEMA)
-        name = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{self.job_id}-{self._n:06d}.parquet"
-        tmp = self.path / f".{name}.tmp"
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path / name)
+        self._seq += 1
+        row = {**asdict(entry), "writer": self._writer, "seq": self._seq}
+        # through Arrow with the ledger's schema: the same types accepted (and refused) as a part's
+        line = pa.Table.from_pylist([row], schema=_PART_SCHEMA).cast(_LINE_SCHEMA).to_pylist()[0]
+        data = memoryview((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
+        if self._fd is None:
+            journal = self.path / f"journal-{self.job_id}-{self._writer}-{self._seq:09d}.jsonl"
+            self._fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            self._journals.append(journal)
+            _fsync_dir(self.path)
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+            os.fsync(self._fd)
+        except OSError:
+            self._close_journal()  # a torn line ends that journal; the next entry starts another
+            raise
+        self._pending.append(line)
+        self._frame = None
+        if len(self._pending) >= self.PART_ROWS:
+            self._close_journal()
+            _write_part(self.path, _table(self._pending), self._journals, f"{self.job_id}-{self._seq:09d}")
+            self._pending, self._journals = [], []
+
+    def _close_journal(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def close(self) -> None:
+        """Compact: the push's journal and the ledger's parts of fewer than :attr:`PART_ROWS`
+        entries (and, under the lock, journals a crashed push left) become one part, merged into
+        the smallest part under twice that size if it is still small: so at rest at most one part
+        holds fewer than :attr:`PART_ROWS` entries. Never raises: what cannot be compacted stays
+        where it is, and is read all the same."""
+        self._close_journal()
+        try:
+            self._compact()
+        except (pa.ArrowException, OSError, OpptoolkitError, ValueError) as e:
+            _log.warning(
+                "the ledger %s was not compacted (%s): no entry is lost; the next push tries again", self.path, e
+            )
+        self._pending, self._journals = [], []
+
+    def _compact(self) -> None:
+        sizes: dict[Path, int] = {}
+        for part in sorted(self.path.glob("part-*.parquet")):
+            meta = pq.read_metadata(part)
+            # a crash came after this part was written but before its sources were removed
+            for name in json.loads((meta.metadata or {}).get(_SOURCES, b"[]")):
+                (self.path / name).unlink(missing_ok=True)
+            sizes[part] = meta.num_rows
+        sizes = {part: n for part, n in sizes.items() if part.exists()}
+        ours = set(self._journals)
+        if self._locked:  # no other push is writing: a temporary part is a crashed push's, never renamed
+            for tmp in self.path.glob(".part-*.tmp"):
+                tmp.unlink(missing_ok=True)
+        journals = [j for j in sorted(self.path.glob("journal-*.jsonl")) if j not in ours] if self._locked else []
+        tables = [_table(self._pending), *(_read_journal(j) for j in journals)]
+        small = [part for part, n in sizes.items() if n < self.PART_ROWS]
+        rows = sum(t.num_rows for t in tables) + sum(sizes[part] for part in small)
+        if rows and rows < self.PART_ROWS:
+            roomy = [part for part, n in sizes.items() if self.PART_ROWS <= n < 2 * self.PART_ROWS]
+            small += sorted(roomy, key=sizes.__getitem__)[:1]
+        if not self._pending and not journals and len(small) < 2:
+            return
+        if small:
+            tables.append(_read_parts(self.path, small))
+        _write_part(self.path, pa.concat_tables(tables), [*self._journals, *journals, *small], self.job_id)
 
     def read(self) -> pd.DataFrame:
         return read_ledger(self.path)
+
+    def _read_once(self) -> pd.DataFrame:
+        """The ledger as read at the start of a push, kept until the next write."""
+        if self._frame is None:
+            self._frame = self.read()
+        return self._frame
 
     def writes_since(self, since: timedelta = timedelta(hours=24)) -> int:
         """UpdateOpportunity HTTP attempts recorded in the last ``since`` (the daily write
         budget): each outcome's ``writes``, plus 1 for each in-flight entry of a row that has no
         outcome in that job (a crash came while it was sent)."""
-        df = self.read()
+        df = self._read_once()
         if df.empty:
             return 0
         recent = df[df["started_at"] >= pd.Timestamp(datetime.now(UTC) - since)]
@@ -172,7 +284,7 @@ class Ledger:
 
     def latest(self) -> dict[str, dict[str, Any]]:
         """The newest entry per opportunity Id."""
-        df = self.read()
+        df = self._read_once()
         if df.empty:
             return {}
         df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
@@ -180,7 +292,8 @@ class Ledger:
 
 
 def read_ledger(path: str | Path) -> pd.DataFrame:
-    """Every entry of a push ledger, oldest first.
+    """Every entry of a push ledger, oldest first: its parts and its journals (entries not yet
+    compacted, such as those of a push that crashed), each entry once.
 
     Examples
     --------
@@ -192,19 +305,96 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     if p.exists() and not p.is_dir():
         raise OpptoolkitError(f"the ledger {p} is a file, not a folder: give the ledger's folder")
     parts = sorted(p.glob("part-*.parquet")) if p.exists() else []
-    if not parts:
+    journals = sorted(p.glob("journal-*.jsonl")) if p.exists() else []
+    tables = [_read_parts(p, parts)] if parts else []
+    tables += [_read_journal(j) for j in journals]
+    if not tables:
         return LEDGER_SCHEMA.empty_table().to_pandas()
+    df = pa.concat_tables(tables).to_pandas()
+    # a crash between writing a part and removing its sources leaves an entry twice: its key is one
+    df = df.drop_duplicates(["writer", "seq"]).sort_values(["started_at", "writer", "seq"], kind="stable")
+    df = df[LEDGER_SCHEMA.names].reset_index(drop=True)
+    df["changed_fields"] = [list(v) for v in df["changed_fields"]]
+    return df
+
+
+def _table(lines: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(lines, schema=_LINE_SCHEMA).cast(_PART_SCHEMA)
+
+
+def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
+    """The parts' entries with their keys; a part without keys is keyed by its file name."""
     try:
-        table = ds.dataset([str(f) for f in parts], format="parquet", schema=LEDGER_SCHEMA).to_table()
+        table = ds.dataset([str(f) for f in parts], format="parquet", schema=_PART_SCHEMA).to_table(
+            columns=[*_PART_SCHEMA.names, "__filename"]
+        )
     except (pa.ArrowException, OSError):
         bad = next((f for f in parts if not _readable(f)), parts[0])
         raise OpptoolkitError(
             f"the ledger part {bad.name} in {p} is unreadable (damaged, or not written by opptoolkit): "
             "move it out of the folder, then rerun"
         ) from None
-    df = table.to_pandas().sort_values("started_at", kind="stable").reset_index(drop=True)
-    df["changed_fields"] = [list(v) for v in df["changed_fields"]]
-    return df
+    names = table.column("__filename")
+    table = table.drop_columns(["__filename"])
+    if table.column("writer").null_count:
+        writer = pa.array(
+            [w or os.path.basename(n) for w, n in zip(table["writer"].to_pylist(), names.to_pylist(), strict=True)]
+        )
+        table = table.set_column(table.schema.get_field_index("writer"), "writer", writer)
+        table = table.set_column(table.schema.get_field_index("seq"), "seq", table["seq"].fill_null(0))
+    return table
+
+
+def _read_journal(journal: Path) -> pa.Table:
+    """A journal's entries. Its last line may be torn (the process died while writing it: that
+    entry was never durable, and nothing was sent for it): skipped with a warning; any other
+    unreadable line is an error."""
+    lines = journal.read_bytes().split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    rows = []
+    for i, raw in enumerate(lines, 1):
+        try:
+            rows.append(json.loads(raw))
+        except ValueError:
+            if i < len(lines):
+                raise OpptoolkitError(
+                    f"the ledger journal {journal.name} in {journal.parent} is unreadable at line {i} (damaged, or "
+                    "not written by opptoolkit): move it out of the folder, then rerun"
+                ) from None
+            _log.warning("ledger journal %s: its last line was torn by a crash while it was written; skipped", journal)
+    try:
+        return _table(rows)
+    except (pa.ArrowException, TypeError):
+        raise OpptoolkitError(
+            f"the ledger journal {journal.name} in {journal.parent} is unreadable (not written by opptoolkit): "
+            "move it out of the folder, then rerun"
+        ) from None
+
+
+def _write_part(p: Path, table: pa.Table, sources: list[Path], tag: str) -> None:
+    """``table`` as a new part (temporary name, fsync, rename), recording its ``sources`` (the
+    parts and journals it replaces), which are removed only once it is in place."""
+    name = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{tag}-{uuid.uuid4().hex[:8]}.parquet"
+    table = table.replace_schema_metadata({_SOURCES: json.dumps([s.name for s in sources]).encode()})
+    tmp = p / f".{name}.tmp"
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, p / name)
+    _fsync_dir(p)
+    for s in sources:
+        s.unlink(missing_ok=True)
+    _fsync_dir(p)
+
+
+def _fsync_dir(p: Path) -> None:
+    """Make a file's creation, rename or removal in ``p`` durable."""
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _readable(part: Path) -> bool:
