@@ -117,7 +117,9 @@ class Ledger:
             ) from None
         self.job_id = job_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self._secret = self._load_secret()
-        self._writer = uuid.uuid4().hex
+        self._writer = (
+            f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"  # ties sort by writer: oldest first
+        )
         self._seq = 0
         self._fd: int | None = None
         self._journals: list[Path] = []  # the journal files holding the entries in _pending
