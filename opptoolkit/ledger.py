@@ -214,7 +214,11 @@ class Ledger:
         self._frame = None
         if len(self._pending) >= self.PART_ROWS:
             self._close_journal()
-            _write_part(self.path, _table(self._pending), self._journals, f"{self.job_id}-{self._seq:09d}")
+            try:
+                _write_part(self.path, _table(self._pending), self._journals, f"{self.job_id}-{self._seq:09d}")
+            except (pa.ArrowException, OSError) as e:  # the entry is durable all the same: the push goes on
+                _log.warning("the ledger %s was not compacted (%s): no entry is lost; tried again later", self.path, e)
+                return
             self._pending, self._journals = [], []
 
     def _close_journal(self) -> None:
