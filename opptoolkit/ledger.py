@@ -117,9 +117,8 @@ class Ledger:
             ) from None
         self.job_id = job_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self._secret = self._load_secret()
-        self._writer = (
-            f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"  # ties sort by writer: oldest first
-        )
+        # the entries' key; started_at ties sort by it, so it starts with the time: oldest first
+        self._writer = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
         self._seq = 0
         self._fd: int | None = None
         self._journals: list[Path] = []  # the journal files holding the entries in _pending
