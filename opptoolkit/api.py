@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
+from ._values import to_utc_datetime
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .model import SERVICE, service_model
@@ -150,10 +151,7 @@ class Pacer:
 
 
 def _ts(value: datetime | date | str | None) -> datetime | None:
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
+    return None if value is None else to_utc_datetime(value)
 
 
 def _date(value: datetime | date | str | None) -> str | None:

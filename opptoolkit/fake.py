@@ -126,14 +126,14 @@ def _timestamp(rng: random.Random) -> datetime:
 
 
 def _string(path: str, rng: random.Random, tricky: bool, required: bool) -> str:
-    from .rules import _TARGET, TARGET_COMPANY, accepted_values, documented_range
+    from .rules import SPEND_TARGET, TARGET_COMPANY, accepted_values, documented_range
 
     f = get_catalog().fields.get(path)
     enum = accepted_values(path) or (f.enum if f else ())
     pattern = (f.pattern or f.item_pattern) if f else None
     if enum:
         return rng.choice(enum)
-    if path == _TARGET:  # model: without ExpectedContractDuration "only AWS is accepted"
+    if path == SPEND_TARGET:  # model: without ExpectedContractDuration "only AWS is accepted"
         return TARGET_COMPANY
     span = documented_range(path)
     if span is not None:  # model, ExpectedContractDuration.Value: "Valid values range from 1 to 144"

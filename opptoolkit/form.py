@@ -31,12 +31,14 @@ import ipywidgets as w
 import pandas as pd
 
 from . import paths as P
+from ._values import display, enum_value, is_blank
 from .api import fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem
-from .frame import _blank, to_frame, to_payload
+from .frame import to_frame, to_payload
 from .model import ID, Field, FieldCatalog, get_catalog, label_for, split_column
-from .push import _NOT_EDITS, _changes, _display, _enum_value, push_updates
-from .rules import ACTION_REQUIRED, LOCKED_STATUSES, check_editable, is_read_only, validate_payload
+from .plan import changes
+from .push import push_updates
+from .rules import ACTION_REQUIRED, LOCKED_STATUSES, editable_fields, validate_payload
 
 __all__ = ["OpportunityForm", "edit_opportunity"]
 
@@ -105,13 +107,13 @@ class _FieldWidget:
 
     def set(self, value: Any) -> None:
         if self.kind == "tags":
-            self.widget.value = [] if _blank(value) else [str(x) for x in list(value)]
+            self.widget.value = [] if is_blank(value) else [str(x) for x in list(value)]
         elif self.kind == "date":
-            self.widget.value = None if _blank(value) else date.fromisoformat(str(value))
+            self.widget.value = None if is_blank(value) else date.fromisoformat(str(value))
         elif self.kind == "readonly":
-            self.widget.value = "" if _blank(value) else _display(value).strip("'")
+            self.widget.value = "" if is_blank(value) else display(value).strip("'")
         else:
-            text = "" if _blank(value) else str(value)
+            text = "" if is_blank(value) else str(value)
             if self.kind == "dropdown" and text not in self.widget.options:
                 self.widget.options = [*self.widget.options, text]  # show what the record holds; validation flags it
             self.widget.value = text
@@ -124,7 +126,7 @@ class _FieldWidget:
         if self.kind == "date":
             return None if v is None else v.isoformat()
         if self.kind in ("dropdown", "combobox") and v:
-            return _enum_value(v, self.field)
+            return enum_value(v, self.field)
         return v or None
 
     def _count(self) -> None:
@@ -199,7 +201,7 @@ class OpportunityForm:
     @staticmethod
     def _row(row: Mapping[str, Any] | pd.Series) -> dict[str, Any]:
         items = row.items()
-        return {str(k): v for k, v in items if not _blank(v) or isinstance(v, list)}
+        return {str(k): v for k, v in items if not is_blank(v) or isinstance(v, list)}
 
     def _columns(self) -> list[str]:
         sizes: dict[str, int] = {}
@@ -272,17 +274,10 @@ class OpportunityForm:
         elif status == ACTION_REQUIRED:
             self.banner.value = (f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: only the fields "
                                  "AWS asked about are editable.</div>")  # fmt: skip
+        # the rules' decision, as the plan and the sandbox make it
+        reasons = editable_fields(status, self.fields, catalog=self.cat)
         for col, fw in self.fields.items():
-            t = re.sub(r"\[\d+\]", "[]", col)
-            reason = None
-            if not fw.field.writable:
-                reason = "output-only: set by AWS"
-            elif col in _NOT_EDITS:
-                reason = "identifies the record"
-            elif is_read_only(t):
-                reason = "read-only: set by AWS"
-            elif refused := check_editable(status, {col}):  # the rules' decision, as the plan and sandbox
-                reason = refused[0].message
+            reason = reasons[col]
             fw.disable(reason)
             if reason and fw.kind != "readonly":
                 fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(reason)}</span>"
@@ -302,14 +297,16 @@ class OpportunityForm:
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
         """``{column: (old, new)}`` against the record as loaded."""
-        return _changes(self.values(), self.base, self.cat, "clear")
+        return changes(self.values(), self.base, self.cat, "clear")
 
     def problems(self) -> list[Problem]:
         """What the shared rules say of the edited record (empty: it can be saved)."""
-        if not self.changes():
+        changed = self.changes()
+        if not changed:
             return []
-        edited = {**self.base, **{c: v for c, (_, v) in self.changes().items()}, "Catalog": self.catalog_name}
-        return validate_payload(_untuple(to_payload(edited)), base=to_payload(self.base), today=self.today)
+        edited = {**self.base, **{c: v for c, (_, v) in changed.items()}, "Catalog": self.catalog_name}
+        status = self.base.get(P.REVIEW_STATUS)
+        return validate_payload(_untuple(to_payload(edited)), changed=changed, review_status=status, today=self.today)
 
     def _changed(self) -> None:
         if self._building:
@@ -334,7 +331,7 @@ class OpportunityForm:
 
     def preview(self) -> list[str]:
         """Show and return the changes as ``path: old → new``."""
-        lines = [f"{c}: {_display(o)} → {_display(n)}" for c, (o, n) in self.changes().items()]
+        lines = [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes().items()]
         items = "".join(f"<li><code>{html.escape(x)}</code></li>" for x in lines) or "<li>No changes.</li>"
         self.preview_out.value = f"<ul class='ot-preview'>{items}</ul>"
         return lines
@@ -393,7 +390,7 @@ class OpportunityForm:
         if r["status"] == "succeeded":
             self.reload(quiet=True)
             return self._say(
-                f"Saved {len(changes)} change(s). LastModifiedDate is now {_display(r['lmd_after']).strip(chr(39))}.",
+                f"Saved {len(changes)} change(s). LastModifiedDate is now {display(r['lmd_after']).strip(chr(39))}.",
                 "#070",
             )
         if r["status"] == "conflict":

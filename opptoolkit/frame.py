@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from botocore.model import ListShape, Shape, StructureShape
 from dateutil.tz import tzutc
 
+from ._values import is_blank, to_utc, to_utc_datetime
 from .model import ID, IDENTIFIER, Field, FieldCatalog, get_catalog, split_column
 
 __all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
@@ -370,8 +371,7 @@ def _utc(values: list[Any]) -> pd.DatetimeIndex:
         idx = pd.DatetimeIndex(values)
     except (ValueError, TypeError):  # several time zones, or naive and aware mixed
         idx = pd.to_datetime(values, utc=True)
-    idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
-    return idx.as_unit("us")
+    return to_utc(idx).as_unit("us")
 
 
 def _instants(values: list[Any]) -> pd.DatetimeIndex:
@@ -393,22 +393,8 @@ def _instants(values: list[Any]) -> pd.DatetimeIndex:
 
 def _all_blank(s: pd.Series) -> bool:
     if s.dtype == object:
-        return all(_blank(v) for v in s)
+        return all(is_blank(v) for v in s)
     return bool(s.isna().all())
-
-
-def _blank(v: Any) -> bool:
-    """Blank means null: None, NaN/NaT/pd.NA, "", an empty list or array."""
-    if v is None:
-        return True
-    t = type(v)
-    if t is str or t is list:
-        return not v
-    if t is float:
-        return v != v
-    if hasattr(v, "__len__") and hasattr(v, "dtype"):  # numpy array (lists read from Parquet)
-        return len(v) == 0
-    return v is pd.NaT or v is pd.NA
 
 
 # -- unflatten ------------------------------------------------------------------------------------
@@ -444,7 +430,7 @@ class _Node:
             self._positions = out
         return self._positions
 
-    def fill(self, dicts: list[Any], job: _Job, lo: int, hi: int) -> None:
+    def fill(self, dicts: list[Any], job: _Unflatten, lo: int, hi: int) -> None:
         """Fill ``dicts[lo:hi]`` (this structure of each row; None where the row has none of
         it), column by column, touching only the cells that hold a value."""
         for p, key in self.leaves:
@@ -501,7 +487,7 @@ class _Cells:
 _NONE = _Cells([], [])  # a cell without a value, in a single row
 
 
-class _Job:
+class _Unflatten:
     """One ``to_payloads`` call: the columns' cells, each structure's rows (memoised) and one
     scratch list per structure (its dict in each row of the block being filled)."""
 
@@ -566,18 +552,14 @@ def _plan(columns: tuple[str, ...], cat: FieldCatalog) -> _Plan:
 
 def _cell(v: Any, kind: str | None) -> Any:
     """Normalise one cell: blank -> None, timestamps -> aware datetime, arrays -> lists."""
-    if kind is None or _blank(v):
+    if kind is None or is_blank(v):
         return None
     if kind == "ts":
-        if isinstance(v, str):
-            v = pd.Timestamp(v)
-        if isinstance(v, pd.Timestamp):
-            return (v.tz_localize("UTC") if v.tzinfo is None else v).to_pydatetime()
         return _ts(v)
     if kind == "list":
         items = [x for x in v if type(x) is str and x]  # the usual case, without a call per item
         if len(items) < len(v):
-            items = [x for x in (v if type(v) is list else list(v)) if not _blank(x)]
+            items = [x for x in (v if type(v) is list else list(v)) if not is_blank(x)]
         return items or None
     return v
 
@@ -649,7 +631,7 @@ def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> lis
 
 def _build(plan: _Plan, cells: list[_Cells], n: int) -> list[dict[str, Any]]:
     """The ``n`` payloads from each column's cells."""
-    job = _Job(cells, n)
+    job = _Unflatten(cells, n)
     payloads: list[dict[str, Any]] = [{} for _ in range(n)]
     for lo in range(0, n, _BLOCK):  # a block of rows at a time: its dicts stay in the CPU's cache
         plan.root.fill(payloads, job, lo, min(lo + _BLOCK, n))
@@ -677,11 +659,8 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _ts(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
-    if isinstance(v, str):
-        return pd.Timestamp(v).tz_convert("UTC").to_pydatetime()
-    return v
+    """A timestamp member as botocore sends it: a UTC ``datetime`` (text and Timestamps too)."""
+    return to_utc_datetime(v) if isinstance(v, (datetime, str)) else v
 
 
 def _prune(value: Any, shape: Shape) -> Any:
@@ -692,12 +671,12 @@ def _prune(value: Any, shape: Shape) -> Any:
             if member is None:
                 continue  # output-only member, or not an UpdateOpportunity member
             pv = _prune(v, member)
-            if not _blank(pv) and pv != {}:
+            if not is_blank(pv):
                 out[k] = pv
         return out
     if isinstance(shape, ListShape):
         items = [_prune(x, shape.member) for x in value]
-        return [x for x in items if not _blank(x) and x != {}]
+        return [x for x in items if not is_blank(x)]
     if shape.type_name == "timestamp":
         return _ts(value)
     return value

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import botocore.session
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
 
+from ._values import template
+
 __all__ = [
     "SERVICE",
     "Field",
@@ -320,7 +322,7 @@ class FieldCatalog:
 
         Raises ``KeyError`` for an unknown column.
         """
-        return self.fields[_INDEX_RE.sub("[]", column)]
+        return self.fields[template(column)]
 
     def path_for_label(self, header: str) -> str | None:
         """Resolve a header that is a dotted column or a friendly label to a column name."""
@@ -334,8 +336,8 @@ class FieldCatalog:
         words = header.split(" ")
         for i, w in enumerate(words):
             if w.isdigit():
-                template = " ".join(words[:i] + words[i + 1 :]).casefold()
-                path = self._labels.get(template)
+                unindexed = " ".join(words[:i] + words[i + 1 :]).casefold()
+                path = self._labels.get(unindexed)
                 if path and "[]" in path:
                     return path.replace("[]", f"[{int(w) - 1}]", 1)
         return self._labels.get(header.casefold())

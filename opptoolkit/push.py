@@ -1,14 +1,9 @@
-"""Plan, validate, merge and push edited rows: the batch updater.
+"""Push edited rows: the batch updater, the I/O loop around :mod:`opptoolkit.plan`.
 
-Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 10,000/day), so:
+Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 10,000/day). The
+plan (diff against the base, three-way merge, payload, validation) is :func:`opptoolkit.plan.resolve`;
+this module reads the inputs and the server's records, sends, and keeps the ledger:
 
-* **changed** is decided against the *base* (the record as it was exported), and only columns
-  present in the edited data can change;
-* the payload is **the latest server record plus the row's changes**, sent with the
-  LastModifiedDate of the record it was merged onto;
-* when the server's record moved on since the base, a **three-way merge** keeps changes made
-  on either side, and a field changed on both sides to different values makes the row a
-  ``conflict`` (nothing is sent for it);
 * every row is **validated** (model constraints + documented rules) before it may spend a
   write; reads are prefetched ahead of the 1-write-per-second writer;
 * each row attempt lands in a Parquet **ledger**, so a rerun skips what succeeded and
@@ -22,7 +17,6 @@ Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 1
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import threading
 from collections import Counter
@@ -38,252 +32,28 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from . import paths as P
 from ._errors import code_and_message, never_sent, unreachable
+from ._values import is_blank
 from .api import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
-from .frame import _blank, to_frame, to_payload
+from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
+from .plan import Row, changes, resolve, row_values
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
-from .rules import payload_warnings, related_of_row, validate_payload
-from .sheets import EXTRA_POLICIES, Extra, _number_text, read_sheet
+from .sheets import EXTRA_POLICIES, Extra, read_sheet
 
 __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
-_SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
-_NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
-_NO_TOKEN = (
-    "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
-    "export with LastModifiedDate or pass --base (base=)"
-)
-
-
-# -- normalising values typed by hand -------------------------------------------------------------
-
-
-def _spelling_key(text: str) -> str:
-    """Case, spacing and dash style removed: the docs' 'Cosell—Deal Support' and the model's
-    'Co-Sell - Deal Support' share a key."""
-    return _SPELLING.sub("", text).casefold()
-
-
-def _enum_value(value: str, f: Field) -> str:
-    """The enum member ``value`` unambiguously means, else ``value`` unchanged (validation then
-    reports it, with a "did you mean")."""
-    if value in f.enum:
-        return value
-    key = _spelling_key(value)
-    matches = [e for e in f.enum if _spelling_key(e) == key]
-    return matches[0] if len(matches) == 1 else value
-
-
-def _normalise(value: Any, f: Field) -> Any:
-    """A cell as the API would hold it: blank -> None, lists as tuples, typed numbers as text,
-    enum spellings fixed, timestamps as UTC Timestamps."""
-    if f.is_list:
-        if value is None or (not isinstance(value, (list, tuple)) and not hasattr(value, "__len__")) or _blank(value):
-            return None
-        if isinstance(value, str):
-            value = [value]
-        items = [_normalise(x, _item(f)) for x in list(value)]
-        items = [x for x in items if x is not None]
-        return tuple(items) or None
-    if _blank(value):
-        return None
-    if f.type == "timestamp":
-        ts = pd.Timestamp(value)
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    if isinstance(value, bool):
-        value = "TRUE" if value else "FALSE"
-    elif isinstance(value, (int, float)):
-        value = _number_text(value)
-    value = str(value)
-    if f.enum:
-        value = _enum_value(value.strip(), f)
-    return value
-
-
-def _item(f: Field) -> Field:
-    return Field(path=f.path, type=f.type, enum=f.enum, pattern=f.item_pattern)
-
-
-def _display(v: Any) -> str:
-    if v is None:
-        return "(blank)"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(repr(x) for x in v) + "]"
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return repr(v)
-
-
-# -- diff and merge -------------------------------------------------------------------------------
-
-
-def _row_values(record: dict[str, Any] | None) -> dict[str, Any]:
-    """A record as ``{column: value}`` (the flattened frame's row), or {} for None."""
-    if record is None:
-        return {}
-    row = to_frame([record]).iloc[0]
-    return {str(c): v for c, v in row.items() if not _blank(v) or isinstance(v, list)}
-
-
-def _changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank: str) -> dict[str, tuple[Any, Any]]:
-    """``{column: (old, new)}`` for the edited columns whose value differs from the base."""
-    out = {}
-    for col, raw in edit.items():
-        f = cat.field_for(col)
-        if col in _NOT_EDITS or not f.writable:
-            continue  # the identity, the token, and members UpdateOpportunity does not take
-        new = _normalise(raw, f)
-        old = _normalise(base.get(col), f)
-        if new is None and blank == "keep":
-            continue
-        if _eol(new) != _eol(old):
-            out[col] = (old, new)
-    return out
-
-
-def _eol(value: Any) -> Any:
-    """``value`` with line endings as LF, for comparing: spreadsheet programs store line breaks
-    as LF and turn CR LF into LF on save, which is not an edit."""
-    if isinstance(value, str):
-        return value.replace("\r\n", "\n").replace("\r", "\n")
-    if isinstance(value, tuple):
-        return tuple(_eol(v) for v in value)
-    return value
-
-
-def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A row with ``changes`` ({column: new}) applied, in the frame's terms."""
-    out = dict(row)
-    for col, new in changes.items():
-        out[col] = list(new) if isinstance(new, tuple) else new
-    return out
-
-
-@dataclass
-class _Row:
-    """One edited row on its way through plan -> merge -> push."""
-
-    label: str
-    id: str | None
-    edit: dict[str, Any]
-    action: str = "unchanged"
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    payload: dict[str, Any] | None = None
-    token: datetime | None = None
-    note: str = ""
-
-    def intent(self) -> list[Any]:
-        """The intended change (Id + new values), for the ledger's keyed ``change_key``."""
-        return [self.id, sorted((c, _display(n)) for c, (_, n) in self.changes.items())]
-
-    def plan_row(self) -> dict[str, Any]:
-        return {
-            "row": self.label,
-            "Id": self.id,
-            "action": self.action,
-            "changes": [f"{c}: {_display(o)} → {_display(n)}" for c, (o, n) in self.changes.items()],
-            "changed_fields": list(self.changes),
-            "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
-            "warnings": [str(p) for p in self.warnings],
-            "note": self.note,
-        }
-
-
-def _resolve(
-    row: _Row,
-    base: dict[str, Any] | None,
-    latest: dict[str, Any] | None,
-    cat: FieldCatalog,
-    blank: str,
-    catalog: str,
-    today: date | None,
-) -> None:
-    """Decide the row's action and build its payload: the latest record + the row's changes.
-
-    ``base`` is the row as exported (``{column: value}``; None: not known, the latest is taken
-    as the base); ``latest`` the server's record now (None: not read -- a local dry run).
-    """
-    latest_row = _row_values(latest) if latest is not None else None
-    if base is None and latest_row is None:
-        row.action, row.note = "not_found", "no such opportunity in the base or on the server"
-        return
-    base_row = base if base is not None else latest_row
-    assert base_row is not None
-    if base_row.get("Catalog") not in (None, catalog):
-        row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
-        return
-    row.changes = _changes(row.edit, base_row, cat, blank)
-    if not row.changes:
-        row.action = "unchanged"
-        return
-    onto = latest_row if latest_row is not None else base_row  # the server's full record when read
-    base_token, exported = _token(base_row), _token(row.edit)
-    if (base is None and exported is None) or base_token is None:
-        # the row's own token is what tells a colleague's edit from ours; a token read just now
-        # would make UpdateOpportunity overwrite whatever changed since the export
-        row.action = "no_token"
-        row.problems = [Problem(None, "LastModifiedDate", "REQUIRED_FIELD_MISSING", _NO_TOKEN)]
-        return
-    if latest_row is not None and _token(latest_row) != base_token:
-        # the server moved on since the base: three-way merge, field by field
-        remaining = {}
-        for col, (old, new) in row.changes.items():
-            server = _eol(_normalise(latest_row.get(col), cat.field_for(col)))
-            if server == _eol(new):
-                continue  # already so on the server
-            if server != _eol(old):
-                row.conflicts.append(col)
-            remaining[col] = (old, new)
-        if row.conflicts:
-            row.action = "conflict"
-            row.note = f"changed on the server since the base ({_display(base_token)})"
-            return
-        if not remaining:
-            row.action, row.note = "unchanged", "the server already has these values"
-            return
-        row.changes, onto = remaining, latest_row
-    elif base is None and exported is not None and exported != base_token:
-        # no base given and the export is older than the server's record: the edits cannot be
-        # told apart from stale values, so nothing is sent
-        row.action, row.conflicts = "conflict", list(row.changes)
-        row.note = "the record changed on the server since this export; pass base= (the export or a mirror) to merge"
-        return
-    payload = to_payload(_apply(onto, {c: n for c, (_, n) in row.changes.items()}))
-    token = _token(onto)
-    payload.update({"Catalog": catalog, "LastModifiedDate": None if token is None else token.to_pydatetime()})
-    row.payload, row.token = payload, None if token is None else token.to_pydatetime()
-    # the record's associations: from the server's record when read, else what the base lists
-    related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
-    row.problems = validate_payload(payload, base=to_payload(onto), related=related, today=today)
-    row.warnings = payload_warnings(payload, base=to_payload(onto), related=related)
-    if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
-        row.action = "not_editable"
-        row.note = f"ReviewStatus is {onto.get(P.REVIEW_STATUS)!r}"
-    elif row.problems:
-        row.action = "invalid"
-    else:
-        row.action = "update"
-
-
-def _token(row: dict[str, Any]) -> pd.Timestamp | None:
-    v = row.get("LastModifiedDate")
-    return None if _blank(v) else _normalise(v, get_catalog()["LastModifiedDate"])
 
 
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra, catalog: str) -> list[_Row]:
+def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra, catalog: str) -> list[Row]:
     """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
     (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
     not ``catalog``, before any call."""
@@ -306,13 +76,15 @@ def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Ex
     numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
     rows = []
     for label, values in zip(df.index, df.to_dict("records"), strict=True):
-        ident = None if _blank(values.get(ID)) else str(values.get(ID))
+        ident = None if is_blank(values.get(ID)) else str(values.get(ID))
         known = isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == ident
         rows.append(
-            _Row(label=str(numbers[label] if known else label), id=ident, edit={str(k): v for k, v in values.items()})
+            Row(label=str(numbers[label] if known else label), id=ident, edit={str(k): v for k, v in values.items()})
         )
     wrong = [
-        (r.label, r.edit["Catalog"]) for r in rows if not _blank(r.edit.get("Catalog")) and r.edit["Catalog"] != catalog
+        (r.label, r.edit["Catalog"])
+        for r in rows
+        if not is_blank(r.edit.get("Catalog")) and r.edit["Catalog"] != catalog
     ]
     if wrong:
         (first, theirs), more = wrong[0], f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
@@ -347,7 +119,7 @@ def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
         )
     out = {}
     for values in base.to_dict("records"):
-        row = {str(c): v for c, v in values.items() if not _blank(v) or isinstance(v, list)}
+        row = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
         out[str(row[ID])] = row
     return out
 
@@ -416,7 +188,7 @@ def plan_updates(
         if r.id is None:
             r.action, r.note = "not_found", "no Id"
             continue
-        _resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
+        resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = "not_found", "not in the base", {}
     return pd.DataFrame(
@@ -491,7 +263,7 @@ class _Wire:
 
 
 @dataclass
-class _Job:
+class _PushRun:
     """One push: what every row shares (client, ledger, policy), and the per-row outcomes."""
 
     client: Any
@@ -508,16 +280,16 @@ class _Job:
     stop: bool = False
     wire: _Wire = field(default_factory=_Wire)
 
-    def resolve(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
-        _resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
+    def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
+        resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
 
-    def needs_no_read(self, r: _Row) -> bool:
+    def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
         if r.id is None or (self.bases is not None and r.id not in self.bases):
             return True
-        return self.bases is not None and not _changes(r.edit, self.bases[r.id], self.cat, self.blank)
+        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank)
 
-    def key(self, r: _Row) -> str | None:
+    def key(self, r: Row) -> str | None:
         return self.book.key(r.intent()) if r.changes else None
 
     def _told(self, p: Problem) -> str:
@@ -529,7 +301,7 @@ class _Job:
             sensitive = True  # not a field the model knows: its message is not vouched for
         return f"{p.field}: {p.code}" + (": (sensitive field: details not recorded)" if sensitive else f": {p.message}")
 
-    def record(self, r: _Row, status: str, **kw: Any) -> None:
+    def record(self, r: Row, status: str, **kw: Any) -> None:
         """The row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
         entry = LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=status,
@@ -548,7 +320,7 @@ class _Job:
                              "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
-    def fail(self, r: _Row, e: Exception, **kw: Any) -> None:
+    def fail(self, r: Row, e: Exception, **kw: Any) -> None:
         """Record a row whose request raised ``e``: ``unknown`` when a write of it may have been
         applied (the next run reads it back), else ``failed``; stop the push when ``e`` means
         every further call fails too."""
@@ -561,10 +333,10 @@ class _Job:
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}")
 
-    def send(self, r: _Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
+    def send(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
         """Send one row (merging again on ConflictException); returns the HTTP attempts spent."""
         started = datetime.now(UTC)
-        merge_base = base if base is not None else _row_values(latest)
+        merge_base = base if base is not None else row_values(latest)
         self.wire.reset()
         for attempt in range(1, self.attempts + 1):
             assert r.payload is not None
@@ -674,7 +446,7 @@ def push_updates(
     rows = _edited_rows(edited, get_catalog(), extra, catalog)
     bases = _base_rows(base)
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    job = _Job(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
+    job = _PushRun(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
 
     previous_handler: Callable[..., Any] | int | None = None
@@ -716,7 +488,7 @@ def push_updates(
     return _result_frame(job, pacer)
 
 
-def _result_frame(job: _Job, pacer: Pacer) -> pd.DataFrame:
+def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
     df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
                                             "lmd_before", "lmd_after", "writes"])  # fmt: skip
     df.attrs["calls"] = dict(pacer.calls)
@@ -729,7 +501,7 @@ _UNSETTLED = ("in_flight", "unknown")
 
 
 def _push_row(
-    job: _Job, r: _Row, read: Future[dict[str, Any] | None], prior: dict[str, Any] | None, used: int, budget: int
+    job: _PushRun, r: Row, read: Future[dict[str, Any] | None], prior: dict[str, Any] | None, used: int, budget: int
 ) -> int:
     """Decide and do what one row needs; returns the writes spent."""
     if job.stop:

@@ -23,7 +23,7 @@ from .exceptions import OpptoolkitError
 from .frame import to_payloads
 from .model import get_catalog, split_column
 from .rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, validate_payload
-from .sheets import _guard
+from .sheets import guard_text
 
 __all__ = [
     "by_close_month",
@@ -411,7 +411,7 @@ def write_report(
             for name, view in views.items():
                 table = pd.DataFrame({"note": [view]}) if isinstance(view, str) else view
                 # the formula guard of write_sheet: a company name "=HYPERLINK(...)" stays text
-                table = table.rename(columns=lambda c: _guard(c) if isinstance(c, str) else c)
-                table = table.map(lambda v: _guard(v) if isinstance(v, str) else v)
+                table = table.rename(columns=lambda c: guard_text(c) if isinstance(c, str) else c)
+                table = table.map(lambda v: guard_text(v) if isinstance(v, str) else v)
                 table.to_excel(writer, sheet_name=name[:31], index=False)
     return views

@@ -12,25 +12,27 @@ Messages never contain the value of a sensitive (PII) field.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import paths as P
+from ._values import closest, is_blank, template
 from .exceptions import Problem
-from .model import FieldCatalog, compile_pattern, get_catalog, is_date_pattern, length_bounds
+from .model import ID, FieldCatalog, compile_pattern, get_catalog, is_date_pattern, length_bounds
 from .wire import input_shape
 
 __all__ = [
     "business_problems",
     "changed_columns",
     "check_editable",
+    "edit_refusal",
+    "editable_fields",
     "flatten_payload",
     "model_problems",
     "payload_warnings",
@@ -87,6 +89,11 @@ ACTION_REQUIRED_EDITABLE = (
 # seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
 # and ReviewStatusReason are AWS's review feedback.
 READ_ONLY = (P.REVIEW_STATUS, P.REVIEW_COMMENTS, P.REVIEW_STATUS_REASON, P.NEXT_STEPS_HISTORY)
+# Identifier and Catalog name the record; LastModifiedDate is the concurrency token
+# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/best-practices.html, "Implementing
+# optimistic locking": "all UpdateOpportunity requests must include the LastModifiedDate parameter ...
+# The update succeeds only if LastModifiedDate matches our system"): none of them is an edit.
+NOT_EDITS = frozenset({ID, "Catalog", "LastModifiedDate"})
 # https://docs.aws.amazon.com/partner-central/latest/selling-api/working-with-opportunity-updates.html
 # "After the review process (i.e., when Lifecycle.ReviewStatus is set to Approved), the following
 # fields cannot be updated: Customer.Account.Address.Country, Customer.Account.Address.PostalCode,
@@ -135,11 +142,11 @@ for _p in SOLUTION_KINDS:
 # (MRR) estimate. Use Self for the partner's own deal value entry ... When ExpectedContractDuration
 # is present on the Project, only AWS and Self are accepted. When ExpectedContractDuration is not
 # present, only AWS is accepted and any other value will be automatically set to AWS."
-_TARGET = f"{P.SPEND}[].TargetCompany"
+SPEND_TARGET = f"{P.SPEND}[].TargetCompany"
 _FREQUENCY = f"{P.SPEND}[].Frequency"
-TARGET_COMPANY, SELF = _documented(_TARGET, "AWS", "Self")
+TARGET_COMPANY, SELF = _documented(SPEND_TARGET, "AWS", "Self")
 DURATION = _path("Project", "ExpectedContractDuration")
-_documented(_TARGET, "ExpectedContractDuration")
+_documented(SPEND_TARGET, "ExpectedContractDuration")
 # model, ExpectedCustomerSpend.Frequency: "Use Monthly for recurring monthly spend (required for
 # TargetCompany: "AWS" entries). Use None for one-time deal value entries (required for
 # TargetCompany: "Self" entries when providing Total Contract Value)."
@@ -208,10 +215,6 @@ assert documented_values(_path("Project", "CustomerUseCase")), "model text chang
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _blank(v: Any) -> bool:
-    return v is None or v == "" or v == [] or v == {}
-
-
 def _get(payload: Mapping[str, Any], path: str) -> Any:
     cur: Any = payload
     for part in path.split("."):
@@ -234,7 +237,7 @@ def flatten_payload(payload: Mapping[str, Any], prefix: str = "") -> dict[str, A
         elif isinstance(v, list) and v and isinstance(v[0], Mapping):
             for i, item in enumerate(v):
                 out.update(flatten_payload(item, f"{prefix}{k}[{i}]."))
-        elif not _blank(v):
+        elif not is_blank(v):
             out[prefix + k] = v
     return out
 
@@ -245,10 +248,6 @@ def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
     return {c for c in a.keys() | b.keys() if a.get(c) != b.get(c)}
 
 
-def _template(column: str) -> str:
-    return re.sub(r"\[\d+\]", "[]", column)
-
-
 # -- model constraints ----------------------------------------------------------------------------
 
 
@@ -257,25 +256,20 @@ def _allowed(
 ) -> str:
     # a sensitive value is neither shown nor hinted at: the closest value would give it away
     close = isinstance(value, str) and not sensitive
-    hint = difflib.get_close_matches(value, enum, n=1, cutoff=0.6) if close else []
+    hint = closest(value, enum) if close else None
     shown = ", ".join(repr(e) for e in enum[:12]) + (f", ... ({len(enum)} values)" if len(enum) > 12 else "")
     said = "value" if sensitive else repr(value)
-    return f"{said} {verb}; " + (f"did you mean {hint[0]!r}? " if hint else "") + f"{what}: {shown}"
+    return f"{said} {verb}; " + (f"did you mean {hint!r}? " if hint else "") + f"{what}: {shown}"
 
 
-def _example(pattern: str) -> str:
-    """e.g. 'a value that matches' (generated from the pattern), or "" when none can be made."""
-    import random
-
-    from .fake import sample_pattern
-
-    rng = random.Random(7)
-    try:
-        samples = [sample_pattern(pattern, rng) for _ in range(12)]
-    except (ValueError, NotImplementedError, re.error):
-        return ""
-    fitting = [x for x in samples if 3 <= len(x) <= 40] or [max(samples, key=len)]
-    return f" (e.g. {fitting[0]!r})" if fitting[0] else ""
+def _format_message(pattern: str, path: str) -> str:
+    """What a value that misses the model's pattern should be, in words: a regular expression
+    means nothing to the analyst who reads the message, so a date says its form and any other
+    field says where its pattern is written (the service model's entry for the field path)."""
+    if is_date_pattern(pattern):
+        return "must be a date as YYYY-MM-DD"
+    name = path.rsplit(".", 1)[-1].removesuffix("[]")
+    return f"is not in the format AWS accepts for {name} (the service model's pattern for {path})"
 
 
 def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem]) -> None:
@@ -286,8 +280,8 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
     if enum and value not in enum:
         out.append(Problem(None, path, "INVALID_ENUM_VALUE", _allowed(tuple(enum), value, sensitive)))
         return
-    template = _template(path)
-    accepted = accepted_values(template)
+    t = template(path)
+    accepted = accepted_values(t)
     if enum and accepted and value not in accepted:
         # model text, e.g. CurrencyCode: "Accepted values are USD (US Dollars) and EUR (Euros)."
         msg = _allowed(accepted, value, sensitive, "is not accepted", "the model's documentation accepts")
@@ -305,12 +299,12 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
             if bounds:
                 msg = f"must be {bounds[0]} to {bounds[1]} characters (has {len(value)})"
             else:
-                msg = f"does not match the required format {pattern}{_example(pattern)}"
+                msg = _format_message(pattern, t)
             out.append(Problem(None, path, "INVALID_STRING_FORMAT", msg))
     lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
     if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
         out.append(Problem(None, path, "VALUE_OUT_OF_RANGE", f"must be {lo or 0} to {hi} characters"))
-    span = documented_range(template)
+    span = documented_range(t)
     if span is not None:
         # model, ExpectedContractDuration.Value: "Valid values range from 1 to 144."
         n = int(value) if value.isascii() and value.isdigit() else None
@@ -333,14 +327,14 @@ def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list
             out.append(Problem(None, path, "INVALID_VALUE", "must be a structure"))
             return
         for req in shape.required_members:
-            if _blank(value.get(req)):
+            if is_blank(value.get(req)):
                 out.append(Problem(None, f"{path}.{req}" if path else req, "REQUIRED_FIELD_MISSING", "is required"))
         for k, v in value.items():
             sub = f"{path}.{k}" if path else k
             member = shape.members.get(k)
             if member is None:
                 out.append(Problem(None, sub, "INVALID_VALUE", "is not a member of this request"))
-            elif not _blank(v):
+            elif not is_blank(v):
                 _check_shape(v, member, sub, sensitive, out)
         return
     if isinstance(shape, ListShape):
@@ -384,7 +378,11 @@ def _business(
     # seed page, Customer.Account.WebsiteUrl: "required in all cases except when the opportunity
     # is related to national security".
     account = _get(payload, P.ACCOUNT)
-    if isinstance(account, Mapping) and _blank(_get(payload, P.WEBSITE)) and _get(payload, P.NATIONAL_SECURITY) != YES:
+    if (
+        isinstance(account, Mapping)
+        and is_blank(_get(payload, P.WEBSITE))
+        and _get(payload, P.NATIONAL_SECURITY) != YES
+    ):
         bad(P.WEBSITE, "REQUIRED_FIELD_MISSING", f"is required unless {P.NATIONAL_SECURITY} is {YES!r}")
     # seed page, NationalSecurity: "only applicable when the industry is Government".
     if _get(payload, P.NATIONAL_SECURITY) == YES and _get(payload, P.INDUSTRY) != GOVERNMENT:
@@ -396,7 +394,7 @@ def _business(
     # seed page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
     _pair(payload, P.STAGE, CLOSED_LOST, P.CLOSED_LOST_REASON, bad)
     # seed page, Marketing.UseCases: "Must be empty when Marketing.AWSFundingUsed = No".
-    if _get(payload, P.FUNDING) == NO and not _blank(_get(payload, P.USE_CASES)):
+    if _get(payload, P.FUNDING) == NO and not is_blank(_get(payload, P.USE_CASES)):
         bad(P.USE_CASES, "INVALID_VALUE", f"must be empty when {P.FUNDING} is {NO!r}")
     # seed page, TargetCloseDate: "Ensure the Target Close Date isn't in the past." Checked when
     # the date is being set or changed, so an old record can still be edited elsewhere.
@@ -410,12 +408,12 @@ def _business(
     cols = flatten_payload(payload)
     partition = _get(payload, PARTITION)
     for col, value in cols.items():
-        tied = required_for_partition(_template(col))
+        tied = required_for_partition(template(col))
         # model, CurrencyCode: "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the
         # currency code must be EUR."
         if tied is not None and partition == tied[0] and value != tied[1]:
             bad(col, "INVALID_VALUE", f"must be {tied[1]!r} when {PARTITION} is {tied[0]!r}")
-    has_duration = not _blank(_get(payload, DURATION))
+    has_duration = not is_blank(_get(payload, DURATION))
     for i, spend in enumerate(_get(payload, P.SPEND) or []):
         if not isinstance(spend, Mapping):
             continue
@@ -455,7 +453,7 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
     for col, value in flatten_payload(payload).items():
         if changed is not None and col not in changed:
             continue  # an untouched value is the server's own: not the edit's concern
-        t = _template(col)
+        t = template(col)
         listed = documented_values(t)
         if listed is not None:
             sensitive = cat[t].sensitive if t in cat else False
@@ -464,7 +462,7 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
                     msg = _allowed(listed, v, sensitive, "is not one of the values the model documents (AWS may refuse it)",
                                    "documented")  # fmt: skip
                     out.append(Problem(None, col, "INVALID_VALUE", msg))
-    has_duration = not _blank(_get(payload, DURATION))
+    has_duration = not is_blank(_get(payload, DURATION))
     for i, spend in enumerate(_get(payload, P.SPEND) or []):
         if not isinstance(spend, Mapping):
             continue
@@ -472,7 +470,7 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
         if changed is not None and not any(c.startswith(at + ".") or c == DURATION or c.startswith(DURATION + ".")
                                            for c in changed):  # fmt: skip
             continue
-        if not has_duration and not _blank(target) and target != TARGET_COMPANY:
+        if not has_duration and not is_blank(target) and target != TARGET_COMPANY:
             # model, TargetCompany: "When ExpectedContractDuration is not present, only AWS is
             # accepted and any other value will be automatically set to AWS."
             out.append(Problem(None, f"{at}.TargetCompany", "INVALID_VALUE",
@@ -485,7 +483,7 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
 
 def _pair(payload: Mapping[str, Any], field: str, value: str, other: str, bad: Any) -> None:
     """``other`` is required when ``field`` is ``value`` and allowed only then."""
-    has_other = not _blank(_get(payload, other))
+    has_other = not is_blank(_get(payload, other))
     if _get(payload, field) == value and not has_other:
         bad(other, "REQUIRED_FIELD_MISSING", f"is required when {field} is {value!r}")
     elif has_other and _get(payload, field) != value:
@@ -500,6 +498,8 @@ def validate_payload(
     *,
     operation: str = "UpdateOpportunity",
     base: Mapping[str, Any] | None = None,
+    changed: Collection[str] | None = None,
+    review_status: str | None = None,
     related: Mapping[str, Any] | None = None,
     today: date | None = None,
     catalog: FieldCatalog | None = None,
@@ -515,13 +515,21 @@ def validate_payload(
     base : dict, optional
         The payload of the record as stored. When given, rules about *changes* apply: the
         editability of the record's ``ReviewStatus`` and "TargetCloseDate not in the past"
-        only for a changed date.
+        only for a changed date. The changed columns are found by comparing it with ``payload``.
+    changed : collection of str, optional
+        The columns the edit changes (``Customer.Contacts[0].Email``), when the caller knows them
+        (the plan's merge does): the rules about changes apply to these, without a ``base``.
+    review_status : str, optional
+        The stored record's ``LifeCycle.ReviewStatus``, for editability with ``changed``
+        (default: ``base``'s).
     related : dict, optional
         The stored record's ``RelatedEntityIdentifiers`` (GetOpportunity returns them, payloads
         do not carry them): moving ``LifeCycle.Stage`` to Committed or Launched needs an
         associated solution. None: not known, not checked.
     today : date, optional
         For date rules (default: today, UTC).
+    catalog : FieldCatalog, optional
+        Defaults to :func:`opptoolkit.get_catalog`.
 
     Returns
     -------
@@ -534,9 +542,11 @@ def validate_payload(
     >>> p = {"Catalog": "Sandbox", "Identifier": "O1", "LifeCycle": {"Stage": "Closed Lost"}}
     >>> [(x.field, x.code) for x in validate_payload(p)]  # doctest: +NORMALIZE_WHITESPACE
     [('LastModifiedDate', 'REQUIRED_FIELD_MISSING'), ('LifeCycle.ClosedLostReason', 'REQUIRED_FIELD_MISSING')]
+    >>> [(x.field, x.code) for x in validate_payload(p, changed={"LifeCycle.Stage"}, review_status="Submitted")][-1]
+    ('LifeCycle.Stage', 'ACTION_NOT_PERMITTED')
     """
     return model_problems(payload, operation, catalog=catalog) + business_problems(
-        payload, base=base, related=related, today=today
+        payload, base=base, changed=changed, review_status=review_status, related=related, today=today
     )
 
 
@@ -551,32 +561,49 @@ def model_problems(
     return out
 
 
+def _changed(
+    payload: Mapping[str, Any], base: Mapping[str, Any] | None, changed: Collection[str] | None
+) -> set[str] | None:
+    """The changed columns: as given, else by comparing ``base`` with ``payload``, else None (not known)."""
+    if changed is not None:
+        return set(changed)
+    return changed_columns(base, payload) if base is not None else None
+
+
 def business_problems(
     payload: Mapping[str, Any],
     *,
     base: Mapping[str, Any] | None = None,
+    changed: Collection[str] | None = None,
+    review_status: str | None = None,
     related: Mapping[str, Any] | None = None,
     today: date | None = None,
 ) -> list[Problem]:
-    """The documented business rules, and (given ``base``) editability of the changes.
+    """The documented business rules, and (given ``base`` or ``changed``) editability of the changes.
 
-    ``related``: the stored record's ``RelatedEntityIdentifiers`` (see :func:`validate_payload`).
+    ``base``, ``changed``, ``review_status`` and ``related``: see :func:`validate_payload`.
     """
     out: list[Problem] = []
-    changed = changed_columns(base, payload) if base is not None else None
-    _business(payload, changed, today or datetime.now(UTC).date(), out, related)
-    if base is not None and changed:
-        out += check_editable(_get(base, P.REVIEW_STATUS), changed)
+    cols = _changed(payload, base, changed)
+    _business(payload, cols, today or datetime.now(UTC).date(), out, related)
+    if cols:
+        status = review_status if review_status is not None or base is None else _get(base, P.REVIEW_STATUS)
+        out += check_editable(status, cols)
     return out
 
 
 def payload_warnings(
-    payload: Mapping[str, Any], *, base: Mapping[str, Any] | None = None, related: Mapping[str, Any] | None = None
+    payload: Mapping[str, Any],
+    *,
+    base: Mapping[str, Any] | None = None,
+    changed: Collection[str] | None = None,
+    related: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """What the model's documentation says of the changes that AWS may not refuse: a value outside
     a documented list (``Project.CustomerUseCase``), a TargetCompany the service will replace.
     The row is still sent; the plan shows these in its ``warnings`` column. A move to Committed or
     Launched whose associations are not known (``related`` None) is one too: it cannot be checked.
+    ``base`` and ``changed``: see :func:`validate_payload`.
 
     >>> p = {"Project": {"CustomerUseCase": "Containers and Serverless"}}
     >>> [(w.field, w.message[:60]) for w in payload_warnings(p)]  # doctest: +NORMALIZE_WHITESPACE
@@ -585,10 +612,10 @@ def payload_warnings(
     True
     """
     out: list[Problem] = []
-    changed = changed_columns(base, payload) if base is not None else None
-    _warnings(payload, changed, out)
+    cols = _changed(payload, base, changed)
+    _warnings(payload, cols, out)
     stage = _get(payload, P.STAGE)
-    if related is None and stage in NEEDS_SOLUTION and (changed is None or P.STAGE in changed):
+    if related is None and stage in NEEDS_SOLUTION and (cols is None or P.STAGE in cols):
         msg = (f"{stage!r} needs an associated solution, and the base does not list the record's "
                f"{RELATED}: AWS refuses the move without one")  # fmt: skip
         out.append(Problem(None, P.STAGE, "INVALID_VALUE", msg))
@@ -598,7 +625,7 @@ def payload_warnings(
 def stored_target_company(project: Mapping[str, Any], value: str | None) -> str | None:
     """The TargetCompany the service stores for ``value`` (model, TargetCompany: without
     ExpectedContractDuration "any other value will be automatically set to AWS")."""
-    return value if not _blank(project.get("ExpectedContractDuration")) else TARGET_COMPANY
+    return value if not is_blank(project.get("ExpectedContractDuration")) else TARGET_COMPANY
 
 
 def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
@@ -617,12 +644,34 @@ def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
     return out or None
 
 
+# -- editability ----------------------------------------------------------------------------------
+
+
 def is_read_only(template: str) -> bool:
     """Whether a field path (``[]`` for indexes) is one AWS sets and no request may change."""
     return any(template == r or template.startswith((r + ".", r + "[")) for r in READ_ONLY)
 
 
-def check_editable(review_status: str | None, changed: set[str]) -> list[Problem]:
+def edit_refusal(review_status: str | None, column: str) -> str | None:
+    """Why a record whose ReviewStatus is ``review_status`` refuses a change of ``column``, or
+    None when the change is allowed: the one decision the plan, the form and the sandbox share.
+
+    >>> edit_refusal("Action Required", "LifeCycle.Stage"), edit_refusal("Approved", "LifeCycle.Stage")
+    ("not editable while ReviewStatus is 'Action Required'", None)
+    """
+    t = template(column)
+    if is_read_only(t):
+        return "is read-only (set by AWS)"
+    if review_status in LOCKED_STATUSES:
+        return f"no field is editable while ReviewStatus is {review_status!r}"
+    if review_status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE:
+        return f"not editable while ReviewStatus is {review_status!r}"
+    if review_status == APPROVED and t in APPROVED_LOCKED:
+        return f"cannot be changed once ReviewStatus is {APPROVED!r}"
+    return None
+
+
+def check_editable(review_status: str | None, changed: Collection[str]) -> list[Problem]:
     """``ACTION_NOT_PERMITTED`` for each changed column the record's ReviewStatus does not allow.
 
     >>> [p.field for p in check_editable("Action Required", {"LifeCycle.Stage", "LifeCycle.TargetCloseDate"})]
@@ -632,21 +681,30 @@ def check_editable(review_status: str | None, changed: set[str]) -> list[Problem
     """
     out = []
     for col in sorted(changed):
-        t = _template(col)
-        if is_read_only(t):
-            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", "is read-only (set by AWS)"))
-        elif review_status in LOCKED_STATUSES:
-            out.append(
-                Problem(
-                    None, col, "ACTION_NOT_PERMITTED", f"no field is editable while ReviewStatus is {review_status!r}"
-                )
-            )
-        elif review_status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE:
-            out.append(
-                Problem(None, col, "ACTION_NOT_PERMITTED", f"not editable while ReviewStatus is {review_status!r}")
-            )
-        elif review_status == APPROVED and t in APPROVED_LOCKED:
-            out.append(
-                Problem(None, col, "ACTION_NOT_PERMITTED", f"cannot be changed once ReviewStatus is {APPROVED!r}")
-            )
+        why = edit_refusal(review_status, col)
+        if why is not None:
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", why))
+    return out
+
+
+def editable_fields(
+    review_status: str | None, columns: Iterable[str], *, catalog: FieldCatalog | None = None
+) -> dict[str, str | None]:
+    """``{column: why it cannot be edited, or None}`` for a record whose ReviewStatus is
+    ``review_status``: members UpdateOpportunity does not take, the record's identity and token
+    (:data:`NOT_EDITS`), then :func:`edit_refusal`.
+
+    >>> editable_fields("Action Required", ["Arn", "Catalog", "LifeCycle.Stage", "LifeCycle.TargetCloseDate"])
+    {'Arn': 'output-only: set by AWS', 'Catalog': 'identifies the record',
+     'LifeCycle.Stage': "not editable while ReviewStatus is 'Action Required'", 'LifeCycle.TargetCloseDate': None}
+    """
+    cat = catalog or get_catalog()
+    out: dict[str, str | None] = {}
+    for col in columns:
+        if not cat.field_for(col).writable:
+            out[col] = "output-only: set by AWS"
+        elif col in NOT_EDITS:
+            out[col] = "identifies the record"
+        else:
+            out[col] = edit_refusal(review_status, col)
     return out

@@ -28,7 +28,6 @@ field) are converted back and listed in ``df.attrs["sheet_warnings"]``.
 from __future__ import annotations
 
 import csv
-import difflib
 import logging
 import re
 from collections.abc import Sequence
@@ -38,8 +37,8 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 
+from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
-from .frame import _blank
 from .model import ID, Field, FieldCatalog, get_catalog, label_for
 
 __all__ = ["read_sheet", "write_sheet"]
@@ -65,8 +64,12 @@ _ESCAPES = {"n": "\n", "r": "\r"}
 # -- cell codec -----------------------------------------------------------------------------------
 
 
-def _guard(text: str) -> str:
-    """``text`` as a cell no spreadsheet program evaluates (the formula guard)."""
+def guard_text(text: str) -> str:
+    """``text`` as a cell no spreadsheet program evaluates (the formula guard).
+
+    >>> guard_text("=1+1"), guard_text("#N/A"), guard_text("Acme")
+    ("'=1+1", "'#N/A", 'Acme')
+    """
     return "'" + text if text.startswith(_GUARD) or text in _ERRORS else text
 
 
@@ -85,7 +88,7 @@ def _ooxml_unescape(text: str) -> str:
 
 
 def _encode_list(items: Any) -> str:
-    parts = [str(x).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") for x in items if not _blank(x)]
+    parts = [str(x).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") for x in items if not is_blank(x)]
     return "\n".join(parts)
 
 
@@ -101,20 +104,19 @@ def _encode_column(s: pd.Series, f: Field | None) -> list[str]:
     """``_encode`` for a whole column; text columns of text fields (blank to "", the formula guard)
     without the per-cell type tests, the rest cell by cell."""
     if f is not None and not f.is_list and f.type != "timestamp" and isinstance(s.dtype, pd.StringDtype):
-        return [_guard(text) for text in s.to_numpy(dtype=object, na_value="").tolist()]
+        return [guard_text(text) for text in s.to_numpy(dtype=object, na_value="").tolist()]
     return [_encode(v, f) for v in s.tolist()]
 
 
 def _encode(value: Any, f: Field | None) -> str:
     """One cell as the text written to the sheet ("" for blank)."""
-    if _blank(value):
+    if is_blank(value):
         return ""
     if f is not None and f.is_list:
-        return _guard(_encode_list(list(value)))
+        return guard_text(_encode_list(list(value)))
     if isinstance(value, datetime):
-        ts = pd.Timestamp(value)
-        return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).isoformat()
-    return _guard(str(value))
+        return to_utc(value).isoformat()
+    return guard_text(str(value))
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -225,18 +227,12 @@ def _write_xlsx(
         header.append(cell)
     ws.append(header)
     for row in rows:
-        # strings only: openpyxl would take a leading "=" as a formula, which _guard prevents
+        # strings only: openpyxl would take a leading "=" as a formula, which guard_text prevents
         ws.append([_ooxml_escape(t) if t != "" else None for t in row])
     wb.save(tmp)
 
 
 # -- reading --------------------------------------------------------------------------------------
-
-
-def _number_text(v: int | float) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return repr(v) if isinstance(v, float) else str(v)
 
 
 def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequence[Any]], list[int]]:
@@ -428,15 +424,14 @@ def read_sheet(
     for i, h in enumerate(head):
         col = cat.path_for_label(h) if h.strip() else None
         if col is None:
-            hint = difflib.get_close_matches(h, [*cat.fields, *(f.label for f in cat)], n=1)
-            mean = f"did you mean {hint[0]!r}?" if hint else ""
+            mean = did_you_mean(h, [*cat.fields, *(f.label for f in cat)])
             if extra == "keep" and h.strip():
                 col = h
                 kept.append(h)  # twice: refused below as a duplicate
-                if hint:
+                if mean:
                     warnings.append(Problem(1, h, "INVALID_VALUE", f"kept as an extra column, never sent; {mean}"))
             else:
-                how = f"; {mean}" if hint else ' (keep it with extra="keep", or --extra keep)' if h.strip() else ""
+                how = f"; {mean}" if mean else ' (keep it with extra="keep", or --extra keep)' if h.strip() else ""
                 problems.append(Problem(1, h or f"column {i + 1}", "INVALID_VALUE", "unknown column" + how))
         if col is not None and col in columns:
             problems.append(Problem(1, h, "DUPLICATE_KEY_VALUE", f"column {col} appears twice"))
@@ -480,7 +475,7 @@ def _shown(v: Any) -> Any:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, (int, float)):
-        return _number_text(v)
+        return number_text(v)
     if isinstance(v, (datetime, date)) and (not isinstance(v, datetime) or v.time() == time(0)):
         return v.strftime("%Y-%m-%d")
     if isinstance(v, (datetime, time)):
@@ -513,11 +508,8 @@ def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warni
     if v is None or v == "":
         return None
     if f.type == "timestamp":
-        if isinstance(v, datetime):
-            return pd.Timestamp(v, tz="UTC") if v.tzinfo is None else pd.Timestamp(v).tz_convert("UTC")
         try:
-            ts = pd.Timestamp(str(v).strip())
-            return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            return to_utc(v if isinstance(v, datetime) else str(v).strip())
         except ValueError:
             problems.append(
                 Problem(

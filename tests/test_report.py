@@ -183,7 +183,7 @@ def test_cli_report_of_a_mirror_by_its_folder_or_its_file(sb, tmp_path, capsys, 
 def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_path):
     import openpyxl
 
-    from opptoolkit.sheets import _guard
+    from opptoolkit.sheets import guard_text
 
     hostile = '=HYPERLINK("http://evil.example","click")'
     df = df.copy()
@@ -192,4 +192,4 @@ def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_p
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")  # formulas as formulas
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert not [c.coordinate for c in cells if c.data_type == "f"]  # nothing a spreadsheet evaluates
-    assert _guard(hostile) in {c.value for c in cells}  # the company name as write_sheet writes it
+    assert guard_text(hostile) in {c.value for c in cells}  # the company name as write_sheet writes it

@@ -236,6 +236,19 @@ def test_model_patterns_have_ascii_semantics(path, value):
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("Customer.Contacts[0].Email", "not-an-email"), ("Customer.Contacts[0].Phone", "555-0100"),
+     ("Project.ExpectedCustomerSpend[0].Amount", "1,000"), ("LifeCycle.TargetCloseDate", "2026-02-30x")],
+)  # fmt: skip
+def test_a_format_problem_says_what_is_allowed_in_words_never_as_a_regular_expression(path, value):
+    (p,) = validate_payload(with_(path, value), today=TODAY)
+    pattern = ot.get_catalog().field_for(path).pattern or ""
+    assert p.code == "INVALID_STRING_FORMAT" and pattern not in p.message
+    assert not any(token in p.message for token in ("[0-9]", "\\d", "{1,", "(?", "[a-z"))
+    assert path.split(".")[-1] in p.message or "YYYY-MM-DD" in p.message  # names what the field holds
+
+
 def test_contract_duration_is_within_the_documented_range():
     for value, ok in (("1", True), ("144", True), ("145", False), ("0", False)):
         p = with_("Project.ExpectedContractDuration", {"Term": "Months", "Value": value})

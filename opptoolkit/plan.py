@@ -1,0 +1,249 @@
+"""Pure planning of one edited row: diff against the base, three-way merge, payload, validation.
+
+No client and no files: given the edited row, the base (the row as exported) and the server's
+latest record, :func:`resolve` decides what a push does with the row and builds the payload it
+would send. :mod:`opptoolkit.push` is the I/O loop around it (reads, sends, ledger).
+
+Every UpdateOpportunity replaces the whole record, so:
+
+* **changed** is decided against the *base*, and only columns present in the edited data can
+  change (:func:`changes`);
+* the payload is **the latest server record plus the row's changes**, sent with the
+  LastModifiedDate of the record it was merged onto;
+* when the server's record moved on since the base, a **three-way merge** keeps changes made on
+  either side, and a field changed on both sides to different values makes the row a
+  ``conflict`` (nothing is sent for it);
+* the merged changes go to validation as they are (:func:`opptoolkit.rules.validate_payload`
+  with ``changed=``): the rules about changes judge exactly what the edit changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from . import paths as P
+from ._values import display, is_blank, normalise
+from .exceptions import Problem
+from .frame import to_frame, to_payload
+from .model import FieldCatalog, get_catalog, split_column
+from .rules import NOT_EDITS, payload_warnings, related_of_row, validate_payload
+
+__all__ = ["Row", "changes", "resolve"]
+
+NO_TOKEN = (
+    "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
+    "export with LastModifiedDate or pass --base (base=)"
+)
+
+
+def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
+    """A record as ``{column: value}`` (the flattened frame's row), or {} for None."""
+    if record is None:
+        return {}
+    row = to_frame([record]).iloc[0]
+    return {str(c): v for c, v in row.items() if not is_blank(v) or isinstance(v, list)}
+
+
+def changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank: str) -> dict[str, tuple[Any, Any]]:
+    """``{column: (old, new)}`` for the edited columns whose value differs from the base.
+
+    ``blank`` is the policy for a blank cell: ``"keep"`` (not a change) or ``"clear"``.
+
+    >>> changes({"Id": "O1", "Project.Title": "B", "LifeCycle.Stage": "qualified"},
+    ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_catalog(), "keep")
+    {'Project.Title': ('A', 'B')}
+    """
+    out = {}
+    for col, raw in edit.items():
+        f = cat.field_for(col)
+        if col in NOT_EDITS or not f.writable:
+            continue  # the identity, the token, and members UpdateOpportunity does not take
+        new = normalise(raw, f)
+        old = normalise(base.get(col), f)
+        if new is None and blank == "keep":
+            continue
+        if eol(new) != eol(old):
+            out[col] = (old, new)
+    return out
+
+
+def eol(value: Any) -> Any:
+    """``value`` with line endings as LF, for comparing: spreadsheet programs store line breaks
+    as LF and turn CR LF into LF on save, which is not an edit."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    if isinstance(value, tuple):
+        return tuple(eol(v) for v in value)
+    return value
+
+
+def apply(row: dict[str, Any], new_values: dict[str, Any]) -> dict[str, Any]:
+    """A row with ``new_values`` ({column: new}) applied, in the frame's terms."""
+    out = dict(row)
+    for col, new in new_values.items():
+        out[col] = list(new) if isinstance(new, tuple) else new
+    return out
+
+
+def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: FieldCatalog) -> set[str]:
+    """``columns`` of ``row`` named as :func:`opptoolkit.to_payload` indexes them, for validation.
+
+    A payload leaves out the wholly blank entries of a list of structures, so the frame's
+    ``Contacts[2]`` is the payload's ``Contacts[0]`` when entries 0 and 1 are blank, and the
+    rules name the payload's entries. A column of an entry left wholly blank (removed) keeps its
+    name: the payload has no entry for it.
+
+    >>> payload_columns({"Customer.Contacts[2].Email": "a@b.co"}, ["Customer.Contacts[2].Email"], get_catalog())
+    {'Customer.Contacts[0].Email'}
+    """
+    out: set[str] = set()
+    filled: dict[str, list[int]] = {}
+    for col in columns:
+        base, idx, member = split_column(col)
+        if idx is None:
+            out.add(col)
+            continue
+        if base not in filled:
+            filled[base] = sorted({j for c, v in row.items() if (j := _entry(c, v, base, cat)) is not None})
+        entries = filled[base]
+        out.add(f"{base}[{entries.index(idx)}].{member}" if idx in entries else col)
+    return out
+
+
+def _entry(column: str, value: Any, base: str, cat: FieldCatalog) -> int | None:
+    """The index of the entry of ``base`` that ``column`` gives a value to in a payload, or None."""
+    b, idx, _ = split_column(column)
+    if b != base or idx is None or is_blank(value):
+        return None
+    if isinstance(value, (list, tuple)) and all(is_blank(x) for x in value):
+        return None
+    try:
+        sent = cat.field_for(column).writable
+    except KeyError:
+        sent = False  # a column the model does not know: never sent
+    return idx if sent else None
+
+
+def token(row: dict[str, Any]) -> pd.Timestamp | None:
+    """The row's LastModifiedDate (the concurrency token) as a UTC Timestamp, or None."""
+    v = row.get("LastModifiedDate")
+    return None if is_blank(v) else normalise(v, get_catalog()["LastModifiedDate"])
+
+
+@dataclass
+class Row:
+    """One edited row on its way through plan -> merge -> push."""
+
+    label: str
+    id: str | None
+    edit: dict[str, Any]
+    action: str = "unchanged"
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    payload: dict[str, Any] | None = None
+    token: datetime | None = None
+    note: str = ""
+
+    def intent(self) -> list[Any]:
+        """The intended change (Id + new values), for the ledger's keyed ``change_key``."""
+        return [self.id, sorted((c, display(n)) for c, (_, n) in self.changes.items())]
+
+    def plan_row(self) -> dict[str, Any]:
+        """The row as :func:`opptoolkit.plan_updates` reports it."""
+        return {
+            "row": self.label,
+            "Id": self.id,
+            "action": self.action,
+            "changes": [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes.items()],
+            "changed_fields": list(self.changes),
+            "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
+            "warnings": [str(p) for p in self.warnings],
+            "note": self.note,
+        }
+
+
+def resolve(
+    row: Row,
+    base: dict[str, Any] | None,
+    latest: dict[str, Any] | None,
+    cat: FieldCatalog,
+    blank: str,
+    catalog: str,
+    today: date | None,
+) -> None:
+    """Decide the row's action and build its payload: the latest record + the row's changes.
+
+    ``base`` is the row as exported (``{column: value}``; None: not known, the latest is taken
+    as the base); ``latest`` the server's record now (None: not read -- a local dry run).
+    """
+    latest_row = row_values(latest) if latest is not None else None
+    if base is None and latest_row is None:
+        row.action, row.note = "not_found", "no such opportunity in the base or on the server"
+        return
+    base_row = base if base is not None else latest_row
+    assert base_row is not None
+    if base_row.get("Catalog") not in (None, catalog):
+        row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
+        return
+    row.changes = changes(row.edit, base_row, cat, blank)
+    if not row.changes:
+        row.action = "unchanged"
+        return
+    onto = latest_row if latest_row is not None else base_row  # the server's full record when read
+    base_token, exported = token(base_row), token(row.edit)
+    if (base is None and exported is None) or base_token is None:
+        # the row's own token is what tells a colleague's edit from ours; a token read just now
+        # would make UpdateOpportunity overwrite whatever changed since the export
+        row.action = "no_token"
+        row.problems = [Problem(None, "LastModifiedDate", "REQUIRED_FIELD_MISSING", NO_TOKEN)]
+        return
+    if latest_row is not None and token(latest_row) != base_token:
+        # the server moved on since the base: three-way merge, field by field
+        remaining = {}
+        for col, (old, new) in row.changes.items():
+            server = eol(normalise(latest_row.get(col), cat.field_for(col)))
+            if server == eol(new):
+                continue  # already so on the server
+            if server != eol(old):
+                row.conflicts.append(col)
+            remaining[col] = (old, new)
+        if row.conflicts:
+            row.action = "conflict"
+            row.note = f"changed on the server since the base ({display(base_token)})"
+            return
+        if not remaining:
+            row.action, row.note = "unchanged", "the server already has these values"
+            return
+        row.changes, onto = remaining, latest_row
+    elif base is None and exported is not None and exported != base_token:
+        # no base given and the export is older than the server's record: the edits cannot be
+        # told apart from stale values, so nothing is sent
+        row.action, row.conflicts = "conflict", list(row.changes)
+        row.note = "the record changed on the server since this export; pass base= (the export or a mirror) to merge"
+        return
+    merged = apply(onto, {c: n for c, (_, n) in row.changes.items()})
+    payload = to_payload(merged)
+    merged_token = token(onto)
+    stamp = None if merged_token is None else merged_token.to_pydatetime()
+    payload.update({"Catalog": catalog, "LastModifiedDate": stamp})
+    row.payload, row.token = payload, stamp
+    # the record's associations: from the server's record when read, else what the base lists
+    related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
+    status = onto.get(P.REVIEW_STATUS)
+    changed = payload_columns(merged, row.changes, cat)
+    row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
+    row.warnings = payload_warnings(payload, changed=changed, related=related)
+    if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
+        row.action = "not_editable"
+        row.note = f"ReviewStatus is {status!r}"
+    elif row.problems:
+        row.action = "invalid"
+    else:
+        row.action = "update"
