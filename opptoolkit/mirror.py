@@ -1,13 +1,21 @@
 """A local Parquet mirror of full opportunity records, kept fresh incrementally.
 
 The first sync is a full pull; later ones list only what changed since the mirror's cursor
-(``LastModifiedDate.AfterLastModifiedDate``, with an overlap for clock skew) and GetOpportunity
-just those. The mirror is one Parquet file written to a temporary name and renamed, so a crash
-at any point leaves the previous snapshot intact.
+(``LastModifiedDate.AfterLastModifiedDate``, with an overlap for clock skew), GetOpportunity just
+those, flatten only them and replace their rows by ``Id``; a sync that finds nothing new writes
+nothing. The mirror is one Parquet file written to a temporary name, fsynced and renamed, so a
+crash at any point leaves the previous snapshot intact.
 
-Layout of ``DIR/opportunities.parquet``: ``Catalog``, ``Id``, ``LastModifiedDate`` and
-``record`` (the GetOpportunity response as the service's JSON), plus the sync cursor in the
-file's metadata. ``read_mirror(DIR)`` gives the flattened frame.
+``DIR/opportunities.parquet`` holds the flattened frame (:func:`opptoolkit.to_frame`), one row per
+opportunity sorted by ``Id``, with one Arrow type per column taken from the service model (a
+string is ``large_string``, a timestamp ``timestamp[us, UTC]``, a list of strings
+``list<string>``), so a column that no record fills keeps its type. Plain Parquet types only,
+no pandas metadata: DuckDB, Spark or Athena read it as it is. The catalog and the sync cursor
+are in the file's key-value metadata. ``read_mirror(DIR)`` gives the frame back.
+
+A mirror written by opptoolkit before this layout (columns ``Catalog``, ``Id``,
+``LastModifiedDate`` and ``record``, the GetOpportunity response as the service's JSON) is read by
+parsing every record, and rewritten in the columnar layout by the next :func:`sync_mirror`.
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
@@ -30,16 +40,35 @@ from ._errors import code_and_message
 from .api import Pacer, get_client, get_opportunities, iter_summaries
 from .exceptions import OpptoolkitError
 from .frame import to_frame
+from .model import ID, FieldCatalog, get_catalog, split_column
 from .quotas import READS_PER_SECOND
-from .wire import dumps_record, loads_record
+from .wire import loads_record
 
-__all__ = ["SyncResult", "read_mirror", "read_mirror_records", "sync_mirror"]
+__all__ = ["SyncResult", "read_mirror", "sync_mirror"]
 
 _log = logging.getLogger(__name__)
 #: The mirror's file in its folder.
 MIRROR_FILE = "opportunities.parquet"
 _CURSOR = b"opptoolkit.cursor"
 _CATALOG = b"opptoolkit.catalog"
+_LAYOUT = b"opptoolkit.layout"
+_FRAME = b"frame"  # the flattened frame; files without the key are the old layout
+_OLD_RECORD = "record"  # the old layout's column of GetOpportunity responses as JSON
+_MODIFIED = "LastModifiedDate"
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the frame's string dtype (pandas' default ``str``)
+# Arrow type of each botocore scalar type (the model's ``type`` of a leaf): strings are large, as
+# the frame's are (read back without a copy); timestamps are UTC to the microsecond, as boto3
+# parses them.
+_ARROW = {
+    "string": pa.large_string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "integer": pa.int64(),
+    "long": pa.int64(),
+    "boolean": pa.bool_(),
+    "float": pa.float64(),
+    "double": pa.float64(),
+    "blob": pa.large_binary(),
+}
 
 
 @dataclass
@@ -74,42 +103,137 @@ def _file(path: str | Path) -> Path:
     return p / MIRROR_FILE if p.suffix != ".parquet" else p
 
 
-def read_mirror_records(path: str | Path) -> tuple[list[dict[str, Any]], dict[bytes, bytes]]:
-    """The mirror's records (GetOpportunity responses) and its metadata."""
-    f = _file(path)
-    if not f.exists():
-        return [], {}
-    table = pq.read_table(f)
-    records = [loads_record(text) for text in table.column("record").to_pylist()]
-    return records, dict(table.schema.metadata or {})
+# -- the columnar layout --------------------------------------------------------------------------
 
 
-def read_mirror(path: str | Path, **kwargs: Any) -> pd.DataFrame:
-    """The mirror as a flattened frame (``kwargs`` go to :func:`opptoolkit.to_frame`)."""
-    records, _ = read_mirror_records(path)
-    return to_frame(records, **kwargs)
+def _known(column: str, cat: FieldCatalog) -> bool:
+    try:
+        cat.field_for(column)
+    except KeyError:
+        return False
+    return True
 
 
-def _write(path: Path, records: list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
-    records = sorted(records, key=lambda r: r["Id"])
-    table = pa.table(
-        {
-            "Catalog": pa.array([r["Catalog"] for r in records], pa.string()),
-            "Id": pa.array([r["Id"] for r in records], pa.string()),
-            "LastModifiedDate": pa.array([r["LastModifiedDate"] for r in records], pa.timestamp("us", tz="UTC")),
-            "record": pa.array([dumps_record(r) for r in records], pa.string()),
-        }
+def _arrow_type(column: str, cat: FieldCatalog) -> pa.DataType | None:
+    """The column's Arrow type from the service model; None for a column the model does not know."""
+    if not _known(column, cat):
+        return None
+    f = cat.field_for(column)
+    t = _ARROW.get(f.type)
+    return None if t is None else pa.list_(t) if f.is_list else t
+
+
+def _table(df: pd.DataFrame, cat: FieldCatalog) -> pa.Table:
+    """A flattened frame as an Arrow table with the model's type for each column (strings shared
+    with the frame, not copied)."""
+    arrays = []
+    for column in df.columns:
+        s, t = df[column], _arrow_type(str(column), cat)
+        try:
+            arrays.append(pa.array(s.to_numpy() if s.dtype == object else s.array, type=t, from_pandas=True))
+        except (pa.ArrowException, ValueError, TypeError):  # the message would show a value: not logged
+            raise OpptoolkitError(f"column {column} holds values that are not {t}: it cannot be mirrored") from None
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns])
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """The table as the frame :func:`opptoolkit.to_frame` gives: strings in pandas' ``str`` dtype
+    (wrapping Arrow's buffers), timestamps as ``datetime64[us, UTC]``, lists as Python lists."""
+    n = table.num_rows
+    out: dict[str, Any] = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = col.cast(pa.large_string())  # no-op for the mirror's own (large) strings
+            out[name] = pd.arrays.ArrowStringArray(col, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
+        elif pa.types.is_timestamp(col.type) and col.type.tz is not None:
+            out[name] = col.to_pandas().dt.tz_convert("UTC").array
+        else:  # lists of values (a Python list per cell, as to_frame has them), or a type of another writer
+            out[name] = np.fromiter(col.to_pylist(), dtype=object, count=n)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), columns=table.column_names)
+
+
+def _old_records(table: pa.Table) -> list[dict[str, Any]]:
+    """The GetOpportunity responses of a mirror in the old layout (one JSON text per record)."""
+    return [loads_record(text) for text in table.column(_OLD_RECORD).to_pylist()]
+
+
+def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
+    if meta.get(_LAYOUT) == _FRAME:
+        return False
+    if _OLD_RECORD in names:
+        return True
+    raise OpptoolkitError(f"{file} is not an opptoolkit mirror: sync_mirror writes one, or remove the file")
+
+
+def _merge(parts: list[pa.Table], cat: FieldCatalog) -> pa.Table:
+    """Rows of several tables in one, sorted by Id: a column one part lacks is null there; indexed
+    columns go as far as the longest list now needs (at least one set), in the model's order."""
+    if not parts:
+        return _table(to_frame([]), cat)
+    table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    sizes: dict[str, int] = {}
+    extra: list[str] = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if not _known(name, cat):
+            extra.append(name)  # a column of a newer model: kept at the end, as to_frame does
+            continue
+        base, idx, _ = split_column(name)
+        if idx is not None and col.null_count < len(col):
+            sizes[base] = max(sizes.get(base, 0), idx + 1)
+    names = cat.columns(sizes) + extra
+    n = table.num_rows
+    table = pa.Table.from_arrays(
+        [table.column(c) if c in table.column_names else pa.nulls(n, _arrow_type(c, cat)) for c in names], names=names
     )
-    meta = {_CATALOG: catalog.encode()}
+    return table.take(pc.sort_indices(table.column(ID)))
+
+
+def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
+    """Write the mirror: a table from :func:`_merge`, or GetOpportunity records."""
+    if isinstance(rows, list):
+        rows = _table(to_frame(sorted(rows, key=lambda r: r[ID])), get_catalog())
+    meta = {_LAYOUT: _FRAME, _CATALOG: catalog.encode()}
     if cursor is not None:
         meta[_CURSOR] = cursor.isoformat().encode()
-    table = table.replace_schema_metadata(meta)
+    table = rows.replace_schema_metadata(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)  # atomic: readers see the old snapshot or the new one, never half
+
+
+def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
+    """The mirror in ``path`` (a folder, or its ``opportunities.parquet``) as a flattened frame.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder given to :func:`sync_mirror`. No mirror there gives an empty frame with
+        every column of the model.
+    drop_empty : bool, default False
+        Drop the columns that are empty in every row, as :func:`opptoolkit.to_frame` does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``.
+    """
+    file = _file(path)
+    if not file.exists():
+        return to_frame([], drop_empty=drop_empty)
+    table = pq.read_table(file)
+    if _is_old(file, dict(table.schema.metadata or {}), table.column_names):
+        _log.warning(
+            "%s is in the old mirror layout (one JSON text per record) and parsing it is slow; "
+            "the next sync_mirror rewrites it in the columnar layout",
+            file,
+        )
+        return to_frame(_old_records(table), drop_empty=drop_empty)
+    if drop_empty:
+        table = table.select([i for i, col in enumerate(table.columns) if col.null_count < len(col)])
+    return _frame(table)
 
 
 def sync_mirror(
@@ -156,9 +280,23 @@ def sync_mirror(
     """
     start = time.monotonic()
     file = _file(path)
+    cat = get_catalog()
     client = get_client(client, endpoint_url=endpoint_url)
-    old, meta = read_mirror_records(file)
-    if old and meta.get(_CATALOG, catalog.encode()).decode() != catalog:
+    stored: pa.Table | None = None  # the whole stored table, once read
+    migrate = False
+    meta: dict[bytes, bytes] = {}
+    keys = _table(to_frame([]), cat).select([ID, _MODIFIED])
+    if file.exists():
+        schema = pq.read_schema(file)
+        meta = dict(schema.metadata or {})
+        if _is_old(file, meta, schema.names):
+            _log.info("%s is in the old mirror layout (JSON records): parsed once, rewritten as columns", file)
+            stored = _table(to_frame(_old_records(pq.read_table(file))), cat)
+            migrate = True
+            keys = stored.select([ID, _MODIFIED])
+        else:  # the rows' keys are enough unless something changed
+            keys = pq.read_table(file, columns=[ID, _MODIFIED])
+    if keys.num_rows and meta.get(_CATALOG, catalog.encode()).decode() != catalog:
         raise OpptoolkitError(f"{file} mirrors catalog {meta[_CATALOG].decode()}, not {catalog}")
     cursor = datetime.fromisoformat(meta[_CURSOR].decode()) if _CURSOR in meta and not full else None
     is_full = cursor is None
@@ -166,7 +304,7 @@ def sync_mirror(
     pacer = Pacer(reads_per_second=reads_per_second)
     try:
         with pacer.attached(client):
-            known = {r["Id"]: r for r in ([] if is_full else old)}
+            known = {} if is_full else dict(zip(keys[ID].to_pylist(), keys[_MODIFIED].to_pylist(), strict=True))
             summaries: list[dict[str, Any]] = []
 
             def todo() -> Iterator[str]:
@@ -175,7 +313,7 @@ def sync_mirror(
                 after = None if cursor is None else cursor - overlap
                 for s in iter_summaries(catalog, client=client, modified_after=after):
                     summaries.append(s)
-                    if s["Id"] not in known or s["LastModifiedDate"] != known[s["Id"]]["LastModifiedDate"]:
+                    if s["Id"] not in known or s["LastModifiedDate"] != known[s["Id"]]:
                         yield s["Id"]
 
             fetched, failures = get_opportunities(
@@ -185,19 +323,35 @@ def sync_mirror(
         code, message = code_and_message(e)
         raise OpptoolkitError(f"sync of {catalog} failed, mirror unchanged: {code}: {message}") from None
     failed = {f["Id"] for f in failures}
-    merged = dict(known) if not is_full else {r["Id"]: r for r in old if r["Id"] in failed}  # keep old copies
-    for rec in fetched:
-        result.added += rec["Id"] not in merged
-        result.updated += rec["Id"] in merged
-        merged[rec["Id"]] = rec
-    records = list(merged.values())
-    new_cursor = max((r["LastModifiedDate"] for r in records), default=cursor)
+    fetched = list({r[ID]: r for r in fetched}.values())  # a record listed twice is stored once
+
+    def keep(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+        """Which stored rows stay: after a full pull the old copies of what could not be fetched;
+        after an incremental sync all but the fetched."""
+        if is_full:
+            return pc.is_in(ids, value_set=pa.array(sorted(failed), ids.type))
+        return pc.invert(pc.is_in(ids, value_set=pa.array([r[ID] for r in fetched], ids.type)))
+
+    kept = keys.filter(keep(keys[ID]))
+    prior = set(kept[ID].to_pylist()) if is_full else known.keys()
+    result.added = sum(r[ID] not in prior for r in fetched)
+    result.updated = len(fetched) - result.added
+    stamps = [s for s in (pc.max(kept[_MODIFIED]).as_py(), *(r[_MODIFIED] for r in fetched)) if s is not None]
+    new_cursor = max(stamps, default=cursor)
     failed_stamps = [s["LastModifiedDate"] for s in summaries if s["Id"] in failed]
     if failed_stamps and new_cursor is not None:  # hold the cursor back: the next sync lists them again
         new_cursor = min(new_cursor, min(failed_stamps) - timedelta(microseconds=1))
-    _write(file, records, catalog, new_cursor)
+    if is_full or migrate or fetched or new_cursor != cursor or not file.exists():
+        if stored is None and file.exists():
+            stored = pq.read_table(file)
+        parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
+        if fetched:
+            parts.append(_table(to_frame(fetched), cat))
+        _write(file, _merge(parts, cat), catalog, new_cursor)
+    else:
+        _log.debug("%s: nothing new, not rewritten", file)
     result.listed, result.fetched, result.failures = len(summaries), len(fetched), failures
-    result.total, result.cursor, result.calls = len(records), new_cursor, dict(pacer.calls)
+    result.total, result.cursor, result.calls = kept.num_rows + len(fetched), new_cursor, dict(pacer.calls)
     result.seconds = time.monotonic() - start
     _log.info("%r", result)
     return result

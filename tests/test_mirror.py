@@ -1,0 +1,231 @@
+"""The mirror's file: the round-trip law through it, its columnar layout, what a sync rewrites,
+and the migration of the old layout. Syncs run through a real boto3 client against the sandbox."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from botocore.config import Config
+
+import opptoolkit as ot
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.wire import dumps_record
+
+FAST = 1000.0  # reads per second for tests: the sandbox's quota is raised to match
+
+
+def _sync(sb: Sandbox, d: Path, catalog: str = "Sandbox", **kw) -> ot.SyncResult:
+    return ot.sync_mirror(d, catalog, endpoint_url=sb.endpoint_url, progress=False, reads_per_second=FAST, **kw)
+
+
+def _expected(records: list[dict]) -> pd.DataFrame:
+    """What read_mirror gives for these records: to_frame of them, sorted by Id."""
+    return ot.to_frame(sorted(records, key=lambda r: r["Id"]))
+
+
+def _assert_same(mirror: pd.DataFrame, records: list[dict]) -> None:
+    expected = _expected(records)
+    pd.testing.assert_frame_equal(mirror, expected)  # dtypes, columns and values
+    assert ot.to_payloads(mirror) == ot.to_payloads(expected)
+
+
+def test_round_trip_law_through_the_mirror(records, tmp_path):
+    """records -> service -> mirror -> frame -> payloads, exact, over the 1,000 generated records."""
+    with Sandbox(config=SandboxConfig.fast(), seed=False) as sb:
+        sb.store.put_many(records)
+        for catalog in ("AWS", "Sandbox"):
+            subset = [r for r in records if r["Catalog"] == catalog]
+            assert _sync(sb, tmp_path / catalog, catalog).total == len(subset) > 0
+            mirror = ot.read_mirror(tmp_path / catalog)
+            _assert_same(mirror, subset)
+            in_order = sorted(subset, key=lambda r: r["Id"])
+            assert ot.to_payloads(mirror) == [ot.payload_from_record(r) for r in in_order]
+
+
+def test_the_seed_through_the_mirror(sb, tmp_path):
+    _sync(sb, tmp_path)
+    _assert_same(ot.read_mirror(tmp_path), sb.records("Sandbox"))
+
+
+def test_cells_that_pandas_likes_to_convert_survive(records, tmp_path):
+    """'NA' and 'None' stay text, newlines and unicode stay, an empty list is no value like an
+    absent one, and a timestamp keeps its microseconds."""
+    base = records[0]
+    edge = []
+    for i, (needs, text) in enumerate(
+        [(["NA"], "NA"), ([], "None"), (None, "line\r\none\n中文 — é"), (["N/A", ""], "")]
+    ):
+        r = {k: v for k, v in base.items() if k != "PrimaryNeedsFromAws"}
+        r["Id"] = f"O{i:010d}"
+        r["LastModifiedDate"] = datetime(2026, 1, 2, 3, 4, 5, 123456 + i, tzinfo=UTC)
+        r["Project"] = dict(base["Project"], Title=text)
+        if needs is not None:
+            r["PrimaryNeedsFromAws"] = needs
+        edge.append(r)
+    with Sandbox(config=SandboxConfig.fast(), seed=False) as sb:
+        sb.store.put_many(edge)
+        _sync(sb, tmp_path, base["Catalog"])
+    mirror = ot.read_mirror(tmp_path)
+    _assert_same(mirror, edge)
+    assert mirror["Project.Title"].tolist()[:3] == ["NA", "None", "line\r\none\n中文 — é"]
+    assert mirror["PrimaryNeedsFromAws"].tolist() == [["NA"], None, None, ["N/A", ""]]
+    assert mirror["LastModifiedDate"].iloc[3] == pd.Timestamp("2026-01-02 03:04:05.123459", tz="UTC")
+
+
+def test_the_file_is_plain_parquet_with_the_models_types(sb, tmp_path):
+    _sync(sb, tmp_path)
+    file = tmp_path / "opportunities.parquet"
+    schema = pq.read_schema(file)
+    assert b"pandas" not in (schema.metadata or {})  # nothing pandas-specific is needed to read it
+    cat = ot.get_catalog()
+    for f in schema:
+        assert not isinstance(f.type, pa.ExtensionType), f.name
+        field = cat.field_for(f.name)
+        scalar = pa.timestamp("us", tz="UTC") if field.type == "timestamp" else pa.large_string()
+        assert f.type == (pa.list_(scalar) if field.is_list else scalar), f.name
+    # a column no seed record fills keeps the model's type, not Arrow's null
+    table = pq.read_table(file)
+    empty = [f.name for f in schema if table.column(f.name).null_count == table.num_rows]
+    assert empty and all(not pa.types.is_null(schema.field(c).type) for c in empty)
+    parquet = pq.ParquetFile(file).schema
+    stamp = parquet.column(schema.get_field_index("LastModifiedDate")).logical_type
+    assert stamp.type == "TIMESTAMP" and '"isAdjustedToUTC":true' in stamp.to_json() and "micros" in stamp.to_json()
+
+
+def test_incremental_sync_replaces_rows_and_grows_and_shrinks_columns(sb, tmp_path):
+    _sync(sb, tmp_path)
+    assert "Customer.Contacts[3].Email" not in ot.read_mirror(tmp_path).columns
+    ident = sb.records("Sandbox")[7]["Id"]
+
+    def four_contacts(r: dict) -> None:
+        first = r["Customer"].get("Contacts", [{}])[0]
+        r["Customer"]["Contacts"] = [dict(first, Email=f"c{i}@example.com") for i in range(4)]
+
+    sb.edit("Sandbox", ident, four_contacts)
+    result = _sync(sb, tmp_path)
+    assert result.calls == {"ListOpportunities": 1, "GetOpportunity": 1} and result.updated == 1
+    mirror = ot.read_mirror(tmp_path)
+    assert mirror.set_index("Id").loc[ident, "Customer.Contacts[3].Email"] == "c3@example.com"
+    _assert_same(mirror, sb.records("Sandbox"))
+    sb.edit("Sandbox", ident, lambda r: r["Customer"].update(Contacts=r["Customer"]["Contacts"][:1]))
+    _sync(sb, tmp_path)
+    mirror = ot.read_mirror(tmp_path)
+    assert "Customer.Contacts[3].Email" not in mirror.columns
+    _assert_same(mirror, sb.records("Sandbox"))
+
+
+def test_a_sync_with_nothing_new_writes_nothing(sb, tmp_path):
+    _sync(sb, tmp_path)
+    file = tmp_path / "opportunities.parquet"
+    before = file.stat()
+    again = _sync(sb, tmp_path)
+    assert again.calls == {"ListOpportunities": 1} and again.fetched == 0 and again.total == 300
+    after = file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["opportunities.parquet"]  # no temporary file left
+
+
+def test_failed_gets_keep_the_old_copies_and_hold_the_cursor_back(tmp_path):
+    config = SandboxConfig.fast(fault_operations=frozenset({"GetOpportunity"}))
+    with Sandbox(config=config) as sb:
+        client = sb.client(config=Config(retries={"mode": "standard", "max_attempts": 1}))
+        first = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST)
+        before = ot.read_mirror(tmp_path)
+        changed = [r["Id"] for r in sb.records("Sandbox")[::60]]
+        for ident in changed:
+            sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Changed"))
+        sb.service.config.fault_rate = 1.0
+        failing = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST)
+        assert {f["Id"] for f in failing.failures} == set(changed) and failing.total == 300
+        pd.testing.assert_frame_equal(ot.read_mirror(tmp_path), before)  # the old copies
+        assert failing.cursor is not None and first.cursor is not None
+        stamps = [sb.record("Sandbox", i)["LastModifiedDate"] for i in changed]
+        assert failing.cursor < min(stamps)  # held back: the next sync lists them again
+        sb.service.config.fault_rate = 0.0
+        fixed = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST)
+        assert fixed.updated == len(changed) and not fixed.failures
+        _assert_same(ot.read_mirror(tmp_path), sb.records("Sandbox"))
+
+
+def _write_old_layout(file: Path, records: list[dict], catalog: str) -> datetime:
+    """A mirror as opptoolkit wrote it before the columnar layout; returns its cursor."""
+    records = sorted(records, key=lambda r: r["Id"])
+    cursor = max(r["LastModifiedDate"] for r in records)
+    table = pa.table(
+        {
+            "Catalog": pa.array([r["Catalog"] for r in records], pa.string()),
+            "Id": pa.array([r["Id"] for r in records], pa.string()),
+            "LastModifiedDate": pa.array([r["LastModifiedDate"] for r in records], pa.timestamp("us", tz="UTC")),
+            "record": pa.array([dumps_record(r) for r in records], pa.string()),
+        }
+    ).replace_schema_metadata(
+        {b"opptoolkit.catalog": catalog.encode(), b"opptoolkit.cursor": cursor.isoformat().encode()}
+    )
+    file.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, file)
+    return cursor
+
+
+def test_an_old_layout_mirror_is_read_then_migrated_by_the_next_sync(sb, tmp_path, caplog):
+    file = tmp_path / "opportunities.parquet"
+    _write_old_layout(file, sb.records("Sandbox"), "Sandbox")
+    with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
+        old = ot.read_mirror(tmp_path)
+    assert "old mirror layout" in caplog.text and "next sync_mirror rewrites it" in caplog.text
+    _assert_same(old, sb.records("Sandbox"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
+        result = _sync(sb, tmp_path)
+    assert [r.levelno for r in caplog.records if "old mirror layout" in r.getMessage()] == [logging.INFO]
+    assert not result.full and result.calls == {"ListOpportunities": 1}  # its cursor is kept
+    assert "record" not in pq.read_schema(file).names
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
+        _assert_same(ot.read_mirror(tmp_path), sb.records("Sandbox"))
+    assert "old mirror layout" not in caplog.text
+
+
+def test_an_old_layout_mirror_with_changes_is_migrated_with_them(sb, tmp_path):
+    file = tmp_path / "opportunities.parquet"
+    _write_old_layout(file, sb.records("Sandbox"), "Sandbox")
+    ident = sb.records("Sandbox")[3]["Id"]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Changed after the old sync"))
+    result = _sync(sb, tmp_path)
+    assert result.calls == {"ListOpportunities": 1, "GetOpportunity": 1} and result.updated == 1
+    mirror = ot.read_mirror(tmp_path)
+    assert mirror.set_index("Id").loc[ident, "Project.Title"] == "Changed after the old sync"
+    _assert_same(mirror, sb.records("Sandbox"))
+
+
+def test_a_parquet_file_that_is_not_a_mirror_is_refused(sb, tmp_path):
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "opportunities.parquet")
+    with pytest.raises(ot.OpptoolkitError, match="not an opptoolkit mirror"):
+        ot.read_mirror(tmp_path)
+    with pytest.raises(ot.OpptoolkitError, match="not an opptoolkit mirror"):
+        _sync(sb, tmp_path)
+
+
+def test_read_mirror_of_nothing_and_drop_empty(sb, tmp_path):
+    pd.testing.assert_frame_equal(ot.read_mirror(tmp_path / "none"), ot.to_frame([]))
+    _sync(sb, tmp_path)
+    records = sorted(sb.records("Sandbox"), key=lambda r: r["Id"])
+    shown = ot.read_mirror(tmp_path, drop_empty=True)
+    pd.testing.assert_frame_equal(shown, ot.to_frame(records, drop_empty=True))
+    assert len(shown.columns) < len(ot.read_mirror(tmp_path).columns)
+
+
+def test_the_cursor_only_moves_forward_when_nothing_fails(sb, tmp_path):
+    first = _sync(sb, tmp_path)
+    assert first.cursor == max(r["LastModifiedDate"] for r in sb.records("Sandbox"))
+    meta = pq.read_schema(tmp_path / "opportunities.parquet").metadata
+    assert datetime.fromisoformat(meta[b"opptoolkit.cursor"].decode()) == first.cursor
+    ident = sb.records("Sandbox")[0]["Id"]
+    new = sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Later"))
+    second = _sync(sb, tmp_path, overlap=timedelta(0))
+    assert second.cursor == new["LastModifiedDate"] > first.cursor
