@@ -20,6 +20,7 @@ parsing every record, and rewritten in the columnar layout by the next :func:`sy
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -140,16 +141,28 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     """The table as the frame :func:`opptoolkit.to_frame` gives: strings in pandas' ``str`` dtype
     (wrapping Arrow's buffers), timestamps as ``datetime64[us, UTC]``, lists as Python lists."""
     n = table.num_rows
-    out: dict[str, Any] = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = col.cast(pa.large_string())  # no-op for the mirror's own (large) strings
-            out[name] = pd.arrays.ArrowStringArray(col, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
-        elif pa.types.is_timestamp(col.type) and col.type.tz is not None:
-            out[name] = col.to_pandas().dt.tz_convert("UTC").array
-        else:  # lists of values (a Python list per cell, as to_frame has them), or a type of another writer
-            out[name] = np.fromiter(col.to_pylist(), dtype=object, count=n)
+    gc_enabled = gc.isenabled()
+    # The lists built here cannot form cycles, yet every collection the garbage collector runs
+    # while they are built walks all of them: paused, it does not.
+    gc.disable()
+    try:
+        out = {name: _column(col, n) for name, col in zip(table.column_names, table.columns, strict=True)}
+    finally:
+        if gc_enabled:
+            gc.enable()
     return pd.DataFrame(out, index=pd.RangeIndex(n), columns=table.column_names)
+
+
+def _column(col: pa.ChunkedArray, n: int) -> Any:
+    """One column of the stored table as a column of the frame."""
+    if pa.types.is_string(col.type):  # another writer's; the mirror's own strings are large already
+        col = col.cast(pa.large_string())
+    if pa.types.is_large_string(col.type):
+        return pd.arrays.ArrowStringArray(col, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        return col.to_pandas().dt.tz_convert("UTC").array
+    # lists of values (a Python list per cell, as to_frame has them), or another writer's type
+    return np.fromiter(col.to_pylist(), dtype=object, count=n)
 
 
 def _old_records(table: pa.Table) -> list[dict[str, Any]]:
