@@ -15,11 +15,12 @@ Examples
 from __future__ import annotations
 
 import logging
+from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
 from .api import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .fake import fake_record, fake_records
-from .form import OpportunityForm, edit_opportunity
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, sync_mirror
@@ -29,7 +30,29 @@ from .report import by_close_month, funnel, hygiene, needs_action, outcomes, rev
 from .rules import validate_payload
 from .sheets import read_sheet, write_sheet
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .form import OpportunityForm, edit_opportunity
+
+try:  # the version is written once, in pyproject.toml; the installed package's metadata carries it
+    __version__ = _metadata.version(__name__)
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+# The form needs ipywidgets, which brings IPython and traitlets: imported when the form is first
+# used, so that ``import opptoolkit`` and the CLI do not pay for a notebook they may never open.
+_LAZY = {"OpportunityForm": "form", "edit_opportunity": "form"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the notebook form on first use (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Field",

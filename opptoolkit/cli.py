@@ -306,14 +306,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from . import __version__
 
-    try:
-        return version("opptoolkit")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        from . import __version__
-
-        return __version__
+    return __version__
 
 
 def _logging(verbose: int) -> None:

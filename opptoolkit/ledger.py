@@ -29,7 +29,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .exceptions import OpptoolkitError
@@ -329,6 +328,8 @@ def _table(lines: list[dict[str, Any]]) -> pa.Table:
 
 def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
     """The parts' entries with their keys; a part without keys is keyed by its file name."""
+    import pyarrow.dataset as ds  # only reading a ledger back needs Arrow's dataset layer; not paid at import
+
     try:
         table = ds.dataset([str(f) for f in parts], format="parquet", schema=_PART_SCHEMA).to_table(
             columns=[*_PART_SCHEMA.names, "__filename"]

@@ -1,0 +1,65 @@
+"""The cost of ``import opptoolkit``: the notebook and chart libraries load only when used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules_after(code: str) -> set[str]:
+    """The top-level modules loaded in a fresh interpreter after running ``code``."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_loads_no_notebook_or_chart_library() -> None:
+    loaded = _modules_after("import opptoolkit")
+    assert {"ipywidgets", "IPython", "matplotlib"} & loaded == set()
+
+
+def test_cli_help_loads_no_notebook_or_chart_library() -> None:
+    loaded = _modules_after(
+        "import contextlib, io, sys\nsys.argv = ['opptoolkit', '--help']\nfrom opptoolkit.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main()"
+    )
+    assert {"ipywidgets", "IPython", "matplotlib"} & loaded == set()
+
+
+def test_form_names_resolve_on_first_use() -> None:
+    loaded = _modules_after(
+        "import opptoolkit\nassert callable(opptoolkit.edit_opportunity)\nopptoolkit.OpportunityForm"
+    )
+    assert "ipywidgets" in loaded
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    import opptoolkit
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        opptoolkit.no_such_name  # noqa: B018
+
+
+def test_version_is_written_once_in_pyproject() -> None:
+    import importlib.metadata
+    import tomllib
+
+    import opptoolkit
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        written = tomllib.load(f)["project"]["version"]
+    assert opptoolkit.__version__ == importlib.metadata.version("opptoolkit") == written
