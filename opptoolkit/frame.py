@@ -6,8 +6,9 @@ its dotted path (``Customer.Account.CompanyName``); lists of structures become i
 timezone-aware UTC; dates and amounts stay the strings the API sent.
 
 Blank means null: an empty string, an empty list, NaN or None in a cell is *no value*, and is
-left out of a payload, exactly as the API treats an omitted member (``shared/seed``: "If any
-field is omitted, the API assumes that the field is set to null").
+left out of a payload, exactly as the API treats an omitted member (UpdateOpportunity: "If any
+field is omitted, the API assumes that the field is set to null",
+https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/partnercentral-selling/client/update_opportunity.html).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
 _BLOCK = 2048  # rows filled at a time by to_payloads
 # The frame's string buffers come from the C allocator rather than pyarrow's default (mimalloc),
-# which keeps the memory freed while the builders grow (~350-400 MB of RSS for a 100k-row frame
-# of 252 MB); with the C allocator, and _trim_heap after building, it holds ~260 MB (BENCHMARKS.md).
+# which keeps the memory freed while the builders grow; with the C allocator, and _trim_heap after
+# building, the process holds little beyond the frame itself (BENCHMARKS.md has the measurements).
 _POOL = pa.system_memory_pool()
 _TRIM_ROWS = 5000  # frames at least this long give the C heap's free pages back afterwards
 _FIXED_TZ = (type(UTC), tzutc)  # time zones DatetimeIndex converts in C (botocore's tzutc among them)
@@ -58,10 +59,9 @@ def _malloc_trim() -> Any:
 def _trim_heap() -> None:
     """Return the C heap's free pages to the OS.
 
-    Building a frame allocates and frees a Python list per column (~150 MB per 100k rows of
-    pointers) and the string builders' growing buffers; glibc keeps most of what is freed
-    mapped, so a 100k-row frame held ~30 MB (realistic) to ~70 MB (every list full) of RSS
-    beyond its data. ``malloc_trim(0)`` takes 1-4 ms then (BENCHMARKS.md).
+    Building a frame allocates and frees a Python list of pointers per column and the string
+    builders' growing buffers; glibc keeps most of what is freed mapped, so without a trim the
+    process holds memory well beyond the frame's data (BENCHMARKS.md has the measurements).
     """
     trim = _malloc_trim()
     if trim is not None:
@@ -329,7 +329,7 @@ def _convert(f: Field | None, values: list[Any], column: str) -> Any:
 
 def _take(arr: Any, idx: np.ndarray, pa_idx: pa.Array) -> Any:
     """``arr[idx]``, null where ``idx`` is -1 (``pa_idx``: the same as Arrow indices, null there);
-    Arrow's take directly is 2x pandas' for strings."""
+    Arrow strings are taken by Arrow itself, without a round trip through pandas."""
     if isinstance(arr, pa.ChunkedArray):
         return pc.take(arr, pa_idx, memory_pool=_POOL)
     return pd.api.extensions.take(arr, idx, allow_fill=True)
@@ -337,7 +337,7 @@ def _take(arr: Any, idx: np.ndarray, pa_idx: pa.Array) -> Any:
 
 def _column_array(arr: Any) -> Any:
     """What ``_convert``/``_take`` give, as a frame column: Arrow strings become pandas' ``str``."""
-    if isinstance(arr, pa.ChunkedArray):  # wraps, no copy (5x faster than pd.array(arr, dtype=_STR))
+    if isinstance(arr, pa.ChunkedArray):  # wraps, no copy (pd.array(arr, dtype=_STR) copies)
         return pd.arrays.ArrowStringArray(arr, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
     return arr
 
@@ -360,9 +360,9 @@ def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: FieldCatalo
 
 
 def _utc(values: list[Any]) -> pd.DatetimeIndex:
-    """Datetimes (or ISO strings) to ``datetime64[us, UTC]``. ``DatetimeIndex`` is the fastest
-    converter for one fixed time zone, sparse or dense (2-4x Arrow's or ``to_datetime``'s); for
-    other zones each value's own ``timestamp()`` is 1.5-2.5x faster (:func:`_instants`)."""
+    """Datetimes (or ISO strings) to ``datetime64[us, UTC]``. ``DatetimeIndex`` converts values
+    of one fixed time zone in C, sparse or dense; values in other zones go through each one's own
+    ``timestamp()`` (:func:`_instants`), which ``DatetimeIndex`` cannot do in C."""
     first = next((v for v in values if v is not None), None)
     if isinstance(first, datetime) and first.tzinfo is not None and type(first.tzinfo) not in _FIXED_TZ:
         with contextlib.suppress(AttributeError, TypeError, ValueError, OverflowError, OSError):
@@ -379,8 +379,8 @@ def _instants(values: list[Any]) -> pd.DatetimeIndex:
     ``timestamp()``, exact whatever its time zone (fold included).
 
     botocore gives every timestamp a ``tzlocal()`` of its own on a host whose zone is UTC (a
-    server, a cloud notebook); ``DatetimeIndex`` compares and converts those one by one in Python:
-    2.6-4 us per value of a frame's records against 1.5-2 here (2.2 against 0.9 in a tight loop).
+    server, a cloud notebook); ``DatetimeIndex`` compares and converts those one by one in Python,
+    with more work per value than ``timestamp()`` does (BENCHMARKS.md has the measurements).
     Raises ValueError for a naive datetime (the caller reads those as UTC) or an instant a float
     cannot carry to the microsecond (after 2112)."""
     if not all(v is None or v.tzinfo is not None for v in values):
@@ -643,8 +643,8 @@ def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many acyclic dicts and lists.
 
     Every ~700 new containers trigger a collection, and the full ones walk every live object
-    (the records, the frame, the payloads built so far): for 100k payloads that was half of
-    ``to_payloads``' time. Nothing built here can form a cycle, so there is nothing to collect.
+    (the records, the frame, the payloads built so far), so their cost grows with the batch.
+    Nothing built here can form a cycle, so there is nothing to collect.
     """
     enabled = gc.isenabled()
     gc.disable()

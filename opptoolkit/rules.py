@@ -54,6 +54,8 @@ def _enum(path: str, value: str, cat: FieldCatalog | None = None) -> str:
 
 
 # -- documented rules (values checked against the model at import) --------------------------------
+# "UpdateOpportunity page" below is boto3's reference for the operation:
+# https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/partnercentral-selling/client/update_opportunity.html
 
 YES = _enum(P.NATIONAL_SECURITY, "Yes")
 NO = _enum(P.FUNDING, "No")
@@ -61,23 +63,24 @@ GOVERNMENT = _enum(P.INDUSTRY, "Government")
 OTHER_INDUSTRY = _enum(P.INDUSTRY, "Other")
 OTHER_COMPETITOR = _enum(P.COMPETITOR, "*Other")
 CLOSED_LOST = _enum(P.STAGE, "Closed Lost")
-# seed page, LifeCycle.Stage: "Launched: The workload is complete, and AWS has started billing" --
+# UpdateOpportunity page, LifeCycle.Stage: "Launched: The workload is complete, and AWS has started billing" --
 # with Closed Lost, the stages where an opportunity is no longer open.
 LAUNCHED = _enum(P.STAGE, "Launched")
 CLOSED_STAGES = frozenset({LAUNCHED, CLOSED_LOST})
-# seed page, LifeCycle.ReviewStatus: "Submitted ... (read-only)", "In Review ... (read-only)",
+# UpdateOpportunity page, LifeCycle.ReviewStatus: "Submitted ... (read-only)", "In Review ... (read-only)",
 # "Rejected: Disqualified (read-only)".
 LOCKED_STATUSES = frozenset(_enum(P.REVIEW_STATUS, s) for s in ("Submitted", "In review", "Rejected"))
 ACTION_REQUIRED = _enum(P.REVIEW_STATUS, "Action Required")
-# seed page, Action Required: "After updates, the opportunity re-enters the validation phase."
+# UpdateOpportunity page, Action Required: "After updates, the opportunity re-enters the validation phase."
 SUBMITTED = _enum(P.REVIEW_STATUS, "Submitted")
 PENDING_SUBMISSION = _enum(P.REVIEW_STATUS, "Pending Submission")
-# seed page: "Pending Submission: ... (editable)", "Approved: ... (editable)".
+# UpdateOpportunity page: "Pending Submission: ... (editable)", "Approved: ... (editable)".
 APPROVED = _enum(P.REVIEW_STATUS, "Approved")
 EDITABLE_STATUSES = frozenset({PENDING_SUBMISSION, APPROVED})
-# seed page + shared/DESIGN.md: "Only the following fields are editable when the
-# Lifecycle.ReviewStatus is Action Required" (the seed's Project.ExpectedMonthlyAWSRevenue is
-# today's Project.ExpectedCustomerSpend).
+# UpdateOpportunity page: "Only the following fields are editable when the Lifecycle.ReviewStatus
+# is Action Required"; its Project.ExpectedMonthlyAWSRevenue is the model's
+# Project.ExpectedCustomerSpend, as the developer guide's "Working with opportunity updates" lists it:
+# https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-opportunity-updates.html
 ACTION_REQUIRED_EDITABLE = (
     *(_path(P.ACCOUNT, "Address", m) for m in ("City", "CountryCode", "PostalCode", "StateOrRegion", "StreetAddress")),
     P.WEBSITE,
@@ -86,7 +89,7 @@ ACTION_REQUIRED_EDITABLE = (
     _path("Project", "CustomerBusinessProblem"),
     "PartnerOpportunityIdentifier",
 )
-# seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
+# UpdateOpportunity page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments
 # and ReviewStatusReason are AWS's review feedback.
 READ_ONLY = (P.REVIEW_STATUS, P.REVIEW_COMMENTS, P.REVIEW_STATUS_REASON, P.NEXT_STEPS_HISTORY)
 # Identifier and Catalog name the record; LastModifiedDate is the concurrency token
@@ -375,7 +378,7 @@ def _business(
     def bad(path: str, code: str, msg: str) -> None:
         out.append(Problem(None, path, code, msg))
 
-    # seed page, Customer.Account.WebsiteUrl: "required in all cases except when the opportunity
+    # UpdateOpportunity page, Customer.Account.WebsiteUrl: "required in all cases except when the opportunity
     # is related to national security".
     account = _get(payload, P.ACCOUNT)
     if (
@@ -384,19 +387,19 @@ def _business(
         and _get(payload, P.NATIONAL_SECURITY) != YES
     ):
         bad(P.WEBSITE, "REQUIRED_FIELD_MISSING", f"is required unless {P.NATIONAL_SECURITY} is {YES!r}")
-    # seed page, NationalSecurity: "only applicable when the industry is Government".
+    # UpdateOpportunity page, NationalSecurity: "only applicable when the industry is Government".
     if _get(payload, P.NATIONAL_SECURITY) == YES and _get(payload, P.INDUSTRY) != GOVERNMENT:
         bad(P.NATIONAL_SECURITY, "INVALID_VALUE", f"{YES!r} is only allowed when {P.INDUSTRY} is {GOVERNMENT!r}")
-    # seed page, OtherIndustry: "when the selected value in the Industry field is Other".
+    # UpdateOpportunity page, OtherIndustry: "when the selected value in the Industry field is Other".
     _pair(payload, P.INDUSTRY, OTHER_INDUSTRY, P.OTHER_INDUSTRY, bad)
-    # seed page, OtherCompetitorNames: "Only allowed when CompetitorNames has Other selected".
+    # UpdateOpportunity page, OtherCompetitorNames: "Only allowed when CompetitorNames has Other selected".
     _pair(payload, P.COMPETITOR, OTHER_COMPETITOR, P.OTHER_COMPETITORS, bad)
-    # seed page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
+    # UpdateOpportunity page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
     _pair(payload, P.STAGE, CLOSED_LOST, P.CLOSED_LOST_REASON, bad)
-    # seed page, Marketing.UseCases: "Must be empty when Marketing.AWSFundingUsed = No".
+    # UpdateOpportunity page, Marketing.UseCases: "Must be empty when Marketing.AWSFundingUsed = No".
     if _get(payload, P.FUNDING) == NO and not is_blank(_get(payload, P.USE_CASES)):
         bad(P.USE_CASES, "INVALID_VALUE", f"must be empty when {P.FUNDING} is {NO!r}")
-    # seed page, TargetCloseDate: "Ensure the Target Close Date isn't in the past." Checked when
+    # UpdateOpportunity page, TargetCloseDate: "Ensure the Target Close Date isn't in the past." Checked when
     # the date is being set or changed, so an old record can still be edited elsewhere.
     tcd = _get(payload, P.TARGET_CLOSE)
     if isinstance(tcd, str) and (changed is None or P.TARGET_CLOSE in changed):

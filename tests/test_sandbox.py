@@ -211,7 +211,7 @@ def test_update_replaces_the_whole_record(sb, client):
     out = _update(client, rec, Project__SalesActivities=None, Project__Title="Renamed")
     after = sb.record("Sandbox", rec["Id"])
     assert after["Project"]["Title"] == "Renamed"
-    assert "SalesActivities" not in after["Project"]  # omitted -> null (seed page)
+    assert "SalesActivities" not in after["Project"]  # omitted -> null (UpdateOpportunity page)
     assert after["LastModifiedDate"] == out["LastModifiedDate"] > rec["LastModifiedDate"]
     for kept in ("Arn", "CreatedDate", "OpportunityTeam", "RelatedEntityIdentifiers"):  # output-only: server's
         assert after[kept] == rec[kept]
@@ -253,7 +253,7 @@ def test_action_required_allows_only_documented_fields(sb, client):
     _update(client, rec, Customer__Account__WebsiteUrl="https://fixed.example")
     after = sb.record("Sandbox", rec["Id"])
     assert after["Customer"]["Account"]["WebsiteUrl"] == "https://fixed.example"
-    assert after["LifeCycle"]["ReviewStatus"] == "Submitted"  # re-enters validation (seed page)
+    assert after["LifeCycle"]["ReviewStatus"] == "Submitted"  # re-enters validation (UpdateOpportunity page)
 
 
 @pytest.mark.parametrize(("status", "to"), [("Approved", "Pending Submission"), ("Submitted", "Approved")])

@@ -46,7 +46,7 @@ def _depth(value: Any) -> int:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stalls
 
     def setup(self) -> None:
         super().setup()

@@ -1,8 +1,9 @@
 """The sandbox's Partner Central Selling semantics, one method per operation.
 
-Each rule cites the AWS text it comes from. "seed" is ``shared/seed/update_opportunity.rst``
-(the boto3 UpdateOpportunity page); "model" is botocore's service model; "quotas" is the AWS
-Partner Central developer guide's quota page (see :mod:`opptoolkit.quotas`). The code
+Each rule cites the AWS text it comes from. "UpdateOpportunity page" is boto3's reference,
+https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/partnercentral-selling/client/update_opportunity.html;
+"model" is botocore's service model; "quotas" is the AWS Partner Central developer guide's quota
+page (see :mod:`opptoolkit.quotas`). The code
 never branches on anything the real API would not see: only the request decides what happens.
 """
 
@@ -249,7 +250,8 @@ class SellingService:
         catalog, identifier = p["Catalog"], p[IDENTIFIER]
         with self._write_lock:
             stored = self._load(catalog, identifier)
-            # DESIGN.md / model: LastModifiedDate is required and is the concurrency token.
+            # model: LastModifiedDate is required; it is the concurrency token ("The update succeeds only
+            # if LastModifiedDate matches our system", https://docs.aws.amazon.com/partner-central/latest/developer-guide/best-practices.html).
             if p["LastModifiedDate"] != stored["LastModifiedDate"]:
                 raise ServiceError(
                     "ConflictException",
@@ -266,7 +268,7 @@ class SellingService:
                 raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
             stamp = self._next_stamp(stored["LastModifiedDate"])
             new = self._apply(stored, body, stamp)
-            # seed, ReviewStatus Action Required: "After updates, the opportunity re-enters the
+            # UpdateOpportunity page, ReviewStatus Action Required: "After updates, the opportunity re-enters the
             # validation phase."
             if stored.get("LifeCycle", {}).get("ReviewStatus") == ACTION_REQUIRED:
                 new["LifeCycle"]["ReviewStatus"] = SUBMITTED
@@ -308,7 +310,8 @@ class SellingService:
             if "OpportunityTeam" in p:
                 rec["OpportunityTeam"] = p["OpportunityTeam"]
             lc = rec.setdefault("LifeCycle", {})
-            lc["ReviewStatus"] = PENDING_SUBMISSION  # seed: "Pending Submission: Not submitted for validation"
+            # UpdateOpportunity page: "Pending Submission: Not submitted for validation"
+            lc["ReviewStatus"] = PENDING_SUBMISSION
             self.store.put(rec)
             self.store.save_token(catalog, p["ClientToken"], identifier)
         out = {ID: identifier, "LastModifiedDate": stamp}
