@@ -15,7 +15,8 @@ EXPECTED_WIDGET = {"dropdown": w.Dropdown, "combobox": w.Combobox, "tags": w.Tag
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
+def seed_frame() -> pd.DataFrame:
+    """The sandbox seed's Sandbox records (conftest's ``frame`` holds fake records)."""
     return ot.to_frame([r for r in load_seed() if r["Catalog"] == "Sandbox"])
 
 
@@ -28,8 +29,8 @@ def _row(frame: pd.DataFrame, status: str = "Pending Submission") -> pd.Series:
     return frame[ok].iloc[0]
 
 
-def test_every_writable_field_of_the_model_has_the_right_widget(frame):
-    form = OpportunityForm.from_row(_row(frame))
+def test_every_writable_field_of_the_model_has_the_right_widget(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame))
     cat = ot.get_catalog()
     templates = {cat.field_for(c).path: fw for c, fw in form.fields.items()}
     for f in cat:
@@ -71,8 +72,8 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("column", "value"), VALID)
-def test_valid_edits_enable_save_and_write_back_into_the_frame(frame, column, value):
-    df = frame.copy()
+def test_valid_edits_enable_save_and_write_back_into_the_frame(seed_frame, column, value):
+    df = seed_frame.copy()
     form = OpportunityForm.from_row(_row(df), frame=df)
     form.set(column, value)
     assert form.problems() == []
@@ -85,8 +86,8 @@ def test_valid_edits_enable_save_and_write_back_into_the_frame(frame, column, va
 
 
 @pytest.mark.parametrize(("column", "value", "code"), INVALID)
-def test_invalid_edits_are_flagged_next_to_the_field_and_never_saved(frame, column, value, code):
-    df = frame.copy()
+def test_invalid_edits_are_flagged_next_to_the_field_and_never_saved(seed_frame, column, value, code):
+    df = seed_frame.copy()
     form = OpportunityForm.from_row(_row(df), frame=df)
     before = df.loc[form.index].copy()
     form.set(column, value)
@@ -97,19 +98,19 @@ def test_invalid_edits_are_flagged_next_to_the_field_and_never_saved(frame, colu
     pd.testing.assert_series_equal(df.loc[form.index], before)
 
 
-def test_fields_the_review_status_locks_are_disabled_with_the_reason(frame):
-    form = OpportunityForm.from_row(_row(frame, "Action Required"))
+def test_fields_the_review_status_locks_are_disabled_with_the_reason(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame, "Action Required"))
     assert not form.fields["Customer.Account.WebsiteUrl"].widget.disabled
     assert not form.fields["LifeCycle.TargetCloseDate"].widget.disabled
     assert form.fields["Project.Title"].widget.disabled
     assert "Action Required" in form.fields["Project.Title"].error.value
-    locked = OpportunityForm.from_row(_row(frame, "Submitted"))
+    locked = OpportunityForm.from_row(_row(seed_frame, "Submitted"))
     assert all(fw.widget.disabled for fw in locked.fields.values())
     assert "nothing is editable" in locked.banner.value
 
 
-def test_lists_of_structures_add_and_remove_up_to_the_model_max(frame):
-    df = frame.copy()
+def test_lists_of_structures_add_and_remove_up_to_the_model_max(seed_frame):
+    df = seed_frame.copy()
     form = OpportunityForm.from_row(_row(df), frame=df)
     sl = ot.get_catalog().struct_lists["Project.ExpectedCustomerSpend"]
     for _ in range(sl.max + 2):
@@ -124,8 +125,8 @@ def test_lists_of_structures_add_and_remove_up_to_the_model_max(frame):
     assert all(new is None for c, (_, new) in changes.items() if c.startswith("Customer.Contacts[0]"))
 
 
-def test_live_character_count(frame):
-    form = OpportunityForm.from_row(_row(frame))
+def test_live_character_count(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame))
     form.set("Project.CustomerBusinessProblem", "x" * 25)
     assert "25/2000" in form.fields["Project.CustomerBusinessProblem"].count.value
 

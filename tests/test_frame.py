@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -247,12 +250,49 @@ def test_to_payloads_whatever_the_string_dtype(frame, expected_payloads):
     assert ot.to_payloads(frame.iloc[:0]) == []
 
 
+_HEAP_LEFT = """
+import ctypes, os, sys
+import opptoolkit as ot
+from opptoolkit import frame as frame_module
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+if sys.argv[1] == "untrimmed":
+    frame_module._TRIM_ROWS = 10**12  # no frame is large enough to be trimmed
+records = ot.fake_records(200, seed=7)
+n = 4 * frame_module._TRIM_ROWS if sys.argv[1] == "trimmed" else 20_000
+many = [{**r, "Id": f"O{i:012d}"} for i, r in enumerate(records * (n // len(records) + 1))]
+df = ot.to_frame(many)
+before = rss()
+ctypes.CDLL(None).malloc_trim(0)
+print(len(df), before - rss())
+"""
+
+
+def _heap_left_after_to_frame(mode: str) -> tuple[int, int]:
+    """In a fresh interpreter: the rows of a large frame, and the bytes a ``malloc_trim`` after
+    ``to_frame`` still gives back to the OS (what ``to_frame`` left mapped but free)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _HEAP_LEFT, mode],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
-def test_large_frames_give_freed_heap_memory_back_on_glibc(records):
-    """to_frame trims the C heap after a large frame (BENCHMARKS.md: ~30-70 MB per 100k rows);
-    a lookup that silently failed would turn that off."""
+def test_large_frames_give_freed_heap_memory_back_on_glibc():
+    """to_frame trims the C heap after a large frame (BENCHMARKS.md): a trim right after it finds
+    nothing left to give back, while the same frame built without the trim leaves megabytes."""
     from opptoolkit import frame as frame_module
 
     assert frame_module._malloc_trim() is not None
-    many = [{**r, "Id": f"O{i:012d}"} for i, r in enumerate(records * (frame_module._TRIM_ROWS // len(records) + 1))]
-    assert len(ot.to_frame(many)) == len(many) >= frame_module._TRIM_ROWS
+    rows, left = _heap_left_after_to_frame("trimmed")
+    assert rows >= frame_module._TRIM_ROWS
+    assert left < 1_000_000
+    rows, left = _heap_left_after_to_frame("untrimmed")  # the measure sees what an untrimmed build leaves
+    assert left > 5_000_000

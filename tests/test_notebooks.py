@@ -27,11 +27,13 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("OPPTOOLKIT_LEDGER", str(tmp_path / "ledger"))
     nb = nbformat.read(path, as_version=4)
     shutil.copy(path, tmp_path / path.name)
+    # execute() raises CellExecutionError at the first cell that fails, so what is left to check is
+    # what a reader would see go wrong in cells that ran: a warning, a log line or a traceback on stderr.
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
-    ]
-    assert not errors
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert [o["text"] for o in outputs if o.get("name") == "stderr"] == []
+    if path.stem == "edit_one_opportunity":  # the form is displayed, not just built
+        assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     if path.stem == "pipeline_report":
         assert (tmp_path / "report.html").stat().st_size > 10_000
     if path.stem in ("quickstart", "bulk_update_from_spreadsheet"):
