@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._http import _Server
+from ._http import SandboxServer
 from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_records, shift_dates, write_seed
 from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
 from ._store import Store
@@ -89,7 +89,7 @@ class Sandbox:
         self.service = SellingService(self.store, self.config)
         if seed and self.store.count() == 0:
             self.store.put_many(load_seed(as_of=as_of or datetime.now(UTC).date()))
-        self._server = _Server(port, self.service)
+        self._server = SandboxServer(port, self.service)
         self._thread: threading.Thread | None = None
 
     @property

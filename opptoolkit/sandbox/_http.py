@@ -44,7 +44,7 @@ def _depth(value: Any) -> int:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: SandboxServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes: no delayed-ACK stalls
 
@@ -147,7 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(ServiceError("InternalServerException", "internal error in the sandbox"))
 
 
-class _Server(ThreadingHTTPServer):
+class SandboxServer(ThreadingHTTPServer):
+    """The sandbox on 127.0.0.1: one thread per connection, over one :class:`SellingService`."""
+
     daemon_threads = True
     allow_reuse_address = True
 
