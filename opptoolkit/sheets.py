@@ -78,6 +78,8 @@ def _unguard(text: str) -> str:
 
 
 def _ooxml_escape(text: str) -> str:
+    if text and not text.strip(" \t\n\r"):  # XML whitespace only: openpyxl omits xml:space="preserve",
+        return "".join(f"_x{ord(c):04X}_" for c in text)  # and readers such as calamine drop it
     if "_x" in text:
         text = _OOXML_LITERAL.sub(r"_x005F_\1", text)
     return _OOXML_CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
@@ -311,6 +313,83 @@ def _xlsx_records(
     """The cached values of a worksheet, row by row from row 1, with the cells that look blank
     or like a value but are not (``{(row, column): why}``: error values and formulas with no
     saved value) and the merged ranges.
+
+    calamine reads the values (``_xHHHH_`` already decoded) and the merged ranges, but gives an
+    error value, a formula with no saved value or a text of only whitespace as an empty cell. So
+    the sheet's XML is first scanned for those (:func:`_calamine_misreads`); a sheet that has any
+    is read with openpyxl's worksheet parser instead, which sees each cell's type.
+    """
+    from openpyxl.utils import get_column_letter
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        names = wb.sheet_names
+        name = names[sheet_name] if isinstance(sheet_name, int) else sheet_name
+        if name not in names:
+            raise KeyError(f"Worksheet {name} does not exist.")
+        if _calamine_misreads(path, names.index(name)):
+            return _xlsx_records_openpyxl(path, sheet_name)
+        sheet = wb.get_sheet_by_name(name)
+        records: list[Sequence[Any]] = sheet.to_python(skip_empty_area=False)
+        merged = [
+            (r0 + 1, c0, f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}")
+            for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []
+        ]
+    finally:
+        wb.close()
+    return records, {}, merged
+
+
+# What calamine reads differently from the cell's type: a formula (<f>), an error cell (<c ... t="e">)
+# (ECMA-376 Part 1, 18.3.1.40 "f (Formula)" and 18.18.11 "ST_CellType"), and a text of only
+# whitespace without xml:space="preserve" (openpyxl writes " " so), which calamine reads as empty.
+# An element may carry a namespace prefix; no "<" occurs inside text or an attribute value, so a
+# match is always markup.
+_CALAMINE_MISREADS = re.compile(
+    rb"<(?:[\w.-]+:)?f[\s/>]|<(?:[\w.-]+:)?c\s[^>]*?\bt\s*=\s*[\"']e[\"']|<(?:[\w.-]+:)?t>[ \t\r\n]+</"
+)
+_HINTS = (b"<f", b":f", b'"e"', b"'e'", b"t> ", b"t>\n", b"t>\t", b"t>\r")  # in every match: a cheap first scan
+
+
+def _calamine_misreads(path: Path, index: int) -> bool:
+    """Whether the ``index``-th worksheet (workbook order) or the shared strings hold what
+    calamine misreads; True when the package is not laid out as usual (openpyxl then reads it)."""
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree
+
+    def part(target: str) -> str:
+        return target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+    with zipfile.ZipFile(path) as z:
+        try:  # the workbook lists its sheets in order, each by relationship id (ECMA-376 Part 1, 18.2.19)
+            book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+            sheets = [e for e in book.iter() if e.tag.endswith("}sheet")]
+            rid = next(v for k, v in sheets[index].attrib.items() if k.endswith("}id"))
+            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            members = [part(str(e.get("Target"))) for e in rels if e.get("Id") == rid]
+            members += [part(str(e.get("Target"))) for e in rels if str(e.get("Type")).endswith("/sharedStrings")]
+            handles = [z.open(m) for m in members]
+        except (KeyError, IndexError, ElementTree.ParseError):
+            return True
+        if not handles:
+            return True
+        for fh in handles:
+            with fh:
+                tail = b""  # a start tag split across two chunks is short
+                while chunk := fh.read(1 << 20):
+                    data = tail + chunk
+                    if any(h in data for h in _HINTS) and _CALAMINE_MISREADS.search(data + fh.read()):
+                        return True
+                    tail = data[-512:]
+    return False
+
+
+def _xlsx_records_openpyxl(
+    path: Path, sheet_name: str | int
+) -> tuple[list[Sequence[Any]], dict[tuple[int, int], str], list[tuple[int, int, str]]]:
+    """:func:`_xlsx_records` through openpyxl, for a sheet with formulas or error values.
 
     openpyxl's read-only ``iter_rows`` gives a formula without a saved value as None and drops
     the merged ranges, so the sheet's XML is read with openpyxl's own worksheet parser, which
