@@ -331,7 +331,7 @@ def _xlsx_records(
         if _calamine_misreads(path, names.index(name)):
             return _xlsx_records_openpyxl(path, sheet_name)
         sheet = wb.get_sheet_by_name(name)
-        records: list[Sequence[Any]] = sheet.to_python(skip_empty_area=False)
+        records: list[Sequence[Any]] = list(sheet.to_python(skip_empty_area=False))
         merged = [
             (r0 + 1, c0, f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}")
             for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []
@@ -350,6 +350,17 @@ _CALAMINE_MISREADS = re.compile(
     rb"<(?:[\w.-]+:)?f[\s/>]|<(?:[\w.-]+:)?c\s[^>]*?\bt\s*=\s*[\"']e[\"']|<(?:[\w.-]+:)?t>[ \t\r\n]+</"
 )
 _HINTS = (b"<f", b":f", b'"e"', b"'e'", b"t> ", b"t>\n", b"t>\t", b"t>\r")  # in every match: a cheap first scan
+
+
+def _misread_at(data: bytes, hint: bytes) -> bool:
+    """Whether a markup the hint is part of matches: a match starts at the "<" before the hint."""
+    at = data.find(hint)
+    while at >= 0:
+        start = data.rfind(b"<", 0, at + 1)
+        if start >= 0 and _CALAMINE_MISREADS.match(data, start):
+            return True
+        at = data.find(hint, at + 1)
+    return False
 
 
 def _calamine_misreads(path: Path, index: int) -> bool:
@@ -377,10 +388,10 @@ def _calamine_misreads(path: Path, index: int) -> bool:
             return True
         for fh in handles:
             with fh:
-                tail = b""  # a start tag split across two chunks is short
+                tail = b""  # the chunks overlap by more than a start tag
                 while chunk := fh.read(1 << 20):
                     data = tail + chunk
-                    if any(h in data for h in _HINTS) and _CALAMINE_MISREADS.search(data + fh.read()):
+                    if any(_misread_at(data, h) for h in _HINTS):
                         return True
                     tail = data[-512:]
     return False

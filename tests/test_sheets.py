@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from datetime import datetime
 
@@ -320,3 +321,31 @@ def test_a_blank_looking_cell_is_never_sent_as_a_clear(sb, tmp_path):
         ot.push_updates(tmp_path / "x.xlsx", "Sandbox", ledger=tmp_path / "l", base=df, blank="clear",
                         endpoint_url=sb.endpoint_url, progress=False, writes_per_second=1000)  # fmt: skip
     assert not sb.service.applied
+
+
+def test_whitespace_only_text_written_by_another_program_is_read_exactly(tmp_path):
+    """openpyxl (and so any script using it) writes a text of only spaces without
+    xml:space="preserve"; calamine would read it as an empty cell, a clear."""
+    wb = openpyxl.Workbook()
+    for r in (["Id", "Project.Title", "LifeCycle.NextSteps"], ["O1", " ", "\n"], ["O2", "T", "  "]):
+        wb.active.append(r)
+    wb.save(tmp_path / "x.xlsx")
+    back = ot.read_sheet(tmp_path / "x.xlsx")
+    assert back["Project.Title"].tolist() == [" ", "T"] and back["LifeCycle.NextSteps"].tolist() == ["\n", "  "]
+
+
+def test_formulas_and_errors_are_seen_in_a_workbook_with_a_namespace_prefix(tmp_path):
+    """Some writers prefix every element (<x:c>, <x:f>); calamine alone would read both cells as empty."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["Id", "Project.Title", "LifeCycle.NextSteps"])
+    wb.active.append(["O1", '=A1&"x"', "#N/A"])  # openpyxl writes "#N/A" as an error cell
+    wb.save(tmp_path / "a.xlsx")
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z, zipfile.ZipFile(tmp_path / "x.xlsx", "w") as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = re.sub(r"<(/?)(?!\?)", r"<\1x:", data.decode()).replace("xmlns=", "xmlns:x=")
+                data = text.encode()
+            out.writestr(info, data)
+    problems = _problems(tmp_path / "x.xlsx")
+    assert [(p.row, p.field) for p in problems] == [(2, "LifeCycle.NextSteps"), (2, "Project.Title")]
