@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -95,10 +96,10 @@ def _encode_list(items: Any) -> str:
 
 
 def _decode_list(text: str, f: Field) -> list[str]:
-    lines = re.split(r"\r?\n", text)
+    lines = re.split(r"\r?\n", text) if "\r" in text else text.split("\n")
     if len(lines) == 1 and ";" in text and f.enum and not any(";" in e for e in f.enum):
         lines = [p.strip() for p in text.split(";")]
-    items = [_UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), x) for x in lines]
+    items = [_UNESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), x) if "\\" in x else x for x in lines]
     return [x for x in items if x != ""]
 
 
@@ -246,12 +247,15 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     records: list[Sequence[Any]]
     merged: list[tuple[int, int, str]] = []  # (row, column, "B2:C3") of each merged range
     try:
-        if suffix == ".csv":  # the csv module, not read_csv: a row with a cell too many shifts nothing
+        if suffix == ".csv":
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
                 sep = max((",", ";", "\t"), key=fh.readline().count)
-                fh.seek(0)
+                fh.seek(0)  # the csv module, not read_csv: a row with a cell too many shifts nothing
                 records = list(csv.reader(fh, delimiter=sep))
+            fast = _csv_columns(records)
+            if fast is not None:
+                return fast
             flagged = {(n, j): f"holds the error value {v}" for n, r in enumerate(records, start=1)
                        for j, v in enumerate(r) if v in _ERRORS}  # fmt: skip
         else:
@@ -299,6 +303,22 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
         raise SheetError(f"cannot read {path.name}", sorted(problems, key=lambda p: (p.row, p.field)))
     columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
     return names, columns, rows
+
+
+def _csv_columns(records: Sequence[Sequence[Any]]) -> tuple[list[str], list[Any], list[int]] | None:
+    """:func:`_read_raw` of CSV records whose rows all have the header's cells and no error value,
+    with each column whole (a pandas text Series); None for any other, whose problems the
+    row-by-row reading names. The checks run over all cells at C speed."""
+    head = list(records[0]) if records else []
+    width = len(head)
+    if not width or head[-1] == "" or not set(map(len, records)) <= {0, width}:
+        return None
+    if not _ERRORS.isdisjoint(chain.from_iterable(records)):
+        return None
+    keep = [n for n, r in enumerate(records[1:], start=2) if any(r)]  # rows left wholly empty are skipped
+    body = [records[n - 1] for n in keep]
+    columns = [pd.Series(c, dtype="str") for c in zip(*body, strict=True)] if body else []
+    return head, columns or [()] * width, keep
 
 
 def _letter(col: int) -> str:
@@ -528,12 +548,26 @@ def read_sheet(
         columns.append(col or h)
     if problems:
         raise SheetError(f"cannot read {path.name}: bad header", problems)
-    data: dict[str, list[Any]] = {}
+    data: dict[str, Any] = {}
     for col, values in zip(columns, body, strict=True):
-        if col in kept:  # a header the model does not know: its cells as text
+        f = None if col in kept else cat.field_for(col)
+        if isinstance(values, pd.Series):  # a CSV's column of text, read whole
+            if f is not None and col != ID and f.type != "timestamp" and not f.is_list:
+                text = values.str.removeprefix("'").where(values != "")  # _unguard, blank to missing
+                data[col] = [None] * len(text) if text.isna().all() else text  # all blank: as a list of None reads
+                continue
+            stripped = values.str.strip() if f is not None and f.type == "timestamp" else None
+            if stripped is not None and not ((stripped == "") & (values != "")).any():  # spaces: a problem below
+                try:  # ISO 8601, as written; anything else is parsed (or refused) cell by cell below
+                    data[col] = pd.to_datetime(stripped.where(values != ""), utc=True, format="ISO8601")
+                    continue
+                except (ValueError, TypeError):
+                    pass
+            values = values.tolist()
+        if f is None:  # a header the model does not know: its cells as text
             data[col] = [None if v is None or v == "" else _unguard(str(_shown(v))) for v in values]
         else:
-            data[col] = _decode_column(values, rows, cat.field_for(col), col, problems, warnings)
+            data[col] = _decode_column(values, rows, f, col, problems, warnings)
     if ID in data:
         seen: dict[str, int] = {}
         for row, v in zip(rows, data[ID], strict=True):

@@ -349,3 +349,17 @@ def test_formulas_and_errors_are_seen_in_a_workbook_with_a_namespace_prefix(tmp_
             out.writestr(info, data)
     problems = _problems(tmp_path / "x.xlsx")
     assert [(p.row, p.field) for p in problems] == [(2, "LifeCycle.NextSteps"), (2, "Project.Title")]
+
+
+def test_timestamps_read_whole_columns_keep_the_cell_rules(tmp_path):
+    """A column of ISO 8601 cells is parsed at once; a date typed another way, or a typo, still
+    reads as it does cell by cell."""
+    (tmp_path / "y.csv").write_text("Id,LastModifiedDate\nO1, 2025-01-31T09:30:00+01:00\nO2,\nO3,Jan 31 2025\n")
+    back = ot.read_sheet(tmp_path / "y.csv")
+    assert back["LastModifiedDate"].tolist()[::2] == [
+        pd.Timestamp("2025-01-31T08:30Z"),
+        pd.Timestamp("2025-01-31T00:00Z"),
+    ]
+    assert back["LastModifiedDate"].isna().tolist() == [False, True, False]
+    p = _problem(tmp_path, "Id,LastModifiedDate\nO1,2025-01-31T09:30:00+01:00\nO2,yesterday\n")
+    assert (p.row, p.field, p.code) == (3, "LastModifiedDate", "INVALID_STRING_FORMAT")
