@@ -317,8 +317,15 @@ def _csv_columns(records: Sequence[Sequence[Any]]) -> tuple[list[str], list[Any]
         return None
     keep = [n for n, r in enumerate(records[1:], start=2) if any(r)]  # rows left wholly empty are skipped
     body = [records[n - 1] for n in keep]
-    columns = [pd.Series(c, dtype="str") for c in zip(*body, strict=True)] if body else []
+    columns: list[Any] = [_text_series(c) for c in zip(*body, strict=True)] if body else []
     return head, columns or [()] * width, keep
+
+
+def _text_series(texts: Sequence[str]) -> pd.Series:
+    """``pd.Series(texts, dtype="str")`` without pandas' per-item checks (the items are all str)."""
+    import pyarrow as pa
+
+    return pd.Series(pd.arrays.ArrowStringArray(pa.array(texts, pa.large_string())), dtype="str")
 
 
 def _letter(col: int) -> str:
