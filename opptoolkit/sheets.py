@@ -427,7 +427,7 @@ def _calamine_misreads(path: Path, index: int) -> bool:
 def _xlsx_records_openpyxl(
     path: Path, sheet_name: str | int
 ) -> tuple[list[Sequence[Any]], dict[tuple[int, int], str], list[tuple[int, int, str]]]:
-    """:func:`_xlsx_records` through openpyxl, for a sheet with formulas or error values.
+    """:func:`_xlsx_records` through openpyxl, for a sheet calamine would misread.
 
     openpyxl's read-only ``iter_rows`` gives a formula without a saved value as None and drops
     the merged ranges, so the sheet's XML is read with openpyxl's own worksheet parser, which
@@ -564,7 +564,7 @@ def read_sheet(
                 data[col] = [None] * len(text) if text.isna().all() else text  # all blank: as a list of None reads
                 continue
             stripped = values.str.strip() if f is not None and f.type == "timestamp" else None
-            if stripped is not None and not ((stripped == "") & (values != "")).any():  # spaces: a problem below
+            if stripped is not None and not ((stripped == "") & (values != "")).any():  # spaces: cell by cell
                 try:  # ISO 8601, as written; anything else is parsed (or refused) cell by cell below
                     data[col] = pd.to_datetime(stripped.where(values != ""), utc=True, format="ISO8601")
                     continue
