@@ -369,7 +369,7 @@ def _xlsx_records(
 
 
 # What calamine reads differently from the cell's type: a formula (<f>), an error cell (<c ... t="e">)
-# (ECMA-376 Part 1, 18.3.1.40 "f (Formula)" and 18.18.11 "ST_CellType"), and a text of only
+# (ECMA-376 Part 1, SpreadsheetML: the "f" element and the "ST_CellType" values), and a text of only
 # whitespace without xml:space="preserve" (openpyxl writes " " so), which calamine reads as empty.
 # An element may carry a namespace prefix; no "<" occurs inside text or an attribute value, so a
 # match is always markup.
@@ -401,7 +401,7 @@ def _calamine_misreads(path: Path, index: int) -> bool:
         return target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
     with zipfile.ZipFile(path) as z:
-        try:  # the workbook lists its sheets in order, each by relationship id (ECMA-376 Part 1, 18.2.19)
+        try:  # the workbook lists its sheets in order, each by relationship id (ECMA-376 Part 1, SpreadsheetML "sheets" element)
             book = ElementTree.fromstring(z.read("xl/workbook.xml"))
             sheets = [e for e in book.iter() if e.tag.endswith("}sheet")]
             rid = next(v for k, v in sheets[index].attrib.items() if k.endswith("}id"))
