@@ -152,7 +152,7 @@ def test_write_report_html_and_xlsx(df, tmp_path):
         and "http" not in html.replace("https://x.example", "")
     )
     assert html.count("<table") == sum(1 for v in views.values() if isinstance(v, pd.DataFrame) and not v.empty)
-    sheets = pd.read_excel(tmp_path / "r.xlsx", sheet_name=None)
+    sheets = pd.read_excel(tmp_path / "r.xlsx", sheet_name=None, engine="openpyxl")
     assert set(sheets) == set(views)
     assert sheets["Funnel"]["opportunities"].sum() == 6
 
