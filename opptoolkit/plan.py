@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import paths as P
@@ -33,7 +34,7 @@ from .frame import to_frame, to_payload
 from .model import FieldCatalog, get_catalog, split_column
 from .rules import NOT_EDITS, payload_warnings, related_of_row, validate_payload
 
-__all__ = ["Row", "changes", "resolve"]
+__all__ = ["Row", "changes", "resolve", "unchanged_rows"]
 
 NO_TOKEN = (
     "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
@@ -70,6 +71,86 @@ def changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank
         if eol(new) != eol(old):
             out[col] = (old, new)
     return out
+
+
+def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: FieldCatalog, blank: str) -> np.ndarray:
+    """Which rows of ``edit`` certainly have no :func:`changes` against the same position of ``base``.
+
+    Column by column, over whole columns: a cell is certainly unchanged when it is blank under
+    ``blank="keep"``, when both cells are blank, or when both are the same raw value (equal, of
+    the same type: :func:`normalise` then makes the same of both). Anything else -- an enum
+    respelled, a number typed as text, CR LF, a time in another zone -- is left to
+    :func:`changes`, row by row: a row this leaves out may still turn out unchanged, a row it
+    keeps never has a change. ``base`` is aligned with ``edit`` by position (same length).
+
+    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"]})
+    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
+    >>> unchanged_rows(edit, base, get_catalog(), "keep").tolist()
+    [True, False]
+    """
+    same = np.ones(len(edit), dtype=bool)
+    for col in edit.columns:
+        f = cat.field_for(str(col))
+        if col in NOT_EDITS or not f.writable:
+            continue  # as in changes: never an edit
+        e = edit[col].reset_index(drop=True)
+        e_blank = _blanks(e)
+        if col in base.columns:
+            b = base[col].reset_index(drop=True)
+            b_blank = _blanks(b)
+            cells = (e_blank & b_blank) | (~e_blank & ~b_blank & _equal(e, b))
+        else:
+            cells = e_blank
+        if blank == "keep":
+            cells |= e_blank  # a blank cell is no change
+        same &= cells
+    return same
+
+
+def _stringy(s: pd.Series) -> bool:
+    """Whether every value of ``s`` is text or missing."""
+    return isinstance(s.dtype, pd.StringDtype) or (
+        s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    )
+
+
+def _blanks(s: pd.Series) -> np.ndarray:
+    """:func:`is_blank` of each value of ``s``."""
+    if _stringy(s):
+        return np.asarray(s.isna() | s.eq("").fillna(False), dtype=bool)
+    if s.dtype != object:
+        return np.asarray(s.isna(), dtype=bool)
+    return np.fromiter((is_blank(v) for v in s.tolist()), dtype=bool, count=len(s))
+
+
+def _equal(e: pd.Series, b: pd.Series) -> np.ndarray:
+    """Per position, whether ``e`` and ``b`` certainly hold the same raw value (False when unsure)."""
+    de, db = e.dtype, b.dtype
+    trusted = (
+        (_stringy(e) and _stringy(b))
+        or (isinstance(de, pd.DatetimeTZDtype) and isinstance(db, pd.DatetimeTZDtype))
+        or (isinstance(de, np.dtype) and de == db and de.kind in "biufM")
+    )
+    if trusted:  # one type on both sides: equal values are the same value
+        return np.asarray(e.eq(b).fillna(False), dtype=bool)
+    return np.fromiter((_same(x, y) for x, y in zip(e.tolist(), b.tolist(), strict=True)), dtype=bool, count=len(e))
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Whether two raw cells are certainly the same value: of one type and equal (lists item by
+    item). ``True == 1`` and an int equal to a float are not, since :func:`normalise` tells them apart."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, np.ndarray):
+        x, y = x.tolist(), y.tolist()
+    if isinstance(x, (list, tuple)):
+        return len(x) == len(y) and all(_same(a, c) for a, c in zip(x, y, strict=True))
+    if isinstance(x, (str, bool, int, float, pd.Timestamp)):
+        try:
+            return bool(x == y)
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def eol(value: Any) -> Any:
@@ -150,6 +231,9 @@ class Row:
     payload: dict[str, Any] | None = None
     token: datetime | None = None
     note: str = ""
+    #: the column-wise compare (:func:`unchanged_rows`) found no change against the base: the
+    #: row is unchanged without more work, and ``edit`` is not built
+    same: bool = False
 
     def intent(self) -> list[Any]:
         """The intended change (Id + new values), for the ledger's keyed ``change_key``."""

@@ -20,7 +20,7 @@ import logging
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
@@ -40,7 +41,7 @@ from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .model import ID, Field, FieldCatalog, get_catalog
-from .plan import Row, changes, resolve, row_values
+from .plan import Row, changes, resolve, row_values, unchanged_rows
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .sheets import EXTRA_POLICIES, Extra, read_sheet
 
@@ -53,10 +54,21 @@ BLANK_POLICIES = ("keep", "clear")
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Extra, catalog: str) -> list[Row]:
+def _edited_rows(
+    edited: pd.DataFrame | str | Path,
+    cat: FieldCatalog,
+    extra: Extra,
+    catalog: str,
+    base: Any = None,
+    blank: str = "keep",
+) -> tuple[list[Row], _Bases | None]:
     """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
     (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
-    not ``catalog``, before any call."""
+    not ``catalog``, before any call.
+
+    With a ``base`` (see :func:`_base_rows`, returned beside the rows), the rows that certainly
+    have no change against it (compared column by column, :func:`opptoolkit.plan.unchanged_rows`)
+    come back ``same``, without their values."""
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
@@ -74,25 +86,32 @@ def _edited_rows(edited: pd.DataFrame | str | Path, cat: FieldCatalog, extra: Ex
     if unknown:  # extra="keep": the analyst's own columns, never sent
         df = df.drop(columns=unknown)
     numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
-    rows = []
-    for label, values in zip(df.index, df.to_dict("records"), strict=True):
-        ident = None if is_blank(values.get(ID)) else str(values.get(ID))
-        known = isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == ident
-        rows.append(
-            Row(label=str(numbers[label] if known else label), id=ident, edit={str(k): v for k, v in values.items()})
-        )
-    wrong = [
-        (r.label, r.edit["Catalog"])
-        for r in rows
-        if not is_blank(r.edit.get("Catalog")) and r.edit["Catalog"] != catalog
+    ids = [None if is_blank(v) else str(v) for v in df[ID].tolist()]
+    labels = [
+        str(numbers[label] if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i else label)
+        for label, i in zip(df.index, ids, strict=True)
     ]
-    if wrong:
-        (first, theirs), more = wrong[0], f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
-        raise OpptoolkitError(
-            f"row {first}{more}, Catalog: INVALID_VALUE: the row is from catalog {theirs!r}, not {catalog!r}; "
-            f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
-        )
-    return rows
+    if "Catalog" in df.columns:
+        wrong = [
+            (lb, v) for lb, v in zip(labels, df["Catalog"].tolist(), strict=True) if not is_blank(v) and v != catalog
+        ]
+        if wrong:
+            (first, theirs), more = wrong[0], f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
+            raise OpptoolkitError(
+                f"row {first}{more}, Catalog: INVALID_VALUE: the row is from catalog {theirs!r}, not {catalog!r}; "
+                f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
+            )
+    bases = _base_rows(base)
+    same = np.zeros(len(df), dtype=bool) if bases is None else bases.unchanged(df, ids, cat, catalog, blank)
+    work = np.flatnonzero(~same)
+    edits = iter(df.iloc[work].to_dict("records"))  # values only for the rows that may have changed
+    rows = [
+        Row(label=lb, id=i, same=True, edit={})
+        if s
+        else Row(label=lb, id=i, edit={str(k): v for k, v in next(edits).items()})
+        for lb, i, s in zip(labels, ids, same.tolist(), strict=True)
+    ]
+    return rows, bases
 
 
 def _field(cat: FieldCatalog, col: str) -> Field | None:
@@ -102,9 +121,48 @@ def _field(cat: FieldCatalog, col: str) -> Field | None:
         return None
 
 
-def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
-    """``base`` as ``{Id: {column: value}}``: a frame (``to_frame`` / ``read_sheet``), a mirror
-    folder, a sheet or Parquet export, or a list of GetOpportunity records."""
+class _Bases(Mapping[str, dict[str, Any]]):
+    """The base (the records as exported) by Id: a row's ``{column: value}`` (blanks left out,
+    lists kept) is built when asked for, so that only the rows that may have changed need one."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.frame.columns = [str(c) for c in self.frame.columns]
+        self.at = {ident: i for i, ident in enumerate(self.frame[ID].astype(str).tolist())}  # the last row of an Id
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, ident: str) -> dict[str, Any]:
+        if ident not in self._rows:
+            (values,) = self.frame.iloc[[self.at[ident]]].to_dict("records")
+            self._rows[ident] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
+        return self._rows[ident]
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self.at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.at)
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def unchanged(self, edit: pd.DataFrame, ids: list[str | None], cat: FieldCatalog, catalog: str,
+                  blank: str) -> np.ndarray:  # fmt: skip
+        """Per row of ``edit`` (whose Ids are ``ids``): in the base, of ``catalog`` there, and
+        certainly without a change against it (:func:`opptoolkit.plan.unchanged_rows`)."""
+        pos = np.array([self.at.get(i, -1) if i is not None else -1 for i in ids], dtype=np.int64)
+        found = pos >= 0
+        cols = [c for c in map(str, edit.columns) if c in self.frame.columns]
+        aligned = self.frame[cols].iloc[np.where(found, pos, 0)]
+        if "Catalog" in self.frame.columns:
+            theirs = self.frame["Catalog"].iloc[np.where(found, pos, 0)].tolist()
+            found &= np.fromiter((is_blank(v) or v == catalog for v in theirs), dtype=bool, count=len(theirs))
+        return found & unchanged_rows(edit, aligned, cat, blank)
+
+
+def _base_rows(base: Any) -> _Bases | None:
+    """``base`` by Id: a frame (``to_frame`` / ``read_sheet``), a mirror folder, a sheet or
+    Parquet export, or a list of GetOpportunity records."""
     if base is None:
         return None
     if isinstance(base, (str, Path)):
@@ -117,11 +175,7 @@ def _base_rows(base: Any) -> dict[str, dict[str, Any]] | None:
         raise OpptoolkitError(
             "the base has rows without an Id: a base is the unedited export (or a mirror); export it again"
         )
-    out = {}
-    for values in base.to_dict("records"):
-        row = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
-        out[str(row[ID])] = row
-    return out
+    return _Bases(base)
 
 
 # -- public ---------------------------------------------------------------------------------------
@@ -177,14 +231,15 @@ def plan_updates(
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
     cat = get_catalog()
-    rows = _edited_rows(edited, cat, extra, catalog)
-    bases = _base_rows(base)
+    rows, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
     if bases is None:
         client = _client(client, endpoint_url=endpoint_url)
         with Pacer().attached(client):
             latest = _read_many(client, catalog, [r.id for r in rows if r.id], progress)
     for r in rows:
+        if r.same:
+            continue  # unchanged against its base
         if r.id is None:
             r.action, r.note = "not_found", "no Id"
             continue
@@ -269,7 +324,7 @@ class _PushRun:
     client: Any
     catalog: str
     book: Ledger
-    bases: dict[str, dict[str, Any]] | None
+    bases: _Bases | None
     blank: str
     today: date | None
     dry_run: bool
@@ -285,7 +340,7 @@ class _PushRun:
 
     def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
-        if r.id is None or (self.bases is not None and r.id not in self.bases):
+        if r.same or r.id is None or (self.bases is not None and r.id not in self.bases):
             return True
         return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank)
 
@@ -443,8 +498,7 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    rows = _edited_rows(edited, get_catalog(), extra, catalog)
-    bases = _base_rows(base)
+    rows, bases = _edited_rows(edited, get_catalog(), extra, catalog, base, blank)
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     job = _PushRun(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
@@ -522,14 +576,14 @@ def _push_row(
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}") from None
         return 0
-    base = job.bases.get(r.id) if job.bases is not None else None
-    if job.bases is not None and base is None:
+    if job.bases is not None and r.id not in job.bases:
         r.note = "not in the base"
         job.record(r, "not_found", error_code="NOT_IN_BASE", error_message="not in the base")
         return 0
-    if base is not None and latest is None and job.needs_no_read(r):
+    if job.bases is not None and latest is None and job.needs_no_read(r):
         job.record(r, "unchanged")  # no change against the base: nothing to read or send
         return 0
+    base = job.bases[r.id] if job.bases is not None else None
     job.resolve(r, base, latest)
     if (
         r.action == "update"

@@ -1,0 +1,138 @@
+"""The column-wise plan against the row-by-row one: identical plan frames on 10k generated rows
+with edits of many kinds (some no change at all once normalised)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+from opptoolkit._values import is_blank
+from opptoolkit.model import ID, get_catalog
+from opptoolkit.plan import Row, resolve
+
+TODAY = date(2025, 6, 1)
+COLUMNS = ["row", "Id", "action", "changes", "changed_fields", "errors", "warnings", "note"]
+
+
+def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank: str) -> pd.DataFrame:
+    """The plan row by row: every edited row resolved against its base (``plan.resolve``), no
+    column-wise shortcut."""
+    cat = get_catalog()
+    bases = {}
+    for values in base.to_dict("records"):
+        bases[str(values[ID])] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
+    out = []
+    for label, values in zip(edited.index, edited.to_dict("records"), strict=True):
+        ident = None if is_blank(values.get(ID)) else str(values[ID])
+        r = Row(label=str(label), id=ident, edit={str(k): v for k, v in values.items()})
+        if ident is None:
+            r.action, r.note = "not_found", "no Id"
+        elif ident not in bases:
+            r.action, r.note = "not_found", "not in the base"
+        else:
+            resolve(r, bases[ident], None, cat, blank, catalog, TODAY)
+        out.append(r.plan_row())
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def _edit(edited: pd.DataFrame, base: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Edits of every kind on ~5% of the rows: respellings, typings and rewrites that are no change
+    once normalised, blanks, lists, times in another zone, and new values."""
+    n = len(edited)
+    for col in ["Project.ExpectedCustomerSpend[0].Amount", "NationalSecurity", "Project.Title"]:
+        edited[col] = edited[col].astype(object)  # room for numbers and booleans, as a sheet may give
+    stamp = "LifeCycle.NextStepsHistory[0].Time"
+    edited[stamp] = edited[stamp].dt.tz_convert("Europe/Paris")  # the same instants in another zone
+    kinds = [
+        "enum_case", "enum_new", "float", "int_text", "crlf", "blank_title", "empty_title", "blank_list",
+        "list_same", "list_reordered", "list_tuple", "list_text", "time_moved", "title_new", "title_same",
+        "bool", "spaces",
+    ]  # fmt: skip
+    for i in rng.choice(n, size=n // 20, replace=False):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        at = edited.index[i]
+        old = base.at[at, "Customer.Account.Industry"]
+        if kind == "enum_case":
+            edited.at[at, "Customer.Account.Industry"] = old.upper() if isinstance(old, str) else "other"
+        elif kind == "enum_new":
+            edited.at[at, "Customer.Account.Industry"] = "Gaming" if old != "Gaming" else "Aerospace"
+        elif kind == "float":
+            amount = base.at[at, "Project.ExpectedCustomerSpend[0].Amount"]
+            edited.at[at, "Project.ExpectedCustomerSpend[0].Amount"] = float(amount) if amount else 5.0
+        elif kind == "int_text":
+            edited.at[at, "Project.ExpectedCustomerSpend[0].Amount"] = 1000
+        elif kind == "crlf":
+            text = base.at[at, "Project.CustomerBusinessProblem"]
+            edited.at[at, "Project.CustomerBusinessProblem"] = (text if isinstance(text, str) else "a\nb").replace(
+                "\n", "\r\n"
+            )
+        elif kind == "blank_title":
+            edited.at[at, "Project.Title"] = None
+        elif kind == "empty_title":
+            edited.at[at, "Project.Title"] = ""
+        elif kind == "blank_list":
+            edited.at[at, "Project.DeliveryModels"] = []
+        elif kind.startswith("list_"):
+            models = base.at[at, "Project.DeliveryModels"]
+            models = list(models) if isinstance(models, list) else ["SaaS or PaaS"]
+            edited.at[at, "Project.DeliveryModels"] = {
+                "list_same": list(models),
+                "list_reordered": [*models[::-1], "Managed Services"],
+                "list_tuple": tuple(models),
+                "list_text": models[0],
+            }[kind]
+        elif kind == "time_moved":
+            t = edited.at[at, stamp]
+            edited.at[at, stamp] = (t if not pd.isna(t) else pd.Timestamp("2025-01-01", tz="UTC")) + pd.Timedelta("1s")
+        elif kind == "title_new":
+            edited.at[at, "Project.Title"] = f"New title {i}"
+        elif kind == "title_same":
+            edited.at[at, "Project.Title"] = str(base.at[at, "Project.Title"])
+        elif kind == "bool":
+            edited.at[at, "NationalSecurity"] = bool(rng.integers(2))
+        elif kind == "spaces":
+            edited.at[at, "Customer.Account.Industry"] = f" {old} " if isinstance(old, str) else " "
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    # 10k rows: 2,500 generated records four times over (generating is the slow part), each with an Id of its own
+    one = ot.to_frame(ot.fake_records(2_500, seed=18))
+    base = pd.concat([one] * 4, ignore_index=True)
+    base[ID] = [f"O{9_000_000_000 + i}" for i in range(len(base))]
+    base["Catalog"] = "Sandbox"
+    rng = np.random.default_rng(18)
+    edited = base.copy()
+    _edit(edited, base, rng)
+    foreign = rng.choice(len(base), size=20, replace=False)  # the base says another catalog
+    base.loc[base.index[foreign], "Catalog"] = "AWS"
+    edited.loc[edited.index[foreign], "Catalog"] = None
+    edited.loc[edited.index[[3, 4]], ID] = None  # rows without an Id
+    base = base.drop(index=base.index[[10, 11, 12]])  # rows not in the base
+    return edited, base
+
+
+@pytest.mark.parametrize("blank", ["keep", "clear"])
+def test_the_column_wise_plan_is_the_row_by_row_plan(frames: tuple[pd.DataFrame, pd.DataFrame], blank: str) -> None:
+    edited, base = frames
+    got = ot.plan_updates(edited, "Sandbox", base=base, blank=blank, today=TODAY, progress=False)
+    want = reference_plan(edited, base, "Sandbox", blank)
+    pd.testing.assert_frame_equal(got, want)
+    actions = set(got["action"])
+    assert {"update", "unchanged", "invalid", "not_found"} <= actions, actions  # the mix is exercised
+
+
+def test_only_certainly_equal_cells_count_as_unchanged() -> None:
+    """``True == 1`` and a number equal to its text are not the same cell, a blank is no change
+    only under ``keep``: such rows go to the row-by-row compare."""
+    from opptoolkit.plan import unchanged_rows
+
+    cat = get_catalog()
+    base = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": ["1", "A", "A", "A", "A\n"]})
+    edit = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [True, "A", None, ["A"], "A\r\n"]})
+    assert unchanged_rows(edit, base, cat, "keep").tolist() == [False, True, True, False, False]
+    assert unchanged_rows(edit, base, cat, "clear").tolist() == [False, True, False, False, False]
