@@ -152,10 +152,12 @@ class _Bases(Mapping[str, dict[str, Any]]):
         certainly without a change against it (:func:`opptoolkit.plan.unchanged_rows`)."""
         pos = np.array([self.at.get(i, -1) if i is not None else -1 for i in ids], dtype=np.int64)
         found = pos >= 0
-        cols = [c for c in map(str, edit.columns) if c in self.frame.columns]
-        aligned = self.frame[cols].iloc[np.where(found, pos, 0)]
+        if not found.any():
+            return found
+        take = np.where(found, pos, 0)  # a row not in the base compares with any: it is not unchanged anyway
+        aligned = self.frame[[c for c in map(str, edit.columns) if c in self.frame.columns]].iloc[take]
         if "Catalog" in self.frame.columns:
-            theirs = self.frame["Catalog"].iloc[np.where(found, pos, 0)].tolist()
+            theirs = self.frame["Catalog"].iloc[take].tolist()
             found &= np.fromiter((is_blank(v) or v == catalog for v in theirs), dtype=bool, count=len(theirs))
         return found & unchanged_rows(edit, aligned, cat, blank)
 

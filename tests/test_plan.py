@@ -127,12 +127,12 @@ def test_the_column_wise_plan_is_the_row_by_row_plan(frames: tuple[pd.DataFrame,
 
 
 def test_only_certainly_equal_cells_count_as_unchanged() -> None:
-    """``True == 1`` and a number equal to its text are not the same cell, a blank is no change
-    only under ``keep``: such rows go to the row-by-row compare."""
+    """``True == 1`` but the cells normalise to "TRUE" and "1"; a blank is no change only under
+    ``keep``; a list is not its text: such rows go to the row-by-row compare."""
     from opptoolkit.plan import unchanged_rows
 
     cat = get_catalog()
-    base = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": ["1", "A", "A", "A", "A\n"]})
+    base = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [1, "A", "A", "A", "A\n"]})
     edit = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [True, "A", None, ["A"], "A\r\n"]})
     assert unchanged_rows(edit, base, cat, "keep").tolist() == [False, True, True, False, False]
     assert unchanged_rows(edit, base, cat, "clear").tolist() == [False, True, False, False, False]
