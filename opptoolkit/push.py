@@ -20,7 +20,7 @@ import logging
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -61,7 +61,7 @@ def _edited_rows(
     catalog: str,
     base: Any = None,
     blank: str = "keep",
-) -> tuple[list[Row], _Bases | None]:
+) -> tuple[_Edited, _Bases | None]:
     """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
     (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
     not ``catalog``, before any call.
@@ -103,15 +103,29 @@ def _edited_rows(
             )
     bases = _base_rows(base)
     same = np.zeros(len(df), dtype=bool) if bases is None else bases.unchanged(df, ids, cat, catalog, blank)
-    work = np.flatnonzero(~same)
-    edits = iter(df.iloc[work].to_dict("records"))  # values only for the rows that may have changed
-    rows = [
-        Row(label=lb, id=i, same=True, edit={})
-        if s
-        else Row(label=lb, id=i, edit={str(k): v for k, v in next(edits).items()})
-        for lb, i, s in zip(labels, ids, same.tolist(), strict=True)
-    ]
-    return rows, bases
+    if bases is not None:
+        bases.load(i for i, s in zip(ids, same.tolist(), strict=True) if i is not None and not s)
+    edits = df.iloc[np.flatnonzero(~same)].to_dict("records")  # values only for the rows that may have changed
+    work = [Row(label=lb, id=i, edit={str(k): v for k, v in e.items()}) for (lb, i), e in
+            zip(((lb, i) for lb, i, s in zip(labels, ids, same.tolist(), strict=True) if not s), edits, strict=True)]  # fmt: skip
+    return _Edited(labels, ids, same.tolist(), work), bases
+
+
+@dataclass
+class _Edited:
+    """The edited rows in order: each row's label and Id, whether it is certainly unchanged
+    against its base (``same``), and a :class:`Row` for each of the others (``work``)."""
+
+    labels: list[str]
+    ids: list[str | None]
+    same: list[bool]
+    work: list[Row]
+
+    def rows(self) -> list[Row]:
+        """A :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
+        work = iter(self.work)
+        return [Row(label=lb, id=i, same=True, edit={}) if s else next(work)
+                for lb, i, s in zip(self.labels, self.ids, self.same, strict=True)]  # fmt: skip
 
 
 def _field(cat: FieldCatalog, col: str) -> Field | None:
@@ -133,9 +147,14 @@ class _Bases(Mapping[str, dict[str, Any]]):
 
     def __getitem__(self, ident: str) -> dict[str, Any]:
         if ident not in self._rows:
-            (values,) = self.frame.iloc[[self.at[ident]]].to_dict("records")
-            self._rows[ident] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
+            self.load([ident])
         return self._rows[ident]
+
+    def load(self, ids: Iterable[str]) -> None:
+        """Build the rows of ``ids`` (those in the base) at once: one frame operation, not one per row."""
+        ids = [i for i in dict.fromkeys(ids) if i in self.at and i not in self._rows]
+        for ident, values in zip(ids, self.frame.iloc[[self.at[i] for i in ids]].to_dict("records"), strict=True):
+            self._rows[ident] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
 
     def __contains__(self, ident: object) -> bool:
         return ident in self.at
@@ -233,25 +252,28 @@ def plan_updates(
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
     cat = get_catalog()
-    rows, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
+    edit, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
     if bases is None:
         client = _client(client, endpoint_url=endpoint_url)
         with Pacer().attached(client):
-            latest = _read_many(client, catalog, [r.id for r in rows if r.id], progress)
-    for r in rows:
-        if r.same:
-            continue  # unchanged against its base
+            latest = _read_many(client, catalog, [r.id for r in edit.work if r.id], progress)
+    for r in edit.work:
         if r.id is None:
             r.action, r.note = "not_found", "no Id"
             continue
         resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = "not_found", "not in the base", {}
-    return pd.DataFrame(
-        [r.plan_row() for r in rows],
-        columns=["row", "Id", "action", "changes", "changed_fields", "errors", "warnings", "note"],
-    )
+    columns: dict[str, list[Any]] = {c: [] for c in ("row", "Id", "action", "changes", "changed_fields", "errors",
+                                                      "warnings", "note")}  # fmt: skip
+    work = iter(edit.work)
+    for lb, i, same in zip(edit.labels, edit.ids, edit.same, strict=True):
+        # an unchanged row as plan_row gives it, without a Row
+        values = (lb, i, "unchanged", [], [], [], [], "") if same else tuple(next(work).plan_row().values())
+        for c, v in zip(columns.values(), values, strict=True):
+            c.append(v)
+    return pd.DataFrame(columns)
 
 
 def _get(client: Any, catalog: str, ident: str) -> dict[str, Any] | None:
@@ -500,7 +522,8 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    rows, bases = _edited_rows(edited, get_catalog(), extra, catalog, base, blank)
+    edit, bases = _edited_rows(edited, get_catalog(), extra, catalog, base, blank)
+    rows = edit.rows()
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     job = _PushRun(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
