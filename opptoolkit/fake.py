@@ -9,115 +9,23 @@ zeros).
 
 from __future__ import annotations
 
-import functools
 import random
-import re
-import string
 from datetime import UTC, datetime, timedelta
-from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from .model import compile_pattern, get_catalog
+from ._patterns import sample_pattern
+from .model import get_catalog
 
 __all__ = ["fake_record", "fake_records", "sample_pattern"]
 
-_TRICKY_CHARS = [
-    *(string.ascii_letters + string.digits + " ,;:'\"\n\t|\\/[]{}()<>*&%$#!?"),
-    "é", "ß", "中", "文", "😀", "—", "’", "\u00a0", "Ω",
-]  # fmt: skip
 _TRICKY_STRINGS = [
     "NA", "N/A", "null", "None", "nan", "TRUE", "=SUM(A1:A3)", "+1-555", "-42", "@handle",
     "'quoted", '"double"', "a,b;c", "line1\nline2", "tab\tcell", "  padded  ", "\ttab-first",
     "00123", "0.10", "1e5", "2024-01-05", "Ünïcödé ☃", "semi; colon", "x" * 20, "cr\rinside",
     "\rcr-first", "crlf\r\nline", "back\\slash\\n", " lead", "trail ", "a\n", "\nb",
 ]  # fmt: skip
-_SAFE_CHARS = string.ascii_letters + string.digits + " "
-_CATEGORY = {
-    sre.CATEGORY_DIGIT: string.digits,
-    sre.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
-    sre.CATEGORY_SPACE: " ",
-}
-_UNBOUNDED_CAP = 8
-
-
-def _class_chars(items: Any) -> str:
-    key = repr(items)
-    if key not in _CLASS_CACHE:
-        chars: list[str] = []
-        for iop, iav in items:
-            if iop is sre.LITERAL:
-                chars.append(chr(iav))
-            elif iop is sre.RANGE:
-                chars.extend(chr(c) for c in range(iav[0], iav[1] + 1))
-            elif iop is sre.CATEGORY:
-                chars.extend(_CATEGORY.get(iav, "a"))
-            else:  # negated classes are not used by this model's patterns
-                raise NotImplementedError(f"character class op {iop}")
-        _CLASS_CACHE[key] = "".join(chars)
-    return _CLASS_CACHE[key]
-
-
-_CLASS_CACHE: dict[str, str] = {}
-
-
-def _sample(tree: Any, rng: random.Random, any_chars: str | list[str]) -> str:
-    out: list[str] = []
-    for op, av in tree:
-        if op is sre.LITERAL:
-            out.append(chr(av))
-        elif op is sre.ANY:
-            out.append(rng.choice(any_chars))
-        elif op is sre.IN:
-            out.append(rng.choice(_class_chars(av)))
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
-            lo, hi, sub = av
-            hi = lo + _UNBOUNDED_CAP if hi == sre.MAXREPEAT else hi
-            # favour short and boundary lengths, sometimes the maximum
-            n = rng.choice([lo, hi, rng.randint(lo, min(hi, lo + 12)), rng.randint(lo, hi)])
-            if len(sub) == 1 and sub[0][0] is sre.ANY:  # fast path: .{m,n}
-                out.extend(rng.choices(any_chars, k=n))
-            elif len(sub) == 1 and sub[0][0] is sre.IN:  # fast path: [a-z]{m,n}
-                out.extend(rng.choices(_class_chars(sub[0][1]), k=n))
-            else:
-                out.extend(_sample(sub, rng, any_chars) for _ in range(n))
-        elif op is sre.SUBPATTERN:
-            out.append(_sample(av[-1], rng, any_chars))
-        elif op is sre.BRANCH:
-            out.append(_sample(rng.choice(av[1]), rng, any_chars))
-        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-            pass  # checked by fullmatch below
-        else:
-            raise NotImplementedError(f"regex op {op}")
-    return "".join(out)
-
-
-@functools.cache
-def _parsed(pattern: str) -> tuple[Any, re.Pattern[str]]:
-    rx = compile_pattern(pattern)  # the model's patterns have ASCII semantics, as rules checks them
-    if rx is None:
-        raise re.error(f"pattern not supported by Python's re: {pattern!r}")
-    return sre.parse(pattern, re.ASCII), rx
-
-
-def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) -> str:
-    """A random string that fully matches ``pattern`` (a model pattern).
-
-    >>> import random, re
-    >>> s = sample_pattern("O[0-9]{1,19}", random.Random(1))
-    >>> bool(re.fullmatch("O[0-9]{1,19}", s))
-    True
-    >>> sample_pattern(r"\\w{3}", random.Random(1)).isascii()
-    True
-    """
-    tree, rx = _parsed(pattern)
-    chars = _TRICKY_CHARS if tricky else _SAFE_CHARS
-    for _ in range(200):
-        s = _sample(tree, rng, chars)
-        if rx.fullmatch(s):
-            return s
-    raise ValueError(f"could not sample a string for pattern {pattern!r}")
 
 
 def _timestamp(rng: random.Random) -> datetime:

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import paths as P
+from ._patterns import example
 from ._values import closest, is_blank, template
 from .exceptions import Problem
 from .model import ID, FieldCatalog, compile_pattern, get_catalog, is_date_pattern, length_bounds
@@ -268,11 +269,13 @@ def _allowed(
 def _format_message(pattern: str, path: str) -> str:
     """What a value that misses the model's pattern should be, in words: a regular expression
     means nothing to the analyst who reads the message, so a date says its form and any other
-    field says where its pattern is written (the service model's entry for the field path)."""
+    field shows a value that fits (made from the pattern)."""
     if is_date_pattern(pattern):
         return "must be a date as YYYY-MM-DD"
     name = path.rsplit(".", 1)[-1].removesuffix("[]")
-    return f"is not in the format AWS accepts for {name} (the service model's pattern for {path})"
+    shown = example(pattern)  # generated from the pattern, never the analyst's (perhaps sensitive) value
+    like = f", for example {shown!r}" if shown else f" (the service model's pattern for {path})"
+    return f"is not in the format AWS accepts for {name}{like}"
 
 
 def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem]) -> None:

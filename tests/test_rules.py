@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -403,3 +404,14 @@ def test_sandbox_create_at_committed_is_refused_without_a_solution(sb):
     assert [(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]] == [
         ("LifeCycle.Stage", "INVALID_VALUE")
     ]
+
+
+def test_a_format_problem_shows_a_value_that_fits():
+    path = "Project.ExpectedCustomerSpend[].Amount"
+    p = {"Project": {"ExpectedCustomerSpend": [{"Amount": "12,500", "CurrencyCode": "USD", "Frequency": "Monthly",
+                                                 "TargetCompany": "AWS"}]}}  # fmt: skip
+    (problem,) = [x for x in validate_payload(p, today=TODAY) if x.code == "INVALID_STRING_FORMAT"]
+    shown = re.search(r"for example '([^']*)'", problem.message)
+    assert shown is not None, problem.message
+    assert re.fullmatch(ot.get_catalog()[path].pattern, shown.group(1), re.ASCII)
+    assert "12,500" not in problem.message  # the example is made from the pattern, not the value
