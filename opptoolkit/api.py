@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -142,12 +142,21 @@ class Pacer:
     @contextmanager
     def attached(self, client: Any) -> Iterator[Pacer]:
         """Pace every call ``client`` makes inside the block."""
-        event = f"before-call.{client.meta.service_model.service_id.hyphenize()}"
-        client.meta.events.register(event, self.before_call, unique_id=f"opptoolkit-pacer-{id(self)}")
-        try:
+        with handler_attached(client, "before-call", self.before_call):
             yield self
-        finally:
-            client.meta.events.unregister(event, unique_id=f"opptoolkit-pacer-{id(self)}")
+
+
+@contextmanager
+def handler_attached(client: Any, event: str, handler: Callable[..., Any], operation: str = "") -> Iterator[None]:
+    """``handler`` registered on botocore's ``event`` of ``client``'s service (and ``operation``,
+    if given) for the duration of the block."""
+    name = ".".join(x for x in (event, client.meta.service_model.service_id.hyphenize(), operation) if x)
+    key = f"opptoolkit-{event}-{id(handler)}"
+    client.meta.events.register(name, handler, unique_id=key)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(name, unique_id=key)
 
 
 def _ts(value: datetime | date | str | None) -> datetime | None:

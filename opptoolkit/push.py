@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
 from ._values import is_blank
-from .api import Pacer, get_client
+from .api import Pacer, get_client, handler_attached
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
@@ -333,12 +333,8 @@ class _Wire:
 
     @contextmanager
     def attached(self, client: Any) -> Iterator[_Wire]:
-        event = f"response-received.{client.meta.service_model.service_id.hyphenize()}.UpdateOpportunity"
-        client.meta.events.register(event, self.on_response, unique_id=f"opptoolkit-wire-{id(self)}")
-        try:
+        with handler_attached(client, "response-received", self.on_response, "UpdateOpportunity"):
             yield self
-        finally:
-            client.meta.events.unregister(event, unique_id=f"opptoolkit-wire-{id(self)}")
 
 
 @dataclass
