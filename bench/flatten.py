@@ -39,6 +39,7 @@ from botocore.utils import parse_timestamp
 
 import opptoolkit as ot
 from opptoolkit.sandbox import seed_records
+from opptoolkit.testing import fake_records
 
 
 def rss_mb(key: str = "VmRSS") -> float:
@@ -113,7 +114,7 @@ def records(n: int, data: str) -> list[dict]:
         base = seed_records(min(n, 5000), aws=0, seed=11)
     else:
         realistic = data == "realistic"
-        base = ot.fake_records(min(n, 5000), seed=11, tricky=not realistic, p_present=0.6 if realistic else 0.7)
+        base = fake_records(min(n, 5000), seed=11, tricky=not realistic, p_present=0.6 if realistic else 0.7)
         if realistic:
             for r in base:
                 lc = r.get("LifeCycle", {})

@@ -8,7 +8,7 @@ enums, patterns, bounds, required and sensitive flags) is read from botocore's
 Examples
 --------
 >>> import opptoolkit as ot
->>> ot.get_catalog()["LifeCycle.Stage"].enum[:2]
+>>> ot.get_schema()["LifeCycle.Stage"].enum[:2]
 ('Prospect', 'Qualified')
 """
 
@@ -18,17 +18,18 @@ import logging
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
-from .api import Pacer, get_client, list_opportunities, read_opportunities
-from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
-from .fake import fake_record, fake_records
+from . import report
+from ._values import Blank
+from .client import Pacer, get_client, list_opportunities, read_opportunities
+from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, sync_mirror
-from .model import Field, FieldCatalog, get_catalog, label_for
 from .push import plan_updates, push_updates
-from .report import by_close_month, funnel, hygiene, needs_action, outcomes, review_status, spend_amounts, write_report
+from .report import write_report
 from .rules import validate_payload
-from .sheets import read_sheet, write_sheet
+from .schema import Catalog, Field, Schema, get_schema, label_for
+from .sheets import Extra, Headers, read_sheet, write_sheet
 
 if TYPE_CHECKING:
     from .form import OpportunityForm, edit_opportunity
@@ -54,29 +55,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# The verbs of the main flow (pull -> frame -> sheet or form -> plan -> push -> ledger), the
+# schema, and the types and errors they use. Report views live in ``opptoolkit.report``; test data
+# generators in ``opptoolkit.testing``; the local service in ``opptoolkit.sandbox``.
 __all__ = [
+    "Blank",
+    "Catalog",
+    "Extra",
     "Field",
-    "FieldCatalog",
+    "Headers",
     "OpportunityForm",
     "OpptoolkitError",
     "Pacer",
     "Problem",
+    "ReportError",
+    "Schema",
     "ServiceUnreachable",
     "SheetError",
     "SyncResult",
     "__version__",
-    "by_close_month",
     "edit_opportunity",
-    "fake_record",
-    "fake_records",
-    "funnel",
-    "get_catalog",
     "get_client",
-    "hygiene",
+    "get_schema",
     "label_for",
     "list_opportunities",
-    "needs_action",
-    "outcomes",
     "payload_from_record",
     "plan_updates",
     "push_updates",
@@ -84,8 +86,7 @@ __all__ = [
     "read_mirror",
     "read_opportunities",
     "read_sheet",
-    "review_status",
-    "spend_amounts",
+    "report",
     "sync_mirror",
     "to_frame",
     "to_payload",

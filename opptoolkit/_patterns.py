@@ -15,7 +15,7 @@ import string
 from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
-from .model import compile_pattern
+from .schema import compile_pattern
 
 __all__ = ["example", "sample_pattern"]
 

@@ -26,16 +26,19 @@ import difflib
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .model import Field
+    from .schema import Field
 
 _INDEX = re.compile(r"\[\d+\]")
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
 _BLANK_CONTAINERS = (str, list, tuple, dict)
+
+# What a blank cell in an edit means: keep the server's value, or clear it.
+Blank = Literal["keep", "clear"]
 
 
 def is_blank(v: Any) -> bool:
@@ -50,7 +53,7 @@ def is_blank(v: Any) -> bool:
     if t is str or t is list:  # the usual cells first, without isinstance
         return not v
     if t is float:
-        return v != v
+        return bool(v != v)
     if isinstance(v, _BLANK_CONTAINERS):
         return not v
     if isinstance(v, float):  # numpy's float64

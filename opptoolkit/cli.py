@@ -59,14 +59,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> Any:
     import boto3
 
-    from .api import get_client
+    from .client import get_client
 
     session = boto3.Session(profile_name=args.profile) if args.profile else None
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from .api import read_opportunities
+    from .client import read_opportunities
     from .io import write_frame
 
     df = read_opportunities(

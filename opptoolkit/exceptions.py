@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OpptoolkitError", "Problem", "ServiceUnreachable", "SheetError"]
+__all__ = ["OpptoolkitError", "Problem", "ReportError", "ServiceUnreachable", "SheetError"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class SheetError(OpptoolkitError):
         shown = "\n".join(f"  - {p}" for p in self.problems[:20])
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"{message}\n{shown}{more}" if shown else message)
+
+
+class ReportError(OpptoolkitError):
+    """A report view cannot be computed from this frame (a column it needs is missing, an FX rate)."""
 
 
 class ServiceUnreachable(OpptoolkitError):

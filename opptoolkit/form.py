@@ -25,20 +25,24 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import pandas as pd
 
-from . import paths as P
+from . import fields as P
 from ._values import display, enum_value, is_blank
-from .api import fetch_opportunity, get_client
+from .client import fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem
 from .frame import to_frame, to_payload
-from .model import ID, Field, FieldCatalog, get_catalog, label_for, split_column
 from .plan import changes
 from .push import push_updates
 from .rules import ACTION_REQUIRED, LOCKED_STATUSES, editable_fields, validate_payload
+from .schema import ID, Catalog, Field, Schema, get_schema, label_for, split_column
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = ["OpportunityForm", "edit_opportunity"]
 
@@ -160,14 +164,14 @@ class OpportunityForm:
         self,
         row: Mapping[str, Any] | pd.Series,
         *,
-        catalog: str | None = None,
-        client: Any = None,
+        catalog: Catalog | None = None,
+        client: SellingClient | None = None,
         ledger: str | Path = "ledger",
         frame: pd.DataFrame | None = None,
         index: Any = None,
         today: date | None = None,
     ) -> None:
-        self.cat: FieldCatalog = get_catalog()
+        self.cat: Schema = get_schema()
         self.client, self.ledger, self.frame, self.index, self.today = client, Path(ledger), frame, index, today
         self.base: dict[str, Any] = self._row(row)
         self.catalog_name = catalog or self.base.get("Catalog") or "Sandbox"
@@ -275,7 +279,7 @@ class OpportunityForm:
             self.banner.value = (f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: only the fields "
                                  "AWS asked about are editable.</div>")  # fmt: skip
         # the rules' decision, as the plan and the sandbox make it
-        reasons = editable_fields(status, self.fields, catalog=self.cat)
+        reasons = editable_fields(status, self.fields, schema=self.cat)
         for col, fw in self.fields.items():
             reason = reasons[col]
             fw.disable(reason)
@@ -390,7 +394,7 @@ class OpportunityForm:
         if r["status"] == "succeeded":
             self.reload(quiet=True)
             return self._say(
-                f"Saved {len(changes)} change(s). LastModifiedDate is now {display(r['lmd_after']).strip(chr(39))}.",
+                f"Saved {len(changes)} change(s). LastModifiedDate is now {display(r['last_modified_after']).strip(chr(39))}.",
                 "#070",
             )
         if r["status"] == "conflict":
@@ -443,9 +447,10 @@ def _untuple(v: Any) -> Any:
 
 def edit_opportunity(
     identifier: str,
-    catalog: str,
+    catalog: Catalog,
     *,
-    client: Any = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     ledger: str | Path = "ledger",
     today: date | None = None,
@@ -460,7 +465,7 @@ def edit_opportunity(
     >>> form.fields["LifeCycle.Stage"].kind
     'dropdown'
     """
-    client = get_client(client, endpoint_url=endpoint_url)
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     rec = fetch_opportunity(client, catalog, identifier)
     if rec is None:
         raise OpptoolkitError(f"opportunity {identifier} not found in catalog {catalog} (ResourceNotFoundException)")

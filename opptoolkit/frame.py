@@ -31,7 +31,7 @@ from botocore.model import ListShape, Shape, StructureShape
 from dateutil.tz import tzutc
 
 from ._values import is_blank, to_utc, to_utc_datetime
-from .model import ID, IDENTIFIER, Field, FieldCatalog, get_catalog, split_column
+from .schema import ID, IDENTIFIER, Field, Schema, get_schema, split_column
 
 __all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
 
@@ -145,7 +145,7 @@ class _Flattener:
     by column (one conversion per member, then one vectorised take, sliced per index).
     """
 
-    def __init__(self, cat: FieldCatalog) -> None:
+    def __init__(self, cat: Schema) -> None:
         self.cat = cat
         self._n = 0
         self.maps: list[dict[str, str | None]] = []  # member -> column path, None for a sub-structure
@@ -233,11 +233,11 @@ class _Flattener:
 
 
 @functools.lru_cache(maxsize=4)
-def _flattener(cat: FieldCatalog) -> _Flattener:
+def _flattener(cat: Schema) -> _Flattener:
     return _Flattener(cat)
 
 
-def _safe_field(cat: FieldCatalog, column: str) -> Any:
+def _safe_field(cat: Schema, column: str) -> Any:
     try:
         return cat.field_for(column)
     except KeyError:
@@ -257,7 +257,7 @@ def to_frame(
     records: Iterable[Mapping[str, Any]],
     *,
     drop_empty: bool = False,
-    catalog: FieldCatalog | None = None,
+    schema: Schema | None = None,
 ) -> pd.DataFrame:
     """Flatten GetOpportunity responses (or ListOpportunities summaries) into a DataFrame.
 
@@ -269,8 +269,8 @@ def to_frame(
     drop_empty : bool, default False
         Drop the columns that are empty in every row (for display). By default every field of
         the model is a column, so frames always share one schema.
-    catalog : FieldCatalog, optional
-        Defaults to :func:`opptoolkit.get_catalog`.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
 
     Returns
     -------
@@ -293,7 +293,7 @@ def to_frame(
     >>> str(df["LastModifiedDate"].dtype)
     'datetime64[us, UTC]'
     """
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     records = records if isinstance(records, list) else list(records)
     data = _flattener(cat)(records)
     n = len(records)
@@ -342,7 +342,7 @@ def _column_array(arr: Any) -> Any:
     return arr
 
 
-def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: FieldCatalog) -> pd.DataFrame:
+def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: Schema) -> pd.DataFrame:
     """The frame, in ``columns`` order, from columns of Python values (or ready arrays)."""
     out: dict[str, Any] = {}
     nulls: dict[str, Any] = {}  # per kind, one all-null array shared by the columns no record has
@@ -519,7 +519,7 @@ class _Unflatten:
 class _Plan:
     """How a frame's columns map onto the nested UpdateOpportunity payload (one per schema)."""
 
-    def __init__(self, columns: tuple[str, ...], cat: FieldCatalog) -> None:
+    def __init__(self, columns: tuple[str, ...], cat: Schema) -> None:
         self.root = _Node()
         self.kinds: list[str | None] = []  # per column: "str", "ts", "list", or None (not sent)
         lists: dict[tuple[str, ...], dict[int, _Node]] = {}
@@ -546,7 +546,7 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(columns: tuple[str, ...], cat: FieldCatalog) -> _Plan:
+def _plan(columns: tuple[str, ...], cat: Schema) -> _Plan:
     return _Plan(columns, cat)
 
 
@@ -588,7 +588,7 @@ def _cells_of(values: list[Any], kind: str | None) -> _Cells:
     return _Cells.masked(mask, [v for v in values if v is not None])
 
 
-def to_payload(row: pd.Series | Mapping[str, Any], *, catalog: FieldCatalog | None = None) -> dict[str, Any]:
+def to_payload(row: pd.Series | Mapping[str, Any], *, schema: Schema | None = None) -> dict[str, Any]:
     """Build the ``client.update_opportunity(**payload)`` kwargs from one flattened row.
 
     ``Identifier`` comes from ``Id``; ``Catalog`` and ``LastModifiedDate`` (the concurrency
@@ -608,12 +608,12 @@ def to_payload(row: pd.Series | Mapping[str, Any], *, catalog: FieldCatalog | No
     ('O1', {'Account': {'CompanyName': 'Acme'}, 'Contacts': [{'Email': 'b@acme.com'}]})
     """
     keys, values = (row.index.tolist(), row.tolist()) if isinstance(row, pd.Series) else (list(row), list(row.values()))
-    plan = _plan(tuple(str(c) for c in keys), catalog or get_catalog())
+    plan = _plan(tuple(str(c) for c in keys), schema or get_schema())
     cells = [_cell(v, k) for v, k in zip(values, plan.kinds, strict=True)]
     return _build(plan, [_NONE if x is None else _Cells([0], [x]) for x in cells], 1)[0]
 
 
-def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> list[dict[str, Any]]:
+def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[str, Any]]:
     """:func:`to_payload` for every row of ``df``, built column by column: only the cells that
     hold a value cost any Python work.
 
@@ -623,7 +623,7 @@ def to_payloads(df: pd.DataFrame, *, catalog: FieldCatalog | None = None) -> lis
     >>> to_payloads(pd.DataFrame({"Id": ["O1"], "Catalog": ["AWS"], "LifeCycle.Stage": ["Qualified"]}))
     [{'Identifier': 'O1', 'Catalog': 'AWS', 'LifeCycle': {'Stage': 'Qualified'}}]
     """
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     plan = _plan(tuple(str(c) for c in df.columns.tolist()), cat)
     with _gc_paused():
         return _build(plan, [_cells(df.iloc[:, i], k) for i, k in enumerate(plan.kinds)], len(df))
@@ -682,7 +682,7 @@ def _prune(value: Any, shape: Shape) -> Any:
     return value
 
 
-def payload_from_record(record: Mapping[str, Any], *, catalog: FieldCatalog | None = None) -> dict[str, Any]:
+def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = None) -> dict[str, Any]:
     """The UpdateOpportunity payload that re-sends a GetOpportunity record unchanged.
 
     ``Id`` becomes ``Identifier``; members UpdateOpportunity does not take (``Arn``,
@@ -694,7 +694,7 @@ def payload_from_record(record: Mapping[str, Any], *, catalog: FieldCatalog | No
     >>> payload_from_record({"Id": "O1", "Catalog": "AWS", "Arn": "arn:x", "Project": {"Title": ""}})
     {'Catalog': 'AWS', 'Identifier': 'O1'}
     """
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     rec = dict(record)
     if ID in rec:
         rec[IDENTIFIER] = rec.pop(ID)

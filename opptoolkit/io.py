@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .mirror import MIRROR_FILE, read_mirror
-from .sheets import Extra, read_sheet, write_sheet
+from .sheets import Extra, Headers, read_sheet, write_sheet
 
 __all__ = ["read_frame", "write_frame"]
 
@@ -33,7 +33,7 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     --------
     >>> import tempfile
     >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
-    >>> from opptoolkit.api import read_opportunities
+    >>> from opptoolkit.client import read_opportunities
     >>> with Sandbox(config=SandboxConfig.fast()) as sb:
     ...     df = read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=["O7000000001"],
     ...                             progress=False, reads_per_second=1000)
@@ -50,7 +50,7 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     return read_sheet(p, extra=extra)
 
 
-def write_frame(df: pd.DataFrame, path: str | Path, *, headers: str = "path") -> Path:
+def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path") -> Path:
     """Write ``df`` to ``path``: ``.parquet`` as is (folders created), else a sheet
     (:func:`opptoolkit.write_sheet`, with ``headers`` ``"path"`` or ``"label"``); returns the path."""
     p = Path(path)

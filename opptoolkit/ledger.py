@@ -46,8 +46,8 @@ LEDGER_SCHEMA = pa.schema(
         ("error_code", pa.string()),
         ("error_message", pa.string()),
         ("changed_fields", pa.list_(pa.string())),
-        ("lmd_before", pa.timestamp("us", tz="UTC")),
-        ("lmd_after", pa.timestamp("us", tz="UTC")),
+        ("last_modified_before", pa.timestamp("us", tz="UTC")),
+        ("last_modified_after", pa.timestamp("us", tz="UTC")),
         ("attempt", pa.int32()),
         ("writes", pa.int32()),
         ("started_at", pa.timestamp("us", tz="UTC")),
@@ -72,8 +72,8 @@ class LedgerEntry:
     error_code: str | None = None
     error_message: str | None = None
     changed_fields: list[str] = field(default_factory=list)
-    lmd_before: datetime | None = None
-    lmd_after: datetime | None = None
+    last_modified_before: datetime | None = None
+    last_modified_after: datetime | None = None
     attempt: int = 1
     writes: int = 0
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -92,6 +92,8 @@ _PART_SCHEMA = pa.schema([*LEDGER_SCHEMA, *_KEY])
 _LINE_SCHEMA = pa.schema([pa.field(f.name, pa.int64()) if pa.types.is_timestamp(f.type) else f for f in _PART_SCHEMA])
 #: Schema metadata of a part: the files (parts, journals) whose entries it holds.
 _SOURCES = b"opptoolkit.sources"
+#: Ledgers written by opptoolkit 0.x name two columns differently; read under today's names.
+_RENAMED = {"lmd_before": "last_modified_before", "lmd_after": "last_modified_after"}
 
 
 class Ledger:
@@ -313,8 +315,9 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     tables = [_read_parts(p, parts)] if parts else []
     tables += [_read_journal(j) for j in journals]
     if not tables:
-        return LEDGER_SCHEMA.empty_table().to_pandas()
-    df = pa.concat_tables(tables).to_pandas()
+        empty: pd.DataFrame = LEDGER_SCHEMA.empty_table().to_pandas()
+        return empty
+    df: pd.DataFrame = pa.concat_tables(tables).to_pandas()
     # a crash between writing a part and removing its sources leaves an entry twice: its key is one
     df = df.drop_duplicates(["writer", "seq"]).sort_values(["started_at", "writer", "seq"], kind="stable")
     df = df[LEDGER_SCHEMA.names].reset_index(drop=True)
@@ -331,9 +334,16 @@ def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
     import pyarrow.dataset as ds  # only reading a ledger back needs Arrow's dataset layer; not paid at import
 
     try:
-        table = ds.dataset([str(f) for f in parts], format="parquet", schema=_PART_SCHEMA).to_table(
-            columns=[*_PART_SCHEMA.names, "__filename"]
-        )
+        legacy = [f for f in parts if _RENAMED.keys() & set(pq.read_schema(f).names)]
+        current = [f for f in parts if f not in legacy]
+        tables = [_read_legacy_part(f) for f in legacy]
+        if current:
+            tables.append(
+                ds.dataset([str(f) for f in current], format="parquet", schema=_PART_SCHEMA).to_table(
+                    columns=[*_PART_SCHEMA.names, "__filename"]
+                )
+            )
+        table = pa.concat_tables(tables)
     except (pa.ArrowException, OSError):
         bad = next((f for f in parts if not _readable(f)), parts[0])
         raise OpptoolkitError(
@@ -351,6 +361,17 @@ def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
     return table
 
 
+def _read_legacy_part(part: Path) -> pa.Table:
+    """A part with 0.x column names, under today's names and schema (with its file name)."""
+    old = pq.read_table(part)
+    old = old.rename_columns([_RENAMED.get(n, n) for n in old.column_names])
+    columns = [
+        old[f.name].cast(f.type) if f.name in old.column_names else pa.nulls(len(old), f.type) for f in _PART_SCHEMA
+    ]
+    table = pa.Table.from_arrays(columns, schema=_PART_SCHEMA)
+    return table.append_column("__filename", pa.array([str(part)] * len(old), pa.string()))
+
+
 def _read_journal(journal: Path) -> pa.Table:
     """A journal's entries. Its last line may be torn (the process died while writing it: that
     entry was never durable, and nothing was sent for it): skipped with a warning; any other
@@ -361,7 +382,7 @@ def _read_journal(journal: Path) -> pa.Table:
     rows = []
     for i, raw in enumerate(lines, 1):
         try:
-            rows.append(json.loads(raw))
+            rows.append({_RENAMED.get(k, k): v for k, v in json.loads(raw).items()})
         except ValueError:
             if i < len(lines):
                 raise OpptoolkitError(

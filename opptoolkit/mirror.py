@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,16 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
-from .api import Pacer, get_client, get_opportunities, iter_summaries
+from .client import Pacer, get_client, get_opportunities, iter_summaries
 from .exceptions import OpptoolkitError
 from .frame import to_frame
-from .model import ID, FieldCatalog, get_catalog, split_column
 from .quotas import READS_PER_SECOND
+from .schema import ID, Catalog, Schema, get_schema, split_column
 from .wire import loads_record
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = ["SyncResult", "read_mirror", "sync_mirror"]
 
@@ -77,7 +81,7 @@ class SyncResult:
     """What a :func:`sync_mirror` run did."""
 
     path: Path
-    catalog: str
+    catalog: Catalog
     full: bool
     listed: int = 0
     fetched: int = 0
@@ -107,7 +111,7 @@ def _file(path: str | Path) -> Path:
 # -- the columnar layout --------------------------------------------------------------------------
 
 
-def _known(column: str, cat: FieldCatalog) -> bool:
+def _known(column: str, cat: Schema) -> bool:
     try:
         cat.field_for(column)
     except KeyError:
@@ -115,7 +119,7 @@ def _known(column: str, cat: FieldCatalog) -> bool:
     return True
 
 
-def _arrow_type(column: str, cat: FieldCatalog) -> pa.DataType | None:
+def _arrow_type(column: str, cat: Schema) -> pa.DataType | None:
     """The column's Arrow type from the service model; None for a column the model does not know."""
     if not _known(column, cat):
         return None
@@ -124,7 +128,7 @@ def _arrow_type(column: str, cat: FieldCatalog) -> pa.DataType | None:
     return None if t is None else pa.list_(t) if f.is_list else t
 
 
-def _table(df: pd.DataFrame, cat: FieldCatalog) -> pa.Table:
+def _table(df: pd.DataFrame, cat: Schema) -> pa.Table:
     """A flattened frame as an Arrow table with the model's type for each column (strings shared
     with the frame, not copied)."""
     arrays = []
@@ -178,7 +182,7 @@ def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
     raise OpptoolkitError(f"{file} is not an opptoolkit mirror: sync_mirror writes one, or remove the file")
 
 
-def _merge(parts: list[pa.Table], cat: FieldCatalog) -> pa.Table:
+def _merge(parts: list[pa.Table], cat: Schema) -> pa.Table:
     """Rows of several tables in one, sorted by Id: a column one part lacks is null there; indexed
     columns go as far as the longest list now needs (at least one set), in the model's order."""
     if not parts:
@@ -204,7 +208,7 @@ def _merge(parts: list[pa.Table], cat: FieldCatalog) -> pa.Table:
 def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
     """Write the mirror: a table from :func:`_merge`, or GetOpportunity records."""
     if isinstance(rows, list):
-        rows = _table(to_frame(sorted(rows, key=lambda r: r[ID])), get_catalog())
+        rows = _table(to_frame(sorted(rows, key=lambda r: r[ID])), get_schema())
     meta = {_LAYOUT: _FRAME, _CATALOG: catalog.encode()}
     if cursor is not None:
         meta[_CURSOR] = cursor.isoformat().encode()
@@ -251,9 +255,10 @@ def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
 
 def sync_mirror(
     path: str | Path,
-    catalog: str,
+    catalog: Catalog,
     *,
-    client: Any = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     overlap: timedelta = timedelta(minutes=5),
     reads_per_second: float = READS_PER_SECOND,
@@ -293,8 +298,8 @@ def sync_mirror(
     """
     start = time.monotonic()
     file = _file(path)
-    cat = get_catalog()
-    client = get_client(client, endpoint_url=endpoint_url)
+    cat = get_schema()
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     stored: pa.Table | None = None  # the whole stored table, once read
     migrate = False
     meta: dict[bytes, bytes] = {}

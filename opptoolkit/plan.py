@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths as P
-from ._values import display, is_blank, normalise
+from . import fields as P
+from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
-from .model import FieldCatalog, get_catalog, split_column
 from .rules import NOT_EDITS, payload_warnings, related_of_row, validate_payload
+from .schema import Catalog, Schema, get_schema, split_column
 
 __all__ = ["Row", "changes", "resolve", "unchanged_rows"]
 
@@ -50,13 +50,13 @@ def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
     return {str(c): v for c, v in row.items() if not is_blank(v) or isinstance(v, list)}
 
 
-def changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank: str) -> dict[str, tuple[Any, Any]]:
+def changes(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank) -> dict[str, tuple[Any, Any]]:
     """``{column: (old, new)}`` for the edited columns whose value differs from the base.
 
     ``blank`` is the policy for a blank cell: ``"keep"`` (not a change) or ``"clear"``.
 
     >>> changes({"Id": "O1", "Project.Title": "B", "LifeCycle.Stage": "qualified"},
-    ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_catalog(), "keep")
+    ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_schema(), "keep")
     {'Project.Title': ('A', 'B')}
     """
     out = {}
@@ -73,7 +73,7 @@ def changes(edit: dict[str, Any], base: dict[str, Any], cat: FieldCatalog, blank
     return out
 
 
-def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: FieldCatalog, blank: str) -> np.ndarray:
+def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> np.ndarray:
     """Which rows of ``edit`` certainly have no :func:`changes` against the same position of ``base``.
 
     Column by column, over whole columns: a cell is certainly unchanged when it is blank under
@@ -85,7 +85,7 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: FieldCatalog, bl
 
     >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"]})
     >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
-    >>> unchanged_rows(edit, base, get_catalog(), "keep").tolist()
+    >>> unchanged_rows(edit, base, get_schema(), "keep").tolist()
     [True, False]
     """
     same = np.ones(len(edit), dtype=bool)
@@ -179,7 +179,7 @@ def apply(row: dict[str, Any], new_values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: FieldCatalog) -> set[str]:
+def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: Schema) -> set[str]:
     """``columns`` of ``row`` named as :func:`opptoolkit.to_payload` indexes them, for validation.
 
     A payload leaves out the wholly blank entries of a list of structures, so the frame's
@@ -187,7 +187,7 @@ def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: FieldCatal
     rules name the payload's entries. A column of an entry left wholly blank (removed) keeps its
     name: the payload has no entry for it.
 
-    >>> payload_columns({"Customer.Contacts[2].Email": "a@b.co"}, ["Customer.Contacts[2].Email"], get_catalog())
+    >>> payload_columns({"Customer.Contacts[2].Email": "a@b.co"}, ["Customer.Contacts[2].Email"], get_schema())
     {'Customer.Contacts[0].Email'}
     """
     out: set[str] = set()
@@ -204,7 +204,7 @@ def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: FieldCatal
     return out
 
 
-def _entry(column: str, value: Any, base: str, cat: FieldCatalog) -> int | None:
+def _entry(column: str, value: Any, base: str, cat: Schema) -> int | None:
     """The index of the entry of ``base`` that ``column`` gives a value to in a payload, or None."""
     b, idx, _ = split_column(column)
     if b != base or idx is None or is_blank(value):
@@ -221,7 +221,7 @@ def _entry(column: str, value: Any, base: str, cat: FieldCatalog) -> int | None:
 def token(row: dict[str, Any]) -> pd.Timestamp | None:
     """The row's LastModifiedDate (the concurrency token) as a UTC Timestamp, or None."""
     v = row.get("LastModifiedDate")
-    return None if is_blank(v) else normalise(v, get_catalog()["LastModifiedDate"])
+    return None if is_blank(v) else normalise(v, get_schema()["LastModifiedDate"])
 
 
 @dataclass
@@ -265,9 +265,9 @@ def resolve(
     row: Row,
     base: dict[str, Any] | None,
     latest: dict[str, Any] | None,
-    cat: FieldCatalog,
-    blank: str,
-    catalog: str,
+    cat: Schema,
+    blank: Blank,
+    catalog: Catalog,
     today: date | None,
 ) -> None:
     """Decide the row's action and build its payload: the latest record + the row's changes.

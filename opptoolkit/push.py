@@ -26,7 +26,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,16 +34,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
-from ._values import is_blank
-from .api import Pacer, get_client, handler_attached
+from ._values import Blank, is_blank
+from .client import Pacer, get_client, handler_attached
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
-from .model import ID, Field, FieldCatalog, get_catalog
 from .plan import Row, changes, resolve, row_values, unchanged_rows
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .schema import ID, Catalog, Field, Schema, get_schema
 from .sheets import EXTRA_POLICIES, Extra, read_sheet
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
@@ -56,11 +60,11 @@ BLANK_POLICIES = ("keep", "clear")
 
 def _edited_rows(
     edited: pd.DataFrame | str | Path,
-    cat: FieldCatalog,
+    cat: Schema,
     extra: Extra,
-    catalog: str,
+    catalog: Catalog,
     base: Any = None,
-    blank: str = "keep",
+    blank: Blank = "keep",
 ) -> tuple[_Edited, _Bases | None]:
     """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
     (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
@@ -128,7 +132,7 @@ class _Edited:
                 for lb, i, s in zip(self.labels, self.ids, self.same, strict=True)]  # fmt: skip
 
 
-def _field(cat: FieldCatalog, col: str) -> Field | None:
+def _field(cat: Schema, col: str) -> Field | None:
     try:
         return cat.field_for(col)
     except KeyError:
@@ -165,8 +169,8 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.at)
 
-    def unchanged(self, edit: pd.DataFrame, ids: list[str | None], cat: FieldCatalog, catalog: str,
-                  blank: str) -> np.ndarray:  # fmt: skip
+    def unchanged(self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str,
+                  blank: Blank) -> np.ndarray:  # fmt: skip
         """Per row of ``edit`` (whose Ids are ``ids``): in the base, of ``catalog`` there, and
         certainly without a change against it (:func:`opptoolkit.plan.unchanged_rows`)."""
         pos = np.array([self.at.get(i, -1) if i is not None else -1 for i in ids], dtype=np.int64)
@@ -178,7 +182,7 @@ class _Bases(Mapping[str, dict[str, Any]]):
         if "Catalog" in self.frame.columns:
             theirs = self.frame["Catalog"].iloc[take].tolist()
             found &= np.fromiter((is_blank(v) or v == catalog for v in theirs), dtype=bool, count=len(theirs))
-        return found & unchanged_rows(edit, aligned, cat, blank)
+        return np.asarray(found & unchanged_rows(edit, aligned, cat, blank))
 
 
 def _base_rows(base: Any) -> _Bases | None:
@@ -204,12 +208,13 @@ def _base_rows(base: Any) -> _Bases | None:
 
 def plan_updates(
     edited: pd.DataFrame | str | Path,
-    catalog: str,
+    catalog: Catalog,
     *,
     base: Any = None,
-    blank: str = "keep",
+    blank: Blank = "keep",
     extra: Extra = "error",
-    client: Any = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     today: date | None = None,
     progress: bool | None = True,
@@ -251,11 +256,11 @@ def plan_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    cat = get_catalog()
+    cat = get_schema()
     edit, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
     if bases is None:
-        client = _client(client, endpoint_url=endpoint_url)
+        client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
         with Pacer().attached(client):
             latest = _read_many(client, catalog, [r.id for r in edit.work if r.id], progress)
     for r in edit.work:
@@ -276,13 +281,15 @@ def plan_updates(
     return pd.DataFrame(columns)
 
 
-def _get(client: Any, catalog: str, ident: str) -> dict[str, Any] | None:
-    from .api import fetch_opportunity  # the one read path: free text decoded exactly once
+def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] | None:
+    from .client import fetch_opportunity  # the one read path: free text decoded exactly once
 
     return fetch_opportunity(client, catalog, ident)
 
 
-def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None) -> dict[str, dict[str, Any] | None]:
+def _read_many(
+    client: SellingClient, catalog: Catalog, ids: list[str], progress: bool | None
+) -> dict[str, dict[str, Any] | None]:
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {i: pool.submit(_get, client, catalog, i) for i in ids}
         out = {}
@@ -299,7 +306,7 @@ def _read_many(client: Any, catalog: str, ids: list[str], progress: bool | None)
         return out
 
 
-def _client(client: Any, **kw: Any) -> Any:
+def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
     try:
         return get_client(client, **kw)
     except BotoCoreError as e:
@@ -342,14 +349,14 @@ class _PushRun:
     """One push: what every row shares (client, ledger, policy), and the per-row outcomes."""
 
     client: Any
-    catalog: str
+    catalog: Catalog
     book: Ledger
     bases: _Bases | None
-    blank: str
+    blank: Blank
     today: date | None
     dry_run: bool
     attempts: int
-    cat: FieldCatalog = field(default_factory=get_catalog)
+    cat: Schema = field(default_factory=get_schema)
     results: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
@@ -392,7 +399,7 @@ class _PushRun:
             self.book.write(entry)
         self.results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
                              "error_message": entry.error_message, "changed_fields": list(r.changes),
-                             "lmd_before": entry.lmd_before, "lmd_after": entry.lmd_after, "writes": entry.writes})  # fmt: skip
+                             "last_modified_before": entry.last_modified_before, "last_modified_after": entry.last_modified_after, "writes": entry.writes})  # fmt: skip
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
     def fail(self, r: Row, e: Exception, **kw: Any) -> None:
@@ -403,7 +410,7 @@ class _PushRun:
         status = "unknown" if self.wire.maybe_applied else "failed"
         if status == "unknown":
             msg = f"{msg} (the write may have been applied: the next run reads the record back)"
-        self.record(r, status, error_code=code, error_message=msg[:2000], lmd_before=r.token,
+        self.record(r, status, error_code=code, error_message=msg[:2000], last_modified_before=r.token,
                     writes=self.wire.attempts, **kw)  # fmt: skip
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}")
@@ -418,7 +425,7 @@ class _PushRun:
             digest = self.book.key(r.payload)
             # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
             self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status="in_flight",
-                                        changed_fields=list(r.changes), lmd_before=r.token, attempt=attempt,
+                                        changed_fields=list(r.changes), last_modified_before=r.token, attempt=attempt,
                                         started_at=started, payload_sha256=digest, change_key=self.key(r)))  # fmt: skip
             try:
                 out = self.client.update_opportunity(**r.payload)
@@ -435,20 +442,22 @@ class _PushRun:
                     return writes
                 self.resolve(r, merge_base, latest)
                 if r.action == "unchanged":  # our change is on the server (an earlier try landed)
-                    self.record(r, "succeeded", lmd_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
+                    self.record(r, "succeeded", last_modified_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
                                 error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
                     return writes
                 if r.action != "update":
-                    self.record(r, r.action, lmd_before=r.token, writes=writes, attempt=attempt, started_at=started)
+                    self.record(
+                        r, r.action, last_modified_before=r.token, writes=writes, attempt=attempt, started_at=started
+                    )
                     return writes
                 continue
             except (ClientError, BotoCoreError) as e:
                 self.fail(r, e, attempt=attempt, payload_sha256=digest, started_at=started)
                 return self.wire.attempts
-            self.record(r, "succeeded", lmd_before=r.token, lmd_after=out["LastModifiedDate"], writes=self.wire.attempts,
+            self.record(r, "succeeded", last_modified_before=r.token, last_modified_after=out["LastModifiedDate"], writes=self.wire.attempts,
                         attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
             return self.wire.attempts
-        self.record(r, "conflict", error_code="ConflictException", lmd_before=r.token, writes=self.wire.attempts,
+        self.record(r, "conflict", error_code="ConflictException", last_modified_before=r.token, writes=self.wire.attempts,
                     error_message=f"still conflicting after {self.attempts} merges", attempt=self.attempts,
                     started_at=started)  # fmt: skip
         return self.wire.attempts
@@ -456,14 +465,14 @@ class _PushRun:
 
 def push_updates(
     edited: pd.DataFrame | str | Path,
-    catalog: str,
+    catalog: Catalog,
     *,
     ledger: str | Path,
     base: Any = None,
-    blank: str = "keep",
+    blank: Blank = "keep",
     extra: Extra = "error",
-    client: Any = None,
-    boto3_session: Any = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     dry_run: bool = False,
     writes_per_second: float = WRITES_PER_SECOND,
@@ -506,7 +515,7 @@ def push_updates(
         Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``,
         ``status`` (succeeded, unchanged, skipped, invalid, no_token, not_editable, conflict,
         not_found, failed, unknown, deferred), ``error_code``, ``error_message``,
-        ``changed_fields``, ``lmd_before``, ``lmd_after``, ``writes``.
+        ``changed_fields``, ``last_modified_before``, ``last_modified_after``, ``writes``.
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
     Raises
@@ -518,7 +527,7 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    edit, bases = _edited_rows(edited, get_catalog(), extra, catalog, base, blank)
+    edit, bases = _edited_rows(edited, get_schema(), extra, catalog, base, blank)
     rows = edit.rows()
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     job = _PushRun(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
@@ -565,7 +574,7 @@ def push_updates(
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
     df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
-                                            "lmd_before", "lmd_after", "writes"])  # fmt: skip
+                                            "last_modified_before", "last_modified_after", "writes"])  # fmt: skip
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
     return df
@@ -616,9 +625,9 @@ def _push_row(
     elif r.action == "unchanged" and unsettled:
         # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
         job.record(r, "succeeded", error_message="reconciled: the server already had the change",
-                   lmd_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
+                   last_modified_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
     elif r.action != "update" or job.dry_run:
-        job.record(r, r.action, lmd_before=r.token)
+        job.record(r, r.action, last_modified_before=r.token)
     elif used >= budget:
         job.record(r, "deferred", error_code="DAILY_BUDGET",
                    error_message=f"daily write budget of {budget} used; run again later")  # fmt: skip

@@ -4,7 +4,7 @@
 (https://docs.aws.amazon.com/partner-central/latest/developer-guide/quotas.html), per partner account:
 read actions "10 per second; 100,000 per 24 hours", write actions "1 per second; 10,000 per 24 hours";
 "The daily quotas reset on a rolling 24 hour period"; a call over a quota is answered ``ThrottlingException``.
-The client paces itself with these (:class:`opptoolkit.api.Pacer`, the push's daily write budget) and the
+The client paces itself with these (:class:`opptoolkit.client.Pacer`, the push's daily write budget) and the
 sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`).
 """
 
@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 
-from .model import service_model
+from .schema import service_model
 
 __all__ = ["DAILY_READS", "DAILY_WRITES", "READS_PER_SECOND", "READ_ACTIONS", "WRITES_PER_SECOND", "TokenBucket"]
 

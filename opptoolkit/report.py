@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import paths as P
-from .exceptions import OpptoolkitError
+from . import fields as P
+from .exceptions import ReportError
 from .frame import to_payloads
-from .model import get_catalog, split_column
 from .rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, validate_payload
+from .schema import get_schema, split_column
 from .sheets import guard_text
 
 __all__ = [
@@ -52,10 +52,6 @@ NEXT_STEPS, _SPEND, _HISTORY = P.NEXT_STEPS, P.SPEND, P.NEXT_STEPS_HISTORY
 NO_CURRENCY = "(none)"
 
 
-class ReportError(OpptoolkitError):
-    """A view cannot be computed from this frame."""
-
-
 def _need(df: pd.DataFrame, view: str, *cols: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -63,7 +59,7 @@ def _need(df: pd.DataFrame, view: str, *cols: str) -> None:
 
 
 def _stages() -> tuple[str, ...]:
-    return get_catalog()[STAGE].enum
+    return get_schema()[STAGE].enum
 
 
 def _decimal(text: Any) -> Decimal | None:
@@ -195,7 +191,7 @@ def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, t
 def review_status(df: pd.DataFrame) -> pd.DataFrame:
     """Opportunities per ``LifeCycle.ReviewStatus`` (in the model's order, zeros included)."""
     _need(df, "review_status", REVIEW)
-    statuses = get_catalog()[REVIEW].enum
+    statuses = get_schema()[REVIEW].enum
     counts = df[REVIEW].value_counts().reindex(statuses, fill_value=0)
     return pd.DataFrame({"review_status": statuses, "opportunities": counts.to_numpy()})
 
@@ -341,7 +337,7 @@ def plot_outcomes(df: pd.DataFrame) -> Any:
 
 def _views(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str | None) -> dict[str, pd.DataFrame | str]:
     views: dict[str, pd.DataFrame | str] = {}
-    makers = {
+    makers: dict[str, Callable[[], pd.DataFrame]] = {
         "Funnel": lambda: funnel(df, fx=fx, to=to),
         "By close month": lambda: by_close_month(df, fx=fx, to=to),
         "Review status": lambda: review_status(df),

@@ -21,11 +21,11 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from . import paths as P
+from . import fields as P
 from ._patterns import example
 from ._values import closest, is_blank, template
 from .exceptions import Problem
-from .model import ID, FieldCatalog, compile_pattern, get_catalog, is_date_pattern, length_bounds
+from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, length_bounds
 from .wire import input_shape
 
 __all__ = [
@@ -46,9 +46,9 @@ def _path(*parts: str) -> str:
     return ".".join(parts)
 
 
-def _enum(path: str, value: str, cat: FieldCatalog | None = None) -> str:
+def _enum(path: str, value: str, cat: Schema | None = None) -> str:
     """A documented enum value, checked against the model (fails loudly if the model drops it)."""
-    f = (cat or get_catalog())[path]
+    f = (cat or get_schema())[path]
     if value not in f.enum:
         raise AssertionError(f"documented value {value!r} of {path} is not in the service model")
     return value
@@ -113,13 +113,13 @@ APPROVED_LOCKED = (
     _path("Project", "Title"),
 )
 for _p in ACTION_REQUIRED_EDITABLE + APPROVED_LOCKED:
-    assert _p in get_catalog(), _p
+    assert _p in get_schema(), _p
 
 
 def _documented(path: str, *words: str) -> tuple[str, ...]:
     """Values a rule takes from a member's documentation, checked against that text (fails loudly
     when a newer model rewords it, instead of silently keeping a rule AWS dropped)."""
-    doc = get_catalog()[path].doc
+    doc = get_schema()[path].doc
     for w in words:
         if not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", doc):
             raise AssertionError(f"{w!r} is no longer in the model's documentation of {path}")
@@ -137,7 +137,7 @@ NEEDS_SOLUTION = frozenset({COMMITTED, LAUNCHED})
 RELATED = "RelatedEntityIdentifiers"
 SOLUTION_KINDS = tuple(f"{RELATED}.{k}" for k in ("Solutions", "AwsMarketplaceSolutions", "AwsMarketplaceProducts"))
 for _p in SOLUTION_KINDS:
-    assert _p in get_catalog(), _p
+    assert _p in get_schema(), _p
 # model, RelatedEntityIdentifiers.Solutions: "when the opportunity reaches the Committed stage or
 # beyond, the Other value cannot be used, and a valid solution identifier must be provided."
 (OTHER_SOLUTION,) = _documented(SOLUTION_KINDS[0], "Other")
@@ -170,7 +170,7 @@ def accepted_values(path: str) -> tuple[str, ...] | None:
     >>> accepted_values("Project.ExpectedCustomerSpend[].CurrencyCode")
     ('USD', 'EUR')
     """
-    f = get_catalog().fields.get(path)
+    f = get_schema().fields.get(path)
     m = re.search(r"Accepted values are ([^.]*)\.", f.doc) if f is not None and f.enum else None
     if f is None or m is None:
         return None
@@ -182,11 +182,11 @@ def accepted_values(path: str) -> tuple[str, ...] | None:
 def required_for_partition(path: str) -> tuple[str, str] | None:
     """(partition, value) when the documentation of ``path`` ties its value to an AWS partition:
     "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the currency code must be EUR"."""
-    f = get_catalog().fields.get(path)
+    f = get_schema().fields.get(path)
     m = re.search(r"If the AWS Partition is (\S+) .*? must be (\w+)", f.doc) if f is not None else None
     if m is None:
         return None
-    assert m.group(1) in get_catalog()[PARTITION].enum and m.group(2) in f.enum, m.groups()  # type: ignore[union-attr]
+    assert m.group(1) in get_schema()[PARTITION].enum and m.group(2) in f.enum, m.groups()  # type: ignore[union-attr]
     return m.group(1), m.group(2)
 
 
@@ -195,7 +195,7 @@ def documented_values(path: str) -> tuple[str, ...] | None:
     """The "Valid values: a | b | ..." list of a member that has no enum (``Project.CustomerUseCase``),
     read from the model's documentation; None when it has none. A value outside it is a warning,
     not a refusal: the model itself does not restrict it."""
-    f = get_catalog().fields.get(path)
+    f = get_schema().fields.get(path)
     if f is None or f.enum:
         return None
     m = re.search(r"Valid values: (.*)$", html.unescape(f.doc))
@@ -206,7 +206,7 @@ def documented_values(path: str) -> tuple[str, ...] | None:
 @functools.cache
 def documented_range(path: str) -> tuple[int, int] | None:
     """(lo, hi) of a numeric string documented as "Valid values range from 1 to 144"."""
-    f = get_catalog().fields.get(path)
+    f = get_schema().fields.get(path)
     m = re.search(r"Valid values range from (\d+) to (\d+)", f.doc) if f is not None else None
     return (int(m.group(1)), int(m.group(2))) if m else None
 
@@ -432,7 +432,7 @@ def _business(
         # model, Frequency: Monthly "required for TargetCompany: "AWS" entries", None "required for
         # TargetCompany: "Self" entries" -- checked where the model's Frequency values can say so.
         want = FREQUENCY_FOR.get(str(target)) if has_duration or target == TARGET_COMPANY else None
-        if want is not None and want in get_catalog()[_FREQUENCY].enum and frequency != want:
+        if want is not None and want in get_schema()[_FREQUENCY].enum and frequency != want:
             bad(f"{at}.Frequency", "INVALID_VALUE", f"must be {want!r} for TargetCompany {target!r}")
     stage = _get(payload, P.STAGE)
     moved = changed is None or P.STAGE in changed  # records already there are not re-judged
@@ -444,7 +444,7 @@ def _business(
 
 def _has_solution(related: Mapping[str, Any]) -> bool:
     """Whether the record's RelatedEntityIdentifiers hold a valid solution or Marketplace listing."""
-    cat = get_catalog()
+    cat = get_schema()
     for path in SOLUTION_KINDS:
         rx = compile_pattern(cat[path].item_pattern)
         for v in related.get(path.split(".", 1)[1]) or []:
@@ -455,7 +455,7 @@ def _has_solution(related: Mapping[str, Any]) -> bool:
 
 def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
     """What AWS documents but may not refuse: the plan shows it, the row is still sent."""
-    cat = get_catalog()
+    cat = get_schema()
     for col, value in flatten_payload(payload).items():
         if changed is not None and col not in changed:
             continue  # an untouched value is the server's own: not the edit's concern
@@ -508,7 +508,7 @@ def validate_payload(
     review_status: str | None = None,
     related: Mapping[str, Any] | None = None,
     today: date | None = None,
-    catalog: FieldCatalog | None = None,
+    schema: Schema | None = None,
 ) -> list[Problem]:
     """Every problem the client can know about before sending ``payload``.
 
@@ -534,8 +534,8 @@ def validate_payload(
         associated solution. None: not known, not checked.
     today : date, optional
         For date rules (default: today, UTC).
-    catalog : FieldCatalog, optional
-        Defaults to :func:`opptoolkit.get_catalog`.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
 
     Returns
     -------
@@ -551,16 +551,16 @@ def validate_payload(
     >>> [(x.field, x.code) for x in validate_payload(p, changed={"LifeCycle.Stage"}, review_status="Submitted")][-1]
     ('LifeCycle.Stage', 'ACTION_NOT_PERMITTED')
     """
-    return model_problems(payload, operation, catalog=catalog) + business_problems(
+    return model_problems(payload, operation, schema=schema) + business_problems(
         payload, base=base, changed=changed, review_status=review_status, related=related, today=today
     )
 
 
 def model_problems(
-    payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, catalog: FieldCatalog | None = None
+    payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, schema: Schema | None = None
 ) -> list[Problem]:
     """The service model's constraints only: types, required members, enums, patterns, bounds."""
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     shape = cat.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
     _check_shape(payload, shape, "", False, out)
@@ -694,7 +694,7 @@ def check_editable(review_status: str | None, changed: Collection[str]) -> list[
 
 
 def editable_fields(
-    review_status: str | None, columns: Iterable[str], *, catalog: FieldCatalog | None = None
+    review_status: str | None, columns: Iterable[str], *, schema: Schema | None = None
 ) -> dict[str, str | None]:
     """``{column: why it cannot be edited, or None}`` for a record whose ReviewStatus is
     ``review_status``: members UpdateOpportunity does not take, the record's identity and token
@@ -704,7 +704,7 @@ def editable_fields(
     {'Arn': 'output-only: set by AWS', 'Catalog': 'identifies the record',
      'LifeCycle.Stage': "not editable while ReviewStatus is 'Action Required'", 'LifeCycle.TargetCloseDate': None}
     """
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     out: dict[str, str | None] = {}
     for col in columns:
         if not cat.field_for(col).writable:

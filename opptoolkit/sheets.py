@@ -40,11 +40,12 @@ import pandas as pd
 
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
-from .model import ID, Field, FieldCatalog, get_catalog, label_for
+from .schema import ID, Field, Schema, get_schema, label_for
 
 __all__ = ["read_sheet", "write_sheet"]
 
 _log = logging.getLogger(__name__)
+Headers = Literal["path", "label"]  # dotted paths, or friendly labels
 Extra = Literal["error", "keep"]  # a column the model does not know: refused, or kept as text
 EXTRA_POLICIES: tuple[Extra, ...] = get_args(Extra)
 _GUARD = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -129,9 +130,9 @@ def write_sheet(
     df: pd.DataFrame,
     path: str | Path,
     *,
-    headers: str = "path",
+    headers: Headers = "path",
     sheet_name: str = "Opportunities",
-    catalog: FieldCatalog | None = None,
+    schema: Schema | None = None,
 ) -> Path:
     """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
 
@@ -160,7 +161,7 @@ def write_sheet(
     >>> read_sheet(p).loc[0, ["Customer.Account.Address.CountryCode", "Project.Title"]].tolist()
     ['NA', '=1+1']
     """
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -479,7 +480,7 @@ def read_sheet(
     *,
     sheet_name: str | int = 0,
     extra: Extra = "error",
-    catalog: FieldCatalog | None = None,
+    schema: Schema | None = None,
 ) -> pd.DataFrame:
     """Read an ``.xlsx`` or ``.csv`` written by :func:`write_sheet` (and edited) back to a frame.
 
@@ -529,7 +530,7 @@ def read_sheet(
     """
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
-    cat = catalog or get_catalog()
+    cat = schema or get_schema()
     path = Path(path)
     if not path.exists():
         raise SheetError(f"cannot read {path}: no such file")

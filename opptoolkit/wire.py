@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.model import Shape, StructureShape
 from botocore.parsers import JSONParser
 from botocore.serialize import JSONSerializer
 
-from . import paths as P
-from .model import get_catalog, service_model
+from . import fields as P
+from .schema import get_schema, service_model
 
 _serializer = JSONSerializer()
 _parser = JSONParser()
@@ -82,7 +82,7 @@ def project(value: Any, shape: Shape) -> Any:
 # the same paths for the members it carries (CompanyName, NextSteps).
 ENCODED_TEXT = (P.COMPANY, P.NEXT_STEPS, P.BUSINESS_PROBLEM, P.CUSTOMER_USE_CASE)
 for _text_path in ENCODED_TEXT:  # free text in the model too: a string with no enum
-    assert get_catalog()[_text_path].type == "string" and not get_catalog()[_text_path].enum, _text_path
+    assert get_schema()[_text_path].type == "string" and not get_schema()[_text_path].enum, _text_path
 
 
 def encode_text(text: str) -> str:
@@ -102,7 +102,7 @@ def decode_text(text: str) -> str:
     return html.unescape(text.replace("&amp;colon;", ":"))
 
 
-def map_text(record: dict[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
+def map_text(record: Mapping[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
     """A copy of ``record`` (a GetOpportunity response or an OpportunitySummary) with
     ``convert`` applied to each :data:`ENCODED_TEXT` member it has."""
     out = dict(record)

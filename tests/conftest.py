@@ -7,13 +7,14 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit.sandbox import SEED_DAY, Sandbox, SandboxConfig
+from opptoolkit.testing import fake_records
 
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
 
 
 @pytest.fixture(scope="session")
 def records() -> list[dict]:
-    return ot.fake_records(N_LAW, seed=7)
+    return fake_records(N_LAW, seed=7)
 
 
 @pytest.fixture(scope="session")

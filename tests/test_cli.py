@@ -100,7 +100,7 @@ def test_unreachable_endpoint_stops_the_gets_at_the_first_error(sb, closed_port)
     ids = [r["Id"] for r in sb.records("Sandbox")[:200]]
     start = time.monotonic()
     with pytest.raises(ot.OpptoolkitError, match="endpoint") as e:
-        ot.api.get_opportunities("Sandbox", iter(ids), client=client, progress=False)
+        ot.client.get_opportunities("Sandbox", iter(ids), client=client, progress=False)
     assert type(e.value).__name__ == "ServiceUnreachable"
     assert time.monotonic() - start < 10
 

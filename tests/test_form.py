@@ -31,7 +31,7 @@ def _row(frame: pd.DataFrame, status: str = "Pending Submission") -> pd.Series:
 
 def test_every_writable_field_of_the_model_has_the_right_widget(seed_frame):
     form = OpportunityForm.from_row(_row(seed_frame))
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     templates = {cat.field_for(c).path: fw for c, fw in form.fields.items()}
     for f in cat:
         assert f.path in templates, f"no widget for {f.path}"
@@ -112,7 +112,7 @@ def test_fields_the_review_status_locks_are_disabled_with_the_reason(seed_frame)
 def test_lists_of_structures_add_and_remove_up_to_the_model_max(seed_frame):
     df = seed_frame.copy()
     form = OpportunityForm.from_row(_row(df), frame=df)
-    sl = ot.get_catalog().struct_lists["Project.ExpectedCustomerSpend"]
+    sl = ot.get_schema().struct_lists["Project.ExpectedCustomerSpend"]
     for _ in range(sl.max + 2):
         form.add_entry("Project.ExpectedCustomerSpend")
     indexes = {c.split("]")[0] for c in form.fields if c.startswith("Project.ExpectedCustomerSpend[")}

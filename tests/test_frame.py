@@ -28,7 +28,7 @@ def test_to_payload_of_a_row_equals_the_fast_path(frame, expected_payloads):
 
 
 def test_every_payload_passes_botocore_validation(frame):
-    shape = ot.get_catalog().update_shape
+    shape = ot.get_schema().update_shape
     validator = ParamValidator()
     for payload in ot.to_payloads(frame):
         report = validator.validate(payload, shape)
@@ -36,7 +36,7 @@ def test_every_payload_passes_botocore_validation(frame):
 
 
 def test_frame_shape(records, frame):
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     assert len(frame) == len(records)
     assert frame.columns[0] == "Id"
     assert frame["Id"].is_unique
@@ -254,6 +254,7 @@ _HEAP_LEFT = """
 import ctypes, os, sys
 import opptoolkit as ot
 from opptoolkit import frame as frame_module
+from opptoolkit.testing import fake_records
 
 def rss():
     with open("/proc/self/statm") as f:
@@ -261,7 +262,7 @@ def rss():
 
 if sys.argv[1] == "untrimmed":
     frame_module._TRIM_ROWS = 10**12  # no frame is large enough to be trimmed
-records = ot.fake_records(200, seed=7)
+records = fake_records(200, seed=7)
 n = 4 * frame_module._TRIM_ROWS if sys.argv[1] == "trimmed" else 20_000
 many = [{**r, "Id": f"O{i:012d}"} for i, r in enumerate(records * (n // len(records) + 1))]
 df = ot.to_frame(many)

@@ -32,8 +32,8 @@ def _entries(book: Ledger, n: int, start: int = 0) -> list[LedgerEntry]:
         started = T0 + timedelta(seconds=i // 2)
         status = "in_flight" if i % 2 == 0 else "succeeded"
         out.append(LedgerEntry(job_id=book.job_id, row=str(i + 2), Id=f"O{i // 2}", status=status, started_at=started,
-                               changed_fields=["Project.Title"], lmd_before=T0, attempt=1, writes=i % 2,
-                               lmd_after=started if status == "succeeded" else None, change_key=f"k{i}"))  # fmt: skip
+                               changed_fields=["Project.Title"], last_modified_before=T0, attempt=1, writes=i % 2,
+                               last_modified_after=started if status == "succeeded" else None, change_key=f"k{i}"))  # fmt: skip
     return out
 
 
@@ -205,3 +205,25 @@ def test_the_budget_and_the_history_see_each_write(tmp_path):
     assert book.writes_since() == 1 and book.latest()["O1"]["status"] == "in_flight"
     book.write(LedgerEntry(job_id=book.job_id, row="2", Id="O1", status="succeeded", writes=2))
     assert book.writes_since() == 2 and book.latest()["O1"]["status"] == "succeeded"
+
+
+def test_a_ledger_written_with_the_old_column_names_reads_under_the_new_ones(tmp_path):
+    """0.x named two columns ``lmd_before``/``lmd_after``: their values survive, in parts and journals."""
+    ledger = tmp_path / "l"
+    ledger.mkdir()
+    entries = _entries(Ledger(ledger, job_id="20260105T090000Z-0ld0ld00"), 6)
+    old = {"last_modified_before": "lmd_before", "last_modified_after": "lmd_after"}
+    for n, e in enumerate(entries[:4], 1):
+        table = pa.Table.from_pylist([asdict(e)], schema=LEDGER_SCHEMA)
+        table = table.rename_columns([old.get(c, c) for c in table.column_names])
+        pq.write_table(table, ledger / f"part-20260105T0900{n:02d}000000-{e.job_id}-{n:06d}.parquet")
+    book = Ledger(ledger, job_id="20260105T090000Z-0ld0ld01")
+    for e in entries[4:]:
+        book.write(e)
+    journal = next(ledger.glob("journal-*.jsonl"))
+    journal.write_text(journal.read_text().replace('"last_modified_', '"lmd_'))
+    assert "lmd_after" in journal.read_text()
+    got = ot.read_ledger(ledger)
+    assert got["last_modified_before"].notna().all()
+    assert got["last_modified_after"].notna().sum() == 3
+    pd.testing.assert_frame_equal(got, _expected(entries))

@@ -83,7 +83,7 @@ def test_the_file_is_plain_parquet_with_the_models_types(sb, tmp_path):
     file = tmp_path / "opportunities.parquet"
     schema = pq.read_schema(file)
     assert b"pandas" not in (schema.metadata or {})  # nothing pandas-specific is needed to read it
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     for f in schema:
         assert not isinstance(f.type, pa.ExtensionType), f.name
         field = cat.field_for(f.name)

@@ -11,8 +11,9 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit._values import is_blank
-from opptoolkit.model import ID, get_catalog
 from opptoolkit.plan import Row, resolve
+from opptoolkit.schema import ID, get_schema
+from opptoolkit.testing import fake_records
 
 TODAY = date(2025, 6, 1)
 COLUMNS = ["row", "Id", "action", "changes", "changed_fields", "errors", "warnings", "note"]
@@ -21,7 +22,7 @@ COLUMNS = ["row", "Id", "action", "changes", "changed_fields", "errors", "warnin
 def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank: str) -> pd.DataFrame:
     """The plan row by row: every edited row resolved against its base (``plan.resolve``), no
     column-wise shortcut."""
-    cat = get_catalog()
+    cat = get_schema()
     bases = {}
     for values in base.to_dict("records"):
         bases[str(values[ID])] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
@@ -101,7 +102,7 @@ def _edit(edited: pd.DataFrame, base: pd.DataFrame, rng: np.random.Generator) ->
 @pytest.fixture(scope="module")
 def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     # 10k rows: 2,500 generated records four times over (generating is the slow part), each with an Id of its own
-    one = ot.to_frame(ot.fake_records(2_500, seed=18))
+    one = ot.to_frame(fake_records(2_500, seed=18))
     base = pd.concat([one] * 4, ignore_index=True)
     base[ID] = [f"O{9_000_000_000 + i}" for i in range(len(base))]
     base["Catalog"] = "Sandbox"
@@ -131,7 +132,7 @@ def test_only_certainly_equal_cells_count_as_unchanged() -> None:
     ``keep``; a list is not its text: such rows go to the row-by-row compare."""
     from opptoolkit.plan import unchanged_rows
 
-    cat = get_catalog()
+    cat = get_schema()
     base = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [1, "A", "A", "A", "A\n"]})
     edit = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [True, "A", None, ["A"], "A\r\n"]})
     assert unchanged_rows(edit, base, cat, "keep").tolist() == [False, True, True, False, False]

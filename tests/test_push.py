@@ -312,8 +312,8 @@ def test_no_sensitive_value_reaches_the_ledger_or_the_logs(sb, export, tmp_path,
         "d@secret.example",
     ]
     ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url, **FAST)
-    sensitive = ot.get_catalog().sensitive_paths
-    values = {str(v) for c in edited.columns if ot.get_catalog().field_for(c).path in sensitive
+    sensitive = ot.get_schema().sensitive_paths
+    values = {str(v) for c in edited.columns if ot.get_schema().field_for(c).path in sensitive
               for v in pd.concat([edited[c], export[c]]).dropna() if len(str(v)) > 3}  # fmt: skip
     # the text columns (timestamps and hashes are digits that a postal code could match by chance)
     text_columns = ["row", "Id", "status", "error_code", "error_message", "changed_fields"]

@@ -11,7 +11,7 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit import report
-from opptoolkit.report import ReportError
+from opptoolkit.exceptions import ReportError
 
 S = "Project.ExpectedCustomerSpend"
 

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 import opptoolkit as ot
-from opptoolkit.fake import sample_pattern
 from opptoolkit.rules import check_editable, model_problems, payload_warnings, validate_payload
+from opptoolkit.testing import sample_pattern
 
 TODAY = date(2026, 11, 27)
 
@@ -244,7 +244,7 @@ def test_model_patterns_have_ascii_semantics(path, value):
 )  # fmt: skip
 def test_a_format_problem_says_what_is_allowed_in_words_never_as_a_regular_expression(path, value):
     (p,) = validate_payload(with_(path, value), today=TODAY)
-    pattern = ot.get_catalog().field_for(path).pattern or ""
+    pattern = ot.get_schema().field_for(path).pattern or ""
     assert p.code == "INVALID_STRING_FORMAT" and pattern not in p.message
     assert not any(token in p.message for token in ("[0-9]", "\\d", "{1,", "(?", "[a-z"))
     assert path.split(".")[-1] in p.message or "YYYY-MM-DD" in p.message  # names what the field holds
@@ -413,5 +413,5 @@ def test_a_format_problem_shows_a_value_that_fits():
     (problem,) = [x for x in validate_payload(p, today=TODAY) if x.code == "INVALID_STRING_FORMAT"]
     shown = re.search(r"for example '([^']*)'", problem.message)
     assert shown is not None, problem.message
-    assert re.fullmatch(ot.get_catalog()[path].pattern, shown.group(1), re.ASCII)
+    assert re.fullmatch(ot.get_schema()[path].pattern, shown.group(1), re.ASCII)
     assert "12,500" not in problem.message  # the example is made from the pattern, not the value

@@ -404,8 +404,8 @@ def test_seed_data_is_valid_and_varied():
         p = ot.payload_from_record(r)
         assert model_problems(p) + business_problems(p, base=p) == []
     df = ot.to_frame(recs)
-    assert df["LifeCycle.Stage"].nunique() == len(ot.get_catalog()["LifeCycle.Stage"].enum)
-    assert df["LifeCycle.ReviewStatus"].nunique() == len(ot.get_catalog()["LifeCycle.ReviewStatus"].enum)
+    assert df["LifeCycle.Stage"].nunique() == len(ot.get_schema()["LifeCycle.Stage"].enum)
+    assert df["LifeCycle.ReviewStatus"].nunique() == len(ot.get_schema()["LifeCycle.ReviewStatus"].enum)
     assert df["Customer.Account.Industry"].nunique() > 20
     # model, CurrencyCode: "Accepted values are USD (US Dollars) and EUR (Euros)"
     assert set(df["Project.ExpectedCustomerSpend[0].CurrencyCode"]) == {"USD", "EUR"}
@@ -437,8 +437,8 @@ def test_the_seed_looks_as_current_whenever_the_sandbox_starts():
     for r in committed:
         shifts = {b - a for a, b in zip(_dates(r), _dates(moved[r["Id"]]), strict=True)}
         assert shifts == {timedelta(days=400)}
-    then = ot.hygiene(ot.to_frame(committed), today=SEED_DAY)
-    now = ot.hygiene(ot.to_frame(list(moved.values())), today=later)
+    then = ot.report.hygiene(ot.to_frame(committed), today=SEED_DAY)
+    now = ot.report.hygiene(ot.to_frame(list(moved.values())), today=later)
     assert {"overdue", "stale"} <= set(then["issue"])
     assert sorted(map(tuple, then[["Id", "issue"]].values)) == sorted(map(tuple, now[["Id", "issue"]].values))
     with Sandbox(config=SandboxConfig.fast()) as sb:  # by default: as of the day it starts

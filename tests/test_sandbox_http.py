@@ -68,8 +68,8 @@ def test_a_body_nested_too_deep_is_a_serialization_error(sb, levels):
 
 
 def test_the_depth_limit_is_above_every_shape_the_sandbox_serves():
-    from opptoolkit.model import service_model
     from opptoolkit.sandbox import OPERATIONS
+    from opptoolkit.schema import service_model
 
     def depth(shape, seen=()):
         assert shape.name not in seen, f"{shape.name} is recursive"

@@ -74,7 +74,7 @@ df.shape""",
         "(`Customer.Contacts[0].Email`), timestamps are UTC.",
         """df[["Id", "Customer.Account.CompanyName", "LifeCycle.Stage", "LifeCycle.ReviewStatus", "LifeCycle.TargetCloseDate"]].head()""",
         """df["LifeCycle.ReviewStatus"].value_counts()""",
-        """ot.spend_amounts(df).groupby("currency")["amount"].sum()  # exact Decimals, never mixing currencies""",
+        """ot.report.spend_amounts(df).groupby("currency")["amount"].sum()  # exact Decimals, never mixing currencies""",
         "md:## Edit one field, plan, push\nKeep the frame as exported (`base`) and edit a copy: the plan compares the two. "
         "Only `Approved` and `Pending Submission` opportunities are editable (once `Approved`, AWS locks the title, "
         "country, postal code, industry, website, business problem and your CRM identifier).",
@@ -124,7 +124,7 @@ plan[plan["action"] != "unchanged"]""",
         """result = ot.push_updates(edited, CATALOG, ledger=LEDGER, base=export, client=client)
 result["status"].value_counts()""",
         """result[~result["status"].isin(["unchanged", "succeeded"])][["Id", "status", "error_code", "error_message"]]""",
-        """ot.read_ledger(LEDGER)[["Id", "status", "error_code", "changed_fields", "lmd_before", "lmd_after"]].tail(8)""",
+        """ot.read_ledger(LEDGER)[["Id", "status", "error_code", "changed_fields", "last_modified_before", "last_modified_after"]].tail(8)""",
     ]
 )
 nbf.write(bulk, "notebooks/bulk_update_from_spreadsheet.ipynb")
@@ -138,14 +138,14 @@ report = nb(
         CLIENT,
         """df = ot.read_opportunities(CATALOG, client=client, summary_only=True)
 len(df)""",
-        """ot.funnel(df)""",
-        '''ot.funnel(df, fx={"USD": 1, "EUR": 1.08, "GBP": 1.27, "AUD": 0.66, "CAD": 0.73, "CNY": 0.14, "NZD": 0.6, "INR": 0.012},
-         to="USD").head(10) if set(ot.spend_amounts(df)["currency"]) <= {"USD", "EUR", "GBP", "AUD", "CAD", "CNY", "NZD", "INR"} else "rates missing for some currencies"''',
-        """ot.by_close_month(df).head()""",
-        """ot.review_status(df)""",
-        """ot.needs_action(df).head()""",
-        """ot.hygiene(df).head(10)""",
-        """ot.outcomes(df, by="Customer.Account.Industry").head(10)""",
+        """ot.report.funnel(df)""",
+        '''ot.report.funnel(df, fx={"USD": 1, "EUR": 1.08, "GBP": 1.27, "AUD": 0.66, "CAD": 0.73, "CNY": 0.14, "NZD": 0.6, "INR": 0.012},
+         to="USD").head(10) if set(ot.report.spend_amounts(df)["currency"]) <= {"USD", "EUR", "GBP", "AUD", "CAD", "CNY", "NZD", "INR"} else "rates missing for some currencies"''',
+        """ot.report.by_close_month(df).head()""",
+        """ot.report.review_status(df)""",
+        """ot.report.needs_action(df).head()""",
+        """ot.report.hygiene(df).head(10)""",
+        """ot.report.outcomes(df, by="Customer.Account.Industry").head(10)""",
         """from opptoolkit import report
 report.plot_funnel(df);""",
         """report.plot_close_months(df);""",

@@ -9,7 +9,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..model import service_model
+from ..schema import service_model
 from ..wire import from_wire, input_shape, output_shape, to_wire
 from ._service import SellingService, ServiceError
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from ..model import get_catalog
 from ..rules import (
     ACTION_REQUIRED,
     CLOSED_LOST,
@@ -30,6 +29,7 @@ from ..rules import (
     accepted_values,
     documented_values,
 )
+from ..schema import get_schema
 from ..wire import dumps_record, loads_record, record_shape
 
 __all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", "write_seed"]
@@ -89,7 +89,7 @@ _REVIEW_COMMENTS = "Please add the customer's website and a more specific busine
 
 
 def _enum(path: str) -> tuple[str, ...]:
-    return get_catalog()[path].enum
+    return get_schema()[path].enum
 
 
 def _weighted(rng: random.Random, values: tuple[str, ...], weights: list[float]) -> str:
@@ -285,7 +285,7 @@ def shift_dates(records: list[dict[str, Any]], days: int) -> list[dict[str, Any]
     [{'LifeCycle': {'TargetCloseDate': '2027-01-02'}, 'CreatedDate': datetime.datetime(2026, 1, 4, 0, 0, tzinfo=datetime.timezone.utc)}]
     """
     if days:
-        shape, fields, delta = record_shape(), get_catalog().fields, timedelta(days=days)
+        shape, fields, delta = record_shape(), get_schema().fields, timedelta(days=days)
 
         def move(value: Any, shape: Shape, path: str) -> Any:
             if isinstance(shape, StructureShape):

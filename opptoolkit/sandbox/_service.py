@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 
 from botocore.validate import ParamValidator
 
-from .. import paths as P
+from .. import fields as P
 from ..exceptions import Problem
 from ..frame import payload_from_record
-from ..model import ID, IDENTIFIER, get_catalog, service_model
 from ..quotas import DAILY_READS, DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
 from ..rules import (
     ACTION_REQUIRED,
@@ -36,6 +35,7 @@ from ..rules import (
     model_problems,
     stored_target_company,
 )
+from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._store import Store, ts_key
 
@@ -46,7 +46,7 @@ SANDBOX = "Sandbox"
 
 def _status(value: str) -> str:
     """A ReviewStatus value the docs name, checked against the model's enum."""
-    assert value in get_catalog()[P.REVIEW_STATUS].enum, value
+    assert value in get_schema()[P.REVIEW_STATUS].enum, value
     return value
 
 
@@ -218,7 +218,7 @@ class SellingService:
 
     def _apply(self, stored: dict[str, Any] | None, body: dict[str, Any], stamp: datetime) -> dict[str, Any]:
         """The record after a full replace by ``body`` (an Update/Create payload)."""
-        cat = get_catalog()
+        cat = get_schema()
         new: dict[str, Any] = {k: v for k, v in body.items() if k in cat.get_shape.members and k != "LastModifiedDate"}
         if stored is not None:
             # model: members GetOpportunity returns but UpdateOpportunity does not take are the

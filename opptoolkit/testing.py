@@ -16,7 +16,7 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from ._patterns import sample_pattern
-from .model import get_catalog
+from .schema import get_schema
 
 __all__ = ["fake_record", "fake_records", "sample_pattern"]
 
@@ -36,7 +36,7 @@ def _timestamp(rng: random.Random) -> datetime:
 def _string(path: str, rng: random.Random, tricky: bool, required: bool) -> str:
     from .rules import SPEND_TARGET, TARGET_COMPANY, accepted_values, documented_range
 
-    f = get_catalog().fields.get(path)
+    f = get_schema().fields.get(path)
     enum = accepted_values(path) or (f.enum if f else ())
     pattern = (f.pattern or f.item_pattern) if f else None
     if enum:
@@ -110,8 +110,8 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     """
     from .rules import PARTITION, required_for_partition
 
-    cat = get_catalog()
-    rec = _value(cat.get_shape, "", rng, tricky, True, p_present)
+    cat = get_schema()
+    rec: dict[str, Any] = _value(cat.get_shape, "", rng, tricky, True, p_present)
     rec["Catalog"] = rng.choice(["AWS", "Sandbox"])
     partition = rec.get("Project", {}).get("AwsPartition")
     if partition is not None:  # model, CurrencyCode: "If the AWS Partition is aws-eusc ... must be EUR"

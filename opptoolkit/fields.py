@@ -5,13 +5,13 @@ so a model change that removes or renames one fails loudly instead of silently d
 
 from __future__ import annotations
 
-from .model import get_catalog
+from .schema import get_schema
 
 
 def _path(*parts: str) -> str:
     """A dotted path that the service model has (a leaf, a structure or a list of structures)."""
     path = ".".join(parts)
-    cat = get_catalog()
+    cat = get_schema()
     if path not in cat.fields and path not in cat.struct_lists:
         cat.shape_at(path)  # a structure such as Customer.Account; KeyError if the model lacks it
     return path

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from botocore.config import Config
@@ -23,12 +23,13 @@ from ._errors import code_and_message, never_sent, unreachable
 from ._values import to_utc_datetime
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
-from .model import SERVICE, service_model
 from .quotas import READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
+from .schema import SERVICE, Catalog, service_model
 from .wire import decode_text, map_text
 
 if TYPE_CHECKING:
     import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = [
     "Pacer",
@@ -61,13 +62,13 @@ def sandbox_session(region_name: str = "us-east-1") -> boto3.Session:
 
 
 def get_client(
-    client: Any = None,
+    client: SellingClient | None = None,
     *,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     region_name: str | None = None,
     config: Config | None = None,
-) -> Any:
+) -> SellingClient:
     """The ``partnercentral-selling`` client to use: ``client`` if given, else one made from
     ``boto3_session`` (or the default credential chain), with standard retries (10 attempts) of
     throttling and server errors, a 5 s connect timeout and no retry of a connection that cannot be
@@ -96,7 +97,7 @@ def get_client(
         _no_retry_unreachable,
         unique_id="opptoolkit-no-retry-unreachable",
     )
-    return made
+    return cast("SellingClient", made)
 
 
 @dataclass
@@ -168,7 +169,7 @@ def _date(value: datetime | date | str | None) -> str | None:
 
 
 def _list_params(
-    catalog: str,
+    catalog: Catalog,
     *,
     identifiers: list[str] | None = None,
     stages: list[str] | None = None,
@@ -206,7 +207,7 @@ def _list_params(
     return p
 
 
-def fetch_opportunity(client: Any, catalog: str, identifier: str) -> dict[str, Any] | None:
+def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) -> dict[str, Any] | None:
     """One GetOpportunity, as the person who typed it sees it; None if there is no such record.
 
     This is the only way opptoolkit reads a record. ``ResponseMetadata`` is dropped and the free
@@ -234,7 +235,7 @@ def fetch_opportunity(client: Any, catalog: str, identifier: str) -> dict[str, A
 
 
 def iter_summaries(
-    catalog: str, *, client: Any = None, page_size: int = 100, **filters: Any
+    catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
 ) -> Iterator[dict[str, Any]]:
     """ListOpportunities summaries matching ``filters``, page by page (lazily), free text decoded
     once as :func:`fetch_opportunity` does."""
@@ -247,7 +248,7 @@ def iter_summaries(
 
 
 def list_opportunities(
-    catalog: str, *, client: Any = None, page_size: int = 100, **filters: Any
+    catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
 ) -> list[dict[str, Any]]:
     """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`)."""
     return list(iter_summaries(catalog, client=client, page_size=page_size, **filters))
@@ -259,10 +260,10 @@ def _error_row(identifier: str, err: Exception) -> dict[str, Any]:
 
 
 def get_opportunities(
-    catalog: str,
+    catalog: Catalog,
     identifiers: Iterable[str],
     *,
-    client: Any = None,
+    client: SellingClient | None = None,
     max_workers: int = 4,
     progress: bool | None = True,
     desc: str = "GetOpportunity",
@@ -336,9 +337,9 @@ def get_opportunities(
 
 
 def read_opportunities(
-    catalog: str,
+    catalog: Catalog,
     *,
-    client: Any = None,
+    client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     summary_only: bool = False,

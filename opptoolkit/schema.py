@@ -18,18 +18,26 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import botocore.session
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
 
 from ._values import template
 
+# The Partner Central catalog a request works in. The model's ``Catalog`` member is a pattern, not
+# an enum; its documentation names the two values: "AWS" (real opportunities) and "Sandbox"
+# (testing in a secure, isolated environment).
+# https://docs.aws.amazon.com/partner-central/latest/selling-api/API_GetOpportunity.html
+Catalog = Literal["AWS", "Sandbox"]
+
 __all__ = [
     "SERVICE",
+    "Catalog",
     "Field",
-    "FieldCatalog",
+    "Schema",
     "StructList",
-    "get_catalog",
+    "get_schema",
     "service_model",
 ]
 
@@ -224,14 +232,14 @@ def _iter_leaves(
             yield path, member, required, struct_list
 
 
-class FieldCatalog:
+class Schema:
     """Every leaf of GetOpportunity's output and UpdateOpportunity's input, in model order.
 
-    Obtain it with :func:`get_catalog`.
+    Obtain it with :func:`get_schema`.
 
     Examples
     --------
-    >>> cat = get_catalog()
+    >>> cat = get_schema()
     >>> f = cat["LifeCycle.Stage"]
     >>> f.type, "Prospect" in f.enum, f.writable
     ('string', True, True)
@@ -309,7 +317,7 @@ class FieldCatalog:
     def __repr__(self) -> str:
         n_w = sum(f.writable for f in self)
         return (
-            f"<FieldCatalog {len(self)} fields ({n_w} writable, {len(self) - n_w} output-only), "
+            f"<Schema {len(self)} fields ({n_w} writable, {len(self) - n_w} output-only), "
             f"{len(self.struct_lists)} lists of structures>"
         )
 
@@ -386,18 +394,18 @@ class FieldCatalog:
 
 
 @functools.cache
-def get_catalog() -> FieldCatalog:
+def get_schema() -> Schema:
     """Return the Opportunity field catalogue for the installed botocore (cached).
 
     Examples
     --------
-    >>> cat = get_catalog()
+    >>> cat = get_schema()
     >>> "Customer.Account.CompanyName" in cat
     True
     >>> cat["Customer.Account.CompanyName"].sensitive
     True
     """
-    return FieldCatalog(service_model())
+    return Schema(service_model())
 
 
 def split_column(column: str) -> tuple[str, int | None, str]:

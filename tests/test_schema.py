@@ -7,7 +7,7 @@ import pytest
 from botocore.model import ListShape, StructureShape
 
 import opptoolkit as ot
-from opptoolkit.model import label_for, split_column
+from opptoolkit.schema import label_for, split_column
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def _leaves(shape, prefix=""):
 
 
 def test_catalog_covers_every_leaf_of_get_and_update(model):
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     get_leaves = dict(_leaves(model.operation_model("GetOpportunity").output_shape))
     upd_leaves = dict(_leaves(model.operation_model("UpdateOpportunity").input_shape))
     assert set(cat.fields) == set(get_leaves)
@@ -36,13 +36,13 @@ def test_catalog_covers_every_leaf_of_get_and_update(model):
 
 
 def test_output_only_members_are_the_documented_five(model):
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     roots = {f.path.split(".")[0].split("[")[0] for f in cat if f.output_only}
     assert roots == {"Id", "Arn", "CreatedDate", "RelatedEntityIdentifiers", "OpportunityTeam"}
 
 
 def test_constraints_come_from_the_model(model):
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     assert cat["LifeCycle.Stage"].enum == tuple(model.shape_for("Stage").enum)
     assert cat["Customer.Account.Address.CountryCode"].enum == tuple(model.shape_for("CountryCode").enum)
     assert "NA" in cat["Customer.Account.Address.CountryCode"].enum
@@ -104,7 +104,7 @@ def test_documented_rule_values_exist_in_the_model():
 
     values = _documented_values()
     assert {"Yes", "Government", "Closed Lost", "Action Required", "Submitted"} <= values
-    assert rules.LOCKED_STATUSES | {rules.ACTION_REQUIRED} <= set(ot.get_catalog()["LifeCycle.ReviewStatus"].enum)
+    assert rules.LOCKED_STATUSES | {rules.ACTION_REQUIRED} <= set(ot.get_schema()["LifeCycle.ReviewStatus"].enum)
 
 
 def test_no_enum_list_typed_by_hand_in_the_package():
@@ -113,7 +113,7 @@ def test_no_enum_list_typed_by_hand_in_the_package():
     import ast
 
     documented = _documented_values()
-    enums = [set(f.enum) - documented for f in ot.get_catalog() if len(f.enum) > 1]
+    enums = [set(f.enum) - documented for f in ot.get_schema() if len(f.enum) > 1]
     for path, tree in _package_trees():
         for node in ast.walk(tree):
             if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -123,16 +123,16 @@ def test_no_enum_list_typed_by_hand_in_the_package():
 
 
 def test_no_field_path_or_enum_value_typed_by_hand_in_the_library_code():
-    """Outside the data generators (fake.py, sandbox/_seed.py) and the scripted demo session
+    """Outside the data generators (testing.py, sandbox/_seed.py) and the scripted demo session
     (demo.py, which edits named fields as a user would), no enum value and no dotted field
     path is a string constant, except the single values the documented business rules name
     (checked against the model) and member names that happen to equal one ("Email")."""
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     members = {part.removesuffix("[]") for f in cat for part in f.path.split(".")}
     enum_values = {v for f in cat for v in f.enum}
     paths = {f.path for f in cat if "." in f.path} | set(cat.struct_lists)
     for path, tree in _package_trees():
-        if path.name in ("fake.py", "_seed.py", "demo.py"):
+        if path.name in ("testing.py", "_seed.py", "demo.py"):
             continue
         strings = _code_strings(tree) - _documented_values() - members
         assert not (strings & enum_values), (path.name, strings & enum_values)
@@ -140,7 +140,7 @@ def test_no_field_path_or_enum_value_typed_by_hand_in_the_library_code():
 
 
 def test_columns_and_labels():
-    cat = ot.get_catalog()
+    cat = ot.get_schema()
     cols = cat.columns({"Customer.Contacts": 2})
     assert cols[0] == "Id"
     assert "Customer.Contacts[1].Email" in cols and "Customer.Contacts[2].Email" not in cols
