@@ -19,6 +19,7 @@ from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from . import report
+from ._status import Reason, Status
 from ._values import Blank
 from .client import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
@@ -68,10 +69,12 @@ __all__ = [
     "OpptoolkitError",
     "Pacer",
     "Problem",
+    "Reason",
     "ReportError",
     "Schema",
     "ServiceUnreachable",
     "SheetError",
+    "Status",
     "SyncResult",
     "__version__",
     "edit_opportunity",

@@ -162,8 +162,11 @@ def _push(args: argparse.Namespace) -> int:
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
     )
     bad = result[~result["status"].isin(["succeeded", "unchanged", "skipped"])]
-    for r in bad.itertuples():
-        print(f"  row {r.row} {r.Id} [{r.status}] {r.error_code}: {r.error_message}", file=sys.stderr)
+    for r in bad.fillna("").to_dict("records"):
+        print(
+            f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
+            file=sys.stderr,
+        )
     return 1 if len(bad) else 0
 
 

@@ -84,7 +84,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         t = _step(5, "Push: latest record + changes, three-way merge, validated, 1 write/s, ledger")
         result = push_updates(edited, "Sandbox", ledger=out / "ledger", base=export, client=client, progress=progress)
         for r in result[result["status"] != "unchanged"].fillna("").to_dict("records"):
-            print(f"    {r['Id']} {r['status']:<9} {r['error_code']} {r['error_message']}".rstrip())
+            print(f"    {r['Id']} {r['status']:<9} {r['error_code'] or r['reason']} {r['error_message']}".rstrip())
         _done(t, ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items()) +
               f"; calls: {result.attrs['calls']}")  # fmt: skip
         expected = {"succeeded": 3, "invalid": 1, "conflict": 1}
@@ -98,7 +98,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         t = _step(6, "The ledger (Parquet, one entry per attempt, no customer data)")
         ledger = read_ledger(out / "ledger")
         with pd.option_context("display.width", 160, "display.max_columns", 8):
-            print(ledger[["Id", "status", "error_code", "changed_fields", "writes"]].to_string(index=False))
+            print(ledger[["Id", "status", "error_code", "reason", "changed_fields", "writes"]].to_string(index=False))
         _done(t, f"{len(ledger)} entries in {out / 'ledger'}")
 
         t = _step(7, "Sync the mirror again (incremental: only what changed), then the HTML pipeline report")

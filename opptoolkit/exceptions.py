@@ -22,6 +22,12 @@ class Problem:
     code: str
     message: str
 
+    def __post_init__(self) -> None:
+        from ._status import is_api_field_code  # the model is loaded by then; not at import
+
+        if not is_api_field_code(self.code):
+            raise ValueError(f"{self.code!r} is not one of the API's ValidationExceptionErrorCode values")
+
     def __str__(self) -> str:
         where = f"row {self.row}, " if self.row is not None else ""
         return f"{where}{self.field}: {self.code}: {self.message}"

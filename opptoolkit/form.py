@@ -403,7 +403,7 @@ class OpportunityForm:
         if r["status"] == "unchanged":
             self.reload(quiet=True)
             return self._say("The server already had these values.", "#070")
-        return self._say(f"Not saved ({r['status']}): {r['error_code']}: {r['error_message']}", "#b00")
+        return self._say(f"Not saved ({r['status']}): {r['error_code'] or r['reason']}: {r['error_message']}", "#b00")
 
     def _save_to_frame(self, changes: dict[str, tuple[Any, Any]]) -> str:
         if self.frame is not None and self.index is not None:

@@ -45,6 +45,7 @@ LEDGER_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("error_code", pa.string()),
         ("error_message", pa.string()),
+        ("reason", pa.string()),
         ("changed_fields", pa.list_(pa.string())),
         ("last_modified_before", pa.timestamp("us", tz="UTC")),
         ("last_modified_after", pa.timestamp("us", tz="UTC")),
@@ -62,7 +63,9 @@ LEDGER_SCHEMA = pa.schema(
 class LedgerEntry:
     """One row attempt. ``status``: in_flight, succeeded, unknown (sent, outcome not known:
     the next run reads it back), failed, conflict, invalid, no_token, not_editable, not_found,
-    deferred. ``row`` is the spreadsheet's row number when the rows came from a sheet;
+    deferred (:class:`opptoolkit.Status`). ``error_code`` is what the service or botocore said;
+    ``reason`` why the toolkit settled the row itself (:class:`opptoolkit.Reason`).
+    ``row`` is the spreadsheet's row number when the rows came from a sheet;
     ``writes`` the HTTP attempts of UpdateOpportunity (botocore's retries included)."""
 
     job_id: str
@@ -71,6 +74,7 @@ class LedgerEntry:
     status: str
     error_code: str | None = None
     error_message: str | None = None
+    reason: str | None = None
     changed_fields: list[str] = field(default_factory=list)
     last_modified_before: datetime | None = None
     last_modified_after: datetime | None = None

@@ -34,6 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
+from ._status import Reason
 from ._values import Blank, is_blank
 from .client import Pacer, get_client, handler_attached
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
@@ -392,13 +393,13 @@ class _PushRun:
             entry.error_code = r.problems[0].code
             entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
         if r.conflicts and entry.error_code is None:
-            entry.error_code, entry.error_message = "CONFLICT", "changed on both sides: " + ", ".join(r.conflicts)
+            entry.reason, entry.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
         if status in ("not_found", "invalid") and entry.error_message is None and r.note:
             entry.error_message = r.note
         if not self.dry_run and status != "unchanged":  # the ledger holds attempts, not untouched rows
             self.book.write(entry)
         self.results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
-                             "error_message": entry.error_message, "changed_fields": list(r.changes),
+                             "reason": entry.reason, "error_message": entry.error_message, "changed_fields": list(r.changes),
                              "last_modified_before": entry.last_modified_before, "last_modified_after": entry.last_modified_after, "writes": entry.writes})  # fmt: skip
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
@@ -514,8 +515,10 @@ def push_updates(
     DataFrame
         Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``,
         ``status`` (succeeded, unchanged, skipped, invalid, no_token, not_editable, conflict,
-        not_found, failed, unknown, deferred), ``error_code``, ``error_message``,
-        ``changed_fields``, ``last_modified_before``, ``last_modified_after``, ``writes``.
+        not_found, failed, unknown, deferred: :class:`opptoolkit.Status`), ``error_code`` (what the
+        service or botocore said, such as ``ConflictException`` or ``INVALID_ENUM_VALUE``),
+        ``reason`` (why the toolkit settled the row itself: :class:`opptoolkit.Reason`),
+        ``error_message``, ``changed_fields``, ``last_modified_before``, ``last_modified_after``, ``writes``.
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
     Raises
@@ -573,7 +576,7 @@ def push_updates(
 
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
-    df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "error_message", "changed_fields",
+    df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "reason", "error_message", "changed_fields",
                                             "last_modified_before", "last_modified_after", "writes"])  # fmt: skip
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
@@ -590,7 +593,7 @@ def _push_row(
     """Decide and do what one row needs; returns the writes spent."""
     if job.stop:
         r.note = "interrupted"
-        job.record(r, "deferred", error_code="INTERRUPTED", error_message="push interrupted before this row")
+        job.record(r, "deferred", reason=Reason.INTERRUPTED, error_message="push interrupted before this row")
         return 0
     if r.id is None:
         r.action, r.note = "not_found", "no Id"
@@ -608,7 +611,7 @@ def _push_row(
         return 0
     if job.bases is not None and r.id not in job.bases:
         r.note = "not in the base"
-        job.record(r, "not_found", error_code="NOT_IN_BASE", error_message="not in the base")
+        job.record(r, "not_found", reason=Reason.NOT_IN_BASE, error_message="not in the base")
         return 0
     if job.bases is not None and latest is None and job.needs_no_read(r):
         job.record(r, "unchanged")  # no change against the base: nothing to read or send
@@ -629,7 +632,7 @@ def _push_row(
     elif r.action != "update" or job.dry_run:
         job.record(r, r.action, last_modified_before=r.token)
     elif used >= budget:
-        job.record(r, "deferred", error_code="DAILY_BUDGET",
+        job.record(r, "deferred", reason=Reason.DAILY_BUDGET,
                    error_message=f"daily write budget of {budget} used; run again later")  # fmt: skip
     else:
         return job.send(r, base, latest)

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import fields as P
+from ._values import is_blank
 from .exceptions import ReportError
 from .frame import to_payloads
 from .rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, validate_payload
@@ -63,7 +64,7 @@ def _stages() -> tuple[str, ...]:
 
 
 def _decimal(text: Any) -> Decimal | None:
-    if text is None or (isinstance(text, float) and text != text) or text == "":
+    if is_blank(text):
         return None
     try:
         return Decimal(str(text))

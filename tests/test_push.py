@@ -164,6 +164,8 @@ def test_concurrent_edit_to_the_same_field_is_a_conflict_and_nothing_is_sent(sb,
     )
     assert result["status"].tolist() == ["conflict"]
     assert "Project.Title" in result["error_message"][0]
+    # found by the three-way merge, not said by the service: the toolkit's reason, no API code
+    assert result["reason"].tolist() == [ot.Reason.CONFLICT] and result["error_code"].isna().all()
     assert "UpdateOpportunity" not in result.attrs["calls"]
     assert sb.record("Sandbox", ident)["Project"]["Title"] == "Colleague's title"
 
@@ -252,7 +254,7 @@ def test_daily_budget_defers_and_a_later_run_finishes(sb, export, tmp_path):
     first = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, daily_write_budget=3,
                             endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
     assert first["status"].tolist() == ["succeeded"] * 3 + ["deferred"] * 2
-    assert set(first["error_code"][3:]) == {"DAILY_BUDGET"}
+    assert set(first["reason"][3:]) == {"DAILY_BUDGET"}
     again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, daily_write_budget=3,
                             endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
     assert again["status"].tolist()[3:] == ["deferred"] * 2  # the budget counts the ledger's writes
@@ -381,7 +383,7 @@ def test_ctrl_c_stops_after_the_call_in_flight_and_leaves_a_consistent_ledger(sb
     assert 3 <= len(done) < len(rows)
     assert set(result.loc[result["status"] == "succeeded", "Id"]) == done  # every sent row recorded
     deferred = result[result["status"] == "deferred"]
-    assert len(deferred) == len(rows) - len(done) and set(deferred["error_code"]) == {"INTERRUPTED"}
+    assert len(deferred) == len(rows) - len(done) and set(deferred["reason"]) == {"INTERRUPTED"}
     ledger = ot.read_ledger(tmp_path / "ledger")
     assert not (set(ledger.loc[ledger["status"] == "in_flight", "Id"]) - done)  # nothing left in flight
     sb.service.config.latency = 0.0
@@ -670,3 +672,10 @@ def test_no_credentials_stop_the_push_at_the_first_call(sb, export, tmp_path):
         ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=client, **FAST)
     assert len(e.value.result) == 1 and e.value.result["status"].tolist() == ["failed"]
     assert len(ot.read_ledger(tmp_path / "l")) == 1 and not sb.service.applied
+
+
+def test_a_problem_carries_only_the_api_field_codes():
+    """``Problem.code`` promises the model's ValidationExceptionErrorCode vocabulary."""
+    assert ot.Problem(2, "LifeCycle.Stage", "INVALID_ENUM_VALUE", "not a stage").code == "INVALID_ENUM_VALUE"
+    with pytest.raises(ValueError, match="ValidationExceptionErrorCode"):
+        ot.Problem(2, "LifeCycle.Stage", "CONFLICT", "changed on both sides")

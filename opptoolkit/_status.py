@@ -1,0 +1,76 @@
+"""The toolkit's own vocabulary for a row's outcome, kept apart from the API's error codes.
+
+``Status`` is what a plan or a push did with a row (the ``action`` / ``status`` columns).
+``Reason`` is why the toolkit itself settled a row without the service saying so (the ``reason``
+column). The ``error_code`` column holds only what the service or botocore said: one of the
+model's ``ValidationExceptionErrorCode`` values for a field problem, or an error's name
+(``ConflictException``, ``ThrottlingException``, ...).
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+
+from botocore.model import StringShape
+
+from .schema import service_model
+
+__all__ = ["Reason", "Status", "is_api_field_code"]
+
+
+class Status(StrEnum):
+    """What a plan or a push did with a row.
+
+    Examples
+    --------
+    >>> Status.SUCCEEDED == "succeeded"
+    True
+    """
+
+    UPDATE = "update"  # planned: the row will be sent
+    UNCHANGED = "unchanged"  # nothing to send
+    INVALID = "invalid"  # refused before sending: ``errors`` say why
+    NO_TOKEN = "no_token"  # no LastModifiedDate to send, and no base or server read to take it from
+    NOT_EDITABLE = "not_editable"  # the ReviewStatus locks the edited fields
+    CONFLICT = "conflict"  # the same field changed in the edit and on the server
+    NOT_FOUND = "not_found"  # no such record (or not in the base)
+    IN_FLIGHT = "in_flight"  # the ledger's intent, written before the call
+    SUCCEEDED = "succeeded"
+    UNKNOWN = "unknown"  # sent, outcome not known: the next run reads the record back
+    FAILED = "failed"  # the service refused it
+    DEFERRED = "deferred"  # not sent this run (interrupted, daily budget): run again
+    SKIPPED = "skipped"  # already succeeded in an earlier run
+
+
+class Reason(StrEnum):
+    """Why the toolkit settled a row itself (the ``reason`` column; never in ``error_code``).
+
+    Examples
+    --------
+    >>> Reason.DAILY_BUDGET.value
+    'DAILY_BUDGET'
+    """
+
+    CONFLICT = "CONFLICT"  # changed on both sides since the base: found by the three-way merge
+    NOT_IN_BASE = "NOT_IN_BASE"  # the row's Id is not in the base the plan was given
+    DAILY_BUDGET = "DAILY_BUDGET"  # the rolling 24 h write quota is used up
+    INTERRUPTED = "INTERRUPTED"  # Ctrl-C before this row was sent
+
+
+@functools.cache
+def _field_codes() -> frozenset[str]:
+    shape = service_model().shape_for("ValidationExceptionErrorCode")
+    assert isinstance(shape, StringShape), shape
+    return frozenset(shape.enum)
+
+
+def is_api_field_code(code: str) -> bool:
+    """Whether ``code`` is one of the model's ``ValidationExceptionErrorCode`` values.
+
+    Examples
+    --------
+    >>> is_api_field_code("INVALID_ENUM_VALUE"), is_api_field_code("CONFLICT")
+    (True, False)
+    """
+    return code in _field_codes()
