@@ -27,19 +27,24 @@ field) are converted back and listed in ``df.attrs["sheet_warnings"]``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
-from itertools import chain
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
+from .frame import _gc_paused
 from .schema import ID, Field, Schema, get_schema, label_for
 
 __all__ = ["read_sheet", "write_sheet"]
@@ -252,11 +257,18 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 # Excel saves "CSV" with ";" where the decimal separator is a comma (most of Europe)
                 sep = max((",", ";", "\t"), key=fh.readline().count)
+                fh.seek(0)
+                width = len(next(csv.reader(fh, delimiter=sep), []))
+                fast = _csv_columns(_csv_arrow(path, sep, width))
+                if fast is not None:
+                    return fast
                 fh.seek(0)  # the csv module, not read_csv: a row with a cell too many shifts nothing
                 records = list(csv.reader(fh, delimiter=sep))
-            fast = _csv_columns(records)
-            if fast is not None:
-                return fast
+            if records and set(map(len, records)) <= {0, len(records[0])}:  # what Arrow's reader declined
+                regular = [r or [""] * len(records[0]) for r in records]
+                fast = _csv_columns([pa.array(c, pa.large_string()) for c in zip(*regular, strict=True)])
+                if fast is not None:
+                    return fast
             flagged = {(n, j): f"holds the error value {v}" for n, r in enumerate(records, start=1)
                        for j, v in enumerate(r) if v in _ERRORS}  # fmt: skip
         else:
@@ -306,27 +318,84 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     return names, columns, rows
 
 
-def _csv_columns(records: Sequence[Sequence[Any]]) -> tuple[list[str], list[Any], list[int]] | None:
-    """:func:`_read_raw` of CSV records whose rows all have the header's cells and no error value,
-    with each column whole (a pandas text Series); None for any other, whose problems the
-    row-by-row reading names. The checks run over all cells at C speed."""
-    head = list(records[0]) if records else []
-    width = len(head)
-    if not width or head[-1] == "" or not set(map(len, records)) <= {0, width}:
+def _csv_arrow(path: Path, sep: str, width: int) -> list[Any] | None:
+    """The CSV's columns, header in row 0, as Arrow's CSV reader reads them (in C, all as text);
+    None where its reading could differ from the csv module's, which then reads the file.
+
+    Both read RFC 4180 quoting the same way, and an empty line as a record of empty cells (the
+    csv module gives it no cell; either is a row left empty). The reader is refused a row whose
+    cells differ in number from the header's (it raises), a file that is not UTF-8 (it raises)
+    and a cell longer than the csv module accepts (checked here). The whole file is one block:
+    a CRLF inside a quoted cell that straddles two blocks loses its LF
+    (https://github.com/apache/arrow/issues/51368); block_size is a 32-bit int.
+    """
+    import pyarrow.csv as pv
+
+    size = path.stat().st_size
+    if not width or size >= 2**31 - 1:
         return None
-    if not _ERRORS.isdisjoint(chain.from_iterable(records)):
+    try:
+        table = pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(use_threads=False, block_size=size + 1, autogenerate_column_names=True),
+            parse_options=pv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pv.ConvertOptions(column_types={f"f{i}": pa.large_string() for i in range(width)}),
+        )
+    except pa.ArrowException:
         return None
-    keep = [n for n, r in enumerate(records[1:], start=2) if any(r)]  # rows left wholly empty are skipped
-    body = [records[n - 1] for n in keep]
-    columns: list[Any] = [_text_series(c) for c in zip(*body, strict=True)] if body else []
-    return head, columns or [()] * width, keep
+    columns = [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
+    if len(columns) != width or any(c.type != pa.large_string() for c in columns):
+        return None
+    limit = csv.field_size_limit()
+    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in columns):
+        return None
+    return columns
 
 
-def _text_series(texts: Sequence[str]) -> pd.Series:
-    """``pd.Series(texts, dtype="str")`` without pandas' per-item checks (the items are all str)."""
-    import pyarrow as pa
+def _csv_columns(columns: list[Any] | None) -> tuple[list[str], list[Any], list[int]] | None:
+    """:func:`_read_raw` of a CSV whose rows all have the header's cells, given as whole Arrow
+    text columns with the header in row 0: the body's columns, rows left wholly empty skipped.
+    None for a file with an error value or a last header cell left empty, whose problems the
+    row-by-row reading names. The checks run over whole columns at C speed."""
+    if not columns or not len(columns[0]):
+        return None
+    head = [str(c[0].as_py()) for c in columns]
+    if head[-1] == "":
+        return None
+    errors = pa.array(sorted(_ERRORS), pa.large_string())
+    if any(pc.any(pc.is_in(c, value_set=errors)).as_py() for c in columns):
+        return None
+    body = [c[1:] for c in columns]
+    filled = pc.not_equal(body[0], "")
+    for c in body[1:]:
+        filled = pc.or_(filled, pc.not_equal(c, ""))
+    keep = np.flatnonzero(filled.to_numpy(zero_copy_only=False))
+    if len(keep) < len(filled):
+        body = [c.filter(filled) for c in body]
+    return head, body, (keep + 2).tolist()
 
-    return pd.Series(pd.arrays.ArrowStringArray(pa.array(texts, pa.large_string())), dtype="str")
+
+def _text_series(texts: Any) -> pd.Series:
+    """``pd.Series(texts, dtype="str")`` of an Arrow text array, wrapping its buffers."""
+    if texts.type != pa.large_string():
+        texts = texts.cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(texts), dtype="str")
+
+
+def _text_column(values: Any) -> Any:
+    """A text field's Arrow column as the frame's: the formula guard's ``'`` removed (as
+    :func:`_unguard`), blank cells missing; all blank as a column of None, as cell by cell."""
+    blank = pc.equal(values, "")
+    if values.null_count:
+        blank = pc.fill_null(blank, True)
+    if pc.all(blank).as_py():
+        return [None] * len(values)
+    guarded = pc.starts_with(values, "'")
+    if pc.any(guarded).as_py():
+        values = pc.if_else(guarded, pc.utf8_slice_codeunits(values, 1), values)
+    if pc.any(blank).as_py():
+        values = pc.if_else(blank, pa.scalar(None, values.type), values)
+    return _text_series(values)
 
 
 def _letter(col: int) -> str:
@@ -356,14 +425,26 @@ def _xlsx_records(
         name = names[sheet_name] if isinstance(sheet_name, int) else sheet_name
         if name not in names:
             raise KeyError(f"Worksheet {name} does not exist.")
-        if _calamine_misreads(path, names.index(name)):
-            return _xlsx_records_openpyxl(path, sheet_name)
-        sheet = wb.get_sheet_by_name(name)
-        records: list[Sequence[Any]] = list(sheet.to_python(skip_empty_area=False))
-        merged = [
-            (r0 + 1, c0, f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}")
-            for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []
-        ]
+        records: list[Sequence[Any]] = []
+        merged: list[tuple[int, int, str]] = []
+        failed: Exception | None = None
+        # The scan runs beside calamine's reading, which releases the GIL; calamine's values are
+        # used only if the scan finds nothing calamine misreads (else they are not, nor its errors).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            misreads = pool.submit(_calamine_misreads, path, names.index(name))
+            try:
+                sheet = wb.get_sheet_by_name(name)
+                records = list(sheet.to_python(skip_empty_area=False))
+                merged = [
+                    (r0 + 1, c0, f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}")
+                    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []
+                ]
+            except Exception as e:  # raised below, unless openpyxl reads the sheet
+                failed = e
+            if misreads.result():
+                return _xlsx_records_openpyxl(path, sheet_name)
+        if failed is not None:
+            raise failed
     finally:
         wb.close()
     return records, {}, merged
@@ -475,6 +556,9 @@ def _xlsx_records_openpyxl(
     return records, flagged, merged
 
 
+# The cells read are many small objects and no cycle: every collection while they are built would
+# walk all of them, for nothing to collect.
+@_gc_paused()
 def read_sheet(
     path: str | Path,
     *,
@@ -559,19 +643,24 @@ def read_sheet(
     data: dict[str, Any] = {}
     for col, values in zip(columns, body, strict=True):
         f = None if col in kept else cat.field_for(col)
-        if isinstance(values, pd.Series):  # a CSV's column of text, read whole
-            if f is not None and col != ID and f.type != "timestamp" and not f.is_list:
-                text = values.str.removeprefix("'").where(values != "")  # _unguard, blank to missing
-                data[col] = [None] * len(text) if text.isna().all() else text  # all blank: as a list of None reads
+        text_field = f is not None and col != ID and f.type != "timestamp" and not f.is_list
+        if text_field and not isinstance(values, pa.Array):  # an xlsx column: whole if all its cells are text
+            with contextlib.suppress(pa.ArrowTypeError, pa.ArrowInvalid):  # a typed cell: converted, with a warning
+                values = pa.array(values, pa.large_string())
+        if isinstance(values, pa.Array):  # a column of text, read whole
+            if text_field:
+                data[col] = _text_column(values)
                 continue
-            stripped = values.str.strip() if f is not None and f.type == "timestamp" else None
-            if stripped is not None and not ((stripped == "") & (values != "")).any():  # spaces: cell by cell
-                try:  # ISO 8601, as written; anything else is parsed (or refused) cell by cell below
-                    data[col] = pd.to_datetime(stripped.where(values != ""), utc=True, format="ISO8601")
-                    continue
-                except (ValueError, TypeError):
-                    pass
-            values = values.tolist()
+            if f is not None and f.type == "timestamp":
+                texts = _text_series(values)
+                stripped = texts.str.strip()
+                if not ((stripped == "") & (texts != "")).any():  # spaces only: cell by cell
+                    try:  # ISO 8601, as written; anything else is parsed (or refused) cell by cell below
+                        data[col] = pd.to_datetime(stripped.where(texts != ""), utc=True, format="ISO8601")
+                        continue
+                    except (ValueError, TypeError):
+                        pass
+            values = values.to_pylist()
         if f is None:  # a header the model does not know: its cells as text
             data[col] = [None if v is None or v == "" else _unguard(str(_shown(v))) for v in values]
         else:
@@ -620,7 +709,9 @@ def _decode_column(
 ) -> list[Any]:
     """``_decode`` for a whole column; a text cell of a text field (the usual cell) only needs
     unguarding."""
-    if f.type == "timestamp" or f.is_list:
+    if f.is_list:
+        return _decode_lists(values, rows, f, col, problems, warnings)
+    if f.type == "timestamp":
         return [
             None if v is None or v == "" else _decode(v, f, rows[i], col, problems, warnings)
             for i, v in enumerate(values)
@@ -633,6 +724,24 @@ def _decode_column(
         else _decode(v, f, rows[i], col, problems, warnings)
         for i, v in enumerate(values)
     ]
+
+
+def _decode_lists(
+    values: Sequence[Any], rows: list[int], f: Field, col: str, problems: list[Problem], warnings: list[Problem]
+) -> list[Any]:
+    """``_decode`` for a column of a list field: the usual cell (text, items on their own lines,
+    no escape, no CR, no ";" to split on) split here, any other by :func:`_decode`."""
+    semicolons = bool(f.enum) and not any(";" in e for e in f.enum)
+    out: list[Any] = []
+    for i, v in enumerate(values):
+        if v is None or v == "":
+            out.append(None)
+        elif type(v) is not str or "\\" in v or "\r" in v or (semicolons and ";" in v and "\n" not in v):
+            out.append(_decode(v, f, rows[i], col, problems, warnings))
+        else:
+            items = (v[1:] if v[0] == "'" else v).split("\n")  # _unguard, then _decode_list's split
+            out.append(items if "" not in items else [x for x in items if x] or None)
+    return out
 
 
 def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warnings: list[Problem]) -> Any:

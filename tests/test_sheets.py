@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import random
 import re
 import zipfile
 from datetime import datetime
@@ -363,3 +365,52 @@ def test_timestamps_read_whole_columns_keep_the_cell_rules(tmp_path):
     assert back["LastModifiedDate"].isna().tolist() == [False, True, False]
     p = _problem(tmp_path, "Id,LastModifiedDate\nO1,2025-01-31T09:30:00+01:00\nO2,yesterday\n")
     assert (p.row, p.field, p.code) == (3, "LastModifiedDate", "INVALID_STRING_FORMAT")
+
+
+def test_csv_cell_with_a_crlf_where_arrows_reader_would_split_its_blocks(tmp_path):
+    """Arrow's CSV reader, reading in blocks of 1 MiB, drops the LF of a quoted CRLF whose CR ends a
+    block (https://github.com/apache/arrow/issues/51368)."""
+    lines = ["Id,Project.Title"] + [f"O{i},{'x' * 90}" for i in range(10_000)]
+    head = "\r\n".join(lines).encode() + b"\r\n"
+    head = head[: head.rfind(b"\r\n", 0, (1 << 20) - 200) + 2]  # whole rows up to just before 1 MiB
+    before = b'Olast,"' + b"y" * ((1 << 20) - 1 - len(head) - len(b'Olast,"'))  # the CR: byte 2**20 - 1
+    (tmp_path / "x.csv").write_bytes(head + before + b'\r\nz"\r\n')
+    back = ot.read_sheet(tmp_path / "x.csv")
+    assert back["Project.Title"].iloc[-1] == before[7:].decode() + "\r\nz"
+
+
+def _csv_module_reading(text: str, sep: str):
+    """What read_sheet reads from a CSV of rows of the header's width: the header, the columns and
+    the row numbers of the rows with a value, by the csv module (the reference)."""
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    if not records or not records[0] or records[0][-1] == "" or {len(r) for r in records} - {0, len(records[0])}:
+        return None
+    body = [(n, r) for n, r in enumerate(records[1:], start=2) if any(r)]
+    columns = [[r[j] for _, r in body] for j in range(len(records[0]))]
+    return records[0], columns, [n for n, _ in body]
+
+
+def test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads(tmp_path):
+    """Arrow's reader, where read_sheet uses it, gives the csv module's cells (quotes, doubled
+    quotes, CR, LF and CRLF inside and outside quotes, empty lines, a BOM); elsewhere it declines
+    and the csv module reads the file."""
+    from opptoolkit.sheets import _csv_arrow, _csv_columns
+
+    rng = random.Random(18)
+    alphabet = ["a", "b", "é", " ", ",", ";", '"', '""', "\n", "\r", "\r\n", "'"]
+    path = tmp_path / "x.csv"
+    used = 0
+    for _ in range(3000):
+        sep = rng.choice([",", ";"])
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        path.write_bytes(("\ufeff" if rng.random() < 0.2 else "").encode() + text.encode())
+        expected = _csv_module_reading(text, sep)
+        width = len(next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), []))
+        got = _csv_columns(_csv_arrow(path, sep, width))
+        if got is None:
+            continue
+        used += 1
+        head, columns, rows = got
+        assert expected is not None, repr(text)
+        assert (head, [c.to_pylist() for c in columns], rows) == expected, repr(text)
+    assert used > 300  # the comparison ran on many files
