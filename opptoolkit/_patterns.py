@@ -124,3 +124,52 @@ def example(pattern: str) -> str | None:
     fitting = [x for x in samples if 3 <= len(x) <= 40]
     # the plainest one reads best: fewest punctuation marks, then the shortest
     return min(fitting, key=lambda x: (sum(not c.isalnum() for c in x), len(x))) if fitting else None
+
+
+def example_date() -> str:
+    """A date in the form the model's date patterns take, and not in the past: 31 December of next year."""
+    import datetime
+
+    return f"{datetime.datetime.now(datetime.UTC).year + 1}-12-31"
+
+
+@functools.cache
+def decimals(pattern: str | None) -> int | None:
+    """The most decimals a pattern that describes a plain decimal number takes (0: a whole
+    number), or None when it describes something else. Probed with values: it takes ``0``, ``7``
+    and ``1234``, refuses a sign, a thousands separator and an exponent.
+
+    >>> decimals("(0|([1-9][0-9]{0,30}))(\\\\.[0-9]{0,2})?"), decimals("[0-9]{9}"), decimals("O[0-9]{1,19}")
+    (2, None, None)
+    """
+    rx = compile_pattern(pattern)
+    if rx is None or not all(rx.fullmatch(v) for v in ("0", "7", "1234")):
+        return None
+    if any(rx.fullmatch(v) for v in ("-1", "1,000", "1e5", "abc", "1 000")):
+        return None
+    n = 0
+    while n < 10 and rx.fullmatch("1." + "5" * (n + 1)):
+        n += 1
+    return n
+
+
+def describe(pattern: str | None) -> str | None:
+    """What a value of ``pattern`` looks like, in words, when the pattern is a date or a number;
+    None for any other (:func:`example` then shows one).
+
+    >>> describe("[1-9][0-9]{3}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])")[:29]
+    'a date: use YYYY-MM-DD, e.g. '
+    >>> describe("(0|([1-9][0-9]{0,30}))(\\\\.[0-9]{0,2})?")
+    "a number with at most 2 decimals, for example '1500.50' (no currency sign or thousands separator)"
+    """
+    from .schema import is_date_pattern
+
+    if is_date_pattern(pattern):
+        return f"a date: use YYYY-MM-DD, e.g. {example_date()}"
+    n = decimals(pattern)
+    if n is None:
+        return None
+    plain = "no currency sign or thousands separator"
+    if n == 0:
+        return f"a whole number, for example '1500' ({plain})"
+    return f"a number with at most {n} decimal{'s' if n > 1 else ''}, for example '1500.{'5'.ljust(n, '0')}' ({plain})"

@@ -148,10 +148,23 @@ def _scalar(value: Any, f: Field) -> Any:
     return value
 
 
+#: How alike (difflib's ratio, case aside) a choice must be to be offered as "did you mean": a
+#: typo (``Qualifed`` -> ``Qualified``: 0.94, ``Yess`` -> ``Yes``: 0.86) is; two words that share
+#: a few letters (``Banking`` -> ``Mining``: 0.62, difflib's own default cutoff is 0.6) are not.
+CLOSE = 0.75
+
+
 def closest(value: str, choices: Iterable[str]) -> str | None:
-    """The choice nearest ``value`` (difflib's ratio of at least 0.6), or None."""
-    hint = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return hint[0] if hint else None
+    """The choice nearest ``value`` when it is close (:data:`CLOSE`, case aside), or None.
+
+    >>> closest("Qualifed", ["Prospect", "Qualified"]), closest("Banking", ["Mining", "Retail"])
+    ('Qualified', None)
+    """
+    by_key: dict[str, str] = {}
+    for c in choices:
+        by_key.setdefault(c.casefold(), c)
+    hint = difflib.get_close_matches(value.casefold(), list(by_key), n=1, cutoff=CLOSE)
+    return by_key[hint[0]] if hint else None
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

@@ -31,7 +31,7 @@ from . import fields as P
 from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
-from .rules import NOT_EDITS, payload_warnings, related_of_row, validate_payload
+from .rules import NOT_EDITS, editable_fields, payload_warnings, related_of_row, validate_payload
 from .schema import Catalog, Schema, get_schema, split_column
 
 __all__ = ["Row", "changes", "resolve", "unchanged_rows"]
@@ -73,6 +73,29 @@ def changes(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blan
     return out
 
 
+def ignored_edits(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank) -> list[Problem]:
+    """A warning for each edited cell that no request can send: a member UpdateOpportunity does
+    not take (``Arn``, ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``),
+    changed against the base. :func:`changes` leaves these out; the plan names them, so an edit
+    is never dropped silently.
+
+    >>> [str(p) for p in ignored_edits({"Id": "O1", "Arn": "arn:x"}, {"Id": "O1", "Arn": "arn:y"}, get_schema(), "keep")]
+    ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; this edit is not sent']
+    """
+    out = []
+    for col, raw in edit.items():
+        f = cat.field_for(col)
+        if f.writable or col in NOT_EDITS:
+            continue
+        new = normalise(raw, f)
+        if new is None and blank == "keep":
+            continue
+        if eol(new) != eol(normalise(base.get(col), f)):
+            why = editable_fields(None, [col], schema=cat)[col]
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
+    return out
+
+
 def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> np.ndarray:
     """Which rows of ``edit`` certainly have no :func:`changes` against the same position of ``base``.
 
@@ -90,9 +113,8 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
     """
     same = np.ones(len(edit), dtype=bool)
     for col in edit.columns:
-        f = cat.field_for(str(col))
-        if col in NOT_EDITS or not f.writable:
-            continue  # as in changes: never an edit
+        if col in NOT_EDITS:
+            continue  # as in changes: never an edit (an output-only member is compared: the plan names its edit)
         e = edit[col].reset_index(drop=True)
         e_blank = _blanks(e)
         if col in base.columns:
@@ -256,6 +278,8 @@ class Row:
             "changes": [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes.items()],
             "changed_fields": list(self.changes),
             "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
+            # each error's code on its own, for a filter or a count (the message stays in words)
+            "error_codes": [p.code for p in self.problems] + ["CONFLICT"] * len(self.conflicts),
             "warnings": [str(p) for p in self.warnings],
             "note": self.note,
         }
@@ -285,6 +309,11 @@ def resolve(
         row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
         return
     row.changes = changes(row.edit, base_row, cat, blank)
+    # without a base the latest record is the base: its output-only members may have moved on
+    # since the export (a solution associated), which is no edit of the analyst's
+    ignored = ignored_edits(row.edit, base_row, cat, blank) if base is not None or token(row.edit) == token(
+        base_row) else []  # fmt: skip
+    row.warnings = ignored
     if not row.changes:
         row.action = "unchanged"
         return
@@ -331,7 +360,7 @@ def resolve(
     status = onto.get(P.REVIEW_STATUS)
     changed = payload_columns(merged, row.changes, cat)
     row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
-    row.warnings = payload_warnings(payload, changed=changed, related=related)
+    row.warnings = ignored + payload_warnings(payload, changed=changed, related=related)
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = "not_editable"
         row.note = f"ReviewStatus is {status!r}"

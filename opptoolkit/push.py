@@ -246,7 +246,8 @@ def plan_updates(
         One row per edited row: ``row`` (the spreadsheet's row number when the rows came
         from a sheet, else the frame's label), ``Id``, ``action`` (update, unchanged, invalid,
         no_token, not_editable, conflict, not_found), ``changes`` (``path: old → new``),
-        ``changed_fields``, ``errors`` (in the API's codes), ``warnings`` (what the model's text
+        ``changed_fields``, ``errors`` (each ``field: CODE: message``), ``error_codes`` (each
+        error's code alone: the API's, or ``CONFLICT``), ``warnings`` (what the model's text
         says AWS may refuse or replace; the row is still sent) and ``note``.
 
     Raises
@@ -272,11 +273,11 @@ def plan_updates(
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = "not_found", "not in the base", {}
     columns: dict[str, list[Any]] = {c: [] for c in ("row", "Id", "action", "changes", "changed_fields", "errors",
-                                                      "warnings", "note")}  # fmt: skip
+                                                      "error_codes", "warnings", "note")}  # fmt: skip
     work = iter(edit.work)
     for lb, i, same in zip(edit.labels, edit.ids, edit.same, strict=True):
         # an unchanged row as plan_row gives it, without a Row
-        values = (lb, i, "unchanged", [], [], [], [], "") if same else tuple(next(work).plan_row().values())
+        values = (lb, i, "unchanged", [], [], [], [], [], "") if same else tuple(next(work).plan_row().values())
         for c, v in zip(columns.values(), values, strict=True):
             c.append(v)
     return pd.DataFrame(columns)

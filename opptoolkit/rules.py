@@ -22,7 +22,7 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import fields as P
-from ._patterns import example
+from ._patterns import describe, example, example_date
 from ._values import closest, is_blank, template
 from .exceptions import Problem
 from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, length_bounds
@@ -270,8 +270,9 @@ def _format_message(pattern: str, path: str) -> str:
     """What a value that misses the model's pattern should be, in words: a regular expression
     means nothing to the analyst who reads the message, so a date says its form and any other
     field shows a value that fits (made from the pattern)."""
-    if is_date_pattern(pattern):
-        return "must be a date as YYYY-MM-DD"
+    words = describe(pattern)  # a date or an amount: its form in words
+    if words is not None:
+        return f"must be {words}"
     name = path.rsplit(".", 1)[-1].removesuffix("[]")
     shown = example(pattern)  # generated from the pattern, never the analyst's (perhaps sensitive) value
     like = f", for example {shown!r}" if shown else f" (the service model's pattern for {path})"
@@ -299,7 +300,9 @@ def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: lis
         ok = rx is None or rx.fullmatch(value) is not None
         if ok and is_date_pattern(pattern) and not _calendar_date(value):
             # the pattern takes 2030-02-30; a date member holds a real date (model: "date" members)
-            out.append(Problem(None, path, "INVALID_VALUE", "is not a calendar date (YYYY-MM-DD)"))
+            out.append(
+                Problem(None, path, "INVALID_VALUE", f"is not a calendar date: use YYYY-MM-DD, e.g. {example_date()}")
+            )
         if not ok:
             bounds = length_bounds(pattern)
             if bounds:

@@ -146,19 +146,43 @@ def _words(segment: str) -> list[str]:
     return [w.lower() for w in _CAMEL_RE.findall(segment)]
 
 
-def label_for(path_or_column: str) -> str:
-    """Friendly header for a field path or column: ``Customer.Contacts[0].Email`` ->
-    ``Customer contacts 1 email`` (indexes shown from 1).
+# The console's short names for the parts of a path, reviewed by hand (labels only: the fields
+# themselves still come from the model). A key is a path prefix, as its segments (``[]`` for a
+# list of structures); its words replace the words the prefix would give, so every column below
+# it reads the same way: LifeCycle.TargetCloseDate -> "Target close date", Customer.Account.
+# Address.City -> "Customer city", Customer.Contacts[0].Email -> "Contact 1 email". FieldCatalog
+# checks that each key is still a prefix of a path of the model, and that labels stay unique.
+SHORT_LABELS = {
+    ("LifeCycle",): "",
+    ("Customer", "Account"): "Customer",
+    ("Customer", "Account", "Address"): "Customer",
+    ("Customer", "Account", "CompanyName"): "Customer company",
+    ("Customer", "Contacts[]"): "Contact",
+    ("Project", "ExpectedCustomerSpend[]"): "Expected spend",
+    ("Project", "ExpectedContractDuration"): "Contract duration",
+    ("SoftwareRevenue", "Value"): "Software revenue",
+    ("RelatedEntityIdentifiers",): "Related",
+    ("OpportunityTeam[]",): "Team member",
+}
+# Words written as the console writes them (case only: headers are matched without case).
+_ACRONYMS = {"aws": "AWS", "url": "URL", "apn": "APN", "arn": "ARN", "duns": "DUNS"}
 
-    Examples
-    --------
-    >>> label_for("Customer.Account.CompanyName")
-    'Customer account company name'
-    >>> label_for("Customer.Contacts[0].Email")
-    'Customer contacts 1 email'
+
+def derived_label(path_or_column: str) -> str:
+    """The header derived from the path's words alone: ``Customer.Contacts[0].Email`` ->
+    ``Customer contacts 1 email`` (indexes shown from 1). Still accepted on read.
+
+    >>> derived_label("LifeCycle.Stage"), derived_label("Customer.Contacts[0].Email")
+    ('Life cycle stage', 'Customer contacts 1 email')
     """
+    words = _label_words(path_or_column.split("."))
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _label_words(segments: list[str]) -> list[str]:
     words: list[str] = []
-    for segment in path_or_column.split("."):
+    for segment in segments:
         m = re.fullmatch(r"(\w+)\[(\d*)\]", segment)
         if m:
             words += _words(m.group(1))
@@ -166,6 +190,34 @@ def label_for(path_or_column: str) -> str:
                 words.append(str(int(m.group(2)) + 1))
         else:
             words += _words(segment)
+    return words
+
+
+def label_for(path_or_column: str) -> str:
+    """The header of a field path or column, as the console names it: the path's words, with the
+    reviewed short names of :data:`SHORT_LABELS` for its leading parts (indexes shown from 1).
+
+    Examples
+    --------
+    >>> label_for("Customer.Account.CompanyName"), label_for("LifeCycle.TargetCloseDate")
+    ('Customer company', 'Target close date')
+    >>> label_for("Customer.Contacts[0].Email"), label_for("PrimaryNeedsFromAws")
+    ('Contact 1 email', 'Primary needs from AWS')
+    """
+    segments = path_or_column.split(".")
+    words: list[str] = []
+    rest = segments
+    for n in range(len(segments), 0, -1):
+        key = tuple(re.sub(r"\[\d*\]", "[]", s) for s in segments[:n])
+        if key in SHORT_LABELS:
+            words = SHORT_LABELS[key].split()
+            m = re.fullmatch(r"\w+\[(\d+)\]", segments[n - 1])
+            if m:
+                words.append(str(int(m.group(1)) + 1))
+            rest = segments[n:]
+            break
+    words += _label_words(rest)
+    words = [_ACRONYMS.get(w, w) for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
 
@@ -297,9 +349,17 @@ class Schema:
         for base, names in members.items():
             sl = self.struct_lists[base]
             self.struct_lists[base] = StructList(sl.path, sl.min, sl.max, sl.writable, tuple(names))
+        stale = [k for k in SHORT_LABELS if not any(tuple(p.split("."))[: len(k)] == k for p in self.fields)]
+        if stale:
+            raise AssertionError(f"SHORT_LABELS names parts the service model no longer has: {stale}")
         self._labels = {f.label.casefold(): p for p, f in self.fields.items()}
         if len(self._labels) != len(self.fields):
             raise AssertionError("friendly labels are not unique; label_for needs a tie-breaker")
+        # the labels derived from the path alone (sheets written before the short labels) still read
+        for p in self.fields:
+            self._labels.setdefault(derived_label(p).casefold(), p)
+        if len(set(self._labels.values())) != len(self.fields):
+            raise AssertionError("a derived label names another field's short label")
 
     # -- lookups -------------------------------------------------------------------------------
     def __getitem__(self, path: str) -> Field:

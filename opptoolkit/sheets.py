@@ -31,6 +31,7 @@ import contextlib
 import csv
 import logging
 import re
+import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
@@ -42,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import fields as P
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
 from .frame import _gc_paused
@@ -135,11 +137,20 @@ def write_sheet(
     df: pd.DataFrame,
     path: str | Path,
     *,
-    headers: Headers = "path",
+    headers: Headers | None = None,
     sheet_name: str = "Opportunities",
+    columns: Sequence[str] | None = None,
     schema: Schema | None = None,
 ) -> Path:
     """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
+
+    An ``.xlsx`` is made for editing: the columns an analyst works with first (Id, customer
+    company, project title, stage, target close date, next steps, expected spend, review status,
+    ...), frozen with the header, then the rest grouped by part behind collapsed outlines; a
+    dropdown on every enum column; a short input message from the model on every column; the
+    cells no edit can change (set by AWS, or locked by the row's ``ReviewStatus``) shaded; every
+    cell formatted as text; a "Read me" sheet. A ``.csv`` stays plain. Both read back exactly
+    (:func:`read_sheet`).
 
     Parameters
     ----------
@@ -147,10 +158,14 @@ def write_sheet(
         A frame from :func:`opptoolkit.to_frame` (any subset of its columns).
     path : str or Path
         Destination; ``.xlsx`` or ``.csv``. Written to a temporary file, then renamed.
-    headers : {"path", "label"}
-        Dotted API paths (default) or friendly labels such as ``Customer account company name``.
+    headers : {"label", "path"}, optional
+        Friendly labels as the console names the fields (``Customer company``, ``Stage``;
+        the default for ``.xlsx``) or the dotted API paths (the default for ``.csv``).
     sheet_name : str
         Worksheet name for ``.xlsx``.
+    columns : list of str, optional
+        Only these columns, in this order (``Id`` and ``LastModifiedDate``, which a push needs,
+        are kept when the frame has them).
 
     Returns
     -------
@@ -166,28 +181,35 @@ def write_sheet(
     >>> read_sheet(p).loc[0, ["Customer.Account.Address.CountryCode", "Project.Title"]].tolist()
     ['NA', '=1+1']
     """
+    from . import _workbook as W
+
     cat = schema or get_schema()
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
+    headers = headers or ("label" if suffix == ".xlsx" else "path")
     if headers not in ("path", "label"):
         raise ValueError("headers must be 'path' or 'label'")
+    paths = [str(c) for c in df.columns]
     fields: list[Field | None] = []
-    for c in df.columns:
+    for c in paths:
         try:
-            fields.append(cat.field_for(str(c)))
+            fields.append(cat.field_for(c))
         except KeyError:
             fields.append(None)
-    names = [
-        label_for(str(c)) if headers == "label" and f is not None else str(c)
-        for c, f in zip(df.columns, fields, strict=True)
-    ]
-    columns = [_encode_column(df.iloc[:, i], f) for i, f in enumerate(fields)]
-    rows = list(zip(*columns, strict=True)) if columns else []
+    if suffix == ".xlsx" or columns is not None:
+        lay = W.layout(paths, fields, None if columns is None else [str(c) for c in columns])
+    else:
+        lay = W.Layout(list(range(len(paths))), 0, [])
+    statuses = df[P.REVIEW_STATUS].tolist() if P.REVIEW_STATUS in df.columns else [None] * len(df)
+    paths = [paths[i] for i in lay.order]
+    fields = [fields[i] for i in lay.order]
+    names = [label_for(c) if headers == "label" and f is not None else c for c, f in zip(paths, fields, strict=True)]
+    encoded = [_encode_column(df.iloc[:, i], f) for i, f in zip(lay.order, fields, strict=True)]
     bad = sorted(
         (r, c)
-        for c, column in enumerate(columns if suffix == ".xlsx" else [])
+        for c, column in enumerate(encoded if suffix == ".xlsx" else [])
         for r, text in enumerate(column)
         if text and _ILLEGAL_XML.search(text)
     )
@@ -203,41 +225,129 @@ def write_sheet(
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(names)
-            w.writerows(rows)
+            w.writerows(zip(*encoded, strict=True))
     else:
-        _write_xlsx(tmp, names, rows, fields, sheet_name)
+        _write_xlsx(tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay)
     tmp.replace(path)
     return path
 
 
 def _write_xlsx(
-    tmp: Path, names: list[str], rows: list[tuple[str, ...]], fields: list[Field | None], sheet: str
+    tmp: Path,
+    names: list[str],
+    columns: list[list[str]],
+    fields: list[Field | None],
+    sheet: str,
+    *,
+    paths: list[str],
+    statuses: Sequence[Any],
+    lay: Any,
 ) -> None:
+    """The workbook: the data sheet (first), "Read me", the hidden "Lists" of the dropdowns.
+
+    ``columns`` holds each column's encoded cells ("" for blank), in sheet order."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.properties import Outline
 
+    from . import _workbook as W
+
+    n = len(columns[0]) if columns else 0
+    last = n + 1
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.freeze_panes = "B2"
-    for i, name in enumerate(names, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name) + 2, 12), 48)
-    bold = Font(bold=True)
-    header = []
-    for name, f in zip(names, fields, strict=True):
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        cell.alignment = Alignment(wrap_text=True)
-        if f is not None and f.doc:
-            from openpyxl.comments import Comment
+    notes = wb.create_sheet("Read me")
+    lists = wb.create_sheet("Lists")
+    lists.sheet_state = "hidden"
 
+    always = W.column_reasons(paths, fields)
+    locks = W.row_locks(paths, fields, statuses, always)
+    grey = PatternFill("solid", fgColor=W.LOCKED_FILL)
+    grey_font = Font(name=W.FONT, size=11, color=W.LOCKED_FONT)
+
+    def make_style(locked: bool, wrap: bool) -> Any:
+        c: Any = WriteOnlyCell(ws)
+        c.number_format = W.TEXT
+        c.alignment = Alignment(vertical="top", wrap_text=wrap)
+        if locked:
+            c.fill, c.font = grey, grey_font
+        return c._style
+
+    # the columns: width, text format (for cells typed into later), shading, outline
+    if lay.frozen or n:
+        ws.freeze_panes = f"{get_column_letter(lay.frozen + 1)}2"
+    ws.sheet_properties.outlinePr = Outline(summaryRight=False)  # the [+] sits over a part's first column
+    grouped = {j for a, b in lay.groups for j in range(a, b + 1)}
+    starts = {a - 1 for a, _ in lay.groups}
+    for j, (name, texts) in enumerate(zip(names, columns, strict=True)):
+        dim = ws.column_dimensions[get_column_letter(j + 1)]
+        dim.width = W.width(name, texts)
+        dim.number_format = W.TEXT
+        if always[j] is not None:
+            dim.fill, dim.font = grey, grey_font
+        if j in grouped:
+            dim.outline_level, dim.hidden = 1, True
+        elif j in starts:
+            dim.collapsed = True
+    if names:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{last}"
+    ws.row_dimensions[1].height = 45
+
+    # dropdowns (values on the hidden Lists sheet) and input messages, one validation per column
+    list_columns: list[list[str]] = []
+    for j, (name, f) in enumerate(zip(names, fields, strict=True)):
+        letter = get_column_letter(j + 1)
+        ref = f"{letter}2:{letter}{max(last, 2)}"
+        prompt = W.input_message(f, always[j])
+        title = name[:32]
+        if f is not None and f.enum and always[j] is None:
+            values = W.choices(f)
+            list_columns.append([name, *values])
+            col = get_column_letter(len(list_columns))
+            dv = DataValidation(type="list", formula1=f"Lists!${col}$2:${col}${len(values) + 1}", allow_blank=True,
+                                showErrorMessage=not f.is_list, errorStyle="warning", errorTitle=title,
+                                error="Not one of the values AWS accepts: pick one from the list.",
+                                promptTitle=title, prompt=prompt, showInputMessage=True)  # fmt: skip
+        else:
+            dv = DataValidation(allow_blank=True, promptTitle=title, prompt=prompt, showInputMessage=True)
+        dv.add(ref)
+        ws.data_validations.append(dv)
+
+    header = []
+    for j, (name, f) in enumerate(zip(names, fields, strict=True)):
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = Font(name=W.FONT, size=11, bold=True, italic=always[j] is not None)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.fill = PatternFill("solid", fgColor=W.LOCKED_HEADER_FILL if always[j] is not None else W.HEADER_FILL)
+        cell.number_format = W.TEXT
+        if f is not None and f.doc:
             cell.comment = Comment(f.doc[:1000], "opptoolkit")
         header.append(cell)
     ws.append(header)
-    for row in rows:
-        # strings only: openpyxl would take a leading "=" as a formula, which guard_text prevents
-        ws.append([_ooxml_escape(t) if t != "" else None for t in row])
+    if names:
+        W.ignore_numbers_as_text(ws, f"A2:{get_column_letter(len(names))}{max(last, 2)}")
+    # strings only: openpyxl would take a leading "=" as a formula, which guard_text prevents
+    rows = ([_ooxml_escape(t) if t != "" else None for t in row] for row in zip(*columns, strict=True))
+    for cells in W.styled_rows(ws, rows, always, locks, make_style):
+        ws.append(cells)
+
+    notes.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
+    for text, heading in W.read_me(n, sheet, len(list_columns), sum(a is not None for a in always),
+                                   P.REVIEW_STATUS in paths):  # fmt: skip
+        # a line per row (no program has to wrap or size a row for it to read)
+        for line in textwrap.wrap(
+            text, 95, break_on_hyphens=False, subsequent_indent="    " if text.startswith(" ") else ""
+        ) or [""]:
+            cell = WriteOnlyCell(notes, value=line or None)
+            cell.font = Font(name=W.FONT, bold=heading, size=13 if heading else 11)
+            notes.append([cell])
+    height = max((len(c) for c in list_columns), default=0)
+    for i in range(height):
+        lists.append([c[i] if i < len(c) else None for c in list_columns])
     wb.save(tmp)
 
 

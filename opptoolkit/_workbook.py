@@ -1,0 +1,394 @@
+"""The analyst's workbook: how :func:`opptoolkit.write_sheet` lays out an ``.xlsx`` for editing.
+
+What this adds to the cells ``sheets`` encodes (and reads back unchanged):
+
+* **order** -- the columns an analyst works with first (:data:`WORK_FIRST`), the identifying ones
+  frozen with the header; then the rest in the model's order, each top-level part (Customer,
+  Project, ...) behind a collapsed outline group whose first column stays visible; the columns
+  no edit can change last. ``columns=`` shows only the chosen ones, in the chosen order.
+* **editability**, from :func:`opptoolkit.rules.editable_fields` (the one home of it): the
+  columns no request may change, and the cells a row's ``ReviewStatus`` locks, are shaded; an
+  edit there is still read, and the plan names it.
+* **input help** from the service model: a dropdown on every enum column (values from the model,
+  on a hidden "Lists" sheet), a short input message (the format in words, how to type several
+  values, the model's documentation), text format (``@``) on every cell so Excel keeps leading
+  zeros, long digits and dates as typed, wrap where a cell holds lines, an autofilter.
+* a **"Read me"** sheet after the data sheet.
+
+The data sheet stays the first sheet: :func:`opptoolkit.read_sheet` reads sheet 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import fields as P
+from ._patterns import describe, example_date
+from .schema import Field, length_bounds
+from .rules import accepted_values, editable_fields
+
+__all__ = [
+    "LOCKED_FILL",
+    "TEXT",
+    "WORK_FIRST",
+    "Layout",
+    "choices",
+    "column_reasons",
+    "input_message",
+    "layout",
+    "read_me",
+    "row_locks",
+    "styled_rows",
+    "width",
+]
+
+# The columns an analyst works with first, in the order the console's opportunity list shows them
+# (a reviewed choice of order, not a list of fields: every one must be a column of the model).
+WORK_FIRST = (
+    P.ID,
+    P.COMPANY,
+    P.TITLE,
+    P.STAGE,
+    P.TARGET_CLOSE,
+    P.NEXT_STEPS,
+    f"{P.SPEND}[0].Amount",
+    f"{P.SPEND}[0].CurrencyCode",
+    P.REVIEW_STATUS,
+    P.CLOSED_LOST_REASON,
+    P.BUSINESS_PROBLEM,
+)
+#: The leading columns that name the row, frozen beside the header (those of them the sheet has).
+IDENTIFYING = (P.ID, P.COMPANY, P.TITLE)
+#: Columns the layout keeps whenever the frame has them, even with ``columns=``: a push needs the
+#: row's Id, and its LastModifiedDate to tell a colleague's edit from the analyst's.
+ALWAYS = (P.ID, "LastModifiedDate")
+
+LOCKED_FILL = "E7E6E6"  # grey: not editable
+LOCKED_FONT = "595959"
+HEADER_FILL = "DDEBF7"  # light blue: an editable column's header
+LOCKED_HEADER_FILL = "C9C9C9"
+FONT = "Calibri"  # openpyxl's default font: a Font without a name makes LibreOffice pick a serif one
+TEXT = "@"  # the number format "Text" (ECMA-376 Part 1, 18.8.30 numFmt: built-in format 49)
+_MAX_WIDTH, _MIN_WIDTH = 50, 8
+
+
+@dataclass
+class Layout:
+    """Where each frame column goes and how the sheet is dressed."""
+
+    order: list[int]  # frame column positions, in sheet order
+    frozen: int  # leading columns frozen beside the header
+    groups: list[tuple[int, int]]  # (first, last) sheet positions (0-based) of each collapsed group
+
+
+def _editable_kind(column: str, f: Field | None) -> bool:
+    """Whether some edit may change the column (whatever the row's ReviewStatus)."""
+    if f is None:
+        return True  # an analyst's own column: theirs to edit, never sent
+    return editable_fields(None, [column])[column] is None
+
+
+def layout(columns: Sequence[str], fields: Sequence[Field | None], chosen: Sequence[str] | None) -> Layout:
+    """The sheet order of a frame's ``columns`` (their ``fields``), or of ``chosen`` ones."""
+    at = {c: i for i, c in enumerate(columns)}
+    if chosen is not None:
+        missing = [c for c in chosen if c not in at]
+        if missing:
+            raise KeyError(f"columns not in the frame: {missing[:5]}")
+        names = [c for c in ALWAYS if c in at and c not in chosen][:1] + list(dict.fromkeys(chosen))
+        names += [c for c in ALWAYS[1:] if c in at and c not in names]
+        order = [at[c] for c in names]
+        return Layout(order, _frozen(names), [])
+    first = [c for c in WORK_FIRST if c in at]
+    rest = [c for c in columns if c not in first]
+    editable = {c: _editable_kind(c, fields[at[c]]) for c in rest}
+    rest.sort(key=lambda c: not editable[c])  # stable: the model's order within each kind
+    names = first + rest
+    groups: list[tuple[int, int]] = []
+    start = len(first)
+    for j in range(len(first), len(names) + 1):
+        if j == len(names) or _section(names[j], editable[names[j]]) != _section(names[start], editable[names[start]]):
+            if j - start > 1:
+                groups.append((start + 1, j - 1))  # the section's first column stays visible
+            start = j
+    return Layout([at[c] for c in names], _frozen(names), groups)
+
+
+def _section(column: str, editable: bool) -> tuple[bool, str]:
+    return editable, column.split(".", 1)[0]
+
+
+def _frozen(names: Sequence[str]) -> int:
+    n = 0
+    while n < len(names) and names[n] in IDENTIFYING:
+        n += 1
+    return n
+
+
+# -- input help -----------------------------------------------------------------------------------
+
+
+def choices(f: Field) -> tuple[str, ...]:
+    """The values a dropdown offers: the model's enum, or the part of it the member's
+    documentation accepts (``CurrencyCode``: "Accepted values are USD ... and EUR")."""
+    return accepted_values(f.path) or f.enum
+
+
+def _first_sentence(doc: str) -> str:
+    doc = re.sub(r"\s+", " ", doc).strip()
+    m = re.match(r"(.+?[.!?])(\s|$)", doc)
+    return m.group(1) if m else doc
+
+
+def input_message(f: Field | None, why_locked: str | None) -> str:
+    """The short help a cell shows when selected (at most 255 characters, Excel's limit for a
+    data validation's prompt: ECMA-376 Part 1, 18.3.1.32 dataValidation, ``prompt``)."""
+    parts: list[str] = []
+    if why_locked is not None:
+        parts.append(f"Not editable: {why_locked}; an edit here is not sent (the plan lists it).")
+    if f is not None:
+        if f.enum:
+            parts.append("Pick a value from the list.")
+        if f.enum and f.is_list:
+            parts.append("Several: one per line (Alt+Enter), or separated by ';'.")
+        elif f.is_list:
+            parts.append("One item per line (Alt+Enter).")
+        words = describe(f.pattern or f.item_pattern)
+        if words is not None:
+            parts.append(words[0].upper() + words[1:] + ".")
+        bounds = length_bounds(f.pattern)
+        if bounds is not None:
+            lo, hi = bounds
+            parts.append(f"{lo} to {hi} characters." if lo else f"Up to {hi} characters.")
+        if why_locked is None:
+            parts.append("Leave blank to keep the stored value.")
+        if f.doc:
+            parts.append(_first_sentence(f.doc))
+    text = " ".join(parts)
+    return text if len(text) <= 255 else text[:254].rsplit(" ", 1)[0] + "…"
+
+
+def column_reasons(names: Sequence[str], fields: Sequence[Field | None]) -> list[str | None]:
+    """Per sheet column: why no edit can change it (output-only, identity, read-only), or None."""
+    out: list[str | None] = []
+    for c, f in zip(names, fields, strict=True):
+        out.append(None if f is None else editable_fields(None, [c])[c])
+    return out
+
+
+def row_locks(
+    names: Sequence[str], fields: Sequence[Field | None], statuses: Sequence[Any], always: Sequence[str | None]
+) -> list[frozenset[int]]:
+    """Per row: the sheet positions its ReviewStatus makes uneditable (besides ``always``)."""
+    known = [(j, c) for j, (c, f) in enumerate(zip(names, fields, strict=True)) if f is not None and always[j] is None]
+    cache: dict[Any, frozenset[int]] = {}
+    out = []
+    for s in statuses:
+        key = s if isinstance(s, str) else None
+        if key not in cache:
+            why = editable_fields(key, [c for _, c in known])
+            cache[key] = frozenset(j for j, c in known if why[c] is not None)
+        out.append(cache[key])
+    return out
+
+
+def width(header: str, texts: Sequence[str]) -> float:
+    """A column width fitted to its header's longest word and its longest line."""
+    longest = max(map(len, texts), default=0)
+    if longest > _MAX_WIDTH and any("\n" in t for t in texts):  # the longest line counts, not the whole text
+        longest = max((max(map(len, t.split("\n"))) for t in texts if len(t) > _MAX_WIDTH), default=longest)
+    word = max((len(w) for w in header.split()), default=0)
+    # the header wraps onto at most two or three lines of the header row
+    head = min(len(header) + 3, max(word + 3, len(header) // 2 + 3))
+    return float(min(max(longest + 2, head, _MIN_WIDTH), _MAX_WIDTH))
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def styled_rows(
+    ws: Any,
+    rows: Iterable[Sequence[str | None]],
+    always: Sequence[str | None],
+    locks: Sequence[frozenset[int]],
+    make_style: Callable[[bool, bool], Any],
+) -> Iterator[list[Any]]:
+    """The rows to append to the write-only sheet ``ws``, each cell with its style: text format,
+    shaded when ``always[j]`` or the row's ``locks`` make it uneditable, wrapped when it holds
+    lines. A blank cell takes its column's style (``always`` columns are shaded as a whole); a
+    row mostly locked is shaded as a row (a row style) and its few editable blank cells are
+    written unshaded, other rows write their locked blank cells shaded.
+
+    One cell object per column and style is reused row after row, through the write-only sheet's
+    hook that turns appended values into cells (openpyxl's ``_values_to_row``): a new styled
+    cell per value costs half again the whole write. Without that hook (another openpyxl), each
+    row is appended as new styled cells."""
+    from copy import copy
+
+    from openpyxl.cell import Cell, WriteOnlyCell
+    from openpyxl.worksheet.dimensions import RowDimension
+
+    class Pooled(Cell):
+        """A cell whose style is fixed: its id in the workbook's styles is looked up once."""
+
+        __slots__ = ("_sid",)
+        _sid: int
+
+        @property
+        def style_id(self) -> int:
+            return self._sid
+
+        @property
+        def has_style(self) -> bool:
+            return True
+
+    styles = {(lk, wr): make_style(lk, wr) for lk in (False, True) for wr in (False, True)}
+    pool: list[dict[tuple[bool, bool], Any]] = []
+    for j in range(len(always)):
+        per: dict[tuple[bool, bool], Any] = {}
+        for key, st in styles.items():
+            c: Any = Pooled(ws, row=1, column=j + 1)
+            c._style = copy(st)
+            c._sid = ws.parent._cell_styles.add(c._style)
+            per[key] = c
+        pool.append(per)
+    fixed = [a is not None for a in always]
+    free = len(always) - sum(fixed)
+    row_style = make_style(True, False)
+
+    def cells(values: Sequence[str | None], row_idx: int, locked: frozenset[int], shaded_row: bool) -> Iterator[Any]:
+        for j, t in enumerate(values):
+            lk = fixed[j] or j in locked
+            if t is None:
+                if fixed[j] or lk == shaded_row:
+                    continue  # the column's or the row's own style is the cell's
+                c = pool[j][(lk, False)]
+                c._value, c.data_type = None, "n"
+            else:
+                c = pool[j][(lk, "\n" in t)]
+                c.value = t
+            c.row = row_idx
+            yield c
+
+    def shade(row_idx: int, locked: frozenset[int]) -> bool:
+        if 2 * len(locked) <= free:
+            return False
+        dim: Any = RowDimension(ws, index=row_idx)
+        dim._style = copy(row_style)
+        ws.row_dimensions[row_idx] = dim
+        return True
+
+    hook = getattr(ws, "_values_to_row", None)
+    if hook is None:  # pragma: no cover - another openpyxl: new cells, the public way
+        for n, (values, locked) in enumerate(zip(rows, locks, strict=True), start=2):
+            out = []
+            for c in cells(values, n, locked, shade(n, locked)):
+                fresh: Any = WriteOnlyCell(ws, c.value)
+                fresh._style = copy(c._style)
+                out.append(fresh)
+            yield out
+        return
+    state: dict[str, Any] = {"locked": frozenset(), "shaded": False}
+
+    def values_to_row(values: Sequence[Any], row_idx: int) -> Iterator[Any]:
+        if row_idx == 1:
+            yield from hook(values, row_idx)  # the header: cells of its own
+        else:
+            yield from cells(values, row_idx, state["locked"], state["shaded"])
+
+    ws._values_to_row = values_to_row
+    for n, (values, locked) in enumerate(zip(rows, locks, strict=True), start=2):
+        state["locked"], state["shaded"] = locked, shade(n, locked)
+        yield list(values)
+
+
+def read_me(
+    n_rows: int, sheet: str, enum_columns: int, locked_columns: int, has_status: bool
+) -> list[tuple[str, bool]]:
+    """The "Read me" sheet's lines, each (text, is a heading): what the workbook is, how to edit,
+    what blank means, how to push."""
+    status = (", and a row's Review status locks some of its cells (Submitted, In review and Rejected lock the "
+              "whole row; Action Required all but the address, website, target close date, expected spend, business "
+              "problem and partner identifier; Approved a few)") if has_status else ""  # fmt: skip
+    return [
+        ("What this is", True),
+        (
+            f"An export of {n_rows:,} AWS Partner Central opportunities, made by opptoolkit for editing in bulk. "
+            f"The sheet '{sheet}' holds one opportunity per row; its first row names the fields.",
+            False,
+        ),
+        ("", False),
+        ("How to edit", True),
+        (
+            "Change the cells you mean to change, and nothing else: only the cells that differ from the export are sent.",
+            False,
+        ),
+        (
+            f"{enum_columns} columns have a dropdown with the values AWS accepts: pick one from the list. Where a cell "
+            "takes several values, put one per line (Alt+Enter) or separate them with ';'.",
+            False,
+        ),
+        (
+            "Select a cell to see what its field takes (format, length, what AWS says of it). Dates are YYYY-MM-DD "
+            f"(e.g. {example_date()}); amounts a plain number with at most 2 decimals (e.g. 1500.50).",
+            False,
+        ),
+        (
+            f"Grey cells cannot be edited: {locked_columns} columns are set by AWS or name the record{status}. "
+            "An edit in a grey cell is not sent, and the plan lists it.",
+            False,
+        ),
+        (
+            "Click + above the column letters to show the other columns of a part (Customer, Project, Marketing, ...).",
+            False,
+        ),
+        (
+            "Keep the columns Id and Last modified date: they say which record a row is and which version you edited. "
+            "Do not merge or add rows; you may sort and filter, and add columns of your own (they are never sent).",
+            False,
+        ),
+        ("", False),
+        ("What blank means", True),
+        (
+            "A blank cell keeps the value AWS has. To clear a value, empty the cell and push with --blank clear "
+            "(blank='clear' in Python): the plan lists every clear first.",
+            False,
+        ),
+        ("", False),
+        ("How to push", True),
+        ("Save the workbook as .xlsx, look at the plan, then push:", False),
+        ("    opptoolkit push pipeline.xlsx --catalog AWS --dry-run", False),
+        ("    opptoolkit push pipeline.xlsx --catalog AWS", False),
+        (
+            "In Python: opptoolkit.plan_updates('pipeline.xlsx', 'AWS'), then opptoolkit.push_updates(...). A row "
+            "changed on the server since the export is merged field by field; a field changed on both sides is a "
+            "conflict, and nothing is sent for that row.",
+            False,
+        ),
+    ]
+
+
+def ignore_numbers_as_text(ws: Any, ref: str) -> None:
+    """Tell Excel that the text cells of ``ref`` holding digits are meant as text, so it does not
+    flag each one "Number Stored as Text" (ECMA-376 Part 1, 18.3.1.51 ``ignoredError``,
+    ``numberStoredAsText``). openpyxl writes no ``ignoredErrors``; the element goes where the
+    schema's order puts it, after the page breaks (CT_Worksheet: ... rowBreaks, colBreaks,
+    customProperties, cellWatches, ignoredErrors, smartTags, drawing ...), through the write-only
+    sheet's writer, which exists once a row is appended. Without that writer nothing is added."""
+    from xml.etree.ElementTree import Element, SubElement
+
+    writer: Any = getattr(ws, "_writer", None)
+    breaks = getattr(writer, "write_breaks", None)
+    if breaks is None:  # pragma: no cover - another openpyxl
+        return
+
+    def write_breaks() -> None:
+        breaks()
+        el = Element("ignoredErrors")
+        SubElement(el, "ignoredError", sqref=ref, numberStoredAsText="1")
+        writer.xf.send(el)
+
+    writer.write_breaks = write_breaks
