@@ -27,8 +27,8 @@ from typing import Any
 
 from . import fields as P
 from ._patterns import describe, example_date
-from .schema import Field, length_bounds
 from .rules import accepted_values, editable_fields
+from .schema import Field, length_bounds
 
 __all__ = [
     "LOCKED_FILL",
