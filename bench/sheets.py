@@ -3,8 +3,8 @@
 Targets (issue 18): xlsx within 1.5x ``pd.read_excel(engine="calamine", dtype=str)``; csv within
 2x ``pd.read_csv(dtype=str, keep_default_na=False)``. Issue 19: the workbook made for editing
 (order, groups, dropdowns, input messages, shading, text format, Read me) written within 1.5x of
-the plain workbook ``write_sheet`` wrote before it (the same cells, no dressing), same run. The files are written by ``write_sheet``
-from realistic model-valid records; ``read_sheet`` also converts every cell back to the model's
+the plain workbook ``write_sheet`` wrote before it (the same cells, no dressing), same run.
+The files are written by ``write_sheet`` from realistic model-valid records; ``read_sheet`` also converts every cell back to the model's
 types and checks each header, which the peers do not.
 
     .venv/bin/python bench/sheets.py [--sizes 10000 50000] [--repeat 3]
