@@ -20,26 +20,42 @@ _NOT_CONNECTED = (bex.ConnectionError,)
 # The request may have gone out: the connection broke or the answer did not come in time
 # (ConnectionClosedError, ReadTimeoutError).
 _NO_ANSWER = (bex.HTTPClientError,)
-_NO_CREDENTIALS = (bex.NoCredentialsError, bex.PartialCredentialsError, bex.ProfileNotFound,
-                   bex.CredentialRetrievalError, bex.TokenRetrievalError, bex.SSOError, bex.NoAuthTokenError,
-                   bex.NoRegionError)  # fmt: skip
+_NO_CREDENTIALS = (
+    bex.NoCredentialsError,
+    bex.PartialCredentialsError,
+    bex.ProfileNotFound,
+    bex.CredentialRetrievalError,
+    bex.TokenRetrievalError,
+    bex.SSOError,
+    bex.NoAuthTokenError,
+    bex.NoRegionError,
+)
 # Errors common to all AWS services for a request that could not be authenticated, the same for
 # every call (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html,
 # https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html), plus the names JSON-protocol
 # services give an unknown access key and a bad signature (UnrecognizedClientException, InvalidSignatureException).
-_AUTH_CODES = frozenset({"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
-                         "InvalidClientTokenId", "ExpiredTokenException", "MissingAuthenticationToken"})  # fmt: skip
+_AUTH_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+        "MissingAuthenticationToken",
+    }
+)
 
 
 def never_sent(err: BaseException | None) -> bool:
-    """True when ``err`` means the request never left: the connection could not be opened."""
+    """Return True when ``err`` means the request never left: the connection could not be opened."""
     return isinstance(err, _NOT_CONNECTED)
 
 
 def unreachable(err: BaseException, *, unanswered: bool = False) -> ServiceUnreachable | None:
-    """``err`` as a one-line :class:`ServiceUnreachable` saying what to do, when every further call
-    would fail the same way (no connection, no usable or accepted credentials); None for an error of
-    this one request.
+    """Return ``err`` as a one-line :class:`ServiceUnreachable` saying what to do, or None.
+
+    That is when every further call would fail the same way (no connection, no usable or accepted
+    credentials); None for an error of this one request.
 
     Parameters
     ----------
@@ -88,9 +104,10 @@ def unreachable(err: BaseException, *, unanswered: bool = False) -> ServiceUnrea
 
 
 def code_and_message(err: BaseException) -> tuple[str, str]:
-    """(code, message) of a failed call, without customer data: an API error's code (for a
-    ``ValidationException`` the field paths and their codes only, since its messages may quote the
-    values), else the exception's type name.
+    """(code, message) of a failed call, without customer data.
+
+    An API error's code (for a ``ValidationException`` the field paths and their codes only, since its
+    messages may quote the values), else the exception's type name.
 
     Examples
     --------

@@ -92,13 +92,13 @@ def _parsed(pattern: str) -> tuple[Any, re.Pattern[str]]:
 
 
 def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) -> str:
-    """A random string that fully matches ``pattern`` (a model pattern).
+    r"""Return a random string that fully matches ``pattern`` (a model pattern).
 
     >>> import random, re
     >>> s = sample_pattern("O[0-9]{1,19}", random.Random(1))
     >>> bool(re.fullmatch("O[0-9]{1,19}", s))
     True
-    >>> sample_pattern(r"\\w{3}", random.Random(1)).isascii()
+    >>> sample_pattern(r"\w{3}", random.Random(1)).isascii()
     True
     """
     tree, rx = _parsed(pattern)
@@ -111,7 +111,7 @@ def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) ->
 
 
 def example(pattern: str) -> str | None:
-    """A short value that matches ``pattern``, the same every time; None when none can be made.
+    """Return a short value that matches ``pattern``, the same every time; None when none can be made.
 
     >>> example("[1-9][0-9]{3}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])") is not None
     True

@@ -23,6 +23,7 @@ Nothing here imports another module of the package at run time, so every module 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -53,11 +54,11 @@ def is_blank(v: Any) -> bool:
     if t is str or t is list:  # the usual cells first, without isinstance
         return not v
     if t is float:
-        return bool(v != v)
+        return math.isnan(v)
     if isinstance(v, _BLANK_CONTAINERS):
         return not v
     if isinstance(v, float):  # numpy's float64
-        return v != v
+        return math.isnan(v)
     if hasattr(v, "__len__") and hasattr(v, "dtype"):  # numpy array (lists read from Parquet)
         return len(v) == 0
     return v is pd.NaT or v is pd.NA
@@ -71,7 +72,7 @@ def to_utc(value: pd.DatetimeIndex) -> pd.DatetimeIndex: ...
 @overload
 def to_utc(value: Any) -> pd.Timestamp: ...
 def to_utc(value: Any) -> Any:
-    """A time (datetime, date, ISO text, Timestamp or DatetimeIndex) in UTC; naive means UTC.
+    """Return a time (datetime, date, ISO text, Timestamp or DatetimeIndex) in UTC; naive means UTC.
 
     >>> to_utc("2025-01-31T10:30:00+01:00").isoformat(), to_utc("2025-01-31").isoformat()
     ('2025-01-31T09:30:00+00:00', '2025-01-31T00:00:00+00:00')
@@ -92,7 +93,7 @@ def to_utc_datetime(value: Any) -> datetime:
 
 
 def number_text(v: float) -> str:
-    """A number a spreadsheet typed, as the text it shows: ``5.0`` -> ``"5"``, ``0.1`` -> ``"0.1"``.
+    """Return a number a spreadsheet typed, as the text it shows: ``5.0`` -> ``"5"``, ``0.1`` -> ``"0.1"``.
 
     >>> number_text(5.0), number_text(12), number_text(0.1)
     ('5', '12', '0.1')
@@ -103,14 +104,18 @@ def number_text(v: float) -> str:
 
 
 def spelling_key(text: str) -> str:
-    """``text`` without case, spacing and dash style: the docs' 'Cosell—Deal Support' and the
-    model's 'Co-Sell - Deal Support' share a key."""
+    """``text`` without case, spacing and dash style.
+
+    The docs' 'Cosell—Deal Support' and the model's 'Co-Sell - Deal Support' share a key.
+    """
     return _SPELLING.sub("", text).casefold()
 
 
 def enum_value(value: str, f: Field) -> str:
-    """The enum member ``value`` unambiguously means, else ``value`` unchanged (validation then
-    reports it, with a "did you mean")."""
+    """Return the enum member ``value`` unambiguously means, else ``value`` unchanged.
+
+    Validation then reports an unchanged value, with a "did you mean".
+    """
     if value in f.enum:
         return value
     key = spelling_key(value)
@@ -119,8 +124,10 @@ def enum_value(value: str, f: Field) -> str:
 
 
 def normalise(value: Any, f: Field) -> Any:
-    """A cell as the API would hold it: blank -> None, lists as tuples, typed numbers as text,
-    enum spellings fixed, timestamps as UTC Timestamps."""
+    """Return a cell as the API would hold it.
+
+    Blank -> None, lists as tuples, typed numbers as text, enum spellings fixed, timestamps as UTC Timestamps.
+    """
     if f.is_list:
         if value is None or (not isinstance(value, (list, tuple)) and not hasattr(value, "__len__")) or is_blank(value):
             return None
@@ -178,7 +185,7 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
 
 
 def display(v: Any) -> str:
-    """A normalised value as a plan or a form shows it: ``(blank)``, a list in brackets, a time in ISO 8601.
+    """Return a normalised value as a plan or a form shows it: ``(blank)``, a list in brackets, a time in ISO 8601.
 
     >>> display(None), display(("a", "b")), display("x")
     ('(blank)', "['a', 'b']", "'x'")
@@ -193,7 +200,7 @@ def display(v: Any) -> str:
 
 
 def template(column: str) -> str:
-    """The field path of a column: indexes of lists of structures as ``[]``.
+    """Return the field path of a column: indexes of lists of structures as ``[]``.
 
     >>> template("Customer.Contacts[2].Email")
     'Customer.Contacts[].Email'

@@ -30,9 +30,12 @@ exit status:
 
 
 def _catalogs() -> list[str]:
-    """The catalogs the model's ``Catalog`` member names. The member has a pattern and no enum; its text reads
-    "takes a string value from a predefined list: <code>AWS</code> or <code>Sandbox</code>" (the model's
-    CatalogIdentifier documentation), so the list is read from there."""
+    """Return the catalogs the model's ``Catalog`` member names.
+
+    The member has a pattern and no enum; its text reads "takes a string value from a predefined list:
+    <code>AWS</code> or <code>Sandbox</code>" (the model's CatalogIdentifier documentation), so the list is
+    read from there.
+    """
     from .wire import input_shape
 
     doc = input_shape("ListOpportunities").members["Catalog"].documentation
@@ -41,7 +44,7 @@ def _catalogs() -> list[str]:
 
 
 def _instant(text: str) -> datetime:
-    """An ``argparse`` type: an ISO 8601 date or date-time (naive means UTC)."""
+    """Parse an ISO 8601 date or date-time (naive means UTC): an ``argparse`` type."""
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
@@ -115,7 +118,7 @@ def _print_plan(plan: Any) -> None:
 
 
 def _confirmed(args: argparse.Namespace, client: Any) -> bool:
-    """Writes to the live ``AWS`` catalog: show the plan, then ask (a terminal only) unless ``--yes``."""
+    """Write to the live ``AWS`` catalog: show the plan, then ask (a terminal only) unless ``--yes``."""
     from .push import plan_updates
 
     if args.catalog != "AWS" or args.yes:
@@ -315,8 +318,11 @@ def _version() -> str:
 
 
 def _logging(verbose: int) -> None:
-    """``-v``: INFO for opptoolkit's own loggers only. botocore's DEBUG log prints whole request and
-    response bodies (customer data), so botocore, boto3 and urllib3 stay at WARNING whatever ``-v`` says."""
+    """``-v``: INFO for opptoolkit's own loggers only.
+
+    Botocore's DEBUG log prints whole request and response bodies (customer data), so botocore, boto3 and
+    urllib3 stay at WARNING whatever ``-v`` says.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if verbose:
         logging.getLogger("opptoolkit").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)

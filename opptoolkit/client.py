@@ -48,14 +48,18 @@ _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_time
 
 
 def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
-    """A ``needs-retry`` handler that runs before the retry policy: False (no retry) when the connection
-    could not be opened, None (let the policy decide) otherwise."""
+    """Return a ``needs-retry`` handler that runs before the retry policy.
+
+    False (no retry) when the connection could not be opened, None (let the policy decide) otherwise.
+    """
     return False if never_sent(caught_exception) else None
 
 
 def sandbox_session(region_name: str = "us-east-1") -> boto3.Session:
-    """A boto3 session with dummy keys, for a sandbox: it accepts any key, and no real one need go
-    to a local endpoint."""
+    """Return a boto3 session with dummy keys, for a sandbox.
+
+    It accepts any key, and no real one need go to a local endpoint.
+    """
     import boto3
 
     return boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region_name)
@@ -69,10 +73,11 @@ def get_client(
     region_name: str | None = None,
     config: Config | None = None,
 ) -> SellingClient:
-    """The ``partnercentral-selling`` client to use: ``client`` if given, else one made from
-    ``boto3_session`` (or the default credential chain), with standard retries (10 attempts) of
-    throttling and server errors, a 5 s connect timeout and no retry of a connection that cannot be
-    opened (the first such error raises).
+    """Return the ``partnercentral-selling`` client to use.
+
+    ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), with standard
+    retries (10 attempts) of throttling and server errors, a 5 s connect timeout and no retry of a connection
+    that cannot be opened (the first such error raises).
 
     ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
     ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
@@ -135,6 +140,7 @@ class Pacer:
         self._lock = threading.Lock()
 
     def before_call(self, model: Any = None, **_: Any) -> None:
+        """Wait for the operation's token bucket (reads or writes), then count the call."""
         name = model.name if model is not None else "?"
         (self._read if name in READ_ACTIONS else self._write).acquire()
         with self._lock:
@@ -149,8 +155,10 @@ class Pacer:
 
 @contextmanager
 def handler_attached(client: Any, event: str, handler: Callable[..., Any], operation: str = "") -> Iterator[None]:
-    """``handler`` registered on botocore's ``event`` of ``client``'s service (and ``operation``,
-    if given) for the duration of the block."""
+    """Register ``handler`` on botocore's ``event`` of ``client``'s service for the duration of the block.
+
+    With ``operation``, on that operation's event only.
+    """
     name = ".".join(x for x in (event, client.meta.service_model.service_id.hyphenize(), operation) if x)
     key = f"opptoolkit-{event}-{id(handler)}"
     client.meta.events.register(name, handler, unique_id=key)
@@ -186,8 +194,12 @@ def _list_params(
 ) -> dict[str, Any]:
     """ListOpportunities kwargs from Python terms (the member names are the model's)."""
     p: dict[str, Any] = {"Catalog": catalog}
-    for member, values in (("Identifier", identifiers), ("LifeCycleStage", stages),
-                           ("LifeCycleReviewStatus", review_statuses), ("CustomerCompanyName", customer_names)):  # fmt: skip
+    for member, values in (
+        ("Identifier", identifiers),
+        ("LifeCycleStage", stages),
+        ("LifeCycleReviewStatus", review_statuses),
+        ("CustomerCompanyName", customer_names),
+    ):
         if values:
             p[member] = list(values)
     for member, after, before, conv in (
@@ -237,8 +249,10 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
 def iter_summaries(
     catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
 ) -> Iterator[dict[str, Any]]:
-    """ListOpportunities summaries matching ``filters``, page by page (lazily), free text decoded
-    once as :func:`fetch_opportunity` does."""
+    """Yield the ListOpportunities summaries matching ``filters``, page by page (lazily).
+
+    Free text is decoded once, as :func:`fetch_opportunity` does.
+    """
     client = get_client(client)
     params = _list_params(catalog, **filters)
     pages = client.get_paginator("list_opportunities").paginate(**params, PaginationConfig={"PageSize": page_size})
@@ -407,9 +421,18 @@ def read_opportunities(
     """
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     pacer = Pacer(reads_per_second=reads_per_second)
-    filters = dict(identifiers=identifiers, stages=stages, review_statuses=review_statuses, customer_names=customer_names,
-                   modified_after=modified_after, modified_before=modified_before, created_after=created_after,
-                   created_before=created_before, close_after=close_after, close_before=close_before)  # fmt: skip
+    filters = dict(
+        identifiers=identifiers,
+        stages=stages,
+        review_statuses=review_statuses,
+        customer_names=customer_names,
+        modified_after=modified_after,
+        modified_before=modified_before,
+        created_after=created_after,
+        created_before=created_before,
+        close_after=close_after,
+        close_before=close_before,
+    )
     try:
         with pacer.attached(client):
             failures: list[dict[str, Any]] = []

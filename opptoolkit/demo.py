@@ -41,8 +41,10 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     with Sandbox() as sb:
-        print(f"opptoolkit demo: embedded sandbox at {sb.endpoint_url} with {sb.store.count('Sandbox')} opportunities "
-              "(documented quotas: 10 reads/s, 1 write/s)")  # fmt: skip
+        print(
+            f"opptoolkit demo: embedded sandbox at {sb.endpoint_url} with {sb.store.count('Sandbox')} opportunities "
+            "(documented quotas: 10 reads/s, 1 write/s)"
+        )
         client = sb.client()
 
         t = _step(1, "Pull the pipeline into a local Parquet mirror (List, then Get each, paced to 10 reads/s)")
@@ -70,8 +72,11 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         colleague = [sheet.loc[c, "Id"], sheet.loc[e, "Id"]]
         sb.edit("Sandbox", colleague[0], lambda r: r["LifeCycle"].update(NextSteps="Colleague: send the TCO study"))
         sb.edit("Sandbox", colleague[1], lambda r: r["Project"].update(Title="Renamed by a colleague"))
-        _done(t, f"5 rows edited in {edited}; a colleague changed {colleague[0]} (another field) and "
-                 f"{colleague[1]} (the same field)")  # fmt: skip
+        _done(
+            t,
+            f"5 rows edited in {edited}; a colleague changed {colleague[0]} (another field) and "
+            f"{colleague[1]} (the same field)",
+        )
 
         t = _step(4, "Plan (dry run): what would change, decided against the export")
         plan = plan_updates(edited, "Sandbox", base=export)
@@ -85,8 +90,11 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         result = push_updates(edited, "Sandbox", ledger=out / "ledger", base=export, client=client, progress=progress)
         for r in result[result["status"] != "unchanged"].fillna("").to_dict("records"):
             print(f"    {r['Id']} {r['status']:<9} {r['error_code'] or r['reason']} {r['error_message']}".rstrip())
-        _done(t, ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items()) +
-              f"; calls: {result.attrs['calls']}")  # fmt: skip
+        _done(
+            t,
+            ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items())
+            + f"; calls: {result.attrs['calls']}",
+        )
         expected = {"succeeded": 3, "invalid": 1, "conflict": 1}
         got = result["status"].value_counts().to_dict()
         if any(got.get(k) != v for k, v in expected.items()):

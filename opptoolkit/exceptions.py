@@ -52,9 +52,11 @@ class ReportError(OpptoolkitError):
 
 
 class ServiceUnreachable(OpptoolkitError):
-    """The service cannot be reached, or not signed for (connection refused or timed out, no or
-    bad credentials, unknown profile): every further call would fail the same way, so the run
-    stops at the first one. ``result`` holds the rows recorded before the stop, if any."""
+    """The service cannot be reached, or not signed for: every further call would fail the same way.
+
+    Connection refused or timed out, no or bad credentials, unknown profile: so the run stops at the first
+    one. ``result`` holds the rows recorded before the stop, if any.
+    """
 
     def __init__(self, message: str, result: object = None) -> None:
         self.result = result

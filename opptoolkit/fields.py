@@ -1,6 +1,7 @@
-"""The fields opptoolkit's own logic names: the documented business rules, the reports, the
-editability of a record. Each path is checked against the service model when this module loads,
-so a model change that removes or renames one fails loudly instead of silently disabling a rule.
+"""The fields opptoolkit's own logic names: the documented business rules, the reports, the editability of a record.
+
+Each path is checked against the service model when this module loads, so a model change that removes or
+renames one fails loudly instead of silently disabling a rule.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from .schema import get_schema
 
 
 def _path(*parts: str) -> str:
-    """A dotted path that the service model has (a leaf, a structure or a list of structures)."""
+    """Return a dotted path that the service model has (a leaf, a structure or a list of structures)."""
     path = ".".join(parts)
     cat = get_schema()
     if path not in cat.fields and path not in cat.struct_lists:

@@ -51,12 +51,12 @@ LONG_TEXT = 255  # a maximum length from this on: a text area
 
 
 def css_class(column: str) -> str:
-    """The DOM class of a column's widget (for browser tests and styling)."""
+    """Return the DOM class of a column's widget (for browser tests and styling)."""
     return "ot-" + re.sub(r"[^A-Za-z0-9]+", "-", column).strip("-")
 
 
 def widget_kind(f: Field) -> str:
-    """The widget the model calls for: dropdown, combobox, tags, date, textarea, text, readonly."""
+    """Return the widget the model calls for: dropdown, combobox, tags, date, textarea, text, readonly."""
     if not f.writable:
         return "readonly"
     if f.is_list:
@@ -84,8 +84,9 @@ class _FieldWidget:
         if self.kind == "dropdown":
             self.widget: w.DOMWidget = w.Dropdown(options=["", *f.enum], layout=layout, tooltip=tooltip)
         elif self.kind == "combobox":
-            self.widget = w.Combobox(options=list(f.enum), ensure_option=True, placeholder="type to search",
-                                     layout=layout, tooltip=tooltip)  # fmt: skip
+            self.widget = w.Combobox(
+                options=list(f.enum), ensure_option=True, placeholder="type to search", layout=layout, tooltip=tooltip
+            )
         elif self.kind == "tags":
             self.widget = w.TagsInput(allowed_tags=list(f.enum), allow_duplicates=False, tooltip=tooltip)
         elif self.kind == "date":
@@ -188,8 +189,15 @@ class OpportunityForm:
         self.preview_button.on_click(lambda _: self.preview())
         self.reload_button.on_click(lambda _: self.reload())
         self.sections = w.Accordion()
-        self.widget = w.VBox([self.banner, self.sections, w.HBox([self.preview_button, self.save_button, self.reload_button]),
-                              self.preview_out, self.status])  # fmt: skip
+        self.widget = w.VBox(
+            [
+                self.banner,
+                self.sections,
+                w.HBox([self.preview_button, self.save_button, self.reload_button]),
+                self.preview_out,
+                self.status,
+            ]
+        )
         self.widget.add_class("ot-form")
         self._build()
 
@@ -198,7 +206,7 @@ class OpportunityForm:
     def from_row(
         cls, row: pd.Series | Mapping[str, Any], frame: pd.DataFrame | None = None, **kwargs: Any
     ) -> OpportunityForm:
-        """A form over a DataFrame row; Save writes the edited values back into ``frame``."""
+        """Return a form over a DataFrame row; Save writes the edited values back into ``frame``."""
         index = row.name if isinstance(row, pd.Series) else None
         return cls(row, frame=frame, index=index, **kwargs)
 
@@ -276,8 +284,10 @@ class OpportunityForm:
                 f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: nothing is editable.</div>"
             )
         elif status == ACTION_REQUIRED:
-            self.banner.value = (f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: only the fields "
-                                 "AWS asked about are editable.</div>")  # fmt: skip
+            self.banner.value = (
+                f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: only the fields "
+                "AWS asked about are editable.</div>"
+            )
         # the rules' decision, as the plan and the sandbox make it
         reasons = editable_fields(status, self.fields, schema=self.cat)
         for col, fw in self.fields.items():
@@ -292,7 +302,7 @@ class OpportunityForm:
         self.fields[column].set(value)
 
     def values(self) -> dict[str, Any]:
-        """The edited row: ``Id``, the token read, and every editable field's value."""
+        """Return the edited row: ``Id``, the token read, and every editable field's value."""
         out = {c: fw.get() for c, fw in self.fields.items() if fw.field.writable}
         out[ID] = self.base.get(ID)
         out["LastModifiedDate"] = self.base.get("LastModifiedDate")
@@ -304,7 +314,7 @@ class OpportunityForm:
         return changes(self.values(), self.base, self.cat, "clear")
 
     def problems(self) -> list[Problem]:
-        """What the shared rules say of the edited record (empty: it can be saved)."""
+        """Return what the shared rules say of the edited record (empty: it can be saved)."""
         changed = self.changes()
         if not changed:
             return []
@@ -376,8 +386,10 @@ class OpportunityForm:
 
     # -- save and reload -------------------------------------------------------------------------
     def save(self) -> str:
-        """Save through the batch updater (or into the frame for :meth:`from_row`); returns the
-        status in plain words."""
+        """Save through the batch updater (or into the frame for :meth:`from_row`).
+
+        Returns the status in plain words.
+        """
         problems = self.problems()
         if problems:
             return self._say("Not saved: " + "; ".join(str(p) for p in problems), "#b00")
@@ -388,8 +400,16 @@ class OpportunityForm:
             return self._save_to_frame(changes)
         edited = pd.DataFrame([self.values()])
         base = pd.DataFrame([self.base])
-        result = push_updates(edited, self.catalog_name, ledger=self.ledger, base=base, blank="clear", client=self.client,
-                              progress=False, today=self.today)  # fmt: skip
+        result = push_updates(
+            edited,
+            self.catalog_name,
+            ledger=self.ledger,
+            base=base,
+            blank="clear",
+            client=self.client,
+            progress=False,
+            today=self.today,
+        )
         r = result.iloc[0]
         if r["status"] == "succeeded":
             self.reload(quiet=True)
@@ -398,8 +418,11 @@ class OpportunityForm:
                 "#070",
             )
         if r["status"] == "conflict":
-            return self._say(f"Not saved: someone changed the same field(s) on the server ({r['error_message']}). "
-                             "Reload to see their values.", "#b00")  # fmt: skip
+            return self._say(
+                f"Not saved: someone changed the same field(s) on the server ({r['error_message']}). "
+                "Reload to see their values.",
+                "#b00",
+            )
         if r["status"] == "unchanged":
             self.reload(quiet=True)
             return self._say("The server already had these values.", "#070")

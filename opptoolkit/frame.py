@@ -48,8 +48,7 @@ _FIXED_TZ = (type(UTC), tzutc)  # time zones DatetimeIndex converts in C (botoco
 
 @functools.cache
 def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim`` (from the symbols the interpreter already has), or None on
-    another C library."""
+    """Glibc's ``malloc_trim`` (from the symbols the interpreter already has), or None on another C library."""
     try:
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
@@ -90,8 +89,10 @@ def _extra_into(extra: dict[str, list[Any]], n: int, d: Mapping[str, Any], known
 def _slow_into(
     extra: dict[str, list[Any]], n: int, d: Mapping[str, Any], known: Mapping[str, list[Any]], prefix: str, i: int
 ) -> None:
-    """A dict holding a member the model does not know: known members into their columns, the
-    rest kept as extra columns."""
+    """Return a dict holding a member the model does not know.
+
+    Known members into their columns, the rest kept as extra columns.
+    """
     for k, v in d.items():
         col = known.get(k)
         if col is not None:
@@ -117,8 +118,10 @@ def _items_extra_into(
 
 
 def _item_values(items: list[Any], shape: StructureShape, prefix: str = "") -> tuple[dict[str, list[Any]], bool]:
-    """Column-wise values of every leaf any item holds (``{"Email": [...], ...}``), and whether
-    some item holds a member the model does not know."""
+    """Return the column-wise values of every leaf any item holds (``{"Email": [...], ...}``).
+
+    And whether some item holds a member the model does not know.
+    """
     keys: set[str] = set().union(*items)
     unknown = not keys <= shape.members.keys()
     out: dict[str, list[Any]] = {}
@@ -211,7 +214,7 @@ class _Flattener:
     def _indexed(
         self, base: str, shape: StructureShape, items: list[Any], lens: np.ndarray, extra: dict[str, list[Any]]
     ) -> dict[str, Any]:
-        """The indexed columns (``base[j].member``) of one list of structures."""
+        """Return the indexed columns (``base[j].member``) of one list of structures."""
         values, unknown = _item_values(items, shape)
         n, starts = len(lens), np.cumsum(lens) - lens
         if unknown:
@@ -313,9 +316,12 @@ _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dty
 
 
 def _convert(f: Field | None, values: list[Any], column: str) -> Any:
-    """One column of Python values as a pandas array: strings through Arrow straight into
-    pandas' ``str`` dtype (no copy), timestamps as ``datetime64[us, UTC]``, lists of scalars and
-    unknown fields as objects. Values of a type the model does not expect are kept as objects."""
+    """One column of Python values as a pandas array.
+
+    Strings through Arrow straight into pandas' ``str`` dtype (no copy), timestamps as ``datetime64[us,
+    UTC]``, lists of scalars and unknown fields as objects. Values of a type the model does not expect are
+    kept as objects.
+    """
     try:
         if f is not None and not f.is_list:
             if f.type == "timestamp":
@@ -328,22 +334,24 @@ def _convert(f: Field | None, values: list[Any], column: str) -> Any:
 
 
 def _take(arr: Any, idx: np.ndarray, pa_idx: pa.Array) -> Any:
-    """``arr[idx]``, null where ``idx`` is -1 (``pa_idx``: the same as Arrow indices, null there);
-    Arrow strings are taken by Arrow itself, without a round trip through pandas."""
+    """``arr[idx]``, null where ``idx`` is -1 (``pa_idx``: the same as Arrow indices, null there).
+
+    Arrow strings are taken by Arrow itself, without a round trip through pandas.
+    """
     if isinstance(arr, pa.ChunkedArray):
         return pc.take(arr, pa_idx, memory_pool=_POOL)
     return pd.api.extensions.take(arr, idx, allow_fill=True)
 
 
 def _column_array(arr: Any) -> Any:
-    """What ``_convert``/``_take`` give, as a frame column: Arrow strings become pandas' ``str``."""
+    """Return what ``_convert``/``_take`` give, as a frame column: Arrow strings become pandas' ``str``."""
     if isinstance(arr, pa.ChunkedArray):  # wraps, no copy (pd.array(arr, dtype=_STR) copies)
         return pd.arrays.ArrowStringArray(arr, dtype=_STR)  # type: ignore[call-arg]  # stubs lack dtype=
     return arr
 
 
 def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: Schema) -> pd.DataFrame:
-    """The frame, in ``columns`` order, from columns of Python values (or ready arrays)."""
+    """Return the frame, in ``columns`` order, from columns of Python values (or ready arrays)."""
     out: dict[str, Any] = {}
     nulls: dict[str, Any] = {}  # per kind, one all-null array shared by the columns no record has
     for c in columns:
@@ -360,9 +368,11 @@ def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: Schema) -> 
 
 
 def _utc(values: list[Any]) -> pd.DatetimeIndex:
-    """Datetimes (or ISO strings) to ``datetime64[us, UTC]``. ``DatetimeIndex`` converts values
-    of one fixed time zone in C, sparse or dense; values in other zones go through each one's own
-    ``timestamp()`` (:func:`_instants`), which ``DatetimeIndex`` cannot do in C."""
+    """Datetimes (or ISO strings) to ``datetime64[us, UTC]``.
+
+    ``DatetimeIndex`` converts values of one fixed time zone in C, sparse or dense; values in other zones go
+    through each one's own ``timestamp()`` (:func:`_instants`), which ``DatetimeIndex`` cannot do in C.
+    """
     first = next((v for v in values if v is not None), None)
     if isinstance(first, datetime) and first.tzinfo is not None and type(first.tzinfo) not in _FIXED_TZ:
         with contextlib.suppress(AttributeError, TypeError, ValueError, OverflowError, OSError):
@@ -375,14 +385,16 @@ def _utc(values: list[Any]) -> pd.DatetimeIndex:
 
 
 def _instants(values: list[Any]) -> pd.DatetimeIndex:
-    """Aware datetimes (None for none) to ``datetime64[us, UTC]`` through each one's
-    ``timestamp()``, exact whatever its time zone (fold included).
+    """Convert aware datetimes (None for none) to ``datetime64[us, UTC]`` through each one's ``timestamp()``.
+
+    Exact whatever its time zone (fold included).
 
     botocore gives every timestamp a ``tzlocal()`` of its own on a host whose zone is UTC (a
     server, a cloud notebook); ``DatetimeIndex`` compares and converts those one by one in Python,
     with more work per value than ``timestamp()`` does (BENCHMARKS.md has the measurements).
     Raises ValueError for a naive datetime (the caller reads those as UTC) or an instant a float
-    cannot carry to the microsecond (after 2112)."""
+    cannot carry to the microsecond (after 2112).
+    """
     if not all(v is None or v.tzinfo is not None for v in values):
         raise ValueError("naive datetimes")
     us = np.array([np.nan if v is None else v.timestamp() for v in values]) * 1e6
@@ -401,8 +413,10 @@ def _all_blank(s: pd.Series) -> bool:
 
 
 class _Node:
-    """One structure of the payload: its leaves (column position, key), sub-structures and
-    lists of structures (one node per index)."""
+    """One structure of the payload.
+
+    Its leaves (column position, key), sub-structures and lists of structures (one node per index).
+    """
 
     __slots__ = ("_positions", "children", "leaves", "lists")
 
@@ -431,8 +445,10 @@ class _Node:
         return self._positions
 
     def fill(self, dicts: list[Any], job: _Unflatten, lo: int, hi: int) -> None:
-        """Fill ``dicts[lo:hi]`` (this structure of each row; None where the row has none of
-        it), column by column, touching only the cells that hold a value."""
+        """Fill ``dicts[lo:hi]`` column by column, touching only the cells that hold a value.
+
+        ``dicts`` holds this structure of each row; None where the row has none of it.
+        """
         for p, key in self.leaves:
             rows, values = job.cells[p].between(lo, hi)
             for i, x in zip(rows, values, strict=True):
@@ -463,8 +479,10 @@ class _Node:
 
 
 class _Cells:
-    """One column's values ready for a payload: the rows holding one (ascending), those values,
-    and for whole columns the same rows as a boolean mask."""
+    """One column's values ready for a payload.
+
+    The rows holding one (ascending), those values, and for whole columns the same rows as a boolean mask.
+    """
 
     __slots__ = ("mask", "rows", "values")
 
@@ -478,7 +496,7 @@ class _Cells:
         return cls(np.flatnonzero(mask).tolist(), values, mask)
 
     def between(self, lo: int, hi: int) -> tuple[list[int], list[Any]]:
-        """The rows in ``[lo, hi)`` holding a value, and their values."""
+        """Return the rows in ``[lo, hi)`` holding a value, and their values."""
         a = bisect.bisect_left(self.rows, lo)
         b = bisect.bisect_left(self.rows, hi, a)
         return self.rows[a:b], self.values[a:b]
@@ -488,8 +506,11 @@ _NONE = _Cells([], [])  # a cell without a value, in a single row
 
 
 class _Unflatten:
-    """One ``to_payloads`` call: the columns' cells, each structure's rows (memoised) and one
-    scratch list per structure (its dict in each row of the block being filled)."""
+    """One ``to_payloads`` call.
+
+    The columns' cells, each structure's rows (memoised) and one scratch list per structure (its dict in each
+    row of the block being filled).
+    """
 
     def __init__(self, cells: list[_Cells], n: int) -> None:
         self.cells = cells
@@ -498,7 +519,7 @@ class _Unflatten:
         self._scratch: dict[int, list[Any]] = {}
 
     def rows_with(self, node: _Node) -> _Cells:
-        """The rows in which ``node`` holds at least one value."""
+        """Return the rows in which ``node`` holds at least one value."""
         if id(node) not in self._rows:
             cells = [self.cells[p] for p in node.positions()]
             if all(c.mask is not None for c in cells):  # whole columns: in numpy
@@ -614,8 +635,9 @@ def to_payload(row: pd.Series | Mapping[str, Any], *, schema: Schema | None = No
 
 
 def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[str, Any]]:
-    """:func:`to_payload` for every row of ``df``, built column by column: only the cells that
-    hold a value cost any Python work.
+    """:func:`to_payload` for every row of ``df``, built column by column.
+
+    Only the cells that hold a value cost any Python work.
 
     Examples
     --------
@@ -630,7 +652,7 @@ def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[
 
 
 def _build(plan: _Plan, cells: list[_Cells], n: int) -> list[dict[str, Any]]:
-    """The ``n`` payloads from each column's cells."""
+    """Return the ``n`` payloads from each column's cells."""
     job = _Unflatten(cells, n)
     payloads: list[dict[str, Any]] = [{} for _ in range(n)]
     for lo in range(0, n, _BLOCK):  # a block of rows at a time: its dicts stay in the CPU's cache
@@ -659,7 +681,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _ts(v: Any) -> Any:
-    """A timestamp member as botocore sends it: a UTC ``datetime`` (text and Timestamps too)."""
+    """Return a timestamp member as botocore sends it: a UTC ``datetime`` (text and Timestamps too)."""
     return to_utc_datetime(v) if isinstance(v, (datetime, str)) else v
 
 
@@ -683,7 +705,7 @@ def _prune(value: Any, shape: Shape) -> Any:
 
 
 def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = None) -> dict[str, Any]:
-    """The UpdateOpportunity payload that re-sends a GetOpportunity record unchanged.
+    """Return the UpdateOpportunity payload that re-sends a GetOpportunity record unchanged.
 
     ``Id`` becomes ``Identifier``; members UpdateOpportunity does not take (``Arn``,
     ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``, ``ResponseMetadata``)

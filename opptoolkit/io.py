@@ -13,8 +13,10 @@ __all__ = ["read_frame", "write_frame"]
 
 
 def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
-    """The frame stored at ``path``: a mirror (its folder or its ``opportunities.parquet``), a
-    ``.parquet`` pull, or an ``.xlsx`` / ``.csv`` sheet.
+    """Return the frame stored at ``path``.
+
+    A mirror (its folder or its ``opportunities.parquet``), a ``.parquet`` pull, or an ``.xlsx`` / ``.csv``
+    sheet.
 
     Parameters
     ----------
@@ -51,8 +53,11 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
 
 
 def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path") -> Path:
-    """Write ``df`` to ``path``: ``.parquet`` as is (folders created), else a sheet
-    (:func:`opptoolkit.write_sheet`, with ``headers`` ``"path"`` or ``"label"``); returns the path."""
+    """Write ``df`` to ``path``.
+
+    ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
+    ``"path"`` or ``"label"``); returns the path.
+    """
     p = Path(path)
     if p.suffix.lower() != ".parquet":
         return write_sheet(df, p, headers=headers)

@@ -61,12 +61,14 @@ LEDGER_SCHEMA = pa.schema(
 
 @dataclass
 class LedgerEntry:
-    """One row attempt. ``status``: in_flight, succeeded, unknown (sent, outcome not known:
-    the next run reads it back), failed, conflict, invalid, no_token, not_editable, not_found,
-    deferred (:class:`opptoolkit.Status`). ``error_code`` is what the service or botocore said;
-    ``reason`` why the toolkit settled the row itself (:class:`opptoolkit.Reason`).
-    ``row`` is the spreadsheet's row number when the rows came from a sheet;
-    ``writes`` the HTTP attempts of UpdateOpportunity (botocore's retries included)."""
+    """One row attempt.
+
+    ``status``: in_flight, succeeded, unknown (sent, outcome not known: the next run reads it back), failed,
+    conflict, invalid, no_token, not_editable, not_found, deferred (:class:`opptoolkit.Status`).
+    ``error_code`` is what the service or botocore said; ``reason`` why the toolkit settled the row itself
+    (:class:`opptoolkit.Reason`). ``row`` is the spreadsheet's row number when the rows came from a sheet;
+    ``writes`` the HTTP attempts of UpdateOpportunity (botocore's retries included).
+    """
 
     job_id: str
     row: str
@@ -101,12 +103,14 @@ _RENAMED = {"lmd_before": "last_modified_before", "lmd_after": "last_modified_af
 
 
 class Ledger:
-    """A folder of Parquet parts (``part-*.parquet``), the journals of pushes writing to it
-    (``journal-*.jsonl``: present while a push runs, or after a crash), its secret
-    (``.ledger-secret``, mode 0600, made once) and its lock file (``.lock``).
+    """A folder of Parquet parts, the journals of pushes writing to it, its secret and its lock file.
+
+    Parts are ``part-*.parquet``; journals ``journal-*.jsonl`` (present while a push runs, or after a crash);
+    the secret ``.ledger-secret`` (mode 0600, made once); the lock ``.lock``.
 
     :meth:`close` (called by :meth:`lock` before it lets the ledger go, and by ``with Ledger(...)``)
-    compacts what the push wrote."""
+    compacts what the push wrote.
+    """
 
     SECRET = ".ledger-secret"
     #: Entries per part: a journal this long becomes one part as the push goes.
@@ -138,8 +142,11 @@ class Ledger:
         self.close()
 
     def _load_secret(self) -> bytes:
-        """The ledger's secret, made on first use: written whole under a temporary name, then
-        linked into place (``os.link`` fails if another process was first; its secret wins)."""
+        """Return the ledger's secret, made on first use.
+
+        Written whole under a temporary name, then linked into place (``os.link`` fails if another process was
+        first; its secret wins).
+        """
         final = self.path / self.SECRET
         if not final.exists():
             tmp = self.path / f".{self.SECRET}.{uuid.uuid4().hex}.tmp"
@@ -158,16 +165,21 @@ class Ledger:
         return final.read_bytes()
 
     def key(self, obj: Any) -> str:
-        """HMAC-SHA256 of ``obj`` (as canonical JSON) under the ledger's secret: equal for equal
-        changes within this ledger, and no guess of a value can be checked against it."""
+        """HMAC-SHA256 of ``obj`` (as canonical JSON) under the ledger's secret.
+
+        Equal for equal changes within this ledger, and no guess of a value can be checked against it.
+        """
         text = json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False).encode()
         return hmac.new(self._secret, text, hashlib.sha256).hexdigest()
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the ledger for one push: a second push on the same folder is refused (it would
-        count the daily budget from entries still being written, and could send a row twice).
-        The push's entries are compacted (:meth:`close`) before the ledger is let go."""
+        """Hold the ledger for one push.
+
+        A second push on the same folder is refused (it would count the daily budget from entries still being
+        written, and could send a row twice). The push's entries are compacted (:meth:`close`) before the
+        ledger is let go.
+        """
         import fcntl
 
         with open(self.path / ".lock", "a+") as fh:
@@ -193,8 +205,10 @@ class Ledger:
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
     def write(self, entry: LedgerEntry) -> None:
-        """Append one entry durably: a line in the journal, fsync'd before this returns; every
-        :attr:`PART_ROWS` entries the journal becomes a part."""
+        """Append one entry durably: a line in the journal, fsync'd before this returns.
+
+        Every :attr:`PART_ROWS` entries the journal becomes a part.
+        """
         if entry.finished_at is None and entry.status != "in_flight":
             entry.finished_at = datetime.now(UTC)
         self._seq += 1
@@ -231,11 +245,13 @@ class Ledger:
             self._fd = None
 
     def close(self) -> None:
-        """Compact: the push's journal and the ledger's parts of fewer than :attr:`PART_ROWS`
-        entries (and, under the lock, journals a crashed push left) become one part, merged into
-        the smallest part under twice that size if it is still small: so at rest at most one part
-        holds fewer than :attr:`PART_ROWS` entries. Never raises: what cannot be compacted stays
-        where it is, and is read all the same."""
+        """Compact the push's journal and the ledger's small parts into one part; never raises.
+
+        The push's journal and the ledger's parts of fewer than :attr:`PART_ROWS` entries (and, under the
+        lock, journals a crashed push left) become one part, merged into the smallest part under twice that
+        size if it is still small: so at rest at most one part holds fewer than :attr:`PART_ROWS` entries.
+        Never raises: what cannot be compacted stays where it is, and is read all the same.
+        """
         self._close_journal()
         try:
             self._compact()
@@ -272,18 +288,21 @@ class Ledger:
         _write_part(self.path, pa.concat_tables(tables), [*self._journals, *journals, *small], self.job_id)
 
     def read(self) -> pd.DataFrame:
+        """Return every entry of the ledger (:func:`read_ledger`)."""
         return read_ledger(self.path)
 
     def _read_once(self) -> pd.DataFrame:
-        """The ledger as read at the start of a push, kept until the next write."""
+        """Return the ledger as read at the start of a push, kept until the next write."""
         if self._frame is None:
             self._frame = self.read()
         return self._frame
 
     def writes_since(self, since: timedelta = timedelta(hours=24)) -> int:
-        """UpdateOpportunity HTTP attempts recorded in the last ``since`` (the daily write
-        budget): each outcome's ``writes``, plus 1 for each in-flight entry of a row that has no
-        outcome in that job (a crash came while it was sent)."""
+        """UpdateOpportunity HTTP attempts recorded in the last ``since`` (the daily write budget).
+
+        Each outcome's ``writes``, plus 1 for each in-flight entry of a row that has no outcome in that job (a
+        crash came while it was sent).
+        """
         df = self._read_once()
         if df.empty:
             return 0
@@ -293,7 +312,7 @@ class Ledger:
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 
     def latest(self) -> dict[str, dict[str, Any]]:
-        """The newest entry per opportunity Id."""
+        """Return the newest entry per opportunity Id."""
         df = self._read_once()
         if df.empty:
             return {}
@@ -302,8 +321,10 @@ class Ledger:
 
 
 def read_ledger(path: str | Path) -> pd.DataFrame:
-    """Every entry of a push ledger, oldest first: its parts and its journals (entries not yet
-    compacted, such as those of a push that crashed), each entry once.
+    """Every entry of a push ledger, oldest first.
+
+    Its parts and its journals (entries not yet compacted, such as those of a push that crashed), each entry
+    once.
 
     Examples
     --------
@@ -334,7 +355,7 @@ def _table(lines: list[dict[str, Any]]) -> pa.Table:
 
 
 def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
-    """The parts' entries with their keys; a part without keys is keyed by its file name."""
+    """Return the parts' entries with their keys; a part without keys is keyed by its file name."""
     import pyarrow.dataset as ds  # only reading a ledger back needs Arrow's dataset layer; not paid at import
 
     try:
@@ -366,7 +387,7 @@ def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
 
 
 def _read_legacy_part(part: Path) -> pa.Table:
-    """A part with 0.x column names, under today's names and schema (with its file name)."""
+    """Return a part with 0.x column names, under today's names and schema (with its file name)."""
     old = pq.read_table(part)
     old = old.rename_columns([_RENAMED.get(n, n) for n in old.column_names])
     columns = [
@@ -377,9 +398,11 @@ def _read_legacy_part(part: Path) -> pa.Table:
 
 
 def _read_journal(journal: Path) -> pa.Table:
-    """A journal's entries. Its last line may be torn (the process died while writing it: that
-    entry was never durable, and nothing was sent for it): skipped with a warning; any other
-    unreadable line is an error."""
+    """Return a journal's entries.
+
+    Its last line may be torn (the process died while writing it: that entry was never durable, and nothing
+    was sent for it): skipped with a warning; any other unreadable line is an error.
+    """
     lines = journal.read_bytes().split(b"\n")
     if not lines[-1]:
         lines.pop()
@@ -404,8 +427,10 @@ def _read_journal(journal: Path) -> pa.Table:
 
 
 def _write_part(p: Path, table: pa.Table, sources: list[Path], tag: str) -> None:
-    """``table`` as a new part (temporary name, fsync, rename), recording its ``sources`` (the
-    parts and journals it replaces), which are removed only once it is in place."""
+    """Write ``table`` as a new part (temporary name, fsync, rename), recording its ``sources``.
+
+    The sources (the parts and journals it replaces) are removed only once it is in place.
+    """
     name = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{tag}-{uuid.uuid4().hex[:8]}.parquet"
     table = table.replace_schema_metadata({_SOURCES: json.dumps([s.name for s in sources]).encode()})
     tmp = p / f".{name}.tmp"

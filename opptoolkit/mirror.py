@@ -120,7 +120,7 @@ def _known(column: str, cat: Schema) -> bool:
 
 
 def _arrow_type(column: str, cat: Schema) -> pa.DataType | None:
-    """The column's Arrow type from the service model; None for a column the model does not know."""
+    """Return the column's Arrow type from the service model; None for a column the model does not know."""
     if not _known(column, cat):
         return None
     f = cat.field_for(column)
@@ -129,8 +129,10 @@ def _arrow_type(column: str, cat: Schema) -> pa.DataType | None:
 
 
 def _table(df: pd.DataFrame, cat: Schema) -> pa.Table:
-    """A flattened frame as an Arrow table with the model's type for each column (strings shared
-    with the frame, not copied)."""
+    """Return a flattened frame as an Arrow table with the model's type for each column.
+
+    Strings are shared with the frame, not copied.
+    """
     arrays = []
     for column in df.columns:
         s, t = df[column], _arrow_type(str(column), cat)
@@ -142,8 +144,11 @@ def _table(df: pd.DataFrame, cat: Schema) -> pa.Table:
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
-    """The table as the frame :func:`opptoolkit.to_frame` gives: strings in pandas' ``str`` dtype
-    (wrapping Arrow's buffers), timestamps as ``datetime64[us, UTC]``, lists as Python lists."""
+    """Return the table as the frame :func:`opptoolkit.to_frame` gives.
+
+    Strings in pandas' ``str`` dtype (wrapping Arrow's buffers), timestamps as ``datetime64[us, UTC]``, lists
+    as Python lists.
+    """
     n = table.num_rows
     gc_enabled = gc.isenabled()
     # The lists built here cannot form cycles, yet every collection the garbage collector runs
@@ -170,7 +175,7 @@ def _column(col: pa.ChunkedArray, n: int) -> Any:
 
 
 def _old_records(table: pa.Table) -> list[dict[str, Any]]:
-    """The GetOpportunity responses of a mirror in the old layout (one JSON text per record)."""
+    """Return the GetOpportunity responses of a mirror in the old layout (one JSON text per record)."""
     return [loads_record(text) for text in table.column(_OLD_RECORD).to_pylist()]
 
 
@@ -183,8 +188,10 @@ def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
 
 
 def _merge(parts: list[pa.Table], cat: Schema) -> pa.Table:
-    """Rows of several tables in one, sorted by Id: a column one part lacks is null there; indexed
-    columns go as far as the longest list now needs (at least one set), in the model's order."""
+    """Rows of several tables in one, sorted by Id: a column one part lacks is null there.
+
+    Indexed columns go as far as the longest list now needs (at least one set), in the model's order.
+    """
     if not parts:
         return _table(to_frame([]), cat)
     table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
@@ -222,7 +229,7 @@ def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, curs
 
 
 def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
-    """The mirror in ``path`` (a folder, or its ``opportunities.parquet``) as a flattened frame.
+    """Return the mirror in ``path`` (a folder, or its ``opportunities.parquet``) as a flattened frame.
 
     Parameters
     ----------
@@ -326,8 +333,10 @@ def sync_mirror(
             summaries: list[dict[str, Any]] = []
 
             def todo() -> Iterator[str]:
-                """New or newer than the mirror's copy (the overlap re-lists some); Gets start
-                while the listing goes on."""
+                """Yield the Ids new or newer than the mirror's copy (the overlap re-lists some).
+
+                Gets start while the listing goes on.
+                """
                 after = None if cursor is None else cursor - overlap
                 for s in iter_summaries(catalog, client=client, modified_after=after):
                     summaries.append(s)
@@ -344,8 +353,10 @@ def sync_mirror(
     fetched = list({r[ID]: r for r in fetched}.values())  # a record listed twice is stored once
 
     def keep(ids: pa.ChunkedArray) -> pa.ChunkedArray:
-        """Which stored rows stay: after a full pull the old copies of what could not be fetched;
-        after an incremental sync all but the fetched."""
+        """Which stored rows stay: after a full pull the old copies of what could not be fetched.
+
+        After an incremental sync all but the fetched.
+        """
         if is_full:
             return pc.is_in(ids, value_set=pa.array(sorted(failed), ids.type))
         return pc.invert(pc.is_in(ids, value_set=pa.array([r[ID] for r in fetched], ids.type)))

@@ -23,15 +23,24 @@ WRITES_PER_SECOND = 1.0
 DAILY_READS = 100_000
 DAILY_WRITES = 10_000
 #: The operations the quotas page lists as read actions; every other operation of the API is paced as a write.
-READ_ACTIONS = frozenset({"GetOpportunity", "GetAwsOpportunitySummary", "ListOpportunities", "ListSolutions",
-                          "GetEngagementInvitation", "ListEngagementInvitations"})  # fmt: skip
+READ_ACTIONS = frozenset(
+    {
+        "GetOpportunity",
+        "GetAwsOpportunitySummary",
+        "ListOpportunities",
+        "ListSolutions",
+        "GetEngagementInvitation",
+        "ListEngagementInvitations",
+    }
+)
 assert READ_ACTIONS.issubset(service_model().operation_names), READ_ACTIONS
 _DAY = 86_400.0  # seconds in the rolling window
 
 
 class TokenBucket:
-    """``rate`` requests per second, at most ``burst`` back to back and, with ``daily``, at most that
-    many per rolling 24 hours. Thread-safe.
+    """``rate`` requests per second, at most ``burst`` back to back; thread-safe.
+
+    With ``daily``, at most that many per rolling 24 hours.
 
     :meth:`acquire` waits for its turn (a client pacing itself); :meth:`take` answers at once (a
     service that throttles).

@@ -126,8 +126,10 @@ def _spend_by_opportunity(df: pd.DataFrame, fx: Mapping[str, float] | None, to: 
         missing = sorted(set(spend["currency"].dropna()) - set(fx))
         if missing:
             raise ReportError(f"no FX rate for {missing}; pass fx={{currency: rate to {to}}}")
-        spend = spend.assign(amount=[a * Decimal(str(fx[c])) for a, c in zip(spend["amount"], spend["currency"], strict=True)],
-                             currency=to)  # fmt: skip
+        spend = spend.assign(
+            amount=[a * Decimal(str(fx[c])) for a, c in zip(spend["amount"], spend["currency"], strict=True)],
+            currency=to,
+        )
     out = spend.groupby(["Id", "currency"], as_index=False)["amount"].agg(lambda s: sum(s, Decimal(0)))  # type: ignore[type-var]
     return pd.DataFrame(out)
 
@@ -177,7 +179,7 @@ def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str |
 
 
 def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str | None = None) -> pd.DataFrame:
-    """Expected monthly spend by target close month (``YYYY-MM``) and stage, per currency."""
+    """Return the expected monthly spend by target close month (``YYYY-MM``) and stage, per currency."""
     _need(df, "by_close_month", ID, STAGE, CLOSE)
     work = df[df[CLOSE].notna() & (df[CLOSE].astype(str) != "")].copy()
     work["month"] = work[CLOSE].astype(str).str.slice(0, 7)
@@ -198,14 +200,14 @@ def review_status(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def needs_action(df: pd.DataFrame) -> pd.DataFrame:
-    """The opportunities in ``Action Required``, with AWS's review comments."""
+    """Return the opportunities in ``Action Required``, with AWS's review comments."""
     _need(df, "needs_action", ID, REVIEW)
     cols = [c for c in (ID, COMPANY, STAGE, REASON, COMMENTS) if c in df.columns]
     return df.loc[df[REVIEW] == ACTION_REQUIRED, cols].reset_index(drop=True)
 
 
 def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30) -> pd.DataFrame:
-    """What to fix, one row per problem: ``Id``, ``issue``, ``field``, ``detail``.
+    """Return what to fix, one row per problem: ``Id``, ``issue``, ``field``, ``detail``.
 
     * ``overdue``: TargetCloseDate in the past on an open stage;
     * ``stale``: no NextStepsHistory entry in ``stale_days`` days (open stages);
@@ -222,8 +224,14 @@ def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30
             close[is_open & (close < pd.Timestamp(today))],
             strict=True,
         ):
-            out.append({"Id": ident, "issue": "overdue", "field": CLOSE,
-                        "detail": f"target close date {when.date().isoformat()} has passed; move it or close the opportunity"})  # fmt: skip
+            out.append(
+                {
+                    "Id": ident,
+                    "issue": "overdue",
+                    "field": CLOSE,
+                    "detail": f"target close date {when.date().isoformat()} has passed; move it or close the opportunity",
+                }
+            )
     times = [c for c in df.columns if c.startswith(f"{_HISTORY}[") and c.endswith("].Time")]
     if times:
         last = df[times].max(axis=1)
@@ -231,8 +239,14 @@ def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30
         stale = is_open & (last.isna() | (last < cutoff))
         for ident, when in zip(df.loc[stale, ID], last[stale], strict=True):
             said = "never" if pd.isna(when) else when.date().isoformat()
-            out.append({"Id": ident, "issue": "stale", "field": NEXT_STEPS,
-                        "detail": f"next steps last updated {said} (over {stale_days} days ago)"})  # fmt: skip
+            out.append(
+                {
+                    "Id": ident,
+                    "issue": "stale",
+                    "field": NEXT_STEPS,
+                    "detail": f"next steps last updated {said} (over {stale_days} days ago)",
+                }
+            )
     for ident, payload in zip(df[ID], to_payloads(df), strict=True):
         payload.setdefault("LastModifiedDate", datetime.now(UTC))
         for p in validate_payload(payload, base=payload, today=today):
@@ -242,8 +256,9 @@ def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30
 
 
 def outcomes(df: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
-    """Launched vs Closed Lost, overall or ``by`` a column (industry, opportunity type), with
-    the win rate; pass ``by="reason"`` for the Closed Lost reasons.
+    """Return Launched vs Closed Lost, overall or ``by`` a column (industry, opportunity type), with the win rate.
+
+    Pass ``by="reason"`` for the Closed Lost reasons.
 
     Examples
     --------
@@ -261,8 +276,9 @@ def outcomes(df: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
         _need(df, "outcomes by reason", LOST_REASON)
         lost = done[done[STAGE] == CLOSED_LOST]
         counts = lost[LOST_REASON].fillna("(no reason)").value_counts()
-        return pd.DataFrame({"reason": counts.index, "closed_lost": counts.to_numpy(),
-                             "share": (counts / max(len(lost), 1)).to_numpy()})  # fmt: skip
+        return pd.DataFrame(
+            {"reason": counts.index, "closed_lost": counts.to_numpy(), "share": (counts / max(len(lost), 1)).to_numpy()}
+        )
     key = by or "group"
     if by is not None:
         _need(df, f"outcomes by {by}", by)
@@ -311,8 +327,9 @@ def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs
     m = m[m["currency"] != NO_CURRENCY]
     if currency is None:
         currency = str(m.groupby("currency")["expected_monthly_spend"].sum().idxmax()) if len(m) else ""
-    pivot = m[m["currency"] == currency].pivot_table(index="month", columns="stage", values="expected_monthly_spend",
-                                                     aggfunc="sum", fill_value=0.0)  # fmt: skip
+    pivot = m[m["currency"] == currency].pivot_table(
+        index="month", columns="stage", values="expected_monthly_spend", aggfunc="sum", fill_value=0.0
+    )
     pivot = pivot.reindex(columns=[s for s in _stages() if s in pivot.columns])
     fig, ax = _figure(10, 4)
     if len(pivot):
@@ -324,7 +341,7 @@ def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs
 
 
 def plot_outcomes(df: pd.DataFrame) -> Any:
-    """Closed Lost reasons, as horizontal bars."""
+    """Plot Closed Lost reasons as horizontal bars."""
     o = outcomes(df, by="reason")
     fig, ax = _figure()
     ax.barh(o["reason"][::-1], o["closed_lost"][::-1], color="#b5523b")
@@ -366,31 +383,46 @@ def _png(fig: Any) -> str:
 
 
 def write_report(
-    df: pd.DataFrame, html_path: str | Path | None = "report.html", *, xlsx: str | Path | None = None,
-    fx: Mapping[str, float] | None = None, to: str | None = None, title: str = "Partner Central pipeline",
-) -> dict[str, pd.DataFrame | str]:  # fmt: skip
-    """Write every view as one self-contained HTML file (tables + embedded charts; opens
-    offline) and, with ``xlsx``, as a workbook with one sheet per view. Returns the views.
+    df: pd.DataFrame,
+    html_path: str | Path | None = "report.html",
+    *,
+    xlsx: str | Path | None = None,
+    fx: Mapping[str, float] | None = None,
+    to: str | None = None,
+    title: str = "Partner Central pipeline",
+) -> dict[str, pd.DataFrame | str]:
+    """Write every view as one self-contained HTML file and, with ``xlsx``, as a workbook.
+
+    The HTML holds tables and embedded charts (it opens offline); the workbook one sheet per view. Returns the
+    views.
     """
     views = _views(df, fx, to)
     if html_path is not None:
         charts = []
-        for name, plot in (("Pipeline by stage", plot_funnel), ("By close month", plot_close_months),
-                           ("Lost reasons", plot_outcomes)):  # fmt: skip
+        for name, plot in (
+            ("Pipeline by stage", plot_funnel),
+            ("By close month", plot_close_months),
+            ("Lost reasons", plot_outcomes),
+        ):
             try:
                 charts.append((name, _png(plot(df))))
             except (ReportError, ValueError, TypeError) as e:
                 charts.append((name, f"!{e}"))
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-                 "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
-                 "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f5f8}"
-                 "img{max-width:100%}.note{color:#a33}</style></head><body>",
-                 f"<h1>{html.escape(title)}</h1><p>{len(df)} opportunities; generated "
-                 f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by opptoolkit.</p>"]  # fmt: skip
+        parts = [
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+            "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
+            "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f5f8}"
+            "img{max-width:100%}.note{color:#a33}</style></head><body>",
+            f"<h1>{html.escape(title)}</h1><p>{len(df)} opportunities; generated "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by opptoolkit.</p>",
+        ]
         for name, data in charts:
             parts.append(f"<h2>{html.escape(name)}</h2>")
-            parts.append(f"<p class='note'>{html.escape(data[1:])}</p>" if data.startswith("!") else
-                         f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")  # fmt: skip
+            parts.append(
+                f"<p class='note'>{html.escape(data[1:])}</p>"
+                if data.startswith("!")
+                else f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
+            )
         for name, view in views.items():
             parts.append(f"<h2>{html.escape(name)}</h2>")
             if isinstance(view, str):

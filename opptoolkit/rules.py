@@ -1,6 +1,7 @@
-"""Validation of UpdateOpportunity / CreateOpportunity payloads: the model's constraints and the
-documented business rules, in the API's own error vocabulary. Shared by the client (plan, form)
-and the sandbox server, so both say the same thing about the same payload.
+"""Validation of UpdateOpportunity / CreateOpportunity payloads.
+
+The model's constraints and the documented business rules, in the API's own error vocabulary. Shared by the
+client (plan, form) and the sandbox server, so both say the same thing about the same payload.
 
 Model constraints (enums, patterns, list bounds, required members) are read from the service
 model. Business rules come from the API documentation; each cites its source, and every value
@@ -47,7 +48,7 @@ def _path(*parts: str) -> str:
 
 
 def _enum(path: str, value: str, cat: Schema | None = None) -> str:
-    """A documented enum value, checked against the model (fails loudly if the model drops it)."""
+    """Return a documented enum value, checked against the model (fails loudly if the model drops it)."""
     f = (cat or get_schema())[path]
     if value not in f.enum:
         raise AssertionError(f"documented value {value!r} of {path} is not in the service model")
@@ -117,8 +118,10 @@ for _p in ACTION_REQUIRED_EDITABLE + APPROVED_LOCKED:
 
 
 def _documented(path: str, *words: str) -> tuple[str, ...]:
-    """Values a rule takes from a member's documentation, checked against that text (fails loudly
-    when a newer model rewords it, instead of silently keeping a rule AWS dropped)."""
+    """Return values a rule takes from a member's documentation, checked against that text.
+
+    It fails loudly when a newer model rewords it, instead of silently keeping a rule AWS dropped.
+    """
     doc = get_schema()[path].doc
     for w in words:
         if not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", doc):
@@ -162,7 +165,7 @@ PARTITION = _path("Project", "AwsPartition")
 
 @functools.cache
 def accepted_values(path: str) -> tuple[str, ...] | None:
-    """The subset of an enum that the member's documentation accepts, or None (the whole enum).
+    """Return the subset of an enum that the member's documentation accepts, or None (the whole enum).
 
     The model documents ``ExpectedCustomerSpend.CurrencyCode`` and ``SoftwareRevenue.Value.CurrencyCode``
     as "Accepted values are USD (US Dollars) and EUR (Euros)" over an enum of 170 currencies.
@@ -180,8 +183,10 @@ def accepted_values(path: str) -> tuple[str, ...] | None:
 
 @functools.cache
 def required_for_partition(path: str) -> tuple[str, str] | None:
-    """(partition, value) when the documentation of ``path`` ties its value to an AWS partition:
-    "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the currency code must be EUR"."""
+    """(partition, value) when the documentation of ``path`` ties its value to an AWS partition.
+
+    "If the AWS Partition is aws-eusc (AWS European Sovereign Cloud), the currency code must be EUR".
+    """
     f = get_schema().fields.get(path)
     m = re.search(r"If the AWS Partition is (\S+) .*? must be (\w+)", f.doc) if f is not None else None
     if m is None:
@@ -192,9 +197,11 @@ def required_for_partition(path: str) -> tuple[str, str] | None:
 
 @functools.cache
 def documented_values(path: str) -> tuple[str, ...] | None:
-    """The "Valid values: a | b | ..." list of a member that has no enum (``Project.CustomerUseCase``),
-    read from the model's documentation; None when it has none. A value outside it is a warning,
-    not a refusal: the model itself does not restrict it."""
+    """Return the "Valid values: a | b | ..." list of a member that has no enum, or None.
+
+    Read from the model's documentation (``Project.CustomerUseCase`` has one); None when it has none. A value outside it is a warning, not a refusal: the model itself
+    does not restrict it.
+    """
     f = get_schema().fields.get(path)
     if f is None or f.enum:
         return None
@@ -457,7 +464,7 @@ def _has_solution(related: Mapping[str, Any]) -> bool:
 
 
 def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
-    """What AWS documents but may not refuse: the plan shows it, the row is still sent."""
+    """Add what AWS documents but may not refuse to ``out``: the plan shows it, the row is still sent."""
     cat = get_schema()
     for col, value in flatten_payload(payload).items():
         if changed is not None and col not in changed:
@@ -562,7 +569,7 @@ def validate_payload(
 def model_problems(
     payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, schema: Schema | None = None
 ) -> list[Problem]:
-    """The service model's constraints only: types, required members, enums, patterns, bounds."""
+    """Check the service model's constraints only: types, required members, enums, patterns, bounds."""
     cat = schema or get_schema()
     shape = cat.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
@@ -573,7 +580,7 @@ def model_problems(
 def _changed(
     payload: Mapping[str, Any], base: Mapping[str, Any] | None, changed: Collection[str] | None
 ) -> set[str] | None:
-    """The changed columns: as given, else by comparing ``base`` with ``payload``, else None (not known)."""
+    """Return the changed columns: as given, else by comparing ``base`` with ``payload``, else None (not known)."""
     if changed is not None:
         return set(changed)
     return changed_columns(base, payload) if base is not None else None
@@ -588,7 +595,7 @@ def business_problems(
     related: Mapping[str, Any] | None = None,
     today: date | None = None,
 ) -> list[Problem]:
-    """The documented business rules, and (given ``base`` or ``changed``) editability of the changes.
+    """Check the documented business rules, and (given ``base`` or ``changed``) editability of the changes.
 
     ``base``, ``changed``, ``review_status`` and ``related``: see :func:`validate_payload`.
     """
@@ -608,11 +615,12 @@ def payload_warnings(
     changed: Collection[str] | None = None,
     related: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
-    """What the model's documentation says of the changes that AWS may not refuse: a value outside
-    a documented list (``Project.CustomerUseCase``), a TargetCompany the service will replace.
-    The row is still sent; the plan shows these in its ``warnings`` column. A move to Committed or
-    Launched whose associations are not known (``related`` None) is one too: it cannot be checked.
-    ``base`` and ``changed``: see :func:`validate_payload`.
+    """Report what the model's documentation says of the changes that AWS may not refuse.
+
+    A value outside a documented list (``Project.CustomerUseCase``), a TargetCompany the service will replace.
+    The row is still sent; the plan shows these in its ``warnings`` column. A move to Committed or Launched
+    whose associations are not known (``related`` None) is one too: it cannot be checked. ``base`` and
+    ``changed``: see :func:`validate_payload`.
 
     >>> p = {"Project": {"CustomerUseCase": "Containers and Serverless"}}
     >>> [(w.field, w.message[:60]) for w in payload_warnings(p)]  # doctest: +NORMALIZE_WHITESPACE
@@ -632,14 +640,17 @@ def payload_warnings(
 
 
 def stored_target_company(project: Mapping[str, Any], value: str | None) -> str | None:
-    """The TargetCompany the service stores for ``value`` (model, TargetCompany: without
-    ExpectedContractDuration "any other value will be automatically set to AWS")."""
+    """Return the TargetCompany the service stores for ``value``.
+
+    Model, TargetCompany: without ExpectedContractDuration "any other value will be automatically set to AWS".
+    """
     return value if not is_blank(project.get("ExpectedContractDuration")) else TARGET_COMPANY
 
 
 def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
-    """``RelatedEntityIdentifiers`` from a frame row's columns (``RelatedEntityIdentifiers.Solutions``),
-    or None when the row has none of those columns (not known).
+    """Return ``RelatedEntityIdentifiers`` from a frame row's columns, or None (not known).
+
+    The columns are such as ``RelatedEntityIdentifiers.Solutions``; None when the row has none of them.
 
     >>> related_of_row({"Id": "O1", "RelatedEntityIdentifiers.Solutions": ["S-1"]})
     {'Solutions': ['S-1']}
@@ -662,7 +673,8 @@ def is_read_only(template: str) -> bool:
 
 
 def edit_refusal(review_status: str | None, column: str) -> str | None:
-    """Why a record whose ReviewStatus is ``review_status`` refuses a change of ``column``, or
+    """Return why a record whose ReviewStatus is ``review_status`` refuses a change of ``column``, or None.
+
     None when the change is allowed: the one decision the plan, the form and the sandbox share.
 
     >>> edit_refusal("Action Required", "LifeCycle.Stage"), edit_refusal("Approved", "LifeCycle.Stage")
@@ -699,9 +711,10 @@ def check_editable(review_status: str | None, changed: Collection[str]) -> list[
 def editable_fields(
     review_status: str | None, columns: Iterable[str], *, schema: Schema | None = None
 ) -> dict[str, str | None]:
-    """``{column: why it cannot be edited, or None}`` for a record whose ReviewStatus is
-    ``review_status``: members UpdateOpportunity does not take, the record's identity and token
-    (:data:`NOT_EDITS`), then :func:`edit_refusal`.
+    """``{column: why it cannot be edited, or None}`` for a record whose ReviewStatus is ``review_status``.
+
+    Members UpdateOpportunity does not take, the record's identity and token (:data:`NOT_EDITS`), then
+    :func:`edit_refusal`.
 
     >>> editable_fields("Action Required", ["Arn", "Catalog", "LifeCycle.Stage", "LifeCycle.TargetCloseDate"])
     {'Arn': 'output-only: set by AWS', 'Catalog': 'identifies the record',

@@ -241,14 +241,16 @@ def _strip_html(doc: str) -> str:
 
 @functools.cache
 def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
-    """A model pattern compiled once, with ASCII semantics; None when there is none or Python's
-    ``re`` cannot run it (``\\p{L}``: not checkable client-side, the server decides).
+    r"""Return a model pattern compiled once, with ASCII semantics.
 
-    The model's patterns are Java/Smithy regular expressions, where ``\\d`` and ``\\w`` are ASCII
+    None when there is none or Python's ``re`` cannot run it (``\p{L}``: not checkable client-side, the
+    server decides).
+
+    The model's patterns are Java/Smithy regular expressions, where ``\d`` and ``\w`` are ASCII
     classes: Python's Unicode defaults would let Arabic-Indic digits into a phone number and
     ``Ä`` into an AWS account id.
 
-    >>> bool(compile_pattern(r"\\d{2}").fullmatch("\u0661\u0662")), bool(compile_pattern(r"\\w").fullmatch("Ä"))
+    >>> bool(compile_pattern(r"\d{2}").fullmatch("\u0661\u0662")), bool(compile_pattern(r"\w").fullmatch("Ä"))
     (False, False)
     """
     if pattern is None:
@@ -383,10 +385,11 @@ class Schema:
 
     @functools.cached_property
     def sensitive_paths(self) -> frozenset[str]:
+        """Return the paths of the fields the model flags as sensitive."""
         return frozenset(f.path for f in self if f.sensitive)
 
     def field_for(self, column: str) -> Field:
-        """The field a column belongs to (``Customer.Contacts[3].Email`` -> ``...[].Email``).
+        """Return the field a column belongs to (``Customer.Contacts[3].Email`` -> ``...[].Email``).
 
         Raises ``KeyError`` for an unknown column.
         """
@@ -411,8 +414,10 @@ class Schema:
         return self._labels.get(header.casefold())
 
     def columns(self, list_sizes: dict[str, int] | None = None, *, min_items: int = 1) -> list[str]:
-        """All columns in model order, with ``list_sizes[path]`` (at least ``min_items``)
-        indexed columns for every list of structures."""
+        """Return all columns in model order, with indexed columns for every list of structures.
+
+        A list of structures has ``list_sizes[path]`` sets (at least ``min_items``).
+        """
         sizes = list_sizes or {}
         out: list[str] = []
         done: set[str] = set()
@@ -441,7 +446,7 @@ class Schema:
         return sorted(columns, key=key)
 
     def shape_at(self, path: str) -> Shape:
-        """The model shape of an UpdateOpportunity member path such as ``Customer.Account``."""
+        """Return the model shape of an UpdateOpportunity member path such as ``Customer.Account``."""
         shape: Shape = self.update_shape
         for part in path.replace("[]", ".[]").split("."):
             if part == "[]":

@@ -115,9 +115,13 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     rec["Catalog"] = rng.choice(["AWS", "Sandbox"])
     partition = rec.get("Project", {}).get("AwsPartition")
     if partition is not None:  # model, CurrencyCode: "If the AWS Partition is aws-eusc ... must be EUR"
-        for holder, path in [*((s, f"{PARTITION.split('.')[0]}.ExpectedCustomerSpend[].CurrencyCode")
-                               for s in rec["Project"].get("ExpectedCustomerSpend", [])),
-                             (rec.get("SoftwareRevenue", {}).get("Value", {}), "SoftwareRevenue.Value.CurrencyCode")]:  # fmt: skip
+        for holder, path in [
+            *(
+                (s, f"{PARTITION.split('.')[0]}.ExpectedCustomerSpend[].CurrencyCode")
+                for s in rec["Project"].get("ExpectedCustomerSpend", [])
+            ),
+            (rec.get("SoftwareRevenue", {}).get("Value", {}), "SoftwareRevenue.Value.CurrencyCode"),
+        ]:
             tied = required_for_partition(path)
             if tied and tied[0] == partition and "CurrencyCode" in holder:
                 holder["CurrencyCode"] = tied[1]

@@ -1,5 +1,7 @@
-"""The service's wire format (AWS JSON 1.0), done by botocore's own serializer and parser with
-the service model, so timestamps and shapes are exactly what boto3 sends and expects."""
+"""The service's wire format (AWS JSON 1.0), done by botocore's own serializer and parser.
+
+With the service model, so timestamps and shapes are exactly what boto3 sends and expects.
+"""
 
 from __future__ import annotations
 
@@ -33,30 +35,34 @@ def from_wire(value: dict[str, Any], shape: Shape) -> dict[str, Any]:
 
 
 def output_shape(operation: str) -> StructureShape:
+    """Return the output shape of ``operation`` in the service model."""
     shape = service_model().operation_model(operation).output_shape
     assert isinstance(shape, StructureShape)
     return shape
 
 
 def input_shape(operation: str) -> StructureShape:
+    """Return the input shape of ``operation`` in the service model."""
     shape = service_model().operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)
     return shape
 
 
 def record_shape() -> StructureShape:
-    """A stored opportunity is a GetOpportunity response."""
+    """Return the shape of a stored opportunity: a GetOpportunity response."""
     return output_shape("GetOpportunity")
 
 
 def dumps_record(record: dict[str, Any]) -> str:
-    """A record (a GetOpportunity response) as the service's JSON text: the one encoding opptoolkit
-    stores records in (the sandbox's store and seed, the mirror)."""
+    """Return a record (a GetOpportunity response) as the service's JSON text.
+
+    The one encoding opptoolkit stores records in (the sandbox's store and seed, the mirror).
+    """
     return json.dumps(to_wire(record, record_shape()), ensure_ascii=False, sort_keys=True)
 
 
 def loads_record(text: str) -> dict[str, Any]:
-    """The record :func:`dumps_record` wrote, with Python values (timestamps as aware datetimes)."""
+    """Return the record :func:`dumps_record` wrote, with Python values (timestamps as aware datetimes)."""
     return from_wire(json.loads(text), record_shape())
 
 
@@ -86,15 +92,20 @@ for _text_path in ENCODED_TEXT:  # free text in the model too: a string with no 
 
 
 def encode_text(text: str) -> str:
-    """Free text as the service sends it: ``&`` -> ``&amp;``, ``:`` -> ``&amp;colon;``
-    (``&colon;``, HTML5's named entity for a colon, encoded once more, as commonUtils.js says)."""
+    """Free text as the service sends it.
+
+    ``&`` -> ``&amp;``, ``:`` -> ``&amp;colon;`` (``&colon;``, HTML5's named entity for a colon, encoded once
+    more, as commonUtils.js says).
+    """
     return text.replace("&", "&amp;").replace(":", "&amp;colon;")
 
 
 def decode_text(text: str) -> str:
-    """The text a person typed, from the service's encoding: the double-encoded colon first (as
-    the sample's decoder does), then every HTML5 entity once (``html.unescape``). A literal
-    ``&amp;`` typed by a user arrives as ``&amp;amp;`` and comes back as ``&amp;``.
+    """Return the text a person typed, from the service's encoding.
+
+    The double-encoded colon first (as the sample's decoder does), then every HTML5 entity once
+    (``html.unescape``). A literal ``&amp;`` typed by a user arrives as ``&amp;amp;`` and comes back as
+    ``&amp;``.
 
     >>> decode_text("Big Data&amp;colon; ETL &amp;amp; BI"), decode_text(encode_text("R&D: 1 &lt; 2"))
     ('Big Data: ETL &amp; BI', 'R&D: 1 &lt; 2')
@@ -103,8 +114,10 @@ def decode_text(text: str) -> str:
 
 
 def map_text(record: Mapping[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
-    """A copy of ``record`` (a GetOpportunity response or an OpportunitySummary) with
-    ``convert`` applied to each :data:`ENCODED_TEXT` member it has."""
+    """Return a copy of ``record`` with ``convert`` applied to each :data:`ENCODED_TEXT` member it has.
+
+    ``record`` is a GetOpportunity response or an OpportunitySummary.
+    """
     out = dict(record)
     for path in ENCODED_TEXT:
         *parents, leaf = path.split(".")

@@ -118,7 +118,7 @@ def test_unreachable_endpoint_subprocess_has_no_traceback(closed_port, tmp_path)
     p = subprocess.run(
         [sys.executable, "-m", "opptoolkit.cli", "pull", "--catalog", "Sandbox", "--endpoint-url",
          f"http://127.0.0.1:{closed_port}", "--out", str(tmp_path / "p.xlsx")],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1], check=False,
     )  # fmt: skip
     assert p.returncode == 2, p.stderr
     assert _one_line(p.stderr).startswith("error: ")
@@ -138,7 +138,7 @@ def test_no_credentials_subprocess_has_no_traceback(no_credentials, tmp_path):
     pd.DataFrame({"Id": ["O1234567890"], "Project.Title": ["x"]}).to_csv(tmp_path / "e.csv", index=False)
     p = subprocess.run(
         [sys.executable, "-m", "opptoolkit.cli", "push", str(tmp_path / "e.csv"), "--catalog", "AWS", "--dry-run"],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1], check=False,
     )  # fmt: skip
     assert p.returncode == 2
     assert "credentials" in _one_line(p.stderr)
@@ -331,7 +331,7 @@ def test_verbose_subprocess_logs_no_customer_data(sb, tmp_path):
     p = subprocess.run(
         [sys.executable, "-m", "opptoolkit.cli", "-v", "pull", "--catalog", "Sandbox", "--endpoint-url",
          sb.endpoint_url, "--id", rec["Id"], "--out", str(tmp_path / "p.parquet"), *FAST],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1], check=False,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert rec["Customer"]["Account"]["CompanyName"] not in p.stderr + p.stdout

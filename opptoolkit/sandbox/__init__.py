@@ -94,10 +94,12 @@ class Sandbox:
 
     @property
     def port(self) -> int:
+        """Return the TCP port the sandbox listens on."""
         return int(self._server.server_address[1])
 
     @property
     def endpoint_url(self) -> str:
+        """Return the URL to give boto3 as ``endpoint_url``."""
         return f"http://127.0.0.1:{self.port}"
 
     def __repr__(self) -> str:
@@ -129,9 +131,10 @@ class Sandbox:
         self.stop()
 
     def client(self, config: Config | None = None) -> Any:
-        """A real boto3 ``partnercentral-selling`` client pointed at this sandbox, made as every
-        client of the toolkit is (:func:`opptoolkit.client.get_client`), signed with dummy keys in
-        ``us-east-1`` (requests are SigV4-signed as against AWS; the sandbox accepts any key).
+        """Return a real boto3 ``partnercentral-selling`` client pointed at this sandbox.
+
+        It is made as every client of the toolkit is (:func:`opptoolkit.client.get_client`), signed with dummy
+        keys in ``us-east-1`` (requests are SigV4-signed as against AWS; the sandbox accepts any key).
 
         ``config`` (a ``botocore.config.Config``, e.g. ``Config(retries=...)``) overrides the
         toolkit's retry and timeout settings.
@@ -184,7 +187,7 @@ class Sandbox:
         return self.service.review(catalog, identifier, status, reason=reason, comments=comments)
 
     def record(self, catalog: str, identifier: str) -> dict[str, Any] | None:
-        """The stored record, read directly (no quota)."""
+        """Return the stored record, read directly (no quota)."""
         return self.store.get(catalog, identifier)
 
     def records(self, catalog: str) -> list[dict[str, Any]]:

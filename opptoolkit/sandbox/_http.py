@@ -87,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(err, close=True)
 
     def _body(self) -> bytes | None:
-        """The request body, or None once the request has been answered (refused) or the client left."""
+        """Return the request body, or None once the request has been answered (refused) or the client left."""
         # Requests must be SigV4-signed, as AWS requires (any key is accepted); checked before any body is read.
         if not self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
             self._error(ServiceError("AccessDeniedException", "Missing or non-SigV4 Authorization header"), close=True)
@@ -159,7 +159,10 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)  # loopback only
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that disconnects or stalls is routine for a server: a debug line, not a traceback on stderr."""
+        """Log a client that disconnects or stalls as a debug line, not a traceback on stderr.
+
+        A client going away is routine for a server.
+        """
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             _log.debug("client %s went away: %s", client_address, sys.exc_info()[1])
         else:

@@ -1,5 +1,7 @@
-"""Deterministic, realistic seed data for the sandbox: opportunities that satisfy the model and
-the documented business rules, in varied stages, review statuses, industries and currencies.
+"""Deterministic, realistic seed data for the sandbox.
+
+Opportunities that satisfy the model and the documented business rules, in varied stages, review statuses,
+industries and currencies.
 
 Enum values are drawn from the service model; the names, cities and sentences below are
 flavour text, not schema.
@@ -134,8 +136,15 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     for _ in range(rng.choice([1, 1, 2, 3])):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         local = "".join(c for c in f"{first}.{last}".lower() if c.isascii() and (c.isalnum() or c == "."))
-        contacts.append({"Email": f"{local}@{slug}.example", "FirstName": first, "LastName": last,
-                         "BusinessTitle": rng.choice(_TITLES), "Phone": f"+1555{rng.randint(0, 9_999_999):07d}"})  # fmt: skip
+        contacts.append(
+            {
+                "Email": f"{local}@{slug}.example",
+                "FirstName": first,
+                "LastName": last,
+                "BusinessTitle": rng.choice(_TITLES),
+                "Phone": f"+1555{rng.randint(0, 9_999_999):07d}",
+            }
+        )
     currencies = _enum("Project.ExpectedCustomerSpend[].CurrencyCode")
     # model, CurrencyCode: "Accepted values are USD (US Dollars) and EUR (Euros)": a draw over the
     # model's first currencies (USD, EUR, GBP, ...) keeps USD and EUR, anything else becomes USD
@@ -147,11 +156,14 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
         currency = rng.choice(currencies)
     currency = currency if currency in accepted else accepted[0]
     spend = [
-        {"Amount": f"{rng.choice([500, 1200, 2500, 5000, 8000, 12500, 25000, 60000])}.{rng.choice(['00', '50'])}",
-         "CurrencyCode": currency, "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
-         "TargetCompany": TARGET_COMPANY}
+        {
+            "Amount": f"{rng.choice([500, 1200, 2500, 5000, 8000, 12500, 25000, 60000])}.{rng.choice(['00', '50'])}",
+            "CurrencyCode": currency,
+            "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
+            "TargetCompany": TARGET_COMPANY,
+        }
         for _ in range(rng.choice([1, 1, 1, 2]))
-    ]  # fmt: skip
+    ]
     workload = rng.choice(_WORKLOADS)
     project: dict[str, Any] = {
         "Title": f"{company.split()[0]} {workload}",
@@ -167,8 +179,10 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     if rng.random() < 0.3:
         project["AdditionalComments"] = "Customer prefers a phased rollout; executive sponsor is the CFO."
     if rng.random() < 0.3:
-        project["ExpectedContractDuration"] = {"Term": _enum("Project.ExpectedContractDuration.Term")[0],
-                                               "Value": str(rng.choice([12, 24, 36]))}  # fmt: skip
+        project["ExpectedContractDuration"] = {
+            "Term": _enum("Project.ExpectedContractDuration.Term")[0],
+            "Value": str(rng.choice([12, 24, 36])),
+        }
     stages = _enum("LifeCycle.Stage")
     stage = _weighted(rng, stages, [20, 20, 15, 12, 10, 13, 10])
     open_stage = stage not in CLOSED_STAGES
@@ -197,9 +211,13 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     marketing: dict[str, Any] = {"Source": rng.choice(sources)}
     if marketing["Source"] == sources[0]:  # a marketing activity: campaign, channels, funding
         funded = rng.random() < 0.5
-        marketing.update({"CampaignName": f"{rng.choice(['Migrate', 'Modernize', 'Build'])} on AWS 2026",
-                          "Channels": rng.sample(_enum("Marketing.Channels"), rng.randint(1, 2)),
-                          "AwsFundingUsed": YES if funded else NO})  # fmt: skip
+        marketing.update(
+            {
+                "CampaignName": f"{rng.choice(['Migrate', 'Modernize', 'Build'])} on AWS 2026",
+                "Channels": rng.sample(_enum("Marketing.Channels"), rng.randint(1, 2)),
+                "AwsFundingUsed": YES if funded else NO,
+            }
+        )
         if funded:
             marketing["UseCases"] = [_USE_CASES[workload][1]]
     rec.update(
@@ -227,18 +245,24 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
     )
     if rng.random() < 0.15:
         value = {"Amount": str(rng.choice([10_000, 48_000, 120_000])), "CurrencyCode": currency}
-        rec["SoftwareRevenue"] = {"DeliveryModel": rng.choice(_enum("SoftwareRevenue.DeliveryModel")), "Value": value,
-                                  "EffectiveDate": target.date().isoformat(),
-                                  "ExpirationDate": (target + timedelta(days=365)).date().isoformat()}  # fmt: skip
+        rec["SoftwareRevenue"] = {
+            "DeliveryModel": rng.choice(_enum("SoftwareRevenue.DeliveryModel")),
+            "Value": value,
+            "EffectiveDate": target.date().isoformat(),
+            "ExpirationDate": (target + timedelta(days=365)).date().isoformat(),
+        }
     return rec
 
 
 def _related(i: int, stage: str, status: str) -> dict[str, Any]:
-    """The record's associations. Developer guide, "Associating, disassociating and assigning
-    opportunities": a submission needs "at least one and up to ten Partner Solutions", and "To
-    progress the opportunity stage to Committed or Launched, you must associate a valid solution"
+    """Return the record's associations.
+
+    Developer guide, "Associating, disassociating and assigning opportunities": a submission needs "at least
+    one and up to ten Partner Solutions", and "To progress the opportunity stage to Committed or Launched, you
+    must associate a valid solution"
     (https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html).
-    So every record submitted for review, or in those stages, has one; drafts have one every other time."""
+    So every record submitted for review, or in those stages, has one; drafts have one every other time.
+    """
     if stage in NEEDS_SOLUTION or status != PENDING_SUBMISSION or i % 2:
         return {"Solutions": [SOLUTIONS[i % len(SOLUTIONS)]]}
     return {}
@@ -259,7 +283,7 @@ def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
 
 
 def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """The seed records: from ``data/`` when present, else generated (the same data).
+    """Return the seed records: from ``data/`` when present, else generated (the same data).
 
     ``as_of``: move every date by ``as_of - SEED_DAY`` days (see :func:`shift_dates`); None
     keeps the dates as committed.
@@ -273,7 +297,7 @@ def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[di
 
 
 def shift_dates(records: list[dict[str, Any]], days: int) -> list[dict[str, Any]]:
-    """``records`` with every timestamp and ``YYYY-MM-DD`` date moved by ``days`` days (in place).
+    """Move every timestamp and ``YYYY-MM-DD`` date of ``records`` by ``days`` days (in place).
 
     Which members are dates comes from the model (timestamp shapes, and strings whose pattern is
     a date), so relations between them (created before modified, history in order) are kept.

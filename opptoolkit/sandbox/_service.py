@@ -45,7 +45,7 @@ SANDBOX = "Sandbox"
 
 
 def _status(value: str) -> str:
-    """A ReviewStatus value the docs name, checked against the model's enum."""
+    """Return the ReviewStatus value the docs name, checked against the model's enum."""
     assert value in get_schema()[P.REVIEW_STATUS].enum, value
     return value
 
@@ -117,8 +117,14 @@ class SandboxConfig:
     @classmethod
     def fast(cls, **overrides: Any) -> SandboxConfig:
         """Quotas high enough that tests never wait (1,000 reads and writes per second)."""
-        base: dict[str, Any] = dict(read_rate=1000.0, write_rate=1000.0, read_burst=1000.0, write_burst=1000.0,
-                                    daily_reads=10**9, daily_writes=10**9)  # fmt: skip
+        base: dict[str, Any] = dict(
+            read_rate=1000.0,
+            write_rate=1000.0,
+            read_burst=1000.0,
+            write_burst=1000.0,
+            daily_reads=10**9,
+            daily_writes=10**9,
+        )
         base.update(overrides)
         return cls(**base)
 
@@ -191,8 +197,9 @@ class SellingService:
         # model: botocore checks types and required members client-side; a real service does too
         report = self.validator.validate(params, input_shape(operation))
         if report.has_errors():
-            raise ServiceError("ValidationException", report.generate_report(), Reason="REQUEST_VALIDATION_FAILED",
-                               ErrorList=[])  # fmt: skip
+            raise ServiceError(
+                "ValidationException", report.generate_report(), Reason="REQUEST_VALIDATION_FAILED", ErrorList=[]
+            )
         # model: enums, patterns, bounds (botocore checks none of these client-side)
         problems = model_problems(params, operation)
         if problems:
@@ -217,7 +224,7 @@ class SellingService:
         return now
 
     def _apply(self, stored: dict[str, Any] | None, body: dict[str, Any], stamp: datetime) -> dict[str, Any]:
-        """The record after a full replace by ``body`` (an Update/Create payload)."""
+        """Return the record after a full replace by ``body`` (an Update/Create payload)."""
         cat = get_schema()
         new: dict[str, Any] = {k: v for k, v in body.items() if k in cat.get_shape.members and k != "LastModifiedDate"}
         if stored is not None:
@@ -292,8 +299,11 @@ class SellingService:
             existing = self.store.token(catalog, p["ClientToken"])
             if existing:
                 rec = self._load(catalog, existing)
-                return {ID: existing, "PartnerOpportunityIdentifier": rec.get("PartnerOpportunityIdentifier"),
-                        "LastModifiedDate": rec["LastModifiedDate"]}  # fmt: skip
+                return {
+                    ID: existing,
+                    "PartnerOpportunityIdentifier": rec.get("PartnerOpportunityIdentifier"),
+                    "LastModifiedDate": rec["LastModifiedDate"],
+                }
             identifier = f"O{self.rng.randrange(10**9, 10**10)}"
             while self.store.get(catalog, identifier) is not None:
                 identifier = f"O{self.rng.randrange(10**9, 10**10)}"
@@ -366,8 +376,12 @@ class SellingService:
             try:
                 last_key, last_id = json.loads(base64.urlsafe_b64decode(p["NextToken"]))
             except ValueError:
-                raise ServiceError("ValidationException", "invalid NextToken", Reason="REQUEST_VALIDATION_FAILED",
-                                   ErrorList=[{"FieldName": "NextToken", "Message": "invalid", "Code": "INVALID_VALUE"}]) from None  # fmt: skip
+                raise ServiceError(
+                    "ValidationException",
+                    "invalid NextToken",
+                    Reason="REQUEST_VALIDATION_FAILED",
+                    ErrorList=[{"FieldName": "NextToken", "Message": "invalid", "Code": "INVALID_VALUE"}],
+                ) from None
             op = "<" if desc else ">"
             where.append(f"({key} {op} ? OR ({key} = ? AND id {op} ?))")
             params += [last_key, last_key, last_id]
@@ -394,10 +408,12 @@ class SellingService:
         reason: str | None = None,
         comments: str | None = None,
     ) -> dict[str, Any]:
-        """Play AWS's review of a submitted opportunity: the UpdateOpportunity a client of the
-        ``Sandbox`` catalog sends to simulate it (latest record, ``LifeCycle.ReviewStatus`` and
-        the reviewer's reason and comments set), through the same code path, without quota or
-        faults. Returns the stored record; raises :class:`ServiceError` as the API would."""
+        """Play AWS's review of a submitted opportunity.
+
+        The UpdateOpportunity a client of the ``Sandbox`` catalog sends to simulate it (latest record,
+        ``LifeCycle.ReviewStatus`` and the reviewer's reason and comments set), through the same code path,
+        without quota or faults. Returns the stored record; raises :class:`ServiceError` as the API would.
+        """
         if catalog != SANDBOX:
             raise ValueError(f"review simulation exists only in the {SANDBOX} catalog (use edit() for {catalog})")
         stored = self._load(catalog, identifier)
@@ -435,8 +451,9 @@ def _sort_value(record: dict[str, Any], sort_by: str) -> str:
 
 
 def _review_decision(catalog: str, lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any] | None:
-    """The review members an UpdateOpportunity sets when it simulates AWS's review; None when it
-    does not (the members are then read-only, see :func:`_with_read_only`).
+    """Return the review members an UpdateOpportunity sets when it simulates AWS's review.
+
+    None when it does not (the members are then read-only, see :func:`_with_read_only`).
 
     Only in the ``Sandbox`` catalog, a request whose ``LifeCycle.ReviewStatus`` differs from the
     stored one is AWS's review decision: AWS's samples simulate approval, Action Required and
@@ -468,10 +485,12 @@ def _review_decision(catalog: str, lc: dict[str, Any], stored_lc: dict[str, Any]
 
 
 def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any]:
-    """``lc`` with the read-only LifeCycle members taken from the stored record. Seed page,
-    LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments and
-    ReviewStatusReason are AWS's feedback. They are ignored in a request, not refused: a
-    faithful "Get, change, Update" sends them back unchanged."""
+    """``lc`` with the read-only LifeCycle members taken from the stored record.
+
+    Seed page, LifeCycle: ReviewStatus "is read-only"; NextStepsHistory "Read-only"; ReviewComments and
+    ReviewStatusReason are AWS's feedback. They are ignored in a request, not refused: a faithful "Get,
+    change, Update" sends them back unchanged.
+    """
     out = dict(lc)
     for path in READ_ONLY:
         name = path.split(".", 1)[1]
@@ -482,8 +501,11 @@ def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, 
 
 
 def _record_next_steps(lc: dict[str, Any], previous: str | None, stamp: datetime) -> None:
-    """Seed page, LifeCycle.NextStepsHistory: "shows the last 50 values and change dates for the
-    NextSteps field" -- a changed NextSteps adds an entry."""
+    """Add an entry to ``NextStepsHistory`` when ``NextSteps`` changed.
+
+    Seed page, LifeCycle.NextStepsHistory: "shows the last 50 values and change dates for the NextSteps
+    field".
+    """
     if lc.get("NextSteps") and lc["NextSteps"] != previous:
         history = [*lc.get("NextStepsHistory", []), {"Value": lc["NextSteps"], "Time": stamp}]
         lc["NextStepsHistory"] = history[-50:]

@@ -1,5 +1,8 @@
-"""SQLite store of the sandbox: one row per opportunity, the record as wire JSON plus the
-columns ListOpportunities filters and sorts on. A file keeps state across restarts."""
+"""SQLite store of the sandbox.
+
+One row per opportunity, the record as wire JSON plus the columns ListOpportunities filters and sorts on. A
+file keeps state across restarts.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ CREATE TABLE IF NOT EXISTS client_token (
 
 
 def ts_key(value: datetime) -> str:
-    """A sortable text form of a timestamp (UTC, microseconds)."""
+    """Return a sortable text form of a timestamp (UTC, microseconds)."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
