@@ -94,6 +94,22 @@ def _parsed(pattern: str) -> tuple[Any, re.Pattern[str]]:
 def sample_pattern(pattern: str, rng: random.Random, *, tricky: bool = False) -> str:
     r"""Return a random string that fully matches ``pattern`` (a model pattern).
 
+    Parameters
+    ----------
+    pattern : str
+        A regular expression of the service model (Java/Smithy syntax, ASCII classes).
+    rng : random.Random
+        Source of randomness (seed it for repeatable data).
+    tricky : bool, default False
+        Draw free characters from a set that spreadsheets and CSV readers mishandle.
+
+    Returns
+    -------
+    str
+        A string pattern fully matches.
+
+    Examples
+    --------
     >>> import random, re
     >>> s = sample_pattern("O[0-9]{1,19}", random.Random(1))
     >>> bool(re.fullmatch("O[0-9]{1,19}", s))

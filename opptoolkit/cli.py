@@ -231,7 +231,31 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``opptoolkit`` command."""
+    """Entry point of the ``opptoolkit`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 all good; 1 some rows were not applied or read (``--dry-run``: would not
+        be sent); 2 bad input or usage, or the service cannot be reached; 3 an unexpected error; 130
+        interrupted (see ``opptoolkit --help``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> out = Path(tempfile.mkdtemp()) / "pipeline.parquet"
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:  # doctest: +ELLIPSIS
+    ...     main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", "O7000000001",
+    ...           "--out", str(out), "--reads-per-second", "1000"])
+    pulled 1 opportunities from Sandbox into ...pipeline.parquet (... columns)
+    0
+    """
     parser = argparse.ArgumentParser(
         prog="opptoolkit", description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )

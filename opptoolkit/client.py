@@ -82,6 +82,33 @@ def get_client(
     ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
     ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
     ``config`` overrides those defaults (botocore's ``Config.merge``: its settings win).
+
+    Parameters
+    ----------
+    client : partnercentral-selling client, optional
+        Returned as is when given.
+    boto3_session : boto3.Session, optional
+        The session to make the client from; default the default credential chain.
+    endpoint_url : str, optional
+        A sandbox's URL (:attr:`opptoolkit.sandbox.Sandbox.endpoint_url`).
+    region_name : str, optional
+        The client's region.
+    config : botocore.config.Config, optional
+        Settings that win over the defaults above.
+
+    Returns
+    -------
+    mypy_boto3_partnercentral_selling.PartnerCentralSellingAPIClient
+        A boto3 ``partnercentral-selling`` client.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     client = get_client(endpoint_url=sb.endpoint_url)
+    ...     page = client.list_opportunities(Catalog="Sandbox", MaxResults=1)
+    >>> client.meta.service_model.service_name, len(page["OpportunitySummaries"])
+    ('partnercentral-selling', 1)
     """
     if client is not None:
         return client
@@ -227,6 +254,21 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
     so a record read, edited and sent back never goes out encoded (it would be stored
     double-encoded).
 
+    Parameters
+    ----------
+    client : partnercentral-selling client
+        The client to call (:func:`get_client`).
+    catalog : {"AWS", "Sandbox"}
+        The record's catalog.
+    identifier : str
+        The opportunity's ``Id``.
+
+    Returns
+    -------
+    dict or None
+        The GetOpportunity response without ``ResponseMetadata``, free text decoded; None when the
+        service answers ``ResourceNotFoundException``.
+
     Examples
     --------
     >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
@@ -264,7 +306,33 @@ def iter_summaries(
 def list_opportunities(
     catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
 ) -> list[dict[str, Any]]:
-    """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`)."""
+    """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`).
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+        The catalog to list.
+    client : partnercentral-selling client, optional
+        Default: :func:`get_client`.
+    page_size : int, default 100
+        ``MaxResults`` of each ListOpportunities call.
+    **filters
+        The filters of :func:`read_opportunities` (``identifiers``, ``stages``, ``review_statuses``,
+        ``customer_names``, ``modified_after`` ... ``close_before``).
+
+    Returns
+    -------
+    list of dict
+        The ``OpportunitySummaries`` items, free text decoded.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     summaries = list_opportunities("Sandbox", client=sb.client(), identifiers=["O7000000001"])
+    >>> [s["Id"] for s in summaries]
+    ['O7000000001']
+    """
     return list(iter_summaries(catalog, client=client, page_size=page_size, **filters))
 
 

@@ -35,7 +35,20 @@ def _done(start: float, text: str) -> None:
 
 
 def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
-    """Run the demo, writing into ``out``; returns 0, or raises on the first failing step."""
+    """Run the demo, writing into ``out``; returns 0, or raises on the first failing step.
+
+    Parameters
+    ----------
+    out : str or Path, default "data/demo"
+        The folder for the demo's files (emptied first).
+    progress : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    int
+        0 (the exit status of ``opptoolkit demo``).
+    """
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)

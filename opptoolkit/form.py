@@ -480,6 +480,29 @@ def edit_opportunity(
 ) -> OpportunityForm:
     """Load one opportunity from Partner Central into a form (display it in Jupyter).
 
+    Parameters
+    ----------
+    identifier : str
+        The opportunity's ``Id``.
+    catalog : {"AWS", "Sandbox"}
+        The record's catalog.
+    client, boto3_session, endpoint_url
+        Which client to use (see :func:`opptoolkit.client.get_client`); ``endpoint_url`` for the sandbox.
+    ledger : str or Path, default "ledger"
+        The push ledger folder Save records into (see :func:`opptoolkit.push_updates`).
+    today : date, optional
+        For the date rules (default: today, UTC).
+
+    Returns
+    -------
+    OpportunityForm
+        The form; its ``widget`` is what Jupyter displays.
+
+    Raises
+    ------
+    OpptoolkitError
+        When the catalog holds no such opportunity.
+
     Examples
     --------
     >>> from opptoolkit.sandbox import Sandbox, SandboxConfig

@@ -619,6 +619,18 @@ def to_payload(row: pd.Series | Mapping[str, Any], *, schema: Schema | None = No
     The payload is the *whole* record, as UpdateOpportunity requires: send it only when the row
     holds the full, latest record (the batch updater merges edits onto the server's record).
 
+    Parameters
+    ----------
+    row : pandas.Series or dict
+        One row of a flattened frame (:func:`to_frame`), as a Series or ``{column: value}``.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    dict
+        The keyword arguments of ``UpdateOpportunity``.
+
     Examples
     --------
     >>> row = {"Id": "O1", "Catalog": "Sandbox", "Customer.Account.CompanyName": "Acme",
@@ -638,6 +650,18 @@ def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[
     """:func:`to_payload` for every row of ``df``, built column by column.
 
     Only the cells that hold a value cost any Python work.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`to_frame`, :func:`opptoolkit.read_sheet`).
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    list of dict
+        One ``UpdateOpportunity`` payload per row, in the frame's order.
 
     Examples
     --------
@@ -710,6 +734,18 @@ def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = No
     ``Id`` becomes ``Identifier``; members UpdateOpportunity does not take (``Arn``,
     ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``, ``ResponseMetadata``)
     are dropped, as the service model says; blank values are dropped (blank means null).
+
+    Parameters
+    ----------
+    record : dict
+        A GetOpportunity response.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    dict
+        The keyword arguments of ``UpdateOpportunity``.
 
     Examples
     --------

@@ -57,6 +57,28 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path"
 
     ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
     ``"path"`` or ``"label"``); returns the path.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame.
+    path : str or Path
+        ``.parquet``, ``.xlsx`` or ``.csv``.
+    headers : {"path", "label"}, default "path"
+        A sheet's headers: field paths, or friendly labels (:func:`opptoolkit.label_for`).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> out = write_frame(pd.DataFrame({"Id": ["O1"], "Catalog": ["Sandbox"]}), Path(tempfile.mkdtemp()) / "a.parquet")
+    >>> pd.read_parquet(out)["Id"].tolist()
+    ['O1']
     """
     p = Path(path)
     if p.suffix.lower() != ".parquet":

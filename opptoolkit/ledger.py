@@ -326,6 +326,18 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     Its parts and its journals (entries not yet compacted, such as those of a push that crashed), each entry
     once.
 
+    Parameters
+    ----------
+    path : str or Path
+        The ledger folder given to :func:`opptoolkit.push_updates`. A folder with no ledger gives an
+        empty frame with the ledger's columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry: the job, the row, ``Id``, ``status``, the error, the concurrency tokens
+        before and after, the HTTP attempts (``writes``) and the keyed hash of the change.
+
     Examples
     --------
     >>> import tempfile

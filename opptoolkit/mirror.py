@@ -243,6 +243,14 @@ def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``.
+
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> df = read_mirror(tempfile.mkdtemp())  # no mirror yet: no rows, every column
+    >>> len(df), df.columns[0], "Customer.Account.CompanyName" in df.columns
+    (0, 'Id', True)
     """
     file = _file(path)
     if not file.exists():

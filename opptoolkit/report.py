@@ -78,6 +78,11 @@ def _decimal(text: Any) -> Decimal | None:
 def spend_amounts(df: pd.DataFrame) -> pd.DataFrame:
     """Every ``Project.ExpectedCustomerSpend[i]`` entry as a row, amounts as exact Decimals.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+
     Returns
     -------
     DataFrame
@@ -159,15 +164,28 @@ def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str |
 
     Parameters
     ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
     fx : mapping, optional
         Rates to convert each currency into ``to`` (``fx={"EUR": 1.08, "USD": 1}, to="USD"``);
         without them, currencies are never added together.
+    to : str, optional
+        The currency ``fx`` converts into.
 
     Returns
     -------
     DataFrame
         ``stage``, ``currency``, ``opportunities``, ``expected_monthly_spend``; an
         opportunity with no spend counts under currency ``(none)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> funnel(df).query("opportunities > 0")[["stage", "opportunities", "expected_monthly_spend"]].to_dict("records")
+    [{'stage': 'Qualified', 'opportunities': 1, 'expected_monthly_spend': 1000.0}, {'stage': 'Committed', 'opportunities': 1, 'expected_monthly_spend': 250.5}]
     """
     _need(df, "funnel", ID, STAGE)
     merged = _with_spend(df, [STAGE], fx, to)
@@ -179,7 +197,33 @@ def funnel(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str |
 
 
 def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, to: str | None = None) -> pd.DataFrame:
-    """Return the expected monthly spend by target close month (``YYYY-MM``) and stage, per currency."""
+    """Return the expected monthly spend by target close month (``YYYY-MM``) and stage, per currency.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    fx : mapping, optional
+        Rates to convert each currency into ``to``, as for :func:`funnel`.
+    to : str, optional
+        The currency ``fx`` converts into.
+
+    Returns
+    -------
+    DataFrame
+        ``month``, ``stage``, ``currency``, ``opportunities``, ``expected_monthly_spend``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> by_close_month(df)[["month", "stage", "expected_monthly_spend"]].to_dict("records")
+    [{'month': '2026-01', 'stage': 'Qualified', 'expected_monthly_spend': 1000.0}, {'month': '2026-03', 'stage': 'Committed', 'expected_monthly_spend': 250.5}]
+    """
     _need(df, "by_close_month", ID, STAGE, CLOSE)
     work = df[df[CLOSE].notna() & (df[CLOSE].astype(str) != "")].copy()
     work["month"] = work[CLOSE].astype(str).str.slice(0, 7)
@@ -192,7 +236,29 @@ def by_close_month(df: pd.DataFrame, *, fx: Mapping[str, float] | None = None, t
 
 
 def review_status(df: pd.DataFrame) -> pd.DataFrame:
-    """Opportunities per ``LifeCycle.ReviewStatus`` (in the model's order, zeros included)."""
+    """Opportunities per ``LifeCycle.ReviewStatus`` (in the model's order, zeros included).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+
+    Returns
+    -------
+    DataFrame
+        ``review_status``, ``opportunities``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> review_status(df).query("opportunities > 0").to_dict("records")
+    [{'review_status': 'Approved', 'opportunities': 1}, {'review_status': 'Action Required', 'opportunities': 1}]
+    """
     _need(df, "review_status", REVIEW)
     statuses = get_schema()[REVIEW].enum
     counts = df[REVIEW].value_counts().reindex(statuses, fill_value=0)
@@ -200,7 +266,30 @@ def review_status(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def needs_action(df: pd.DataFrame) -> pd.DataFrame:
-    """Return the opportunities in ``Action Required``, with AWS's review comments."""
+    """Return the opportunities in ``Action Required``, with AWS's review comments.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+
+    Returns
+    -------
+    DataFrame
+        ``Id`` and, where the frame has them, the company, stage, ``ReviewStatusReason`` and
+        ``ReviewComments`` of each opportunity in ``Action Required``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> needs_action(df).to_dict("records")
+    [{'Id': 'O2', 'LifeCycle.Stage': 'Committed'}]
+    """
     _need(df, "needs_action", ID, REVIEW)
     cols = [c for c in (ID, COMPANY, STAGE, REASON, COMMENTS) if c in df.columns]
     return df.loc[df[REVIEW] == ACTION_REQUIRED, cols].reset_index(drop=True)
@@ -212,6 +301,33 @@ def hygiene(df: pd.DataFrame, *, today: date | None = None, stale_days: int = 30
     * ``overdue``: TargetCloseDate in the past on an open stage;
     * ``stale``: no NextStepsHistory entry in ``stale_days`` days (open stages);
     * ``missing``: a field the API requires (model + documented rules) is empty.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    today : date, optional
+        The day a close date is overdue after (default: today, UTC).
+    stale_days : int, default 30
+        How old the last next step may be.
+
+    Returns
+    -------
+    DataFrame
+        ``Id``, ``issue`` (``overdue``, ``stale`` or ``missing``), ``field``, ``detail``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> from datetime import date
+    >>> h = hygiene(df, today=date(2026, 2, 1))
+    >>> h.loc[h["issue"] == "overdue", ["Id", "field"]].to_dict("records")
+    [{'Id': 'O1', 'field': 'LifeCycle.TargetCloseDate'}]
     """
     _need(df, "hygiene", ID)
     today = today or datetime.now(UTC).date()
@@ -260,6 +376,19 @@ def outcomes(df: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
 
     Pass ``by="reason"`` for the Closed Lost reasons.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    by : str, optional
+        A column to group by, or ``"reason"``; default one group, ``all``.
+
+    Returns
+    -------
+    DataFrame
+        The group (``group`` or the ``by`` column), ``launched``, ``closed_lost``, ``win_rate``; by
+        reason: ``reason``, ``closed_lost``, ``share``.
+
     Examples
     --------
     >>> import pandas as pd
@@ -307,7 +436,31 @@ def _figure(width: float = 8, height: float = 4) -> Any:
 
 
 def plot_funnel(df: pd.DataFrame, **kwargs: Any) -> Any:
-    """Bar chart of the funnel: opportunities per stage, and spend per currency (top 4)."""
+    """Bar chart of the funnel: opportunities per stage, and spend per currency (top 4).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    **kwargs
+        ``fx`` and ``to``, as for :func:`funnel`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> plot_funnel(df).axes[0].get_title()
+    'Pipeline by stage'
+    """
     f = funnel(df, **kwargs)
     fig, ax = _figure()
     counts = (
@@ -322,7 +475,33 @@ def plot_funnel(df: pd.DataFrame, **kwargs: Any) -> Any:
 
 
 def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs: Any) -> Any:
-    """Stacked bars: expected monthly spend by target close month and stage (one currency)."""
+    """Stacked bars: expected monthly spend by target close month and stage (one currency).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    currency : str, optional
+        The currency to show; default the one with the most spend.
+    **kwargs
+        ``fx`` and ``to``, as for :func:`funnel`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> plot_close_months(df).axes[0].get_title()
+    'Expected spend by target close month (USD)'
+    """
     m = by_close_month(df, **kwargs)
     m = m[m["currency"] != NO_CURRENCY]
     if currency is None:
@@ -341,7 +520,25 @@ def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs
 
 
 def plot_outcomes(df: pd.DataFrame) -> Any:
-    """Plot Closed Lost reasons as horizontal bars."""
+    """Plot Closed Lost reasons as horizontal bars.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The chart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1"], "LifeCycle.Stage": ["Closed Lost"], "LifeCycle.ClosedLostReason": ["Price"]})
+    >>> plot_outcomes(df).axes[0].get_title()
+    'Why opportunities were lost'
+    """
     o = outcomes(df, by="reason")
     fig, ax = _figure()
     ax.barh(o["reason"][::-1], o["closed_lost"][::-1], color="#b5523b")
@@ -395,6 +592,41 @@ def write_report(
 
     The HTML holds tables and embedded charts (it opens offline); the workbook one sheet per view. Returns the
     views.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_sheet`).
+    html_path : str or Path or None, default "report.html"
+        The HTML file; None writes none.
+    xlsx : str or Path, optional
+        The workbook, one sheet per view; its text cells carry the formula guard of
+        :func:`opptoolkit.write_sheet`.
+    fx : mapping, optional
+        Rates to convert each currency into ``to``, as for :func:`funnel`.
+    to : str, optional
+        The currency ``fx`` converts into.
+    title : str, default "Partner Central pipeline"
+        The report's heading.
+
+    Returns
+    -------
+    dict of str to DataFrame or str
+        Each view by name; a view the frame cannot make (a column missing) is the reason, as text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LifeCycle.Stage": ["Qualified", "Committed"],
+    ...                    "LifeCycle.ReviewStatus": ["Approved", "Action Required"],
+    ...                    "LifeCycle.TargetCloseDate": ["2026-01-15", "2026-03-01"],
+    ...                    "Project.ExpectedCustomerSpend[0].Amount": ["1000.00", "250.50"],
+    ...                    "Project.ExpectedCustomerSpend[0].CurrencyCode": ["USD", "USD"]})
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> views = write_report(df, None, xlsx=folder / "report.xlsx")  # the workbook only: no charts to draw
+    >>> list(views)[:3], (folder / "report.xlsx").exists()
+    (['Funnel', 'By close month', 'Review status'], True)
     """
     views = _views(df, fx, to)
     if html_path is not None:

@@ -238,6 +238,20 @@ def _get(payload: Mapping[str, Any], path: str) -> Any:
 def flatten_payload(payload: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{column: value}`` of a nested payload (lists of structures indexed, lists of scalars kept).
 
+    Parameters
+    ----------
+    payload : dict
+        A nested payload or record.
+    prefix : str, default ""
+        A path to put before every column (for a sub-structure).
+
+    Returns
+    -------
+    dict
+        ``{column: value}``, columns as :func:`opptoolkit.to_frame` names them.
+
+    Examples
+    --------
     >>> flatten_payload({"Customer": {"Contacts": [{"Email": "a@b.co"}]}, "PrimaryNeedsFromAws": ["x"]})
     {'Customer.Contacts[0].Email': 'a@b.co', 'PrimaryNeedsFromAws': ['x']}
     """
@@ -254,7 +268,23 @@ def flatten_payload(payload: Mapping[str, Any], prefix: str = "") -> dict[str, A
 
 
 def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
-    """Columns whose value differs between two payloads (blank and absent are the same)."""
+    """Columns whose value differs between two payloads (blank and absent are the same).
+
+    Parameters
+    ----------
+    old, new : dict
+        Two payloads of one record (:func:`opptoolkit.to_payload`).
+
+    Returns
+    -------
+    set of str
+        The columns (``Customer.Contacts[0].Email``) whose values differ.
+
+    Examples
+    --------
+    >>> changed_columns({"Project": {"Title": "a"}, "LifeCycle": {"NextSteps": ""}}, {"Project": {"Title": "b"}})
+    {'Project.Title'}
+    """
     a, b = flatten_payload(old), flatten_payload(new)
     return {c for c in a.keys() | b.keys() if a.get(c) != b.get(c)}
 
@@ -569,7 +599,28 @@ def validate_payload(
 def model_problems(
     payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, schema: Schema | None = None
 ) -> list[Problem]:
-    """Check the service model's constraints only: types, required members, enums, patterns, bounds."""
+    """Check the service model's constraints only: types, required members, enums, patterns, bounds.
+
+    Parameters
+    ----------
+    payload : dict
+        ``update_opportunity`` (or ``create_opportunity``) kwargs.
+    operation : str, default "UpdateOpportunity"
+        The operation whose input shape applies.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    list of Problem
+        Empty when no rule objects; codes are the API's ``ValidationExceptionErrorCode`` values.
+
+    Examples
+    --------
+    >>> p = {"Catalog": "Sandbox", "Identifier": "O1", "LifeCycle": {"Stage": "Closed Lost"}}
+    >>> [(x.field, x.code) for x in model_problems(p)]
+    [('LastModifiedDate', 'REQUIRED_FIELD_MISSING')]
+    """
     cat = schema or get_schema()
     shape = cat.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
@@ -598,6 +649,26 @@ def business_problems(
     """Check the documented business rules, and (given ``base`` or ``changed``) editability of the changes.
 
     ``base``, ``changed``, ``review_status`` and ``related``: see :func:`validate_payload`.
+
+    Parameters
+    ----------
+    payload : dict
+        ``update_opportunity`` (or ``create_opportunity``) kwargs.
+    base, changed, review_status, related
+        As for :func:`validate_payload`.
+    today : date, optional
+        For date rules (default: today, UTC).
+
+    Returns
+    -------
+    list of Problem
+        Empty when no rule objects; codes are the API's ``ValidationExceptionErrorCode`` values.
+
+    Examples
+    --------
+    >>> p = {"Catalog": "Sandbox", "Identifier": "O1", "LifeCycle": {"Stage": "Closed Lost"}}
+    >>> [(x.field, x.code) for x in business_problems(p)]
+    [('LifeCycle.ClosedLostReason', 'REQUIRED_FIELD_MISSING')]
     """
     out: list[Problem] = []
     cols = _changed(payload, base, changed)
@@ -622,6 +693,20 @@ def payload_warnings(
     whose associations are not known (``related`` None) is one too: it cannot be checked. ``base`` and
     ``changed``: see :func:`validate_payload`.
 
+    Parameters
+    ----------
+    payload : dict
+        ``update_opportunity`` (or ``create_opportunity``) kwargs.
+    base, changed, related
+        As for :func:`validate_payload`.
+
+    Returns
+    -------
+    list of Problem
+        The warnings; empty when there are none.
+
+    Examples
+    --------
     >>> p = {"Project": {"CustomerUseCase": "Containers and Serverless"}}
     >>> [(w.field, w.message[:60]) for w in payload_warnings(p)]  # doctest: +NORMALIZE_WHITESPACE
     [('Project.CustomerUseCase', "'Containers and Serverless' is not one of the values the mod")]
@@ -652,6 +737,18 @@ def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
 
     The columns are such as ``RelatedEntityIdentifiers.Solutions``; None when the row has none of them.
 
+    Parameters
+    ----------
+    row : mapping
+        A frame row, as a Series or ``{column: value}``.
+
+    Returns
+    -------
+    dict of str to list of str, or None
+        The associations by kind (``Solutions``, ...); None when the row has no such column.
+
+    Examples
+    --------
     >>> related_of_row({"Id": "O1", "RelatedEntityIdentifiers.Solutions": ["S-1"]})
     {'Solutions': ['S-1']}
     """
@@ -677,6 +774,20 @@ def edit_refusal(review_status: str | None, column: str) -> str | None:
 
     None when the change is allowed: the one decision the plan, the form and the sandbox share.
 
+    Parameters
+    ----------
+    review_status : str or None
+        The stored record's ``LifeCycle.ReviewStatus``.
+    column : str
+        A column or field path.
+
+    Returns
+    -------
+    str or None
+        The reason, in words; None when the change is allowed.
+
+    Examples
+    --------
     >>> edit_refusal("Action Required", "LifeCycle.Stage"), edit_refusal("Approved", "LifeCycle.Stage")
     ("not editable while ReviewStatus is 'Action Required'", None)
     """
@@ -695,6 +806,20 @@ def edit_refusal(review_status: str | None, column: str) -> str | None:
 def check_editable(review_status: str | None, changed: Collection[str]) -> list[Problem]:
     """``ACTION_NOT_PERMITTED`` for each changed column the record's ReviewStatus does not allow.
 
+    Parameters
+    ----------
+    review_status : str or None
+        The stored record's ``LifeCycle.ReviewStatus``.
+    changed : collection of str
+        The columns the edit changes.
+
+    Returns
+    -------
+    list of Problem
+        One per column the record does not let change.
+
+    Examples
+    --------
     >>> [p.field for p in check_editable("Action Required", {"LifeCycle.Stage", "LifeCycle.TargetCloseDate"})]
     ['LifeCycle.Stage']
     >>> [p.field for p in check_editable("Approved", {"Project.Title", "LifeCycle.NextSteps"})]
@@ -716,6 +841,22 @@ def editable_fields(
     Members UpdateOpportunity does not take, the record's identity and token (:data:`NOT_EDITS`), then
     :func:`edit_refusal`.
 
+    Parameters
+    ----------
+    review_status : str or None
+        The stored record's ``LifeCycle.ReviewStatus``.
+    columns : iterable of str
+        The columns to decide for.
+    schema : Schema, optional
+        Defaults to :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    dict of str to str or None
+        Each column's reason, in words, or None when it can be edited.
+
+    Examples
+    --------
     >>> editable_fields("Action Required", ["Arn", "Catalog", "LifeCycle.Stage", "LifeCycle.TargetCloseDate"])
     {'Arn': 'output-only: set by AWS', 'Catalog': 'identifies the record',
      'LifeCycle.Stage': "not editable while ReviewStatus is 'Action Required'", 'LifeCycle.TargetCloseDate': None}

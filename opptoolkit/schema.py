@@ -194,8 +194,20 @@ def _label_words(segments: list[str]) -> list[str]:
 
 
 def label_for(path_or_column: str) -> str:
-    """The header of a field path or column, as the console names it: the path's words, with the
-    reviewed short names of :data:`SHORT_LABELS` for its leading parts (indexes shown from 1).
+    """Return the header of a field path or column, as the console names it.
+
+    The path's words, with the reviewed short names of :data:`SHORT_LABELS` for its leading parts (indexes
+    shown from 1).
+
+    Parameters
+    ----------
+    path_or_column : str
+        A field path (``Customer.Account.CompanyName``) or a column (``Customer.Contacts[0].Email``).
+
+    Returns
+    -------
+    str
+        The header :func:`opptoolkit.write_sheet` writes with ``headers="label"``.
 
     Examples
     --------

@@ -101,6 +101,11 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     p_present : float
         Probability that each optional member is present.
 
+    Returns
+    -------
+    dict
+        The record, with ``Id``, ``Catalog`` and ``LastModifiedDate``.
+
     Examples
     --------
     >>> import random
@@ -129,7 +134,28 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
 
 
 def fake_records(n: int, seed: int = 0, **kwargs: Any) -> list[dict[str, Any]]:
-    """``n`` records from :func:`fake_record` with a seeded generator."""
+    """``n`` records from :func:`fake_record` with a seeded generator.
+
+    Parameters
+    ----------
+    n : int
+        How many records.
+    seed : int, default 0
+        Seed of the generator: the same seed gives the same records.
+    **kwargs
+        Passed to :func:`fake_record` (``tricky``, ``p_present``).
+
+    Returns
+    -------
+    list of dict
+        The records, with ``Id`` unique among them.
+
+    Examples
+    --------
+    >>> recs = fake_records(3, seed=1)
+    >>> len({r["Id"] for r in recs}), recs == fake_records(3, seed=1)
+    (3, True)
+    """
     rng = random.Random(seed)
     records = [fake_record(rng, **kwargs) for _ in range(n)]
     for i, rec in enumerate(records):  # identifiers are unique within a catalog

@@ -269,13 +269,54 @@ def _related(i: int, stage: str, status: str) -> dict[str, Any]:
 
 
 def seed_records(n: int = 300, *, seed: int = 2026, aws: int = 40) -> list[dict[str, Any]]:
-    """``n`` Sandbox-catalog and ``aws`` AWS-catalog opportunities, the same for the same seed."""
+    """``n`` Sandbox-catalog and ``aws`` AWS-catalog opportunities, the same for the same seed.
+
+    Parameters
+    ----------
+    n : int, default 300
+        How many records of the ``Sandbox`` catalog.
+    seed : int, default 2026
+        Seed of the generator.
+    aws : int, default 40
+        How many records of the ``AWS`` catalog.
+
+    Returns
+    -------
+    list of dict
+        GetOpportunity responses that satisfy the model and the documented business rules.
+
+    Examples
+    --------
+    >>> recs = seed_records(3, aws=1)
+    >>> len(recs), sorted({r["Catalog"] for r in recs})
+    (4, ['AWS', 'Sandbox'])
+    """
     rng = random.Random(seed)
     return [_record(rng, i, "Sandbox") for i in range(n)] + [_record(rng, i, "AWS") for i in range(aws)]
 
 
 def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
-    """Write the seed file (wire JSON, one record per line) -- run once, committed to ``data/``."""
+    """Write the seed file (wire JSON, one record per line) -- run once, committed to ``data/``.
+
+    Parameters
+    ----------
+    path : Path, default SEED_PATH
+        The file to write.
+    **kwargs
+        Passed to :func:`seed_records` (``n``, ``seed``, ``aws``).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_seed(Path(tempfile.mkdtemp()) / "seed.jsonl", n=2, aws=1)
+    >>> [r["Id"] for r in load_seed(path)]
+    ['O7000000000', 'O7000000001', 'O8000000000']
+    """
     lines = [dumps_record(r) for r in seed_records(**kwargs)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -287,6 +328,28 @@ def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[di
 
     ``as_of``: move every date by ``as_of - SEED_DAY`` days (see :func:`shift_dates`); None
     keeps the dates as committed.
+
+    Parameters
+    ----------
+    path : Path, optional
+        A file :func:`write_seed` wrote; default ``data/sandbox_seed.json`` (:data:`SEED_PATH`).
+    as_of : date, optional
+        The day that plays the seed's :data:`SEED_DAY`.
+
+    Returns
+    -------
+    list of dict
+        The GetOpportunity responses.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from datetime import timedelta
+    >>> path = write_seed(Path(tempfile.mkdtemp()) / "seed.jsonl", n=1, aws=0)
+    >>> before = load_seed(path)[0]["LifeCycle"]["TargetCloseDate"]
+    >>> after = load_seed(path, as_of=SEED_DAY + timedelta(days=7))[0]["LifeCycle"]["TargetCloseDate"]
+    >>> (date.fromisoformat(after) - date.fromisoformat(before)).days
+    7
     """
     p = path or SEED_PATH
     if p.exists():
@@ -301,6 +364,18 @@ def shift_dates(records: list[dict[str, Any]], days: int) -> list[dict[str, Any]
 
     Which members are dates comes from the model (timestamp shapes, and strings whose pattern is
     a date), so relations between them (created before modified, history in order) are kept.
+
+    Parameters
+    ----------
+    records : list of dict
+        GetOpportunity responses, changed in place.
+    days : int
+        How many days to move forward (negative: back).
+
+    Returns
+    -------
+    list of dict
+        ``records``.
 
     Examples
     --------
