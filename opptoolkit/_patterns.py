@@ -143,7 +143,7 @@ def example(pattern: str) -> str | None:
 
 
 def example_date() -> str:
-    """A date in the form the model's date patterns take, and not in the past: 31 December of next year."""
+    """Return a date in the form the model's date patterns take, and not in the past: 31 December of next year."""
     import datetime
 
     return f"{datetime.datetime.now(datetime.UTC).year + 1}-12-31"
@@ -151,11 +151,12 @@ def example_date() -> str:
 
 @functools.cache
 def decimals(pattern: str | None) -> int | None:
-    """The most decimals a pattern that describes a plain decimal number takes (0: a whole
-    number), or None when it describes something else. Probed with values: it takes ``0``, ``7``
-    and ``1234``, refuses a sign, a thousands separator and an exponent.
+    r"""Return the most decimals a plain decimal number of ``pattern`` takes (0: a whole number), or None.
 
-    >>> decimals("(0|([1-9][0-9]{0,30}))(\\\\.[0-9]{0,2})?"), decimals("[0-9]{9}"), decimals("O[0-9]{1,19}")
+    None when the pattern describes something else. Probed with values: it takes ``0``, ``7`` and ``1234``,
+    refuses a sign, a thousands separator and an exponent.
+
+    >>> decimals("(0|([1-9][0-9]{0,30}))(\\.[0-9]{0,2})?"), decimals("[0-9]{9}"), decimals("O[0-9]{1,19}")
     (2, None, None)
     """
     rx = compile_pattern(pattern)
@@ -170,12 +171,13 @@ def decimals(pattern: str | None) -> int | None:
 
 
 def describe(pattern: str | None) -> str | None:
-    """What a value of ``pattern`` looks like, in words, when the pattern is a date or a number;
+    r"""Return what a value of ``pattern`` looks like, in words, when the pattern is a date or a number.
+
     None for any other (:func:`example` then shows one).
 
     >>> describe("[1-9][0-9]{3}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])")[:29]
     'a date: use YYYY-MM-DD, e.g. '
-    >>> describe("(0|([1-9][0-9]{0,30}))(\\\\.[0-9]{0,2})?")
+    >>> describe("(0|([1-9][0-9]{0,30}))(\\.[0-9]{0,2})?")
     "a number with at most 2 decimals, for example '1500.50' (no currency sign or thousands separator)"
     """
     from .schema import is_date_pattern

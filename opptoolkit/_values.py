@@ -162,7 +162,7 @@ CLOSE = 0.75
 
 
 def closest(value: str, choices: Iterable[str]) -> str | None:
-    """The choice nearest ``value`` when it is close (:data:`CLOSE`, case aside), or None.
+    """Return the choice nearest ``value`` when it is close (:data:`CLOSE`, case aside), or None.
 
     >>> closest("Qualifed", ["Prospect", "Qualified"]), closest("Banking", ["Mining", "Retail"])
     ('Qualified', None)

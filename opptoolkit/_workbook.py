@@ -92,7 +92,7 @@ def _editable_kind(column: str, f: Field | None) -> bool:
 
 
 def layout(columns: Sequence[str], fields: Sequence[Field | None], chosen: Sequence[str] | None) -> Layout:
-    """The sheet order of a frame's ``columns`` (their ``fields``), or of ``chosen`` ones."""
+    """Return the sheet order of a frame's ``columns`` (their ``fields``), or of ``chosen`` ones."""
     at = {c: i for i, c in enumerate(columns)}
     if chosen is not None:
         missing = [c for c in chosen if c not in at]
@@ -132,8 +132,11 @@ def _frozen(names: Sequence[str]) -> int:
 
 
 def choices(f: Field) -> tuple[str, ...]:
-    """The values a dropdown offers: the model's enum, or the part of it the member's
-    documentation accepts (``CurrencyCode``: "Accepted values are USD ... and EUR")."""
+    """Return the values a dropdown offers.
+
+    The model's enum, or the part of it the member's documentation accepts (``CurrencyCode``: "Accepted values
+    are USD ... and EUR").
+    """
     return accepted_values(f.path) or f.enum
 
 
@@ -144,8 +147,11 @@ def _first_sentence(doc: str) -> str:
 
 
 def input_message(f: Field | None, why_locked: str | None) -> str:
-    """The short help a cell shows when selected (at most 255 characters, Excel's limit for a
-    data validation's prompt: ECMA-376 Part 1, 18.3.1.32 dataValidation, ``prompt``)."""
+    """Return the short help a cell shows when selected, at most 255 characters.
+
+    255 is Excel's limit for a data validation's prompt (ECMA-376 Part 1, 18.3.1.32 dataValidation,
+    ``prompt``).
+    """
     parts: list[str] = []
     if why_locked is not None:
         parts.append(f"Not editable: {why_locked}; an edit here is not sent (the plan lists it).")
@@ -196,7 +202,7 @@ def row_locks(
 
 
 def width(header: str, texts: Sequence[str]) -> float:
-    """A column width fitted to its header's longest word and its longest line."""
+    """Return a column width fitted to its header's longest word and its longest line."""
     longest = max(map(len, texts), default=0)
     if longest > _MAX_WIDTH and any("\n" in t for t in texts):  # the longest line counts, not the whole text
         longest = max((max(map(len, t.split("\n"))) for t in texts if len(t) > _MAX_WIDTH), default=longest)
@@ -216,16 +222,18 @@ def styled_rows(
     locks: Sequence[frozenset[int]],
     make_style: Callable[[bool, bool], Any],
 ) -> Iterator[list[Any]]:
-    """The rows to append to the write-only sheet ``ws``, each cell with its style: text format,
-    shaded when ``always[j]`` or the row's ``locks`` make it uneditable, wrapped when it holds
-    lines. A blank cell takes its column's style (``always`` columns are shaded as a whole); a
-    row mostly locked is shaded as a row (a row style) and its few editable blank cells are
-    written unshaded, other rows write their locked blank cells shaded.
+    """Return the rows to append to the write-only sheet ``ws``, each cell with its style.
+
+    Text format, shaded when ``always[j]`` or the row's ``locks`` make it uneditable, wrapped when it holds
+    lines. A blank cell takes its column's style (``always`` columns are shaded as a whole); a row mostly
+    locked is shaded as a row (a row style) and its few editable blank cells are written unshaded, other rows
+    write their locked blank cells shaded.
 
     One cell object per column and style is reused row after row, through the write-only sheet's
     hook that turns appended values into cells (openpyxl's ``_values_to_row``): a new styled
     cell per value costs half again the whole write. Without that hook (another openpyxl), each
-    row is appended as new styled cells."""
+    row is appended as new styled cells.
+    """
     from copy import copy
 
     from openpyxl.cell import Cell, WriteOnlyCell
@@ -308,8 +316,10 @@ def styled_rows(
 def read_me(
     n_rows: int, sheet: str, enum_columns: int, locked_columns: int, has_status: bool
 ) -> list[tuple[str, bool]]:
-    """The "Read me" sheet's lines, each (text, is a heading): what the workbook is, how to edit,
-    what blank means, how to push."""
+    """Return the "Read me" sheet's lines, each (text, is a heading).
+
+    What the workbook is, how to edit, what blank means, how to push.
+    """
     status = (", and a row's Review status locks some of its cells (Submitted, In review and Rejected lock the "
               "whole row; Action Required all but the address, website, target close date, expected spend, business "
               "problem and partner identifier; Approved a few)") if has_status else ""  # fmt: skip
@@ -372,12 +382,14 @@ def read_me(
 
 
 def ignore_numbers_as_text(ws: Any, ref: str) -> None:
-    """Tell Excel that the text cells of ``ref`` holding digits are meant as text, so it does not
-    flag each one "Number Stored as Text" (ECMA-376 Part 1, 18.3.1.51 ``ignoredError``,
+    """Tell Excel that the text cells of ``ref`` holding digits are meant as text.
+
+    So it does not flag each one "Number Stored as Text" (ECMA-376 Part 1, 18.3.1.51 ``ignoredError``,
     ``numberStoredAsText``). openpyxl writes no ``ignoredErrors``; the element goes where the
     schema's order puts it, after the page breaks (CT_Worksheet: ... rowBreaks, colBreaks,
     customProperties, cellWatches, ignoredErrors, smartTags, drawing ...), through the write-only
-    sheet's writer, which exists once a row is appended. Without that writer nothing is added."""
+    sheet's writer, which exists once a row is appended. Without that writer nothing is added.
+    """
     from xml.etree.ElementTree import Element, SubElement
 
     writer: Any = getattr(ws, "_writer", None)

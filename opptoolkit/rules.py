@@ -304,9 +304,11 @@ def _allowed(
 
 
 def _format_message(pattern: str, path: str) -> str:
-    """What a value that misses the model's pattern should be, in words: a regular expression
-    means nothing to the analyst who reads the message, so a date says its form and any other
-    field shows a value that fits (made from the pattern)."""
+    """Return what a value that misses the model's pattern should be, in words.
+
+    A regular expression means nothing to the analyst who reads the message, so a date says its form and any
+    other field shows a value that fits (made from the pattern).
+    """
     words = describe(pattern)  # a date or an amount: its form in words
     if words is not None:
         return f"must be {words}"

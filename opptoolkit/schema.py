@@ -169,8 +169,10 @@ _ACRONYMS = {"aws": "AWS", "url": "URL", "apn": "APN", "arn": "ARN", "duns": "DU
 
 
 def derived_label(path_or_column: str) -> str:
-    """The header derived from the path's words alone: ``Customer.Contacts[0].Email`` ->
-    ``Customer contacts 1 email`` (indexes shown from 1). Still accepted on read.
+    """Return the header derived from the path's words alone.
+
+    ``Customer.Contacts[0].Email`` -> ``Customer contacts 1 email`` (indexes shown from 1). Still accepted on
+    read.
 
     >>> derived_label("LifeCycle.Stage"), derived_label("Customer.Contacts[0].Email")
     ('Life cycle stage', 'Customer contacts 1 email')
