@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import report
 from ._status import Reason, Status
+from ._workbook_base import write_results
 from ._values import Blank
 from .client import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
@@ -96,6 +97,7 @@ __all__ = [
     "to_payloads",
     "validate_payload",
     "write_report",
+    "write_results",
     "write_sheet",
 ]
 

@@ -149,6 +149,7 @@ def _push(args: argparse.Namespace) -> int:
             client=None if args.base else _client(args),
         )  # fmt: skip
         _print_plan(plan)
+        _results(args, plan)
         return 1 if plan["action"].isin(_NOT_SENT).any() else 0
     client = _client(args)
     if not _confirmed(args, client):
@@ -170,7 +171,20 @@ def _push(args: argparse.Namespace) -> int:
             f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
             file=sys.stderr,
         )
+    _results(args, result)
     return 1 if len(bad) else 0
+
+
+def _results(args: argparse.Namespace, outcome: Any) -> None:
+    """Write the outcome into ``<name>.results.xlsx``; the push is done whatever happens here."""
+    from ._workbook_base import write_results
+
+    try:
+        out = write_results(outcome, args.edits, args.results, base=args.base, blank=args.blank)
+    except (OSError, OpptoolkitError) as e:
+        print(f"warning: the results workbook was not written: {e}", file=sys.stderr)
+        return
+    print(f"results: {out} (fix what was not sent there, then push that file again)")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -295,7 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("edits", help="edited .xlsx / .csv (with an Id column)")
     _aws_options(push)
     push.add_argument("--ledger", default="ledger", help="folder of the Parquet ledger (resume: same folder)")
-    push.add_argument("--base", help="the export as it was (sheet, .parquet or mirror folder) for three-way merges")
+    push.add_argument(
+        "--base",
+        help="the export as it was (sheet, .parquet or mirror folder) for three-way merges; "
+        "an edited workbook from `pull --out x.xlsx` carries its own",
+    )
     push.add_argument(
         "--blank", choices=["keep", "clear"], default="keep", help="a blank cell keeps or clears the value"
     )
@@ -304,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         help="columns no field has (an analyst's notes): refuse the sheet, or keep them out of the push",
     )  # fmt: skip
     push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    push.add_argument(
+        "--results", help="the workbook of each row's outcome to write (default: <name>.results.xlsx beside EDITS)"
+    )
     push.add_argument("--yes", action="store_true", help="write to the AWS catalog without asking for confirmation")
     push.add_argument(
         "--writes-per-second", type=float, default=WRITES_PER_SECOND,

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from ._errors import code_and_message, never_sent, unreachable
 from ._status import Reason
 from ._values import Blank, is_blank
+from ._workbook_base import choose_base
 from .client import Pacer, get_client, handler_attached
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
@@ -76,6 +77,7 @@ def _edited_rows(
     come back ``same``, without their values."""
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
+    base = choose_base(edited, base)  # given, else the export an edited workbook carries
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
     if ID not in df.columns:
         raise OpptoolkitError("the edited data has no Id column: every row must name its opportunity")
@@ -232,7 +234,10 @@ def plan_updates(
     base : DataFrame, path or None
         The records as exported (the frame you edited, an export file, or a mirror folder).
         With a base the plan is computed locally; without one each row's record is read from
-        the server (``client`` / ``endpoint_url``) and taken as the base.
+        the server (``client`` / ``endpoint_url``) and taken as the base. An ``.xlsx`` written
+        by :func:`opptoolkit.write_sheet` and edited in place carries its export: pass its
+        path as ``edited`` and leave ``base`` out (a workbook that lost it plans as without a
+        base, with a warning). Never the edited file itself.
     blank : {"keep", "clear"}
         A blank cell keeps the server's value (default) or clears it. Every clear is listed.
     extra : {"error", "keep"}

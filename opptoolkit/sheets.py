@@ -348,6 +348,9 @@ def _write_xlsx(
     height = max((len(c) for c in list_columns), default=0)
     for i in range(height):
         lists.append([c[i] if i < len(c) else None for c in list_columns])
+    from ._workbook_base import write_base
+
+    write_base(wb, paths, zip(*columns, strict=True))  # the export as written, for the next push (very hidden)
     wb.save(tmp)
 
 

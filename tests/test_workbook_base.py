@@ -1,0 +1,320 @@
+"""The workbook remembers its export (a very hidden base sheet) and gets the push's results back.
+
+Real boto3 client against the sandbox over HTTP; the workbook is edited in place with openpyxl
+(and saved again by LibreOffice Calc), as an analyst's spreadsheet program would."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+from opptoolkit._workbook_base import BASE_SHEET, RESULTS_SHEET, read_base
+from opptoolkit.schema import get_schema
+
+FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
+TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedCustomerSpend[0].Amount"
+
+
+@pytest.fixture
+def export(sb, tmp_path):
+    """``opptoolkit pull --out pipeline.xlsx``: the whole pipeline as a workbook."""
+    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    return df, ot.write_sheet(df, tmp_path / "pipeline.xlsx", headers="label")
+
+
+def _editable(df: pd.DataFrame, n: int) -> list[str]:
+    ok = (df["LifeCycle.ReviewStatus"] == "Pending Submission") & ~df["LifeCycle.Stage"].isin(
+        ["Launched", "Closed Lost"]
+    )
+    return df.loc[ok, "Id"].tolist()[:n]
+
+
+def _edit_in_place(path: Path, edits: dict[tuple[str, str], str | None]) -> None:
+    """Type values into the workbook's data sheet by (Id, column path), and save it, as Excel would."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cat = get_schema()
+    cols = {cat.path_for_label(str(c.value)): c.column for c in ws[1]}
+    rows = {ws.cell(r, cols["Id"]).value: r for r in range(2, ws.max_row + 1)}
+    for (ident, col), value in edits.items():
+        ws.cell(rows[ident], cols[col]).value = value
+    wb.save(path)
+
+
+def test_an_export_carries_its_base_in_a_very_hidden_sheet_after_the_data(export):
+    df, path = export
+    wb = openpyxl.load_workbook(path, read_only=True)
+    assert wb.sheetnames[0] == "Opportunities" and wb[BASE_SHEET].sheet_state == "veryHidden"
+    base = read_base(path)
+    assert base is not None
+    pd.testing.assert_frame_equal(base, ot.read_sheet(path), check_dtype=False)
+    assert base["LastModifiedDate"].notna().all()
+    # a CSV stays plain; a sheet without the token carries no base (none could serve a push)
+    assert read_base(ot.write_sheet(df, path.with_suffix(".csv"))) is None
+    assert read_base(ot.write_sheet(df[["Id", TITLE]], path.with_name("titles.xlsx"))) is None
+
+
+def test_a_workbook_edited_in_place_merges_disjoint_edits_and_reads_only_the_changed_rows(sb, export, tmp_path):
+    df, path = export
+    mine, disjoint, same = _editable(df, 3)
+    sb.edit("Sandbox", disjoint, lambda r: r["LifeCycle"].update(NextSteps="Colleague's next step"))
+    sb.edit("Sandbox", same, lambda r: r["Project"].update(Title="Colleague's title"))
+    _edit_in_place(path, {(mine, TITLE): "Mine alone", (disjoint, TITLE): "Mine, merged", (same, TITLE): "Mine too"})
+    calls = dict(sb.service.calls)
+
+    plan = ot.plan_updates(path, "Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+    assert sb.service.calls == calls  # planned against the export it carries: no call at all
+    assert plan.set_index("Id").loc[[mine, disjoint, same], "action"].tolist() == ["update"] * 3
+    assert (plan["action"] == "unchanged").sum() == len(df) - 3
+
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "ledger", endpoint_url=sb.endpoint_url, **FAST)
+    status = result.set_index("Id")["status"]
+    assert status[mine] == "succeeded" and status[disjoint] == "succeeded" and status[same] == "conflict"
+    assert (status == "unchanged").sum() == len(df) - 3
+    # one read per changed row (to merge onto the latest record), none for the unchanged ones
+    assert result.attrs["calls"] == {"GetOpportunity": 3, "UpdateOpportunity": 2}
+    assert sb.service.calls["GetOpportunity"] - calls.get("GetOpportunity", 0) == 3
+    merged = sb.record("Sandbox", disjoint)
+    assert merged["Project"]["Title"] == "Mine, merged"
+    assert merged["LifeCycle"]["NextSteps"] == "Colleague's next step"  # the colleague's edit is kept
+    assert sb.record("Sandbox", same)["Project"]["Title"] == "Colleague's title"
+    assert "Project.Title" in result.set_index("Id").loc[same, "error_message"]
+
+
+def test_the_base_given_wins_over_the_one_the_workbook_carries(sb, export, tmp_path):
+    df, path = export
+    (ident,) = _editable(df, 1)
+    _edit_in_place(path, {(ident, TITLE): "Edited"})
+    other = df.copy()
+    other.loc[other["Id"] == ident, TITLE] = "Edited"  # a base that already has the edit
+    plan = ot.plan_updates(path, "Sandbox", base=other)
+    assert set(plan["action"]) == {"unchanged"}
+
+
+def test_the_edited_file_as_its_own_base_is_refused_with_the_way_out(sb, export, capsys):
+    df, path = export
+    with pytest.raises(ot.OpptoolkitError, match=r"edited file itself.*leave out --base"):
+        ot.plan_updates(path, "Sandbox", base=path)
+    csv = ot.write_sheet(df, path.with_suffix(".csv"))
+    with pytest.raises(ot.OpptoolkitError, match=r"edited file itself.*the export as it was"):
+        ot.plan_updates(csv, "Sandbox", base=str(csv))
+    from opptoolkit.cli import main as cli
+
+    assert (
+        cli(
+            [
+                "push",
+                str(path),
+                "--catalog",
+                "Sandbox",
+                "--endpoint-url",
+                sb.endpoint_url,
+                "--base",
+                str(path),
+                "--dry-run",
+            ]
+        )
+        == 2
+    )
+    assert "edited file itself" in capsys.readouterr().err
+
+
+def test_a_workbook_whose_base_was_stripped_warns_and_plans_as_before(sb, export, tmp_path, caplog):
+    df, path = export
+    mine, disjoint = _editable(df, 2)
+    wb = openpyxl.load_workbook(path)
+    wb.remove(wb[BASE_SHEET])
+    wb.save(path)
+    sb.edit("Sandbox", disjoint, lambda r: r["LifeCycle"].update(NextSteps="Colleague's next step"))
+    _edit_in_place(path, {(mine, TITLE): "Mine", (disjoint, TITLE): "Mine too"})
+    calls = sb.service.calls.get("GetOpportunity", 0)
+    with caplog.at_level(logging.WARNING, logger="opptoolkit"):
+        result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    warned = [r.getMessage() for r in caplog.records if "carries no export base" in r.getMessage()]
+    assert len(warned) == 1 and "\n" not in warned[0] and "--base" in warned[0]
+    status = result.set_index("Id")["status"]
+    assert status[mine] == "succeeded"
+    assert status[disjoint] == "conflict"  # today's behaviour: a stale export is never overwritten
+    assert sb.service.calls["GetOpportunity"] - calls == len(df)  # every record read back
+
+
+def test_the_cli_warns_of_a_stripped_base_in_one_line(sb, export):
+    _, path = export
+    wb = openpyxl.load_workbook(path)
+    wb.remove(wb[BASE_SHEET])
+    wb.save(path)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opptoolkit.cli",
+            "push",
+            str(path),
+            "--catalog",
+            "Sandbox",
+            "--endpoint-url",
+            sb.endpoint_url,
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(ot.__file__).parent.parent,
+    )
+    assert run.returncode == 0, run.stderr
+    err = [line for line in run.stderr.splitlines() if "carries no export base" in line]
+    assert len(err) == 1 and err[0].startswith("WARNING") and "--base" in err[0]
+
+
+def test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is_pending(sb, export, tmp_path):
+    df, path = export
+    good, bad, other = _editable(df, 3)
+    _edit_in_place(path, {(good, TITLE): "Pushed", (bad, AMOUNT): "12,500", (other, NEXT): "Book the briefing"})
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result.set_index("Id").loc[[good, bad, other], "status"].tolist() == ["succeeded", "invalid", "succeeded"]
+    out = ot.write_results(result, path)
+    assert out == tmp_path / "pipeline.results.xlsx"
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["Opportunities", RESULTS_SHEET] and wb[BASE_SHEET].sheet_state == "veryHidden"
+    res = wb[RESULTS_SHEET]
+    head = [c.value for c in res[1]]
+    assert head == ["Row", "Id", "Status", "Message", "Changed fields", "Code", "Last modified"]
+    table = {r[1]: dict(zip(head, r, strict=True)) for r in res.iter_rows(min_row=2, values_only=True)}
+    assert len(table) == len(df)
+    assert table[bad]["Status"] == "invalid" and table[bad]["Code"] == "INVALID_STRING_FORMAT"
+    assert table[bad]["Message"].startswith("Not sent: fix the cells") and AMOUNT in table[bad]["Message"]
+    assert table[good]["Changed fields"] == TITLE and table[good]["Message"] == "Updated on Partner Central."
+    stored = sb.record("Sandbox", good)["LastModifiedDate"]
+    assert pd.Timestamp(table[good]["Last modified"]) == pd.Timestamp(stored)
+    fills = {r[2].value: r[2].fill.fgColor.rgb for r in res.iter_rows(min_row=2)}
+    assert fills["succeeded"] != fills["invalid"] and fills["invalid"].endswith("FFC7CE")
+    assert wb.worksheets[0].conditional_formatting  # the data sheet's Id cells coloured by outcome
+    # the data sheet is the edited one: the invalid row keeps its edit, to fix there
+    back = ot.read_sheet(out).set_index("Id")
+    assert back.loc[bad, AMOUNT] == "12,500" and back.loc[good, TITLE] == "Pushed"
+    assert back.loc[good, "LastModifiedDate"] == pd.Timestamp(stored)
+
+    calls = dict(sb.service.calls)
+    plan = ot.plan_updates(out, "Sandbox")
+    assert sb.service.calls == calls
+    todo = plan[plan["action"] != "unchanged"]
+    assert todo["Id"].tolist() == [bad] and todo["action"].tolist() == ["invalid"]  # only what is pending
+
+    _edit_in_place(out, {(bad, AMOUNT): "12500"})  # fixed in the results workbook
+    again = ot.push_updates(out, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    status = again.set_index("Id")["status"]
+    assert status[bad] == "succeeded" and (status == "unchanged").sum() == len(df) - 1
+    assert again.attrs["calls"] == {"GetOpportunity": 1, "UpdateOpportunity": 1}
+    second = ot.write_results(again, out)
+    assert second == out  # a results workbook pushed again writes its own name
+    assert set(ot.plan_updates(second, "Sandbox")["action"]) == {"unchanged"}
+
+
+def test_after_a_merge_the_results_base_keeps_the_export_token_so_the_colleagues_edit_stays_visible(
+    sb, export, tmp_path
+):
+    df, path = export
+    (ident,) = _editable(df, 1)
+    sb.edit("Sandbox", ident, lambda r: r["LifeCycle"].update(NextSteps="Colleague's next step"))
+    _edit_in_place(path, {(ident, TITLE): "Mine"})
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist().count("succeeded") == 1
+    out = ot.write_results(result, path)
+    assert set(ot.plan_updates(out, "Sandbox")["action"]) == {"unchanged"}  # our own push is no change
+    # the sheet still shows the exported next step: editing it now is a conflict, never a silent overwrite
+    _edit_in_place(out, {(ident, NEXT): "Mine over theirs"})
+    again = ot.push_updates(out, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert again.set_index("Id").loc[ident, "status"] == "conflict"
+    assert sb.record("Sandbox", ident)["LifeCycle"]["NextSteps"] == "Colleague's next step"
+
+
+def test_a_dry_run_writes_the_results_workbook_and_changes_no_base(sb, export, tmp_path, capsys):
+    df, path = export
+    good, bad = _editable(df, 2)
+    _edit_in_place(path, {(good, TITLE): "Planned", (bad, AMOUNT): "12,500"})
+    from opptoolkit.cli import main as cli
+
+    args = [
+        "push",
+        str(path),
+        "--catalog",
+        "Sandbox",
+        "--endpoint-url",
+        sb.endpoint_url,
+        "--ledger",
+        str(tmp_path / "l"),
+        "--writes-per-second",
+        "1000",
+    ]
+    assert cli([*args, "--dry-run"]) == 1  # a row would not be sent
+    out = tmp_path / "pipeline.results.xlsx"
+    assert str(out.name) in capsys.readouterr().out and not sb.service.applied
+    table = pd.read_excel(out, sheet_name=RESULTS_SHEET, dtype=str, engine="calamine").set_index("Id")
+    assert table.loc[good, "Status"] == "update" and table.loc[bad, "Status"] == "invalid"
+    plan = ot.plan_updates(out, "Sandbox")
+    assert sorted(plan.loc[plan["action"] != "unchanged", "Id"]) == sorted([good, bad])  # both still pending
+    assert cli(args) == 1  # the invalid row is not sent; the results say so
+    assert set(sb.service.applied) == {good}
+    table = pd.read_excel(out, sheet_name=RESULTS_SHEET, dtype=str, engine="calamine").set_index("Id")
+    assert table.loc[good, "Status"] == "succeeded" and table.loc[bad, "Status"] == "invalid"
+
+
+# -- a real spreadsheet program ----------------------------------------------------------------
+
+SOFFICE = shutil.which("soffice")
+
+
+@pytest.fixture(scope="module")
+def resave(tmp_path_factory):
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is missing in CI: `make test` should have installed it")
+        pytest.skip("no LibreOffice (apt-get install libreoffice-calc-nogui)")
+    profile = tmp_path_factory.mktemp("lo-profile")
+
+    def run(path: Path) -> Path:
+        out = path.parent / "resaved"
+        subprocess.run(
+            [
+                SOFFICE,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation=file://{profile}",
+                "--convert-to",
+                "xlsx",
+                "--outdir",
+                str(out),
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        return out / path.name
+
+    return run
+
+
+def test_the_base_survives_a_libreoffice_save_and_an_untouched_workbook_plans_unchanged(resave, sb, export):
+    _, path = export
+    again = resave(path)
+    wb = openpyxl.load_workbook(again, read_only=True)
+    # Calc has no "very hidden" state: it keeps the sheet, hidden
+    assert wb.sheetnames[0] == "Opportunities" and wb[BASE_SHEET].sheet_state in ("hidden", "veryHidden")
+    base = read_base(again)
+    assert base is not None
+    pd.testing.assert_frame_equal(base, read_base(path), check_dtype=False)
+    calls = dict(sb.service.calls)
+    plan = ot.plan_updates(again, "Sandbox", blank="clear")
+    assert set(plan["action"]) == {"unchanged"}, plan.loc[plan["action"] != "unchanged", ["Id", "changes"]].head()
+    assert sb.service.calls == calls
