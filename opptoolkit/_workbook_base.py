@@ -1,6 +1,7 @@
 """The export a workbook remembers (its *base*), and the results of a push written back beside it.
 
-An ``.xlsx`` written by :func:`opptoolkit.write_sheet` carries a very hidden sheet,
+An ``.xlsx`` written by :func:`opptoolkit.write_sheet` with ``base=True`` (as ``opptoolkit pull
+--out x.xlsx`` writes it) carries a very hidden sheet,
 :data:`BASE_SHEET`, holding each row as it was exported: the row's ``Id``, its
 ``LastModifiedDate`` and its cells' texts (exactly the texts the data sheet got, as JSON).
 Pushing the workbook after editing it in place then plans against what was exported, as with
@@ -102,6 +103,17 @@ class _Override:
 
 
 _OVERRIDE: ContextVar[_Override | None] = ContextVar("opptoolkit_workbook_override", default=None)
+_CARRY: ContextVar[bool] = ContextVar("opptoolkit_workbook_carry", default=False)
+
+
+@contextlib.contextmanager
+def carrying(base: bool) -> Iterator[None]:
+    """Whether the workbook written inside carries its data as its base (``write_sheet(base=)``)."""
+    token = _CARRY.set(bool(base))
+    try:
+        yield
+    finally:
+        _CARRY.reset(token)
 
 
 def _paths(names: Sequence[str]) -> list[str]:
@@ -111,13 +123,19 @@ def _paths(names: Sequence[str]) -> list[str]:
 
 def write_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     """Add the base sheet to a write-only openpyxl workbook whose data sheet holds ``rows`` (each
-    row's cell texts as written, "" for blank) under ``names`` (paths or labels). Nothing is added
-    when the data has no ``Id`` or no ``LastModifiedDate`` column (no base could serve a push).
-    Called by :func:`opptoolkit.sheets.write_sheet` once the data sheet is written."""
+    row's cell texts as written, "" for blank) under ``names`` (paths or labels), when asked to
+    (:func:`carrying`, or :func:`write_results`). Nothing is added when the data has no ``Id``
+    or no ``LastModifiedDate`` column (no base could serve a push). Called by
+    :func:`opptoolkit.sheets.write_sheet` once the data sheet is written.
+
+    A base is never written unasked: a frame edited before it is written would carry its edits
+    as its base, and a push of it would plan "unchanged" without a word."""
     over = _OVERRIDE.get()
     header = _paths(names)
     if over is not None:
         _write_results_sheet(wb, over, header)
+    if over is None and not _CARRY.get():
+        return
     if ID not in header or LMD not in header or (over is not None and over.header is None):
         return  # no base could serve a push (or none to carry: the results of a push without one)
     at_id, at_lmd = header.index(ID), header.index(LMD)
@@ -419,7 +437,7 @@ def write_results(
     >>> with Sandbox(config=SandboxConfig.fast()) as sb:
     ...     df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=["O7000000001"],
     ...                                progress=False, reads_per_second=1000)
-    >>> export = ot.write_sheet(df, folder / "pipeline.xlsx", headers="path")
+    >>> export = ot.write_sheet(df, folder / "pipeline.xlsx", headers="path", base=True)
     >>> wb = openpyxl.load_workbook(export)  # the analyst edits the workbook in place
     >>> ws = wb.worksheets[0]
     >>> ws.cell(2, [c.value for c in ws[1]].index("LifeCycle.NextSteps") + 1).value = "Send the SOW"

@@ -85,7 +85,7 @@ def _pull(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
     )
     out = Path(args.out)
-    write_frame(df, out, headers=args.headers)
+    write_frame(df, out, headers=args.headers, base=True)  # the records as pulled: the workbook's base
     failures = df.attrs.get("failures", [])
     print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")
     for f in failures:

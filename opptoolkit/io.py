@@ -52,7 +52,7 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     return read_sheet(p, extra=extra)
 
 
-def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path") -> Path:
+def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path", base: bool = False) -> Path:
     """Write ``df`` to ``path``.
 
     ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
@@ -66,6 +66,9 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path"
         ``.parquet``, ``.xlsx`` or ``.csv``.
     headers : {"path", "label"}, default "path"
         A sheet's headers: field paths, or friendly labels (:func:`opptoolkit.label_for`).
+    base : bool, default False
+        An ``.xlsx`` that carries ``df`` as its export (:func:`opptoolkit.write_sheet`): only
+        for the records as pulled.
 
     Returns
     -------
@@ -82,7 +85,7 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path"
     """
     p = Path(path)
     if p.suffix.lower() != ".parquet":
-        return write_sheet(df, p, headers=headers)
+        return write_sheet(df, p, headers=headers, base=base)
     p.parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(p)
     return p

@@ -141,6 +141,7 @@ def write_sheet(
     sheet_name: str = "Opportunities",
     columns: Sequence[str] | None = None,
     schema: Schema | None = None,
+    base: bool = False,
 ) -> Path:
     """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
 
@@ -166,6 +167,12 @@ def write_sheet(
     columns : list of str, optional
         Only these columns, in this order (``Id`` and ``LastModifiedDate``, which a push needs,
         are kept when the frame has them).
+    base : bool, default False
+        ``.xlsx`` only: the workbook carries ``df`` as its export (a very hidden sheet), so
+        that pushing it after editing it in place plans against what was exported, as
+        ``base=`` does (``opptoolkit pull --out x.xlsx`` writes one). Pass True only for the
+        records as pulled, never for a frame you edited: its edits would be the base, and plan
+        as unchanged.
 
     Returns
     -------
@@ -227,7 +234,10 @@ def write_sheet(
             w.writerow(names)
             w.writerows(zip(*encoded, strict=True))
     else:
-        _write_xlsx(tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay)
+        from ._workbook_base import carrying
+
+        with carrying(base):
+            _write_xlsx(tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay)
     tmp.replace(path)
     return path
 

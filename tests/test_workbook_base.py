@@ -27,8 +27,12 @@ TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedC
 @pytest.fixture
 def export(sb, tmp_path):
     """``opptoolkit pull --out pipeline.xlsx``: the whole pipeline as a workbook."""
-    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
-    return df, ot.write_sheet(df, tmp_path / "pipeline.xlsx", headers="label")
+    from opptoolkit.cli import main as cli
+
+    path = tmp_path / "pipeline.xlsx"
+    pull = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", "1000"]
+    assert cli([*pull, "--out", str(path), "--headers", "label"]) == 0
+    return ot.read_sheet(path), path
 
 
 def _editable(df: pd.DataFrame, n: int) -> list[str]:
@@ -58,9 +62,11 @@ def test_an_export_carries_its_base_in_a_very_hidden_sheet_after_the_data(export
     assert base is not None
     pd.testing.assert_frame_equal(base, ot.read_sheet(path), check_dtype=False)
     assert base["LastModifiedDate"].notna().all()
-    # a CSV stays plain; a sheet without the token carries no base (none could serve a push)
-    assert read_base(ot.write_sheet(df, path.with_suffix(".csv"))) is None
-    assert read_base(ot.write_sheet(df[["Id", TITLE]], path.with_name("titles.xlsx"))) is None
+    # a CSV stays plain; a sheet without the token carries no base (none could serve a push); and
+    # none is written unasked (a frame edited before writing would carry its edits as the base)
+    assert read_base(ot.write_sheet(df, path.with_suffix(".csv"), base=True)) is None
+    assert read_base(ot.write_sheet(df[["Id", TITLE]], path.with_name("titles.xlsx"), base=True)) is None
+    assert read_base(ot.write_sheet(df, path.with_name("edits.xlsx"))) is None
 
 
 def test_a_workbook_edited_in_place_merges_disjoint_edits_and_reads_only_the_changed_rows(sb, export, tmp_path):
