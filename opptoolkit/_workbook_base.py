@@ -213,7 +213,9 @@ def _frame_of_texts(header: list[str], rows: Iterable[Sequence[str]]) -> pd.Data
             w = csv.writer(fh, lineterminator="\r\n")
             w.writerow(header)
             w.writerows(rows)
-        return read_sheet(p, extra="keep")
+        df = read_sheet(p, extra="keep")
+    df.attrs = {}  # the CSV's row numbers name nothing; pandas would deep-copy them on every operation
+    return df
 
 
 def _texts_of_frame(df: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
