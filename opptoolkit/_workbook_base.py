@@ -184,9 +184,12 @@ def read_base_texts(path: str | Path) -> tuple[list[str], dict[str, list[str]]] 
     """The base a workbook carries, as texts: the columns' paths and each Id's cell texts; None
     when it carries none. Raises ValueError when the sheet is there but not readable."""
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
         return None
-    records = _base_records(path)
+    try:
+        records = _base_records(path)
+    except Exception as e:  # calamine's own errors: not a workbook it can open (read_sheet says why)
+        raise ValueError(f"not a readable workbook ({type(e).__name__})") from None
     if records is None:
         return None
     if not records or records[0][0] != FORMAT:
@@ -273,6 +276,10 @@ def choose_base(edited: Any, base: Any) -> Any:
             raise OpptoolkitError(
                 f"--base {Path(base).name} is the edited file itself, so every row would plan as unchanged; {how}"
             )
+        if isinstance(base, (str, Path)):  # a workbook named as the base: the export it remembers, else its data
+            remembered = read_base(base)
+            if remembered is not None:
+                return remembered
         return base
     if not isinstance(edited, (str, Path)) or Path(edited).suffix.lower() not in (".xlsx", ".xlsm"):
         return None

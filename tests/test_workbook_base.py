@@ -104,6 +104,12 @@ def test_the_base_given_wins_over_the_one_the_workbook_carries(sb, export, tmp_p
     other.loc[other["Id"] == ident, TITLE] = "Edited"  # a base that already has the edit
     plan = ot.plan_updates(path, "Sandbox", base=other)
     assert set(plan["action"]) == {"unchanged"}
+    # a workbook named as the base gives the export it remembers, even if its own sheet was edited too
+    (ident2,) = _editable(df, 2)[1:]
+    shutil.copy(path, tmp_path / "copy.xlsx")
+    _edit_in_place(path, {(ident2, TITLE): "Edited too"})
+    plan = ot.plan_updates(path, "Sandbox", base=tmp_path / "copy.xlsx").set_index("Id")["action"]
+    assert plan[ident] == "update" and plan[ident2] == "update"
 
 
 def test_the_edited_file_as_its_own_base_is_refused_with_the_way_out(sb, export, capsys):
