@@ -1,8 +1,9 @@
 """The end-to-end demo (``make demo`` / ``opptoolkit demo``) against the embedded sandbox.
 
-Pull the pipeline, export it to a spreadsheet, apply an analyst's edits (one of them invalid,
-one opportunity edited concurrently by a colleague), show the plan, push, write the ledger, and
-write the HTML pipeline report. Quotas are the documented ones (10 reads/s, 1 write/s).
+Pull the pipeline, export it to a workbook that remembers its export, edit it in place as an
+analyst would (one edit invalid, two opportunities edited concurrently by a colleague), show the
+plan, push the workbook itself (no separate base), fix the invalid row in the results workbook and
+push that, write the ledger, and write the HTML pipeline report. Quotas are the documented ones (10 reads/s, 1 write/s).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._workbook_base import write_results
 from .ledger import read_ledger
 from .mirror import read_mirror, sync_mirror
 from .push import plan_updates, push_updates
@@ -32,6 +34,22 @@ def _step(n: int, text: str) -> float:
 
 def _done(start: float, text: str) -> None:
     print(f"    {text} ({time.monotonic() - start:.1f}s)", flush=True)
+
+
+def _type_into(path: Path, edits: dict[tuple[str, str], str]) -> None:
+    """Type values into a workbook's data sheet by (Id, column) and save it, as a spreadsheet program would."""
+    from openpyxl import load_workbook
+
+    from .model import get_catalog
+
+    cat = get_catalog()
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    cols = {cat.path_for_label(str(c.value)): j for j, c in enumerate(ws[1], start=1)}
+    rows = {ws.cell(r, cols["Id"]).value: r for r in range(2, ws.max_row + 1)}
+    for (ident, column), value in edits.items():
+        ws.cell(rows[ident], cols[column]).value = value
+    wb.save(path)
 
 
 def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
@@ -67,64 +85,75 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         df = read_mirror(out / "mirror")
         _done(t, f"{len(df)} opportunities, {df.shape[1]} columns; calls: {first.calls}")
 
-        t = _step(2, "Export to a spreadsheet")
-        export = write_sheet(df, out / "pipeline.xlsx", headers="label")
+        t = _step(2, "Export to a workbook that remembers its export (a very hidden base sheet)")
+        export = write_sheet(df, out / "pipeline.xlsx", headers="label", base=True)
         _done(t, f"wrote {export}")
 
-        t = _step(3, "An analyst edits the spreadsheet (and a colleague edits one record meanwhile)")
+        t = _step(3, "An analyst edits the workbook in place (and a colleague edits two records meanwhile)")
         sheet = read_sheet(export)
         # Pending Submission: every field is editable (once Approved, AWS locks the title, among others)
-        editable = sheet[(sheet[REVIEW] == PENDING_SUBMISSION) & ~sheet[STAGE].isin(CLOSED_STAGES)].index
+        editable = sheet[(sheet[REVIEW] == PENDING_SUBMISSION) & ~sheet[STAGE].isin(CLOSED_STAGES)]["Id"].tolist()
         a, b, c, d, e = editable[:5]
-        sheet.loc[a, "LifeCycle.NextSteps"] = "Executive briefing booked for next week"
-        sheet.loc[b, "LifeCycle.Stage"] = "business validation"  # typed by hand: normalised
-        sheet.loc[c, "Project.Title"] = "Data platform modernisation, phase 2"
-        sheet.loc[d, "Project.ExpectedCustomerSpend[0].Amount"] = "12,500"  # invalid: a comma
-        sheet.loc[e, "Project.Title"] = "Renamed by the analyst"
-        edited = write_sheet(sheet, out / "pipeline_edited.xlsx", headers="label")
-        colleague = [sheet.loc[c, "Id"], sheet.loc[e, "Id"]]
-        sb.edit("Sandbox", colleague[0], lambda r: r["LifeCycle"].update(NextSteps="Colleague: send the TCO study"))
-        sb.edit("Sandbox", colleague[1], lambda r: r["Project"].update(Title="Renamed by a colleague"))
-        _done(
-            t,
-            f"5 rows edited in {edited}; a colleague changed {colleague[0]} (another field) and "
-            f"{colleague[1]} (the same field)",
+        _type_into(
+            export,
+            {
+                (a, "LifeCycle.NextSteps"): "Executive briefing booked for next week",
+                (b, "LifeCycle.Stage"): "business validation",  # typed by hand: normalised
+                (c, "Project.Title"): "Data platform modernisation, phase 2",
+                (d, "Project.ExpectedCustomerSpend[0].Amount"): "12,500",  # invalid: a comma
+                (e, "Project.Title"): "Renamed by the analyst",
+            },
         )
+        sb.edit("Sandbox", c, lambda r: r["LifeCycle"].update(NextSteps="Colleague: send the TCO study"))
+        sb.edit("Sandbox", e, lambda r: r["Project"].update(Title="Renamed by a colleague"))
+        _done(t, f"5 rows edited in {export}; a colleague changed {c} (another field) and {e} (the same field)")
 
-        t = _step(4, "Plan (dry run): what would change, decided against the export")
-        plan = plan_updates(edited, "Sandbox", base=export)
+        t = _step(4, "Plan (dry run): decided against the export the workbook remembers, no call at all")
+        plan = plan_updates(export, "Sandbox")
         for r in plan[plan["action"] != "unchanged"].to_dict("records"):
             print(f"    {r['Id']} [{r['action']}]")
             for line in [*r["changes"], *r["errors"], *(f"warning: {w}" for w in r["warnings"])]:
                 print(f"        {line}")
         _done(t, ", ".join(f"{k}: {v}" for k, v in plan["action"].value_counts().items()))
 
-        t = _step(5, "Push: latest record + changes, three-way merge, validated, 1 write/s, ledger")
-        result = push_updates(edited, "Sandbox", ledger=out / "ledger", base=export, client=client, progress=progress)
+        t = _step(5, "Push the workbook: reads only the changed rows, three-way merge, validated, 1 write/s, ledger")
+        result = push_updates(export, "Sandbox", ledger=out / "ledger", client=client, progress=progress)
         for r in result[result["status"] != "unchanged"].fillna("").to_dict("records"):
             print(f"    {r['Id']} {r['status']:<9} {r['error_code'] or r['reason']} {r['error_message']}".rstrip())
-        _done(
-            t,
-            ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items())
-            + f"; calls: {result.attrs['calls']}",
-        )
+        results = write_results(result, export)
+        counts = ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items())
+        _done(t, f"{counts}; calls: {result.attrs['calls']}; each row's outcome in {results}")
         expected = {"succeeded": 3, "invalid": 1, "conflict": 1}
         got = result["status"].value_counts().to_dict()
         if any(got.get(k) != v for k, v in expected.items()):
             raise RuntimeError(f"unexpected push result {got}, expected {expected}")
-        merged = sb.record("Sandbox", colleague[0])
+        if result.attrs["calls"].get("GetOpportunity") != 5:
+            raise RuntimeError(f"expected one read per changed row, got {result.attrs['calls']}")
+        merged = sb.record("Sandbox", c)
         if merged is None or merged["LifeCycle"]["NextSteps"] != "Colleague: send the TCO study":
             raise RuntimeError("the colleague's change was lost")
 
-        t = _step(6, "The ledger (Parquet, one entry per attempt, no customer data)")
+        t = _step(6, "Fix the invalid row in the results workbook and push that file again")
+        _type_into(results, {(d, "Project.ExpectedCustomerSpend[0].Amount"): "12500"})
+        again = push_updates(results, "Sandbox", ledger=out / "ledger", client=client, progress=progress)
+        write_results(again, results)
+        pending = again[again["status"] != "unchanged"]
+        sent = ", ".join(f"{r['Id']} {r['status']}" for r in pending.to_dict("records"))
+        _done(t, f"{sent}, every other row unchanged (no read); calls: {again.attrs['calls']}")
+        if pending["status"].tolist().count("succeeded") != 1:
+            raise RuntimeError(f"expected the fixed row alone to be sent, got {pending['status'].tolist()}")
+
+        t = _step(7, "The ledger (Parquet, one entry per attempt, no customer data)")
         ledger = read_ledger(out / "ledger")
         with pd.option_context("display.width", 160, "display.max_columns", 8):
             print(ledger[["Id", "status", "error_code", "reason", "changed_fields", "writes"]].to_string(index=False))
         _done(t, f"{len(ledger)} entries in {out / 'ledger'}")
 
-        t = _step(7, "Sync the mirror again (incremental: only what changed), then the HTML pipeline report")
+        t = _step(8, "Sync the mirror again (incremental: only what changed), then the HTML pipeline report")
         sync = sync_mirror(out / "mirror", "Sandbox", client=client, progress=progress)
         views: dict[str, Any] = write_report(read_mirror(out / "mirror"), out / "report.html", xlsx=out / "report.xlsx")
         _done(t, f"{sync!r}; report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(views)} views)")
-    print(f"\nDone. Outputs in {out}/: pipeline.xlsx, pipeline_edited.xlsx, ledger/, mirror/, report.html, report.xlsx")
+    print(
+        f"\nDone. Outputs in {out}/: pipeline.xlsx, pipeline.results.xlsx, ledger/, mirror/, report.html, report.xlsx"
+    )
     return 0
