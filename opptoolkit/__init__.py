@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import report
 from ._status import Reason, Status
-from ._workbook_base import write_results
 from ._values import Blank
+from ._workbook_base import write_results
 from .client import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, to_frame, to_payload, to_payloads

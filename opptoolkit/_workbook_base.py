@@ -387,7 +387,7 @@ def _write_results_sheet(wb: Any, over: _Override, header: list[str]) -> None:
             colour = _OUTCOMES.get(status, ("", "FFFFFF"))[1]
             if rows and colour != "FFFFFF":
                 ref = " ".join(f"{letter}{n}" for n in rows)
-                rule = FormulaRule(formula=["TRUE"], fill=PatternFill("solid", bgColor=colour))
+                rule = FormulaRule(formula=["TRUE"], fill=PatternFill("solid", bgColor=colour))  # type: ignore[no-untyped-call]
                 data.conditional_formatting.add(ref, rule)
     wb._sheets.insert(1, wb._sheets.pop(wb._sheets.index(ws)))  # second, after the data sheet
 

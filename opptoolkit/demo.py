@@ -40,9 +40,9 @@ def _type_into(path: Path, edits: dict[tuple[str, str], str]) -> None:
     """Type values into a workbook's data sheet by (Id, column) and save it, as a spreadsheet program would."""
     from openpyxl import load_workbook
 
-    from .model import get_catalog
+    from .schema import get_schema
 
-    cat = get_catalog()
+    cat = get_schema()
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     cols = {cat.path_for_label(str(c.value)): j for j, c in enumerate(ws[1], start=1)}
