@@ -332,7 +332,8 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
             code = next((str(e).split(": ")[1] for e in r.get("errors", []) if str(e).count(": ") >= 2), "")
             message = "; ".join(details)
         else:
-            code = "" if is_blank(r.get("error_code")) else str(r["error_code"])
+            # the service's (or botocore's) code, else the toolkit's own reason (CONFLICT, DAILY_BUDGET, ...)
+            code = next((str(r[k]) for k in ("error_code", "reason") if not is_blank(r.get(k))), "")
             message = "" if is_blank(r.get("error_message")) else str(r["error_message"])
         out.append(
             {
