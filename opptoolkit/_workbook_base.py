@@ -465,8 +465,9 @@ def write_results(
     df = read_sheet(edited, extra="keep")
     texts: tuple[list[str], dict[str, list[str]]] | None = None
     if base is None:
-        with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
-            texts = read_base_texts(edited)
+        texts = _texts_or_none(edited)
+    elif isinstance(base, (str, Path)) and (remembered := _texts_or_none(base)) is not None:
+        texts = remembered  # a workbook named as the base: the export it remembers (as choose_base)
     else:
         frame = read_frame(base, extra="keep") if isinstance(base, (str, Path)) else base
         if not isinstance(frame, pd.DataFrame):
@@ -525,6 +526,13 @@ def write_results(
     with _overriding(over):
         write_sheet(df, out)
     return out
+
+
+def _texts_or_none(path: str | Path) -> tuple[list[str], dict[str, list[str]]] | None:
+    try:
+        return read_base_texts(path)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _timestamp(v: Any) -> pd.Timestamp | None:

@@ -330,3 +330,19 @@ def test_the_base_survives_a_libreoffice_save_and_an_untouched_workbook_plans_un
     plan = ot.plan_updates(again, "Sandbox", blank="clear")
     assert set(plan["action"]) == {"unchanged"}, plan.loc[plan["action"] != "unchanged", ["Id", "changes"]].head()
     assert sb.service.calls == calls
+
+
+def test_a_csv_pushed_with_a_base_gets_a_results_workbook_that_carries_that_base(sb, export, tmp_path):
+    df, path = export
+    good, bad = _editable(df, 2)
+    edits = df[df["Id"].isin([good, bad])][["Id", "LastModifiedDate", TITLE, AMOUNT]].copy()
+    edits.loc[edits["Id"] == good, TITLE] = "From a CSV"
+    edits.loc[edits["Id"] == bad, AMOUNT] = "12,500"
+    csv = ot.write_sheet(edits, tmp_path / "edits.csv")
+    result = ot.push_updates(csv, "Sandbox", base=path, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    out = ot.write_results(result, csv, base=path)
+    assert out == tmp_path / "edits.results.xlsx"
+    calls = dict(sb.service.calls)
+    plan = ot.plan_updates(out, "Sandbox")
+    assert sb.service.calls == calls
+    assert plan.set_index("Id")["action"].to_dict() == {good: "unchanged", bad: "invalid"}
