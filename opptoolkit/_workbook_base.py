@@ -90,9 +90,11 @@ def _joined(cells: Iterable[Any]) -> str:
 
 @dataclass
 class _Override:
-    """What :func:`write_results` asks of the next :func:`write_base`: the base rows to write instead
-    of the data's (by Id, under ``header``), the Ids whose base takes the data row's texts, and
-    the results table."""
+    """What :func:`write_results` asks of the next :func:`write_base`.
+
+    The base rows to write instead of the data's (by Id, under ``header``), the Ids whose base
+    takes the data row's texts, and the results table.
+    """
 
     header: list[str] | None
     rows: dict[str, list[str]]
@@ -122,14 +124,16 @@ def _paths(names: Sequence[str]) -> list[str]:
 
 
 def write_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Add the base sheet to a write-only openpyxl workbook whose data sheet holds ``rows`` (each
-    row's cell texts as written, "" for blank) under ``names`` (paths or labels), when asked to
-    (:func:`carrying`, or :func:`write_results`). Nothing is added when the data has no ``Id``
+    """Add the base sheet to a write-only openpyxl workbook, when asked to.
+
+    The data sheet holds ``rows`` (each row's cell texts as written, "" for blank) under
+    ``names`` (paths or labels); asked by :func:`carrying` or :func:`write_results`. Nothing is added when the data has no ``Id``
     or no ``LastModifiedDate`` column (no base could serve a push). Called by
     :func:`opptoolkit.sheets.write_sheet` once the data sheet is written.
 
     A base is never written unasked: a frame edited before it is written would carry its edits
-    as its base, and a push of it would plan "unchanged" without a word."""
+    as its base, and a push of it would plan "unchanged" without a word.
+    """
     over = _OVERRIDE.get()
     header = _paths(names)
     if over is not None:
@@ -168,7 +172,7 @@ def write_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]]) -> 
 
 
 def _base_records(path: Path) -> list[list[Any]] | None:
-    """The base sheet's rows as read (None when the workbook has none)."""
+    """Read the base sheet's rows (None when the workbook has none)."""
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
@@ -181,8 +185,11 @@ def _base_records(path: Path) -> list[list[Any]] | None:
 
 
 def read_base_texts(path: str | Path) -> tuple[list[str], dict[str, list[str]]] | None:
-    """The base a workbook carries, as texts: the columns' paths and each Id's cell texts; None
-    when it carries none. Raises ValueError when the sheet is there but not readable."""
+    """Read the base a workbook carries, as texts.
+
+    Returns the columns' paths and each Id's cell texts; None when it carries none. Raises
+    ValueError when the sheet is there but not readable.
+    """
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not path.is_file():
         return None
@@ -207,7 +214,7 @@ def read_base_texts(path: str | Path) -> tuple[list[str], dict[str, list[str]]] 
 
 
 def _frame_of_texts(header: list[str], rows: Iterable[Sequence[str]]) -> pd.DataFrame:
-    """The frame :func:`opptoolkit.read_sheet` reads from these cell texts: the one decoder."""
+    """Decode cell texts into the frame :func:`opptoolkit.read_sheet` reads from them: the one decoder."""
     from .sheets import read_sheet
 
     with tempfile.TemporaryDirectory(prefix="opptoolkit-base-") as tmp:
@@ -222,7 +229,7 @@ def _frame_of_texts(header: list[str], rows: Iterable[Sequence[str]]) -> pd.Data
 
 
 def _texts_of_frame(df: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
-    """A frame's cell texts as :func:`opptoolkit.write_sheet` writes them: the one encoder."""
+    """Encode a frame's cells as :func:`opptoolkit.write_sheet` writes them: the one encoder."""
     from .sheets import write_sheet
 
     with tempfile.TemporaryDirectory(prefix="opptoolkit-base-") as tmp:
@@ -236,9 +243,11 @@ def _texts_of_frame(df: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def read_base(path: str | Path) -> pd.DataFrame | None:
-    """The base a workbook written by :func:`opptoolkit.write_sheet` carries, as a frame (as
-    :func:`opptoolkit.read_sheet` reads the export); None when it carries none or it cannot be
-    read (logged: the push then works as without a base)."""
+    """Read the base a workbook written by :func:`opptoolkit.write_sheet` carries, as a frame.
+
+    As :func:`opptoolkit.read_sheet` reads the export; None when it carries none or it cannot be
+    read (logged: the push then works as without a base).
+    """
     try:
         found = read_base_texts(path)
     except (ValueError, KeyError, IndexError, TypeError, SheetError) as e:
@@ -262,9 +271,12 @@ def _same_file(a: Any, b: Any) -> bool:
 
 
 def choose_base(edited: Any, base: Any) -> Any:
-    """The base a plan or push of ``edited`` uses: ``base`` when given (never the edited file
-    itself), else the base an edited ``.xlsx`` carries, else None (each changed row is read from
-    the server; a warning says so for a workbook that lost its base)."""
+    """Choose the base a plan or push of ``edited`` uses.
+
+    ``base`` when given (never the edited file itself; a workbook gives the export it
+    remembers), else the base an edited ``.xlsx`` carries, else None (each changed row is read
+    from the server; a warning says so for a workbook that lost its base).
+    """
     if base is not None:
         if _same_file(edited, base):
             own = read_base(edited) is not None
@@ -321,7 +333,7 @@ _HEADS = ["Row", "Id", "Status", "Message", "Changed fields", "Code", "Last modi
 
 
 def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a push result (``status``) or a plan (``action``), in one shape."""
+    """Put the rows of a push result (``status``) or a plan (``action``) in one shape."""
     out = []
     for r in result.to_dict("records"):
         status = str(r.get("status") or r.get("action") or "")

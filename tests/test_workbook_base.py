@@ -177,6 +177,7 @@ def test_the_cli_warns_of_a_stripped_base_in_one_line(sb, export):
             sb.endpoint_url,
             "--dry-run",
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
