@@ -19,13 +19,17 @@ Every UpdateOpportunity replaces the whole record, so:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import fields as P
 from ._values import Blank, display, is_blank, normalise
@@ -34,7 +38,7 @@ from .frame import to_frame, to_payload
 from .rules import NOT_EDITS, editable_fields, payload_warnings, related_of_row, validate_payload
 from .schema import Catalog, Schema, get_schema, split_column
 
-__all__ = ["Row", "changes", "resolve", "unchanged_rows"]
+__all__ = ["Row", "changes", "resolve", "unchanged_cells", "unchanged_rows"]
 
 NO_TOKEN = (
     "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
@@ -50,17 +54,25 @@ def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
     return {str(c): v for c, v in row.items() if not is_blank(v) or isinstance(v, list)}
 
 
-def changes(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank) -> dict[str, tuple[Any, Any]]:
+def changes(
+    edit: dict[str, Any],
+    base: dict[str, Any],
+    cat: Schema,
+    blank: Blank,
+    columns: Iterable[str] | None = None,
+) -> dict[str, tuple[Any, Any]]:
     """``{column: (old, new)}`` for the edited columns whose value differs from the base.
 
     ``blank`` is the policy for a blank cell: ``"keep"`` (not a change) or ``"clear"``.
+    ``columns``, when given, are the only columns of ``edit`` that may differ (in ``edit``'s
+    order; :func:`unchanged_cells` found the others certainly unchanged against this base).
 
     >>> changes({"Id": "O1", "Project.Title": "B", "LifeCycle.Stage": "qualified"},
     ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_schema(), "keep")
     {'Project.Title': ('A', 'B')}
     """
     out = {}
-    for col, raw in edit.items():
+    for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):
         f = cat.field_for(col)
         if col in NOT_EDITS or not f.writable:
             continue  # the identity, the token, and members UpdateOpportunity does not take
@@ -73,7 +85,9 @@ def changes(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blan
     return out
 
 
-def ignored_edits(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank) -> list[Problem]:
+def ignored_edits(
+    edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank, columns: Iterable[str] | None = None
+) -> list[Problem]:
     """A warning for each edited cell that no request can send: a member UpdateOpportunity does
     not take (``Arn``, ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``),
     changed against the base. :func:`changes` leaves these out; the plan names them, so an edit
@@ -83,7 +97,7 @@ def ignored_edits(edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank
     ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; this edit is not sent']
     """
     out = []
-    for col, raw in edit.items():
+    for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
         f = cat.field_for(col)
         if f.writable or col in NOT_EDITS:
             continue
@@ -101,7 +115,7 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
 
     Column by column, over whole columns: a cell is certainly unchanged when it is blank under
     ``blank="keep"``, when both cells are blank, or when both are the same raw value (equal, of
-    the same type: :func:`normalise` then makes the same of both). Anything else -- an enum
+    the same type, or the very same object: :func:`normalise` then makes the same of both). Anything else -- an enum
     respelled, a number typed as text, CR LF, a time in another zone -- is left to
     :func:`changes`, row by row: a row this leaves out may still turn out unchanged, a row it
     keeps never has a change. ``base`` is aligned with ``edit`` by position (same length).
@@ -111,22 +125,98 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
     >>> unchanged_rows(edit, base, get_schema(), "keep").tolist()
     [True, False]
     """
-    same = np.ones(len(edit), dtype=bool)
+    _, cells = unchanged_cells(edit, base, cat, blank)
+    return np.asarray(cells.all(axis=0), dtype=bool)
+
+
+def unchanged_cells(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> tuple[list[str], np.ndarray]:
+    """The columns of ``edit`` that can hold an edit (all but the identity and the token; an
+    output-only member too, which :func:`ignored_edits` names), and for each of them and each row
+    whether the cell is certainly unchanged against the same position of ``base`` (as
+    :func:`unchanged_rows` decides it): a ``(columns, rows)`` array. A row's :func:`changes` and
+    :func:`ignored_edits` can only be in the columns whose cell is False.
+
+    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"], "Project.DeliveryModels": [["SaaS or PaaS"], None]})
+    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
+    >>> columns, cells = unchanged_cells(edit, base, get_schema(), "clear")
+    >>> columns, cells.tolist()
+    (['Project.Title', 'Project.DeliveryModels'], [[True, False], [False, True]])
+    """
+    columns, cells = [], []
     for col in edit.columns:
         if col in NOT_EDITS:
             continue  # as in changes: never an edit (an output-only member is compared: the plan names its edit)
-        e = edit[col].reset_index(drop=True)
-        e_blank = _blanks(e)
-        if col in base.columns:
-            b = base[col].reset_index(drop=True)
-            b_blank = _blanks(b)
-            cells = (e_blank & b_blank) | (~e_blank & ~b_blank & _equal(e, b))
-        else:
-            cells = e_blank
-        if blank == "keep":
-            cells |= e_blank  # a blank cell is no change
-        same &= cells
-    return same
+        columns.append(str(col))
+        cells.append(_unchanged(edit[col], base[col] if col in base.columns else None, blank))
+    return columns, np.vstack(cells) if cells else np.ones((0, len(edit)), dtype=bool)
+
+
+def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> np.ndarray:
+    """Per position, whether the cell ``e`` is certainly no change against ``b`` (None: the base
+    has no such column)."""
+    if b is not None and _arrow_text(e) and _arrow_text(b):
+        return _unchanged_text(pa.array(e.array), pa.array(b.array), blank)
+    if b is not None and e.dtype == object and b.dtype == object and (lists := _text_lists(e, b, blank)) is not None:
+        return lists
+    e = e.reset_index(drop=True)
+    e_blank = blank_cells(e)
+    if b is None:
+        return e_blank  # no base value: only a blank is certainly no change (under either policy)
+    b = b.reset_index(drop=True)
+    b_blank = blank_cells(b)
+    cells = (e_blank & b_blank) | (~e_blank & ~b_blank & _equal(e, b))
+    if blank == "keep":
+        cells |= e_blank  # a blank cell is no change
+    return np.asarray(cells, dtype=bool)
+
+
+def _arrow_text(s: pd.Series) -> bool:
+    """Whether ``s`` is text held by Arrow (pandas' default ``str`` dtype)."""
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+
+
+def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
+    """:func:`_unchanged` for two Arrow text columns, in Arrow's kernels: blank is null or "", and
+    two equal texts are the same value (as pandas' ``eq`` on these arrays decides)."""
+    equal = pc.equal(e, b)  # null where either side is null
+    equal = pc.and_kleene(equal, pc.is_valid(equal))  # ... and no null left: False there
+    e_blank = pc.or_kleene(pc.is_null(e), pc.equal(e, ""))  # true | null is true: no null left
+    if blank == "keep":
+        cells = pc.or_(equal, e_blank)  # equal, or a blank cell (no change)
+    else:
+        cells = pc.or_(equal, pc.and_(e_blank, pc.or_kleene(pc.is_null(b), pc.equal(b, ""))))
+    return np.asarray(cells.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
+    """:func:`_unchanged` for two columns whose cells are all None or lists of text (the frame's
+    list columns), at C speed with no call per cell: a cell holding the very object of the base
+    (a copy of the frame shares its lists) is unchanged; of the others, two lists of text that are
+    equal are the same value (:func:`_same`). None when some other cell is anything else:
+    :func:`blank_cells` and :func:`_equal` then judge cell by cell."""
+    ev, bv = e.tolist(), b.tolist()
+    n = len(ev)
+    other = ~np.fromiter(map(operator.is_, ev, bv), dtype=bool, count=n)
+    cells = np.ones(n, dtype=bool)
+    if not other.any():
+        return cells
+    ev, bv = list(compress(ev, other.tolist())), list(compress(bv, other.tolist()))
+    if not {*map(type, ev), *map(type, bv)} <= _NONE_OR_LIST:
+        return None
+    if (
+        not {*map(type, chain.from_iterable(filter(None, ev))), *map(type, chain.from_iterable(filter(None, bv)))}
+        <= _TEXT
+    ):
+        return None
+    m = len(ev)
+    e_blank = np.fromiter(map(operator.not_, ev), dtype=bool, count=m)  # None or [] (is_blank)
+    b_blank = np.fromiter(map(operator.not_, bv), dtype=bool, count=m)
+    equal = np.fromiter(map(operator.eq, ev, bv), dtype=bool, count=m)
+    cells[other] = (e_blank & b_blank) | (~e_blank & ~b_blank & equal) | (e_blank if blank == "keep" else False)
+    return cells
+
+
+_NONE_OR_LIST = {type(None), list}
 
 
 def _stringy(s: pd.Series) -> bool:
@@ -136,13 +226,31 @@ def _stringy(s: pd.Series) -> bool:
     )
 
 
-def _blanks(s: pd.Series) -> np.ndarray:
-    """:func:`is_blank` of each value of ``s``."""
+def blank_cells(s: pd.Series) -> np.ndarray:
+    """:func:`is_blank` of each value of ``s``.
+
+    >>> blank_cells(pd.Series(["a", "", None, [], ["x"]])).tolist()
+    [False, True, True, True, False]
+    """
+    if _arrow_text(s):
+        a = pa.array(s.array)
+        return np.asarray(pc.or_kleene(pc.is_null(a), pc.equal(a, "")).to_numpy(zero_copy_only=False), dtype=bool)
     if _stringy(s):
         return np.asarray(s.isna() | s.eq("").fillna(False), dtype=bool)
     if s.dtype != object:
         return np.asarray(s.isna(), dtype=bool)
     return np.fromiter((is_blank(v) for v in s.tolist()), dtype=bool, count=len(s))
+
+
+def blank_or_equal(s: pd.Series, value: str) -> np.ndarray:
+    """Per value of ``s``: blank (:func:`is_blank`) or equal to ``value``.
+
+    >>> blank_or_equal(pd.Series(["Sandbox", "AWS", None]), "Sandbox").tolist()
+    [True, False, True]
+    """
+    if _stringy(s):
+        return np.asarray(blank_cells(s) | np.asarray(s.eq(value).fillna(False), dtype=bool), dtype=bool)
+    return np.fromiter((is_blank(v) or v == value for v in s.tolist()), dtype=bool, count=len(s))
 
 
 def _equal(e: pd.Series, b: pd.Series) -> np.ndarray:
@@ -264,6 +372,9 @@ class Row:
     #: the column-wise compare (:func:`unchanged_rows`) found no change against the base: the
     #: row is unchanged without more work, and ``edit`` is not built
     same: bool = False
+    #: the columns of ``edit`` in which the row may differ from its base, in ``edit``'s order
+    #: (:func:`unchanged_cells` found the others certainly unchanged against it); None: any
+    maybe: list[str] | None = None
 
     def intent(self) -> list[Any]:
         """The intended change (Id + new values), for the ledger's keyed ``change_key``."""
@@ -308,10 +419,11 @@ def resolve(
     if base_row.get("Catalog") not in (None, catalog):
         row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
         return
-    row.changes = changes(row.edit, base_row, cat, blank)
+    maybe = row.maybe if base is not None else None  # found against this base by the column-wise compare
+    row.changes = changes(row.edit, base_row, cat, blank, maybe)
     # without a base the latest record is the base: its output-only members may have moved on
     # since the export (a solution associated), which is no edit of the analyst's
-    ignored = ignored_edits(row.edit, base_row, cat, blank) if base is not None or token(row.edit) == token(
+    ignored = ignored_edits(row.edit, base_row, cat, blank, maybe) if base is not None or token(row.edit) == token(
         base_row) else []  # fmt: skip
     row.warnings = ignored
     if not row.changes:

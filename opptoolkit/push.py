@@ -16,6 +16,7 @@ this module reads the inputs and the server's records, sends, and keeps the ledg
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -25,8 +26,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import compress, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -35,14 +37,14 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
 from ._status import Reason
-from ._values import Blank, is_blank
+from ._values import Blank
 from ._workbook_base import choose_base
 from .client import Pacer, get_client, handler_attached
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
-from .plan import Row, changes, resolve, row_values, unchanged_rows
+from .plan import Row, blank_cells, blank_or_equal, changes, resolve, row_values, unchanged_cells
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import ID, Catalog, Field, Schema, get_schema
 from .sheets import EXTRA_POLICIES, Extra, read_sheet
@@ -93,29 +95,80 @@ def _edited_rows(
     if unknown:  # extra="keep": the analyst's own columns, never sent
         df = df.drop(columns=unknown)
     numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
-    ids = [None if is_blank(v) else str(v) for v in df[ID].tolist()]
-    labels = [
-        str(numbers[label] if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i else label)
-        for label, i in zip(df.index, ids, strict=True)
-    ]
+    ids = _ids(df[ID])
+    labels = (
+        [str(numbers[label] if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i else label)
+         for label, i in zip(df.index, ids, strict=True)]
+        if len(numbers) else list(map(str, df.index.tolist()))  # no sheet: the frame's labels
+    )  # fmt: skip
     if "Catalog" in df.columns:
-        wrong = [
-            (lb, v) for lb, v in zip(labels, df["Catalog"].tolist(), strict=True) if not is_blank(v) and v != catalog
-        ]
-        if wrong:
-            (first, theirs), more = wrong[0], f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
+        wrong = np.flatnonzero(~blank_or_equal(df["Catalog"], catalog))
+        if len(wrong):
+            first, theirs = labels[wrong[0]], df["Catalog"].iloc[wrong[0]]
+            more = f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
             raise OpptoolkitError(
                 f"row {first}{more}, Catalog: INVALID_VALUE: the row is from catalog {theirs!r}, not {catalog!r}; "
                 f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
             )
     bases = _base_rows(base)
-    same = np.zeros(len(df), dtype=bool) if bases is None else bases.unchanged(df, ids, cat, catalog, blank)
-    if bases is not None:
-        bases.load(i for i, s in zip(ids, same.tolist(), strict=True) if i is not None and not s)
-    edits = df.iloc[np.flatnonzero(~same)].to_dict("records")  # values only for the rows that may have changed
-    work = [Row(label=lb, id=i, edit={str(k): v for k, v in e.items()}) for (lb, i), e in
-            zip(((lb, i) for lb, i, s in zip(labels, ids, same.tolist(), strict=True) if not s), edits, strict=True)]  # fmt: skip
+    with _gc_paused():
+        maybe: dict[int, list[str]] = {}
+        if bases is None:
+            same = np.zeros(len(df), dtype=bool)
+        else:
+            same, maybe = bases.unchanged(df, ids, cat, catalog, blank)
+        work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get values and a Row
+        if bases is not None:
+            bases.load(i for i in (ids[p] for p in work_at.tolist()) if i is not None)
+        edits = _records(df, work_at)
+        work = [Row(label=labels[p], id=ids[p], edit=e, maybe=maybe.get(p)) for p, e in
+                zip(work_at.tolist(), edits, strict=True)]  # fmt: skip
     return _Edited(labels, ids, same.tolist(), work), bases
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the plan builds its many small dicts and lists.
+
+    They form no cycles, yet every ~700 new containers start a collection, and the full ones walk
+    every live object (the edited frame and the base with their list cells): paused, nothing is
+    walked, and what is left to collect waits for the next collection.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _ids(s: pd.Series) -> list[str | None]:
+    """Each row's Id as text, None when blank."""
+    blank = blank_cells(s)
+    values = s.tolist()
+    if isinstance(s.dtype, pd.StringDtype) and not blank.any():
+        return values  # text already, none blank: the usual Id column
+    return [None if b else str(v) for v, b in zip(values, blank.tolist(), strict=True)]
+
+
+def _records(df: pd.DataFrame, at: np.ndarray, *, blanks: bool = True) -> list[dict[str, Any]]:
+    """The rows of ``df`` at positions ``at`` as ``{column: value}``, with the values
+    ``DataFrame.to_dict`` gives; ``blanks=False`` leaves the blank cells out (an empty list stays).
+
+    Taken column by column (``to_dict("list")``), which boxes each value as ``to_dict("records")``
+    does but without its per-cell iteration of every Arrow column."""
+    rows = df.iloc[at]
+    lists = rows.to_dict("list")
+    names = [str(c) for c in lists]
+    if blanks:
+        return [dict(zip(names, values, strict=True)) for values in zip(*lists.values(), strict=True)]
+    keep = np.array([
+        ~blank_cells(s) | (np.fromiter(map(isinstance, v, repeat(list)), dtype=bool, count=len(v)) if s.dtype == object else False)
+        for (_, s), v in zip(rows.items(), lists.values(), strict=True)
+    ]).reshape(len(names), len(at))  # fmt: skip
+    return [dict(compress(zip(names, values, strict=True), kept))
+            for values, kept in zip(zip(*lists.values(), strict=True), keep.T.tolist(), strict=True)]  # fmt: skip
 
 
 @dataclass
@@ -149,7 +202,8 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame.reset_index(drop=True)
         self.frame.columns = [str(c) for c in self.frame.columns]
-        self.at = {ident: i for i, ident in enumerate(self.frame[ID].astype(str).tolist())}  # the last row of an Id
+        ids = self.frame[ID].astype(str).tolist()
+        self.at = dict(zip(ids, range(len(ids)), strict=True))  # the last row of an Id
         self._rows: dict[str, dict[str, Any]] = {}
 
     def __getitem__(self, ident: str) -> dict[str, Any]:
@@ -160,8 +214,8 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def load(self, ids: Iterable[str]) -> None:
         """Build the rows of ``ids`` (those in the base) at once: one frame operation, not one per row."""
         ids = [i for i in dict.fromkeys(ids) if i in self.at and i not in self._rows]
-        for ident, values in zip(ids, self.frame.iloc[[self.at[i] for i in ids]].to_dict("records"), strict=True):
-            self._rows[ident] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
+        at = np.array([self.at[i] for i in ids], dtype=np.int64)
+        self._rows.update(zip(ids, _records(self.frame, at, blanks=False), strict=True))
 
     def __contains__(self, ident: object) -> bool:
         return ident in self.at
@@ -173,19 +227,27 @@ class _Bases(Mapping[str, dict[str, Any]]):
         return len(self.at)
 
     def unchanged(self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str,
-                  blank: Blank) -> np.ndarray:  # fmt: skip
+                  blank: Blank) -> tuple[np.ndarray, dict[int, list[str]]]:  # fmt: skip
         """Per row of ``edit`` (whose Ids are ``ids``): in the base, of ``catalog`` there, and
-        certainly without a change against it (:func:`opptoolkit.plan.unchanged_rows`)."""
-        pos = np.array([self.at.get(i, -1) if i is not None else -1 for i in ids], dtype=np.int64)
+        certainly without a change against it (:func:`opptoolkit.plan.unchanged_cells`); and for
+        each other row in the base, the columns in which it may differ (``{position: columns}``)."""
+        at = cast("Callable[[str | None, int], int]", self.at.get)  # None is no Id: never a key
+        pos = np.fromiter(map(at, ids, repeat(-1)), dtype=np.int64, count=len(ids))  # -1: not in the base
         found = pos >= 0
         if not found.any():
-            return found
+            return found, {}
         take = np.where(found, pos, 0)  # a row not in the base compares with any: it is not unchanged anyway
-        aligned = self.frame[[c for c in map(str, edit.columns) if c in self.frame.columns]].iloc[take]
+        aligned = self.frame[[c for c in map(str, edit.columns) if c in self.frame.columns]]
+        if not np.array_equal(take, np.arange(len(self.frame))):  # the usual edit keeps the export's order
+            aligned = aligned.iloc[take]
         if "Catalog" in self.frame.columns:
-            theirs = self.frame["Catalog"].iloc[take].tolist()
-            found &= np.fromiter((is_blank(v) or v == catalog for v in theirs), dtype=bool, count=len(theirs))
-        return np.asarray(found & unchanged_rows(edit, aligned, cat, blank))
+            found &= blank_or_equal(self.frame["Catalog"].iloc[take], catalog)
+        columns, cells = unchanged_cells(edit, aligned, cat, blank)
+        same = found & cells.all(axis=0)
+        maybe = np.flatnonzero(found & ~same)
+        differ = ~cells[:, maybe]
+        return same, {p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()]
+                      for j, p in enumerate(maybe.tolist())}  # fmt: skip
 
 
 def _base_rows(base: Any) -> _Bases | None:
@@ -270,6 +332,20 @@ def plan_updates(
         client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
         with Pacer().attached(client):
             latest = _read_many(client, catalog, [r.id for r in edit.work if r.id], progress)
+    with _gc_paused():
+        return _plan_frame(edit, bases, latest, cat, blank, catalog, today)
+
+
+def _plan_frame(
+    edit: _Edited,
+    bases: _Bases | None,
+    latest: dict[str, dict[str, Any] | None],
+    cat: Schema,
+    blank: Blank,
+    catalog: Catalog,
+    today: date | None,
+) -> pd.DataFrame:
+    """The plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     for r in edit.work:
         if r.id is None:
             r.action, r.note = "not_found", "no Id"
@@ -277,14 +353,16 @@ def plan_updates(
         resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = "not_found", "not in the base", {}
-    columns: dict[str, list[Any]] = {c: [] for c in ("row", "Id", "action", "changes", "changed_fields", "errors",
-                                                      "error_codes", "warnings", "note")}  # fmt: skip
-    work = iter(edit.work)
-    for lb, i, same in zip(edit.labels, edit.ids, edit.same, strict=True):
-        # an unchanged row as plan_row gives it, without a Row
-        values = (lb, i, "unchanged", [], [], [], [], [], "") if same else tuple(next(work).plan_row().values())
-        for c, v in zip(columns.values(), values, strict=True):
-            c.append(v)
+    n = len(edit.labels)
+    # an unchanged row as plan_row gives it, without a Row; then the others in their places
+    columns: dict[str, list[Any]] = {"row": list(edit.labels), "Id": list(edit.ids), "action": ["unchanged"] * n,
+                                     "changes": [[] for _ in range(n)], "changed_fields": [[] for _ in range(n)],
+                                     "errors": [[] for _ in range(n)], "error_codes": [[] for _ in range(n)],
+                                     "warnings": [[] for _ in range(n)],
+                                     "note": [""] * n}  # fmt: skip
+    for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
+        for c, v in r.plan_row().items():
+            columns[c][p] = v
     return pd.DataFrame(columns)
 
 
@@ -376,7 +454,7 @@ class _PushRun:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
         if r.same or r.id is None or (self.bases is not None and r.id not in self.bases):
             return True
-        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank)
+        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank, r.maybe)
 
     def key(self, r: Row) -> str | None:
         return self.book.key(r.intent()) if r.changes else None
