@@ -137,3 +137,40 @@ def test_only_certainly_equal_cells_count_as_unchanged() -> None:
     edit = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [True, "A", None, ["A"], "A\r\n"]})
     assert unchanged_rows(edit, base, cat, "keep").tolist() == [False, True, True, False, False]
     assert unchanged_rows(edit, base, cat, "clear").tolist() == [False, True, False, False, False]
+
+
+@pytest.mark.parametrize("blank", ["keep", "clear"])
+def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> None:
+    """Arrow text and lists of text are compared at C speed (a list that is the base's own object
+    without looking at it); the same cells as Python objects, or a column with a tuple in it, go
+    cell by cell: the verdicts are the same, and no cell called unchanged has a change."""
+    from opptoolkit.plan import changes, unchanged_cells
+
+    cat = get_schema()
+    shared = ["SaaS or PaaS"]
+    ids = ["O1", "O2", "O3", "O4", "O5", "O6"]
+    base = pd.DataFrame({
+        "Id": ids,
+        "Project.Title": ["A", "", None, "B", "C", "D"],
+        "Project.DeliveryModels": [shared, ["SaaS or PaaS"], None, [], ["Managed Services"], ["SaaS or PaaS"]],
+    })  # fmt: skip
+    edit = pd.DataFrame({
+        "Id": ids,
+        "Project.Title": ["A", None, "", "b", None, "D"],
+        "Project.DeliveryModels": [shared, ["SaaS or PaaS"], [], None, ["Managed Services", "SaaS or PaaS"], None],
+    })  # fmt: skip
+    assert isinstance(edit["Project.Title"].dtype, pd.StringDtype)  # the Arrow path is the one tested
+    columns, fast = unchanged_cells(edit, base, cat, blank)
+    assert columns == ["Project.Title", "Project.DeliveryModels"]
+    keep = blank == "keep"
+    assert fast.tolist() == [[True, True, True, False, keep, True], [True, True, True, True, False, keep]]
+    _, slow = unchanged_cells(edit.astype(object), base.astype(object).assign(**{
+        "Project.DeliveryModels": [*base["Project.DeliveryModels"][:5], ("SaaS or PaaS",)]}), cat, blank)  # fmt: skip
+    assert slow[0].tolist() == fast[0].tolist()  # text as Python objects: cell by cell, the same verdicts
+    assert slow[1][:5].tolist() == fast[1][:5].tolist()  # a tuple in the column: cell by cell
+    records = edit.to_dict("records"), base.to_dict("records")
+    for j, (e, b) in enumerate(zip(*records, strict=True)):
+        kept = {c: v for c, v in b.items() if not is_blank(v) or isinstance(v, list)}  # as a base row holds it
+        for k, col in enumerate(columns):
+            if fast[k, j]:
+                assert col not in changes(e, kept, cat, blank), (j, col)
