@@ -17,9 +17,8 @@ import bisect
 import contextlib
 import ctypes
 import functools
-import gc
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ import pyarrow.compute as pc
 from botocore.model import ListShape, Shape, StructureShape
 from dateutil.tz import tzutc
 
+from ._gc import gc_paused
 from ._values import is_blank, to_utc, to_utc_datetime
 from .schema import ID, IDENTIFIER, Field, Schema, get_schema, split_column
 
@@ -671,7 +671,7 @@ def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[
     """
     cat = schema or get_schema()
     plan = _plan(tuple(str(c) for c in df.columns.tolist()), cat)
-    with _gc_paused():
+    with gc_paused():
         return _build(plan, [_cells(df.iloc[:, i], k) for i, k in enumerate(plan.kinds)], len(df))
 
 
@@ -682,23 +682,6 @@ def _build(plan: _Plan, cells: list[_Cells], n: int) -> list[dict[str, Any]]:
     for lo in range(0, n, _BLOCK):  # a block of rows at a time: its dicts stay in the CPU's cache
         plan.root.fill(payloads, job, lo, min(lo + _BLOCK, n))
     return payloads
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic dicts and lists.
-
-    Every ~700 new containers trigger a collection, and the full ones walk every live object
-    (the records, the frame, the payloads built so far), so their cost grows with the batch.
-    Nothing built here can form a cycle, so there is nothing to collect.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- canonical payload of a record ---------------------------------------------------------------

@@ -20,7 +20,6 @@ parsing every record, and rewritten in the columnar layout by the next :func:`sy
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import time
@@ -38,6 +37,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
+from ._gc import gc_paused
 from .client import Pacer, get_client, get_opportunities, iter_summaries
 from .exceptions import OpptoolkitError
 from .frame import to_frame
@@ -150,15 +150,8 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     as Python lists.
     """
     n = table.num_rows
-    gc_enabled = gc.isenabled()
-    # The lists built here cannot form cycles, yet every collection the garbage collector runs
-    # while they are built walks all of them: paused, it does not.
-    gc.disable()
-    try:
+    with gc_paused():  # the lists built here form no cycle
         out = {name: _column(col, n) for name, col in zip(table.column_names, table.columns, strict=True)}
-    finally:
-        if gc_enabled:
-            gc.enable()
     return pd.DataFrame(out, index=pd.RangeIndex(n), columns=table.column_names)
 
 

@@ -44,9 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fields as P
+from ._gc import gc_paused
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
-from .frame import _gc_paused
 from .schema import ID, Field, Schema, get_schema, label_for
 
 __all__ = ["read_sheet", "write_sheet"]
@@ -681,7 +681,7 @@ def _xlsx_records_openpyxl(
 
 # The cells read are many small objects and no cycle: every collection while they are built would
 # walk all of them, for nothing to collect.
-@_gc_paused()
+@gc_paused()
 def read_sheet(
     path: str | Path,
     *,

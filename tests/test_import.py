@@ -63,3 +63,24 @@ def test_version_is_written_once_in_pyproject() -> None:
     with open(ROOT / "pyproject.toml", "rb") as f:
         written = tomllib.load(f)["project"]["version"]
     assert opptoolkit.__version__ == importlib.metadata.version("opptoolkit") == written
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    """A concept two modules need lives in a module of its own (``_values``, ``_gc``, ...), never
+    borrowed as another module's ``_name``; private modules themselves are imported by name."""
+    import ast
+
+    offences = []
+    for path in sorted((ROOT / "opptoolkit").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            package = path.parent
+            for _ in range(node.level - 1):
+                package = package.parent
+            target = package.joinpath(*(node.module or "").split(".")) if node.module else package
+            for a in node.names:
+                is_module = (target / f"{a.name}.py").exists() or (target / a.name).is_dir()
+                if a.name.startswith("_") and a.name != "__version__" and not is_module:
+                    offences.append(f"{path.name}: from {'.' * node.level}{node.module or ''} import {a.name}")
+    assert offences == []
