@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._status import Status
 from ._values import is_blank
 from .exceptions import OpptoolkitError, SheetError
 from .schema import ID, get_schema
@@ -310,22 +311,22 @@ def choose_base(edited: Any, base: Any) -> Any:
 
 #: Each outcome in words, and its colour (fills as Excel's "Good", "Neutral" and "Bad" styles).
 _OUTCOMES: dict[str, tuple[str, str]] = {
-    "succeeded": ("Updated on Partner Central.", "C6EFCE"),
-    "update": ("Would be updated (dry run: nothing sent).", "DDEBF7"),
-    "unchanged": ("No change: nothing to send.", "FFFFFF"),
-    "skipped": ("Already updated by an earlier push.", "C6EFCE"),
-    "invalid": ("Not sent: fix the cells named here, then push this workbook again.", "FFC7CE"),
-    "conflict": (
+    Status.SUCCEEDED: ("Updated on Partner Central.", "C6EFCE"),
+    Status.UPDATE: ("Would be updated (dry run: nothing sent).", "DDEBF7"),
+    Status.UNCHANGED: ("No change: nothing to send.", "FFFFFF"),
+    Status.SKIPPED: ("Already updated by an earlier push.", "C6EFCE"),
+    Status.INVALID: ("Not sent: fix the cells named here, then push this workbook again.", "FFC7CE"),
+    Status.CONFLICT: (
         "Not sent: someone changed the same field on Partner Central since the export. Export again to see "
         "their value, then redo your edit.",
         "FFC7CE",
     ),
-    "not_editable": ("Not sent: the opportunity's review status does not allow this edit now.", "FFEB9C"),
-    "no_token": ("Not sent: the row has no LastModifiedDate and the workbook no base; export again.", "FFC7CE"),
-    "not_found": ("Not sent: no such opportunity in the export or on Partner Central.", "FFC7CE"),
-    "failed": ("Not sent: the service refused or could not be reached; push this workbook again.", "FFC7CE"),
-    "unknown": ("Outcome unknown: the next push reads the record back and finishes it.", "FFEB9C"),
-    "deferred": ("Not sent yet (the daily write budget or an interrupt): push this workbook again.", "FFEB9C"),
+    Status.NOT_EDITABLE: ("Not sent: the opportunity's review status does not allow this edit now.", "FFEB9C"),
+    Status.NO_TOKEN: ("Not sent: the row has no LastModifiedDate and the workbook no base; export again.", "FFC7CE"),
+    Status.NOT_FOUND: ("Not sent: no such opportunity in the export or on Partner Central.", "FFC7CE"),
+    Status.FAILED: ("Not sent: the service refused or could not be reached; push this workbook again.", "FFC7CE"),
+    Status.UNKNOWN: ("Outcome unknown: the next push reads the record back and finishes it.", "FFEB9C"),
+    Status.DEFERRED: ("Not sent yet (the daily write budget or an interrupt): push this workbook again.", "FFEB9C"),
 }
 
 
@@ -499,11 +500,11 @@ def write_results(
     for pos, ident in enumerate(ids):
         o = by_id.get(ident) if ident is not None else next(no_id, None)
         if o is None:
-            o = {"Id": ident, "status": "unchanged", "code": "", "detail": "", "changed": [], "before": None}
+            o = {"Id": ident, "status": Status.UNCHANGED, "code": "", "detail": "", "changed": [], "before": None}
             o["after"] = None
         status = o["status"]
         after = o["after"]
-        if status == "succeeded" and ident is not None and not is_blank(after):
+        if status == Status.SUCCEEDED and ident is not None and not is_blank(after):
             before = base_lmd.get(ident) if texts else _timestamp(lmds[pos] if lmds is not None else None)
             # the server record is the base + the pushed changes only when the push did not merge
             # onto a newer record; after a merge the base keeps the exported LastModifiedDate, so

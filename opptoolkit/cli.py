@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ._status import Status
 from .exceptions import OpptoolkitError
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
@@ -105,11 +106,11 @@ def _sync(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
-_NOT_SENT = ("invalid", "conflict", "not_editable", "not_found")
+_NOT_SENT = (Status.INVALID, Status.CONFLICT, Status.NOT_EDITABLE, Status.NOT_FOUND)
 
 
 def _print_plan(plan: Any) -> None:
-    todo = plan[plan["action"] != "unchanged"]
+    todo = plan[plan["action"] != Status.UNCHANGED]
     print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
     for rec in todo.to_dict("records"):
         print(f"  row {rec['row']} {rec['Id']} [{rec['action']}] {rec['note']}")
@@ -125,7 +126,7 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
         return True
     plan = plan_updates(args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra, client=client)
     _print_plan(plan)
-    n = int((plan["action"] == "update").sum())
+    n = int((plan["action"] == Status.UPDATE).sum())
     if n == 0:
         return True
     if not sys.stdin.isatty():
@@ -165,7 +166,7 @@ def _push(args: argparse.Namespace) -> int:
     print(
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
     )
-    bad = result[~result["status"].isin(["succeeded", "unchanged", "skipped"])]
+    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.UNCHANGED, Status.SKIPPED])]
     for r in bad.fillna("").to_dict("records"):
         print(
             f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
@@ -296,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         "--modified-after", type=_instant, help="only opportunities modified after this ISO date or date-time (UTC)"
     )
     pull.add_argument(
-        "--headers", choices=["path", "label"], default="path", help="sheet headers: dotted paths or friendly labels"
+        "--headers",
+        choices=["path", "label"],
+        default=None,
+        help="sheet headers: friendly labels or dotted paths (default: labels in .xlsx, paths in .csv)",
     )
     pull.add_argument("--drop-empty", action="store_true", help="leave out columns empty in every row")
     pull.set_defaults(func=_pull)

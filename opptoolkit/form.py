@@ -31,6 +31,7 @@ import ipywidgets as w
 import pandas as pd
 
 from . import fields as P
+from ._status import Status
 from ._values import display, enum_value, is_blank
 from .client import fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem
@@ -411,19 +412,19 @@ class OpportunityForm:
             today=self.today,
         )
         r = result.iloc[0]
-        if r["status"] == "succeeded":
+        if r["status"] == Status.SUCCEEDED:
             self.reload(quiet=True)
             return self._say(
                 f"Saved {len(changes)} change(s). LastModifiedDate is now {display(r['last_modified_after']).strip(chr(39))}.",
                 "#070",
             )
-        if r["status"] == "conflict":
+        if r["status"] == Status.CONFLICT:
             return self._say(
                 f"Not saved: someone changed the same field(s) on the server ({r['error_message']}). "
                 "Reload to see their values.",
                 "#b00",
             )
-        if r["status"] == "unchanged":
+        if r["status"] == Status.UNCHANGED:
             self.reload(quiet=True)
             return self._say("The server already had these values.", "#070")
         return self._say(f"Not saved ({r['status']}): {r['error_code'] or r['reason']}: {r['error_message']}", "#b00")

@@ -52,7 +52,7 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     return read_sheet(p, extra=extra)
 
 
-def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path", base: bool = False) -> Path:
+def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers | None = None, base: bool = False) -> Path:
     """Write ``df`` to ``path``.
 
     ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
@@ -64,8 +64,9 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers = "path"
         A flattened frame.
     path : str or Path
         ``.parquet``, ``.xlsx`` or ``.csv``.
-    headers : {"path", "label"}, default "path"
-        A sheet's headers: field paths, or friendly labels (:func:`opptoolkit.label_for`).
+    headers : {"label", "path"}, optional
+        A sheet's headers: friendly labels (:func:`opptoolkit.label_for`) or field paths; by
+        default labels in ``.xlsx`` and paths in ``.csv``, as :func:`opptoolkit.write_sheet` does.
     base : bool, default False
         An ``.xlsx`` that carries ``df`` as its export (:func:`opptoolkit.write_sheet`): only
         for the records as pulled.

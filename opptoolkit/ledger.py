@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._status import Status
 from .exceptions import OpptoolkitError
 
 __all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger"]
@@ -209,7 +210,7 @@ class Ledger:
 
         Every :attr:`PART_ROWS` entries the journal becomes a part.
         """
-        if entry.finished_at is None and entry.status != "in_flight":
+        if entry.finished_at is None and entry.status != Status.IN_FLIGHT:
             entry.finished_at = datetime.now(UTC)
         self._seq += 1
         row = {**asdict(entry), "writer": self._writer, "seq": self._seq}
@@ -307,8 +308,10 @@ class Ledger:
         if df.empty:
             return 0
         recent = df[df["started_at"] >= pd.Timestamp(datetime.now(UTC) - since)]
-        ended = recent.loc[recent["status"] != "in_flight", ["job_id", "Id"]].drop_duplicates()
-        flying = recent[recent["status"] == "in_flight"].merge(ended, on=["job_id", "Id"], how="left", indicator=True)
+        ended = recent.loc[recent["status"] != Status.IN_FLIGHT, ["job_id", "Id"]].drop_duplicates()
+        flying = recent[recent["status"] == Status.IN_FLIGHT].merge(
+            ended, on=["job_id", "Id"], how="left", indicator=True
+        )
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 
     def latest(self) -> dict[str, dict[str, Any]]:

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fields as P
+from ._status import Status
 from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
@@ -361,7 +362,7 @@ class Row:
     label: str
     id: str | None
     edit: dict[str, Any]
-    action: str = "unchanged"
+    action: str = Status.UNCHANGED
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -412,12 +413,12 @@ def resolve(
     """
     latest_row = row_values(latest) if latest is not None else None
     if base is None and latest_row is None:
-        row.action, row.note = "not_found", "no such opportunity in the base or on the server"
+        row.action, row.note = Status.NOT_FOUND, "no such opportunity in the base or on the server"
         return
     base_row = base if base is not None else latest_row
     assert base_row is not None
     if base_row.get("Catalog") not in (None, catalog):
-        row.action, row.note = "invalid", f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
+        row.action, row.note = Status.INVALID, f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
         return
     maybe = row.maybe if base is not None else None  # found against this base by the column-wise compare
     row.changes = changes(row.edit, base_row, cat, blank, maybe)
@@ -427,14 +428,14 @@ def resolve(
         base_row) else []  # fmt: skip
     row.warnings = ignored
     if not row.changes:
-        row.action = "unchanged"
+        row.action = Status.UNCHANGED
         return
     onto = latest_row if latest_row is not None else base_row  # the server's full record when read
     base_token, exported = token(base_row), token(row.edit)
     if (base is None and exported is None) or base_token is None:
         # the row's own token is what tells a colleague's edit from ours; a token read just now
         # would make UpdateOpportunity overwrite whatever changed since the export
-        row.action = "no_token"
+        row.action = Status.NO_TOKEN
         row.problems = [Problem(None, "LastModifiedDate", "REQUIRED_FIELD_MISSING", NO_TOKEN)]
         return
     if latest_row is not None and token(latest_row) != base_token:
@@ -448,17 +449,17 @@ def resolve(
                 row.conflicts.append(col)
             remaining[col] = (old, new)
         if row.conflicts:
-            row.action = "conflict"
+            row.action = Status.CONFLICT
             row.note = f"changed on the server since the base ({display(base_token)})"
             return
         if not remaining:
-            row.action, row.note = "unchanged", "the server already has these values"
+            row.action, row.note = Status.UNCHANGED, "the server already has these values"
             return
         row.changes, onto = remaining, latest_row
     elif base is None and exported is not None and exported != base_token:
         # no base given and the export is older than the server's record: the edits cannot be
         # told apart from stale values, so nothing is sent
-        row.action, row.conflicts = "conflict", list(row.changes)
+        row.action, row.conflicts = Status.CONFLICT, list(row.changes)
         row.note = "the record changed on the server since this export; pass base= (the export or a mirror) to merge"
         return
     merged = apply(onto, {c: n for c, (_, n) in row.changes.items()})
@@ -474,9 +475,9 @@ def resolve(
     row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
     row.warnings = ignored + payload_warnings(payload, changed=changed, related=related)
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
-        row.action = "not_editable"
+        row.action = Status.NOT_EDITABLE
         row.note = f"ReviewStatus is {status!r}"
     elif row.problems:
-        row.action = "invalid"
+        row.action = Status.INVALID
     else:
-        row.action = "update"
+        row.action = Status.UPDATE

@@ -16,7 +16,6 @@ this module reads the inputs and the server's records, sends, and keeps the ledg
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import threading
@@ -36,7 +35,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
-from ._status import Reason
+from ._gc import gc_paused
+from ._status import Reason, Status
 from ._values import Blank
 from ._workbook_base import choose_base
 from .client import Pacer, get_client, handler_attached
@@ -111,7 +111,7 @@ def _edited_rows(
                 f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
             )
     bases = _base_rows(base)
-    with _gc_paused():
+    with gc_paused():
         maybe: dict[int, list[str]] = {}
         if bases is None:
             same = np.zeros(len(df), dtype=bool)
@@ -124,23 +124,6 @@ def _edited_rows(
         work = [Row(label=labels[p], id=ids[p], edit=e, maybe=maybe.get(p)) for p, e in
                 zip(work_at.tolist(), edits, strict=True)]  # fmt: skip
     return _Edited(labels, ids, same.tolist(), work), bases
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the plan builds its many small dicts and lists.
-
-    They form no cycles, yet every ~700 new containers start a collection, and the full ones walk
-    every live object (the edited frame and the base with their list cells): paused, nothing is
-    walked, and what is left to collect waits for the next collection.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _ids(s: pd.Series) -> list[str | None]:
@@ -332,7 +315,7 @@ def plan_updates(
         client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
         with Pacer().attached(client):
             latest = _read_many(client, catalog, [r.id for r in edit.work if r.id], progress)
-    with _gc_paused():
+    with gc_paused():
         return _plan_frame(edit, bases, latest, cat, blank, catalog, today)
 
 
@@ -348,14 +331,14 @@ def _plan_frame(
     """The plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     for r in edit.work:
         if r.id is None:
-            r.action, r.note = "not_found", "no Id"
+            r.action, r.note = Status.NOT_FOUND, "no Id"
             continue
         resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
         if bases is not None and r.id not in bases:
-            r.action, r.note, r.changes = "not_found", "not in the base", {}
+            r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
     n = len(edit.labels)
     # an unchanged row as plan_row gives it, without a Row; then the others in their places
-    columns: dict[str, list[Any]] = {"row": list(edit.labels), "Id": list(edit.ids), "action": ["unchanged"] * n,
+    columns: dict[str, list[Any]] = {"row": list(edit.labels), "Id": list(edit.ids), "action": [Status.UNCHANGED] * n,
                                      "changes": [[] for _ in range(n)], "changed_fields": [[] for _ in range(n)],
                                      "errors": [[] for _ in range(n)], "error_codes": [[] for _ in range(n)],
                                      "warnings": [[] for _ in range(n)],
@@ -478,9 +461,9 @@ class _PushRun:
             entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
         if r.conflicts and entry.error_code is None:
             entry.reason, entry.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
-        if status in ("not_found", "invalid") and entry.error_message is None and r.note:
+        if status in (Status.NOT_FOUND, Status.INVALID) and entry.error_message is None and r.note:
             entry.error_message = r.note
-        if not self.dry_run and status != "unchanged":  # the ledger holds attempts, not untouched rows
+        if not self.dry_run and status != Status.UNCHANGED:  # the ledger holds attempts, not untouched rows
             self.book.write(entry)
         self.results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
                              "reason": entry.reason, "error_message": entry.error_message, "changed_fields": list(r.changes),
@@ -492,8 +475,8 @@ class _PushRun:
         applied (the next run reads it back), else ``failed``; stop the push when ``e`` means
         every further call fails too."""
         code, msg = code_and_message(e)
-        status = "unknown" if self.wire.maybe_applied else "failed"
-        if status == "unknown":
+        status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
+        if status == Status.UNKNOWN:
             msg = f"{msg} (the write may have been applied: the next run reads the record back)"
         self.record(r, status, error_code=code, error_message=msg[:2000], last_modified_before=r.token,
                     writes=self.wire.attempts, **kw)  # fmt: skip
@@ -509,7 +492,7 @@ class _PushRun:
             assert r.payload is not None
             digest = self.book.key(r.payload)
             # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
-            self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status="in_flight",
+            self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=Status.IN_FLIGHT,
                                         changed_fields=list(r.changes), last_modified_before=r.token, attempt=attempt,
                                         started_at=started, payload_sha256=digest, change_key=self.key(r)))  # fmt: skip
             try:
@@ -523,14 +506,16 @@ class _PushRun:
                 self.wire.maybe_applied = False  # the record as it is now is known
                 writes = self.wire.attempts
                 if latest is None:
-                    self.record(r, "not_found", error_code="ResourceNotFoundException", writes=writes, attempt=attempt)
+                    self.record(
+                        r, Status.NOT_FOUND, error_code="ResourceNotFoundException", writes=writes, attempt=attempt
+                    )
                     return writes
                 self.resolve(r, merge_base, latest)
-                if r.action == "unchanged":  # our change is on the server (an earlier try landed)
-                    self.record(r, "succeeded", last_modified_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
+                if r.action == Status.UNCHANGED:  # our change is on the server (an earlier try landed)
+                    self.record(r, Status.SUCCEEDED, last_modified_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
                                 error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
                     return writes
-                if r.action != "update":
+                if r.action != Status.UPDATE:
                     self.record(
                         r, r.action, last_modified_before=r.token, writes=writes, attempt=attempt, started_at=started
                     )
@@ -539,10 +524,10 @@ class _PushRun:
             except (ClientError, BotoCoreError) as e:
                 self.fail(r, e, attempt=attempt, payload_sha256=digest, started_at=started)
                 return self.wire.attempts
-            self.record(r, "succeeded", last_modified_before=r.token, last_modified_after=out["LastModifiedDate"], writes=self.wire.attempts,
+            self.record(r, Status.SUCCEEDED, last_modified_before=r.token, last_modified_after=out["LastModifiedDate"], writes=self.wire.attempts,
                         attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
             return self.wire.attempts
-        self.record(r, "conflict", error_code="ConflictException", last_modified_before=r.token, writes=self.wire.attempts,
+        self.record(r, Status.CONFLICT, error_code="ConflictException", last_modified_before=r.token, writes=self.wire.attempts,
                     error_message=f"still conflicting after {self.attempts} merges", attempt=self.attempts,
                     started_at=started)  # fmt: skip
         return self.wire.attempts
@@ -668,7 +653,7 @@ def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
 
 
 #: A row whose newest ledger entry is one of these may have been applied: read it back first.
-_UNSETTLED = ("in_flight", "unknown")
+_UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
 
 
 def _push_row(
@@ -677,11 +662,11 @@ def _push_row(
     """Decide and do what one row needs; returns the writes spent."""
     if job.stop:
         r.note = "interrupted"
-        job.record(r, "deferred", reason=Reason.INTERRUPTED, error_message="push interrupted before this row")
+        job.record(r, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="push interrupted before this row")
         return 0
     if r.id is None:
-        r.action, r.note = "not_found", "no Id"
-        job.record(r, "not_found", error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
+        r.action, r.note = Status.NOT_FOUND, "no Id"
+        job.record(r, Status.NOT_FOUND, error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
         return 0
     unsettled = prior is not None and prior["status"] in _UNSETTLED
     try:
@@ -689,34 +674,34 @@ def _push_row(
     except (ClientError, BotoCoreError) as e:
         code, msg = code_and_message(e)
         # a read spends no write: an earlier unknown outcome stays unknown
-        job.record(r, "unknown" if unsettled else "failed", error_code=code, error_message=msg)
+        job.record(r, Status.UNKNOWN if unsettled else Status.FAILED, error_code=code, error_message=msg)
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}") from None
         return 0
     if job.bases is not None and r.id not in job.bases:
         r.note = "not in the base"
-        job.record(r, "not_found", reason=Reason.NOT_IN_BASE, error_message="not in the base")
+        job.record(r, Status.NOT_FOUND, reason=Reason.NOT_IN_BASE, error_message="not in the base")
         return 0
     if job.bases is not None and latest is None and job.needs_no_read(r):
-        job.record(r, "unchanged")  # no change against the base: nothing to read or send
+        job.record(r, Status.UNCHANGED)  # no change against the base: nothing to read or send
         return 0
     base = job.bases[r.id] if job.bases is not None else None
     job.resolve(r, base, latest)
     if (
-        r.action == "update"
+        r.action == Status.UPDATE
         and prior is not None
-        and prior["status"] == "succeeded"
+        and prior["status"] == Status.SUCCEEDED
         and prior["change_key"] == job.key(r)
     ):
-        job.record(r, "skipped", error_message="already succeeded in an earlier run")
-    elif r.action == "unchanged" and unsettled:
+        job.record(r, Status.SKIPPED, error_message="already succeeded in an earlier run")
+    elif r.action == Status.UNCHANGED and unsettled:
         # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
-        job.record(r, "succeeded", error_message="reconciled: the server already had the change",
+        job.record(r, Status.SUCCEEDED, error_message="reconciled: the server already had the change",
                    last_modified_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
-    elif r.action != "update" or job.dry_run:
+    elif r.action != Status.UPDATE or job.dry_run:
         job.record(r, r.action, last_modified_before=r.token)
     elif used >= budget:
-        job.record(r, "deferred", reason=Reason.DAILY_BUDGET,
+        job.record(r, Status.DEFERRED, reason=Reason.DAILY_BUDGET,
                    error_message=f"daily write budget of {budget} used; run again later")  # fmt: skip
     else:
         return job.send(r, base, latest)
