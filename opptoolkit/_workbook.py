@@ -320,9 +320,15 @@ def read_me(
 
     What the workbook is, how to edit, what blank means, how to push.
     """
-    status = (", and a row's Review status locks some of its cells (Submitted, In review and Rejected lock the "
-              "whole row; Action Required all but the address, website, target close date, expected spend, business "
-              "problem and partner identifier; Approved a few)") if has_status else ""  # fmt: skip
+    status = (
+        (
+            ", and a row's Review status locks some of its cells (Submitted, In review and Rejected lock the "
+            "whole row; Action Required all but the address, website, target close date, expected spend, business "
+            "problem and partner identifier; Approved a few)"
+        )
+        if has_status
+        else ""
+    )
     return [
         ("What this is", True),
         (

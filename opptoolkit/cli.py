@@ -146,9 +146,13 @@ def _push(args: argparse.Namespace) -> int:
     pd.set_option("display.width", 200)
     if args.dry_run:
         plan = plan_updates(
-            args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra,
+            args.edits,
+            args.catalog,
+            base=args.base,
+            blank=args.blank,
+            extra=args.extra,
             client=None if args.base else _client(args),
-        )  # fmt: skip
+        )
         _print_plan(plan)
         _results(args, plan)
         return 1 if plan["action"].isin(_NOT_SENT).any() else 0
@@ -157,11 +161,17 @@ def _push(args: argparse.Namespace) -> int:
         print("nothing sent", file=sys.stderr)
         return 1
     result = push_updates(
-        args.edits, args.catalog, ledger=args.ledger, base=args.base, blank=args.blank, extra=args.extra,
+        args.edits,
+        args.catalog,
+        ledger=args.ledger,
+        base=args.base,
+        blank=args.blank,
+        extra=args.extra,
         client=client,
-        writes_per_second=args.writes_per_second, reads_per_second=args.reads_per_second,
+        writes_per_second=args.writes_per_second,
+        reads_per_second=args.reads_per_second,
         daily_write_budget=args.daily_write_budget,
-    )  # fmt: skip
+    )
     counts = result["status"].value_counts()
     print(
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
@@ -207,9 +217,11 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     p.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
     p.add_argument(
-        "--reads-per-second", type=float, default=READS_PER_SECOND,
+        "--reads-per-second",
+        type=float,
+        default=READS_PER_SECOND,
         help=f"read pacing (documented quota: {READS_PER_SECOND:g})",
-    )  # fmt: skip
+    )
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -276,9 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0,
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
         help="log progress (-vv: debug details of opptoolkit; botocore's request logs stay off: they carry PII)",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the end-to-end demo against the embedded sandbox")
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
@@ -322,22 +337,28 @@ def main(argv: list[str] | None = None) -> int:
         "--blank", choices=["keep", "clear"], default="keep", help="a blank cell keeps or clears the value"
     )
     push.add_argument(
-        "--extra", choices=["error", "keep"], default="error",
+        "--extra",
+        choices=["error", "keep"],
+        default="error",
         help="columns no field has (an analyst's notes): refuse the sheet, or keep them out of the push",
-    )  # fmt: skip
+    )
     push.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     push.add_argument(
         "--results", help="the workbook of each row's outcome to write (default: <name>.results.xlsx beside EDITS)"
     )
     push.add_argument("--yes", action="store_true", help="write to the AWS catalog without asking for confirmation")
     push.add_argument(
-        "--writes-per-second", type=float, default=WRITES_PER_SECOND,
+        "--writes-per-second",
+        type=float,
+        default=WRITES_PER_SECOND,
         help=f"write pacing (documented quota: {WRITES_PER_SECOND:g})",
-    )  # fmt: skip
+    )
     push.add_argument(
-        "--daily-write-budget", type=int, default=DAILY_WRITES,
+        "--daily-write-budget",
+        type=int,
+        default=DAILY_WRITES,
         help=f"writes per rolling 24 h (documented: {DAILY_WRITES:,})",
-    )  # fmt: skip
+    )
     push.set_defaults(func=_push)
     rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
@@ -348,9 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")
     sb.add_argument(
-        "--fast", action="store_true",
+        "--fast",
+        action="store_true",
         help=f"quotas of 1,000/s instead of the documented {READS_PER_SECOND:g} reads/s, {WRITES_PER_SECOND:g} write/s",
-    )  # fmt: skip
+    )
     sb.add_argument("--no-seed", action="store_true", help="start empty instead of with the seed opportunities")
     sb.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered InternalServerException")
     sb.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")

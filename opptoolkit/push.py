@@ -97,10 +97,17 @@ def _edited_rows(
     numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
     ids = _ids(df[ID])
     labels = (
-        [str(numbers[label] if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i else label)
-         for label, i in zip(df.index, ids, strict=True)]
-        if len(numbers) else list(map(str, df.index.tolist()))  # no sheet: the frame's labels
-    )  # fmt: skip
+        [
+            str(
+                numbers[label]
+                if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i
+                else label
+            )
+            for label, i in zip(df.index, ids, strict=True)
+        ]
+        if len(numbers)
+        else list(map(str, df.index.tolist()))  # no sheet: the frame's labels
+    )
     if "Catalog" in df.columns:
         wrong = np.flatnonzero(~blank_or_equal(df["Catalog"], catalog))
         if len(wrong):
@@ -121,8 +128,10 @@ def _edited_rows(
         if bases is not None:
             bases.load(i for i in (ids[p] for p in work_at.tolist()) if i is not None)
         edits = _records(df, work_at)
-        work = [Row(label=labels[p], id=ids[p], edit=e, maybe=maybe.get(p)) for p, e in
-                zip(work_at.tolist(), edits, strict=True)]  # fmt: skip
+        work = [
+            Row(label=labels[p], id=ids[p], edit=e, maybe=maybe.get(p))
+            for p, e in zip(work_at.tolist(), edits, strict=True)
+        ]
     return _Edited(labels, ids, same.tolist(), work), bases
 
 
@@ -146,12 +155,17 @@ def _records(df: pd.DataFrame, at: np.ndarray, *, blanks: bool = True) -> list[d
     names = [str(c) for c in lists]
     if blanks:
         return [dict(zip(names, values, strict=True)) for values in zip(*lists.values(), strict=True)]
-    keep = np.array([
-        ~blank_cells(s) | (np.fromiter(map(isinstance, v, repeat(list)), dtype=bool, count=len(v)) if s.dtype == object else False)
-        for (_, s), v in zip(rows.items(), lists.values(), strict=True)
-    ]).reshape(len(names), len(at))  # fmt: skip
-    return [dict(compress(zip(names, values, strict=True), kept))
-            for values, kept in zip(zip(*lists.values(), strict=True), keep.T.tolist(), strict=True)]  # fmt: skip
+    keep = np.array(
+        [
+            ~blank_cells(s)
+            | (np.fromiter(map(isinstance, v, repeat(list)), dtype=bool, count=len(v)) if s.dtype == object else False)
+            for (_, s), v in zip(rows.items(), lists.values(), strict=True)
+        ]
+    ).reshape(len(names), len(at))
+    return [
+        dict(compress(zip(names, values, strict=True), kept))
+        for values, kept in zip(zip(*lists.values(), strict=True), keep.T.tolist(), strict=True)
+    ]
 
 
 @dataclass
@@ -167,8 +181,10 @@ class _Edited:
     def rows(self) -> list[Row]:
         """A :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
         work = iter(self.work)
-        return [Row(label=lb, id=i, same=True, edit={}) if s else next(work)
-                for lb, i, s in zip(self.labels, self.ids, self.same, strict=True)]  # fmt: skip
+        return [
+            Row(label=lb, id=i, same=True, edit={}) if s else next(work)
+            for lb, i, s in zip(self.labels, self.ids, self.same, strict=True)
+        ]
 
 
 def _field(cat: Schema, col: str) -> Field | None:
@@ -209,8 +225,9 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def __len__(self) -> int:
         return len(self.at)
 
-    def unchanged(self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str,
-                  blank: Blank) -> tuple[np.ndarray, dict[int, list[str]]]:  # fmt: skip
+    def unchanged(
+        self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str, blank: Blank
+    ) -> tuple[np.ndarray, dict[int, list[str]]]:
         """Per row of ``edit`` (whose Ids are ``ids``): in the base, of ``catalog`` there, and
         certainly without a change against it (:func:`opptoolkit.plan.unchanged_cells`); and for
         each other row in the base, the columns in which it may differ (``{position: columns}``)."""
@@ -229,8 +246,9 @@ class _Bases(Mapping[str, dict[str, Any]]):
         same = found & cells.all(axis=0)
         maybe = np.flatnonzero(found & ~same)
         differ = ~cells[:, maybe]
-        return same, {p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()]
-                      for j, p in enumerate(maybe.tolist())}  # fmt: skip
+        return same, {
+            p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()] for j, p in enumerate(maybe.tolist())
+        }
 
 
 def _base_rows(base: Any) -> _Bases | None:
@@ -338,11 +356,17 @@ def _plan_frame(
             r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
     n = len(edit.labels)
     # an unchanged row as plan_row gives it, without a Row; then the others in their places
-    columns: dict[str, list[Any]] = {"row": list(edit.labels), "Id": list(edit.ids), "action": [Status.UNCHANGED] * n,
-                                     "changes": [[] for _ in range(n)], "changed_fields": [[] for _ in range(n)],
-                                     "errors": [[] for _ in range(n)], "error_codes": [[] for _ in range(n)],
-                                     "warnings": [[] for _ in range(n)],
-                                     "note": [""] * n}  # fmt: skip
+    columns: dict[str, list[Any]] = {
+        "row": list(edit.labels),
+        "Id": list(edit.ids),
+        "action": [Status.UNCHANGED] * n,
+        "changes": [[] for _ in range(n)],
+        "changed_fields": [[] for _ in range(n)],
+        "errors": [[] for _ in range(n)],
+        "error_codes": [[] for _ in range(n)],
+        "warnings": [[] for _ in range(n)],
+        "note": [""] * n,
+    }
     for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
         for c, v in r.plan_row().items():
             columns[c][p] = v
@@ -398,8 +422,9 @@ class _Wire:
     def reset(self) -> None:
         self.attempts, self.maybe_applied = 0, False
 
-    def on_response(self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None,
-                    **_: Any) -> None:  # fmt: skip
+    def on_response(
+        self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
+    ) -> None:
         if never_sent(exception):
             return  # nothing went out: neither a write spent nor one applied
         self.attempts += 1
@@ -454,8 +479,15 @@ class _PushRun:
     def record(self, r: Row, status: str, **kw: Any) -> None:
         """The row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
-        entry = LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=status,
-                            changed_fields=list(r.changes), change_key=self.key(r), **kw)  # fmt: skip
+        entry = LedgerEntry(
+            job_id=self.book.job_id,
+            row=r.label,
+            Id=r.id or "",
+            status=status,
+            changed_fields=list(r.changes),
+            change_key=self.key(r),
+            **kw,
+        )
         if r.problems and entry.error_code is None:
             entry.error_code = r.problems[0].code
             entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
@@ -465,9 +497,20 @@ class _PushRun:
             entry.error_message = r.note
         if not self.dry_run and status != Status.UNCHANGED:  # the ledger holds attempts, not untouched rows
             self.book.write(entry)
-        self.results.append({"row": r.label, "Id": r.id, "status": status, "error_code": entry.error_code,
-                             "reason": entry.reason, "error_message": entry.error_message, "changed_fields": list(r.changes),
-                             "last_modified_before": entry.last_modified_before, "last_modified_after": entry.last_modified_after, "writes": entry.writes})  # fmt: skip
+        self.results.append(
+            {
+                "row": r.label,
+                "Id": r.id,
+                "status": status,
+                "error_code": entry.error_code,
+                "reason": entry.reason,
+                "error_message": entry.error_message,
+                "changed_fields": list(r.changes),
+                "last_modified_before": entry.last_modified_before,
+                "last_modified_after": entry.last_modified_after,
+                "writes": entry.writes,
+            }
+        )
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
     def fail(self, r: Row, e: Exception, **kw: Any) -> None:
@@ -478,8 +521,15 @@ class _PushRun:
         status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
         if status == Status.UNKNOWN:
             msg = f"{msg} (the write may have been applied: the next run reads the record back)"
-        self.record(r, status, error_code=code, error_message=msg[:2000], last_modified_before=r.token,
-                    writes=self.wire.attempts, **kw)  # fmt: skip
+        self.record(
+            r,
+            status,
+            error_code=code,
+            error_message=msg[:2000],
+            last_modified_before=r.token,
+            writes=self.wire.attempts,
+            **kw,
+        )
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}")
 
@@ -492,9 +542,20 @@ class _PushRun:
             assert r.payload is not None
             digest = self.book.key(r.payload)
             # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
-            self.book.write(LedgerEntry(job_id=self.book.job_id, row=r.label, Id=r.id or "", status=Status.IN_FLIGHT,
-                                        changed_fields=list(r.changes), last_modified_before=r.token, attempt=attempt,
-                                        started_at=started, payload_sha256=digest, change_key=self.key(r)))  # fmt: skip
+            self.book.write(
+                LedgerEntry(
+                    job_id=self.book.job_id,
+                    row=r.label,
+                    Id=r.id or "",
+                    status=Status.IN_FLIGHT,
+                    changed_fields=list(r.changes),
+                    last_modified_before=r.token,
+                    attempt=attempt,
+                    started_at=started,
+                    payload_sha256=digest,
+                    change_key=self.key(r),
+                )
+            )
             try:
                 out = self.client.update_opportunity(**r.payload)
             except self.client.exceptions.ConflictException:
@@ -512,8 +573,15 @@ class _PushRun:
                     return writes
                 self.resolve(r, merge_base, latest)
                 if r.action == Status.UNCHANGED:  # our change is on the server (an earlier try landed)
-                    self.record(r, Status.SUCCEEDED, last_modified_after=latest["LastModifiedDate"], writes=writes, attempt=attempt,
-                                error_message="the server already had the change after a conflict", started_at=started)  # fmt: skip
+                    self.record(
+                        r,
+                        Status.SUCCEEDED,
+                        last_modified_after=latest["LastModifiedDate"],
+                        writes=writes,
+                        attempt=attempt,
+                        error_message="the server already had the change after a conflict",
+                        started_at=started,
+                    )
                     return writes
                 if r.action != Status.UPDATE:
                     self.record(
@@ -524,12 +592,27 @@ class _PushRun:
             except (ClientError, BotoCoreError) as e:
                 self.fail(r, e, attempt=attempt, payload_sha256=digest, started_at=started)
                 return self.wire.attempts
-            self.record(r, Status.SUCCEEDED, last_modified_before=r.token, last_modified_after=out["LastModifiedDate"], writes=self.wire.attempts,
-                        attempt=attempt, payload_sha256=digest, started_at=started)  # fmt: skip
+            self.record(
+                r,
+                Status.SUCCEEDED,
+                last_modified_before=r.token,
+                last_modified_after=out["LastModifiedDate"],
+                writes=self.wire.attempts,
+                attempt=attempt,
+                payload_sha256=digest,
+                started_at=started,
+            )
             return self.wire.attempts
-        self.record(r, Status.CONFLICT, error_code="ConflictException", last_modified_before=r.token, writes=self.wire.attempts,
-                    error_message=f"still conflicting after {self.attempts} merges", attempt=self.attempts,
-                    started_at=started)  # fmt: skip
+        self.record(
+            r,
+            Status.CONFLICT,
+            error_code="ConflictException",
+            last_modified_before=r.token,
+            writes=self.wire.attempts,
+            error_message=f"still conflicting after {self.attempts} merges",
+            attempt=self.attempts,
+            started_at=started,
+        )
         return self.wire.attempts
 
 
@@ -645,8 +728,21 @@ def push_updates(
 
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
-    df = pd.DataFrame(job.results, columns=["row", "Id", "status", "error_code", "reason", "error_message", "changed_fields",
-                                            "last_modified_before", "last_modified_after", "writes"])  # fmt: skip
+    df = pd.DataFrame(
+        job.results,
+        columns=[
+            "row",
+            "Id",
+            "status",
+            "error_code",
+            "reason",
+            "error_message",
+            "changed_fields",
+            "last_modified_before",
+            "last_modified_after",
+            "writes",
+        ],
+    )
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
     return df
@@ -696,13 +792,21 @@ def _push_row(
         job.record(r, Status.SKIPPED, error_message="already succeeded in an earlier run")
     elif r.action == Status.UNCHANGED and unsettled:
         # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
-        job.record(r, Status.SUCCEEDED, error_message="reconciled: the server already had the change",
-                   last_modified_after=latest["LastModifiedDate"] if latest else None)  # fmt: skip
+        job.record(
+            r,
+            Status.SUCCEEDED,
+            error_message="reconciled: the server already had the change",
+            last_modified_after=latest["LastModifiedDate"] if latest else None,
+        )
     elif r.action != Status.UPDATE or job.dry_run:
         job.record(r, r.action, last_modified_before=r.token)
     elif used >= budget:
-        job.record(r, Status.DEFERRED, reason=Reason.DAILY_BUDGET,
-                   error_message=f"daily write budget of {budget} used; run again later")  # fmt: skip
+        job.record(
+            r,
+            Status.DEFERRED,
+            reason=Reason.DAILY_BUDGET,
+            error_message=f"daily write budget of {budget} used; run again later",
+        )
     else:
         return job.send(r, base, latest)
     return 0

@@ -318,10 +318,18 @@ def _write_xlsx(
             values = W.choices(f)
             list_columns.append([name, *values])
             col = get_column_letter(len(list_columns))
-            dv = DataValidation(type="list", formula1=f"Lists!${col}$2:${col}${len(values) + 1}", allow_blank=True,
-                                showErrorMessage=not f.is_list, errorStyle="warning", errorTitle=title,
-                                error="Not one of the values AWS accepts: pick one from the list.",
-                                promptTitle=title, prompt=prompt, showInputMessage=True)  # fmt: skip
+            dv = DataValidation(
+                type="list",
+                formula1=f"Lists!${col}$2:${col}${len(values) + 1}",
+                allow_blank=True,
+                showErrorMessage=not f.is_list,
+                errorStyle="warning",
+                errorTitle=title,
+                error="Not one of the values AWS accepts: pick one from the list.",
+                promptTitle=title,
+                prompt=prompt,
+                showInputMessage=True,
+            )
         else:
             dv = DataValidation(allow_blank=True, promptTitle=title, prompt=prompt, showInputMessage=True)
         dv.add(ref)
@@ -346,8 +354,9 @@ def _write_xlsx(
         ws.append(cells)
 
     notes.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
-    for text, heading in W.read_me(n, sheet, len(list_columns), sum(a is not None for a in always),
-                                   P.REVIEW_STATUS in paths):  # fmt: skip
+    for text, heading in W.read_me(
+        n, sheet, len(list_columns), sum(a is not None for a in always), P.REVIEW_STATUS in paths
+    ):
         # a line per row (no program has to wrap or size a row for it to read)
         for line in textwrap.wrap(
             text, 95, break_on_hyphens=False, subsequent_indent="    " if text.startswith(" ") else ""
@@ -392,8 +401,12 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
                 fast = _csv_columns([pa.array(c, pa.large_string()) for c in zip(*regular, strict=True)])
                 if fast is not None:
                     return fast
-            flagged = {(n, j): f"holds the error value {v}" for n, r in enumerate(records, start=1)
-                       for j, v in enumerate(r) if v in _ERRORS}  # fmt: skip
+            flagged = {
+                (n, j): f"holds the error value {v}"
+                for n, r in enumerate(records, start=1)
+                for j, v in enumerate(r)
+                if v in _ERRORS
+            }
         else:
             records, flagged, merged = _xlsx_records(path, sheet_name)
     except UnicodeDecodeError as e:
@@ -418,8 +431,14 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     for n, r in enumerate(records[1:], start=2):
         cells = r if len(r) == width else [*r[:width], *[None] * (width - len(r))]
         if suffix == ".csv" and 0 < len(r) < width and any(v != "" for v in r):
-            problems.append(Problem(n, where(len(r)), "INVALID_VALUE", f"the row has {len(r)} cells, the header "
-                                    f"{width}: a separator or a quote is missing; fix the row"))  # fmt: skip
+            problems.append(
+                Problem(
+                    n,
+                    where(len(r)),
+                    "INVALID_VALUE",
+                    f"the row has {len(r)} cells, the header {width}: a separator or a quote is missing; fix the row",
+                )
+            )
         if any(cells) or any(v not in (None, "") for v in cells):  # the second for a row of 0s
             body.append(cells)
             rows.append(n)
@@ -433,8 +452,11 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
     for (n, j), what in sorted(flagged.items()):
         problems.append(Problem(n, where(j), "INVALID_VALUE", f"cell {_letter(j)}{n} {what}: fix it or type the value"))
     for n, j, ref in merged:
-        problems.append(Problem(n, where(j), "INVALID_VALUE", f"cells {ref} are merged: unmerge them, each cell holds "
-                                "its own value"))  # fmt: skip
+        problems.append(
+            Problem(
+                n, where(j), "INVALID_VALUE", f"cells {ref} are merged: unmerge them, each cell holds its own value"
+            )
+        )
     if problems:
         raise SheetError(f"cannot read {path.name}", sorted(problems, key=lambda p: (p.row, p.field)))
     columns: list[Sequence[Any]] = list(zip(*body, strict=True)) if body else [()] * width
@@ -659,8 +681,14 @@ def _xlsx_records_openpyxl(
         book: Any = wb  # openpyxl's read-only internals: the parser needs what load_workbook read
         records: list[Sequence[Any]] = []
         with ws._get_source() as src:
-            parser = Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch, date_formats=book._date_formats,
-                            timedelta_formats=book._timedelta_formats)  # fmt: skip
+            parser = Parser(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=book._date_formats,
+                timedelta_formats=book._timedelta_formats,
+            )
             for n, cells in parser.parse():
                 records.extend([] for _ in range(n - 1 - len(records)))  # rows the file leaves out
                 row: list[Any] = [None] * max((c["column"] for c in cells), default=0)
