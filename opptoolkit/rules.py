@@ -479,9 +479,12 @@ def _business(
     stage = _get(payload, P.STAGE)
     moved = changed is None or P.STAGE in changed  # records already there are not re-judged
     if stage in NEEDS_SOLUTION and related is not None and moved and not _has_solution(related):
-        bad(P.STAGE, "INVALID_VALUE",
+        bad(
+            P.STAGE,
+            "INVALID_VALUE",
             f"{stage!r} needs an associated solution (Solutions, AwsMarketplaceSolutions or AwsMarketplaceProducts "
-            "in RelatedEntityIdentifiers): associate one with AssociateOpportunity first")  # fmt: skip
+            "in RelatedEntityIdentifiers): associate one with AssociateOpportunity first",
+        )
 
 
 def _has_solution(related: Mapping[str, Any]) -> bool:
@@ -507,26 +510,44 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
             sensitive = cat[t].sensitive if t in cat else False
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, str) and v not in listed:
-                    msg = _allowed(listed, v, sensitive, "is not one of the values the model documents (AWS may refuse it)",
-                                   "documented")  # fmt: skip
+                    msg = _allowed(
+                        listed,
+                        v,
+                        sensitive,
+                        "is not one of the values the model documents (AWS may refuse it)",
+                        "documented",
+                    )
                     out.append(Problem(None, col, "INVALID_VALUE", msg))
     has_duration = not is_blank(_get(payload, DURATION))
     for i, spend in enumerate(_get(payload, P.SPEND) or []):
         if not isinstance(spend, Mapping):
             continue
         at, target = f"{P.SPEND}[{i}]", spend.get("TargetCompany")
-        if changed is not None and not any(c.startswith(at + ".") or c == DURATION or c.startswith(DURATION + ".")
-                                           for c in changed):  # fmt: skip
+        if changed is not None and not any(
+            c.startswith(at + ".") or c == DURATION or c.startswith(DURATION + ".") for c in changed
+        ):
             continue
         if not has_duration and not is_blank(target) and target != TARGET_COMPANY:
             # model, TargetCompany: "When ExpectedContractDuration is not present, only AWS is
             # accepted and any other value will be automatically set to AWS."
-            out.append(Problem(None, f"{at}.TargetCompany", "INVALID_VALUE",
-                               f"will be stored as {TARGET_COMPANY!r}: only {TARGET_COMPANY!r} is accepted without {DURATION}"))  # fmt: skip
+            out.append(
+                Problem(
+                    None,
+                    f"{at}.TargetCompany",
+                    "INVALID_VALUE",
+                    f"will be stored as {TARGET_COMPANY!r}: only {TARGET_COMPANY!r} is accepted without {DURATION}",
+                )
+            )
         elif has_duration and target == SELF and ONE_TIME not in cat[_FREQUENCY].enum:
-            out.append(Problem(None, f"{at}.Frequency", "INVALID_VALUE",
-                               f"the model's text asks for Frequency {ONE_TIME!r} on {SELF!r} entries, which its Frequency "
-                               "values do not offer: AWS may refuse the entry"))  # fmt: skip
+            out.append(
+                Problem(
+                    None,
+                    f"{at}.Frequency",
+                    "INVALID_VALUE",
+                    f"the model's text asks for Frequency {ONE_TIME!r} on {SELF!r} entries, which its Frequency "
+                    "values do not offer: AWS may refuse the entry",
+                )
+            )
 
 
 def _pair(payload: Mapping[str, Any], field: str, value: str, other: str, bad: Any) -> None:
@@ -720,8 +741,10 @@ def payload_warnings(
     _warnings(payload, cols, out)
     stage = _get(payload, P.STAGE)
     if related is None and stage in NEEDS_SOLUTION and (cols is None or P.STAGE in cols):
-        msg = (f"{stage!r} needs an associated solution, and the base does not list the record's "
-               f"{RELATED}: AWS refuses the move without one")  # fmt: skip
+        msg = (
+            f"{stage!r} needs an associated solution, and the base does not list the record's "
+            f"{RELATED}: AWS refuses the move without one"
+        )
         out.append(Problem(None, P.STAGE, "INVALID_VALUE", msg))
     return out
 
