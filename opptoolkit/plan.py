@@ -48,7 +48,7 @@ NO_TOKEN = (
 
 
 def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
-    """A record as ``{column: value}`` (the flattened frame's row), or {} for None."""
+    """Return a record as ``{column: value}`` (the flattened frame's row), or {} for None."""
     if record is None:
         return {}
     row = to_frame([record]).iloc[0]
@@ -68,6 +68,24 @@ def changes(
     ``columns``, when given, are the only columns of ``edit`` that may differ (in ``edit``'s
     order; :func:`unchanged_cells` found the others certainly unchanged against this base).
 
+    Parameters
+    ----------
+    edit, base : dict
+        The edited row and the row as exported, ``{column: value}``.
+    cat : Schema
+        The schema (:func:`opptoolkit.get_schema`).
+    blank : {"keep", "clear"}
+        What a blank cell means.
+    columns : iterable of str, optional
+        The only columns that may differ.
+
+    Returns
+    -------
+    dict of str to (old, new)
+        The changes, old and new values normalised (an enum's spelling, a number typed as text).
+
+    Examples
+    --------
     >>> changes({"Id": "O1", "Project.Title": "B", "LifeCycle.Stage": "qualified"},
     ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_schema(), "keep")
     {'Project.Title': ('A', 'B')}
@@ -89,10 +107,11 @@ def changes(
 def ignored_edits(
     edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank, columns: Iterable[str] | None = None
 ) -> list[Problem]:
-    """A warning for each edited cell that no request can send: a member UpdateOpportunity does
-    not take (``Arn``, ``CreatedDate``, ``RelatedEntityIdentifiers``, ``OpportunityTeam``),
-    changed against the base. :func:`changes` leaves these out; the plan names them, so an edit
-    is never dropped silently.
+    """Return a warning for each edited cell that no request can send.
+
+    A member UpdateOpportunity does not take (``Arn``, ``CreatedDate``, ``RelatedEntityIdentifiers``,
+    ``OpportunityTeam``), changed against the base. :func:`changes` leaves these out; the plan names them, so
+    an edit is never dropped silently.
 
     >>> [str(p) for p in ignored_edits({"Id": "O1", "Arn": "arn:x"}, {"Id": "O1", "Arn": "arn:y"}, get_schema(), "keep")]
     ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; this edit is not sent']
@@ -121,6 +140,22 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
     :func:`changes`, row by row: a row this leaves out may still turn out unchanged, a row it
     keeps never has a change. ``base`` is aligned with ``edit`` by position (same length).
 
+    Parameters
+    ----------
+    edit, base : pandas.DataFrame
+        The edited frame and the frame as exported, aligned by position.
+    cat : Schema
+        The schema (:func:`opptoolkit.get_schema`).
+    blank : {"keep", "clear"}
+        What a blank cell means.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Per row of ``edit``: True when it certainly has no change.
+
+    Examples
+    --------
     >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"]})
     >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
     >>> unchanged_rows(edit, base, get_schema(), "keep").tolist()
@@ -131,12 +166,31 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
 
 
 def unchanged_cells(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> tuple[list[str], np.ndarray]:
-    """The columns of ``edit`` that can hold an edit (all but the identity and the token; an
-    output-only member too, which :func:`ignored_edits` names), and for each of them and each row
-    whether the cell is certainly unchanged against the same position of ``base`` (as
-    :func:`unchanged_rows` decides it): a ``(columns, rows)`` array. A row's :func:`changes` and
-    :func:`ignored_edits` can only be in the columns whose cell is False.
+    """Return the columns of ``edit`` that can hold an edit, and which of their cells are certainly unchanged.
 
+    The columns are all but the identity and the token (an output-only member too, which :func:`ignored_edits`
+    names); for each of them and each row, whether the cell is certainly unchanged against the same position
+    of ``base`` (as :func:`unchanged_rows` decides it): a ``(columns, rows)`` array. A row's :func:`changes`
+    and :func:`ignored_edits` can only be in the columns whose cell is False.
+
+    Parameters
+    ----------
+    edit, base : pandas.DataFrame
+        The edited frame and the frame as exported, aligned by position.
+    cat : Schema
+        The schema (:func:`opptoolkit.get_schema`).
+    blank : {"keep", "clear"}
+        What a blank cell means.
+
+    Returns
+    -------
+    columns : list of str
+        The columns that can hold an edit.
+    cells : numpy.ndarray of bool
+        ``(columns, rows)``: True where the cell is certainly unchanged.
+
+    Examples
+    --------
     >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"], "Project.DeliveryModels": [["SaaS or PaaS"], None]})
     >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
     >>> columns, cells = unchanged_cells(edit, base, get_schema(), "clear")
@@ -153,8 +207,7 @@ def unchanged_cells(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: 
 
 
 def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> np.ndarray:
-    """Per position, whether the cell ``e`` is certainly no change against ``b`` (None: the base
-    has no such column)."""
+    """Per position, whether the cell ``e`` is certainly no change against ``b`` (None: the base has no such column)."""
     if b is not None and _arrow_text(e) and _arrow_text(b):
         return _unchanged_text(pa.array(e.array), pa.array(b.array), blank)
     if b is not None and e.dtype == object and b.dtype == object and (lists := _text_lists(e, b, blank)) is not None:
@@ -177,8 +230,10 @@ def _arrow_text(s: pd.Series) -> bool:
 
 
 def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
-    """:func:`_unchanged` for two Arrow text columns, in Arrow's kernels: blank is null or "", and
-    two equal texts are the same value (as pandas' ``eq`` on these arrays decides)."""
+    """:func:`_unchanged` for two Arrow text columns, in Arrow's kernels.
+
+    Blank is null or "", and two equal texts are the same value (as pandas' ``eq`` on these arrays decides).
+    """
     equal = pc.equal(e, b)  # null where either side is null
     equal = pc.and_kleene(equal, pc.is_valid(equal))  # ... and no null left: False there
     e_blank = pc.or_kleene(pc.is_null(e), pc.equal(e, ""))  # true | null is true: no null left
@@ -190,11 +245,13 @@ def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
 
 
 def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
-    """:func:`_unchanged` for two columns whose cells are all None or lists of text (the frame's
-    list columns), at C speed with no call per cell: a cell holding the very object of the base
-    (a copy of the frame shares its lists) is unchanged; of the others, two lists of text that are
-    equal are the same value (:func:`_same`). None when some other cell is anything else:
-    :func:`blank_cells` and :func:`_equal` then judge cell by cell."""
+    """:func:`_unchanged` for two columns whose cells are all None or lists of text, at C speed.
+
+    Those are the frame's list columns, compared with no call per cell: a cell holding the very object of the
+    base (a copy of the frame shares its lists) is unchanged; of the others, two lists of text that are equal
+    are the same value (:func:`_same`). None when some other cell is anything else: :func:`blank_cells` and
+    :func:`_equal` then judge cell by cell.
+    """
     ev, bv = e.tolist(), b.tolist()
     n = len(ev)
     other = ~np.fromiter(map(operator.is_, ev, bv), dtype=bool, count=n)
@@ -271,8 +328,10 @@ _TEXT = {str}
 
 
 def _same(x: Any, y: Any) -> bool:
-    """Whether two raw cells are certainly the same value: of one type and equal (lists item by
-    item). ``True == 1`` and an int equal to a float are not, since :func:`normalise` tells them apart."""
+    """Whether two raw cells are certainly the same value: of one type and equal (lists item by item).
+
+    ``True == 1`` and an int equal to a float are not, since :func:`normalise` tells them apart.
+    """
     t = type(x)
     if t is not type(y):
         return False
@@ -293,8 +352,10 @@ def _same(x: Any, y: Any) -> bool:
 
 
 def eol(value: Any) -> Any:
-    """``value`` with line endings as LF, for comparing: spreadsheet programs store line breaks
-    as LF and turn CR LF into LF on save, which is not an edit."""
+    """``value`` with line endings as LF, for comparing.
+
+    Spreadsheet programs store line breaks as LF and turn CR LF into LF on save, which is not an edit.
+    """
     if isinstance(value, str):
         return value.replace("\r\n", "\n").replace("\r", "\n")
     if isinstance(value, tuple):
@@ -303,7 +364,7 @@ def eol(value: Any) -> Any:
 
 
 def apply(row: dict[str, Any], new_values: dict[str, Any]) -> dict[str, Any]:
-    """A row with ``new_values`` ({column: new}) applied, in the frame's terms."""
+    """Return a row with ``new_values`` ({column: new}) applied, in the frame's terms."""
     out = dict(row)
     for col, new in new_values.items():
         out[col] = list(new) if isinstance(new, tuple) else new
@@ -336,7 +397,7 @@ def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: Schema) ->
 
 
 def _entry(column: str, value: Any, base: str, cat: Schema) -> int | None:
-    """The index of the entry of ``base`` that ``column`` gives a value to in a payload, or None."""
+    """Return the index of the entry of ``base`` that ``column`` gives a value to in a payload, or None."""
     b, idx, _ = split_column(column)
     if b != base or idx is None or is_blank(value):
         return None
@@ -350,7 +411,7 @@ def _entry(column: str, value: Any, base: str, cat: Schema) -> int | None:
 
 
 def token(row: dict[str, Any]) -> pd.Timestamp | None:
-    """The row's LastModifiedDate (the concurrency token) as a UTC Timestamp, or None."""
+    """Return the row's LastModifiedDate (the concurrency token) as a UTC Timestamp, or None."""
     v = row.get("LastModifiedDate")
     return None if is_blank(v) else normalise(v, get_schema()["LastModifiedDate"])
 
@@ -378,11 +439,11 @@ class Row:
     maybe: list[str] | None = None
 
     def intent(self) -> list[Any]:
-        """The intended change (Id + new values), for the ledger's keyed ``change_key``."""
+        """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
         return [self.id, sorted((c, display(n)) for c, (_, n) in self.changes.items())]
 
     def plan_row(self) -> dict[str, Any]:
-        """The row as :func:`opptoolkit.plan_updates` reports it."""
+        """Return the row as :func:`opptoolkit.plan_updates` reports it."""
         return {
             "row": self.label,
             "Id": self.id,
@@ -410,6 +471,34 @@ def resolve(
 
     ``base`` is the row as exported (``{column: value}``; None: not known, the latest is taken
     as the base); ``latest`` the server's record now (None: not read -- a local dry run).
+
+    Parameters
+    ----------
+    row : Row
+        The row; its ``action``, ``changes``, ``problems``, ``warnings``, ``payload`` and ``token`` are set.
+    base : dict or None
+        The row as exported, ``{column: value}``.
+    latest : dict or None
+        The server's record now (a GetOpportunity response).
+    cat : Schema
+        The schema (:func:`opptoolkit.get_schema`).
+    blank : {"keep", "clear"}
+        What a blank cell means.
+    catalog : {"AWS", "Sandbox"}
+        The catalog the push goes to.
+    today : date or None
+        For the date rules (None: today, UTC).
+
+    Examples
+    --------
+    >>> from opptoolkit import to_frame
+    >>> from opptoolkit.sandbox import load_seed
+    >>> latest = next(r for r in load_seed() if r["Id"] == "O7000000001")
+    >>> base = to_frame([latest]).iloc[0].to_dict()
+    >>> row = Row(label="2", id="O7000000001", edit=dict(base, **{"LifeCycle.NextSteps": "Call the CFO"}))
+    >>> resolve(row, base, latest, get_schema(), "keep", "Sandbox", None)
+    >>> str(row.action), list(row.changes), row.payload["LifeCycle"]["NextSteps"]
+    ('update', ['LifeCycle.NextSteps'], 'Call the CFO')
     """
     latest_row = row_values(latest) if latest is not None else None
     if base is None and latest_row is None:
@@ -424,8 +513,11 @@ def resolve(
     row.changes = changes(row.edit, base_row, cat, blank, maybe)
     # without a base the latest record is the base: its output-only members may have moved on
     # since the export (a solution associated), which is no edit of the analyst's
-    ignored = ignored_edits(row.edit, base_row, cat, blank, maybe) if base is not None or token(row.edit) == token(
-        base_row) else []  # fmt: skip
+    ignored = (
+        ignored_edits(row.edit, base_row, cat, blank, maybe)
+        if base is not None or token(row.edit) == token(base_row)
+        else []
+    )
     row.warnings = ignored
     if not row.changes:
         row.action = Status.UNCHANGED

@@ -70,13 +70,15 @@ def _edited_rows(
     base: Any = None,
     blank: Blank = "keep",
 ) -> tuple[_Edited, _Bases | None]:
-    """The edited rows, each labelled by the spreadsheet's row number when it came from a sheet
-    (else by the frame's label); the whole input is refused when a row's own ``Catalog`` is
-    not ``catalog``, before any call.
+    """Return the edited rows, each labelled by its spreadsheet row number (else by the frame's label).
+
+    The spreadsheet's row number labels a row that came from a sheet. The whole input is refused when a row's
+    own ``Catalog`` is not ``catalog``, before any call.
 
     With a ``base`` (see :func:`_base_rows`, returned beside the rows), the rows that certainly
     have no change against it (compared column by column, :func:`opptoolkit.plan.unchanged_rows`)
-    come back ``same``, without their values."""
+    come back ``same``, without their values.
+    """
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     base = choose_base(edited, base)  # given, else the export an edited workbook carries
@@ -145,11 +147,14 @@ def _ids(s: pd.Series) -> list[str | None]:
 
 
 def _records(df: pd.DataFrame, at: np.ndarray, *, blanks: bool = True) -> list[dict[str, Any]]:
-    """The rows of ``df`` at positions ``at`` as ``{column: value}``, with the values
-    ``DataFrame.to_dict`` gives; ``blanks=False`` leaves the blank cells out (an empty list stays).
+    """Return the rows of ``df`` at positions ``at`` as ``{column: value}``.
+
+    The values are those ``DataFrame.to_dict`` gives; ``blanks=False`` leaves the blank cells out (an empty
+    list stays).
 
     Taken column by column (``to_dict("list")``), which boxes each value as ``to_dict("records")``
-    does but without its per-cell iteration of every Arrow column."""
+    does but without its per-cell iteration of every Arrow column.
+    """
     rows = df.iloc[at]
     lists = rows.to_dict("list")
     names = [str(c) for c in lists]
@@ -170,8 +175,11 @@ def _records(df: pd.DataFrame, at: np.ndarray, *, blanks: bool = True) -> list[d
 
 @dataclass
 class _Edited:
-    """The edited rows in order: each row's label and Id, whether it is certainly unchanged
-    against its base (``same``), and a :class:`Row` for each of the others (``work``)."""
+    """The edited rows in order.
+
+    Each row's label and Id, whether it is certainly unchanged against its base (``same``), and a :class:`Row`
+    for each of the others (``work``).
+    """
 
     labels: list[str]
     ids: list[str | None]
@@ -179,7 +187,7 @@ class _Edited:
     work: list[Row]
 
     def rows(self) -> list[Row]:
-        """A :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
+        """Return a :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
         work = iter(self.work)
         return [
             Row(label=lb, id=i, same=True, edit={}) if s else next(work)
@@ -195,8 +203,11 @@ def _field(cat: Schema, col: str) -> Field | None:
 
 
 class _Bases(Mapping[str, dict[str, Any]]):
-    """The base (the records as exported) by Id: a row's ``{column: value}`` (blanks left out,
-    lists kept) is built when asked for, so that only the rows that may have changed need one."""
+    """The base (the records as exported) by Id.
+
+    A row's ``{column: value}`` (blanks left out, lists kept) is built when asked for, so that only the rows
+    that may have changed need one.
+    """
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame.reset_index(drop=True)
@@ -228,9 +239,12 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def unchanged(
         self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str, blank: Blank
     ) -> tuple[np.ndarray, dict[int, list[str]]]:
-        """Per row of ``edit`` (whose Ids are ``ids``): in the base, of ``catalog`` there, and
-        certainly without a change against it (:func:`opptoolkit.plan.unchanged_cells`); and for
-        each other row in the base, the columns in which it may differ (``{position: columns}``)."""
+        """Per row of ``edit`` (whose Ids are ``ids``).
+
+        In the base, of ``catalog`` there, and certainly without a change against it
+        (:func:`opptoolkit.plan.unchanged_cells`); and for each other row in the base, the columns in which it
+        may differ (``{position: columns}``).
+        """
         at = cast("Callable[[str | None, int], int]", self.at.get)  # None is no Id: never a key
         pos = np.fromiter(map(at, ids, repeat(-1)), dtype=np.int64, count=len(ids))  # -1: not in the base
         found = pos >= 0
@@ -252,8 +266,11 @@ class _Bases(Mapping[str, dict[str, Any]]):
 
 
 def _base_rows(base: Any) -> _Bases | None:
-    """``base`` by Id: a frame (``to_frame`` / ``read_sheet``), a mirror folder, a sheet or
-    Parquet export, or a list of GetOpportunity records."""
+    """Return ``base`` by Id.
+
+    A frame (``to_frame`` / ``read_sheet``), a mirror folder, a sheet or Parquet export, or a list of
+    GetOpportunity records.
+    """
     if base is None:
         return None
     if isinstance(base, (str, Path)):
@@ -323,6 +340,20 @@ def plan_updates(
     OpptoolkitError
         Bad input: no ``Id`` column, a repeated Id, an unknown column, a row whose own
         ``Catalog`` is not ``catalog``, a base with a blank Id.
+
+
+    Examples
+    --------
+    >>> from opptoolkit import read_opportunities
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     df = read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=["O7000000001"],
+    ...                             progress=False, reads_per_second=1000)
+    ...     edit = df.copy()
+    ...     edit.loc[0, "LifeCycle.NextSteps"] = "Call the CFO on Monday"
+    ...     plan = plan_updates(edit, "Sandbox", endpoint_url=sb.endpoint_url)
+    >>> plan[["Id", "action", "changed_fields"]].to_dict("records")
+    [{'Id': 'O7000000001', 'action': 'update', 'changed_fields': ['LifeCycle.NextSteps']}]
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
@@ -346,7 +377,7 @@ def _plan_frame(
     catalog: Catalog,
     today: date | None,
 ) -> pd.DataFrame:
-    """The plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
+    """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     for r in edit.work:
         if r.id is None:
             r.action, r.note = Status.NOT_FOUND, "no Id"
@@ -408,8 +439,10 @@ def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
 
 
 class _Wire:
-    """UpdateOpportunity as botocore sends it: every HTTP attempt of one row (retries included)
-    is counted, and any answered 5xx or left unanswered may have been applied.
+    """UpdateOpportunity as botocore sends it.
+
+    Every HTTP attempt of one row (retries included) is counted, and any answered 5xx or left unanswered may
+    have been applied.
 
     botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the
     response or the exception (botocore/endpoint.py, ``_get_response``).
@@ -468,8 +501,11 @@ class _PushRun:
         return self.book.key(r.intent()) if r.changes else None
 
     def _told(self, p: Problem) -> str:
-        """A problem as the ledger may hold it: for a sensitive field (the model's flag) the field
-        and code only, since the message may quote the value or a "did you mean" near it."""
+        """Return a problem as the ledger may hold it.
+
+        For a sensitive field (the model's flag) the field and code only, since the message may quote the
+        value or a "did you mean" near it.
+        """
         try:
             sensitive = self.cat.field_for(p.field).sensitive
         except KeyError:
@@ -477,7 +513,7 @@ class _PushRun:
         return f"{p.field}: {p.code}" + (": (sensitive field: details not recorded)" if sensitive else f": {p.message}")
 
     def record(self, r: Row, status: str, **kw: Any) -> None:
-        """The row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
+        """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
         entry = LedgerEntry(
             job_id=self.book.job_id,
@@ -514,9 +550,11 @@ class _PushRun:
         _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
 
     def fail(self, r: Row, e: Exception, **kw: Any) -> None:
-        """Record a row whose request raised ``e``: ``unknown`` when a write of it may have been
-        applied (the next run reads it back), else ``failed``; stop the push when ``e`` means
-        every further call fails too."""
+        """Record a row whose request raised ``e``.
+
+        ``unknown`` when a write of it may have been applied (the next run reads it back), else ``failed``;
+        stop the push when ``e`` means every further call fails too.
+        """
         code, msg = code_and_message(e)
         status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
         if status == Status.UNKNOWN:
@@ -679,6 +717,21 @@ def push_updates(
         At the first connection or credential error (the row in hand is recorded: ``failed``
         if nothing was sent, ``unknown`` if it may have been applied); ``.result`` holds the
         rows recorded so far. Rerun the same push once the cause is fixed.
+
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from opptoolkit import read_opportunities
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     df = read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=["O7000000001"],
+    ...                             progress=False, reads_per_second=1000)
+    ...     edit = df.copy()
+    ...     edit.loc[0, "LifeCycle.NextSteps"] = "Call the CFO on Monday"
+    ...     result = push_updates(edit, "Sandbox", endpoint_url=sb.endpoint_url, ledger=tempfile.mkdtemp(), progress=False)
+    >>> result[["Id", "status"]].to_dict("records"), result.attrs["calls"]
+    ([{'Id': 'O7000000001', 'status': 'succeeded'}], {'GetOpportunity': 1, 'UpdateOpportunity': 1})
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")

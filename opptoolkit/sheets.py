@@ -1,4 +1,4 @@
-"""Opportunity frames to and from ``.xlsx`` / ``.csv``, with nothing drifting on the way.
+r"""Opportunity frames to and from ``.xlsx`` / ``.csv``, with nothing drifting on the way.
 
 Conventions (documented in the README, stable across versions):
 
@@ -6,7 +6,7 @@ Conventions (documented in the README, stable across versions):
   ``keep_default_na=False``) and converted per field from the service model. ``NA`` stays
   Namibia, ``00501`` keeps its zeros, amounts stay the API's strings.
 * **Lists of scalars** (``PrimaryNeedsFromAws``) are one cell, one item per line. Inside an item
-  a backslash is written ``\\\\``, a line feed ``\\n`` and a carriage return ``\\r``. When reading a list of enum values,
+  a backslash is written ``\\``, a line feed ``\n`` and a carriage return ``\r``. When reading a list of enum values,
   a cell without line breaks may also separate items with ``;`` (easier to type).
 * **Formula guard**: a text that starts with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
   ``'``, or that is an error value's name (``#N/A``, ``#REF!``, ...), is written with one extra
@@ -112,8 +112,11 @@ def _decode_list(text: str, f: Field) -> list[str]:
 
 
 def _encode_column(s: pd.Series, f: Field | None) -> list[str]:
-    """``_encode`` for a whole column; text columns of text fields (blank to "", the formula guard)
-    without the per-cell type tests, the rest cell by cell."""
+    """``_encode`` for a whole column.
+
+    Text columns of text fields (blank to "", the formula guard) without the per-cell type tests, the rest
+    cell by cell.
+    """
     if f is not None and not f.is_list and f.type != "timestamp" and isinstance(s.dtype, pd.StringDtype):
         return [guard_text(text) for text in s.to_numpy(dtype=object, na_value="").tolist()]
     return [_encode(v, f) for v in s.tolist()]
@@ -253,9 +256,10 @@ def _write_xlsx(
     statuses: Sequence[Any],
     lay: Any,
 ) -> None:
-    """The workbook: the data sheet (first), "Read me", the hidden "Lists" of the dropdowns.
+    """Return the workbook: the data sheet (first), "Read me", the hidden "Lists" of the dropdowns.
 
-    ``columns`` holds each column's encoded cells ("" for blank), in sheet order."""
+    ``columns`` holds each column's encoded cells ("" for blank), in sheet order.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.comments import Comment
@@ -377,8 +381,10 @@ def _write_xlsx(
 
 
 def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequence[Any]], list[int]]:
-    """The header, the columns of the sheet's body and each body row's number in the sheet
-    (header = 1); rows with no value are left out, as a spreadsheet program shows them empty."""
+    """Return the header, the columns of the sheet's body and each body row's number in the sheet (header = 1).
+
+    Rows with no value are left out, as a spreadsheet program shows them empty.
+    """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
         raise SheetError(f"{path.name}: unsupported file type {suffix!r}; use .xlsx or .csv")
@@ -464,7 +470,8 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
 
 
 def _csv_arrow(path: Path, sep: str, width: int) -> list[Any] | None:
-    """The CSV's columns, header in row 0, as Arrow's CSV reader reads them (in C, all as text);
+    """Return the CSV's columns, header in row 0, as Arrow's CSV reader reads them (in C, all as text).
+
     None where its reading could differ from the csv module's, which then reads the file.
 
     Both read RFC 4180 quoting the same way, and an empty line as a record of empty cells (the
@@ -498,10 +505,12 @@ def _csv_arrow(path: Path, sep: str, width: int) -> list[Any] | None:
 
 
 def _csv_columns(columns: list[Any] | None) -> tuple[list[str], list[Any], list[int]] | None:
-    """:func:`_read_raw` of a CSV whose rows all have the header's cells, given as whole Arrow
-    text columns with the header in row 0: the body's columns, rows left wholly empty skipped.
-    None for a file with an error value or a last header cell left empty, whose problems the
-    row-by-row reading names. The checks run over whole columns at C speed."""
+    """:func:`_read_raw` of a CSV whose rows all have the header's cells, given as whole Arrow text columns.
+
+    The header is in row 0; the result is the body's columns, rows left wholly empty skipped. None for a file
+    with an error value or a last header cell left empty, whose problems the row-by-row reading names. The
+    checks run over whole columns at C speed.
+    """
     if not columns or not len(columns[0]):
         return None
     head = [str(c[0].as_py()) for c in columns]
@@ -528,8 +537,11 @@ def _text_series(texts: Any) -> pd.Series:
 
 
 def _text_column(values: Any) -> Any:
-    """A text field's Arrow column as the frame's: the formula guard's ``'`` removed (as
-    :func:`_unguard`), blank cells missing; all blank as a column of None, as cell by cell."""
+    """Return a text field's Arrow column as the frame's.
+
+    The formula guard's ``'`` removed (as :func:`_unguard`), blank cells missing; all blank as a column of
+    None, as cell by cell.
+    """
     blank = pc.equal(values, "")
     if values.null_count:
         blank = pc.fill_null(blank, True)
@@ -552,9 +564,10 @@ def _letter(col: int) -> str:
 def _xlsx_records(
     path: Path, sheet_name: str | int
 ) -> tuple[list[Sequence[Any]], dict[tuple[int, int], str], list[tuple[int, int, str]]]:
-    """The cached values of a worksheet, row by row from row 1, with the cells that look blank
-    or like a value but are not (``{(row, column): why}``: error values and formulas with no
-    saved value) and the merged ranges.
+    """Return the cached values of a worksheet, row by row from row 1, and the cells that are not what they look.
+
+    The cells that look blank or like a value but are not (``{(row, column): why}``: error values and formulas
+    with no saved value), and the merged ranges.
 
     calamine reads the values (``_xHHHH_`` already decoded) and the merged ranges, but gives an
     error value, a formula with no saved value or a text of only whitespace as an empty cell. So
@@ -618,8 +631,10 @@ def _misread_at(data: bytes, hint: bytes) -> bool:
 
 
 def _calamine_misreads(path: Path, index: int) -> bool:
-    """Whether the ``index``-th worksheet (workbook order) or the shared strings hold what
-    calamine misreads; True when the package is not laid out as usual (openpyxl then reads it)."""
+    """Whether the ``index``-th worksheet (workbook order) or the shared strings hold what calamine misreads.
+
+    True when the package is not laid out as usual (openpyxl then reads it).
+    """
     import posixpath
     import zipfile
     from xml.etree import ElementTree
@@ -792,7 +807,8 @@ def read_sheet(
     if problems:
         raise SheetError(f"cannot read {path.name}: bad header", problems)
     data: dict[str, Any] = {}
-    for col, values in zip(columns, body, strict=True):
+    for col, cells in zip(columns, body, strict=True):
+        values = cells  # an Arrow array or a list of cells, made one or the other below
         f = None if col in kept else cat.field_for(col)
         text_field = f is not None and col != ID and f.type != "timestamp" and not f.is_list
         if text_field and not isinstance(values, pa.Array):  # an xlsx column: whole if all its cells are text
@@ -842,8 +858,10 @@ def read_sheet(
 
 
 def _shown(v: Any) -> Any:
-    """A typed xlsx cell (bool, number, date) as the text it shows: numbers without ``.0``, a
-    date at midnight as ``YYYY-MM-DD``; anything else as it is."""
+    """Return a typed xlsx cell (bool, number, date) as the text it shows.
+
+    Numbers without ``.0``, a date at midnight as ``YYYY-MM-DD``; anything else as it is.
+    """
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, (int, float)):
@@ -858,8 +876,7 @@ def _shown(v: Any) -> Any:
 def _decode_column(
     values: Sequence[Any], rows: list[int], f: Field, col: str, problems: list[Problem], warnings: list[Problem]
 ) -> list[Any]:
-    """``_decode`` for a whole column; a text cell of a text field (the usual cell) only needs
-    unguarding."""
+    """``_decode`` for a whole column; a text cell of a text field (the usual cell) only needs unguarding."""
     if f.is_list:
         return _decode_lists(values, rows, f, col, problems, warnings)
     if f.type == "timestamp":
@@ -880,8 +897,11 @@ def _decode_column(
 def _decode_lists(
     values: Sequence[Any], rows: list[int], f: Field, col: str, problems: list[Problem], warnings: list[Problem]
 ) -> list[Any]:
-    """``_decode`` for a column of a list field: the usual cell (text, items on their own lines,
-    no escape, no CR, no ";" to split on) split here, any other by :func:`_decode`."""
+    """``_decode`` for a column of a list field.
+
+    The usual cell (text, items on their own lines, no escape, no CR, no ";" to split on) split here, any
+    other by :func:`_decode`.
+    """
     semicolons = bool(f.enum) and not any(";" in e for e in f.enum)
     out: list[Any] = []
     for i, v in enumerate(values):
