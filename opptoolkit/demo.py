@@ -66,6 +66,15 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
     -------
     int
         0 (the exit status of ``opptoolkit demo``).
+
+    Examples
+    --------
+    The demo runs at the documented quotas (about 40 s), so this example is not run by the tests;
+    ``make demo`` and ``tests/test_demo.py`` run it.
+
+    >>> run_demo("data/demo", progress=False)  # doctest: +SKIP
+    opptoolkit demo: embedded sandbox at http://127.0.0.1:... with 300 opportunities ...
+    0
     """
     out = Path(out)
     if out.exists():
