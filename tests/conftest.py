@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -32,3 +38,23 @@ def sb():
     """A fresh sandbox with the seed data and quotas high enough that tests never wait."""
     with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as s:  # the seed's dates as committed
         yield s
+
+
+@pytest.fixture(scope="session")
+def resave(tmp_path_factory) -> Callable[[Path], Path]:
+    """Open a workbook in LibreOffice Calc and save it again, as an analyst's spreadsheet program
+    would: ``resave(path)`` returns the re-saved copy (beside it, in ``resaved/``)."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is missing in CI: `make test` should have installed it")
+        pytest.skip("no LibreOffice (apt-get install libreoffice-calc-nogui)")
+    profile = tmp_path_factory.mktemp("lo-profile")
+
+    def run(path: Path) -> Path:
+        out = path.parent / "resaved"
+        args = ["--headless", "--norestore", f"-env:UserInstallation=file://{profile}", "--convert-to", "xlsx"]
+        subprocess.run([soffice, *args, "--outdir", str(out), str(path)], check=True, capture_output=True, timeout=300)
+        return out / path.name
+
+    return run

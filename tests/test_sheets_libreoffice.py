@@ -3,33 +3,7 @@ it again, as an analyst's Excel or Calc would; nothing may drift."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-
-import pytest
-
 import opptoolkit as ot
-
-SOFFICE = shutil.which("soffice")
-
-
-@pytest.fixture(scope="module")
-def resave(tmp_path_factory):
-    if SOFFICE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice is missing in CI: `make test` should have installed it")
-        pytest.skip("no LibreOffice (apt-get install libreoffice-calc-nogui)")
-    profile = tmp_path_factory.mktemp("lo-profile")
-
-    def run(path):
-        out = path.parent / "resaved"
-        subprocess.run([SOFFICE, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",
-                        "--convert-to", "xlsx", "--outdir", str(out), str(path)],
-                       check=True, capture_output=True, timeout=300)  # fmt: skip
-        return out / path.name
-
-    return run
 
 
 def test_a_workbook_saved_again_by_libreoffice_plans_no_change(resave, tmp_path, frame):

@@ -6,7 +6,6 @@ Real boto3 client against the sandbox over HTTP; the workbook is edited in place
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -283,39 +282,6 @@ def test_a_dry_run_writes_the_results_workbook_and_changes_no_base(sb, export, t
 
 
 # -- a real spreadsheet program ----------------------------------------------------------------
-
-SOFFICE = shutil.which("soffice")
-
-
-@pytest.fixture(scope="module")
-def resave(tmp_path_factory):
-    if SOFFICE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice is missing in CI: `make test` should have installed it")
-        pytest.skip("no LibreOffice (apt-get install libreoffice-calc-nogui)")
-    profile = tmp_path_factory.mktemp("lo-profile")
-
-    def run(path: Path) -> Path:
-        out = path.parent / "resaved"
-        subprocess.run(
-            [
-                SOFFICE,
-                "--headless",
-                "--norestore",
-                f"-env:UserInstallation=file://{profile}",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        return out / path.name
-
-    return run
 
 
 def test_the_base_survives_a_libreoffice_save_and_an_untouched_workbook_plans_unchanged(resave, sb, export):
