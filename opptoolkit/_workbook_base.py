@@ -297,7 +297,7 @@ def choose_base(edited: Any, base: Any) -> Any:
     if not isinstance(edited, (str, Path)) or Path(edited).suffix.lower() not in (".xlsx", ".xlsm"):
         return None
     own_base = read_base(edited)
-    if own_base is None:
+    if own_base is None and Path(edited).is_file():  # a missing file is read_sheet's one-line error
         _log.warning(
             "%s carries no export base (not written by opptoolkit, or saved by a program that dropped its hidden "
             "sheet): each changed row is read from the server and a colleague's edit since the export is a "

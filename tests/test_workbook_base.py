@@ -313,3 +313,26 @@ def test_a_csv_pushed_with_a_base_gets_a_results_workbook_that_carries_that_base
     plan = ot.plan_updates(out, "Sandbox")
     assert sb.service.calls == calls
     assert plan.set_index("Id")["action"].to_dict() == {good: "unchanged", bad: "invalid"}
+
+
+def test_a_missing_workbook_is_one_line_without_a_base_warning(tmp_path, capsys, caplog):
+    """A file that does not exist has no base to lose: the only thing said is that it is missing."""
+    from opptoolkit.cli import main as cli
+
+    with caplog.at_level(logging.WARNING):
+        code = cli(
+            [
+                "push",
+                str(tmp_path / "nope.xlsx"),
+                "--catalog",
+                "Sandbox",
+                "--endpoint-url",
+                "http://127.0.0.1:1",
+                "--dry-run",
+            ]
+        )
+    assert code == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line] == [
+        f"error: cannot read {tmp_path / 'nope.xlsx'}: no such file"
+    ]
+    assert not [r for r in caplog.records if "carries no export base" in r.getMessage()]
