@@ -43,6 +43,7 @@ LEDGER_SCHEMA = pa.schema(
         ("job_id", pa.string()),
         ("row", pa.string()),
         ("Id", pa.string()),
+        ("operation", pa.string()),
         ("status", pa.string()),
         ("error_code", pa.string()),
         ("error_message", pa.string()),
@@ -68,13 +69,15 @@ class LedgerEntry:
     conflict, invalid, no_token, not_editable, not_found, deferred (:class:`opptoolkit.Status`).
     ``error_code`` is what the service or botocore said; ``reason`` why the toolkit settled the row itself
     (:class:`opptoolkit.Reason`). ``row`` is the spreadsheet's row number when the rows came from a sheet;
-    ``writes`` the HTTP attempts of UpdateOpportunity (botocore's retries included).
+    ``operation`` the API operation the entry is about (``UpdateOpportunity`` unless said);
+    ``writes`` its HTTP attempts (botocore's retries included).
     """
 
     job_id: str
     row: str
     Id: str
     status: str
+    operation: str = "UpdateOpportunity"
     error_code: str | None = None
     error_message: str | None = None
     reason: str | None = None
@@ -101,6 +104,8 @@ _LINE_SCHEMA = pa.schema([pa.field(f.name, pa.int64()) if pa.types.is_timestamp(
 _SOURCES = b"opptoolkit.sources"
 #: Ledgers written by opptoolkit 0.x name two columns differently; read under today's names.
 _RENAMED = {"lmd_before": "last_modified_before", "lmd_after": "last_modified_after"}
+#: Entries written before the ledger named the operation were all UpdateOpportunity attempts.
+_OPERATION = "UpdateOpportunity"
 
 
 class Ledger:
@@ -299,24 +304,26 @@ class Ledger:
         return self._frame
 
     def writes_since(self, since: timedelta = timedelta(hours=24)) -> int:
-        """UpdateOpportunity HTTP attempts recorded in the last ``since`` (the daily write budget).
+        """Write-action HTTP attempts recorded in the last ``since`` (the daily write budget).
 
         Each outcome's ``writes``, plus 1 for each in-flight entry of a row that has no outcome in that job (a
-        crash came while it was sent).
+        crash came while it was sent). Every operation the ledger records draws on the write quota (quotas
+        page: Create/Update/Associate/Disassociate/Assign/RejectEngagementInvitation and the Start...Task
+        operations are "Write actions", one daily quota).
         """
         df = self._read_once()
         if df.empty:
             return 0
         recent = df[df["started_at"] >= pd.Timestamp(datetime.now(UTC) - since)]
-        ended = recent.loc[recent["status"] != Status.IN_FLIGHT, ["job_id", "Id"]].drop_duplicates()
-        flying = recent[recent["status"] == Status.IN_FLIGHT].merge(
-            ended, on=["job_id", "Id"], how="left", indicator=True
-        )
+        keys = ["job_id", "operation", "Id"]
+        ended = recent.loc[recent["status"] != Status.IN_FLIGHT, keys].drop_duplicates()
+        flying = recent[recent["status"] == Status.IN_FLIGHT].merge(ended, on=keys, how="left", indicator=True)
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 
-    def latest(self) -> dict[str, dict[str, Any]]:
-        """Return the newest entry per opportunity Id."""
+    def latest(self, operation: str = _OPERATION) -> dict[str, dict[str, Any]]:
+        """Return the newest entry of ``operation`` per opportunity Id."""
         df = self._read_once()
+        df = df[df["operation"] == operation]
         if df.empty:
             return {}
         df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
@@ -344,8 +351,8 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     Examples
     --------
     >>> import tempfile
-    >>> read_ledger(tempfile.mkdtemp()).columns[:4].tolist()
-    ['job_id', 'row', 'Id', 'status']
+    >>> read_ledger(tempfile.mkdtemp()).columns[:5].tolist()
+    ['job_id', 'row', 'Id', 'operation', 'status']
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
@@ -361,6 +368,7 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     # a crash between writing a part and removing its sources leaves an entry twice: its key is one
     df = df.drop_duplicates(["writer", "seq"]).sort_values(["started_at", "writer", "seq"], kind="stable")
     df = df[LEDGER_SCHEMA.names].reset_index(drop=True)
+    df["operation"] = df["operation"].fillna(_OPERATION)
     df["changed_fields"] = [list(v) for v in df["changed_fields"]]
     return df
 
@@ -374,7 +382,7 @@ def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
     import pyarrow.dataset as ds  # only reading a ledger back needs Arrow's dataset layer; not paid at import
 
     try:
-        legacy = [f for f in parts if _RENAMED.keys() & set(pq.read_schema(f).names)]
+        legacy = [f for f in parts if _legacy(pq.read_schema(f).names)]
         current = [f for f in parts if f not in legacy]
         tables = [_read_legacy_part(f) for f in legacy]
         if current:
@@ -401,8 +409,13 @@ def _read_parts(p: Path, parts: list[Path]) -> pa.Table:
     return table
 
 
+def _legacy(names: list[str]) -> bool:
+    """Tell whether a part has an older layout: 0.x column names, or no ``operation``."""
+    return bool(_RENAMED.keys() & set(names)) or "operation" not in names
+
+
 def _read_legacy_part(part: Path) -> pa.Table:
-    """Return a part with 0.x column names, under today's names and schema (with its file name)."""
+    """Return a part of an older layout under today's names and schema (with its file name)."""
     old = pq.read_table(part)
     old = old.rename_columns([_RENAMED.get(n, n) for n in old.column_names])
     columns = [

@@ -227,3 +227,28 @@ def test_a_ledger_written_with_the_old_column_names_reads_under_the_new_ones(tmp
     assert got["last_modified_before"].notna().all()
     assert got["last_modified_after"].notna().sum() == 3
     pd.testing.assert_frame_equal(got, _expected(entries))
+
+
+def test_entries_written_before_the_ledger_named_the_operation_read_as_updates(tmp_path):
+    """Parts and journals without ``operation`` were all UpdateOpportunity attempts; ``latest`` keeps operations apart."""
+    ledger = tmp_path / "l"
+    ledger.mkdir()
+    entries = _entries(Ledger(ledger, job_id="20260105T090000Z-0ld0ld00"), 4)
+    for n, e in enumerate(entries[:2], 1):
+        table = pa.Table.from_pylist([asdict(e)], schema=LEDGER_SCHEMA).drop_columns(["operation"])
+        pq.write_table(table, ledger / f"part-20260105T0900{n:02d}000000-{e.job_id}-{n:06d}.parquet")
+    book = Ledger(ledger, job_id="20260105T090000Z-0ld0ld01")
+    for e in entries[2:]:
+        book.write(e)
+    journal = next(ledger.glob("journal-*.jsonl"))
+    journal.write_text(journal.read_text().replace('"operation":"UpdateOpportunity",', ""))
+    assert "operation" not in journal.read_text()
+    got = ot.read_ledger(ledger)
+    assert got["operation"].eq("UpdateOpportunity").all()
+    pd.testing.assert_frame_equal(got, _expected(entries))
+    book.write(
+        LedgerEntry(job_id=book.job_id, row="9", Id=entries[0].Id, status="failed", operation="AssignOpportunity")
+    )
+    book = Ledger(ledger)
+    assert book.latest()[entries[0].Id]["operation"] == "UpdateOpportunity"
+    assert book.latest("AssignOpportunity")[entries[0].Id]["status"] == "failed"

@@ -64,11 +64,6 @@ REVIEW_DECISIONS = (_status("In review"), APPROVED, ACTION_REQUIRED, _status("Re
 #: or Action Required"; ReviewComments "detailed feedback from Amazon Web Services").
 REVIEW_MEMBERS = tuple(path.split(".", 1)[1] for path in (P.REVIEW_STATUS, P.REVIEW_STATUS_REASON, P.REVIEW_COMMENTS))
 
-READS = frozenset({"GetOpportunity", "ListOpportunities"})
-WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity"})
-OPERATIONS = READS | WRITES
-assert READS <= READ_ACTIONS and not WRITES & READ_ACTIONS  # quotas: each draws on its own bucket
-
 
 @dataclass
 class SandboxConfig:
@@ -187,7 +182,8 @@ class SellingService:
         self.calls[operation] = self.calls.get(operation, 0) + 1
         if self.config.latency:
             time.sleep(self.config.latency)
-        why = (self.reads if operation in READS else self.writes).take()
+        # quotas: read actions draw on the read bucket, every other operation on the write bucket
+        why = (self.reads if operation in READ_ACTIONS else self.writes).take()
         if why:
             self.throttled += 1
             raise ServiceError("ThrottlingException", f"Rate exceeded: {why}")
@@ -205,7 +201,7 @@ class SellingService:
         if problems:
             raise _validation(problems, "REQUEST_VALIDATION_FAILED")
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)
-        if faulty and operation in WRITES and self.rng.random() < self.config.fault_after_commit_rate:
+        if faulty and operation not in READ_ACTIONS and self.rng.random() < self.config.fault_after_commit_rate:
             raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
         return result
 
@@ -438,6 +434,11 @@ class SellingService:
             stored["LastModifiedDate"] = stamp
             self.store.put(stored)
             return stored
+
+
+#: The operations the sandbox serves: the service model's operations it has a method for
+#: (``_<OperationName>``); a request for any other is refused as the service refuses an unknown one.
+OPERATIONS = frozenset(op for op in service_model().operation_names if hasattr(SellingService, f"_{op}"))
 
 
 def _sort_value(record: dict[str, Any], sort_by: str) -> str:
