@@ -318,7 +318,9 @@ def _write_xlsx(
         ref = f"{letter}2:{letter}{max(last, 2)}"
         prompt = W.input_message(f, always[j])
         title = name[:32]
-        if f is not None and f.enum and always[j] is None:
+        if f is not None and f.enum:
+            # a column no edit can change lists its values all the same (what each status may be), and its
+            # input message says why it is shaded; typing there only warns, and the plan names the edit
             values = W.choices(f)
             list_columns.append([name, *values])
             col = get_column_letter(len(list_columns))
@@ -329,7 +331,11 @@ def _write_xlsx(
                 showErrorMessage=not f.is_list,
                 errorStyle="warning",
                 errorTitle=title,
-                error="Not one of the values AWS accepts: pick one from the list.",
+                error=(
+                    "Not one of the values AWS accepts: pick one from the list."
+                    if always[j] is None
+                    else "This column is not editable: the push does not send it."
+                ),
                 promptTitle=title,
                 prompt=prompt,
                 showInputMessage=True,

@@ -121,7 +121,7 @@ def test_the_analysts_columns_come_first_then_the_rest_by_part_behind_collapsed_
         assert ws.freeze_panes == "D2"  # the header, and Id, customer company, project title
 
 
-def test_every_editable_enum_column_has_a_dropdown_of_the_models_values(book, sample):
+def test_every_enum_column_has_a_dropdown_of_the_models_values(book, sample):
     ws = book.worksheets[0]
     cat = ot.get_schema()
     lists = _lists(book)
@@ -132,9 +132,11 @@ def test_every_editable_enum_column_has_a_dropdown_of_the_models_values(book, sa
         dv, r0, r1 = validations[i]
         assert (r0, r1) == (2, len(sample) + 1), col
         assert dv.showInputMessage and dv.prompt and len(dv.prompt) <= 255, col
-        if not f.enum or editable_fields(None, [col])[col] is not None:
+        if not f.enum:
             assert dv.type is None, col
             continue
+        locked = editable_fields(None, [col])[col] is not None
+        assert ("not editable" in dv.error) is locked, col  # a shaded column says so when typed into
         assert dv.type == "list", col
         sheet, ref = dv.formula1.split("!")
         assert sheet.strip("'") == "Lists"
@@ -145,6 +147,10 @@ def test_every_editable_enum_column_has_a_dropdown_of_the_models_values(book, sa
             assert "one per line" in dv.prompt and "';'" in dv.prompt
         checked += 1
     assert checked >= 15
+    assert (
+        "LifeCycle.ReviewStatus" in _columns(ws)
+        and validations[_columns(ws).index("LifeCycle.ReviewStatus") + 1][0].type == "list"
+    )
 
 
 def test_the_cells_no_edit_can_change_are_shaded_and_every_cell_is_text(book, sample):
