@@ -56,6 +56,7 @@ class Reason(StrEnum):
     NOT_IN_BASE = "NOT_IN_BASE"  # the row's Id is not in the base the plan was given
     DAILY_BUDGET = "DAILY_BUDGET"  # the rolling 24 h write quota is used up
     INTERRUPTED = "INTERRUPTED"  # Ctrl-C before this row was sent
+    UNREACHABLE = "UNREACHABLE"  # the push stopped at a connection or credential error before this row
 
 
 @functools.cache

@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._status import Status
+from ._status import Reason, Status
 from ._values import is_blank
 from .exceptions import OpptoolkitError, SheetError
 from .schema import ID, get_schema
@@ -420,6 +420,7 @@ def write_results(
     *,
     base: Any = None,
     blank: str = "keep",
+    complete: bool = True,
 ) -> Path:
     """Write the outcome of a push (or a plan) into a copy of the edited workbook.
 
@@ -446,6 +447,9 @@ def write_results(
     blank : {"keep", "clear"}
         The push's blank-cell policy: with ``"keep"`` a blank cell of an updated row did not
         clear the server's value, so its base keeps the exported value.
+    complete : bool
+        False when the push stopped before the end (:class:`opptoolkit.ServiceUnreachable`'s
+        ``result``): the rows ``result`` does not hold were not reached, and show as deferred.
 
     Returns
     -------
@@ -502,6 +506,9 @@ def write_results(
         if o is None:
             o = {"Id": ident, "status": Status.UNCHANGED, "code": "", "detail": "", "changed": [], "before": None}
             o["after"] = None
+            if not complete:
+                o["status"], o["code"] = Status.DEFERRED, Reason.UNREACHABLE
+                o["detail"] = "The service could not be reached before this row."
         status = o["status"]
         after = o["after"]
         if status == Status.SUCCEEDED and ident is not None and not is_blank(after):

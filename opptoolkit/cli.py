@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._status import Status
-from .exceptions import OpptoolkitError
+from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
 __all__ = ["main"]
@@ -160,18 +160,23 @@ def _push(args: argparse.Namespace) -> int:
     if not _confirmed(args, client):
         print("nothing sent", file=sys.stderr)
         return 1
-    result = push_updates(
-        args.edits,
-        args.catalog,
-        ledger=args.ledger,
-        base=args.base,
-        blank=args.blank,
-        extra=args.extra,
-        client=client,
-        writes_per_second=args.writes_per_second,
-        reads_per_second=args.reads_per_second,
-        daily_write_budget=args.daily_write_budget,
-    )
+    try:
+        result = push_updates(
+            args.edits,
+            args.catalog,
+            ledger=args.ledger,
+            base=args.base,
+            blank=args.blank,
+            extra=args.extra,
+            client=client,
+            writes_per_second=args.writes_per_second,
+            reads_per_second=args.reads_per_second,
+            daily_write_budget=args.daily_write_budget,
+        )
+    except ServiceUnreachable as e:
+        if isinstance(e.result, pd.DataFrame):  # what was recorded before the stop, and the rows not reached
+            _results(args, e.result, complete=False)
+        raise
     counts = result["status"].value_counts()
     print(
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
@@ -186,12 +191,12 @@ def _push(args: argparse.Namespace) -> int:
     return 1 if len(bad) else 0
 
 
-def _results(args: argparse.Namespace, outcome: Any) -> None:
+def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> None:
     """Write the outcome into ``<name>.results.xlsx``; the push is done whatever happens here."""
     from ._workbook_base import write_results
 
     try:
-        out = write_results(outcome, args.edits, args.results, base=args.base, blank=args.blank)
+        out = write_results(outcome, args.edits, args.results, base=args.base, blank=args.blank, complete=complete)
     except (OSError, OpptoolkitError) as e:
         print(f"warning: the results workbook was not written: {e}", file=sys.stderr)
         return

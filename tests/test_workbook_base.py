@@ -336,3 +336,33 @@ def test_a_missing_workbook_is_one_line_without_a_base_warning(tmp_path, capsys,
         f"error: cannot read {tmp_path / 'nope.xlsx'}: no such file"
     ]
     assert not [r for r in caplog.records if "carries no export base" in r.getMessage()]
+
+
+def test_a_push_that_loses_the_service_still_writes_the_results_workbook(sb, export, tmp_path, capsys):
+    """The endpoint is gone: the row in hand is failed, the rows not reached are deferred, all in the results."""
+    import socket
+
+    from opptoolkit.cli import main as cli
+
+    df, path = export
+    first, second = _editable(df, 2)
+    _edit_in_place(path, {(first, TITLE): "Pushed", (second, NEXT): "Book the briefing"})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    code = cli(["push", str(path), "--catalog", "Sandbox", "--endpoint-url", f"http://127.0.0.1:{closed}",
+                "--ledger", str(tmp_path / "l"), "--yes"])  # fmt: skip
+    assert code == 2
+    assert "results:" in capsys.readouterr().out
+    res = openpyxl.load_workbook(tmp_path / "pipeline.results.xlsx")[RESULTS_SHEET]
+    head = [c.value for c in res[1]]
+    table = {r[1]: dict(zip(head, r, strict=True)) for r in res.iter_rows(min_row=2, values_only=True)}
+    statuses = {table[first]["Status"], table[second]["Status"]}
+    assert statuses == {"failed", "deferred"}, statuses  # whichever row the push had in hand failed
+    deferred = next(t for t in table.values() if t["Status"] == "deferred" and t["Id"] in (first, second))
+    assert deferred["Code"] == "UNREACHABLE" and "could not be reached" in deferred["Message"]
+    # the rows before the stop were settled (unchanged) on the way; none after it is called unchanged
+    order = [r[1] for r in res.iter_rows(min_row=2, values_only=True)]
+    stop = min(order.index(first), order.index(second))
+    assert {table[i]["Status"] for i in order[:stop]} <= {"unchanged"}
+    assert {table[i]["Status"] for i in order[stop + 1 :]} == {"deferred"}
