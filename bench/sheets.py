@@ -3,7 +3,10 @@
 Targets (issue 18): xlsx within 1.5x ``pd.read_excel(engine="calamine", dtype=str)``; csv within
 2x ``pd.read_csv(dtype=str, keep_default_na=False)``. Issue 19: the workbook made for editing
 (order, groups, dropdowns, input messages, shading, text format, Read me) written within 1.5x of
-the plain workbook ``write_sheet`` wrote before it (the same cells, no dressing), same run.
+the plain workbook ``write_sheet`` wrote before it (the same cells, no dressing), same run; and
+``write_results`` after a push of that workbook (it reads the edited workbook and its base, then
+writes them again with a Results sheet), against the export itself (``write_sheet(base=True)``):
+no target, recorded so a slowdown shows.
 The files are written by ``write_sheet`` from realistic model-valid records; ``read_sheet`` also converts every cell back to the model's
 types and checks each header, which the peers do not.
 
@@ -79,5 +82,36 @@ def write_case(n: int, repeat: int) -> Iterator[str]:
     yield row("write_sheet .xlsx for editing vs the plain workbook", n, r, "<= 1.5x")
 
 
+def results_case(n: int, repeat: int) -> Iterator[str]:
+    df = ot.to_frame(records(n, "realistic"))
+    with tempfile.TemporaryDirectory() as d:
+        export = ot.write_sheet(df, Path(d) / "pipeline.xlsx", base=True)
+        # a push of it: 1% updated (a new token each), the rest unchanged
+        status = ["succeeded" if i % 100 == 0 else "unchanged" for i in range(n)]
+        stamp = pd.Timestamp("2027-01-04T09:00:00Z")
+        result = pd.DataFrame(
+            {
+                "row": [str(i + 2) for i in range(n)],
+                "Id": df["Id"],
+                "status": status,
+                "error_code": None,
+                "reason": None,
+                "error_message": None,
+                "changed_fields": [["Project.Title"] if s == "succeeded" else [] for s in status],
+                "last_modified_before": df["LastModifiedDate"],
+                "last_modified_after": [stamp if s == "succeeded" else None for s in status],
+                "writes": [int(s == "succeeded") for s in status],
+            }
+        )
+        out = Path(d) / "pipeline.results.xlsx"
+        r = compare(
+            lambda: ot.write_results(result, export, out),
+            lambda: ot.write_sheet(df, Path(d) / "again.xlsx", base=True),
+            repeat,
+        )
+        assert len(ot.read_sheet(out)) == n
+    yield row("write_results after a push vs the export (write_sheet base=True)", n, r, "none (recorded)")
+
+
 if __name__ == "__main__":
-    run(lambda n, repeat: chain(write_case(n, repeat), case(n, repeat)), [10_000])
+    run(lambda n, repeat: chain(write_case(n, repeat), results_case(n, repeat), case(n, repeat)), [10_000])

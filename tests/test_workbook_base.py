@@ -299,6 +299,26 @@ def test_the_base_survives_a_libreoffice_save_and_an_untouched_workbook_plans_un
     assert sb.service.calls == calls
 
 
+def test_the_results_workbook_survives_a_libreoffice_save_and_plans_only_what_is_pending(resave, sb, export, tmp_path):
+    """Results sheet, outcome colours, dropdowns and base all still there once Calc saved it again."""
+    df, path = export
+    good, bad = _editable(df, 2)
+    _edit_in_place(path, {(good, TITLE): "Pushed", (bad, AMOUNT): "12,500"})
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    again = resave(ot.write_results(result, path))
+    wb = openpyxl.load_workbook(again)
+    assert wb.sheetnames[:2] == ["Opportunities", RESULTS_SHEET]
+    res = wb[RESULTS_SHEET]
+    fills = {r[1].value: str(r[2].fill.fgColor.rgb) for r in res.iter_rows(min_row=2)}
+    assert fills[bad].endswith("FFC7CE") and fills[good].endswith("C6EFCE")
+    assert any(dv.type == "list" for dv in wb.worksheets[0].data_validations.dataValidation)
+    calls = dict(sb.service.calls)
+    plan = ot.plan_updates(again, "Sandbox")
+    assert sb.service.calls == calls  # the base survived: no read
+    todo = plan[plan["action"] != "unchanged"]
+    assert todo.set_index("Id")["action"].to_dict() == {bad: "invalid"}
+
+
 def test_a_csv_pushed_with_a_base_gets_a_results_workbook_that_carries_that_base(sb, export, tmp_path):
     df, path = export
     good, bad = _editable(df, 2)
