@@ -57,6 +57,7 @@ LEDGER_SCHEMA = pa.schema(
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("payload_sha256", pa.string()),
         ("change_key", pa.string()),
+        ("response", pa.string()),
     ]
 )
 
@@ -70,7 +71,9 @@ class LedgerEntry:
     ``error_code`` is what the service or botocore said; ``reason`` why the toolkit settled the row itself
     (:class:`opptoolkit.Reason`). ``row`` is the spreadsheet's row number when the rows came from a sheet;
     ``operation`` the API operation the entry is about (``UpdateOpportunity`` unless said);
-    ``writes`` its HTTP attempts (botocore's retries included).
+    ``writes`` its HTTP attempts (botocore's retries included); ``response`` the answer's members that the
+    model does not mark sensitive, as JSON (a task's status and the ids it made), for operations other than
+    UpdateOpportunity.
     """
 
     job_id: str
@@ -90,6 +93,7 @@ class LedgerEntry:
     finished_at: datetime | None = None
     payload_sha256: str | None = None
     change_key: str | None = None
+    response: str | None = None
 
 
 #: What a part stores beyond the user-facing columns: the entry's key. ``writer`` names the Ledger
@@ -328,6 +332,19 @@ class Ledger:
             return {}
         df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
         return {str(r["Id"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+
+    def latest_by_key(self, operation: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """Return the newest entry of ``operation`` per (opportunity Id, change key).
+
+        An opportunity may have several calls of one operation (one AssociateOpportunity per solution): each
+        is settled by its own change key.
+        """
+        df = self._read_once()
+        df = df[(df["operation"] == operation) & df["change_key"].notna()]
+        if df.empty:
+            return {}
+        df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
+        return {(str(r["Id"]), str(r["change_key"])): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
 
 
 def read_ledger(path: str | Path) -> pd.DataFrame:

@@ -16,7 +16,15 @@ from collections import deque
 
 from .schema import service_model
 
-__all__ = ["DAILY_READS", "DAILY_WRITES", "READS_PER_SECOND", "READ_ACTIONS", "WRITES_PER_SECOND", "TokenBucket"]
+__all__ = [
+    "ASSOCIATIONS_PER_OPPORTUNITY",
+    "DAILY_READS",
+    "DAILY_WRITES",
+    "READS_PER_SECOND",
+    "READ_ACTIONS",
+    "WRITES_PER_SECOND",
+    "TokenBucket",
+]
 
 READS_PER_SECOND = 10.0
 WRITES_PER_SECOND = 1.0
@@ -98,3 +106,10 @@ class TokenBucket:
                     delay = (1 - self.tokens) / self.rate
             time.sleep(delay)
             waited += delay
+
+
+#: "Association quotas per opportunity" (quotas page, above): "AWS products 20 per opportunity", "Partner
+#: Solutions 10 per opportunity", "AWS Marketplace private offers 1 per opportunity"; keyed by the model's
+#: ``RelatedEntityType`` value each names. The other related entity types have no documented quota.
+ASSOCIATIONS_PER_OPPORTUNITY = {"AwsProducts": 20, "Solutions": 10, "AwsMarketplaceOffers": 1}
+assert set(ASSOCIATIONS_PER_OPPORTUNITY) <= set(service_model().shape_for("RelatedEntityType").enum)  # type: ignore[attr-defined]

@@ -252,3 +252,28 @@ def test_entries_written_before_the_ledger_named_the_operation_read_as_updates(t
     book = Ledger(ledger)
     assert book.latest()[entries[0].Id]["operation"] == "UpdateOpportunity"
     assert book.latest("AssignOpportunity")[entries[0].Id]["status"] == "failed"
+
+
+def test_latest_by_key_keeps_each_call_of_an_operation_apart(tmp_path):
+    """One opportunity, two AssociateOpportunity calls (two solutions): each change key has its own newest entry."""
+    book = Ledger(tmp_path / "l")
+    op = "AssociateOpportunity"
+    for key, status in (("a", "in_flight"), ("a", "succeeded"), ("b", "in_flight")):
+        book.write(LedgerEntry(job_id=book.job_id, row="2", Id="O1", status=status, operation=op, change_key=key))
+    book.write(LedgerEntry(job_id=book.job_id, row="2", Id="O1", status="succeeded", change_key="a"))  # an update
+    got = Ledger(tmp_path / "l").latest_by_key(op)
+    assert {k: v["status"] for k, v in got.items()} == {("O1", "a"): "succeeded", ("O1", "b"): "in_flight"}
+
+
+def test_a_part_written_before_the_response_column_reads_it_as_null(tmp_path):
+    ledger = tmp_path / "l"
+    ledger.mkdir()
+    entries = _entries(Ledger(ledger, job_id="20260105T090000Z-0ld0ld00"), 2)
+    for n, e in enumerate(entries, 1):  # the layout of that time: one entry per part
+        table = pa.Table.from_pylist([asdict(e)], schema=LEDGER_SCHEMA).drop_columns(["response"])
+        pq.write_table(table, ledger / f"part-20260105T0900{n:02d}000000-{e.job_id}-{n:06d}.parquet")
+    book = Ledger(ledger)
+    book.write(LedgerEntry(job_id=book.job_id, row="3", Id="O9", status="succeeded", response='{"TaskId": "t"}'))
+    got = ot.read_ledger(ledger)
+    assert got["response"].isna().tolist() == [True, True, False]
+    assert got["response"].iloc[2] == '{"TaskId": "t"}'

@@ -79,6 +79,21 @@ for _project, _marketing in _USE_CASES.values():
     assert _marketing in (documented_values("Marketing.UseCases") or ()), _marketing
 #: The partner's solutions in the seed (model pattern ``S-[0-9]{1,19}``), as ListSolutions would list them.
 SOLUTIONS = ("S-0000001", "S-0000002", "S-0000003")
+#: What ListSolutions answers for them (the model's SolutionBase: Catalog, Id, Name, Status, Category,
+#: CreatedDate). Names and categories are flavour text; the status is the model's. A fourth, inactive one
+#: shows a solution that is listed but not offered any more.
+SOLUTION_RECORDS = tuple(
+    {"Id": sid, "Name": name, "Status": status, "Category": category, "CreatedDate": datetime(2025, 3, n, tzinfo=UTC)}
+    for n, (sid, name, status, category) in enumerate(
+        [
+            (SOLUTIONS[0], "Data Lake Accelerator", "Active", "Software Product"),
+            (SOLUTIONS[1], "Migration Factory", "Active", "Consulting Service"),
+            (SOLUTIONS[2], "GenAI Assistant Kit", "Active", "Software Product"),
+            ("S-0000004", "Legacy Backup Service", "Inactive", "Managed Service"),
+        ],
+        1,
+    )
+)
 _PROBLEMS = [
     "The customer's on-premises {w} cannot scale for seasonal peaks and hardware is end of life in {y}.",
     "Licensing costs of the current {w} rose 40% this year; the CFO wants a cloud business case by Q{q}.",

@@ -1,0 +1,463 @@
+"""A ledgered executor for the calls that are not UpdateOpportunity: one call, one row of the result.
+
+A :class:`Call` is one request the toolkit means to make about one opportunity (Associate, Disassociate,
+Assign, Submit, StartEngagementFromOpportunityTask, ...), labelled by the row of the sheet it came from.
+:func:`run_calls` sends them as :func:`opptoolkit.push_updates` sends updates:
+
+* paced by the client :class:`~opptoolkit.client.Pacer` (every operation but the quota page's read actions
+  on the 1-per-second write bucket) and counted against the rolling 24 h write budget
+  (:meth:`opptoolkit.ledger.Ledger.writes_since`);
+* the intent (``in_flight``) is in the ledger, fsync'd, before the request goes, the outcome after;
+* a rerun skips a call that already succeeded for the same change key; a call left ``in_flight`` (a crash)
+  or ``unknown`` (a 5xx or no answer: it may have been applied) is sent again with the same ``ClientToken``
+  when the operation takes one (the model's ``idempotencyToken``: the service answers a repeated token
+  with the first call's outcome), else reconciled first by reading the record back (a per-operation
+  :data:`CHECKS`), and sent only when the read shows it did not land;
+* errors are worded as the push words them (:mod:`opptoolkit._errors`), and a connection or credential
+  error stops the run with :class:`~opptoolkit.exceptions.ServiceUnreachable`, its ``.result`` holding the
+  rows so far.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.model import StructureShape
+from tqdm.auto import tqdm
+
+from ._errors import code_and_message, never_sent, unreachable
+from ._status import Reason, Status
+from .client import Pacer, get_client, handler_attached
+from .exceptions import Problem, ServiceUnreachable
+from .ledger import Ledger, LedgerEntry
+from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .schema import service_model
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
+
+__all__ = ["CHECKS", "RESULT_COLUMNS", "Call", "CallRunner", "client_token_member", "run_calls"]
+
+_log = logging.getLogger(__name__)
+
+#: The result frame's columns: push_updates' own, with the operation and the service's answer.
+RESULT_COLUMNS = [
+    "row",
+    "Id",
+    "operation",
+    "status",
+    "error_code",
+    "reason",
+    "error_message",
+    "changed_fields",
+    "last_modified_before",
+    "last_modified_after",
+    "writes",
+    "response",
+]
+
+#: A check reads the record back after a crash or an unknown outcome: True when the call's effect is on
+#: the server (nothing to send), False when it is not (send it), None when the read cannot tell (send it:
+#: only operations whose repetition is harmless may answer None).
+Check = Callable[[Any, "Call"], bool | None]
+
+
+@dataclass
+class Call:
+    """One request about one opportunity.
+
+    Parameters
+    ----------
+    row : str
+        The row's label, as the sheet numbers it (else the frame's label).
+    operation : str
+        The API operation (``AssociateOpportunity``, ...), a name of the service model.
+    id : str
+        The opportunity's Id (the ledger's ``Id``).
+    params : dict
+        The request, without ``ClientToken`` (derived from the ledger for an operation that takes one).
+    key : str, optional
+        The change key: a rerun skips a call that succeeded for the same key. Default: the ledger's keyed
+        hash of the operation, Id and params.
+    fields : list of str
+        The field paths the call changes (the result's ``changed_fields``).
+    problems : list of Problem
+        Why the call must not be sent (a readiness check, a quota): recorded ``invalid``, no write spent.
+    """
+
+    row: str
+    operation: str
+    id: str
+    params: dict[str, Any]
+    key: str | None = None
+    fields: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def client_token_member(operation: str) -> str | None:
+    """Return the input member that the model marks ``idempotencyToken`` for ``operation``, or None.
+
+    Examples
+    --------
+    >>> client_token_member("StartEngagementFromOpportunityTask"), client_token_member("AssociateOpportunity")
+    ('ClientToken', None)
+    """
+    shape = service_model().operation_model(operation).input_shape
+    assert isinstance(shape, StructureShape)
+    return next((name for name, m in shape.members.items() if m.metadata.get("idempotencyToken")), None)
+
+
+def _related(client: Any, call: Call) -> set[str] | None:
+    from .client import fetch_opportunity  # the one read path
+
+    rec = fetch_opportunity(client, call.params["Catalog"], call.id)
+    if rec is None:
+        return None
+    return set((rec.get("RelatedEntityIdentifiers") or {}).get(call.params["RelatedEntityType"]) or [])
+
+
+def _check_associated(client: Any, call: Call) -> bool | None:
+    # GetOpportunity page: RelatedEntityIdentifiers "lists the entities the opportunity is associated with"
+    # (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_GetOpportunity.html)
+    have = _related(client, call)
+    return None if have is None else call.params["RelatedEntityIdentifier"] in have
+
+
+def _check_disassociated(client: Any, call: Call) -> bool | None:
+    have = _related(client, call)
+    return None if have is None else call.params["RelatedEntityIdentifier"] not in have
+
+
+#: The read-back of each operation that takes no ClientToken. A call of an operation with neither a
+#: token nor a check is refused by :class:`CallRunner`: sending it again blind could apply it twice.
+CHECKS: dict[str, Check] = {
+    "AssociateOpportunity": _check_associated,
+    "DisassociateOpportunity": _check_disassociated,
+}
+
+#: A call whose newest ledger entry is one of these may have been applied.
+_UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
+
+
+class _Wire:
+    """The HTTP attempts of the call in hand (botocore's retries included), and whether it may have landed.
+
+    botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt (botocore/endpoint.py,
+    ``_get_response``); a connection that could not be opened sent nothing.
+    """
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.attempts = 0
+        self.maybe_applied = False
+
+    def on_response(
+        self,
+        exception: Exception | None = None,
+        response_dict: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        if never_sent(exception):
+            return
+        self.attempts += 1
+        if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
+            self.maybe_applied = True
+
+
+def _sensitive_free(value: Any, shape: Any) -> Any:
+    """``value`` without the members the model marks sensitive (the ledger holds no customer data)."""
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        return {
+            k: _sensitive_free(v, shape.members[k])
+            for k, v in value.items()
+            if k in shape.members and not shape.members[k].metadata.get("sensitive")
+        }
+    if shape is not None and shape.type_name == "list" and isinstance(value, list):
+        return [_sensitive_free(v, shape.member) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def _response(operation: str, out: Mapping[str, Any]) -> dict[str, Any]:
+    shape = service_model().operation_model(operation).output_shape
+    body = {k: v for k, v in out.items() if k != "ResponseMetadata"}
+    return _sensitive_free(body, shape) if shape is not None else {}
+
+
+@dataclass
+class CallRunner:
+    """Sends calls through a client, into a ledger the caller holds (locked) and a pacer it attached.
+
+    ``used`` is the write budget already spent (from :meth:`Ledger.writes_since` when the caller holds the
+    lock); :meth:`run` adds each call's HTTP attempts to it.
+    """
+
+    client: Any
+    book: Ledger
+    budget: int = DAILY_WRITES
+    used: int = 0
+    checks: Mapping[str, Check] = field(default_factory=lambda: CHECKS)
+    dry_run: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    stop: bool = False
+    _history: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def _prior(self, call: Call) -> dict[str, Any] | None:
+        if call.operation not in self._seen:
+            self._seen.add(call.operation)
+            for (ident, key), entry in self.book.latest_by_key(call.operation).items():
+                self._history[(call.operation, ident, key)] = entry
+        return self._history.get((call.operation, call.id, self.key(call)))
+
+    def key(self, call: Call) -> str:
+        if call.key is None:
+            call.key = self.book.key([call.operation, call.id, call.params])
+        return call.key
+
+    def token(self, call: Call) -> str:
+        """Return the call's ClientToken: the ledger's keyed hash of its change, the same on every rerun."""
+        return self.book.key(["ClientToken", call.operation, call.id, self.key(call)])
+
+    def run(self, calls: Iterable[Call], *, progress: bool | None = True, desc: str = "calls") -> None:
+        calls = list(calls)
+        with tqdm(total=len(calls), desc=desc, unit="call", disable=None if progress else True) as bar:
+            for call in calls:
+                self.one(call)
+                bar.update(1)
+                bar.set_postfix(dict(self.counts), refresh=False)
+
+    def record(self, call: Call, status: str, *, write: bool = True, **kw: Any) -> LedgerEntry:
+        self.counts[status] += 1
+        entry = LedgerEntry(
+            job_id=self.book.job_id,
+            row=call.row,
+            Id=call.id,
+            status=status,
+            operation=call.operation,
+            changed_fields=list(call.fields),
+            change_key=self.key(call),
+            **kw,
+        )
+        if write and not self.dry_run:
+            self.book.write(entry)
+        self._history[(call.operation, call.id, self.key(call))] = {"status": status}
+        self.results.append(
+            {
+                "row": call.row,
+                "Id": call.id,
+                "operation": call.operation,
+                "status": status,
+                "error_code": entry.error_code,
+                "reason": entry.reason,
+                "error_message": entry.error_message,
+                "changed_fields": list(call.fields),
+                "last_modified_before": entry.last_modified_before,
+                "last_modified_after": entry.last_modified_after,
+                "writes": entry.writes,
+                "response": json.loads(entry.response) if entry.response else None,
+            }
+        )
+        _log.info("row %s %s %s: %s %s", call.row, call.id, call.operation, status, entry.error_code or "")
+        return entry
+
+    def one(self, call: Call) -> None:
+        """Decide and do what one call needs."""
+        token = client_token_member(call.operation)
+        if token is None and call.operation not in self.checks:
+            raise ValueError(
+                f"{call.operation} takes no ClientToken and has no read-back check: it cannot be sent exactly once"
+            )
+        if self.stop:
+            self.record(call, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="interrupted before this call")
+            return
+        if call.problems:
+            first = call.problems[0]
+            self.record(
+                call,
+                Status.INVALID,
+                error_code=first.code,
+                error_message="; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000],
+            )
+            return
+        prior = self._prior(call)
+        if prior is not None and prior["status"] in (Status.SUCCEEDED, Status.SKIPPED):
+            self.record(call, Status.SKIPPED, write=False, error_message="already succeeded in an earlier run")
+            return
+        unsettled = prior is not None and prior["status"] in _UNSETTLED
+        if self.dry_run:
+            self.record(call, Status.UPDATE, write=False)
+            return
+        if unsettled and token is None:
+            try:
+                landed = self.checks[call.operation](self.client, call)
+            except (ClientError, BotoCoreError) as e:
+                code, msg = code_and_message(e)
+                self.record(call, Status.UNKNOWN, error_code=code, error_message=msg)  # a read spends no write
+                if (u := unreachable(e, unanswered=True)) is not None:
+                    raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None
+                return
+            if landed:
+                self.record(call, Status.SUCCEEDED, error_message="reconciled: the server already had the change")
+                return
+        if self.used >= self.budget:
+            self.record(
+                call,
+                Status.DEFERRED,
+                reason=Reason.DAILY_BUDGET,
+                error_message=f"daily write budget of {self.budget} used; run again later",
+            )
+            return
+        self.used += self.send(call, token)
+
+    def send(self, call: Call, token: str | None) -> int:
+        """Send one call: the intent first, then the request, then its outcome; returns the HTTP attempts."""
+        params = dict(call.params)
+        if token is not None:
+            params[token] = self.token(call)
+        started = datetime.now(UTC)
+        self.book.write(
+            LedgerEntry(
+                job_id=self.book.job_id,
+                row=call.row,
+                Id=call.id,
+                status=Status.IN_FLIGHT,
+                operation=call.operation,
+                changed_fields=list(call.fields),
+                started_at=started,
+                payload_sha256=self.book.key(params),
+                change_key=self.key(call),
+            )
+        )
+        wire = _Wire(call.operation)
+        method = getattr(self.client, _snake(call.operation))
+        with handler_attached(self.client, "response-received", wire.on_response, call.operation):
+            try:
+                out = method(**params)
+            except (ClientError, BotoCoreError) as e:
+                code, msg = code_and_message(e)
+                status = Status.UNKNOWN if wire.maybe_applied else Status.FAILED
+                if status == Status.UNKNOWN:
+                    msg = f"{msg} (the call may have been applied: the next run checks it first)"
+                self.record(
+                    call, status, error_code=code, error_message=msg[:2000], writes=wire.attempts, started_at=started
+                )
+                if (u := unreachable(e, unanswered=True)) is not None:
+                    raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None
+                return wire.attempts
+        answer = _response(call.operation, out)
+        self.record(
+            call,
+            Status.SUCCEEDED,
+            writes=wire.attempts,
+            started_at=started,
+            last_modified_after=out.get("LastModifiedDate"),
+            response=json.dumps(answer, sort_keys=True, default=str) if answer else None,
+        )
+        return wire.attempts
+
+    def frame(self, pacer: Pacer | None = None) -> pd.DataFrame:
+        df = pd.DataFrame(self.results, columns=RESULT_COLUMNS)
+        if pacer is not None:
+            df.attrs["calls"] = dict(pacer.calls)
+        df.attrs["ledger"] = str(self.book.path)
+        return df
+
+
+def _snake(operation: str) -> str:
+    """Return the boto3 method name of an operation, as botocore names it (``xform_name``)."""
+    from botocore import xform_name
+
+    return xform_name(operation)
+
+
+@contextmanager
+def _interruptible(runner: CallRunner) -> Iterator[None]:
+    """Ctrl-C stops after the call in flight; the calls not reached are ``deferred``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        runner.stop = True
+        _log.warning("interrupt: stopping after the call in flight")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_calls(
+    calls: Iterable[Call],
+    *,
+    ledger: str | Path,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    checks: Mapping[str, Check] | None = None,
+    dry_run: bool = False,
+    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float = READS_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = True,
+    desc: str = "calls",
+) -> pd.DataFrame:
+    """Send ``calls`` in order, each exactly once across crashes and reruns of the same ``ledger``.
+
+    Parameters
+    ----------
+    calls : iterable of Call
+        The requests, each labelled by its row.
+    ledger : path
+        The ledger folder (the one :func:`opptoolkit.push_updates` takes); held for the run.
+    checks : mapping, optional
+        Read-back checks by operation, over :data:`CHECKS`.
+    dry_run : bool
+        Send nothing; each call's ``status`` is ``update`` (would be sent), ``skipped`` or ``invalid``.
+    writes_per_second, reads_per_second, daily_write_budget
+        As for :func:`opptoolkit.push_updates`.
+
+    Returns
+    -------
+    DataFrame
+        One row per call (:data:`RESULT_COLUMNS`): ``status`` as :class:`opptoolkit.Status` (succeeded,
+        skipped, invalid, failed, unknown, deferred), ``error_code``, ``reason``, ``error_message``,
+        ``writes`` (HTTP attempts), ``response`` (the answer's non-sensitive members).
+
+    Raises
+    ------
+    ServiceUnreachable
+        At a connection or credential error; ``.result`` holds the rows so far.
+    """
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    book = Ledger(ledger)
+    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    runner = CallRunner(client, book, daily_write_budget, checks={**CHECKS, **(checks or {})}, dry_run=dry_run)
+    with book.lock() if not dry_run else nullcontext(), pacer.attached(client), _interruptible(runner):
+        runner.used = book.writes_since()
+        try:
+            runner.run(calls, progress=progress, desc=desc)
+        except ServiceUnreachable as e:
+            e.result = runner.frame(pacer)
+            raise
+    return runner.frame(pacer)
