@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import Problem
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED
 from ._seed import SOLUTION_RECORDS
@@ -25,8 +24,16 @@ if TYPE_CHECKING:
     from ._store import Store
 
 
-def _problem(field: str, code: str, message: str) -> Problem:
-    return Problem(None, field, code, message)
+def _refused(field: str, code: str, message: str) -> Exception:
+    """Return a ValidationException of one field, as the model shapes it (Reason, ErrorList[{FieldName, Message, Code}])."""
+    from ._service import ServiceError
+
+    return ServiceError(
+        "ValidationException",
+        f"{field}: {message}",
+        Reason="BUSINESS_VALIDATION_FAILED",
+        ErrorList=[{"FieldName": field, "Message": message, "Code": code}],
+    )
 
 
 class PartnerOperations:
@@ -69,7 +76,7 @@ class PartnerOperations:
         return rec, kind, entity
 
     def _AssociateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
-        from ._service import ServiceError, _validation
+        from ._service import ServiceError
 
         with self._write_lock:
             rec, kind, entity = self._related_entity(p)
@@ -87,16 +94,11 @@ class PartnerOperations:
             # AWS Marketplace private offers 1
             cap = ASSOCIATIONS_PER_OPPORTUNITY.get(kind)
             if cap is not None and len(have) >= cap:
-                raise _validation(
-                    [
-                        _problem(
-                            f"{RELATED}.{kind}",
-                            "TOO_MANY_VALUES",
-                            f"an opportunity takes at most {cap} {kind} (quotas page); it has {len(have)}: "
-                            "disassociate one first",
-                        )
-                    ],
-                    "BUSINESS_VALIDATION_FAILED",
+                raise _refused(
+                    f"{RELATED}.{kind}",
+                    "TOO_MANY_VALUES",
+                    f"an opportunity takes at most {cap} {kind} (quotas page); it has {len(have)}: "
+                    "disassociate one first",
                 )
             related[kind] = [*have, entity]
             rec[RELATED] = related
