@@ -29,6 +29,7 @@ class Status(StrEnum):
     """
 
     UPDATE = "update"  # planned: the row will be sent
+    CREATE = "create"  # planned: a row without an Id, sent with CreateOpportunity
     UNCHANGED = "unchanged"  # nothing to send
     INVALID = "invalid"  # refused before sending: ``errors`` say why
     NO_TOKEN = "no_token"  # no LastModifiedDate to send, and no base or server read to take it from
@@ -37,6 +38,7 @@ class Status(StrEnum):
     NOT_FOUND = "not_found"  # no such record (or not in the base)
     IN_FLIGHT = "in_flight"  # the ledger's intent, written before the call
     SUCCEEDED = "succeeded"
+    CREATED = "created"  # CreateOpportunity succeeded: the row has its new Id
     UNKNOWN = "unknown"  # sent, outcome not known: the next run reads the record back
     FAILED = "failed"  # the service refused it
     DEFERRED = "deferred"  # not sent this run (interrupted, daily budget): run again

@@ -312,7 +312,9 @@ def choose_base(edited: Any, base: Any) -> Any:
 #: Each outcome in words, and its colour (fills as Excel's "Good", "Neutral" and "Bad" styles).
 _OUTCOMES: dict[str, tuple[str, str]] = {
     Status.SUCCEEDED: ("Updated on Partner Central.", "C6EFCE"),
+    Status.CREATED: ("Created on Partner Central: the row has its new Id.", "C6EFCE"),
     Status.UPDATE: ("Would be updated (dry run: nothing sent).", "DDEBF7"),
+    Status.CREATE: ("Would be created (dry run: nothing sent).", "DDEBF7"),
     Status.UNCHANGED: ("No change: nothing to send.", "FFFFFF"),
     Status.SKIPPED: ("Already updated by an earlier push.", "C6EFCE"),
     Status.INVALID: ("Not sent: fix the cells named here, then push this workbook again.", "FFC7CE"),
@@ -350,6 +352,7 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
             message = "" if is_blank(r.get("error_message")) else str(r["error_message"])
         out.append(
             {
+                "row": None if is_blank(r.get("row")) else str(r["row"]),
                 "Id": None if is_blank(r.get("Id")) else str(r["Id"]),
                 "status": status,
                 "code": code,
@@ -494,15 +497,35 @@ def write_results(
         texts = _texts_of_frame(frame)
     outcomes = _outcomes(result)
     by_id = {o["Id"]: o for o in outcomes if o["Id"] is not None}
+    by_row = {o["row"]: o for o in outcomes if o["row"] is not None}  # a new row: its outcome by its row number
     no_id = iter(o for o in outcomes if o["Id"] is None)
-    ids = [None if is_blank(v) else str(v) for v in df[ID].tolist()] if ID in df.columns else [None] * len(df)
+    numbers = (df.attrs.get("sheet_rows") or ((), ()))[0]
+    ids: list[str | None] = (
+        [None if is_blank(v) else str(v) for v in df[ID].tolist()] if ID in df.columns else [None] * len(df)
+    )
+    new_ids = _created_ids(outcomes, ids, numbers, by_row)
+    if new_ids:  # the new rows get their Id (and LastModifiedDate): the next push updates them
+        if ID not in df.columns:
+            df.insert(0, ID, pd.Series([None] * len(df), index=df.index, dtype=object))
+        if LMD not in df.columns:
+            df.insert(list(df.columns).index(ID) + 1, LMD, pd.Series([pd.NaT] * len(df), index=df.index))
+        column: list[Any] = df[ID].astype(object).tolist()
+        for pos, new in new_ids.items():
+            column[pos] = ids[pos] = new
+        df[ID] = pd.Series(column, index=df.index, dtype=object)
     base_lmd = _base_lmds(texts)
     overlay: set[str] = set()
     table: list[dict[str, Any]] = []
     colours: dict[str, list[int]] = {}
     lmds = df[LMD].tolist() if LMD in df.columns else None
     for pos, ident in enumerate(ids):
-        o = by_id.get(ident) if ident is not None else next(no_id, None)
+        o: dict[str, Any] | None
+        if pos in new_ids:
+            o = by_row[str(numbers[pos])]
+        elif ident is not None:
+            o = by_id.get(ident)
+        else:
+            o = by_row.get(str(numbers[pos])) if pos < len(numbers) and by_row else next(no_id, None)
         if o is None:
             o = {"Id": ident, "status": Status.UNCHANGED, "code": "", "detail": "", "changed": [], "before": None}
             o["after"] = None
@@ -511,7 +534,14 @@ def write_results(
                 o["detail"] = "The service could not be reached before this row."
         status = o["status"]
         after = o["after"]
-        if status == Status.SUCCEEDED and ident is not None and not is_blank(after):
+        if pos in new_ids and ident is not None:
+            # created: the server's record is the row as pushed, so the pushed row is its base
+            if lmds is not None and not is_blank(after):
+                lmds[pos] = pd.Timestamp(after)
+            if texts:
+                texts[1][ident] = [""] * len(texts[0])
+            overlay.add(ident)
+        elif status == Status.SUCCEEDED and ident is not None and not is_blank(after):
             before = base_lmd.get(ident) if texts else _timestamp(lmds[pos] if lmds is not None else None)
             # the server record is the base + the pushed changes only when the push did not merge
             # onto a newer record; after a merge the base keeps the exported LastModifiedDate, so
@@ -545,6 +575,23 @@ def write_results(
     )
     with _overriding(over):
         write_sheet(df, out)
+    return out
+
+
+def _created_ids(
+    outcomes: list[dict[str, Any]], ids: list[str | None], numbers: Sequence[int], by_row: dict[str, dict[str, Any]]
+) -> dict[int, str]:
+    """Return ``{position: new Id}`` for each data row without an Id whose outcome gave it one.
+
+    Created, or skipped as created by an earlier push; matched by the sheet's row number.
+    """
+    out = {}
+    for pos, ident in enumerate(ids):
+        if ident is not None or pos >= len(numbers):
+            continue
+        o = by_row.get(str(numbers[pos]))
+        if o is not None and o["Id"] is not None and o["status"] in (Status.CREATED, Status.SKIPPED):
+            out[pos] = o["Id"]
     return out
 
 

@@ -319,8 +319,14 @@ class Ledger:
         if df.empty:
             return 0
         recent = df[df["started_at"] >= pd.Timestamp(datetime.now(UTC) - since)]
-        keys = ["job_id", "operation", "Id"]
-        ended = recent.loc[recent["status"] != Status.IN_FLIGHT, keys].drop_duplicates()
+        # an in-flight entry is settled by an outcome of its job and operation for the same Id; one without an
+        # Id (a create: the Id comes with its outcome) by an outcome with the same change_key (its ClientToken)
+        by_key = "key:" + recent["change_key"].fillna("")
+        recent = recent.assign(_key=recent["Id"].where(recent["Id"] != "", by_key))
+        keys = ["job_id", "operation", "_key"]
+        done = recent["status"] != Status.IN_FLIGHT
+        ended = pd.concat([recent.loc[done, keys], recent.loc[done, keys[:2]].assign(_key=by_key[done])])
+        ended = ended.drop_duplicates()
         flying = recent[recent["status"] == Status.IN_FLIGHT].merge(ended, on=keys, how="left", indicator=True)
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 

@@ -19,6 +19,7 @@ Every UpdateOpportunity replaces the whole record, so:
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,13 +34,29 @@ import pyarrow.compute as pc
 
 from . import fields as P
 from ._status import Status
-from ._values import Blank, display, is_blank, normalise
+from ._values import Blank, display, is_blank, normalise, template
 from .exceptions import Problem
 from .frame import to_frame, to_payload
-from .rules import NOT_EDITS, editable_fields, payload_warnings, related_of_row, validate_payload
-from .schema import Catalog, Schema, get_schema, split_column
+from .rules import (
+    NOT_EDITS,
+    PENDING_SUBMISSION,
+    RELATED,
+    editable_fields,
+    is_read_only,
+    payload_warnings,
+    related_of_row,
+    validate_payload,
+)
+from .schema import ID, Catalog, Schema, get_schema, split_column
+from .wire import input_shape
 
-__all__ = ["Row", "changes", "resolve", "unchanged_cells", "unchanged_rows"]
+__all__ = ["Row", "changes", "duplicate_creates", "resolve", "resolve_create", "unchanged_cells", "unchanged_rows"]
+
+#: CreateOpportunity's reference page (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html).
+CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html"
+#: The members CreateOpportunity takes that UpdateOpportunity does not (the frame's output-only OpportunityTeam among them).
+CREATE_ONLY = frozenset(input_shape("CreateOpportunity").members) - frozenset(input_shape("UpdateOpportunity").members)
+TEAM = "OpportunityTeam"
 
 NO_TOKEN = (
     "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
@@ -437,6 +454,8 @@ class Row:
     #: the columns of ``edit`` in which the row may differ from its base, in ``edit``'s order
     #: (:func:`unchanged_cells` found the others certainly unchanged against it); None: any
     maybe: list[str] | None = None
+    #: a row without an Id: the CreateOpportunity ClientToken the push derived for it
+    client_token: str | None = None
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
@@ -573,3 +592,101 @@ def resolve(
         row.action = Status.INVALID
     else:
         row.action = Status.UPDATE
+
+
+def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) -> None:
+    """Plan a row without an Id: the CreateOpportunity payload of its filled cells, validated.
+
+    The payload is the row's filled cells of the members UpdateOpportunity also takes (the frame's
+    writable fields), with ``Catalog``; the ``ClientToken`` is the push's (:func:`opptoolkit.push_updates`
+    derives it from the ledger and the payload). Validated as an update is, by the same rules
+    (:func:`opptoolkit.rules.validate_payload`) against CreateOpportunity's input shape, every cell a
+    change, and with no association (a new record has none: Committed and Launched need a solution).
+    What a create cannot send is named, never dropped silently:
+
+    * ``RelatedEntityIdentifiers``: "cannot be updated using the UpdateOpportunity or CreateOpportunity"
+      (model, RelatedEntityIdentifiers); associations are ``AssociateOpportunity`` calls;
+    * ``LifeCycle.ReviewStatus`` and the reviewer's members: "Creating an opportunity sets
+      Lifecycle.ReviewStatus to Pending Submission" (:data:`CREATE_PAGE`);
+    * the other members AWS sets (``Arn``, ``CreatedDate`` ...).
+
+    ``OpportunityTeam``, which CreateOpportunity takes and UpdateOpportunity does not, is sent.
+
+    A row with nothing to send is ``unchanged``.
+
+    Examples
+    --------
+    >>> row = Row(label="5", id=None, edit={"Id": None, "Project.Title": "New deal", "Arn": "arn:x"})
+    >>> resolve_create(row, get_schema(), "Sandbox", None)
+    >>> str(row.action), row.payload, [str(w) for w in row.warnings]
+    ('create', {'Project': {'Title': 'New deal'}, 'Catalog': 'Sandbox'}, ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; not sent by CreateOpportunity'])
+    >>> row.changes
+    {'Project.Title': (None, 'New deal')}
+    """
+    send: dict[str, Any] = {}
+    team: dict[int, dict[str, Any]] = {}
+    dropped: dict[str, str] = {}  # field (a list's entries once) -> why it is not sent
+    for col, value in row.edit.items():
+        if col in NOT_EDITS or is_blank(value):
+            continue
+        f = cat.field_for(col)
+        base, idx, member = split_column(col)
+        if base == TEAM and idx is not None and TEAM in CREATE_ONLY:
+            team.setdefault(idx, {})[member] = value  # CreateOpportunity takes it, UpdateOpportunity does not
+            row.changes[col] = (None, normalise(value, f))
+        elif not f.writable:
+            why = (
+                "associations are AssociateOpportunity calls, never part of CreateOpportunity (model)"
+                if col.startswith(RELATED)
+                else "output-only: set by AWS; not sent by CreateOpportunity"
+            )
+            dropped.setdefault(base if idx is not None else col, why)
+        elif is_read_only(template(col)):
+            if P.NEXT_STEPS_HISTORY in (col, base):
+                dropped.setdefault(base, "set by AWS from each NextSteps; not sent")
+            elif normalise(value, f) != PENDING_SUBMISSION:
+                dropped[col] = (
+                    f"set by AWS's review: creating an opportunity sets ReviewStatus to {PENDING_SUBMISSION!r} ({CREATE_PAGE}); not sent"
+                )
+        else:
+            send[col] = value
+            row.changes[col] = (None, normalise(value, f))
+    warnings = [Problem(None, c, "ACTION_NOT_PERMITTED", why) for c, why in dropped.items()]
+    row.warnings = warnings
+    if not send and not team:
+        row.action, row.note = Status.UNCHANGED, "no Id and no value to create an opportunity from"
+        return
+    payload = to_payload(send)
+    payload.pop("Identifier", None)
+    if team:
+        payload[TEAM] = [team[i] for i in sorted(team)]
+    payload["Catalog"] = catalog
+    row.payload = payload
+    changed = payload_columns(send, row.changes, cat)
+    probe = {**payload, "ClientToken": row.client_token or "planned"}  # the model requires one; the push's is valid
+    row.problems = validate_payload(probe, operation="CreateOpportunity", changed=changed, related={}, today=today)
+    row.warnings = warnings + payload_warnings(payload, changed=changed, related={})
+    row.action = Status.INVALID if row.problems else Status.CREATE
+    row.note = "new: no Id"
+
+
+def duplicate_creates(rows: Iterable[Row]) -> None:
+    """Refuse each planned create whose payload repeats an earlier row's: one opportunity would serve both.
+
+    The ClientToken is derived from the payload, so two rows with the same cells are the same request.
+    """
+    seen: dict[str, str] = {}
+    for r in rows:
+        if r.action != Status.CREATE or r.payload is None:
+            continue
+        digest = _canonical(r.payload)
+        if digest in seen:
+            msg = f"the same cells as row {seen[digest]}: one opportunity would be created for both; delete one or make them differ"
+            r.problems.append(Problem(None, ID, "INVALID_VALUE", msg))
+            r.action = Status.INVALID
+        else:
+            seen[digest] = r.label
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)

@@ -44,7 +44,17 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
-from .plan import Row, blank_cells, blank_or_equal, changes, resolve, row_values, unchanged_cells
+from .plan import (
+    Row,
+    blank_cells,
+    blank_or_equal,
+    changes,
+    duplicate_creates,
+    resolve,
+    resolve_create,
+    row_values,
+    unchanged_cells,
+)
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import ID, Catalog, Field, Schema, get_schema
 from .sheets import EXTRA_POLICIES, Extra, read_sheet
@@ -57,6 +67,8 @@ __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
+UPDATE = "UpdateOpportunity"
+CREATE = "CreateOpportunity"
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -83,8 +95,8 @@ def _edited_rows(
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     base = choose_base(edited, base)  # given, else the export an edited workbook carries
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
-    if ID not in df.columns:
-        raise OpptoolkitError("the edited data has no Id column: every row must name its opportunity")
+    if ID not in df.columns:  # every row is new: each is created (its Id comes back from CreateOpportunity)
+        df = df.assign(**{ID: pd.Series([None] * len(df), index=df.index, dtype=object)})
     dup = df[ID][df[ID].duplicated() & df[ID].notna()]
     if len(dup):
         raise OpptoolkitError(f"Id appears more than once: {sorted(set(dup))[:5]}")
@@ -380,11 +392,12 @@ def _plan_frame(
     """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     for r in edit.work:
         if r.id is None:
-            r.action, r.note = Status.NOT_FOUND, "no Id"
+            resolve_create(r, cat, catalog, today)
             continue
         resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
+    duplicate_creates(edit.work)
     n = len(edit.labels)
     # an unchanged row as plan_row gives it, without a Row; then the others in their places
     columns: dict[str, list[Any]] = {
@@ -439,7 +452,7 @@ def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
 
 
 class _Wire:
-    """UpdateOpportunity as botocore sends it.
+    """UpdateOpportunity and CreateOpportunity as botocore sends them.
 
     Every HTTP attempt of one row (retries included) is counted, and any answered 5xx or left unanswered may
     have been applied.
@@ -466,7 +479,10 @@ class _Wire:
 
     @contextmanager
     def attached(self, client: Any) -> Iterator[_Wire]:
-        with handler_attached(client, "response-received", self.on_response, "UpdateOpportunity"):
+        with (
+            handler_attached(client, "response-received", self.on_response, UPDATE),
+            handler_attached(client, "response-received", self.on_response, CREATE),
+        ):
             yield self
 
 
@@ -491,6 +507,22 @@ class _PushRun:
     def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
         resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
 
+    def plan_creates(self, rows: list[Row]) -> None:
+        """Plan every row without an Id, and give each its ClientToken.
+
+        The token is the ledger's keyed hash of the CreateOpportunity request (the catalog and the
+        payload), so the same row pushed again with the same ledger -- a botocore retry, a rerun after a
+        crash or an unknown outcome -- is the same request, which AWS answers with the opportunity it
+        created (model, ClientToken: "Required to be unique, and should be unchanging"); a row whose cells
+        changed is a new request. Two rows with the same cells would be one opportunity: refused.
+        """
+        new = [r for r in rows if r.id is None and not r.same]
+        for r in new:
+            resolve_create(r, self.cat, self.catalog, self.today)
+            if r.payload is not None:
+                r.client_token = self.book.key([CREATE, r.payload])
+        duplicate_creates(new)
+
     def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
         if r.same or r.id is None or (self.bases is not None and r.id not in self.bases):
@@ -498,6 +530,8 @@ class _PushRun:
         return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank, r.maybe)
 
     def key(self, r: Row) -> str | None:
+        if r.client_token is not None:
+            return r.client_token  # a create: its ClientToken names the request
         return self.book.key(r.intent()) if r.changes else None
 
     def _told(self, p: Problem) -> str:
@@ -515,6 +549,8 @@ class _PushRun:
     def record(self, r: Row, status: str, **kw: Any) -> None:
         """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
+        if r.client_token is not None:
+            kw.setdefault("operation", CREATE)
         entry = LedgerEntry(
             job_id=self.book.job_id,
             row=r.label,
@@ -557,7 +593,12 @@ class _PushRun:
         """
         code, msg = code_and_message(e)
         status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
-        if status == Status.UNKNOWN:
+        if status == Status.UNKNOWN and r.client_token is not None:
+            msg = (
+                f"{msg} (the opportunity may have been created: the next run sends the same ClientToken, "
+                "which AWS answers with the opportunity it created, never a second one)"
+            )
+        elif status == Status.UNKNOWN:
             msg = f"{msg} (the write may have been applied: the next run reads the record back)"
         self.record(
             r,
@@ -569,7 +610,46 @@ class _PushRun:
             **kw,
         )
         if (u := unreachable(e, unanswered=True)) is not None:
-            raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}")
+            raise ServiceUnreachable(f"row {r.label} ({r.id or 'new'}): {u}")
+
+    def create(self, r: Row) -> int:
+        """Send one new row with CreateOpportunity; returns the HTTP attempts spent.
+
+        botocore's retries of a 5xx or a timeout resend the same ClientToken, so they never create a
+        second opportunity.
+        """
+        assert r.payload is not None and r.client_token is not None
+        started = datetime.now(UTC)
+        self.wire.reset()
+        # intent first: a crash from here on leaves an in-flight entry; the rerun sends the same token
+        self.book.write(
+            LedgerEntry(
+                job_id=self.book.job_id,
+                row=r.label,
+                Id="",
+                operation=CREATE,
+                status=Status.IN_FLIGHT,
+                changed_fields=list(r.changes),
+                started_at=started,
+                payload_sha256=r.client_token,
+                change_key=r.client_token,
+            )
+        )
+        try:
+            out = self.client.create_opportunity(**r.payload, ClientToken=r.client_token)
+        except (ClientError, BotoCoreError) as e:
+            self.fail(r, e, payload_sha256=r.client_token, started_at=started)
+            return self.wire.attempts
+        r.id = out["Id"]
+        self.record(
+            r,
+            Status.CREATED,
+            last_modified_after=out["LastModifiedDate"],
+            writes=self.wire.attempts,
+            payload_sha256=r.client_token,
+            started_at=started,
+        )
+        return self.wire.attempts
 
     def send(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
         """Send one row (merging again on ConflictException); returns the HTTP attempts spent."""
@@ -758,6 +838,8 @@ def push_updates(
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
             history = job.book.latest()  # under the lock: no other push is writing
+            created = _created(job.book)
+            job.plan_creates(rows)
             used = job.book.writes_since()
             futures: list[Future[dict[str, Any] | None]] = []
             try:
@@ -766,7 +848,8 @@ def push_updates(
                     for ahead in rows[len(futures) : i + lookahead]:
                         needed = not job.needs_no_read(ahead)
                         futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
-                    used += _push_row(job, r, futures[i], history.get(r.id or ""), used, daily_write_budget)
+                    prior = created.get(r.client_token or "") if r.id is None else history.get(r.id)
+                    used += _push_row(job, r, futures[i], prior, used, daily_write_budget)
                     bar.update(1)
                     bar.set_postfix(dict(job.counts), refresh=False)
             except ServiceUnreachable as e:
@@ -814,9 +897,7 @@ def _push_row(
         job.record(r, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="push interrupted before this row")
         return 0
     if r.id is None:
-        r.action, r.note = Status.NOT_FOUND, "no Id"
-        job.record(r, Status.NOT_FOUND, error_code="REQUIRED_FIELD_MISSING", error_message="Id: no Id")
-        return 0
+        return _push_create(job, r, prior, used, budget)
     unsettled = prior is not None and prior["status"] in _UNSETTLED
     try:
         latest = read.result()
@@ -862,6 +943,39 @@ def _push_row(
         )
     else:
         return job.send(r, base, latest)
+    return 0
+
+
+def _created(book: Ledger) -> dict[str, dict[str, Any]]:
+    """Return the newest CreateOpportunity entry of each ClientToken (the entries' ``change_key``)."""
+    df = book.read()
+    df = df[(df["operation"] == CREATE) & df["change_key"].notna()]
+    df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
+    return {str(r["change_key"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+
+
+def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int, budget: int) -> int:
+    """Create one row without an Id (planned by :meth:`_PushRun.plan_creates`); returns the writes spent."""
+    if prior is not None and prior["status"] in (Status.CREATED, Status.SKIPPED) and prior["Id"]:
+        # this very request already created its opportunity (the ledger says which): no write
+        r.id = str(prior["Id"])
+        job.record(
+            r,
+            Status.SKIPPED,
+            error_message=f"already created as {r.id} by an earlier run",
+            last_modified_after=prior["last_modified_after"],
+        )
+    elif r.action != Status.CREATE or job.dry_run:
+        job.record(r, r.action)
+    elif used >= budget:
+        job.record(
+            r,
+            Status.DEFERRED,
+            reason=Reason.DAILY_BUDGET,
+            error_message=f"daily write budget of {budget} used; run again later",
+        )
+    else:
+        return job.create(r)
     return 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit._values import is_blank
-from opptoolkit.plan import Row, resolve
+from opptoolkit.plan import Row, duplicate_creates, resolve, resolve_create
 from opptoolkit.schema import ID, get_schema
 from opptoolkit.testing import fake_records
 
@@ -26,18 +26,19 @@ def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank
     bases = {}
     for values in base.to_dict("records"):
         bases[str(values[ID])] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
-    out = []
+    rows = []
     for label, values in zip(edited.index, edited.to_dict("records"), strict=True):
         ident = None if is_blank(values.get(ID)) else str(values[ID])
         r = Row(label=str(label), id=ident, edit={str(k): v for k, v in values.items()})
         if ident is None:
-            r.action, r.note = "not_found", "no Id"
+            resolve_create(r, cat, catalog, TODAY)  # a new row: CreateOpportunity
         elif ident not in bases:
             r.action, r.note = "not_found", "not in the base"
         else:
             resolve(r, bases[ident], None, cat, blank, catalog, TODAY)
-        out.append(r.plan_row())
-    return pd.DataFrame(out, columns=COLUMNS)
+        rows.append(r)
+    duplicate_creates(rows)
+    return pd.DataFrame([r.plan_row() for r in rows], columns=COLUMNS)
 
 
 def _edit(edited: pd.DataFrame, base: pd.DataFrame, rng: np.random.Generator) -> None:

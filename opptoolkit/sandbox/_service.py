@@ -146,6 +146,14 @@ class ServiceError(Exception):
         self.status = self.STATUS.get(code, 400)
 
 
+def _body_digest(p: dict[str, Any]) -> str:
+    """Return a digest of a create request's body without its ClientToken: what a repeated token is compared by."""
+    import hashlib
+
+    body = {k: v for k, v in p.items() if k != "ClientToken"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _validation(problems: list[Any], reason: str) -> ServiceError:
     # model: ValidationException {Message, Reason, ErrorList[{FieldName, Message, Code}]}
     return ServiceError(
@@ -292,9 +300,19 @@ class SellingService(PartnerOperations):
             raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
         with self._write_lock:
             # model, ClientToken: "Required to be unique, and should be unchanging, it can be
-            # randomly generated or a meaningful string" -- a repeated token returns the same Id.
-            existing = self.store.token(catalog, p["ClientToken"])
-            if existing:
+            # randomly generated or a meaningful string. [...] If you use the same client token, the API
+            # returns the following error: "Conflicting client token submitted for a new request body."" So a
+            # repeated request (same token, same body: a retry) answers with the opportunity it created, and
+            # the same token with another body is refused with that message. The model does not name the
+            # exception; ConflictException is the operation's error for a request that conflicts with state.
+            body = _body_digest(p)
+            found = self.store.token(catalog, p["ClientToken"])
+            if found:
+                existing, stored_body = found
+                if stored_body is not None and stored_body != body:
+                    raise ServiceError(
+                        "ConflictException", "Conflicting client token submitted for a new request body."
+                    )
                 rec = self._load(catalog, existing)
                 return {
                     ID: existing,
@@ -320,7 +338,7 @@ class SellingService(PartnerOperations):
             # UpdateOpportunity page: "Pending Submission: Not submitted for validation"
             lc["ReviewStatus"] = PENDING_SUBMISSION
             self.store.put(rec)
-            self.store.save_token(catalog, p["ClientToken"], identifier)
+            self.store.save_token(catalog, p["ClientToken"], identifier, body)
         out = {ID: identifier, "LastModifiedDate": stamp}
         if rec.get("PartnerOpportunityIdentifier"):
             out["PartnerOpportunityIdentifier"] = rec["PartnerOpportunityIdentifier"]

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS client_token (
     catalog TEXT NOT NULL,
     token TEXT NOT NULL,
     id TEXT NOT NULL,
+    body TEXT,
     PRIMARY KEY (catalog, token)
 );
 """
@@ -51,6 +52,8 @@ class Store:
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL") if self.path != ":memory:" else None
         self.conn.executescript(_SCHEMA)
+        if "body" not in {r[1] for r in self.conn.execute("PRAGMA table_info(client_token)")}:
+            self.conn.execute("ALTER TABLE client_token ADD COLUMN body TEXT")  # a store made before it kept bodies
 
     def close(self) -> None:
         with self.lock:
@@ -117,13 +120,16 @@ class Store:
         for (text,) in rows:
             yield loads_record(text)
 
-    def token(self, catalog: str, token: str) -> str | None:
+    def token(self, catalog: str, token: str) -> tuple[str, str | None] | None:
+        """Return the Id a ClientToken created and the digest of the request body it came with (or None)."""
         with self.lock:
             row = self.conn.execute(
-                "SELECT id FROM client_token WHERE catalog=? AND token=?", (catalog, token)
+                "SELECT id, body FROM client_token WHERE catalog=? AND token=?", (catalog, token)
             ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
-    def save_token(self, catalog: str, token: str, identifier: str) -> None:
+    def save_token(self, catalog: str, token: str, identifier: str, body: str | None = None) -> None:
         with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO client_token VALUES (?,?,?)", (catalog, token, identifier))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO client_token VALUES (?,?,?,?)", (catalog, token, identifier, body)
+            )
