@@ -127,13 +127,13 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
     plan = plan_updates(args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra, client=client)
     _print_plan(plan)
     n = int((plan["action"] == Status.UPDATE).sum())
-    if n == 0:
+    new = int((plan["action"] == Status.CREATE).sum())
+    if n + new == 0:
         return True
+    what = f"{n} updates" + (f" and {new} new opportunities" if new else "")
     if not sys.stdin.isatty():
-        raise OpptoolkitError(
-            f"{n} updates to the live AWS catalog need a confirmation: run in a terminal, or pass --yes"
-        )
-    answer = input(f"send {n} updates to the live AWS catalog? [y/N] ")
+        raise OpptoolkitError(f"{what} to the live AWS catalog need a confirmation: run in a terminal, or pass --yes")
+    answer = input(f"send {what} to the live AWS catalog? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 
 
@@ -181,7 +181,9 @@ def _push(args: argparse.Namespace) -> int:
     print(
         f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
     )
-    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.UNCHANGED, Status.SKIPPED])]
+    for r in result[result["status"] == Status.CREATED].to_dict("records"):
+        print(f"  row {r['row']}: created {r['Id']}")
+    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.CREATED, Status.UNCHANGED, Status.SKIPPED])]
     for r in bad.fillna("").to_dict("records"):
         print(
             f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",

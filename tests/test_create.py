@@ -1,0 +1,227 @@
+"""Rows without an Id are created (CreateOpportunity), exactly once, through a real boto3 client over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import openpyxl
+import pandas as pd
+import pytest
+from botocore.config import Config
+
+import opptoolkit as ot
+from opptoolkit.cli import main
+from opptoolkit.sandbox import SandboxConfig
+
+FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
+
+
+def new_rows(n: int, prefix: str = "New") -> pd.DataFrame:
+    """``n`` new opportunities as an analyst types them into a sheet: no Id, a handful of columns."""
+    return pd.DataFrame(
+        {
+            "Id": [None] * n,
+            "Project.Title": [f"{prefix} {i}" for i in range(n)],
+            "Customer.Account.CompanyName": [f"Company {i}" for i in range(n)],
+            "Customer.Account.WebsiteUrl": ["https://example.com"] * n,
+            "LifeCycle.Stage": ["Prospect"] * n,
+            "LifeCycle.TargetCloseDate": ["2031-06-30"] * n,
+            "Project.CustomerBusinessProblem": ["The customer needs to move its data warehouse to AWS"] * n,
+        }
+    )
+
+
+def titled(sb, prefix: str) -> dict[str, int]:
+    """How many records of the sandbox have each title starting with ``prefix``."""
+    out: dict[str, int] = {}
+    for r in sb.records("Sandbox"):
+        t = r.get("Project", {}).get("Title", "")
+        if t.startswith(prefix):
+            out[t] = out.get(t, 0) + 1
+    return out
+
+
+def test_rows_without_an_id_are_planned_as_create_and_numbered_as_the_sheet_numbers_them(sb, tmp_path):
+    rows = new_rows(3)
+    rows.loc[1, "LifeCycle.Stage"] = "Committed"  # a new record has no solution: AWS refuses Committed
+    path = ot.write_sheet(rows, tmp_path / "new.xlsx", headers="path")
+    plan = ot.plan_updates(path, "Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+    assert plan["row"].tolist() == ["2", "3", "4"]
+    assert plan["action"].tolist() == ["create", "invalid", "create"]
+    assert any("needs an associated solution" in e for e in plan.loc[1, "errors"])
+    assert "Project.Title: (blank) → 'New 0'" in plan.loc[0, "changes"]
+    assert sb.service.calls == {}  # a plan of new rows reads nothing and sends nothing
+
+
+def test_a_push_creates_each_new_row_once_and_a_rerun_sends_nothing(sb, tmp_path):
+    rows = new_rows(3)
+    before = sb.service.store.count()
+    first = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert first["status"].tolist() == ["created"] * 3
+    assert first["Id"].str.fullmatch(r"O\d+").all()
+    assert first["writes"].tolist() == [1, 1, 1]
+    assert first.attrs["calls"] == {"CreateOpportunity": 3}
+    for ident, title in zip(first["Id"], rows["Project.Title"], strict=True):
+        rec = sb.record("Sandbox", ident)
+        assert rec["Project"]["Title"] == title
+        assert rec["LifeCycle"]["ReviewStatus"] == "Pending Submission"  # API reference: what create sets
+        assert pd.Timestamp(rec["LastModifiedDate"]) == first.set_index("Id").loc[ident, "last_modified_after"]
+    book = ot.read_ledger(tmp_path / "l")
+    done = book[book["status"] == "created"]
+    assert set(done["operation"]) == {"CreateOpportunity"}
+    assert done["Id"].tolist() == first["Id"].tolist()
+    assert done["last_modified_after"].notna().all()
+    again = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert again["status"].tolist() == ["skipped"] * 3
+    assert again["Id"].tolist() == first["Id"].tolist()  # the ledger names what the first run created
+    assert again.attrs["calls"] == {}
+    assert sb.service.store.count() == before + 3
+
+
+def test_dry_run_plans_creates_without_sending(sb, tmp_path):
+    result = ot.push_updates(
+        new_rows(2), "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, dry_run=True, **FAST
+    )
+    assert result["status"].tolist() == ["create", "create"]
+    assert sb.service.calls == {}
+    assert ot.read_ledger(tmp_path / "l").empty
+
+
+def test_creates_count_against_the_daily_write_budget(sb, tmp_path):
+    rows = new_rows(3, "Budget")
+    first = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", daily_write_budget=2,
+                            endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert first["status"].tolist() == ["created", "created", "deferred"]
+    assert first["reason"].tolist()[2] == "DAILY_BUDGET"
+    later = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", daily_write_budget=3,
+                            endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert later["status"].tolist() == ["skipped", "skipped", "created"]
+    assert titled(sb, "Budget") == {f"Budget {i}": 1 for i in range(3)}
+
+
+def test_two_rows_with_the_same_cells_are_refused_not_merged(sb, tmp_path):
+    rows = pd.concat([new_rows(2), new_rows(1)], ignore_index=True)  # row 2 repeats row 0
+    result = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["created", "created", "invalid"]
+    assert "the same cells as row 0" in result.loc[2, "error_message"]
+    assert titled(sb, "New") == {"New 0": 1, "New 1": 1}
+
+
+def test_the_sandbox_honours_the_client_token_as_the_model_documents(sb):
+    client = boto3.client(
+        "partnercentral-selling",
+        region_name="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    body = {"Catalog": "Sandbox", "Project": {"Title": "Token test"}}
+    one = client.create_opportunity(**body, ClientToken="t-1")
+    two = client.create_opportunity(**body, ClientToken="t-1")  # a retry: the same opportunity, not a second
+    assert one["Id"] == two["Id"]
+    assert one["LastModifiedDate"] == two["LastModifiedDate"]
+    # model, ClientToken: "If you use the same client token, the API returns the following error: "Conflicting
+    # client token submitted for a new request body.""
+    other = {"Catalog": "Sandbox", "Project": {"Title": "Another"}}
+    with pytest.raises(client.exceptions.ConflictException, match="Conflicting client token"):
+        client.create_opportunity(**other, ClientToken="t-1")
+    assert titled(sb, "Token test") == {"Token test": 1}
+    assert titled(sb, "Another") == {}
+
+
+def test_a_500_after_commit_never_creates_twice(sb, tmp_path):
+    sb.service.config = SandboxConfig.fast(
+        fault_after_commit_rate=0.6, fault_operations=frozenset({"CreateOpportunity"})
+    )
+    rows = new_rows(12, "Fault")
+    statuses: list[list[str]] = []
+    for _ in range(6):  # botocore retries each 500 with the same token; what stays unknown is sent again
+        result = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+        statuses.append(result["status"].tolist())
+        if set(statuses[-1]) <= {"created", "skipped"}:
+            break
+    assert set(statuses[-1]) <= {"created", "skipped"}, statuses
+    assert sum(s.count("created") for s in statuses) == 12
+    assert titled(sb, "Fault") == {f"Fault {i}": 1 for i in range(12)}  # each row exactly once
+    ids = {r["Id"] for r in sb.records("Sandbox") if r["Project"]["Title"].startswith("Fault")}
+    assert set(result["Id"]) == ids
+    assert sb.service.calls["CreateOpportunity"] > 12  # the faults did fire: retries went out
+
+
+_PUSH_SCRIPT = """
+import sys, pandas as pd, opptoolkit as ot
+ot.push_updates(pd.read_parquet(sys.argv[1]), "Sandbox", ledger=sys.argv[2], endpoint_url=sys.argv[3],
+                reads_per_second=1000, writes_per_second=1000, progress=False)
+"""
+
+
+def test_a_push_killed_mid_run_and_rerun_creates_every_row_exactly_once(sb, tmp_path):
+    rows = new_rows(30, "Killed")
+    rows.to_parquet(tmp_path / "new.parquet")
+    ledger = tmp_path / "ledger"
+    sb.service.config.latency = 0.05
+    proc = subprocess.Popen([sys.executable, "-c", _PUSH_SCRIPT, str(tmp_path / "new.parquet"), str(ledger),
+                             sb.endpoint_url])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(titled(sb, "Killed")) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = titled(sb, "Killed")
+    assert 5 <= len(before) < 30, "the push was not killed mid-run"
+    sb.service.config.latency = 0.0
+    result = ot.push_updates(rows, "Sandbox", ledger=ledger, endpoint_url=sb.endpoint_url, **FAST)
+    assert set(result["status"]) <= {"created", "skipped"}
+    assert titled(sb, "Killed") == {f"Killed {i}": 1 for i in range(30)}  # each row exactly once
+    book = ot.read_ledger(ledger)
+    ended = book[book["status"].isin(["created", "skipped"])].groupby("row")["Id"].last()
+    assert ended.to_dict() == dict(zip(result["row"], result["Id"], strict=True))
+
+
+def test_the_results_workbook_carries_the_new_ids_so_the_next_push_updates(sb, tmp_path):
+    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    sheet = pd.concat([export.head(2), new_rows(2, "Sheet")], ignore_index=True)
+    path = ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="path", base=True)
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["unchanged", "unchanged", "created", "created"]
+    assert result["row"].tolist() == ["2", "3", "4", "5"]
+    out = ot.write_results(result, path)
+    back = ot.read_sheet(out)
+    assert back["Id"].tolist() == [*export["Id"].head(2), *result["Id"][2:]]
+    assert back["LastModifiedDate"].tolist()[2:] == result["last_modified_after"].tolist()[2:]
+    shown = [r[:3] for r in openpyxl.load_workbook(out)["Results"].iter_rows(min_row=2, values_only=True)]
+    assert shown[2:] == [(4, result.loc[2, "Id"], "created"), (5, result.loc[3, "Id"], "created")]
+    calls = dict(sb.service.calls)
+    again = ot.push_updates(out, "Sandbox", ledger=tmp_path / "l2", endpoint_url=sb.endpoint_url, **FAST)
+    assert again["status"].tolist() == ["unchanged"] * 4  # a new ledger: only the Ids keep it from creating again
+    assert sb.service.calls == calls  # against the base it carries: nothing read, nothing sent
+    wb = openpyxl.load_workbook(out)
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index("Next steps") + 1  # the results workbook has the labels as headers
+    ws.cell(5, col).value = "Call the new customer"
+    wb.save(out)
+    edited = ot.push_updates(out, "Sandbox", ledger=tmp_path / "l2", endpoint_url=sb.endpoint_url, **FAST)
+    assert edited["status"].tolist() == ["unchanged", "unchanged", "unchanged", "succeeded"]
+    assert edited.attrs["calls"] == {"GetOpportunity": 1, "UpdateOpportunity": 1}
+    assert sb.record("Sandbox", result.loc[3, "Id"])["LifeCycle"]["NextSteps"] == "Call the new customer"
+    assert titled(sb, "Sheet") == {"Sheet 0": 1, "Sheet 1": 1}
+
+
+def test_the_cli_push_prints_what_it_created(sb, tmp_path, capsys):
+    path = ot.write_sheet(new_rows(2, "Cli"), tmp_path / "new.xlsx", headers="path")
+    code = main(["push", str(path), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
+                 "--ledger", str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "created 2" in out
+    back = ot.read_sheet(tmp_path / "new.results.xlsx")  # the results workbook has each new row's Id
+    assert back["Id"].notna().all()
+    for row, ident in zip(("2", "3"), back["Id"], strict=True):
+        assert f"row {row}: created {ident}" in out
+    assert titled(sb, "Cli") == {"Cli 0": 1, "Cli 1": 1}
