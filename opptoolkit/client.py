@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
@@ -172,6 +172,15 @@ class Pacer:
         (self._read if name in READ_ACTIONS else self._write).acquire()
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def wrote_at(self, when: datetime) -> None:
+        """Start the write bucket from a write that went at ``when`` (UTC), before this pacer existed.
+
+        The service's bucket is per partner account and does not reset between two runs: a push that starts
+        right after another (its ledger says when that one's last write went) waits out the rest of that
+        second instead of spending a write on a ThrottlingException.
+        """
+        self._write.spent((datetime.now(UTC) - when).total_seconds())
 
     @contextmanager
     def attached(self, client: Any) -> Iterator[Pacer]:

@@ -91,6 +91,16 @@ class TokenBucket:
             self._spend(now)
             return None
 
+    def spent(self, ago: float) -> None:
+        """Count a request that went ``ago`` seconds ago elsewhere (another process, an earlier run).
+
+        The bucket then holds no more than the service's would have refilled since: taken as empty just after
+        that request, which is the most it can be.
+        """
+        with self.lock:
+            self._refill()
+            self.tokens = min(self.tokens, max(0.0, ago) * self.rate)
+
     def acquire(self) -> float:
         """Block until a request may go (and count it); returns the seconds waited."""
         waited = 0.0

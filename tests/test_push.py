@@ -679,3 +679,20 @@ def test_a_problem_carries_only_the_api_field_codes():
     assert ot.Problem(2, "LifeCycle.Stage", "INVALID_ENUM_VALUE", "not a stage").code == "INVALID_ENUM_VALUE"
     with pytest.raises(ValueError, match="ValidationExceptionErrorCode"):
         ot.Problem(2, "LifeCycle.Stage", "CONFLICT", "changed on both sides")
+
+
+def test_back_to_back_pushes_on_one_ledger_are_paced_as_one_stream_of_writes(tmp_path):
+    # the service's write bucket does not reset between two pushes: the second starts where the
+    # ledger says the first one's writes left it, and is never throttled (a throttled try spends a write)
+    with Sandbox(config=SandboxConfig.fast(write_rate=1.0, write_burst=1.0)) as sb:
+        export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+        rows = _editable(export, 2)
+        for i, row in enumerate(rows):
+            edited = export.loc[[row]].copy()
+            edited["Project.Title"] = f"Back to back {i}"
+            result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export,
+                                     endpoint_url=sb.endpoint_url, reads_per_second=1000, progress=False)  # fmt: skip
+            assert result["status"].tolist() == ["succeeded"]
+            assert result["writes"].tolist() == [1]
+        assert sb.service.throttled == 0
+        assert sum(ot.read_ledger(tmp_path / "l")["writes"]) == 2
