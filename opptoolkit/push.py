@@ -10,6 +10,8 @@ this module reads the inputs and the server's records, sends, and keeps the ledg
   reconciles (reads back) what was in flight when a crash came or whose outcome was unknown (a
   5xx or a timeout after the request went out);
 * a row with no concurrency token of its own (no base, no LastModifiedDate) is never sent;
+* a row without an Id is created (CreateOpportunity) with a ClientToken derived from the ledger's
+  secret and the request, so no retry, crash or rerun creates it twice;
 * the daily write budget counts every HTTP attempt botocore makes, and one push at a time
   holds a ledger.
 """
@@ -319,8 +321,9 @@ def plan_updates(
     Parameters
     ----------
     edited : DataFrame or path
-        The edited frame, or a ``.xlsx`` / ``.csv`` sheet. Must have ``Id``; may hold any
-        subset of the columns (only those can change).
+        The edited frame, or a ``.xlsx`` / ``.csv`` sheet; may hold any subset of the columns
+        (only those can change). A row with a blank ``Id`` (or every row, without an ``Id``
+        column) is a new opportunity: planned as ``create`` (:func:`opptoolkit.plan.resolve_create`).
     catalog : {"AWS", "Sandbox"}
         Always explicit.
     base : DataFrame, path or None
@@ -341,7 +344,7 @@ def plan_updates(
     -------
     DataFrame
         One row per edited row: ``row`` (the spreadsheet's row number when the rows came
-        from a sheet, else the frame's label), ``Id``, ``action`` (update, unchanged, invalid,
+        from a sheet, else the frame's label), ``Id``, ``action`` (update, create, unchanged, invalid,
         no_token, not_editable, conflict, not_found), ``changes`` (``path: old → new``),
         ``changed_fields``, ``errors`` (each ``field: CODE: message``), ``error_codes`` (each
         error's code alone: the API's, or ``CONFLICT``), ``warnings`` (what the model's text
@@ -350,7 +353,7 @@ def plan_updates(
     Raises
     ------
     OpptoolkitError
-        Bad input: no ``Id`` column, a repeated Id, an unknown column, a row whose own
+        Bad input: a repeated Id, an unknown column, a row whose own
         ``Catalog`` is not ``catalog``, a base with a blank Id.
 
 
@@ -372,10 +375,11 @@ def plan_updates(
     cat = get_schema()
     edit, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
-    if bases is None:
+    ids = [r.id for r in edit.work if r.id]
+    if bases is None and ids:  # new rows alone need no read (nor a client)
         client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
         with Pacer().attached(client):
-            latest = _read_many(client, catalog, [r.id for r in edit.work if r.id], progress)
+            latest = _read_many(client, catalog, ids, progress)
     with gc_paused():
         return _plan_frame(edit, bases, latest, cat, blank, catalog, today)
 
@@ -759,7 +763,12 @@ def push_updates(
     For each row with changes: read the latest record (prefetched ahead of the writer), merge
     the row's changes onto it (three-way against ``base`` when the server moved on), validate,
     and send UpdateOpportunity with the token of the record it was merged onto. A
-    ConflictException re-reads and merges again (``max_merge_attempts``).
+    ConflictException re-reads and merges again (``max_merge_attempts``). A row without an
+    ``Id`` is sent with CreateOpportunity (see :meth:`_PushRun.plan_creates` for its
+    ClientToken); its new ``Id`` and ``LastModifiedDate`` are in the result and the ledger
+    (``operation`` CreateOpportunity), and :func:`opptoolkit.write_results` writes them into the
+    results workbook, so its next push updates the row. A rerun with the same ledger sends
+    nothing for a row already created (``skipped``, with its Id).
 
     Parameters
     ----------
@@ -776,7 +785,7 @@ def push_updates(
     writes_per_second, reads_per_second : float
         Client-side pacing (documented quotas: 1 and 10).
     daily_write_budget : int
-        UpdateOpportunity HTTP attempts allowed per rolling 24 h (botocore's retries count),
+        Write HTTP attempts (UpdateOpportunity, CreateOpportunity) allowed per rolling 24 h (botocore's retries count),
         counted from the ledger (documented: 10,000). When it runs out the remaining rows are
         ``deferred``; run again later.
 
@@ -784,7 +793,7 @@ def push_updates(
     -------
     DataFrame
         Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``,
-        ``status`` (succeeded, unchanged, skipped, invalid, no_token, not_editable, conflict,
+        ``status`` (succeeded, created, unchanged, skipped, invalid, no_token, not_editable, conflict,
         not_found, failed, unknown, deferred: :class:`opptoolkit.Status`), ``error_code`` (what the
         service or botocore said, such as ``ConflictException`` or ``INVALID_ENUM_VALUE``),
         ``reason`` (why the toolkit settled the row itself: :class:`opptoolkit.Reason`),

@@ -225,3 +225,18 @@ def test_the_cli_push_prints_what_it_created(sb, tmp_path, capsys):
     for row, ident in zip(("2", "3"), back["Id"], strict=True):
         assert f"row {row}: created {ident}" in out
     assert titled(sb, "Cli") == {"Cli 0": 1, "Cli 1": 1}
+
+
+def test_a_plan_of_new_rows_alone_needs_no_service():
+    plan = ot.plan_updates(new_rows(2), "Sandbox", progress=False)  # no endpoint, no credentials
+    assert plan["action"].tolist() == ["create", "create"]
+
+
+def test_the_sandbox_refuses_an_aws_referral_created_in_the_aws_catalog(sb):
+    client = boto3.client("partnercentral-selling", region_name="us-east-1", endpoint_url=sb.endpoint_url,
+                          aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    # model, Origin: "For all opportunities created with Catalog: AWS, this field must only be Partner Referral"
+    with pytest.raises(client.exceptions.ValidationException, match="Origin"):
+        client.create_opportunity(Catalog="AWS", ClientToken="t", Origin="AWS Referral", Project={"Title": "x"})
+    made = client.create_opportunity(Catalog="Sandbox", ClientToken="t", Origin="AWS Referral", Project={"Title": "x"})
+    assert sb.record("Sandbox", made["Id"])["Project"]["Title"] == "x"  # the Sandbox catalog simulates a referral

@@ -146,6 +146,10 @@ class ServiceError(Exception):
         self.status = self.STATUS.get(code, 400)
 
 
+_ORIGIN_PARTNER = "Partner Referral"
+assert _ORIGIN_PARTNER in service_model().shape_for("OpportunityOrigin").enum  # type: ignore[attr-defined]
+
+
 def _body_digest(p: dict[str, Any]) -> str:
     """Return a digest of a create request's body without its ClientToken: what a repeated token is compared by."""
     import hashlib
@@ -296,6 +300,11 @@ class SellingService(PartnerOperations):
     def _CreateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
         catalog = p["Catalog"]
         problems = business_problems(p, related={})  # a new record has no associations yet
+        # model, Origin: "For all opportunities created with Catalog: AWS, this field must only be Partner Referral";
+        # AWS Referral simulates a referral in the Sandbox catalog only
+        if catalog != SANDBOX and p.get("Origin", _ORIGIN_PARTNER) != _ORIGIN_PARTNER:
+            msg = f"Origin must be {_ORIGIN_PARTNER!r} in catalog {catalog}"
+            problems.append(Problem(None, "Origin", "INVALID_VALUE", msg))
         if problems:
             raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
         with self._write_lock:
