@@ -330,14 +330,29 @@ class Ledger:
         flying = recent[recent["status"] == Status.IN_FLIGHT].merge(ended, on=keys, how="left", indicator=True)
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 
-    def latest(self, operation: str = _OPERATION) -> dict[str, dict[str, Any]]:
-        """Return the newest entry of ``operation`` per opportunity Id."""
+    def latest(self, operation: str = _OPERATION, by: str = "Id") -> dict[str, dict[str, Any]]:
+        """Return the newest entry of ``operation`` per opportunity Id (or per value of the column ``by``).
+
+        ``by="change_key"``: per request, such as a create's ClientToken (a create has no Id until it succeeds).
+        """
         df = self._read_once()
-        df = df[df["operation"] == operation]
+        df = df[(df["operation"] == operation) & df[by].notna()]
         if df.empty:
             return {}
         df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
-        return {str(r["Id"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+        return {str(r[by]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+
+    def last_write(self) -> datetime | None:
+        """Return when the newest write the ledger records went (None: none).
+
+        An outcome that spent writes ended at ``finished_at``; an entry still in flight (a crash) went out just
+        after its ``started_at``. A push paces its first write from it (the quota's second does not restart).
+        """
+        df = self._read_once()
+        times = pd.concat(
+            [df.loc[df["writes"] > 0, "finished_at"], df.loc[df["status"] == Status.IN_FLIGHT, "started_at"]]
+        ).dropna()
+        return None if times.empty else pd.Timestamp(times.max()).to_pydatetime()
 
     def latest_by_key(self, operation: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Return the newest entry of ``operation`` per (opportunity Id, change key).

@@ -847,9 +847,8 @@ def push_updates(
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
             history = job.book.latest()  # under the lock: no other push is writing
-            book = job.book.read()
-            created = _created(book)
-            if (last := _last_write(book)) is not None:
+            created = job.book.latest(CREATE, by="change_key")  # by ClientToken
+            if (last := job.book.last_write()) is not None:
                 pacer.wrote_at(last)  # the quota's second does not restart with this push
             job.plan_creates(rows)
             used = job.book.writes_since()
@@ -956,28 +955,6 @@ def _push_row(
     else:
         return job.send(r, base, latest)
     return 0
-
-
-def _created(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Return the newest CreateOpportunity entry of each ClientToken (the entries' ``change_key``), from a ledger."""
-    df = df[(df["operation"] == CREATE) & df["change_key"].notna()]
-    df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
-    return {str(r["change_key"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
-
-
-def _last_write(df: pd.DataFrame) -> datetime | None:
-    """Return when the newest write a ledger records went (None: none).
-
-    An outcome that spent writes ended at ``finished_at``; an entry still in flight (a crash) went out just
-    after its ``started_at``.
-    """
-    times = pd.concat(
-        [
-            df.loc[df["writes"] > 0, "finished_at"],
-            df.loc[df["status"] == Status.IN_FLIGHT, "started_at"],
-        ]
-    ).dropna()
-    return None if times.empty else cast("datetime", times.max().to_pydatetime())
 
 
 def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int, budget: int) -> int:
