@@ -50,7 +50,17 @@ from .rules import (
 from .schema import ID, Catalog, Schema, get_schema, split_column
 from .wire import input_shape
 
-__all__ = ["Row", "changes", "duplicate_creates", "resolve", "resolve_create", "unchanged_cells", "unchanged_rows"]
+__all__ = [
+    "PARTNER_ID",
+    "Row",
+    "changes",
+    "create_request",
+    "duplicate_creates",
+    "resolve",
+    "resolve_create",
+    "unchanged_cells",
+    "unchanged_rows",
+]
 
 #: CreateOpportunity's reference page (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html).
 CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html"
@@ -670,23 +680,50 @@ def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) 
     row.note = "new: no Id"
 
 
-def duplicate_creates(rows: Iterable[Row]) -> None:
-    """Refuse each planned create whose payload repeats an earlier row's: one opportunity would serve both.
+#: The member that names a new row across pushes (model, PartnerOpportunityIdentifier: "the
+#: opportunity's unique identifier in the partner's CRM system").
+PARTNER_ID = "PartnerOpportunityIdentifier"
 
-    The ClientToken is derived from the payload, so two rows with the same cells are the same request.
+
+def create_request(payload: dict[str, Any]) -> list[Any]:
+    """Return what names a new row's CreateOpportunity request (its ClientToken is a keyed hash of it).
+
+    The partner's CRM id when the row has one: a row edited after an earlier push created it (or left
+    its create unknown) is still the same request, so AWS answers with that opportunity or refuses the
+    other body (model, ClientToken: "Conflicting client token submitted for a new request body"), never
+    creates a second one. Without it, the whole payload: the same cells are the same request.
+
+    Examples
+    --------
+    >>> create_request({"Catalog": "Sandbox", "PartnerOpportunityIdentifier": "CRM-1", "Project": {"Title": "A"}})
+    ['PartnerOpportunityIdentifier', 'Sandbox', 'CRM-1']
+    """
+    ident = payload.get(PARTNER_ID)
+    return [PARTNER_ID, payload.get("Catalog"), ident] if ident else [payload]
+
+
+def duplicate_creates(rows: Iterable[Row]) -> None:
+    """Refuse each planned create that repeats an earlier row's request: one opportunity would serve both.
+
+    The same partner CRM id, or (rows without one) the same cells: see :func:`create_request`.
     """
     seen: dict[str, str] = {}
     for r in rows:
         if r.action != Status.CREATE or r.payload is None:
             continue
-        digest = _canonical(r.payload)
+        request = create_request(r.payload)
+        digest = _canonical(request)
         if digest in seen:
-            msg = f"the same cells as row {seen[digest]}: one opportunity would be created for both; delete one or make them differ"
-            r.problems.append(Problem(None, ID, "INVALID_VALUE", msg))
+            what = "partner opportunity id" if request[0] == PARTNER_ID else "cells"
+            msg = (
+                f"the same {what} as row {seen[digest]}: one opportunity would be created for both; "
+                "delete one or make them differ"
+            )
+            r.problems.append(Problem(None, PARTNER_ID if request[0] == PARTNER_ID else ID, "INVALID_VALUE", msg))
             r.action = Status.INVALID
         else:
             seen[digest] = r.label
 
 
-def _canonical(payload: dict[str, Any]) -> str:
+def _canonical(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)

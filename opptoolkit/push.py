@@ -51,6 +51,7 @@ from .plan import (
     blank_cells,
     blank_or_equal,
     changes,
+    create_request,
     duplicate_creates,
     resolve,
     resolve_create,
@@ -514,17 +515,18 @@ class _PushRun:
     def plan_creates(self, rows: list[Row]) -> None:
         """Plan every row without an Id, and give each its ClientToken.
 
-        The token is the ledger's keyed hash of the CreateOpportunity request (the catalog and the
-        payload), so the same row pushed again with the same ledger -- a botocore retry, a rerun after a
-        crash or an unknown outcome -- is the same request, which AWS answers with the opportunity it
-        created (model, ClientToken: "Required to be unique, and should be unchanging"); a row whose cells
-        changed is a new request. Two rows with the same cells would be one opportunity: refused.
+        The token is the ledger's keyed hash of the CreateOpportunity request (:func:`create_request`:
+        the partner's CRM id when the row has one, else the payload), so the same row pushed again with
+        the same ledger -- a botocore retry, a rerun after a crash or an unknown outcome -- is the same
+        request, which AWS answers with the opportunity it created (model, ClientToken: "Required to be
+        unique, and should be unchanging"). Without a CRM id, a row whose cells changed is a new
+        request. Two rows of the same request would be one opportunity: refused.
         """
         new = [r for r in rows if r.id is None and not r.same]
         for r in new:
             resolve_create(r, self.cat, self.catalog, self.today)
             if r.payload is not None:
-                r.client_token = self.book.key([CREATE, r.payload])
+                r.client_token = self.book.key([CREATE, *create_request(r.payload)])
         duplicate_creates(new)
 
     def needs_no_read(self, r: Row) -> bool:
@@ -641,6 +643,23 @@ class _PushRun:
         )
         try:
             out = self.client.create_opportunity(**r.payload, ClientToken=r.client_token)
+        except self.client.exceptions.ConflictException as e:
+            # the row's CRM id was sent before with other cells (model, ClientToken: "Conflicting client
+            # token submitted for a new request body"): that earlier request may have created it
+            code, _ = code_and_message(e)
+            self.record(
+                r,
+                Status.CONFLICT,
+                error_code=code,
+                error_message=(
+                    "an earlier push sent this partner opportunity id with other values and may have created it: "
+                    "find it on Partner Central, put its Id in this row, then push again"
+                ),
+                writes=self.wire.attempts,
+                payload_sha256=r.client_token,
+                started_at=started,
+            )
+            return self.wire.attempts
         except (ClientError, BotoCoreError) as e:
             self.fail(r, e, payload_sha256=r.client_token, started_at=started)
             return self.wire.attempts
@@ -965,7 +984,10 @@ def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int,
         job.record(
             r,
             Status.SKIPPED,
-            error_message=f"already created as {r.id} by an earlier run",
+            error_message=(
+                f"already created as {r.id} by an earlier run; to change it, push the results workbook "
+                "(it has the Id) or put the Id in this row"
+            ),
             last_modified_after=prior["last_modified_after"],
         )
     elif r.action != Status.CREATE or job.dry_run:

@@ -240,3 +240,32 @@ def test_the_sandbox_refuses_an_aws_referral_created_in_the_aws_catalog(sb):
         client.create_opportunity(Catalog="AWS", ClientToken="t", Origin="AWS Referral", Project={"Title": "x"})
     made = client.create_opportunity(Catalog="Sandbox", ClientToken="t", Origin="AWS Referral", Project={"Title": "x"})
     assert sb.record("Sandbox", made["Id"])["Project"]["Title"] == "x"  # the Sandbox catalog simulates a referral
+
+
+def test_a_row_with_a_crm_id_edited_after_its_create_is_never_created_again(sb, tmp_path):
+    """The partner's CRM id names the request: an edit after a create (done, or left unknown) is not a new one."""
+    rows = new_rows(2, "Crm")
+    rows["PartnerOpportunityIdentifier"] = ["CRM-1", "CRM-2"]
+    sb.service.config = SandboxConfig.fast(
+        fault_after_commit_rate=1.0, fault_operations=frozenset({"CreateOpportunity"})
+    )
+    first = ot.push_updates(rows.iloc[[1]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert first["status"].tolist() == ["unknown"]  # created, but every answer was a 500
+    sb.service.config = SandboxConfig.fast()
+    done = ot.push_updates(rows.iloc[[0]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert done["status"].tolist() == ["created"]
+    edited = rows.copy()
+    edited["Project.Title"] = ["Crm 0 renamed", "Crm 1 renamed"]
+    again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert again["status"].tolist() == ["skipped", "conflict"]
+    assert again.loc[0, "Id"] == done.loc[0, "Id"] and "push the results workbook" in again.loc[0, "error_message"]
+    assert "may have created it" in again.loc[1, "error_message"] and again.loc[1, "error_code"] == "ConflictException"
+    assert titled(sb, "Crm") == {"Crm 0": 1, "Crm 1": 1}  # one opportunity per CRM id, never a second
+
+
+def test_two_new_rows_with_the_same_crm_id_are_refused(sb, tmp_path):
+    rows = new_rows(2, "Twin")
+    rows["PartnerOpportunityIdentifier"] = ["CRM-9", "CRM-9"]
+    plan = ot.plan_updates(rows, "Sandbox")
+    assert plan["action"].tolist() == ["create", "invalid"]
+    assert any("the same partner opportunity id as row 0" in e for e in plan.loc[1, "errors"])
