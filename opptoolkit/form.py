@@ -33,13 +33,15 @@ import pandas as pd
 from . import fields as P
 from ._status import Status
 from ._values import display, enum_value, is_blank
+from ._workbook import WORK_FIRST
 from .client import fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem
 from .frame import to_frame, to_payload
+from .mirror import read_mirror
 from .plan import changes
 from .push import push_updates
 from .rules import ACTION_REQUIRED, LOCKED_STATUSES, editable_fields, validate_payload
-from .schema import ID, Catalog, Field, Schema, get_schema, label_for, split_column
+from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, label_for, split_column
 
 if TYPE_CHECKING:
     import boto3
@@ -74,11 +76,53 @@ def widget_kind(f: Field) -> str:
     return "text"
 
 
+# Section titles: the model's top-level parts, in words (derived_label: "SoftwareRevenue" -> "Software
+# revenue"), after the commonly edited fields (the workbook's WORK_FIRST order) and before what no
+# edit can change. The three names below are the form's own, not fields.
+COMMON = "Commonly edited"
+GENERAL = "Opportunity"
+READ_ONLY = "Read-only (set by AWS)"
+
+
+def _section_title(column: str) -> str:
+    return derived_label(column.split(".", 1)[0]) if "." in column else GENERAL
+
+
+def _short_label(column: str, section: str) -> str:
+    """Return a field's label inside its section, without the section's words ("Customer company" -> "Company")."""
+    label = label_for(column)
+    words, lead = label.split(), section.lower().split()
+    if len(words) > len(lead) and [x.lower() for x in words[: len(lead)]] == lead:
+        rest = " ".join(words[len(lead) :])
+        return rest[:1].upper() + rest[1:]
+    return label
+
+
+def _sentence(label: str, p: Problem) -> str:
+    """Return a problem in plain words, naming the field by its label ("Customer website is required ...")."""
+    msg = p.message
+    return f"{label} {msg}" if msg[:1].islower() else f"{label}: {msg}"
+
+
+def _problem_html(label: str, p: Problem) -> str:
+    """One problem in plain words; the API's error code is its tooltip."""
+    return f"<span class='ot-problem' title='{html.escape(p.code)}'>{html.escape(_sentence(label, p))}</span>"
+
+
+def _when(value: Any) -> str:
+    if is_blank(value):
+        return ""
+    try:
+        return f"{pd.Timestamp(value):%Y-%m-%d %H:%M} UTC"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 class _FieldWidget:
     """One column's widget, its label, live character count and error line."""
 
-    def __init__(self, column: str, f: Field, value: Any, on_change: Callable[[], None]) -> None:
-        self.column, self.field = column, f
+    def __init__(self, column: str, f: Field, value: Any, on_change: Callable[[], None], label: str) -> None:
+        self.column, self.field, self.label_text = column, f, label
         self.kind = widget_kind(f)
         layout = w.Layout(width="420px")
         tooltip = f.doc[:600] or None
@@ -93,15 +137,15 @@ class _FieldWidget:
         elif self.kind == "date":
             self.widget = w.DatePicker(layout=w.Layout(width="200px"), tooltip=tooltip)
         elif self.kind == "textarea":
-            self.widget = w.Textarea(layout=w.Layout(width="420px", height="80px"), tooltip=tooltip)
+            tall = f.length is not None and f.length[1] > 2 * LONG_TEXT  # a title: two lines; a problem: more
+            self.widget = w.Textarea(layout=w.Layout(width="420px", height="80px" if tall else "48px"), tooltip=tooltip)
         else:
             self.widget = w.Text(layout=layout, tooltip=tooltip, disabled=self.kind == "readonly")
         self.widget.add_class(css_class(column))
-        # inside its section a field is named without the section's name ("Title" under Project)
-        short = label_for(column.split(".", 1)[1]) if "." in column else label_for(column)
-        self.label = w.HTML(f"<b>{html.escape(short)}</b>", layout=w.Layout(width="300px"), tooltip=tooltip)
+        self.label = w.HTML(f"<b>{html.escape(label)}</b>", layout=w.Layout(width="300px"), tooltip=tooltip)
         self.count = w.HTML("")
         self.error = w.HTML("")
+        self.error.add_class(css_class(column + "-error"))
         self.box = w.VBox([w.HBox([self.label, self.widget, self.count]), self.error])
         self.set(value)
         self.on_change = on_change
@@ -154,12 +198,23 @@ class OpportunityForm:
     Build it with :func:`edit_opportunity` (against the API) or :meth:`from_row` (a DataFrame
     row, no API: Save writes back into the frame).
 
+    The form opens on a header naming the record, a picker over ``pick_from`` (search by company,
+    title or Id, then Open), and the commonly edited fields (the workbook's first columns); the
+    other fields follow in one collapsible section per part of the model. A field with a problem
+    opens its section, and the line beside Save says why Save is off.
+
     Attributes
     ----------
     fields : dict
         Column -> its field widget (``fields[col].widget`` is the ipywidget).
+    sections : dict
+        Section title -> its ``ipywidgets.Accordion`` (``selected_index`` 0: open).
+    section_of : dict
+        Column -> the title of the section that shows it.
     status : ipywidgets.HTML
-        What the last Save / Reload did, in plain words.
+        What the last Save / Reload / Open did, in plain words.
+    why : ipywidgets.HTML
+        Why Save is off, beside the button.
     """
 
     def __init__(
@@ -172,31 +227,44 @@ class OpportunityForm:
         frame: pd.DataFrame | None = None,
         index: Any = None,
         today: date | None = None,
+        pick_from: pd.DataFrame | None = None,
     ) -> None:
         self.cat: Schema = get_schema()
         self.client, self.ledger, self.frame, self.index, self.today = client, Path(ledger), frame, index, today
+        self.pick_from = frame if pick_from is None and client is None else pick_from
         self.base: dict[str, Any] = self._row(row)
         self.catalog_name = catalog or self.base.get("Catalog") or "Sandbox"
         self.fields: dict[str, _FieldWidget] = {}
+        self.sections: dict[str, w.Accordion] = {}
+        self.section_of: dict[str, str] = {}
+        self._seen: set[tuple[str, str]] = set()  # the problems shown last, (field, code)
+        self.header = w.HTML("")
+        self.header.add_class("ot-header")
         self.status = w.HTML("")
         self.banner = w.HTML("")
+        self.why = w.HTML("")
+        self.why.add_class("ot-why")
         self.preview_out = w.HTML("")
         self._list_boxes: dict[str, w.VBox] = {}
         self._building = False
+        self._pending_open: Any = None
         self.save_button = w.Button(description="Save", button_style="primary", icon="save")
         self.preview_button = w.Button(description="Preview changes", icon="eye")
         self.reload_button = w.Button(description="Reload", icon="refresh", disabled=client is None)
         self.save_button.on_click(lambda _: self.save())
         self.preview_button.on_click(lambda _: self.preview())
         self.reload_button.on_click(lambda _: self.reload())
-        self.sections = w.Accordion()
+        self.section_box = w.VBox()
+        self.picker = self._picker()
         self.widget = w.VBox(
             [
+                self.picker,
+                self.header,
                 self.banner,
-                self.sections,
-                w.HBox([self.preview_button, self.save_button, self.reload_button]),
-                self.preview_out,
+                w.HBox([self.preview_button, self.save_button, self.reload_button, self.why]),
                 self.status,
+                self.preview_out,
+                self.section_box,
             ]
         )
         self.widget.add_class("ot-form")
@@ -207,7 +275,10 @@ class OpportunityForm:
     def from_row(
         cls, row: pd.Series | Mapping[str, Any], frame: pd.DataFrame | None = None, **kwargs: Any
     ) -> OpportunityForm:
-        """Return a form over a DataFrame row; Save writes the edited values back into ``frame``."""
+        """Return a form over a DataFrame row; Save writes the edited values back into ``frame``.
+
+        The picker offers the other rows of ``frame`` (or of ``pick_from=``).
+        """
         index = row.name if isinstance(row, pd.Series) else None
         return cls(row, frame=frame, index=index, **kwargs)
 
@@ -228,23 +299,36 @@ class OpportunityForm:
         self._building = True
         self.fields.clear()
         self._list_boxes.clear()
-        groups: dict[str, list[w.Widget]] = {}
+        self.section_of.clear()
+        self._seen = set()
+        cols = self._columns()
+        # what no edit can change, whatever the ReviewStatus: shown apart, lists of it as tables
+        fixed = editable_fields(None, cols, schema=self.cat)
+        first = [c for c in WORK_FIRST if c in cols and fixed[c] is None]
+        groups: dict[str, list[w.Widget]] = {COMMON: []}
         lists: dict[str, dict[int, list[w.Widget]]] = {}
-        for col in self._columns():
+        tables: dict[str, list[str]] = {}
+        for col in first + [c for c in cols if c not in first]:
             f = self.cat.field_for(col)
-            fw = _FieldWidget(col, f, self.base.get(col), self._changed)
-            self.fields[col] = fw
-            if not f.writable:
-                top = "Read-only"
-            else:
-                top = col.split(".")[0] if "." in col else "General"
             base, idx, _ = split_column(col)
-            if idx is not None and f.writable:
+            if col in first:
+                title, label = COMMON, label_for(col)
+            elif fixed[col] is not None:
+                title = READ_ONLY if idx is None or "." not in base else _section_title(col)
+                label = _short_label(col, READ_ONLY if idx is None else title)
+            else:
+                title = _section_title(col)
+                label = _short_label(col, title)
+            fw = _FieldWidget(col, f, self.base.get(col), self._changed, label)
+            self.fields[col] = fw
+            self.section_of[col] = title
+            if idx is not None and col not in first and fixed[col] is not None:
+                tables.setdefault(base, []).append(col)
+            elif idx is not None and col not in first:
                 lists.setdefault(base, {}).setdefault(idx, []).append(fw.box)
             else:
-                groups.setdefault(top, []).append(fw.box)
+                groups.setdefault(title, []).append(fw.box)
         for base, entries in lists.items():
-            top = base.split(".")[0]
             box = w.VBox([self._entry_box(base, i, boxes) for i, boxes in sorted(entries.items())])
             self._list_boxes[base] = box
             sl = self.cat.struct_lists[base]
@@ -252,22 +336,55 @@ class OpportunityForm:
             add.add_class(css_class(base + "-add"))
             add.on_click(lambda _, b=base: self.add_entry(b))
             limit = f" (at most {sl.max})" if sl.max else ""
-            groups.setdefault(top, []).append(
-                w.VBox([w.HTML(f"<b>{html.escape(label_for(base))}</b>{limit}"), box, add])
+            groups.setdefault(_section_title(base + ".x"), []).append(
+                w.VBox(
+                    [w.HTML(f"<b>{html.escape(_short_label(base, _section_title(base + '.x')))}</b>{limit}"), box, add]
+                )
             )
-        order = ["General", *[k for k in groups if k not in ("General", "Read-only")], "Read-only"]
-        children, titles = [], []
+        for base, tcols in tables.items():
+            title = READ_ONLY if "." not in base else _section_title(base + ".x")
+            groups.setdefault(title, []).append(self._table(base, tcols, title))
+        order = [COMMON, *[k for k in groups if k not in (COMMON, READ_ONLY)], READ_ONLY]
+        # the same record shown again (after Save, Reload, Add): the sections the user opened stay open
+        same = self.sections and getattr(self, "_built_for", None) == self.base.get(ID)
+        opened = {k for k, acc in self.sections.items() if acc.selected_index == 0} if same else {COMMON}
+        self._built_for = self.base.get(ID)
+        self.sections = {}
         for name in order:
-            if name in groups:
-                children.append(w.VBox(groups[name]))
-                titles.append(name)
-        self.sections.children = children
-        for i, t in enumerate(titles):
-            self.sections.set_title(i, t)
-        self.sections.selected_index = None
+            if groups.get(name):
+                acc = w.Accordion(children=[w.VBox(groups[name])], titles=(name,))
+                acc.add_class("ot-section")
+                acc.add_class(css_class("section-" + name))
+                acc.selected_index = 0 if name in opened else None
+                self.sections[name] = acc
+        self.section_box.children = list(self.sections.values())
         self._apply_editability()
+        self._header()
         self._building = False
         self._changed()
+
+    def _table(self, base: str, columns: list[str], section: str) -> w.Widget:
+        """Show a read-only list of structures (next-steps history, team) as a table: nothing to add or remove."""
+        sl = self.cat.struct_lists[base]
+        rows: dict[int, dict[str, Any]] = {}
+        for c in columns:
+            _, idx, member = split_column(c)
+            v = self.base.get(c)
+            if idx is not None and member and not is_blank(v):
+                rows.setdefault(idx, {})[member] = v
+        head = "".join(f"<th>{html.escape(label_for(m))}</th>" for m in sl.members)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(display(r.get(m)).strip(chr(39)))}</td>" for m in sl.members) + "</tr>"
+            for _, r in sorted(rows.items())
+        )
+        name = html.escape(_short_label(base, section))
+        table = (
+            f"<table class='{css_class(base)}' style='border-collapse:collapse;font-size:12px'>"
+            f"<tr>{head}</tr>{body}</table>"
+            if rows
+            else "<i>none</i>"
+        )
+        return w.HTML(f"<b>{name}</b> <span style='color:#888'>(read-only, set by AWS)</span>{table}")
 
     def _entry_box(self, base: str, index: int, boxes: list[w.Widget]) -> w.Widget:
         remove = w.Button(description="Remove", icon="trash", layout=w.Layout(width="110px"))
@@ -277,16 +394,36 @@ class OpportunityForm:
             [w.HTML(f"<i>#{index + 1}</i>"), *boxes, remove], layout=w.Layout(border="1px solid #ddd", padding="4px")
         )
 
+    def _header(self) -> None:
+        """Name the open record: company and title, then Id, stage, review status and last change."""
+        b = self.base
+        name = " — ".join(str(b[c]) for c in (P.COMPANY, P.TITLE) if not is_blank(b.get(c))) or "(no name)"
+        facts = [
+            ("Id", b.get(ID)),
+            (label_for(P.STAGE), b.get(P.STAGE)),
+            (label_for(P.REVIEW_STATUS), b.get(P.REVIEW_STATUS)),
+            ("Last modified", _when(b.get("LastModifiedDate"))),
+        ]
+        line = " · ".join(
+            f"{html.escape(k)}: <b class='{css_class('header-' + k)}'>{html.escape(str(v))}</b>"
+            for k, v in facts
+            if not is_blank(v) and v != ""
+        )
+        self.header.value = (
+            f"<div style='font-size:18px;font-weight:600;margin-top:6px'>{html.escape(name)}</div>"
+            f"<div style='color:#444;margin-bottom:4px'>{line} · {html.escape(self.catalog_name)} catalog</div>"
+        )
+
     def _apply_editability(self) -> None:
         status = self.base.get(P.REVIEW_STATUS)
         self.banner.value = ""
         if status in LOCKED_STATUSES:
             self.banner.value = (
-                f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: nothing is editable.</div>"
+                f"<div style='color:#a60'>Review status is <b>{html.escape(status)}</b>: nothing is editable.</div>"
             )
         elif status == ACTION_REQUIRED:
             self.banner.value = (
-                f"<div style='color:#a60'>ReviewStatus is <b>{html.escape(status)}</b>: only the fields "
+                f"<div style='color:#a60'>Review status is <b>{html.escape(status)}</b>: only the fields "
                 "AWS asked about are editable.</div>"
             )
         # the rules' decision, as the plan and the sandbox make it
@@ -294,8 +431,75 @@ class OpportunityForm:
         for col, fw in self.fields.items():
             reason = reasons[col]
             fw.disable(reason)
-            if reason and fw.kind != "readonly":
+            if reason and fw.kind != "readonly" and self.section_of.get(col) != READ_ONLY:
                 fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(reason)}</span>"
+
+    # -- the picker ------------------------------------------------------------------------------
+    def _picker(self) -> w.Widget:
+        self.search = w.Text(placeholder="Search company, title or Id", layout=w.Layout(width="300px"))
+        self.search.add_class("ot-picker-search")
+        self.matches = w.Select(options=[], rows=5, layout=w.Layout(width="620px"))
+        self.matches.add_class("ot-picker-list")
+        self.open_button = w.Button(description="Open", icon="folder-open")
+        self.open_button.add_class("ot-picker-open")
+        self.found = w.HTML("")
+        if self.pick_from is None or len(self.pick_from) == 0:
+            return w.VBox([])
+        self.search.observe(lambda _: self._search(), names="value")
+        self.open_button.on_click(lambda _: self.open(self.matches.value) if self.matches.value is not None else None)
+        self._search()
+        return w.HBox([w.VBox([self.search, self.found]), self.matches, self.open_button])
+
+    def _search(self, limit: int = 200) -> None:
+        df = self.pick_from
+        if df is None:
+            return
+        text = pd.Series("", index=df.index, dtype=object)
+        for c in (ID, P.COMPANY, P.TITLE):
+            if c in df.columns:
+                text = text + " " + df[c].fillna("").astype(str)
+        words = self.search.value.lower().split()
+        hit = text.str.lower().map(lambda t: all(x in t for x in words))
+        rows = df[hit.astype(bool)]
+        options = []
+        for _, r in rows.head(limit).iterrows():
+            bits = [str(r[c]) for c in (P.COMPANY, P.TITLE) if c in rows.columns and not is_blank(r[c])]
+            stage = f", {r[P.STAGE]}" if P.STAGE in rows.columns and not is_blank(r[P.STAGE]) else ""
+            options.append((f"{' — '.join(bits) or '(no name)'} ({r[ID]}{stage})", r[ID]))
+        self.matches.options = options
+        more = f", the first {limit} shown" if len(rows) > limit else ""
+        self.found.value = f"<span style='color:#666'>{len(rows)} of {len(df)} opportunities{more}</span>"
+
+    def open(self, identifier: str, *, discard: bool = False) -> str:
+        """Show another opportunity: read again from the service (or ``pick_from``'s row, without a client).
+
+        Edits not saved are kept unless the same record is asked for twice (or ``discard``).
+        """
+        n = len(self.changes())
+        if n and not discard and self._pending_open != identifier:
+            self._pending_open = identifier
+            return self._say(
+                f"{n} change{'s' if n != 1 else ''} not saved here. Save, or press Open again to drop "
+                f"{'them' if n != 1 else 'it'} and open {identifier}.",
+                "#a60",
+            )
+        self._pending_open = None
+        if self.client is not None:
+            rec = fetch_opportunity(self.client, self.catalog_name, identifier)
+            if rec is None:
+                return self._say(f"{identifier} is not in the {self.catalog_name} catalog.", "#b00")
+            self.base = self._row(to_frame([rec]).iloc[0])
+        else:
+            source = self.frame if self.frame is not None else self.pick_from
+            assert source is not None
+            at = source.index[source[ID] == identifier]
+            if len(at) == 0:
+                return self._say(f"{identifier} is not in this frame.", "#b00")
+            self.index = at[0]
+            self.base = self._row(source.loc[self.index])
+        self.preview_out.value = ""
+        self._build()
+        return self._say(f"Opened {identifier}.", "#070")
 
     # -- values, validation, preview ---------------------------------------------------------------
     def set(self, column: str, value: Any) -> None:
@@ -323,6 +527,10 @@ class OpportunityForm:
         status = self.base.get(P.REVIEW_STATUS)
         return validate_payload(_untuple(to_payload(edited)), changed=changed, review_status=status, today=self.today)
 
+    def label(self, column: str) -> str:
+        """Return the field's name as the form shows it outside its section (``Customer website``)."""
+        return label_for(column)
+
     def _changed(self) -> None:
         if self._building:
             return
@@ -333,21 +541,46 @@ class OpportunityForm:
         for col, fw in self.fields.items():
             if fw.widget.disabled:
                 continue
-            ps = by_field.get(col, [])
             fw.error.value = "".join(
-                f"<div style='color:#b00;font-size:12px'>{html.escape(p.code)}: {html.escape(p.message)}</div>"
-                for p in ps
+                f"<div style='color:#b00;font-size:12px'>{_problem_html(fw.label_text, p)}</div>"
+                for p in by_field.get(col, [])
             )
+        # a section with a problem says so in its title; whenever the problems change (one appears,
+        # one is fixed), every section holding one opens, so no reason to refuse Save stays hidden
+        count: dict[str, int] = {}
+        for col, ps in by_field.items():
+            if col in self.section_of and not self.fields[col].widget.disabled:
+                count[self.section_of[col]] = count.get(self.section_of[col], 0) + len(ps)
+        seen = {(p.field, p.code) for p in problems}
+        for name, acc in self.sections.items():
+            n = count.get(name, 0)
+            acc.set_title(0, f"{name} — {n} problem{'s' if n != 1 else ''}" if n else name)
+            if n and seen != self._seen:
+                acc.selected_index = 0
+        self._seen = seen
         n = len(self.changes())
         self.save_button.disabled = bool(problems) or n == 0
         self.save_button.description = f"Save {n} change{'s' if n != 1 else ''}" if n else "Save"
-        unplaced = [p for p in problems if p.field not in self.fields or self.fields[p.field].widget.disabled]
-        self.status.value = "".join(f"<div style='color:#b00'>{html.escape(str(p))}</div>" for p in unplaced)
+        if problems:
+            k = len(problems)
+            items = "".join(f"<li>{_problem_html(self.label(p.field), p)}</li>" for p in problems)
+            self.why.value = (
+                f"<div style='color:#b00'>Save is off until {'this problem is' if k == 1 else f'these {k} problems are'}"
+                f" fixed:<ul style='margin:2px 0'>{items}</ul></div>"
+            )
+            self.save_button.tooltip = "; ".join(_sentence(self.label(p.field), p) for p in problems)
+        else:
+            self.why.value = "<span style='color:#888'>No changes yet.</span>" if n == 0 else ""
+            self.save_button.tooltip = None
 
     def preview(self) -> list[str]:
-        """Show and return the changes as ``path: old → new``."""
-        lines = [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes().items()]
-        items = "".join(f"<li><code>{html.escape(x)}</code></li>" for x in lines) or "<li>No changes.</li>"
+        """Show and return the changes as ``field: old → new``."""
+        changed = self.changes()
+        lines = [f"{self.label(c)}: {display(o)} → {display(n)}" for c, (o, n) in changed.items()]
+        items = (
+            "".join(f"<li title='{html.escape(c)}'>{html.escape(x)}</li>" for c, x in zip(changed, lines, strict=True))
+            or "<li>No changes.</li>"
+        )
         self.preview_out.value = f"<ul class='ot-preview'>{items}</ul>"
         return lines
 
@@ -389,16 +622,17 @@ class OpportunityForm:
     def save(self) -> str:
         """Save through the batch updater (or into the frame for :meth:`from_row`).
 
-        Returns the status in plain words.
+        On success the form shows the record as saved: read back from the service (with what
+        someone else changed meanwhile, merged), or the frame's row. Returns the status in plain words.
         """
         problems = self.problems()
         if problems:
-            return self._say("Not saved: " + "; ".join(str(p) for p in problems), "#b00")
-        changes = self.changes()
-        if not changes:
+            return self._say("Not saved: " + "; ".join(_sentence(self.label(p.field), p) for p in problems), "#b00")
+        mine = self.changes()
+        if not mine:
             return self._say("Nothing to save.", "#888")
         if self.client is None:
-            return self._save_to_frame(changes)
+            return self._save_to_frame(mine)
         edited = pd.DataFrame([self.values()])
         base = pd.DataFrame([self.base])
         result = push_updates(
@@ -412,22 +646,54 @@ class OpportunityForm:
             today=self.today,
         )
         r = result.iloc[0]
-        if r["status"] == Status.SUCCEEDED:
+        n = len(mine)
+        what = f"{n} change{'s' if n != 1 else ''}"
+        if r["status"] in (Status.SUCCEEDED, Status.UNCHANGED, Status.SKIPPED):
+            expected = {**self.base, **{c: v for c, (_, v) in mine.items()}}
             self.reload(quiet=True)
+            self._update_pick_from()
+            theirs = [c for c in changes(self.base, expected, self.cat, "clear") if self.fields[c].field.writable]
+            theirs = [c for c in theirs if editable_fields(None, [c], schema=self.cat)[c] is None]
+            kept = (
+                " Also showing what someone else changed meanwhile (kept, yours merged with it): "
+                + ", ".join(self.label(c) for c in theirs)
+                + "."
+                if theirs
+                else ""
+            )
+            said = {
+                Status.SUCCEEDED: f"Saved {what}.",
+                Status.UNCHANGED: f"Partner Central already had these {what}; nothing was sent.",
+                Status.SKIPPED: f"The ledger ({self.ledger}) shows these {what} saved before; nothing was sent.",
+            }[Status(r["status"])]
             return self._say(
-                f"Saved {len(changes)} change(s). LastModifiedDate is now {display(r['last_modified_after']).strip(chr(39))}.",
+                f"{said} This is the record as Partner Central now holds it (last modified "
+                f"{_when(self.base.get('LastModifiedDate'))}).{kept}",
                 "#070",
             )
         if r["status"] == Status.CONFLICT:
+            both = [c.strip() for c in str(r["error_message"] or "").split(":", 1)[-1].split(",") if c.strip()]
+            named = ", ".join(self.label(c) if c in self.fields else c for c in both) or "the same fields"
             return self._say(
-                f"Not saved: someone changed the same field(s) on the server ({r['error_message']}). "
-                "Reload to see their values.",
+                f"Not saved: since you opened this record, someone else changed {named} on Partner Central, "
+                "and so did you. Your edits are still here; Reload shows their values (and drops your edits).",
                 "#b00",
+                code=str(r["reason"] or r["status"]),
             )
-        if r["status"] == Status.UNCHANGED:
-            self.reload(quiet=True)
-            return self._say("The server already had these values.", "#070")
-        return self._say(f"Not saved ({r['status']}): {r['error_code'] or r['reason']}: {r['error_message']}", "#b00")
+        code = str(r["error_code"] or r["reason"] or r["status"])
+        return self._say(f"Not saved: {r['error_message'] or r['status']}", "#b00", code=code)
+
+    def _update_pick_from(self) -> None:
+        """Keep the picker's frame in step with a record just saved (its columns only)."""
+        df = self.pick_from
+        if df is None or ID not in df.columns:
+            return
+        at = df.index[df[ID] == self.base.get(ID)]
+        if len(at) == 0:
+            return
+        for col in df.columns:
+            v = self.base.get(col)
+            df.at[at[0], col] = None if is_blank(v) and not isinstance(v, list) else v
 
     def _save_to_frame(self, changes: dict[str, tuple[Any, Any]]) -> str:
         if self.frame is not None and self.index is not None:
@@ -436,8 +702,10 @@ class OpportunityForm:
                     self.frame[col] = None
                 self.frame.at[self.index, col] = list(new) if isinstance(new, tuple) else new  # type: ignore[assignment]
         self.base = {**self.base, **{c: (list(n) if isinstance(n, tuple) else n) for c, (_, n) in changes.items()}}
+        self._header()
         self._changed()
-        return self._say(f"Wrote {len(changes)} change(s) into the frame (nothing sent).", "#070")
+        n = len(changes)
+        return self._say(f"Wrote {n} change{'s' if n != 1 else ''} into the frame (nothing sent).", "#070")
 
     def reload(self, quiet: bool = False) -> str:
         """Read the record from the server again and show it (edits are dropped)."""
@@ -450,8 +718,9 @@ class OpportunityForm:
         self._build()
         return "" if quiet else self._say("Reloaded from the server.", "#070")
 
-    def _say(self, text: str, color: str) -> str:
-        self.status.value = f"<div class='ot-status' style='color:{color}'>{html.escape(text)}</div>"
+    def _say(self, text: str, color: str, code: str | None = None) -> str:
+        tip = f" title='{html.escape(code)}'" if code else ""
+        self.status.value = f"<div class='ot-status' style='color:{color}'{tip}>{html.escape(text)}</div>"
         return text
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -470,7 +739,7 @@ def _untuple(v: Any) -> Any:
 
 
 def edit_opportunity(
-    identifier: str,
+    identifier: str | None,
     catalog: Catalog,
     *,
     client: SellingClient | None = None,
@@ -478,13 +747,14 @@ def edit_opportunity(
     endpoint_url: str | None = None,
     ledger: str | Path = "ledger",
     today: date | None = None,
+    pick_from: pd.DataFrame | str | Path | None = None,
 ) -> OpportunityForm:
     """Load one opportunity from Partner Central into a form (display it in Jupyter).
 
     Parameters
     ----------
-    identifier : str
-        The opportunity's ``Id``.
+    identifier : str or None
+        The opportunity's ``Id``; None opens the first row of ``pick_from``.
     catalog : {"AWS", "Sandbox"}
         The record's catalog.
     client, boto3_session, endpoint_url
@@ -493,6 +763,10 @@ def edit_opportunity(
         The push ledger folder Save records into (see :func:`opptoolkit.push_updates`).
     today : date, optional
         For the date rules (default: today, UTC).
+    pick_from : DataFrame or path, optional
+        The opportunities the form's picker searches (a frame, or a mirror folder read with
+        :func:`opptoolkit.read_mirror`). A record picked is read again from the service; after a
+        Save the frame's row holds the record as saved (in the frame's columns).
 
     Returns
     -------
@@ -502,7 +776,7 @@ def edit_opportunity(
     Raises
     ------
     OpptoolkitError
-        When the catalog holds no such opportunity.
+        When the catalog holds no such opportunity, or there is nothing to open.
 
     Examples
     --------
@@ -513,7 +787,14 @@ def edit_opportunity(
     'dropdown'
     """
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    frame = read_mirror(pick_from) if isinstance(pick_from, (str, Path)) else pick_from
+    if identifier is None:
+        if frame is None or len(frame) == 0:
+            raise OpptoolkitError("nothing to open: give an opportunity's Id, or pick_from= a frame with rows")
+        identifier = str(frame[ID].iloc[0])
     rec = fetch_opportunity(client, catalog, identifier)
     if rec is None:
         raise OpptoolkitError(f"opportunity {identifier} not found in catalog {catalog} (ResourceNotFoundException)")
-    return OpportunityForm(to_frame([rec]).iloc[0], catalog=catalog, client=client, ledger=ledger, today=today)
+    return OpportunityForm(
+        to_frame([rec]).iloc[0], catalog=catalog, client=client, ledger=ledger, today=today, pick_from=frame
+    )

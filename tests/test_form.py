@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import ipywidgets as w
 import pandas as pd
 import pytest
 
 import opptoolkit as ot
+from opptoolkit._workbook import WORK_FIRST
 from opptoolkit.form import OpportunityForm, widget_kind
 from opptoolkit.sandbox import Sandbox, SandboxConfig, load_seed
 
@@ -138,11 +142,153 @@ def test_save_through_the_batch_updater_reports_conflicts_in_plain_words(tmp_pat
         form = ot.edit_opportunity(rec["Id"], "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path / "l")
         form.set("Project.Title", "Mine")
         sb.edit("Sandbox", rec["Id"], lambda r: r["Project"].update(Title="Theirs"))
-        assert "someone changed the same field" in form.save()
+        said = form.save()
+        assert "someone else changed Project title on Partner Central, and so did you" in said
+        assert "CONFLICT" in form.status.value  # the code, as the message's tooltip
+        assert form.fields["Project.Title"].get() == "Mine"  # the edit is not lost
         assert sb.record("Sandbox", rec["Id"])["Project"]["Title"] == "Theirs"
         form.reload()
         assert form.fields["Project.Title"].get() == "Theirs"
         form.set("LifeCycle.NextSteps", "Call on Monday")
-        assert form.save().startswith("Saved 1 change(s). LastModifiedDate is now")
+        assert form.save().startswith("Saved 1 change. This is the record as Partner Central now holds it")
         assert sb.record("Sandbox", rec["Id"])["LifeCycle"]["NextSteps"] == "Call on Monday"
         assert (ot.read_ledger(tmp_path / "l")["status"] == "succeeded").sum() == 1
+
+
+def test_after_save_the_form_shows_the_record_read_back_with_a_colleagues_change_merged(tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        rec = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")
+        form = ot.edit_opportunity(rec["Id"], "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path / "l")
+        before = form.header.value
+        form.set("LifeCycle.NextSteps", "Send the proposal")
+        sb.edit("Sandbox", rec["Id"], lambda r: r["Project"].update(Title="Their new title"))
+        said = form.save()
+        stored = sb.record("Sandbox", rec["Id"])
+        assert (
+            stored["LifeCycle"]["NextSteps"] == "Send the proposal" and stored["Project"]["Title"] == "Their new title"
+        )
+        assert "Saved 1 change." in said and "someone else changed meanwhile" in said and "Project title" in said
+        # the form now shows the stored record: both edits, the new token, the grown history
+        assert form.fields["Project.Title"].get() == "Their new title"
+        assert form.fields["LifeCycle.NextSteps"].get() == "Send the proposal"
+        assert form.base["LastModifiedDate"] == ot.to_frame([stored]).iloc[0]["LastModifiedDate"]
+        assert form.header.value != before and "Their new title" in form.header.value
+        assert "Send the proposal" in _section_html(form, "Life cycle")  # the next-steps history table
+        assert form.changes() == {} and form.save_button.disabled
+
+
+def _section_html(form: OpportunityForm, title: str) -> str:
+    def walk(x):
+        if isinstance(x, w.HTML):
+            yield x.value
+        for c in getattr(x, "children", ()):
+            yield from walk(c)
+
+    return "".join(walk(form.sections[title]))
+
+
+def test_the_header_names_the_opportunity(seed_frame):
+    row = _row(seed_frame)
+    form = OpportunityForm.from_row(row)
+    for col in ("Id", "Customer.Account.CompanyName", "Project.Title", "LifeCycle.Stage", "LifeCycle.ReviewStatus"):
+        assert html.escape(str(row[col])) in form.header.value, col
+    assert "Last modified" in form.header.value and f"{row['LastModifiedDate']:%Y-%m-%d %H:%M}" in form.header.value
+
+
+def test_sections_have_human_titles_and_the_commonly_edited_fields_come_first_and_open(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame))
+    titles = list(form.sections)
+    assert titles[0] == "Commonly edited" and titles[-1] == "Read-only (set by AWS)"
+    assert "Software revenue" in titles and "Life cycle" in titles
+    for t in titles:  # words, not the model's names: "SoftwareRevenue", "LifeCycle"
+        assert not re.search(r"[a-z][A-Z]", t), t
+    assert [t for t, acc in form.sections.items() if acc.selected_index == 0] == ["Commonly edited"]
+    # the workbook's WORK_FIRST order (the editable ones), each field shown once
+    first = [c for c, s in form.section_of.items() if s == "Commonly edited"]
+    assert first == [c for c in WORK_FIRST if c in first] and first[:3] == [
+        "Customer.Account.CompanyName", "Project.Title", "LifeCycle.Stage"]  # fmt: skip
+    assert "LifeCycle.ReviewStatus" not in first  # AWS sets it: in the header and the read-only part
+    assert form.section_of["SoftwareRevenue.DeliveryModel"] == "Software revenue"
+    assert form.fields["SoftwareRevenue.DeliveryModel"].label_text == "Delivery model"
+    assert form.fields["Customer.Account.Industry"].label_text == "Industry"  # under "Customer"
+    for fw in form.fields.values():
+        assert "." not in fw.label_text and not re.search(r"[a-z][A-Z]", fw.label_text), fw.label_text
+
+
+def test_a_problem_opens_its_section_and_save_says_why_it_is_off(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame))
+    assert form.sections["Customer"].selected_index is None
+    form.set("Customer.Account.WebsiteUrl", None)
+    assert form.sections["Customer"].selected_index == 0
+    assert form.sections["Customer"].get_title(0) == "Customer — 1 problem"
+    assert form.save_button.disabled
+    # beside the button, in plain words, with the code as the tooltip
+    assert "Save is off until this problem is fixed" in form.why.value
+    assert "Customer website URL is required unless NationalSecurity is" in form.why.value
+    assert "title='REQUIRED_FIELD_MISSING'" in form.why.value
+    assert "Customer website URL is required" in form.save_button.tooltip
+    assert "title='REQUIRED_FIELD_MISSING'" in form.fields["Customer.Account.WebsiteUrl"].error.value
+    form.sections["Customer"].selected_index = None  # the user closes it: an edit that changes no problem
+    form.set("Project.Title", "Still a title")  # leaves it closed (no jumping while one types)
+    assert form.sections["Customer"].selected_index is None
+    form.set("LifeCycle.Stage", "Closed Lost")  # a new problem (no lost reason): every section with one opens
+    assert form.sections["Customer"].selected_index == 0 and "these 2 problems are" in form.why.value
+    form.set("LifeCycle.Stage", _row(seed_frame)["LifeCycle.Stage"])
+    form.set("Customer.Account.WebsiteUrl", "https://example.com")
+    assert form.sections["Customer"].get_title(0) == "Customer" and form.why.value == ""
+    assert not form.save_button.disabled
+
+
+def test_read_only_lists_are_tables_without_add_or_remove(seed_frame):
+    row = seed_frame[seed_frame["LifeCycle.NextStepsHistory[1].Value"].notna()].iloc[0]
+    form = OpportunityForm.from_row(row)
+    buttons = [b.description for b in _walk(form.sections["Life cycle"]) if isinstance(b, w.Button)]
+    assert buttons == []  # nothing to add to or remove from the next-steps history
+    shown = _section_html(form, "Life cycle")
+    assert "Next steps history" in shown and html.escape(row["LifeCycle.NextStepsHistory[1].Value"]) in shown
+    assert all(form.fields[c].widget.disabled for c in form.fields if "NextStepsHistory" in c)
+    everywhere = [b.description for b in _walk(form.section_box) if isinstance(b, w.Button)]
+    assert "Add contact" in everywhere and all("history" not in d.lower() for d in everywhere)
+
+
+def _walk(x):
+    yield x
+    for c in getattr(x, "children", ()):
+        yield from _walk(c)
+
+
+def test_the_picker_searches_a_frame_and_opens_another_record(seed_frame):
+    df = seed_frame.copy()
+    form = OpportunityForm.from_row(_row(df), frame=df)
+    other = df[df["Id"] != form.base["Id"]].iloc[3]
+    form.search.value = other["Customer.Account.CompanyName"].split()[0].lower()
+    ids = [v for _, v in form.matches.options]
+    assert other["Id"] in ids and len(ids) < len(df)
+    assert f"{len(ids)} of {len(df)} opportunities" in form.found.value
+    form.search.value = other["Id"]
+    assert [v for _, v in form.matches.options] == [other["Id"]]
+    form.set("Project.Title", "an edit not saved yet")
+    form.matches.value = other["Id"]
+    form.open_button.click()
+    assert "1 change not saved here" in form.status.value and form.base["Id"] != other["Id"]
+    form.open_button.click()  # again: drop it
+    assert form.base["Id"] == other["Id"] and form.index == other.name
+    assert form.fields["Project.Title"].get() == other["Project.Title"]
+    assert html.escape(other["Project.Title"]) in form.header.value
+    form.set("LifeCycle.NextSteps", "Opened from the picker")
+    form.save()
+    assert df.loc[other.name, "LifeCycle.NextSteps"] == "Opened from the picker"
+
+
+def test_edit_opportunity_picks_from_a_frame_and_keeps_it_in_step(tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, summary_only=True, progress=False)
+        form = ot.edit_opportunity(None, "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path / "l", pick_from=df)
+        assert form.base["Id"] == df["Id"].iloc[0] and len(form.matches.options) == min(len(df), 200)
+        target = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")
+        assert form.open(target["Id"]) == f"Opened {target['Id']}."
+        form.set("LifeCycle.NextSteps", "Workspace edit")
+        assert form.save().startswith("Saved 1 change.")
+        row = df[df["Id"] == target["Id"]].iloc[0]
+        assert row["LifeCycle.NextSteps"] == "Workspace edit"  # the report of this frame sees the save
+        assert row["LastModifiedDate"] == form.base["LastModifiedDate"]
