@@ -694,6 +694,7 @@ class OpportunityForm:
         for col in df.columns:
             v = self.base.get(col)
             df.at[at[0], col] = None if is_blank(v) and not isinstance(v, list) else v
+        self._search()
 
     def _save_to_frame(self, changes: dict[str, tuple[Any, Any]]) -> str:
         if self.frame is not None and self.index is not None:

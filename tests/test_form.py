@@ -292,3 +292,23 @@ def test_edit_opportunity_picks_from_a_frame_and_keeps_it_in_step(tmp_path):
         row = df[df["Id"] == target["Id"]].iloc[0]
         assert row["LifeCycle.NextSteps"] == "Workspace edit"  # the report of this frame sees the save
         assert row["LastModifiedDate"] == form.base["LastModifiedDate"]
+
+
+def test_the_picker_searches_the_mirror_by_title(tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        ot.sync_mirror(
+            tmp_path / "mirror", "Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000
+        )
+        form = ot.edit_opportunity(None, "Sandbox", endpoint_url=sb.endpoint_url, pick_from=tmp_path / "mirror")
+        mirror = ot.read_mirror(tmp_path / "mirror")
+        assert form.base["Id"] == mirror["Id"].iloc[0]
+        other = mirror.iloc[7]
+        form.search.value = other["Project.Title"]  # the mirror holds full records: titles are searchable
+        assert other["Id"] in [v for _, v in form.matches.options]
+        form.open(other["Id"])
+        assert form.fields["Project.Title"].get() == other["Project.Title"]
+
+
+def test_nothing_to_open_is_said_plainly():
+    with Sandbox(config=SandboxConfig.fast()) as sb, pytest.raises(ot.OpptoolkitError, match="nothing to open"):
+        ot.edit_opportunity(None, "Sandbox", endpoint_url=sb.endpoint_url)
