@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Mapping
@@ -98,9 +99,37 @@ def _short_label(column: str, section: str) -> str:
     return label
 
 
+_PATH_RE = re.compile(r"\b[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)*\b")
+
+
+@functools.cache
+def _named_paths() -> dict[str, str]:
+    """Map the model's paths, and its camel-case leaf names that name one field ("ReviewStatus"), to their paths."""
+    paths = {p: p for p in get_schema().fields}
+    leaves: dict[str, list[str]] = {}
+    for path in paths:
+        leaf = path.rsplit(".", 1)[-1]
+        if re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", leaf):
+            leaves.setdefault(leaf, []).append(path)
+    return {**{k: v[0] for k, v in leaves.items() if len(v) == 1}, **paths}
+
+
+def _in_words(text: str) -> str:
+    """Name the model's fields a rule's message mentions by their labels ("LifeCycle.Stage" -> "Stage")."""
+    named = _named_paths()
+
+    def word(m: re.Match[str]) -> str:
+        if m.group(0) not in named:
+            return m.group(0)
+        label = label_for(named[m.group(0)])  # mid-sentence: lower case, but for an acronym ("AWS account id")
+        return label if label.split()[0].isupper() else label[:1].lower() + label[1:]
+
+    return _PATH_RE.sub(word, text)
+
+
 def _sentence(label: str, p: Problem) -> str:
     """Return a problem in plain words, naming the field by its label ("Customer website is required ...")."""
-    msg = p.message
+    msg = _in_words(p.message)
     return f"{label} {msg}" if msg[:1].islower() else f"{label}: {msg}"
 
 
@@ -432,7 +461,7 @@ class OpportunityForm:
             reason = reasons[col]
             fw.disable(reason)
             if reason and fw.kind != "readonly" and self.section_of.get(col) != READ_ONLY:
-                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(reason)}</span>"
+                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(_in_words(reason))}</span>"
 
     # -- the picker ------------------------------------------------------------------------------
     def _picker(self) -> w.Widget:

@@ -224,7 +224,7 @@ def test_a_problem_opens_its_section_and_save_says_why_it_is_off(seed_frame):
     assert form.save_button.disabled
     # beside the button, in plain words, with the code as the tooltip
     assert "Save is off until this problem is fixed" in form.why.value
-    assert "Customer website URL is required unless NationalSecurity is" in form.why.value
+    assert "Customer website URL is required unless national security is" in form.why.value
     assert "title='REQUIRED_FIELD_MISSING'" in form.why.value
     assert "Customer website URL is required" in form.save_button.tooltip
     assert "title='REQUIRED_FIELD_MISSING'" in form.fields["Customer.Account.WebsiteUrl"].error.value
@@ -233,6 +233,8 @@ def test_a_problem_opens_its_section_and_save_says_why_it_is_off(seed_frame):
     assert form.sections["Customer"].selected_index is None
     form.set("LifeCycle.Stage", "Closed Lost")  # a new problem (no lost reason): every section with one opens
     assert form.sections["Customer"].selected_index == 0 and "these 2 problems are" in form.why.value
+    # the rule names the other field as the form does, not by its path (LifeCycle.Stage)
+    assert "Closed lost reason is required when stage is &#x27;Closed Lost&#x27;" in form.why.value
     form.set("LifeCycle.Stage", _row(seed_frame)["LifeCycle.Stage"])
     form.set("Customer.Account.WebsiteUrl", "https://example.com")
     assert form.sections["Customer"].get_title(0) == "Customer" and form.why.value == ""
