@@ -271,12 +271,13 @@ def _same_file(a: Any, b: Any) -> bool:
         return False
 
 
-def choose_base(edited: Any, base: Any) -> Any:
+def choose_base(edited: Any, base: Any, *, warn: bool = True) -> Any:
     """Choose the base a plan or push of ``edited`` uses.
 
     ``base`` when given (never the edited file itself; a workbook gives the export it
     remembers), else the base an edited ``.xlsx`` carries, else None (each changed row is read
-    from the server; a warning says so for a workbook that lost its base).
+    from the server; a warning says so for a workbook that lost its base, unless ``warn`` is
+    false: a sheet of new rows only has nothing to read back).
     """
     if base is not None:
         if _same_file(edited, base):
@@ -297,7 +298,7 @@ def choose_base(edited: Any, base: Any) -> Any:
     if not isinstance(edited, (str, Path)) or Path(edited).suffix.lower() not in (".xlsx", ".xlsm"):
         return None
     own_base = read_base(edited)
-    if own_base is None and Path(edited).is_file():  # a missing file is read_sheet's one-line error
+    if own_base is None and warn and Path(edited).is_file():  # a missing file is read_sheet's one-line error
         _log.warning(
             "%s carries no export base (not written by opptoolkit, or saved by a program that dropped its hidden "
             "sheet): each changed row is read from the server and a colleague's edit since the export is a "

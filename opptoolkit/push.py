@@ -96,8 +96,9 @@ def _edited_rows(
     """
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
-    base = choose_base(edited, base)  # given, else the export an edited workbook carries
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
+    # given, else the export an edited workbook carries (a sheet of new rows only needs none)
+    base = choose_base(edited, base, warn=ID in df.columns and any(i is not None for i in _ids(df[ID])))
     if ID not in df.columns:  # every row is new: each is created (its Id comes back from CreateOpportunity)
         df = df.assign(**{ID: pd.Series([None] * len(df), index=df.index, dtype=object)})
     dup = df[ID][df[ID].duplicated() & df[ID].notna()]

@@ -269,3 +269,15 @@ def test_two_new_rows_with_the_same_crm_id_are_refused(sb, tmp_path):
     plan = ot.plan_updates(rows, "Sandbox")
     assert plan["action"].tolist() == ["create", "invalid"]
     assert any("the same partner opportunity id as row 0" in e for e in plan.loc[1, "errors"])
+
+
+def test_a_hand_made_workbook_of_new_rows_plans_without_a_base_warning(tmp_path, caplog):
+    """A sheet of new rows has nothing to read back: no "carries no export base" warning."""
+    import logging
+
+    path = tmp_path / "new.xlsx"
+    new_rows(2).to_excel(path, index=False)  # not written by opptoolkit: no base sheet
+    with caplog.at_level(logging.WARNING):
+        plan = ot.plan_updates(path, "Sandbox")
+    assert plan["action"].tolist() == ["create", "create"]
+    assert not [r for r in caplog.records if "carries no export base" in r.getMessage()]
