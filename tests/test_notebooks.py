@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_the_four_notebooks_exist():
@@ -25,6 +27,8 @@ def test_the_four_notebooks_exist():
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.delenv("OPPTOOLKIT_ENDPOINT", raising=False)  # each notebook starts its own sandbox
     monkeypatch.setenv("OPPTOOLKIT_LEDGER", str(tmp_path / "ledger"))
+    # the kernel imports the tree under test, not whichever copy the environment installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     nb = nbformat.read(path, as_version=4)
     shutil.copy(path, tmp_path / path.name)
     # execute() raises CellExecutionError at the first cell that fails, so what is left to check is
