@@ -26,7 +26,7 @@ from .client import Pacer, get_client, list_opportunities, read_opportunities
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
-from .mirror import SyncResult, read_mirror, sync_mirror
+from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
 from .push import plan_updates, push_updates
 from .report import write_report
 from .rules import validate_payload
@@ -91,6 +91,7 @@ __all__ = [
     "read_opportunities",
     "read_sheet",
     "report",
+    "snapshots",
     "sync_mirror",
     "to_frame",
     "to_payload",

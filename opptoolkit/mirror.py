@@ -6,6 +6,13 @@ those, flatten only them and replace their rows by ``Id``; a sync that finds not
 nothing. The mirror is one Parquet file written to a temporary name, fsynced and renamed, so a
 crash at any point leaves the previous snapshot intact.
 
+Each sync that changes something also keeps what it fetched in ``DIR/history/``, one Parquet file
+per sync named by its UTC time, in the same layout (the first sync's file holds every record, later
+ones only what changed). ``read_mirror(DIR, as_of=...)`` rebuilds the mirror as it stood after an
+earlier sync (each record's latest version up to then), which is what a report's "what moved since"
+compares against; :func:`snapshots` lists the sync times. The current file is never read from the
+history, so opening the mirror costs what it did.
+
 ``DIR/opportunities.parquet`` holds the flattened frame (:func:`opptoolkit.to_frame`), one row per
 opportunity sorted by ``Id``, with one Arrow type per column taken from the service model (a
 string is ``large_string``, a timestamp ``timestamp[us, UTC]``, a list of strings
@@ -25,7 +32,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +56,16 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-__all__ = ["SyncResult", "read_mirror", "sync_mirror"]
+__all__ = ["SyncResult", "read_mirror", "snapshots", "sync_mirror"]
 
 _log = logging.getLogger(__name__)
 #: The mirror's file in its folder.
 MIRROR_FILE = "opportunities.parquet"
+#: The folder, beside the mirror's file, of what each sync fetched.
+HISTORY_DIR = "history"
+_STAMP = "%Y%m%dT%H%M%S.%fZ"  # a history file's name: the sync's UTC time, sorting as it reads
+#: The key in ``DataFrame.attrs`` of the sync time a frame from :func:`read_mirror` stands for.
+SNAPSHOT_ATTR = "opptoolkit.snapshot"
 _CURSOR = b"opptoolkit.cursor"
 _CATALOG = b"opptoolkit.catalog"
 _LAYOUT = b"opptoolkit.layout"
@@ -221,7 +233,86 @@ def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, curs
     os.replace(tmp, path)  # atomic: readers see the old snapshot or the new one, never half
 
 
-def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
+def _history(file: Path) -> list[tuple[datetime, Path]]:
+    """Return the history files beside the mirror's ``file``, oldest first, with their sync times."""
+    folder = file.parent / HISTORY_DIR
+    if not folder.is_dir():
+        return []
+    out = []
+    for part in folder.glob("*.parquet"):
+        try:
+            out.append((datetime.strptime(part.stem, _STAMP).replace(tzinfo=UTC), part))
+        except ValueError:
+            continue  # not one of ours
+    return sorted(out)
+
+
+def _keep_history(file: Path, table: pa.Table, when: datetime) -> None:
+    """Write what one sync fetched (or, for a mirror with no history yet, all it holds) as ``when``'s file."""
+    folder = file.parent / HISTORY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    name = folder / f"{when.astimezone(UTC).strftime(_STAMP)}.parquet"
+    tmp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
+    pq.write_table(table.replace_schema_metadata({_LAYOUT: _FRAME}), tmp)
+    os.replace(tmp, name)
+
+
+def snapshots(path: str | Path) -> list[datetime]:
+    """Return the UTC times of the syncs the mirror in ``path`` keeps, oldest first.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder given to :func:`sync_mirror` (or its ``opportunities.parquet``).
+
+    Returns
+    -------
+    list of datetime
+        One per sync that changed something; ``read_mirror(path, as_of=t)`` gives the mirror as it was then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> snapshots(tempfile.mkdtemp())
+    []
+    """
+    return [when for when, _ in _history(_file(path))]
+
+
+def _as_of_time(as_of: datetime | date | str) -> datetime:
+    """Return the instant ``as_of`` names: a date (or ``YYYY-MM-DD``) means the end of that UTC day."""
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of) if "T" in as_of or " " in as_of.strip() else date.fromisoformat(as_of)
+    if not isinstance(as_of, datetime):
+        return datetime.combine(as_of, datetime.max.time(), tzinfo=UTC)
+    return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+
+
+def _read_as_of(file: Path, as_of: datetime | date | str) -> tuple[pa.Table, datetime]:
+    """Return the mirror as it stood after the last sync at or before ``as_of``, and that sync's time."""
+    when = _as_of_time(as_of)
+    parts = [(t, p) for t, p in _history(file) if t <= when]
+    if not parts:
+        kept = snapshots(file)
+        first = (
+            f"its first is {kept[0]:%Y-%m-%d %H:%M} UTC" if kept else "it keeps none yet (the next sync starts them)"
+        )
+        raise OpptoolkitError(f"{file.parent} has no sync at or before {when:%Y-%m-%d %H:%M} UTC: {first}")
+    seen: set[str] = set()
+    tables = []
+    for _, part in reversed(parts):  # newest first: a record's latest version up to then wins
+        table = pq.read_table(part)
+        ids = table.column(ID)
+        if seen:
+            table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(seen), ids.type))))
+        seen.update(table.column(ID).to_pylist())
+        tables.append(table)
+    return _merge(tables, get_schema()), parts[-1][0]
+
+
+def read_mirror(
+    path: str | Path, *, drop_empty: bool = False, as_of: datetime | date | str | None = None
+) -> pd.DataFrame:
     """Return the mirror in ``path`` (a folder, or its ``opportunities.parquet``) as a flattened frame.
 
     Parameters
@@ -231,11 +322,16 @@ def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
         every column of the model.
     drop_empty : bool, default False
         Drop the columns that are empty in every row, as :func:`opptoolkit.to_frame` does.
+    as_of : datetime or date or str, optional
+        The mirror as it stood after the last sync at or before this time (a date, or
+        ``"YYYY-MM-DD"``, means the end of that UTC day), from the history the syncs keep;
+        :func:`snapshots` lists them. Default: the mirror now.
 
     Returns
     -------
     pandas.DataFrame
-        The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``.
+        The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``. Its
+        ``attrs["opptoolkit.snapshot"]`` is the time of the sync it shows, when the mirror keeps one.
 
 
     Examples
@@ -246,10 +342,15 @@ def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
     (0, 'Id', True)
     """
     file = _file(path)
-    if not file.exists():
+    if as_of is not None:
+        table, when = _read_as_of(file, as_of)
+    elif not file.exists():
         return to_frame([], drop_empty=drop_empty)
-    table = pq.read_table(file)
-    if _is_old(file, dict(table.schema.metadata or {}), table.column_names):
+    else:
+        table = pq.read_table(file)
+        kept = _history(file)
+        when = kept[-1][0] if kept else None
+    if as_of is None and _is_old(file, dict(table.schema.metadata or {}), table.column_names):
         _log.warning(
             "%s is in the old mirror layout (one JSON text per record) and parsing it is slow; "
             "the next sync_mirror rewrites it in the columnar layout",
@@ -258,7 +359,10 @@ def read_mirror(path: str | Path, *, drop_empty: bool = False) -> pd.DataFrame:
         return to_frame(_old_records(table), drop_empty=drop_empty)
     if drop_empty:
         table = table.select([i for i, col in enumerate(table.columns) if col.null_count < len(col)])
-    return _frame(table)
+    df = _frame(table)
+    if when is not None:
+        df.attrs[SNAPSHOT_ATTR] = when
+    return df
 
 
 def sync_mirror(
@@ -377,7 +481,13 @@ def sync_mirror(
         parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
         if fetched:
             parts.append(_table(to_frame(fetched), cat))
-        _write(file, _merge(parts, cat), catalog, new_cursor)
+        merged = _merge(parts, cat)
+        now = datetime.now(UTC)
+        if not _history(file) and stored is not None and stored.num_rows:  # a mirror from before the history
+            _keep_history(file, stored, datetime.fromtimestamp(file.stat().st_mtime, UTC))
+        _write(file, merged, catalog, new_cursor)
+        if fetched or is_full:
+            _keep_history(file, merged if is_full else parts[-1], now)
     else:
         _log.debug("%s: nothing new, not rewritten", file)
     result.listed, result.fetched, result.failures = len(summaries), len(fetched), failures

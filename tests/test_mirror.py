@@ -128,7 +128,8 @@ def test_a_sync_with_nothing_new_writes_nothing(sb, tmp_path):
     assert again.calls == {"ListOpportunities": 1} and again.fetched == 0 and again.total == 300
     after = file.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["opportunities.parquet"]  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history", "opportunities.parquet"]
+    assert not [p for p in (tmp_path / "history").iterdir() if p.suffix != ".parquet"]  # no temporary file left
 
 
 def test_failed_gets_keep_the_old_copies_and_hold_the_cursor_back(tmp_path):
@@ -229,3 +230,41 @@ def test_the_cursor_only_moves_forward_when_nothing_fails(sb, tmp_path):
     new = sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Later"))
     second = _sync(sb, tmp_path, overlap=timedelta(0))
     assert second.cursor == new["LastModifiedDate"] > first.cursor
+
+
+def test_the_history_gives_the_mirror_as_it_was_after_each_sync(sb, tmp_path):
+    """Each sync that changes something keeps what it fetched; read_mirror(as_of=) rebuilds the
+    mirror as it stood then, record by record, and the current file is still the newest state."""
+    _sync(sb, tmp_path)
+    first = ot.read_mirror(tmp_path)
+    ident = first["Id"].iloc[0]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Renamed after the first sync"))
+    _sync(sb, tmp_path)
+    assert _sync(sb, tmp_path).fetched == 0  # nothing new: no third snapshot
+    times = ot.snapshots(tmp_path)
+    assert len(times) == 2 and times[0] < times[1]
+    then = ot.read_mirror(tmp_path, as_of=times[0])
+    pd.testing.assert_frame_equal(then, first, check_like=False)
+    assert then.attrs["opptoolkit.snapshot"] == times[0] == first.attrs["opptoolkit.snapshot"]
+    now = ot.read_mirror(tmp_path)
+    assert now.attrs["opptoolkit.snapshot"] == times[1]
+    pd.testing.assert_frame_equal(ot.read_mirror(tmp_path, as_of=times[1]), now)
+    assert now.loc[now["Id"] == ident, "Project.Title"].item() == "Renamed after the first sync"
+    assert ot.read_mirror(tmp_path, as_of=times[1].date().isoformat()).equals(now)  # a date: the end of that day
+    with pytest.raises(ot.OpptoolkitError, match="no sync at or before 2020-01-01"):
+        ot.read_mirror(tmp_path, as_of="2020-01-01")
+
+
+def test_a_mirror_from_before_the_history_starts_it_with_what_it_holds(sb, tmp_path):
+    _sync(sb, tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "history")
+    before = ot.read_mirror(tmp_path)
+    assert "opptoolkit.snapshot" not in before.attrs
+    ident = before["Id"].iloc[1]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Changed later"))
+    _sync(sb, tmp_path)
+    times = ot.snapshots(tmp_path)
+    assert len(times) == 2
+    pd.testing.assert_frame_equal(ot.read_mirror(tmp_path, as_of=times[0]), before)
