@@ -16,18 +16,20 @@ from opptoolkit.exceptions import ReportError
 S = "Project.ExpectedCustomerSpend"
 
 
-@pytest.fixture
-def df() -> pd.DataFrame:
-    """Six opportunities, two currencies, one with two spend entries, one with none."""
-    rows = [
-        # Id, stage, status, close, industry, type, spend [(amount, currency)], lost reason, last next-steps time
-        ("O1", "Prospect", "Approved", "2027-01-15", "Retail", "Net New Business", [("1000.10", "USD")], None, "2026-11-20"),
-        ("O2", "Prospect", "Action Required", "2027-01-20", "Retail", "Expansion", [("500", "EUR"), ("250.5", "EUR")], None, None),
-        ("O3", "Qualified", "Approved", "2026-10-01", "Gaming", "Net New Business", [("0.20", "USD")], None, "2026-09-01"),
-        ("O4", "Launched", "Approved", "2026-05-01", "Gaming", "Expansion", [("300", "USD")], None, None),
-        ("O5", "Closed Lost", "Approved", "2026-04-01", "Retail", "Net New Business", [("99", "GBP")], "Price", None),
-        ("O6", "Closed Lost", "Rejected", "2026-03-01", "Gaming", "Net New Business", [], "Price", None),
-    ]  # fmt: skip
+ROWS = [
+    # Id, stage, status, close, industry, type, spend [(amount, currency)], lost reason, last next-steps time
+    ("O1", "Prospect", "Approved", "2027-01-15", "Retail", "Net New Business", [("1000.10", "USD")], None, "2026-11-20"),
+    ("O2", "Prospect", "Action Required", "2027-01-20", "Retail", "Expansion", [("500", "EUR"), ("250.5", "EUR")], None, None),
+    ("O3", "Qualified", "Approved", "2026-10-01", "Gaming", "Net New Business", [("0.20", "USD")], None, "2026-09-01"),
+    ("O4", "Launched", "Approved", "2026-05-01", "Gaming", "Expansion", [("300", "USD")], None, None),
+    ("O5", "Closed Lost", "Approved", "2026-04-01", "Retail", "Net New Business", [("99", "GBP")], "Price", None),
+    ("O6", "Closed Lost", "Rejected", "2026-03-01", "Gaming", "Net New Business", [], "Price", None),
+]  # fmt: skip
+TODAY = date(2026, 11, 27)
+
+
+def pipeline(rows=ROWS) -> pd.DataFrame:
+    """A frame of the opportunities in ``rows`` (the shape of ROWS), each owned by a team member."""
     recs = []
     for ident, stage, status, close, industry, kind, spend, reason, nxt in rows:
         lc = {"Stage": stage, "ReviewStatus": status, "TargetCloseDate": close}
@@ -42,13 +44,33 @@ def df() -> pd.DataFrame:
             "LastModifiedDate": pd.Timestamp("2026-11-01", tz="UTC").to_pydatetime(),
             "Customer": {"Account": {"CompanyName": f"Co {ident}", "Industry": industry,
                                      "WebsiteUrl": None if ident == "O2" else "https://x.example"}},
-            "Project": {"ExpectedCustomerSpend": [{"Amount": a, "CurrencyCode": c, "Frequency": "Monthly",
+            "Project": {"Title": f"Project {ident}",
+                        "ExpectedCustomerSpend": [{"Amount": a, "CurrencyCode": c, "Frequency": "Monthly",
                                                    "TargetCompany": "AWS"} for a, c in spend]},
+            "OpportunityTeam": [{"FirstName": "Ana", "LastName": f"Owner{ident[1:]}", "Email": "a@p.example"}],
         })  # fmt: skip
     for r in recs:
         if r["Customer"]["Account"]["WebsiteUrl"] is None:
             del r["Customer"]["Account"]["WebsiteUrl"]
     return ot.to_frame(recs)
+
+
+def later() -> pd.DataFrame:
+    """The pipeline of ROWS a week on: O1 moved to Committed at twice the spend, O2 won, O3's close
+    date slipped (no longer overdue), O7 is new."""
+    rows = {r[0]: list(r) for r in ROWS}
+    rows["O1"][1], rows["O1"][6] = "Committed", [("2000.00", "USD")]
+    rows["O2"][1] = "Launched"
+    rows["O3"][3] = "2027-03-01"
+    rows["O7"] = ["O7", "Prospect", "Pending Submission", "2027-02-01", "Retail", "Net New Business",
+                  [("50", "USD")], None, "2026-11-25"]  # fmt: skip
+    return pipeline([tuple(r) for r in rows.values()])
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    """Six opportunities, two currencies, one with two spend entries, one with none."""
+    return pipeline()
 
 
 def test_spend_amounts_are_exact_decimals(df):
@@ -144,17 +166,116 @@ def test_a_sheet_with_some_columns_says_what_a_view_needs(df, tmp_path):
 
 
 def test_write_report_html_and_xlsx(df, tmp_path):
-    views = report.write_report(df, tmp_path / "r.html", xlsx=tmp_path / "r.xlsx")
+    views = report.write_report(df, tmp_path / "r.html", xlsx=tmp_path / "r.xlsx", today=TODAY)
     html = (tmp_path / "r.html").read_text()
     assert (
         html.count("<img") == 3
         and "data:image/png;base64," in html
         and "http" not in html.replace("https://x.example", "")
     )
-    assert html.count("<table") == sum(1 for v in views.values() if isinstance(v, pd.DataFrame) and not v.empty)
+    # every view a table, except the headline (cards), the lost reasons (the chart) and what is empty
+    tables = [n for n, v in views.items() if isinstance(v, pd.DataFrame) and not v.empty]
+    assert html.count("<table") == len([n for n in tables if n not in ("Headline", "Lost reasons")])
     sheets = pd.read_excel(tmp_path / "r.xlsx", sheet_name=None, engine="openpyxl")
     assert set(sheets) == set(views)
-    assert sheets["Funnel"]["opportunities"].sum() == 6
+    by_stage = sheets["Pipeline by stage"].set_index("Stage")
+    assert by_stage["Opportunities"].drop("Open pipeline (all open stages)").sum() == 6
+    assert by_stage.loc["Open pipeline (all open stages)", "Opportunities"] == 3
+    assert by_stage.loc["Prospect", "Monthly AWS spend (EUR)"] == 750.5
+
+
+def test_headline_figures_by_hand(df):
+    """Open: O1, O2 (Prospect), O3 (Qualified); O4 launched; O5, O6 lost. On 2026-11-27 O3's
+    close date has passed, O2 is in Action Required, O2 (no next step) and O3 (September) are stale."""
+    h = report.headline(df, today=TODAY)
+    got = {(r.figure, r.unit): r.value for r in h.itertuples()}
+    assert got[("Open opportunities", "count")] == 3
+    assert got[("Open pipeline, monthly AWS spend", "USD")] == pytest.approx(1000.30)
+    assert got[("Open pipeline, monthly AWS spend", "EUR")] == pytest.approx(750.5)
+    assert ("Open pipeline, monthly AWS spend", "GBP") not in got  # O5's GBP is closed lost: not pipeline
+    assert got[("Average open deal, monthly AWS spend", "USD")] == pytest.approx(500.15)
+    assert got[("Win rate", "percent")] == pytest.approx(1 / 3)
+    assert got[("Launched", "count")] == 1 and got[("Closed Lost", "count")] == 2
+    assert got[("Overdue close dates", "count")] == 1
+    assert got[("Action Required", "count")] == 1
+    assert got[("Stale next steps", "count")] == 2
+    assert got[("Records needing action", "count")] == 2
+    assert h["previous"].isna().all() and h["change"].isna().all()  # nothing to compare with
+
+
+def test_headline_against_an_earlier_snapshot(df):
+    h = report.headline(later(), since=df, today=TODAY).set_index(["figure", "unit"])
+    assert h.loc[("Open opportunities", "count"), ["value", "previous", "change"]].tolist() == [3, 3, 0]
+    assert h.loc[("Launched", "count"), ["value", "previous", "change"]].tolist() == [2, 1, 1]
+    assert h.loc[("Win rate", "percent"), "value"] == pytest.approx(0.5)
+    assert h.loc[("Win rate", "percent"), "previous"] == pytest.approx(1 / 3)
+    assert h.loc[("Overdue close dates", "count"), ["value", "previous"]].tolist() == [0, 1]
+    usd = h.loc[("Open pipeline, monthly AWS spend", "USD")]
+    assert usd["value"] == pytest.approx(2050.20) and usd["previous"] == pytest.approx(1000.30)
+    eur = h.loc[("Open pipeline, monthly AWS spend", "EUR")]  # O2 won: EUR is gone from the pipeline, shown at 0
+    assert eur["value"] == 0 and eur["previous"] == pytest.approx(750.5)
+
+
+def test_what_moved_between_two_snapshots(df):
+    m = report.moved(df, later())
+    got = [(r.change, r.Id, r._3, r.to) for r in m.itertuples()]  # _3: "from"
+    assert got == [
+        ("New", "O7", "", "Prospect"),
+        ("Won", "O2", "Prospect", "Launched"),
+        ("Stage changed", "O1", "Prospect", "Committed"),
+        ("Close date slipped", "O3", "2026-10-01", "2027-03-01"),
+        ("Value changed", "O1", "USD 1,000.10", "USD 2,000.00"),
+    ]
+    row = m[m["Id"] == "O1"].iloc[0]
+    assert (row["Customer.Account.CompanyName"], row["Project.Title"], row["owner"]) == (
+        "Co O1",
+        "Project O1",
+        "Ana Owner1",
+    )
+    assert report.moved(df, df).empty
+
+
+def test_self_contract_value_is_not_added_to_aws_spend(df):
+    df = df.copy()
+    base = "Project.ExpectedCustomerSpend[2]."
+    for k, v in {"Amount": "120000", "CurrencyCode": "USD", "Frequency": "None", "TargetCompany": "Self"}.items():
+        df[base + k] = [v if i == "O1" else None for i in df["Id"]]
+    got = {(r.figure, r.unit): r.value for r in report.headline(df, today=TODAY).itertuples()}
+    assert got[("Open pipeline, monthly AWS spend", "USD")] == pytest.approx(1000.30)
+    assert got[("Open pipeline, partner total contract value (Self)", "USD")] == 120000
+    assert (
+        report.funnel(df).query("stage == 'Prospect' and currency == 'USD'")["expected_monthly_spend"].item() == 1000.10
+    )
+
+
+def test_one_currency_with_fx_rates_from_a_file(df, tmp_path):
+    (tmp_path / "fx.csv").write_text("currency,rate\nEUR,2\nGBP,3\n")
+    views = report.write_report(df, None, fx=tmp_path / "fx.csv", to="usd", today=TODAY)
+    h = views["Headline"]
+    assert set(h["unit"]) - {"count", "percent"} == {"USD"}
+    assert h.set_index(["figure", "unit"]).loc[("Open pipeline, monthly AWS spend", "USD"), "value"] == pytest.approx(
+        1000.30 + 2 * 750.5
+    )
+    with pytest.raises(ReportError, match="to="):
+        report.write_report(df, None, fx={"EUR": 2})
+    with pytest.raises(ReportError, match="not a number"):
+        report.read_fx({"EUR": "two"})
+
+
+def test_the_page_speaks_to_people(df, tmp_path):
+    """Human headers (never a dotted path), numbers right-aligned with separators, percents as
+    percents, at most 20 rows before a "show all", and a contents list."""
+    many = pipeline([(f"O{i:03d}", "Prospect", "Approved", "2026-01-01", "Retail", "Expansion",
+                      [("12345.5", "USD")], None, None) for i in range(45)])  # fmt: skip
+    report.write_report(pd.concat([df, many], ignore_index=True), tmp_path / "r.html", today=TODAY)
+    page = (tmp_path / "r.html").read_text()
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", page)
+    assert headers and not [h for h in headers if re.search(r"\w\.\w|\[\d+\]|_", h)]
+    assert "Customer company" in headers and "Win rate" in headers
+    assert "<td class='num'>12,345.50</td>" in page and "0.333" not in page
+    assert re.search(r"<td class='num'>\d+\.\d%</td>", page)
+    assert "Show all 47 rows" in page  # needs action: the 45 overdue, O2 and O3
+    assert page.count("<nav>") == 1 and "href='#what-moved'" in page
 
 
 def test_cli_report_of_a_sheet_with_the_analysts_own_columns(df, tmp_path, capsys):
@@ -193,3 +314,26 @@ def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_p
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert not [c.coordinate for c in cells if c.data_type == "f"]  # nothing a spreadsheet evaluates
     assert guard_text(hostile) in {c.value for c in cells}  # the company name as write_sheet writes it
+
+
+def test_report_xlsx_is_formatted_for_people(df, tmp_path):
+    import openpyxl
+
+    report.write_report(later(), None, xlsx=tmp_path / "r.xlsx", since=df, today=TODAY)
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        headers = [c.value for c in ws[1]]
+        assert all(c.font.bold for c in ws[1])
+        assert not [h for h in headers if re.search(r"\w\.\w|\[\d+\]", str(h))], ws.title
+    moved = wb["What moved"]
+    headers = [c.value for c in moved[1]]
+    close = moved.cell(row=2, column=headers.index("Target close date") + 1)
+    assert close.is_date and close.number_format == "yyyy-mm-dd"
+    money = moved.cell(row=2, column=headers.index("Monthly AWS spend") + 1)
+    assert money.value == 50 and money.number_format == "#,##0.00"
+    assert moved.column_dimensions["E"].width >= len("Customer company")
+    head = wb["Headline"]
+    rows = {(r[0].value, r[1].value): r for r in head.iter_rows(min_row=2)}
+    assert rows[("Win rate", "percent")][2].number_format == "0.0%"
+    assert rows[("Open opportunities", "count")][2].number_format == "#,##0"
