@@ -207,12 +207,34 @@ def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> N
 
 def _report(args: argparse.Namespace) -> int:
     from .io import read_frame
+    from .mirror import MIRROR_FILE, read_mirror, snapshots
     from .report import write_report
 
     df = read_frame(args.frame)
-    views = write_report(df, args.html, xlsx=args.xlsx)
+    frame = Path(args.frame)
+    is_mirror = frame.is_dir() or frame.name == MIRROR_FILE
+    since = None
+    if args.since and Path(args.since).exists():  # an earlier export of the pipeline
+        since = read_frame(args.since)
+    elif args.since and is_mirror:
+        since = read_mirror(frame, as_of=args.since)
+    elif args.since:
+        return _fail(
+            f"--since {args.since}: a date needs a mirror (its folder) as the frame, else give an earlier file", 2
+        )
+    elif is_mirror and len(kept := snapshots(frame)) >= 2:  # the sync before the latest
+        since = read_mirror(frame, as_of=kept[-2])
+    fx: Any = args.fx
+    if fx and not Path(fx).exists() and "=" in fx:  # EUR=1.08,GBP=1.27
+        fx = dict(pair.split("=", 1) for pair in fx.split(",") if pair.strip())
+    views = write_report(df, args.html, xlsx=args.xlsx, since=since, fx=fx or None, to=args.currency)
     skipped = [name for name, v in views.items() if isinstance(v, str)]
     print(f"report of {len(df)} opportunities: {args.html}" + (f" and {args.xlsx}" if args.xlsx else ""))
+    if since is not None:
+        when = since.attrs.get("opptoolkit.snapshot")
+        print(
+            f"  compared with {len(since)} opportunities as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}"
+        )
     for name in skipped:
         print(f"  {name}: {views[name]}", file=sys.stderr)
     return 0
@@ -371,6 +393,15 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
     rep.add_argument("--html", default="report.html", help="the HTML report to write")
     rep.add_argument("--xlsx", help="also write the views as a workbook, one sheet per view")
+    rep.add_argument(
+        "--since",
+        help="compare with the mirror as of this date (YYYY-MM-DD) or with an earlier export (a file); "
+        "default for a mirror: its sync before the latest",
+    )
+    rep.add_argument(
+        "--fx", help="FX rates into --currency: a .csv (currency,rate) or .json file, or EUR=1.08,GBP=1.27"
+    )
+    rep.add_argument("--currency", help="the one currency money is shown in (with --fx)")
     rep.set_defaults(func=_report)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")

@@ -337,3 +337,25 @@ def test_report_xlsx_is_formatted_for_people(df, tmp_path):
     rows = {(r[0].value, r[1].value): r for r in head.iter_rows(min_row=2)}
     assert rows[("Win rate", "percent")][2].number_format == "0.0%"
     assert rows[("Open opportunities", "count")][2].number_format == "#,##0"
+
+
+def test_cli_report_of_a_mirror_compares_with_the_sync_before(sb, tmp_path, capsys):
+    from opptoolkit.cli import main as cli
+
+    def sync():
+        ot.sync_mirror(tmp_path / "m", "Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+
+    sync()
+    ident = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["Stage"] == "Qualified")
+    sb.edit("Sandbox", ident, lambda r: r["LifeCycle"].update(Stage="Committed"))
+    sync()
+    out = tmp_path / "r.html"
+    assert cli(["report", str(tmp_path / "m"), "--html", str(out), "--fx", "EUR=1.1", "--currency", "USD"]) == 0
+    assert "compared with" in capsys.readouterr().out
+    page = out.read_text()
+    assert "1 stage changed" in page and ident in page and "Money in USD at the rates given (EUR 1.1)" in page
+    day = ot.snapshots(tmp_path / "m")[0].date().isoformat()
+    assert cli(["report", str(tmp_path / "m"), "--html", str(out), "--since", day]) == 0
+    assert "nothing changed" in out.read_text()  # a day means its end: its last sync is the latest
+    assert cli(["report", str(tmp_path / "m"), "--html", str(out), "--since", "2001-01-01"]) != 0
+    assert "no sync at or before 2001-01-01" in capsys.readouterr().err
