@@ -1327,7 +1327,7 @@ def _html(
     now_at = df.attrs.get("opptoolkit.snapshot")
     then_at = None if since is None else since.attrs.get("opptoolkit.snapshot")
     when = f"{then_at:%Y-%m-%d %H:%M} UTC" if isinstance(then_at, datetime) else "the earlier snapshot"
-    short_when = f"{then_at:%Y-%m-%d}" if isinstance(then_at, datetime) else "before"
+    short_when = f"{then_at:%Y-%m-%d}" if isinstance(then_at, datetime) else "then"
     kw: dict[str, Any] = {"fx": fx, "to": to}
     money_note = (
         f"Money in {to} at the rates given ({', '.join(f'{c} {r:g}' for c, r in sorted(fx.items()) if c != to)})."
@@ -1390,7 +1390,7 @@ def _html(
             + _section(views["Missing fields"], "No required field is missing."),
         )
     )
-    contents = "".join(f"<li><a href='#{_slug(n)}'>{html.escape(n)}</a></li>" for n, _ in sections)
+    contents = "".join(f"<li><a href='#{_slug(n.split(' since ')[0])}'>{html.escape(n)}</a></li>" for n, _ in sections)
     as_of = f"{now_at:%Y-%m-%d %H:%M} UTC" if isinstance(now_at, datetime) else f"{today:%Y-%m-%d}"
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
@@ -1400,7 +1400,10 @@ def _html(
         + f". {html.escape(money_note)} Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by opptoolkit.</p>",
         f"<nav><strong>Contents</strong><ol>{contents}</ol></nav>",
     ]
-    parts += [f"<section id='{_slug(n)}'><h2>{html.escape(n)}</h2>{body}</section>" for n, body in sections]
+    parts += [
+        f"<section id='{_slug(n.split(' since ')[0])}'><h2>{html.escape(n)}</h2>{body}</section>"
+        for n, body in sections
+    ]
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -1,38 +1,110 @@
-"""The HTML report opens offline in a real browser with its tables and charts."""
+"""The HTML report in a real browser: its headline figures and "what moved" table against values
+worked out by hand, human headers, "show all", and charts drawn offline at a readable size."""
 
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image
 
 import opptoolkit as ot
 from opptoolkit.sandbox import load_seed
+from tests.test_report import TODAY, later, pipeline
 
-CHARTS = ["Pipeline by stage", "By close month", "Lost reasons"]
+CHARTS = ["Pipeline by stage", "By target close month", "Why opportunities were lost"]
 
 
-def test_report_renders_offline(page, tmp_path):
+def _cards(page) -> dict[str, tuple[str, str]]:
+    """Each headline card's label -> (the figure shown, the comparison line shown)."""
+    out = {}
+    for card in page.locator(".card").all():
+        label = card.locator(".label").inner_text()
+        deltas = card.locator(".delta").all_inner_texts()
+        out[label] = (card.locator(".value").inner_text(), deltas[0] if deltas else "")
+    return out
+
+
+def _table(section) -> list[dict[str, str]]:
+    """The rows of the first table in ``section`` as the reader sees them, by header."""
+    table = section.locator("table").first
+    headers = table.locator("thead th").all_inner_texts()
+    rows = []
+    for tr in table.locator("tbody tr").all():
+        if tr.is_visible():
+            rows.append(dict(zip(headers, tr.locator("td").all_inner_texts(), strict=True)))
+    return rows
+
+
+def test_headline_and_what_moved_against_hand_computed_values(page, tmp_path):
+    """The fixture of tests/test_report.py a week on (O1 to Committed at twice the spend, O2 won,
+    O3's close date slipped, O7 new), compared with the week before."""
+    ot.write_report(later(), tmp_path / "report.html", since=pipeline(), today=TODAY)
+    page.goto((tmp_path / "report.html").as_uri())
+    cards = _cards(page)
+    # open: O1 (Committed), O3 (Qualified), O7 (Prospect); before: O1, O2, O3
+    assert cards["Open opportunities"] == ("3", "no change since then")
+    # USD: O1 2,000.00 + O3 0.20 + O7 50 = 2,050.20; before: O1 1,000.10 + O3 0.20 = 1,000.30
+    assert cards["Open pipeline, monthly AWS spend (USD)"] == ("USD 2,050", "+USD 1,050 since then (was USD 1,000)")
+    # O2 (EUR 750.50) was won: EUR leaves the pipeline and is shown at zero, not dropped
+    assert cards["Open pipeline, monthly AWS spend (EUR)"] == ("EUR 0", "−EUR 750 since then (was EUR 750)")
+    # win rate: Launched O2, O4 of those and Closed Lost O5, O6: 2 of 4; before 1 of 3
+    assert cards["Win rate"] == ("50%", "+16.7 pts since then (was 33%)")
+    assert cards["Launched"][0] == "2" and cards["Closed Lost"][0] == "2"
+    # on 2026-11-27 no open close date has passed (O3's slipped to 2027-03-01); before, O3's had
+    assert cards["Overdue close dates"] == ("0", "−1 since then (was 1)")
+    assert cards["Action Required"][0] == "1"  # O2, Launched now, still has AWS's request open
+    assert cards["Records needing action"] == ("2", "no change since then")  # O2, O3 (no next step since September)
+
+    moved = page.locator("section#what-moved")
+    assert "1 new, 1 won, 1 stage changed, 1 close date slipped, 1 value changed" in moved.inner_text()
+    rows = _table(moved)
+    got = [(r["Change"], r["Id"], r["From"], r["To"]) for r in rows]
+    assert got == [
+        ("New", "O7", "", "Prospect"),
+        ("Won", "O2", "Prospect", "Launched"),
+        ("Stage changed", "O1", "Prospect", "Committed"),
+        ("Close date slipped", "O3", "2026-10-01", "2027-03-01"),
+        ("Value changed", "O1", "USD 1,000.10", "USD 2,000.00"),
+    ]
+    o1 = rows[2]
+    assert (o1["Customer company"], o1["Project title"], o1["Stage"], o1["Owner"]) == (
+        "Co O1", "Project O1", "Committed", "Ana Owner1")  # fmt: skip
+    assert (o1["Monthly AWS spend"], o1["Target close date"]) == ("2,000.00", "2027-01-15")
+    cell = moved.locator("tbody tr").nth(2).locator("td.num").first
+    assert cell.evaluate("td => getComputedStyle(td).textAlign") == "right"
+
+    headers = page.locator("th").all_inner_texts()
+    assert headers and not [h for h in headers if re.search(r"\w\.\w|\[\d+\]|_", h)], "a header is a field path"
+
+
+def test_the_seed_report_reads_offline_and_shows_20_rows_then_all(page, tmp_path):
+    from opptoolkit.sandbox._seed import SEED_DAY
+
     df = ot.to_frame([r for r in load_seed() if r["Catalog"] == "Sandbox"])
-    views = ot.write_report(df, tmp_path / "report.html")
+    ot.write_report(df, tmp_path / "report.html", today=SEED_DAY)
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto((tmp_path / "report.html").as_uri())
     assert page.locator("h1").inner_text() == "Partner Central pipeline"
-    assert page.locator("table").count() >= 6
+    assert all(u.startswith(("file:", "data:")) for u in requests), "the report fetched something from the network"
+    sections = page.locator("section h2").all_inner_texts()
+    assert sections[0] == "Headline figures" and len(sections) == len(set(sections))  # no title twice
+    assert page.locator("nav li").all_inner_texts() == sections
+    # needs action: 20 rows on screen, the rest behind a plain <details>
+    act = page.locator("section#needs-action")
+    n = len(ot.report.to_act_on(df, today=SEED_DAY))
+    assert n > 20 and len(_table(act)) == 20
+    act.locator("summary").click()
+    assert len(_table(act)) == n
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     images = page.locator("img")
     assert images.count() == 3
-    for i in range(3):  # every chart decoded and drawn (naturalWidth > 0 means it loaded)
+    for i in range(3):  # every chart decoded, drawn across the page's width, and holding more than a blank
         assert images.nth(i).evaluate("img => img.complete && img.naturalWidth") > 100
-    assert "Prospect" in page.locator("table").first.inner_text()
-    assert all(u.startswith(("file:", "data:")) for u in requests), "the report fetched something from the network"
-    # what a reader sees: every section's heading, charts laid out at a readable size without
-    # horizontal scrolling, and drawn on screen (a screenshot of each holds more than a blank)
-    assert page.locator("h2").all_inner_texts() == [*CHARTS, *views]
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-    assert page.evaluate("document.documentElement.scrollHeight") > 900  # the tables follow the charts
-    for i in range(3):
         box = images.nth(i).bounding_box()
-        assert box is not None and box["width"] > 300 and box["height"] > 200
+        assert box is not None and box["width"] > 1000 and box["height"] > 250, CHARTS[i]
         shot = Image.open(io.BytesIO(images.nth(i).screenshot())).convert("RGB")
         assert len(shot.getcolors(maxcolors=1 << 20) or []) > 20, f"chart {CHARTS[i]!r} shows (almost) nothing"
+    # the seed's currencies are those the API accepts, and the report has both, never another
+    assert {c.split()[0] for c in page.locator(".card .value").all_inner_texts() if c[:1].isalpha()} == {"EUR", "USD"}
