@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ._workbook_base import write_results
 from .ledger import read_ledger
-from .mirror import read_mirror, sync_mirror
+from .mirror import read_mirror, snapshots, sync_mirror
 from .push import plan_updates, push_updates
 from .report import REVIEW, STAGE, write_report
 from .rules import CLOSED_STAGES, PENDING_SUBMISSION
@@ -158,10 +159,21 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
             print(ledger[["Id", "status", "error_code", "reason", "changed_fields", "writes"]].to_string(index=False))
         _done(t, f"{len(ledger)} entries in {out / 'ledger'}")
 
-        t = _step(8, "Sync the mirror again (incremental: only what changed), then the HTML pipeline report")
+        t = _step(8, "Meanwhile colleagues win one, lose one, let a close date slip; sync again, then the report")
+        still_open = sheet.loc[~sheet[STAGE].isin(CLOSED_STAGES), "Id"]
+        w, lost, slip = [i for i in still_open if i not in {a, b, c, d, e}][:3]
+        sb.edit("Sandbox", w, lambda r: r["LifeCycle"].update(Stage="Launched"))
+        sb.edit("Sandbox", lost, lambda r: r["LifeCycle"].update(Stage="Closed Lost", ClosedLostReason="Price"))
+        sb.edit("Sandbox", slip, lambda r: r["LifeCycle"].update(TargetCloseDate=f"{datetime.now(UTC).year + 2}-06-30"))
         sync = sync_mirror(out / "mirror", "Sandbox", client=client, progress=progress)
-        views: dict[str, Any] = write_report(read_mirror(out / "mirror"), out / "report.html", xlsx=out / "report.xlsx")
-        _done(t, f"{sync!r}; report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(views)} views)")
+        before = read_mirror(out / "mirror", as_of=snapshots(out / "mirror")[-2])  # the first sync's mirror
+        views: dict[str, Any] = write_report(
+            read_mirror(out / "mirror"), out / "report.html", xlsx=out / "report.xlsx", since=before
+        )
+        moves = views["What moved"]
+        _done(
+            t, f"{sync!r}; report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(moves)} changes since step 1)"
+        )
     print(
         f"\nDone. Outputs in {out}/: pipeline.xlsx, pipeline.results.xlsx, ledger/, mirror/, report.html, report.xlsx"
     )

@@ -6,7 +6,7 @@ those, flatten only them and replace their rows by ``Id``; a sync that finds not
 nothing. The mirror is one Parquet file written to a temporary name, fsynced and renamed, so a
 crash at any point leaves the previous snapshot intact.
 
-Each sync that changes something also keeps what it fetched in ``DIR/history/``, one Parquet file
+Each sync that changes something also keeps what it fetched in ``DIR/_history/``, one Parquet file
 per sync named by its UTC time, in the same layout (the first sync's file holds every record, later
 ones only what changed). ``read_mirror(DIR, as_of=...)`` rebuilds the mirror as it stood after an
 earlier sync (each record's latest version up to then), which is what a report's "what moved since"
@@ -62,7 +62,7 @@ _log = logging.getLogger(__name__)
 #: The mirror's file in its folder.
 MIRROR_FILE = "opportunities.parquet"
 #: The folder, beside the mirror's file, of what each sync fetched.
-HISTORY_DIR = "history"
+HISTORY_DIR = "_history"  # a leading underscore: Spark and Hive skip it when they read DIR
 _STAMP = "%Y%m%dT%H%M%S.%fZ"  # a history file's name: the sync's UTC time, sorting as it reads
 #: The key in ``DataFrame.attrs`` of the sync time a frame from :func:`read_mirror` stands for.
 SNAPSHOT_ATTR = "opptoolkit.snapshot"
@@ -342,6 +342,7 @@ def read_mirror(
     (0, 'Id', True)
     """
     file = _file(path)
+    when: datetime | None = None
     if as_of is not None:
         table, when = _read_as_of(file, as_of)
     elif not file.exists():

@@ -1198,13 +1198,15 @@ def _delta_text(change: float, previous: float, unit: str, when: str) -> str:
 
 def _cards(h: pd.DataFrame, when: str) -> str:
     cards = []
-    for r in h.itertuples(index=False):
-        label = r.figure if r.unit in ("count", "percent") else f"{r.figure} ({r.unit})"
-        note = f"<div class='delta'>{html.escape(str(r.note))}</div>" if r.note else ""
-        delta = _delta_text(r.change, r.previous, r.unit, when)
+    for figure, unit, value, previous, change, note_text in h[
+        ["figure", "unit", "value", "previous", "change", "note"]
+    ].itertuples(index=False, name=None):
+        label = figure if unit in ("count", "percent") else f"{figure} ({unit})"
+        note = f"<div class='delta'>{html.escape(str(note_text))}</div>" if note_text else ""
+        delta = _delta_text(float(change), float(previous), str(unit), when)
         cards.append(
-            f"<div class='card'><div class='label'>{html.escape(label)}</div>"
-            f"<div class='value'>{html.escape(_figure_text(r.value, r.unit))}</div>"
+            f"<div class='card'><div class='label'>{html.escape(str(label))}</div>"
+            f"<div class='value'>{html.escape(_figure_text(float(value), str(unit)))}</div>"
             + (f"<div class='delta'>{delta}</div>" if delta else "")
             + note
             + "</div>"
@@ -1327,7 +1329,10 @@ def _html(
     now_at = df.attrs.get("opptoolkit.snapshot")
     then_at = None if since is None else since.attrs.get("opptoolkit.snapshot")
     when = f"{then_at:%Y-%m-%d %H:%M} UTC" if isinstance(then_at, datetime) else "the earlier snapshot"
-    short_when = f"{then_at:%Y-%m-%d}" if isinstance(then_at, datetime) else "then"
+    short_when = "then"
+    if isinstance(then_at, datetime):  # two syncs the same day are told apart by their time
+        same_day = isinstance(now_at, datetime) and now_at.date() == then_at.date()
+        short_when = f"{then_at:%Y-%m-%d %H:%M}" if same_day else f"{then_at:%Y-%m-%d}"
     kw: dict[str, Any] = {"fx": fx, "to": to}
     money_note = (
         f"Money in {to} at the rates given ({', '.join(f'{c} {r:g}' for c, r in sorted(fx.items()) if c != to)})."

@@ -128,8 +128,8 @@ def test_a_sync_with_nothing_new_writes_nothing(sb, tmp_path):
     assert again.calls == {"ListOpportunities": 1} and again.fetched == 0 and again.total == 300
     after = file.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["history", "opportunities.parquet"]
-    assert not [p for p in (tmp_path / "history").iterdir() if p.suffix != ".parquet"]  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_history", "opportunities.parquet"]
+    assert not [p for p in (tmp_path / "_history").iterdir() if p.suffix != ".parquet"]  # no temporary file left
 
 
 def test_failed_gets_keep_the_old_copies_and_hold_the_cursor_back(tmp_path):
@@ -259,7 +259,7 @@ def test_a_mirror_from_before_the_history_starts_it_with_what_it_holds(sb, tmp_p
     _sync(sb, tmp_path)
     import shutil
 
-    shutil.rmtree(tmp_path / "history")
+    shutil.rmtree(tmp_path / "_history")
     before = ot.read_mirror(tmp_path)
     assert "opptoolkit.snapshot" not in before.attrs
     ident = before["Id"].iloc[1]
