@@ -959,7 +959,12 @@ def plot_funnel(df: pd.DataFrame, **kwargs: Any) -> Any:
 def _thousands() -> Any:
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda x, _: f"{x / 1000:,.0f}k" if abs(x) >= 1000 else f"{x:,.0f}")
+    def text(x: float, _: Any) -> str:
+        if abs(x) >= 1_000_000:
+            return f"{x / 1_000_000:,.1f}M".replace(".0M", "M")
+        return f"{x / 1000:,.0f}k" if abs(x) >= 1000 else f"{x:,.0f}"
+
+    return FuncFormatter(text)
 
 
 def plot_close_months(df: pd.DataFrame, *, currency: str | None = None, **kwargs: Any) -> Any:
@@ -1096,7 +1101,7 @@ h1{margin:.2em 0}h2{margin-top:2em;border-bottom:1px solid #d8dee4;padding-botto
 .card{border:1px solid #d8dee4;border-radius:8px;padding:10px 14px;background:#f8fafc}
 .card .label{font-size:13px;color:#57606a}.card .value{font-size:22px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card .delta{font-size:13px;color:#57606a}.chg{color:#1f2328;font-weight:600}
-.tbl{display:flex;flex-direction:column;margin:.6em 0}.tbl details{order:2;margin-top:.3em}
+.tbl{display:flex;flex-direction:column;align-items:flex-start;margin:.6em 0}.tbl details{order:2;margin-top:.3em}
 .tbl details summary{cursor:pointer;color:#0a58ca}.tbl details:not([open]) ~ table tbody.more{display:none}
 table{border-collapse:collapse;font-size:13px;min-width:50%;max-width:100%}th,td{border-bottom:1px solid #e5e8eb;padding:4px 8px;
 text-align:left;vertical-align:top;max-width:320px}th{background:#f3f5f8;position:sticky;top:0}td.num,th.num{text-align:right;
