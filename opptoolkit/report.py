@@ -1500,7 +1500,7 @@ def write_report(
     df : pandas.DataFrame
         A flattened frame (:func:`opptoolkit.read_opportunities`, :func:`opptoolkit.read_mirror`).
     html_path : str or Path or None, default "report.html"
-        The HTML file; None writes none.
+        The HTML file; None writes none. A name ending ``.xlsx`` writes the workbook instead (as ``xlsx=``).
     xlsx : str or Path, optional
         The workbook, one sheet per view; its text cells carry the formula guard of
         :func:`opptoolkit.write_sheet`.
@@ -1536,6 +1536,13 @@ def write_report(
     >>> list(views)[:3], (folder / "report.xlsx").exists()
     (['Headline', 'What moved', 'Needs action'], True)
     """
+    if html_path is not None and Path(html_path).suffix.lower() in (".xlsx", ".xlsm"):
+        # write_report(df, "report.xlsx") means the workbook: an HTML page under that name would not open
+        if xlsx is not None:
+            raise ReportError(
+                f"{Path(html_path).name} is a workbook name: give the page an .html name, or leave it None"
+            )
+        html_path, xlsx = None, html_path
     rates = None if fx is None else read_fx(fx)
     if rates is not None and not to:
         raise ReportError("with fx= rates, say which currency they convert into: to='USD' (for example)")

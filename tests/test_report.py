@@ -339,6 +339,31 @@ def test_report_xlsx_is_formatted_for_people(df, tmp_path):
     assert rows[("Open opportunities", "count")][2].number_format == "#,##0"
 
 
+def test_a_report_named_xlsx_is_the_workbook_not_a_page_under_that_name(df, tmp_path):
+    import openpyxl
+
+    report.write_report(df, tmp_path / "r.xlsx", today=TODAY)
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames[0] == "Headline"
+    assert not list(tmp_path.glob("*.html"))
+    with pytest.raises(ot.ReportError, match="workbook name"):
+        report.write_report(df, tmp_path / "a.xlsx", xlsx=tmp_path / "b.xlsx", today=TODAY)
+
+
+def test_report_xlsx_keeps_its_formats_after_a_libreoffice_save(df, tmp_path, resave):
+    import openpyxl
+
+    report.write_report(later(), None, xlsx=tmp_path / "r.xlsx", since=df, today=TODAY)
+    wb = openpyxl.load_workbook(resave(tmp_path / "r.xlsx"))
+    head = wb["Headline"]
+    rows = {(r[0].value, r[1].value): r for r in head.iter_rows(min_row=2)}
+    assert rows[("Win rate", "percent")][2].number_format in ("0.0%", "0.0 %")
+    moved = wb["What moved"]
+    headers = [c.value for c in moved[1]]
+    assert "Target close date" in headers and all(c.font.bold for c in moved[1])
+    assert moved.cell(row=2, column=headers.index("Target close date") + 1).is_date
+    assert not [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
 def test_cli_report_of_a_mirror_compares_with_the_sync_before(sb, tmp_path, capsys):
     from opptoolkit.cli import main as cli
 
