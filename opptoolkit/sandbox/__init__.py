@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._http import SandboxServer
-from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_records, shift_dates, write_seed
+from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_invitations, seed_records, shift_dates, write_seed
 from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
 from ._store import Store
 
@@ -89,6 +89,8 @@ class Sandbox:
         self.service = SellingService(self.store, self.config)
         if seed and self.store.count() == 0:
             self.store.put_many(load_seed(as_of=as_of or datetime.now(UTC).date()))
+            for invitation in seed_invitations(as_of=as_of or datetime.now(UTC).date()):
+                self.service.put_invitation(invitation)
         self._server = SandboxServer(port, self.service)
         self._thread: threading.Thread | None = None
 

@@ -139,7 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, TypeError, AttributeError) as e:
                 raise ServiceError("SerializationException", f"cannot parse the request body: {e}") from None
             result = self.server.service.handle(operation, params)
-            # an operation without an output shape (AssociateOpportunity, ...) answers an empty object
+            # an operation without an output shape (AssociateOpportunity, RejectEngagementInvitation, ...)
+            # answers an empty object
             has_output = service_model().operation_model(operation).output_shape is not None
             self._send(200, to_wire(result, output_shape(operation)) if has_output else {})
         except ServiceError as e:

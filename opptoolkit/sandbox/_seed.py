@@ -419,3 +419,99 @@ def shift_dates(records: list[dict[str, Any]], days: int) -> list[dict[str, Any]
         for r in records:
             move(r, shape, "")
     return records
+
+
+# -- engagement invitations (AWS referrals) -------------------------------------------------------
+#: Days from the seed's day to each invitation's expiry: some expire this week, some later, some
+#: already did (a pending invitation past its ExpirationDate reads EXPIRED), and one of each answer.
+_INVITATION_EXPIRY = (1, 2, 4, 6, 9, 13, 20, 27, -3, -10, 5, 12)
+_INVITATION_ANSWER = {10: "ACCEPTED", 11: "REJECTED"}
+
+
+def seed_invitations(catalog: str = "Sandbox", *, seed: int = 2026, as_of: date | None = None) -> list[dict[str, Any]]:
+    """Engagement invitations AWS sent to the partner, as GetEngagementInvitation answers.
+
+    Opportunity invitations with the payload the model describes (customer, project, expected spend,
+    AWS sender contacts, the invitation message), sent 2 to 16 days before their expiry, which
+    ranges from already past to four weeks ahead of ``as_of`` (default: the seed's day).
+
+    Examples
+    --------
+    >>> invs = seed_invitations(as_of=SEED_DAY)
+    >>> len(invs), sorted({i["Status"] for i in invs})
+    (12, ['ACCEPTED', 'PENDING', 'REJECTED'])
+    """
+    rng = random.Random(seed + 1)
+    now = datetime.combine(as_of or SEED_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    responsibilities = get_schema_shape_enum("ReceiverResponsibility")
+    out = []
+    for i, days in enumerate(_INVITATION_EXPIRY):
+        company = f"{rng.choice(_PREFIX)}{rng.choice(_NOUN)} {rng.choice(_SUFFIX)} {rng.choice(_LEGAL)}".strip()
+        slug = company.split()[0].lower()
+        workload = rng.choice(_WORKLOADS)
+        expires = _ms(now + timedelta(days=days, hours=rng.randint(0, 8)))
+        sent = _ms(expires - timedelta(days=rng.randint(2, 16), minutes=rng.randint(0, 600)))
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        local = "".join(c for c in f"{first}.{last}".lower() if c.isascii() and (c.isalnum() or c == "."))
+        ident = f"engi-{i:07d}sandbx"
+        inv: dict[str, Any] = {
+            "Id": ident,
+            "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/engagement-invitation/{ident}",
+            "Catalog": catalog,
+            "PayloadType": "OpportunityInvitation",
+            "EngagementId": f"eng-{i:08d}sandbx",
+            "EngagementTitle": f"{company.split()[0]} {workload}"[:40],
+            "Status": _INVITATION_ANSWER.get(i, "PENDING"),
+            "InvitationDate": sent,
+            "ExpirationDate": expires,
+            "SenderAwsAccountId": "aws",
+            "SenderCompanyName": "Amazon Web Services",
+            "Receiver": {"Account": {"AwsAccountId": "123456789012", "Alias": "sandbox-partner"}},
+            "InvitationMessage": f"AWS would like to co-sell the {workload} at {company} with you.",
+            "Payload": {
+                "OpportunityInvitation": {
+                    "SenderContacts": [
+                        {
+                            "Email": f"{local}@amazon.example",
+                            "FirstName": first,
+                            "LastName": last,
+                            "BusinessTitle": "AWS Account Manager",
+                            "Phone": f"+1206{rng.randint(0, 9_999_999):07d}",
+                        }
+                    ],
+                    "ReceiverResponsibilities": rng.sample(responsibilities[:6], rng.randint(1, 2)),
+                    "Customer": {
+                        "Industry": rng.choice(_enum("Customer.Account.Industry")),
+                        "CompanyName": company,
+                        "WebsiteUrl": f"https://www.{slug}.example",
+                        "CountryCode": rng.choice(_enum("Customer.Account.Address.CountryCode")),
+                    },
+                    "Project": {
+                        "Title": f"{company.split()[0]} {workload}",
+                        "BusinessProblem": rng.choice(_PROBLEMS).format(w=workload, y=2027, q=rng.randint(1, 4)),
+                        "TargetCompletionDate": (expires + timedelta(days=rng.randint(60, 240))).date().isoformat(),
+                        "ExpectedCustomerSpend": [
+                            {
+                                "Amount": f"{rng.choice([2500, 8000, 15000, 40000, 90000])}.00",
+                                "CurrencyCode": "USD",
+                                "Frequency": _enum("Project.ExpectedCustomerSpend[].Frequency")[0],
+                                "TargetCompany": TARGET_COMPANY,
+                            }
+                        ],
+                    },
+                    "OpportunityType": rng.choice(_enum("OpportunityType")),
+                }
+            },
+        }
+        if inv["Status"] == "REJECTED":  # RejectEngagementInvitation keeps the reason, not the payload
+            del inv["Payload"]
+            inv["RejectionReason"] = "Unable to support"
+        out.append(inv)
+    return out
+
+
+def get_schema_shape_enum(shape: str) -> tuple[str, ...]:
+    """Return the enum of a named shape of the service model (a shape outside the Opportunity record)."""
+    from ..schema import service_model
+
+    return tuple(service_model().shape_for(shape).enum)  # type: ignore[attr-defined]

@@ -37,6 +37,7 @@ from ..rules import (
 )
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import encode_text, input_shape, map_text, output_shape, project
+from ._engagements import EngagementsMixin
 from ._partner import PartnerOperations
 from ._store import Store, ts_key
 
@@ -173,7 +174,7 @@ def _now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-class SellingService(PartnerOperations):
+class SellingService(EngagementsMixin, PartnerOperations):
     """Partner Central Selling operations over a :class:`Store`."""
 
     def __init__(self, store: Store, config: SandboxConfig | None = None) -> None:

@@ -28,6 +28,13 @@ CREATE TABLE IF NOT EXISTS opportunity (
     record TEXT NOT NULL,
     PRIMARY KEY (catalog, id)
 );
+CREATE TABLE IF NOT EXISTS document (
+    kind TEXT NOT NULL,
+    catalog TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, catalog, id)
+);
 CREATE TABLE IF NOT EXISTS client_token (
     catalog TEXT NOT NULL,
     token TEXT NOT NULL,
@@ -133,3 +140,24 @@ class Store:
             self.conn.execute(
                 "INSERT OR REPLACE INTO client_token VALUES (?,?,?,?)", (catalog, token, identifier, body)
             )
+
+    # -- other resources (engagement invitations, tasks, AWS's side of an opportunity) -------------
+    def put_doc(self, kind: str, catalog: str, identifier: str, body: str) -> None:
+        """Store a resource other than an opportunity, as JSON text the caller encoded."""
+        with self.lock:
+            self.conn.execute("INSERT OR REPLACE INTO document VALUES (?,?,?,?)", (kind, catalog, identifier, body))
+
+    def get_doc(self, kind: str, catalog: str, identifier: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT body FROM document WHERE kind=? AND catalog=? AND id=?", (kind, catalog, identifier)
+            ).fetchone()
+        return row[0] if row else None
+
+    def docs(self, kind: str, catalog: str) -> list[str]:
+        """Every stored resource of a kind in a catalog, by id."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT body FROM document WHERE kind=? AND catalog=? ORDER BY id", (kind, catalog)
+            ).fetchall()
+        return [r[0] for r in rows]
