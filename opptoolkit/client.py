@@ -358,8 +358,12 @@ def get_opportunities(
     max_workers: int = 4,
     progress: bool | None = True,
     desc: str = "GetOpportunity",
+    fetch: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """GetOpportunity for each identifier, concurrently; returns (records, failures).
+
+    ``fetch`` reads another resource the same way (one read per identifier, None when it is gone):
+    an engagement invitation, AWS's summary of an opportunity; ``desc`` names its operation.
 
     ``identifiers`` may be lazy (a generator over ListOpportunities pages): Gets start while
     the listing goes on. A record that still fails after boto3's retries is returned in
@@ -372,7 +376,7 @@ def get_opportunities(
     failures: list[dict[str, Any]] = []
 
     def get(identifier: str) -> dict[str, Any] | None:
-        return fetch_opportunity(client, catalog, identifier)
+        return fetch(identifier) if fetch is not None else fetch_opportunity(client, catalog, identifier)
 
     futures: list[tuple[str, Future[dict[str, Any] | None]]] = []
     stop: list[ServiceUnreachable] = []  # the first error that no further call can avoid
@@ -417,11 +421,11 @@ def get_opportunities(
             rec = fut.result()
         except (ClientError, BotoCoreError) as e:
             failures.append(_error_row(ident, e))
-            _log.warning("GetOpportunity %s failed: %s", ident, failures[-1]["code"])
+            _log.warning("%s %s failed: %s", desc, ident, failures[-1]["code"])
             continue
         if rec is None:  # listed, then gone before it was read
             failures.append({"Id": ident, "code": "ResourceNotFoundException", "message": "not found"})
-            _log.warning("GetOpportunity %s failed: ResourceNotFoundException", ident)
+            _log.warning("%s %s failed: ResourceNotFoundException", desc, ident)
         else:
             records.append(rec)
     return records, failures
@@ -448,6 +452,7 @@ def read_opportunities(
     close_after: Any = None,
     close_before: Any = None,
     drop_empty: bool = False,
+    aws_summary: bool = False,
 ) -> pd.DataFrame:
     """Pull opportunities into a DataFrame: list them, then GetOpportunity each (full records).
 
@@ -472,6 +477,9 @@ def read_opportunities(
         Timestamp ranges (``LastModifiedDate``, ``CreatedDate``).
     close_after, close_before : date or str
         ``TargetCloseDate`` range.
+    aws_summary : bool
+        Add AWS's view of each opportunity as output-only ``Aws.*`` columns (one
+        GetAwsOpportunitySummary read each, see :func:`opptoolkit.referrals.read_aws_summaries`).
 
     Returns
     -------
@@ -532,6 +540,21 @@ def read_opportunities(
     df = to_frame(records, drop_empty=drop_empty)
     df.attrs["failures"] = failures
     df.attrs["calls"] = dict(pacer.calls)
+    if aws_summary:
+        from .referrals import join_aws_summaries, read_aws_summaries
+
+        aws = read_aws_summaries(
+            catalog,
+            df["Id"],
+            client=client,
+            progress=progress,
+            reads_per_second=reads_per_second,
+            max_workers=max_workers,
+        )
+        df = join_aws_summaries(df, aws)
+        df.attrs["failures"] = failures + aws.attrs["failures"]
+        for name, n in aws.attrs["calls"].items():
+            df.attrs["calls"][name] = df.attrs["calls"].get(name, 0) + n
     if failures:
         _log.warning(
             "%d of %d opportunities could not be read; see df.attrs['failures']", len(failures), len(summaries)

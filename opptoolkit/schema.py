@@ -14,6 +14,7 @@ are one leaf holding a Python list.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ __all__ = [
     "Schema",
     "StructList",
     "get_schema",
+    "output_schema",
     "service_model",
 ]
 
@@ -283,19 +285,26 @@ def is_date_pattern(pattern: str | None) -> bool:
 
 
 def _iter_leaves(
-    shape: StructureShape, prefix: str = "", struct_list: str | None = None
+    shape: StructureShape, prefix: str = "", struct_list: str | None = None, nested_cells: bool = False
 ) -> Iterator[tuple[str, Shape, bool, str | None]]:
-    """Yield (path, shape, required, struct_list) for every leaf below ``shape``."""
+    """Yield (path, shape, required, struct_list) for every leaf below ``shape``.
+
+    ``nested_cells``: a list of structures inside another is one leaf (its cell holds the list)
+    instead of an error; the Opportunity record has none, AWS's opportunity summary has some.
+    """
     for name, member in shape.members.items():
         path = f"{prefix}{name}"
         required = name in shape.required_members
         if isinstance(member, StructureShape):
-            yield from _iter_leaves(member, path + ".", struct_list)
+            yield from _iter_leaves(member, path + ".", struct_list, nested_cells)
         elif isinstance(member, ListShape) and isinstance(member.member, StructureShape):
             if struct_list is not None:
+                if nested_cells:
+                    yield path, member, required, struct_list
+                    continue
                 raise NotImplementedError(f"nested lists of structures are not supported: {path}")
             yield path + "[]", member, required, None  # marker for the list itself
-            yield from _iter_leaves(member.member, path + "[].", path)
+            yield from _iter_leaves(member.member, path + "[].", path, nested_cells)
         else:
             yield path, member, required, struct_list
 
@@ -317,17 +326,26 @@ class Schema:
     'Customer.Contacts[].Email'
     """
 
-    def __init__(self, model: ServiceModel) -> None:
-        get_out = model.operation_model("GetOpportunity").output_shape
-        upd_in = model.operation_model("UpdateOpportunity").input_shape
+    def __init__(
+        self, model: ServiceModel, output: str = "GetOpportunity", update: str | None = "UpdateOpportunity"
+    ) -> None:
+        # Another operation's answer (``output_schema``) has the same kind of catalogue, all of it
+        # output-only: nothing of it is ever sent back.
+        get_out = model.operation_model(output).output_shape
+        upd_in = (
+            model.operation_model(update).input_shape
+            if update
+            else StructureShape("None", {"type": "structure", "members": {}})
+        )
         assert isinstance(get_out, StructureShape) and isinstance(upd_in, StructureShape)
         self.update_shape: StructureShape = upd_in
         self.get_shape: StructureShape = get_out
+        self.operation = output
         writable = {p for p, *_ in _iter_leaves(upd_in)}
         self.fields: dict[str, Field] = {}
         self.struct_lists: dict[str, StructList] = {}
         members: dict[str, list[str]] = {}
-        leaves = list(_iter_leaves(get_out))
+        leaves = list(_iter_leaves(get_out, nested_cells=update is None))
         # Id first, then the model's order.
         leaves.sort(key=lambda leaf: leaf[0] != ID)
         for path, shape, required, struct_list in leaves:
@@ -365,6 +383,11 @@ class Schema:
         for base, names in members.items():
             sl = self.struct_lists[base]
             self.struct_lists[base] = StructList(sl.path, sl.min, sl.max, sl.writable, tuple(names))
+        if update is None:  # another answer: labels as derived, no short labels to keep in step
+            self._labels: dict[str, str] = {}
+            for p, f in self.fields.items():
+                self._labels.setdefault(f.label.casefold(), p)
+            return
         stale = [k for k in SHORT_LABELS if not any(tuple(p.split("."))[: len(k)] == k for p in self.fields)]
         if stale:
             raise AssertionError(f"SHORT_LABELS names parts the service model no longer has: {stale}")
@@ -405,9 +428,17 @@ class Schema:
     def field_for(self, column: str) -> Field:
         """Return the field a column belongs to (``Customer.Contacts[3].Email`` -> ``...[].Email``).
 
-        Raises ``KeyError`` for an unknown column.
+        In the Opportunity catalogue an ``Aws.`` column is AWS's view of the opportunity
+        (GetAwsOpportunitySummary, :func:`opptoolkit.referrals.read_aws_summaries`): a field of that
+        answer, output-only, so no plan or push ever sends it. Raises ``KeyError`` for an unknown column.
         """
-        return self.fields[template(column)]
+        path = template(column)
+        try:
+            return self.fields[path]
+        except KeyError:
+            if self.operation != "GetOpportunity" or not path.startswith(AWS_PREFIX):
+                raise
+            return _aws_field(path)
 
     def path_for_label(self, header: str) -> str | None:
         """Resolve a header that is a dotted column or a friendly label to a column name."""
@@ -422,10 +453,17 @@ class Schema:
         for i, w in enumerate(words):
             if w.isdigit():
                 unindexed = " ".join(words[:i] + words[i + 1 :]).casefold()
-                path = self._labels.get(unindexed)
+                path = self._label(unindexed)
                 if path and "[]" in path:
                     return path.replace("[]", f"[{int(w) - 1}]", 1)
-        return self._labels.get(header.casefold())
+        return self._label(header.casefold())
+
+    def _label(self, key: str) -> str | None:
+        """Return the path a casefolded label names; in the Opportunity catalogue, AWS's view's labels last."""
+        path = self._labels.get(key)
+        if path is None and self.operation == "GetOpportunity":
+            path = _aws_labels().get(key)
+        return path
 
     def columns(self, list_sizes: dict[str, int] | None = None, *, min_items: int = 1) -> list[str]:
         """Return all columns in model order, with indexed columns for every list of structures.
@@ -447,17 +485,22 @@ class Schema:
 
     def sort_columns(self, columns: list[str]) -> list[str]:
         """Order known columns as the model does (index by index for lists of structures)."""
-        order = {p: i for i, p in enumerate(self.fields)}
+        return sorted(columns, key=self._sort_key)
 
-        def key(c: str) -> tuple[int, int, int]:
-            f = self.field_for(c)
-            if f.struct_list is None:
-                return (order[f.path], 0, 0)
-            m = _INDEX_RE.search(c)
-            first = min(order[f"{f.struct_list}[].{n}"] for n in self.struct_lists[f.struct_list].members)
-            return (first, int(m.group(1)) if m else 0, order[f.path])
+    def _sort_key(self, c: str) -> tuple[int, int, int, int]:
+        if template(c) not in self.fields:  # an ``Aws.`` column: after the record, in its answer's order
+            return (1, *output_schema("GetAwsOpportunitySummary")._sort_key(c[len(AWS_PREFIX) :])[1:])
+        order = self._order
+        f = self.field_for(c)
+        if f.struct_list is None:
+            return (0, order[f.path], 0, 0)
+        m = _INDEX_RE.search(c)
+        first = min(order[f"{f.struct_list}[].{n}"] for n in self.struct_lists[f.struct_list].members)
+        return (0, first, int(m.group(1)) if m else 0, order[f.path])
 
-        return sorted(columns, key=key)
+    @functools.cached_property
+    def _order(self) -> dict[str, int]:
+        return {p: i for i, p in enumerate(self.fields)}
 
     def shape_at(self, path: str) -> Shape:
         """Return the model shape of an UpdateOpportunity member path such as ``Customer.Account``."""
@@ -485,6 +528,43 @@ def get_schema() -> Schema:
     True
     """
     return Schema(service_model())
+
+
+#: The prefix of AWS's view of an opportunity in an opportunity frame (``Aws.LifeCycle.Stage``).
+AWS_PREFIX = "Aws."
+
+
+@functools.cache
+def _aws_field(path: str) -> Field:
+    """Return the GetAwsOpportunitySummary field behind an ``Aws.`` column, renamed into the frame (output-only)."""
+    f = output_schema("GetAwsOpportunitySummary").fields[path[len(AWS_PREFIX) :]]
+    struct_list = AWS_PREFIX + f.struct_list if f.struct_list else None
+    return dataclasses.replace(f, path=path, struct_list=struct_list, writable=False)
+
+
+@functools.cache
+def _aws_labels() -> dict[str, str]:
+    """Casefolded labels of the ``Aws.`` columns (``AWS life cycle stage``) -> their path."""
+    return {
+        label_for(AWS_PREFIX + p).casefold(): AWS_PREFIX + p for p in output_schema("GetAwsOpportunitySummary").fields
+    }
+
+
+@functools.cache
+def output_schema(operation: str) -> Schema:
+    """Return the field catalogue of another operation's answer, every field output-only (cached).
+
+    The same model-driven catalogue as :func:`get_schema`, for GetEngagementInvitation or
+    GetAwsOpportunitySummary: :func:`opptoolkit.to_frame` flattens those answers with it.
+
+    Examples
+    --------
+    >>> cat = output_schema("GetEngagementInvitation")
+    >>> f = cat["Payload.OpportunityInvitation.Customer.CompanyName"]
+    >>> f.sensitive, f.writable
+    (True, False)
+    """
+    return Schema(service_model(), output=operation, update=None)
 
 
 def split_column(column: str) -> tuple[str, int | None, str]:

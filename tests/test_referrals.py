@@ -1,0 +1,274 @@
+"""The AWS-originated flow through real boto3 against the sandbox over HTTP: invitations, AWS's view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+import opptoolkit as ot
+from opptoolkit.client import fetch_opportunity
+from opptoolkit.referrals import DAYS_TO_EXPIRY, DECISION, read_aws_summaries, read_invitations, rejection_reasons
+from opptoolkit.rules import APPROVED
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.schema import output_schema
+
+
+@pytest.fixture
+def live():
+    """A sandbox seeded for today: the invitations' expiry dates are relative to the real clock."""
+    with Sandbox(config=SandboxConfig.fast()) as s:
+        yield s
+
+
+def _pending(client) -> list[dict]:
+    page = client.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER", Status=["PENDING"])
+    return page["EngagementInvitationSummaries"]
+
+
+# -- the sandbox's semantics --------------------------------------------------------------------
+
+
+def test_seed_has_invitations_expiring_soon_expired_and_answered(live):
+    c = live.client()
+    summaries = c.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER")
+    statuses = {s["Status"] for s in summaries["EngagementInvitationSummaries"]}
+    # 12 seeded, one page of the default 20
+    assert statuses == {"PENDING", "EXPIRED", "ACCEPTED", "REJECTED"}
+    week = datetime.now(UTC) + timedelta(days=7)
+    soon = [s for s in _pending(c) if s["ExpirationDate"] < week]
+    assert len(soon) >= 3
+    # none was sent by this account
+    sent = c.list_engagement_invitations(Catalog="Sandbox", ParticipantType="SENDER")
+    assert sent["EngagementInvitationSummaries"] == []
+
+
+def test_list_pages_and_filters(live):
+    c = live.client()
+    ids, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = c.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER", MaxResults=5, **kw)
+        ids += [s["Id"] for s in page["EngagementInvitationSummaries"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(ids) == len(set(ids)) == 12
+    asc = c.list_engagement_invitations(
+        Catalog="Sandbox", ParticipantType="RECEIVER", Sort={"SortBy": "InvitationDate", "SortOrder": "ASCENDING"}
+    )["EngagementInvitationSummaries"]
+    dates = [s["InvitationDate"] for s in asc]
+    assert dates == sorted(dates)
+
+
+def test_accept_creates_the_opportunity_once_per_client_token(live):
+    c = live.client()
+    inv = _pending(c)[0]
+    before = len(live.records("Sandbox"))
+    # the samples send the ARN as the identifier
+    task = c.start_engagement_by_accepting_invitation_task(Catalog="Sandbox", Identifier=inv["Arn"], ClientToken="t1")
+    assert task["TaskStatus"] == "COMPLETE" and task["EngagementInvitationId"] == inv["Id"]
+    again = c.start_engagement_by_accepting_invitation_task(Catalog="Sandbox", Identifier=inv["Id"], ClientToken="t1")
+    assert (again["TaskId"], again["OpportunityId"]) == (task["TaskId"], task["OpportunityId"])
+    assert len(live.records("Sandbox")) == before + 1
+    got = c.get_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"])
+    assert got["Status"] == "ACCEPTED"
+    opp = fetch_opportunity(c, "Sandbox", task["OpportunityId"])
+    payload = got["Payload"]["OpportunityInvitation"]
+    assert opp["Customer"]["Account"]["CompanyName"] == payload["Customer"]["CompanyName"]
+    assert opp["Project"]["Title"] == payload["Project"]["Title"]
+    assert opp["LifeCycle"]["TargetCloseDate"] == payload["Project"]["TargetCompletionDate"]
+    # another token for an answered invitation: a failed task, no second opportunity
+    other = c.start_engagement_by_accepting_invitation_task(Catalog="Sandbox", Identifier=inv["Id"], ClientToken="t2")
+    assert (other["TaskStatus"], other["ReasonCode"]) == ("FAILED", "InvitationValidationFailed")
+    assert "OpportunityId" not in other
+    assert len(live.records("Sandbox")) == before + 1
+    tasks = c.list_engagement_by_accepting_invitation_tasks(
+        Catalog="Sandbox", EngagementInvitationIdentifier=[inv["Id"]]
+    )
+    assert {t["TaskStatus"] for t in tasks["TaskSummaries"]} == {"COMPLETE", "FAILED"}
+    done = c.list_engagement_by_accepting_invitation_tasks(
+        Catalog="Sandbox", OpportunityIdentifier=[task["OpportunityId"]]
+    )
+    assert [t["TaskId"] for t in done["TaskSummaries"]] == [task["TaskId"]]
+    # AWS's view of the referral it sent
+    aws = c.get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=task["OpportunityId"])
+    assert aws["Origin"] == "AWS Referral" and aws["InvolvementType"] == "Co-Sell"
+    assert aws["OpportunityTeam"][0]["Email"] == payload["SenderContacts"][0]["Email"].lower()
+
+
+def test_reject_keeps_the_reason_and_drops_the_payload(live):
+    c = live.client()
+    inv = _pending(c)[0]
+    assert c.reject_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"], RejectionReason="Next steps unclear")
+    got = c.get_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"])
+    assert (got["Status"], got["RejectionReason"]) == ("REJECTED", "Next steps unclear")
+    assert "Payload" not in got  # "all related data will become inaccessible thereafter"
+    with pytest.raises(c.exceptions.ValidationException) as e:
+        c.reject_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"])
+    assert e.value.response["ErrorList"][0]["Code"] == "INVALID_RESOURCE_STATE"
+    assert live.service.calls["RejectEngagementInvitation"] == 2  # an empty answer is not retried
+
+
+def test_expired_invitations_read_expired_and_cannot_be_answered(live):
+    c = live.client()
+    expired = c.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER", Status=["EXPIRED"])
+    inv = expired["EngagementInvitationSummaries"][0]
+    assert inv["ExpirationDate"] < datetime.now(UTC)
+    with pytest.raises(c.exceptions.ValidationException):
+        c.reject_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"], RejectionReason="Other")
+    task = c.start_engagement_by_accepting_invitation_task(Catalog="Sandbox", Identifier=inv["Id"], ClientToken="x")
+    assert task["TaskStatus"] == "FAILED"
+
+
+def test_create_engagement_invitation_to_this_account_is_a_referral_it_receives(live):
+    c = live.client()
+    inv = _pending(c)[0]
+    full = c.get_engagement_invitation(Catalog="Sandbox", Identifier=inv["Id"])
+    body = {
+        "Message": "Please co-sell this one with us",
+        "Receiver": {"Account": {"AwsAccountId": live.config.account_id}},
+        "Payload": {"OpportunityInvitation": full["Payload"]["OpportunityInvitation"]},
+    }
+    made = c.create_engagement_invitation(
+        Catalog="Sandbox", ClientToken="send-1", EngagementIdentifier=inv["EngagementId"], Invitation=body
+    )
+    again = c.create_engagement_invitation(
+        Catalog="Sandbox", ClientToken="send-1", EngagementIdentifier=inv["EngagementId"], Invitation=body
+    )
+    assert again["Id"] == made["Id"]
+    new = c.get_engagement_invitation(Catalog="Sandbox", Identifier=made["Id"])
+    assert (new["Status"], new["InvitationMessage"]) == ("PENDING", body["Message"])
+    assert made["Id"] in {s["Id"] for s in _pending(c)}
+    with pytest.raises(c.exceptions.ResourceNotFoundException):
+        c.create_engagement_invitation(
+            Catalog="Sandbox", ClientToken="send-2", EngagementIdentifier="eng-00000000000000", Invitation=body
+        )
+
+
+def test_aws_summary_only_for_what_aws_approved_or_referred(live):
+    c = live.client()
+    recs = live.records("Sandbox")
+    approved = next(r for r in recs if r["LifeCycle"]["ReviewStatus"] == APPROVED)
+    draft = next(r for r in recs if r["LifeCycle"]["ReviewStatus"] == "Pending Submission")
+    view = c.get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=approved["Id"])
+    assert view["Origin"] == "Partner Referral"
+    assert view["LifeCycle"]["TargetCloseDate"] == approved["LifeCycle"]["TargetCloseDate"]
+    assert view["Insights"]["EngagementScore"] in {"High", "Medium", "Low"}
+    with pytest.raises(c.exceptions.ResourceNotFoundException):
+        c.get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=draft["Id"])
+
+
+# -- read_invitations ---------------------------------------------------------------------------
+
+
+def test_read_invitations_has_every_model_field_sorted_by_expiry(live):
+    now = datetime.now(UTC)
+    df = read_invitations("Sandbox", endpoint_url=live.endpoint_url, progress=False, now=now)
+    assert len(df) == 12
+    assert set(output_schema("GetEngagementInvitation").columns()) <= set(df.columns)
+    assert df["ExpirationDate"].is_monotonic_increasing
+    expected = (df["ExpirationDate"] - pd.Timestamp(now)) / pd.Timedelta(days=1)
+    assert (df[DAYS_TO_EXPIRY] - expected).abs().max() < 0.01
+    assert set(df.loc[df[DAYS_TO_EXPIRY] < 0, "Status"]) <= {"EXPIRED", "ACCEPTED", "REJECTED"}
+    assert (df[DECISION] == "").all()
+    row = df[df["Status"] == "PENDING"].iloc[0]
+    assert row["Payload.OpportunityInvitation.Customer.CompanyName"]
+    assert row["Payload.OpportunityInvitation.SenderContacts[0].Email"].endswith("@amazon.example")
+    assert float(row["Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount"]) > 0
+    assert row["InvitationMessage"]
+    assert df.attrs["calls"] == {"ListEngagementInvitations": 1, "GetEngagementInvitation": 12}
+    assert df.attrs["failures"] == []
+    # timestamps are UTC datetimes, as in the opportunity frame
+    assert str(df["ExpirationDate"].dtype) == "datetime64[us, UTC]"
+
+
+def test_read_invitations_by_status_and_refuses_an_unknown_status(live):
+    df = read_invitations("Sandbox", status=["PENDING", "EXPIRED"], endpoint_url=live.endpoint_url, progress=False)
+    assert set(df["Status"]) == {"PENDING", "EXPIRED"}
+    with pytest.raises(ValueError, match="PENDING"):
+        read_invitations("Sandbox", status="OPEN", endpoint_url=live.endpoint_url, progress=False)
+
+
+def test_read_invitations_paces_within_the_read_quota():
+    with Sandbox(config=SandboxConfig(read_rate=10, read_burst=10)) as sb:
+        df = read_invitations("Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+        assert len(df) == 12 and sb.service.throttled == 0
+
+
+def test_rejection_reasons_come_from_the_model():
+    reasons = rejection_reasons()
+    assert reasons[0] == "Customer problem unclear" and "Other" in reasons
+    assert all(":" not in r and "<" not in r for r in reasons)
+
+
+# -- AWS's view in the opportunity frame ----------------------------------------------------------
+
+
+def test_aws_summary_columns_in_the_frame(live):
+    df = ot.read_opportunities(
+        "Sandbox",
+        endpoint_url=live.endpoint_url,
+        progress=False,
+        review_statuses=[APPROVED],
+        aws_summary=True,
+        reads_per_second=1000,
+    )
+    aws_cols = [c for c in df.columns if c.startswith("Aws.")]
+    expected = {"Aws." + c for c in output_schema("GetAwsOpportunitySummary").columns()} - {
+        "Aws.RelatedOpportunityId",
+        "Aws.Catalog",
+    }
+    assert expected <= set(aws_cols)
+    assert df.columns.tolist()[: -len(aws_cols)] == [c for c in df.columns if not c.startswith("Aws.")]
+    assert df["Aws.LifeCycle.Stage"].notna().all()
+    assert set(df["Aws.Origin"]) == {"Partner Referral"}
+    assert "Aws.Catalog" not in df  # the frame's own Catalog says it
+    assert df.attrs["calls"]["GetAwsOpportunitySummary"] == len(df)
+    # AWS's stage is mostly ours; some lag behind (the partner-vs-AWS question)
+    assert (df["Aws.LifeCycle.Stage"] != df["LifeCycle.Stage"]).any()
+    assert (df["Aws.LifeCycle.Stage"] == df["LifeCycle.Stage"]).any()
+
+
+def test_aws_summaries_blank_where_aws_has_none(live):
+    recs = live.records("Sandbox")
+    ids = [next(r["Id"] for r in recs if r["LifeCycle"]["ReviewStatus"] == s) for s in ("Pending Submission", APPROVED)]
+    aws = read_aws_summaries("Sandbox", ids, endpoint_url=live.endpoint_url, progress=False)
+    assert aws["Id"].tolist() == ids
+    assert pd.isna(aws.loc[0, "Aws.LifeCycle.Stage"]) and pd.notna(aws.loc[1, "Aws.LifeCycle.Stage"])
+    assert aws.attrs["failures"] == []
+
+
+def test_aws_columns_are_output_only_and_never_sent(live, tmp_path):
+    cat = ot.get_schema()
+    assert not cat.field_for("Aws.LifeCycle.Stage").writable
+    assert cat.field_for("Aws.OpportunityTeam[0].Email").sensitive
+    df = ot.read_opportunities(
+        "Sandbox",
+        endpoint_url=live.endpoint_url,
+        progress=False,
+        review_statuses=[APPROVED],
+        aws_summary=True,
+        reads_per_second=1000,
+    )
+    df = df[df["LifeCycle.Stage"] == "Qualified"].reset_index(drop=True)  # open, editable
+    # through a workbook, as an analyst would edit it: the Aws columns read back as fields
+    path = tmp_path / "pipeline.xlsx"
+    ot.write_sheet(df, path)
+    edited = ot.read_sheet(path)
+    assert edited["Aws.LifeCycle.Stage"].tolist() == df["Aws.LifeCycle.Stage"].tolist()
+    edited.loc[0, "Aws.LifeCycle.Stage"] = "Launched"  # AWS's, not ours: never sent
+    edited.loc[1, "Aws.Insights.NextBestActions"] = "ignore me"
+    edited.loc[1, "LifeCycle.NextSteps"] = "Call the CFO"
+    ident0, ident1 = edited.loc[0, "Id"], edited.loc[1, "Id"]
+    before = live.record("Sandbox", ident0)
+    res = ot.push_updates(
+        edited, "Sandbox", ledger=tmp_path / "ledger", base=df, endpoint_url=live.endpoint_url, progress=False
+    )
+    status = dict(zip(res["Id"], res["status"], strict=True))
+    assert status[ident0] == "unchanged" and status[ident1] == "succeeded"
+    assert live.record("Sandbox", ident0) == before
+    assert live.record("Sandbox", ident1)["LifeCycle"]["NextSteps"] == "Call the CFO"
+    assert live.service.calls["UpdateOpportunity"] == 1
+    assert not any("Aws" in str(c) for c in res.loc[res["Id"] == ident1, "changed_fields"])
