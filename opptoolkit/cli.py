@@ -137,10 +137,76 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
+def _referrals(args: argparse.Namespace) -> int:
+    from .referrals import read_invitations, write_triage
+
+    df = read_invitations(
+        args.catalog, status=args.status, client=_client(args), reads_per_second=args.reads_per_second
+    )
+    out = Path(args.out)
+    if out.suffix.lower() == ".xlsx":
+        write_triage(df, out)
+    elif out.suffix.lower() == ".parquet":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(out)
+    else:
+        raise OpptoolkitError(f"{out}: write the referrals to a triage .xlsx (to decide) or a .parquet (to analyse)")
+    pending = df[df["Status"] == "PENDING"]
+    week = int((pending["DaysToExpiry"] < 7).sum())
+    print(
+        f"{len(df)} invitations from {args.catalog} into {out}: {len(pending)} pending, {week} expiring within 7 days"
+    )
+    for f in df.attrs.get("failures", []):
+        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return 1 if df.attrs.get("failures") else 0
+
+
+def _push_triage(args: argparse.Namespace) -> int:
+    """``push triage.xlsx``: send the workbook's accept/reject decisions (see :func:`opptoolkit.referrals.push_decisions`)."""
+    from .referrals import push_decisions, read_triage
+
+    triage = read_triage(args.edits)
+    if args.catalog == "AWS" and not args.yes and not args.dry_run:
+        n = int(triage["Decision"].fillna("").astype(str).str.strip().ne("").sum())
+        if n and (
+            not sys.stdin.isatty()
+            or input(f"send {n} decisions to the live AWS catalog? [y/N] ").strip().lower() not in {"y", "yes"}
+        ):
+            raise OpptoolkitError(
+                f"{n} decisions for the live AWS catalog need a confirmation: run in a terminal, or pass --yes"
+            )
+    result = push_decisions(
+        triage,
+        args.catalog,
+        ledger=args.ledger,
+        client=_client(args),
+        dry_run=args.dry_run,
+        writes_per_second=args.writes_per_second,
+        reads_per_second=args.reads_per_second,
+        daily_write_budget=args.daily_write_budget,
+    )
+    counts = result["status"].value_counts()
+    print(f"{len(result)} decisions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}")
+    for r in result.fillna("").to_dict("records"):
+        if r["OpportunityId"]:
+            print(f"  row {r['row']} {r['Id']}: accepted, opportunity {r['OpportunityId']}")
+    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
+    for r in bad.fillna("").to_dict("records"):
+        print(
+            f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
+            file=sys.stderr,
+        )
+    return 1 if len(bad) else 0
+
+
 def _push(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .push import plan_updates, push_updates
+    from .referrals import is_triage
+
+    if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates
+        return _push_triage(args)
 
     pd.set_option("display.max_colwidth", 90)
     pd.set_option("display.width", 200)
@@ -389,6 +455,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"writes per rolling 24 h (documented: {DAILY_WRITES:,})",
     )
     push.set_defaults(func=_push)
+    ref = sub.add_parser("referrals", help="AWS's engagement invitations into a triage workbook (.xlsx) or a frame")
+    _aws_options(ref)
+    ref.add_argument("--out", required=True, help="triage.xlsx (decide, then `opptoolkit push triage.xlsx`) | .parquet")
+    ref.add_argument("--status", action="append", help="only these invitation statuses, e.g. PENDING (repeatable)")
+    ref.set_defaults(func=_referrals)
     rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
     rep.add_argument("--html", default="report.html", help="the HTML report to write")

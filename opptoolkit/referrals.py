@@ -19,8 +19,10 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -39,10 +41,17 @@ __all__ = [
     "AWS_PREFIX",
     "DAYS_TO_EXPIRY",
     "DECISION",
+    "OPPORTUNITY_ID",
+    "TRIAGE_SHEET",
+    "decision_calls",
+    "is_triage",
     "join_aws_summaries",
+    "push_decisions",
     "read_aws_summaries",
     "read_invitations",
+    "read_triage",
     "rejection_reasons",
+    "write_triage",
 ]
 
 _log = logging.getLogger(__name__)
@@ -260,3 +269,288 @@ def join_aws_summaries(df: pd.DataFrame, aws: pd.DataFrame) -> pd.DataFrame:
     joined.index = df.index
     joined.attrs = dict(df.attrs)
     return joined
+
+
+# -- deciding in bulk -----------------------------------------------------------------------------
+
+ACCEPT, REJECT = "accept", "reject"
+#: The opportunity an accepted invitation created, in push_decisions' result (the task's OpportunityId).
+OPPORTUNITY_ID = "OpportunityId"
+_ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
+_PENDING, _EXPIRED, _REJECTED = "PENDING", "EXPIRED", "REJECTED"
+for _s in (_PENDING, _EXPIRED, _REJECTED):
+    assert _s in service_model().shape_for("InvitationStatus").enum, _s  # type: ignore[attr-defined]
+
+
+def _check_rejected(client: Any, call: Any) -> bool | None:
+    """Read the invitation back after a crash: rejected already (True), still pending (False)."""
+    try:
+        inv = client.get_engagement_invitation(Catalog=call.params["Catalog"], Identifier=call.params["Identifier"])
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return {_REJECTED: True, _PENDING: False}.get(inv.get("Status"))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) else str(value).strip()
+
+
+def decision_calls(
+    df: pd.DataFrame, catalog: Catalog, *, ledger: str | Path | None = None, now: datetime | None = None
+) -> list[Any]:
+    """Return the calls a triage frame's ``Decision`` column asks for (see :func:`push_decisions`).
+
+    A row whose decision cannot succeed is a call with its problems (recorded ``invalid``, nothing
+    sent): an expired invitation (``Status`` EXPIRED, or ``ExpirationDate`` past as read), one already
+    answered, an unknown decision, a rejection reason outside the model's documented values
+    (:func:`rejection_reasons`). With ``ledger``, a call it holds as succeeded is left to the runner,
+    which skips it.
+    """
+    from ._calls import Call
+    from .exceptions import Problem
+    from .ledger import Ledger
+
+    if DECISION not in df.columns:
+        raise OpptoolkitError(f"the triage has no {DECISION} column: write accept or reject in it")
+    stamp = pd.Timestamp(now or datetime.now(UTC))
+    book = Ledger(ledger) if ledger is not None else None
+    done = {op: book.latest_by_key(op) for op in (_ACCEPT_OP, _REJECT_OP)} if book is not None else {}
+    reasons = rejection_reasons()
+    calls = []
+    labels = df.attrs.get("sheet_rows") or [str(i) for i in df.index]
+    for label, (_, row) in zip(labels, df.iterrows(), strict=True):
+        decision = _text(row.get(DECISION)).lower()
+        if not decision:
+            continue
+        ident = _text(row.get("Id"))
+        problems: list[Problem] = []
+        if decision == ACCEPT:
+            op, params = _ACCEPT_OP, {"Catalog": catalog, "Identifier": ident}
+        elif decision == REJECT:
+            op, params = _REJECT_OP, {"Catalog": catalog, "Identifier": ident}
+            reason = _text(row.get("RejectionReason"))
+            if reason:
+                params["RejectionReason"] = reason
+            if reason not in reasons:
+                problems.append(
+                    Problem(
+                        label,
+                        "RejectionReason",
+                        "INVALID_VALUE",
+                        f"a rejection needs a reason among the model's: {', '.join(reasons)}",
+                    )
+                )
+        else:
+            op, params = _ACCEPT_OP, {"Catalog": catalog, "Identifier": ident}
+            problems.append(Problem(label, DECISION, "INVALID_VALUE", f"{decision!r}: write {ACCEPT} or {REJECT}"))
+        key = book.key([op, ident, params]) if book is not None else None
+        prior: dict[str, Any] = done[op].get((ident, key), {}) if book is not None and key is not None else {}
+        settled = prior.get("status") in ("succeeded", "skipped")
+        status = _text(row.get("Status"))
+        expires: Any = pd.to_datetime(row.get("ExpirationDate"), utc=True, errors="coerce")  # type: ignore[call-overload]
+        if not settled:
+            if status == _EXPIRED or (pd.notna(expires) and expires <= stamp):
+                # model, ExpirationDate: "the date on which the engagement invitation will expire if not
+                # accepted by the partner": past it, an answer can only fail, so none is sent.
+                when = expires.date().isoformat() if pd.notna(expires) else "before this run"
+                problems.append(Problem(label, "ExpirationDate", "INVALID_RESOURCE_STATE", f"expired on {when}"))
+            elif status and status != _PENDING:
+                problems.append(
+                    Problem(
+                        label,
+                        "Status",
+                        "INVALID_RESOURCE_STATE",
+                        f"already {status}: only a {_PENDING} one can be answered",
+                    )
+                )
+        fields = ["Status"] + (["RejectionReason"] if op == _REJECT_OP else [])
+        calls.append(
+            Call(row=str(label), operation=op, id=ident, params=params, key=key, fields=fields, problems=problems)
+        )
+    return calls
+
+
+def push_decisions(
+    triage: pd.DataFrame | str | Path,
+    catalog: Catalog,
+    *,
+    ledger: str | Path,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    dry_run: bool = False,
+    progress: bool | None = True,
+    now: datetime | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Send the triage's decisions: accept or reject each invitation, exactly once, into ``ledger``.
+
+    ``accept`` starts StartEngagementByAcceptingInvitationTask, whose ClientToken is derived from the
+    ledger (the same on every rerun: the service answers a repeated token with the first task, so a
+    crash and a rerun create one opportunity); ``reject`` sends RejectEngagementInvitation with the
+    row's ``RejectionReason``, reconciled after a crash by reading the invitation back. Expired or
+    already answered invitations are refused before any call (:func:`decision_calls`). Calls go
+    through :func:`opptoolkit._calls.run_calls` (paced, daily write budget, intent then outcome in the
+    ledger).
+
+    Parameters
+    ----------
+    triage : DataFrame or path
+        A frame from :func:`read_invitations` with ``Decision`` filled, or a workbook from
+        :func:`write_triage`.
+    catalog : {"AWS", "Sandbox"}
+        Always explicit.
+    ledger : path
+        The ledger folder.
+    **kwargs
+        Passed to ``run_calls`` (``writes_per_second``, ``daily_write_budget``, ...).
+
+    Returns
+    -------
+    DataFrame
+        One row per decision (``run_calls``' columns) and ``OpportunityId``: the opportunity an
+        accepted invitation created. A task that completed as FAILED is ``failed`` with its ReasonCode.
+    """
+    from ._calls import CHECKS, run_calls
+
+    df = read_triage(triage) if isinstance(triage, (str, Path)) else triage
+    calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now)
+    res = run_calls(
+        calls,
+        ledger=ledger,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        checks={**CHECKS, _REJECT_OP: _check_rejected},
+        dry_run=dry_run,
+        progress=progress,
+        desc="decisions",
+        **kwargs,
+    )
+    answers = [r if isinstance(r, dict) else {} for r in res["response"]]
+    res[OPPORTUNITY_ID] = [a.get(OPPORTUNITY_ID) for a in answers]
+    # model, TaskStatus FAILED with ReasonCode and Message: the task answered, the acceptance did not happen
+    failed = [a.get("TaskStatus") == "FAILED" for a in answers]
+    for i in [i for i, f in enumerate(failed) if f]:
+        res.loc[res.index[i], ["status", "error_code", "error_message"]] = [
+            "failed",
+            answers[i].get("ReasonCode"),
+            answers[i].get("Message"),
+        ]
+    return res
+
+
+# -- the triage workbook --------------------------------------------------------------------------
+
+#: The worksheet that marks a triage workbook (``opptoolkit push`` tells it from an opportunity workbook).
+TRIAGE_SHEET = "Triage"
+#: The columns a person triages by, first; every other column of the frame follows.
+_FIRST = (
+    DECISION,
+    "RejectionReason",
+    DAYS_TO_EXPIRY,
+    "ExpirationDate",
+    "Status",
+    "Payload.OpportunityInvitation.Customer.CompanyName",
+    "Payload.OpportunityInvitation.Project.Title",
+    "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount",
+    "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].CurrencyCode",
+    "Payload.OpportunityInvitation.SenderContacts[0].Email",
+    "InvitationMessage",
+    "Id",
+)
+
+
+def _cell_text(value: Any) -> str | float | None:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "; ".join(str(v) for v in value) or None
+    if value is None or (not isinstance(value, dict) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value
+    return str(value)
+
+
+def write_triage(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write an invitation frame to a triage workbook: a ``Decision`` and ``RejectionReason`` dropdown per row.
+
+    The columns a person decides by come first (decision, reason, days to expiry, customer, project,
+    spend, AWS contact, message), then every other non-empty column, headed by its dotted path.
+    Text cells stay text (a leading ``=`` is not a formula). Push it with :func:`push_decisions`
+    (``opptoolkit push triage.xlsx``).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = Path(path)
+    first = [c for c in _FIRST if c in df.columns]
+    rest = [c for c in df.columns if c not in first and df[c].map(_cell_text).notna().any()]
+    columns = first + rest
+    wb = Workbook()
+    ws: Any = wb.active
+    ws.title = TRIAGE_SHEET
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for _, row in df[columns].iterrows():
+        ws.append([_cell_text(v) for v in row.tolist()])
+    for r in ws.iter_rows(min_row=2):
+        for cell in r:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula
+    n = len(df) + 1
+    lists = {DECISION: [ACCEPT, REJECT], "RejectionReason": list(rejection_reasons())}
+    assert not any("," in v for vs in lists.values() for v in vs), "a list dropdown separates values by commas"
+    for name, values in lists.items():
+        col = columns.index(name) + 1
+        letter = get_column_letter(col)
+        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+        dv.add(f"{letter}2:{letter}{max(n, 2)}")
+        ws.add_data_validation(dv)
+        fill = PatternFill("solid", fgColor="FFF2CC")
+        for r in range(2, n + 1):
+            ws.cell(row=r, column=col).fill = fill
+    ws.freeze_panes = "C2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+    return path
+
+
+def is_triage(path: str | Path) -> bool:
+    """Whether ``path`` is a triage workbook (:func:`write_triage`), not an opportunity workbook."""
+    if Path(path).suffix.lower() != ".xlsx" or not Path(path).exists():
+        return False
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    try:
+        return TRIAGE_SHEET in wb.sheetnames
+    finally:
+        wb.close()
+
+
+def read_triage(path: str | Path) -> pd.DataFrame:
+    """Read a triage workbook back: its columns as text (``ExpirationDate`` as UTC), row numbers kept."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = list(wb[TRIAGE_SHEET].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    if not rows:
+        raise OpptoolkitError(f"{path}: the {TRIAGE_SHEET} sheet is empty")
+    head = [str(h) for h in rows[0]]
+    body = [r for r in rows[1:] if any(v not in (None, "") for v in r)]
+    df = pd.DataFrame([[None if v is None else str(v) for v in r] for r in body], columns=head, dtype=object)
+    if "ExpirationDate" in df:
+        df["ExpirationDate"] = pd.to_datetime(df["ExpirationDate"], utc=True, errors="coerce")
+    numbers = [str(i + 2) for i, r in enumerate(rows[1:]) if any(v not in (None, "") for v in r)]
+    df.attrs["sheet_rows"] = numbers
+    return df

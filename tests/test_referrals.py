@@ -272,3 +272,175 @@ def test_aws_columns_are_output_only_and_never_sent(live, tmp_path):
     assert live.record("Sandbox", ident1)["LifeCycle"]["NextSteps"] == "Call the CFO"
     assert live.service.calls["UpdateOpportunity"] == 1
     assert not any("Aws" in str(c) for c in res.loc[res["Id"] == ident1, "changed_fields"])
+
+
+# -- deciding in bulk ---------------------------------------------------------------------------
+
+FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
+
+
+def _triage(sb: Sandbox) -> pd.DataFrame:
+    return read_invitations("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+
+
+def _no_retries(sb: Sandbox):
+    from botocore.config import Config
+
+    return sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+def test_accept_two_reject_one_and_refuse_the_expired_before_any_call(live, tmp_path):
+    from opptoolkit.referrals import push_decisions
+
+    df = _triage(live)
+    pending = df.index[df["Status"] == "PENDING"]
+    expired = df.index[df["Status"] == "EXPIRED"][0]
+    df.loc[pending[:2], DECISION] = "accept"
+    df.loc[pending[2], [DECISION, "RejectionReason"]] = ["reject", "Duplicate of partner referral"]
+    df.loc[expired, DECISION] = "accept"
+    df.loc[pending[3], [DECISION, "RejectionReason"]] = ["reject", "not a documented reason"]
+    before = set(r["Id"] for r in live.records("Sandbox"))
+    res = push_decisions(df, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    by_id = res.set_index("Id")
+    ids = df["Id"]
+    assert by_id.loc[ids[pending[0]], "status"] == by_id.loc[ids[pending[1]], "status"] == "succeeded"
+    assert by_id.loc[ids[pending[2]], "status"] == "succeeded"
+    assert (by_id.loc[ids[expired], "status"], by_id.loc[ids[expired], "error_code"]) == (
+        "invalid",
+        "INVALID_RESOURCE_STATE",
+    )
+    assert by_id.loc[ids[pending[3]], "error_code"] == "INVALID_VALUE"
+    # the expired one and the undocumented reason cost no call
+    assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 2
+    assert live.service.calls["RejectEngagementInvitation"] == 1
+    created = {r["Id"] for r in live.records("Sandbox")} - before
+    assert created == {by_id.loc[ids[pending[0]], "OpportunityId"], by_id.loc[ids[pending[1]], "OpportunityId"]}
+    c = live.client()
+    rejected = c.get_engagement_invitation(Catalog="Sandbox", Identifier=ids[pending[2]])
+    assert rejected["RejectionReason"] == "Duplicate of partner referral"
+    # all in the ledger: intent then outcome, the task's answer (the new opportunity's Id) kept
+    log = ot.read_ledger(tmp_path / "l")
+    ok = log[log["status"] == "succeeded"]
+    assert sorted(ok["operation"]) == [
+        "RejectEngagementInvitation",
+        "StartEngagementByAcceptingInvitationTask",
+        "StartEngagementByAcceptingInvitationTask",
+    ]
+    accepted = ok[ok["operation"] == "StartEngagementByAcceptingInvitationTask"]
+    assert all(any(o in r for r in accepted["response"]) for o in created)
+    assert "Duplicate of partner referral" not in "".join(log["response"].dropna())  # asked, not answered
+    # the new opportunities are in the frame
+    frame = ot.read_opportunities(
+        "Sandbox", endpoint_url=live.endpoint_url, identifiers=sorted(created), progress=False
+    )
+    assert set(frame["Id"]) == created
+    # a rerun of the same triage sends nothing
+    again = push_decisions(df, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    assert set(again.loc[again["Id"].isin(ids[pending[:3]]), "status"]) == {"skipped"}
+    assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 2
+
+
+def test_accept_creates_one_opportunity_across_a_lost_answer_and_a_rerun(tmp_path):
+    from opptoolkit.referrals import push_decisions
+
+    config = SandboxConfig.fast(
+        fault_after_commit_rate=1.0, fault_operations=frozenset({"StartEngagementByAcceptingInvitationTask"})
+    )
+    with Sandbox(config=config) as sb:
+        df = _triage(sb)
+        row = df.index[df["Status"] == "PENDING"][0]
+        df.loc[row, DECISION] = "accept"
+        before = sb.store.count("Sandbox")
+        first = push_decisions(df, "Sandbox", ledger=tmp_path / "l", client=_no_retries(sb), **FAST)
+        assert first["status"].tolist() == ["unknown"]
+        assert sb.store.count("Sandbox") == before + 1  # applied, the answer lost
+        sb.service.config.fault_after_commit_rate = 0.0
+        again = push_decisions(df, "Sandbox", ledger=tmp_path / "l", client=_no_retries(sb), **FAST)
+        assert again["status"].tolist() == ["succeeded"]
+        assert sb.store.count("Sandbox") == before + 1  # the same ClientToken: the same task, no second one
+        assert sb.service.calls["StartEngagementByAcceptingInvitationTask"] == 2
+        assert sb.record("Sandbox", again["OpportunityId"][0]) is not None
+
+
+_KILLED = """
+import sys
+from opptoolkit.referrals import push_decisions, read_triage
+push_decisions(read_triage(sys.argv[1]), "Sandbox", ledger=sys.argv[2], endpoint_url=sys.argv[3],
+               reads_per_second=1000, writes_per_second=1000, progress=False)
+"""
+
+
+def test_a_decision_run_killed_in_flight_and_rerun_accepts_each_once(live, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from opptoolkit.referrals import push_decisions, read_triage, write_triage
+
+    df = _triage(live)
+    pending = df.index[df["Status"] == "PENDING"][:3]
+    df.loc[pending, DECISION] = "accept"
+    path = write_triage(df, tmp_path / "triage.xlsx")
+    live.service.config.latency = 0.5  # the kill lands while the server holds the first request
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(path), str(tmp_path / "l"), live.endpoint_url])
+    deadline = time.monotonic() + 60
+    while live.service.calls.get("StartEngagementByAcceptingInvitationTask", 0) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    live.service.config.latency = 0.0
+    log = ot.read_ledger(tmp_path / "l")
+    assert "in_flight" in set(log["status"]) and "succeeded" not in set(log["status"])
+    time.sleep(0.6)  # the server finishes the request the killed client left
+    before = live.store.count("Sandbox")
+    res = push_decisions(read_triage(path), "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    assert res["status"].tolist() == ["succeeded"] * 3
+    assert live.store.count("Sandbox") == before + 2  # the first was created before the kill, once
+    assert len(set(res["OpportunityId"])) == 3
+
+
+def test_triage_workbook_round_trip_with_dropdowns(live, tmp_path):
+    from openpyxl import load_workbook
+
+    from opptoolkit.referrals import is_triage, read_triage, write_triage
+
+    df = _triage(live)
+    path = write_triage(df, tmp_path / "triage.xlsx")
+    assert is_triage(path) and not is_triage(tmp_path / "other.xlsx")
+    ws = load_workbook(path)["Triage"]
+    head = [c.value for c in ws[1]]
+    assert head[:3] == [DECISION, "RejectionReason", DAYS_TO_EXPIRY]
+    lists = {str(dv.sqref)[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert lists["A"] == '"accept,reject"' and "Customer problem unclear" in lists["B"]
+    back = read_triage(path)
+    assert back["Id"].tolist() == df["Id"].tolist()
+    assert back["ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
+    assert back.attrs["sheet_rows"][0] == "2"
+
+
+def test_cli_referrals_then_push_the_triage_workbook(live, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from opptoolkit.cli import main
+
+    aws = ["--catalog", "Sandbox", "--endpoint-url", live.endpoint_url, "--reads-per-second", "1000"]
+    path = tmp_path / "triage.xlsx"
+    assert main(["referrals", *aws, "--out", str(path)]) == 0
+    assert "12 invitations" in capsys.readouterr().out
+    wb = load_workbook(path)
+    ws = wb["Triage"]
+    status = [c.value for c in ws[1]].index("Status") + 1
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, status).value == "PENDING"]
+    ws.cell(rows[0], 1).value = "accept"
+    ws.cell(rows[1], 1).value = "reject"
+    ws.cell(rows[1], 2).value = "Unable to support"
+    wb.save(path)
+    push = ["push", str(path), *aws, "--ledger", str(tmp_path / "l"), "--writes-per-second", "1000"]
+    assert main(push) == 0
+    out = capsys.readouterr().out
+    assert "succeeded 2" in out and "accepted, opportunity O" in out
+    assert main(push) == 0  # the rerun skips both
+    assert "skipped 2" in capsys.readouterr().out
+    assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 1
