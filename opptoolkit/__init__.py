@@ -28,6 +28,7 @@ from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
 from .push import plan_updates, push_updates
+from .referrals import push_decisions, read_aws_summaries, read_invitations, read_triage, write_triage
 from .report import write_report
 from .rules import validate_payload
 from .schema import Catalog, Field, Schema, get_schema, label_for
@@ -85,11 +86,15 @@ __all__ = [
     "list_opportunities",
     "payload_from_record",
     "plan_updates",
+    "push_decisions",
     "push_updates",
+    "read_aws_summaries",
+    "read_invitations",
     "read_ledger",
     "read_mirror",
     "read_opportunities",
     "read_sheet",
+    "read_triage",
     "report",
     "snapshots",
     "sync_mirror",
@@ -100,6 +105,7 @@ __all__ = [
     "write_report",
     "write_results",
     "write_sheet",
+    "write_triage",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

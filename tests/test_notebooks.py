@@ -42,3 +42,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         assert (tmp_path / "report.html").stat().st_size > 10_000
     if path.stem in ("quickstart", "bulk_update_from_spreadsheet"):
         assert (tmp_path / "ledger").exists()
+    if path.stem == "aws_referrals":  # two accepted, one rejected, in the ledger
+        import opptoolkit as ot
+
+        log = ot.read_ledger(tmp_path / "ledger")
+        done = log[log["status"] == "succeeded"]["operation"].value_counts().to_dict()
+        assert done == {"StartEngagementByAcceptingInvitationTask": 2, "RejectEngagementInvitation": 1}
