@@ -187,17 +187,20 @@ class EngagementsMixin:
     def _GetEngagementInvitation(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._invitation(p["Catalog"], p[IDENTIFIER])["invitation"]  # type: ignore[no-any-return]
 
-    def _not_pending(self, inv: dict[str, Any], action: str) -> Any:
-        from ..exceptions import Problem
-        from ._service import _validation
+    def _not_pending(self, inv: dict[str, Any], action: str) -> Exception:
+        from ._service import ServiceError
 
         # API reference, StartEngagementByAcceptingInvitationTask and RejectEngagementInvitation act on
         # an invitation AWS shared and the partner has not answered; the samples check
         # ``Status == 'PENDING'`` before accepting ("Only PENDING invitations can be accepted",
         # sampleUI/start_engagement_by_accepting_invitation_task.py).
         message = f"cannot {action} invitation {inv['Id']}: it is {inv['Status']}, only {PENDING} invitations can be"
-        return _validation(
-            [Problem(None, "Identifier", "INVALID_RESOURCE_STATE", message)], "BUSINESS_VALIDATION_FAILED"
+        # model: ValidationException {Message, Reason, ErrorList[{FieldName, Message, Code}]}
+        return ServiceError(
+            "ValidationException",
+            f"Identifier: {message}",
+            Reason="BUSINESS_VALIDATION_FAILED",
+            ErrorList=[{"FieldName": "Identifier", "Message": message, "Code": "INVALID_RESOURCE_STATE"}],
         )
 
     def _RejectEngagementInvitation(self, p: dict[str, Any]) -> dict[str, Any]:
