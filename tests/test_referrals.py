@@ -444,3 +444,42 @@ def test_cli_referrals_then_push_the_triage_workbook(live, tmp_path, capsys):
     assert main(push) == 0  # the rerun skips both
     assert "skipped 2" in capsys.readouterr().out
     assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 1
+
+
+# -- report views -------------------------------------------------------------------------------
+
+
+def test_referral_views(live, tmp_path):
+    from opptoolkit.exceptions import ReportError
+    from opptoolkit.referrals import aws_vs_partner, push_decisions, referral_decisions, referrals_by_expiry
+
+    now = datetime.now(UTC)
+    inv = read_invitations("Sandbox", endpoint_url=live.endpoint_url, progress=False, now=now, reads_per_second=1000)
+    view = referrals_by_expiry(inv, now=now)
+    assert view["invitations"].sum() == int(inv["Status"].isin(["PENDING", "EXPIRED"]).sum())
+    assert view["bucket"].iloc[0] == "expired, not answered"
+    week = view.set_index("bucket").loc["within 7 days"]
+    assert week["invitations"] == int(((inv["Status"] == "PENDING") & (inv["DaysToExpiry"] < 7)).sum())
+    assert week["expected_spend"].startswith("USD ")
+    pending = inv.index[inv["Status"] == "PENDING"]
+    inv.loc[pending[0], DECISION] = "accept"
+    inv.loc[pending[1], [DECISION, "RejectionReason"]] = ["reject", "Other"]
+    push_decisions(inv, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    decided = referral_decisions(tmp_path / "l")
+    assert sorted(decided["decision"]) == ["accepted", "rejected"]
+    assert decided.loc[decided["decision"] == "accepted", "OpportunityId"].iloc[0].startswith("O")
+    assert referral_decisions(tmp_path / "l", since=now + timedelta(days=1)).empty
+    df = ot.read_opportunities(
+        "Sandbox",
+        endpoint_url=live.endpoint_url,
+        progress=False,
+        stages=["Qualified"],
+        aws_summary=True,
+        reads_per_second=1000,
+    )
+    both = aws_vs_partner(df)
+    assert len(both) == int(df["Aws.LifeCycle.Stage"].notna().sum())
+    assert both["stage_differs"].is_monotonic_decreasing
+    assert both.loc[both["stage_differs"], "aws_stage"].ne(both.loc[both["stage_differs"], "stage"]).all()
+    with pytest.raises(ReportError, match=r"Aws\.LifeCycle\.Stage"):
+        aws_vs_partner(df[[c for c in df.columns if not c.startswith("Aws.")]])
