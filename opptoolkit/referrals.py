@@ -470,7 +470,7 @@ def _cell_text(value: Any) -> str | float | None:
     if value is None or (not isinstance(value, dict) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+        return value.isoformat(sep=" ")
     if isinstance(value, float):
         return value
     return str(value)
@@ -517,6 +517,8 @@ def write_triage(df: pd.DataFrame, path: str | Path) -> Path:
         fill = PatternFill("solid", fgColor="FFF2CC")
         for r in range(2, n + 1):
             ws.cell(row=r, column=col).fill = fill
+    for i, name in enumerate(columns, 1):  # wide enough for the header's last part, or a typical value
+        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40)
     ws.freeze_panes = "C2"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -420,6 +420,32 @@ def test_triage_workbook_round_trip_with_dropdowns(live, tmp_path):
     assert back.attrs["sheet_rows"][0] == "2"
 
 
+def test_triage_workbook_decided_in_libreoffice_pushes(live, tmp_path, resave):
+    """Decisions typed into the workbook survive a LibreOffice re-save and push as typed."""
+    from openpyxl import load_workbook
+
+    from opptoolkit.referrals import is_triage, push_decisions, read_triage, write_triage
+
+    df = _triage(live)
+    path = write_triage(df, tmp_path / "triage.xlsx")
+    wb = load_workbook(path)
+    ws = wb["Triage"]
+    status = [c.value for c in ws[1]].index("Status") + 1
+    rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, status).value == "PENDING"]
+    ws.cell(rows[0], 1).value = "accept"
+    ws.cell(rows[1], 1).value = "reject"
+    ws.cell(rows[1], 2).value = "Next steps unclear"
+    wb.save(path)
+    again = resave(path)
+    assert is_triage(again)
+    back = read_triage(again)
+    assert back["ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
+    assert back.loc[back[DECISION].notna(), DECISION].tolist() == ["accept", "reject"]
+    res = push_decisions(again, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    assert res["status"].tolist() == ["succeeded", "succeeded"]
+    assert res["row"].tolist() == [str(r) for r in rows[:2]]
+
+
 def test_cli_referrals_then_push_the_triage_workbook(live, tmp_path, capsys):
     from openpyxl import load_workbook
 
