@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import fields as P
 from ._errors import code_and_message, unreachable
 from .client import Pacer, get_client, get_opportunities
 from .exceptions import OpptoolkitError
@@ -681,17 +682,19 @@ def aws_vs_partner(df: pd.DataFrame) -> pd.DataFrame:
         ``stage_differs``, AWS's engagement score, next best actions and involvement type; the rows whose
         stages differ first.
     """
-    _require(df, "partner vs AWS", "Id", "LifeCycle.Stage", "Aws.LifeCycle.Stage")
-    seen = df[df["Aws.LifeCycle.Stage"].notna()]
+    # AWS's view has the same member names as the record for the stage (model: AwsOpportunityLifeCycle)
+    aws_stage = AWS_PREFIX + P.STAGE
+    _require(df, "partner vs AWS", "Id", P.STAGE, aws_stage)
+    seen = df[df[aws_stage].notna()]
     cols = {
         "Id": "Id",
-        "Customer.Account.CompanyName": "customer",
-        "LifeCycle.Stage": "stage",
-        "Aws.LifeCycle.Stage": "aws_stage",
-        "Aws.Insights.EngagementScore": "engagement_score",
-        "Aws.Insights.NextBestActions": "next_best_actions",
-        "Aws.InvolvementType": "involvement",
+        P.COMPANY: "customer",
+        P.STAGE: "stage",
+        aws_stage: "aws_stage",
+        AWS_PREFIX + "Insights.EngagementScore": "engagement_score",
+        AWS_PREFIX + "Insights.NextBestActions": "next_best_actions",
+        AWS_PREFIX + "InvolvementType": "involvement",
     }
     out = seen[[c for c in cols if c in seen]].rename(columns=cols)
-    out.insert(4, "stage_differs", (seen["Aws.LifeCycle.Stage"] != seen["LifeCycle.Stage"]).to_numpy())
+    out.insert(4, "stage_differs", (seen[aws_stage] != seen[P.STAGE]).to_numpy())
     return out.sort_values(["stage_differs", "Id"], ascending=[False, True], kind="stable").reset_index(drop=True)
