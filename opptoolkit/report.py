@@ -1101,11 +1101,11 @@ h1{margin:.2em 0}h2{margin-top:2em;border-bottom:1px solid #d8dee4;padding-botto
 .card{border:1px solid #d8dee4;border-radius:8px;padding:10px 14px;background:#f8fafc}
 .card .label{font-size:13px;color:#57606a}.card .value{font-size:22px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card .delta{font-size:13px;color:#57606a}.chg{color:#1f2328;font-weight:600}
-.tbl{display:flex;flex-direction:column;align-items:flex-start;margin:.6em 0}.tbl details{order:2;margin-top:.3em}
+.tbl{display:flex;flex-direction:column;align-items:flex-start;margin:.6em 0;overflow-x:auto}.tbl details{order:2;margin-top:.3em}
 .tbl details summary{cursor:pointer;color:#0a58ca}.tbl details:not([open]) ~ table tbody.more{display:none}
 table{border-collapse:collapse;font-size:13px;min-width:50%;max-width:100%}th,td{border-bottom:1px solid #e5e8eb;padding:4px 8px;
 text-align:left;vertical-align:top;max-width:320px}th{background:#f3f5f8;position:sticky;top:0}td.num,th.num{text-align:right;
-font-variant-numeric:tabular-nums;white-space:nowrap}td.date{white-space:nowrap}
+font-variant-numeric:tabular-nums;white-space:nowrap}td.date{white-space:nowrap}td.long{min-width:13em}td.mid{min-width:7em}
 img{width:100%;height:auto;display:block}.note{color:#57606a}.warn{color:#a33}
 """
 
@@ -1167,7 +1167,9 @@ def _table_html(df: pd.DataFrame, limit: int = ROWS_SHOWN) -> str:
         cells = []
         for v, k, is_field in zip(values, kinds, field_col, strict=True):
             text = label_for(str(v)) if is_field and not is_blank(v) else _cell(v, k)
-            cls = " class='num'" if k in num else " class='date'" if k == "date" else ""
+            # a long text (a reviewer's comments, a row's reasons) gets room to read as lines, not a column of words
+            wide = " class='long'" if len(text) > 60 else " class='mid'" if len(text) > 24 else ""
+            cls = " class='num'" if k in num else " class='date'" if k == "date" else wide
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         return "<tr>" + "".join(cells) + "</tr>"
 

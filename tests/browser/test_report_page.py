@@ -98,6 +98,9 @@ def test_the_seed_report_reads_offline_and_shows_20_rows_then_all(page, tmp_path
     act.locator("summary").click()
     assert len(_table(act)) == n
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # a reviewer's comments read as lines, not as a column of single words
+    comment = act.locator("td.long").first.bounding_box()
+    assert comment is not None and comment["width"] > 180, comment
     images = page.locator("img")
     assert images.count() == 3
     for i in range(3):  # every chart decoded, drawn across the page's width, and holding more than a blank
