@@ -27,7 +27,7 @@ from ._values import is_blank
 from .exceptions import ReportError
 from .frame import to_payloads
 from .rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, SELF, TARGET_COMPANY, validate_payload
-from .schema import get_schema, label_for, split_column
+from .schema import AWS_PREFIX, get_schema, label_for, split_column
 from .sheets import guard_text
 
 __all__ = [
@@ -1287,6 +1287,10 @@ def _views(
         "Review status": lambda: review_status(df),
         "Missing fields": lambda: _missing(df, fx, to, today),
     }
+    if AWS_PREFIX + P.STAGE in df.columns:  # read with aws_summary=True: AWS's view beside ours
+        from .referrals import aws_vs_partner
+
+        makers["Partner vs AWS"] = lambda: aws_vs_partner(df)
     for name, make in makers.items():
         try:
             views[name] = make()
@@ -1402,6 +1406,9 @@ def _html(
             + _section(views["Missing fields"], "No required field is missing."),
         )
     )
+    if "Partner vs AWS" in views:  # the frame has AWS's view (aws_summary=True)
+        note = "<p class='note'>AWS's view of each opportunity: where AWS's stage differs from ours first.</p>"
+        sections.append(("Partner vs AWS", note + _section(views["Partner vs AWS"], "AWS has no view of these.")))
     contents = "".join(f"<li><a href='#{_slug(n.split(' since ')[0])}'>{html.escape(n)}</a></li>" for n, _ in sections)
     as_of = f"{now_at:%Y-%m-%d %H:%M} UTC" if isinstance(now_at, datetime) else f"{today:%Y-%m-%d}"
     parts = [

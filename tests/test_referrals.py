@@ -509,3 +509,21 @@ def test_referral_views(live, tmp_path):
     assert both.loc[both["stage_differs"], "aws_stage"].ne(both.loc[both["stage_differs"], "stage"]).all()
     with pytest.raises(ReportError, match=r"Aws\.LifeCycle\.Stage"):
         aws_vs_partner(df[[c for c in df.columns if not c.startswith("Aws.")]])
+
+
+def test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns(live, tmp_path):
+    df = ot.read_opportunities(
+        "Sandbox",
+        endpoint_url=live.endpoint_url,
+        progress=False,
+        stages=["Qualified"],
+        aws_summary=True,
+        reads_per_second=1000,
+    )
+    views = ot.write_report(df, tmp_path / "report.html")
+    both = views["Partner vs AWS"]
+    assert isinstance(both, pd.DataFrame) and both["stage_differs"].any()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Partner vs AWS" in page and both.loc[both["stage_differs"], "aws_stage"].iloc[0] in page
+    plain = ot.write_report(df[[c for c in df.columns if not c.startswith("Aws.")]], tmp_path / "plain.html")
+    assert "Partner vs AWS" not in plain  # no AWS columns, no view (and no message about it)
