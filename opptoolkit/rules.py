@@ -39,6 +39,7 @@ __all__ = [
     "model_problems",
     "payload_warnings",
     "related_of_row",
+    "submission_problems",
     "validate_payload",
 ]
 
@@ -895,4 +896,63 @@ def editable_fields(
             out[col] = "identifies the record"
         else:
             out[col] = edit_refusal(review_status, col)
+    return out
+
+
+# -- submission ------------------------------------------------------------------------------------
+# Developer guide, "Working with your opportunities"
+# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html):
+# CreateOpportunity "creates an opportunity with the Lifecycle.ReviewStatus set to Pending Submission"; then "you
+# must associate at least one Partner Solution, AWS Marketplace solution, or AWS Marketplace product", "1-10
+# solutions"; then StartEngagementFromOpportunityTask submits it and ReviewStatus becomes Submitted. The
+# associating page adds "An AWS Referral may or may not contain a Partner Solution"
+# (https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html).
+# The model's CreateOpportunity text: "opportunities in the Pending Submission state must have complete details".
+#: CreateOpportunity's Origin (not a member UpdateOpportunity takes), checked against the model.
+AWS_REFERRAL = "AWS Referral"
+assert AWS_REFERRAL in input_shape("CreateOpportunity").members["Origin"].enum  # type: ignore[attr-defined]
+MAX_SOLUTIONS = 10
+
+
+def submission_problems(record: Mapping[str, Any], *, today: date | None = None) -> list[Problem]:
+    """List what AWS refuses when ``record`` (a GetOpportunity response) is submitted for review.
+
+    Its ReviewStatus must be ``Pending Submission``; it needs 1 to 10 associated solutions (a Partner
+    Solution, AWS Marketplace solution or product) unless AWS referred it; and the record as a whole must pass
+    the documented business rules (:func:`business_problems`, every field judged, as AWS reviews the whole
+    record: a target close date in the past, a Committed stage without a valid solution, ...).
+
+    Examples
+    --------
+    >>> rec = {"LifeCycle": {"ReviewStatus": "Submitted", "TargetCloseDate": "2099-01-01"},
+    ...        "RelatedEntityIdentifiers": {}}
+    >>> [(p.field, p.code) for p in submission_problems(rec)]
+    [('LifeCycle.ReviewStatus', 'INVALID_RESOURCE_STATE'), ('RelatedEntityIdentifiers.Solutions', 'REQUIRED_FIELD_MISSING')]
+    """
+    out: list[Problem] = []
+    status = _get(record, P.REVIEW_STATUS)
+    if status != PENDING_SUBMISSION:
+        out.append(
+            Problem(
+                None,
+                P.REVIEW_STATUS,
+                "INVALID_RESOURCE_STATE",
+                f"is {status!r}: only an opportunity that is {PENDING_SUBMISSION!r} is submitted (one in "
+                f"{ACTION_REQUIRED!r} goes back to review when it is updated)",
+            )
+        )
+    related = record.get(RELATED) or {}
+    listed = [v for path in SOLUTION_KINDS for v in related.get(path.split(".", 1)[1]) or []]
+    if not listed and record.get("Origin") != AWS_REFERRAL:
+        out.append(
+            Problem(
+                None,
+                SOLUTION_KINDS[0],
+                "REQUIRED_FIELD_MISSING",
+                "no solution is associated: associate 1 to 10 (ListSolutions, AssociateOpportunity) first",
+            )
+        )
+    if len(related.get("Solutions") or []) > MAX_SOLUTIONS:
+        out.append(Problem(None, SOLUTION_KINDS[0], "TOO_MANY_VALUES", f"at most {MAX_SOLUTIONS} solutions"))
+    out += business_problems(record, related=related, today=today)
     return out

@@ -12,10 +12,14 @@ A mixin of :class:`opptoolkit.sandbox._service.SellingService` (``self.store``, 
 
 from __future__ import annotations
 
+import random
+import string
+import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
-from ..rules import RELATED
+from ..rules import RELATED, SUBMITTED, submission_problems
 from ._seed import SOLUTION_RECORDS
 
 if TYPE_CHECKING:
@@ -37,10 +41,16 @@ def _refused(field: str, code: str, message: str) -> Exception:
 
 
 class PartnerOperations:
-    """ListSolutions, AssociateOpportunity and DisassociateOpportunity."""
+    """ListSolutions, Associate/DisassociateOpportunity, the submission operations and AssignOpportunity."""
 
     store: Store
     _write_lock: threading.Lock
+    rng: random.Random
+    config: Any
+    _task_store: dict[str, dict[str, Any]]
+    #: Seconds a StartEngagementFromOpportunityTask stays IN_PROGRESS before it completes (AWS's Sandbox
+    #: completes it at once; a test raises this to see a client poll).
+    task_seconds: float = 0.0
 
     def _load(self, catalog: str, identifier: str) -> dict[str, Any]:  # SellingService's
         raise NotImplementedError
@@ -129,3 +139,153 @@ class PartnerOperations:
             rec[RELATED] = related
             self.store.put(rec)
         return {}
+
+    # -- submission --------------------------------------------------------------------------------
+    def _tasks(self) -> dict[str, dict[str, Any]]:
+        tasks: dict[str, dict[str, Any]] | None = getattr(self, "_task_store", None)
+        if tasks is None:
+            tasks = {}
+            self._task_store = tasks
+        return tasks
+
+    def _rid(self, n: int) -> str:
+        return "".join(self.rng.choice(string.digits + string.ascii_lowercase) for _ in range(n))
+
+    def _submit(self, catalog: str, identifier: str) -> list[Any]:
+        """Move a ready opportunity to Submitted; return what AWS would refuse instead (nothing changed then)."""
+        rec = self._load(catalog, identifier)
+        problems = submission_problems(rec)
+        if problems:
+            return problems
+        # "Working with your opportunities": once the engagement is started "the opportunity enters the AWS
+        # validation phase, and Lifecycle.ReviewStatus is set to Submitted"; the review (Sandbox.review) takes it
+        # from there.
+        rec.setdefault("LifeCycle", {})["ReviewStatus"] = SUBMITTED
+        rec["LastModifiedDate"] = _after(rec["LastModifiedDate"])
+        self.store.put(rec)
+        return []
+
+    def _StartEngagementFromOpportunityTask(self, p: dict[str, Any]) -> dict[str, Any]:
+        catalog, identifier = p["Catalog"], p["Identifier"]
+        tasks = self._tasks()
+        with self._write_lock:
+            # model, ClientToken: "A unique token provided by the client to help ensure the idempotency of the
+            # request. It helps prevent the same task from being performed multiple times."
+            key = f"{catalog}\x00{p['ClientToken']}"
+            for earlier in tasks.values():
+                if earlier["_token"] == key:
+                    return self._task_view(earlier)
+            self._load(catalog, identifier)  # ResourceNotFoundException for an unknown opportunity
+            problems = self._submit(catalog, identifier)
+            task_id = f"task-{self._rid(13)}"
+            task: dict[str, Any] = {
+                "_token": key,
+                "_catalog": catalog,
+                "_done_at": time.monotonic() + self.task_seconds,
+                "TaskId": task_id,
+                "TaskArn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/"
+                f"engagement-from-opportunity-task/{task_id}",
+                "StartTime": datetime.now(UTC),
+                "OpportunityId": identifier,
+            }
+            if problems:
+                # model, ReasonCode: "Indicates the reason for task failure using an enumerated code"; Message:
+                # "If the task fails, this field contains a detailed message describing the failure"
+                task["_final"] = {
+                    "TaskStatus": "FAILED",
+                    "ReasonCode": "OpportunityValidationFailed",
+                    "Message": "; ".join(f"{x.field}: {x.code}: {x.message}" for x in problems)[:1000],
+                }
+            else:
+                # model: ResourceSnapshotJobId, EngagementId, EngagementInvitationId "Only populated if
+                # TaskStatus is COMPLETE"; their patterns: job-, eng-, engi- and 13/14/13 characters
+                task["_final"] = {
+                    "TaskStatus": "COMPLETE",
+                    "ResourceSnapshotJobId": f"job-{self._rid(13)}",
+                    "EngagementId": f"eng-{self._rid(14)}",
+                    "EngagementInvitationId": f"engi-{self._rid(13)}",
+                }
+            tasks[task_id] = task
+        return self._task_view(task)
+
+    def _task_view(self, task: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in task.items() if not k.startswith("_")}
+        if time.monotonic() >= task["_done_at"]:
+            out.update(task["_final"])
+        else:
+            out["TaskStatus"] = "IN_PROGRESS"
+        return out
+
+    def _ListEngagementFromOpportunityTasks(self, p: dict[str, Any]) -> dict[str, Any]:
+        # ListEngagementFromOpportunityTasks page: "Lists all in-progress, completed, or failed
+        # EngagementFromOpportunity tasks that were initiated by the caller's account", filtered by
+        # TaskIdentifier, OpportunityIdentifier, EngagementIdentifier and TaskStatus.
+        rows = [self._task_view(t) for t in self._tasks().values() if t["_catalog"] == p["Catalog"]]
+        for member, key in (
+            ("TaskIdentifier", "TaskId"),
+            ("OpportunityIdentifier", "OpportunityId"),
+            ("EngagementIdentifier", "EngagementId"),
+            ("TaskStatus", "TaskStatus"),
+        ):
+            if p.get(member):
+                rows = [r for r in rows if r.get(key) in p[member]]
+        sort = p.get("Sort") or {"SortBy": "StartTime", "SortOrder": "DESCENDING"}
+        rows.sort(key=lambda r: (r["StartTime"], r["TaskId"]), reverse=sort["SortOrder"] == "DESCENDING")
+        start = int(p["NextToken"]) if str(p.get("NextToken") or "").isdigit() else 0
+        limit = p.get("MaxResults") or 20
+        out: dict[str, Any] = {"TaskSummaries": rows[start : start + limit]}
+        if start + limit < len(rows):
+            out["NextToken"] = str(start + limit)
+        return out
+
+    def _SubmitOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
+        # SubmitOpportunity page: "submit an Opportunity that was previously created by partner for AWS review.
+        # After you perform this action, the Opportunity becomes non-editable until it is reviewed by AWS". What
+        # the task would fail on, this synchronous call refuses (its errors include ValidationException).
+        with self._write_lock:
+            problems = self._submit(p["Catalog"], p["Identifier"])
+        if problems:
+            from ._service import ServiceError
+
+            raise ServiceError(
+                "ValidationException",
+                f"{len(problems)} field(s) failed validation",
+                Reason="BUSINESS_VALIDATION_FAILED",
+                ErrorList=[{"FieldName": x.field, "Message": x.message, "Code": x.code} for x in problems],
+            )
+        return {}
+
+    # -- assignment --------------------------------------------------------------------------------
+    def _AssignOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
+        # AssignOpportunity page: "reassign an existing Opportunity to another user within your Partner Central
+        # account"; "By default, the opportunity owner is the one who creates it". The model's
+        # AssigneeContact.BusinessTitle: "Use the value PartnerAccountManager to update details of the
+        # opportunity owner": the owner is the team member of that title, and the assignee takes their place
+        # (as given: the sandbox has no user directory to look the names up in, and "there's no API to enumerate
+        # the list of available users").
+        with self._write_lock:
+            rec = self._load(p["Catalog"], p["Identifier"])
+            team = [dict(m) for m in rec.get("OpportunityTeam") or []]
+            owner = next((i for i, m in enumerate(team) if m.get("BusinessTitle") == OWNER_TITLE), None)
+            assignee = dict(p["Assignee"])
+            if owner is None:
+                team.insert(0, assignee)
+            else:
+                team[owner] = assignee
+            rec["OpportunityTeam"] = team  # not a member UpdateOpportunity takes: its token is left as it is
+            self.store.put(rec)
+        return {}
+
+
+#: model, AssigneeContact.BusinessTitle: "Use the value PartnerAccountManager to update details of the
+#: opportunity owner".
+OWNER_TITLE = "PartnerAccountManager"
+
+
+def _after(previous: datetime) -> datetime:
+    """Return a LastModifiedDate after ``previous``, in milliseconds as the service gives it."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if now <= previous:
+        now = previous + timedelta(milliseconds=1)
+    return now
