@@ -27,6 +27,7 @@ from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachabl
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
+from .partner import assign_opportunities, read_solutions, submit_opportunities
 from .push import plan_updates, push_updates
 from .referrals import push_decisions, read_aws_summaries, read_invitations, read_triage, write_triage
 from .report import write_report
@@ -79,6 +80,7 @@ __all__ = [
     "Status",
     "SyncResult",
     "__version__",
+    "assign_opportunities",
     "edit_opportunity",
     "get_client",
     "get_schema",
@@ -94,9 +96,11 @@ __all__ = [
     "read_mirror",
     "read_opportunities",
     "read_sheet",
+    "read_solutions",
     "read_triage",
     "report",
     "snapshots",
+    "submit_opportunities",
     "sync_mirror",
     "to_frame",
     "to_payload",

@@ -94,6 +94,9 @@ class Call:
         hash of the operation, Id and params.
     fields : list of str
         The field paths the call changes (the result's ``changed_fields``).
+    salt : int
+        Goes into the ClientToken: the caller raises it for a fresh try of a change whose earlier task the
+        service settled as failed (the same token would answer with that failure again).
     problems : list of Problem
         Why the call must not be sent (a readiness check, a quota): recorded ``invalid``, no write spent.
     """
@@ -105,6 +108,7 @@ class Call:
     key: str | None = None
     fields: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    salt: int = 0
 
 
 def client_token_member(operation: str) -> str | None:
@@ -141,11 +145,34 @@ def _check_disassociated(client: Any, call: Call) -> bool | None:
     return None if have is None else call.params["RelatedEntityIdentifier"] not in have
 
 
+def _check_submitted(client: Any, call: Call) -> bool | None:
+    # SubmitOpportunity page: after it "the Opportunity becomes non-editable until it is reviewed by AWS":
+    # a record no longer Pending Submission was submitted
+    from .client import fetch_opportunity
+    from .rules import PENDING_SUBMISSION
+
+    rec = fetch_opportunity(client, call.params["Catalog"], call.id)
+    return None if rec is None else (rec.get("LifeCycle") or {}).get("ReviewStatus") != PENDING_SUBMISSION
+
+
+def _check_assigned(client: Any, call: Call) -> bool | None:
+    # AssignOpportunity page: "The specified user receives the opportunity": the assignee is on its team
+    from .client import fetch_opportunity
+
+    rec = fetch_opportunity(client, call.params["Catalog"], call.id)
+    if rec is None:
+        return None
+    email = str(call.params["Assignee"]["Email"]).lower()
+    return any(str(m.get("Email", "")).lower() == email for m in rec.get("OpportunityTeam") or [])
+
+
 #: The read-back of each operation that takes no ClientToken. A call of an operation with neither a
 #: token nor a check is refused by :class:`CallRunner`: sending it again blind could apply it twice.
 CHECKS: dict[str, Check] = {
     "AssociateOpportunity": _check_associated,
     "DisassociateOpportunity": _check_disassociated,
+    "SubmitOpportunity": _check_submitted,
+    "AssignOpportunity": _check_assigned,
 }
 
 #: A call whose newest ledger entry is one of these may have been applied.
@@ -235,7 +262,7 @@ class CallRunner:
 
     def token(self, call: Call) -> str:
         """Return the call's ClientToken: the ledger's keyed hash of its change, the same on every rerun."""
-        return self.book.key(["ClientToken", call.operation, call.id, self.key(call)])
+        return self.book.key(["ClientToken", call.operation, call.id, self.key(call), call.salt])
 
     def run(self, calls: Iterable[Call], *, progress: bool | None = True, desc: str = "calls") -> None:
         calls = list(calls)
@@ -259,7 +286,7 @@ class CallRunner:
         )
         if write and not self.dry_run:
             self.book.write(entry)
-        self._history[(call.operation, call.id, self.key(call))] = {"status": status}
+        self._history[(call.operation, call.id, self.key(call))] = {"status": status, "response": entry.response}
         self.results.append(
             {
                 "row": call.row,
@@ -279,6 +306,15 @@ class CallRunner:
         _log.info("row %s %s %s: %s %s", call.row, call.id, call.operation, status, entry.error_code or "")
         return entry
 
+    def invalid(self, call: Call) -> None:
+        """Record a call refused before sending (no write spent); messages never hold a sensitive value."""
+        self.record(
+            call,
+            Status.INVALID,
+            error_code=call.problems[0].code,
+            error_message="; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000],
+        )
+
     def one(self, call: Call) -> None:
         """Decide and do what one call needs."""
         token = client_token_member(call.operation)
@@ -289,20 +325,22 @@ class CallRunner:
         if self.stop:
             self.record(call, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="interrupted before this call")
             return
-        if call.problems:
-            first = call.problems[0]
-            self.record(
-                call,
-                Status.INVALID,
-                error_code=first.code,
-                error_message="; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000],
-            )
-            return
         prior = self._prior(call)
         if prior is not None and prior["status"] in (Status.SUCCEEDED, Status.SKIPPED):
-            self.record(call, Status.SKIPPED, write=False, error_message="already succeeded in an earlier run")
+            self.record(
+                call,
+                Status.SKIPPED,
+                write=False,
+                error_message="already succeeded in an earlier run",
+                response=prior["response"] if isinstance(prior.get("response"), str) else None,
+            )
             return
         unsettled = prior is not None and prior["status"] in _UNSETTLED
+        # a call that may have landed is settled first (resent with its token, or read back): what made it
+        # look refused now (an opportunity already Submitted) may be its own doing
+        if call.problems and not unsettled:
+            self.invalid(call)
+            return
         if self.dry_run:
             self.record(call, Status.UPDATE, write=False)
             return
@@ -318,6 +356,9 @@ class CallRunner:
             if landed:
                 self.record(call, Status.SUCCEEDED, error_message="reconciled: the server already had the change")
                 return
+        if call.problems and not (unsettled and token is not None):
+            self.invalid(call)
+            return
         if self.used >= self.budget:
             self.record(
                 call,

@@ -259,6 +259,34 @@ def _push(args: argparse.Namespace) -> int:
     return 1 if len(bad) else 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from .partner import submit_opportunities
+    from .sheets import read_sheet
+
+    targets: Any = read_sheet(args.sheet) if args.sheet else list(args.ids)
+    if args.sheet and args.ids:
+        raise OpptoolkitError("give opportunity Ids or --sheet, not both")
+    if not args.sheet and not args.ids:
+        raise OpptoolkitError("name the opportunities to submit: their Ids, or --sheet with an Id column")
+    result = submit_opportunities(
+        targets,
+        args.catalog,
+        involvement_type=args.involvement_type,
+        visibility=args.visibility,
+        ledger=args.ledger,
+        operation=args.operation,
+        client=_client(args),
+        reads_per_second=args.reads_per_second,
+    )
+    counts = result["status"].value_counts()
+    print(f"submitted {len(result)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}")
+    for r in result.fillna("").to_dict("records"):
+        task = f" task {r['task_id']} {r['task_status']} engagement {r['engagement_id']}" if r["task_id"] else ""
+        problem = f" {r['error_code']}: {r['error_message']}" if r["error_code"] else ""
+        print(f"  row {r['row']} {r['Id']} [{r['status']}]{task}{problem}")
+    return 1 if (~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED])).any() else 0
+
+
 def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> None:
     """Write the outcome into ``<name>.results.xlsx``; the push is done whatever happens here."""
     from ._workbook_base import write_results
@@ -304,6 +332,14 @@ def _report(args: argparse.Namespace) -> int:
     for name in skipped:
         print(f"  {name}: {views[name]}", file=sys.stderr)
     return 0
+
+
+def _enum_of(operation: str, member: str) -> list[str]:
+    """Return the model's values of an operation's input member (choices of an option)."""
+    from .schema import service_model
+
+    shape = service_model().operation_model(operation).input_shape
+    return list(shape.members[member].enum)  # type: ignore[union-attr]
 
 
 def _aws_options(p: argparse.ArgumentParser) -> None:
@@ -460,6 +496,20 @@ def main(argv: list[str] | None = None) -> int:
     ref.add_argument("--out", required=True, help="triage.xlsx (decide, then `opptoolkit push triage.xlsx`) | .parquet")
     ref.add_argument("--status", action="append", help="only these invitation statuses, e.g. PENDING (repeatable)")
     ref.set_defaults(func=_referrals)
+    submit = sub.add_parser("submit", help="submit opportunities to AWS for review (a readiness check first)")
+    submit.add_argument("ids", nargs="*", help="opportunity Ids (or --sheet)")
+    submit.add_argument("--sheet", help="a sheet (.xlsx / .csv) whose Id column names them")
+    _aws_options(submit)
+    submit.add_argument("--ledger", default="ledger", help="folder of the Parquet ledger (resume: same folder)")
+    submit.add_argument("--involvement-type", required=True, choices=_enum_of("SubmitOpportunity", "InvolvementType"))
+    submit.add_argument("--visibility", choices=_enum_of("SubmitOpportunity", "Visibility"))
+    submit.add_argument(
+        "--operation",
+        choices=["StartEngagementFromOpportunityTask", "SubmitOpportunity"],
+        default="StartEngagementFromOpportunityTask",
+        help="how to submit (default: StartEngagementFromOpportunityTask, as the developer guide does)",
+    )
+    submit.set_defaults(func=_submit)
     rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
     rep.add_argument("--html", default="report.html", help="the HTML report to write")
@@ -524,7 +574,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        resume = f"; run the same command again (--ledger {args.ledger}) to resume" if args.command == "push" else ""
+        resumable = args.command in ("push", "submit")
+        resume = f"; run the same command again (--ledger {args.ledger}) to resume" if resumable else ""
         return _fail("interrupted" + resume, 130)
     except bce.ProfileNotFound as e:
         return _fail(f"{e}: pick one of `aws configure list-profiles`, or leave out --profile")

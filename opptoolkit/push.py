@@ -46,6 +46,7 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
+from .partner import push_solution_edits
 from .plan import (
     Row,
     blank_cells,
@@ -883,6 +884,23 @@ def push_updates(
                     used += _push_row(job, r, futures[i], prior, used, daily_write_budget)
                     bar.update(1)
                     bar.set_postfix(dict(job.counts), refresh=False)
+                if not job.stop:  # then the edited solutions column, as Associate/DisassociateOpportunity calls
+                    read = [
+                        f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in futures
+                    ]
+                    solutions = push_solution_edits(
+                        ((r.label, r.id, r.edit) for r in rows),
+                        catalog,
+                        latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
+                        client=client,
+                        book=job.book,
+                        base=job.bases,
+                        used=used,
+                        budget=daily_write_budget,
+                        dry_run=dry_run,
+                        progress=progress,
+                    )
+                    job.results += [{str(k): v for k, v in x.items()} for x in solutions.to_dict("records")]
             except ServiceUnreachable as e:
                 for f in futures:
                     f.cancel()
@@ -891,7 +909,9 @@ def push_updates(
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
-    return _result_frame(job, pacer)
+    out = _result_frame(job, pacer)
+    out.attrs["solutions"] = solutions if not job.stop else None  # with each call's operation and answer
+    return out
 
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:

@@ -1,0 +1,600 @@
+"""The partner-originated flow after create: solutions, associations, submission to AWS, reassignment.
+
+Every write goes through the ledgered executor (:mod:`opptoolkit._calls`): paced, on the daily write
+budget, the intent durable before the call, exactly once across crashes and reruns of the same ledger.
+
+Sources: "associating page" is the developer guide's "Associating, disassociating and assigning opportunities"
+(https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html);
+"working page" its "Working with your opportunities"
+(https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html);
+"quotas page" https://docs.aws.amazon.com/partner-central/latest/developer-guide/quotas.html.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.model import StructureShape
+
+from ._calls import Call, CallRunner, run_calls
+from ._errors import code_and_message, unreachable
+from ._status import Status
+from ._values import is_blank
+from .client import Pacer, fetch_opportunity, get_client
+from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
+from .ledger import Ledger, LedgerEntry
+from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .rules import RELATED, model_problems, submission_problems
+from .schema import ID, Catalog, service_model
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
+
+__all__ = [
+    "SOLUTIONS_COLUMN",
+    "assign_opportunities",
+    "read_solutions",
+    "solution_calls",
+    "submit_opportunities",
+]
+
+_log = logging.getLogger(__name__)
+
+#: The opportunity frame's column of associated Partner Solutions (GetOpportunity's RelatedEntityIdentifiers).
+SOLUTIONS_COLUMN = f"{RELATED}.Solutions"
+START = "StartEngagementFromOpportunityTask"
+SUBMIT = "SubmitOpportunity"
+#: The ways to submit: the working page's (StartEngagementFromOpportunityTask) and the bare SubmitOpportunity.
+SUBMIT_OPERATIONS = (START, SUBMIT)
+#: The task's final states (the model's TaskStatus enum less IN_PROGRESS).
+_TASK_STATUSES = service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
+IN_PROGRESS = "IN_PROGRESS"
+assert IN_PROGRESS in _TASK_STATUSES
+
+
+# -- solutions ------------------------------------------------------------------------------------
+
+
+def read_solutions(
+    catalog: Catalog,
+    *,
+    status: Sequence[str] | None = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+) -> pd.DataFrame:
+    """Return the partner's solutions (ListSolutions, every page) as a frame, one row per solution.
+
+    ListSolutions page: it "is used to generate a list of solutions that an end user selects from for
+    association with an opportunity" (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_ListSolutions.html).
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+    status : list of str, optional
+        Only solutions of these statuses (the model's SolutionStatus: Active, Inactive, Draft).
+    client, boto3_session, endpoint_url
+        As for :func:`opptoolkit.read_opportunities`.
+
+    Returns
+    -------
+    DataFrame
+        The model's SolutionBase members as columns, in the model's order (Catalog, Id, Arn, Name, Status,
+        Category, CreatedDate, ...).
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     df = read_solutions("Sandbox", endpoint_url=sb.endpoint_url, status=["Active"])
+    >>> df[["Id", "Name"]].head(2).to_dict("records")
+    [{'Id': 'S-0000001', 'Name': 'Data Lake Accelerator'}, {'Id': 'S-0000002', 'Name': 'Migration Factory'}]
+    """
+    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    shape = service_model().shape_for("SolutionBase")
+    assert isinstance(shape, StructureShape)
+    params: dict[str, Any] = {"Catalog": catalog}
+    if status:
+        params["Status"] = list(status)
+    rows: list[dict[str, Any]] = []
+    with Pacer(reads_per_second=reads_per_second).attached(client):
+        try:
+            for page in client.get_paginator("list_solutions").paginate(**params):
+                rows += [dict(s) for s in page["SolutionSummaries"]]
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise u from None
+            code, msg = code_and_message(e)
+            raise OpptoolkitError(f"ListSolutions failed: {code}: {msg}") from None
+    df = pd.DataFrame(rows, columns=list(shape.members))
+    for name, member in shape.members.items():
+        if member.type_name == "string":
+            df[name] = df[name].astype("string")
+        elif member.type_name == "timestamp":
+            df[name] = pd.to_datetime(df[name], utc=True)
+    return df
+
+
+def _listed(value: Any) -> list[str] | None:
+    """Return a solutions cell as a list of ids (a list, or text separated by commas or new lines); None if blank."""
+    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, str)):
+        items = [str(v).strip() for v in (value.tolist() if hasattr(value, "tolist") else value)]
+        return [v for v in items if v]
+    if value is None or (not isinstance(value, str) and is_blank(value)):
+        return None
+    text = str(value)
+    return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
+
+
+def solution_calls(
+    rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
+    catalog: Catalog,
+    current: Mapping[str, Sequence[str]],
+    base: Mapping[str, Sequence[str]] | None = None,
+) -> list[Call]:
+    """Return the Associate/DisassociateOpportunity calls that take each opportunity to its edited solutions.
+
+    Parameters
+    ----------
+    rows : iterable of (label, Id, {column: value})
+        The edited rows; a row without the solutions column (or with a blank cell) asks for nothing.
+    current : mapping of Id to list of str
+        The solutions associated on the server now (GetOpportunity's RelatedEntityIdentifiers.Solutions).
+    base : mapping of Id to list of str, optional
+        The solutions as exported. With it, a solution added or removed since the export on the server is
+        kept as it is there unless the edit itself changed it (three-way). Without it a listed solution the
+        server lacks is associated, and none is disassociated (one missing from the row may have been added
+        on the server since the export: lose nothing).
+
+    Returns
+    -------
+    list of Call
+        Per opportunity the associations first, then the disassociations: the DisassociateOpportunity page
+        says "When you replace an entity, first attach the new entity and then disassociate the one to be
+        removed, especially if it's the last remaining entity that's required"
+        (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_DisassociateOpportunity.html).
+        A row whose result would exceed the quotas page's "Partner Solutions 10 per opportunity" gets calls
+        carrying the problem (recorded ``invalid``, no write spent).
+
+    Examples
+    --------
+    >>> edit = [("2", "O1", {SOLUTIONS_COLUMN: ["S-1", "S-3"]})]
+    >>> calls = solution_calls(edit, "Sandbox", {"O1": ["S-1", "S-2"]}, base={"O1": ["S-1", "S-2"]})
+    >>> [(c.operation, c.params["RelatedEntityIdentifier"]) for c in calls]
+    [('AssociateOpportunity', 'S-3'), ('DisassociateOpportunity', 'S-2')]
+    """
+    cap = ASSOCIATIONS_PER_OPPORTUNITY["Solutions"]
+    out: list[Call] = []
+    for label, ident, edit in rows:
+        if ident is None or SOLUTIONS_COLUMN not in edit:
+            continue
+        wanted = _listed(edit[SOLUTIONS_COLUMN])
+        if wanted is None:
+            continue
+        now = list(current.get(ident) or [])
+        was = list(base[ident]) if base is not None and ident in base else now
+        add = [s for s in dict.fromkeys(wanted) if s not in was and s not in now]
+        # without a base a missing solution may be one added on the server after the export: never removed blind
+        drop = [s for s in was if s not in wanted and s in now] if base is not None and ident in base else []
+        after = [s for s in now if s not in drop] + add
+        problems = []
+        if len(after) > cap:
+            problems.append(
+                Problem(
+                    label,
+                    SOLUTIONS_COLUMN,
+                    "TOO_MANY_VALUES",
+                    f"{len(after)} solutions: an opportunity takes at most {cap} (quotas page)",
+                )
+            )
+        for operation, items in (("AssociateOpportunity", add), ("DisassociateOpportunity", drop)):
+            for solution in items:
+                params = {
+                    "Catalog": catalog,
+                    "OpportunityIdentifier": ident,
+                    "RelatedEntityType": "Solutions",
+                    "RelatedEntityIdentifier": solution,
+                }
+                found = [Problem(label, p.field or SOLUTIONS_COLUMN, p.code, p.message) for p in model_problems(
+                    params, operation
+                )]  # fmt: skip
+                out.append(
+                    Call(
+                        label,
+                        operation,
+                        ident,
+                        params,
+                        fields=[SOLUTIONS_COLUMN],
+                        problems=problems + found,
+                        key=None,
+                    )
+                )
+                # the change: this solution, from the state the edit was made against
+                out[-1].key = f"{operation}:{solution}:{','.join(sorted(was))}"
+    return out
+
+
+def push_solution_edits(
+    rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
+    catalog: Catalog,
+    *,
+    client: Any,
+    book: Ledger,
+    base: Mapping[str, Mapping[str, Any]] | None,
+    latest: Mapping[str, Mapping[str, Any]] | None = None,
+    used: int = 0,
+    budget: int,
+    dry_run: bool = False,
+    progress: bool | None = True,
+) -> pd.DataFrame:
+    """Run the second phase of :func:`opptoolkit.push_updates`: the edited solutions column as association calls.
+
+    The caller holds the ledger's lock and has a :class:`~opptoolkit.client.Pacer` attached to ``client``.
+    What the server has now comes from ``latest`` (the records the update phase read, by Id), else from one
+    GetOpportunity (a read) per opportunity whose solutions cell is filled (and, with a ``base``, edited);
+    ``base`` (Id to the base row's ``{column: value}``) gives what was exported.
+    Returns the calls' result frame (:data:`opptoolkit._calls.RESULT_COLUMNS`); ``attrs["writes"]`` the
+    writes spent.
+    """
+    rows = [(label, ident, edit) for label, ident, edit in rows if ident and _listed(edit.get(SOLUTIONS_COLUMN))]
+    runner = CallRunner(client, book, budget, used=used, dry_run=dry_run)
+    current: dict[str, list[str]] = {}
+    was: dict[str, list[str]] | None = None
+    if base is not None:
+        was = {i: list(_listed(b.get(SOLUTIONS_COLUMN)) or []) for i, b in base.items() if i in {r[1] for r in rows}}
+    for _label, ident, edit in rows:
+        assert ident is not None
+        if was is not None and (_listed(edit.get(SOLUTIONS_COLUMN)) or []) == was.get(ident):
+            continue  # no edit of the solutions: nothing to read
+        if latest is not None and ident in latest:
+            current[ident] = list((latest[ident].get(RELATED) or {}).get("Solutions") or [])
+            continue
+        try:
+            rec = fetch_opportunity(client, catalog, ident)
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(f"row {_label} ({ident}): {u}") from None
+            continue  # the update phase reported this record's read already
+        if rec is not None:
+            current[ident] = list((rec.get(RELATED) or {}).get("Solutions") or [])
+    rows = [r for r in rows if r[1] in current]
+    try:
+        runner.run(solution_calls(rows, catalog, current, was), progress=progress, desc="solutions")
+    except ServiceUnreachable as e:
+        e.result = runner.frame()
+        raise
+    df = runner.frame()
+    df.attrs["writes"] = runner.used - used
+    return df
+
+
+# -- submission -----------------------------------------------------------------------------------
+
+
+def _ids(opportunities: pd.DataFrame | Iterable[str]) -> list[tuple[str, str]]:
+    """(label, Id) of each opportunity: the frame's row labels (a sheet's row numbers), else positions."""
+    if isinstance(opportunities, pd.DataFrame):
+        if ID not in opportunities.columns:
+            raise OpptoolkitError("the frame has no Id column: every row must name its opportunity")
+        numbers = (opportunities.attrs.get("sheet_rows") or ((), ()))[0]
+        labels = [
+            str(numbers[i]) if len(numbers) > i else str(label) for i, label in enumerate(opportunities.index.tolist())
+        ]
+        return [(lb, str(i)) for lb, i in zip(labels, opportunities[ID].tolist(), strict=True) if not is_blank(i)]
+    return [(str(n), str(i)) for n, i in enumerate(opportunities)]
+
+
+def _read(client: Any, catalog: Catalog, pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any] | None]:
+    out: dict[str, dict[str, Any] | None] = {}
+    for label, ident in pairs:
+        try:
+            out[ident] = fetch_opportunity(client, catalog, ident)
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(f"row {label} ({ident}): {u}") from None
+            code, msg = code_and_message(e)
+            raise OpptoolkitError(f"row {label}: GetOpportunity {ident} failed: {code}: {msg}") from None
+    return out
+
+
+def submit_opportunities(
+    opportunities: pd.DataFrame | Iterable[str],
+    catalog: Catalog,
+    *,
+    involvement_type: str,
+    visibility: str | None = None,
+    ledger: str | Path,
+    operation: str = START,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    dry_run: bool = False,
+    poll_seconds: float = 2.0,
+    timeout: float = 300.0,
+    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float = READS_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = True,
+) -> pd.DataFrame:
+    """Submit opportunities to AWS for review, after a readiness check that spends no write on a refused one.
+
+    Each opportunity is read (GetOpportunity) and checked against what AWS refuses at submission
+    (:func:`opptoolkit.rules.submission_problems`: ReviewStatus ``Pending Submission``, 1 to 10 associated
+    solutions, the documented business rules) and the model (``involvement_type``, ``visibility``); a refused
+    one is ``invalid`` with every reason, and nothing is sent for it. The others are sent with
+    StartEngagementFromOpportunityTask, the working page's way to submit ("This is when you submit the
+    opportunity"), its ClientToken derived from the ledger (a retry, a crash and a rerun start one task), and
+    ListEngagementFromOpportunityTasks is polled until each task is COMPLETE or FAILED.
+
+    Parameters
+    ----------
+    opportunities : DataFrame or iterable of str
+        Ids, or a frame with an ``Id`` column (a sheet's row numbers label the results).
+    catalog : {"AWS", "Sandbox"}
+    involvement_type : str
+        The model's SalesInvolvementType: ``Co-Sell`` ("Share the opportunity with AWS to receive deal
+        assistance and support") or ``For Visibility Only``.
+    visibility : str, optional
+        ``Full`` (the service's default) or ``Limited``.
+    ledger : path
+        The ledger folder (as for :func:`opptoolkit.push_updates`).
+    operation : {"StartEngagementFromOpportunityTask", "SubmitOpportunity"}
+        SubmitOpportunity submits without starting an engagement and takes no ClientToken (a crash is
+        settled by reading the record back); see the README for when to prefer it.
+    poll_seconds, timeout : float
+        How often and how long to poll the tasks; a task still IN_PROGRESS at the timeout is reported so
+        (a rerun polls it again, without starting another).
+
+    Returns
+    -------
+    DataFrame
+        :data:`opptoolkit._calls.RESULT_COLUMNS` plus ``task_id``, ``task_status``, ``reason_code``,
+        ``engagement_id``, ``engagement_invitation_id``, ``resource_snapshot_job_id``. ``status`` is
+        ``succeeded`` for a completed task, ``failed`` for a FAILED one (``error_code`` its ReasonCode),
+        ``invalid`` for one refused before sending, ``skipped`` when an earlier run submitted it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     out = submit_opportunities(["O7000000002"], "Sandbox", involvement_type="Co-Sell",
+    ...                                ledger=tempfile.mkdtemp(), endpoint_url=sb.endpoint_url, progress=False)
+    >>> out[["Id", "status", "error_code"]].to_dict("records")  # already Submitted: refused, nothing sent
+    [{'Id': 'O7000000002', 'status': 'invalid', 'error_code': 'INVALID_RESOURCE_STATE'}]
+    """
+    if operation not in SUBMIT_OPERATIONS:
+        raise ValueError(f"operation must be one of {SUBMIT_OPERATIONS}")
+    pairs = _ids(opportunities)
+    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    book = Ledger(ledger)
+    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    runner = CallRunner(client, book, daily_write_budget, dry_run=dry_run)
+    with book.lock() if not dry_run else _nothing(), pacer.attached(client):
+        runner.used = book.writes_since()
+        try:
+            records = _read(client, catalog, pairs)
+            failed_before = _failed_tasks(book, operation)
+            calls = []
+            for label, ident in pairs:
+                if operation == START:
+                    submission: dict[str, Any] = {"InvolvementType": involvement_type}
+                    if visibility is not None:
+                        submission["Visibility"] = visibility
+                    params: dict[str, Any] = {"Catalog": catalog, "Identifier": ident, "AwsSubmission": submission}
+                else:
+                    params = {"Catalog": catalog, "Identifier": ident, "InvolvementType": involvement_type}
+                    if visibility is not None:
+                        params["Visibility"] = visibility
+                check = dict(params, ClientToken="t") if operation == START else params
+                problems = [Problem(label, p.field, p.code, p.message) for p in model_problems(check, operation)]
+                rec = records.get(ident)
+                if rec is None:
+                    problems.append(Problem(label, ID, "INVALID_VALUE", f"no opportunity {ident} in {catalog}"))
+                else:
+                    problems += [Problem(label, p.field, p.code, p.message) for p in submission_problems(rec)]
+                key = book.key(["submit", operation, ident, involvement_type, visibility])
+                calls.append(
+                    Call(
+                        label,
+                        operation,
+                        ident,
+                        params,
+                        key=key,
+                        fields=["LifeCycle.ReviewStatus"],
+                        problems=problems,
+                        salt=failed_before.get((ident, key), 0),
+                    )
+                )
+            runner.run(calls, progress=progress, desc="submit")
+            if operation == START and not dry_run:
+                _poll(client, catalog, runner, {c.id: c.key for c in calls}, poll_seconds, timeout)
+        except ServiceUnreachable as e:
+            e.result = _submission_frame(runner.frame(pacer))
+            raise
+    return _submission_frame(runner.frame(pacer))
+
+
+def _nothing() -> Any:
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def _failed_tasks(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
+    """How many times each (Id, change key) was settled failed: a fresh ClientToken for each new try."""
+    df = book.read()
+    df = df[(df["operation"] == operation) & (df["status"] == Status.FAILED) & df["change_key"].notna()]
+    counts = df.groupby(["Id", "change_key"]).size()
+    return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
+
+
+def _poll(
+    client: Any, catalog: Catalog, runner: CallRunner, keys: Mapping[str, str | None], every: float, timeout: float
+) -> None:
+    """Poll ListEngagementFromOpportunityTasks until each started task is done; record the final state."""
+    import json
+
+    waiting = {
+        r["response"]["TaskId"]: n
+        for n, r in enumerate(runner.results)
+        if r["operation"] == START
+        and r["status"] in (Status.SUCCEEDED, Status.SKIPPED)
+        and isinstance(r["response"], dict)
+        and r["response"].get("TaskStatus") == IN_PROGRESS
+    }
+    deadline = time.monotonic() + timeout
+    while waiting:
+        ids = list(waiting)
+        try:
+            for chunk in (ids[i : i + 20] for i in range(0, len(ids), 20)):
+                pages = client.get_paginator("list_engagement_from_opportunity_tasks").paginate(
+                    Catalog=catalog, TaskIdentifier=chunk
+                )
+                for page in pages:
+                    for task in page["TaskSummaries"]:
+                        n = waiting.get(task.get("TaskId"))
+                        if n is None or task.get("TaskStatus") == IN_PROGRESS:
+                            continue
+                        del waiting[task["TaskId"]]
+                        row = runner.results[n]
+                        answer = {k: v for k, v in task.items() if k != "ResponseMetadata"}
+                        answer["StartTime"] = str(answer.get("StartTime"))
+                        row["response"] = answer
+                        final = Status.SUCCEEDED if task["TaskStatus"] != "FAILED" else Status.FAILED
+                        row["status"] = final
+                        if final == Status.FAILED:
+                            row["error_code"] = task.get("ReasonCode")
+                            row["error_message"] = str(task.get("Message") or "")[:2000]
+                        # the task's outcome, in the ledger under the call's change key (no write: a read)
+                        runner.book.write(
+                            LedgerEntry(
+                                job_id=runner.book.job_id,
+                                row=row["row"],
+                                Id=row["Id"],
+                                status=final,
+                                operation=START,
+                                error_code=row["error_code"] if final == Status.FAILED else None,
+                                error_message=row["error_message"] if final == Status.FAILED else None,
+                                changed_fields=list(row["changed_fields"]),
+                                change_key=keys.get(row["Id"]),
+                                response=json.dumps(answer, sort_keys=True, default=str),
+                            )
+                        )
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(f"polling the submission tasks: {u}") from None
+            code, msg = code_and_message(e)
+            _log.warning("ListEngagementFromOpportunityTasks failed (%s: %s); polling again", code, msg)
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(every)
+
+
+_TASK_COLUMNS = {
+    "task_id": "TaskId",
+    "task_status": "TaskStatus",
+    "reason_code": "ReasonCode",
+    "engagement_id": "EngagementId",
+    "engagement_invitation_id": "EngagementInvitationId",
+    "resource_snapshot_job_id": "ResourceSnapshotJobId",
+}
+
+
+def _submission_frame(df: pd.DataFrame) -> pd.DataFrame:
+    for column, member in _TASK_COLUMNS.items():
+        df[column] = pd.array([r.get(member) if isinstance(r, dict) else None for r in df["response"]], dtype="string")
+    return df
+
+
+# -- assignment -----------------------------------------------------------------------------------
+
+#: The assignee columns of a frame: ``Assignee.<member>`` for each member of the model's AssigneeContact.
+_ASSIGNEE = service_model().shape_for("AssigneeContact")
+assert isinstance(_ASSIGNEE, StructureShape)
+ASSIGNEE_COLUMNS = tuple(f"Assignee.{m}" for m in _ASSIGNEE.members)
+
+
+def assign_opportunities(
+    assignments: pd.DataFrame | Iterable[str],
+    catalog: Catalog,
+    *,
+    ledger: str | Path,
+    assignee: Mapping[str, str] | None = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    dry_run: bool = False,
+    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float = READS_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = True,
+) -> pd.DataFrame:
+    """Reassign opportunities to other users of the partner's account (AssignOpportunity), each exactly once.
+
+    The model: "Currently, there's no API to enumerate the list of available users", so the assignee is
+    taken as given and validated by the model's AssigneeContact (Email, FirstName, LastName and
+    BusinessTitle required; patterns); the BusinessTitle ``PartnerAccountManager`` is the owner's ("Use the
+    value PartnerAccountManager to update details of the opportunity owner").
+
+    Parameters
+    ----------
+    assignments : DataFrame or iterable of str
+        A frame with ``Id`` and the ``Assignee.<member>`` columns (:data:`ASSIGNEE_COLUMNS`; one assignee
+        per row), or Ids given one ``assignee``.
+    assignee : mapping, optional
+        The AssigneeContact for every Id (``{"Email": ..., "FirstName": ..., ...}``); it fills the blank
+        assignee cells of a frame too.
+
+    Returns
+    -------
+    DataFrame
+        :data:`opptoolkit._calls.RESULT_COLUMNS`; ``invalid`` rows say which member the model refuses (never
+        its value: the members are sensitive).
+    """
+    pairs = _ids(assignments)
+    given = dict(assignee or {})
+    per_row: list[dict[str, str]] = []
+    if isinstance(assignments, pd.DataFrame):
+        frame = assignments[assignments[ID].map(lambda v: not is_blank(v))]
+        for _, r in frame.iterrows():
+            person = dict(given)
+            for col in ASSIGNEE_COLUMNS:
+                if col in frame.columns and not is_blank(r[col]):
+                    person[col.split(".", 1)[1]] = str(r[col])
+            per_row.append(person)
+    else:
+        per_row = [dict(given) for _ in pairs]
+    calls = []
+    for (label, ident), person in zip(pairs, per_row, strict=True):
+        params = {"Catalog": catalog, "Identifier": ident, "Assignee": person}
+        problems = [Problem(label, p.field, p.code, p.message) for p in model_problems(params, "AssignOpportunity")]
+        calls.append(Call(label, "AssignOpportunity", ident, params, fields=["OpportunityTeam"], problems=problems))
+    return run_calls(
+        calls,
+        ledger=ledger,
+        client=_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url),
+        dry_run=dry_run,
+        writes_per_second=writes_per_second,
+        reads_per_second=reads_per_second,
+        daily_write_budget=daily_write_budget,
+        progress=progress,
+        desc="assign",
+    )
+
+
+def _client(client: SellingClient | None, **kw: Any) -> Any:
+    try:
+        return get_client(client, **kw)
+    except BotoCoreError as e:
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise u from None
+        raise

@@ -1,0 +1,190 @@
+"""Solutions, submission and assignment through the toolkit, real boto3 against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.config import Config
+
+import opptoolkit as ot
+from opptoolkit.partner import SOLUTIONS_COLUMN, assign_opportunities, read_solutions, submit_opportunities
+from opptoolkit.rules import submission_problems
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
+
+
+def _drafts(sb: Sandbox, n: int, *, ready: bool) -> list[str]:
+    """Drafts AWS would take (a solution, nothing else refused), or whose only lack is a solution."""
+    want = [] if ready else ["RelatedEntityIdentifiers.Solutions"]
+    return [r["Id"] for r in sb.records("Sandbox") if [p.field for p in submission_problems(r)] == want][:n]
+
+
+def _export(sb: Sandbox, ids: list[str]):
+    return ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, identifiers=ids, progress=False,
+                                 reads_per_second=1000)  # fmt: skip
+
+
+def _solutions(sb: Sandbox, ident: str) -> list[str]:
+    return sb.record("Sandbox", ident).get("RelatedEntityIdentifiers", {}).get("Solutions", [])
+
+
+def test_read_solutions_is_a_frame_of_the_models_members(sb):
+    df = read_solutions("Sandbox", endpoint_url=sb.endpoint_url)
+    assert df.columns.tolist()[:7] == ["Catalog", "Id", "Arn", "Name", "Status", "Category", "CreatedDate"]
+    assert df["Id"].tolist() == ["S-0000001", "S-0000002", "S-0000003", "S-0000004"]
+    assert str(df["CreatedDate"].dtype) == "datetime64[us, UTC]" or "UTC" in str(df["CreatedDate"].dtype)
+    assert read_solutions("Sandbox", endpoint_url=sb.endpoint_url, status=["Inactive"])["Id"].tolist() == ["S-0000004"]
+
+
+def test_solution_edits_become_the_right_associate_and_disassociate_calls_in_the_push(sb, tmp_path):
+    ids = _drafts(sb, 3, ready=True)
+    base = _export(sb, ids)
+    edited = base.copy()
+    before = {i: _solutions(sb, i) for i in ids}
+    edited.at[0, SOLUTIONS_COLUMN] = [*before[edited.at[0, "Id"]], "S-0000004"]  # add one
+    other = "S-0000001" if before[edited.at[1, "Id"]] != ["S-0000001"] else "S-0000002"
+    edited.at[1, SOLUTIONS_COLUMN] = [other]  # replace: associate first, then disassociate
+    edited.at[2, "Project.Title"] = "An update alongside"
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    calls = result.attrs["solutions"]
+    assert calls[["Id", "operation", "status"]].values.tolist() == [
+        [edited.at[0, "Id"], "AssociateOpportunity", "succeeded"],
+        [edited.at[1, "Id"], "AssociateOpportunity", "succeeded"],
+        [edited.at[1, "Id"], "DisassociateOpportunity", "succeeded"],
+    ]
+    assert _solutions(sb, edited.at[0, "Id"]) == [*before[edited.at[0, "Id"]], "S-0000004"]
+    assert _solutions(sb, edited.at[1, "Id"]) == [other]
+    assert sb.record("Sandbox", edited.at[2, "Id"])["Project"]["Title"] == "An update alongside"
+    assert result.attrs["calls"]["AssociateOpportunity"] == 2
+    log = ot.read_ledger(tmp_path / "l")
+    assert set(log["operation"]) == {"UpdateOpportunity", "AssociateOpportunity", "DisassociateOpportunity"}
+    again = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert set(again.attrs["solutions"]["status"]) <= {"skipped"}  # each call once
+    assert sb.service.calls["AssociateOpportunity"] == 2 and sb.service.calls["DisassociateOpportunity"] == 1
+
+
+def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path):
+    (ident,) = _drafts(sb, 1, ready=True)
+    base = _export(sb, [ident])
+    edited = base.copy()
+    edited.at[0, SOLUTIONS_COLUMN] = [f"S-{n:07d}" for n in range(1, 12)]  # 11: the quota is 10
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    calls = result.attrs["solutions"]
+    assert set(calls["status"]) == {"invalid"} and set(calls["error_code"]) == {"TOO_MANY_VALUES"}
+    assert "AssociateOpportunity" not in sb.service.calls
+
+
+def test_without_a_base_a_solution_missing_from_the_row_is_not_removed(sb, tmp_path):
+    (ident,) = _drafts(sb, 1, ready=True)
+    edited = _export(sb, [ident])
+    had = _solutions(sb, ident)
+    edited.at[0, SOLUTIONS_COLUMN] = ["S-0000004"]
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result.attrs["solutions"]["operation"].tolist() == ["AssociateOpportunity"]
+    assert _solutions(sb, ident) == [*had, "S-0000004"]
+
+
+def test_submit_refuses_what_is_not_ready_without_a_write_and_completes_what_is(sb, tmp_path):
+    ready, not_ready = _drafts(sb, 2, ready=True), _drafts(sb, 1, ready=False)
+    submitted = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Submitted")
+    ids = [*ready, *not_ready, submitted]
+    out = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", visibility="Full", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert out["status"].tolist() == ["succeeded", "succeeded", "invalid", "invalid"]
+    assert out["task_status"].tolist()[:2] == ["COMPLETE", "COMPLETE"]
+    assert out["engagement_id"].str.startswith("eng-").tolist()[:2] == [True, True]
+    assert out["error_code"].tolist()[2:] == ["REQUIRED_FIELD_MISSING", "INVALID_RESOURCE_STATE"]
+    assert "RelatedEntityIdentifiers.Solutions" in out["error_message"][2]
+    assert sb.service.calls["StartEngagementFromOpportunityTask"] == 2  # no write spent on a refused one
+    assert [sb.record("Sandbox", i)["LifeCycle"]["ReviewStatus"] for i in ready] == ["Submitted"] * 2
+    log = ot.read_ledger(tmp_path / "l")
+    done = log[(log["operation"] == "StartEngagementFromOpportunityTask") & (log["status"] == "succeeded")]
+    assert done["response"].str.contains('"EngagementId": "eng-').sum() == 2
+    # the review takes it from there
+    assert sb.review("Sandbox", ready[0], "Approved")["LifeCycle"]["ReviewStatus"] == "Approved"
+    again = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", visibility="Full", ledger=tmp_path / "l",
+                                 endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert again["status"].tolist()[:2] == ["skipped", "skipped"]
+    assert again["task_status"].tolist()[:2] == ["COMPLETE", "COMPLETE"]
+    assert sb.service.calls["StartEngagementFromOpportunityTask"] == 2
+
+
+def test_a_submission_answered_500_after_it_landed_is_the_same_task_on_rerun(tmp_path):
+    config = SandboxConfig.fast(
+        fault_after_commit_rate=1.0, fault_operations=frozenset({"StartEngagementFromOpportunityTask"})
+    )
+    with Sandbox(config=config) as sb:
+        (ident,) = _drafts(sb, 1, ready=True)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        first = submit_opportunities([ident], "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                                     client=client, **FAST)  # fmt: skip
+        assert first["status"].tolist() == ["unknown"]
+        assert sb.record("Sandbox", ident)["LifeCycle"]["ReviewStatus"] == "Submitted"  # it did land
+        sb.service.config.fault_after_commit_rate = 0.0
+        again = submit_opportunities([ident], "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                                     client=client, **FAST)  # fmt: skip
+        # resent with the same ClientToken: the service answers with the task it started, not a refusal
+        assert again["status"].tolist() == ["succeeded"] and again["task_status"].tolist() == ["COMPLETE"]
+        assert len(sb.service._tasks()) == 1
+
+
+def test_a_task_in_progress_is_polled_until_it_completes(sb, tmp_path):
+    (ident,) = _drafts(sb, 1, ready=True)
+    sb.service.task_seconds = 0.5
+    out = submit_opportunities([ident], "Sandbox", involvement_type="For Visibility Only", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, poll_seconds=0.2, **FAST)  # fmt: skip
+    assert out["task_status"].tolist() == ["COMPLETE"]
+    assert sb.service.calls["ListEngagementFromOpportunityTasks"] >= 2
+
+
+def test_submit_opportunity_is_supported_and_read_back_after_a_crash(tmp_path):
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"SubmitOpportunity"}))
+    with Sandbox(config=config) as sb:
+        (ident,) = _drafts(sb, 1, ready=True)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        kw = dict(involvement_type="Co-Sell", operation="SubmitOpportunity", ledger=tmp_path / "l", client=client)
+        assert submit_opportunities([ident], "Sandbox", **kw, **FAST)["status"].tolist() == ["unknown"]
+        again = submit_opportunities([ident], "Sandbox", **kw, **FAST)
+        assert again["status"].tolist() == ["succeeded"] and again["writes"].tolist() == [0]  # read back
+        assert sb.service.calls["SubmitOpportunity"] == 1
+
+
+def test_an_involvement_type_the_model_does_not_have_is_refused_before_any_write(sb, tmp_path):
+    (ident,) = _drafts(sb, 1, ready=True)
+    out = submit_opportunities([ident], "Sandbox", involvement_type="Co-sell", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert out["status"].tolist() == ["invalid"] and out["error_code"].tolist() == ["INVALID_ENUM_VALUE"]
+    assert "StartEngagementFromOpportunityTask" not in sb.service.calls
+
+
+def test_assign_opportunities_from_a_frame_validates_each_assignee(sb, tmp_path):
+    ids = _drafts(sb, 2, ready=True)
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "Id": ids,
+        "Assignee.Email": ["jane.doe@partner.example", "not an email"],
+        "Assignee.FirstName": ["Jane", "Bob"],
+        "Assignee.LastName": ["Doe", "Roe"],
+        "Assignee.BusinessTitle": ["PartnerAccountManager"] * 2,
+    })  # fmt: skip
+    out = assign_opportunities(frame, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert out["status"].tolist() == ["succeeded", "invalid"]
+    assert out["error_code"][1] == "INVALID_STRING_FORMAT" and "not an email" not in out["error_message"][1]
+    assert sb.record("Sandbox", ids[0])["OpportunityTeam"][0]["Email"] == "jane.doe@partner.example"
+    again = assign_opportunities(frame, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert again["status"].tolist() == ["skipped", "invalid"] and sb.service.calls["AssignOpportunity"] == 1
+    log = ot.read_ledger(tmp_path / "l")
+    assert "jane" not in log.to_string().lower()  # no assignee data in the ledger
+
+
+@pytest.mark.parametrize("operation", ["StartEngagementFromOpportunityTask", "SubmitOpportunity"])
+def test_cli_submit(sb, tmp_path, capsys, operation):
+    from opptoolkit.cli import main
+
+    ready, not_ready = _drafts(sb, 1, ready=True), _drafts(sb, 1, ready=False)
+    code = main(["submit", *ready, *not_ready, "--catalog", "Sandbox", "--involvement-type", "Co-Sell",
+                 "--ledger", str(tmp_path / "l"), "--endpoint-url", sb.endpoint_url, "--operation", operation])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1  # one refused
+    assert "succeeded" in out and "invalid" in out and "RelatedEntityIdentifiers.Solutions" in out
