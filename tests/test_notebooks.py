@@ -20,6 +20,7 @@ def test_the_four_notebooks_exist():
         "bulk_update_from_spreadsheet",
         "edit_one_opportunity",
         "pipeline_report",
+        "new_opportunities_from_spreadsheet",
     }
 
 
@@ -40,7 +41,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     if path.stem == "pipeline_report":
         assert (tmp_path / "report.html").stat().st_size > 10_000
-    if path.stem in ("quickstart", "bulk_update_from_spreadsheet"):
+    if path.stem in ("quickstart", "bulk_update_from_spreadsheet", "new_opportunities_from_spreadsheet"):
         assert (tmp_path / "ledger").exists()
     if path.stem == "aws_referrals":  # two accepted, one rejected, in the ledger
         import opptoolkit as ot
