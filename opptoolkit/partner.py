@@ -26,6 +26,7 @@ from ._calls import Call, CallRunner, run_calls
 from ._errors import code_and_message, unreachable
 from ._status import Status
 from ._values import is_blank
+from . import fields as P
 from .client import Pacer, fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry
@@ -409,7 +410,7 @@ def submit_opportunities(
                         ident,
                         params,
                         key=key,
-                        fields=["LifeCycle.ReviewStatus"],
+                        fields=[P.REVIEW_STATUS],
                         problems=problems,
                         salt=failed_before.get((ident, key), 0),
                     )
