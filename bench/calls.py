@@ -20,8 +20,17 @@ from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 def _calls(ids: list[str], solution: str) -> list[Call]:
     return [
-        Call(str(n), "AssociateOpportunity", i, {"Catalog": "Sandbox", "OpportunityIdentifier": i,
-             "RelatedEntityType": "Solutions", "RelatedEntityIdentifier": solution})  # fmt: skip
+        Call(
+            str(n),
+            "AssociateOpportunity",
+            i,
+            {
+                "Catalog": "Sandbox",
+                "OpportunityIdentifier": i,
+                "RelatedEntityType": "Solutions",
+                "RelatedEntityIdentifier": solution,
+            },
+        )
         for n, i in enumerate(ids, 2)
     ]
 

@@ -22,11 +22,11 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 
+from . import fields as P
 from ._calls import Call, CallRunner, run_calls
 from ._errors import code_and_message, unreachable
 from ._status import Status
 from ._values import is_blank
-from . import fields as P
 from .client import Pacer, fetch_opportunity, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry
