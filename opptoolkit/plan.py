@@ -131,6 +131,12 @@ def changes(
     return out
 
 
+#: The solutions column is the one association the push sends (opptoolkit.partner, after the updates and
+#: creates): the plan says so rather than "not sent".
+SOLUTIONS = f"{RELATED}.Solutions"
+SOLUTIONS_SENT = "push_updates sends it after the updates as AssociateOpportunity / DisassociateOpportunity calls"
+
+
 def ignored_edits(
     edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank, columns: Iterable[str] | None = None
 ) -> list[Problem]:
@@ -153,7 +159,8 @@ def ignored_edits(
             continue
         if eol(new) != eol(normalise(base.get(col), f)):
             why = editable_fields(None, [col], schema=cat)[col]
-            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
+            then = SOLUTIONS_SENT if col == SOLUTIONS else "this edit is not sent"
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; {then}"))
     return out
 
 
@@ -647,6 +654,7 @@ def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) 
         elif not f.writable:
             why = (
                 "associations are AssociateOpportunity calls, never part of CreateOpportunity (model)"
+                + (f"; {SOLUTIONS_SENT}" if col == SOLUTIONS else "")
                 if col.startswith(RELATED)
                 else "output-only: set by AWS; not sent by CreateOpportunity"
             )
