@@ -98,12 +98,20 @@ def _sync(args: argparse.Namespace) -> int:
     from .mirror import sync_mirror
 
     result = sync_mirror(
-        args.mirror, args.catalog, client=_client(args), reads_per_second=args.reads_per_second, full=args.full
+        args.mirror,
+        args.catalog,
+        client=_client(args),
+        reads_per_second=args.reads_per_second,
+        full=args.full,
+        aws_summary=args.aws_summary,
+        refresh_aws=args.refresh_aws,
     )
     print(repr(result))
     for f in result.failures:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    return 1 if result.failures else 0
+    for f in result.aws_failures:
+        print(f"  AWS view not read (the old one kept): {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return 1 if result.failures or result.aws_failures else 0
 
 
 _NOT_SENT = (Status.INVALID, Status.CONFLICT, Status.NOT_EDITABLE, Status.NOT_FOUND)
@@ -454,6 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     _aws_options(sync)
     sync.add_argument("--mirror", required=True, help="folder of the mirror")
     sync.add_argument("--full", action="store_true", help="force a full pull")
+    sync.add_argument(
+        "--aws-summary", action="store_true", help="keep AWS's view (Aws.* columns) of what this sync fetches"
+    )
+    sync.add_argument(
+        "--refresh-aws",
+        action="store_true",
+        help="read AWS's view of every mirrored opportunity again (one read each: AWS's changes have no date)",
+    )
     sync.set_defaults(func=_sync)
     push = sub.add_parser("push", help="push the changed rows of an edited sheet (or plan them with --dry-run)")
     push.add_argument("edits", help="edited .xlsx / .csv (with an Id column)")

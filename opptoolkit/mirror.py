@@ -13,6 +13,13 @@ earlier sync (each record's latest version up to then), which is what a report's
 compares against; :func:`snapshots` lists the sync times. The current file is never read from the
 history, so opening the mirror costs what it did.
 
+``sync_mirror(DIR, ..., aws_summary=True)`` keeps AWS's view of each opportunity beside it, as the
+output-only ``Aws.*`` columns of :func:`opptoolkit.referrals.read_aws_summaries`: one
+GetAwsOpportunitySummary read for each record the sync fetched (new or changed), the last view read
+kept for the others. That answer has no modified date, so a change AWS makes alone (its stage, its
+team, next best actions) shows only through ``refresh_aws=True``, which reads every opportunity's
+view again: one read each against the 100,000 per 24 h read quota.
+
 ``DIR/opportunities.parquet`` holds the flattened frame (:func:`opptoolkit.to_frame`), one row per
 opportunity sorted by ``Id``, with one Arrow type per column taken from the service model (a
 string is ``large_string``, a timestamp ``timestamp[us, UTC]``, a list of strings
@@ -49,7 +56,7 @@ from .client import Pacer, get_client, get_opportunities, iter_summaries
 from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
-from .schema import ID, Catalog, Schema, get_schema, split_column
+from .schema import AWS_PREFIX, ID, Catalog, Schema, get_schema, output_schema, split_column
 from .wire import loads_record
 
 if TYPE_CHECKING:
@@ -72,6 +79,7 @@ _LAYOUT = b"opptoolkit.layout"
 _FRAME = b"frame"  # the flattened frame; files without the key are the old layout
 _OLD_RECORD = "record"  # the old layout's column of GetOpportunity responses as JSON
 _MODIFIED = "LastModifiedDate"
+AWS_SUMMARY = "GetAwsOpportunitySummary"  # the answer behind the ``Aws.*`` columns
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # the frame's string dtype (pandas' default ``str``)
 # Arrow type of each botocore scalar type (the model's ``type`` of a leaf): strings are large, as
 # the frame's are (read back without a copy); timestamps are UTC to the microsecond, as boto3
@@ -101,6 +109,8 @@ class SyncResult:
     updated: int = 0
     total: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: The AWS views (``aws_summary=True``) that could not be read: those rows keep the view they had.
+    aws_failures: list[dict[str, Any]] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     cursor: datetime | None = None
     seconds: float = 0.0
@@ -108,6 +118,7 @@ class SyncResult:
     def __repr__(self) -> str:
         kind = "full pull" if self.full else "incremental"
         fail = f", {len(self.failures)} failed" if self.failures else ""
+        fail += f", {len(self.aws_failures)} AWS views failed" if self.aws_failures else ""
         return (
             f"<SyncResult {kind} of {self.catalog}: listed {self.listed}, fetched {self.fetched} "
             f"({self.added} new, {self.updated} updated{fail}); mirror holds {self.total}; "
@@ -202,19 +213,52 @@ def _merge(parts: list[pa.Table], cat: Schema) -> pa.Table:
     table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
     sizes: dict[str, int] = {}
     extra: list[str] = []
+    aws = False
     for name, col in zip(table.column_names, table.columns, strict=True):
         if not _known(name, cat):
             extra.append(name)  # a column of a newer model: kept at the end, as to_frame does
             continue
+        aws = aws or name.startswith(AWS_PREFIX)
         base, idx, _ = split_column(name)
         if idx is not None and col.null_count < len(col):
             sizes[base] = max(sizes.get(base, 0), idx + 1)
-    names = cat.columns(sizes) + extra
+    names = cat.columns(sizes) + (_aws_columns(sizes) if aws else []) + extra
     n = table.num_rows
     table = pa.Table.from_arrays(
         [table.column(c) if c in table.column_names else pa.nulls(n, _arrow_type(c, cat)) for c in names], names=names
     )
     return table.take(pc.sort_indices(table.column(ID)))
+
+
+def _aws_columns(sizes: dict[str, int]) -> list[str]:
+    """Return the ``Aws.*`` columns in their answer's order, as :func:`opptoolkit.referrals.join_aws_summaries` has them."""
+    own = {k[len(AWS_PREFIX) :]: n for k, n in sizes.items() if k.startswith(AWS_PREFIX)}
+    # read_aws_summaries makes RelatedOpportunityId the row's Id; join_aws_summaries drops the catalog
+    return [
+        AWS_PREFIX + c for c in output_schema(AWS_SUMMARY).columns(own) if c not in ("Catalog", "RelatedOpportunityId")
+    ]
+
+
+def _with_aws(records: pa.Table, views: pa.Table) -> pa.Table:
+    """Return ``records`` with the AWS view of each row (by Id; a row ``views`` lacks gets null cells)."""
+    at = pc.index_in(records[ID], value_set=views[ID])
+    views = views.take(at).drop_columns([ID])
+    return pa.Table.from_arrays([*records.columns, *views.columns], names=records.column_names + views.column_names)
+
+
+def _aws_merge(merged: pa.Table, stored: pa.Table | None, views: pa.Table | None, cat: Schema) -> pa.Table:
+    """Return the merged records with AWS's view of each: ``views`` where this sync read one, else the stored one."""
+    records = merged.select([c for c in merged.column_names if not c.startswith(AWS_PREFIX)])
+    parts = []
+    if stored is not None:
+        old = stored.select([ID, *(c for c in stored.column_names if c.startswith(AWS_PREFIX))])
+        if views is not None:
+            old = old.filter(pc.invert(pc.is_in(old[ID], value_set=views[ID])))
+        parts.append(old)
+    if views is not None:
+        parts.append(views)
+    both = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    return _merge([_with_aws(records, both)], cat)
 
 
 def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
@@ -378,6 +422,8 @@ def sync_mirror(
     max_workers: int = 4,
     progress: bool | None = True,
     full: bool = False,
+    aws_summary: bool = False,
+    refresh_aws: bool = False,
 ) -> SyncResult:
     """Bring the Parquet mirror in ``path`` (a folder) up to date with ``catalog``.
 
@@ -391,12 +437,22 @@ def sync_mirror(
         Re-list records modified this long before the cursor (clock skew, equal timestamps).
     full : bool
         Force a full pull.
+    aws_summary : bool
+        Keep AWS's view of each opportunity in ``Aws.*`` columns (output-only; see
+        :func:`opptoolkit.referrals.read_aws_summaries`): GetAwsOpportunitySummary for each record
+        this sync fetched (new or changed; all of them when the mirror has no AWS view yet), paced
+        with the other reads. The others keep the view last read; so does a sync without this option.
+    refresh_aws : bool
+        Read AWS's view of every mirrored opportunity again (implies ``aws_summary``). The answer has
+        no modified date, so this is the only way to see a change AWS made alone; it costs one read
+        per opportunity against the read quota (100,000 per 24 h).
 
     Returns
     -------
     SyncResult
         Counts, failures and the calls made. Records that could not be fetched keep their old
-        version and hold the cursor back, so the next sync tries them again.
+        version and hold the cursor back, so the next sync tries them again. AWS views that could not
+        be read (``aws_failures``) keep the one the mirror had.
 
     Examples
     --------
@@ -417,8 +473,10 @@ def sync_mirror(
     migrate = False
     meta: dict[bytes, bytes] = {}
     keys = _table(to_frame([]), cat).select([ID, _MODIFIED])
+    had_aws = False
     if file.exists():
         schema = pq.read_schema(file)
+        had_aws = any(n.startswith(AWS_PREFIX) for n in schema.names)
         meta = dict(schema.metadata or {})
         if _is_old(file, meta, schema.names):
             _log.info("%s is in the old mirror layout (JSON records): parsed once, rewritten as columns", file)
@@ -476,23 +534,48 @@ def sync_mirror(
     failed_stamps = [s["LastModifiedDate"] for s in summaries if s["Id"] in failed]
     if failed_stamps and new_cursor is not None:  # hold the cursor back: the next sync lists them again
         new_cursor = min(new_cursor, min(failed_stamps) - timedelta(microseconds=1))
-    if is_full or migrate or fetched or new_cursor != cursor or not file.exists():
+    views = None  # AWS's view of the rows read this sync (aws_summary), an Arrow table by Id
+    aws_calls: dict[str, int] = {}
+    if aws_summary or refresh_aws:
+        every = refresh_aws or not had_aws
+        aws_ids = sorted({*kept[ID].to_pylist(), *(r[ID] for r in fetched)}) if every else [r[ID] for r in fetched]
+        if aws_ids:
+            from .referrals import read_aws_summaries  # the one reader of AWS's view, paced as the sync is
+
+            aws = read_aws_summaries(
+                catalog,
+                aws_ids,
+                client=client,
+                progress=progress,
+                reads_per_second=reads_per_second,
+                max_workers=max_workers,
+            )
+            views, result.aws_failures, aws_calls = _table(aws, cat), aws.attrs["failures"], aws.attrs["calls"]
+    if is_full or migrate or fetched or new_cursor != cursor or not file.exists() or views is not None:
         if stored is None and file.exists():
             stored = pq.read_table(file)
         parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
         if fetched:
             parts.append(_table(to_frame(fetched), cat))
         merged = _merge(parts, cat)
+        history = merged if is_full else parts[-1] if fetched else None
+        if views is not None or (had_aws and fetched):
+            merged = _aws_merge(merged, stored if had_aws else None, views, cat)
+            changed = {r[ID] for r in fetched} | set(views[ID].to_pylist() if views is not None else ())
+            ids = merged[ID]
+            history = merged.filter(pc.is_in(ids, value_set=pa.array(sorted(changed), ids.type)))
         now = datetime.now(UTC)
         if not _history(file) and stored is not None and stored.num_rows:  # a mirror from before the history
             _keep_history(file, stored, datetime.fromtimestamp(file.stat().st_mtime, UTC))
         _write(file, merged, catalog, new_cursor)
-        if fetched or is_full:
-            _keep_history(file, merged if is_full else parts[-1], now)
+        if history is not None:
+            _keep_history(file, history, now)
     else:
         _log.debug("%s: nothing new, not rewritten", file)
     result.listed, result.fetched, result.failures = len(summaries), len(fetched), failures
     result.total, result.cursor, result.calls = kept.num_rows + len(fetched), new_cursor, dict(pacer.calls)
+    for name, n in aws_calls.items():
+        result.calls[name] = result.calls.get(name, 0) + n
     result.seconds = time.monotonic() - start
     _log.info("%r", result)
     return result

@@ -268,3 +268,117 @@ def test_a_mirror_from_before_the_history_starts_it_with_what_it_holds(sb, tmp_p
     times = ot.snapshots(tmp_path)
     assert len(times) == 2
     pd.testing.assert_frame_equal(ot.read_mirror(tmp_path, as_of=times[0]), before)
+
+
+# -- AWS's view in the mirror (GetAwsOpportunitySummary) --------------------------------------------
+
+_AWS_CALL = "GetAwsOpportunitySummary"
+_NEXT = "Aws.Insights.NextBestActions"
+
+
+def _approved(sb: Sandbox) -> list[str]:
+    return sorted(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved")
+
+
+def _aws_now(sb: Sandbox, ident: str) -> str:
+    return sb.client().get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=ident)["Insights"][
+        "NextBestActions"
+    ]
+
+
+def test_sync_with_aws_summary_reads_aws_view_of_what_it_fetched(sb, tmp_path):
+    first = _sync(sb, tmp_path, aws_summary=True)
+    assert first.calls[_AWS_CALL] == first.total == 300  # one read per opportunity, as the first pull
+    mirror = ot.read_mirror(tmp_path).set_index("Id")
+    approved = _approved(sb)
+    assert mirror.loc[approved, "Aws.LifeCycle.Stage"].notna().all()
+    assert mirror.loc[approved[0], _NEXT] == _aws_now(sb, approved[0])
+    not_seen = mirror.index.difference(approved)
+    assert mirror.loc[not_seen, "Aws.LifeCycle.Stage"].isna().all()  # AWS has no view of a draft
+    assert ot.read_mirror(tmp_path).columns[-1].startswith("Aws.")  # after the record's own columns
+
+    # nothing new: no summary call, nothing rewritten
+    file = tmp_path / "opportunities.parquet"
+    before = file.stat()
+    again = _sync(sb, tmp_path, aws_summary=True)
+    assert again.calls == {"ListOpportunities": 1}
+    assert (file.stat().st_ino, file.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+    # a changed record's AWS view is read again; another whose AWS view moved alone keeps the old one
+    changed, alone = approved[0], approved[1]
+    sb.edit("Sandbox", changed, lambda r: r["Project"].update(Title="Data lake, phase 2"))
+    for ident in (changed, alone):
+        sb.service.edit_aws_view("Sandbox", ident, lambda v: v["Insights"].update(NextBestActions="Call AWS back"))
+    old_alone = mirror.loc[alone, _NEXT]
+    third = _sync(sb, tmp_path, aws_summary=True)
+    assert third.calls == {"ListOpportunities": 1, "GetOpportunity": 1, _AWS_CALL: 1}
+    now = ot.read_mirror(tmp_path).set_index("Id")
+    assert (now.loc[changed, "Project.Title"], now.loc[changed, _NEXT]) == ("Data lake, phase 2", "Call AWS back")
+    assert now.loc[alone, _NEXT] == old_alone != "Call AWS back"
+    others = now.index.difference([changed])
+    pd.testing.assert_frame_equal(now.loc[others], mirror.loc[others])
+    # the history has what this sync fetched, AWS's view with it
+    assert ot.read_mirror(tmp_path, as_of=ot.snapshots(tmp_path)[-1]).set_index("Id").loc[changed, _NEXT] == (
+        "Call AWS back"
+    )
+
+    # the full refresh reads each one: the only way to see what AWS changed alone
+    fourth = _sync(sb, tmp_path, aws_summary=True, refresh_aws=True)
+    assert fourth.calls == {"ListOpportunities": 1, _AWS_CALL: 300}
+    assert ot.read_mirror(tmp_path).set_index("Id").loc[alone, _NEXT] == "Call AWS back"
+    assert ot.read_mirror(tmp_path, as_of=ot.snapshots(tmp_path)[-1]).set_index("Id").loc[alone, _NEXT] == (
+        "Call AWS back"
+    )
+
+
+def test_a_sync_without_aws_summary_keeps_the_aws_view_it_has(sb, tmp_path):
+    _sync(sb, tmp_path, aws_summary=True)
+    ident = _approved(sb)[2]
+    before = ot.read_mirror(tmp_path).set_index("Id").loc[ident]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Renamed by a colleague"))
+    plain = _sync(sb, tmp_path)
+    assert _AWS_CALL not in plain.calls
+    after = ot.read_mirror(tmp_path).set_index("Id").loc[ident]
+    aws = [c for c in after.index if c.startswith("Aws.")]
+    assert after["Project.Title"] == "Renamed by a colleague"
+    assert after[aws].equals(before[aws])  # the last AWS view read, not blanked
+
+
+def test_aws_summary_on_a_mirror_that_has_none_reads_every_one(sb, tmp_path):
+    _sync(sb, tmp_path)
+    assert not [c for c in ot.read_mirror(tmp_path).columns if c.startswith("Aws.")]
+    then = _sync(sb, tmp_path, aws_summary=True)
+    assert then.calls == {"ListOpportunities": 1, _AWS_CALL: 300}
+    mirror = ot.read_mirror(tmp_path).set_index("Id")
+    assert mirror.loc[_approved(sb), "Aws.LifeCycle.Stage"].notna().all()
+
+
+def test_aws_summary_failures_keep_the_old_view(sb, tmp_path):
+    _sync(sb, tmp_path, aws_summary=True)
+    ident = _approved(sb)[3]
+    old = ot.read_mirror(tmp_path).set_index("Id").loc[ident, _NEXT]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Edited while AWS is down"))
+    sb.service.edit_aws_view("Sandbox", ident, lambda v: v["Insights"].update(NextBestActions="unseen"))
+    sb.service.config.fault_rate = 1.0
+    sb.service.config.fault_operations = frozenset({_AWS_CALL})
+    client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    res = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST, aws_summary=True)
+    assert [f["Id"] for f in res.aws_failures] == [ident] and not res.failures
+    row = ot.read_mirror(tmp_path).set_index("Id").loc[ident]
+    assert (row["Project.Title"], row[_NEXT]) == ("Edited while AWS is down", old)
+
+
+def test_cli_sync_with_aws_summary_then_refresh(sb, tmp_path, capsys):
+    from opptoolkit.cli import main
+
+    args = ["sync", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--mirror", str(tmp_path)]
+    args += ["--reads-per-second", str(FAST)]
+    assert main([*args, "--aws-summary"]) == 0
+    assert "Aws.LifeCycle.Stage" in ot.read_mirror(tmp_path).columns
+    ident = _approved(sb)[4]
+    sb.service.edit_aws_view("Sandbox", ident, lambda v: v["Insights"].update(NextBestActions="Call AWS back"))
+    assert main([*args, "--aws-summary"]) == 0  # nothing new listed: AWS's change unseen
+    assert ot.read_mirror(tmp_path).set_index("Id").loc[ident, _NEXT] != "Call AWS back"
+    assert main([*args, "--refresh-aws"]) == 0
+    assert ot.read_mirror(tmp_path).set_index("Id").loc[ident, _NEXT] == "Call AWS back"
+    assert "301 calls" in capsys.readouterr().out.splitlines()[-1]  # the listing and one read each

@@ -370,6 +370,19 @@ class EngagementsMixin:
             view.setdefault("Project", {})["ExpectedCustomerSpend"] = spend
         return view
 
+    def edit_aws_view(self, catalog: str, identifier: str, change: Any) -> dict[str, Any]:
+        """Change AWS's view of an opportunity alone, as AWS's seller does (the record does not move).
+
+        ``change`` mutates the GetAwsOpportunitySummary answer in place; returns the new answer. The
+        answer has no modified date, so nothing a partner lists shows the change.
+        """
+        with self._write_lock:  # type: ignore[attr-defined]
+            view = self._GetAwsOpportunitySummary({"Catalog": catalog, "RelatedOpportunityIdentifier": identifier})
+            change(view)
+            shape = output_shape("GetAwsOpportunitySummary")
+            self.store.put_doc(AWS_VIEW, catalog, identifier, json.dumps(to_wire(view, shape)))
+        return view
+
     def _opportunity_from_invitation(
         self, catalog: str, inv: dict[str, Any], payload: dict[str, Any], stamp: datetime
     ) -> str:
