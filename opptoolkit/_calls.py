@@ -49,7 +49,16 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-__all__ = ["CHECKS", "RESULT_COLUMNS", "Call", "CallRunner", "client_token_member", "run_calls"]
+__all__ = [
+    "CHECKS",
+    "RESULT_COLUMNS",
+    "Call",
+    "CallRunner",
+    "client_token_member",
+    "failed_tries",
+    "run_calls",
+    "task_failure",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -177,6 +186,52 @@ CHECKS: dict[str, Check] = {
 
 #: A call whose newest ledger entry is one of these may have been applied.
 _UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
+
+_TASK_FAILED = "FAILED"
+assert _TASK_FAILED in service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
+
+
+def task_failure(operation: str, answer: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """Return ``(ReasonCode, message)`` when ``answer`` is a task the service settled as FAILED, else None.
+
+    The ``Start...Task`` operations answer 200 with the task; its TaskStatus FAILED (model: ReasonCode
+    "Indicates the reason for task failure using an enumerated code", Message "If the task fails, this
+    field contains a detailed message describing the failure and possible recovery steps") means the
+    work was not done, so the call's outcome is ``failed``. Any operation whose answer has the model's
+    TaskStatus member is such a task (a task summary of a List...Tasks answer is read the same way).
+    The same ClientToken answers with the same failed task, so a fresh try needs a fresh token: callers
+    salt it with :func:`failed_tries`.
+
+    Examples
+    --------
+    >>> task_failure("StartEngagementFromOpportunityTask", {"TaskStatus": "FAILED", "ReasonCode": "InternalError",
+    ...              "Message": "try again"})[0]
+    'InternalError'
+    >>> task_failure("StartEngagementFromOpportunityTask", {"TaskStatus": "COMPLETE"}) is None
+    True
+    """
+    shape = service_model().operation_model(operation).output_shape
+    if shape is None or "TaskStatus" not in shape.members or answer.get("TaskStatus") != _TASK_FAILED:
+        return None
+    code = answer.get("ReasonCode")
+    why = str(answer.get("Message") or "no message").rstrip(".")
+    message = (
+        f"the task failed ({code}): {why}. Nothing was done. Fix what it names and run again: the next run "
+        "starts a new task with a fresh ClientToken (this one would answer with the same failed task)"
+    )
+    return code, message[:2000]
+
+
+def failed_tries(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
+    """Return how many times each (Id, change key) of ``operation`` ended ``failed``: a :attr:`Call.salt`.
+
+    A call that failed (refused, or a task settled FAILED) is tried again on a rerun with a ClientToken
+    salted by this count, so the service starts a new task rather than answer with the failed one.
+    """
+    df = book.read()
+    df = df[(df["operation"] == operation) & (df["status"] == Status.FAILED) & df["change_key"].notna()]
+    counts = df.groupby(["Id", "change_key"]).size()
+    return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
 
 
 class _Wire:
@@ -405,9 +460,12 @@ class CallRunner:
                     raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None
                 return wire.attempts
         answer = _response(call.operation, out)
+        failure = task_failure(call.operation, answer)
         self.record(
             call,
-            Status.SUCCEEDED,
+            Status.SUCCEEDED if failure is None else Status.FAILED,
+            error_code=None if failure is None else failure[0],
+            error_message=None if failure is None else failure[1],
             writes=wire.attempts,
             started_at=started,
             last_modified_after=out.get("LastModifiedDate"),

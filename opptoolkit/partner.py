@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 
 from . import fields as P
-from ._calls import Call, CallRunner, run_calls
+from ._calls import Call, CallRunner, failed_tries, run_calls, task_failure
 from ._errors import code_and_message, unreachable
 from ._status import Status
 from ._values import is_blank
@@ -383,7 +383,7 @@ def submit_opportunities(
         runner.used = book.writes_since()
         try:
             records = _read(client, catalog, pairs)
-            failed_before = _failed_tasks(book, operation)
+            failed_before = failed_tries(book, operation)
             calls = []
             for label, ident in pairs:
                 if operation == START:
@@ -430,14 +430,6 @@ def _nothing() -> Any:
     return nullcontext()
 
 
-def _failed_tasks(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
-    """How many times each (Id, change key) was settled failed: a fresh ClientToken for each new try."""
-    df = book.read()
-    df = df[(df["operation"] == operation) & (df["status"] == Status.FAILED) & df["change_key"].notna()]
-    counts = df.groupby(["Id", "change_key"]).size()
-    return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
-
-
 def _poll(
     client: Any, catalog: Catalog, runner: CallRunner, keys: Mapping[str, str | None], every: float, timeout: float
 ) -> None:
@@ -470,11 +462,11 @@ def _poll(
                         answer = {k: v for k, v in task.items() if k != "ResponseMetadata"}
                         answer["StartTime"] = str(answer.get("StartTime"))
                         row["response"] = answer
-                        final = Status.SUCCEEDED if task["TaskStatus"] != "FAILED" else Status.FAILED
+                        failure = task_failure(START, answer)  # as the runner reads a task it was answered
+                        final = Status.SUCCEEDED if failure is None else Status.FAILED
                         row["status"] = final
-                        if final == Status.FAILED:
-                            row["error_code"] = task.get("ReasonCode")
-                            row["error_message"] = str(task.get("Message") or "")[:2000]
+                        if failure is not None:
+                            row["error_code"], row["error_message"] = failure
                         # the task's outcome, in the ledger under the call's change key (no write: a read)
                         runner.book.write(
                             LedgerEntry(

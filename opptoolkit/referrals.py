@@ -310,7 +310,7 @@ def decision_calls(
     (:func:`rejection_reasons`). With ``ledger``, a call it holds as succeeded is left to the runner,
     which skips it.
     """
-    from ._calls import Call
+    from ._calls import Call, failed_tries
     from .exceptions import Problem
     from .ledger import Ledger
 
@@ -319,6 +319,8 @@ def decision_calls(
     stamp = pd.Timestamp(now or datetime.now(UTC))
     book = Ledger(ledger) if ledger is not None else None
     done = {op: book.latest_by_key(op) for op in (_ACCEPT_OP, _REJECT_OP)} if book is not None else {}
+    # a task settled FAILED answers its ClientToken with the same failure: a rerun salts a fresh one
+    tries = failed_tries(book, _ACCEPT_OP) if book is not None else {}
     reasons = rejection_reasons()
     calls = []
     labels = df.attrs.get("sheet_rows") or [str(i) for i in df.index]
@@ -369,7 +371,16 @@ def decision_calls(
                 )
         fields = ["Status"] + (["RejectionReason"] if op == _REJECT_OP else [])
         calls.append(
-            Call(row=str(label), operation=op, id=ident, params=params, key=key, fields=fields, problems=problems)
+            Call(
+                row=str(label),
+                operation=op,
+                id=ident,
+                params=params,
+                key=key,
+                fields=fields,
+                problems=problems,
+                salt=tries.get((ident, key), 0) if key is not None and op == _ACCEPT_OP else 0,
+            )
         )
     return calls
 
@@ -413,7 +424,10 @@ def push_decisions(
     -------
     DataFrame
         One row per decision (``run_calls``' columns) and ``OpportunityId``: the opportunity an
-        accepted invitation created. A task that completed as FAILED is ``failed`` with its ReasonCode.
+        accepted invitation created. A task that completed as FAILED is ``failed`` (here and in the
+        ledger) with its ReasonCode as ``error_code`` and the task's message; a rerun starts one new task
+        under a fresh ClientToken (:func:`opptoolkit._calls.task_failure`), it never resends the token
+        that answers with the failed one.
     """
     from ._calls import CHECKS, run_calls
 
@@ -433,14 +447,6 @@ def push_decisions(
     )
     answers = [r if isinstance(r, dict) else {} for r in res["response"]]
     res[OPPORTUNITY_ID] = [a.get(OPPORTUNITY_ID) for a in answers]
-    # model, TaskStatus FAILED with ReasonCode and Message: the task answered, the acceptance did not happen
-    failed = [a.get("TaskStatus") == "FAILED" for a in answers]
-    for i in [i for i, f in enumerate(failed) if f]:
-        res.loc[res.index[i], ["status", "error_code", "error_message"]] = [
-            "failed",
-            answers[i].get("ReasonCode"),
-            answers[i].get("Message"),
-        ]
     return res
 
 

@@ -181,3 +181,17 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_call_exactly_once(sb, tmp_pa
     assert all(_solutions(sb, i) == ["S-0000003"] for i in ids)
     log = ot.read_ledger(tmp_path / "l")
     assert set(log.loc[log["status"] == "succeeded", "Id"]) == set(ids)
+
+
+def test_a_task_the_service_settles_as_failed_is_failed_in_the_ledger(sb, tmp_path):
+    """StartEngagementFromOpportunityTask answers 200 with TaskStatus FAILED: the call's outcome is failed."""
+    (ident,) = _drafts(sb, 1)  # no solution: the submission fails (sent here without the readiness check)
+    params = dict(Catalog="Sandbox", Identifier=ident, AwsSubmission={"InvolvementType": "Co-Sell"})
+    call = Call("2", "StartEngagementFromOpportunityTask", ident, params)
+    out = run_calls([call], ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert (out["status"][0], out["error_code"][0]) == ("failed", "OpportunityValidationFailed")
+    assert out["response"][0]["TaskStatus"] == "FAILED"
+    log = ot.read_ledger(tmp_path / "l")
+    assert log["status"].tolist() == ["in_flight", "failed"] and log["error_code"].tolist()[-1] == (
+        "OpportunityValidationFailed"
+    )

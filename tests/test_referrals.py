@@ -527,3 +527,33 @@ def test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns(l
     assert "Partner vs AWS" in page and both.loc[both["stage_differs"], "aws_stage"].iloc[0] in page
     plain = ot.write_report(df[[c for c in df.columns if not c.startswith("Aws.")]], tmp_path / "plain.html")
     assert "Partner vs AWS" not in plain  # no AWS columns, no view (and no message about it)
+
+
+def test_an_accept_task_that_fails_is_failed_in_the_ledger_and_a_rerun_starts_one_new_task(live, tmp_path):
+    from opptoolkit.referrals import push_decisions, referral_decisions
+
+    df = _triage(live)
+    row = df.index[df["Status"] == "PENDING"][0]
+    ident = df.loc[row, "Id"]
+    df.loc[row, DECISION] = "accept"
+    c = live.client()  # a colleague rejects it after the triage was read: the triage still says PENDING
+    c.reject_engagement_invitation(Catalog="Sandbox", Identifier=ident, RejectionReason=rejection_reasons()[0])
+    before = live.store.count("Sandbox")
+    res = push_decisions(df, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    got = res.iloc[0]
+    assert (got["status"], got["error_code"], got["OpportunityId"]) == ("failed", "InvitationValidationFailed", None)
+    assert "REJECTED" in got["error_message"] and "fresh ClientToken" in got["error_message"]
+    # the ledger tells the truth: the outcome is failed, with the task's reason, and its answer kept
+    log = ot.read_ledger(tmp_path / "l")
+    last = log[log["Id"] == ident].iloc[-1]
+    assert (last["status"], last["error_code"]) == ("failed", "InvitationValidationFailed")
+    assert last["error_message"] == got["error_message"] and '"TaskStatus": "FAILED"' in last["response"]
+    assert live.store.count("Sandbox") == before
+    assert referral_decisions(tmp_path / "l").empty  # nothing was accepted
+    # a rerun does not resend the token that answers this failed task: one new task, failed the same way
+    again = push_decisions(df, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    assert again["status"].tolist() == ["failed"]
+    assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 2
+    tasks = c.list_engagement_by_accepting_invitation_tasks(Catalog="Sandbox", EngagementInvitationIdentifier=[ident])
+    assert [t["TaskStatus"] for t in tasks["TaskSummaries"]] == ["FAILED", "FAILED"]
+    assert len({t["TaskId"] for t in tasks["TaskSummaries"]}) == 2
