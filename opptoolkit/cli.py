@@ -329,7 +329,27 @@ def _report(args: argparse.Namespace) -> int:
     fx: Any = args.fx
     if fx and not Path(fx).exists() and "=" in fx:  # EUR=1.08,GBP=1.27
         fx = dict(pair.split("=", 1) for pair in fx.split(",") if pair.strip())
-    views = write_report(df, args.html, xlsx=args.xlsx, since=since, fx=fx or None, to=args.currency)
+    invitations = None
+    if args.referrals:  # what opptoolkit referrals --out wrote: the invitations as read then
+        from .referrals import read_triage
+
+        ref = Path(args.referrals)
+        if ref.suffix.lower() == ".parquet":
+            import pandas as pd
+
+            invitations = pd.read_parquet(ref)
+        else:
+            invitations = read_triage(ref)
+    views = write_report(
+        df,
+        args.html,
+        xlsx=args.xlsx,
+        since=since,
+        fx=fx or None,
+        to=args.currency,
+        invitations=invitations,
+        ledger=args.ledger,
+    )
     skipped = [name for name, v in views.items() if isinstance(v, str)]
     print(f"report of {len(df)} opportunities: {args.html}" + (f" and {args.xlsx}" if args.xlsx else ""))
     if since is not None:
@@ -539,6 +559,12 @@ def main(argv: list[str] | None = None) -> int:
         "--fx", help="FX rates into --currency: a .csv (currency,rate) or .json file, or EUR=1.08,GBP=1.27"
     )
     rep.add_argument("--currency", help="the one currency money is shown in (with --fx)")
+    rep.add_argument(
+        "--referrals",
+        metavar="TRIAGE.xlsx",
+        help="add a Referrals section: the invitations opptoolkit referrals --out wrote (.xlsx or .parquet)",
+    )
+    rep.add_argument("--ledger", help="with --referrals: the ledger the decisions were pushed into")
     rep.set_defaults(func=_report)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")

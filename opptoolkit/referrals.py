@@ -646,12 +646,17 @@ def referrals_by_expiry(inv: pd.DataFrame, *, now: datetime | None = None) -> pd
     return pd.DataFrame(rows, columns=["bucket", "invitations", "expected_spend", "soonest", "customers"])
 
 
-def referral_decisions(ledger: str | Path, *, since: datetime | None = None) -> pd.DataFrame:
+def referral_decisions(
+    ledger: str | Path, *, since: datetime | None = None, invitations: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Referrals accepted and rejected in a period, from the ledger that pushed the decisions.
 
     Returns one row per succeeded decision since ``since`` (default: the last 7 days): ``when``
     (finished_at), ``decision`` (accepted / rejected), the invitation ``Id`` and the ``OpportunityId``
-    an acceptance created. The ledger holds no rejection reason: it keeps no free text the request sent.
+    an acceptance created. A decision that failed (an accept task settled FAILED) is not one. The
+    ledger holds no rejection reason (it keeps no free text the request sent): with ``invitations``
+    (:func:`read_invitations`, read after the decisions) the rows get the invitation's ``customer``
+    and ``RejectionReason`` as the service holds them.
     """
     import json
 
@@ -670,6 +675,11 @@ def referral_decisions(ledger: str | Path, *, since: datetime | None = None) -> 
             OPPORTUNITY_ID: [a.get(OPPORTUNITY_ID) for a in answers],
         }
     )
+    if invitations is not None and "Id" in invitations.columns:
+        by_id = invitations.drop_duplicates("Id").set_index("Id")
+        for column, name in ((_COMPANY, "customer"), ("RejectionReason", "RejectionReason")):
+            if column in by_id.columns:
+                out.insert(len(out.columns) - 1, name, out["Id"].map(by_id[column]).to_numpy())
     return out.sort_values("when", kind="stable").reset_index(drop=True)
 
 

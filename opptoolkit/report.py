@@ -15,7 +15,7 @@ import base64
 import html
 import io
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -1089,6 +1089,24 @@ HEADERS = {
     "value": "Now",
     "previous": "Before",
     "note": "Note",
+    # Partner vs AWS (referrals.aws_vs_partner)
+    "customer": "Customer",
+    "aws_stage": "AWS stage",
+    "stage_differs": "Stage differs",
+    "engagement_score": "AWS engagement score",
+    "next_best_actions": "AWS next best actions",
+    "involvement": "AWS involvement",
+    # Referrals (referrals.referrals_by_expiry, referral_decisions)
+    "bucket": "Expires",
+    "invitations": "Invitations",
+    "expected_spend": "Expected monthly spend",
+    "soonest": "Soonest expiry",
+    "customers": "Customers",
+    "when": "When",
+    "decision": "Decision",
+    "invitation": "Invitation",
+    "OpportunityId": "Opportunity created",
+    "RejectionReason": "Rejection reason",
 }
 _PERCENT = {"win_rate", "share"}
 ROWS_SHOWN = 20
@@ -1142,6 +1160,8 @@ def _kind(name: str, s: pd.Series) -> str:
 def _cell(v: Any, kind: str) -> str:
     if is_blank(v):
         return ""
+    if isinstance(v, bool) or type(v).__name__ == "bool_":  # numpy's bool too: a reader reads yes / no
+        return "yes" if v else "no"
     if kind == "percent" and isinstance(v, int | float):
         return f"{v:.1%}"
     if kind == "count" and isinstance(v, int | float):
@@ -1261,12 +1281,23 @@ def _missing(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str | None, t
     return h.merge(recs, on=ID, how="left").reset_index(drop=True)
 
 
+_REFERRALS, _DECISIONS = "Referrals by expiry", "Referral decisions"
+
+
+def _period_start(since: pd.DataFrame | None, today: date) -> datetime:
+    """Return when "this period" starts: the earlier snapshot's sync, else seven days before ``today``."""
+    at = None if since is None else since.attrs.get("opptoolkit.snapshot")
+    return at if isinstance(at, datetime) else datetime.combine(today - timedelta(days=7), time(), UTC)
+
+
 def _views(
     df: pd.DataFrame,
     fx: Mapping[str, float] | None,
     to: str | None,
     since: pd.DataFrame | None,
     today: date,
+    invitations: pd.DataFrame | None = None,
+    ledger: str | Path | None = None,
 ) -> dict[str, pd.DataFrame | str]:
     views: dict[str, pd.DataFrame | str] = {}
     makers: dict[str, Callable[[], pd.DataFrame | str]] = {
@@ -1291,6 +1322,23 @@ def _views(
         from .referrals import aws_vs_partner
 
         makers["Partner vs AWS"] = lambda: aws_vs_partner(df)
+    if invitations is not None or ledger is not None:
+        from .referrals import referral_decisions, referrals_by_expiry
+
+        # the expiry counts from now on the day of the report, from that day's start on another day
+        now = datetime.now(UTC) if today == datetime.now(UTC).date() else datetime.combine(today, time(), UTC)
+        makers[_REFERRALS] = lambda: (
+            referrals_by_expiry(invitations, now=now)
+            if invitations is not None
+            else "Pass the invitations (invitations=read_invitations(...), --referrals triage.xlsx) to see them here."
+        )
+        makers[_DECISIONS] = lambda: (
+            referral_decisions(ledger, since=_period_start(since, today), invitations=invitations).rename(
+                columns={ID: "invitation"}
+            )
+            if ledger is not None
+            else "Pass the ledger the decisions were pushed into (ledger=, --ledger) to list them here."
+        )
     for name, make in makers.items():
         try:
             views[name] = make()
@@ -1409,6 +1457,18 @@ def _html(
     if "Partner vs AWS" in views:  # the frame has AWS's view (aws_summary=True)
         note = "<p class='note'>AWS's view of each opportunity: where AWS's stage differs from ours first.</p>"
         sections.append(("Partner vs AWS", note + _section(views["Partner vs AWS"], "AWS has no view of these.")))
+    if _REFERRALS in views:  # invitations= or ledger= given
+        start = _period_start(since, today)
+        sections.append(
+            (
+                "Referrals",
+                "<p class='note'>Invitations AWS sent that nobody has answered yet, by how soon they expire "
+                "(an expired one can no longer be accepted).</p>"
+                + _section(views[_REFERRALS], "No open invitation.")
+                + f"<h3>Accepted and rejected since {start:%Y-%m-%d %H:%M} UTC</h3>"
+                + _section(views[_DECISIONS], "No referral was accepted or rejected in this period."),
+            )
+        )
     contents = "".join(f"<li><a href='#{_slug(n.split(' since ')[0])}'>{html.escape(n)}</a></li>" for n, _ in sections)
     as_of = f"{now_at:%Y-%m-%d %H:%M} UTC" if isinstance(now_at, datetime) else f"{today:%Y-%m-%d}"
     parts = [
@@ -1496,6 +1556,8 @@ def write_report(
     to: str | None = None,
     today: date | None = None,
     title: str = "Partner Central pipeline",
+    invitations: pd.DataFrame | None = None,
+    ledger: str | Path | None = None,
 ) -> dict[str, pd.DataFrame | str]:
     """Write the pipeline review as one self-contained HTML file and, with ``xlsx``, as a workbook.
 
@@ -1525,6 +1587,14 @@ def write_report(
         The day close dates are overdue after (default: today, UTC).
     title : str, default "Partner Central pipeline"
         The report's heading.
+    invitations : pandas.DataFrame, optional
+        The referrals, from :func:`opptoolkit.read_invitations` (or a triage workbook read back with
+        :func:`opptoolkit.referrals.read_triage`): a "Referrals" section lists the open ones by how
+        soon they expire (:func:`opptoolkit.referrals.referrals_by_expiry`).
+    ledger : str or Path, optional
+        The ledger the triage decisions were pushed into: the section lists the referrals accepted and
+        rejected since the ``since`` snapshot (else the last 7 days), from
+        :func:`opptoolkit.referrals.referral_decisions`.
 
     Returns
     -------
@@ -1557,7 +1627,7 @@ def write_report(
         raise ReportError("with fx= rates, say which currency they convert into: to='USD' (for example)")
     to = to.upper() if to else None
     today = today or datetime.now(UTC).date()
-    views = _views(df, rates, to, since, today)
+    views = _views(df, rates, to, since, today, invitations, ledger)
     if html_path is not None:
         page = _html(df, views, fx=rates, to=to, since=since, today=today, title=title)
         Path(html_path).parent.mkdir(parents=True, exist_ok=True)

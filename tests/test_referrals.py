@@ -557,3 +557,40 @@ def test_an_accept_task_that_fails_is_failed_in_the_ledger_and_a_rerun_starts_on
     tasks = c.list_engagement_by_accepting_invitation_tasks(Catalog="Sandbox", EngagementInvitationIdentifier=[ident])
     assert [t["TaskStatus"] for t in tasks["TaskSummaries"]] == ["FAILED", "FAILED"]
     assert len({t["TaskId"] for t in tasks["TaskSummaries"]}) == 2
+
+
+def test_the_report_has_the_referrals_section_from_invitations_and_the_ledger(live, tmp_path):
+    from opptoolkit.cli import main
+    from opptoolkit.referrals import push_decisions, write_triage
+
+    df = _triage(live)
+    pending = df.index[df["Status"] == "PENDING"]
+    df.loc[pending[0], DECISION] = "accept"
+    df.loc[pending[1], [DECISION, "RejectionReason"]] = ["reject", "Duplicate of partner referral"]
+    df.loc[pending[2], DECISION] = "accept"
+    c = live.client()  # answered by a colleague meanwhile: its accept task fails
+    c.reject_engagement_invitation(Catalog="Sandbox", Identifier=df.loc[pending[2], "Id"], RejectionReason="Other")
+    res = push_decisions(df, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
+    assert res["status"].tolist() == ["succeeded", "succeeded", "failed"]
+    after = _triage(live)  # the invitations as the service holds them now
+    opps = ot.read_opportunities("Sandbox", endpoint_url=live.endpoint_url, progress=False, reads_per_second=1000)
+    views = ot.write_report(opps, tmp_path / "report.html", invitations=after, ledger=tmp_path / "l")
+    decided = views["Referral decisions"]
+    assert decided[["decision", "invitation"]].values.tolist() == [
+        ["accepted", df.loc[pending[0], "Id"]],
+        ["rejected", df.loc[pending[1], "Id"]],
+    ]  # the failed accept is no decision
+    assert decided["RejectionReason"].tolist()[1] == "Duplicate of partner referral"
+    assert decided["OpportunityId"].tolist()[0] == res["OpportunityId"][0]
+    by_expiry = views["Referrals by expiry"]
+    assert by_expiry["invitations"].sum() == int(after["Status"].isin(["PENDING", "EXPIRED"]).sum())
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Referrals</h2>" in page and res["OpportunityId"][0] in page
+    # the CLI: the invitations from the workbook `opptoolkit referrals --out` writes, the decisions from the ledger
+    write_triage(after, tmp_path / "triage.xlsx")
+    opps.to_parquet(tmp_path / "opps.parquet")
+    args = ["report", str(tmp_path / "opps.parquet"), "--html", str(tmp_path / "cli.html")]
+    assert main([*args, "--referrals", str(tmp_path / "triage.xlsx"), "--ledger", str(tmp_path / "l")]) == 0
+    cli_page = (tmp_path / "cli.html").read_text(encoding="utf-8")
+    assert "<h2>Referrals</h2>" in cli_page and res["OpportunityId"][0] in cli_page
+    assert "within 7 days" in cli_page

@@ -111,3 +111,91 @@ def test_the_seed_report_reads_offline_and_shows_20_rows_then_all(page, tmp_path
         assert len(shot.getcolors(maxcolors=1 << 20) or []) > 20, f"chart {CHARTS[i]!r} shows (almost) nothing"
     # the seed's currencies are those the API accepts, and the report has both, never another
     assert {c.split()[0] for c in page.locator(".card .value").all_inner_texts() if c[:1].isalpha()} == {"EUR", "USD"}
+
+
+def _referrals_fixture(tmp_path):
+    """Six invitations on TODAY (2026-11-27) and a ledger of the decisions pushed for three of them."""
+    import json
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from opptoolkit.ledger import Ledger, LedgerEntry
+
+    def utc(text: str) -> pd.Timestamp:
+        return pd.Timestamp(text, tz="UTC")
+
+    inv = pd.DataFrame(
+        {
+            "Id": ["I1", "I2", "I3", "I4", "I5", "I6"],
+            "Status": ["PENDING", "PENDING", "PENDING", "EXPIRED", "ACCEPTED", "REJECTED"],
+            "ExpirationDate": [utc("2026-11-30 12:00"), utc("2026-12-02"), utc("2026-12-17"), utc("2026-11-25"),
+                               utc("2026-12-01"), utc("2026-12-03")],
+            "Payload.OpportunityInvitation.Customer.CompanyName": ["Co A", "Co B", "Co C", "Co D", "Co E", None],
+            "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount": [
+                "1000.00", "500.50", "200.00", "10.00", "99.00", None],
+            "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].CurrencyCode": [
+                "USD", "USD", "EUR", "USD", "USD", None],
+            "RejectionReason": [None, None, None, None, None, "Duplicate of partner referral"],
+        }
+    )  # fmt: skip
+    book = Ledger(tmp_path / "ledger")
+    accept, reject = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
+
+    def entry(ident: str, op: str, status: str, when: str, **kw) -> None:
+        stamp = datetime.fromisoformat(when).replace(tzinfo=UTC)
+        book.write(LedgerEntry(job_id="j", row="2", Id=ident, status=status, operation=op, started_at=stamp,
+                               finished_at=stamp, **kw))  # fmt: skip
+
+    with book.lock():
+        entry("I5", accept, "succeeded", "2026-11-25 10:00",
+              response=json.dumps({"OpportunityId": "O9000000001", "TaskStatus": "COMPLETE"}))  # fmt: skip
+        entry("I6", reject, "succeeded", "2026-11-24 09:00")
+        entry("I7", accept, "failed", "2026-11-26 08:00", error_code="InvitationValidationFailed",
+              response=json.dumps({"TaskStatus": "FAILED"}))  # fmt: skip
+        entry("I8", accept, "succeeded", "2026-11-10 08:00", response=json.dumps({"OpportunityId": "O9000000002"}))
+    return inv, tmp_path / "ledger"
+
+
+def test_the_referrals_section_against_a_fixture(page, tmp_path):
+    inv, ledger = _referrals_fixture(tmp_path)
+    ot.write_report(pipeline(), tmp_path / "report.html", today=TODAY, invitations=inv, ledger=ledger)
+    page.goto((tmp_path / "report.html").as_uri())
+    section = page.locator("section#referrals")
+    assert page.locator("nav a[href='#referrals']").inner_text() == "Referrals"
+    # open ones only (PENDING, and EXPIRED: never answered), by days left from 2026-11-27 00:00 UTC;
+    # spend summed per currency, never across
+    assert _table(section) == [
+        {"Expires": "expired, not answered", "Invitations": "1", "Expected monthly spend": "USD 10.00",
+         "Soonest expiry": "2026-11-25", "Customers": "Co D"},
+        {"Expires": "within 7 days", "Invitations": "2", "Expected monthly spend": "USD 1,500.50",
+         "Soonest expiry": "2026-11-30", "Customers": "Co A, Co B"},
+        {"Expires": "15 to 30 days", "Invitations": "1", "Expected monthly spend": "EUR 200.00",
+         "Soonest expiry": "2026-12-17", "Customers": "Co C"},
+    ]  # fmt: skip
+    assert "Accepted and rejected since 2026-11-20 00:00 UTC" in section.locator("h3").inner_text()
+    decided = section.locator("table").nth(1)
+    headers = decided.locator("thead th").all_inner_texts()
+    rows = [dict(zip(headers, tr.locator("td").all_inner_texts(), strict=True))
+            for tr in decided.locator("tbody tr").all()]  # fmt: skip
+    # the failed accept (I7) is no decision; I8 was decided before the period
+    assert rows == [
+        {"When": "2026-11-24", "Decision": "rejected", "Invitation": "I6", "Customer": "",
+         "Rejection reason": "Duplicate of partner referral", "Opportunity created": ""},
+        {"When": "2026-11-25", "Decision": "accepted", "Invitation": "I5", "Customer": "Co E",
+         "Rejection reason": "", "Opportunity created": "O9000000001"},
+    ]  # fmt: skip
+    count = section.locator("tbody tr").first.locator("td").nth(1)
+    assert count.evaluate("td => getComputedStyle(td).textAlign") == "right"
+    section.screenshot(path=str(tmp_path / "referrals.png"))
+    assert Image.open(tmp_path / "referrals.png").size[0] >= 600
+
+
+def test_the_partner_vs_aws_section_reads_yes_and_no(page, tmp_path):
+    df = pipeline()
+    df["Aws.LifeCycle.Stage"] = ["Qualified" if s == "Qualified" else "Prospect" for s in df["LifeCycle.Stage"]]
+    ot.write_report(df, tmp_path / "report.html", today=TODAY)
+    page.goto((tmp_path / "report.html").as_uri())
+    rows = _table(page.locator("section#partner-vs-aws"))
+    assert {r["Stage differs"] for r in rows} <= {"yes", "no"} and rows[0]["Stage differs"] == "yes"
+    assert rows[0]["AWS stage"] == "Prospect" != rows[0]["Stage"]
