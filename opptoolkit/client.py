@@ -132,13 +132,21 @@ def get_client(
     return cast("SellingClient", made)
 
 
+#: The share of a quota the pacer uses. The service counts a request when it arrives, the pacer when it
+#: leaves: paced at exactly the quota, a request that reaches the service sooner after its predecessor than
+#: it left (network and scheduling jitter) finds the bucket a fraction short and is throttled, and its
+#: retry spends a second write. A few percent of the rate is far more than that jitter.
+_HEADROOM = 0.95
+
+
 @dataclass
 class Pacer:
     """Client-side pacing of Partner Central calls within the quotas, and a count of calls.
 
-    Attach it to a client (``with pacer.attached(client): ...``) and every call waits for its
-    bucket first (reads: Get/List; writes: everything else), so throttling is rare and the
-    write quota is never spent on a request the server would throttle.
+    Attach it to a client (``with pacer.attached(client): ...``) and every HTTP attempt (botocore's
+    retries included) waits for its bucket first (reads: the quotas page's read actions; writes:
+    everything else), at 95% of the rate, so the write quota is not spent on a request the server
+    would throttle.
 
     Parameters
     ----------
@@ -162,16 +170,25 @@ class Pacer:
     calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._read = TokenBucket(self.reads_per_second, self.read_burst)
-        self._write = TokenBucket(self.writes_per_second, self.write_burst)
+        self._read = TokenBucket(self.reads_per_second * _HEADROOM, self.read_burst)
+        self._write = TokenBucket(self.writes_per_second * _HEADROOM, self.write_burst)
         self._lock = threading.Lock()
 
     def before_call(self, model: Any = None, **_: Any) -> None:
-        """Wait for the operation's token bucket (reads or writes), then count the call."""
+        """Count the call (once, whatever its retries)."""
         name = model.name if model is not None else "?"
-        (self._read if name in READ_ACTIONS else self._write).acquire()
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def before_send(self, event_name: str = "", **_: Any) -> None:
+        """Wait for the operation's token bucket (reads or writes) before each HTTP attempt.
+
+        Each attempt, botocore's retries included (botocore emits ``before-send`` per attempt): paced
+        per call, a retry that went out late (after its back-off) left the next call's slot counted from
+        the first attempt, so the next call reached the service too soon and was throttled in turn.
+        """
+        name = event_name.rsplit(".", 1)[-1]
+        (self._read if name in READ_ACTIONS else self._write).acquire()
 
     def wrote_at(self, when: datetime) -> None:
         """Start the write bucket from a write that went at ``when`` (UTC), before this pacer existed.
@@ -185,7 +202,10 @@ class Pacer:
     @contextmanager
     def attached(self, client: Any) -> Iterator[Pacer]:
         """Pace every call ``client`` makes inside the block."""
-        with handler_attached(client, "before-call", self.before_call):
+        with (
+            handler_attached(client, "before-call", self.before_call),
+            handler_attached(client, "before-send", self.before_send),
+        ):
             yield self
 
 

@@ -696,3 +696,19 @@ def test_back_to_back_pushes_on_one_ledger_are_paced_as_one_stream_of_writes(tmp
             assert result["writes"].tolist() == [1]
         assert sb.service.throttled == 0
         assert sum(ot.read_ledger(tmp_path / "l")["writes"]) == 2
+
+
+def test_a_push_paced_at_the_services_write_quota_spends_one_write_per_row(tmp_path):
+    """Paced at exactly the quota, each row used to meet a ThrottlingException: a retry that went out
+    after its back-off left the next row's slot counted from the first try, so every row after it was
+    throttled too, and each retry spent a write."""
+    with Sandbox(config=SandboxConfig.fast(write_rate=2.0, write_burst=1.0)) as sb:
+        export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+        rows = _editable(export, 8)
+        edited = export.loc[rows].copy()
+        edited["Project.Title"] = [f"Paced {i}" for i in range(len(rows))]
+        result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                                 writes_per_second=2.0, reads_per_second=1000, progress=False)  # fmt: skip
+        assert result["status"].tolist() == ["succeeded"] * len(rows)
+        assert sb.service.throttled == 0
+        assert result["writes"].sum() == len(rows)
