@@ -4,7 +4,7 @@ one call after another, no ledger), in the same run, on the same sandbox and cli
 Both send AssociateOpportunity to ``--calls`` drafts with the write quota scaled to ``--rate`` per second; the
 executor also fsyncs an intent and an outcome per call. Target: achieved writes/s >= 0.95 of the quota.
 
-    .venv/bin/python bench/calls.py [--calls 200] [--rate 20]
+    .venv/bin/python bench/calls.py [--calls 200] [--rate 20] [--burst 1]
 """
 
 from __future__ import annotations
@@ -46,9 +46,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--burst", type=float, help="requests the server's bucket holds (default: one second's)")
     args = ap.parse_args()
-    # the server's bucket holds one second of the quota, as the sandbox's defaults (and bench/push.py) do
-    config = SandboxConfig.fast(write_rate=args.rate, write_burst=args.rate)
+    # by default the server's bucket holds one second of the quota, as the sandbox's defaults (and
+    # bench/push.py) do; --burst 1 admits one request at a time, the strictest server
+    config = SandboxConfig.fast(write_rate=args.rate, write_burst=args.burst or args.rate)
     with Sandbox(config=config) as sb:
         ids = [r["Id"] for r in sb.records("Sandbox")][: args.calls]
         if len(ids) < args.calls:

@@ -136,7 +136,7 @@ def get_client(
 #: leaves: paced at exactly the quota, a request that reaches the service sooner after its predecessor than
 #: it left (network and scheduling jitter) finds the bucket a fraction short and is throttled, and its
 #: retry spends a second write. A few percent of the rate is far more than that jitter.
-_HEADROOM = 0.95
+_HEADROOM = 0.98
 
 
 @dataclass
@@ -145,7 +145,7 @@ class Pacer:
 
     Attach it to a client (``with pacer.attached(client): ...``) and every HTTP attempt (botocore's
     retries included) waits for its bucket first (reads: the quotas page's read actions; writes:
-    everything else), at 95% of the rate, so the write quota is not spent on a request the server
+    everything else), at 98% of the rate, so the write quota is not spent on a request the server
     would throttle.
 
     Parameters
