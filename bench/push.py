@@ -46,7 +46,7 @@ def main() -> None:
     quota = args.writes_per_second
     config = SandboxConfig(read_rate=10 * quota, read_burst=10 * quota, write_rate=quota, write_burst=quota,
                            latency=args.latency)  # fmt: skip
-    records = 6 * args.rows  # about a third are editable (review status, open stage)
+    records = 12 * args.rows  # about a sixth are editable (Pending Submission, an open stage)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores; Python {sys.version.split()[0]}; sandbox quota "
           f"{quota:g} writes/s, {10 * quota:g} reads/s, latency {args.latency * 1000:g} ms")  # fmt: skip
     ctx = multiprocessing.get_context("spawn")
@@ -57,7 +57,8 @@ def main() -> None:
         endpoint = f"http://127.0.0.1:{ports.get(timeout=120)}"
         client = ot.get_client(endpoint_url=endpoint)
         export = ot.read_opportunities("Sandbox", client=client, reads_per_second=10 * quota, progress=False)
-        ok = export["LifeCycle.ReviewStatus"].isin(["Approved", "Pending Submission"])
+        # an Approved record's title is locked (rules.editable_fields): only drafts take every edit
+        ok = export["LifeCycle.ReviewStatus"].isin(["Pending Submission"])
         ok &= ~export["LifeCycle.Stage"].isin(["Launched", "Closed Lost"])
         ids = list(export.loc[ok, "Id"])
         assert len(ids) >= 2 * args.rows, "not enough editable records"

@@ -249,8 +249,8 @@ def push_solution_edits(
     runner = CallRunner(client, book, budget, used=used, dry_run=dry_run)
     current: dict[str, list[str]] = {}
     was: dict[str, list[str]] | None = None
-    if base is not None:
-        was = {i: list(_listed(b.get(SOLUTIONS_COLUMN)) or []) for i, b in base.items() if i in {r[1] for r in rows}}
+    if base is not None:  # only the edited rows' base: a base holds the whole export, each row built on demand
+        was = {i: list(_listed(base[i].get(SOLUTIONS_COLUMN)) or []) for _, i, _ in rows if i is not None and i in base}
     for _label, ident, edit in rows:
         assert ident is not None
         if was is not None and (_listed(edit.get(SOLUTIONS_COLUMN)) or []) == was.get(ident):

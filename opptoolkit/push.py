@@ -46,7 +46,7 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
-from .partner import push_solution_edits
+from .partner import SOLUTIONS_COLUMN, push_solution_edits
 from .plan import (
     Row,
     blank_cells,
@@ -889,7 +889,8 @@ def push_updates(
                         f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in futures
                     ]
                     solutions = push_solution_edits(
-                        ((r.label, r.id, r.edit) for r in rows),
+                        # a row the compare found unchanged in that column has no solutions edit to look at
+                        ((r.label, r.id, r.edit) for r in rows if _may_differ(r, SOLUTIONS_COLUMN)),
                         catalog,
                         latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
                         client=client,
@@ -1023,6 +1024,11 @@ def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int,
     else:
         return job.create(r)
     return 0
+
+
+def _may_differ(r: Row, column: str) -> bool:
+    """Whether ``r`` may differ from its base in ``column`` (not what the column-wise compare cleared)."""
+    return not r.same and (r.maybe is None or column in r.maybe)
 
 
 def _done(value: Any) -> Future[Any]:
