@@ -36,6 +36,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
+from ._calls import RESULT_COLUMNS
 from ._errors import code_and_message, never_sent, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
@@ -916,21 +917,8 @@ def push_updates(
 
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
-    df = pd.DataFrame(
-        job.results,
-        columns=[
-            "row",
-            "Id",
-            "status",
-            "error_code",
-            "reason",
-            "error_message",
-            "changed_fields",
-            "last_modified_before",
-            "last_modified_after",
-            "writes",
-        ],
-    )
+    # the calls' columns (the solutions phase adds its calls' rows) without their operation and answer
+    df = pd.DataFrame(job.results, columns=[c for c in RESULT_COLUMNS if c not in ("operation", "response")])
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
     return df
@@ -987,15 +975,20 @@ def _push_row(
     elif r.action != Status.UPDATE or job.dry_run:
         job.record(r, r.action, last_modified_before=r.token)
     elif used >= budget:
-        job.record(
-            r,
-            Status.DEFERRED,
-            reason=Reason.DAILY_BUDGET,
-            error_message=f"daily write budget of {budget} used; run again later",
-        )
+        _defer(job, r, budget)
     else:
         return job.send(r, base, latest)
     return 0
+
+
+def _defer(job: _PushRun, r: Row, budget: int) -> None:
+    """Record a row the daily write budget leaves for a later run."""
+    job.record(
+        r,
+        Status.DEFERRED,
+        reason=Reason.DAILY_BUDGET,
+        error_message=f"daily write budget of {budget} used; run again later",
+    )
 
 
 def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int, budget: int) -> int:
@@ -1015,12 +1008,7 @@ def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int,
     elif r.action != Status.CREATE or job.dry_run:
         job.record(r, r.action)
     elif used >= budget:
-        job.record(
-            r,
-            Status.DEFERRED,
-            reason=Reason.DAILY_BUDGET,
-            error_message=f"daily write budget of {budget} used; run again later",
-        )
+        _defer(job, r, budget)
     else:
         return job.create(r)
     return 0
