@@ -27,8 +27,9 @@ from typing import Any
 
 from . import fields as P
 from ._patterns import describe, example_date
+from ._values import is_blank
 from .rules import accepted_values, editable_fields
-from .schema import Field, length_bounds
+from .schema import Field, length_bounds, service_model
 
 __all__ = [
     "LOCKED_FILL",
@@ -174,6 +175,50 @@ def input_message(f: Field | None, why_locked: str | None) -> str:
         if f.doc:
             parts.append(_first_sentence(f.doc))
     text = " ".join(parts)
+    return text if len(text) <= 255 else text[:254].rsplit(" ", 1)[0] + "…"
+
+
+#: ListSolutions' SolutionStatus value of a solution that can be associated (the model's enum).
+ACTIVE = "Active"
+assert ACTIVE in service_model().shape_for("SolutionStatus").enum  # type: ignore[attr-defined]
+
+
+def solution_rows(solutions: Any) -> list[tuple[str, str, str, str]]:
+    """Return ``(id, name, status, category)`` of each solution of a :func:`opptoolkit.read_solutions` frame, active first."""
+
+    def text(v: Any) -> str:
+        return "" if is_blank(v) else str(v)
+
+    rows = [
+        (text(r.get("Id")), text(r.get("Name")), text(r.get("Status")), text(r.get("Category")))
+        for r in solutions.to_dict("records")
+    ]
+    return sorted(rows, key=lambda r: (r[2] != ACTIVE, r[1].lower()))
+
+
+def write_solutions(ws: Any, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    """Fill the "Solutions" sheet: what an id in the solutions column stands for."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+
+    from .sheets import guard_text  # sheets imports this module
+
+    for letter, width in zip("ABCD", (16, 50, 12, 30), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    header = []
+    for text in ("Id", "Name", "Status", "Category"):
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font, cell.fill = Font(name=FONT, bold=True), PatternFill("solid", fgColor=HEADER_FILL)
+        header.append(cell)
+    ws.append(header)
+    for row in rows:  # text, never a formula: ids and names as ListSolutions gave them
+        ws.append([guard_text(v) or None for v in row])
+
+
+def solutions_message(prompt: str) -> str:
+    """Return the solutions column's input message: what to type, then the model's help (at most 255 characters)."""
+    text = "Solution ids (one per line); names on the Solutions sheet. The push associates the ids you add. " + prompt
     return text if len(text) <= 255 else text[:254].rsplit(" ", 1)[0] + "…"
 
 

@@ -73,9 +73,10 @@ def _pull(args: argparse.Namespace) -> int:
     from .client import read_opportunities
     from .io import write_frame
 
+    client = _client(args)
     df = read_opportunities(
         args.catalog,
-        client=_client(args),
+        client=client,
         summary_only=args.summary_only,
         reads_per_second=args.reads_per_second,
         stages=args.stage,
@@ -86,12 +87,26 @@ def _pull(args: argparse.Namespace) -> int:
         drop_empty=args.drop_empty,
     )
     out = Path(args.out)
-    write_frame(df, out, headers=args.headers, base=True)  # the records as pulled: the workbook's base
+    solutions = _solutions(args, client) if out.suffix.lower() == ".xlsx" else None
+    write_frame(df, out, headers=args.headers, base=True, solutions=solutions)  # as pulled: the workbook's base
     failures = df.attrs.get("failures", [])
     print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")
     for f in failures:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _solutions(args: argparse.Namespace, client: Any) -> Any:
+    """Read the partner's solutions for the workbook's Solutions sheet; None (with a warning) when they cannot be."""
+    import botocore.exceptions as bce
+
+    from .partner import read_solutions
+
+    try:
+        return read_solutions(args.catalog, client=client, reads_per_second=args.reads_per_second)
+    except (bce.BotoCoreError, bce.ClientError) as e:  # e.g. no partnercentral:ListSolutions in the policy
+        print(f"warning: the solutions were not read ({e}); the workbook has no Solutions sheet", file=sys.stderr)
+        return None
 
 
 def _sync(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from .frame import to_frame, to_payload
 from .mirror import read_mirror
 from .plan import changes
 from .push import push_updates
-from .rules import ACTION_REQUIRED, LOCKED_STATUSES, editable_fields, validate_payload
+from .rules import ACTION_REQUIRED, ASSOCIATED, LOCKED_STATUSES, editable_fields, validate_payload
 from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, label_for, split_column
 
 if TYPE_CHECKING:
@@ -221,6 +221,21 @@ class _FieldWidget:
             self.label.tooltip = reason
 
 
+#: Why the form does not edit the solutions column, which the rules count as editable: a push sends it as
+#: association calls, one per solution, and the form has no widget for picking solutions.
+_ASSOCIATED_HERE = (
+    "associations: edit them in the workbook or the frame (a push sends them as AssociateOpportunity calls)"
+)
+
+
+def _editable(status: str | None, columns: Iterable[str], cat: Schema) -> dict[str, str | None]:
+    """Return :func:`opptoolkit.rules.editable_fields`, with the solutions column read-only in the form."""
+    out = editable_fields(status, columns, schema=cat)
+    if ASSOCIATED in out:
+        out[ASSOCIATED] = _ASSOCIATED_HERE
+    return out
+
+
 class OpportunityForm:
     """An editor for one opportunity (display it in Jupyter).
 
@@ -332,7 +347,7 @@ class OpportunityForm:
         self._seen = set()
         cols = self._columns()
         # what no edit can change, whatever the ReviewStatus: shown apart, lists of it as tables
-        fixed = editable_fields(None, cols, schema=self.cat)
+        fixed = _editable(None, cols, self.cat)
         first = [c for c in WORK_FIRST if c in cols and fixed[c] is None]
         groups: dict[str, list[w.Widget]] = {COMMON: []}
         lists: dict[str, dict[int, list[w.Widget]]] = {}
@@ -456,7 +471,7 @@ class OpportunityForm:
                 "AWS asked about are editable.</div>"
             )
         # the rules' decision, as the plan and the sandbox make it
-        reasons = editable_fields(status, self.fields, schema=self.cat)
+        reasons = _editable(status, self.fields, self.cat)
         for col, fw in self.fields.items():
             reason = reasons[col]
             fw.disable(reason)

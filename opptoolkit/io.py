@@ -52,7 +52,14 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     return read_sheet(p, extra=extra)
 
 
-def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers | None = None, base: bool = False) -> Path:
+def write_frame(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    headers: Headers | None = None,
+    base: bool = False,
+    solutions: pd.DataFrame | None = None,
+) -> Path:
     """Write ``df`` to ``path``.
 
     ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
@@ -70,6 +77,8 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers | None =
     base : bool, default False
         An ``.xlsx`` that carries ``df`` as its export (:func:`opptoolkit.write_sheet`): only
         for the records as pulled.
+    solutions : pandas.DataFrame, optional
+        An ``.xlsx``'s Solutions sheet and dropdown (:func:`opptoolkit.write_sheet`).
 
     Returns
     -------
@@ -86,7 +95,9 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, headers: Headers | None =
     """
     p = Path(path)
     if p.suffix.lower() != ".parquet":
-        return write_sheet(df, p, headers=headers, base=base)
+        return write_sheet(
+            df, p, headers=headers, base=base, solutions=solutions if p.suffix.lower() == ".xlsx" else None
+        )
     p.parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(p)
     return p

@@ -158,9 +158,13 @@ def ignored_edits(
         if new is None and blank == "keep":
             continue
         if eol(new) != eol(normalise(base.get(col), f)):
+            if col == SOLUTIONS:  # a note, not a refusal: the push sends it, just not in this call
+                out.append(
+                    Problem(None, col, "ACTION_NOT_PERMITTED", f"not part of UpdateOpportunity; {SOLUTIONS_SENT}")
+                )
+                continue
             why = editable_fields(None, [col], schema=cat)[col]
-            then = SOLUTIONS_SENT if col == SOLUTIONS else "this edit is not sent"
-            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; {then}"))
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out
 
 

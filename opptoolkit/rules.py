@@ -139,6 +139,9 @@ def _documented(path: str, *words: str) -> tuple[str, ...]:
 COMMITTED = _enum(P.STAGE, "Committed")
 NEEDS_SOLUTION = frozenset({COMMITTED, LAUNCHED})
 RELATED = "RelatedEntityIdentifiers"
+#: The association column a push edits (AssociateOpportunity / DisassociateOpportunity, each solution a call:
+#: https://docs.aws.amazon.com/partner-central/latest/APIReference/API_AssociateOpportunity.html).
+ASSOCIATED = f"{RELATED}.Solutions"
 SOLUTION_KINDS = tuple(f"{RELATED}.{k}" for k in ("Solutions", "AwsMarketplaceSolutions", "AwsMarketplaceProducts"))
 for _p in SOLUTION_KINDS:
     assert _p in get_schema(), _p
@@ -890,7 +893,9 @@ def editable_fields(
     cat = schema or get_schema()
     out: dict[str, str | None] = {}
     for col in columns:
-        if not cat.field_for(col).writable:
+        if col == ASSOCIATED:
+            out[col] = None  # not an UpdateOpportunity member, but a push sends its edits as association calls
+        elif not cat.field_for(col).writable:
             out[col] = "output-only: set by AWS"
         elif col in NOT_EDITS:
             out[col] = "identifies the record"

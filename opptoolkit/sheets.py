@@ -47,6 +47,7 @@ from . import fields as P
 from ._gc import gc_paused
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
+from .rules import ASSOCIATED
 from .schema import ID, Field, Schema, get_schema, label_for
 
 __all__ = ["read_sheet", "write_sheet"]
@@ -145,6 +146,7 @@ def write_sheet(
     columns: Sequence[str] | None = None,
     schema: Schema | None = None,
     base: bool = False,
+    solutions: pd.DataFrame | None = None,
 ) -> Path:
     """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
 
@@ -176,6 +178,10 @@ def write_sheet(
         ``base=`` does (``opptoolkit pull --out x.xlsx`` writes one). Pass True only for the
         records as pulled, never for a frame you edited: its edits would be the base, and plan
         as unchanged.
+    solutions : DataFrame, optional
+        ``.xlsx`` only: the partner's solutions (:func:`opptoolkit.read_solutions`): a "Solutions"
+        sheet lists their ids, names, statuses and categories, and the solutions column gets a
+        dropdown of the active ones (``opptoolkit pull --out x.xlsx`` reads them).
 
     Returns
     -------
@@ -240,7 +246,9 @@ def write_sheet(
         from ._workbook_base import carrying
 
         with carrying(base):
-            _write_xlsx(tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay)
+            _write_xlsx(
+                tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay, solutions=solutions
+            )
     tmp.replace(path)
     return path
 
@@ -255,8 +263,9 @@ def _write_xlsx(
     paths: list[str],
     statuses: Sequence[Any],
     lay: Any,
+    solutions: pd.DataFrame | None = None,
 ) -> None:
-    """Return the workbook: the data sheet (first), "Read me", the hidden "Lists" of the dropdowns.
+    """Return the workbook: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
 
     ``columns`` holds each column's encoded cells ("" for blank), in sheet order.
     """
@@ -275,6 +284,9 @@ def _write_xlsx(
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
     notes = wb.create_sheet("Read me")
+    known = W.solution_rows(solutions) if solutions is not None and ASSOCIATED in paths else None
+    if known is not None:
+        W.write_solutions(wb.create_sheet("Solutions"), known)
     lists = wb.create_sheet("Lists")
     lists.sheet_state = "hidden"
 
@@ -318,7 +330,21 @@ def _write_xlsx(
         ref = f"{letter}2:{letter}{max(last, 2)}"
         prompt = W.input_message(f, always[j])
         title = name[:32]
-        if f is not None and f.enum:
+        if known is not None and paths[j] == ASSOCIATED:
+            # the ids of the active solutions (the ones AWS associates); their names on the Solutions sheet
+            values = tuple(i for i, _, status, _ in known if status == W.ACTIVE)
+            list_columns.append([name, *values])
+            col = get_column_letter(len(list_columns))
+            dv = DataValidation(
+                type="list",
+                formula1=f"Lists!${col}$2:${col}${max(len(values), 1) + 1}",
+                allow_blank=True,
+                showErrorMessage=False,  # several ids in one cell: never refused
+                promptTitle=title,
+                prompt=W.solutions_message(prompt),
+                showInputMessage=True,
+            )
+        elif f is not None and f.enum:
             # a column no edit can change lists its values all the same (what each status may be), and its
             # input message says why it is shaded; typing there only warns, and the plan names the edit
             values = W.choices(f)

@@ -386,3 +386,28 @@ def test_a_push_that_loses_the_service_still_writes_the_results_workbook(sb, exp
     stop = min(order.index(first), order.index(second))
     assert {table[i]["Status"] for i in order[:stop]} <= {"unchanged"}
     assert {table[i]["Status"] for i in order[stop + 1 :]} == {"deferred"}
+
+
+def test_a_pulled_workbook_names_the_solutions_its_solutions_column_takes(sb, export):
+    """The solutions column is editable (a push associates the ids typed there); a Solutions sheet says what each id is."""
+    from opptoolkit._workbook import LOCKED_HEADER_FILL
+
+    _, path = export
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:3] == ["Opportunities", "Read me", "Solutions"]
+    listed = [r for r in wb["Solutions"].iter_rows(min_row=2, values_only=True)]
+    seeded = ot.read_solutions("Sandbox", endpoint_url=sb.endpoint_url)
+    assert sorted(r[0] for r in listed) == sorted(seeded["Id"])
+    assert listed[0][2] == "Active" and {r[2] for r in listed} >= {"Active", "Inactive"}  # the active ones first
+    ws = wb.worksheets[0]
+    cat = get_schema()
+    col = [cat.path_for_label(str(c.value)) for c in ws[1]].index("RelatedEntityIdentifiers.Solutions") + 1
+    letter = openpyxl.utils.get_column_letter(col)
+    (dv,) = [d for d in ws.data_validations.dataValidation if str(d.sqref).startswith(f"{letter}2")]
+    assert dv.type == "list" and "Solutions sheet" in dv.prompt and not dv.showErrorMessage
+    ref = dv.formula1.split("!")[1].split(":")[0].strip("$").rstrip("0123456789").strip("$")
+    offered = [c.value for c in wb["Lists"][ref][1:] if c.value]
+    assert offered == sorted(
+        seeded.loc[seeded["Status"] == "Active", "Id"], key=lambda i: next(r[1].lower() for r in listed if r[0] == i)
+    )
+    assert str(ws.cell(1, col).fill.fgColor.rgb)[-6:] != LOCKED_HEADER_FILL  # not shaded: the push sends it
