@@ -319,15 +319,15 @@ class Ledger:
         if df.empty:
             return 0
         recent = df[df["started_at"] >= pd.Timestamp(datetime.now(UTC) - since)]
-        # an in-flight entry is settled by an outcome of its job and operation for the same Id; one without an
-        # Id (a create: the Id comes with its outcome) by an outcome with the same change_key (its ClientToken)
-        by_key = "key:" + recent["change_key"].fillna("")
-        recent = recent.assign(_key=recent["Id"].where(recent["Id"] != "", by_key))
-        keys = ["job_id", "operation", "_key"]
+        # an in-flight entry is settled by an outcome of the same call: its job, operation and change key (a
+        # create's ClientToken, the change an update or another call sends) and, unless it is a create (whose Id
+        # comes with its outcome), its Id; so a crashed call is counted even when another call on that Id ended
+        keys = ["job_id", "operation", "change_key"]
         done = recent["status"] != Status.IN_FLIGHT
-        ended = pd.concat([recent.loc[done, keys], recent.loc[done, keys[:2]].assign(_key=by_key[done])])
-        ended = ended.drop_duplicates()
-        flying = recent[recent["status"] == Status.IN_FLIGHT].merge(ended, on=keys, how="left", indicator=True)
+        recent = recent.assign(change_key=recent["change_key"].fillna(""))
+        ended = recent.loc[done, [*keys, "Id"]]
+        ended = pd.concat([ended, ended.assign(Id="")]).drop_duplicates()  # a create's outcome has its Id
+        flying = recent[~done].merge(ended, on=[*keys, "Id"], how="left", indicator=True)
         return int(recent["writes"].sum()) + int((flying["_merge"] == "left_only").sum())
 
     def latest(self, operation: str = _OPERATION, by: str = "Id") -> dict[str, dict[str, Any]]:

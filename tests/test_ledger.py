@@ -26,14 +26,14 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def _entries(book: Ledger, n: int, start: int = 0) -> list[LedgerEntry]:
     """``n`` entries as a push writes them: an in-flight entry, then its outcome with the same
-    ``started_at`` (their order is the order written)."""
+    ``started_at`` and change key (their order is the order written)."""
     out = []
     for i in range(start, start + n):
         started = T0 + timedelta(seconds=i // 2)
         status = "in_flight" if i % 2 == 0 else "succeeded"
         out.append(LedgerEntry(job_id=book.job_id, row=str(i + 2), Id=f"O{i // 2}", status=status, started_at=started,
                                changed_fields=["Project.Title"], last_modified_before=T0, attempt=1, writes=i % 2,
-                               last_modified_after=started if status == "succeeded" else None, change_key=f"k{i}"))  # fmt: skip
+                               last_modified_after=started if status == "succeeded" else None, change_key=f"k{i // 2}"))  # fmt: skip
     return out
 
 
@@ -277,3 +277,13 @@ def test_a_part_written_before_the_response_column_reads_it_as_null(tmp_path):
     got = ot.read_ledger(ledger)
     assert got["response"].isna().tolist() == [True, True, False]
     assert got["response"].iloc[2] == '{"TaskId": "t"}'
+
+
+def test_a_crashed_call_counts_against_the_budget_even_when_another_call_on_that_id_ended(tmp_path):
+    """Two association calls on one opportunity in one job: the first ended, a crash came while the second was sent."""
+    book = Ledger(tmp_path / "l")
+    entry = dict(job_id=book.job_id, row="2", Id="O1", operation="AssociateOpportunity")
+    book.write(LedgerEntry(**entry, status="in_flight", change_key="first"))
+    book.write(LedgerEntry(**entry, status="succeeded", change_key="first", writes=1))
+    book.write(LedgerEntry(**entry, status="in_flight", change_key="second"))
+    assert Ledger(tmp_path / "l").writes_since() == 2  # the one that ended, and the one that may have gone
