@@ -26,7 +26,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "Call",
     "CallRunner",
+    "Wire",
     "client_token_member",
     "failed_tries",
     "run_calls",
@@ -234,30 +235,38 @@ def failed_tries(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
     return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
 
 
-class _Wire:
+class Wire:
     """The HTTP attempts of the call in hand (botocore's retries included), and whether it may have landed.
 
-    botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt (botocore/endpoint.py,
-    ``_get_response``); a connection that could not be opened sent nothing.
+    botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the response or the
+    exception (botocore/endpoint.py, ``_get_response``); a connection that could not be opened sent nothing, and
+    an answered 5xx or no answer may have been applied. Shared by this executor and
+    :func:`opptoolkit.push_updates`.
     """
 
-    def __init__(self, operation: str) -> None:
-        self.operation = operation
+    def __init__(self) -> None:
         self.attempts = 0
         self.maybe_applied = False
 
+    def reset(self) -> None:
+        self.attempts, self.maybe_applied = 0, False
+
     def on_response(
-        self,
-        exception: Exception | None = None,
-        response_dict: dict[str, Any] | None = None,
-        context: dict[str, Any] | None = None,
-        **_: Any,
+        self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
     ) -> None:
         if never_sent(exception):
-            return
+            return  # nothing went out: neither a write spent nor one applied
         self.attempts += 1
         if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
             self.maybe_applied = True
+
+    @contextmanager
+    def attached(self, client: Any, *operations: str) -> Iterator[Wire]:
+        """Count the attempts of ``operations`` that ``client`` makes inside the block."""
+        with ExitStack() as stack:
+            for op in operations:
+                stack.enter_context(handler_attached(client, "response-received", self.on_response, op))
+            yield self
 
 
 def _sensitive_free(value: Any, shape: Any) -> Any:
@@ -443,9 +452,9 @@ class CallRunner:
                 change_key=self.key(call),
             )
         )
-        wire = _Wire(call.operation)
+        wire = Wire()
         method = getattr(self.client, _snake(call.operation))
-        with handler_attached(self.client, "response-received", wire.on_response, call.operation):
+        with wire.attached(self.client, call.operation):
             try:
                 out = method(**params)
             except (ClientError, BotoCoreError) as e:

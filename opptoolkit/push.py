@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import compress, repeat
@@ -36,13 +36,13 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from ._calls import RESULT_COLUMNS
-from ._errors import code_and_message, never_sent, unreachable
+from ._calls import RESULT_COLUMNS, Wire
+from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank
 from ._workbook_base import choose_base
-from .client import Pacer, get_client, handler_attached
+from .client import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
@@ -459,41 +459,6 @@ def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
         raise
 
 
-class _Wire:
-    """UpdateOpportunity and CreateOpportunity as botocore sends them.
-
-    Every HTTP attempt of one row (retries included) is counted, and any answered 5xx or left unanswered may
-    have been applied.
-
-    botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the
-    response or the exception (botocore/endpoint.py, ``_get_response``).
-    """
-
-    def __init__(self) -> None:
-        self.attempts = 0
-        self.maybe_applied = False
-
-    def reset(self) -> None:
-        self.attempts, self.maybe_applied = 0, False
-
-    def on_response(
-        self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
-    ) -> None:
-        if never_sent(exception):
-            return  # nothing went out: neither a write spent nor one applied
-        self.attempts += 1
-        if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
-            self.maybe_applied = True
-
-    @contextmanager
-    def attached(self, client: Any) -> Iterator[_Wire]:
-        with (
-            handler_attached(client, "response-received", self.on_response, UPDATE),
-            handler_attached(client, "response-received", self.on_response, CREATE),
-        ):
-            yield self
-
-
 @dataclass
 class _PushRun:
     """One push: what every row shares (client, ledger, policy), and the per-row outcomes."""
@@ -510,7 +475,7 @@ class _PushRun:
     results: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
-    wire: _Wire = field(default_factory=_Wire)
+    wire: Wire = field(default_factory=Wire)
 
     def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
         resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
@@ -864,7 +829,7 @@ def push_updates(
         with (
             job.book.lock() if not dry_run else nullcontext(),
             pacer.attached(client),
-            job.wire.attached(client),
+            job.wire.attached(client, UPDATE, CREATE),  # each row's HTTP attempts
             ThreadPoolExecutor(max_workers=4) as pool,
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
