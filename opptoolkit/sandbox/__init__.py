@@ -25,9 +25,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ServiceError
 from ._http import SandboxServer
 from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_invitations, seed_records, shift_dates, write_seed
-from ._service import OPERATIONS, SandboxConfig, SellingService, ServiceError
+from ._service import OPERATIONS, SandboxConfig, SellingService
 from ._store import Store
 
 if TYPE_CHECKING:

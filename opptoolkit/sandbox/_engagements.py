@@ -24,6 +24,7 @@ from .. import fields as P
 from ..rules import APPROVED
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import from_wire, output_shape, project, to_wire
+from ._errors import ServiceError
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -88,8 +89,6 @@ def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, limit: int) 
         try:
             start = int(json.loads(base64.urlsafe_b64decode(p["NextToken"]))["offset"])
         except (ValueError, KeyError, TypeError):
-            from ._service import ServiceError
-
             raise ServiceError(
                 "ValidationException",
                 "invalid NextToken",
@@ -146,7 +145,6 @@ class EngagementsMixin:
         return doc
 
     def _invitation(self, catalog: str, identifier: str) -> dict[str, Any]:
-        from ._service import ServiceError
 
         # model: Identifier is ``arn:.*`` or ``engi-[0-9a-z]{13}``; the samples send the ARN.
         ident = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
@@ -188,7 +186,6 @@ class EngagementsMixin:
         return self._invitation(p["Catalog"], p[IDENTIFIER])["invitation"]  # type: ignore[no-any-return]
 
     def _not_pending(self, inv: dict[str, Any], action: str) -> Exception:
-        from ._service import ServiceError
 
         # API reference, StartEngagementByAcceptingInvitationTask and RejectEngagementInvitation act on
         # an invitation AWS shared and the partner has not answered; the samples check
@@ -292,7 +289,6 @@ class EngagementsMixin:
         # (https://docs.aws.amazon.com/partner-central/latest/APIReference/testing-sandbox.html). In the
         # sandbox an invitation whose receiver is this account is delivered to it, as one AWS sends:
         # that is how a test sends itself a referral. The engagement must be one the sandbox knows.
-        from ._service import ServiceError
 
         catalog, token = p["Catalog"], p["ClientToken"]
         with self._write_lock:  # type: ignore[attr-defined]
@@ -344,7 +340,6 @@ class EngagementsMixin:
         # partner's account." AWS has one for an opportunity it referred (accepted invitation) and for a
         # partner referral it approved (samples, src/get_aws_opportunity_summary.py: "Retrieves a summary
         # of an AWS Opportunity. LifeCycle.ReviewStatus=Approved"); for any other it has none.
-        from ._service import ServiceError
 
         catalog, ident = p["Catalog"], p["RelatedOpportunityIdentifier"]
         rec = self.store.get(catalog, ident)

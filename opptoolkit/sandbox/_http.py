@@ -11,7 +11,8 @@ from typing import Any
 
 from ..schema import service_model
 from ..wire import from_wire, input_shape, output_shape, to_wire
-from ._service import SellingService, ServiceError
+from ._errors import ServiceError
+from ._service import SellingService
 
 _log = logging.getLogger(__name__)
 _CONTENT_TYPE = f"application/x-amz-json-{service_model().metadata['jsonVersion']}"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED, SUBMITTED, submission_problems
+from ._errors import ServiceError
 from ._seed import SOLUTION_RECORDS
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 def _refused(field: str, code: str, message: str) -> Exception:
     """Return a ValidationException of one field, as the model shapes it (Reason, ErrorList[{FieldName, Message, Code}])."""
-    from ._service import ServiceError
-
     return ServiceError(
         "ValidationException",
         f"{field}: {message}",
@@ -86,7 +85,6 @@ class PartnerOperations:
         return rec, kind, entity
 
     def _AssociateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
-        from ._service import ServiceError
 
         with self._write_lock:
             rec, kind, entity = self._related_entity(p)
@@ -119,7 +117,6 @@ class PartnerOperations:
         return {}
 
     def _DisassociateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
-        from ._service import ServiceError
 
         with self._write_lock:
             rec, kind, entity = self._related_entity(p)
@@ -245,8 +242,6 @@ class PartnerOperations:
         with self._write_lock:
             problems = self._submit(p["Catalog"], p["Identifier"])
         if problems:
-            from ._service import ServiceError
-
             raise ServiceError(
                 "ValidationException",
                 f"{len(problems)} field(s) failed validation",

@@ -38,6 +38,7 @@ from ..rules import (
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._engagements import EngagementsMixin
+from ._errors import ServiceError, validation_error
 from ._partner import PartnerOperations
 from ._store import Store, ts_key
 
@@ -126,27 +127,6 @@ class SandboxConfig:
         return cls(**base)
 
 
-class ServiceError(Exception):
-    """An error the service answers with: a modeled exception name, HTTP status and members."""
-
-    STATUS: ClassVar[dict[str, int]] = {
-        "ValidationException": 400,
-        "AccessDeniedException": 403,
-        "ResourceNotFoundException": 404,
-        "ConflictException": 409,
-        "ServiceQuotaExceededException": 402,
-        "ThrottlingException": 429,
-        "InternalServerException": 500,
-    }
-
-    def __init__(self, code: str, message: str, **members: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.members = members
-        self.status = self.STATUS.get(code, 400)
-
-
 _ORIGIN_PARTNER = "Partner Referral"
 assert _ORIGIN_PARTNER in service_model().shape_for("OpportunityOrigin").enum  # type: ignore[attr-defined]
 
@@ -157,16 +137,6 @@ def _body_digest(p: dict[str, Any]) -> str:
 
     body = {k: v for k, v in p.items() if k != "ClientToken"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _validation(problems: list[Any], reason: str) -> ServiceError:
-    # model: ValidationException {Message, Reason, ErrorList[{FieldName, Message, Code}]}
-    return ServiceError(
-        "ValidationException",
-        f"{len(problems)} field(s) failed validation: " + "; ".join(str(p) for p in problems[:5]),
-        Reason=reason,
-        ErrorList=[{"FieldName": p.field, "Message": p.message, "Code": p.code} for p in problems],
-    )
 
 
 def _now_ms() -> datetime:
@@ -213,7 +183,7 @@ class SellingService(EngagementsMixin, PartnerOperations):
         # model: enums, patterns, bounds (botocore checks none of these client-side)
         problems = model_problems(params, operation)
         if problems:
-            raise _validation(problems, "REQUEST_VALIDATION_FAILED")
+            raise validation_error(problems, "REQUEST_VALIDATION_FAILED")
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)
         if faulty and operation not in READ_ACTIONS and self.rng.random() < self.config.fault_after_commit_rate:
             raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
@@ -235,13 +205,15 @@ class SellingService(EngagementsMixin, PartnerOperations):
 
     def _apply(self, stored: dict[str, Any] | None, body: dict[str, Any], stamp: datetime) -> dict[str, Any]:
         """Return the record after a full replace by ``body`` (an Update/Create payload)."""
-        cat = get_schema()
-        new: dict[str, Any] = {k: v for k, v in body.items() if k in cat.get_shape.members and k != "LastModifiedDate"}
+        schema = get_schema()
+        new: dict[str, Any] = {
+            k: v for k, v in body.items() if k in schema.get_shape.members and k != "LastModifiedDate"
+        }
         if stored is not None:
             # model: members GetOpportunity returns but UpdateOpportunity does not take are the
             # server's (Id, Arn, CreatedDate, RelatedEntityIdentifiers, OpportunityTeam).
             for k, v in stored.items():
-                if k not in cat.update_shape.members:
+                if k not in schema.update_shape.members:
                     new[k] = v
         old_lc = (stored or {}).get("LifeCycle", {})
         new_lc = _with_read_only(new.get("LifeCycle", {}), old_lc)
@@ -282,7 +254,7 @@ class SellingService(EngagementsMixin, PartnerOperations):
             related = stored.get("RelatedEntityIdentifiers") or {}
             problems = business_problems(_without_read_only(body, base), base=base, related=related)
             if problems:
-                raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
+                raise validation_error(problems, "BUSINESS_VALIDATION_FAILED")
             stamp = self._next_stamp(stored["LastModifiedDate"])
             new = self._apply(stored, body, stamp)
             # UpdateOpportunity page, ReviewStatus Action Required: "After updates, the opportunity re-enters the
@@ -307,7 +279,7 @@ class SellingService(EngagementsMixin, PartnerOperations):
             msg = f"Origin must be {_ORIGIN_PARTNER!r} in catalog {catalog}"
             problems.append(Problem(None, "Origin", "INVALID_VALUE", msg))
         if problems:
-            raise _validation(problems, "BUSINESS_VALIDATION_FAILED")
+            raise validation_error(problems, "BUSINESS_VALIDATION_FAILED")
         with self._write_lock:
             # model, ClientToken: "Required to be unique, and should be unchanging, it can be
             # randomly generated or a meaningful string. [...] If you use the same client token, the API
@@ -511,7 +483,7 @@ def _review_decision(catalog: str, lc: dict[str, Any], stored_lc: dict[str, Any]
         )
     else:
         return {name: lc[name] for name in REVIEW_MEMBERS if lc.get(name) is not None}
-    raise _validation([Problem(None, P.REVIEW_STATUS, code, message)], "BUSINESS_VALIDATION_FAILED")
+    raise validation_error([Problem(None, P.REVIEW_STATUS, code, message)], "BUSINESS_VALIDATION_FAILED")
 
 
 def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any]:
