@@ -55,8 +55,8 @@ def plain_xlsx(df: pd.DataFrame, path: Path) -> None:
 
     from opptoolkit.sheets import _encode_column, _ooxml_escape
 
-    cat = ot.get_schema()
-    fields = [cat.field_for(str(c)) for c in df.columns]
+    schema = ot.get_schema()
+    fields = [schema.field_for(str(c)) for c in df.columns]
     columns = [_encode_column(df.iloc[:, i], f) for i, f in enumerate(fields)]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Opportunities")

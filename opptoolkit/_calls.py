@@ -52,9 +52,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKS",
     "RESULT_COLUMNS",
+    "Attempts",
     "Call",
     "CallRunner",
-    "Wire",
     "client_token_member",
     "failed_tries",
     "run_calls",
@@ -235,7 +235,7 @@ def failed_tries(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
     return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
 
 
-class Wire:
+class Attempts:
     """The HTTP attempts of the call in hand (botocore's retries included), and whether it may have landed.
 
     botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the response or the
@@ -261,7 +261,7 @@ class Wire:
             self.maybe_applied = True
 
     @contextmanager
-    def attached(self, client: Any, *operations: str) -> Iterator[Wire]:
+    def attached(self, client: Any, *operations: str) -> Iterator[Attempts]:
         """Count the attempts of ``operations`` that ``client`` makes inside the block."""
         with ExitStack() as stack:
             for op in operations:
@@ -452,7 +452,7 @@ class CallRunner:
                 change_key=self.key(call),
             )
         )
-        wire = Wire()
+        wire = Attempts()
         method = getattr(self.client, _snake(call.operation))
         with wire.attached(self.client, call.operation):
             try:

@@ -120,8 +120,8 @@ def carrying(base: bool) -> Iterator[None]:
 
 
 def _paths(names: Sequence[str]) -> list[str]:
-    cat = get_schema()
-    return [cat.path_for_label(n) or n for n in names]
+    schema = get_schema()
+    return [schema.path_for_label(n) or n for n in names]
 
 
 def write_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -43,10 +43,10 @@ def _type_into(path: Path, edits: dict[tuple[str, str], str]) -> None:
 
     from .schema import get_schema
 
-    cat = get_schema()
+    schema = get_schema()
     wb = load_workbook(path)
     ws = wb.worksheets[0]
-    cols = {cat.path_for_label(str(c.value)): j for j, c in enumerate(ws[1], start=1)}
+    cols = {schema.path_for_label(str(c.value)): j for j, c in enumerate(ws[1], start=1)}
     rows = {ws.cell(r, cols["Id"]).value: r for r in range(2, ws.max_row + 1)}
     for (ident, column), value in edits.items():
         ws.cell(rows[ident], cols[column]).value = value

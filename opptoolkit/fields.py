@@ -12,9 +12,9 @@ from .schema import get_schema
 def _path(*parts: str) -> str:
     """Return a dotted path that the service model has (a leaf, a structure or a list of structures)."""
     path = ".".join(parts)
-    cat = get_schema()
-    if path not in cat.fields and path not in cat.struct_lists:
-        cat.shape_at(path)  # a structure such as Customer.Account; KeyError if the model lacks it
+    schema = get_schema()
+    if path not in schema.fields and path not in schema.struct_lists:
+        schema.shape_at(path)  # a structure such as Customer.Account; KeyError if the model lacks it
     return path
 
 

@@ -228,9 +228,9 @@ _ASSOCIATED_HERE = (
 )
 
 
-def _editable(status: str | None, columns: Iterable[str], cat: Schema) -> dict[str, str | None]:
+def _editable(status: str | None, columns: Iterable[str], schema: Schema) -> dict[str, str | None]:
     """Return :func:`opptoolkit.rules.editable_fields`, with the solutions column read-only in the form."""
-    out = editable_fields(status, columns, schema=cat)
+    out = editable_fields(status, columns, schema=schema)
     if ASSOCIATED in out:
         out[ASSOCIATED] = _ASSOCIATED_HERE
     return out
@@ -273,7 +273,7 @@ class OpportunityForm:
         today: date | None = None,
         pick_from: pd.DataFrame | None = None,
     ) -> None:
-        self.cat: Schema = get_schema()
+        self.schema: Schema = get_schema()
         self.client, self.ledger, self.frame, self.index, self.today = client, Path(ledger), frame, index, today
         self.pick_from = frame if pick_from is None and client is None else pick_from
         self.base: dict[str, Any] = self._row(row)
@@ -337,7 +337,7 @@ class OpportunityForm:
             base, idx, _ = split_column(c)
             if idx is not None:
                 sizes[base] = max(sizes.get(base, 0), idx + 1)
-        return self.cat.columns(sizes)
+        return self.schema.columns(sizes)
 
     def _build(self) -> None:
         self._building = True
@@ -347,13 +347,13 @@ class OpportunityForm:
         self._seen = set()
         cols = self._columns()
         # what no edit can change, whatever the ReviewStatus: shown apart, lists of it as tables
-        fixed = _editable(None, cols, self.cat)
+        fixed = _editable(None, cols, self.schema)
         first = [c for c in WORK_FIRST if c in cols and fixed[c] is None]
         groups: dict[str, list[w.Widget]] = {COMMON: []}
         lists: dict[str, dict[int, list[w.Widget]]] = {}
         tables: dict[str, list[str]] = {}
         for col in first + [c for c in cols if c not in first]:
-            f = self.cat.field_for(col)
+            f = self.schema.field_for(col)
             base, idx, _ = split_column(col)
             if col in first:
                 title, label = COMMON, label_for(col)
@@ -375,7 +375,7 @@ class OpportunityForm:
         for base, entries in lists.items():
             box = w.VBox([self._entry_box(base, i, boxes) for i, boxes in sorted(entries.items())])
             self._list_boxes[base] = box
-            sl = self.cat.struct_lists[base]
+            sl = self.schema.struct_lists[base]
             add = w.Button(description=f"Add {label_for(base).split()[-1].rstrip('s').lower()}", icon="plus")
             add.add_class(css_class(base + "-add"))
             add.on_click(lambda _, b=base: self.add_entry(b))
@@ -409,7 +409,7 @@ class OpportunityForm:
 
     def _table(self, base: str, columns: list[str], section: str) -> w.Widget:
         """Show a read-only list of structures (next-steps history, team) as a table: nothing to add or remove."""
-        sl = self.cat.struct_lists[base]
+        sl = self.schema.struct_lists[base]
         rows: dict[int, dict[str, Any]] = {}
         for c in columns:
             _, idx, member = split_column(c)
@@ -471,7 +471,7 @@ class OpportunityForm:
                 "AWS asked about are editable.</div>"
             )
         # the rules' decision, as the plan and the sandbox make it
-        reasons = _editable(status, self.fields, self.cat)
+        reasons = _editable(status, self.fields, self.schema)
         for col, fw in self.fields.items():
             reason = reasons[col]
             fw.disable(reason)
@@ -560,7 +560,7 @@ class OpportunityForm:
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
         """``{column: (old, new)}`` against the record as loaded."""
-        return changes(self.values(), self.base, self.cat, "clear")
+        return changes(self.values(), self.base, self.schema, "clear")
 
     def problems(self) -> list[Problem]:
         """Return what the shared rules say of the edited record (empty: it can be saved)."""
@@ -631,7 +631,7 @@ class OpportunityForm:
     # -- lists of structures ---------------------------------------------------------------------
     def add_entry(self, base: str) -> None:
         """Add an empty entry to a list of structures (up to the model's maximum)."""
-        sl = self.cat.struct_lists[base]
+        sl = self.schema.struct_lists[base]
         used = {split_column(c)[1] for c in self.fields if c.startswith(base + "[")}
         n = max((i for i in used if i is not None), default=-1) + 1
         if sl.max is not None and n >= sl.max:
@@ -696,8 +696,8 @@ class OpportunityForm:
             expected = {**self.base, **{c: v for c, (_, v) in mine.items()}}
             self.reload(quiet=True)
             self._update_pick_from()
-            theirs = [c for c in changes(self.base, expected, self.cat, "clear") if self.fields[c].field.writable]
-            theirs = [c for c in theirs if editable_fields(None, [c], schema=self.cat)[c] is None]
+            theirs = [c for c in changes(self.base, expected, self.schema, "clear") if self.fields[c].field.writable]
+            theirs = [c for c in theirs if editable_fields(None, [c], schema=self.schema)[c] is None]
             kept = (
                 " Also showing what someone else changed meanwhile (kept, yours merged with it): "
                 + ", ".join(self.label(c) for c in theirs)

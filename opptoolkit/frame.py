@@ -148,13 +148,13 @@ class _Flattener:
     by column (one conversion per member, then one vectorised take, sliced per index).
     """
 
-    def __init__(self, cat: Schema) -> None:
-        self.cat = cat
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
         self._n = 0
         self.maps: list[dict[str, str | None]] = []  # member -> column path, None for a sub-structure
         self.lists: list[tuple[str, StructureShape]] = []  # base path and item shape of F0, F1, ...
-        self.list_columns = frozenset(f.path for f in cat if f.is_list)
-        body = self._emit(cat.get_shape, "r", "", 2)
+        self.list_columns = frozenset(f.path for f in schema if f.is_list)
+        body = self._emit(schema.get_shape, "r", "", 2)
         head = ["def _flatten(records, n, extra, M, F, N):"]
         head += [f"    M{k} = M[{k}]" for k in range(len(self.maps))]
         head += [f"    F{k} = F[{k}].extend; N{k} = N[{k}]" for k in range(len(self.lists))]
@@ -228,7 +228,7 @@ class _Flattener:
         pa_idx = pa.array(idx, mask=idx < 0)
         out: dict[str, Any] = {}
         for member, vals in values.items():
-            arr = _convert(self.cat.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
+            arr = _convert(self.schema.fields.get(f"{base}[].{member}"), vals, base + "[]." + member)
             taken = _take(arr, idx, pa_idx)
             for j in range(depth):
                 out[f"{base}[{j}].{member}"] = taken[j * n : (j + 1) * n]
@@ -236,13 +236,13 @@ class _Flattener:
 
 
 @functools.lru_cache(maxsize=4)
-def _flattener(cat: Schema) -> _Flattener:
-    return _Flattener(cat)
+def _flattener(schema: Schema) -> _Flattener:
+    return _Flattener(schema)
 
 
-def _safe_field(cat: Schema, column: str) -> Any:
+def _safe_field(schema: Schema, column: str) -> Any:
     try:
-        return cat.field_for(column)
+        return schema.field_for(column)
     except KeyError:
         return None
 
@@ -296,15 +296,15 @@ def to_frame(
     >>> str(df["LastModifiedDate"].dtype)
     'datetime64[us, UTC]'
     """
-    cat = schema or get_schema()
+    schema = schema or get_schema()
     records = records if isinstance(records, list) else list(records)
-    data = _flattener(cat)(records)
+    data = _flattener(schema)(records)
     n = len(records)
-    extra = [c for c in data if c not in cat.fields and _safe_field(cat, c) is None]
+    extra = [c for c in data if c not in schema.fields and _safe_field(schema, c) is None]
     if extra:
         _log.debug("columns not in the service model kept at the end: %s", extra)
-    columns = cat.columns(_list_sizes(c for c in data if c not in extra)) + extra
-    df = _assemble(data, columns, n, cat)
+    columns = schema.columns(_list_sizes(c for c in data if c not in extra)) + extra
+    df = _assemble(data, columns, n, schema)
     if n >= _TRIM_ROWS:
         _trim_heap()
     if drop_empty:
@@ -350,13 +350,13 @@ def _column_array(arr: Any) -> Any:
     return arr
 
 
-def _assemble(data: dict[str, Any], columns: list[str], n: int, cat: Schema) -> pd.DataFrame:
+def _assemble(data: dict[str, Any], columns: list[str], n: int, schema: Schema) -> pd.DataFrame:
     """Return the frame, in ``columns`` order, from columns of Python values (or ready arrays)."""
     out: dict[str, Any] = {}
     nulls: dict[str, Any] = {}  # per kind, one all-null array shared by the columns no record has
     for c in columns:
         values = data.pop(c, None)  # drop each list once converted: lower peak memory
-        f = _safe_field(cat, c)
+        f = _safe_field(schema, c)
         if values is None:
             kind = "object" if f is None or f.is_list else f.type
             if kind not in nulls:
@@ -540,13 +540,13 @@ class _Unflatten:
 class _Plan:
     """How a frame's columns map onto the nested UpdateOpportunity payload (one per schema)."""
 
-    def __init__(self, columns: tuple[str, ...], cat: Schema) -> None:
+    def __init__(self, columns: tuple[str, ...], schema: Schema) -> None:
         self.root = _Node()
         self.kinds: list[str | None] = []  # per column: "str", "ts", "list", or None (not sent)
         lists: dict[tuple[str, ...], dict[int, _Node]] = {}
         for pos, col in enumerate(columns):
             kind: str | None = None
-            f = _safe_field(cat, col)  # None: a column the model does not know (e.g. added by the user)
+            f = _safe_field(schema, col)  # None: a column the model does not know (e.g. added by the user)
             if col == ID:
                 self.root.leaves.append((pos, IDENTIFIER))
                 kind = "str"
@@ -567,8 +567,8 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(columns: tuple[str, ...], cat: Schema) -> _Plan:
-    return _Plan(columns, cat)
+def _plan(columns: tuple[str, ...], schema: Schema) -> _Plan:
+    return _Plan(columns, schema)
 
 
 def _cell(v: Any, kind: str | None) -> Any:
@@ -669,8 +669,8 @@ def to_payloads(df: pd.DataFrame, *, schema: Schema | None = None) -> list[dict[
     >>> to_payloads(pd.DataFrame({"Id": ["O1"], "Catalog": ["AWS"], "LifeCycle.Stage": ["Qualified"]}))
     [{'Identifier': 'O1', 'Catalog': 'AWS', 'LifeCycle': {'Stage': 'Qualified'}}]
     """
-    cat = schema or get_schema()
-    plan = _plan(tuple(str(c) for c in df.columns.tolist()), cat)
+    schema = schema or get_schema()
+    plan = _plan(tuple(str(c) for c in df.columns.tolist()), schema)
     with gc_paused():
         return _build(plan, [_cells(df.iloc[:, i], k) for i, k in enumerate(plan.kinds)], len(df))
 
@@ -735,9 +735,9 @@ def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = No
     >>> payload_from_record({"Id": "O1", "Catalog": "AWS", "Arn": "arn:x", "Project": {"Title": ""}})
     {'Catalog': 'AWS', 'Identifier': 'O1'}
     """
-    cat = schema or get_schema()
+    schema = schema or get_schema()
     rec = dict(record)
     if ID in rec:
         rec[IDENTIFIER] = rec.pop(ID)
-    out: dict[str, Any] = _prune(rec, cat.update_shape)
+    out: dict[str, Any] = _prune(rec, schema.update_shape)
     return out

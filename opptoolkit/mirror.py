@@ -134,31 +134,31 @@ def _file(path: str | Path) -> Path:
 # -- the columnar layout --------------------------------------------------------------------------
 
 
-def _known(column: str, cat: Schema) -> bool:
+def _known(column: str, schema: Schema) -> bool:
     try:
-        cat.field_for(column)
+        schema.field_for(column)
     except KeyError:
         return False
     return True
 
 
-def _arrow_type(column: str, cat: Schema) -> pa.DataType | None:
+def _arrow_type(column: str, schema: Schema) -> pa.DataType | None:
     """Return the column's Arrow type from the service model; None for a column the model does not know."""
-    if not _known(column, cat):
+    if not _known(column, schema):
         return None
-    f = cat.field_for(column)
+    f = schema.field_for(column)
     t = _ARROW.get(f.type)
     return None if t is None else pa.list_(t) if f.is_list else t
 
 
-def _table(df: pd.DataFrame, cat: Schema) -> pa.Table:
+def _table(df: pd.DataFrame, schema: Schema) -> pa.Table:
     """Return a flattened frame as an Arrow table with the model's type for each column.
 
     Strings are shared with the frame, not copied.
     """
     arrays = []
     for column in df.columns:
-        s, t = df[column], _arrow_type(str(column), cat)
+        s, t = df[column], _arrow_type(str(column), schema)
         try:
             arrays.append(pa.array(s.to_numpy() if s.dtype == object else s.array, type=t, from_pandas=True))
         except (pa.ArrowException, ValueError, TypeError):  # the message would show a value: not logged
@@ -203,29 +203,30 @@ def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
     raise OpptoolkitError(f"{file} is not an opptoolkit mirror: sync_mirror writes one, or remove the file")
 
 
-def _merge(parts: list[pa.Table], cat: Schema) -> pa.Table:
+def _merge(parts: list[pa.Table], schema: Schema) -> pa.Table:
     """Rows of several tables in one, sorted by Id: a column one part lacks is null there.
 
     Indexed columns go as far as the longest list now needs (at least one set), in the model's order.
     """
     if not parts:
-        return _table(to_frame([]), cat)
+        return _table(to_frame([]), schema)
     table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
     sizes: dict[str, int] = {}
     extra: list[str] = []
     aws = False
     for name, col in zip(table.column_names, table.columns, strict=True):
-        if not _known(name, cat):
+        if not _known(name, schema):
             extra.append(name)  # a column of a newer model: kept at the end, as to_frame does
             continue
         aws = aws or name.startswith(AWS_PREFIX)
         base, idx, _ = split_column(name)
         if idx is not None and col.null_count < len(col):
             sizes[base] = max(sizes.get(base, 0), idx + 1)
-    names = cat.columns(sizes) + (_aws_columns(sizes) if aws else []) + extra
+    names = schema.columns(sizes) + (_aws_columns(sizes) if aws else []) + extra
     n = table.num_rows
     table = pa.Table.from_arrays(
-        [table.column(c) if c in table.column_names else pa.nulls(n, _arrow_type(c, cat)) for c in names], names=names
+        [table.column(c) if c in table.column_names else pa.nulls(n, _arrow_type(c, schema)) for c in names],
+        names=names,
     )
     return table.take(pc.sort_indices(table.column(ID)))
 
@@ -246,7 +247,7 @@ def _with_aws(records: pa.Table, views: pa.Table) -> pa.Table:
     return pa.Table.from_arrays([*records.columns, *views.columns], names=records.column_names + views.column_names)
 
 
-def _aws_merge(merged: pa.Table, stored: pa.Table | None, views: pa.Table | None, cat: Schema) -> pa.Table:
+def _aws_merge(merged: pa.Table, stored: pa.Table | None, views: pa.Table | None, schema: Schema) -> pa.Table:
     """Return the merged records with AWS's view of each: ``views`` where this sync read one, else the stored one."""
     records = merged.select([c for c in merged.column_names if not c.startswith(AWS_PREFIX)])
     parts = []
@@ -258,7 +259,7 @@ def _aws_merge(merged: pa.Table, stored: pa.Table | None, views: pa.Table | None
     if views is not None:
         parts.append(views)
     both = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
-    return _merge([_with_aws(records, both)], cat)
+    return _merge([_with_aws(records, both)], schema)
 
 
 def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
@@ -467,20 +468,20 @@ def sync_mirror(
     """
     start = time.monotonic()
     file = _file(path)
-    cat = get_schema()
+    schema = get_schema()
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     stored: pa.Table | None = None  # the whole stored table, once read
     migrate = False
     meta: dict[bytes, bytes] = {}
-    keys = _table(to_frame([]), cat).select([ID, _MODIFIED])
+    keys = _table(to_frame([]), schema).select([ID, _MODIFIED])
     had_aws = False
     if file.exists():
-        schema = pq.read_schema(file)
-        had_aws = any(n.startswith(AWS_PREFIX) for n in schema.names)
-        meta = dict(schema.metadata or {})
-        if _is_old(file, meta, schema.names):
+        stored_schema = pq.read_schema(file)
+        had_aws = any(n.startswith(AWS_PREFIX) for n in stored_schema.names)
+        meta = dict(stored_schema.metadata or {})
+        if _is_old(file, meta, stored_schema.names):
             _log.info("%s is in the old mirror layout (JSON records): parsed once, rewritten as columns", file)
-            stored = _table(to_frame(_old_records(pq.read_table(file))), cat)
+            stored = _table(to_frame(_old_records(pq.read_table(file))), schema)
             migrate = True
             keys = stored.select([ID, _MODIFIED])
         else:  # the rows' keys are enough unless something changed
@@ -550,17 +551,17 @@ def sync_mirror(
                 reads_per_second=reads_per_second,
                 max_workers=max_workers,
             )
-            views, result.aws_failures, aws_calls = _table(aws, cat), aws.attrs["failures"], aws.attrs["calls"]
+            views, result.aws_failures, aws_calls = _table(aws, schema), aws.attrs["failures"], aws.attrs["calls"]
     if is_full or migrate or fetched or new_cursor != cursor or not file.exists() or views is not None:
         if stored is None and file.exists():
             stored = pq.read_table(file)
         parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
         if fetched:
-            parts.append(_table(to_frame(fetched), cat))
-        merged = _merge(parts, cat)
+            parts.append(_table(to_frame(fetched), schema))
+        merged = _merge(parts, schema)
         history = merged if is_full else parts[-1] if fetched else None
         if views is not None or (had_aws and fetched):
-            merged = _aws_merge(merged, stored if had_aws else None, views, cat)
+            merged = _aws_merge(merged, stored if had_aws else None, views, schema)
             changed = {r[ID] for r in fetched} | set(views[ID].to_pylist() if views is not None else ())
             ids = merged[ID]
             history = merged.filter(pc.is_in(ids, value_set=pa.array(sorted(changed), ids.type)))

@@ -85,7 +85,7 @@ def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
 def changes(
     edit: dict[str, Any],
     base: dict[str, Any],
-    cat: Schema,
+    schema: Schema,
     blank: Blank,
     columns: Iterable[str] | None = None,
 ) -> dict[str, tuple[Any, Any]]:
@@ -99,7 +99,7 @@ def changes(
     ----------
     edit, base : dict
         The edited row and the row as exported, ``{column: value}``.
-    cat : Schema
+    schema : Schema
         The schema (:func:`opptoolkit.get_schema`).
     blank : {"keep", "clear"}
         What a blank cell means.
@@ -119,7 +119,7 @@ def changes(
     """
     out = {}
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):
-        f = cat.field_for(col)
+        f = schema.field_for(col)
         if col in NOT_EDITS or not f.writable:
             continue  # the identity, the token, and members UpdateOpportunity does not take
         new = normalise(raw, f)
@@ -138,7 +138,7 @@ SOLUTIONS_SENT = "push_updates sends it after the updates as AssociateOpportunit
 
 
 def ignored_edits(
-    edit: dict[str, Any], base: dict[str, Any], cat: Schema, blank: Blank, columns: Iterable[str] | None = None
+    edit: dict[str, Any], base: dict[str, Any], schema: Schema, blank: Blank, columns: Iterable[str] | None = None
 ) -> list[Problem]:
     """Return a warning for each edited cell that no request can send.
 
@@ -151,7 +151,7 @@ def ignored_edits(
     """
     out = []
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
-        f = cat.field_for(col)
+        f = schema.field_for(col)
         if f.writable or col in NOT_EDITS:
             continue
         new = normalise(raw, f)
@@ -163,12 +163,12 @@ def ignored_edits(
                     Problem(None, col, "ACTION_NOT_PERMITTED", f"not part of UpdateOpportunity; {SOLUTIONS_SENT}")
                 )
                 continue
-            why = editable_fields(None, [col], schema=cat)[col]
+            why = editable_fields(None, [col], schema=schema)[col]
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out
 
 
-def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> np.ndarray:
+def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank) -> np.ndarray:
     """Which rows of ``edit`` certainly have no :func:`changes` against the same position of ``base``.
 
     Column by column, over whole columns: a cell is certainly unchanged when it is blank under
@@ -182,7 +182,7 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
     ----------
     edit, base : pandas.DataFrame
         The edited frame and the frame as exported, aligned by position.
-    cat : Schema
+    schema : Schema
         The schema (:func:`opptoolkit.get_schema`).
     blank : {"keep", "clear"}
         What a blank cell means.
@@ -199,11 +199,13 @@ def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: B
     >>> unchanged_rows(edit, base, get_schema(), "keep").tolist()
     [True, False]
     """
-    _, cells = unchanged_cells(edit, base, cat, blank)
+    _, cells = unchanged_cells(edit, base, schema, blank)
     return np.asarray(cells.all(axis=0), dtype=bool)
 
 
-def unchanged_cells(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: Blank) -> tuple[list[str], np.ndarray]:
+def unchanged_cells(
+    edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank
+) -> tuple[list[str], np.ndarray]:
     """Return the columns of ``edit`` that can hold an edit, and which of their cells are certainly unchanged.
 
     The columns are all but the identity and the token (an output-only member too, which :func:`ignored_edits`
@@ -215,7 +217,7 @@ def unchanged_cells(edit: pd.DataFrame, base: pd.DataFrame, cat: Schema, blank: 
     ----------
     edit, base : pandas.DataFrame
         The edited frame and the frame as exported, aligned by position.
-    cat : Schema
+    schema : Schema
         The schema (:func:`opptoolkit.get_schema`).
     blank : {"keep", "clear"}
         What a blank cell means.
@@ -409,7 +411,7 @@ def apply(row: dict[str, Any], new_values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: Schema) -> set[str]:
+def payload_columns(row: dict[str, Any], columns: Iterable[str], schema: Schema) -> set[str]:
     """``columns`` of ``row`` named as :func:`opptoolkit.to_payload` indexes them, for validation.
 
     A payload leaves out the wholly blank entries of a list of structures, so the frame's
@@ -428,13 +430,13 @@ def payload_columns(row: dict[str, Any], columns: Iterable[str], cat: Schema) ->
             out.add(col)
             continue
         if base not in filled:
-            filled[base] = sorted({j for c, v in row.items() if (j := _entry(c, v, base, cat)) is not None})
+            filled[base] = sorted({j for c, v in row.items() if (j := _entry(c, v, base, schema)) is not None})
         entries = filled[base]
         out.add(f"{base}[{entries.index(idx)}].{member}" if idx in entries else col)
     return out
 
 
-def _entry(column: str, value: Any, base: str, cat: Schema) -> int | None:
+def _entry(column: str, value: Any, base: str, schema: Schema) -> int | None:
     """Return the index of the entry of ``base`` that ``column`` gives a value to in a payload, or None."""
     b, idx, _ = split_column(column)
     if b != base or idx is None or is_blank(value):
@@ -442,7 +444,7 @@ def _entry(column: str, value: Any, base: str, cat: Schema) -> int | None:
     if isinstance(value, (list, tuple)) and all(is_blank(x) for x in value):
         return None
     try:
-        sent = cat.field_for(column).writable
+        sent = schema.field_for(column).writable
     except KeyError:
         sent = False  # a column the model does not know: never sent
     return idx if sent else None
@@ -502,7 +504,7 @@ def resolve(
     row: Row,
     base: dict[str, Any] | None,
     latest: dict[str, Any] | None,
-    cat: Schema,
+    schema: Schema,
     blank: Blank,
     catalog: Catalog,
     today: date | None,
@@ -520,7 +522,7 @@ def resolve(
         The row as exported, ``{column: value}``.
     latest : dict or None
         The server's record now (a GetOpportunity response).
-    cat : Schema
+    schema : Schema
         The schema (:func:`opptoolkit.get_schema`).
     blank : {"keep", "clear"}
         What a blank cell means.
@@ -550,11 +552,11 @@ def resolve(
         row.action, row.note = Status.INVALID, f"the row belongs to catalog {base_row.get('Catalog')}, not {catalog}"
         return
     maybe = row.maybe if base is not None else None  # found against this base by the column-wise compare
-    row.changes = changes(row.edit, base_row, cat, blank, maybe)
+    row.changes = changes(row.edit, base_row, schema, blank, maybe)
     # without a base the latest record is the base: its output-only members may have moved on
     # since the export (a solution associated), which is no edit of the analyst's
     ignored = (
-        ignored_edits(row.edit, base_row, cat, blank, maybe)
+        ignored_edits(row.edit, base_row, schema, blank, maybe)
         if base is not None or token(row.edit) == token(base_row)
         else []
     )
@@ -574,7 +576,7 @@ def resolve(
         # the server moved on since the base: three-way merge, field by field
         remaining = {}
         for col, (old, new) in row.changes.items():
-            server = eol(normalise(latest_row.get(col), cat.field_for(col)))
+            server = eol(normalise(latest_row.get(col), schema.field_for(col)))
             if server == eol(new):
                 continue  # already so on the server
             if server != eol(old):
@@ -603,7 +605,7 @@ def resolve(
     # the record's associations: from the server's record when read, else what the base lists
     related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
     status = onto.get(P.REVIEW_STATUS)
-    changed = payload_columns(merged, row.changes, cat)
+    changed = payload_columns(merged, row.changes, schema)
     row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
     row.warnings = ignored + payload_warnings(payload, changed=changed, related=related)
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
@@ -615,7 +617,7 @@ def resolve(
         row.action = Status.UPDATE
 
 
-def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) -> None:
+def resolve_create(row: Row, schema: Schema, catalog: Catalog, today: date | None) -> None:
     """Plan a row without an Id: the CreateOpportunity payload of its filled cells, validated.
 
     The payload is the row's filled cells of the members UpdateOpportunity also takes (the frame's
@@ -650,7 +652,7 @@ def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) 
     for col, value in row.edit.items():
         if col in NOT_EDITS or is_blank(value):
             continue
-        f = cat.field_for(col)
+        f = schema.field_for(col)
         base, idx, member = split_column(col)
         if base == TEAM and idx is not None and TEAM in CREATE_ONLY:
             team.setdefault(idx, {})[member] = value  # CreateOpportunity takes it, UpdateOpportunity does not
@@ -684,7 +686,7 @@ def resolve_create(row: Row, cat: Schema, catalog: Catalog, today: date | None) 
         payload[TEAM] = [team[i] for i in sorted(team)]
     payload["Catalog"] = catalog
     row.payload = payload
-    changed = payload_columns(send, row.changes, cat)
+    changed = payload_columns(send, row.changes, schema)
     probe = {**payload, "ClientToken": row.client_token or "planned"}  # the model requires one; the push's is valid
     row.problems = validate_payload(probe, operation="CreateOpportunity", changed=changed, related={}, today=today)
     row.warnings = warnings + payload_warnings(payload, changed=changed, related={})

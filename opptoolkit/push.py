@@ -36,7 +36,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from ._calls import RESULT_COLUMNS, Wire
+from ._calls import RESULT_COLUMNS, Attempts
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
@@ -81,7 +81,7 @@ CREATE = "CreateOpportunity"
 
 def _edited_rows(
     edited: pd.DataFrame | str | Path,
-    cat: Schema,
+    schema: Schema,
     extra: Extra,
     catalog: Catalog,
     base: Any = None,
@@ -106,7 +106,7 @@ def _edited_rows(
     dup = df[ID][df[ID].duplicated() & df[ID].notna()]
     if len(dup):
         raise OpptoolkitError(f"Id appears more than once: {sorted(set(dup))[:5]}")
-    unknown = [c for c in df.columns if _field(cat, str(c)) is None]
+    unknown = [c for c in df.columns if _field(schema, str(c)) is None]
     if unknown and extra == "error":
         raise OpptoolkitError(
             f"columns not in the service model: {unknown[:5]}; rename them to a field, drop them, or pass "
@@ -143,7 +143,7 @@ def _edited_rows(
         if bases is None:
             same = np.zeros(len(df), dtype=bool)
         else:
-            same, maybe = bases.unchanged(df, ids, cat, catalog, blank)
+            same, maybe = bases.unchanged(df, ids, schema, catalog, blank)
         work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get values and a Row
         if bases is not None:
             bases.load(i for i in (ids[p] for p in work_at.tolist()) if i is not None)
@@ -213,9 +213,9 @@ class _Edited:
         ]
 
 
-def _field(cat: Schema, col: str) -> Field | None:
+def _field(schema: Schema, col: str) -> Field | None:
     try:
-        return cat.field_for(col)
+        return schema.field_for(col)
     except KeyError:
         return None
 
@@ -255,7 +255,7 @@ class _Bases(Mapping[str, dict[str, Any]]):
         return len(self.at)
 
     def unchanged(
-        self, edit: pd.DataFrame, ids: list[str | None], cat: Schema, catalog: str, blank: Blank
+        self, edit: pd.DataFrame, ids: list[str | None], schema: Schema, catalog: str, blank: Blank
     ) -> tuple[np.ndarray, dict[int, list[str]]]:
         """Per row of ``edit`` (whose Ids are ``ids``).
 
@@ -274,7 +274,7 @@ class _Bases(Mapping[str, dict[str, Any]]):
             aligned = aligned.iloc[take]
         if "Catalog" in self.frame.columns:
             found &= blank_or_equal(self.frame["Catalog"].iloc[take], catalog)
-        columns, cells = unchanged_cells(edit, aligned, cat, blank)
+        columns, cells = unchanged_cells(edit, aligned, schema, blank)
         same = found & cells.all(axis=0)
         maybe = np.flatnonzero(found & ~same)
         differ = ~cells[:, maybe]
@@ -376,8 +376,8 @@ def plan_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    cat = get_schema()
-    edit, bases = _edited_rows(edited, cat, extra, catalog, base, blank)
+    schema = get_schema()
+    edit, bases = _edited_rows(edited, schema, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
     ids = [r.id for r in edit.work if r.id]
     if bases is None and ids:  # new rows alone need no read (nor a client)
@@ -385,14 +385,14 @@ def plan_updates(
         with Pacer().attached(client):
             latest = _read_many(client, catalog, ids, progress)
     with gc_paused():
-        return _plan_frame(edit, bases, latest, cat, blank, catalog, today)
+        return _plan_frame(edit, bases, latest, schema, blank, catalog, today)
 
 
 def _plan_frame(
     edit: _Edited,
     bases: _Bases | None,
     latest: dict[str, dict[str, Any] | None],
-    cat: Schema,
+    schema: Schema,
     blank: Blank,
     catalog: Catalog,
     today: date | None,
@@ -400,9 +400,9 @@ def _plan_frame(
     """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     for r in edit.work:
         if r.id is None:
-            resolve_create(r, cat, catalog, today)
+            resolve_create(r, schema, catalog, today)
             continue
-        resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), cat, blank, catalog, today)
+        resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), schema, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
     duplicate_creates(edit.work)
@@ -471,14 +471,14 @@ class _PushRun:
     today: date | None
     dry_run: bool
     attempts: int
-    cat: Schema = field(default_factory=get_schema)
+    schema: Schema = field(default_factory=get_schema)
     results: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
-    wire: Wire = field(default_factory=Wire)
+    wire: Attempts = field(default_factory=Attempts)
 
     def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
-        resolve(r, base, latest, self.cat, self.blank, self.catalog, self.today)
+        resolve(r, base, latest, self.schema, self.blank, self.catalog, self.today)
 
     def plan_creates(self, rows: list[Row]) -> None:
         """Plan every row without an Id, and give each its ClientToken.
@@ -492,7 +492,7 @@ class _PushRun:
         """
         new = [r for r in rows if r.id is None and not r.same]
         for r in new:
-            resolve_create(r, self.cat, self.catalog, self.today)
+            resolve_create(r, self.schema, self.catalog, self.today)
             if r.payload is not None:
                 r.client_token = self.book.key([CREATE, *create_request(r.payload)])
         duplicate_creates(new)
@@ -501,7 +501,7 @@ class _PushRun:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
         if r.same or r.id is None or (self.bases is not None and r.id not in self.bases):
             return True
-        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.cat, self.blank, r.maybe)
+        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.schema, self.blank, r.maybe)
 
     def key(self, r: Row) -> str | None:
         if r.client_token is not None:
@@ -515,7 +515,7 @@ class _PushRun:
         value or a "did you mean" near it.
         """
         try:
-            sensitive = self.cat.field_for(p.field).sensitive
+            sensitive = self.schema.field_for(p.field).sensitive
         except KeyError:
             sensitive = True  # not a field the model knows: its message is not vouched for
         return f"{p.field}: {p.code}" + (": (sensitive field: details not recorded)" if sensitive else f": {p.message}")

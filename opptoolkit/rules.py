@@ -48,9 +48,9 @@ def _path(*parts: str) -> str:
     return ".".join(parts)
 
 
-def _enum(path: str, value: str, cat: Schema | None = None) -> str:
+def _enum(path: str, value: str, schema: Schema | None = None) -> str:
     """Return a documented enum value, checked against the model (fails loudly if the model drops it)."""
-    f = (cat or get_schema())[path]
+    f = (schema or get_schema())[path]
     if value not in f.enum:
         raise AssertionError(f"documented value {value!r} of {path} is not in the service model")
     return value
@@ -493,9 +493,9 @@ def _business(
 
 def _has_solution(related: Mapping[str, Any]) -> bool:
     """Whether the record's RelatedEntityIdentifiers hold a valid solution or Marketplace listing."""
-    cat = get_schema()
+    schema = get_schema()
     for path in SOLUTION_KINDS:
-        rx = compile_pattern(cat[path].item_pattern)
+        rx = compile_pattern(schema[path].item_pattern)
         for v in related.get(path.split(".", 1)[1]) or []:
             if isinstance(v, str) and v != OTHER_SOLUTION and (rx is None or rx.fullmatch(v)):
                 return True
@@ -504,14 +504,14 @@ def _has_solution(related: Mapping[str, Any]) -> bool:
 
 def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
     """Add what AWS documents but may not refuse to ``out``: the plan shows it, the row is still sent."""
-    cat = get_schema()
+    schema = get_schema()
     for col, value in flatten_payload(payload).items():
         if changed is not None and col not in changed:
             continue  # an untouched value is the server's own: not the edit's concern
         t = template(col)
         listed = documented_values(t)
         if listed is not None:
-            sensitive = cat[t].sensitive if t in cat else False
+            sensitive = schema[t].sensitive if t in schema else False
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, str) and v not in listed:
                     msg = _allowed(
@@ -542,7 +542,7 @@ def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Pr
                     f"will be stored as {TARGET_COMPANY!r}: only {TARGET_COMPANY!r} is accepted without {DURATION}",
                 )
             )
-        elif has_duration and target == SELF and ONE_TIME not in cat[_FREQUENCY].enum:
+        elif has_duration and target == SELF and ONE_TIME not in schema[_FREQUENCY].enum:
             out.append(
                 Problem(
                     None,
@@ -648,8 +648,8 @@ def model_problems(
     >>> [(x.field, x.code) for x in model_problems(p)]
     [('LastModifiedDate', 'REQUIRED_FIELD_MISSING')]
     """
-    cat = schema or get_schema()
-    shape = cat.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
+    schema = schema or get_schema()
+    shape = schema.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
     _check_shape(payload, shape, "", False, out)
     return out
@@ -890,12 +890,12 @@ def editable_fields(
     {'Arn': 'output-only: set by AWS', 'Catalog': 'identifies the record',
      'LifeCycle.Stage': "not editable while ReviewStatus is 'Action Required'", 'LifeCycle.TargetCloseDate': None}
     """
-    cat = schema or get_schema()
+    schema = schema or get_schema()
     out: dict[str, str | None] = {}
     for col in columns:
         if col == ASSOCIATED:
             out[col] = None  # not an UpdateOpportunity member, but a push sends its edits as association calls
-        elif not cat.field_for(col).writable:
+        elif not schema.field_for(col).writable:
             out[col] = "output-only: set by AWS"
         elif col in NOT_EDITS:
             out[col] = "identifies the record"

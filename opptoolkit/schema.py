@@ -316,13 +316,13 @@ class Schema:
 
     Examples
     --------
-    >>> cat = get_schema()
-    >>> f = cat["LifeCycle.Stage"]
+    >>> schema = get_schema()
+    >>> f = schema["LifeCycle.Stage"]
     >>> f.type, "Prospect" in f.enum, f.writable
     ('string', True, True)
-    >>> cat["Arn"].output_only
+    >>> schema["Arn"].output_only
     True
-    >>> cat.field_for("Customer.Contacts[2].Email").path
+    >>> schema.field_for("Customer.Contacts[2].Email").path
     'Customer.Contacts[].Email'
     """
 
@@ -521,10 +521,10 @@ def get_schema() -> Schema:
 
     Examples
     --------
-    >>> cat = get_schema()
-    >>> "Customer.Account.CompanyName" in cat
+    >>> schema = get_schema()
+    >>> "Customer.Account.CompanyName" in schema
     True
-    >>> cat["Customer.Account.CompanyName"].sensitive
+    >>> schema["Customer.Account.CompanyName"].sensitive
     True
     """
     return Schema(service_model())
@@ -559,8 +559,8 @@ def output_schema(operation: str) -> Schema:
 
     Examples
     --------
-    >>> cat = output_schema("GetEngagementInvitation")
-    >>> f = cat["Payload.OpportunityInvitation.Customer.CompanyName"]
+    >>> schema = output_schema("GetEngagementInvitation")
+    >>> f = schema["Payload.OpportunityInvitation.Customer.CompanyName"]
     >>> f.sensitive, f.writable
     (True, False)
     """

@@ -199,7 +199,7 @@ def write_sheet(
     """
     from . import _workbook as W
 
-    cat = schema or get_schema()
+    schema = schema or get_schema()
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -211,7 +211,7 @@ def write_sheet(
     fields: list[Field | None] = []
     for c in paths:
         try:
-            fields.append(cat.field_for(c))
+            fields.append(schema.field_for(c))
         except KeyError:
             fields.append(None)
     if suffix == ".xlsx" or columns is not None:
@@ -812,7 +812,7 @@ def read_sheet(
     """
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
-    cat = schema or get_schema()
+    schema = schema or get_schema()
     path = Path(path)
     if not path.exists():
         raise SheetError(f"cannot read {path}: no such file")
@@ -822,9 +822,9 @@ def read_sheet(
     columns: list[str] = []
     kept: list[str] = []  # extra columns, kept as text
     for i, h in enumerate(head):
-        col = cat.path_for_label(h) if h.strip() else None
+        col = schema.path_for_label(h) if h.strip() else None
         if col is None:
-            mean = did_you_mean(h, [*cat.fields, *(f.label for f in cat)])
+            mean = did_you_mean(h, [*schema.fields, *(f.label for f in schema)])
             if extra == "keep" and h.strip():
                 col = h
                 kept.append(h)  # twice: refused below as a duplicate
@@ -841,7 +841,7 @@ def read_sheet(
     data: dict[str, Any] = {}
     for col, cells in zip(columns, body, strict=True):
         values = cells  # an Arrow array or a list of cells, made one or the other below
-        f = None if col in kept else cat.field_for(col)
+        f = None if col in kept else schema.field_for(col)
         text_field = f is not None and col != ID and f.type != "timestamp" and not f.is_list
         if text_field and not isinstance(values, pa.Array):  # an xlsx column: whole if all its cells are text
             with contextlib.suppress(pa.ArrowTypeError, pa.ArrowInvalid):  # a typed cell: converted, with a warning
@@ -877,10 +877,10 @@ def read_sheet(
         raise SheetError(f"cannot read {path.name}", problems)
     for w in warnings:
         _log.warning("%s: %s", path.name, w)
-    known = cat.sort_columns([c for c in columns if c not in kept])
+    known = schema.sort_columns([c for c in columns if c not in kept])
     df = pd.DataFrame({c: data[c] for c in known + kept}, columns=known + kept)
     for c in known:
-        if cat.field_for(c).type == "timestamp":
+        if schema.field_for(c).type == "timestamp":
             df[c] = pd.to_datetime(df[c], utc=True)
     df.attrs["sheet_warnings"] = warnings
     # the row number in the sheet of each frame label (0, 1, ...), with its Id so that a frame

@@ -115,8 +115,8 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     """
     from .rules import PARTITION, required_for_partition
 
-    cat = get_schema()
-    rec: dict[str, Any] = _value(cat.get_shape, "", rng, tricky, True, p_present)
+    schema = get_schema()
+    rec: dict[str, Any] = _value(schema.get_shape, "", rng, tricky, True, p_present)
     rec["Catalog"] = rng.choice(["AWS", "Sandbox"])
     partition = rec.get("Project", {}).get("AwsPartition")
     if partition is not None:  # model, CurrencyCode: "If the AWS Partition is aws-eusc ... must be EUR"

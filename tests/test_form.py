@@ -35,9 +35,9 @@ def _row(frame: pd.DataFrame, status: str = "Pending Submission") -> pd.Series:
 
 def test_every_writable_field_of_the_model_has_the_right_widget(seed_frame):
     form = OpportunityForm.from_row(_row(seed_frame))
-    cat = ot.get_schema()
-    templates = {cat.field_for(c).path: fw for c, fw in form.fields.items()}
-    for f in cat:
+    schema = ot.get_schema()
+    templates = {schema.field_for(c).path: fw for c, fw in form.fields.items()}
+    for f in schema:
         assert f.path in templates, f"no widget for {f.path}"
         fw = templates[f.path]
         assert isinstance(fw.widget, EXPECTED_WIDGET[widget_kind(f)]), f.path
@@ -47,7 +47,7 @@ def test_every_writable_field_of_the_model_has_the_right_widget(seed_frame):
             assert fw.widget.allowed_tags == list(f.enum)
         if not f.writable:
             assert fw.widget.disabled, f.path
-    kinds = {p: widget_kind(cat[p]) for p in ("LifeCycle.Stage", "Customer.Account.Address.CountryCode",
+    kinds = {p: widget_kind(schema[p]) for p in ("LifeCycle.Stage", "Customer.Account.Address.CountryCode",
              "PrimaryNeedsFromAws", "LifeCycle.TargetCloseDate", "Project.CustomerBusinessProblem", "Project.ApnPrograms")}  # fmt: skip
     assert kinds == {"LifeCycle.Stage": "dropdown", "Customer.Account.Address.CountryCode": "combobox",
                      "PrimaryNeedsFromAws": "tags", "LifeCycle.TargetCloseDate": "date",

@@ -36,13 +36,13 @@ def test_every_payload_passes_botocore_validation(frame):
 
 
 def test_frame_shape(records, frame):
-    cat = ot.get_schema()
+    schema = ot.get_schema()
     assert len(frame) == len(records)
     assert frame.columns[0] == "Id"
     assert frame["Id"].is_unique
     # every field of the model is a column, in the model's order
-    templates = list(dict.fromkeys(cat.field_for(c).path for c in frame.columns))
-    assert templates == [f.path for f in cat]
+    templates = list(dict.fromkeys(schema.field_for(c).path for c in frame.columns))
+    assert templates == [f.path for f in schema]
     assert isinstance(frame["LastModifiedDate"].dtype, pd.DatetimeTZDtype)
     assert str(frame["LastModifiedDate"].dt.tz) == "UTC"
     assert isinstance(frame["LifeCycle.NextStepsHistory[0].Time"].dtype, pd.DatetimeTZDtype)

@@ -81,12 +81,12 @@ def test_cells_that_pandas_likes_to_convert_survive(records, tmp_path):
 def test_the_file_is_plain_parquet_with_the_models_types(sb, tmp_path):
     _sync(sb, tmp_path)
     file = tmp_path / "opportunities.parquet"
-    schema = pq.read_schema(file)
-    assert b"pandas" not in (schema.metadata or {})  # nothing pandas-specific is needed to read it
-    cat = ot.get_schema()
-    for f in schema:
+    arrow_schema = pq.read_schema(file)
+    assert b"pandas" not in (arrow_schema.metadata or {})  # nothing pandas-specific is needed to read it
+    schema = ot.get_schema()
+    for f in arrow_schema:
         assert not isinstance(f.type, pa.ExtensionType), f.name
-        field = cat.field_for(f.name)
+        field = schema.field_for(f.name)
         scalar = pa.timestamp("us", tz="UTC") if field.type == "timestamp" else pa.large_string()
         assert f.type == (pa.list_(scalar) if field.is_list else scalar), f.name
     # a column no seed record fills keeps the model's type, not Arrow's null

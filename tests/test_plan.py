@@ -22,7 +22,7 @@ COLUMNS = ["row", "Id", "action", "changes", "changed_fields", "errors", "error_
 def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank: str) -> pd.DataFrame:
     """The plan row by row: every edited row resolved against its base (``plan.resolve``), no
     column-wise shortcut."""
-    cat = get_schema()
+    schema = get_schema()
     bases = {}
     for values in base.to_dict("records"):
         bases[str(values[ID])] = {str(c): v for c, v in values.items() if not is_blank(v) or isinstance(v, list)}
@@ -31,11 +31,11 @@ def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank
         ident = None if is_blank(values.get(ID)) else str(values[ID])
         r = Row(label=str(label), id=ident, edit={str(k): v for k, v in values.items()})
         if ident is None:
-            resolve_create(r, cat, catalog, TODAY)  # a new row: CreateOpportunity
+            resolve_create(r, schema, catalog, TODAY)  # a new row: CreateOpportunity
         elif ident not in bases:
             r.action, r.note = "not_found", "not in the base"
         else:
-            resolve(r, bases[ident], None, cat, blank, catalog, TODAY)
+            resolve(r, bases[ident], None, schema, blank, catalog, TODAY)
         rows.append(r)
     duplicate_creates(rows)
     return pd.DataFrame([r.plan_row() for r in rows], columns=COLUMNS)
@@ -133,11 +133,11 @@ def test_only_certainly_equal_cells_count_as_unchanged() -> None:
     ``keep``; a list is not its text: such rows go to the row-by-row compare."""
     from opptoolkit.plan import unchanged_rows
 
-    cat = get_schema()
+    schema = get_schema()
     base = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [1, "A", "A", "A", "A\n"]})
     edit = pd.DataFrame({"Id": ["O1", "O2", "O3", "O4", "O5"], "Project.Title": [True, "A", None, ["A"], "A\r\n"]})
-    assert unchanged_rows(edit, base, cat, "keep").tolist() == [False, True, True, False, False]
-    assert unchanged_rows(edit, base, cat, "clear").tolist() == [False, True, False, False, False]
+    assert unchanged_rows(edit, base, schema, "keep").tolist() == [False, True, True, False, False]
+    assert unchanged_rows(edit, base, schema, "clear").tolist() == [False, True, False, False, False]
 
 
 @pytest.mark.parametrize("blank", ["keep", "clear"])
@@ -147,7 +147,7 @@ def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> 
     cell by cell: the verdicts are the same, and no cell called unchanged has a change."""
     from opptoolkit.plan import changes, unchanged_cells
 
-    cat = get_schema()
+    schema = get_schema()
     shared = ["SaaS or PaaS"]
     ids = ["O1", "O2", "O3", "O4", "O5", "O6"]
     base = pd.DataFrame({
@@ -161,12 +161,12 @@ def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> 
         "Project.DeliveryModels": [shared, ["SaaS or PaaS"], [], None, ["Managed Services", "SaaS or PaaS"], None],
     })  # fmt: skip
     assert isinstance(edit["Project.Title"].dtype, pd.StringDtype)  # the Arrow path is the one tested
-    columns, fast = unchanged_cells(edit, base, cat, blank)
+    columns, fast = unchanged_cells(edit, base, schema, blank)
     assert columns == ["Project.Title", "Project.DeliveryModels"]
     keep = blank == "keep"
     assert fast.tolist() == [[True, True, True, False, keep, True], [True, True, True, True, False, keep]]
     _, slow = unchanged_cells(edit.astype(object), base.astype(object).assign(**{
-        "Project.DeliveryModels": [*base["Project.DeliveryModels"][:5], ("SaaS or PaaS",)]}), cat, blank)  # fmt: skip
+        "Project.DeliveryModels": [*base["Project.DeliveryModels"][:5], ("SaaS or PaaS",)]}), schema, blank)  # fmt: skip
     assert slow[0].tolist() == fast[0].tolist()  # text as Python objects: cell by cell, the same verdicts
     assert slow[1][:5].tolist() == fast[1][:5].tolist()  # a tuple in the column: cell by cell
     records = edit.to_dict("records"), base.to_dict("records")
@@ -174,4 +174,4 @@ def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> 
         kept = {c: v for c, v in b.items() if not is_blank(v) or isinstance(v, list)}  # as a base row holds it
         for k, col in enumerate(columns):
             if fast[k, j]:
-                assert col not in changes(e, kept, cat, blank), (j, col)
+                assert col not in changes(e, kept, schema, blank), (j, col)

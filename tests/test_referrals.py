@@ -241,9 +241,9 @@ def test_aws_summaries_blank_where_aws_has_none(live):
 
 
 def test_aws_columns_are_output_only_and_never_sent(live, tmp_path):
-    cat = ot.get_schema()
-    assert not cat.field_for("Aws.LifeCycle.Stage").writable
-    assert cat.field_for("Aws.OpportunityTeam[0].Email").sensitive
+    schema = ot.get_schema()
+    assert not schema.field_for("Aws.LifeCycle.Stage").writable
+    assert schema.field_for("Aws.OpportunityTeam[0].Email").sensitive
     df = ot.read_opportunities(
         "Sandbox",
         endpoint_url=live.endpoint_url,

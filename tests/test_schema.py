@@ -26,32 +26,32 @@ def _leaves(shape, prefix=""):
 
 
 def test_catalog_covers_every_leaf_of_get_and_update(model):
-    cat = ot.get_schema()
+    schema = ot.get_schema()
     get_leaves = dict(_leaves(model.operation_model("GetOpportunity").output_shape))
     upd_leaves = dict(_leaves(model.operation_model("UpdateOpportunity").input_shape))
-    assert set(cat.fields) == set(get_leaves)
+    assert set(schema.fields) == set(get_leaves)
     # every Update member is in the catalogue and writable, except Identifier (= Id)
-    assert set(upd_leaves) - set(cat.fields) == {"Identifier"}
-    assert {f.path for f in cat if f.writable} == set(upd_leaves) - {"Identifier"}
+    assert set(upd_leaves) - set(schema.fields) == {"Identifier"}
+    assert {f.path for f in schema if f.writable} == set(upd_leaves) - {"Identifier"}
 
 
 def test_output_only_members_are_the_documented_five(model):
-    cat = ot.get_schema()
-    roots = {f.path.split(".")[0].split("[")[0] for f in cat if f.output_only}
+    schema = ot.get_schema()
+    roots = {f.path.split(".")[0].split("[")[0] for f in schema if f.output_only}
     assert roots == {"Id", "Arn", "CreatedDate", "RelatedEntityIdentifiers", "OpportunityTeam"}
 
 
 def test_constraints_come_from_the_model(model):
-    cat = ot.get_schema()
-    assert cat["LifeCycle.Stage"].enum == tuple(model.shape_for("Stage").enum)
-    assert cat["Customer.Account.Address.CountryCode"].enum == tuple(model.shape_for("CountryCode").enum)
-    assert "NA" in cat["Customer.Account.Address.CountryCode"].enum
-    assert cat["PrimaryNeedsFromAws"].is_list and cat["PrimaryNeedsFromAws"].enum
-    assert cat["Project.ExpectedCustomerSpend[].Amount"].pattern == model.shape_for("Amount").metadata["pattern"]
-    assert cat.struct_lists["Project.ExpectedCustomerSpend"].max == 10
-    assert cat["Customer.Account.CompanyName"].required and cat["Customer.Account.CompanyName"].sensitive
-    assert cat["Project.ExpectedContractDuration.Term"].enum  # in botocore 1.43.9 and later
-    assert cat["LastModifiedDate"].type == "timestamp"
+    schema = ot.get_schema()
+    assert schema["LifeCycle.Stage"].enum == tuple(model.shape_for("Stage").enum)
+    assert schema["Customer.Account.Address.CountryCode"].enum == tuple(model.shape_for("CountryCode").enum)
+    assert "NA" in schema["Customer.Account.Address.CountryCode"].enum
+    assert schema["PrimaryNeedsFromAws"].is_list and schema["PrimaryNeedsFromAws"].enum
+    assert schema["Project.ExpectedCustomerSpend[].Amount"].pattern == model.shape_for("Amount").metadata["pattern"]
+    assert schema.struct_lists["Project.ExpectedCustomerSpend"].max == 10
+    assert schema["Customer.Account.CompanyName"].required and schema["Customer.Account.CompanyName"].sensitive
+    assert schema["Project.ExpectedContractDuration.Term"].enum  # in botocore 1.43.9 and later
+    assert schema["LastModifiedDate"].type == "timestamp"
 
 
 def _package_trees():
@@ -127,10 +127,10 @@ def test_no_field_path_or_enum_value_typed_by_hand_in_the_library_code():
     (demo.py, which edits named fields as a user would), no enum value and no dotted field
     path is a string constant, except the single values the documented business rules name
     (checked against the model) and member names that happen to equal one ("Email")."""
-    cat = ot.get_schema()
-    members = {part.removesuffix("[]") for f in cat for part in f.path.split(".")}
-    enum_values = {v for f in cat for v in f.enum}
-    paths = {f.path for f in cat if "." in f.path} | set(cat.struct_lists)
+    schema = ot.get_schema()
+    members = {part.removesuffix("[]") for f in schema for part in f.path.split(".")}
+    enum_values = {v for f in schema for v in f.enum}
+    paths = {f.path for f in schema if "." in f.path} | set(schema.struct_lists)
     for path, tree in _package_trees():
         if path.name in ("testing.py", "_seed.py", "demo.py"):
             continue
@@ -140,19 +140,19 @@ def test_no_field_path_or_enum_value_typed_by_hand_in_the_library_code():
 
 
 def test_columns_and_labels():
-    cat = ot.get_schema()
-    cols = cat.columns({"Customer.Contacts": 2})
+    schema = ot.get_schema()
+    cols = schema.columns({"Customer.Contacts": 2})
     assert cols[0] == "Id"
     assert "Customer.Contacts[1].Email" in cols and "Customer.Contacts[2].Email" not in cols
     assert "OpportunityTeam[0].Email" in cols  # at least one set per list, always
     labels = [label_for(c) for c in cols]
     assert len(set(labels)) == len(labels)
     for c, lab in zip(cols, labels, strict=True):
-        assert cat.path_for_label(lab) == c
-        assert cat.path_for_label(lab.upper()) == c
-        assert cat.path_for_label(c) == c
-    assert cat.path_for_label("No such column") is None
+        assert schema.path_for_label(lab) == c
+        assert schema.path_for_label(lab.upper()) == c
+        assert schema.path_for_label(c) == c
+    assert schema.path_for_label("No such column") is None
     assert split_column("OpportunityTeam[3].Phone") == ("OpportunityTeam", 3, "Phone")
-    assert cat.sort_columns(["LifeCycle.Stage", "Customer.Contacts[1].Email", "Id", "Customer.Contacts[0].Phone"]) == [
+    assert schema.sort_columns(["LifeCycle.Stage", "Customer.Contacts[1].Email", "Id", "Customer.Contacts[0].Phone"]) == [
         "Id", "Customer.Contacts[0].Phone", "Customer.Contacts[1].Email", "LifeCycle.Stage"
     ]  # fmt: skip

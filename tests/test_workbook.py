@@ -40,8 +40,8 @@ def resaved(exported, resave) -> Path:
 
 def _columns(ws) -> list[str]:
     """The sheet's columns as dotted paths."""
-    cat = ot.get_schema()
-    return [cat.path_for_label(c.value) for c in next(ws.iter_rows(max_row=1))]
+    schema = ot.get_schema()
+    return [schema.path_for_label(c.value) for c in next(ws.iter_rows(max_row=1))]
 
 
 def _shaded(ws, row: int, col: int) -> bool:
@@ -123,12 +123,12 @@ def test_the_analysts_columns_come_first_then_the_rest_by_part_behind_collapsed_
 
 def test_every_enum_column_has_a_dropdown_of_the_models_values(book, sample):
     ws = book.worksheets[0]
-    cat = ot.get_schema()
+    schema = ot.get_schema()
     lists = _lists(book)
     validations = _validations(ws)
     checked = 0
     for i, col in enumerate(_columns(ws), start=1):
-        f = cat.field_for(col)
+        f = schema.field_for(col)
         dv, r0, r1 = validations[i]
         assert (r0, r1) == (2, len(sample) + 1), col
         assert dv.showInputMessage and dv.prompt and len(dv.prompt) <= 255, col
@@ -230,13 +230,13 @@ def test_csv_stays_plain_with_dotted_paths(sample, tmp_path):
 
 
 def test_headers_read_like_the_console_and_each_maps_back_to_its_field():
-    cat = ot.get_schema()
+    schema = ot.get_schema()
     assert [ot.label_for(p) for p in ("LifeCycle.Stage", "LifeCycle.TargetCloseDate", "Customer.Account.CompanyName",
                                       "Customer.Contacts[1].Email", "PrimaryNeedsFromAws")] == [
         "Stage", "Target close date", "Customer company", "Contact 2 email", "Primary needs from AWS"]  # fmt: skip
-    for col in cat.columns({"Customer.Contacts": 3, "Project.ExpectedCustomerSpend": 2}):
-        assert cat.path_for_label(ot.label_for(col)) == col
-        assert cat.path_for_label(ot.label_for(col).upper()) == col
+    for col in schema.columns({"Customer.Contacts": 3, "Project.ExpectedCustomerSpend": 2}):
+        assert schema.path_for_label(ot.label_for(col)) == col
+        assert schema.path_for_label(ot.label_for(col).upper()) == col
 
 
 def test_a_workbook_with_the_earlier_derived_headers_still_reads(tmp_path):
@@ -301,8 +301,8 @@ def test_dates_and_amounts_are_described_in_words():
 
 
 def test_the_input_message_says_the_format_in_words():
-    cat = ot.get_schema()
-    assert "YYYY-MM-DD" in W.input_message(cat["LifeCycle.TargetCloseDate"], None)
-    assert "at most 2 decimals" in W.input_message(cat["Project.ExpectedCustomerSpend[].Amount"], None)
-    assert W.input_message(cat["Arn"], "output-only: set by AWS").startswith("Not editable: output-only")
-    assert all(len(W.input_message(f, None)) <= 255 for f in cat)
+    schema = ot.get_schema()
+    assert "YYYY-MM-DD" in W.input_message(schema["LifeCycle.TargetCloseDate"], None)
+    assert "at most 2 decimals" in W.input_message(schema["Project.ExpectedCustomerSpend[].Amount"], None)
+    assert W.input_message(schema["Arn"], "output-only: set by AWS").startswith("Not editable: output-only")
+    assert all(len(W.input_message(f, None)) <= 255 for f in schema)

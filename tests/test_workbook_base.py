@@ -45,8 +45,8 @@ def _edit_in_place(path: Path, edits: dict[tuple[str, str], str | None]) -> None
     """Type values into the workbook's data sheet by (Id, column path), and save it, as Excel would."""
     wb = openpyxl.load_workbook(path)
     ws = wb.worksheets[0]
-    cat = get_schema()
-    cols = {cat.path_for_label(str(c.value)): c.column for c in ws[1]}
+    schema = get_schema()
+    cols = {schema.path_for_label(str(c.value)): c.column for c in ws[1]}
     rows = {ws.cell(r, cols["Id"]).value: r for r in range(2, ws.max_row + 1)}
     for (ident, col), value in edits.items():
         ws.cell(rows[ident], cols[col]).value = value
@@ -400,8 +400,8 @@ def test_a_pulled_workbook_names_the_solutions_its_solutions_column_takes(sb, ex
     assert sorted(r[0] for r in listed) == sorted(seeded["Id"])
     assert listed[0][2] == "Active" and {r[2] for r in listed} >= {"Active", "Inactive"}  # the active ones first
     ws = wb.worksheets[0]
-    cat = get_schema()
-    col = [cat.path_for_label(str(c.value)) for c in ws[1]].index("RelatedEntityIdentifiers.Solutions") + 1
+    schema = get_schema()
+    col = [schema.path_for_label(str(c.value)) for c in ws[1]].index("RelatedEntityIdentifiers.Solutions") + 1
     letter = openpyxl.utils.get_column_letter(col)
     (dv,) = [d for d in ws.data_validations.dataValidation if str(d.sqref).startswith(f"{letter}2")]
     assert dv.type == "list" and "Solutions sheet" in dv.prompt and not dv.showErrorMessage
