@@ -91,10 +91,10 @@ def test_the_file_is_plain_parquet_with_the_models_types(sb, tmp_path):
         assert f.type == (pa.list_(scalar) if field.is_list else scalar), f.name
     # a column no seed record fills keeps the model's type, not Arrow's null
     table = pq.read_table(file)
-    empty = [f.name for f in schema if table.column(f.name).null_count == table.num_rows]
-    assert empty and all(not pa.types.is_null(schema.field(c).type) for c in empty)
+    empty = [f.name for f in arrow_schema if table.column(f.name).null_count == table.num_rows]
+    assert empty and all(not pa.types.is_null(arrow_schema.field(c).type) for c in empty)
     parquet = pq.ParquetFile(file).schema
-    stamp = parquet.column(schema.get_field_index("LastModifiedDate")).logical_type
+    stamp = parquet.column(arrow_schema.get_field_index("LastModifiedDate")).logical_type
     assert stamp.type == "TIMESTAMP" and '"isAdjustedToUTC":true' in stamp.to_json() and "micros" in stamp.to_json()
 
 
