@@ -17,10 +17,12 @@ from typing import Any
 import pandas as pd
 
 from ._workbook_base import write_results
+from .fields import REVIEW_STATUS as REVIEW
+from .fields import STAGE
 from .ledger import read_ledger
 from .mirror import read_mirror, snapshots, sync_mirror
 from .push import plan_updates, push_updates
-from .report import REVIEW, STAGE, write_report
+from .report import write_report
 from .rules import CLOSED_STAGES, PENDING_SUBMISSION
 from .sandbox import Sandbox
 from .sheets import read_sheet, write_sheet

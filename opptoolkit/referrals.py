@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import fields as P
 from ._errors import code_and_message, unreachable
 from .client import Pacer, get_client, get_opportunities
 from .exceptions import OpptoolkitError
@@ -44,7 +43,6 @@ __all__ = [
     "DECISION",
     "OPPORTUNITY_ID",
     "TRIAGE_SHEET",
-    "aws_vs_partner",
     "decision_calls",
     "is_triage",
     "join_aws_summaries",
@@ -52,8 +50,6 @@ __all__ = [
     "read_aws_summaries",
     "read_invitations",
     "read_triage",
-    "referral_decisions",
-    "referrals_by_expiry",
     "rejection_reasons",
     "write_triage",
 ]
@@ -566,151 +562,3 @@ def read_triage(path: str | Path) -> pd.DataFrame:
     numbers = [str(i + 2) for i, r in enumerate(rows[1:]) if any(v not in (None, "") for v in r)]
     df.attrs["sheet_rows"] = numbers
     return df
-
-
-# -- report views ---------------------------------------------------------------------------------
-
-#: Expiry buckets of the referrals view: upper bounds in days (exclusive), and their names.
-_BUCKETS = ((0, "expired, not answered"), (7, "within 7 days"), (14, "8 to 14 days"), (30, "15 to 30 days"))
-_LATER = "later"
-_SPEND_AMOUNT = "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount"
-_SPEND_CURRENCY = "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].CurrencyCode"
-_COMPANY = "Payload.OpportunityInvitation.Customer.CompanyName"
-
-
-def _require(df: pd.DataFrame, view: str, *cols: str) -> None:
-    from .exceptions import ReportError
-
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ReportError(f"{view} needs the columns {missing}; this frame has {len(df.columns)} others")
-
-
-def referrals_by_expiry(inv: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
-    """Open referrals by how soon they expire: the invitations never answered, bucketed by days left.
-
-    Parameters
-    ----------
-    inv : DataFrame
-        From :func:`read_invitations`.
-    now : datetime, optional
-        Default: now. A pending invitation past its ``ExpirationDate`` is counted as expired.
-
-    Returns
-    -------
-    DataFrame
-        One row per bucket that has invitations (``expired, not answered``, ``within 7 days``, ...):
-        ``invitations``, ``expected_spend`` (the first spend line summed per currency, as text:
-        money is never summed across currencies), ``soonest`` (ExpirationDate) and ``customers``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> now = pd.Timestamp("2026-12-01", tz="UTC")
-    >>> inv = pd.DataFrame({"Status": ["PENDING", "PENDING", "ACCEPTED"],
-    ...                     "ExpirationDate": pd.to_datetime(["2026-12-03", "2026-12-20", "2026-12-02"], utc=True)})
-    >>> referrals_by_expiry(inv, now=now)[["bucket", "invitations"]].values.tolist()
-    [['within 7 days', 1], ['15 to 30 days', 1]]
-    """
-    _require(inv, "referrals by expiry", "Status", "ExpirationDate")
-    stamp = pd.Timestamp(now or datetime.now(UTC))
-    open_ = inv[inv["Status"].isin([_PENDING, _EXPIRED])].copy()  # expired ones were never answered
-    days = (open_["ExpirationDate"] - stamp) / pd.Timedelta(days=1)
-    open_["_days"] = days.where(open_["Status"] != _EXPIRED, -1.0)
-
-    def bucket(d: float) -> str:
-        return next((name for bound, name in _BUCKETS if d < bound), _LATER)
-
-    open_["bucket"] = open_["_days"].map(bucket)
-    order = [name for _, name in _BUCKETS] + [_LATER]
-    rows = []
-    for name in order:
-        part = open_[open_["bucket"] == name]
-        if part.empty:
-            continue
-        spend = ""
-        if _SPEND_AMOUNT in part and _SPEND_CURRENCY in part:
-            amounts = pd.to_numeric(part[_SPEND_AMOUNT], errors="coerce")
-            by = amounts.groupby(part[_SPEND_CURRENCY].fillna("?")).sum()
-            spend = ", ".join(f"{cur} {total:,.2f}" for cur, total in by.items() if total)
-        customers = ", ".join(str(c) for c in part[_COMPANY].dropna()) if _COMPANY in part else ""
-        rows.append(
-            {
-                "bucket": name,
-                "invitations": len(part),
-                "expected_spend": spend,
-                "soonest": part["ExpirationDate"].min(),
-                "customers": customers,
-            }
-        )
-    return pd.DataFrame(rows, columns=["bucket", "invitations", "expected_spend", "soonest", "customers"])
-
-
-def referral_decisions(
-    ledger: str | Path, *, since: datetime | None = None, invitations: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Referrals accepted and rejected in a period, from the ledger that pushed the decisions.
-
-    Returns one row per succeeded decision since ``since`` (default: the last 7 days): ``when``
-    (finished_at), ``decision`` (accepted / rejected), the invitation ``Id`` and the ``OpportunityId``
-    an acceptance created. A decision that failed (an accept task settled FAILED) is not one. The
-    ledger holds no rejection reason (it keeps no free text the request sent): with ``invitations``
-    (:func:`read_invitations`, read after the decisions) the rows get the invitation's ``customer``
-    and ``RejectionReason`` as the service holds them.
-    """
-    import json
-
-    from .ledger import read_ledger
-
-    log = read_ledger(ledger)
-    start = pd.Timestamp(since or datetime.now(UTC) - pd.Timedelta(days=7))
-    ops = {_ACCEPT_OP: "accepted", _REJECT_OP: "rejected"}
-    done = log[log["operation"].isin(list(ops)) & (log["status"] == "succeeded") & (log["finished_at"] >= start)]
-    answers = [json.loads(r) if isinstance(r, str) and r else {} for r in done["response"]]
-    out = pd.DataFrame(
-        {
-            "when": done["finished_at"].to_numpy(),
-            "decision": done["operation"].map(ops).to_numpy(),
-            "Id": done["Id"].to_numpy(),
-            OPPORTUNITY_ID: [a.get(OPPORTUNITY_ID) for a in answers],
-        }
-    )
-    if invitations is not None and "Id" in invitations.columns:
-        by_id = invitations.drop_duplicates("Id").set_index("Id")
-        for column, name in ((_COMPANY, "customer"), ("RejectionReason", "RejectionReason")):
-            if column in by_id.columns:
-                out.insert(len(out.columns) - 1, name, out["Id"].map(by_id[column]).to_numpy())
-    return out.sort_values("when", kind="stable").reset_index(drop=True)
-
-
-def aws_vs_partner(df: pd.DataFrame) -> pd.DataFrame:
-    """Opportunities as AWS sees them beside ours: AWS's stage where it differs first, with AWS's next best actions.
-
-    Parameters
-    ----------
-    df : DataFrame
-        From :func:`opptoolkit.read_opportunities` with ``aws_summary=True``.
-
-    Returns
-    -------
-    DataFrame
-        One row per opportunity AWS has a view of: ``Id``, customer, our stage, AWS's stage,
-        ``stage_differs``, AWS's engagement score, next best actions and involvement type; the rows whose
-        stages differ first.
-    """
-    # AWS's view has the same member names as the record for the stage (model: AwsOpportunityLifeCycle)
-    aws_stage = AWS_PREFIX + P.STAGE
-    _require(df, "partner vs AWS", "Id", P.STAGE, aws_stage)
-    seen = df[df[aws_stage].notna()]
-    cols = {
-        "Id": "Id",
-        P.COMPANY: "customer",
-        P.STAGE: "stage",
-        aws_stage: "aws_stage",
-        AWS_PREFIX + "Insights.EngagementScore": "engagement_score",
-        AWS_PREFIX + "Insights.NextBestActions": "next_best_actions",
-        AWS_PREFIX + "InvolvementType": "involvement",
-    }
-    out = seen[[c for c in cols if c in seen]].rename(columns=cols)
-    out.insert(4, "stage_differs", (seen[aws_stage] != seen[P.STAGE]).to_numpy())
-    return out.sort_values(["stage_differs", "Id"], ascending=[False, True], kind="stable").reset_index(drop=True)

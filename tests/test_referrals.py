@@ -477,7 +477,8 @@ def test_cli_referrals_then_push_the_triage_workbook(live, tmp_path, capsys):
 
 def test_referral_views(live, tmp_path):
     from opptoolkit.exceptions import ReportError
-    from opptoolkit.referrals import aws_vs_partner, push_decisions, referral_decisions, referrals_by_expiry
+    from opptoolkit.referrals import push_decisions
+    from opptoolkit.report import aws_vs_partner, referral_decisions, referrals_by_expiry
 
     now = datetime.now(UTC)
     inv = read_invitations("Sandbox", endpoint_url=live.endpoint_url, progress=False, now=now, reads_per_second=1000)
@@ -530,7 +531,8 @@ def test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns(l
 
 
 def test_an_accept_task_that_fails_is_failed_in_the_ledger_and_a_rerun_starts_one_new_task(live, tmp_path):
-    from opptoolkit.referrals import push_decisions, referral_decisions
+    from opptoolkit.referrals import push_decisions
+    from opptoolkit.report import referral_decisions
 
     df = _triage(live)
     row = df.index[df["Status"] == "PENDING"][0]
