@@ -22,14 +22,15 @@ from . import report
 from ._status import Reason, Status
 from ._values import Blank
 from ._workbook_base import write_results
-from .client import Pacer, get_client, list_opportunities, read_opportunities
+from .client import list_opportunities, read_aws_summaries, read_opportunities
+from .connection import Connection, Pacer, connect, get_client
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
 from .partner import assign_opportunities, read_solutions, submit_opportunities
 from .push import plan_updates, push_updates
-from .referrals import push_decisions, read_aws_summaries, read_invitations, read_triage, write_triage
+from .referrals import push_decisions, read_invitations, read_triage, write_triage
 from .report import write_report
 from .rules import validate_payload
 from .schema import Catalog, Field, Schema, get_schema, label_for
@@ -65,6 +66,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Blank",
     "Catalog",
+    "Connection",
     "Extra",
     "Field",
     "Headers",
@@ -81,6 +83,7 @@ __all__ = [
     "SyncResult",
     "__version__",
     "assign_opportunities",
+    "connect",
     "edit_opportunity",
     "get_client",
     "get_schema",

@@ -4,7 +4,7 @@ A :class:`Call` is one request the toolkit means to make about one opportunity (
 Assign, Submit, StartEngagementFromOpportunityTask, ...), labelled by the row of the sheet it came from.
 :func:`run_calls` sends them as :func:`opptoolkit.push_updates` sends updates:
 
-* paced by the client :class:`~opptoolkit.client.Pacer` (every operation but the quota page's read actions
+* paced by the client :class:`~opptoolkit.Pacer` (every operation but the quota page's read actions
   on the 1-per-second write bucket) and counted against the rolling 24 h write budget
   (:meth:`opptoolkit.ledger.Ledger.writes_since`);
 * the intent (``in_flight``) is in the ledger, fsync'd, before the request goes, the outcome after;
@@ -39,7 +39,8 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
 from ._status import Reason, Status
-from .client import Pacer, get_client, handler_attached
+from .client import fetch_opportunity
+from .connection import Pacer, get_client, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
@@ -135,7 +136,6 @@ def client_token_member(operation: str) -> str | None:
 
 
 def _related(client: Any, call: Call) -> set[str] | None:
-    from .client import fetch_opportunity  # the one read path
 
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:
@@ -158,7 +158,6 @@ def _check_disassociated(client: Any, call: Call) -> bool | None:
 def _check_submitted(client: Any, call: Call) -> bool | None:
     # SubmitOpportunity page: after it "the Opportunity becomes non-editable until it is reviewed by AWS":
     # a record no longer Pending Submission was submitted
-    from .client import fetch_opportunity
     from .rules import PENDING_SUBMISSION
 
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
@@ -167,7 +166,6 @@ def _check_submitted(client: Any, call: Call) -> bool | None:
 
 def _check_assigned(client: Any, call: Call) -> bool | None:
     # AssignOpportunity page: "The specified user receives the opportunity": the assignee is on its team
-    from .client import fetch_opportunity
 
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:

@@ -14,10 +14,9 @@ Every module that reads, compares, shows or sends a value asks this one:
 * **enum spelling** -- :func:`enum_value`, :func:`spelling_key`; **a near miss** --
   :func:`closest`, :func:`did_you_mean`.
 * **display** -- :func:`display`: a value as a plan or a form shows it.
-* **field template** -- :func:`template`: a column's field path (``Contacts[2].Email`` ->
-  ``Contacts[].Email``).
 
-Nothing here imports another module of the package at run time, so every module may use it.
+It stands on the schema alone (a value is read per :class:`~opptoolkit.schema.Field`), so every module above
+the schema may use it.
 """
 
 from __future__ import annotations
@@ -27,14 +26,12 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .schema import Field
+from .schema import Field
 
-_INDEX = re.compile(r"\[\d+\]")
 _SPELLING = re.compile(r"[\s\-\u2010-\u2015_/]+")
 _BLANK_CONTAINERS = (str, list, tuple, dict)
 
@@ -197,12 +194,3 @@ def display(v: Any) -> str:
     if isinstance(v, pd.Timestamp):
         return v.isoformat()
     return repr(v)
-
-
-def template(column: str) -> str:
-    """Return the field path of a column: indexes of lists of structures as ``[]``.
-
-    >>> template("Customer.Contacts[2].Email")
-    'Customer.Contacts[].Email'
-    """
-    return _INDEX.sub("[]", column)

@@ -63,7 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> Any:
     import boto3
 
-    from .client import get_client
+    from .connection import get_client
 
     session = boto3.Session(profile_name=args.profile) if args.profile else None
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)

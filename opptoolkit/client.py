@@ -1,30 +1,27 @@
-"""Talking to Partner Central: clients, pacing within the quotas, pulling opportunities.
+"""Reading from Partner Central: opportunities (list, get, pull into a frame) and AWS's view of them.
 
-The same code talks to AWS and to the sandbox; only the endpoint differs.
+The same code reads from AWS and from the sandbox; only the endpoint differs (:mod:`opptoolkit.connection`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from ._errors import code_and_message, never_sent, unreachable
+from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
+from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
-from .quotas import READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
-from .schema import SERVICE, Catalog, service_model
+from .quotas import READS_PER_SECOND
+from .schema import AWS_PREFIX, Catalog, output_schema, service_model
 from .wire import decode_text, map_text
 
 if TYPE_CHECKING:
@@ -32,196 +29,18 @@ if TYPE_CHECKING:
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = [
-    "Pacer",
+    "AWS_SUMMARY",
     "fetch_opportunity",
-    "get_client",
+    "join_aws_summaries",
     "list_opportunities",
+    "read_aws_summaries",
     "read_opportunities",
+    "without_metadata",
 ]
 
 _log = logging.getLogger(__name__)
 
-# Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
-# nothing was sent, and against an unreachable endpoint ten attempts only delay the one-line error. The connect
-# timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5)
-
-
-def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
-    """Return a ``needs-retry`` handler that runs before the retry policy.
-
-    False (no retry) when the connection could not be opened, None (let the policy decide) otherwise.
-    """
-    return False if never_sent(caught_exception) else None
-
-
-def sandbox_session(region_name: str = "us-east-1") -> boto3.Session:
-    """Return a boto3 session with dummy keys, for a sandbox.
-
-    It accepts any key, and no real one need go to a local endpoint.
-    """
-    import boto3
-
-    return boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region_name)
-
-
-def get_client(
-    client: SellingClient | None = None,
-    *,
-    boto3_session: boto3.Session | None = None,
-    endpoint_url: str | None = None,
-    region_name: str | None = None,
-    config: Config | None = None,
-) -> SellingClient:
-    """Return the ``partnercentral-selling`` client to use.
-
-    ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), with standard
-    retries (10 attempts) of throttling and server errors, a 5 s connect timeout and no retry of a connection
-    that cannot be opened (the first such error raises).
-
-    ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
-    ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
-    ``config`` overrides those defaults (botocore's ``Config.merge``: its settings win).
-
-    Parameters
-    ----------
-    client : partnercentral-selling client, optional
-        Returned as is when given.
-    boto3_session : boto3.Session, optional
-        The session to make the client from; default the default credential chain.
-    endpoint_url : str, optional
-        A sandbox's URL (:attr:`opptoolkit.sandbox.Sandbox.endpoint_url`).
-    region_name : str, optional
-        The client's region.
-    config : botocore.config.Config, optional
-        Settings that win over the defaults above.
-
-    Returns
-    -------
-    mypy_boto3_partnercentral_selling.PartnerCentralSellingAPIClient
-        A boto3 ``partnercentral-selling`` client.
-
-    Examples
-    --------
-    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
-    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
-    ...     client = get_client(endpoint_url=sb.endpoint_url)
-    ...     page = client.list_opportunities(Catalog="Sandbox", MaxResults=1)
-    >>> client.meta.service_model.service_name, len(page["OpportunitySummaries"])
-    ('partnercentral-selling', 1)
-    """
-    if client is not None:
-        return client
-    import boto3
-
-    session = boto3_session or boto3.Session()
-    region = region_name or session.region_name or "us-east-1"
-    if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
-        session = sandbox_session(region)
-    made = session.client(
-        SERVICE,  # type: ignore[call-overload]
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=_RETRIES.merge(config) if config is not None else _RETRIES,
-    )
-    made.meta.events.register_first(
-        f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",
-        _no_retry_unreachable,
-        unique_id="opptoolkit-no-retry-unreachable",
-    )
-    return cast("SellingClient", made)
-
-
-#: The share of a quota the pacer uses. The service counts a request when it arrives, the pacer when it
-#: leaves: paced at exactly the quota, a request that reaches the service sooner after its predecessor than
-#: it left (network and scheduling jitter) finds the bucket a fraction short and is throttled, and its
-#: retry spends a second write. A few percent of the rate is far more than that jitter.
-_HEADROOM = 0.98
-
-
-@dataclass
-class Pacer:
-    """Client-side pacing of Partner Central calls within the quotas, and a count of calls.
-
-    Attach it to a client (``with pacer.attached(client): ...``) and every HTTP attempt (botocore's
-    retries included) waits for its bucket first (reads: the quotas page's read actions; writes:
-    everything else), at 98% of the rate, so the write quota is not spent on a request the server
-    would throttle.
-
-    Parameters
-    ----------
-    reads_per_second, writes_per_second : float
-        Defaults: the documented quotas, 10 and 1.
-    read_burst, write_burst : float
-        Requests that may start back to back. Writes go one at a time by default, so the
-        write quota is never spent on a request the server throttles.
-
-    Examples
-    --------
-    >>> p = Pacer(reads_per_second=100)
-    >>> p
-    Pacer(reads_per_second=100, writes_per_second=1.0, read_burst=2.0, write_burst=1.0, calls={})
-    """
-
-    reads_per_second: float = READS_PER_SECOND
-    writes_per_second: float = WRITES_PER_SECOND
-    read_burst: float = 2.0
-    write_burst: float = 1.0
-    calls: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._read = TokenBucket(self.reads_per_second * _HEADROOM, self.read_burst)
-        self._write = TokenBucket(self.writes_per_second * _HEADROOM, self.write_burst)
-        self._lock = threading.Lock()
-
-    def before_call(self, model: Any = None, **_: Any) -> None:
-        """Count the call (once, whatever its retries)."""
-        name = model.name if model is not None else "?"
-        with self._lock:
-            self.calls[name] = self.calls.get(name, 0) + 1
-
-    def before_send(self, event_name: str = "", **_: Any) -> None:
-        """Wait for the operation's token bucket (reads or writes) before each HTTP attempt.
-
-        Each attempt, botocore's retries included (botocore emits ``before-send`` per attempt): paced
-        per call, a retry that went out late (after its back-off) left the next call's slot counted from
-        the first attempt, so the next call reached the service too soon and was throttled in turn.
-        """
-        name = event_name.rsplit(".", 1)[-1]
-        (self._read if name in READ_ACTIONS else self._write).acquire()
-
-    def wrote_at(self, when: datetime) -> None:
-        """Start the write bucket from a write that went at ``when`` (UTC), before this pacer existed.
-
-        The service's bucket is per partner account and does not reset between two runs: a push that starts
-        right after another (its ledger says when that one's last write went) waits out the rest of that
-        second instead of spending a write on a ThrottlingException.
-        """
-        self._write.spent((datetime.now(UTC) - when).total_seconds())
-
-    @contextmanager
-    def attached(self, client: Any) -> Iterator[Pacer]:
-        """Pace every call ``client`` makes inside the block."""
-        with (
-            handler_attached(client, "before-call", self.before_call),
-            handler_attached(client, "before-send", self.before_send),
-        ):
-            yield self
-
-
-@contextmanager
-def handler_attached(client: Any, event: str, handler: Callable[..., Any], operation: str = "") -> Iterator[None]:
-    """Register ``handler`` on botocore's ``event`` of ``client``'s service for the duration of the block.
-
-    With ``operation``, on that operation's event only.
-    """
-    name = ".".join(x for x in (event, client.meta.service_model.service_id.hyphenize(), operation) if x)
-    key = f"opptoolkit-{event}-{id(handler)}"
-    client.meta.events.register(name, handler, unique_id=key)
-    try:
-        yield
-    finally:
-        client.meta.events.unregister(name, unique_id=key)
+AWS_SUMMARY = "GetAwsOpportunitySummary"
 
 
 def _ts(value: datetime | date | str | None) -> datetime | None:
@@ -499,7 +318,7 @@ def read_opportunities(
         ``TargetCloseDate`` range.
     aws_summary : bool
         Add AWS's view of each opportunity as output-only ``Aws.*`` columns (one
-        GetAwsOpportunitySummary read each, see :func:`opptoolkit.referrals.read_aws_summaries`).
+        GetAwsOpportunitySummary read each, see :func:`read_aws_summaries`).
 
     Returns
     -------
@@ -561,8 +380,6 @@ def read_opportunities(
     df.attrs["failures"] = failures
     df.attrs["calls"] = dict(pacer.calls)
     if aws_summary:
-        from .referrals import join_aws_summaries, read_aws_summaries
-
         aws = read_aws_summaries(
             catalog,
             df["Id"],
@@ -580,3 +397,86 @@ def read_opportunities(
             "%d of %d opportunities could not be read; see df.attrs['failures']", len(failures), len(summaries)
         )
     return df
+
+
+def without_metadata(response: Any) -> dict[str, Any]:
+    """Return an answer as a dict without botocore's ``ResponseMetadata``."""
+    out = dict(response)
+    out.pop("ResponseMetadata", None)
+    return out
+
+
+def read_aws_summaries(
+    catalog: Catalog,
+    identifiers: Iterable[str],
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    progress: bool | None = True,
+    reads_per_second: float = READS_PER_SECOND,
+    max_workers: int = 4,
+) -> pd.DataFrame:
+    """Read AWS's view of opportunities (GetAwsOpportunitySummary) into ``Aws.*`` columns.
+
+    One read per opportunity, paced within the read quota. An opportunity AWS has no summary for
+    (the service answers ResourceNotFoundException: AWS has not approved or referred it) gets blank
+    ``Aws.*`` cells; any other error is listed in ``df.attrs["failures"]``.
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+        Always explicit.
+    identifiers : iterable of str
+        Opportunity ``Id`` values.
+    client, boto3_session, endpoint_url, progress, reads_per_second, max_workers
+        As :func:`read_opportunities`.
+
+    Returns
+    -------
+    DataFrame
+        ``Id`` and one ``Aws.<member>`` column per member of the answer (``Aws.LifeCycle.Stage``,
+        ``Aws.Insights.EngagementScore``, ``Aws.OpportunityTeam[0].Email``, ...), in the order of
+        ``identifiers``. Output-only: nothing here is ever sent back.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     approved = [r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved"][:2]
+    ...     aws = read_aws_summaries("Sandbox", approved, endpoint_url=sb.endpoint_url, progress=False)
+    >>> list(aws["Id"]) == approved, "Aws.Insights.EngagementScore" in aws
+    (True, True)
+    """
+    ids = list(identifiers)
+    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    pacer = Pacer(reads_per_second=reads_per_second)
+
+    def fetch(identifier: str) -> dict[str, Any] | None:
+        try:
+            return without_metadata(
+                client.get_aws_opportunity_summary(Catalog=catalog, RelatedOpportunityIdentifier=identifier)
+            )
+        except client.exceptions.ResourceNotFoundException:
+            return {"RelatedOpportunityId": identifier}  # AWS has none: blank cells, not a failure
+
+    with pacer.attached(client):
+        records, failures = get_opportunities(
+            catalog, ids, client=client, max_workers=max_workers, progress=progress, desc=AWS_SUMMARY, fetch=fetch
+        )
+    aws = to_frame(records, schema=output_schema(AWS_SUMMARY))
+    aws = aws.rename(columns={c: AWS_PREFIX + c for c in aws.columns})
+    aws.insert(0, "Id", aws.pop(AWS_PREFIX + "RelatedOpportunityId"))
+    order = {ident: i for i, ident in enumerate(ids)}
+    aws = aws.sort_values("Id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    aws.attrs["failures"] = failures
+    aws.attrs["calls"] = dict(pacer.calls)
+    return aws
+
+
+def join_aws_summaries(df: pd.DataFrame, aws: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (an opportunity frame) with ``aws``'s ``Aws.*`` columns after its own, row for row by ``Id``."""
+    joined = df.merge(aws.drop(columns=[c for c in ("Aws.Catalog",) if c in aws]), on="Id", how="left", sort=False)
+    joined.index = df.index
+    joined.attrs = dict(df.attrs)
+    return joined

@@ -35,7 +35,8 @@ from . import fields as P
 from ._status import Status
 from ._values import display, enum_value, is_blank
 from ._workbook import WORK_FIRST
-from .client import fetch_opportunity, get_client
+from .client import fetch_opportunity
+from .connection import get_client
 from .exceptions import OpptoolkitError, Problem
 from .frame import to_frame, to_payload
 from .mirror import read_mirror
@@ -803,7 +804,7 @@ def edit_opportunity(
     catalog : {"AWS", "Sandbox"}
         The record's catalog.
     client, boto3_session, endpoint_url
-        Which client to use (see :func:`opptoolkit.client.get_client`); ``endpoint_url`` for the sandbox.
+        Which client to use (see :func:`opptoolkit.get_client`); ``endpoint_url`` for the sandbox.
     ledger : str or Path, default "ledger"
         The push ledger folder Save records into (see :func:`opptoolkit.push_updates`).
     today : date, optional

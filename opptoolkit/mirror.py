@@ -14,7 +14,7 @@ compares against; :func:`snapshots` lists the sync times. The current file is ne
 history, so opening the mirror costs what it did.
 
 ``sync_mirror(DIR, ..., aws_summary=True)`` keeps AWS's view of each opportunity beside it, as the
-output-only ``Aws.*`` columns of :func:`opptoolkit.referrals.read_aws_summaries`: one
+output-only ``Aws.*`` columns of :func:`opptoolkit.read_aws_summaries`: one
 GetAwsOpportunitySummary read for each record the sync fetched (new or changed), the last view read
 kept for the others. That answer has no modified date, so a change AWS makes alone (its stage, its
 team, next best actions) shows only through ``refresh_aws=True``, which reads every opportunity's
@@ -52,7 +52,8 @@ from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
 from ._gc import gc_paused
-from .client import Pacer, get_client, get_opportunities, iter_summaries
+from .client import get_opportunities, iter_summaries, read_aws_summaries
+from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
@@ -232,7 +233,7 @@ def _merge(parts: list[pa.Table], schema: Schema) -> pa.Table:
 
 
 def _aws_columns(sizes: dict[str, int]) -> list[str]:
-    """Return the ``Aws.*`` columns in their answer's order, as :func:`opptoolkit.referrals.join_aws_summaries` has them."""
+    """Return the ``Aws.*`` columns in their answer's order, as :func:`opptoolkit.client.join_aws_summaries` has them."""
     own = {k[len(AWS_PREFIX) :]: n for k, n in sizes.items() if k.startswith(AWS_PREFIX)}
     # read_aws_summaries makes RelatedOpportunityId the row's Id; join_aws_summaries drops the catalog
     return [
@@ -440,7 +441,7 @@ def sync_mirror(
         Force a full pull.
     aws_summary : bool
         Keep AWS's view of each opportunity in ``Aws.*`` columns (output-only; see
-        :func:`opptoolkit.referrals.read_aws_summaries`): GetAwsOpportunitySummary for each record
+        :func:`opptoolkit.read_aws_summaries`): GetAwsOpportunitySummary for each record
         this sync fetched (new or changed; all of them when the mirror has no AWS view yet), paced
         with the other reads. The others keep the view last read; so does a sync without this option.
     refresh_aws : bool
@@ -541,8 +542,6 @@ def sync_mirror(
         every = refresh_aws or not had_aws
         aws_ids = sorted({*kept[ID].to_pylist(), *(r[ID] for r in fetched)}) if every else [r[ID] for r in fetched]
         if aws_ids:
-            from .referrals import read_aws_summaries  # the one reader of AWS's view, paced as the sync is
-
             aws = read_aws_summaries(
                 catalog,
                 aws_ids,

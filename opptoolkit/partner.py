@@ -27,7 +27,8 @@ from ._calls import Call, CallRunner, failed_tries, run_calls, task_failure
 from ._errors import code_and_message, unreachable
 from ._status import Status
 from ._values import is_blank
-from .client import Pacer, fetch_opportunity, get_client
+from .client import fetch_opportunity
+from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
@@ -238,7 +239,7 @@ def push_solution_edits(
 ) -> pd.DataFrame:
     """Run the second phase of :func:`opptoolkit.push_updates`: the edited solutions column as association calls.
 
-    The caller holds the ledger's lock and has a :class:`~opptoolkit.client.Pacer` attached to ``client``.
+    The caller holds the ledger's lock and has a :class:`~opptoolkit.Pacer` attached to ``client``.
     What the server has now comes from ``latest`` (the records the update phase read, by Id), else from one
     GetOpportunity (a read) per opportunity whose solutions cell is filled (and, with a ``base``, edited);
     ``base`` (Id to the base row's ``{column: value}``) gives what was exported.

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from . import fields as P
 from ._status import Status
-from ._values import Blank, display, is_blank, normalise, template
+from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
 from .rules import (
@@ -47,7 +47,7 @@ from .rules import (
     related_of_row,
     validate_payload,
 )
-from .schema import ID, Catalog, Schema, get_schema, split_column
+from .schema import ID, Catalog, Schema, get_schema, split_column, template
 from .wire import input_shape
 
 __all__ = [

@@ -42,7 +42,8 @@ from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank
 from ._workbook_base import choose_base
-from .client import Pacer, get_client
+from .client import fetch_opportunity
+from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .frame import to_frame
 from .io import read_frame
@@ -426,7 +427,6 @@ def _plan_frame(
 
 
 def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] | None:
-    from .client import fetch_opportunity  # the one read path: free text decoded exactly once
 
     return fetch_opportunity(client, catalog, ident)
 

@@ -4,7 +4,7 @@
 (https://docs.aws.amazon.com/partner-central/latest/developer-guide/quotas.html), per partner account:
 read actions "10 per second; 100,000 per 24 hours", write actions "1 per second; 10,000 per 24 hours";
 "The daily quotas reset on a rolling 24 hour period"; a call over a quota is answered ``ThrottlingException``.
-The client paces itself with these (:class:`opptoolkit.client.Pacer`, the push's daily write budget) and the
+The client paces itself with these (:class:`opptoolkit.Pacer`, the push's daily write budget) and the
 sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`).
 """
 

@@ -27,7 +27,8 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import code_and_message, unreachable
-from .client import Pacer, get_client, get_opportunities
+from .client import get_opportunities, without_metadata
+from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
@@ -45,9 +46,7 @@ __all__ = [
     "TRIAGE_SHEET",
     "decision_calls",
     "is_triage",
-    "join_aws_summaries",
     "push_decisions",
-    "read_aws_summaries",
     "read_invitations",
     "read_triage",
     "rejection_reasons",
@@ -57,7 +56,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 INVITATION_ANSWER = "GetEngagementInvitation"
-AWS_SUMMARY = "GetAwsOpportunitySummary"
 #: Days from now until the invitation's ExpirationDate (negative once past), computed at read time.
 DAYS_TO_EXPIRY = "DaysToExpiry"
 #: The triage decision a person writes: ``accept``, ``reject`` (with a ``RejectionReason``) or blank.
@@ -105,12 +103,6 @@ def _iter_invitations(client: SellingClient, catalog: Catalog, statuses: list[st
         yield from (dict(s) for s in page["EngagementInvitationSummaries"])
 
 
-def _answer(response: Any) -> dict[str, Any]:
-    out = dict(response)
-    out.pop("ResponseMetadata", None)
-    return out
-
-
 def read_invitations(
     catalog: Catalog,
     *,
@@ -137,7 +129,7 @@ def read_invitations(
         Only invitations in these statuses (the model's ``InvitationStatus``: PENDING, ACCEPTED,
         REJECTED, EXPIRED); default all.
     client, boto3_session, endpoint_url
-        Which client to use (see :func:`opptoolkit.client.get_client`).
+        Which client to use (see :func:`opptoolkit.get_client`).
     progress : bool
         Show a progress bar (``tqdm.auto``).
     now : datetime, optional
@@ -166,7 +158,7 @@ def read_invitations(
 
     def fetch(identifier: str) -> dict[str, Any] | None:
         try:
-            return _answer(client.get_engagement_invitation(Catalog=catalog, Identifier=identifier))
+            return without_metadata(client.get_engagement_invitation(Catalog=catalog, Identifier=identifier))
         except client.exceptions.ResourceNotFoundException:
             return None
 
@@ -195,80 +187,6 @@ def read_invitations(
     if failures:
         _log.warning("%d invitations could not be read; see df.attrs['failures']", len(failures))
     return df
-
-
-def read_aws_summaries(
-    catalog: Catalog,
-    identifiers: Iterable[str],
-    *,
-    client: SellingClient | None = None,
-    boto3_session: boto3.Session | None = None,
-    endpoint_url: str | None = None,
-    progress: bool | None = True,
-    reads_per_second: float = READS_PER_SECOND,
-    max_workers: int = 4,
-) -> pd.DataFrame:
-    """Read AWS's view of opportunities (GetAwsOpportunitySummary) into ``Aws.*`` columns.
-
-    One read per opportunity, paced within the read quota. An opportunity AWS has no summary for
-    (the service answers ResourceNotFoundException: AWS has not approved or referred it) gets blank
-    ``Aws.*`` cells; any other error is listed in ``df.attrs["failures"]``.
-
-    Parameters
-    ----------
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
-    identifiers : iterable of str
-        Opportunity ``Id`` values.
-    client, boto3_session, endpoint_url, progress, reads_per_second, max_workers
-        As :func:`read_invitations`.
-
-    Returns
-    -------
-    DataFrame
-        ``Id`` and one ``Aws.<member>`` column per member of the answer (``Aws.LifeCycle.Stage``,
-        ``Aws.Insights.EngagementScore``, ``Aws.OpportunityTeam[0].Email``, ...), in the order of
-        ``identifiers``. Output-only: nothing here is ever sent back.
-
-    Examples
-    --------
-    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
-    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
-    ...     approved = [r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved"][:2]
-    ...     aws = read_aws_summaries("Sandbox", approved, endpoint_url=sb.endpoint_url, progress=False)
-    >>> list(aws["Id"]) == approved, "Aws.Insights.EngagementScore" in aws
-    (True, True)
-    """
-    ids = list(identifiers)
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    pacer = Pacer(reads_per_second=reads_per_second)
-
-    def fetch(identifier: str) -> dict[str, Any] | None:
-        try:
-            return _answer(client.get_aws_opportunity_summary(Catalog=catalog, RelatedOpportunityIdentifier=identifier))
-        except client.exceptions.ResourceNotFoundException:
-            return {"RelatedOpportunityId": identifier}  # AWS has none: blank cells, not a failure
-
-    with pacer.attached(client):
-        records, failures = get_opportunities(
-            catalog, ids, client=client, max_workers=max_workers, progress=progress, desc=AWS_SUMMARY, fetch=fetch
-        )
-    aws = to_frame(records, schema=output_schema(AWS_SUMMARY))
-    aws = aws.rename(columns={c: AWS_PREFIX + c for c in aws.columns})
-    aws.insert(0, "Id", aws.pop(AWS_PREFIX + "RelatedOpportunityId"))
-    order = {ident: i for i, ident in enumerate(ids)}
-    aws = aws.sort_values("Id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    aws.attrs["failures"] = failures
-    aws.attrs["calls"] = dict(pacer.calls)
-    return aws
-
-
-def join_aws_summaries(df: pd.DataFrame, aws: pd.DataFrame) -> pd.DataFrame:
-    """``df`` (an opportunity frame) with ``aws``'s ``Aws.*`` columns after its own, row for row by ``Id``."""
-    joined = df.merge(aws.drop(columns=[c for c in ("Aws.Catalog",) if c in aws]), on="Id", how="left", sort=False)
-    joined.index = df.index
-    joined.attrs = dict(df.attrs)
-    return joined
 
 
 # -- deciding in bulk -----------------------------------------------------------------------------

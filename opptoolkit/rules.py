@@ -24,9 +24,9 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from . import fields as P
 from ._patterns import describe, example, example_date
-from ._values import closest, is_blank, template
+from ._values import closest, is_blank
 from .exceptions import Problem
-from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, length_bounds
+from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, length_bounds, template
 from .wire import input_shape
 
 __all__ = [

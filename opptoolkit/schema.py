@@ -24,8 +24,6 @@ from typing import Literal
 import botocore.session
 from botocore.model import ListShape, ServiceModel, Shape, StructureShape
 
-from ._values import template
-
 # The Partner Central catalog a request works in. The model's ``Catalog`` member is a pattern, not
 # an enum; its documentation names the two values: "AWS" (real opportunities) and "Sandbox"
 # (testing in a secure, isolated environment).
@@ -49,6 +47,15 @@ ID, IDENTIFIER = "Id", "Identifier"
 
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def template(column: str) -> str:
+    """Return the field path of a column: indexes of lists of structures as ``[]``.
+
+    >>> template("Customer.Contacts[2].Email")
+    'Customer.Contacts[].Email'
+    """
+    return _INDEX_RE.sub("[]", column)
 
 
 @functools.cache
@@ -429,7 +436,7 @@ class Schema:
         """Return the field a column belongs to (``Customer.Contacts[3].Email`` -> ``...[].Email``).
 
         In the Opportunity catalogue an ``Aws.`` column is AWS's view of the opportunity
-        (GetAwsOpportunitySummary, :func:`opptoolkit.referrals.read_aws_summaries`): a field of that
+        (GetAwsOpportunitySummary, :func:`opptoolkit.read_aws_summaries`): a field of that
         answer, output-only, so no plan or push ever sends it. Raises ``KeyError`` for an unknown column.
         """
         path = template(column)

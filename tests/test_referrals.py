@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit.client import fetch_opportunity
-from opptoolkit.referrals import DAYS_TO_EXPIRY, DECISION, read_aws_summaries, read_invitations, rejection_reasons
+from opptoolkit.client import fetch_opportunity, read_aws_summaries
+from opptoolkit.referrals import DAYS_TO_EXPIRY, DECISION, read_invitations, rejection_reasons
 from opptoolkit.rules import APPROVED
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 from opptoolkit.schema import output_schema

@@ -136,13 +136,13 @@ class Sandbox:
     def client(self, config: Config | None = None) -> Any:
         """Return a real boto3 ``partnercentral-selling`` client pointed at this sandbox.
 
-        It is made as every client of the toolkit is (:func:`opptoolkit.client.get_client`), signed with dummy
+        It is made as every client of the toolkit is (:func:`opptoolkit.get_client`), signed with dummy
         keys in ``us-east-1`` (requests are SigV4-signed as against AWS; the sandbox accepts any key).
 
         ``config`` (a ``botocore.config.Config``, e.g. ``Config(retries=...)``) overrides the
         toolkit's retry and timeout settings.
         """
-        from ..client import get_client, sandbox_session
+        from ..connection import get_client, sandbox_session
 
         return get_client(boto3_session=sandbox_session(), endpoint_url=self.endpoint_url, config=config)
 

@@ -1,0 +1,308 @@
+"""Reaching Partner Central: a connection (catalog, client, pacing, budget), the client factory, the pacer.
+
+The same code talks to AWS and to the sandbox; only the endpoint differs. A :class:`Connection` is what every
+verb that calls the service can take as its one argument: the catalog (always explicit: production is never a
+silent default), the boto3 client, one :class:`Pacer` shared by every call made through it (so two verbs in a
+row stay within the quotas together), the daily write budget and whether to show progress.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.config import Config
+
+from ._errors import never_sent
+from .quotas import DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
+from .schema import SERVICE, Catalog
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
+
+__all__ = ["Connection", "Pacer", "connect", "get_client", "handler_attached", "sandbox_session"]
+
+
+# Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
+# nothing was sent, and against an unreachable endpoint ten attempts only delay the one-line error. The connect
+# timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5)
+
+
+def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
+    """Return a ``needs-retry`` handler that runs before the retry policy.
+
+    False (no retry) when the connection could not be opened, None (let the policy decide) otherwise.
+    """
+    return False if never_sent(caught_exception) else None
+
+
+def sandbox_session(region_name: str = "us-east-1") -> boto3.Session:
+    """Return a boto3 session with dummy keys, for a sandbox.
+
+    It accepts any key, and no real one need go to a local endpoint.
+    """
+    import boto3
+
+    return boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region_name)
+
+
+def get_client(
+    client: SellingClient | None = None,
+    *,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    config: Config | None = None,
+) -> SellingClient:
+    """Return the ``partnercentral-selling`` client to use.
+
+    ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), with standard
+    retries (10 attempts) of throttling and server errors, a 5 s connect timeout and no retry of a connection
+    that cannot be opened (the first such error raises).
+
+    ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
+    ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
+    ``config`` overrides those defaults (botocore's ``Config.merge``: its settings win).
+
+    Parameters
+    ----------
+    client : partnercentral-selling client, optional
+        Returned as is when given.
+    boto3_session : boto3.Session, optional
+        The session to make the client from; default the default credential chain.
+    endpoint_url : str, optional
+        A sandbox's URL (:attr:`opptoolkit.sandbox.Sandbox.endpoint_url`).
+    region_name : str, optional
+        The client's region.
+    config : botocore.config.Config, optional
+        Settings that win over the defaults above.
+
+    Returns
+    -------
+    mypy_boto3_partnercentral_selling.PartnerCentralSellingAPIClient
+        A boto3 ``partnercentral-selling`` client.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     client = get_client(endpoint_url=sb.endpoint_url)
+    ...     page = client.list_opportunities(Catalog="Sandbox", MaxResults=1)
+    >>> client.meta.service_model.service_name, len(page["OpportunitySummaries"])
+    ('partnercentral-selling', 1)
+    """
+    if client is not None:
+        return client
+    import boto3
+
+    session = boto3_session or boto3.Session()
+    region = region_name or session.region_name or "us-east-1"
+    if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
+        session = sandbox_session(region)
+    made = session.client(
+        SERVICE,  # type: ignore[call-overload]
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=_RETRIES.merge(config) if config is not None else _RETRIES,
+    )
+    made.meta.events.register_first(
+        f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",
+        _no_retry_unreachable,
+        unique_id="opptoolkit-no-retry-unreachable",
+    )
+    return cast("SellingClient", made)
+
+
+#: The share of a quota the pacer uses. The service counts a request when it arrives, the pacer when it
+#: leaves: paced at exactly the quota, a request that reaches the service sooner after its predecessor than
+#: it left (network and scheduling jitter) finds the bucket a fraction short and is throttled, and its
+#: retry spends a second write. A few percent of the rate is far more than that jitter.
+_HEADROOM = 0.98
+
+
+@dataclass
+class Pacer:
+    """Client-side pacing of Partner Central calls within the quotas, and a count of calls.
+
+    Attach it to a client (``with pacer.attached(client): ...``) and every HTTP attempt (botocore's
+    retries included) waits for its bucket first (reads: the quotas page's read actions; writes:
+    everything else), at 98% of the rate, so the write quota is not spent on a request the server
+    would throttle.
+
+    Parameters
+    ----------
+    reads_per_second, writes_per_second : float
+        Defaults: the documented quotas, 10 and 1.
+    read_burst, write_burst : float
+        Requests that may start back to back. Writes go one at a time by default, so the
+        write quota is never spent on a request the server throttles.
+
+    Examples
+    --------
+    >>> p = Pacer(reads_per_second=100)
+    >>> p
+    Pacer(reads_per_second=100, writes_per_second=1.0, read_burst=2.0, write_burst=1.0, calls={})
+    """
+
+    reads_per_second: float = READS_PER_SECOND
+    writes_per_second: float = WRITES_PER_SECOND
+    read_burst: float = 2.0
+    write_burst: float = 1.0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._read = TokenBucket(self.reads_per_second * _HEADROOM, self.read_burst)
+        self._write = TokenBucket(self.writes_per_second * _HEADROOM, self.write_burst)
+        self._lock = threading.Lock()
+
+    def before_call(self, model: Any = None, **_: Any) -> None:
+        """Count the call (once, whatever its retries)."""
+        name = model.name if model is not None else "?"
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    def before_send(self, event_name: str = "", **_: Any) -> None:
+        """Wait for the operation's token bucket (reads or writes) before each HTTP attempt.
+
+        Each attempt, botocore's retries included (botocore emits ``before-send`` per attempt): paced
+        per call, a retry that went out late (after its back-off) left the next call's slot counted from
+        the first attempt, so the next call reached the service too soon and was throttled in turn.
+        """
+        name = event_name.rsplit(".", 1)[-1]
+        (self._read if name in READ_ACTIONS else self._write).acquire()
+
+    def wrote_at(self, when: datetime) -> None:
+        """Start the write bucket from a write that went at ``when`` (UTC), before this pacer existed.
+
+        The service's bucket is per partner account and does not reset between two runs: a push that starts
+        right after another (its ledger says when that one's last write went) waits out the rest of that
+        second instead of spending a write on a ThrottlingException.
+        """
+        self._write.spent((datetime.now(UTC) - when).total_seconds())
+
+    @contextmanager
+    def attached(self, client: Any) -> Iterator[Pacer]:
+        """Pace every call ``client`` makes inside the block."""
+        with (
+            handler_attached(client, "before-call", self.before_call),
+            handler_attached(client, "before-send", self.before_send),
+        ):
+            yield self
+
+
+@contextmanager
+def handler_attached(client: Any, event: str, handler: Callable[..., Any], operation: str = "") -> Iterator[None]:
+    """Register ``handler`` on botocore's ``event`` of ``client``'s service for the duration of the block.
+
+    With ``operation``, on that operation's event only.
+    """
+    name = ".".join(x for x in (event, client.meta.service_model.service_id.hyphenize(), operation) if x)
+    key = f"opptoolkit-{event}-{id(handler)}"
+    client.meta.events.register(name, handler, unique_id=key)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(name, unique_id=key)
+
+
+@dataclass
+class Connection:
+    """Partner Central reached one way: a catalog, a client, one pacer for every call, the write budget.
+
+    Make one with :func:`connect`. Every call made through :attr:`client` inside :meth:`paced` waits for
+    :attr:`pacer`, however many verbs make them; the pacer's ``calls`` counts them all.
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+        The catalog every call works in.
+    client : partnercentral-selling client
+        The boto3 client (:func:`get_client`).
+    pacer : Pacer
+        The pacing of every call within the quotas.
+    daily_write_budget : int
+        Write HTTP attempts allowed per rolling 24 h (documented quota: 10,000), counted from a ledger.
+    progress : bool or None
+        Show progress bars (None: only where a terminal or notebook shows them).
+    """
+
+    catalog: Catalog
+    client: SellingClient
+    pacer: Pacer = field(default_factory=Pacer)
+    daily_write_budget: int = DAILY_WRITES
+    progress: bool | None = True
+
+    def __post_init__(self) -> None:
+        self._attached = 0
+        self._attach_lock = threading.Lock()
+        self._pacing = ExitStack()
+
+    @contextmanager
+    def paced(self) -> Iterator[Connection]:
+        """Pace every call of :attr:`client` inside the block (re-entrant: nested verbs share the pacer)."""
+        with self._attach_lock:
+            if self._attached == 0:
+                self._pacing.enter_context(self.pacer.attached(self.client))
+            self._attached += 1
+        try:
+            yield self
+        finally:
+            with self._attach_lock:
+                self._attached -= 1
+                if self._attached == 0:
+                    self._pacing.close()
+
+
+def connect(
+    catalog: Catalog,
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    config: Config | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float = WRITES_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = True,
+) -> Connection:
+    """Return a :class:`Connection` to ``catalog``: the one argument every verb that calls the service takes.
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"}
+        Always explicit.
+    client, boto3_session, endpoint_url, region_name, config
+        How to reach the service (see :func:`get_client`).
+    reads_per_second, writes_per_second : float
+        Client-side pacing (documented quotas: 10 and 1).
+    daily_write_budget : int
+        Write HTTP attempts allowed per rolling 24 h (documented: 10,000).
+    progress : bool or None
+        Show progress bars.
+
+    Returns
+    -------
+    Connection
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     conn = connect("Sandbox", endpoint_url=sb.endpoint_url, reads_per_second=1000)
+    ...     with conn.paced():
+    ...         page = conn.client.list_opportunities(Catalog=conn.catalog, MaxResults=1)
+    >>> conn.catalog, conn.pacer.calls
+    ('Sandbox', {'ListOpportunities': 1})
+    """
+    made = get_client(
+        client, boto3_session=boto3_session, endpoint_url=endpoint_url, region_name=region_name, config=config
+    )
+    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    return Connection(catalog, made, pacer, daily_write_budget, progress)
