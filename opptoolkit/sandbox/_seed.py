@@ -36,8 +36,9 @@ from ..wire import dumps_record, loads_record, record_shape
 
 __all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", "write_seed"]
 
-#: The seed file shipped in the repository (``data/``), written once by :func:`write_seed`.
-SEED_PATH = Path(__file__).resolve().parents[2] / "data" / "sandbox_seed.json"
+#: The seed file, shipped inside the package (package data: an installed wheel serves the same
+#: opportunities as the repository), written once by :func:`write_seed`.
+SEED_PATH = Path(__file__).with_name("seed.jsonl")
 #: The day the committed seed describes: its pipeline has this day's mix of overdue, stale and
 #: current opportunities. A sandbox started later moves every date by as many days
 #: (:func:`shift_dates`), so the mix does not age.
@@ -311,7 +312,7 @@ def seed_records(n: int = 300, *, seed: int = 2026, aws: int = 40) -> list[dict[
 
 
 def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
-    """Write the seed file (wire JSON, one record per line) -- run once, committed to ``data/``.
+    """Write the seed file (wire JSON, one record per line) -- run once, committed as :data:`SEED_PATH`.
 
     Parameters
     ----------
@@ -339,7 +340,7 @@ def write_seed(path: Path = SEED_PATH, **kwargs: Any) -> Path:
 
 
 def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Return the seed records: from ``data/`` when present, else generated (the same data).
+    """Return the seed records, as :func:`write_seed` wrote them (by default the package's :data:`SEED_PATH`).
 
     ``as_of``: move every date by ``as_of - SEED_DAY`` days (see :func:`shift_dates`); None
     keeps the dates as committed.
@@ -347,7 +348,7 @@ def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[di
     Parameters
     ----------
     path : Path, optional
-        A file :func:`write_seed` wrote; default ``data/sandbox_seed.json`` (:data:`SEED_PATH`).
+        A file :func:`write_seed` wrote; default :data:`SEED_PATH`.
     as_of : date, optional
         The day that plays the seed's :data:`SEED_DAY`.
 
@@ -366,11 +367,8 @@ def load_seed(path: Path | None = None, *, as_of: date | None = None) -> list[di
     >>> (date.fromisoformat(after) - date.fromisoformat(before)).days
     7
     """
-    p = path or SEED_PATH
-    if p.exists():
-        recs = [loads_record(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
-    else:
-        recs = seed_records()
+    text = (path or SEED_PATH).read_text(encoding="utf-8")
+    recs = [loads_record(line) for line in text.splitlines() if line]
     return recs if as_of is None else shift_dates(recs, (as_of - SEED_DAY).days)
 
 
