@@ -71,7 +71,7 @@ class PartnerOperations:
         sort = p.get("Sort") or {"SortBy": "Identifier", "SortOrder": "ASCENDING"}
         key = {"Identifier": "Id"}.get(sort["SortBy"], sort["SortBy"])
         rows.sort(key=lambda r: (r[key], r["Id"]), reverse=sort["SortOrder"] == "DESCENDING")
-        start = int(p.get("NextToken") or 0) if str(p.get("NextToken") or "0").isdigit() else 0
+        start = int(p.get("NextToken") or 0) if str(p.get("NextToken") or "0").isdecimal() else 0
         limit = p.get("MaxResults") or 20
         out: dict[str, Any] = {"SolutionSummaries": rows[start : start + limit]}
         if start + limit < len(rows):
@@ -228,7 +228,7 @@ class PartnerOperations:
                 rows = [r for r in rows if r.get(key) in p[member]]
         sort = p.get("Sort") or {"SortBy": "StartTime", "SortOrder": "DESCENDING"}
         rows.sort(key=lambda r: (r["StartTime"], r["TaskId"]), reverse=sort["SortOrder"] == "DESCENDING")
-        start = int(p["NextToken"]) if str(p.get("NextToken") or "").isdigit() else 0
+        start = int(p["NextToken"]) if str(p.get("NextToken") or "").isdecimal() else 0
         limit = p.get("MaxResults") or 20
         out: dict[str, Any] = {"TaskSummaries": rows[start : start + limit]}
         if start + limit < len(rows):

@@ -372,7 +372,9 @@ class SellingService(EngagementsMixin, PartnerOperations):
         if p.get("NextToken"):
             try:
                 last_key, last_id = json.loads(base64.urlsafe_b64decode(p["NextToken"]))
-            except ValueError:
+                if not isinstance(last_key, str) or not isinstance(last_id, str):  # not a token this code made
+                    raise ValueError(p["NextToken"])
+            except (ValueError, TypeError):
                 raise ServiceError(
                     "ValidationException",
                     "invalid NextToken",

@@ -1,0 +1,103 @@
+"""The sandbox under requests no client of the toolkit sends: never an InternalServerException (500).
+
+AWS's JSON protocol answers a body it cannot read with ``SerializationException`` and a value the model
+refuses with ``ValidationException``, both 400; a 500 means the service failed, which a client retries.
+Requests go out over http.client with a signed-looking Authorization header (any key is accepted).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+
+import pytest
+from botocore.model import ListShape, Shape, StructureShape
+
+from opptoolkit.sandbox import OPERATIONS, Sandbox, SandboxConfig, _http
+from opptoolkit.schema import service_model
+
+SIGNED = "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/partnercentral-selling/aws4_request, Signature=0"
+
+
+def _post(sb: Sandbox, operation: str, body: bytes | dict) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=60)
+    headers = {"Authorization": SIGNED, "X-Amz-Target": _http._TARGET_PREFIX + operation}
+    conn.request("POST", "/", body=data, headers={**headers, "Content-Type": _http._CONTENT_TYPE})
+    resp = conn.getresponse()
+    out = resp.status, json.loads(resp.read() or b"{}")
+    conn.close()
+    return out
+
+
+def _members(shape: Shape, kind: str, path: tuple = (), seen: frozenset[str] = frozenset()):
+    """Every path (keys, with 0 for a list entry) to a member of type ``kind`` in an input shape."""
+    if shape.name in seen:
+        return
+    seen = seen | {shape.name}
+    if isinstance(shape, StructureShape):
+        for name, member in shape.members.items():
+            yield from _members(member, kind, (*path, name), seen)
+    elif isinstance(shape, ListShape):
+        if shape.member.type_name == kind:
+            yield (*path, "[]")
+        else:
+            yield from _members(shape.member, kind, (*path, 0), seen)
+    elif shape.type_name == kind:
+        yield path
+
+
+def _body(path: tuple, value: object) -> dict:
+    """A request holding ``value`` at ``path`` (a ``"[]"`` step: a list of it)."""
+    out: object = [value] if path[-1] == "[]" else value
+    for key in reversed(path[:-1] if path[-1] == "[]" else path):
+        out = [out] if key == 0 else {key: out}
+    assert isinstance(out, dict)
+    return {"Catalog": "Sandbox", **out}
+
+
+def _cases(kind: str) -> list[tuple[str, tuple]]:
+    return [
+        (op, path)
+        for op in sorted(OPERATIONS)
+        for path in _members(service_model().operation_model(op).input_shape, kind)
+    ]
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One sandbox for the module: every request here is refused, so none changes what the next one sees."""
+    with Sandbox(config=SandboxConfig.fast()) as s:
+        yield s
+
+
+def _token(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+# the opaque NextToken the sandbox hands out is base64 JSON: tokens it never issued, shaped to get past a
+# first look (valid base64, valid JSON, wrong content)
+TOKENS = [
+    "null",
+    _token(None),
+    _token([[1], "x"]),
+    _token([None, None]),
+    _token({"offset": None}),
+    _token("x"),
+    "²",
+    "9" * 40,
+]
+
+
+@pytest.mark.parametrize("token", TOKENS)
+@pytest.mark.parametrize("operation", sorted(op for op, path in _cases("string") if path == ("NextToken",)))
+def test_a_next_token_the_sandbox_never_issued_is_not_a_server_failure(shared, operation, token):
+    status, answer = _post(shared, operation, {"Catalog": "Sandbox", "NextToken": token})
+    assert status < 500, answer
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_list_opportunities_refuses_a_next_token_it_never_issued(shared, token):
+    status, answer = _post(shared, "ListOpportunities", {"Catalog": "Sandbox", "NextToken": token})
+    assert (status, answer["__type"], answer["ErrorList"][0]["FieldName"]) == (400, "ValidationException", "NextToken")
