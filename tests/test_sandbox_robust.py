@@ -101,3 +101,36 @@ def test_a_next_token_the_sandbox_never_issued_is_not_a_server_failure(shared, o
 def test_list_opportunities_refuses_a_next_token_it_never_issued(shared, token):
     status, answer = _post(shared, "ListOpportunities", {"Catalog": "Sandbox", "NextToken": token})
     assert (status, answer["__type"], answer["ErrorList"][0]["FieldName"]) == (400, "ValidationException", "NextToken")
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 1e20, 253402300800, "1e308", "+275760-09-13T00:00:00Z"])
+def test_a_timestamp_out_of_range_is_a_serialization_error(shared, value):
+    ident = shared.records("Sandbox")[0]["Id"]
+    body = {"Catalog": "Sandbox", "Identifier": ident, "LastModifiedDate": value}
+    status, answer = _post(shared, "UpdateOpportunity", body)
+    assert (status, answer["__type"]) == (400, "SerializationException"), answer
+
+
+@pytest.mark.parametrize(("operation", "path"), _cases("timestamp"))
+def test_no_timestamp_member_of_any_operation_fails_the_server(shared, operation, path):
+    for value in (1e308, float("-1e308"), "not a date"):
+        status, answer = _post(shared, operation, _body(path, value))
+        assert (status, answer["__type"]) == (400, "SerializationException"), (value, answer)
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_json_number_literals_are_a_serialization_error(shared, literal):
+    # RFC 8259 has no NaN or Infinity; Python's json module reads them unless told not to
+    body = b'{"Catalog": "Sandbox", "MaxResults": ' + literal + b"}"
+    status, answer = _post(shared, "ListOpportunities", body)
+    assert (status, answer["__type"]) == (400, "SerializationException"), answer
+
+
+@pytest.mark.parametrize(("operation", "path"), _cases("string"))
+def test_a_200_kb_string_in_any_member_is_refused(shared, operation, path):
+    # every string member of the model has a maximum length or an enum far below 200 KB, except the
+    # ListOpportunities filters on company names (matched, not stored)
+    big = "Co-Sell " * 25_000
+    status, answer = _post(shared, operation, _body(path, big))
+    assert status < 500, answer
+    assert shared.store.count() == 340  # nothing was created

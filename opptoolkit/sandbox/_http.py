@@ -44,6 +44,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _not_json(literal: str) -> Any:
+    """Refuse NaN and Infinity, which Python's json module reads but JSON (RFC 8259) does not have."""
+    raise ValueError(f"{literal} is not a JSON value")
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
@@ -128,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
             if operation not in service_model().operation_names:
                 raise ServiceError("UnknownOperationException", f"unknown operation {operation!r}")
             try:
-                body = json.loads(raw or b"{}")
+                body = json.loads(raw or b"{}", parse_constant=_not_json)
             except (ValueError, RecursionError) as e:
                 raise ServiceError("SerializationException", f"the request body is not JSON: {e}") from None
             if not isinstance(body, dict):
@@ -137,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ServiceError("SerializationException", f"the request body nests deeper than {MAX_DEPTH} levels")
             try:
                 params = from_wire(body, input_shape(operation))
-            except (ValueError, TypeError, AttributeError) as e:
+            except (ValueError, TypeError, AttributeError, ArithmeticError, RuntimeError) as e:
+                # botocore's parser raises RuntimeError for a timestamp far out of range (1e308) and ValueError
+                # or OverflowError for others: the body cannot be read, a 400 in the protocol, not the service's 500
                 raise ServiceError("SerializationException", f"cannot parse the request body: {e}") from None
             result = self.server.service.handle(operation, params)
             # an operation without an output shape (AssociateOpportunity, RejectEngagementInvitation, ...)
