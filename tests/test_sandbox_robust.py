@@ -10,6 +10,10 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
+import socket
+import threading
+import time
 
 import pytest
 from botocore.model import ListShape, Shape, StructureShape
@@ -134,3 +138,62 @@ def test_a_200_kb_string_in_any_member_is_refused(shared, operation, path):
     status, answer = _post(shared, operation, _body(path, big))
     assert status < 500, answer
     assert shared.store.count() == 340  # nothing was created
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the process's memory from /proc")
+def test_connections_left_open_do_not_pile_up_threads(sb):
+    """Clients that open a connection per request and never close it (a script making a boto3 client per call)
+    must not grow the server by a thread and its memory each: the connections it keeps are bounded."""
+    body = json.dumps({"Catalog": "Sandbox", "MaxResults": 1}).encode()
+    headers = {"Authorization": SIGNED, "X-Amz-Target": _http._TARGET_PREFIX + "ListOpportunities"}
+    left_open = []
+    start = _threads(os.getpid())
+    for _ in range(4 * _http.MAX_CONNECTIONS):
+        conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=30)
+        conn.request("POST", "/", body=body, headers=headers)
+        resp = conn.getresponse()
+        assert resp.status == 200
+        resp.read()
+        left_open.append(conn)  # kept open, idle
+    time.sleep(0.2)
+    assert _threads(os.getpid()) - start <= _http.MAX_CONNECTIONS + 2
+    for conn in left_open:
+        conn.close()
+
+
+def test_a_client_over_the_connection_bound_is_served_once_a_connection_is_free(sb):
+    """Every connection busy (none idle to close): the next one waits for a free one instead of failing."""
+    body = json.dumps({"Catalog": "Sandbox", "MaxResults": 1}).encode()
+    headers = {"Authorization": SIGNED, "X-Amz-Target": _http._TARGET_PREFIX + "ListOpportunities"}
+    half_sent = []
+    for _ in range(_http.MAX_CONNECTIONS):  # each holds a connection busy: its request is still arriving
+        s = socket.create_connection(("127.0.0.1", sb.port), timeout=30)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        half_sent.append(s)
+    time.sleep(0.2)
+    answers: list[int] = []
+
+    def late() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=30)
+        conn.request("POST", "/", body=body, headers=headers)
+        answers.append(conn.getresponse().status)
+        conn.close()
+
+    t = threading.Thread(target=late)
+    t.start()
+    time.sleep(0.5)
+    assert answers == []  # waiting for a free connection
+    half_sent.pop().close()
+    t.join(timeout=20)
+    assert answers == [200]
+    for s in half_sent:
+        s.close()

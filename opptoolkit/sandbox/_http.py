@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import sys
+import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +34,12 @@ MAX_DEPTH = 32
 #: (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout);
 #: botocore's connection pool reconnects when a pooled connection was closed.
 IDLE_TIMEOUT = 60.0
+#: Connections served at once, each by a thread. Past it the connection that has waited longest for its next
+#: request is closed (HTTP/1.1 lets a server close an idle persistent connection at any time, RFC 9112 9.3;
+#: botocore's pool opens a new one), or, with every connection busy, the next one waits to be accepted. Without
+#: a bound, clients that leave connections open (a boto3 client per call) cost the server a thread and its
+#: memory each until the idle timeout. botocore's pool holds 10 connections per client by default.
+MAX_CONNECTIONS = 64
 
 
 def _depth(value: Any) -> int:
@@ -57,6 +66,18 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.idle_timeout)  # an idle or stalled client is let go
+
+    def handle_one_request(self) -> None:
+        # Waiting for the next request, the connection is idle: the server may close it to make room.
+        self.server.idle(self.connection)
+        try:
+            arrived = bool(self.rfile.peek(1))  # type: ignore[attr-defined]  # a BufferedReader: waits for a byte
+        except (ConnectionError, TimeoutError):  # idle past the timeout, or closed
+            arrived = False
+        if not self.server.busy(self.connection) or not arrived:  # closed to make room, by the client, or timed out
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -167,7 +188,51 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, port: int, service: SellingService) -> None:
         self.service = service
         self.idle_timeout = IDLE_TIMEOUT
+        self.max_connections = MAX_CONNECTIONS
+        self._open = 0  # connections being served
+        self._idle: dict[socket.socket, None] = {}  # connections waiting for a request, longest-waiting first
+        self._room = threading.Condition()
+        self._stopping = False
         super().__init__(("127.0.0.1", port), _Handler)  # loopback only
+
+    def idle(self, conn: socket.socket) -> None:
+        """Note that ``conn`` waits for its next request (it may be closed to make room)."""
+        with self._room:
+            self._idle[conn] = None
+
+    def busy(self, conn: socket.socket) -> bool:
+        """Note that ``conn`` has a request; False when the server already closed it to make room."""
+        with self._room:
+            return self._idle.pop(conn, False) is None
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve a new connection in a thread, once there is room for it (see :data:`MAX_CONNECTIONS`)."""
+        with self._room:
+            while self._open >= self.max_connections and not self._stopping:
+                if self._idle:  # close the connection idle longest: its thread ends, and the wait below with it
+                    oldest = next(iter(self._idle))
+                    del self._idle[oldest]
+                    with contextlib.suppress(OSError):  # already gone
+                        oldest.shutdown(socket.SHUT_RDWR)
+                self._room.wait(timeout=0.5)
+            self._open += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._room:
+                self._open -= 1
+                self._idle.pop(request, None)
+                self._room.notify_all()
+
+    def shutdown(self) -> None:
+        """Stop serving, also when the accept loop waits for room."""
+        with self._room:
+            self._stopping = True
+            self._room.notify_all()
+        super().shutdown()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Log a client that disconnects or stalls as a debug line, not a traceback on stderr.
