@@ -147,7 +147,15 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
 
     if args.catalog != "AWS" or args.yes:
         return True
-    plan = plan_updates(args.edits, args.catalog, base=args.base, blank=args.blank, extra=args.extra, client=client)
+    plan = plan_updates(
+        args.edits,
+        args.catalog,
+        base=args.base,
+        blank=args.blank,
+        extra=args.extra,
+        client=client,
+        reads_per_second=args.reads_per_second,
+    )
     _print_plan(plan)
     n = int((plan["action"] == Status.UPDATE).sum())
     new = int((plan["action"] == Status.CREATE).sum())
@@ -241,6 +249,7 @@ def _push(args: argparse.Namespace) -> int:
             blank=args.blank,
             extra=args.extra,
             client=None if args.base else _client(args),
+            reads_per_second=args.reads_per_second,
         )
         _print_plan(plan)
         _results(args, plan)

@@ -320,6 +320,7 @@ def plan_updates(
     endpoint_url: str | None = None,
     today: date | None = None,
     progress: bool | None = True,
+    reads_per_second: float = READS_PER_SECOND,
 ) -> pd.DataFrame:
     """Dry run: what a push of ``edited`` would do, row by row. Sends nothing.
 
@@ -344,6 +345,8 @@ def plan_updates(
         Columns the model does not know (an analyst's "Notes"): refused (default: a mistyped
         header would otherwise drop its edits silently), or kept out of the push. Passed to
         :func:`opptoolkit.read_sheet` when ``edited`` is a path.
+    reads_per_second : float
+        Pacing of the reads without a base (default: the documented quota, 10).
 
     Returns
     -------
@@ -383,7 +386,7 @@ def plan_updates(
     ids = [r.id for r in edit.work if r.id]
     if bases is None and ids:  # new rows alone need no read (nor a client)
         client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-        with Pacer().attached(client):
+        with Pacer(reads_per_second=reads_per_second).attached(client):
             latest = _read_many(client, catalog, ids, progress)
     with gc_paused():
         return _plan_frame(edit, bases, latest, schema, blank, catalog, today)

@@ -175,6 +175,8 @@ def test_the_cli_warns_of_a_stripped_base_in_one_line(sb, export):
             "--endpoint-url",
             sb.endpoint_url,
             "--dry-run",
+            "--reads-per-second",
+            "1000",
         ],
         check=False,
         capture_output=True,
