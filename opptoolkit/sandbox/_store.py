@@ -66,6 +66,11 @@ class Store:
         with self.lock:
             self.conn.close()
 
+    def copy_from(self, other: Store) -> None:
+        """Replace everything this store holds with a copy of ``other`` (SQLite's online backup, page by page)."""
+        with other.lock, self.lock:
+            other.conn.backup(self.conn)
+
     def count(self, catalog: str | None = None) -> int:
         with self.lock:
             if catalog is None:
