@@ -1,10 +1,10 @@
-# The two promises of the README: `make demo` and `make test`, on a fresh machine.
+# The two promises of the README: `make demo` and `make test`, on a fresh machine. `make quick` is the edit loop.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck bench clean system-deps
+.PHONY: test quick demo lint typecheck bench clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ system-deps:
 
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest
+
+# Lint, types and the tests of no slow tier (markers in pyproject.toml, given in tests/conftest.py): a few
+# minutes where `make test` takes many. Not a promise: `make test` is.
+QUICK := not (browser or libreoffice or notebook or demo or crash or slow)
+quick: $(STAMP) lint typecheck
+	$(BIN)/pytest -q -m "$(QUICK)"
 
 demo: $(STAMP)
 	$(BIN)/opptoolkit demo

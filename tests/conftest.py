@@ -17,6 +17,43 @@ from opptoolkit.testing import fake_records
 
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
 
+# -- tiers -----------------------------------------------------------------------------------------
+# `make quick` runs the tests none of these marks (pyproject.toml registers them); `make test` runs all.
+# The marks are given here, by what a test uses, so a new test of a slow kind is marked without a word.
+_BY_FILE = {"test_notebooks.py": "notebook", "test_demo.py": "demo", "test_sheets_libreoffice.py": "libreoffice"}
+_BY_FIXTURE = {"resave": "libreoffice", "browser": "browser", "page": "browser"}
+_BY_NAME = {"killed": "crash", "ctrl_c": "crash"}  # a process killed mid-run (SIGKILL, SIGINT) and rerun
+#: Measured the slowest of the rest (``pytest --durations``): each takes 5 s or more alone on this machine.
+SLOW = {
+    "README.md::README.md",
+    "test_create.py::test_a_row_with_a_crm_id_edited_after_its_create_is_never_created_again",
+    "test_referrals.py::test_the_report_has_the_referrals_section_from_invitations_and_the_ledger",
+    "test_referrals.py::test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns",
+    "test_sheets.py::test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads",
+    "test_plan.py::test_the_column_wise_plan_is_the_row_by_row_plan",
+    "test_report.py::test_cli_report_of_a_mirror_compares_with_the_sync_before",
+    "test_report.py::test_cli_report_of_a_mirror_by_its_folder_or_its_file",
+    "test_workbook_base.py::test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is_pending",
+    "test_sandbox.py::test_injected_faults_are_500s_that_retries_absorb",
+    "test_pull.py::test_throttled_runs_complete",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path
+        marks = set()
+        if "browser" in path.parts:
+            marks.add("browser")
+        if path.name in _BY_FILE:
+            marks.add(_BY_FILE[path.name])
+        marks |= {mark for fixture, mark in _BY_FIXTURE.items() if fixture in getattr(item, "fixturenames", ())}
+        marks |= {mark for word, mark in _BY_NAME.items() if word in item.name}
+        if f"{path.name}::{item.name.split('[')[0]}" in SLOW:
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
 
 @pytest.fixture(scope="session")
 def records() -> list[dict]:

@@ -6,9 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -26,6 +24,10 @@ def test_the_four_notebooks_exist():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
+    # imported here: nbformat's jsonschema compiles a grammar on import, a few seconds of every collection
+    import nbformat
+    from nbclient import NotebookClient
+
     monkeypatch.delenv("OPPTOOLKIT_ENDPOINT", raising=False)  # each notebook starts its own sandbox
     monkeypatch.setenv("OPPTOOLKIT_LEDGER", str(tmp_path / "ledger"))
     # the kernel imports the tree under test, not whichever copy the environment installed
