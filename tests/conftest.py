@@ -22,7 +22,8 @@ N_LAW = 1000  # the round-trip law runs over at least this many generated record
 # The marks are given here, by what a test uses, so a new test of a slow kind is marked without a word.
 _BY_FILE = {"test_notebooks.py": "notebook", "test_demo.py": "demo", "test_sheets_libreoffice.py": "libreoffice"}
 _BY_FIXTURE = {"resave": "libreoffice", "browser": "browser", "page": "browser"}
-_BY_NAME = {"killed": "crash", "ctrl_c": "crash"}  # a process killed mid-run (SIGKILL, SIGINT) and rerun
+# a process killed mid-run (SIGKILL, SIGINT) and rerun; a case that asks for `resave` by getfixturevalue
+_BY_NAME = {"killed": "crash", "ctrl_c": "crash", "resaved": "libreoffice"}
 #: Measured the slowest of the rest (``pytest --durations``): each takes 5 s or more alone on this machine.
 SLOW = {
     "README.md::README.md",
