@@ -99,7 +99,7 @@ def test_a_sandbox_client_is_made_as_every_client_is_and_fails_fast_once_the_san
 
 def test_an_operation_the_sandbox_does_not_implement_is_a_clear_error(client):
     with pytest.raises(ClientError) as e:
-        client.get_selling_system_settings(Catalog="Sandbox")
+        client.list_opportunity_bulk_jobs(Catalog="Sandbox")  # no recording shows AWS answering it
     assert e.value.response["Error"]["Code"] == "UnknownOperationException"
     assert "not implemented" in e.value.response["Error"]["Message"]
 

@@ -63,6 +63,9 @@ PARTNER_REFERRAL = _value("OpportunityOrigin", "Partner Referral")
 #: sampleUI/start_engagement_by_accepting_invitation_task.py), and ListEngagementInvitations filters
 #: on SenderAwsAccountId, "an AWS account ID or alias" (model: AwsAccount pattern ``[0-9]{12}|\w{1,12}``).
 AWS_SENDER = "aws"
+#: The members of an accept task's answer that show only once it is done (model: OpportunityId, "the opportunity
+#: identifier"; ResourceSnapshotJobId "created as part of this task"; Message and ReasonCode "If the task fails").
+ACCEPT_OUTCOME = ("OpportunityId", "ResourceSnapshotJobId", "Message", "ReasonCode")
 
 
 def _id(prefix: str, *parts: str, n: int = 13) -> str:
@@ -257,19 +260,25 @@ class EngagementsMixin:
                 inv["Status"] = ACCEPTED
                 doc["opportunity"] = opportunity
                 self._put_invitation(doc)
+                # recorded: the accepting partner joins the engagement with its own opportunity and a snapshot
+                # job (Working with Multipartner Opportunities / Receiving Partner -
+                # StartEngagementByAcceptingInvitationTask, then ListEngagementResourceAssociations)
+                self.join_engagement(catalog, inv)  # type: ignore[attr-defined]
                 task.update(
                     TaskStatus=COMPLETE,
                     OpportunityId=opportunity,
-                    ResourceSnapshotJobId=_id("job-", catalog, token),
+                    ResourceSnapshotJobId=self.start_snapshot_job(catalog, inv["EngagementId"], opportunity),  # type: ignore[attr-defined]
                 )
             self.store.put_doc(TASK, catalog, task_id, json.dumps(to_wire(task, _task_shape())))
             self.store.put_doc(ACCEPT_TOKEN, catalog, token, task_id)
-        return task
+            self.hold_task(catalog, task_id, stamp)  # type: ignore[attr-defined]
+        return self._task(catalog, task_id)
 
     def _task(self, catalog: str, task_id: str) -> dict[str, Any]:
         text = self.store.get_doc(TASK, catalog, task_id)
         assert text is not None, task_id
-        return from_wire(json.loads(text), _task_shape())
+        # SandboxConfig.task_seconds: IN_PROGRESS until then (the task is asynchronous, as quoted above)
+        return self.task_now(catalog, from_wire(json.loads(text), _task_shape()), ACCEPT_OUTCOME)  # type: ignore[attr-defined,no-any-return]
 
     def _ListEngagementByAcceptingInvitationTasks(self, p: dict[str, Any]) -> dict[str, Any]:
         catalog = p["Catalog"]
@@ -279,7 +288,7 @@ class EngagementsMixin:
             "EngagementInvitationId": {i.rsplit("/", 1)[-1] for i in p.get("EngagementInvitationIdentifier") or ()},
             "TaskId": {i.rsplit("/", 1)[-1] for i in p.get("TaskIdentifier") or ()},
         }
-        items = [from_wire(json.loads(t), _task_shape()) for t in self.store.docs(TASK, catalog)]
+        items = [self._task(catalog, json.loads(t)["TaskId"]) for t in self.store.docs(TASK, catalog)]
         items = [t for t in items if not any(v and t.get(m) not in v for m, v in wanted.items())]
         return _page(_sorted(items, p, "StartTime"), p, "TaskSummaries", p.get("MaxResults") or 20)
 
@@ -297,7 +306,10 @@ class EngagementsMixin:
                 inv = self._invitation(catalog, known)["invitation"]
                 return {ID: inv["Id"], "Arn": inv["Arn"]}
             engagements = {d["invitation"].get("EngagementId"): d["invitation"] for d in self._invitation_docs(catalog)}
-            engagement = engagements.get(p["EngagementIdentifier"])
+            # recorded: an invitation shows its engagement's title, description and members (LeadToOpportunity /
+            # GetEngagementInvitation); an engagement the sandbox holds answers them (_engagement_ops)
+            view = self.engagement_view(catalog, p["EngagementIdentifier"])  # type: ignore[attr-defined]
+            engagement = view or engagements.get(p["EngagementIdentifier"])
             if engagement is None:
                 raise ServiceError(
                     "ResourceNotFoundException",
@@ -324,6 +336,8 @@ class EngagementsMixin:
                 "Receiver": receiver,
                 "Payload": invitation["Payload"],
                 "InvitationMessage": invitation["Message"],
+                "EngagementDescription": engagement.get("EngagementDescription"),
+                "ExistingMembers": engagement.get("ExistingMembers"),
             }
             self._put_invitation(
                 {

@@ -195,13 +195,9 @@ class PartnerOperations:
                 }
             else:
                 # model: ResourceSnapshotJobId, EngagementId, EngagementInvitationId "Only populated if
-                # TaskStatus is COMPLETE"; their patterns: job-, eng-, engi- and 13/14/13 characters
-                task["_final"] = {
-                    "TaskStatus": "COMPLETE",
-                    "ResourceSnapshotJobId": f"job-{self._rid(13)}",
-                    "EngagementId": f"eng-{self._rid(14)}",
-                    "EngagementInvitationId": f"engi-{self._rid(13)}",
-                }
+                # TaskStatus is COMPLETE": the engagement, invitation and snapshot job the task made, which are then
+                # readable (_engagement_ops.engage_opportunity)
+                task["_final"] = {"TaskStatus": "COMPLETE", **self.engage_opportunity(catalog, identifier)}  # type: ignore[attr-defined]
             tasks[task_id] = task
         return self._task_view(task)
 

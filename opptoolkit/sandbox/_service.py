@@ -37,9 +37,12 @@ from ..rules import (
 )
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import encode_text, input_shape, map_text, output_shape, project
+from ._engagement_ops import EngagementOpsMixin
 from ._engagements import EngagementsMixin
 from ._errors import ServiceError, validation_error
 from ._partner import PartnerOperations
+from ._settings import SettingsMixin
+from ._snapshots import SnapshotsMixin
 from ._store import Store, ts_key
 
 # Testing in a sandbox (https://docs.aws.amazon.com/partner-central/latest/APIReference/testing-sandbox.html):
@@ -96,6 +99,15 @@ class SandboxConfig:
         Seed of the fault generator (repeatable runs).
     account_id, region : str
         Used in ARNs.
+    task_seconds : float
+        Seconds an asynchronous task (StartEngagementByAcceptingInvitationTask,
+        StartOpportunityFromEngagementTask) answers IN_PROGRESS before its outcome shows. AWS's Sandbox
+        catalog was recorded answering COMPLETE at once (0, the default); the tasks are asynchronous
+        (StartEngagementByAcceptingInvitationTask page), so a client must poll: raise it to test that it does.
+    snapshot_job_role : str or None
+        The IAM role (name or ARN) GetSellingSystemSettings answers until PutSellingSystemSettings sets
+        another; None: no role, and resource snapshot jobs fail ("Without the role, engagement partners
+        won't see your updates", working-with-multi-partner-opportunities page).
     """
 
     read_rate: float = READS_PER_SECOND
@@ -111,6 +123,8 @@ class SandboxConfig:
     seed: int = 0
     account_id: str = "123456789012"
     region: str = "us-east-1"
+    task_seconds: float = 0.0
+    snapshot_job_role: str | None = "ResourceSnapshotJobRole"
 
     @classmethod
     def fast(cls, **overrides: Any) -> SandboxConfig:
@@ -144,7 +158,7 @@ def _now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-class SellingService(EngagementsMixin, PartnerOperations):
+class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, SnapshotsMixin, SettingsMixin):
     """Partner Central Selling operations over a :class:`Store`."""
 
     def __init__(self, store: Store, config: SandboxConfig | None = None) -> None:
