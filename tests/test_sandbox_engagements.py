@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -907,3 +907,38 @@ def test_a_file_backed_sandbox_keeps_engagements_snapshots_jobs_settings_and_tag
             client.create_engagement(Catalog=CATALOG, ClientToken="eng-x", Title="x")
             client.create_engagement(Catalog=CATALOG, ClientToken="eng-x", Title="y")
         assert _code(e) == "ConflictException"
+
+
+def test_the_seed_can_hold_new_expiring_and_expired_lead_invitations():
+    with Sandbox(config=SandboxConfig.fast(), leads=True) as sb:  # dated from today: expiry is judged by the clock
+        client = sb.client()
+        listed = client.list_engagement_invitations(
+            Catalog=CATALOG, ParticipantType="RECEIVER", PayloadType=["LeadInvitation"]
+        )
+        leads = listed["EngagementInvitationSummaries"]
+        now = datetime.now(UTC)
+        assert sorted(i["Status"] for i in leads) == ["EXPIRED", "PENDING", "PENDING", "PENDING", "PENDING"]
+        assert all(i["SenderAwsAccountId"] == "aws" for i in leads)
+        expiring = [i for i in leads if i["Status"] == "PENDING" and i["ExpirationDate"] - now < timedelta(days=2)]
+        assert expiring, "an invitation that expires within two days of the seed's day"
+        new = next(i for i in leads if i["Status"] == "PENDING" and i not in expiring)
+        client.accept_engagement_invitation(Catalog=CATALOG, Identifier=new["Id"])
+        lead = client.get_engagement(Catalog=CATALOG, Identifier=new["EngagementId"])["Contexts"][0]["Payload"]["Lead"]
+        assert lead["Interactions"][0]["Contact"]["Email"]  # the contact shows once accepted
+        task = client.start_opportunity_from_engagement_task(
+            Catalog=CATALOG, ClientToken=_token(), Identifier=new["EngagementId"], ContextIdentifier="1"
+        )
+        opp = client.get_opportunity(Catalog=CATALOG, Identifier=task["OpportunityId"])
+        assert opp["Customer"]["Account"]["CompanyName"] == lead["Customer"]["CompanyName"]
+        expired = next(i for i in leads if i["Status"] == "EXPIRED")
+        with pytest.raises(ClientError) as e:
+            client.accept_engagement_invitation(Catalog=CATALOG, Identifier=expired["Id"])
+        assert _code(e) == "ValidationException"
+    with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as sb:  # by default, opportunity invitations only
+        types = {
+            i["PayloadType"]
+            for i in sb.client().list_engagement_invitations(Catalog=CATALOG, ParticipantType="RECEIVER")[
+                "EngagementInvitationSummaries"
+            ]
+        }
+        assert types == {"OpportunityInvitation"}

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._engagement_ops import seed_leads
 from ._errors import ServiceError
 from ._http import SandboxServer
 from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_invitations, seed_records, shift_dates, write_seed
@@ -83,6 +84,9 @@ class Sandbox:
         The day the seed's pipeline should look current on (default: today, UTC): its dates
         move by ``as_of - SEED_DAY`` days, so overdue, stale and recent opportunities keep the
         same mix whenever the sandbox starts. ``SEED_DAY`` gives the dates as committed.
+    leads : bool
+        Seed AWS's lead invitations too (new, expiring and expired ones, each on an engagement AWS
+        holds; see :meth:`send_lead`). Off by default: the referral triage reads opportunity invitations.
 
     Attributes
     ----------
@@ -100,12 +104,15 @@ class Sandbox:
         config: SandboxConfig | None = None,
         seed: bool = True,
         as_of: date | None = None,
+        leads: bool = False,
     ) -> None:
         self.store = Store(db)
         self.config = config or SandboxConfig()
         self.service = SellingService(self.store, self.config)
         if seed and self.store.count() == 0:
             self.store.copy_from(_seeded(as_of or datetime.now(UTC).date()))
+            for lead in seed_leads(as_of or datetime.now(UTC).date()) if leads else ():
+                self.service.send_lead("Sandbox", **lead)
         self._server = SandboxServer(port, self.service)
         self._thread: threading.Thread | None = None
 
@@ -202,6 +209,47 @@ class Sandbox:
         ('Action Required', 'Missing customer details', 'INVALID_RESOURCE_STATE')
         """
         return self.service.review(catalog, identifier, status, reason=reason, comments=comments)
+
+    def send_lead(
+        self, catalog: str, lead: dict[str, Any], *, title: str, message: str, **kwargs: Any
+    ) -> tuple[str, str]:
+        """Play AWS sharing a lead with this partner; return (engagement id, invitation id).
+
+        ``lead`` is a LeadContext (customer, interactions); AWS's engagement holds it, and a LeadInvitation
+        showing the customer and the interaction's source (not the contact) is sent to this account, as AWS's
+        samples do with CreateEngagement and CreateEngagementInvitation. ``description``, ``sent``,
+        ``expires`` and ``insights`` are optional.
+
+        Examples
+        --------
+        >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+        ...     lead = {"Customer": {"CompanyName": "Acme Corp"}, "Interactions": [{"Contact": {
+        ...         "BusinessTitle": "CTO", "Email": "cto@acme.example", "FirstName": "Ana", "LastName": "Lima"}}]}
+        ...     engagement, invitation = sb.send_lead("Sandbox", lead, title="Acme lead", message="A lead for you")
+        ...     inv = sb.client().get_engagement_invitation(Catalog="Sandbox", Identifier=invitation)
+        >>> inv["PayloadType"], inv["Status"], inv["EngagementId"] == engagement
+        ('LeadInvitation', 'PENDING', True)
+        """
+        return self.service.send_lead(catalog, lead, title=title, message=message, **kwargs)
+
+    def partner_accepts(self, catalog: str, invitation: str, *, company: str, website: str | None = None) -> str:
+        """Play the partner an invitation this account sent accepting it; return their opportunity's Id.
+
+        They join the engagement (ListEngagementMembers) and share a snapshot of their opportunity
+        (ListEngagementResourceAssociations, GetResourceSnapshot), as the recorded multi-partner flow shows.
+        """
+        return self.service.partner_accepts(catalog, invitation, company=company, website=website)
+
+    def set_snapshot_job(
+        self, catalog: str, job: str, *, status: str | None = None, failure: str | None = None
+    ) -> dict[str, Any]:
+        """Stop (``status="Stopped"``) or start a resource snapshot job, or make its runs fail with ``failure``.
+
+        What AWS's side can do to a job that the API does not show happening: a job whose runs fail reports
+        ``failure`` as its LastFailure and stops making snapshots; ``failure=None`` lets it succeed again.
+        Returns the job as GetResourceSnapshotJob answers it.
+        """
+        return self.service.set_job(catalog, job, status=status, failure=failure)
 
     def record(self, catalog: str, identifier: str) -> dict[str, Any] | None:
         """Return the stored record, read directly (no quota)."""

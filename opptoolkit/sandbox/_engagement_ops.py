@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import fields as P
@@ -910,3 +910,94 @@ def _summary_of_invitation(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("OpportunityType"):
         summary["OpportunityType"] = payload["OpportunityType"]
     return summary
+
+
+# -- the seed's leads ----------------------------------------------------------------------------------------------
+#: Days from the seed's day to each seeded lead invitation's expiry: two new ones, two expiring within two days, one
+#: already expired (a pending invitation past its ExpirationDate reads EXPIRED). recorded: a lead invitation
+#: expires 15 days after it is sent (Lead_To_Opportunity.md step 1: InvitationDate 2025-11-03, ExpirationDate
+#: 2025-11-18).
+_LEAD_EXPIRY = (15, 12, 2, 1, -2)
+_LEAD_LIFETIME = 15
+# flavour text of the sandbox: customers, sources and people of its leads
+_LEAD_COMPANIES = (
+    ("Acme Corp", "Aerospace", "https://acme.example", "US", "Seattle"),
+    ("Bluewave Retail", "Retail", "https://bluewave.example", "GB", "London"),
+    ("Corvid Health", "Healthcare", "https://corvid.example", "DE", "Berlin"),
+    ("Delta Freight", "Transportation and Logistics", "https://deltafreight.example", "US", "Austin"),
+    ("Evergreen Learning", "Education", "https://evergreen.example", "CA", "Toronto"),
+)
+_LEAD_SOURCES = (
+    ("Campaign", "Data modernization campaign - 2026", "Database", "Completed Form"),
+    ("Webinar", "Generative AI webinar", "AI/ML", "Attended Webinar"),
+    ("Event", "AWS Summit", "Migration", "Visited Booth"),
+    ("Campaign", "Analytics campaign - 2026", "Analytics", "Downloaded Whitepaper"),
+    ("Website", "Partner solution page", "Security", "Requested Contact"),
+)
+_LEAD_PEOPLE = (
+    ("Torey", "Orn", "Head of Data"),
+    ("Mira", "Holt", "CTO"),
+    ("Jonas", "Weber", "IT Director"),
+    ("Ana", "Lima", "VP Engineering"),
+    ("Kofi", "Mensah", "Cloud Architect"),
+)
+
+
+def seed_leads(as_of: date) -> list[dict[str, Any]]:
+    """Return the leads the seed has AWS send (keyword arguments of :meth:`EngagementOpsMixin.send_lead`).
+
+    New, expiring and expired lead invitations relative to ``as_of``, each on its own engagement whose Lead context
+    has the customer and one interaction with a named contact.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import SEED_DAY
+    >>> leads = seed_leads(SEED_DAY)
+    >>> len(leads), [(lead["expires"].date() - SEED_DAY).days for lead in leads]
+    (5, [15, 12, 2, 1, -2])
+    """
+    base = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    out = []
+    for n, days in enumerate(_LEAD_EXPIRY):
+        company, industry, website, country, city = _LEAD_COMPANIES[n]
+        kind, source, usecase, action = _LEAD_SOURCES[n]
+        first, last, title = _LEAD_PEOPLE[n]
+        expires = base + timedelta(days=days, hours=n)
+        sent = expires - timedelta(days=_LEAD_LIFETIME)
+        lead = {
+            "Customer": {
+                "CompanyName": company,
+                "Industry": industry,
+                "WebsiteUrl": website,
+                "Address": {"CountryCode": country, "City": city},
+                "AwsMaturity": "Evaluating",
+                "MarketSegment": "Enterprise" if n % 2 == 0 else "Mid-Market",
+            },
+            "Interactions": [
+                {
+                    "SourceType": kind,
+                    "SourceId": f"SRC{n:05d}",
+                    "SourceName": source,
+                    "Usecase": usecase,
+                    "CustomerAction": action,
+                    "InteractionDate": sent - timedelta(hours=2),
+                    "Contact": {
+                        "BusinessTitle": title,
+                        "Email": f"{first.lower()}.{last.lower()}@{website.split('//')[1]}",
+                        "FirstName": first,
+                        "LastName": last,
+                    },
+                }
+            ],
+        }
+        out.append(
+            {
+                "lead": lead,
+                "title": f"{company.split()[0]} {usecase} lead"[:40],
+                "description": f"Lead from {source}",
+                "message": f"We have a lead from {company} that matches your expertise. Would you like to collaborate?",
+                "sent": sent,
+                "expires": expires,
+            }
+        )
+    return out
