@@ -164,6 +164,9 @@ def test_a_lead_goes_from_invitation_to_a_submitted_opportunity_as_recorded(sb, 
     answer = client.accept_engagement_invitation(Catalog=CATALOG, Identifier=invitation)
     assert set(answer) == {"ResponseMetadata"}
     assert client.get_engagement_invitation(Catalog=CATALOG, Identifier=invitation)["Status"] == "ACCEPTED"
+    # recorded (LeadToOpportunity / GetEngagement): two members, the one that invited and the one that accepted
+    members = client.list_engagement_members(Catalog=CATALOG, Identifier=engagement)["EngagementMemberList"]
+    assert sorted(m["AccountId"] for m in members) == sorted([ME, "aws"])
 
     # step 3: the engagement with its Lead context "1"; the interaction is dated when it was received
     eng = client.get_engagement(Catalog=CATALOG, Identifier=engagement)
@@ -180,6 +183,7 @@ def test_a_lead_goes_from_invitation_to_a_submitted_opportunity_as_recorded(sb, 
         "Contexts",
     } <= set(eng)
     assert eng["Arn"] == f"arn:aws:partnercentral:us-east-1::catalog/{CATALOG}/engagement/{engagement}"
+    assert (eng["MemberCount"], eng["ModifiedBy"]) == (2, ME)
     (context,) = eng["Contexts"]
     assert (context["Id"], context["Type"]) == ("1", "Lead")
     lead = context["Payload"]["Lead"]

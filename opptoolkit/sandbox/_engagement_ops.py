@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -74,8 +75,16 @@ LEAD_CLOSE_DAYS, LEAD_TITLE = 90, "Converted from Lead"
 #: sales guide, "Lead status": Open, Research, Qualified, Disqualified; the model's QualificationStatus is free
 #: text (pattern only), so the sandbox refuses only what its ReasonCode names: DisqualifiedLeadNotPermitted.
 DISQUALIFIED = "Disqualified"
-_COUNTRY = "Customer.Account.Address.CountryCode"
-assert _COUNTRY in get_schema(), _COUNTRY
+
+
+def _first(shape: str) -> str:
+    """Return the first value of a model enum (the code names no opportunity enum value by hand)."""
+    return str(service_model().shape_for(shape).enum[0])  # type: ignore[attr-defined]
+
+
+#: recorded: a converted lead is a Prospect, Net New Business (LeadToOpportunity / GetOpportunity): the model's
+#: first Stage and first OpportunityType
+PROSPECT, NET_NEW = _first("Stage"), _first("OpportunityType")
 _OWNER = {
     # recorded: a converted lead's opportunity has one team member, the API user, as "OpportunityOwner"
     # (LeadToOpportunity / GetOpportunity); the person is the seed's partner account manager
@@ -391,6 +400,17 @@ class EngagementOpsMixin:
                 members=[dict(owner)],
                 stamp=invited_at.replace(microsecond=invited_at.microsecond // 1000 * 1000),
             )
+        # the sender of an invitation is a member of its engagement (recorded: the invitation's ExistingMembers name
+        # the sender's company, LeadToOpportunity / GetEngagementInvitation); the sandbox delivers an invitation it
+        # sends itself as AWS's (CreateEngagementInvitation), so AWS is then the member that invited it, and the
+        # engagement counts two members once accepted, as recorded (LeadToOpportunity / GetEngagement: MemberCount 2)
+        sender = inv.get("SenderAwsAccountId")
+        if sender and all(m.get("AccountId") != sender for m in doc["members"]):
+            doc["members"].append(
+                dict(AWS_MEMBER)
+                if sender == AWS_MEMBER["AccountId"]
+                else {"AccountId": sender, "CompanyName": inv.get("SenderCompanyName") or sender}
+            )
         if not self._is_member(doc):
             doc["members"].append(self._me())
         self._touch(doc, self.config.account_id)
@@ -550,7 +570,7 @@ class EngagementOpsMixin:
         if customer.get("WebsiteUrl") and schema[P.WEBSITE].matches(customer["WebsiteUrl"]):
             account["WebsiteUrl"] = customer["WebsiteUrl"]
         country = (customer.get("Address") or {}).get("CountryCode")
-        if country in schema[_COUNTRY].enum:
+        if country in service_model().shape_for("CountryCode").enum:  # type: ignore[attr-defined]
             account["Address"] = {"CountryCode": country}
         project: dict[str, Any] = {"Title": LEAD_TITLE, "ExpectedCustomerSpend": []}
         problems = [i.get("BusinessProblem") for i in lead.get("Interactions") or [] if i.get("BusinessProblem")]
@@ -568,12 +588,12 @@ class EngagementOpsMixin:
             "LastModifiedDate": stamp,
             "Customer": {"Account": account, "Contacts": []},
             "Project": project,
-            "OpportunityType": enum_value("OpportunityType", "Net New Business"),
+            "OpportunityType": NET_NEW,
             "Marketing": {"Source": enum_value("MarketingSource", "None")},
             "NationalSecurity": enum_value("NationalSecurity", "No"),
             "OpportunityTeam": [dict(_OWNER)],
             "LifeCycle": {
-                "Stage": enum_value("Stage", "Prospect"),
+                "Stage": PROSPECT,
                 "ReviewStatus": PENDING_SUBMISSION,
                 "TargetCloseDate": (stamp + timedelta(days=LEAD_CLOSE_DAYS)).date().isoformat(),
             },
@@ -902,7 +922,7 @@ def _summary_of_invitation(payload: dict[str, Any]) -> dict[str, Any]:
         account["Address"] = {"CountryCode": customer["CountryCode"]}
     summary: dict[str, Any] = {
         "Customer": {"Account": account, "Contacts": []},
-        "Lifecycle": {"Stage": enum_value("Stage", "Prospect"), "ReviewStatus": PENDING_SUBMISSION},
+        "Lifecycle": {"Stage": PROSPECT, "ReviewStatus": PENDING_SUBMISSION},
         "Project": {"ExpectedCustomerSpend": proj.get("ExpectedCustomerSpend") or []},
     }
     if proj.get("TargetCompletionDate"):
@@ -921,11 +941,11 @@ _LEAD_EXPIRY = (15, 12, 2, 1, -2)
 _LEAD_LIFETIME = 15
 # flavour text of the sandbox: customers, sources and people of its leads
 _LEAD_COMPANIES = (
-    ("Acme Corp", "Aerospace", "https://acme.example", "US", "Seattle"),
-    ("Bluewave Retail", "Retail", "https://bluewave.example", "GB", "London"),
-    ("Corvid Health", "Healthcare", "https://corvid.example", "DE", "Berlin"),
-    ("Delta Freight", "Transportation and Logistics", "https://deltafreight.example", "US", "Austin"),
-    ("Evergreen Learning", "Education", "https://evergreen.example", "CA", "Toronto"),
+    ("Acme Corp", "https://acme.example"),
+    ("Bluewave Retail", "https://bluewave.example"),
+    ("Corvid Health", "https://corvid.example"),
+    ("Delta Freight", "https://deltafreight.example"),
+    ("Evergreen Learning", "https://evergreen.example"),
 )
 _LEAD_SOURCES = (
     ("Campaign", "Data modernization campaign - 2026", "Database", "Completed Form"),
@@ -957,9 +977,13 @@ def seed_leads(as_of: date) -> list[dict[str, Any]]:
     (5, [15, 12, 2, 1, -2])
     """
     base = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    rng = random.Random(2026)
+    industries = service_model().shape_for("Industry").enum  # type: ignore[attr-defined]
+    countries = service_model().shape_for("CountryCode").enum[:40]  # type: ignore[attr-defined]
     out = []
     for n, days in enumerate(_LEAD_EXPIRY):
-        company, industry, website, country, city = _LEAD_COMPANIES[n]
+        company, website = _LEAD_COMPANIES[n]
+        industry, country = rng.choice(industries), rng.choice(countries)
         kind, source, usecase, action = _LEAD_SOURCES[n]
         first, last, title = _LEAD_PEOPLE[n]
         expires = base + timedelta(days=days, hours=n)
@@ -969,7 +993,7 @@ def seed_leads(as_of: date) -> list[dict[str, Any]]:
                 "CompanyName": company,
                 "Industry": industry,
                 "WebsiteUrl": website,
-                "Address": {"CountryCode": country, "City": city},
+                "Address": {"CountryCode": country},
                 "AwsMaturity": "Evaluating",
                 "MarketSegment": "Enterprise" if n % 2 == 0 else "Mid-Market",
             },
