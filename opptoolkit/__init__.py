@@ -25,7 +25,7 @@ from ._workbook_base import write_results
 from .client import list_opportunities, read_aws_summaries, read_opportunities
 from .connection import Connection, Pacer, connect, get_client
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
-from .frame import payload_from_record, to_frame, to_payload, to_payloads
+from .frame import payload_from_record, snapshot_time, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
 from .partner import assign_opportunities, read_solutions, submit_opportunities
@@ -34,7 +34,7 @@ from .referrals import push_decisions, read_invitations, read_triage, write_tria
 from .report import write_report
 from .rules import validate_payload
 from .schema import Catalog, Field, Schema, get_schema, label_for
-from .sheets import Extra, Headers, read_sheet, write_sheet
+from .sheets import Extra, Headers, read_sheet, to_excel, write_sheet
 
 if TYPE_CHECKING:
     from .form import OpportunityForm, edit_opportunity
@@ -102,9 +102,11 @@ __all__ = [
     "read_solutions",
     "read_triage",
     "report",
+    "snapshot_time",
     "snapshots",
     "submit_opportunities",
     "sync_mirror",
+    "to_excel",
     "to_frame",
     "to_payload",
     "to_payloads",

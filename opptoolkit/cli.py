@@ -332,6 +332,7 @@ def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> N
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .frame import snapshot_time
     from .io import read_frame
     from .mirror import MIRROR_FILE, read_mirror, snapshots
     from .report import write_report
@@ -377,7 +378,7 @@ def _report(args: argparse.Namespace) -> int:
     skipped = [name for name, v in views.items() if isinstance(v, str)]
     print(f"report of {len(df)} opportunities: {args.html}" + (f" and {args.xlsx}" if args.xlsx else ""))
     if since is not None:
-        when = since.attrs.get("opptoolkit.snapshot")
+        when = snapshot_time(since)
         print(
             f"  compared with {len(since)} opportunities as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}"
         )

@@ -33,7 +33,12 @@ from ._gc import gc_paused
 from ._values import is_blank, to_utc, to_utc_datetime
 from .schema import ID, IDENTIFIER, Field, Schema, get_schema, split_column
 
-__all__ = ["payload_from_record", "to_frame", "to_payload", "to_payloads"]
+__all__ = ["SNAPSHOT_ATTR", "payload_from_record", "snapshot_time", "to_frame", "to_payload", "to_payloads"]
+
+#: The key in ``DataFrame.attrs`` of the sync time a frame from :func:`opptoolkit.read_mirror` stands for:
+#: ISO 8601 text in UTC, as pandas writes ``attrs`` into a Parquet file's metadata as JSON
+#: (:func:`snapshot_time` reads it).
+SNAPSHOT_ATTR = "opptoolkit.snapshot"
 
 _log = logging.getLogger(__name__)
 _SKIP_KEYS = frozenset({"ResponseMetadata"})
@@ -741,3 +746,37 @@ def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = No
         rec[IDENTIFIER] = rec.pop(ID)
     out: dict[str, Any] = _prune(rec, schema.update_shape)
     return out
+
+
+def snapshot_time(df: pd.DataFrame) -> datetime | None:
+    """Return the UTC time of the sync a frame from :func:`opptoolkit.read_mirror` shows; None for any other frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A frame from :func:`opptoolkit.read_mirror` (or one that kept its ``attrs``, e.g. through ``to_parquet``).
+
+    Returns
+    -------
+    datetime or None
+        The sync's time, aware, in UTC.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame()
+    >>> df.attrs[SNAPSHOT_ATTR] = "2026-11-25T08:30:00+00:00"
+    >>> snapshot_time(df)
+    datetime.datetime(2026, 11, 25, 8, 30, tzinfo=datetime.timezone.utc)
+    >>> snapshot_time(pd.DataFrame()) is None
+    True
+    """
+    when = df.attrs.get(SNAPSHOT_ATTR)
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError:
+            return None
+    if not isinstance(when, datetime):
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)

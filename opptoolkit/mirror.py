@@ -55,7 +55,7 @@ from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError
-from .frame import to_frame
+from .frame import SNAPSHOT_ATTR, to_frame
 from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, ID, Catalog, Schema, get_schema, output_schema, split_column
 from .wire import loads_record
@@ -72,8 +72,6 @@ MIRROR_FILE = "opportunities.parquet"
 #: The folder, beside the mirror's file, of what each sync fetched.
 HISTORY_DIR = "_history"  # a leading underscore: Spark and Hive skip it when they read DIR
 _STAMP = "%Y%m%dT%H%M%S.%fZ"  # a history file's name: the sync's UTC time, sorting as it reads
-#: The key in ``DataFrame.attrs`` of the sync time a frame from :func:`read_mirror` stands for.
-SNAPSHOT_ATTR = "opptoolkit.snapshot"
 _CURSOR = b"opptoolkit.cursor"
 _CATALOG = b"opptoolkit.catalog"
 _LAYOUT = b"opptoolkit.layout"
@@ -377,7 +375,8 @@ def read_mirror(
     -------
     pandas.DataFrame
         The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``. Its
-        ``attrs["opptoolkit.snapshot"]`` is the time of the sync it shows, when the mirror keeps one.
+        ``attrs["opptoolkit.snapshot"]`` is the time of the sync it shows (ISO 8601 text in UTC, so the
+        frame's ``to_parquet`` keeps it; :func:`opptoolkit.snapshot_time` reads it), when the mirror keeps one.
 
 
     Examples
@@ -408,7 +407,7 @@ def read_mirror(
         table = table.select([i for i, col in enumerate(table.columns) if col.null_count < len(col)])
     df = _frame(table)
     if when is not None:
-        df.attrs[SNAPSHOT_ATTR] = when
+        df.attrs[SNAPSHOT_ATTR] = when.isoformat()
     return df
 
 

@@ -22,19 +22,26 @@ Conventions (documented in the README, stable across versions):
   are skipped; problems name the row number the spreadsheet program shows.
 
 Cells a spreadsheet program converted (a number in a text field, a date typed into a date
-field) are converted back and listed in ``df.attrs["sheet_warnings"]``.
+field) are converted back and listed in ``df.attrs["sheet_warnings"]`` (each a dict of a
+:class:`~opptoolkit.Problem`'s ``row``, ``field``, ``code`` and ``message``: ``attrs`` hold only what
+JSON carries, since pandas writes them into a Parquet file's metadata as JSON).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
+import functools
+import json
 import logging
+import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -44,13 +51,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fields as P
+from ._files import replacing
 from ._gc import gc_paused
 from ._values import did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
 from .rules import ASSOCIATED
 from .schema import ID, Field, Schema, get_schema, label_for
 
-__all__ = ["read_sheet", "write_sheet"]
+__all__ = ["read_sheet", "to_excel", "write_sheet"]
 
 _log = logging.getLogger(__name__)
 Headers = Literal["path", "label"]  # dotted paths, or friendly labels
@@ -407,6 +415,174 @@ def _write_xlsx(
 
     write_base(wb, paths, zip(*columns, strict=True))  # the export as written, for the next push (very hidden)
     wb.save(tmp)
+
+
+# -- a plain workbook for Excel ------------------------------------------------------------------------
+
+
+def to_excel(
+    df: pd.DataFrame | Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    sheet_name: str = "Sheet1",
+    index: bool = False,
+) -> Path:
+    """Write any frame of the toolkit to an ``.xlsx`` for reading in Excel: what ``DataFrame.to_excel`` refuses.
+
+    Every time in the toolkit's frames is time-zone aware (UTC, as the API sends it), and pandas refuses
+    those ("Excel does not support datetimes with timezones"). Here a column of aware times is written as
+    Excel date-times in its own zone (UTC unless you converted it), with the zone in its header
+    (``LastModifiedDate (UTC)``), so they sort, filter and subtract in Excel. Numbers stay numbers, and
+    so become the API's amounts (text in the frame: a field whose model pattern admits decimal numbers
+    only), so that they add up; lists are one item per line; every text carries the formula guard of
+    :func:`write_sheet` (a leading ``=`` is shown, never run). Header bold and frozen, with a filter.
+
+    This is a copy to read; the workbook to edit and push back is :func:`write_sheet`'s, whose cells are the
+    API's texts and which reads back exactly.
+
+    Parameters
+    ----------
+    df : DataFrame or mapping of str to DataFrame
+        One frame, or several by sheet name (at most 31 characters each, as Excel allows).
+    path : str or Path
+        The ``.xlsx`` to write (whole or not at all).
+    sheet_name : str, default "Sheet1"
+        The sheet of a single frame.
+    index : bool, default False
+        Write the index as the first columns (pandas' ``to_excel`` default is True; the toolkit's frames
+        number their rows 0, 1, ...).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, openpyxl
+    >>> df = pd.DataFrame({"Id": ["O1"], "LastModifiedDate": pd.to_datetime(["2026-01-31T09:30:00Z"]),
+    ...                    "Project.Title": ["=1+1"]})
+    >>> out = to_excel(df, pathlib.Path(tempfile.mkdtemp()) / "pipeline.xlsx")
+    >>> [tuple(r) for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)]
+    [('Id', 'LastModifiedDate (UTC)', 'Project.Title'), ('O1', datetime.datetime(2026, 1, 31, 9, 30), "'=1+1")]
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise SheetError(f"{path.name}: to_excel writes .xlsx; use write_sheet for .csv")
+    frames = {sheet_name: df} if isinstance(df, pd.DataFrame) else dict(df)
+    schema = get_schema()
+    wb = Workbook(write_only=True)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    for name, frame in frames.items():
+        table = frame.reset_index() if index else frame
+        ws = wb.create_sheet(name)
+        heads, columns = [], []
+        for c in table.columns:
+            zone, cells = _excel_column(table[c], _numeric(str(c), schema))
+            heads.append(guard_text(f"{c}{zone}"))
+            columns.append(cells)
+        widths = [max([len(h), *(_shown_width(v) for v in cells)]) for h, cells in zip(heads, columns, strict=True)]
+        for j, w in enumerate(widths, start=1):  # a write-only sheet writes its columns before its rows
+            ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), 60)
+        ws.freeze_panes = "A2"
+        if heads:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(heads))}{len(table) + 1}"
+        header = [WriteOnlyCell(ws, value=h) for h in heads]
+        for cell in header:
+            cell.font = bold
+        ws.append(header)
+        for values in zip(*columns, strict=True):
+            row: list[Any] = list(values)
+            for j, v in enumerate(values):
+                if isinstance(v, str) and "\n" in v:  # items on their lines: shown on their lines
+                    row[j] = WriteOnlyCell(ws, value=v)
+                    row[j].alignment = wrap
+                elif isinstance(v, (datetime, date)):  # ISO's order, whatever the reader's locale
+                    row[j] = WriteOnlyCell(ws, value=v)  # type: ignore[arg-type]
+                    row[j].number_format = "yyyy-mm-dd hh:mm:ss" if isinstance(v, datetime) else "yyyy-mm-dd"
+            ws.append(row)
+    with replacing(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def _numeric(column: str, schema: Schema) -> bool:
+    """Whether ``column`` is a field whose model pattern admits decimal numbers only (the API's amounts, as text)."""
+    try:
+        return _numeric_pattern(schema.field_for(column).pattern)
+    except KeyError:
+        return False
+
+
+@functools.cache
+def _numeric_pattern(pattern: str | None) -> bool:
+    if not pattern:
+        return False
+    full = re.compile(pattern).fullmatch
+    return all(full(t) for t in ("0", "12", "12.5")) and not any(full(t) for t in ("a", "1a", "a.com", "1,5"))
+
+
+def _excel_column(s: pd.Series, numeric: bool = False) -> tuple[str, list[Any]]:
+    """Return a column's header suffix (its time zone, if its times have one) and its cells as Excel takes them.
+
+    A ``numeric`` column's texts (the API's amounts) become numbers, so that they add up in Excel.
+    """
+    if numeric and (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        s = pd.Series([_decimal(v) for v in s.tolist()], index=s.index, dtype=object)
+    zone: str | None = None
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        # in the column's zone when it has a name (UTC, or the analyst's Europe/Paris), else in UTC
+        tz = s.dtype.tz
+        zone = "UTC" if str(tz) in ("UTC", "utc") else getattr(tz, "key", None) or getattr(tz, "zone", None)
+        s = (s if zone is not None else s.dt.tz_convert("UTC")).dt.tz_localize(None)
+        zone = zone or "UTC"
+    elif s.dtype == object and any(isinstance(v, datetime) and v.tzinfo is not None for v in s):
+        zone = "UTC"  # aware times cell by cell (botocore's tzlocal(), say): each in UTC
+    return (f" ({zone})" if zone is not None else ""), [_excel_cell(v) for v in s.tolist()]
+
+
+def _decimal(v: Any) -> Any:
+    if isinstance(v, str):
+        with contextlib.suppress(ArithmeticError):
+            return Decimal(v)
+    return v
+
+
+def _shown_width(v: Any) -> int:
+    if isinstance(v, str):
+        return max(len(line) for line in v.split("\n"))
+    if isinstance(v, (datetime, date)):
+        return 19 if isinstance(v, datetime) else 10
+    return 0 if v is None else len(str(v))
+
+
+def _excel_cell(v: Any) -> Any:
+    """One value as an Excel cell: None for blank, numbers and times as such, everything else as guarded text."""
+    if is_blank(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating, Decimal)):
+        x = float(v)
+        return x if math.isfinite(x) else guard_text(str(v))
+    if isinstance(v, datetime):
+        if v.tzinfo is not None:  # a cell of its own zone: in UTC (the column's header says so)
+            v = to_utc(v)
+        return (v.tz_localize(None) if isinstance(v, pd.Timestamp) and v.tz is not None else v).replace(tzinfo=None)
+    if isinstance(v, (date, time)):
+        return v
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return _ooxml_escape(guard_text("\n".join(str(x) for x in v if not is_blank(x))))
+    if isinstance(v, dict):
+        return _ooxml_escape(guard_text(json.dumps(v, ensure_ascii=False, default=str)))
+    return _ooxml_escape(guard_text(str(v)))
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -788,7 +964,8 @@ def read_sheet(
         Only the columns the sheet holds, in the model's order (kept extra columns last, in the
         sheet's order); rows with no value at all are skipped (problems still name the row
         number the sheet shows). Cells a spreadsheet program converted are listed in
-        ``df.attrs["sheet_warnings"]`` (a list of :class:`Problem`).
+        ``df.attrs["sheet_warnings"]`` (a list of dicts: a :class:`Problem`'s ``row``, ``field``,
+        ``code`` and ``message``).
 
     Raises
     ------
@@ -882,7 +1059,7 @@ def read_sheet(
     for c in known:
         if schema.field_for(c).type == "timestamp":
             df[c] = pd.to_datetime(df[c], utc=True)
-    df.attrs["sheet_warnings"] = warnings
+    df.attrs["sheet_warnings"] = [dataclasses.asdict(w) for w in warnings]  # JSON-safe, as every attrs value
     # the row number in the sheet of each frame label (0, 1, ...), with its Id so that a frame
     # relabelled since is not misnamed; tuples, as pandas deep-copies attrs on every operation
     df.attrs["sheet_rows"] = (tuple(rows), tuple(data.get(ID, [None] * len(rows))))

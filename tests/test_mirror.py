@@ -245,9 +245,10 @@ def test_the_history_gives_the_mirror_as_it_was_after_each_sync(sb, tmp_path):
     assert len(times) == 2 and times[0] < times[1]
     then = ot.read_mirror(tmp_path, as_of=times[0])
     pd.testing.assert_frame_equal(then, first, check_like=False)
-    assert then.attrs["opptoolkit.snapshot"] == times[0] == first.attrs["opptoolkit.snapshot"]
+    assert then.attrs["opptoolkit.snapshot"] == times[0].isoformat() == first.attrs["opptoolkit.snapshot"]
+    assert ot.snapshot_time(then) == times[0]
     now = ot.read_mirror(tmp_path)
-    assert now.attrs["opptoolkit.snapshot"] == times[1]
+    assert now.attrs["opptoolkit.snapshot"] == times[1].isoformat() and ot.snapshot_time(now) == times[1]
     pd.testing.assert_frame_equal(ot.read_mirror(tmp_path, as_of=times[1]), now)
     assert now.loc[now["Id"] == ident, "Project.Title"].item() == "Renamed after the first sync"
     assert ot.read_mirror(tmp_path, as_of=times[1].date().isoformat()).equals(now)  # a date: the end of that day

@@ -137,7 +137,7 @@ def test_cells_a_spreadsheet_program_converted_come_back_as_text_and_are_flagged
     assert row["LifeCycle.TargetCloseDate"] == "2026-03-31"
     assert row["Project.ExpectedCustomerSpend[0].Amount"] == "1200.5"
     assert row["Customer.Account.Duns"] == "123456789"
-    flagged = {(w.row, w.field) for w in df.attrs["sheet_warnings"]}
+    flagged = {(w["row"], w["field"]) for w in df.attrs["sheet_warnings"]}
     assert (2, "Customer.Account.Address.PostalCode") in flagged
     assert (2, "LifeCycle.TargetCloseDate") not in flagged  # a date in a date field is expected
 
@@ -181,7 +181,8 @@ def test_a_kept_column_typed_by_hand_comes_back_as_its_text(tmp_path):
     back = ot.read_sheet(tmp_path / "x.xlsx", extra="keep")
     assert back["Notes"].tolist() == ["501", "2026-12-01"]  # as a text field's cell reads
     (w,) = back.attrs["sheet_warnings"]
-    assert (w.row, w.field) == (1, "Project.Titel") and "Project.Title" in w.message and "never sent" in w.message
+    assert (w["row"], w["field"]) == (1, "Project.Titel") and "Project.Title" in w["message"]
+    assert "never sent" in w["message"]
 
 
 @pytest.mark.parametrize(

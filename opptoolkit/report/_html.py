@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._values import is_blank
 from ..exceptions import ReportError
+from ..frame import snapshot_time
 from ..schema import get_schema, label_for
 from ._charts import plot_close_months, plot_funnel, plot_outcomes
 from ._views import AMOUNT, CLOSE, DECISIONS, ID, MOVES, OWNER, REFERRALS, money_rows, open_mask, period_start
@@ -235,12 +236,12 @@ def render_html(
     today: date,
     title: str,
 ) -> str:
-    now_at = df.attrs.get("opptoolkit.snapshot")
-    then_at = None if since is None else since.attrs.get("opptoolkit.snapshot")
-    when = f"{then_at:%Y-%m-%d %H:%M} UTC" if isinstance(then_at, datetime) else "the earlier snapshot"
+    now_at = snapshot_time(df)
+    then_at = None if since is None else snapshot_time(since)
+    when = f"{then_at:%Y-%m-%d %H:%M} UTC" if then_at is not None else "the earlier snapshot"
     short_when = "then"
-    if isinstance(then_at, datetime):  # two syncs the same day are told apart by their time
-        same_day = isinstance(now_at, datetime) and now_at.date() == then_at.date()
+    if then_at is not None:  # two syncs the same day are told apart by their time
+        same_day = now_at is not None and now_at.date() == then_at.date()
         short_when = f"{then_at:%Y-%m-%d %H:%M}" if same_day else f"{then_at:%Y-%m-%d}"
     kw: dict[str, Any] = {"fx": fx, "to": to}
     money_note = (

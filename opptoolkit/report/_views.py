@@ -17,7 +17,7 @@ import pandas as pd
 from .. import fields as P
 from .._values import is_blank
 from ..exceptions import ReportError
-from ..frame import to_payloads
+from ..frame import snapshot_time, to_payloads
 from ..rules import ACTION_REQUIRED, CLOSED_LOST, CLOSED_STAGES, LAUNCHED, SELF, TARGET_COMPANY, validate_payload
 from ..schema import get_schema, split_column
 
@@ -610,8 +610,8 @@ def _action_ids(df: pd.DataFrame, today: date, stale_days: int) -> dict[str, set
 
 def _snapshot_day(now: pd.DataFrame, then: pd.DataFrame, today: date) -> date:
     """Return the day an earlier snapshot's figures are computed as of: ``today`` less the time between the two syncs."""
-    t1, t0 = now.attrs.get("opptoolkit.snapshot"), then.attrs.get("opptoolkit.snapshot")
-    if isinstance(t1, datetime) and isinstance(t0, datetime):
+    t1, t0 = snapshot_time(now), snapshot_time(then)
+    if t1 is not None and t0 is not None:
         return today - (t1.date() - t0.date())
     return today
 
@@ -852,5 +852,5 @@ REFERRALS, DECISIONS = "Referrals by expiry", "Referral decisions"
 
 def period_start(since: pd.DataFrame | None, today: date) -> datetime:
     """Return when "this period" starts: the earlier snapshot's sync, else seven days before ``today``."""
-    at = None if since is None else since.attrs.get("opptoolkit.snapshot")
-    return at if isinstance(at, datetime) else datetime.combine(today - timedelta(days=7), time(), UTC)
+    at = None if since is None else snapshot_time(since)
+    return at if at is not None else datetime.combine(today - timedelta(days=7), time(), UTC)
