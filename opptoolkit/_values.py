@@ -71,11 +71,46 @@ def to_utc(value: Any) -> pd.Timestamp: ...
 def to_utc(value: Any) -> Any:
     """Return a time (datetime, date, ISO text, Timestamp or DatetimeIndex) in UTC; naive means UTC.
 
+    A text is read as pandas reads it (ISO 8601, or ``Jan 31 2025``), but never as a time nobody typed:
+    pandas reads ``now`` and ``today`` as the current time and ``NaT``/``nan`` as no time, and wraps a
+    year beyond its range into another one. Each of those is a ValueError (:data:`NOT_AN_INSTANT`, never
+    the text itself: a cell may hold a customer's words), as is anything pandas cannot read.
+
     >>> to_utc("2025-01-31T10:30:00+01:00").isoformat(), to_utc("2025-01-31").isoformat()
     ('2025-01-31T09:30:00+00:00', '2025-01-31T00:00:00+00:00')
+    >>> to_utc("now")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a date-time: write it in ISO 8601, e.g. 2025-01-31T09:30:00+00:00
     """
+    if isinstance(value, str):
+        return _instant(value)
     ts = value if isinstance(value, (pd.DatetimeIndex, pd.Timestamp)) else pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+#: What a timestamp cell that holds no time is told (the rule, never the cell).
+NOT_AN_INSTANT = "not a date-time: write it in ISO 8601, e.g. 2025-01-31T09:30:00+00:00"
+#: Texts pandas reads as a time (the current one, or none) that no one typed as one.
+NOT_TIMES = frozenset({"now", "today", "nat", "nan"})
+#: The instants a timestamp may hold: pandas' nanosecond range (1677-09-21 to 2262-04-11), in UTC.
+INSTANTS = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
+
+
+def _instant(text: str) -> pd.Timestamp:
+    """Return a text as a UTC Timestamp within pandas' range; ValueError (:data:`NOT_AN_INSTANT`) else."""
+    if text.strip().casefold() in NOT_TIMES:
+        raise ValueError(NOT_AN_INSTANT)
+    try:
+        ts = pd.Timestamp(text)
+        ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    except (ValueError, OverflowError):  # pandas' DateParseError and OutOfBoundsDatetime are ValueErrors
+        raise ValueError(NOT_AN_INSTANT) from None
+    # beyond pandas' nanosecond range a later conversion may wrap it silently (0001-01-01T00:00+14:00 read
+    # as a day of 1972); no record of the service is from then
+    if not INSTANTS[0] <= ts <= INSTANTS[1]:
+        raise ValueError(NOT_AN_INSTANT)
+    return ts
 
 
 def to_utc_datetime(value: Any) -> datetime:

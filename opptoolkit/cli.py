@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import math
 import re
+import sqlite3
 import sys
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ._status import Status
+from ._values import did_you_mean, spelling_key
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
@@ -44,14 +48,84 @@ def _catalogs() -> list[str]:
     return re.findall(r"<code>(\w+)</code>", listed.group(1)) if listed else []
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error told in one line as every other error is: what is wrong, where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _instant(text: str) -> datetime:
     """Parse an ISO 8601 date or date-time (naive means UTC): an ``argparse`` type."""
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO date or date-time: write e.g. 2026-01-31 or 2026-01-31T09:00Z"
         ) from None
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first instant a datetime holds in UTC
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range once in UTC: write a date between 0001-01-02 and 9999-12-30"
+        ) from None
+    return when
+
+
+def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[[str], float]:
+    """Return an ``argparse`` type: a finite number above 0 (or at least 0 with ``zero``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {'whole ' if kind is int else ''}number " + ("of 0 or more" if zero else "above 0")
+            )
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    """Parse a share of requests, from 0 to 1: an ``argparse`` type."""
+    value = _positive(float, zero=True)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share from 0 to 1 (0.1 is one request in ten)")
+    return value
+
+
+def _port(text: str) -> int:
+    """Parse a TCP port (0: any free one): an ``argparse`` type."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: 1 to 65535, or 0 for any free port")
+    return port
+
+
+def _one_of(operation: str, member: str, what: str) -> Callable[[str], str]:
+    """Return an ``argparse`` type: one of the model's values of an operation's input member (its items', for a list).
+
+    Spelling aside (``pending`` is ``PENDING``); a near miss has a "did you mean".
+    """
+    from .schema import service_model
+
+    def parse(text: str) -> str:
+        shape: Any = service_model().operation_model(operation).input_shape.members[member]  # type: ignore[union-attr]
+        allowed: list[str] = list(getattr(shape, "member", shape).enum)
+        same = [v for v in allowed if spelling_key(v) == spelling_key(text)]
+        if len(same) == 1:
+            return same[0]
+        hint = did_you_mean(text, allowed)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {what}: one of {', '.join(allowed)}" + (f"; {hint}" if hint else "")
+        )
+
+    return parse
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -69,10 +143,19 @@ def _client(args: argparse.Namespace) -> Any:
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
 
 
+def _writable(out: Path, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file that cannot be written, before any read is spent on it."""
+    if out.suffix.lower() not in suffixes:
+        raise OpptoolkitError(f"--out {out.name}: write to a {', '.join(suffixes[:-1])} or {suffixes[-1]} file")
+    if out.is_dir():
+        raise OpptoolkitError(f"--out {out} is a folder: name a file, e.g. {out / ('pipeline' + suffixes[0])}")
+
+
 def _pull(args: argparse.Namespace) -> int:
     from .client import read_opportunities
     from .io import write_frame
 
+    _writable(Path(args.out), (".parquet", ".xlsx", ".csv"))
     client = _client(args)
     df = read_opportunities(
         args.catalog,
@@ -169,19 +252,20 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
 
 
 def _referrals(args: argparse.Namespace) -> int:
+    from .io import write_frame
     from .referrals import read_invitations, write_triage
 
+    out = Path(args.out)
+    if out.suffix.lower() not in (".xlsx", ".parquet"):
+        raise OpptoolkitError(f"{out}: write the referrals to a triage .xlsx (to decide) or a .parquet (to analyse)")
+    _writable(out, (".xlsx", ".parquet"))
     df = read_invitations(
         args.catalog, status=args.status, client=_client(args), reads_per_second=args.reads_per_second
     )
-    out = Path(args.out)
     if out.suffix.lower() == ".xlsx":
         write_triage(df, out)
-    elif out.suffix.lower() == ".parquet":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_parquet(out)
     else:
-        raise OpptoolkitError(f"{out}: write the referrals to a triage .xlsx (to decide) or a .parquet (to analyse)")
+        write_frame(df, out)
     pending = df[df["Status"] == "PENDING"]
     week = int((pending["DaysToExpiry"] < 7).sum())
     print(
@@ -353,7 +437,10 @@ def _report(args: argparse.Namespace) -> int:
         since = read_mirror(frame, as_of=kept[-2])
     fx: Any = args.fx
     if fx and not Path(fx).exists() and "=" in fx:  # EUR=1.08,GBP=1.27
-        fx = dict(pair.split("=", 1) for pair in fx.split(",") if pair.strip())
+        pairs = [pair.split("=", 1) for pair in fx.split(",") if pair.strip()]
+        if not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
+            return _fail("--fx takes CURRENCY=RATE pairs, e.g. EUR=1.08,GBP=1.27, or a .csv or .json file of them")
+        fx = dict(pairs)
     invitations = None
     if args.referrals:  # what opptoolkit referrals --out wrote: the invitations as read then
         from .referrals import read_triage
@@ -402,7 +489,7 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="AWS region (default: the profile's, else us-east-1)")
     p.add_argument(
         "--reads-per-second",
-        type=float,
+        type=_positive(float),
         default=READS_PER_SECOND,
         help=f"read pacing (documented quota: {READS_PER_SECOND:g})",
     )
@@ -416,8 +503,14 @@ def _sandbox(args: argparse.Namespace) -> int:
     config = SandboxConfig.fast() if args.fast else SandboxConfig()
     config.fault_rate = args.fault_rate
     config.latency = args.latency
+    _check_db(args.db)
     try:
         sandbox = Sandbox(args.db, port=args.port, config=config, seed=not args.no_seed)
+    except sqlite3.DatabaseError:  # what _check_db cannot see: a file SQLite still refuses
+        raise OpptoolkitError(
+            f"--db {args.db} cannot be opened as the sandbox's SQLite file: name a new file, "
+            "or one an earlier sandbox wrote"
+        ) from None
     except OSError as e:
         if e.errno != errno.EADDRINUSE:
             raise
@@ -439,6 +532,29 @@ def _sandbox(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("stopped")
     return 0
+
+
+#: The first 16 bytes of every SQLite database file (https://www.sqlite.org/fileformat.html, "The Database Header").
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_db(db: str) -> None:
+    """Refuse a ``--db`` SQLite could not open, saying why (before any port is bound)."""
+    if db == ":memory:" or db.startswith("file:"):
+        return
+    path = Path(db)
+    if path.is_dir():
+        raise OpptoolkitError(f"--db {db} is a folder: name a file in it, e.g. --db {path / 'sandbox.db'}")
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OpptoolkitError(f"--db {db}: {above} is a file, not a folder: name a file in a folder")
+    if path.is_file() and path.stat().st_size:
+        with open(path, "rb") as fh:
+            if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                raise OpptoolkitError(
+                    f"--db {db} is not a SQLite database (the sandbox's state file): name a new file, "
+                    "or one an earlier sandbox wrote"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     pulled 1 opportunities from Sandbox into ...pipeline.parquet (... columns)
     0
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="opptoolkit", description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -488,8 +604,18 @@ def main(argv: list[str] | None = None) -> int:
     pull.add_argument(
         "--summary-only", action="store_true", help="ListOpportunities summaries only (no GetOpportunity)"
     )
-    pull.add_argument("--stage", action="append", help="filter by LifeCycle.Stage (repeatable)")
-    pull.add_argument("--review-status", action="append", help="filter by LifeCycle.ReviewStatus (repeatable)")
+    pull.add_argument(
+        "--stage",
+        action="append",
+        type=_one_of("ListOpportunities", "LifeCycleStage", "a stage"),
+        help="filter by LifeCycle.Stage (repeatable)",
+    )
+    pull.add_argument(
+        "--review-status",
+        action="append",
+        type=_one_of("ListOpportunities", "LifeCycleReviewStatus", "a review status"),
+        help="filter by LifeCycle.ReviewStatus (repeatable)",
+    )
     pull.add_argument("--id", action="append", help="filter by opportunity Id (repeatable)")
     pull.add_argument("--customer", action="append", help="filter by customer company name (repeatable)")
     pull.add_argument(
@@ -541,13 +667,13 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("--yes", action="store_true", help="write to the AWS catalog without asking for confirmation")
     push.add_argument(
         "--writes-per-second",
-        type=float,
+        type=_positive(float),
         default=WRITES_PER_SECOND,
         help=f"write pacing (documented quota: {WRITES_PER_SECOND:g})",
     )
     push.add_argument(
         "--daily-write-budget",
-        type=int,
+        type=_positive(int, zero=True),
         default=DAILY_WRITES,
         help=f"writes per rolling 24 h (documented: {DAILY_WRITES:,})",
     )
@@ -555,7 +681,12 @@ def main(argv: list[str] | None = None) -> int:
     ref = sub.add_parser("referrals", help="AWS's engagement invitations into a triage workbook (.xlsx) or a frame")
     _aws_options(ref)
     ref.add_argument("--out", required=True, help="triage.xlsx (decide, then `opptoolkit push triage.xlsx`) | .parquet")
-    ref.add_argument("--status", action="append", help="only these invitation statuses, e.g. PENDING (repeatable)")
+    ref.add_argument(
+        "--status",
+        action="append",
+        type=_one_of("ListEngagementInvitations", "Status", "an invitation status"),
+        help="only these invitation statuses, e.g. PENDING (repeatable)",
+    )
     ref.set_defaults(func=_referrals)
     submit = sub.add_parser("submit", help="submit opportunities to AWS for review (a readiness check first)")
     submit.add_argument("ids", nargs="*", help="opportunity Ids (or --sheet)")
@@ -592,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--ledger", help="with --referrals: the ledger the decisions were pushed into")
     rep.set_defaults(func=_report)
     sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
-    sb.add_argument("--port", type=int, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
+    sb.add_argument("--port", type=_port, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")
     sb.add_argument(
         "--fast",
@@ -600,8 +731,8 @@ def main(argv: list[str] | None = None) -> int:
         help=f"quotas of 1,000/s instead of the documented {READS_PER_SECOND:g} reads/s, {WRITES_PER_SECOND:g} write/s",
     )
     sb.add_argument("--no-seed", action="store_true", help="start empty instead of with the seed opportunities")
-    sb.add_argument("--fault-rate", type=float, default=0.0, help="share of requests answered InternalServerException")
-    sb.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    sb.add_argument("--fault-rate", type=_share, default=0.0, help="share of requests answered InternalServerException")
+    sb.add_argument("--latency", type=_positive(float, zero=True), default=0.0, help="seconds added to every request")
     sb.set_defaults(func=_sandbox)
     args = parser.parse_args(argv)
     _logging(args.verbose)

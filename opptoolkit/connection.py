@@ -8,6 +8,7 @@ row stay within the quotas together), the daily write budget and whether to show
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.config import Config
 
 from ._errors import never_sent
+from .exceptions import OpptoolkitError
 from .quotas import DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
 from .schema import SERVICE, Catalog
 
@@ -103,6 +105,8 @@ def get_client(
 
     session = boto3_session or boto3.Session()
     region = region_name or session.region_name or "us-east-1"
+    if endpoint_url is not None:
+        _check_endpoint_url(endpoint_url)
     if endpoint_url and session.get_credentials() is None:  # a sandbox accepts any key
         session = sandbox_session(region)
     made = session.client(
@@ -124,6 +128,25 @@ def get_client(
 #: it left (network and scheduling jitter) finds the bucket a fraction short and is throttled, and its
 #: retry spends a second write. A few percent of the rate is far more than that jitter.
 _HEADROOM = 0.98
+
+
+def _check_endpoint_url(url: str) -> None:
+    """Refuse what botocore would refuse as an endpoint (with a ValueError that reads as a bug), in words.
+
+    botocore's own test of an endpoint (``botocore.utils.is_valid_endpoint_url``, and its IPv6 variant) decides;
+    the URL is not repeated (it may carry a user name and password).
+    """
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    try:
+        valid = is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+    except ValueError:  # urllib's own refusal, e.g. "Invalid IPv6 URL" for http://[::1
+        valid = False
+    if not valid:
+        raise OpptoolkitError(
+            "the endpoint URL (--endpoint-url, endpoint_url=) is not a URL: write it as http://HOST:PORT "
+            "(a sandbox: http://127.0.0.1:8787), or leave it out for AWS's own endpoint"
+        )
 
 
 @dataclass
@@ -157,6 +180,10 @@ class Pacer:
     calls: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in ("reads_per_second", "writes_per_second", "read_burst", "write_burst"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
         self._read = TokenBucket(self.reads_per_second * _HEADROOM, self.read_burst)
         self._write = TokenBucket(self.writes_per_second * _HEADROOM, self.write_burst)
         self._lock = threading.Lock()

@@ -19,7 +19,7 @@ import ctypes
 import functools
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -30,10 +30,19 @@ from botocore.model import ListShape, Shape, StructureShape
 from dateutil.tz import tzutc
 
 from ._gc import gc_paused
-from ._values import is_blank, to_utc, to_utc_datetime
+from ._values import NOT_AN_INSTANT, is_blank, to_utc, to_utc_datetime
+from .exceptions import Problem
 from .schema import ID, IDENTIFIER, Field, Schema, get_schema, split_column
 
-__all__ = ["SNAPSHOT_ATTR", "payload_from_record", "snapshot_time", "to_frame", "to_payload", "to_payloads"]
+__all__ = [
+    "SNAPSHOT_ATTR",
+    "payload_from_record",
+    "snapshot_time",
+    "timestamp_problems",
+    "to_frame",
+    "to_payload",
+    "to_payloads",
+]
 
 #: The key in ``DataFrame.attrs`` of the sync time a frame from :func:`opptoolkit.read_mirror` stands for:
 #: ISO 8601 text in UTC, as pandas writes ``attrs`` into a Parquet file's metadata as JSON
@@ -745,6 +754,56 @@ def payload_from_record(record: Mapping[str, Any], *, schema: Schema | None = No
     if ID in rec:
         rec[IDENTIFIER] = rec.pop(ID)
     out: dict[str, Any] = _prune(rec, schema.update_shape)
+    return out
+
+
+def timestamp_problems(df: pd.DataFrame, labels: Iterable[object], schema: Schema | None = None) -> list[Problem]:
+    """Return the cells of ``df``'s timestamp columns that hold no time, each named by its row's label.
+
+    A frame from the toolkit holds times; one an analyst edited may hold text typed into such a column
+    (``LastModifiedDate`` set to a note). The toolkit's one rule for a time as text decides (an ISO 8601
+    date or date-time), and the problem states it, never the cell's text.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An edited frame.
+    labels : iterable
+        Each row's name in the problems (a sheet's row number, else the frame's label).
+    schema : Schema, optional
+        Default: :func:`opptoolkit.get_schema`.
+
+    Returns
+    -------
+    list of Problem
+        ``INVALID_STRING_FORMAT`` per cell.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"Id": ["O1", "O2"], "LastModifiedDate": ["2025-01-31T09:30:00Z", "call Ana"]})
+    >>> [str(p) for p in timestamp_problems(df, ["2", "3"])]
+    ['row 3, LastModifiedDate: INVALID_STRING_FORMAT: not a date-time: write it in ISO 8601, e.g. 2025-01-31T09:30:00+00:00']
+    """
+    schema = schema or get_schema()
+    rows = list(labels)
+    out: list[Problem] = []
+    for c in df.columns:
+        try:
+            f = schema.field_for(str(c))
+        except KeyError:
+            continue
+        s = df[c]
+        if f.type != "timestamp" or pd.api.types.is_datetime64_any_dtype(s.dtype):
+            continue
+        for label, v in zip(rows, s.tolist(), strict=True):
+            if is_blank(v) or isinstance(v, (datetime, date)):
+                continue
+            try:
+                if not isinstance(v, str):  # a number is no time: pandas would read it as nanoseconds since 1970
+                    raise ValueError(NOT_AN_INSTANT)
+                to_utc(v.strip())
+            except ValueError:
+                out.append(Problem(label, str(c), "INVALID_STRING_FORMAT", NOT_AN_INSTANT))
     return out
 
 

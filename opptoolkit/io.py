@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
+from ._files import replacing
+from .exceptions import OpptoolkitError
 from .mirror import MIRROR_FILE, read_mirror
 from .sheets import Extra, Headers, read_sheet, write_sheet
 
@@ -31,6 +34,11 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     DataFrame
         One row per opportunity, columns as :func:`opptoolkit.to_frame` names them.
 
+    Raises
+    ------
+    OpptoolkitError
+        A folder with no mirror, or a file that cannot be read (:class:`opptoolkit.SheetError` for a sheet).
+
     Examples
     --------
     >>> import tempfile
@@ -45,10 +53,22 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     ['O7000000001']
     """
     p = Path(path)
+    if p.is_dir() and not (p / MIRROR_FILE).is_file():
+        # read_mirror gives a folder with no mirror yet every column and no row: as a base, every row
+        # would be "not found"; as a report, a report of nothing
+        raise OpptoolkitError(
+            f"{p} holds no mirror (no {MIRROR_FILE}): sync one there first (opptoolkit sync --mirror {p}), "
+            "or give an exported file (.parquet, .xlsx, .csv)"
+        )
     if p.is_dir() or p.name == MIRROR_FILE:
         return read_mirror(p)
     if p.suffix.lower() == ".parquet":
-        return pd.read_parquet(p)
+        try:
+            return pd.read_parquet(p)
+        except (pa.ArrowException, OSError) as e:
+            if isinstance(e, FileNotFoundError):
+                raise
+            raise OpptoolkitError(f"{p} cannot be read as Parquet ({type(e).__name__}): export it again") from None
     return read_sheet(p, extra=extra)
 
 
@@ -98,6 +118,6 @@ def write_frame(
         return write_sheet(
             df, p, headers=headers, base=base, solutions=solutions if p.suffix.lower() == ".xlsx" else None
         )
-    p.parent.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(p)
+    with replacing(p) as tmp:
+        df.to_parquet(tmp)
     return p

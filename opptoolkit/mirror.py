@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
+from ._files import replacing
 from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Pacer, get_client
@@ -128,6 +129,28 @@ class SyncResult:
 def _file(path: str | Path) -> Path:
     p = Path(path)
     return p / MIRROR_FILE if p.suffix != ".parquet" else p
+
+
+def _read_table(file: Path, **kwargs: Any) -> pa.Table:
+    """``pq.read_table`` of a mirror's file; a damaged one is an error that says what to do."""
+    try:
+        return pq.read_table(file, **kwargs)
+    except (pa.ArrowException, OSError) as e:
+        raise _damaged(file, e) from None
+
+
+def _read_schema(file: Path) -> pa.Schema:
+    try:
+        return pq.read_schema(file)
+    except (pa.ArrowException, OSError) as e:
+        raise _damaged(file, e) from None
+
+
+def _damaged(file: Path, e: Exception) -> OpptoolkitError:
+    return OpptoolkitError(
+        f"{file} cannot be read as Parquet ({type(e).__name__}): the mirror is damaged; restore it from a "
+        "backup, or sync into a new folder (a full pull) and remove this one"
+    )
 
 
 # -- the columnar layout --------------------------------------------------------------------------
@@ -269,12 +292,10 @@ def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, curs
     if cursor is not None:
         meta[_CURSOR] = cursor.isoformat().encode()
     table = rows.replace_schema_metadata(meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)  # atomic: readers see the old snapshot or the new one, never half
+    with replacing(path) as tmp:  # atomic: readers see the old snapshot or the new one, never half
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
 
 
 def _history(file: Path) -> list[tuple[datetime, Path]]:
@@ -293,12 +314,9 @@ def _history(file: Path) -> list[tuple[datetime, Path]]:
 
 def _keep_history(file: Path, table: pa.Table, when: datetime) -> None:
     """Write what one sync fetched (or, for a mirror with no history yet, all it holds) as ``when``'s file."""
-    folder = file.parent / HISTORY_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    name = folder / f"{when.astimezone(UTC).strftime(_STAMP)}.parquet"
-    tmp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
-    pq.write_table(table.replace_schema_metadata({_LAYOUT: _FRAME}), tmp)
-    os.replace(tmp, name)
+    name = file.parent / HISTORY_DIR / f"{when.astimezone(UTC).strftime(_STAMP)}.parquet"
+    with replacing(name) as tmp:
+        pq.write_table(table.replace_schema_metadata({_LAYOUT: _FRAME}), tmp)
 
 
 def snapshots(path: str | Path) -> list[datetime]:
@@ -345,7 +363,7 @@ def _read_as_of(file: Path, as_of: datetime | date | str) -> tuple[pa.Table, dat
     seen: set[str] = set()
     tables = []
     for _, part in reversed(parts):  # newest first: a record's latest version up to then wins
-        table = pq.read_table(part)
+        table = _read_table(part)
         ids = table.column(ID)
         if seen:
             table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(seen), ids.type))))
@@ -393,7 +411,7 @@ def read_mirror(
     elif not file.exists():
         return to_frame([], drop_empty=drop_empty)
     else:
-        table = pq.read_table(file)
+        table = _read_table(file)
         kept = _history(file)
         when = kept[-1][0] if kept else None
     if as_of is None and _is_old(file, dict(table.schema.metadata or {}), table.column_names):
@@ -476,16 +494,16 @@ def sync_mirror(
     keys = _table(to_frame([]), schema).select([ID, _MODIFIED])
     had_aws = False
     if file.exists():
-        stored_schema = pq.read_schema(file)
+        stored_schema = _read_schema(file)
         had_aws = any(n.startswith(AWS_PREFIX) for n in stored_schema.names)
         meta = dict(stored_schema.metadata or {})
         if _is_old(file, meta, stored_schema.names):
             _log.info("%s is in the old mirror layout (JSON records): parsed once, rewritten as columns", file)
-            stored = _table(to_frame(_old_records(pq.read_table(file))), schema)
+            stored = _table(to_frame(_old_records(_read_table(file))), schema)
             migrate = True
             keys = stored.select([ID, _MODIFIED])
         else:  # the rows' keys are enough unless something changed
-            keys = pq.read_table(file, columns=[ID, _MODIFIED])
+            keys = _read_table(file, columns=[ID, _MODIFIED])
     if keys.num_rows and meta.get(_CATALOG, catalog.encode()).decode() != catalog:
         raise OpptoolkitError(f"{file} mirrors catalog {meta[_CATALOG].decode()}, not {catalog}")
     cursor = datetime.fromisoformat(meta[_CURSOR].decode()) if _CURSOR in meta and not full else None
@@ -552,7 +570,7 @@ def sync_mirror(
             views, result.aws_failures, aws_calls = _table(aws, schema), aws.attrs["failures"], aws.attrs["calls"]
     if is_full or migrate or fetched or new_cursor != cursor or not file.exists() or views is not None:
         if stored is None and file.exists():
-            stored = pq.read_table(file)
+            stored = _read_table(file)
         parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
         if fetched:
             parts.append(_table(to_frame(fetched), schema))

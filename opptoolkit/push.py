@@ -44,8 +44,8 @@ from ._values import Blank
 from ._workbook_base import choose_base
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
-from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
-from .frame import to_frame
+from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
+from .frame import timestamp_problems, to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .partner import SOLUTIONS_COLUMN, push_solution_edits
@@ -129,6 +129,8 @@ def _edited_rows(
         if len(numbers)
         else list(map(str, df.index.tolist()))  # no sheet: the frame's labels
     )
+    if problems := timestamp_problems(df, labels, schema):  # text typed into a frame's time column
+        raise SheetError("cannot plan the edited rows", problems)
     if "Catalog" in df.columns:
         wrong = np.flatnonzero(~blank_or_equal(df["Catalog"], catalog))
         if len(wrong):

@@ -27,12 +27,14 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import code_and_message, unreachable
+from ._files import replacing
 from .client import get_opportunities, without_metadata
 from .connection import Pacer, get_client
-from .exceptions import OpptoolkitError
+from .exceptions import OpptoolkitError, SheetError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, Catalog, output_schema, service_model
+from .sheets import workbook_problem
 
 if TYPE_CHECKING:
     import boto3
@@ -441,17 +443,15 @@ def write_triage(df: pd.DataFrame, path: str | Path) -> Path:
     for i, name in enumerate(columns, 1):  # wide enough for the header's last part, or a typical value
         ws.column_dimensions[get_column_letter(i)].width = min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40)
     ws.freeze_panes = "C2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        wb.save(tmp)
     return path
 
 
 def is_triage(path: str | Path) -> bool:
     """Whether ``path`` is a triage workbook (:func:`write_triage`), not an opportunity workbook."""
-    if Path(path).suffix.lower() != ".xlsx" or not Path(path).exists():
-        return False
+    if Path(path).suffix.lower() != ".xlsx" or not Path(path).is_file() or workbook_problem(Path(path)) is not None:
+        return False  # reading it as a sheet says what is wrong with it
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True)
@@ -465,8 +465,18 @@ def read_triage(path: str | Path) -> pd.DataFrame:
     """Read a triage workbook back: its columns as text (``ExpirationDate`` as UTC), row numbers kept."""
     from openpyxl import load_workbook
 
+    path = Path(path)
+    if not path.is_file():
+        raise SheetError(f"cannot read {path}: no such file")
+    if (why := workbook_problem(path)) is not None:
+        raise SheetError(f"cannot read {path.name}: {why}")
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
+        if TRIAGE_SHEET not in wb.sheetnames:
+            raise SheetError(
+                f"{path.name} is not a triage workbook (it has no {TRIAGE_SHEET} sheet): "
+                "write one with opptoolkit referrals --out triage.xlsx (write_triage)"
+            )
         rows = list(wb[TRIAGE_SHEET].iter_rows(values_only=True))
     finally:
         wb.close()

@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 from . import fields as P
 from ._files import replacing
 from ._gc import gc_paused
-from ._values import did_you_mean, is_blank, number_text, to_utc
+from ._values import INSTANTS, NOT_AN_INSTANT, NOT_TIMES, did_you_mean, is_blank, number_text, to_utc
 from .exceptions import Problem, SheetError
 from .rules import ASSOCIATED
 from .schema import ID, Field, Schema, get_schema, label_for
@@ -171,7 +171,8 @@ def write_sheet(
     df : DataFrame
         A frame from :func:`opptoolkit.to_frame` (any subset of its columns).
     path : str or Path
-        Destination; ``.xlsx`` or ``.csv``. Written to a temporary file, then renamed.
+        Destination; ``.xlsx`` or ``.csv``. Written whole or not at all (a temporary file beside it, renamed
+        over it once complete; removed if the write fails).
     headers : {"label", "path"}, optional
         Friendly labels as the console names the fields (``Customer company``, ``Stage``;
         the default for ``.xlsx``) or the dotted API paths (the default for ``.csv``).
@@ -243,21 +244,27 @@ def write_sheet(
     ]
     if problems:
         raise SheetError(f"cannot write {path.name}", problems)
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\r\n")
-            w.writerow(names)
-            w.writerows(zip(*encoded, strict=True))
-    else:
-        from ._workbook_base import carrying
+    with replacing(path) as tmp:
+        if suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\r\n")
+                w.writerow(names)
+                w.writerows(zip(*encoded, strict=True))
+        else:
+            from ._workbook_base import carrying
 
-        with carrying(base):
-            _write_xlsx(
-                tmp, names, encoded, fields, sheet_name, paths=paths, statuses=statuses, lay=lay, solutions=solutions
-            )
-    tmp.replace(path)
+            with carrying(base):
+                _write_xlsx(
+                    tmp,
+                    names,
+                    encoded,
+                    fields,
+                    sheet_name,
+                    paths=paths,
+                    statuses=statuses,
+                    lay=lay,
+                    solutions=solutions,
+                )
     return path
 
 
@@ -588,6 +595,54 @@ def _excel_cell(v: Any) -> Any:
 # -- reading --------------------------------------------------------------------------------------
 
 
+# The first bytes of the files most often named .xlsx by mistake: an OOXML package is a zip (ECMA-376 Part 2,
+# Open Packaging Conventions); Excel 97-2003 .xls files and password-protected workbooks are OLE2 compound files
+# ([MS-CFB] 2.2, header signature D0 CF 11 E0 A1 B1 1A E1; [MS-OFFCRYPTO] 2.3.4: an encrypted package is one).
+_ZIP, _OLE2, _PDF = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"%PDF"
+
+
+def workbook_problem(path: Path) -> str | None:
+    """Say why the file at ``path`` (named ``.xlsx``) is no workbook a program could open; None when it may be one.
+
+    A first look at its bytes, so that the error says what the file is and what to do, not what the zip
+    reader tripped on. None also when the file cannot be opened (the reader then says why).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "pipeline.xlsx"
+    >>> _ = p.write_bytes(b"%PDF-1.7 ...")
+    >>> workbook_problem(p)
+    'it is a PDF, not a workbook: export the data from its program as .xlsx'
+    """
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    if not head:
+        return "the file is empty (0 bytes): write it again (opptoolkit pull --out, or save it from your program)"
+    if head.startswith(_PDF):
+        return "it is a PDF, not a workbook: export the data from its program as .xlsx"
+    if head.startswith(_OLE2):
+        return (
+            "it is an Excel 97-2003 workbook (.xls) or a password-protected one: save it as "
+            '"Excel Workbook (.xlsx)", without a password'
+        )
+    if not head.startswith(_ZIP):
+        return "it is not a workbook (an .xlsx is a zip package): save it as .xlsx from your spreadsheet program"
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "it is damaged (not a complete zip package): save it again as .xlsx, or export it again"
+    if "xl/workbook.xml" not in names and not any(n.endswith("/workbook.xml") for n in names):
+        return "it is a zip package but not an Excel workbook (a .docx or .ods renamed?): save it as .xlsx"
+    return None
+
+
 def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequence[Any]], list[int]]:
     """Return the header, the columns of the sheet's body and each body row's number in the sheet (header = 1).
 
@@ -622,18 +677,26 @@ def _read_raw(path: Path, sheet_name: str | int) -> tuple[list[str], list[Sequen
                 if v in _ERRORS
             }
         else:
+            if (why := workbook_problem(path)) is not None:
+                raise SheetError(f"cannot read {path.name}: {why}")
             records, flagged, merged = _xlsx_records(path, sheet_name)
     except UnicodeDecodeError as e:
         raise SheetError(
             f"cannot read {path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}); "
             'save it as "CSV UTF-8", or use .xlsx'
         ) from None
+    except SheetError:
+        raise
     except (OSError, ValueError, KeyError, IndexError, csv.Error) as e:
         raise SheetError(f"cannot read {path.name}: {e.__class__.__name__}: {e}") from None
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
         raise SheetError(f"cannot read {path.name}: not a readable spreadsheet ({e.__class__.__name__})") from None
     head = records[0] if records else ()
     width = max((i + 1 for i, h in enumerate(head) if h not in (None, "")), default=0)
+    if not width and not any(any(v not in (None, "") for v in r) for r in records):
+        # nothing at all: a file cut short or saved empty, never "a sheet of no rows" that pushes nothing
+        empty = "the file is empty" if suffix == ".csv" else "its sheet is empty"
+        raise SheetError(f"cannot read {path.name}: {empty}, not even a header row: write or export it again")
     body: list[Sequence[Any]] = []
     rows: list[int] = []
     problems: list[Problem] = []
@@ -1029,11 +1092,15 @@ def read_sheet(
                 continue
             if f is not None and f.type == "timestamp":
                 texts = _text_series(values)
-                stripped = texts.str.strip()
-                if not ((stripped == "") & (texts != "")).any():  # spaces only: cell by cell
-                    try:  # ISO 8601, as written; anything else is parsed (or refused) cell by cell below
-                        data[col] = pd.to_datetime(stripped.where(texts != ""), utc=True, format="ISO8601")
-                        continue
+                stripped, filled = texts.str.strip(), texts != ""
+                # ISO 8601, as written; anything else (spaces only, "now", a year pandas cannot hold) is
+                # parsed or refused cell by cell below, by the one rule of to_utc
+                if not ((stripped == "") & filled).any() and not stripped.str.casefold().isin(NOT_TIMES).any():
+                    try:
+                        parsed = pd.to_datetime(stripped.where(filled), utc=True, format="ISO8601")
+                        if parsed.dropna().between(*INSTANTS).all():
+                            data[col] = parsed
+                            continue
                     except (ValueError, TypeError):
                         pass
             values = values.to_pylist()
@@ -1129,14 +1196,12 @@ def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warni
     if v is None or v == "":
         return None
     if f.type == "timestamp":
+        if isinstance(v, str) and not v.strip():
+            return None  # spaces only: blank, as pandas read it
         try:
             return to_utc(v if isinstance(v, datetime) else str(v).strip())
         except ValueError:
-            problems.append(
-                Problem(
-                    row, col, "INVALID_STRING_FORMAT", "not a date-time (use ISO 8601, e.g. 2025-01-31T09:30:00+00:00)"
-                )
-            )
+            problems.append(Problem(row, col, "INVALID_STRING_FORMAT", NOT_AN_INSTANT))
             return None
     if isinstance(v, bool):
         warnings.append(Problem(row, col, "INVALID_VALUE", "a TRUE/FALSE cell was read as text"))

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -336,3 +337,178 @@ def test_verbose_subprocess_logs_no_customer_data(sb, tmp_path):
     assert p.returncode == 0, p.stderr
     assert rec["Customer"]["Account"]["CompanyName"] not in p.stderr + p.stdout
     assert "botocore" not in p.stderr
+
+
+# -- bad input: one line and exit 2, never "a bug" (issue #27, item 6) -----------------------------------
+
+SECRET = "ACME-SECRET-CUSTOMER"  # in every bad file: no message may repeat what a file holds
+_REGEX = ("\\d", "\\w", "\\s", "[^", "(?", ".*", "{1,")
+
+
+@pytest.fixture
+def bad(tmp_path, closed_port):
+    """A folder of the files people hand the command by mistake, and an endpoint that answers nothing."""
+    (tmp_path / "empty.xlsx").write_bytes(b"")
+    (tmp_path / "garbage.xlsx").write_bytes(f"just some text {SECRET}\n".encode() * 20)
+    (tmp_path / "torn.xlsx").write_bytes(b"PK\x03\x04" + SECRET.encode() * 10)  # a zip cut short
+    (tmp_path / "scan.xlsx").write_bytes(f"%PDF-1.7\n1 0 obj << /Title ({SECRET}) >> endobj\n%%EOF\n".encode())
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "opportunities.parquet").write_bytes(SECRET.encode() * 100)
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "a-file").write_text(SECRET)
+    (tmp_path / "notes.db").write_text(f"{SECRET}, not a database\n" * 100)
+    pd.DataFrame({"Id": ["O1234567890"], "Project.Title": [SECRET]}).to_parquet(tmp_path / "pipeline.parquet")
+    ot.write_sheet(pd.DataFrame({"Id": ["O1234567890"], "Project.Title": [SECRET]}), tmp_path / "pipeline.xlsx")
+    return tmp_path, f"http://127.0.0.1:{closed_port}"
+
+
+def _push(d: Path, url: str, name: str) -> list[str]:
+    return ["push", str(d / name), "--catalog", "Sandbox", "--endpoint-url", url, "--dry-run"]
+
+
+def _report(d: Path, *more: str) -> list[str]:
+    return ["report", str(d / "pipeline.parquet"), "--html", str(d / "r.html"), *more]
+
+
+def _pull(d: Path, url: str, *more: str) -> list[str]:
+    return ["pull", "--catalog", "Sandbox", "--endpoint-url", url, "--out", str(d / "p.parquet"), *more]
+
+
+def _referrals(d: Path, url: str, *more: str) -> list[str]:
+    return ["referrals", "--catalog", "Sandbox", "--endpoint-url", url, "--out", str(d / "t.xlsx"), *more]
+
+
+BAD_INPUT: dict[str, tuple[Callable[[Path, str], list[str]], str]] = {
+    "a 0-byte .xlsx": (lambda d, u: _push(d, u, "empty.xlsx"), "empty"),
+    "a .xlsx of plain text": (lambda d, u: _push(d, u, "garbage.xlsx"), "not a workbook"),
+    "a .xlsx cut short": (lambda d, u: _push(d, u, "torn.xlsx"), "damaged"),
+    "a PDF renamed .xlsx": (lambda d, u: _push(d, u, "scan.xlsx"), "PDF"),
+    "--endpoint-url not a url": (lambda d, u: _pull(d, "not a url"), "http://HOST:PORT"),
+    "--endpoint-url http://[::1": (lambda d, u: _pull(d, "http://[::1"), "http://HOST:PORT"),
+    "--reads-per-second -5": (lambda d, u: _pull(d, u, "--reads-per-second", "-5"), "above 0"),
+    "--modified-after beyond UTC's range": (
+        lambda d, u: _pull(d, u, "--modified-after", "0001-01-01T00:00+14:00"),
+        "out of range",
+    ),
+    "report of a damaged mirror": (lambda d, u: ["report", str(d / "mirror"), "--html", str(d / "r.html")], "damaged"),
+    "sync into a damaged mirror": (
+        lambda d, u: ["sync", "--catalog", "Sandbox", "--endpoint-url", u, "--mirror", str(d / "mirror")],
+        "damaged",
+    ),
+    "referrals --status BOGUS": (lambda d, u: _referrals(d, u, "--status", "BOGUS"), "PENDING"),
+    "referrals --status PENDNG": (lambda d, u: _referrals(d, u, "--status", "PENDNG"), "did you mean 'PENDING'"),
+    "report of an empty folder": (
+        lambda d, u: ["report", str(d / "nothing"), "--html", str(d / "r.html")],
+        "holds no mirror",
+    ),
+    "--fx with a pair cut short": (
+        lambda d, u: _report(d, "--fx", "EUR=1.08,GBP", "--currency", "USD"),
+        "CURRENCY=RATE",
+    ),
+    "--fx with a rate of text": (lambda d, u: _report(d, "--fx", "EUR=abc", "--currency", "USD"), "not a number"),
+    "--fx with an infinite rate": (lambda d, u: _report(d, "--fx", "EUR=1e400", "--currency", "USD"), "above 0"),
+    "--fx with a negative rate": (lambda d, u: _report(d, "--fx", "EUR=-1", "--currency", "USD"), "above 0"),
+    "--referrals of a workbook that is no triage": (
+        lambda d, u: _report(d, "--referrals", str(d / "pipeline.xlsx")),
+        "not a triage workbook",
+    ),
+    "sandbox --port 70000": (lambda d, u: ["sandbox", "--port", "70000", "--no-seed"], "TCP port"),
+    "sandbox --port -1": (lambda d, u: ["sandbox", "--port", "-1", "--no-seed"], "TCP port"),
+    "sandbox --db on a folder": (lambda d, u: ["sandbox", "--port", "0", "--db", str(d / "nothing")], "is a folder"),
+    "sandbox --db under a file": (
+        lambda d, u: ["sandbox", "--port", "0", "--db", str(d / "a-file" / "x.db")],
+        "is a file, not a folder",
+    ),
+    "sandbox --db on a file of text": (
+        lambda d, u: ["sandbox", "--port", "0", "--db", str(d / "notes.db")],
+        "not a SQLite database",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_one_line_exit_2(bad, case, capsys, monkeypatch):
+    folder, url = bad
+    make, said = BAD_INPUT[case]
+
+    def no_waiting(seconds: float) -> None:  # a sandbox that did start would serve until interrupted
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", no_waiting)
+    try:
+        code = main(make(folder, url))
+    except SystemExit as e:  # argparse's own refusals
+        code = e.code
+    line = _one_line(capsys.readouterr().err)
+    assert code == 2, line
+    assert said in line, line
+    assert line.startswith("error: ") and "bug" not in line and "Traceback" not in line
+    assert SECRET not in line
+    assert not any(r in line for r in _REGEX), line
+
+
+def test_an_invitation_status_is_read_as_the_model_spells_it(sb, tmp_path):
+    out = tmp_path / "t.parquet"
+    assert main(["referrals", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--status", "pending",
+                 "--out", str(out), *FAST]) in (0, 1)  # fmt: skip
+    assert set(pd.read_parquet(out)["Status"]) == {"PENDING"}
+
+
+# -- files that are not what they seem (issue #27, item 8) -------------------------------------------------
+
+
+def test_a_0_byte_csv_is_refused_and_writes_no_results(closed_port, tmp_path, capsys):
+    """It used to push 0 rows, exit 0 and write an empty results workbook."""
+    (tmp_path / "edits.csv").write_bytes(b"")
+    args = ["push", str(tmp_path / "edits.csv"), "--catalog", "Sandbox",
+            "--endpoint-url", f"http://127.0.0.1:{closed_port}", "--ledger", str(tmp_path / "ledger")]  # fmt: skip
+    for more in ([], ["--dry-run"]):
+        assert main([*args, *more]) == 2
+        assert "empty" in _one_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edits.csv"]
+
+
+def test_base_on_an_empty_folder_is_refused(sb, tmp_path, capsys):
+    """It used to plan every row as not_found."""
+    edits = _edits(_export(sb, tmp_path), tmp_path)
+    (tmp_path / "no-mirror").mkdir()
+    args = ["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
+            "--base", str(tmp_path / "no-mirror"), "--ledger", str(tmp_path / "ledger"), *FAST]  # fmt: skip
+    for more in (["--dry-run"], []):
+        assert main([*args, *more]) == 2
+        assert "holds no mirror" in _one_line(capsys.readouterr().err)
+    assert not sb.service.applied
+
+
+def test_pull_into_a_folder_is_refused_before_any_read_and_leaves_nothing(sb, tmp_path, capsys):
+    """It used to read everything, then fail naming a hidden .tmp file, and leave it there."""
+    (tmp_path / "pipeline.xlsx").mkdir()
+    before = dict(sb.service.calls)
+    code = main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
+                 "--out", str(tmp_path / "pipeline.xlsx"), *FAST])  # fmt: skip
+    assert code == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "pipeline.xlsx is a folder" in line and ".tmp" not in line
+    assert dict(sb.service.calls) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline.xlsx"]
+
+
+def test_a_write_that_fails_names_the_file_asked_for_and_leaves_no_temporary_file(sb, tmp_path, capsys):
+    """The longest name a folder takes leaves no room for a temporary name beside it: a real failed write."""
+    name = "p" * 250 + ".xlsx"  # 255 bytes: the file could be made, its temporary ".<name>.<id>.tmp" cannot
+    code = main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", "O7000000001",
+                 "--out", str(tmp_path / name), *FAST])  # fmt: skip
+    assert code == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.endswith(name) and ".tmp" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_of_a_pull_that_matched_nothing_is_an_empty_report(sb, tmp_path, capsys):
+    """A pull filtered to no opportunity, then reported: it used to exit 3 (an empty column's dtype)."""
+    out = tmp_path / "none.parquet"
+    assert main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--customer", "nobody at all",
+                 "--out", str(out), *FAST]) == 0  # fmt: skip
+    assert main(["report", str(out), "--html", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "r.xlsx")]) == 0
+    assert "report of 0 opportunities" in capsys.readouterr().out
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r.xlsx").exists()

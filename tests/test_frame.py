@@ -297,3 +297,22 @@ def test_large_frames_give_freed_heap_memory_back_on_glibc():
     assert left < 1_000_000
     rows, left = _heap_left_after_to_frame("untrimmed")  # the measure sees what an untrimmed build leaves
     assert left > 5_000_000
+
+
+def test_text_in_a_frames_time_column_is_refused_by_row_and_rule(frame):
+    """A plan of a frame whose LastModifiedDate holds text raised pandas' DateParseError quoting the cell."""
+    base = frame.head(3).assign(Catalog="Sandbox")
+    edited = base.copy()
+    edited["LastModifiedDate"] = edited["LastModifiedDate"].astype(object)
+    edited.loc[1, "LastModifiedDate"] = "Acme renewal call"
+    edited.loc[2, "LastModifiedDate"] = 45000  # a number: pandas would read nanoseconds since 1970
+    with pytest.raises(ot.SheetError) as e:
+        ot.plan_updates(edited, "Sandbox", base=base)
+    problems = e.value.problems
+    assert [(p.row, p.field, p.code) for p in problems] == [
+        ("1", "LastModifiedDate", "INVALID_STRING_FORMAT"),
+        ("2", "LastModifiedDate", "INVALID_STRING_FORMAT"),
+    ]
+    assert "Acme" not in str(e.value) and "ISO 8601" in str(e.value)
+    edited.loc[[1, 2], "LastModifiedDate"] = ["2025-01-31T09:30:00Z", base.loc[2, "LastModifiedDate"]]
+    assert len(ot.plan_updates(edited, "Sandbox", base=base)) == 3  # a time as text still plans

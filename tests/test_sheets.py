@@ -415,3 +415,84 @@ def test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads(tmp_path):
         assert expected is not None, repr(text)
         assert (head, [c.to_pylist() for c in columns], rows) == expected, repr(text)
     assert used > 300  # the comparison ran on many files
+
+
+# -- a time column holding no time (issue #27, item 8) --------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize(
+    "text",
+    ["Acme renewal call", "now", "today", "NaT", "0001-01-01T00:00+14:00", "2025-13-45", "99999-01-01"],
+)
+def test_text_in_a_time_column_is_a_problem_stating_the_rule_never_the_cell(tmp_path, suffix, text):
+    """pandas read "now" and "today" as the current time, and 0001-01-01T00:00+14:00 as a day of 1972; other text
+    raised its DateParseError quoting the cell. Every row holds it, so the column's fast path is taken too."""
+    path = tmp_path / f"x{suffix}"
+    _write_rows(path, [["Id", "LastModifiedDate"], ["O1", text], ["O2", text]])
+    problems = _problems(path)
+    assert [(p.row, p.field, p.code) for p in problems] == [
+        (2, "LastModifiedDate", "INVALID_STRING_FORMAT"),
+        (3, "LastModifiedDate", "INVALID_STRING_FORMAT"),
+    ]
+    assert all("ISO 8601" in p.message and text not in p.message for p in problems)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_times_as_written_and_as_typed_still_read(tmp_path, suffix):
+    path = tmp_path / f"x{suffix}"
+    _write_rows(
+        path,
+        [
+            ["Id", "LastModifiedDate"],
+            ["O1", "2025-01-31T09:30:00.123000+00:00"],
+            ["O2", "2025-01-31T10:30:00+01:00"],
+            ["O3", "2025-01-31"],
+            ["O4", ""],
+        ],
+    )
+    got = ot.read_sheet(path)["LastModifiedDate"].tolist()
+    assert got[:3] == [
+        pd.Timestamp("2025-01-31T09:30:00.123", tz="UTC"),
+        pd.Timestamp("2025-01-31T09:30:00", tz="UTC"),
+        pd.Timestamp("2025-01-31", tz="UTC"),
+    ]
+    assert pd.isna(got[3])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_an_empty_file_is_refused_not_read_as_a_sheet_of_no_rows(tmp_path, suffix):
+    """A 0-byte CSV used to read as no rows (a push of it exited 0 and wrote an empty results workbook)."""
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(b"")
+    else:
+        openpyxl.Workbook().save(path)  # one sheet, not a cell on it
+    with pytest.raises(SheetError, match="empty"):
+        ot.read_sheet(path)
+    _write_rows(path, [["Id", "Project.Title"]])  # a header and no row: a sheet of no rows, as before
+    assert ot.read_sheet(path).columns.tolist() == ["Id", "Project.Title"]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "empty (0 bytes)"),
+        (b"%PDF-1.7\n", "PDF"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "97-2003"),
+        (b"Id,Project.Title\nO1,x\n", "not a workbook"),
+        (b"PK\x03\x04 cut short", "damaged"),
+    ],
+)
+def test_a_file_that_is_no_workbook_says_what_it_is(tmp_path, content, said):
+    (tmp_path / "x.xlsx").write_bytes(content)
+    with pytest.raises(SheetError) as e:
+        ot.read_sheet(tmp_path / "x.xlsx")
+    assert said in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_zip_that_is_no_workbook_says_so(tmp_path):
+    with zipfile.ZipFile(tmp_path / "x.xlsx", "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(SheetError, match="not an Excel workbook"):
+        ot.read_sheet(tmp_path / "x.xlsx")

@@ -6,6 +6,7 @@ are never added together (see :mod:`opptoolkit.report`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -476,11 +477,16 @@ def read_fx(fx: Mapping[str, float] | pd.DataFrame | str | Path) -> dict[str, fl
         pairs = list(fx.items())
     out: dict[str, float] = {}
     for currency, rate in pairs:
+        code = str(currency).strip().upper()
         try:
-            out[str(currency).strip().upper()] = float(rate)
+            value = float(rate)
         except (TypeError, ValueError):
-            if out or str(currency).strip().lower() not in {"currency", "code"}:  # a header line
-                raise ReportError(f"FX rate for {currency!r} is not a number: {rate!r}") from None
+            if out or code.lower() not in {"currency", "code"}:  # a header line
+                raise ReportError(f"FX rate for {code!r} is not a number: write it as e.g. {code}=1.08") from None
+            continue
+        if not (math.isfinite(value) and value > 0):  # a rate of 0, below 0 or infinite converts nothing sensibly
+            raise ReportError(f"FX rate for {code!r} is not a number above 0: write it as e.g. {code}=1.08")
+        out[code] = value
     return out
 
 
@@ -838,7 +844,7 @@ def to_act_on(
     words = {"overdue": "close date passed", "review": "Action Required", "stale": f"no next step in {stale_days} days"}
     why = [", ".join(words[k] for k in ("overdue", "review", "stale") if ident in ids[k]) for ident in df[ID]]
     recs = opportunity_rows(df, fx, to)
-    recs.insert(0, "why", why)
+    recs.insert(0, "why", pd.Series(why, index=recs.index, dtype="str"))  # text even with no row
     if COMMENTS in df.columns:
         recs[COMMENTS] = df[COMMENTS].to_numpy()
     recs = recs[recs["why"] != ""]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .. import fields as P
+from .._files import replacing
 from ..exceptions import ReportError
 from ..schema import AWS_PREFIX
 from ._html import render_html
@@ -219,8 +220,8 @@ def write_report(
     views = assemble_views(df, rates, to, since, today, invitations, ledger)
     if html_path is not None:
         page = render_html(df, views, fx=rates, to=to, since=since, today=today, title=title)
-        Path(html_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(html_path).write_text(page, encoding="utf-8")
+        with replacing(Path(html_path)) as tmp:
+            tmp.write_text(page, encoding="utf-8")
     if xlsx is not None:
         write_xlsx(views, Path(xlsx))
     return views

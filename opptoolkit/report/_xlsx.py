@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._files import replacing
 from .._values import is_blank
 from ..schema import label_for
 from ..sheets import guard_text
@@ -69,5 +70,5 @@ def write_xlsx(views: dict[str, pd.DataFrame | str], path: Path) -> None:
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), 60)
         ws.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    with replacing(path) as tmp:
+        wb.save(tmp)
