@@ -1,0 +1,31 @@
+"""Operations of the recorded flows that the sandbox does not serve yet, with why.
+
+One place: a recorded step whose flow needs one of these is expected to fail (``xfail(strict=True)``).
+Whoever lands an operation removes it here in the same commit; ``test_pending_is_not_served`` fails while
+a served operation is still listed.
+"""
+
+from __future__ import annotations
+
+#: operation -> why its recorded steps cannot answer as AWS did yet
+PENDING: dict[str, str] = {
+    op: "not served by the sandbox yet (issue #29: engagements, leads, snapshots, settings, tags)"
+    for op in (
+        "AcceptEngagementInvitation",
+        "CreateEngagement",
+        "GetEngagement",
+        "ListEngagementMembers",
+        "ListEngagementResourceAssociations",
+        "ListResourceSnapshotJobs",
+        "GetResourceSnapshotJob",
+        "StartOpportunityFromEngagementTask",
+        "UpdateEngagementContext",
+    )
+}
+
+#: Recorded steps on served operations that do not answer as AWS did yet, by example: the sandbox work of issue #29
+#: still to do. Removed one by one as the sandbox is fixed (strict: a step that passes while listed fails).
+_TODO = "answers unlike AWS (issue #29: refusals AWS did not make, shapes, nulls, ARNs)"
+DIFFERS: dict[int, str] = dict.fromkeys(
+    (53, 54, 55, 56, 70, 71, 72, 77, 79, 80, 81, 84, 89, 90, 91, 92, 93, 95, 96, 97), _TODO
+)
