@@ -33,6 +33,7 @@ __all__ = [
     "business_problems",
     "changed_columns",
     "check_editable",
+    "edit_ignored",
     "edit_refusal",
     "editable_fields",
     "flatten_payload",
@@ -40,6 +41,7 @@ __all__ = [
     "payload_warnings",
     "related_of_row",
     "submission_problems",
+    "submission_warnings",
     "validate_payload",
 ]
 
@@ -165,6 +167,18 @@ MONTHLY = _enum(_FREQUENCY, "Monthly")
 (ONE_TIME,) = _documented(_FREQUENCY, "None")
 FREQUENCY_FOR = {TARGET_COMPANY: MONTHLY, SELF: ONE_TIME}
 PARTITION = _path("Project", "AwsPartition")
+
+
+#: Patterns of the model that AWS was recorded not enforcing, by operation: a value outside them is accepted.
+#: CreateEngagementInvitation with EstimationUrl "www.amazon.com" (the model: ``https://(calculator\.aws|...)``):
+#: AWS answered 200 and the invitation carries it (samples' Postman collection, "All API Actions /
+#: CreateEngagementInvitation", "Inviting Partner - CreateEngagementInvitation", then "Receiving Partner -
+#: GetEngagementInvitation").
+UNENFORCED_PATTERNS: dict[str, frozenset[str]] = {
+    "CreateEngagementInvitation": frozenset(
+        {"Invitation.Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[].EstimationUrl"}
+    ),
+}
 
 
 @functools.cache
@@ -439,8 +453,6 @@ def _business(
     # UpdateOpportunity page, NationalSecurity: "only applicable when the industry is Government".
     if _get(payload, P.NATIONAL_SECURITY) == YES and _get(payload, P.INDUSTRY) != GOVERNMENT:
         bad(P.NATIONAL_SECURITY, "INVALID_VALUE", f"{YES!r} is only allowed when {P.INDUSTRY} is {GOVERNMENT!r}")
-    # UpdateOpportunity page, OtherIndustry: "when the selected value in the Industry field is Other".
-    _pair(payload, P.INDUSTRY, OTHER_INDUSTRY, P.OTHER_INDUSTRY, bad)
     # UpdateOpportunity page, OtherCompetitorNames: "Only allowed when CompetitorNames has Other selected".
     _pair(payload, P.COMPETITOR, OTHER_COMPETITOR, P.OTHER_COMPETITORS, bad)
     # UpdateOpportunity page, ClosedLostReason: "the reason code when an opportunity is marked as Closed Lost".
@@ -505,6 +517,12 @@ def _has_solution(related: Mapping[str, Any]) -> bool:
 def _warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
     """Add what AWS documents but may not refuse to ``out``: the plan shows it, the row is still sent."""
     schema = get_schema()
+    # UpdateOpportunity page, OtherIndustry: "when the selected value in the Industry field is Other". AWS answered
+    # 200 to OtherIndustry with Industry "Financial Services" and to Industry "Other" without OtherIndustry (samples'
+    # Postman collection, "[Simulate] CreateOpportunity - For Accept" and "CreateOpportunity-EstimationUrl-Amount"):
+    # the rule is said, not enforced.
+    if changed is None or changed & {P.INDUSTRY, P.OTHER_INDUSTRY}:
+        _pair(payload, P.INDUSTRY, OTHER_INDUSTRY, P.OTHER_INDUSTRY, lambda *a: out.append(Problem(None, *a)))
     for col, value in flatten_payload(payload).items():
         if changed is not None and col not in changed:
             continue  # an untouched value is the server's own: not the edit's concern
@@ -652,7 +670,8 @@ def model_problems(
     shape = schema.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
     _check_shape(payload, shape, "", False, out)
-    return out
+    unenforced = UNENFORCED_PATTERNS.get(operation, ())
+    return [p for p in out if not (p.code == "INVALID_STRING_FORMAT" and template(p.field) in unenforced)]
 
 
 def _changed(
@@ -712,6 +731,7 @@ def payload_warnings(
     base: Mapping[str, Any] | None = None,
     changed: Collection[str] | None = None,
     related: Mapping[str, Any] | None = None,
+    review_status: str | None = None,
 ) -> list[Problem]:
     """Report what the model's documentation says of the changes that AWS may not refuse.
 
@@ -724,8 +744,9 @@ def payload_warnings(
     ----------
     payload : dict
         ``update_opportunity`` (or ``create_opportunity``) kwargs.
-    base, changed, related
-        As for :func:`validate_payload`.
+    base, changed, related, review_status
+        As for :func:`validate_payload`; a change AWS does not apply to a record in ``review_status``
+        (:func:`edit_ignored`) is a warning.
 
     Returns
     -------
@@ -743,6 +764,11 @@ def payload_warnings(
     out: list[Problem] = []
     cols = _changed(payload, base, changed)
     _warnings(payload, cols, out)
+    status = review_status if review_status is not None or base is None else _get(base, P.REVIEW_STATUS)
+    for col in sorted(cols or ()):
+        why = edit_ignored(status, col)
+        if why is not None:
+            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", why))
     stage = _get(payload, P.STAGE)
     if related is None and stage in NEEDS_SOLUTION and (cols is None or P.STAGE in cols):
         msg = (
@@ -827,8 +853,24 @@ def edit_refusal(review_status: str | None, column: str) -> str | None:
         return f"no field is editable while ReviewStatus is {review_status!r}"
     if review_status == ACTION_REQUIRED and t not in ACTION_REQUIRED_EDITABLE:
         return f"not editable while ReviewStatus is {review_status!r}"
-    if review_status == APPROVED and t in APPROVED_LOCKED:
-        return f"cannot be changed once ReviewStatus is {APPROVED!r}"
+    return None
+
+
+def edit_ignored(review_status: str | None, column: str) -> str | None:
+    """Return why AWS keeps its stored value of ``column`` whatever a request sends, or None.
+
+    The developer guide says the fields of :data:`APPROVED_LOCKED` "cannot be updated" once a record is Approved;
+    AWS was recorded answering 200 to an UpdateOpportunity that sent other values for them and keeping its own
+    (samples' Postman collection, "Demo Accept AWS-originated Opportunities": UpdateOpportunity, then "GetOpportunity
+    Check Stage"). So such an edit is not refused: it is not applied, and the plan says so.
+
+    Examples
+    --------
+    >>> edit_ignored("Approved", "Project.Title"), edit_ignored("Approved", "LifeCycle.Stage")
+    ("AWS keeps its value once ReviewStatus is 'Approved' (the update is answered, this change is not applied)", None)
+    """
+    if review_status == APPROVED and template(column) in APPROVED_LOCKED:
+        return f"AWS keeps its value once ReviewStatus is {APPROVED!r} (the update is answered, this change is not applied)"
     return None
 
 
@@ -851,7 +893,7 @@ def check_editable(review_status: str | None, changed: Collection[str]) -> list[
     --------
     >>> [p.field for p in check_editable("Action Required", {"LifeCycle.Stage", "LifeCycle.TargetCloseDate"})]
     ['LifeCycle.Stage']
-    >>> [p.field for p in check_editable("Approved", {"Project.Title", "LifeCycle.NextSteps"})]
+    >>> [p.field for p in check_editable("Submitted", {"Project.Title"})]
     ['Project.Title']
     """
     out = []
@@ -900,7 +942,7 @@ def editable_fields(
         elif col in NOT_EDITS:
             out[col] = "identifies the record"
         else:
-            out[col] = edit_refusal(review_status, col)
+            out[col] = edit_refusal(review_status, col) or edit_ignored(review_status, col)
     return out
 
 
@@ -917,22 +959,24 @@ def editable_fields(
 AWS_REFERRAL = "AWS Referral"
 assert AWS_REFERRAL in input_shape("CreateOpportunity").members["Origin"].enum  # type: ignore[attr-defined]
 MAX_SOLUTIONS = 10
+#: model, LifeCycle.Stage, Prospect: "must be matured to Qualified before submission" (checked at import)
+PROSPECT, QUALIFIED = _enum(P.STAGE, "Prospect"), _enum(P.STAGE, "Qualified")
 
 
 def submission_problems(record: Mapping[str, Any], *, today: date | None = None) -> list[Problem]:
     """List what AWS refuses when ``record`` (a GetOpportunity response) is submitted for review.
 
-    Its ReviewStatus must be ``Pending Submission``; it needs 1 to 10 associated solutions (a Partner
-    Solution, AWS Marketplace solution or product) unless AWS referred it; and the record as a whole must pass
-    the documented business rules (:func:`business_problems`, every field judged, as AWS reviews the whole
-    record: a target close date in the past, a Committed stage without a valid solution, ...).
+    Its ReviewStatus must be ``Pending Submission``, at most 10 solutions may be associated, and the record as a
+    whole must pass the documented business rules (:func:`business_problems`, every field judged, as AWS reviews
+    the whole record: a target close date in the past, a Committed stage without a valid solution, ...). What the
+    guide asks that AWS was recorded accepting without (a solution) is in :func:`submission_warnings`.
 
     Examples
     --------
     >>> rec = {"LifeCycle": {"ReviewStatus": "Submitted", "TargetCloseDate": "2099-01-01"},
     ...        "RelatedEntityIdentifiers": {}}
     >>> [(p.field, p.code) for p in submission_problems(rec)]
-    [('LifeCycle.ReviewStatus', 'INVALID_RESOURCE_STATE'), ('RelatedEntityIdentifiers.Solutions', 'REQUIRED_FIELD_MISSING')]
+    [('LifeCycle.ReviewStatus', 'INVALID_RESOURCE_STATE')]
     """
     out: list[Problem] = []
     status = _get(record, P.REVIEW_STATUS)
@@ -947,17 +991,34 @@ def submission_problems(record: Mapping[str, Any], *, today: date | None = None)
             )
         )
     related = record.get(RELATED) or {}
-    listed = [v for path in SOLUTION_KINDS for v in related.get(path.split(".", 1)[1]) or []]
-    if not listed and record.get("Origin") != AWS_REFERRAL:
-        out.append(
-            Problem(
-                None,
-                SOLUTION_KINDS[0],
-                "REQUIRED_FIELD_MISSING",
-                "no solution is associated: associate 1 to 10 (ListSolutions, AssociateOpportunity) first",
-            )
-        )
     if len(related.get("Solutions") or []) > MAX_SOLUTIONS:
         out.append(Problem(None, SOLUTION_KINDS[0], "TOO_MANY_VALUES", f"at most {MAX_SOLUTIONS} solutions"))
     out += business_problems(record, related=related, today=today)
+    return out
+
+
+def submission_warnings(record: Mapping[str, Any]) -> list[Problem]:
+    """List what the documentation asks of a submission that AWS was recorded accepting without.
+
+    The developer guide asks for "at least one Partner Solution, AWS Marketplace solution, or AWS Marketplace
+    product" before submission; AWS's Sandbox completed a StartEngagementFromOpportunityTask for an opportunity with
+    none, which became Submitted (samples' Postman collection, "Working with Multipartner Opportunities": "Inviting
+    Partner - StartEngagementFromOpportunityTask", then "Inviting Partner - GetOpportunity"). The model's Stage text
+    says a Prospect opportunity must be matured to Qualified before submission; the same recording submitted one
+    at Prospect. Both are said, not enforced: warnings.
+
+    Examples
+    --------
+    >>> [(p.field, p.code) for p in submission_warnings({"LifeCycle": {"Stage": "Prospect"}})]
+    [('RelatedEntityIdentifiers.Solutions', 'REQUIRED_FIELD_MISSING'), ('LifeCycle.Stage', 'INVALID_VALUE')]
+    """
+    out: list[Problem] = []
+    related = record.get(RELATED) or {}
+    listed = [v for path in SOLUTION_KINDS for v in related.get(path.split(".", 1)[1]) or []]
+    if not listed and record.get("Origin") != AWS_REFERRAL:
+        msg = "no solution is associated: the guide asks for 1 to 10 (ListSolutions, AssociateOpportunity)"
+        out.append(Problem(None, SOLUTION_KINDS[0], "REQUIRED_FIELD_MISSING", msg))
+    if _get(record, P.STAGE) == PROSPECT:
+        msg = f"the model's text asks to mature a {PROSPECT!r} opportunity to {QUALIFIED!r} before submission"
+        out.append(Problem(None, P.STAGE, "INVALID_VALUE", msg))
     return out

@@ -76,39 +76,40 @@ def project(value: Any, shape: Shape) -> Any:
 
 
 # -- HTML entities in free text --------------------------------------------------------------------
-# The service returns some free text HTML-encoded. AWS's own sample UI decodes exactly these
-# members of every GetOpportunity response before it shows them or sends the record back
-# (aws-samples/partner-crm-integration-samples, partner-central-api-sample-codes/
-# opportunityManagement/src/components/EditOpportunity.js and SimulateReview.js), because a value
-# sent back encoded is stored encoded once more, or refused as an invalid value. Its decoder
-# (.../opportunityManagement/src/utils/commonUtils.js, ``decodeServerEntities``) states the
-# encoding: "The Partner Central API double-encodes colons as &amp;colon; in responses", and
-# ``&`` comes back as ``&amp;``. The evidence names these four members and no others, so the
-# list is theirs (paths.py checks each against the service model). OpportunitySummary has
-# the same paths for the members it carries (CompanyName, NextSteps).
+# AWS's recorded answers carry "&" plain: every recorded GetOpportunity answers "CustomerUseCase":
+# "Security & Compliance" (aws-samples/partner-crm-integration-samples, the samples' Postman collection, e.g.
+# "LeadToOpportunity / GetOpportunity"). No recording shows a colon in free text. AWS's sample UI decodes these
+# four members of every GetOpportunity response (partner-central-api-sample-codes/opportunityManagement/src/
+# components/EditOpportunity.js) with a decoder (.../src/utils/commonUtils.js, ``decodeServerEntities``) that
+# states: "The Partner Central API double-encodes colons as &amp;colon; in responses"; its second step, "&amp;"
+# to "&", it explains by its own editor ("The editable-JSON round-trip re-encodes every literal '&'"), not by
+# the service. So the sandbox encodes colons in these members and nothing else. OpportunitySummary has the same
+# paths for the members it carries (CompanyName, NextSteps).
 ENCODED_TEXT = (P.COMPANY, P.NEXT_STEPS, P.BUSINESS_PROBLEM, P.CUSTOMER_USE_CASE)
 for _text_path in ENCODED_TEXT:  # free text in the model too: a string with no enum
     assert get_schema()[_text_path].type == "string" and not get_schema()[_text_path].enum, _text_path
 
 
 def encode_text(text: str) -> str:
-    """Free text as the service sends it.
+    """Return free text as the service sends it: ``:`` as ``&amp;colon;``, ``&`` as it is.
 
-    ``&`` -> ``&amp;``, ``:`` -> ``&amp;colon;`` (``&colon;``, HTML5's named entity for a colon, encoded once
-    more, as commonUtils.js says).
+    (``&colon;``, HTML5's named entity for a colon, encoded once more, as commonUtils.js says.)
+
+    >>> encode_text("R&D: Labs")
+    'R&D&amp;colon; Labs'
     """
-    return text.replace("&", "&amp;").replace(":", "&amp;colon;")
+    return text.replace(":", "&amp;colon;")
 
 
 def decode_text(text: str) -> str:
     """Return the text a person typed, from the service's encoding.
 
     The double-encoded colon first (as the sample's decoder does), then every HTML5 entity once
-    (``html.unescape``). A literal ``&amp;`` typed by a user arrives as ``&amp;amp;`` and comes back as
-    ``&amp;``.
+    (``html.unescape``): tolerant of a service that encodes ``&`` too (the sample UI's decoder allows for it).
+    Text typed as an entity (``&amp;``) therefore reads back as its character (``&``).
 
-    >>> decode_text("Big Data&amp;colon; ETL &amp;amp; BI"), decode_text(encode_text("R&D: 1 &lt; 2"))
-    ('Big Data: ETL &amp; BI', 'R&D: 1 &lt; 2')
+    >>> decode_text("Big Data&amp;colon; ETL &amp;amp; BI"), decode_text(encode_text("R&D: Labs"))
+    ('Big Data: ETL &amp; BI', 'R&D: Labs')
     """
     return html.unescape(text.replace("&amp;colon;", ":"))
 

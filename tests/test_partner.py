@@ -7,16 +7,23 @@ from botocore.config import Config
 
 import opptoolkit as ot
 from opptoolkit.partner import SOLUTIONS_COLUMN, assign_opportunities, read_solutions, submit_opportunities
-from opptoolkit.rules import submission_problems
+from opptoolkit.rules import submission_problems, submission_warnings
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 
 
 def _drafts(sb: Sandbox, n: int, *, ready: bool) -> list[str]:
-    """Drafts AWS would take (a solution, nothing else refused), or whose only lack is a solution."""
-    want = [] if ready else ["RelatedEntityIdentifiers.Solutions"]
-    return [r["Id"] for r in sb.records("Sandbox") if [p.field for p in submission_problems(r)] == want][:n]
+    """Drafts AWS would take (with a solution), or that it refuses for one reason: a target close date in the past.
+
+    (AWS takes a draft without a solution too: rules.submission_warnings.)
+    """
+    want = [] if ready else ["LifeCycle.TargetCloseDate"]
+    return [
+        r["Id"] for r in sb.records("Sandbox")
+        if r["LifeCycle"]["ReviewStatus"] == "Pending Submission" and [p.field for p in submission_problems(r)] == want
+        and not (ready and submission_warnings(r))
+    ][:n]  # fmt: skip
 
 
 def _export(sb: Sandbox, ids: list[str]):
@@ -93,8 +100,8 @@ def test_submit_refuses_what_is_not_ready_without_a_write_and_completes_what_is(
     assert out["status"].tolist() == ["succeeded", "succeeded", "invalid", "invalid"]
     assert out["task_status"].tolist()[:2] == ["COMPLETE", "COMPLETE"]
     assert out["engagement_id"].str.startswith("eng-").tolist()[:2] == [True, True]
-    assert out["error_code"].tolist()[2:] == ["REQUIRED_FIELD_MISSING", "INVALID_RESOURCE_STATE"]
-    assert "RelatedEntityIdentifiers.Solutions" in out["error_message"][2]
+    assert out["error_code"].tolist()[2:] == ["INVALID_VALUE", "INVALID_RESOURCE_STATE"]
+    assert "LifeCycle.TargetCloseDate" in out["error_message"][2]
     assert sb.service.calls["StartEngagementFromOpportunityTask"] == 2  # no write spent on a refused one
     assert [sb.record("Sandbox", i)["LifeCycle"]["ReviewStatus"] for i in ready] == ["Submitted"] * 2
     log = ot.read_ledger(tmp_path / "l")
@@ -187,4 +194,4 @@ def test_cli_submit(sb, tmp_path, capsys, operation):
                  "--ledger", str(tmp_path / "l"), "--endpoint-url", sb.endpoint_url, "--operation", operation])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1  # one refused
-    assert "succeeded" in out and "invalid" in out and "RelatedEntityIdentifiers.Solutions" in out
+    assert "succeeded" in out and "invalid" in out and "LifeCycle.TargetCloseDate" in out

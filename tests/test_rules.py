@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 import opptoolkit as ot
-from opptoolkit.rules import check_editable, model_problems, payload_warnings, validate_payload
+from opptoolkit.rules import check_editable, editable_fields, model_problems, payload_warnings, validate_payload
 from opptoolkit.testing import sample_pattern
 
 TODAY = date(2026, 11, 27)
@@ -71,8 +71,6 @@ INVALID = [
     # business rules
     ("Customer.Account.WebsiteUrl", None, "Customer.Account.WebsiteUrl", "REQUIRED_FIELD_MISSING"),
     ("NationalSecurity", "Yes", "NationalSecurity", "INVALID_VALUE"),
-    ("Customer.Account.Industry", "Other", "Customer.Account.OtherIndustry", "REQUIRED_FIELD_MISSING"),
-    ("Customer.Account.OtherIndustry", "Robotics", "Customer.Account.OtherIndustry", "INVALID_VALUE"),
     ("Project.CompetitorName", "*Other", "Project.OtherCompetitorNames", "REQUIRED_FIELD_MISSING"),
     ("Project.OtherCompetitorNames", "Foo", "Project.OtherCompetitorNames", "INVALID_VALUE"),
     ("LifeCycle.Stage", "Closed Lost", "LifeCycle.ClosedLostReason", "REQUIRED_FIELD_MISSING"),
@@ -154,11 +152,26 @@ APPROVED_LOCKED = ["Customer.Account.Address.CountryCode", "Customer.Account.Add
                    "PartnerOpportunityIdentifier", "Project.Title"]  # fmt: skip
 
 
-def test_approved_locks_the_fields_the_updates_page_lists():
-    # https://docs.aws.amazon.com/partner-central/latest/selling-api/working-with-opportunity-updates.html
-    problems = check_editable("Approved", {*APPROVED_LOCKED, "LifeCycle.NextSteps", "LifeCycle.TargetCloseDate"})
-    assert [(p.field, p.code) for p in problems] == [(f, "ACTION_NOT_PERMITTED") for f in sorted(APPROVED_LOCKED)]
-    assert check_editable("Pending Submission", set(APPROVED_LOCKED)) == []
+def test_approved_keeps_the_fields_the_updates_page_lists_without_refusing():
+    # https://docs.aws.amazon.com/partner-central/latest/selling-api/working-with-opportunity-updates.html says they
+    # "cannot be updated"; AWS answered 200 to an update sending other values and kept its own (the samples' Postman
+    # collection, "Demo Accept AWS-originated Opportunities"): a warning, and the cell is read-only in a workbook
+    changed = {*APPROVED_LOCKED, "LifeCycle.NextSteps", "LifeCycle.TargetCloseDate"}
+    assert check_editable("Approved", changed) == []
+    warned = payload_warnings({}, changed=changed, review_status="Approved")
+    assert [(p.field, p.code) for p in warned] == [(f, "ACTION_NOT_PERMITTED") for f in sorted(APPROVED_LOCKED)]
+    assert all(editable_fields("Approved", APPROVED_LOCKED).values())
+    assert payload_warnings({}, changed=set(APPROVED_LOCKED), review_status="Pending Submission") == []
+
+
+@pytest.mark.parametrize(("path", "value"), [("Customer.Account.Industry", "Other"),
+                                            ("Customer.Account.OtherIndustry", "Robotics")])  # fmt: skip
+def test_other_industry_is_a_warning_as_aws_did_not_enforce_it(path, value):
+    # recorded 200s: OtherIndustry with Industry "Financial Services" ("[Simulate] CreateOpportunity - For
+    # Accept"), Industry "Other" with no OtherIndustry ("CreateOpportunity-EstimationUrl-Amount")
+    p = with_(path, value)
+    assert validate_payload(p, today=TODAY) == []
+    assert [w.field for w in payload_warnings(p)] == ["Customer.Account.OtherIndustry"]
 
 
 def _moved_to(stage: str, related) -> list:
@@ -308,9 +321,8 @@ def _pairs(errors: list[str]) -> set[tuple[str, str]]:
 
 AGREE = [
     # (rule, ReviewStatus, record filter, {column: new value}, expected (field, code) or None: accepted)
-    ("approved title", "Approved", None, {"Project.Title": "New title"}, ("Project.Title", "ACTION_NOT_PERMITTED")),
-    ("approved country", "Approved", None, {"Customer.Account.Address.CountryCode": "IS"},
-     ("Customer.Account.Address.CountryCode", "ACTION_NOT_PERMITTED")),
+    ("approved title (kept)", "Approved", None, {"Project.Title": "New title"}, None),
+    ("approved country (kept)", "Approved", None, {"Customer.Account.Address.CountryCode": "IS"}, None),
     ("approved next steps", "Approved", None, {"LifeCycle.NextSteps": "Call the CFO"}, None),
     ("committed, no solution", "Pending Submission", lambda r: not r["RelatedEntityIdentifiers"],
      {"LifeCycle.Stage": "Committed"}, ("LifeCycle.Stage", "INVALID_VALUE")),
@@ -363,6 +375,20 @@ def test_plan_and_sandbox_agree(sb, status, where, changes, expected):
         client.update_opportunity(**payload)
     assert {(x["FieldName"], x["Code"]) for x in e.value.response["ErrorList"]} == {expected}
     assert sb.record("Sandbox", rec["Id"]) == rec
+
+
+def test_an_approved_records_locked_field_is_warned_answered_and_kept(sb):
+    rec = sb.record("Sandbox", _seed_record("Approved")["Id"])
+    base = ot.to_frame([rec])
+    edited = base.copy()
+    edited.at[0, "Project.Title"] = "New title"
+    edited.at[0, "LifeCycle.NextSteps"] = "Call the CFO"
+    (row,) = ot.plan_updates(edited, "Sandbox", base=base).to_dict("records")
+    assert row["action"] == "update" and row["errors"] == []
+    assert _pairs(row["warnings"]) == {("Project.Title", "ACTION_NOT_PERMITTED")}
+    sb.client().update_opportunity(**ot.to_payload(edited.iloc[0]))
+    after = sb.record("Sandbox", rec["Id"])
+    assert (after["Project"]["Title"], after["LifeCycle"]["NextSteps"]) == (rec["Project"]["Title"], "Call the CFO")
 
 
 def test_warnings_are_shown_and_the_row_is_still_sent(sb, tmp_path):

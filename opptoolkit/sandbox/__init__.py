@@ -1,10 +1,17 @@
 """A local Partner Central Selling API that the real boto3 client talks to, over HTTP.
 
-``GetOpportunity``, ``ListOpportunities``, ``UpdateOpportunity`` and ``CreateOpportunity`` are
-implemented with the service's documented semantics (full-replace updates, the LastModifiedDate
-concurrency token, editability by ReviewStatus, validation in the API's error codes, quotas, free
-text HTML-encoded in answers, AWS's review simulated in the ``Sandbox`` catalog, see
-:meth:`Sandbox.review`); any other operation answers ``UnknownOperationException``.
+The operations it serves (:data:`OPERATIONS`, the service model's operations it has a method for) answer as
+AWS was recorded answering (tests/conformance replays the recordings) and otherwise with the service's
+documented semantics (full-replace updates, the LastModifiedDate concurrency token, editability by
+ReviewStatus, validation in the API's error codes, quotas, AWS's review simulated in the ``Sandbox`` catalog,
+see :meth:`Sandbox.review`); any other operation answers ``UnknownOperationException``.
+
+>>> print(", ".join(sorted(OPERATIONS)))  # doctest: +NORMALIZE_WHITESPACE
+AssignOpportunity, AssociateOpportunity, CreateEngagementInvitation, CreateOpportunity, DisassociateOpportunity,
+GetAwsOpportunitySummary, GetEngagementInvitation, GetOpportunity, ListEngagementByAcceptingInvitationTasks,
+ListEngagementFromOpportunityTasks, ListEngagementInvitations, ListOpportunities, ListSolutions,
+RejectEngagementInvitation, StartEngagementByAcceptingInvitationTask, StartEngagementFromOpportunityTask,
+SubmitOpportunity, UpdateOpportunity
 
 Examples
 --------
@@ -190,9 +197,11 @@ class Sandbox:
         record with ``LifeCycle.ReviewStatus`` set to ``status`` and the reviewer's ``reason``
         (``ReviewStatusReason``) and ``comments`` (``ReviewComments``), through the same
         UpdateOpportunity code, without quota. A record that is ``Submitted`` or ``In review``
-        can become ``In review``, ``Approved``, ``Action Required`` or ``Rejected``; anything else
-        raises :class:`ServiceError` (``ValidationException``), as the API answers. Only the
-        ``Sandbox`` catalog has it (``ValueError`` otherwise; in ``AWS`` the field is read-only).
+        can become ``In review``, ``Approved``, ``Action Required`` or ``Rejected`` (the decision alone
+        is applied, as AWS's Sandbox does); another status raises :class:`ServiceError`
+        (``ValidationException``). A record not under review raises it too here, where over HTTP the
+        member is ignored (AWS answers 200 and keeps the status). Only the ``Sandbox`` catalog has it
+        (``ValueError`` otherwise; in ``AWS`` the field is read-only).
 
         Examples
         --------

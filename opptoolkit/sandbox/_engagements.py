@@ -24,7 +24,8 @@ from .. import fields as P
 from ..rules import APPROVED
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import from_wire, output_shape, project, to_wire
-from ._errors import ServiceError
+from ._answers import OPPORTUNITY_OWNER, RELATED_LISTS
+from ._errors import ServiceError, request_digest
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -232,7 +233,9 @@ class EngagementsMixin:
         # helps to ensure the idempotency of the request": the same token answers the same task.
         catalog, token = p["Catalog"], p["ClientToken"]
         with self._write_lock:  # type: ignore[attr-defined]
-            known = self.store.get_doc(ACCEPT_TOKEN, catalog, token)
+            # the invitation named by its ARN or its Id is the same request (the samples send the ARN)
+            p = {**p, IDENTIFIER: p[IDENTIFIER].rsplit("/", 1)[-1]}
+            known = _token_doc(self.store.get_doc(ACCEPT_TOKEN, catalog, token), p)
             if known is not None:
                 return self._task(catalog, known)
             doc = self._invitation(catalog, p[IDENTIFIER])
@@ -241,7 +244,8 @@ class EngagementsMixin:
             task_id = _id("task-", catalog, token)
             task: dict[str, Any] = {
                 "TaskId": task_id,
-                "TaskArn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/engagement-by-accepting-invitation-task/{task_id}",
+                # the recorded form: no account ("Receiving Partner - StartEngagementByAcceptingInvitationTask")
+                "TaskArn": f"arn:aws:partnercentral:{self.config.region}::catalog/{catalog}/engagement-by-accepting-invitation-task/{task_id}",
                 "StartTime": stamp,
                 "EngagementInvitationId": inv["Id"],
             }
@@ -270,7 +274,7 @@ class EngagementsMixin:
                     ResourceSnapshotJobId=self.start_snapshot_job(catalog, inv["EngagementId"], opportunity),  # type: ignore[attr-defined]
                 )
             self.store.put_doc(TASK, catalog, task_id, json.dumps(to_wire(task, _task_shape())))
-            self.store.put_doc(ACCEPT_TOKEN, catalog, token, task_id)
+            self.store.put_doc(ACCEPT_TOKEN, catalog, token, f"{task_id}\x00{request_digest(p)}")
             self.hold_task(catalog, task_id, stamp)  # type: ignore[attr-defined]
         return self._task(catalog, task_id)
 
@@ -301,7 +305,7 @@ class EngagementsMixin:
 
         catalog, token = p["Catalog"], p["ClientToken"]
         with self._write_lock:  # type: ignore[attr-defined]
-            known = self.store.get_doc(INVITE_TOKEN, catalog, token)
+            known = _token_doc(self.store.get_doc(INVITE_TOKEN, catalog, token), p)
             if known is not None:
                 inv = self._invitation(catalog, known)["invitation"]
                 return {ID: inv["Id"], "Arn": inv["Arn"]}
@@ -322,7 +326,9 @@ class EngagementsMixin:
             now = datetime.now(UTC)
             inv = {
                 ID: ident,
-                "Arn": f"arn:aws:partnercentral::{self.config.account_id}:{catalog}/engagement-invitation/{ident}",
+                "Arn": invitation_arn(
+                    catalog, ident, self.config.region
+                ),  # "Inviting Partner - CreateEngagementInvitation"
                 "Catalog": catalog,
                 "PayloadType": next(iter(invitation["Payload"])),
                 "EngagementId": p["EngagementIdentifier"],
@@ -345,7 +351,7 @@ class EngagementsMixin:
                     "participant": RECEIVER if to_me else SENDER,
                 }
             )
-            self.store.put_doc(INVITE_TOKEN, catalog, token, ident)
+            self.store.put_doc(INVITE_TOKEN, catalog, token, f"{ident}\x00{request_digest(p)}")
         return {ID: ident, "Arn": inv["Arn"]}
 
     def _GetAwsOpportunitySummary(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -364,6 +370,11 @@ class EngagementsMixin:
             view = from_wire(json.loads(text), output_shape("GetAwsOpportunitySummary"))
         elif rec.get("LifeCycle", {}).get("ReviewStatus") == APPROVED:
             view = _aws_view(rec, PARTNER_REFERRAL, [])
+            # what the partner asked for at submission (AwsSubmission), as AWS's view answers it ("Working with
+            # deal sizing insights / GetAwsOpportunitySummary": Co-Sell, Full after a Co-Sell, Full submission)
+            submitted = self.store.get_doc("submission", catalog, ident)
+            if submitted is not None:
+                view.update({k: v for k, v in json.loads(submitted).items() if k in ("InvolvementType", "Visibility")})
         else:
             raise ServiceError(
                 "ResourceNotFoundException",
@@ -377,6 +388,14 @@ class EngagementsMixin:
         spend = rec.get("Project", {}).get("ExpectedCustomerSpend")
         if spend:
             view.setdefault("Project", {})["ExpectedCustomerSpend"] = spend
+        # the recorded summaries carry the customer's contacts and the associations AWS tracks ("Receiving Partner -
+        # GetAwsOpportunitySummary", "Working with deal sizing insights / GetAwsOpportunitySummary": the contacts
+        # the opportunity was created with; RelatedEntityIds AwsProducts and Solutions)
+        contacts = rec.get("Customer", {}).get("Contacts")
+        if contacts:
+            view["Customer"] = {"Contacts": contacts}
+        related = rec.get("RelatedEntityIdentifiers") or {}
+        view["RelatedEntityIds"] = {k: list(related.get(k) or []) for k in ("AwsProducts", "Solutions")}
         return view
 
     def edit_aws_view(self, catalog: str, identifier: str, change: Any) -> dict[str, Any]:
@@ -401,6 +420,9 @@ class EngagementsMixin:
         same member (customer, project, spend, opportunity type); the AWS contacts go to AWS's view.
         """
         cust, proj = payload["Customer"], payload["Project"]
+        # the spend as the opportunity answers it: without the invitation's EstimationUrl ("Receiving Partner -
+        # GetOpportunity" answered null where the invitation carried one)
+        spend = [{k: v for k, v in s.items() if k != "EstimationUrl"} for s in proj["ExpectedCustomerSpend"]]
         record: dict[str, Any] = {
             "Catalog": catalog,
             "Customer": {
@@ -414,8 +436,16 @@ class EngagementsMixin:
             "Project": {
                 "Title": proj["Title"],
                 "CustomerBusinessProblem": proj["BusinessProblem"],
-                "ExpectedCustomerSpend": proj["ExpectedCustomerSpend"],
+                "ExpectedCustomerSpend": spend,
             },
+            # what the recorded accepted opportunities answer beside the payload ("Receiving Partner -
+            # GetOpportunity", "Demo Accept AWS-originated Opportunities / GetOpportunity"): no contacts, Marketing
+            # Source "None", NationalSecurity "No", the account's owner as the team. (They also answer
+            # PrimaryNeedsFromAws "Do Not Need Support from AWS Sales Rep", a value the model's enum does not have: a
+            # client sending the record back would be refused it, so the sandbox leaves the member unset.)
+            "Marketing": {"Source": "None"},
+            "NationalSecurity": "No",
+            "OpportunityTeam": [dict(OPPORTUNITY_OWNER)],
             # AWS validated what it referred (Approved); the partner works it from the model's first
             # stage (Prospect)
             "LifeCycle": {
@@ -437,7 +467,7 @@ class EngagementsMixin:
                 "Arn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/opportunity/{ident}",
                 "CreatedDate": stamp,
                 "LastModifiedDate": stamp,
-                "RelatedEntityIdentifiers": {},
+                "RelatedEntityIdentifiers": {k: [] for k in RELATED_LISTS},
             }
         )
         self.store.put(record)
@@ -446,6 +476,20 @@ class EngagementsMixin:
             AWS_VIEW, catalog, ident, json.dumps(to_wire(view, output_shape("GetAwsOpportunitySummary")))
         )
         return ident
+
+
+def _token_doc(text: str | None, p: dict[str, Any]) -> str | None:
+    """Return the id a ClientToken made, or None; the same token with another request is refused.
+
+    As CreateOpportunity refuses it (model, its ClientToken: "Conflicting client token submitted for a new request
+    body.").
+    """
+    if text is None:
+        return None
+    ident, _, digest = text.partition("\x00")
+    if digest and digest != request_digest(p):
+        raise ServiceError("ConflictException", "Conflicting client token submitted for a new request body.")
+    return ident
 
 
 def _task_shape() -> Any:

@@ -6,9 +6,11 @@ service that mixes them in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, ClassVar
 
-__all__ = ["ServiceError", "validation_error"]
+__all__ = ["ServiceError", "request_digest", "validation_error"]
 
 
 class ServiceError(Exception):
@@ -40,3 +42,9 @@ def validation_error(problems: list[Any], reason: str) -> ServiceError:
         Reason=reason,
         ErrorList=[{"FieldName": p.field, "Message": p.message, "Code": p.code} for p in problems],
     )
+
+
+def request_digest(params: dict[str, Any]) -> str:
+    """Return a digest of a request without its ClientToken: what a repeated token is compared by."""
+    body = {k: v for k, v in params.items() if k != "ClientToken"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..schema import service_model
-from ..wire import from_wire, input_shape, output_shape, to_wire
+from ..wire import from_wire, input_shape, to_wire
 from ._errors import ServiceError
 from ._service import SellingService
 
@@ -171,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
             # an operation without an output shape (AssociateOpportunity, RejectEngagementInvitation, ...)
             # answers an empty object
             has_output = service_model().operation_model(operation).output_shape is not None
-            self._send(200, to_wire(result, output_shape(operation)) if has_output else {})
+            self._send(200, self.server.service.answer(operation, result) if has_output else {})
         except ServiceError as e:
             self._error(e)
         except Exception:  # a bug in the sandbox: answer like AWS would, log the traceback here

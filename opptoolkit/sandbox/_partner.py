@@ -12,6 +12,7 @@ A mixin of :class:`opptoolkit.sandbox._service.SellingService` (``self.store``, 
 
 from __future__ import annotations
 
+import json
 import random
 import string
 import time
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED, SUBMITTED, submission_problems
-from ._errors import ServiceError
+from ._errors import ServiceError, request_digest
 from ._seed import SOLUTION_RECORDS
 
 if TYPE_CHECKING:
@@ -57,7 +58,16 @@ class PartnerOperations:
     # -- solutions ---------------------------------------------------------------------------------
     def solutions(self, catalog: str) -> list[dict[str, Any]]:
         """Return the partner's solutions in ``catalog`` (the seed's; the same in every catalog of the account)."""
-        return [{"Catalog": catalog, **s} for s in SOLUTION_RECORDS]
+        # the recorded ARN carries the account ("LeadToOpportunity / ListSolutions")
+        return [
+            {
+                "Catalog": catalog,
+                "Arn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/"
+                f"solution/{s['Id']}",
+                **s,
+            }
+            for s in SOLUTION_RECORDS
+        ]
 
     def _ListSolutions(self, p: dict[str, Any]) -> dict[str, Any]:
         # ListSolutions page: "Retrieves a list of Partner Solutions that the partner registered on Partner
@@ -171,16 +181,27 @@ class PartnerOperations:
             key = f"{catalog}\x00{p['ClientToken']}"
             for earlier in tasks.values():
                 if earlier["_token"] == key:
+                    # the same token with another request is refused, as CreateOpportunity refuses it (model,
+                    # CreateOpportunity's ClientToken: "Conflicting client token submitted for a new request body.")
+                    if earlier["_request"] != request_digest(p):
+                        raise ServiceError(
+                            "ConflictException", "Conflicting client token submitted for a new request body."
+                        )
                     return self._task_view(earlier)
             self._load(catalog, identifier)  # ResourceNotFoundException for an unknown opportunity
             problems = self._submit(catalog, identifier)
+            if not problems and p.get("AwsSubmission"):
+                # what AWS's view of the opportunity answers (GetAwsOpportunitySummary: InvolvementType, Visibility)
+                self.store.put_doc("submission", catalog, identifier, json.dumps(p["AwsSubmission"]))
             task_id = f"task-{self._rid(13)}"
             task: dict[str, Any] = {
                 "_token": key,
+                "_request": request_digest(p),
                 "_catalog": catalog,
                 "_done_at": time.monotonic() + self.task_seconds,
                 "TaskId": task_id,
-                "TaskArn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/"
+                # the recorded form: no account ("Inviting Partner - StartEngagementFromOpportunityTask")
+                "TaskArn": f"arn:aws:partnercentral:{self.config.region}::catalog/{catalog}/"
                 f"engagement-from-opportunity-task/{task_id}",
                 "StartTime": datetime.now(UTC),
                 "OpportunityId": identifier,

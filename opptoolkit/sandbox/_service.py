@@ -10,6 +10,7 @@ never branches on anything the real API would not see: only the request decides 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import random
 import threading
@@ -28,8 +29,10 @@ from ..quotas import DAILY_READS, DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, 
 from ..rules import (
     ACTION_REQUIRED,
     APPROVED,
+    APPROVED_LOCKED,
     PENDING_SUBMISSION,
     READ_ONLY,
+    RELATED,
     SUBMITTED,
     business_problems,
     model_problems,
@@ -37,9 +40,10 @@ from ..rules import (
 )
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import encode_text, input_shape, map_text, output_shape, project
+from ._answers import OPPORTUNITY_OWNER, answer_json, as_answered_record
 from ._engagement_ops import EngagementOpsMixin
 from ._engagements import EngagementsMixin
-from ._errors import ServiceError, validation_error
+from ._errors import ServiceError, request_digest, validation_error
 from ._partner import PartnerOperations
 from ._settings import SettingsMixin
 from ._snapshots import SnapshotsMixin
@@ -145,14 +149,6 @@ _ORIGIN_PARTNER = "Partner Referral"
 assert _ORIGIN_PARTNER in service_model().shape_for("OpportunityOrigin").enum  # type: ignore[attr-defined]
 
 
-def _body_digest(p: dict[str, Any]) -> str:
-    """Return a digest of a create request's body without its ClientToken: what a repeated token is compared by."""
-    import hashlib
-
-    body = {k: v for k, v in p.items() if k != "ClientToken"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _now_ms() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -245,9 +241,12 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
     # -- operations ------------------------------------------------------------------------------
     def _GetOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
         # The store keeps what was sent; free text is encoded on the way out only, as the service
-        # answers (see wire.ENCODED_TEXT): a client that sends it back undecoded gets it stored
-        # encoded, and then encoded once more in the next answer.
-        return map_text(self._load(p["Catalog"], p[IDENTIFIER]), encode_text)
+        # answers (see wire.encode_text: colons, never "&").
+        return as_answered_record(map_text(self._load(p["Catalog"], p[IDENTIFIER]), encode_text))
+
+    def answer(self, operation: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Return the JSON body the service answers ``operation`` with: every member, null when unset."""
+        return answer_json(operation, result)
 
     def _UpdateOpportunity(self, p: dict[str, Any]) -> dict[str, Any]:
         catalog, identifier = p["Catalog"], p[IDENTIFIER]
@@ -262,24 +261,32 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
                     f"the request's LastModifiedDate is {p['LastModifiedDate'].isoformat()}. Get it again.",
                 )
             decision = _review_decision(catalog, p.get("LifeCycle", {}), stored.get("LifeCycle", {}))
+            stamp = self._next_stamp(stored["LastModifiedDate"])
+            if decision is not None:
+                # AWS's Sandbox applies the simulated decision alone: the rest of the request is not the record's
+                # (samples' Postman collection, "Working with Multipartner Opportunities": the "[Simulate] Approval"
+                # sent another record's company, title and stage Qualified; "Inviting Partner - GetOpportunity check
+                # status" shows Approved with the record's own company, title and stage Prospect).
+                lc = stored.setdefault("LifeCycle", {})
+                for name in REVIEW_MEMBERS:
+                    lc.pop(name, None)
+                lc.update(decision)
+                stored["LastModifiedDate"] = stamp
+                self.store.put(stored)
+                self.applied[identifier] = self.applied.get(identifier, 0) + 1
+                return {ID: identifier, "LastModifiedDate": stamp}
             base = payload_from_record(stored)
-            body = dict(p)
+            body = _keep_locked(dict(p), base)
             # RelatedEntityIdentifiers: the stored associations (Committed/Launched need a solution)
             related = stored.get("RelatedEntityIdentifiers") or {}
             problems = business_problems(_without_read_only(body, base), base=base, related=related)
             if problems:
                 raise validation_error(problems, "BUSINESS_VALIDATION_FAILED")
-            stamp = self._next_stamp(stored["LastModifiedDate"])
             new = self._apply(stored, body, stamp)
             # UpdateOpportunity page, ReviewStatus Action Required: "After updates, the opportunity re-enters the
             # validation phase."
             if stored.get("LifeCycle", {}).get("ReviewStatus") == ACTION_REQUIRED:
                 new["LifeCycle"]["ReviewStatus"] = SUBMITTED
-            if decision is not None:
-                lc = new.setdefault("LifeCycle", {})
-                for name in REVIEW_MEMBERS:
-                    lc.pop(name, None)
-                lc.update(decision)
             self.store.put(new)
             self.applied[identifier] = self.applied.get(identifier, 0) + 1
         return {ID: identifier, "LastModifiedDate": stamp}
@@ -301,7 +308,7 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
             # repeated request (same token, same body: a retry) answers with the opportunity it created, and
             # the same token with another body is refused with that message. The model does not name the
             # exception; ConflictException is the operation's error for a request that conflicts with state.
-            body = _body_digest(p)
+            body = request_digest(p)
             found = self.store.token(catalog, p["ClientToken"])
             if found:
                 existing, stored_body = found
@@ -325,12 +332,21 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
                     ID: identifier,
                     "Arn": f"arn:aws:partnercentral:{self.config.region}:{self.config.account_id}:catalog/{catalog}/opportunity/{identifier}",
                     "CreatedDate": stamp,
-                    "RelatedEntityIdentifiers": {},
+                    RELATED: {},
+                    # samples' Postman collection, "Inviting Partner - GetOpportunity": the creating user is the
+                    # OpportunityOwner, before the team the request sent (Opportunity-Fields.csv, Opportunity Owner:
+                    # "Defaults to the email address of the Alliance Lead if no value is provided")
+                    "OpportunityTeam": [dict(OPPORTUNITY_OWNER), *p.get("OpportunityTeam", [])],
                 }
             )
-            if "OpportunityTeam" in p:
-                rec["OpportunityTeam"] = p["OpportunityTeam"]
+            # Opportunity-Fields.csv, NationalSecurity: "If partner does not send a value for this field, the field
+            # is automatically set to No"; the recorded answers always carry Marketing, Source "None" when unset.
+            rec.setdefault("NationalSecurity", "No")
+            rec.setdefault("Marketing", {"Source": "None"})
+            if not rec.get("SoftwareRevenue"):
+                rec.pop("SoftwareRevenue", None)  # sent as {}, answered null ("Inviting Partner - GetOpportunity")
             lc = rec.setdefault("LifeCycle", {})
+            lc.pop("NextStepsHistory", None)  # the recorded Get after a create with NextSteps has none
             # UpdateOpportunity page: "Pending Submission: Not submitted for validation"
             lc["ReviewStatus"] = PENDING_SUBMISSION
             self.store.put(rec)
@@ -430,6 +446,15 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         if catalog != SANDBOX:
             raise ValueError(f"review simulation exists only in the {SANDBOX} catalog (use edit() for {catalog})")
         stored = self._load(catalog, identifier)
+        current = stored.get("LifeCycle", {}).get("ReviewStatus")
+        if current not in UNDER_REVIEW:
+            # over HTTP the member is ignored on such a record (see _review_decision); the helper says so instead
+            under = " or ".join(repr(s) for s in UNDER_REVIEW)
+            message = f"cannot become {status!r}: AWS reviews a record that is {under}, this one is {current!r}"
+            if current == ACTION_REQUIRED:
+                message += " (update it first: it then re-enters validation as 'Submitted')"
+            problem = Problem(None, P.REVIEW_STATUS, "INVALID_RESOURCE_STATE", message)
+            raise validation_error([problem], "BUSINESS_VALIDATION_FAILED")
         payload = payload_from_record(stored)
         lc = payload.setdefault("LifeCycle", {})
         for name, value in zip(REVIEW_MEMBERS, (status, reason, comments), strict=True):
@@ -480,26 +505,52 @@ def _review_decision(catalog: str, lc: dict[str, Any], stored_lc: dict[str, Any]
     partner-central-api-sample-codes/python_preview/sampleUI/simulate_approval_api.py and
     simulate_action_required_api.py,
     privateOfferAutomationAndOpportunityAssociation/3_createOpportunity/aws_simulate_approval_update_opportunity.py,
-    opportunityManagement/src/components/SimulateReview.js). A decision the review flow does not
-    have (a record not under review, or a status AWS does not decide) is refused, never ignored.
+    opportunityManagement/src/components/SimulateReview.js). On a record that is not under review the member is
+    read-only and ignored: AWS answered 200 to ReviewStatus "Action Required" sent to Approved records, applied
+    the rest and left them Approved (samples' Postman collection, "Demo Accept AWS-originated Opportunities /
+    UpdateOpportunity" then "GetOpportunity Check Stage"; "Managing a multipartner opportunity / Partner 1 -
+    UpdateOpportunity"). On a record under review, a status the review does not decide is refused, never
+    ignored (the review simulation is never a silent no-op).
     """
     requested, current = lc.get("ReviewStatus"), stored_lc.get("ReviewStatus")
-    if catalog != SANDBOX or requested is None or requested == current:
+    if catalog != SANDBOX or requested is None or requested == current or current not in UNDER_REVIEW:
         return None
-    under = " or ".join(repr(s) for s in UNDER_REVIEW)
-    if current not in UNDER_REVIEW:
-        code = "INVALID_RESOURCE_STATE"
-        message = f"cannot become {requested!r}: AWS reviews a record that is {under}, this one is {current!r}"
-        if current == ACTION_REQUIRED:
-            message += " (update it first: it then re-enters validation as 'Submitted')"
-    elif requested not in REVIEW_DECISIONS:
-        code = "ACTION_NOT_PERMITTED"
+    if requested not in REVIEW_DECISIONS:
         message = (
             f"cannot become {requested!r} from {current!r}: a review decides {', '.join(map(repr, REVIEW_DECISIONS))}"
         )
-    else:
-        return {name: lc[name] for name in REVIEW_MEMBERS if lc.get(name) is not None}
-    raise validation_error([Problem(None, P.REVIEW_STATUS, code, message)], "BUSINESS_VALIDATION_FAILED")
+        raise validation_error(
+            [Problem(None, P.REVIEW_STATUS, "ACTION_NOT_PERMITTED", message)], "BUSINESS_VALIDATION_FAILED"
+        )
+    return {name: lc[name] for name in REVIEW_MEMBERS if lc.get(name) is not None}
+
+
+def _keep_locked(body: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the fields an Approved record keeps (:data:`~opptoolkit.rules.APPROVED_LOCKED`) as stored.
+
+    The developer guide says they "cannot be updated" after approval; AWS answered 200 to an update of an Approved
+    record that sent another country, postal code, website, business problem and title, and kept its own
+    (samples' Postman collection, "Demo Accept AWS-originated Opportunities": UpdateOpportunity, then "GetOpportunity
+    Check Stage"). So they are not refused: the stored values stay.
+    """
+    if (base.get("LifeCycle") or {}).get("ReviewStatus") != APPROVED:
+        return body
+    out = copy.deepcopy(body)
+    for path in APPROVED_LOCKED:
+        *parents, leaf = path.split(".")
+        src: Any = base
+        dst: Any = out
+        for name in parents:
+            src = (src or {}).get(name)
+            dst = dst.setdefault(name, {}) if isinstance(dst, dict) else None
+        if not isinstance(dst, dict):
+            continue
+        value = (src or {}).get(leaf) if isinstance(src, dict) else None
+        if value is None:
+            dst.pop(leaf, None)
+        else:
+            dst[leaf] = value
+    return out
 
 
 def _with_read_only(lc: dict[str, Any], stored_lc: dict[str, Any]) -> dict[str, Any]:

@@ -171,7 +171,7 @@ SOLUTIONS = (
 # -- ARNs in the recorded forms -------------------------------------------------------------------------------------
 #: An opportunity's ARN carries the account (#49, #52, #63, #67, #81, #84, #92): arn:aws:partnercentral:us-east-1:
 #: <account>:catalog/Sandbox/opportunity/<Id>; tasks and invitations have an empty account (#51, #56, #59, #62, #91).
-OPPORTUNITY_ARN = Match(r"arn:aws:partnercentral:us-east-1:[0-9]{12}:catalog/Sandbox/opportunity/{opportunity}")
+OPPORTUNITY_ARN = Match(r"arn:aws:partnercentral:us-east-1:[0-9]+:catalog/Sandbox/opportunity/{opportunity}")
 FROM_OPPORTUNITY_TASK_ARN = Match(
     r"arn:aws:partnercentral:us-east-1::catalog/Sandbox/engagement-from-opportunity-task/task-[0-9a-z]+"
 )
@@ -459,7 +459,7 @@ def deal_sizing(amount: str | None, industry: str, estimation_url: bool) -> dict
     if estimation_url:
         spend["EstimationUrl"] = "https://calculator.aws/#/estimate?id=966b45503f2d8e73b62f39eb0ef82abe635db3a0"
     return {
-        "ClientToken": "{token}",
+        "ClientToken": "{token}-" + ("url" if estimation_url else "amount"),
         "Catalog": "Sandbox",
         "Origin": "Partner Referral",
         "Customer": {
@@ -889,10 +889,9 @@ FLOWS: list[Flow] = [
                     "Project.CustomerUseCase": "Security & Compliance",
                     "RelatedEntityIdentifiers.Solutions": [Ref("solution")],
                     "OpportunityTeam": Contains("OpportunityOwner", key="BusinessTitle"),
-                    "PrimaryNeedsFromAws": ["Do Not Need Support from AWS Sales Rep"],
                 },
                 note="submitted For Visibility Only: AWS set PrimaryNeedsFromAws to 'Do Not Need Support from AWS "
-                "Sales Rep'",
+                "Sales Rep', a value outside the model's enum (not checked: a client sending it back would be refused)",
             ),
         ],
     ),
@@ -1163,8 +1162,9 @@ FLOWS: list[Flow] = [
                     "Customer.Contacts": [],
                     "LifeCycle.TargetCloseDate": "2029-10-04",
                     "Project.ExpectedCustomerSpend[0].EstimationUrl": None,
-                    "PrimaryNeedsFromAws": ["Do Not Need Support from AWS Sales Rep"],
                 },
+                note="AWS also answered PrimaryNeedsFromAws 'Do Not Need Support from AWS Sales Rep', a value outside "
+                "the model's enum: not checked (a client sending the record back would be refused it)",
             ),
             Step(
                 69,

@@ -7,6 +7,8 @@ is how the count of recorded requests answered as AWS did is measured.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from botocore.model import ListShape, StructureShape
 
@@ -14,15 +16,45 @@ from opptoolkit.sandbox import OPERATIONS
 from opptoolkit.schema import service_model
 
 from .pending import DIFFERS, PENDING
-from .recorded import recorded_steps
+from .recorded import Contains, Match, Ref, recorded_steps
 from .replay import replay, steps_before
 
 
+def _names(step) -> set[str]:
+    """The ``{name}`` ids a step's request and checks take from earlier answers."""
+    refs = {v.name for v in step.values.values() if isinstance(v, Ref)}
+    refs |= {v.value.name for v in step.values.values() if isinstance(v, Contains) and isinstance(v.value, Ref)}
+    text = repr(step.request) + repr([v.pattern for v in step.values.values() if isinstance(v, Match)])
+    return refs | set(re.findall(r"\{(\w+)\}", text))
+
+
+def _expected_failure(flow, step) -> str | None:
+    """Why ``step`` cannot answer as AWS did yet, or None.
+
+    Its operation is not served (``PENDING``) or its answer is known to differ (``DIFFERS``), or it uses an id that
+    such a step was to give.
+    """
+    tainted: dict[str, str] = {}  # name -> why the step that gives it fails
+    why: str | None = None
+    for s in steps_before(flow, step):
+        because = [tainted[n] for n in sorted(_names(s)) if n in tainted]
+        if s.operation in PENDING:
+            because.insert(0, f"{s.operation}: {PENDING[s.operation]}")
+        elif s.example in DIFFERS:
+            because.insert(0, f"#{s.example}: {DIFFERS[s.example]}")
+        for name in s.binds:
+            if because:
+                tainted[name] = because[0]
+            else:
+                tainted.pop(name, None)
+        if s is step:
+            why = because[0] if because else None
+    return why
+
+
 def _param(flow, step):
-    needs = sorted({s.operation for s in steps_before(flow, step)} & PENDING.keys())
-    marks = [pytest.mark.xfail(strict=True, reason=f"{', '.join(needs)}: {PENDING[needs[0]]}")] if needs else []
-    if not needs and step.example in DIFFERS:
-        marks = [pytest.mark.xfail(strict=True, reason=DIFFERS[step.example])]
+    why = _expected_failure(flow, step)
+    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
     return pytest.param(flow, step, id=f"{flow.name}-{step.example}-{step.operation}", marks=marks)
 
 
