@@ -185,7 +185,8 @@ def test_a_run_killed_mid_way_and_rerun_sends_every_call_exactly_once(sb, tmp_pa
 
 def test_a_task_the_service_settles_as_failed_is_failed_in_the_ledger(sb, tmp_path):
     """StartEngagementFromOpportunityTask answers 200 with TaskStatus FAILED: the call's outcome is failed."""
-    (ident,) = _drafts(sb, 1)  # no solution: the submission fails (sent here without the readiness check)
+    # an Approved record: the submission fails (sent here without the readiness check)
+    ident = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Approved")
     params = dict(Catalog="Sandbox", Identifier=ident, AwsSubmission={"InvolvementType": "Co-Sell"})
     call = Call("2", "StartEngagementFromOpportunityTask", ident, params)
     out = run_calls([call], ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
