@@ -98,9 +98,8 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
     """One GetOpportunity, as the person who typed it sees it; None if there is no such record.
 
     This is the only way opptoolkit reads a record. ``ResponseMetadata`` is dropped and the free
-    text the service returns HTML-encoded is decoded exactly once (:func:`opptoolkit.wire.decode_text`),
-    so a record read, edited and sent back never goes out encoded (it would be stored
-    double-encoded).
+    text's encoded colons are decoded exactly once (:func:`opptoolkit.wire.decode_text`), so a record read,
+    edited and sent back never goes out encoded (it would be stored encoded) and nothing else it holds changes.
 
     Parameters
     ----------
@@ -126,7 +125,7 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
     ...     rec = fetch_opportunity(sb.client(), "Sandbox", "O7000000001")
     ...     missing = fetch_opportunity(sb.client(), "Sandbox", "O1")
     >>> raw["Customer"]["Account"]["CompanyName"], rec["Customer"]["Account"]["CompanyName"], missing
-    ('R&amp;D&amp;colon; AG', 'R&D: AG', None)
+    ('R&D&amp;colon; AG', 'R&D: AG', None)
     """
     try:
         rec = dict(client.get_opportunity(Catalog=catalog, Identifier=identifier))

@@ -5,7 +5,6 @@ With the service model, so timestamps and shapes are exactly what boto3 sends an
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -104,14 +103,14 @@ def encode_text(text: str) -> str:
 def decode_text(text: str) -> str:
     """Return the text a person typed, from the service's encoding.
 
-    The double-encoded colon first (as the sample's decoder does), then every HTML5 entity once
-    (``html.unescape``): tolerant of a service that encodes ``&`` too (the sample UI's decoder allows for it).
-    Text typed as an entity (``&amp;``) therefore reads back as its character (``&``).
+    The double-encoded colon, and nothing else: AWS answers ``&`` as typed (the recordings), so text that
+    looks like an entity (``&amp;``, ``&lt;``) is the user's and is kept exactly; decoding it would change the
+    record on the next push.
 
-    >>> decode_text("Big Data&amp;colon; ETL &amp;amp; BI"), decode_text(encode_text("R&D: Labs"))
+    >>> decode_text("Big Data&amp;colon; ETL &amp; BI"), decode_text(encode_text("R&D: Labs"))
     ('Big Data: ETL &amp; BI', 'R&D: Labs')
     """
-    return html.unescape(text.replace("&amp;colon;", ":"))
+    return text.replace("&amp;colon;", ":")
 
 
 def map_text(record: Mapping[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
