@@ -7,11 +7,17 @@ ReviewStatus, validation in the API's error codes, quotas, AWS's review simulate
 see :meth:`Sandbox.review`); any other operation answers ``UnknownOperationException``.
 
 >>> print(", ".join(sorted(OPERATIONS)))  # doctest: +NORMALIZE_WHITESPACE
-AssignOpportunity, AssociateOpportunity, CreateEngagementInvitation, CreateOpportunity, DisassociateOpportunity,
-GetAwsOpportunitySummary, GetEngagementInvitation, GetOpportunity, ListEngagementByAcceptingInvitationTasks,
-ListEngagementFromOpportunityTasks, ListEngagementInvitations, ListOpportunities, ListSolutions,
-RejectEngagementInvitation, StartEngagementByAcceptingInvitationTask, StartEngagementFromOpportunityTask,
-SubmitOpportunity, UpdateOpportunity
+AcceptEngagementInvitation, AssignOpportunity, AssociateOpportunity, CreateEngagement,
+CreateEngagementInvitation, CreateOpportunity, CreateResourceSnapshot, CreateResourceSnapshotJob,
+DeleteResourceSnapshotJob, DisassociateOpportunity, GetAwsOpportunitySummary, GetEngagement,
+GetEngagementInvitation, GetOpportunity, GetResourceSnapshot, GetResourceSnapshotJob,
+GetSellingSystemSettings, ListEngagementByAcceptingInvitationTasks, ListEngagementFromOpportunityTasks,
+ListEngagementInvitations, ListEngagementMembers, ListEngagementResourceAssociations, ListEngagements,
+ListOpportunities, ListOpportunityFromEngagementTasks, ListResourceSnapshotJobs, ListResourceSnapshots,
+ListSolutions, ListTagsForResource, PutSellingSystemSettings, RejectEngagementInvitation,
+StartEngagementByAcceptingInvitationTask, StartEngagementFromOpportunityTask,
+StartOpportunityFromEngagementTask, StartResourceSnapshotJob, StopResourceSnapshotJob, SubmitOpportunity,
+TagResource, UntagResource, UpdateEngagementContext, UpdateOpportunity
 
 Examples
 --------

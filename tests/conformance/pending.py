@@ -8,23 +8,8 @@ a served operation is still listed.
 from __future__ import annotations
 
 #: operation -> why its recorded steps cannot answer as AWS did yet
-PENDING: dict[str, str] = {
-    op: "not served by the sandbox yet (issue #29: engagements, leads, snapshots, settings, tags)"
-    for op in (
-        "AcceptEngagementInvitation",
-        "CreateEngagement",
-        "GetEngagement",
-        "ListEngagementMembers",
-        "ListEngagementResourceAssociations",
-        "ListResourceSnapshotJobs",
-        "GetResourceSnapshotJob",
-        "StartOpportunityFromEngagementTask",
-        "UpdateEngagementContext",
-    )
-}
+PENDING: dict[str, str] = {}
 
 #: Recorded steps on served operations that do not answer as AWS did yet, by example: the sandbox work of issue #29
 #: still to do. Removed one by one as the sandbox is fixed (strict: a step that passes while listed fails).
-DIFFERS: dict[int, str] = {
-    59: "the submission does not create the engagement the invitation is sent in yet (issue #29)",
-}
+DIFFERS: dict[int, str] = {}
