@@ -115,7 +115,7 @@ def _named_paths() -> dict[str, str]:
     return {**{k: v[0] for k, v in leaves.items() if len(v) == 1}, **paths}
 
 
-def _in_words(text: str) -> str:
+def in_words(text: str) -> str:
     """Name the model's fields a rule's message mentions by their labels ("LifeCycle.Stage" -> "Stage")."""
     named = _named_paths()
 
@@ -128,15 +128,15 @@ def _in_words(text: str) -> str:
     return _PATH_RE.sub(word, text)
 
 
-def _sentence(label: str, p: Problem) -> str:
+def problem_sentence(label: str, p: Problem) -> str:
     """Return a problem in plain words, naming the field by its label ("Customer website is required ...")."""
-    msg = _in_words(p.message)
+    msg = in_words(p.message)
     return f"{label} {msg}" if msg[:1].islower() else f"{label}: {msg}"
 
 
 def _problem_html(label: str, p: Problem) -> str:
     """One problem in plain words; the API's error code is its tooltip."""
-    return f"<span class='ot-problem' title='{html.escape(p.code)}'>{html.escape(_sentence(label, p))}</span>"
+    return f"<span class='ot-problem' title='{html.escape(p.code)}'>{html.escape(problem_sentence(label, p))}</span>"
 
 
 def _when(value: Any) -> str:
@@ -477,7 +477,7 @@ class OpportunityForm:
             reason = reasons[col]
             fw.disable(reason)
             if reason and fw.kind != "readonly" and self.section_of.get(col) != READ_ONLY:
-                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(_in_words(reason))}</span>"
+                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(in_words(reason))}</span>"
 
     # -- the picker ------------------------------------------------------------------------------
     def _picker(self) -> w.Widget:
@@ -613,7 +613,7 @@ class OpportunityForm:
                 f"<div style='color:#b00'>Save is off until {'this problem is' if k == 1 else f'these {k} problems are'}"
                 f" fixed:<ul style='margin:2px 0'>{items}</ul></div>"
             )
-            self.save_button.tooltip = "; ".join(_sentence(self.label(p.field), p) for p in problems)
+            self.save_button.tooltip = "; ".join(problem_sentence(self.label(p.field), p) for p in problems)
         else:
             self.why.value = "<span style='color:#888'>No changes yet.</span>" if n == 0 else ""
             self.save_button.tooltip = None
@@ -672,7 +672,9 @@ class OpportunityForm:
         """
         problems = self.problems()
         if problems:
-            return self._say("Not saved: " + "; ".join(_sentence(self.label(p.field), p) for p in problems), "#b00")
+            return self._say(
+                "Not saved: " + "; ".join(problem_sentence(self.label(p.field), p) for p in problems), "#b00"
+            )
         mine = self.changes()
         if not mine:
             return self._say("Nothing to save.", "#888")
