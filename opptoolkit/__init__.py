@@ -38,15 +38,21 @@ from .sheets import Extra, Headers, read_sheet, to_excel, write_sheet
 
 if TYPE_CHECKING:
     from .form import OpportunityForm, edit_opportunity
+    from .grid import OpportunityGrid, edit_opportunities
 
 try:  # the version is written once, in pyproject.toml; the installed package's metadata carries it
     __version__ = _metadata.version(__name__)
 except _metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
-# The form needs ipywidgets, which brings IPython and traitlets: imported when the form is first
+# The form and the grid need ipywidgets, which brings IPython and traitlets: imported when the form is first
 # used, so that ``import opptoolkit`` and the CLI do not pay for a notebook they may never open.
-_LAZY = {"OpportunityForm": "form", "edit_opportunity": "form"}
+_LAZY = {
+    "OpportunityForm": "form",
+    "edit_opportunity": "form",
+    "OpportunityGrid": "grid",
+    "edit_opportunities": "grid",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -71,6 +77,7 @@ __all__ = [
     "Field",
     "Headers",
     "OpportunityForm",
+    "OpportunityGrid",
     "OpptoolkitError",
     "Pacer",
     "Problem",
@@ -84,6 +91,7 @@ __all__ = [
     "__version__",
     "assign_opportunities",
     "connect",
+    "edit_opportunities",
     "edit_opportunity",
     "get_client",
     "get_schema",

@@ -1,4 +1,9 @@
-"""Write the notebooks (run once; the .ipynb files are committed)."""
+"""Write the notebooks (the .ipynb files are committed).
+
+``python tools/make_notebooks.py`` writes them all; ``python tools/make_notebooks.py NAME ...`` only those named.
+"""
+
+import sys
 
 import nbformat as nbf
 
@@ -26,6 +31,12 @@ if USE_SANDBOX:
 else:
     client = ot.get_client(boto3_session=boto3.Session(profile_name=PROFILE, region_name=REGION))
 LEDGER = os.environ.get("OPPTOOLKIT_LEDGER", "ledger")"""
+
+
+def write(notebook, name):
+    """Write notebooks/NAME.ipynb, when no name or this one was asked for."""
+    if len(sys.argv) == 1 or name in sys.argv[1:]:
+        nbf.write(notebook, f"notebooks/{name}.ipynb")
 
 
 def nb(cells):
@@ -57,7 +68,7 @@ form""",
         "Save then writes the edited values back into `df`.",
     ]
 )
-nbf.write(edit, "notebooks/edit_one_opportunity.ipynb")
+write(edit, "edit_one_opportunity")
 
 quickstart = nb(
     [
@@ -90,7 +101,7 @@ result[result["status"] != "unchanged"]""",
         """ot.read_ledger(LEDGER).tail()""",
     ]
 )
-nbf.write(quickstart, "notebooks/quickstart.ipynb")
+write(quickstart, "quickstart")
 
 bulk = nb(
     [
@@ -127,7 +138,7 @@ result["status"].value_counts()""",
         """ot.read_ledger(LEDGER)[["Id", "status", "error_code", "changed_fields", "last_modified_before", "last_modified_after"]].tail(8)""",
     ]
 )
-nbf.write(bulk, "notebooks/bulk_update_from_spreadsheet.ipynb")
+write(bulk, "bulk_update_from_spreadsheet")
 
 report = nb(
     [
@@ -153,4 +164,83 @@ report.plot_funnel(df);""",
 list(views)""",
     ]
 )
-nbf.write(report, "notebooks/pipeline_report.ipynb")
+write(report, "pipeline_report")
+
+grid = nb(
+    [
+        "md:# Edit many opportunities in a grid\n\nFilter to the deals you work on, edit them like a spreadsheet, and "
+        "see at once what AWS would refuse: each edited row is planned as you type, with the same rules as a push "
+        "(`plan_updates`), its problems beside it in words and the cell marked. **Plan** lists what would be sent; "
+        "**Push** sends the ready rows through the same ledgered push as everywhere else and colours each row by its "
+        "outcome. Grey cells are locked by the record's review status (an edit there is undone, with the reason). "
+        "Pick a row and **Open in form** for a deep edit; the form's Save shows in the grid.",
+        CONNECT,
+        CLIENT,
+        """df = ot.read_opportunities(CATALOG, client=client, summary_only=True)  # ListOpportunities alone: a few calls
+grid = ot.edit_opportunities(df, CATALOG, client=client, ledger=LEDGER)
+grid""",
+        "md:Everything the grid does with the mouse it also does in code. Here code plays the analyst, so the notebook "
+        "runs top to bottom: filter to the qualified deals pending submission, type an amount with a thousands "
+        "separator, see the problem, fix it.",
+        """grid.filter(stage="Qualified", review_status="Pending Submission")
+pending = grid.edited.index[(df["LifeCycle.Stage"] == "Qualified") & (df["LifeCycle.ReviewStatus"] == "Pending Submission")]
+row = pending[0]
+grid.set(row, "Project.ExpectedCustomerSpend[0].Amount", "1,200")
+grid.problems(row), grid.counts()""",
+        """grid.set(row, "Project.ExpectedCustomerSpend[0].Amount", "1200")
+grid.set(pending[1], "LifeCycle.NextSteps", "Workshop with the customer's architects")
+grid.counts()""",
+        'md:An approved record locks its title (AWS: "cannot be changed once approved"): the grid refuses the edit '
+        "and says why.",
+        """approved = grid.edited.index[df["LifeCycle.ReviewStatus"] == "Approved"][0]
+try:
+    grid.set(approved, "Project.Title", "A new title")
+except ot.OpptoolkitError as e:
+    print(e)""",
+        "md:## Plan, then push\nThe plan is `plan_updates` over the changed rows, against the frame as read; the push "
+        "is `push_updates` with the ledger. The result is a frame too.",
+        """grid.show_plan()[["row", "Id", "action", "changes"]]""",
+        """result = grid.push()
+result[["row", "Id", "status", "said"]]""",
+        """ot.read_ledger(LEDGER)[["Id", "status", "changed_fields"]].tail(4)""",
+    ]
+)
+write(grid, "edit_in_a_grid")
+
+workspace = nb(
+    [
+        "md:# Pipeline workspace\n\nOne page for the weekly review (open it with `voila notebooks/pipeline_workspace.ipynb`): "
+        "**Edit** picks an opportunity (search by company, title or Id), edits and saves it; **Edit many** is a grid "
+        "over the pipeline that plans each edit as you type and pushes the ready rows; **Report** is `write_report` "
+        "over the same frame, which each Save keeps up to date.",
+        CONNECT,
+        CLIENT,
+        """import html
+import tempfile
+from pathlib import Path
+
+import ipywidgets as w
+
+df = ot.read_opportunities(CATALOG, client=client, summary_only=True, progress=False)
+form = ot.edit_opportunity(os.environ.get("OPPTOOLKIT_ID"), CATALOG, client=client, ledger=LEDGER, pick_from=df)
+grid = ot.edit_opportunities(df, CATALOG, client=client, ledger=LEDGER)
+
+report_file = Path(tempfile.mkdtemp()) / "report.html"
+report_view = w.HTML("<i>Open this tab to draw the report.</i>")
+refresh = w.Button(description="Refresh report", icon="refresh")
+
+
+def draw_report(_=None):
+    report_view.value = "<i>Drawing the report…</i>"
+    ot.write_report(df, report_file)
+    page = html.escape(report_file.read_text(encoding="utf-8"))
+    report_view.value = f"<iframe class='ot-report' srcdoc=\\"{page}\\" style='width:100%;height:1400px;border:0'></iframe>"
+
+
+refresh.on_click(draw_report)
+tabs = w.Tab(children=[form.widget, grid.widget, w.VBox([refresh, report_view])], titles=("Edit", "Edit many", "Report"))
+tabs.observe(lambda change: draw_report() if change["new"] == 2 else None, names="selected_index")
+tabs""",
+    ]
+)
+write(workspace, "pipeline_workspace")

@@ -1,0 +1,154 @@
+"""The grid in a real browser: Voilà renders notebooks/pipeline_workspace.ipynb against the sandbox;
+Playwright opens the "Edit many" tab, filters to one record, types a wrong amount into its cell, sees the
+problem beside the row, fixes it, pushes, and sees the row succeeded; the sandbox holds the value."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import opptoolkit as ot
+from opptoolkit.grid import OUTCOME_FILL, PROBLEM_FILL
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+ROOT = Path(__file__).parents[2]
+NOTEBOOK = ROOT / "notebooks" / "pipeline_workspace.ipynb"
+SHOTS = ROOT / "docs"
+AMOUNT = "Project.ExpectedCustomerSpend[0].Amount"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def voila(tmp_path):
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        # Pending Submission: every field editable; one spend entry, in USD (the amount is the cell edited)
+        record = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+                      and len(r["Project"].get("ExpectedCustomerSpend") or []) == 1)  # fmt: skip
+        port = _free_port()
+        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+        log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("voila")), str(NOTEBOOK), "--no-browser",
+                                 f"--port={port}", "--Voila.ip=127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/", sb, record
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            log.close()
+
+
+def _why(page, tmp_path) -> str:
+    log = (tmp_path / "voila.log").read_text(errors="replace")
+    return f"page text: {page.inner_text('body')[-2000:]!r}\n--- voila log (end) ---\n{log[-4000:]}"
+
+
+def _cell(page, grid, label: str, row: int = 0) -> tuple[float, float]:
+    """The page position of a body cell of the canvas grid: the same layout the kernel's grid has."""
+    box = page.locator(".ot-grid").bounding_box()
+    order = grid.order
+    widths = grid.grid.column_widths
+    x = box["x"] + grid.grid.base_row_header_size + sum(widths[c] for c in order[: order.index(label)])
+    y = box["y"] + grid.grid.base_column_header_size + grid.grid.base_row_size * row
+    return x + min(widths[label], 120) / 2, y + grid.grid.base_row_size / 2
+
+
+def _shot(page, path: Path) -> None:
+    """A screenshot of the grid's tab: the filters, the grid, the buttons and what they said."""
+    box = page.locator(".ot-grid-box").bounding_box()
+    page.screenshot(path=path, clip={"x": box["x"], "y": box["y"], "width": min(box["width"], 1500), "height": 460})
+
+
+def _has_colour(page, x: float, y: float, hex_colour: str) -> bool:
+    """Whether the pixels around (x, y) hold the colour (the canvas draws cells, so colour is what can be read)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    png = page.screenshot(clip={"x": x - 20, "y": y - 6, "width": 40, "height": 12})
+    want = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    pixels = Image.open(BytesIO(png)).convert("RGB").getdata()
+    return sum(1 for p in pixels if max(abs(a - b) for a, b in zip(p, want, strict=True)) <= 3) > 50
+
+
+def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, tmp_path):
+    from playwright.sync_api import expect
+
+    url, sb, record = voila
+    page.set_viewport_size({"width": 1800, "height": 900})  # the spend amount's column in view
+    page.goto(url, timeout=90_000)
+    try:
+        page.wait_for_selector(".ot-form", timeout=90_000)
+    except Exception:
+        pytest.fail(f"the page did not render in 90 s\n{_why(page, tmp_path)}")
+    page.locator(".lm-TabBar-tab", has_text="Edit many").click()
+    page.wait_for_selector(".ot-grid .lm-DataGrid", state="visible", timeout=30_000)
+    # the same grid, built here from the same records: where its cells are drawn
+    df = ot.read_opportunities("Sandbox", client=sb.client(), summary_only=True, progress=False)
+    mine = ot.edit_opportunities(df, "Sandbox")
+    # filter: the text search keeps the one record
+    search = page.locator(".ot-grid-search input")
+    search.fill(record["Id"])
+    search.press("Enter")
+    expect(page.locator(".ot-grid-message")).to_contain_text(f"1 of {len(df)} rows shown", timeout=20_000)
+    amount = mine.labels[AMOUNT]
+    page.wait_for_timeout(500)  # the grid draws the filtered rows on its next frame
+
+    def type_into(label: str, text: str) -> None:
+        page.mouse.dblclick(*_cell(page, mine, label))
+        editor = page.locator(".lm-DataGrid-cellEditorInput")
+        editor.wait_for(timeout=10_000)
+        editor.fill(text)
+        editor.press("Enter")
+
+    # a wrong value: a thousands separator
+    type_into(amount, "1,200")
+    counts = page.locator(".ot-grid-counts")
+    expect(counts).to_contain_text("1 row changed · 0 ready · 1 with problems", timeout=20_000)
+    page.wait_for_timeout(500)
+    assert mine.order[:3] == [mine.labels["Id"], "Check", "Problems"]
+    _shot(page, tmp_path / "grid-problem.png")
+    # the problem is beside the row: its Problems cell (canvas) -- read back from the kernel through Plan
+    expect(page.locator(".ot-grid-message")).to_contain_text("no currency sign or thousands separator")
+    page.mouse.click(*_cell(page, mine, mine.labels["Customer.Account.CompanyName"]))  # the cursor off the cell
+    page.wait_for_timeout(300)
+    x, y = _cell(page, mine, "Problems")
+    assert _has_colour(page, x, y, PROBLEM_FILL), "the Problems cell beside the row is not marked"
+    x, y = _cell(page, mine, amount)
+    assert _has_colour(page, x, y, PROBLEM_FILL), "the amount's cell is not marked"
+    page.locator("button.ot-grid-plan").click()
+    plan = page.locator(".ot-grid-plan-out")
+    expect(plan).to_contain_text("Row ", timeout=20_000)
+    expect(plan).to_contain_text("is invalid: not sent")
+    expect(plan).to_contain_text("thousands separator")
+    assert page.locator("button.ot-grid-push").is_disabled()
+    # fix it, push
+    type_into(amount, "1200")
+    expect(counts).to_contain_text("1 row changed · 1 ready · 0 with problems", timeout=20_000)
+    page.locator("button.ot-grid-push").click()
+    expect(page.locator(".ot-grid-message")).to_contain_text("Pushed: 1 succeeded", timeout=60_000)
+    page.wait_for_timeout(800)
+    _shot(page, tmp_path / "grid-pushed.png")
+    x, y = _cell(page, mine, "Check")
+    assert _has_colour(page, x, y, OUTCOME_FILL["succeeded"]), "the row is not coloured as succeeded"
+    stored = sb.record("Sandbox", record["Id"])
+    assert stored["Project"]["ExpectedCustomerSpend"][0]["Amount"] == "1200"
+    assert sb.service.applied == {record["Id"]: 1}
