@@ -49,7 +49,7 @@ from ipydatagrid import DataGrid, TextRenderer, VegaExpr
 
 from . import fields as P
 from ._status import Status
-from ._values import is_blank
+from ._values import display, is_blank
 from ._workbook import choices, layout
 from .client import fetch_opportunity
 from .exceptions import OpptoolkitError, Problem
@@ -219,7 +219,7 @@ class OpportunityGrid:
         self._picked: Any = None
         self._quiet = False
         self._sending = False
-        self._echo: dict[tuple[int, str], str] = {}  # the cells the kernel set, until the browser echoes them
+        self._echo: dict[tuple[int, str], list[str]] = {}  # the cells the kernel set, until the browser echoes them
         self._filtered: set[str] = set()  # the grid columns the filter controls set a transform on
         self._exprs: dict[str, VegaExpr] = {}  # grid column -> its cells' colour expression
         self._statuses = self.schema.field_for(P.REVIEW_STATUS).enum
@@ -242,9 +242,9 @@ class OpportunityGrid:
         self.plan_button.add_class("ot-grid-plan")
         self.push_button.add_class("ot-grid-push")
         self.open_button.add_class("ot-grid-open")
-        self.plan_button.on_click(lambda _: self.show_plan())
-        self.push_button.on_click(lambda _: self.push())
-        self.open_button.on_click(lambda _: self.open_form())
+        self.plan_button.on_click(lambda _: self._guarded(self.show_plan))
+        self.push_button.on_click(lambda _: self._guarded(self.push))
+        self.open_button.on_click(lambda _: self._guarded(self.open_form))
         self.widget = w.VBox(
             [
                 self.filters,
@@ -360,7 +360,7 @@ class OpportunityGrid:
         self._set_cell(pos, PROBLEMS, state.said)
 
     def _set_cell(self, pos: int, label: str, text: str) -> None:
-        self._echo[(pos, label)] = text
+        self._echo.setdefault((pos, label), []).append(text)
         self.grid.set_cell_value_by_index(label, pos, text)
 
     # -- editing -------------------------------------------------------------------------------------
@@ -370,8 +370,10 @@ class OpportunityGrid:
         label = cell["column"]
         column = self._col_of.get(label)
         pos = int(cell["row"])
-        if self._echo.pop((pos, label), None) == cell["value"]:
-            return  # the browser sends back each cell the kernel set: not an edit
+        sent = self._echo.get((pos, label))
+        if sent and cell["value"] in sent:
+            sent.remove(cell["value"])  # the browser sends back each cell the kernel set: not an edit
+            return
         if column is None:  # Check or Problems: the grid's own words
             self._show(self._rows[pos], [])
             return
@@ -495,6 +497,18 @@ class OpportunityGrid:
         colour = "#b00" if n["problems"] else "#070" if n["changed"] else "#666"
         self.status.value = f"<span class='ot-grid-counts' style='color:{colour}'>{html.escape(text)}</span>"
         self.push_button.disabled = n["ready"] == 0
+
+    def _guarded(self, action: Any) -> None:
+        """Run a button's action; what stops it is said under the grid (a widget callback's error is seen nowhere)."""
+        try:
+            action()
+        except OpptoolkitError as e:
+            self._say(f"Not done: {e}", "#b00")
+        except Exception as e:
+            _log.exception("grid: %s failed", getattr(action, "__name__", "an action"))
+            self._say(f"Not done: an unexpected error ({type(e).__name__}); the log has the details.", "#b00")
+        finally:
+            self._say_counts()
 
     def _say(self, text: str, colour: str = "#333") -> str:
         self.message.value = f"<div class='ot-grid-said' style='color:{colour}'>{html.escape(text)}</div>"
@@ -755,11 +769,10 @@ class OpportunityGrid:
                 continue
             said = self._outcome_words(label, r)
             words.append(said)
-            if r["status"] == Status.SUCCEEDED:
-                self._reread(label)
+            moved = self._reread(label) if r["status"] == Status.SUCCEEDED else []
             self._states[label] = _RowState(outcome=str(r["status"]), said=said)
             self._mark(label, set())
-            self._show(label)
+            self._show(label, [c for c in moved if c in self.labels])
         result["said"] = words
         self.result = result
         counts = result["status"].value_counts().to_dict()
@@ -798,17 +811,21 @@ class OpportunityGrid:
         code = r.get("error_code") or r.get("reason")
         return f"{status}: {message}" + (f" ({code})" if code else "")
 
-    def _reread(self, label: Any) -> None:
-        """Replace a pushed row by the record as the service holds it now (its base too)."""
+    def _reread(self, label: Any) -> list[str]:
+        """Replace a pushed row by the record as the service holds it now (its base too); return the columns that moved."""
         assert self.client is not None
         rec = fetch_opportunity(self.client, self.catalog, str(self.edited.at[label, ID]))
         if rec is None:
-            return
+            return []
         now = to_frame([rec]).iloc[0]
+        moved = []
         for c in self.base.columns:
             v = now.get(c) if c in now.index else None
+            if display(v) != display(self.edited.at[label, c]):
+                moved.append(str(c))
             self.base.at[label, c] = v
             self.edited.at[label, c] = v
+        return moved
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

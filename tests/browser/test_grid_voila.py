@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -90,37 +91,45 @@ def _has_colour(page, x: float, y: float, hex_colour: str) -> bool:
 
 
 def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     url, sb, record = voila
     page.set_viewport_size({"width": 1800, "height": 900})  # the spend amount's column in view
-    page.goto(url, timeout=90_000)
-    try:
-        page.wait_for_selector(".ot-form", timeout=90_000)
-    except Exception:
-        pytest.fail(f"the page did not render in 90 s\n{_why(page, tmp_path)}")
+    for attempt in (1, 2):  # each load starts a kernel: on a busy machine the first may take longer
+        page.goto(url, timeout=90_000)
+        try:
+            page.wait_for_selector(".ot-form", timeout=90_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                pytest.fail(f"the page did not render in 90 s, twice\n{_why(page, tmp_path)}")
+            warnings.warn(f"the page did not render in 90 s; loading again\n{_why(page, tmp_path)}", stacklevel=1)
     page.locator(".lm-TabBar-tab", has_text="Edit many").click()
     page.wait_for_selector(".ot-grid .lm-DataGrid", state="visible", timeout=30_000)
     # the same grid, built here from the same records: where its cells are drawn
     df = ot.read_opportunities("Sandbox", client=sb.client(), summary_only=True, progress=False)
     mine = ot.edit_opportunities(df, "Sandbox")
-    # filter: the text search keeps the one record
-    search = page.locator(".ot-grid-search input")
-    search.fill(record["Id"])
-    search.press("Enter")
-    expect(page.locator(".ot-grid-message")).to_contain_text(f"1 of {len(df)} rows shown", timeout=20_000)
+    # filter: the record's stage, pending submission; the rows shown are those of the frame, in its order
+    stage = record["LifeCycle"]["Stage"]
+    page.locator(".ot-grid-filter-stage select").select_option(stage)
+    page.locator(".ot-grid-filter-review-status select").select_option("Pending Submission")
+    shown = df[(df["LifeCycle.Stage"] == stage) & (df["LifeCycle.ReviewStatus"] == "Pending Submission")]
+    expect(page.locator(".ot-grid-message")).to_contain_text(f"{len(shown)} of {len(df)} rows shown", timeout=20_000)
+    at = shown["Id"].tolist().index(record["Id"])
+    other = next(i for i, a in enumerate(shown[AMOUNT].tolist()) if i != at and isinstance(a, str) and a)
     amount = mine.labels[AMOUNT]
     page.wait_for_timeout(500)  # the grid draws the filtered rows on its next frame
 
-    def type_into(label: str, text: str) -> None:
-        page.mouse.dblclick(*_cell(page, mine, label))
+    def type_into(label: str, text: str, row: int) -> None:
+        page.mouse.dblclick(*_cell(page, mine, label, row))
         editor = page.locator(".lm-DataGrid-cellEditorInput")
         editor.wait_for(timeout=10_000)
         editor.fill(text)
         editor.press("Enter")
 
     # a wrong value: a thousands separator
-    type_into(amount, "1,200")
+    type_into(amount, "1,200", at)
     counts = page.locator(".ot-grid-counts")
     expect(counts).to_contain_text("1 row changed · 0 ready · 1 with problems", timeout=20_000)
     page.wait_for_timeout(500)
@@ -128,11 +137,11 @@ def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, 
     _shot(page, tmp_path / "grid-problem.png")
     # the problem is beside the row: its Problems cell (canvas) -- read back from the kernel through Plan
     expect(page.locator(".ot-grid-message")).to_contain_text("no currency sign or thousands separator")
-    page.mouse.click(*_cell(page, mine, mine.labels["Customer.Account.CompanyName"]))  # the cursor off the cell
+    page.mouse.click(*_cell(page, mine, mine.labels["Customer.Account.CompanyName"], at))  # the cursor off the cell
     page.wait_for_timeout(300)
-    x, y = _cell(page, mine, "Problems")
+    x, y = _cell(page, mine, "Problems", at)
     assert _has_colour(page, x, y, PROBLEM_FILL), "the Problems cell beside the row is not marked"
-    x, y = _cell(page, mine, amount)
+    x, y = _cell(page, mine, amount, at)
     assert _has_colour(page, x, y, PROBLEM_FILL), "the amount's cell is not marked"
     page.locator("button.ot-grid-plan").click()
     plan = page.locator(".ot-grid-plan-out")
@@ -141,13 +150,17 @@ def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, 
     expect(plan).to_contain_text("thousands separator")
     assert page.locator("button.ot-grid-push").is_disabled()
     # fix it, push
-    type_into(amount, "1200")
+    type_into(amount, "1200", at)
     expect(counts).to_contain_text("1 row changed · 1 ready · 0 with problems", timeout=20_000)
+    type_into(amount, "1,500.5.0", other)  # another row, left wrong: not pushed
+    expect(counts).to_contain_text("2 rows changed · 1 ready · 1 with problems", timeout=20_000)
     page.locator("button.ot-grid-push").click()
-    expect(page.locator(".ot-grid-message")).to_contain_text("Pushed: 1 succeeded", timeout=60_000)
+    expect(page.locator(".ot-grid-message")).to_contain_text("Pushed: 1 succeeded", timeout=120_000)
     page.wait_for_timeout(800)
+    page.mouse.click(*_cell(page, mine, mine.labels["Customer.Account.CompanyName"], at))
+    page.wait_for_timeout(300)
     _shot(page, tmp_path / "grid-pushed.png")
-    x, y = _cell(page, mine, "Check")
+    x, y = _cell(page, mine, "Check", at)
     assert _has_colour(page, x, y, OUTCOME_FILL["succeeded"]), "the row is not coloured as succeeded"
     stored = sb.record("Sandbox", record["Id"])
     assert stored["Project"]["ExpectedCustomerSpend"][0]["Amount"] == "1200"
