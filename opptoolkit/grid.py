@@ -7,7 +7,7 @@ with), chosen by measurement (``bench/grid.py``, BENCHMARKS.md). Over it:
   first, the rest by part), a dropdown editor on every enum column (the model's values), a date editor on
   dates, amounts right-aligned;
 * **editability** from :func:`opptoolkit.rules.editable_fields`: the cells a record's ``ReviewStatus`` locks
-  are grey, and an edit there is undone with the reason;
+  (or whose change AWS would not apply) are grey, and an edit there is undone with the reason;
 * **validation as you type**: each edited row is planned by :func:`opptoolkit.plan.resolve`, the function
   :func:`opptoolkit.plan_updates` plans every row with, against the row as exported; its problems are shown
   beside it in words, the cell marked; a status line counts rows changed, ready and with problems;
@@ -57,7 +57,7 @@ from .form import OpportunityForm, edit_opportunity, in_words, problem_sentence
 from .frame import to_frame
 from .plan import Row, resolve
 from .push import plan_updates, push_updates
-from .rules import edit_refusal, editable_fields
+from .rules import editable_fields
 from .schema import ID, Catalog, Field, Schema, compile_pattern, get_schema, label_for
 
 if TYPE_CHECKING:
@@ -321,7 +321,7 @@ class OpportunityGrid:
         expr = "default_value"
         if column is not None:
             fixed = self._fixed(column)
-            locked = [s for s in self._statuses if edit_refusal(s, column) is not None]
+            locked = [s for s in self._statuses if editable_fields(s, [column], schema=self.schema)[column] is not None]
             if fixed is not None:
                 expr = f"'{LOCKED_FILL}'"
             elif locked and P.REVIEW_STATUS in self.labels:
@@ -404,7 +404,7 @@ class OpportunityGrid:
         if column not in self.labels:
             raise OpptoolkitError(f"{column} is not a column of this grid")
         status = self.base.at[row, P.REVIEW_STATUS] if P.REVIEW_STATUS in self.base.columns else None
-        why = self._fixed(column) or edit_refusal(None if is_blank(status) else str(status), column)
+        why = self._fixed(column) or editable_fields(None if is_blank(status) else str(status), [column])[column]
         if why is not None:
             raise OpptoolkitError(
                 f"row {row}, {self.labels[column]}: not editable: {in_words(why)} (ACTION_NOT_PERMITTED)"

@@ -10,7 +10,7 @@ import opptoolkit as ot
 from opptoolkit import fields as P
 from opptoolkit._workbook import WORK_FIRST, choices
 from opptoolkit.grid import CHECK, LOCKED_FILL, PROBLEMS, OpportunityGrid, grid_columns
-from opptoolkit.rules import edit_refusal
+from opptoolkit.rules import editable_fields
 from opptoolkit.sandbox import SEED_DAY, load_seed
 from opptoolkit.schema import label_for
 
@@ -50,7 +50,7 @@ def test_enum_columns_get_the_models_values_and_dates_a_date_editor(seed):
 def test_locked_cells_are_grey_by_the_rules_and_refuse_the_edit_with_the_reason(seed):
     grid = OpportunityGrid(seed, "Sandbox", today=SEED_DAY)
     colour = grid.grid.renderers[label_for(P.STAGE)].background_color.value
-    locked = [s for s in ot.get_schema()[P.REVIEW_STATUS].enum if edit_refusal(s, P.STAGE)]
+    locked = [s for s in ot.get_schema()[P.REVIEW_STATUS].enum if editable_fields(s, [P.STAGE])[P.STAGE]]
     assert LOCKED_FILL in colour and all(f"'{s}'" in colour for s in locked)
     assert "'Approved'" not in colour.split("?")[0]  # an approved record's stage stays editable
     assert grid.grid.renderers[label_for("Arn")].background_color.value.endswith(f"'{LOCKED_FILL}')))")

@@ -190,7 +190,7 @@ grid.problems(row), grid.counts()""",
         """grid.set(row, "Project.ExpectedCustomerSpend[0].Amount", "1200")
 grid.set(pending[1], "LifeCycle.NextSteps", "Workshop with the customer's architects")
 grid.counts()""",
-        'md:An approved record locks its title (AWS: "cannot be changed once approved"): the grid refuses the edit '
+        "md:Once a record is approved AWS keeps its title (an update of it is answered, not applied): the grid refuses the edit "
         "and says why.",
         """approved = grid.edited.index[df["LifeCycle.ReviewStatus"] == "Approved"][0]
 try:
