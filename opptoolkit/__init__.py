@@ -27,7 +27,7 @@ from .connection import Connection, Pacer, connect, get_client
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, snapshot_time, to_frame, to_payload, to_payloads
 from .ledger import read_ledger
-from .mirror import SyncResult, read_mirror, snapshots, sync_mirror
+from .mirror import SyncResult, read_mirror, snapshots, sync_mirror, vacuum_mirror
 from .partner import assign_opportunities, read_solutions, submit_opportunities
 from .push import plan_updates, push_updates
 from .referrals import push_decisions, read_invitations, read_triage, write_triage
@@ -118,6 +118,7 @@ __all__ = [
     "to_frame",
     "to_payload",
     "to_payloads",
+    "vacuum_mirror",
     "validate_payload",
     "write_report",
     "write_results",

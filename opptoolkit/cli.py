@@ -420,10 +420,11 @@ def _report(args: argparse.Namespace) -> int:
     from .io import read_frame
     from .mirror import MIRROR_FILE, read_mirror, snapshots
     from .report import write_report
+    from .storage import is_s3
 
     df = read_frame(args.frame)
-    frame = Path(args.frame)
-    is_mirror = frame.is_dir() or frame.name == MIRROR_FILE
+    frame: Any = args.frame if is_s3(args.frame) else Path(args.frame)
+    is_mirror = is_s3(args.frame) or frame.is_dir() or frame.name == MIRROR_FILE
     since = None
     if args.since and Path(args.since).exists():  # an earlier export of the pipeline
         since = read_frame(args.since)

@@ -11,6 +11,7 @@ from ._files import replacing
 from .exceptions import OpptoolkitError
 from .mirror import MIRROR_FILE, read_mirror
 from .sheets import Extra, Headers, read_sheet, write_sheet
+from .storage import is_s3
 
 __all__ = ["read_frame", "write_frame"]
 
@@ -18,7 +19,7 @@ __all__ = ["read_frame", "write_frame"]
 def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     """Return the frame stored at ``path``.
 
-    A mirror (its folder or its ``opportunities.parquet``), a ``.parquet`` pull, or an ``.xlsx`` / ``.csv``
+    A mirror (its folder, its ``s3://`` prefix or its old ``opportunities.parquet``), a ``.parquet`` pull, or an ``.xlsx`` / ``.csv``
     sheet.
 
     Parameters
@@ -52,12 +53,14 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     >>> read_frame(out)["Id"].tolist()
     ['O7000000001']
     """
+    if is_s3(path):
+        return read_mirror(path)
     p = Path(path)
-    if p.is_dir() and not (p / MIRROR_FILE).is_file():
+    if p.is_dir() and not (p / MIRROR_FILE).is_file() and not (p / "_delta_log").is_dir():
         # read_mirror gives a folder with no mirror yet every column and no row: as a base, every row
         # would be "not found"; as a report, a report of nothing
         raise OpptoolkitError(
-            f"{p} holds no mirror (no {MIRROR_FILE}): sync one there first (opptoolkit sync --mirror {p}), "
+            f"{p} holds no mirror (no _delta_log): sync one there first (opptoolkit sync {p} --catalog ...), "
             "or give an exported file (.parquet, .xlsx, .csv)"
         )
     if p.is_dir() or p.name == MIRROR_FILE:

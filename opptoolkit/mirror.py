@@ -1,17 +1,29 @@
-"""A local Parquet mirror of full opportunity records, kept fresh incrementally.
+"""A mirror of full opportunity records as a Delta Lake table, kept fresh incrementally, local or on S3.
 
 The first sync is a full pull; later ones list only what changed since the mirror's cursor
 (``LastModifiedDate.AfterLastModifiedDate``, with an overlap for clock skew), GetOpportunity just
 those, flatten only them and replace their rows by ``Id``; a sync that finds nothing new writes
-nothing. The mirror is one Parquet file written to a temporary name, fsynced and renamed, so a
-crash at any point leaves the previous snapshot intact.
+nothing. ``sync_mirror(DIR, ..., identifiers=[...])`` syncs exactly the records named (what an
+EventBridge event names, :mod:`opptoolkit.events`), and ``reconcile=True`` lists every summary (no
+record read unless it changed) so that a record no longer listed leaves the mirror.
 
-Each sync that changes something also keeps what it fetched in ``DIR/_history/``, one Parquet file
-per sync named by its UTC time, in the same layout (the first sync's file holds every record, later
-ones only what changed). ``read_mirror(DIR, as_of=...)`` rebuilds the mirror as it stood after an
-earlier sync (each record's latest version up to then), which is what a report's "what moved since"
-compares against; :func:`snapshots` lists the sync times. The current file is never read from the
-history, so opening the mirror costs what it did.
+``DIR`` (a folder, or ``s3://bucket/prefix`` through the boto3 session, :mod:`opptoolkit.storage`) is a
+Delta Lake table (``DIR/_delta_log/`` and Parquet files): Spark, Athena, Trino, DuckDB
+(``delta_scan``) and Polars read it as it is, at its latest version or an earlier one. Each sync
+that changes something commits one version that holds the whole mirror, sorted by ``Id``, with the
+catalog, the sync cursor and the sync's time in the commit's metadata. A commit is atomic (a
+conditional write of the next log entry, on S3 too): readers see the previous version or the new
+one, never half, and of two syncs that race, one commits and the other fails without harm.
+
+Each version is one Parquet file written whole rather than a ``MERGE`` of the changed rows: ``deltalake``
+writes no deletion vectors, so a merge rewrites every file holding a matched row (the whole mirror once
+any of its rows changes) and costs a join on top. The rows a sync replaces are still those whose ``Id`` it
+fetched (an upsert by ``Id``); only the file layout differs.
+
+``read_mirror(DIR, as_of=...)`` reads the version of the last sync at or before a time, which is
+what a report's "what moved since" compares against; :func:`snapshots` lists the sync times.
+:func:`vacuum_mirror` deletes the files of versions older than a retention (default 30 days):
+those versions can no longer be read.
 
 ``sync_mirror(DIR, ..., aws_summary=True)`` keeps AWS's view of each opportunity beside it, as the
 output-only ``Aws.*`` columns of :func:`opptoolkit.read_aws_summaries`: one
@@ -20,22 +32,20 @@ kept for the others. That answer has no modified date, so a change AWS makes alo
 team, next best actions) shows only through ``refresh_aws=True``, which reads every opportunity's
 view again: one read each against the 100,000 per 24 h read quota.
 
-``DIR/opportunities.parquet`` holds the flattened frame (:func:`opptoolkit.to_frame`), one row per
-opportunity sorted by ``Id``, with one Arrow type per column taken from the service model (a
-string is ``large_string``, a timestamp ``timestamp[us, UTC]``, a list of strings
-``list<string>``), so a column that no record fills keeps its type. Plain Parquet types only,
-no pandas metadata: DuckDB, Spark or Athena read it as it is. The catalog and the sync cursor
-are in the file's key-value metadata. ``read_mirror(DIR)`` gives the frame back.
+The table holds the flattened frame (:func:`opptoolkit.to_frame`), one row per opportunity, with
+one Arrow type per column taken from the service model (a string is ``large_string``, a timestamp
+``timestamp[us, UTC]``, a list of strings ``list<string>``), so a column that no record fills keeps
+its type. ``read_mirror(DIR)`` gives the frame back.
 
-A mirror written by opptoolkit before this layout (columns ``Catalog``, ``Id``,
-``LastModifiedDate`` and ``record``, the GetOpportunity response as the service's JSON) is read by
-parsing every record, and rewritten in the columnar layout by the next :func:`sync_mirror`.
+A mirror written by opptoolkit before the table (``DIR/opportunities.parquet``, with the syncs it kept
+in ``DIR/_history/``; or, older still, one JSON text per record) is read as it is, and the next
+:func:`sync_mirror` migrates it: one table version per kept sync, with that sync's time, then the
+old files are removed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,7 +61,6 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
-from ._files import replacing
 from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Pacer, get_client
@@ -59,24 +68,35 @@ from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
 from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, ID, Catalog, Schema, get_schema, output_schema, split_column
+from .storage import arrow_filesystem, delta_options, is_s3
 from .wire import loads_record
 
 if TYPE_CHECKING:
     import boto3
+    from deltalake import DeltaTable
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-__all__ = ["SyncResult", "read_mirror", "snapshots", "sync_mirror"]
+__all__ = ["SyncResult", "read_mirror", "snapshots", "sync_mirror", "vacuum_mirror"]
 
 _log = logging.getLogger(__name__)
-#: The mirror's file in its folder.
+#: The mirror's file in its folder before the Delta table (the next sync migrates it).
 MIRROR_FILE = "opportunities.parquet"
-#: The folder, beside the mirror's file, of what each sync fetched.
-HISTORY_DIR = "_history"  # a leading underscore: Spark and Hive skip it when they read DIR
+#: The folder, beside that file, of what each sync fetched (migrated with it).
+HISTORY_DIR = "_history"
 _STAMP = "%Y%m%dT%H%M%S.%fZ"  # a history file's name: the sync's UTC time, sorting as it reads
-_CURSOR = b"opptoolkit.cursor"
-_CATALOG = b"opptoolkit.catalog"
+_LOG = "_delta_log"  # the Delta table's log, in the mirror's folder
+# A sync's commit metadata (Delta's commitInfo): the catalog, the cursor, the sync's time, how many left.
+_CATALOG = "opptoolkit.catalog"
+_CURSOR = "opptoolkit.cursor"
+_SYNCED = "opptoolkit.synced_at"
+_REMOVED = "opptoolkit.removed"
+# The same, as the old mirror file kept them in its key-value metadata.
+_CURSOR_KEY = b"opptoolkit.cursor"
+_CATALOG_KEY = b"opptoolkit.catalog"
 _LAYOUT = b"opptoolkit.layout"
-_FRAME = b"frame"  # the flattened frame; files without the key are the old layout
+_FRAME = b"frame"  # the flattened frame; files without the key are the oldest layout
+#: What GetOpportunity answers for a record that is gone or no longer the caller's (the model's errors).
+_GONE = ("ResourceNotFoundException", "AccessDeniedException")
 _OLD_RECORD = "record"  # the old layout's column of GetOpportunity responses as JSON
 _MODIFIED = "LastModifiedDate"
 AWS_SUMMARY = "GetAwsOpportunitySummary"  # the answer behind the ``Aws.*`` columns
@@ -100,7 +120,7 @@ _ARROW = {
 class SyncResult:
     """What a :func:`sync_mirror` run did."""
 
-    path: Path
+    path: str
     catalog: Catalog
     full: bool
     listed: int = 0
@@ -114,43 +134,21 @@ class SyncResult:
     calls: dict[str, int] = field(default_factory=dict)
     cursor: datetime | None = None
     seconds: float = 0.0
+    #: The records that left the mirror this sync (gone, or no longer the caller's); earlier versions keep them.
+    removed: list[str] = field(default_factory=list)
+    #: The table version the mirror is at after the sync (None: no mirror).
+    version: int | None = None
 
     def __repr__(self) -> str:
         kind = "full pull" if self.full else "incremental"
         fail = f", {len(self.failures)} failed" if self.failures else ""
         fail += f", {len(self.aws_failures)} AWS views failed" if self.aws_failures else ""
+        fail += f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"<SyncResult {kind} of {self.catalog}: listed {self.listed}, fetched {self.fetched} "
             f"({self.added} new, {self.updated} updated{fail}); mirror holds {self.total}; "
             f"{sum(self.calls.values())} calls in {self.seconds:.1f}s>"
         )
-
-
-def _file(path: str | Path) -> Path:
-    p = Path(path)
-    return p / MIRROR_FILE if p.suffix != ".parquet" else p
-
-
-def _read_table(file: Path, **kwargs: Any) -> pa.Table:
-    """``pq.read_table`` of a mirror's file; a damaged one is an error that says what to do."""
-    try:
-        return pq.read_table(file, **kwargs)
-    except (pa.ArrowException, OSError) as e:
-        raise _damaged(file, e) from None
-
-
-def _read_schema(file: Path) -> pa.Schema:
-    try:
-        return pq.read_schema(file)
-    except (pa.ArrowException, OSError) as e:
-        raise _damaged(file, e) from None
-
-
-def _damaged(file: Path, e: Exception) -> OpptoolkitError:
-    return OpptoolkitError(
-        f"{file} cannot be read as Parquet ({type(e).__name__}): the mirror is damaged; restore it from a "
-        "backup, or sync into a new folder (a full pull) and remove this one"
-    )
 
 
 # -- the columnar layout --------------------------------------------------------------------------
@@ -217,14 +215,6 @@ def _old_records(table: pa.Table) -> list[dict[str, Any]]:
     return [loads_record(text) for text in table.column(_OLD_RECORD).to_pylist()]
 
 
-def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
-    if meta.get(_LAYOUT) == _FRAME:
-        return False
-    if _OLD_RECORD in names:
-        return True
-    raise OpptoolkitError(f"{file} is not an opptoolkit mirror: sync_mirror writes one, or remove the file")
-
-
 def _merge(parts: list[pa.Table], schema: Schema) -> pa.Table:
     """Rows of several tables in one, sorted by Id: a column one part lacks is null there.
 
@@ -284,27 +274,110 @@ def _aws_merge(merged: pa.Table, stored: pa.Table | None, views: pa.Table | None
     return _merge([_with_aws(records, both)], schema)
 
 
-def _write(path: Path, rows: pa.Table | list[dict[str, Any]], catalog: str, cursor: datetime | None) -> None:
-    """Write the mirror: a table from :func:`_merge`, or GetOpportunity records."""
-    if isinstance(rows, list):
-        rows = _table(to_frame(sorted(rows, key=lambda r: r[ID])), get_schema())
-    meta = {_LAYOUT: _FRAME, _CATALOG: catalog.encode()}
-    if cursor is not None:
-        meta[_CURSOR] = cursor.isoformat().encode()
-    table = rows.replace_schema_metadata(meta)
-    with replacing(path) as tmp:  # atomic: readers see the old snapshot or the new one, never half
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+# -- where the table lives ------------------------------------------------------------------------
 
 
-def _history(file: Path) -> list[tuple[datetime, Path]]:
-    """Return the history files beside the mirror's ``file``, oldest first, with their sync times."""
+def _root(path: str | Path) -> str:
+    """Return the table's location: the folder (or ``s3://`` prefix) given, or the folder of an old mirror file."""
+    if is_s3(path):
+        return str(path).rstrip("/")
+    p = Path(path)
+    return str(p.parent if p.name == MIRROR_FILE else p)
+
+
+def _options(root: str, boto3_session: boto3.Session | None) -> dict[str, str] | None:
+    return delta_options(boto3_session) if is_s3(root) else None
+
+
+def _open(root: str, boto3_session: boto3.Session | None, version: int | None = None) -> DeltaTable | None:
+    """Return the mirror's Delta table (at ``version``), or None when there is none yet."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    if not is_s3(root) and not (Path(root) / _LOG).is_dir():
+        return None
+    try:
+        return DeltaTable(root, version=version, storage_options=_options(root, boto3_session))
+    except TableNotFoundError:
+        return None
+
+
+def _read_files(dt: DeltaTable, boto3_session: boto3.Session | None, columns: list[str] | None = None) -> pa.Table:
+    """Return the rows of the table's version, read from its Parquet files by pyarrow.
+
+    The log names the files; ``deltalake`` writes no deletion vectors and no column mapping, so the files are
+    the version. One file (what a sync writes) is already in the mirror's order; several are merged.
+    """
+    files = dt.file_uris()
+    fs = None
+    if files and files[0].startswith("s3://"):
+        fs = arrow_filesystem(boto3_session)
+        files = [f.removeprefix("s3://") for f in files]
+    if not files:
+        return _table(to_frame([]), get_schema())
+    tables = [_read_table(f, filesystem=fs, columns=columns) for f in files]
+    if len(tables) == 1:
+        return tables[0]
+    table = pa.concat_tables(tables, promote_options="permissive")
+    return table.take(pc.sort_indices(table.column(ID))) if columns else _merge([table], get_schema())
+
+
+def _commits(dt: DeltaTable) -> list[dict[str, Any]]:
+    """Return the table's commits made by a sync (newest first): those with the sync's metadata."""
+    return [c for c in dt.history() if _SYNCED in c]
+
+
+def _commit_time(commit: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(commit[_SYNCED]))
+
+
+# -- the layout before the table (a Parquet file and a folder of what each sync fetched) ----------
+
+
+def _legacy_file(root: str) -> Path | None:
+    if is_s3(root):
+        return None
+    file = Path(root) / MIRROR_FILE
+    return file if file.exists() else None
+
+
+def _is_old(file: Path, meta: dict[bytes, bytes], names: list[str]) -> bool:
+    if meta.get(_LAYOUT) == _FRAME:
+        return False
+    if _OLD_RECORD in names:
+        return True
+    raise OpptoolkitError(f"{file} is not an opptoolkit mirror: sync_mirror writes one, or remove the file")
+
+
+def _read_table(file: Any, **kwargs: Any) -> pa.Table:
+    """``pq.read_table`` of a mirror's file; a damaged one is an error that says what to do."""
+    try:
+        return pq.read_table(file, **kwargs)
+    except (pa.ArrowException, OSError) as e:
+        raise _damaged(file, e) from None
+
+
+def _damaged(file: Any, e: Exception) -> OpptoolkitError:
+    return OpptoolkitError(
+        f"{file} cannot be read as Parquet ({type(e).__name__}): the mirror is damaged; restore it from a "
+        "backup, or sync into a new folder (a full pull) and remove this one"
+    )
+
+
+def _read_legacy(file: Path) -> tuple[pa.Table, dict[bytes, bytes]]:
+    """Return the old mirror file as the table's rows, and its key-value metadata."""
+    table = _read_table(file)
+    meta = dict(table.schema.metadata or {})
+    if _is_old(file, meta, table.column_names):
+        table = _table(to_frame(_old_records(table)), get_schema())
+    return table.replace_schema_metadata(None), meta
+
+
+def _legacy_history(file: Path) -> list[tuple[datetime, Path]]:
+    """Return the old history files beside ``file``, oldest first, with their sync times."""
     folder = file.parent / HISTORY_DIR
-    if not folder.is_dir():
-        return []
     out = []
-    for part in folder.glob("*.parquet"):
+    for part in folder.glob("*.parquet") if folder.is_dir() else []:
         try:
             out.append((datetime.strptime(part.stem, _STAMP).replace(tzinfo=UTC), part))
         except ValueError:
@@ -312,20 +385,40 @@ def _history(file: Path) -> list[tuple[datetime, Path]]:
     return sorted(out)
 
 
-def _keep_history(file: Path, table: pa.Table, when: datetime) -> None:
-    """Write what one sync fetched (or, for a mirror with no history yet, all it holds) as ``when``'s file."""
-    name = file.parent / HISTORY_DIR / f"{when.astimezone(UTC).strftime(_STAMP)}.parquet"
-    with replacing(name) as tmp:
-        pq.write_table(table.replace_schema_metadata({_LAYOUT: _FRAME}), tmp)
+def _legacy_states(file: Path) -> Iterator[tuple[datetime, pa.Table]]:
+    """Yield the old mirror as it stood after each kept sync, oldest first (each record's latest version then)."""
+    state: pa.Table | None = None
+    for when, part in _legacy_history(file):
+        fetched = _read_table(part).replace_schema_metadata(None)
+        if state is not None:
+            ids = state.column(ID)
+            state = state.filter(pc.invert(pc.is_in(ids, value_set=fetched.column(ID).combine_chunks())))
+            fetched = _merge([state, fetched], get_schema())
+        state = fetched
+        yield when, state
 
 
-def snapshots(path: str | Path) -> list[datetime]:
+def _legacy_as_of(file: Path, when: datetime) -> tuple[pa.Table, datetime] | None:
+    last = None
+    for t, state in _legacy_states(file):
+        if t > when:
+            break
+        last = (state, t)
+    return last
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def snapshots(path: str | Path, *, boto3_session: boto3.Session | None = None) -> list[datetime]:
     """Return the UTC times of the syncs the mirror in ``path`` keeps, oldest first.
 
     Parameters
     ----------
     path : str or Path
-        The folder given to :func:`sync_mirror` (or its ``opportunities.parquet``).
+        The folder (or ``s3://`` prefix) given to :func:`sync_mirror`.
+    boto3_session : boto3.Session, optional
+        For an ``s3://`` mirror: its credentials, region and endpoint.
 
     Returns
     -------
@@ -338,7 +431,12 @@ def snapshots(path: str | Path) -> list[datetime]:
     >>> snapshots(tempfile.mkdtemp())
     []
     """
-    return [when for when, _ in _history(_file(path))]
+    root = _root(path)
+    dt = _open(root, boto3_session)
+    if dt is None:
+        file = _legacy_file(root)
+        return [when for when, _ in _legacy_history(file)] if file is not None else []
+    return sorted(_commit_time(c) for c in _commits(dt))
 
 
 def _as_of_time(as_of: datetime | date | str) -> datetime:
@@ -350,52 +448,39 @@ def _as_of_time(as_of: datetime | date | str) -> datetime:
     return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
 
 
-def _read_as_of(file: Path, as_of: datetime | date | str) -> tuple[pa.Table, datetime]:
-    """Return the mirror as it stood after the last sync at or before ``as_of``, and that sync's time."""
-    when = _as_of_time(as_of)
-    parts = [(t, p) for t, p in _history(file) if t <= when]
-    if not parts:
-        kept = snapshots(file)
-        first = (
-            f"its first is {kept[0]:%Y-%m-%d %H:%M} UTC" if kept else "it keeps none yet (the next sync starts them)"
-        )
-        raise OpptoolkitError(f"{file.parent} has no sync at or before {when:%Y-%m-%d %H:%M} UTC: {first}")
-    seen: set[str] = set()
-    tables = []
-    for _, part in reversed(parts):  # newest first: a record's latest version up to then wins
-        table = _read_table(part)
-        ids = table.column(ID)
-        if seen:
-            table = table.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(seen), ids.type))))
-        seen.update(table.column(ID).to_pylist())
-        tables.append(table)
-    return _merge(tables, get_schema()), parts[-1][0]
+def _no_sync(root: str, when: datetime, kept: list[datetime]) -> OpptoolkitError:
+    first = f"its first is {kept[0]:%Y-%m-%d %H:%M} UTC" if kept else "it keeps none yet (the next sync starts them)"
+    return OpptoolkitError(f"{root} has no sync at or before {when:%Y-%m-%d %H:%M} UTC: {first}")
 
 
 def read_mirror(
-    path: str | Path, *, drop_empty: bool = False, as_of: datetime | date | str | None = None
+    path: str | Path,
+    *,
+    drop_empty: bool = False,
+    as_of: datetime | date | str | None = None,
+    boto3_session: boto3.Session | None = None,
 ) -> pd.DataFrame:
-    """Return the mirror in ``path`` (a folder, or its ``opportunities.parquet``) as a flattened frame.
+    """Return the mirror in ``path`` (a folder, or an ``s3://`` prefix) as a flattened frame.
 
     Parameters
     ----------
     path : str or Path
-        The folder given to :func:`sync_mirror`. No mirror there gives an empty frame with
-        every column of the model.
+        The folder (or ``s3://bucket/prefix``) given to :func:`sync_mirror`. No mirror there gives an
+        empty frame with every column of the model.
     drop_empty : bool, default False
         Drop the columns that are empty in every row, as :func:`opptoolkit.to_frame` does.
     as_of : datetime or date or str, optional
         The mirror as it stood after the last sync at or before this time (a date, or
-        ``"YYYY-MM-DD"``, means the end of that UTC day), from the history the syncs keep;
+        ``"YYYY-MM-DD"``, means the end of that UTC day): the table's version of that sync;
         :func:`snapshots` lists them. Default: the mirror now.
+    boto3_session : boto3.Session, optional
+        For an ``s3://`` mirror: its credentials, region and endpoint (default: the default chain).
 
     Returns
     -------
     pandas.DataFrame
         The frame :func:`opptoolkit.to_frame` gives for the mirrored records, sorted by ``Id``. Its
-        ``attrs["opptoolkit.snapshot"]`` is the time of the sync it shows (ISO 8601 text in UTC, so the
-        frame's ``to_parquet`` keeps it; :func:`opptoolkit.snapshot_time` reads it), when the mirror keeps one.
-
+        ``attrs["opptoolkit.snapshot"]`` is the time of the sync it shows.
 
     Examples
     --------
@@ -404,29 +489,152 @@ def read_mirror(
     >>> len(df), df.columns[0], "Customer.Account.CompanyName" in df.columns
     (0, 'Id', True)
     """
-    file = _file(path)
+    root = _root(path)
     when: datetime | None = None
-    if as_of is not None:
-        table, when = _read_as_of(file, as_of)
-    elif not file.exists():
+    dt = _open(root, boto3_session)
+    if dt is not None:
+        commits = _commits(dt)
+        if as_of is not None:
+            at = _as_of_time(as_of)
+            earlier = [c for c in commits if _commit_time(c) <= at]
+            if not earlier:
+                raise _no_sync(root, at, sorted(_commit_time(c) for c in commits))
+            commit = max(earlier, key=lambda c: int(c["version"]))
+            dt = _open(root, boto3_session, version=int(commit["version"]))
+            assert dt is not None  # the version is in the log just read
+        else:
+            commit = commits[0] if commits else {}
+        when = _commit_time(commit) if commit else None
+        try:
+            table = _read_files(dt, boto3_session)
+        except OpptoolkitError:
+            if as_of is None:
+                raise
+            raise OpptoolkitError(
+                f"{root}: the version of the sync of {when:%Y-%m-%d %H:%M} UTC was vacuumed (older than the "
+                "retention given to vacuum_mirror): its files are gone; ask for a later time"
+            ) from None
+    elif (file := _legacy_file(root)) is None:
+        if as_of is not None:
+            raise _no_sync(root, _as_of_time(as_of), [])
         return to_frame([], drop_empty=drop_empty)
     else:
-        table = _read_table(file)
-        kept = _history(file)
-        when = kept[-1][0] if kept else None
-    if as_of is None and _is_old(file, dict(table.schema.metadata or {}), table.column_names):
-        _log.warning(
-            "%s is in the old mirror layout (one JSON text per record) and parsing it is slow; "
-            "the next sync_mirror rewrites it in the columnar layout",
-            file,
-        )
-        return to_frame(_old_records(table), drop_empty=drop_empty)
+        _log.warning("%s is in the layout before the Delta table; the next sync_mirror migrates it", file)
+        if as_of is not None:
+            found = _legacy_as_of(file, _as_of_time(as_of))
+            if found is None:
+                raise _no_sync(root, _as_of_time(as_of), snapshots(root))
+            table, when = found
+        else:
+            table, _ = _read_legacy(file)
+            kept = _legacy_history(file)
+            when = kept[-1][0] if kept else None
     if drop_empty:
         table = table.select([i for i, col in enumerate(table.columns) if col.null_count < len(col)])
     df = _frame(table)
     if when is not None:
         df.attrs[SNAPSHOT_ATTR] = when.isoformat()
     return df
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+
+def _commit(
+    root: str,
+    table: pa.Table,
+    meta: dict[str, str],
+    boto3_session: boto3.Session | None,
+) -> int:
+    """Commit ``table`` as the mirror's next version (the whole mirror), with the sync's ``meta``; return it."""
+    from deltalake import CommitProperties, write_deltalake
+
+    if not is_s3(root):
+        Path(root).mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        root,
+        table.replace_schema_metadata(None),
+        mode="overwrite",
+        schema_mode="overwrite",  # a column the model added, or an indexed column the records outgrew
+        storage_options=_options(root, boto3_session),
+        commit_properties=CommitProperties(custom_metadata=meta),
+    )
+    dt = _open(root, boto3_session)
+    assert dt is not None  # just written
+    return int(dt.version())
+
+
+def _meta(catalog: str, cursor: datetime | None, when: datetime, removed: int = 0) -> dict[str, str]:
+    meta = {_CATALOG: catalog, _SYNCED: when.astimezone(UTC).isoformat()}
+    if cursor is not None:
+        meta[_CURSOR] = cursor.isoformat()
+    if removed:
+        meta[_REMOVED] = str(removed)
+    return meta
+
+
+def _migrate(root: str, file: Path) -> None:
+    """Commit one table version per sync the old layout kept (with its time), then the current file; then remove them."""
+    current, meta = _read_legacy(file)
+    catalog = meta.get(_CATALOG_KEY, b"").decode()
+    cursor = datetime.fromisoformat(meta[_CURSOR_KEY].decode()) if _CURSOR_KEY in meta else None
+    kept = _legacy_history(file)
+    versions = list(_legacy_states(file))
+    if not versions:  # a mirror from before the history: its file's time stands for its sync
+        versions = [(datetime.fromtimestamp(file.stat().st_mtime, UTC), current)]
+    for i, (when, state) in enumerate(versions):
+        last = i == len(versions) - 1
+        _commit(root, current if last else _merge([state], get_schema()), _meta(catalog, cursor, when), None)
+    _log.info("%s: migrated to a Delta table (%d versions); the old files are removed", root, len(versions))
+    for _, part in kept:
+        part.unlink()
+    if (file.parent / HISTORY_DIR).is_dir() and not any((file.parent / HISTORY_DIR).iterdir()):
+        (file.parent / HISTORY_DIR).rmdir()
+    file.unlink()
+
+
+def vacuum_mirror(
+    path: str | Path,
+    *,
+    retention: timedelta = timedelta(days=30),
+    boto3_session: boto3.Session | None = None,
+) -> list[str]:
+    """Delete the files of mirror versions older than ``retention``; return what was deleted.
+
+    The latest version is never touched; ``read_mirror(path, as_of=t)`` keeps working for every ``t`` within
+    the retention, and fails (no such version) for a time before it. Delta's own log entries expire on
+    the table's ``delta.logRetentionDuration`` (30 days by default).
+
+    Parameters
+    ----------
+    path : str or Path
+        The mirror's folder or ``s3://`` prefix.
+    retention : timedelta, default 30 days
+        Versions replaced more than this long ago lose their files.
+    boto3_session : boto3.Session, optional
+        For an ``s3://`` mirror.
+
+    Returns
+    -------
+    list of str
+        The data files deleted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> vacuum_mirror(tempfile.mkdtemp())
+    []
+    """
+    dt = _open(_root(path), boto3_session)
+    if dt is None:
+        return []
+    hours = int(retention.total_seconds() // 3600)
+    return list(dt.vacuum(retention_hours=hours, dry_run=False, enforce_retention_duration=False))
+
+
+def _gone(failures: list[dict[str, Any]]) -> set[str]:
+    """Return the Ids whose GetOpportunity said the record is not there, or not the caller's to read."""
+    return {f["Id"] for f in failures if f.get("code") in _GONE}
 
 
 def sync_mirror(
@@ -443,15 +651,19 @@ def sync_mirror(
     full: bool = False,
     aws_summary: bool = False,
     refresh_aws: bool = False,
+    identifiers: list[str] | None = None,
+    reconcile: bool = False,
 ) -> SyncResult:
-    """Bring the Parquet mirror in ``path`` (a folder) up to date with ``catalog``.
+    """Bring the mirror in ``path`` (a folder, or ``s3://bucket/prefix``) up to date with ``catalog``.
 
     Parameters
     ----------
     path : str or Path
-        Folder of the mirror (created if missing).
+        Folder of the mirror (created if missing), or an S3 prefix reached with ``boto3_session``.
     catalog : {"AWS", "Sandbox"}
         Always explicit.
+    boto3_session : boto3.Session, optional
+        The session of the Partner Central client (when ``client`` is not given) and of S3.
     overlap : timedelta
         Re-list records modified this long before the cursor (clock skew, equal timestamps).
     full : bool
@@ -465,6 +677,16 @@ def sync_mirror(
         Read AWS's view of every mirrored opportunity again (implies ``aws_summary``). The answer has
         no modified date, so this is the only way to see a change AWS made alone; it costs one read
         per opportunity against the read quota (100,000 per 24 h).
+    identifiers : list of str, optional
+        Sync exactly these records (the Ids EventBridge events name): one GetOpportunity each, no
+        listing of what else changed, the cursor left where it is. A record the service says is not
+        there (ResourceNotFoundException) or not the caller's (AccessDeniedException), and that a
+        ListOpportunities for it does not list either, leaves the mirror (``removed``); earlier
+        versions keep it.
+    reconcile : bool
+        List every summary (ListOpportunities only, one call per 100 records) instead of those
+        modified since the cursor: records whose summary changed are read, and records no longer
+        listed (reassigned away, an invitation rejected) leave the mirror (``removed``).
 
     Returns
     -------
@@ -485,34 +707,32 @@ def sync_mirror(
     (True, 300, False, 0)
     """
     start = time.monotonic()
-    file = _file(path)
+    root = _root(path)
     schema = get_schema()
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    if (legacy := _legacy_file(root)) is not None and _open(root, boto3_session) is None:
+        _migrate(root, legacy)
+    dt = _open(root, boto3_session)
     stored: pa.Table | None = None  # the whole stored table, once read
-    migrate = False
-    meta: dict[bytes, bytes] = {}
     keys = _table(to_frame([]), schema).select([ID, _MODIFIED])
+    meta: dict[str, Any] = {}
     had_aws = False
-    if file.exists():
-        stored_schema = _read_schema(file)
-        had_aws = any(n.startswith(AWS_PREFIX) for n in stored_schema.names)
-        meta = dict(stored_schema.metadata or {})
-        if _is_old(file, meta, stored_schema.names):
-            _log.info("%s is in the old mirror layout (JSON records): parsed once, rewritten as columns", file)
-            stored = _table(to_frame(_old_records(_read_table(file))), schema)
-            migrate = True
-            keys = stored.select([ID, _MODIFIED])
-        else:  # the rows' keys are enough unless something changed
-            keys = _read_table(file, columns=[ID, _MODIFIED])
-    if keys.num_rows and meta.get(_CATALOG, catalog.encode()).decode() != catalog:
-        raise OpptoolkitError(f"{file} mirrors catalog {meta[_CATALOG].decode()}, not {catalog}")
-    cursor = datetime.fromisoformat(meta[_CURSOR].decode()) if _CURSOR in meta and not full else None
-    is_full = cursor is None
-    result = SyncResult(file, catalog, is_full)
+    if dt is not None:
+        commits = _commits(dt)
+        meta = commits[0] if commits else {}
+        keys = _read_files(dt, boto3_session, columns=[ID, _MODIFIED])
+        had_aws = any(f.name.startswith(AWS_PREFIX) for f in dt.schema().fields)
+    if keys.num_rows and meta.get(_CATALOG, catalog) != catalog:
+        raise OpptoolkitError(f"{root} mirrors catalog {meta[_CATALOG]}, not {catalog}")
+    cursor = datetime.fromisoformat(meta[_CURSOR]) if _CURSOR in meta and not full else None
+    named = identifiers is not None
+    is_full = cursor is None and not named
+    result = SyncResult(root, catalog, is_full)
     pacer = Pacer(reads_per_second=reads_per_second)
+    known = dict(zip(keys[ID].to_pylist(), keys[_MODIFIED].to_pylist(), strict=True))
+    listed: set[str] = set()
     try:
         with pacer.attached(client):
-            known = {} if is_full else dict(zip(keys[ID].to_pylist(), keys[_MODIFIED].to_pylist(), strict=True))
             summaries: list[dict[str, Any]] = []
 
             def todo() -> Iterator[str]:
@@ -520,36 +740,50 @@ def sync_mirror(
 
                 Gets start while the listing goes on.
                 """
-                after = None if cursor is None else cursor - overlap
+                if named:
+                    yield from dict.fromkeys(identifiers or [])  # each once, in the order named
+                    return
+                after = None if cursor is None or reconcile else cursor - overlap
                 for s in iter_summaries(catalog, client=client, modified_after=after):
                     summaries.append(s)
-                    if s["Id"] not in known or s["LastModifiedDate"] != known[s["Id"]]:
+                    listed.add(s["Id"])
+                    if is_full or s["Id"] not in known or s["LastModifiedDate"] != known[s["Id"]]:
                         yield s["Id"]
 
             fetched, failures = get_opportunities(
                 catalog, todo(), client=client, max_workers=max_workers, progress=progress, desc="sync"
             )
+            removed: set[str] = set()
+            if named and (gone := _gone(failures)):
+                # confirmed by the listing: a record the caller may list is not gone, whatever its Get said
+                still = {s["Id"] for s in iter_summaries(catalog, client=client, identifiers=sorted(gone))}
+                removed = (gone - still) & known.keys()
+                failures = [f for f in failures if f["Id"] not in gone - still]
+            elif reconcile or (is_full and known):
+                removed = known.keys() - listed
     except ClientError as e:
         code, message = code_and_message(e)
         raise OpptoolkitError(f"sync of {catalog} failed, mirror unchanged: {code}: {message}") from None
     failed = {f["Id"] for f in failures}
     fetched = list({r[ID]: r for r in fetched}.values())  # a record listed twice is stored once
+    fetched_ids = pa.array([r[ID] for r in fetched], pa.large_string())
+    dropped = pa.array(sorted(removed), pa.large_string())
 
     def keep(ids: pa.ChunkedArray) -> pa.ChunkedArray:
-        """Which stored rows stay: after a full pull the old copies of what could not be fetched.
+        """Which stored rows stay: all but those fetched again and those removed.
 
-        After an incremental sync all but the fetched.
+        After a full pull, of the rows not listed again only those that failed stay (no other could be).
         """
+        stay = pc.invert(pc.or_(pc.is_in(ids, value_set=fetched_ids), pc.is_in(ids, value_set=dropped)))
         if is_full:
-            return pc.is_in(ids, value_set=pa.array(sorted(failed), ids.type))
-        return pc.invert(pc.is_in(ids, value_set=pa.array([r[ID] for r in fetched], ids.type)))
+            stay = pc.and_(stay, pc.is_in(ids, value_set=pa.array(sorted(failed | listed), pa.large_string())))
+        return stay
 
     kept = keys.filter(keep(keys[ID]))
-    prior = set(kept[ID].to_pylist()) if is_full else known.keys()
-    result.added = sum(r[ID] not in prior for r in fetched)
+    result.added = sum(r[ID] not in known for r in fetched)
     result.updated = len(fetched) - result.added
     stamps = [s for s in (pc.max(kept[_MODIFIED]).as_py(), *(r[_MODIFIED] for r in fetched)) if s is not None]
-    new_cursor = max(stamps, default=cursor)
+    new_cursor = cursor if named else max(stamps, default=cursor)
     failed_stamps = [s["LastModifiedDate"] for s in summaries if s["Id"] in failed]
     if failed_stamps and new_cursor is not None:  # hold the cursor back: the next sync lists them again
         new_cursor = min(new_cursor, min(failed_stamps) - timedelta(microseconds=1))
@@ -568,28 +802,23 @@ def sync_mirror(
                 max_workers=max_workers,
             )
             views, result.aws_failures, aws_calls = _table(aws, schema), aws.attrs["failures"], aws.attrs["calls"]
-    if is_full or migrate or fetched or new_cursor != cursor or not file.exists() or views is not None:
-        if stored is None and file.exists():
-            stored = _read_table(file)
+    if dt is None or fetched or removed or new_cursor != cursor or views is not None:
+        if dt is not None:
+            stored = _read_files(dt, boto3_session)
         parts = [] if stored is None else [stored.filter(keep(stored[ID]))]
         if fetched:
             parts.append(_table(to_frame(fetched), schema))
         merged = _merge(parts, schema)
-        history = merged if is_full else parts[-1] if fetched else None
         if views is not None or (had_aws and fetched):
             merged = _aws_merge(merged, stored if had_aws else None, views, schema)
-            changed = {r[ID] for r in fetched} | set(views[ID].to_pylist() if views is not None else ())
-            ids = merged[ID]
-            history = merged.filter(pc.is_in(ids, value_set=pa.array(sorted(changed), ids.type)))
-        now = datetime.now(UTC)
-        if not _history(file) and stored is not None and stored.num_rows:  # a mirror from before the history
-            _keep_history(file, stored, datetime.fromtimestamp(file.stat().st_mtime, UTC))
-        _write(file, merged, catalog, new_cursor)
-        if history is not None:
-            _keep_history(file, history, now)
+        result.version = _commit(
+            root, merged, _meta(catalog, new_cursor, datetime.now(UTC), len(removed)), boto3_session
+        )
     else:
-        _log.debug("%s: nothing new, not rewritten", file)
+        _log.debug("%s: nothing new, not rewritten", root)
+        result.version = None if dt is None else int(dt.version())
     result.listed, result.fetched, result.failures = len(summaries), len(fetched), failures
+    result.removed = sorted(removed)
     result.total, result.cursor, result.calls = kept.num_rows + len(fetched), new_cursor, dict(pacer.calls)
     for name, n in aws_calls.items():
         result.calls[name] = result.calls.get(name, 0) + n

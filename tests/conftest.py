@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -96,3 +96,65 @@ def resave(tmp_path_factory) -> Callable[[Path], Path]:
         return out / path.name
 
     return run
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[str]:
+    """A real S3 and SQS API (moto's server, its own process) on 127.0.0.1 for the session; its endpoint URL.
+
+    A process of its own, not a thread of the test's: ``deltalake`` calls S3 from Rust while it holds the GIL.
+    """
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"moto's server did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """A fresh bucket on the local S3 server, reached through boto3's standard settings; its ``s3://`` URI.
+
+    ``AWS_ENDPOINT_URL_S3``/``_SQS`` point boto3 (and so every process the test starts) at the local server,
+    as they would at any S3-compatible store; Partner Central's endpoint is untouched.
+    """
+    import re
+    import uuid
+
+    import boto3
+
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": s3_server,
+        "AWS_ENDPOINT_URL_SQS": s3_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}"

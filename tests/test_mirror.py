@@ -1,5 +1,5 @@
-"""The mirror's file: the round-trip law through it, its columnar layout, what a sync rewrites,
-and the migration of the old layout. Syncs run through a real boto3 client against the sandbox."""
+"""The mirror's table: the round-trip law through it, its columnar layout, what a sync rewrites,
+and the migration of the old layouts. Syncs run through a real boto3 client against the sandbox."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.config import Config
+from deltalake import DeltaTable
 
 import opptoolkit as ot
 from opptoolkit.sandbox import Sandbox, SandboxConfig
@@ -22,6 +23,12 @@ FAST = 1000.0  # reads per second for tests: the sandbox's quota is raised to ma
 
 def _sync(sb: Sandbox, d: Path, catalog: str = "Sandbox", **kw) -> ot.SyncResult:
     return ot.sync_mirror(d, catalog, endpoint_url=sb.endpoint_url, progress=False, reads_per_second=FAST, **kw)
+
+
+def _data_file(d: Path) -> str:
+    """The one Parquet file of the mirror's latest version."""
+    (file,) = DeltaTable(d).file_uris()
+    return file
 
 
 def _expected(records: list[dict]) -> pd.DataFrame:
@@ -80,7 +87,7 @@ def test_cells_that_pandas_likes_to_convert_survive(records, tmp_path):
 
 def test_the_file_is_plain_parquet_with_the_models_types(sb, tmp_path):
     _sync(sb, tmp_path)
-    file = tmp_path / "opportunities.parquet"
+    file = _data_file(tmp_path)
     arrow_schema = pq.read_schema(file)
     assert b"pandas" not in (arrow_schema.metadata or {})  # nothing pandas-specific is needed to read it
     schema = ot.get_schema()
@@ -120,16 +127,18 @@ def test_incremental_sync_replaces_rows_and_grows_and_shrinks_columns(sb, tmp_pa
     _assert_same(mirror, sb.records("Sandbox"))
 
 
+def _files(d: Path) -> dict[str, int]:
+    return {str(p.relative_to(d)): p.stat().st_mtime_ns for p in d.rglob("*") if p.is_file()}
+
+
 def test_a_sync_with_nothing_new_writes_nothing(sb, tmp_path):
-    _sync(sb, tmp_path)
-    file = tmp_path / "opportunities.parquet"
-    before = file.stat()
+    first = _sync(sb, tmp_path)
+    before = _files(tmp_path)
     again = _sync(sb, tmp_path)
     assert again.calls == {"ListOpportunities": 1} and again.fetched == 0 and again.total == 300
-    after = file.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["_history", "opportunities.parquet"]
-    assert not [p for p in (tmp_path / "_history").iterdir() if p.suffix != ".parquet"]  # no temporary file left
+    assert again.version == first.version == 0
+    assert _files(tmp_path) == before  # not a file added, removed or touched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_delta_log", Path(_data_file(tmp_path)).name]
 
 
 def test_failed_gets_keep_the_old_copies_and_hold_the_cursor_back(tmp_path):
@@ -178,18 +187,18 @@ def test_an_old_layout_mirror_is_read_then_migrated_by_the_next_sync(sb, tmp_pat
     _write_old_layout(file, sb.records("Sandbox"), "Sandbox")
     with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
         old = ot.read_mirror(tmp_path)
-    assert "old mirror layout" in caplog.text and "next sync_mirror rewrites it" in caplog.text
+    assert "layout before the Delta table" in caplog.text and "next sync_mirror migrates it" in caplog.text
     _assert_same(old, sb.records("Sandbox"))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
         result = _sync(sb, tmp_path)
-    assert [r.levelno for r in caplog.records if "old mirror layout" in r.getMessage()] == [logging.INFO]
+    assert [r.levelno for r in caplog.records if "migrated to a Delta table" in r.getMessage()] == [logging.INFO]
     assert not result.full and result.calls == {"ListOpportunities": 1}  # its cursor is kept
-    assert "record" not in pq.read_schema(file).names
+    assert not file.exists() and "record" not in pq.read_schema(_data_file(tmp_path)).names
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="opptoolkit.mirror"):
         _assert_same(ot.read_mirror(tmp_path), sb.records("Sandbox"))
-    assert "old mirror layout" not in caplog.text
+    assert "layout before" not in caplog.text
 
 
 def test_an_old_layout_mirror_with_changes_is_migrated_with_them(sb, tmp_path):
@@ -224,8 +233,8 @@ def test_read_mirror_of_nothing_and_drop_empty(sb, tmp_path):
 def test_the_cursor_only_moves_forward_when_nothing_fails(sb, tmp_path):
     first = _sync(sb, tmp_path)
     assert first.cursor == max(r["LastModifiedDate"] for r in sb.records("Sandbox"))
-    meta = pq.read_schema(tmp_path / "opportunities.parquet").metadata
-    assert datetime.fromisoformat(meta[b"opptoolkit.cursor"].decode()) == first.cursor
+    meta = DeltaTable(tmp_path).history(1)[0]  # the sync's commit
+    assert datetime.fromisoformat(meta["opptoolkit.cursor"]) == first.cursor
     ident = sb.records("Sandbox")[0]["Id"]
     new = sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Later"))
     second = _sync(sb, tmp_path, overlap=timedelta(0))
@@ -257,10 +266,7 @@ def test_the_history_gives_the_mirror_as_it_was_after_each_sync(sb, tmp_path):
 
 
 def test_a_mirror_from_before_the_history_starts_it_with_what_it_holds(sb, tmp_path):
-    _sync(sb, tmp_path)
-    import shutil
-
-    shutil.rmtree(tmp_path / "_history")
+    _write_old_layout(tmp_path / "opportunities.parquet", sb.records("Sandbox"), "Sandbox")
     before = ot.read_mirror(tmp_path)
     assert "opptoolkit.snapshot" not in before.attrs
     ident = before["Id"].iloc[1]
@@ -299,11 +305,10 @@ def test_sync_with_aws_summary_reads_aws_view_of_what_it_fetched(sb, tmp_path):
     assert ot.read_mirror(tmp_path).columns[-1].startswith("Aws.")  # after the record's own columns
 
     # nothing new: no summary call, nothing rewritten
-    file = tmp_path / "opportunities.parquet"
-    before = file.stat()
+    before = _files(tmp_path)
     again = _sync(sb, tmp_path, aws_summary=True)
     assert again.calls == {"ListOpportunities": 1}
-    assert (file.stat().st_ino, file.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _files(tmp_path) == before
 
     # a changed record's AWS view is read again; another whose AWS view moved alone keeps the old one
     changed, alone = approved[0], approved[1]
