@@ -9,6 +9,15 @@ sequence number), so a crash between writing a part and removing its sources lea
 :func:`read_ledger` counts once. No customer data goes in: field *paths*, codes, timestamps and
 keyed hashes (HMAC-SHA256 with a secret kept in the ledger folder, so a value cannot be recovered
 by guessing it and hashing), never values. One push at a time writes to a ledger (a lock file).
+
+A ledger can live on S3 (``s3://bucket/prefix``, through boto3's session: :mod:`opptoolkit.storage`), shared by
+the analysts of one Partner Central account, so that they spend one daily write budget and none of them sends
+a row another already sent. S3 has no append and no ``flock``: each entry is its own journal object, created
+with ``If-None-Match: *`` before ``write`` returns; the lock is a :class:`~opptoolkit.storage.Lease` (an
+object created with ``If-None-Match``, renewed with ``If-Match``, taken over only once expired), and a push
+that cannot renew it stops before its next call. A second push waits for the first (up to
+:attr:`Ledger.LEASE_WAIT`), then reads the ledger, with the first's entries in it, before it sends anything.
+The secret is an object of the ledger too: limit who may read the ledger's prefix as you would the ledger.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import logging
 import os
@@ -25,14 +35,19 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from ._status import Status
 from .exceptions import OpptoolkitError
+from .storage import Lease, Precondition, S3Place, is_s3
+
+if TYPE_CHECKING:
+    import boto3
 
 __all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger"]
 
@@ -125,15 +140,25 @@ class Ledger:
     SECRET = ".ledger-secret"
     #: Entries per part: a journal this long becomes one part as the push goes.
     PART_ROWS = 1000
+    #: An S3 ledger's lease object, how long it lasts unrenewed, and how long a push waits for another's.
+    LEASE = ".lease"
+    LEASE_TTL = timedelta(seconds=60)
+    LEASE_WAIT = timedelta(minutes=10)
 
-    def __init__(self, path: str | Path, job_id: str | None = None) -> None:
-        self.path = Path(path)
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise OpptoolkitError(
-                f"the ledger {self.path} is a file, not a folder: give a folder (made if missing)"
-            ) from None
+    def __init__(
+        self, path: str | Path, job_id: str | None = None, *, boto3_session: boto3.Session | None = None
+    ) -> None:
+        self._place = S3Place(str(path), boto3_session) if is_s3(path) else None
+        self._dir = Path(path)  # a local ledger's folder
+        self.path: Path | str = str(self._place) if self._place is not None else self._dir
+        self._lease: Lease | None = None
+        if self._place is None:
+            try:
+                self._dir.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise OpptoolkitError(
+                    f"the ledger {self.path} is a file, not a folder: give a folder (made if missing)"
+                ) from None
         self.job_id = job_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         self._secret = self._load_secret()
         # the entries' key; started_at ties sort by it, so it starts with the time: oldest first
@@ -141,6 +166,7 @@ class Ledger:
         self._seq = 0
         self._fd: int | None = None
         self._journals: list[Path] = []  # the journal files holding the entries in _pending
+        self._objects: list[str] = []  # on S3: the journal objects holding them
         self._pending: list[dict[str, Any]] = []
         self._locked = False
         self._frame: pd.DataFrame | None = None  # read once per push for latest() and writes_since()
@@ -155,11 +181,20 @@ class Ledger:
         """Return the ledger's secret, made on first use.
 
         Written whole under a temporary name, then linked into place (``os.link`` fails if another process was
-        first; its secret wins).
+        first; its secret wins). On S3: created with ``If-None-Match``, so the first writer's wins there too.
         """
-        final = self.path / self.SECRET
+        if self._place is not None:
+            found = self._place.get(self.SECRET)
+            if found is None:
+                with contextlib.suppress(Precondition):
+                    self._place.put(self.SECRET, secrets.token_bytes(32), if_none_match=True)
+                found = self._place.get(self.SECRET)
+            if found is None:
+                raise OpptoolkitError(f"the ledger {self.path}: its secret could not be read back: rerun")
+            return found[0]
+        final = self._dir / self.SECRET
         if not final.exists():
-            tmp = self.path / f".{self.SECRET}.{uuid.uuid4().hex}.tmp"
+            tmp = self._dir / f".{self.SECRET}.{uuid.uuid4().hex}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 os.write(fd, secrets.token_bytes(32))
@@ -188,11 +223,15 @@ class Ledger:
 
         A second push on the same folder is refused (it would count the daily budget from entries still being
         written, and could send a row twice). The push's entries are compacted (:meth:`close`) before the
-        ledger is let go.
+        ledger is let go. On S3, a push waits up to :attr:`LEASE_WAIT` for another to let the ledger go.
         """
+        if self._place is not None:
+            with self._leased():
+                yield
+            return
         import fcntl
 
-        with open(self.path / ".lock", "a+") as fh:
+        with open(self._dir / ".lock", "a+") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -214,6 +253,21 @@ class Ledger:
                     self._locked = False
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def _leased(self) -> Iterator[None]:
+        assert self._place is not None
+        lease = Lease(self._place, self.LEASE, ttl=self.LEASE_TTL, wait=self.LEASE_WAIT, what=f"the ledger {self.path}")
+        lease.acquire()
+        self._lease, self._locked, self._frame = lease, True, None  # read again: another push may have ended
+        try:
+            yield
+        finally:
+            try:
+                self.close()
+            finally:
+                self._locked, self._lease = False, None
+                lease.release()
+
     def write(self, entry: LedgerEntry) -> None:
         """Append one entry durably: a line in the journal, fsync'd before this returns.
 
@@ -226,11 +280,14 @@ class Ledger:
         # through Arrow with the ledger's schema: the same types accepted (and refused) as a part's
         line = pa.Table.from_pylist([row], schema=_PART_SCHEMA).cast(_LINE_SCHEMA).to_pylist()[0]
         data = memoryview((json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
+        if self._place is not None:
+            self._write_object(line, bytes(data))
+            return
         if self._fd is None:
-            journal = self.path / f"journal-{self.job_id}-{self._writer}-{self._seq:09d}.jsonl"
+            journal = self._dir / f"journal-{self.job_id}-{self._writer}-{self._seq:09d}.jsonl"
             self._fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             self._journals.append(journal)
-            _fsync_dir(self.path)
+            _fsync_dir(self._dir)
         try:
             while data:
                 data = data[os.write(self._fd, data) :]
@@ -243,11 +300,32 @@ class Ledger:
         if len(self._pending) >= self.PART_ROWS:
             self._close_journal()
             try:
-                _write_part(self.path, _table(self._pending), self._journals, f"{self.job_id}-{self._seq:09d}")
+                _write_part(self._dir, _table(self._pending), self._journals, f"{self.job_id}-{self._seq:09d}")
             except (pa.ArrowException, OSError) as e:  # the entry is durable all the same: the push goes on
                 _log.warning("the ledger %s was not compacted (%s): no entry is lost; tried again later", self.path, e)
                 return
             self._pending, self._journals = [], []
+
+    def _write_object(self, line: dict[str, Any], data: bytes) -> None:
+        """Write one entry as its own journal object on S3 (durable when S3 answers), compacting every PART_ROWS.
+
+        Under the lease, first check that this push still holds it: one that lost it sends nothing more.
+        """
+        assert self._place is not None
+        if self._lease is not None:
+            self._lease.check()
+        name = f"journal-{self.job_id}-{self._writer}-{self._seq:09d}.jsonl"
+        self._place.put(name, data, if_none_match=True)
+        self._objects.append(name)
+        self._pending.append(line)
+        self._frame = None
+        if len(self._pending) >= self.PART_ROWS:
+            try:
+                _put_part(self._place, _table(self._pending), self._objects, f"{self.job_id}-{self._seq:09d}")
+            except (pa.ArrowException, OSError, OpptoolkitError) as e:
+                _log.warning("the ledger %s was not compacted (%s): no entry is lost; tried again later", self.path, e)
+                return
+            self._pending, self._objects = [], []
 
     def _close_journal(self) -> None:
         if self._fd is not None:
@@ -264,27 +342,60 @@ class Ledger:
         """
         self._close_journal()
         try:
-            self._compact()
-        except (pa.ArrowException, OSError, OpptoolkitError, ValueError) as e:
+            self._compact_s3() if self._place is not None else self._compact()
+        except (pa.ArrowException, OSError, OpptoolkitError, ValueError, ClientError) as e:
             _log.warning(
                 "the ledger %s was not compacted (%s): no entry is lost; the next push tries again", self.path, e
             )
-        self._pending, self._journals = [], []
+        self._pending, self._journals, self._objects = [], [], []
+
+    def _compact_s3(self) -> None:
+        """Compact as :meth:`_compact` does, on S3: a part object written whole, then its sources deleted."""
+        place = self._place
+        assert place is not None
+        names = place.list()
+        sizes: dict[str, int] = {}
+        parts: dict[str, pa.Table] = {}
+        for part in (n for n in names if n.startswith("part-") and n.endswith(".parquet")):
+            got = place.get(part)
+            if got is None:
+                continue
+            table = pq.read_table(io.BytesIO(got[0]))
+            for name in json.loads((table.schema.metadata or {}).get(_SOURCES, b"[]")):
+                if name in names:  # a crash came after this part was written but before its sources went
+                    place.delete(name)
+            parts[part], sizes[part] = table, table.num_rows
+        ours = set(self._objects)
+        journals = [n for n in names if n.startswith("journal-") and n not in ours] if self._locked else []
+        tables = [_table(self._pending)]
+        for name in journals:
+            got = place.get(name)
+            if got is not None:
+                tables.append(_parse_journal(name, str(place), got[0]))
+        small = [part for part, n in sizes.items() if n < self.PART_ROWS]
+        rows = sum(t.num_rows for t in tables) + sum(sizes[part] for part in small)
+        if rows and rows < self.PART_ROWS:
+            roomy = [part for part, n in sizes.items() if self.PART_ROWS <= n < 2 * self.PART_ROWS]
+            small += sorted(roomy, key=sizes.__getitem__)[:1]
+        if not self._pending and not journals and len(small) < 2:
+            return
+        tables += [_keyed(parts[part].replace_schema_metadata(None), part) for part in small]
+        _put_part(place, pa.concat_tables(tables), [*self._objects, *journals, *small], self.job_id)
 
     def _compact(self) -> None:
         sizes: dict[Path, int] = {}
-        for part in sorted(self.path.glob("part-*.parquet")):
+        for part in sorted(self._dir.glob("part-*.parquet")):
             meta = pq.read_metadata(part)
             # a crash came after this part was written but before its sources were removed
             for name in json.loads((meta.metadata or {}).get(_SOURCES, b"[]")):
-                (self.path / name).unlink(missing_ok=True)
+                (self._dir / name).unlink(missing_ok=True)
             sizes[part] = meta.num_rows
         sizes = {part: n for part, n in sizes.items() if part.exists()}
         ours = set(self._journals)
         if self._locked:  # no other push is writing: a temporary part is a crashed push's, never renamed
-            for tmp in self.path.glob(".part-*.tmp"):
+            for tmp in self._dir.glob(".part-*.tmp"):
                 tmp.unlink(missing_ok=True)
-        journals = [j for j in sorted(self.path.glob("journal-*.jsonl")) if j not in ours] if self._locked else []
+        journals = [j for j in sorted(self._dir.glob("journal-*.jsonl")) if j not in ours] if self._locked else []
         tables = [_table(self._pending), *(_read_journal(j) for j in journals)]
         small = [part for part, n in sizes.items() if n < self.PART_ROWS]
         rows = sum(t.num_rows for t in tables) + sum(sizes[part] for part in small)
@@ -294,12 +405,12 @@ class Ledger:
         if not self._pending and not journals and len(small) < 2:
             return
         if small:
-            tables.append(_read_parts(self.path, small))
-        _write_part(self.path, pa.concat_tables(tables), [*self._journals, *journals, *small], self.job_id)
+            tables.append(_read_parts(self._dir, small))
+        _write_part(self._dir, pa.concat_tables(tables), [*self._journals, *journals, *small], self.job_id)
 
     def read(self) -> pd.DataFrame:
         """Return every entry of the ledger (:func:`read_ledger`)."""
-        return read_ledger(self.path)
+        return read_ledger(self._place if self._place is not None else self._dir)
 
     def _read_once(self) -> pd.DataFrame:
         """Return the ledger as read at the start of a push, kept until the next write."""
@@ -368,7 +479,7 @@ class Ledger:
         return {(str(r["Id"]), str(r["change_key"])): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
 
 
-def read_ledger(path: str | Path) -> pd.DataFrame:
+def read_ledger(path: str | Path | S3Place, *, boto3_session: boto3.Session | None = None) -> pd.DataFrame:
     """Every entry of a push ledger, oldest first.
 
     Its parts and its journals (entries not yet compacted, such as those of a push that crashed), each entry
@@ -377,8 +488,10 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        The ledger folder given to :func:`opptoolkit.push_updates`. A folder with no ledger gives an
-        empty frame with the ledger's columns.
+        The ledger folder (or ``s3://`` prefix) given to :func:`opptoolkit.push_updates`. A folder with no
+        ledger gives an empty frame with the ledger's columns.
+    boto3_session : boto3.Session, optional
+        For a ledger on S3: its credentials, region and endpoint.
 
     Returns
     -------
@@ -392,13 +505,16 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     >>> read_ledger(tempfile.mkdtemp()).columns[:5].tolist()
     ['job_id', 'row', 'Id', 'operation', 'status']
     """
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise OpptoolkitError(f"the ledger {p} is a file, not a folder: give the ledger's folder")
-    parts = sorted(p.glob("part-*.parquet")) if p.exists() else []
-    journals = sorted(p.glob("journal-*.jsonl")) if p.exists() else []
-    tables = [_read_parts(p, parts)] if parts else []
-    tables += [_read_journal(j) for j in journals]
+    if isinstance(path, S3Place) or is_s3(path):
+        tables = _read_s3(path if isinstance(path, S3Place) else S3Place(str(path), boto3_session))
+    else:
+        p = Path(path)
+        if p.exists() and not p.is_dir():
+            raise OpptoolkitError(f"the ledger {p} is a file, not a folder: give the ledger's folder")
+        parts = sorted(p.glob("part-*.parquet")) if p.exists() else []
+        journals = sorted(p.glob("journal-*.jsonl")) if p.exists() else []
+        tables = [_read_parts(p, parts)] if parts else []
+        tables += [_read_journal(j) for j in journals]
     if not tables:
         empty: pd.DataFrame = LEDGER_SCHEMA.empty_table().to_pandas()
         return empty
@@ -463,13 +579,53 @@ def _read_legacy_part(part: Path) -> pa.Table:
     return table.append_column("__filename", pa.array([str(part)] * len(old), pa.string()))
 
 
+def _read_s3(place: S3Place) -> list[pa.Table]:
+    """Return the tables of an S3 ledger's parts (keyed) and journals, as :func:`read_ledger` reads a folder's."""
+    tables = []
+    for name in place.list():
+        got = place.get(name)
+        if got is None:  # compacted away since it was listed: its part is listed too, or will be read next time
+            continue
+        if name.startswith("part-") and name.endswith(".parquet"):
+            try:
+                tables.append(_keyed(pq.read_table(io.BytesIO(got[0])).replace_schema_metadata(None), name))
+            except (pa.ArrowException, OSError):
+                raise OpptoolkitError(
+                    f"the ledger part {name} in {place} is unreadable (damaged, or not written by opptoolkit): "
+                    "move it out of the prefix, then rerun"
+                ) from None
+        elif name.startswith("journal-"):
+            tables.append(_parse_journal(name, str(place), got[0]))
+    return tables
+
+
+def _keyed(table: pa.Table, name: str) -> pa.Table:
+    """Return a part's table in the part schema (with its keys), as :func:`_read_parts` gives it."""
+    return pa.Table.from_arrays([table[f.name].cast(f.type) for f in _PART_SCHEMA], schema=_PART_SCHEMA)
+
+
+def _put_part(place: S3Place, table: pa.Table, sources: list[str], tag: str) -> None:
+    """Write ``table`` as a new part object recording its ``sources``; then delete the sources."""
+    name = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{tag}-{uuid.uuid4().hex[:8]}.parquet"
+    sink = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata({_SOURCES: json.dumps(sources).encode()}), sink)
+    place.put(name, sink.getvalue(), if_none_match=True)
+    for s in sources:
+        place.delete(s)
+
+
 def _read_journal(journal: Path) -> pa.Table:
+    """Return a journal file's entries (:func:`_parse_journal`)."""
+    return _parse_journal(journal.name, str(journal.parent), journal.read_bytes())
+
+
+def _parse_journal(name: str, where: str, data: bytes) -> pa.Table:
     """Return a journal's entries.
 
     Its last line may be torn (the process died while writing it: that entry was never durable, and nothing
     was sent for it): skipped with a warning; any other unreadable line is an error.
     """
-    lines = journal.read_bytes().split(b"\n")
+    lines = data.split(b"\n")
     if not lines[-1]:
         lines.pop()
     rows = []
@@ -479,15 +635,15 @@ def _read_journal(journal: Path) -> pa.Table:
         except ValueError:
             if i < len(lines):
                 raise OpptoolkitError(
-                    f"the ledger journal {journal.name} in {journal.parent} is unreadable at line {i} (damaged, or "
+                    f"the ledger journal {name} in {where} is unreadable at line {i} (damaged, or "
                     "not written by opptoolkit): move it out of the folder, then rerun"
                 ) from None
-            _log.warning("ledger journal %s: its last line was torn by a crash while it was written; skipped", journal)
+            _log.warning("ledger journal %s: its last line was torn by a crash while it was written; skipped", name)
     try:
         return _table(rows)
     except (pa.ArrowException, TypeError):
         raise OpptoolkitError(
-            f"the ledger journal {journal.name} in {journal.parent} is unreadable (not written by opptoolkit): "
+            f"the ledger journal {name} in {where} is unreadable (not written by opptoolkit): "
             "move it out of the folder, then rerun"
         ) from None
 
