@@ -10,7 +10,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -193,17 +193,29 @@ def _solutions(args: argparse.Namespace, client: Any) -> Any:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from .mirror import sync_mirror
+    import boto3
 
-    result = sync_mirror(
-        args.mirror,
-        args.catalog,
-        client=_client(args),
-        reads_per_second=args.reads_per_second,
-        full=args.full,
-        aws_summary=args.aws_summary,
-        refresh_aws=args.refresh_aws,
-    )
+    from .events import sync_events
+    from .mirror import sync_mirror, vacuum_mirror
+
+    mirror = args.mirror or args.mirror_path
+    if not mirror:
+        return _fail("sync needs the mirror: a folder or s3://bucket/prefix (opptoolkit sync s3://.../mirror ...)")
+    session = boto3.Session(profile_name=args.profile) if args.profile else None
+    sync = {
+        "client": _client(args),
+        "boto3_session": session,
+        "reads_per_second": args.reads_per_second,
+        "aws_summary": args.aws_summary,
+        "refresh_aws": args.refresh_aws,
+        "progress": None,  # a bar on a terminal, none in cron or a container's log
+    }
+    if args.events:
+        result = sync_events(mirror, args.catalog, args.events, **sync)
+    else:
+        result = sync_mirror(mirror, args.catalog, full=args.full, reconcile=args.reconcile, **sync)
+    if args.vacuum_days is not None:
+        vacuum_mirror(mirror, retention=timedelta(days=args.vacuum_days), boto3_session=session)
     print(repr(result))
     for f in result.failures:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
@@ -630,9 +642,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     pull.add_argument("--drop-empty", action="store_true", help="leave out columns empty in every row")
     pull.set_defaults(func=_pull)
-    sync = sub.add_parser("sync", help="bring a local Parquet mirror up to date (incremental)")
+    sync = sub.add_parser("sync", help="bring a mirror (a folder or s3://bucket/prefix) up to date (incremental)")
+    sync.add_argument("mirror_path", nargs="?", metavar="MIRROR", help="folder or s3://bucket/prefix of the mirror")
     _aws_options(sync)
-    sync.add_argument("--mirror", required=True, help="folder of the mirror")
+    sync.add_argument("--mirror", help="the same as MIRROR")
+    sync.add_argument(
+        "--events", help="sync only what Partner Central's events name: an SQS queue URL or a file of events"
+    )
+    sync.add_argument(
+        "--reconcile", action="store_true", help="list every summary: read what changed, remove what is gone"
+    )
+    sync.add_argument(
+        "--vacuum-days", type=float, help="then delete the files of versions replaced more than this many days ago"
+    )
     sync.add_argument("--full", action="store_true", help="force a full pull")
     sync.add_argument(
         "--aws-summary", action="store_true", help="keep AWS's view (Aws.* columns) of what this sync fetches"

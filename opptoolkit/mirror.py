@@ -138,9 +138,11 @@ class SyncResult:
     removed: list[str] = field(default_factory=list)
     #: The table version the mirror is at after the sync (None: no mirror).
     version: int | None = None
+    #: The events read (:func:`opptoolkit.events.sync_events`).
+    events: int = 0
 
     def __repr__(self) -> str:
-        kind = "full pull" if self.full else "incremental"
+        kind = "full pull" if self.full else f"{self.events} events" if self.events else "incremental"
         fail = f", {len(self.failures)} failed" if self.failures else ""
         fail += f", {len(self.aws_failures)} AWS views failed" if self.aws_failures else ""
         fail += f", {len(self.removed)} removed" if self.removed else ""

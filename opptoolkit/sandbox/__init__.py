@@ -100,6 +100,9 @@ class Sandbox:
     leads : bool
         Seed AWS's lead invitations too (new, expiring and expired ones, each on an engagement AWS
         holds; see :meth:`send_lead`). Off by default: the referral triage reads opportunity invitations.
+    events : str, optional
+        An SQS queue URL: each change the sandbox applies sends Partner Central's EventBridge event for it
+        there (``sandbox/_events.py``), as a rule on the default bus would.
 
     Attributes
     ----------
@@ -118,6 +121,7 @@ class Sandbox:
         seed: bool = True,
         as_of: date | None = None,
         leads: bool = False,
+        events: str | None = None,
     ) -> None:
         self.store = Store(db)
         self.config = config or SandboxConfig()
@@ -126,6 +130,10 @@ class Sandbox:
             self.store.copy_from(_seeded(as_of or datetime.now(UTC).date()))
             for lead in seed_leads(as_of or datetime.now(UTC).date()) if leads else ():
                 self.service.send_lead("Sandbox", **lead)
+        if events is not None:  # after the seed: the seed is the state before any event
+            from ._events import EventPublisher
+
+            self.service.events = EventPublisher(events)
         self._server = SandboxServer(port, self.service)
         self._thread: threading.Thread | None = None
 

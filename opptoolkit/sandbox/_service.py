@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.validate import ParamValidator
 
@@ -48,6 +48,9 @@ from ._partner import PartnerOperations
 from ._settings import SettingsMixin
 from ._snapshots import SnapshotsMixin
 from ._store import Store, ts_key
+
+if TYPE_CHECKING:
+    from ._events import EventPublisher
 
 # Testing in a sandbox (https://docs.aws.amazon.com/partner-central/latest/APIReference/testing-sandbox.html):
 # "when it's set to Sandbox, it references sandbox data".
@@ -167,6 +170,7 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         self.calls: dict[str, int] = {}
         self.throttled = 0
         self.applied: dict[str, int] = {}  # successful UpdateOpportunity calls per Id
+        self.events: EventPublisher | None = None  # the optional EventBridge events (sandbox/_events.py)
         self._write_lock = threading.Lock()
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -195,6 +199,8 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         if problems:
             raise validation_error(problems, "REQUEST_VALIDATION_FAILED")
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)
+        if self.events is not None:
+            self.events.after(operation, params, result)
         if faulty and operation not in READ_ACTIONS and self.rng.random() < self.config.fault_after_commit_rate:
             raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
         return result
@@ -475,6 +481,8 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
                 _record_next_steps(stored["LifeCycle"], before.get("LifeCycle", {}).get("NextSteps"), stamp)
             stored["LastModifiedDate"] = stamp
             self.store.put(stored)
+            if self.events is not None:
+                self.events.opportunity("Opportunity Updated", catalog, identifier)
             return stored
 
 
