@@ -379,7 +379,7 @@ class Ledger:
             small += sorted(roomy, key=sizes.__getitem__)[:1]
         if not self._pending and not journals and len(small) < 2:
             return
-        tables += [_keyed(parts[part].replace_schema_metadata(None), part) for part in small]
+        tables += [_keyed(parts[part].replace_schema_metadata(None)) for part in small]
         _put_part(place, pa.concat_tables(tables), [*self._objects, *journals, *small], self.job_id)
 
     def _compact(self) -> None:
@@ -588,7 +588,7 @@ def _read_s3(place: S3Place) -> list[pa.Table]:
             continue
         if name.startswith("part-") and name.endswith(".parquet"):
             try:
-                tables.append(_keyed(pq.read_table(io.BytesIO(got[0])).replace_schema_metadata(None), name))
+                tables.append(_keyed(pq.read_table(io.BytesIO(got[0])).replace_schema_metadata(None)))
             except (pa.ArrowException, OSError):
                 raise OpptoolkitError(
                     f"the ledger part {name} in {place} is unreadable (damaged, or not written by opptoolkit): "
@@ -599,8 +599,8 @@ def _read_s3(place: S3Place) -> list[pa.Table]:
     return tables
 
 
-def _keyed(table: pa.Table, name: str) -> pa.Table:
-    """Return a part's table in the part schema (with its keys), as :func:`_read_parts` gives it."""
+def _keyed(table: pa.Table) -> pa.Table:
+    """Return an S3 part's table in the part schema (with its keys, which every S3 part has)."""
     return pa.Table.from_arrays([table[f.name].cast(f.type) for f in _PART_SCHEMA], schema=_PART_SCHEMA)
 
 

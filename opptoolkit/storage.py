@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,22 +58,52 @@ def is_s3(path: object) -> bool:
     return isinstance(path, str) and path.startswith("s3://")
 
 
-def _session(boto3_session: boto3.Session | None) -> boto3.Session:
-    import boto3
+# A session and its S3 client cost a second or so (botocore's config chains, S3's service model): one client per
+# session given, and one default session and client per set of the environment variables that decide them.
+_CLIENTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_DEFAULTS: dict[tuple[str | None, ...], tuple[Any, Any]] = {}
+_ENV = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+_CLIENTS_LOCK = threading.Lock()
 
-    return boto3_session or boto3.Session()
+
+def _resolved(boto3_session: boto3.Session | None) -> tuple[boto3.Session, Any]:
+    """Return the session (the default chain's when None) and its S3 client, made once."""
+    import boto3
+    from botocore.config import Config
+
+    def make(session: boto3.Session) -> Any:
+        return session.client(
+            "s3",
+            region_name=session.region_name or "us-east-1",
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    with _CLIENTS_LOCK:
+        if boto3_session is not None:
+            if boto3_session not in _CLIENTS:
+                _CLIENTS[boto3_session] = make(boto3_session)
+            return boto3_session, _CLIENTS[boto3_session]
+        env = tuple(os.environ.get(k) for k in _ENV)
+        if env not in _DEFAULTS:
+            session = boto3.Session()
+            _DEFAULTS[env] = (session, make(session))
+        return _DEFAULTS[env]
+
+
+def _session(boto3_session: boto3.Session | None) -> boto3.Session:
+    return _resolved(boto3_session)[0]
 
 
 def s3_client(boto3_session: boto3.Session | None = None) -> Any:
     """Return the S3 client of ``boto3_session`` (default: the default credential chain), standard retries."""
-    from botocore.config import Config
-
-    session = _session(boto3_session)
-    return session.client(
-        "s3",
-        region_name=session.region_name or "us-east-1",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
-    )
+    return _resolved(boto3_session)[1]
 
 
 def _endpoint(client: Any) -> str | None:
@@ -98,9 +129,8 @@ def delta_options(boto3_session: boto3.Session | None = None) -> dict[str, str]:
     The ``deltalake`` writer does not read boto3's profiles, so the session's resolved credentials, region and
     endpoint are handed to it.
     """
-    session = _session(boto3_session)
+    session, client = _resolved(boto3_session)
     creds = _credentials(session)
-    client = s3_client(session)
     options = {
         "AWS_ACCESS_KEY_ID": creds.access_key,
         "AWS_SECRET_ACCESS_KEY": creds.secret_key,
@@ -119,9 +149,9 @@ def arrow_filesystem(boto3_session: boto3.Session | None = None) -> pafs.S3FileS
     """Return pyarrow's ``S3FileSystem`` with the boto3 session's credentials, region and endpoint."""
     import pyarrow.fs as pafs
 
-    session = _session(boto3_session)
+    session, client = _resolved(boto3_session)
     creds = _credentials(session)
-    endpoint = _endpoint(s3_client(session))
+    endpoint = _endpoint(client)
     kw: dict[str, Any] = {}
     if endpoint is not None:
         parsed = urlparse(endpoint)
