@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OpptoolkitError", "Problem", "ReportError", "ServiceUnreachable", "SheetError"]
+__all__ = ["OpptoolkitError", "Precondition", "Problem", "ReportError", "ServiceUnreachable", "SheetError"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class SheetError(OpptoolkitError):
         shown = "\n".join(f"  - {p}" for p in self.problems[:20])
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"{message}\n{shown}{more}" if shown else message)
+
+
+class Precondition(OpptoolkitError):
+    """An S3 conditional write lost: the object was there (If-None-Match) or had changed (If-Match)."""
 
 
 class ReportError(OpptoolkitError):

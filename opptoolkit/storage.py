@@ -33,13 +33,13 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from .exceptions import OpptoolkitError
+from .exceptions import OpptoolkitError, Precondition
 
 if TYPE_CHECKING:
     import boto3
     import pyarrow.fs as pafs
 
-__all__ = ["Lease", "S3Place", "arrow_filesystem", "delta_options", "is_s3", "s3_client"]
+__all__ = ["Lease", "Precondition", "S3Place", "arrow_filesystem", "delta_options", "is_s3", "s3_client"]
 
 _log = logging.getLogger(__name__)
 
@@ -163,10 +163,6 @@ def arrow_filesystem(boto3_session: boto3.Session | None = None) -> pafs.S3FileS
         region=session.region_name or "us-east-1",
         **kw,
     )
-
-
-class Precondition(OpptoolkitError):
-    """A conditional write lost: the object was there (If-None-Match) or had changed (If-Match)."""
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 import opptoolkit as ot
 from opptoolkit.ledger import Ledger, LedgerEntry, read_ledger
 from opptoolkit.sandbox import Sandbox, SandboxConfig
-from opptoolkit.storage import S3Place
+from opptoolkit.storage import Precondition, S3Place
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 
@@ -26,6 +26,18 @@ def _entries(book: Ledger, n: int) -> list[LedgerEntry]:
     return [
         LedgerEntry(job_id=book.job_id, row=str(i), Id=f"O{i:010d}", status="succeeded", writes=1) for i in range(n)
     ]
+
+
+def test_the_local_s3_server_honours_conditional_writes(s3):
+    """What the lease and the journal rely on: a second create and a stale replace are refused (412)."""
+    place = S3Place(f"{s3}/p")
+    etag = place.put("x", b"1", if_none_match=True)
+    with pytest.raises(Precondition):
+        place.put("x", b"2", if_none_match=True)
+    with pytest.raises(Precondition):
+        place.put("x", b"3", if_match='"not-its-etag"')
+    place.put("x", b"4", if_match=etag)
+    assert place.get("x") is not None and place.get("x")[0] == b"4"
 
 
 def test_an_s3_ledger_reads_as_a_folders_and_compacts(s3, tmp_path):
