@@ -547,20 +547,32 @@ def _commit(
     table: pa.Table,
     meta: dict[str, str],
     boto3_session: boto3.Session | None,
+    base: DeltaTable | None = None,
 ) -> int:
-    """Commit ``table`` as the mirror's next version (the whole mirror), with the sync's ``meta``; return it."""
+    """Commit ``table`` as the mirror's next version (the whole mirror), with the sync's ``meta``; return it.
+
+    ``base`` is the version the sync read: if another sync committed since, this commit fails (no retry onto
+    the other's version, whose rows this sync did not read) and nothing of this one is written.
+    """
     from deltalake import CommitProperties, write_deltalake
+    from deltalake.exceptions import CommitFailedError
 
     if not is_s3(root):
         Path(root).mkdir(parents=True, exist_ok=True)
-    write_deltalake(
-        root,
-        table.replace_schema_metadata(None),
-        mode="overwrite",
-        schema_mode="overwrite",  # a column the model added, or an indexed column the records outgrew
-        storage_options=_options(root, boto3_session),
-        commit_properties=CommitProperties(custom_metadata=meta),
-    )
+    try:
+        write_deltalake(
+            base if base is not None else root,
+            table.replace_schema_metadata(None),
+            mode="overwrite",
+            schema_mode="overwrite",  # a column the model added, or an indexed column the records outgrew
+            storage_options=None if base is not None else _options(root, boto3_session),
+            commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=0),
+        )
+    except CommitFailedError:
+        raise OpptoolkitError(
+            f"another sync of {root} committed while this one ran: this one wrote nothing (nothing is lost); "
+            "run it again"
+        ) from None
     dt = _open(root, boto3_session)
     assert dt is not None  # just written
     return int(dt.version())
@@ -813,9 +825,8 @@ def sync_mirror(
         merged = _merge(parts, schema)
         if views is not None or (had_aws and fetched):
             merged = _aws_merge(merged, stored if had_aws else None, views, schema)
-        result.version = _commit(
-            root, merged, _meta(catalog, new_cursor, datetime.now(UTC), len(removed)), boto3_session
-        )
+        meta = _meta(catalog, new_cursor, datetime.now(UTC), len(removed))
+        result.version = _commit(root, merged, meta, boto3_session, base=dt)
     else:
         _log.debug("%s: nothing new, not rewritten", root)
         result.version = None if dt is None else int(dt.version())

@@ -147,3 +147,16 @@ def test_vacuum_drops_old_versions_after_the_retention_and_keeps_the_latest(sb, 
     assert ot.read_mirror(tmp_path).set_index("Id").loc[ident, "Project.Title"] == "Newer"
     with pytest.raises(ot.OpptoolkitError, match="was vacuumed"):
         ot.read_mirror(tmp_path, as_of=first)
+
+
+def test_a_sync_that_raced_another_commits_nothing(sb, tmp_path):
+    """Two syncs of one mirror at once (a cron run overlapping the last): the later commit is refused, whole."""
+    _sync(sb, tmp_path)
+    stale = DeltaTable(tmp_path)  # what a slow sync read before the other committed
+    ident = sb.records("Sandbox")[6]["Id"]
+    sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Synced by the faster run"))
+    assert _sync(sb, tmp_path).version == 1
+    table = m._table(ot.to_frame(sb.records("Sandbox")[:5]), ot.get_schema())
+    with pytest.raises(ot.OpptoolkitError, match=r"another sync of .* committed while this one ran"):
+        m._commit(str(tmp_path), table, m._meta("Sandbox", None, datetime.now(UTC)), None, base=stale)
+    assert DeltaTable(tmp_path).version() == 1 and len(ot.read_mirror(tmp_path)) == 300
