@@ -45,6 +45,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/flatten.py --sizes $(if $(BIG),100000,10000)
 	$(BIN)/python bench/mirror.py --sizes $(if $(BIG),100000,10000)
+	$(BIN)/python bench/team.py --sizes $(if $(BIG),100000,10000) --repeat 2
 	$(BIN)/python bench/plan.py --sizes $(if $(BIG),10000 100000,10000)
 	$(BIN)/python bench/sheets.py --sizes $(if $(BIG),50000,10000)
 	$(BIN)/python bench/ledger.py --rows $(if $(BIG),10000,2000)
