@@ -107,9 +107,7 @@ def _wait_for(cond, seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def test_two_analysts_through_one_s3_ledger_apply_each_row_once_within_one_budget_under_kill_9(
-    sb, export, s3, tmp_path
-):
+def test_two_analysts_through_one_s3_ledger_apply_each_row_once_within_one_budget_one_killed(sb, export, s3, tmp_path):
     uri = f"{s3}/team/ledger"
     rows = _editable(export, 30)
     edited = export.loc[rows].copy()
