@@ -169,8 +169,8 @@ def _pull(args: argparse.Namespace) -> int:
         modified_after=args.modified_after,
         drop_empty=args.drop_empty,
     )
-    out = Path(args.out)
-    solutions = _solutions(args, client) if out.suffix.lower() == ".xlsx" else None
+    out: Any = args.out if str(args.out).startswith("s3://") else Path(args.out)  # an S3 URI is no local path
+    solutions = _solutions(args, client) if Path(args.out).suffix.lower() == ".xlsx" else None
     write_frame(df, out, headers=args.headers, base=True, solutions=solutions)  # as pulled: the workbook's base
     failures = df.attrs.get("failures", [])
     print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ from ._files import replacing
 from .exceptions import OpptoolkitError
 from .mirror import MIRROR_FILE, read_mirror
 from .sheets import Extra, Headers, read_sheet, write_sheet
-from .storage import is_s3
+from .storage import download, is_s3, upload
 
 __all__ = ["read_frame", "write_frame"]
 
@@ -53,6 +54,10 @@ def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
     >>> read_frame(out)["Id"].tolist()
     ['O7000000001']
     """
+    text = str(path)
+    if is_s3(text) and Path(text).suffix.lower() in (".parquet", ".xlsx", ".csv") and not text.endswith(MIRROR_FILE):
+        with tempfile.TemporaryDirectory() as d:  # a workbook or a pull on S3: read from a local copy
+            return read_frame(download(text, Path(d)), extra=extra)
     if is_s3(path):
         return read_mirror(path)
     p = Path(path)
@@ -82,11 +87,11 @@ def write_frame(
     headers: Headers | None = None,
     base: bool = False,
     solutions: pd.DataFrame | None = None,
-) -> Path:
-    """Write ``df`` to ``path``.
+) -> Path | str:
+    """Write ``df`` to ``path`` (a file, or ``s3://bucket/key``).
 
     ``.parquet`` as is (folders created), else a sheet (:func:`opptoolkit.write_sheet`, with ``headers``
-    ``"path"`` or ``"label"``); returns the path.
+    ``"path"`` or ``"label"``); returns the path. An ``s3://`` path is written locally, then uploaded whole.
 
     Parameters
     ----------
@@ -105,8 +110,8 @@ def write_frame(
 
     Returns
     -------
-    Path
-        The file written.
+    Path or str
+        The file written (its ``s3://`` URI for S3).
 
     Examples
     --------
@@ -116,6 +121,13 @@ def write_frame(
     >>> pd.read_parquet(out)["Id"].tolist()
     ['O1']
     """
+    if is_s3(path):
+        with tempfile.TemporaryDirectory() as d:
+            local = write_frame(
+                df, Path(d) / str(path).rpartition("/")[2], headers=headers, base=base, solutions=solutions
+            )
+            upload(Path(local), str(path))
+        return str(path)
     p = Path(path)
     if p.suffix.lower() != ".parquet":
         return write_sheet(

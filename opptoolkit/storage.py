@@ -28,6 +28,7 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -39,7 +40,17 @@ if TYPE_CHECKING:
     import boto3
     import pyarrow.fs as pafs
 
-__all__ = ["Lease", "Precondition", "S3Place", "arrow_filesystem", "delta_options", "is_s3", "s3_client"]
+__all__ = [
+    "Lease",
+    "Precondition",
+    "S3Place",
+    "arrow_filesystem",
+    "delta_options",
+    "download",
+    "is_s3",
+    "s3_client",
+    "upload",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -355,3 +366,28 @@ class Lease:
         if current is not None and current[1] == self._etag:
             self.place.delete(self.name)
         self._etag = None
+
+
+def _object(uri: str, boto3_session: boto3.Session | None) -> tuple[S3Place, str]:
+    """Return the place of an object's folder and the object's name."""
+    folder, _, name = uri.rstrip("/").rpartition("/")
+    if not name or folder in ("s3:", "s3:/"):
+        raise OpptoolkitError(f"{uri} names no file: write s3://bucket/folder/file.xlsx")
+    return S3Place(folder, boto3_session), name
+
+
+def download(uri: str, folder: Path, *, boto3_session: boto3.Session | None = None) -> Path:
+    """Copy the object ``uri`` into ``folder`` under its own name; return the local file."""
+    place, name = _object(uri, boto3_session)
+    got = place.get(name)
+    if got is None:
+        raise OpptoolkitError(f"no file at {uri}: check the bucket and the key")
+    local = folder / name
+    local.write_bytes(got[0])
+    return local
+
+
+def upload(file: Path, uri: str, *, boto3_session: boto3.Session | None = None) -> None:
+    """Write the local ``file`` as the object ``uri`` (whole: S3 shows the old object or the new one)."""
+    place, name = _object(uri, boto3_session)
+    place.put(name, file.read_bytes())

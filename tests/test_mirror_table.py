@@ -160,3 +160,25 @@ def test_a_sync_that_raced_another_commits_nothing(sb, tmp_path):
     with pytest.raises(ot.OpptoolkitError, match=r"another sync of .* committed while this one ran"):
         m._commit(str(tmp_path), table, m._meta("Sandbox", None, datetime.now(UTC)), None, base=stale)
     assert DeltaTable(tmp_path).version() == 1 and len(ot.read_mirror(tmp_path)) == 300
+
+
+def test_a_workbook_and_a_pull_on_s3_are_written_and_read_back(sb, s3, capsys):
+    from opptoolkit.cli import main
+    from opptoolkit.io import read_frame, write_frame
+
+    out = f"{s3}/team/pipeline.xlsx"
+    args = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", str(FAST)]
+    assert main([*args, "--id", "O7000000001", "--id", "O7000000002", "--out", out]) == 0
+    book = read_frame(out)
+    assert sorted(book["Id"]) == ["O7000000001", "O7000000002"]
+    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=FAST)
+    write_frame(df, f"{s3}/team/pipeline.parquet")
+    pd.testing.assert_frame_equal(read_frame(f"{s3}/team/pipeline.parquet"), pd.read_parquet(_local_copy(s3)))
+
+
+def _local_copy(s3: str) -> Path:
+    import tempfile
+
+    from opptoolkit.storage import download
+
+    return download(f"{s3}/team/pipeline.parquet", Path(tempfile.mkdtemp()))
