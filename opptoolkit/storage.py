@@ -297,6 +297,7 @@ class Lease:
     def acquire(self) -> None:
         """Take the lease, waiting up to ``wait`` for a live holder; raise :class:`OpptoolkitError` if it stays held."""
         deadline = time.monotonic() + self.wait.total_seconds()
+        waited = False
         while True:
             start = time.monotonic()
             try:
@@ -318,6 +319,9 @@ class Lease:
                     )
                 else:
                     if time.monotonic() < deadline:
+                        if not waited:
+                            _log.warning("%s is in use by %s: waiting for it to finish", self.what, info.get("holder"))
+                            waited = True
                         time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
                         continue
                     raise OpptoolkitError(
