@@ -45,8 +45,11 @@ class Frames:
         return self._made[name]  # type: ignore[no-any-return]
 
     def _ids(self, n: int, ready: bool) -> list[str]:
-        want = [] if ready else ["RelatedEntityIdentifiers.Solutions"]
-        return [r["Id"] for r in self.sb.records(CATALOG) if [p.field for p in submission_problems(r)] == want][:n]
+        # Ready: AWS takes the submission and the record has a solution to edit; not ready: AWS refuses it.
+        def is_ready(r: dict[str, Any]) -> bool:
+            return not submission_problems(r) and bool((r.get("RelatedEntityIdentifiers") or {}).get("Solutions"))
+
+        return [r["Id"] for r in self.sb.records(CATALOG) if is_ready(r) == ready][:n]
 
     # -- reads
     def read_opportunities(self) -> pd.DataFrame:
