@@ -24,22 +24,54 @@ _BY_FILE = {"test_notebooks.py": "notebook", "test_demo.py": "demo", "test_sheet
 _BY_FIXTURE = {"resave": "libreoffice", "browser": "browser", "page": "browser"}
 # a process killed mid-run (SIGKILL, SIGINT) and rerun; a case that asks for `resave` by getfixturevalue
 _BY_NAME = {"killed": "crash", "ctrl_c": "crash", "resaved": "libreoffice"}
-#: Measured the slowest of the rest (``pytest --durations``): each takes 5 s or more alone on this machine.
+#: The slowest of the rest, measured (``pytest --durations=0``, the cases of a test summed): 7 s or more each on
+#: this 2-core machine under the load of other sessions, about a third of that alone.
 SLOW = {
     "README.md::README.md",
+    "test_cli.py::test_unreachable_endpoint_in_a_push_is_one_line",
     "test_create.py::test_a_row_with_a_crm_id_edited_after_its_create_is_never_created_again",
-    "test_referrals.py::test_the_report_has_the_referrals_section_from_invitations_and_the_ledger",
-    "test_referrals.py::test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns",
-    "test_sheets.py::test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads",
+    "test_create.py::test_the_results_workbook_carries_the_new_ids_so_the_next_push_updates",
+    "test_form.py::test_lists_of_structures_add_and_remove_up_to_the_model_max",
+    "test_ledger.py::test_a_2500_entry_job_leaves_at_most_one_part_per_1000_entries",
+    "test_mirror.py::test_cli_sync_with_aws_summary_then_refresh",
+    "test_mirror.py::test_round_trip_law_through_the_mirror",
+    "test_mirror.py::test_sync_with_aws_summary_reads_aws_view_of_what_it_fetched",
+    "test_partner.py::test_submit_refuses_what_is_not_ready_without_a_write_and_completes_what_is",
     "test_plan.py::test_the_column_wise_plan_is_the_row_by_row_plan",
-    "test_report.py::test_cli_report_of_a_mirror_compares_with_the_sync_before",
-    "test_report.py::test_cli_report_of_a_mirror_by_its_folder_or_its_file",
-    "test_workbook_base.py::test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is_pending",
-    "test_sandbox.py::test_injected_faults_are_500s_that_retries_absorb",
+    "test_pull.py::test_cli_pull_and_sync",
+    "test_pull.py::test_filters",
+    "test_pull.py::test_sync_picks_up_new_opportunities_and_refuses_another_catalog",
+    "test_pull.py::test_the_form_reads_and_reloads_decoded_text",
     "test_pull.py::test_throttled_runs_complete",
     "test_ledger_s3.py::test_a_frozen_push_whose_lease_was_taken_over_sends_nothing_more",
     "test_events.py::test_an_event_for_one_changed_record_syncs_it_with_one_get_end_to_end",
     "test_mirror_table.py::test_the_mirror_on_s3_reads_back_and_duckdb_reads_it_and_an_earlier_version",
+    "test_push.py::test_a_push_paced_at_the_services_write_quota_spends_one_write_per_row",
+    "test_push.py::test_a_write_answered_500_is_unknown_and_the_next_run_reconciles_it",
+    "test_push.py::test_an_unreachable_endpoint_stops_at_once_without_a_ledger_entry_per_row",
+    "test_push.py::test_no_credentials_stop_the_push_at_the_first_call",
+    "test_push.py::test_throttling_and_injected_500s_are_absorbed",
+    "test_push.py::test_two_pushes_sharing_a_ledger_are_serialised",
+    "test_referrals.py::test_accept_creates_one_opportunity_across_a_lost_answer_and_a_rerun",
+    "test_referrals.py::test_aws_summaries_blank_where_aws_has_none",
+    "test_referrals.py::test_list_pages_and_filters",
+    "test_referrals.py::test_referral_views",
+    "test_referrals.py::test_the_report_has_the_partner_vs_aws_view_when_the_frame_has_aws_columns",
+    "test_referrals.py::test_the_report_has_the_referrals_section_from_invitations_and_the_ledger",
+    "test_report.py::test_cli_report_of_a_mirror_by_its_folder_or_its_file",
+    "test_report.py::test_cli_report_of_a_mirror_compares_with_the_sync_before",
+    "test_sandbox.py::test_create_is_idempotent_by_client_token",
+    "test_sandbox.py::test_filters",
+    "test_sandbox.py::test_injected_faults_are_500s_that_retries_absorb",
+    "test_sandbox.py::test_sort_orders_across_pages",
+    "test_sandbox_http.py::test_a_client_that_disconnects_leaves_no_traceback",
+    "test_sandbox_robust.py::test_a_client_over_the_connection_bound_is_served_once_a_connection_is_free",
+    "test_sheets.py::test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads",
+    "test_sheets.py::test_round_trip_law_through_sheets",
+    "test_workbook_base.py::test_a_workbook_whose_base_was_stripped_warns_and_plans_as_before",
+    "test_workbook_base.py::test_after_a_merge_the_results_base_keeps_the_export_token_so_the_colleagues_edit_stays_visible",
+    "test_workbook_base.py::test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is_pending",
+    "test_workbook_base.py::test_the_cli_warns_of_a_stripped_base_in_one_line",
 }
 
 
@@ -79,6 +111,29 @@ def sb():
     """A fresh sandbox with the seed data and quotas high enough that tests never wait."""
     with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as s:  # the seed's dates as committed
         yield s
+
+
+@pytest.fixture(scope="session")
+def pulled() -> pd.DataFrame:
+    """The seed's pipeline as a full pull reads it from a fresh sandbox (``sb``'s records): read once a session.
+
+    Every ``sb`` starts from the same records, so a test that starts from a pull of it may start from a copy
+    of this one (``pulled.copy()``); tests/test_tiers.py checks that the two are the same frame.
+    """
+    with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as s:
+        return ot.read_opportunities("Sandbox", endpoint_url=s.endpoint_url, progress=False, reads_per_second=1000)
+
+
+@pytest.fixture(scope="session")
+def pulled_workbook(tmp_path_factory) -> Path:
+    """``opptoolkit pull --out pipeline.xlsx --headers label`` of a fresh sandbox (``sb``'s records): pulled once."""
+    from opptoolkit.cli import main
+
+    path = tmp_path_factory.mktemp("pulled") / "pipeline.xlsx"
+    with Sandbox(config=SandboxConfig.fast(), as_of=SEED_DAY) as s:
+        pull = ["pull", "--catalog", "Sandbox", "--endpoint-url", s.endpoint_url, "--reads-per-second", "1000"]
+        assert main([*pull, "--out", str(path), "--headers", "label"]) == 0
+    return path
 
 
 @pytest.fixture(scope="session")

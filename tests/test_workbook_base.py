@@ -24,13 +24,9 @@ TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedC
 
 
 @pytest.fixture
-def export(sb, tmp_path):
-    """``opptoolkit pull --out pipeline.xlsx``: the whole pipeline as a workbook."""
-    from opptoolkit.cli import main as cli
-
-    path = tmp_path / "pipeline.xlsx"
-    pull = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", "1000"]
-    assert cli([*pull, "--out", str(path), "--headers", "label"]) == 0
+def export(sb, tmp_path, pulled_workbook):
+    """``opptoolkit pull --out pipeline.xlsx``: the whole pipeline of ``sb`` as a workbook (pulled once a session)."""
+    path = Path(shutil.copy(pulled_workbook, tmp_path / "pipeline.xlsx"))
     return ot.read_sheet(path), path
 
 
