@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
-from .connection import Pacer, get_client
+from .connection import Connection, as_connection, calls_since, get_client
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
@@ -270,7 +270,7 @@ def get_opportunities(
 
 
 def read_opportunities(
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
@@ -300,8 +300,10 @@ def read_opportunities(
 
     Parameters
     ----------
-    catalog : {"AWS", "Sandbox"}
-        Always explicit: production (``AWS``) is never a silent default.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: production (``AWS``) is never a silent default. A :class:`~opptoolkit.Connection`
+        (:func:`~opptoolkit.connect`) brings its client, pacing and progress, shared with every other verb
+        given it; the keyword forms below are a convenience for one call.
     client, boto3_session, endpoint_url
         Which client to use (see :func:`get_client`); ``endpoint_url`` for the sandbox.
     summary_only : bool
@@ -342,8 +344,15 @@ def read_opportunities(
     >>> set(df["LifeCycle.Stage"])
     {'Committed'}
     """
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    pacer = Pacer(reads_per_second=reads_per_second)
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        progress=progress,
+    )
+    catalog, client, progress, before = conn.catalog, conn.client, conn.progress, dict(conn.pacer.calls)
     filters = dict(
         identifiers=identifiers,
         stages=stages,
@@ -357,7 +366,7 @@ def read_opportunities(
         close_before=close_before,
     )
     try:
-        with pacer.attached(client):
+        with conn.paced():
             failures: list[dict[str, Any]] = []
             summaries: list[dict[str, Any]] = []
             if summary_only:
@@ -377,16 +386,9 @@ def read_opportunities(
         raise (unreachable(e) or OpptoolkitError(f"ListOpportunities failed: {code}: {message}")) from None
     df = to_frame(records, drop_empty=drop_empty)
     df.attrs["failures"] = failures
-    df.attrs["calls"] = dict(pacer.calls)
+    df.attrs["calls"] = calls_since(conn, before)
     if aws_summary:
-        aws = read_aws_summaries(
-            catalog,
-            df["Id"],
-            client=client,
-            progress=progress,
-            reads_per_second=reads_per_second,
-            max_workers=max_workers,
-        )
+        aws = read_aws_summaries(conn, df["Id"], max_workers=max_workers)
         df = join_aws_summaries(df, aws)
         df.attrs["failures"] = failures + aws.attrs["failures"]
         for name, n in aws.attrs["calls"].items():
@@ -406,7 +408,7 @@ def without_metadata(response: Any) -> dict[str, Any]:
 
 
 def read_aws_summaries(
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     identifiers: Iterable[str],
     *,
     client: SellingClient | None = None,
@@ -424,8 +426,8 @@ def read_aws_summaries(
 
     Parameters
     ----------
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit (as :func:`read_opportunities`).
     identifiers : iterable of str
         Opportunity ``Id`` values.
     client, boto3_session, endpoint_url, progress, reads_per_second, max_workers
@@ -448,8 +450,15 @@ def read_aws_summaries(
     (True, True)
     """
     ids = list(identifiers)
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    pacer = Pacer(reads_per_second=reads_per_second)
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        progress=progress,
+    )
+    catalog, client, before = conn.catalog, conn.client, dict(conn.pacer.calls)
 
     def fetch(identifier: str) -> dict[str, Any] | None:
         try:
@@ -459,9 +468,9 @@ def read_aws_summaries(
         except client.exceptions.ResourceNotFoundException:
             return {"RelatedOpportunityId": identifier}  # AWS has none: blank cells, not a failure
 
-    with pacer.attached(client):
+    with conn.paced():
         records, failures = get_opportunities(
-            catalog, ids, client=client, max_workers=max_workers, progress=progress, desc=AWS_SUMMARY, fetch=fetch
+            catalog, ids, client=client, max_workers=max_workers, progress=conn.progress, desc=AWS_SUMMARY, fetch=fetch
         )
     aws = to_frame(records, schema=output_schema(AWS_SUMMARY))
     aws = aws.rename(columns={c: AWS_PREFIX + c for c in aws.columns})
@@ -469,7 +478,7 @@ def read_aws_summaries(
     order = {ident: i for i, ident in enumerate(ids)}
     aws = aws.sort_values("Id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     aws.attrs["failures"] = failures
-    aws.attrs["calls"] = dict(pacer.calls)
+    aws.attrs["calls"] = calls_since(conn, before)
     return aws
 
 

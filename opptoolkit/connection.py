@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-__all__ = ["Connection", "Pacer", "connect", "get_client", "handler_attached", "sandbox_session"]
+__all__ = [
+    "Connection",
+    "Pacer",
+    "as_connection",
+    "calls_since",
+    "connect",
+    "get_client",
+    "handler_attached",
+    "sandbox_session",
+]
 
 
 # Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
@@ -257,6 +266,9 @@ class Connection:
         Write HTTP attempts allowed per rolling 24 h (documented quota: 10,000), counted from a ledger.
     progress : bool or None
         Show progress bars (None: only where a terminal or notebook shows them).
+    boto3_session : boto3.Session or None
+        The session the client was made from, if any: the same credentials reach the team's S3 mirror and
+        ledger.
     """
 
     catalog: Catalog
@@ -264,6 +276,7 @@ class Connection:
     pacer: Pacer = field(default_factory=Pacer)
     daily_write_budget: int = DAILY_WRITES
     progress: bool | None = True
+    boto3_session: boto3.Session | None = None
 
     def __post_init__(self) -> None:
         self._attached = 0
@@ -332,4 +345,67 @@ def connect(
         client, boto3_session=boto3_session, endpoint_url=endpoint_url, region_name=region_name, config=config
     )
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    return Connection(catalog, made, pacer, daily_write_budget, progress)
+    return Connection(catalog, made, pacer, daily_write_budget, progress, boto3_session)
+
+
+def as_connection(
+    target: Catalog | Connection,
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float = WRITES_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = True,
+) -> Connection:
+    """Return the :class:`Connection` a verb works through: ``target`` itself, or one made from the keywords.
+
+    Every verb that calls the service takes either a :class:`Connection` or a catalog name with the keyword
+    forms (a convenience for one call). A connection brings its own client, pacing, budget and progress, so
+    the keywords are not mixed with one: a client or endpoint beside a connection is refused rather than
+    silently ignored.
+
+    Raises
+    ------
+    OpptoolkitError
+        When ``target`` is a connection and a client, session or endpoint is given too.
+
+    Examples
+    --------
+    >>> conn = connect("Sandbox", endpoint_url="http://127.0.0.1:1")
+    >>> as_connection(conn) is conn
+    True
+    >>> as_connection("Sandbox", endpoint_url="http://127.0.0.1:1").catalog
+    'Sandbox'
+    >>> as_connection(conn, endpoint_url="http://127.0.0.1:2")
+    Traceback (most recent call last):
+    opptoolkit.exceptions.OpptoolkitError: give a Connection or client/boto3_session/endpoint_url, not both
+    """
+    if isinstance(target, Connection):
+        if client is not None or boto3_session is not None or endpoint_url is not None:
+            raise OpptoolkitError("give a Connection or client/boto3_session/endpoint_url, not both")
+        return target
+    return connect(
+        target,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        writes_per_second=writes_per_second,
+        daily_write_budget=daily_write_budget,
+        progress=progress,
+    )
+
+
+def calls_since(conn: Connection, before: dict[str, int]) -> dict[str, int]:
+    """Return the calls made through ``conn`` since its pacer counted ``before`` (a verb's own calls).
+
+    Examples
+    --------
+    >>> conn = connect("Sandbox", endpoint_url="http://127.0.0.1:1")
+    >>> conn.pacer.calls.update(ListOpportunities=3, GetOpportunity=2)
+    >>> calls_since(conn, {"ListOpportunities": 1})
+    {'ListOpportunities': 2, 'GetOpportunity': 2}
+    """
+    return {k: n - before.get(k, 0) for k, n in conn.pacer.calls.items() if n - before.get(k, 0)}

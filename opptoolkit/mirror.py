@@ -63,7 +63,7 @@ from botocore.exceptions import ClientError
 from ._errors import code_and_message
 from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
-from .connection import Pacer, get_client
+from .connection import Connection, as_connection, calls_since
 from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
 from .quotas import READS_PER_SECOND
@@ -653,7 +653,7 @@ def _gone(failures: list[dict[str, Any]]) -> set[str]:
 
 def sync_mirror(
     path: str | Path,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
@@ -674,10 +674,12 @@ def sync_mirror(
     ----------
     path : str or Path
         Folder of the mirror (created if missing), or an S3 prefix reached with ``boto3_session``.
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit. A :class:`~opptoolkit.Connection` brings its client, pacing and progress (and its
+        session, for S3).
     boto3_session : boto3.Session, optional
-        The session of the Partner Central client (when ``client`` is not given) and of S3.
+        The session of the Partner Central client (when ``client`` is not given) and of S3 (beside a
+        connection: of S3 only).
     overlap : timedelta
         Re-list records modified this long before the cursor (clock skew, equal timestamps).
     full : bool
@@ -723,7 +725,17 @@ def sync_mirror(
     start = time.monotonic()
     root = _root(path)
     schema = get_schema()
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    given = isinstance(catalog, Connection)
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=None if given else boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        progress=progress,
+    )
+    catalog, client, progress, before = conn.catalog, conn.client, conn.progress, dict(conn.pacer.calls)
+    boto3_session = boto3_session or conn.boto3_session
     if (legacy := _legacy_file(root)) is not None and _open(root, boto3_session) is None:
         _migrate(root, legacy)
     dt = _open(root, boto3_session)
@@ -742,11 +754,10 @@ def sync_mirror(
     named = identifiers is not None
     is_full = cursor is None and not named
     result = SyncResult(root, catalog, is_full)
-    pacer = Pacer(reads_per_second=reads_per_second)
     known = dict(zip(keys[ID].to_pylist(), keys[_MODIFIED].to_pylist(), strict=True))
     listed: set[str] = set()
     try:
-        with pacer.attached(client):
+        with conn.paced():
             summaries: list[dict[str, Any]] = []
 
             def todo() -> Iterator[str]:
@@ -802,20 +813,12 @@ def sync_mirror(
     if failed_stamps and new_cursor is not None:  # hold the cursor back: the next sync lists them again
         new_cursor = min(new_cursor, min(failed_stamps) - timedelta(microseconds=1))
     views = None  # AWS's view of the rows read this sync (aws_summary), an Arrow table by Id
-    aws_calls: dict[str, int] = {}
     if aws_summary or refresh_aws:
         every = refresh_aws or not had_aws
         aws_ids = sorted({*kept[ID].to_pylist(), *(r[ID] for r in fetched)}) if every else [r[ID] for r in fetched]
         if aws_ids:
-            aws = read_aws_summaries(
-                catalog,
-                aws_ids,
-                client=client,
-                progress=progress,
-                reads_per_second=reads_per_second,
-                max_workers=max_workers,
-            )
-            views, result.aws_failures, aws_calls = _table(aws, schema), aws.attrs["failures"], aws.attrs["calls"]
+            aws = read_aws_summaries(conn, aws_ids, max_workers=max_workers)
+            views, result.aws_failures = _table(aws, schema), aws.attrs["failures"]
     if dt is None or fetched or removed or new_cursor != cursor or views is not None:
         if dt is not None:
             stored = _read_files(dt, boto3_session)
@@ -832,9 +835,7 @@ def sync_mirror(
         result.version = None if dt is None else int(dt.version())
     result.listed, result.fetched, result.failures = len(summaries), len(fetched), failures
     result.removed = sorted(removed)
-    result.total, result.cursor, result.calls = kept.num_rows + len(fetched), new_cursor, dict(pacer.calls)
-    for name, n in aws_calls.items():
-        result.calls[name] = result.calls.get(name, 0) + n
+    result.total, result.cursor, result.calls = kept.num_rows + len(fetched), new_cursor, calls_since(conn, before)
     result.seconds = time.monotonic() - start
     _log.info("%r", result)
     return result
