@@ -16,6 +16,7 @@ creates a new snapshot only if the resource state has changed") and records the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from ._store import Store
 
-SNAPSHOT, JOB = "snapshot", "resource-snapshot-job"
+SNAPSHOT, HEAD, JOB = "snapshot", "snapshot-head", "resource-snapshot-job"
 RUNNING = enum_value("ResourceSnapshotJobStatus", "Running")
 STOPPED = enum_value("ResourceSnapshotJobStatus", "Stopped")
 OPPORTUNITY = enum_value("ResourceType", "Opportunity")
@@ -62,6 +63,16 @@ def summary_view(record: dict[str, Any]) -> dict[str, Any]:
     shape = service_model().shape_for("OpportunitySummaryView")
     source = {("Lifecycle" if k == "LifeCycle" else k): v for k, v in record.items()}
     return project(source, shape)  # type: ignore[no-any-return]
+
+
+def _key(engagement: str, resource: str, template: str) -> str:
+    return f"{engagement}/{OPPORTUNITY}/{resource}/{template}"
+
+
+def _digest(summary: dict[str, Any]) -> str:
+    """Return a digest of a snapshot's payload (what a job compares to decide whether the resource changed)."""
+    text = json.dumps(summary, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _snapshot_shape() -> Any:
@@ -88,17 +99,22 @@ class SnapshotsMixin:
         def tag(self, arn: str, tags: list[dict[str, str]]) -> None: ...
 
     # -- snapshots in the store --------------------------------------------------------------------------------
+    # Each revision is a document keyed by engagement, resource, template and revision; beside them a "head" per
+    # (engagement, resource, template) holds the latest revision, who made it and a digest of its payload, so a
+    # job's run, a Get and the associations read one small document instead of every snapshot.
     def _snapshots(self, catalog: str) -> list[dict[str, Any]]:
         return [from_wire(json.loads(t), _snapshot_shape()) for t in self.store.docs(SNAPSHOT, catalog)]
 
-    def _latest(self, catalog: str, engagement: str, resource: str, template: str) -> dict[str, Any] | None:
-        found = [
-            s
-            for s in self._snapshots(catalog)
-            if (s["EngagementId"], s["ResourceId"], s["ResourceSnapshotTemplateName"])
-            == (engagement, resource, template)
-        ]
-        return max(found, key=lambda s: s["Revision"]) if found else None
+    def _heads(self, catalog: str) -> list[dict[str, Any]]:
+        return [json.loads(t) for t in self.store.docs(HEAD, catalog)]
+
+    def _head(self, catalog: str, engagement: str, resource: str, template: str) -> dict[str, Any] | None:
+        text = self.store.get_doc(HEAD, catalog, _key(engagement, resource, template))
+        return json.loads(text) if text is not None else None
+
+    def _revision(self, catalog: str, engagement: str, resource: str, template: str, rev: int) -> dict[str, Any] | None:
+        text = self.store.get_doc(SNAPSHOT, catalog, f"{_key(engagement, resource, template)}/{rev:09d}")
+        return from_wire(json.loads(text), _snapshot_shape()) if text is not None else None
 
     def _put_snapshot(
         self, catalog: str, engagement: str, resource: str, template: str, summary: dict[str, Any], account: str
@@ -108,8 +124,8 @@ class SnapshotsMixin:
         model, Revision: "a positive integer that is sequential and unique within the context of a resource view";
         recorded: the first is 1 (All API Actions / CreateResourceSnapshot).
         """
-        latest = self._latest(catalog, engagement, resource, template)
-        rev = 1 + (latest["Revision"] if latest else 0)
+        head = self._head(catalog, engagement, resource, template)
+        rev = 1 + (head["revision"] if head else 0)
         snap = {
             "Catalog": catalog,
             "Arn": snapshot_arn(self.config.region, catalog, engagement, OPPORTUNITY, resource, template, rev),
@@ -122,8 +138,19 @@ class SnapshotsMixin:
             "Revision": rev,
             "Payload": {"OpportunitySummary": summary},
         }
-        key = f"{engagement}/{OPPORTUNITY}/{resource}/{template}/{rev:09d}"
-        self.store.put_doc(SNAPSHOT, catalog, key, json.dumps(to_wire(snap, _snapshot_shape()), ensure_ascii=False))
+        key = _key(engagement, resource, template)
+        self.store.put_doc(
+            SNAPSHOT, catalog, f"{key}/{rev:09d}", json.dumps(to_wire(snap, _snapshot_shape()), ensure_ascii=False)
+        )
+        head = {
+            "engagement": engagement,
+            "resource": resource,
+            "template": template,
+            "created_by": account,
+            "revision": rev,
+            "digest": _digest(summary),
+        }
+        self.store.put_doc(HEAD, catalog, key, json.dumps(head))
         return rev
 
     def snapshot_of(self, catalog: str, engagement: str, opportunity: str, template: str) -> int:
@@ -146,16 +173,16 @@ class SnapshotsMixin:
     def associations(self, catalog: str) -> list[dict[str, Any]]:
         """Each (engagement, resource) that has a snapshot, as ListEngagementResourceAssociations summarises it."""
         seen: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for s in self._snapshots(catalog):
-            key = (s["EngagementId"], s["ResourceId"], s["CreatedBy"])
+        for h in self._heads(catalog):
+            key = (h["engagement"], h["resource"], h["created_by"])
             seen.setdefault(
                 key,
                 {
                     "Catalog": catalog,
-                    "EngagementId": s["EngagementId"],
-                    "ResourceType": s["ResourceType"],
-                    "ResourceId": s["ResourceId"],
-                    "CreatedBy": s["CreatedBy"],
+                    "EngagementId": h["engagement"],
+                    "ResourceType": OPPORTUNITY,
+                    "ResourceId": h["resource"],
+                    "CreatedBy": h["created_by"],
                 },
             )
         return [seen[k] for k in sorted(seen)]
@@ -195,28 +222,21 @@ class SnapshotsMixin:
         # model, Revision: "If omitted returns the latest revision"
         catalog = p["Catalog"]
         with self._write_lock:
-            self._member_only(self._engagement(catalog, p["EngagementIdentifier"]))
-            self.run_jobs(catalog)
-            found = [
-                s
-                for s in self._snapshots(catalog)
-                if (s["EngagementId"], s["ResourceType"], s["ResourceId"], s["ResourceSnapshotTemplateName"])
-                == (
-                    p["EngagementIdentifier"],
-                    p["ResourceType"],
-                    p["ResourceIdentifier"],
-                    p["ResourceSnapshotTemplateIdentifier"],
-                )
-                and p.get("Revision") in (None, s["Revision"])
-            ]
-        if not found:
+            engagement, resource = p["EngagementIdentifier"], p["ResourceIdentifier"]
+            template = p["ResourceSnapshotTemplateIdentifier"]
+            self._member_only(self._engagement(catalog, engagement))
+            self.run_jobs(catalog, engagement)
+            head = self._head(catalog, engagement, resource, template)
+            rev = p.get("Revision") or (head["revision"] if head else 0)
+            found = self._revision(catalog, engagement, resource, template, rev) if head else None
+        if found is None:
             raise ServiceError(
                 "ResourceNotFoundException",
                 f"no snapshot of {p['ResourceIdentifier']} ({p['ResourceSnapshotTemplateIdentifier']}"
                 + (f", revision {p['Revision']}" if p.get("Revision") else "")
                 + f") in engagement {p['EngagementIdentifier']}",
             )
-        return max(found, key=lambda s: s["Revision"])
+        return found
 
     def _ListResourceSnapshots(self, p: dict[str, Any]) -> dict[str, Any]:
         # model: snapshots of an engagement, filtered by ResourceType, ResourceIdentifier, template and CreatedBy
@@ -225,7 +245,7 @@ class SnapshotsMixin:
         catalog = p["Catalog"]
         with self._write_lock:
             self._member_only(self._engagement(catalog, p["EngagementIdentifier"]))
-            self.run_jobs(catalog)
+            self.run_jobs(catalog, p["EngagementIdentifier"])
             rows = [s for s in self._snapshots(catalog) if s["EngagementId"] == p["EngagementIdentifier"]]
         for member, key in (
             ("ResourceType", "ResourceType"),
@@ -301,10 +321,10 @@ class SnapshotsMixin:
             self.tag(doc["job"]["Arn"], tags)
         return ident
 
-    def run_jobs(self, catalog: str) -> None:
-        """Run every Running job of ``catalog`` whose opportunity changed since its last run (the caller holds the lock)."""
+    def run_jobs(self, catalog: str, engagement: str | None = None) -> None:
+        """Run every Running job (of ``engagement``) whose opportunity changed since its last run (the caller holds the lock)."""
         for doc in self._job_docs(catalog):
-            if doc["job"]["Status"] == RUNNING:
+            if doc["job"]["Status"] == RUNNING and engagement in (None, doc["job"]["EngagementId"]):
                 self._run(doc)
 
     def _run(self, doc: dict[str, Any]) -> None:
@@ -321,11 +341,9 @@ class SnapshotsMixin:
                 job["LastFailure"] = failure
                 self._save_job(doc)
             return
-        latest = self._latest(
-            job["Catalog"], job["EngagementId"], job["ResourceId"], job["ResourceSnapshotTemplateName"]
-        )
+        head = self._head(job["Catalog"], job["EngagementId"], job["ResourceId"], job["ResourceSnapshotTemplateName"])
         view = summary_view(rec)
-        if latest is None or latest["Payload"].get("OpportunitySummary") != view:
+        if head is None or head["digest"] != _digest(view):
             self._put_snapshot(
                 job["Catalog"],
                 job["EngagementId"],
