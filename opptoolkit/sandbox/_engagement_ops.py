@@ -27,6 +27,7 @@ from .. import fields as P
 from ..rules import PENDING_SUBMISSION
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import from_wire, output_shape, project, to_wire
+from ._answers import OPPORTUNITY_OWNER
 from ._engagements import invitation_arn
 from ._errors import ServiceError
 from ._resources import (
@@ -85,14 +86,6 @@ def _first(shape: str) -> str:
 #: recorded: a converted lead is a Prospect, Net New Business (LeadToOpportunity / GetOpportunity): the model's
 #: first Stage and first OpportunityType
 PROSPECT, NET_NEW = _first("Stage"), _first("OpportunityType")
-_OWNER = {
-    # recorded: a converted lead's opportunity has one team member, the API user, as "OpportunityOwner"
-    # (LeadToOpportunity / GetOpportunity); the person is the seed's partner account manager
-    "Email": "sam.partner@partner.example",
-    "FirstName": "Sam",
-    "LastName": "Partner",
-    "BusinessTitle": "OpportunityOwner",
-}
 
 
 def engagement_shape() -> Any:
@@ -591,7 +584,8 @@ class EngagementOpsMixin:
             "OpportunityType": NET_NEW,
             "Marketing": {"Source": enum_value("MarketingSource", "None")},
             "NationalSecurity": enum_value("NationalSecurity", "No"),
-            "OpportunityTeam": [dict(_OWNER)],
+            # recorded: one team member, the partner user, as OpportunityOwner (LeadToOpportunity / GetOpportunity)
+            "OpportunityTeam": [dict(OPPORTUNITY_OWNER)],
             "LifeCycle": {
                 "Stage": PROSPECT,
                 "ReviewStatus": PENDING_SUBMISSION,

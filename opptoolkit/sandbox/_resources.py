@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..schema import service_model
-from ._errors import ServiceError
+from ._errors import ServiceError, request_digest
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -110,12 +110,6 @@ def last_part(identifier: str) -> str:
 CONFLICTING_TOKEN = "Conflicting client token submitted for a new request body."
 
 
-def _digest(params: dict[str, Any]) -> str:
-    body = {k: v for k, v in params.items() if k != "ClientToken"}
-    text = json.dumps(body, sort_keys=True, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def replayed(store: Store, operation: str, params: dict[str, Any]) -> str | None:
     """Return what an earlier request with this ClientToken made (its id), or None for a new token.
 
@@ -126,14 +120,14 @@ def replayed(store: Store, operation: str, params: dict[str, Any]) -> str | None
     if text is None:
         return None
     known = json.loads(text)
-    if known["digest"] != _digest(params):
+    if known["digest"] != request_digest(params):
         raise ServiceError("ConflictException", CONFLICTING_TOKEN)
     return str(known["id"])
 
 
 def remember(store: Store, operation: str, params: dict[str, Any], ident: str) -> None:
     """Record that the request carrying this ClientToken made ``ident``."""
-    body = json.dumps({"digest": _digest(params), "id": ident})
+    body = json.dumps({"digest": request_digest(params), "id": ident})
     store.put_doc(f"token:{operation}", params.get("Catalog", ""), params["ClientToken"], body)
 
 
