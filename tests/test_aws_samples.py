@@ -183,3 +183,61 @@ def test_the_private_offer_workflow_steps_3_4_and_6_run_against_the_sandbox(tmp_
     # the sample associates the offer by its ARN (the recordings do not show whether AWS lists it as the ARN or Id)
     assert [o.rsplit("/", 1)[-1] for o in rec["RelatedEntityIdentifiers"]["AwsMarketplaceOffers"]] == [offer]
     assert rec["LifeCycle"]["Stage"] == "Committed"
+
+
+#: python_preview/leadToOpportunity in the order its README runs them. 0_1 and 0_2 play AWS (CreateEngagement with a
+#: Lead context, a LeadInvitation) from the receiving account itself: the sandbox delivers an invitation it sends
+#: itself as AWS's. Steps 6 to 9 nest quotes in f-strings, which Python reads from 3.12 on: (script, needs 3.12)
+LEAD_STEPS = [
+    ("0_1_create_engagement_lead.py", False),
+    ("0_2_create_engagement_invitation_lead.py", False),
+    ("1_get_engagement_invitation.py", False),
+    ("2_accept_engagement_invitation.py", False),
+    ("3_getEngagement.py", False),
+    ("4_update_engagement_context.py", False),
+    ("5_start_opportunity_from_engagement_task.py", False),
+    ("6_list_solutions.py", True),
+    ("7_associate_opportunity.py", True),
+    ("8_get_opportunity.py", True),
+    ("9_update_opportunity.py", True),
+    ("10_start_engagement_from_opportunity_task.py", False),
+]
+
+
+def test_the_lead_to_opportunity_workflow_runs_against_the_sandbox(tmp_path):
+    root = _root()
+    copy = tmp_path / "python_preview"
+    shutil.copytree(root / "python_preview", copy, ignore=shutil.ignore_patterns("node_modules", "*.egg-info"))
+    work = copy / "leadToOpportunity"
+    (copy / "shared_env.json").unlink(missing_ok=True)  # the steps pass ids along in it
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        # its configuration, not its code: the endpoint and the receiving partner's account are the sandbox's
+        config = json.loads((work / "workflow_config.json").read_text(encoding="utf-8"))
+        config["endpoint_url"] = sb.endpoint_url
+        config["accounts"]["receiving_partner"] = sb.config.account_id
+        (work / "workflow_config.json").write_text(json.dumps(config), encoding="utf-8")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        for script, needs_312 in LEAD_STEPS:
+            if needs_312 and sys.version_info < (3, 12):
+                continue
+            done = subprocess.run(
+                [sys.executable, script], cwd=work, env=env, capture_output=True, text=True, timeout=120,
+                stdin=subprocess.DEVNULL, check=False,
+            )  # fmt: skip
+            output = done.stdout + done.stderr
+            assert done.returncode == 0 and "'Error': {" not in output and "ERROR" not in output, (
+                f"{script}:\n{output[-3000:]}"
+            )
+        shared = json.loads((copy / "shared_env.json").read_text(encoding="utf-8"))
+        engagement = sb.client().get_engagement(Catalog="Sandbox", Identifier=shared["ENGAGEMENT_ID"])
+        rec = sb.record("Sandbox", shared["OPPORTUNITY_ID"])
+    # the lead was qualified (step 4), converted (step 5) and its opportunity submitted (step 10)
+    assert [c["Type"] for c in engagement["Contexts"]] == ["Lead", "CustomerProject"]
+    assert engagement["Contexts"][0]["Payload"]["Lead"]["QualificationStatus"] == "Qualified"
+    assert rec is not None and rec["LifeCycle"]["ReviewStatus"] == "Submitted"
