@@ -443,3 +443,70 @@ def test_a_format_problem_shows_a_value_that_fits():
     assert shown is not None, problem.message
     assert re.fullmatch(ot.get_schema()[path].pattern, shown.group(1), re.ASCII)
     assert "12,500" not in problem.message  # the example is made from the pattern, not the value
+
+
+def _with(**paths) -> dict:
+    p = valid()
+    for path, value in paths.items():
+        p = _set(p, path.replace("__", "."), value)
+    return p
+
+
+def _set(p: dict, path: str, value) -> dict:
+    q = copy.deepcopy(p)
+    *parents, key = path.split(".")
+    d = q
+    for part in parents:
+        d = d.setdefault(part, {})
+    if value is None:
+        d.pop(key, None)
+    else:
+        d[key] = value
+    return q
+
+
+ADDRESS = "Customer__Account__Address__"
+SHEET = [
+    # (case, changes, the warning) -- opportunity-samples/Opportunity-Fields.csv and its companions
+    ("US, no state", {ADDRESS + "CountryCode": "US", ADDRESS + "PostalCode": "10001"},
+     ("Customer.Account.Address.StateOrRegion", "REQUIRED_FIELD_MISSING")),
+    ("a state outside the US", {ADDRESS + "CountryCode": "DE", ADDRESS + "PostalCode": "10115",
+                                ADDRESS + "StateOrRegion": "Texas"},
+     ("Customer.Account.Address.StateOrRegion", "INVALID_VALUE")),
+    ("a postal code where there are none", {ADDRESS + "CountryCode": "AO", ADDRESS + "PostalCode": "1234"},
+     ("Customer.Account.Address.PostalCode", "INVALID_VALUE")),
+    ("no postal code", {ADDRESS + "CountryCode": "DE", ADDRESS + "PostalCode": None},
+     ("Customer.Account.Address.PostalCode", "REQUIRED_FIELD_MISSING")),
+    ("a postal code not in the country's format", {ADDRESS + "CountryCode": "DE", ADDRESS + "PostalCode": "1011"},
+     ("Customer.Account.Address.PostalCode", "INVALID_STRING_FORMAT")),
+    ("a flat renewal without its parent", {"OpportunityType": "Flat Renewal"},
+     ("Project.RelatedOpportunityIdentifier", "REQUIRED_FIELD_MISSING")),
+    ("launched without the customer's AWS account", {"LifeCycle__Stage": "Launched"},
+     ("Customer.Account.AwsAccountId", "REQUIRED_FIELD_MISSING")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "warning"), [c[1:] for c in SHEET], ids=[c[0] for c in SHEET])
+def test_the_field_sheets_rules_are_warnings(changes, warning):
+    p = _with(**changes)
+    assert validate_payload(p, today=TODAY) == []  # no recording shows AWS refusing them: sent, with a warning
+    assert warning in [(w.field, w.code) for w in payload_warnings(p)]
+    assert "1011" not in " ".join(w.message for w in payload_warnings(p))  # the rule, never the value
+
+
+def test_the_field_sheets_rules_hold_the_recorded_requests():
+    # what AWS answered 200 to carries none of these warnings: US with a state and 10001 ("ValidAWSCreate"),
+    # Albania 9931 ("[Simulate] Approval from AWS"), Lithuania 45531 ("All API Actions / GetOpportunity")
+    for country, state, postal in (("US", "New York", "10001"), ("AL", None, "9931"), ("LT", None, "45531")):
+        p = _with(
+            **{ADDRESS + "CountryCode": country, ADDRESS + "StateOrRegion": state, ADDRESS + "PostalCode": postal}
+        )
+        assert [w.field for w in payload_warnings(p) if "Address" in w.field] == [], country
+
+
+def test_after_launched_only_the_sheets_updatable_fields_are_warned_of():
+    p = _with(LifeCycle__Stage="Launched", Customer__Account__AwsAccountId="123456789012")
+    warned = payload_warnings(
+        p, changed={"Project.Title", "Project.AdditionalComments", "SoftwareRevenue.DeliveryModel"}
+    )
+    assert [(w.field, w.code) for w in warned] == [("Project.Title", "ACTION_NOT_PERMITTED")]
