@@ -5,8 +5,9 @@ countries whose addresses take no postal code: Opportunity-Fields.csv, Postal Co
 without postal code will no longer take values") and ``opportunity-samples/PostalCodeValidations.csv`` (its
 "Validation Error Message" per country: "... postal code must be in 99999 OR 99999-9999 format"). The sheets name
 countries; address_facts.json (package data, beside this module) writes them as the model's CountryCode values,
-checked against the model when this module loads. In a format, ``9`` and ``N`` stand for a digit, ``A`` and ``C``
-for a letter, ``(…)`` for an optional part, ``A/N`` for a letter or a digit; anything else is itself.
+checked against the model when this module loads. In a format, ``9`` stands for a digit (``N`` does in a format
+with an ``N`` or another digit, whose digits are themselves: Monaco's "980NN", Saint Martin's "97150"), ``A`` and
+``C`` for a letter, ``(…)`` for an optional part, ``A/N`` for a letter or a digit; anything else is itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from . import fields as P
 from .schema import get_schema
 
-__all__ = ["NO_POSTAL_CODE", "POSTAL_FORMATS", "postal_code_fits"]
+__all__ = ["NO_POSTAL_CODE", "POSTAL_FORMATS", "describe_postal_formats", "postal_code_fits"]
 
 _FACTS = json.loads((Path(__file__).with_name("address_facts.json")).read_text(encoding="utf-8"))
 #: CountriesWithoutPostalCode.csv, as CountryCode values
@@ -30,8 +31,16 @@ _unknown = (NO_POSTAL_CODE | POSTAL_FORMATS.keys()) - set(get_schema()[f"{P.ACCO
 assert not _unknown, f"not CountryCode values of the model: {sorted(_unknown)}"
 
 
+def _digit(fmt: str) -> str:
+    """Return what stands for a digit in ``fmt``.
+
+    ``N`` in a format with an ``N`` or another digit ("980NN", "97150"), else ``9`` ("99999-9999").
+    """
+    return "N" if re.search(r"[0-8]|N(?<!A/N)", fmt) else "9"
+
+
 def _regex(fmt: str) -> str:
-    out, i = [], 0
+    out, i, digit = [], 0, _digit(fmt)
     while i < len(fmt):
         if fmt.startswith("(A/N)", i):
             out.append("[A-Za-z0-9]?")
@@ -41,7 +50,7 @@ def _regex(fmt: str) -> str:
             i += 3
         else:
             c = fmt[i]
-            out.append(r"\d" if c in "9N" else "[A-Za-z]" if c in "AC" else re.escape(c))
+            out.append(r"\d" if c == digit else "[A-Za-z]" if c in "AC" else re.escape(c))
             i += 1
     return "".join(out)
 
@@ -62,3 +71,24 @@ def postal_code_fits(country: str, code: str) -> bool | None:
     """
     rx = _compiled(country)
     return None if rx is None else rx.fullmatch(code.strip()) is not None
+
+
+def describe_postal_formats(country: str) -> str:
+    """Return the formats PostalCodeValidations.csv gives ``country``, with what their letters stand for.
+
+    >>> describe_postal_formats("NL")
+    '9999 AC or 9999AC (9 a digit; A, C a letter)'
+    >>> describe_postal_formats("GB")
+    'A(A)N(A/N)NAA or A(A)N(A/N) NAA (N a digit; A a letter; (…) optional; A/N a letter or a digit)'
+    """
+    formats = POSTAL_FORMATS[country]
+    text = "".join(formats)
+    digits = sorted({_digit(f) for f in formats if _digit(f) in f.replace("A/N", "")})
+    legend = [
+        f"{', '.join(digits)} a digit" if digits else "",
+        f"{', '.join(c for c in 'AC' if c in text)} a letter" if any(c in text for c in "AC") else "",
+        "(…) optional" if "(" in text else "",
+        "A/N a letter or a digit" if "A/N" in text else "",
+    ]
+    said = "; ".join(x for x in legend if x)
+    return " or ".join(formats) + (f" ({said})" if said else "")

@@ -607,7 +607,9 @@ def resolve(
     status = onto.get(P.REVIEW_STATUS)
     changed = payload_columns(merged, row.changes, schema)
     row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
-    row.warnings = ignored + payload_warnings(payload, changed=changed, related=related, review_status=status)
+    row.warnings = ignored + payload_warnings(
+        payload, changed=changed, related=related, review_status=status, stage=onto.get(P.STAGE)
+    )
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = Status.NOT_EDITABLE
         row.note = f"ReviewStatus is {status!r}"

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from . import fields as P
-from ._address import NO_POSTAL_CODE, POSTAL_FORMATS, postal_code_fits
+from ._address import NO_POSTAL_CODE, describe_postal_formats, postal_code_fits
 from ._patterns import describe, example, example_date
 from ._values import closest, is_blank
 from .exceptions import Problem
@@ -595,8 +595,13 @@ for _p in (_STATE, _POSTAL, _PARENT, _AWS_ACCOUNT, *AFTER_LAUNCHED_UPDATABLE[:2]
     assert _p in get_schema(), _p
 
 
-def _sheet_warnings(payload: Mapping[str, Any], changed: set[str] | None, out: list[Problem]) -> None:
-    """Add what Opportunity-Fields.csv and its companions say of the changes to ``out``."""
+def _sheet_warnings(
+    payload: Mapping[str, Any], changed: set[str] | None, stored_stage: str | None, out: list[Problem]
+) -> None:
+    """Add what Opportunity-Fields.csv and its companions say of the changes to ``out``.
+
+    ``stored_stage`` is the record's stage before the edit (None: not known).
+    """
 
     def warn(path: str, code: str, msg: str) -> None:
         out.append(Problem(None, path, code, msg))
@@ -620,12 +625,8 @@ def _sheet_warnings(payload: Mapping[str, Any], changed: set[str] | None, out: l
             warn(_POSTAL, "REQUIRED_FIELD_MISSING", f"AWS's field sheet asks for one in {country!r}")
         elif isinstance(postal, str) and postal_code_fits(str(country), postal) is False:
             # PostalCodeValidations.csv, "The postal code is invalid for country ..." (the value is not shown: PII)
-            formats = " or ".join(POSTAL_FORMATS[str(country)])
-            warn(
-                _POSTAL,
-                "INVALID_STRING_FORMAT",
-                f"AWS's field sheet wants {formats} in {country!r} (9 a digit, A a letter)",
-            )
+            formats = describe_postal_formats(str(country))
+            warn(_POSTAL, "INVALID_STRING_FORMAT", f"AWS's field sheet wants {formats} in {country!r}")
     # Opportunity-Fields.csv, parentOppId: "Conditionally Mandatory", "When Opportunity Type is set to Flat Renewal"
     if (
         _get(payload, "OpportunityType") == FLAT_RENEWAL
@@ -636,16 +637,14 @@ def _sheet_warnings(payload: Mapping[str, Any], changed: set[str] | None, out: l
             _PARENT, "REQUIRED_FIELD_MISSING", f"AWS's field sheet asks for it when OpportunityType is {FLAT_RENEWAL!r}"
         )
     stage = _get(payload, P.STAGE)
-    if stage == LAUNCHED and (changed is None or P.STAGE in changed):
+    moved = changed is None or P.STAGE in changed
+    if stage == LAUNCHED and moved and is_blank(_get(payload, _AWS_ACCOUNT)):
         # Opportunity-Fields.csv, Customer.Account.AWSAccountId: "For Consulting Partners, When Stage = Launched"
-        if is_blank(_get(payload, _AWS_ACCOUNT)):
-            warn(
-                _AWS_ACCOUNT,
-                "REQUIRED_FIELD_MISSING",
-                f"AWS's field sheet asks consulting partners for it at {LAUNCHED!r}",
-            )
-    elif stage == LAUNCHED and changed:
-        # Opportunity-Fields.csv, "Update - After Launched (Closed Won)": "No" for every other field
+        warn(
+            _AWS_ACCOUNT, "REQUIRED_FIELD_MISSING", f"AWS's field sheet asks consulting partners for it at {LAUNCHED!r}"
+        )
+    if (stored_stage if moved else stage) == LAUNCHED and changed:
+        # Opportunity-Fields.csv, "Update - After Launched (Closed Won)": "No" for every other field (the stage too)
         for col in sorted(changed):
             if not col.startswith(AFTER_LAUNCHED_UPDATABLE) and template(col) not in READ_ONLY and col not in NOT_EDITS:
                 warn(col, "ACTION_NOT_PERMITTED", f"AWS's field sheet says it is not updated once {LAUNCHED!r}")
@@ -811,6 +810,7 @@ def payload_warnings(
     changed: Collection[str] | None = None,
     related: Mapping[str, Any] | None = None,
     review_status: str | None = None,
+    stage: str | None = None,
 ) -> list[Problem]:
     """Report what the model's documentation says of the changes that AWS may not refuse.
 
@@ -826,6 +826,9 @@ def payload_warnings(
     base, changed, related, review_status
         As for :func:`validate_payload`; a change AWS does not apply to a record in ``review_status``
         (:func:`edit_ignored`) is a warning.
+    stage : str, optional
+        The stored record's ``LifeCycle.Stage`` (default: ``base``'s; without either, the payload's when the edit
+        does not change it): AWS's field sheet says what a Launched record takes.
 
     Returns
     -------
@@ -843,7 +846,7 @@ def payload_warnings(
     out: list[Problem] = []
     cols = _changed(payload, base, changed)
     _warnings(payload, cols, out)
-    _sheet_warnings(payload, cols, out)
+    _sheet_warnings(payload, cols, stage if stage is not None or base is None else _get(base, P.STAGE), out)
     status = review_status if review_status is not None or base is None else _get(base, P.REVIEW_STATUS)
     for col in sorted(cols or ()):
         why = edit_ignored(status, col)

@@ -510,3 +510,32 @@ def test_after_launched_only_the_sheets_updatable_fields_are_warned_of():
         p, changed={"Project.Title", "Project.AdditionalComments", "SoftwareRevenue.DeliveryModel"}
     )
     assert [(w.field, w.code) for w in warned] == [("Project.Title", "ACTION_NOT_PERMITTED")]
+
+
+def test_after_launched_a_stage_moved_away_from_launched_is_warned_of():
+    # the column marks Stage "No" too: judged by the stored stage, whether given or read from the base
+    launched = _with(LifeCycle__Stage="Launched", Customer__Account__AwsAccountId="123456789012")
+    lost = _with(LifeCycle__Stage="Closed Lost", LifeCycle__ClosedLostReason="Price")
+    by_stage = payload_warnings(lost, changed={"LifeCycle.Stage", "LifeCycle.ClosedLostReason"}, stage="Launched")
+    by_base = payload_warnings(lost, base=launched)
+    for warned in (by_stage, by_base):
+        assert ("LifeCycle.Stage", "ACTION_NOT_PERMITTED") in [(w.field, w.code) for w in warned]
+    # a move *to* Launched is no change after launch
+    moved = payload_warnings(launched, changed={"LifeCycle.Stage"}, stage="Committed")
+    assert [(w.field, w.code) for w in moved if w.code == "ACTION_NOT_PERMITTED"] == []
+
+
+@pytest.mark.parametrize(
+    ("country", "postal", "code"),
+    [
+        ("TF", "98400", "INVALID_VALUE"),  # CountriesWithoutPostalCode.csv, "French Southern Territories"
+        ("BL", "97134", "INVALID_STRING_FORMAT"),  # PostalCodeValidations.csv, "Saint Barthelemy": 97133
+        ("GB", "DT3 6GB", None),  # "Great Britain"'s examples fit the United Kingdom's formats
+        ("GB", "SW1A1AA", None),
+        ("BL", "97133", None),
+    ],
+)
+def test_the_postal_code_facts_cover_each_row_of_the_sheets(country, postal, code):
+    p = _with(**{ADDRESS + "CountryCode": country, ADDRESS + "PostalCode": postal})
+    got = [w.code for w in payload_warnings(p) if w.field == "Customer.Account.Address.PostalCode"]
+    assert got == ([code] if code else [])
