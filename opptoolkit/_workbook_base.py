@@ -103,6 +103,9 @@ class _Override:
     clear: bool
     results: pd.DataFrame
     colours: dict[str, list[int]] = field(default_factory=dict)  # status -> data sheet rows (1-based)
+    #: per overlaid Id, the columns AWS kept its own value of (the push's ``kept_fields``): their base stays the
+    #: export's, so the next plan names the edit again instead of taking it as landed
+    kept: dict[str, set[str]] = field(default_factory=dict)
 
 
 _OVERRIDE: ContextVar[_Override | None] = ContextVar("opptoolkit_workbook_override", default=None)
@@ -161,10 +164,10 @@ def write_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]]) -> 
         old = over.rows.get(ident)
         if old is None:
             continue  # not in the base: a push of it is "not in the base", as before
-        if ident in over.overlay:  # pushed: the base is now the pushed row
-            old = list(old)
+        if ident in over.overlay:  # pushed: the base is now the pushed row, but for what AWS kept
+            old, kept = list(old), over.kept.get(ident, set())
             for i, j in data_at:
-                if row[j] != "" or over.clear:
+                if (row[j] != "" or over.clear) and out_header[i] not in kept:
                     old[i] = row[j]
         ws.append([ident, old[base_at[LMD]] if LMD in base_at else "", *_chunks(_dumps(old))])
 
@@ -359,6 +362,7 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
                 "code": code,
                 "detail": message,
                 "changed": list(r.get("changed_fields") or []),
+                "kept": list(r.get("kept_fields") or []),
                 "before": r.get("last_modified_before"),
                 "after": r.get("last_modified_after"),
             }
@@ -516,6 +520,7 @@ def write_results(
         df[ID] = pd.Series(column, index=df.index, dtype=object)
     base_lmd = _base_lmds(texts)
     overlay: set[str] = set()
+    kept: dict[str, set[str]] = {}
     table: list[dict[str, Any]] = []
     colours: dict[str, list[int]] = {}
     lmds = df[LMD].tolist() if LMD in df.columns else None
@@ -551,6 +556,7 @@ def write_results(
             if not merged and lmds is not None:
                 lmds[pos] = pd.Timestamp(after)
             overlay.add(ident)
+            kept[ident] = set(o.get("kept") or ())
         colours.setdefault(status, []).append(pos + 2)
         words = _OUTCOMES.get(status, (status, ""))[0]
         table.append(
@@ -573,6 +579,7 @@ def write_results(
         clear=blank == "clear",
         results=pd.DataFrame(table, columns=_HEADS),
         colours=colours,
+        kept=kept,
     )
     with _overriding(over):
         write_sheet(df, out)

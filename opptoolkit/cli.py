@@ -377,6 +377,9 @@ def _push(args: argparse.Namespace) -> int:
     )
     for r in result[result["status"] == Status.CREATED].to_dict("records"):
         print(f"  row {r['row']}: created {r['Id']}")
+    kept = (result["status"] == Status.SUCCEEDED) & (result["kept_fields"].map(len) > 0)
+    for r in result[kept].to_dict("records"):  # sent, but AWS keeps its own value of some edited fields
+        print(f"  row {r['row']} {r['Id']} [succeeded] {r['error_message']}")
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.CREATED, Status.UNCHANGED, Status.SKIPPED])]
     for r in bad.fillna("").to_dict("records"):
         print(

@@ -41,6 +41,7 @@ from .rules import (
     NOT_EDITS,
     PENDING_SUBMISSION,
     RELATED,
+    edit_ignored,
     editable_fields,
     is_read_only,
     payload_warnings,
@@ -479,6 +480,9 @@ class Row:
     maybe: list[str] | None = None
     #: a row without an Id: the CreateOpportunity ClientToken the push derived for it
     client_token: str | None = None
+    #: the edited fields AWS keeps its own value of (:func:`opptoolkit.rules.edit_ignored`), each with why: not in
+    #: ``changes``, never sent as changed
+    kept: list[Problem] = field(default_factory=list)
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
@@ -543,6 +547,7 @@ def resolve(
     ('update', ['LifeCycle.NextSteps'], 'Call the CFO')
     """
     latest_row = row_values(latest) if latest is not None else None
+    row.kept = []
     if base is None and latest_row is None:
         row.action, row.note = Status.NOT_FOUND, "no such opportunity in the base or on the server"
         return
@@ -596,6 +601,16 @@ def resolve(
         row.action, row.conflicts = Status.CONFLICT, list(row.changes)
         row.note = "the record changed on the server since this export; pass base= (the export or a mirror) to merge"
         return
+    status = onto.get(P.REVIEW_STATUS)
+    # AWS answers an update of these fields and keeps its own value (edit_ignored): such a change is never sent as
+    # one, and a row of nothing else spends no write
+    row.kept = [Problem(None, c, "ACTION_NOT_PERMITTED", why) for c in row.changes if (why := edit_ignored(status, c))]
+    if row.kept and len(row.kept) == len(row.changes):
+        row.action, row.problems = Status.NOT_EDITABLE, list(row.kept)
+        row.note = f"ReviewStatus is {status!r}: AWS would keep its own value of every changed field; not sent"
+        return
+    if row.kept:
+        row.changes = {c: v for c, v in row.changes.items() if c not in {k.field for k in row.kept}}
     merged = apply(onto, {c: n for c, (_, n) in row.changes.items()})
     payload = to_payload(merged)
     merged_token = token(onto)
@@ -604,11 +619,12 @@ def resolve(
     row.payload, row.token = payload, stamp
     # the record's associations: from the server's record when read, else what the base lists
     related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
-    status = onto.get(P.REVIEW_STATUS)
     changed = payload_columns(merged, row.changes, schema)
     row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
-    row.warnings = ignored + payload_warnings(
-        payload, changed=changed, related=related, review_status=status, stage=onto.get(P.STAGE)
+    row.warnings = (
+        ignored
+        + row.kept
+        + payload_warnings(payload, changed=changed, related=related, review_status=status, stage=onto.get(P.STAGE))
     )
     if any(p.code == "ACTION_NOT_PERMITTED" for p in row.problems):
         row.action = Status.NOT_EDITABLE

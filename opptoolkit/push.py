@@ -539,6 +539,14 @@ class _PushRun:
             change_key=self.key(r),
             **kw,
         )
+        if r.kept and status in (Status.NOT_EDITABLE, Status.SUCCEEDED) and entry.error_code is None:
+            # the labels and the rule, never a value (these fields are sensitive): the ledger says what AWS kept
+            said = "; ".join(f"{p.field}: {p.message}" for p in r.kept)
+            if status == Status.NOT_EDITABLE and r.problems == r.kept:
+                entry.error_code, entry.error_message = r.kept[0].code, f"not sent: {said}"[:2000]
+            elif status == Status.SUCCEEDED:
+                told = [entry.error_message, f"sent without these changes: {said}"]
+                entry.error_message = "; ".join(t for t in told if t)[:2000]
         if r.problems and entry.error_code is None:
             entry.error_code = r.problems[0].code
             entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
@@ -557,6 +565,7 @@ class _PushRun:
                 "reason": entry.reason,
                 "error_message": entry.error_message,
                 "changed_fields": list(r.changes),
+                "kept_fields": [p.field for p in r.kept],
                 "last_modified_before": entry.last_modified_before,
                 "last_modified_after": entry.last_modified_after,
                 "writes": entry.writes,
@@ -789,7 +798,10 @@ def push_updates(
         not_found, failed, unknown, deferred: :class:`opptoolkit.Status`), ``error_code`` (what the
         service or botocore said, such as ``ConflictException`` or ``INVALID_ENUM_VALUE``),
         ``reason`` (why the toolkit settled the row itself: :class:`opptoolkit.Reason`),
-        ``error_message``, ``changed_fields``, ``last_modified_before``, ``last_modified_after``, ``writes``.
+        ``error_message``, ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its own value of once
+        the record is Approved: :func:`opptoolkit.rules.edit_ignored`; never sent as a change, and a row of
+        nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
+        ``writes``.
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
     Raises
@@ -889,6 +901,9 @@ def push_updates(
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
     # the calls' columns (the solutions phase adds its calls' rows) without their operation and answer
     df = pd.DataFrame(job.results, columns=[c for c in RESULT_COLUMNS if c not in ("operation", "response")])
+    # the edited fields AWS keeps its own value of (plan.Row.kept), beside the fields that changed
+    kept = [list(r.get("kept_fields") or []) for r in job.results]
+    df.insert(list(df.columns).index("changed_fields") + 1, "kept_fields", kept)
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
     return df

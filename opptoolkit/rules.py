@@ -27,7 +27,7 @@ from ._address import NO_POSTAL_CODE, describe_postal_formats, postal_code_fits
 from ._patterns import describe, example, example_date
 from ._values import closest, is_blank
 from .exceptions import Problem
-from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, length_bounds, template
+from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, label_for, length_bounds, template
 from .wire import input_shape
 
 __all__ = [
@@ -947,13 +947,21 @@ def edit_ignored(review_status: str | None, column: str) -> str | None:
     (samples' Postman collection, "Demo Accept AWS-originated Opportunities": UpdateOpportunity, then "GetOpportunity
     Check Stage"). So such an edit is not refused: it is not applied, and the plan says so.
 
+    The reason names the field by its label and the rule, never the value (most of these fields are sensitive).
+
     Examples
     --------
-    >>> edit_ignored("Approved", "Project.Title"), edit_ignored("Approved", "LifeCycle.Stage")
-    ("AWS keeps its value once ReviewStatus is 'Approved' (the update is answered, this change is not applied)", None)
+    >>> print(edit_ignored("Approved", "Project.Title"))  # doctest: +NORMALIZE_WHITESPACE
+    Project title cannot be updated once ReviewStatus is 'Approved' (developer guide, "Working with opportunity
+    updates"): AWS answers the update and keeps its own value
+    >>> edit_ignored("Approved", "LifeCycle.Stage") is None
+    True
     """
     if review_status == APPROVED and template(column) in APPROVED_LOCKED:
-        return f"AWS keeps its value once ReviewStatus is {APPROVED!r} (the update is answered, this change is not applied)"
+        return (
+            f"{label_for(column)} cannot be updated once ReviewStatus is {APPROVED!r} (developer guide, "
+            '"Working with opportunity updates"): AWS answers the update and keeps its own value'
+        )
     return None
 
 

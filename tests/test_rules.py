@@ -319,10 +319,14 @@ def _pairs(errors: list[str]) -> set[tuple[str, str]]:
     return {tuple(e.split(": ")[:2]) for e in errors}  # type: ignore[misc]
 
 
+KEPT = "kept"
+
+
 AGREE = [
-    # (rule, ReviewStatus, record filter, {column: new value}, expected (field, code) or None: accepted)
-    ("approved title (kept)", "Approved", None, {"Project.Title": "New title"}, None),
-    ("approved country (kept)", "Approved", None, {"Customer.Account.Address.CountryCode": "IS"}, None),
+    # (rule, ReviewStatus, record filter, {column: new value}, expected (field, code) or None: accepted, or KEPT:
+    # the sandbox answers and keeps its value, and the plan sends nothing, naming the field)
+    ("approved title (kept)", "Approved", None, {"Project.Title": "New title"}, KEPT),
+    ("approved country (kept)", "Approved", None, {"Customer.Account.Address.CountryCode": "IS"}, KEPT),
     ("approved next steps", "Approved", None, {"LifeCycle.NextSteps": "Call the CFO"}, None),
     ("committed, no solution", "Pending Submission", lambda r: not r["RelatedEntityIdentifiers"],
      {"LifeCycle.Stage": "Committed"}, ("LifeCycle.Stage", "INVALID_VALUE")),
@@ -364,10 +368,18 @@ def test_plan_and_sandbox_agree(sb, status, where, changes, expected):
             # look alike, so the local plan warns and the plan that reads the record refuses
             assert (_pairs(row["warnings"]), row["action"]) == ({expected}, "update"), row
             continue
+        if expected == KEPT:  # AWS would answer and keep its value: no write is spent on it
+            assert (_pairs(row["errors"]), row["action"]) == ({(*changes, "ACTION_NOT_PERMITTED")}, "not_editable")
+            continue
         assert _pairs(row["errors"]) == ({expected} if expected else set()), row
         refused = "not_editable" if expected and expected[1] == "ACTION_NOT_PERMITTED" else "invalid"
         assert row["action"] == ("update" if expected is None else refused)
     payload = ot.to_payload(edited.iloc[0])
+    if expected == KEPT:
+        client.update_opportunity(**payload)
+        after = ot.to_frame([sb.record("Sandbox", rec["Id"])])
+        assert [after.at[0, c] for c in changes] == [base.at[0, c] for c in changes]
+        return
     if expected is None:
         client.update_opportunity(**payload)
         return
@@ -386,7 +398,8 @@ def test_an_approved_records_locked_field_is_warned_answered_and_kept(sb):
     (row,) = ot.plan_updates(edited, "Sandbox", base=base).to_dict("records")
     assert row["action"] == "update" and row["errors"] == []
     assert _pairs(row["warnings"]) == {("Project.Title", "ACTION_NOT_PERMITTED")}
-    sb.client().update_opportunity(**ot.to_payload(edited.iloc[0]))
+    assert row["changed_fields"] == ["LifeCycle.NextSteps"]  # the title is never sent as a change
+    sb.client().update_opportunity(**ot.to_payload(edited.iloc[0]))  # AWS keeps its own when it is sent
     after = sb.record("Sandbox", rec["Id"])
     assert (after["Project"]["Title"], after["LifeCycle"]["NextSteps"]) == (rec["Project"]["Title"], "Call the CFO")
 
