@@ -20,7 +20,7 @@ from pathlib import Path
 from . import fields as P
 from .schema import get_schema
 
-__all__ = ["NO_POSTAL_CODE", "POSTAL_FORMATS", "describe_postal_formats", "postal_code_fits"]
+__all__ = ["NO_POSTAL_CODE", "POSTAL_FORMATS", "describe_postal_formats", "example_postal_code", "postal_code_fits"]
 
 _FACTS = json.loads((Path(__file__).with_name("address_facts.json")).read_text(encoding="utf-8"))
 #: CountriesWithoutPostalCode.csv, as CountryCode values
@@ -71,6 +71,32 @@ def postal_code_fits(country: str, code: str) -> bool | None:
     """
     rx = _compiled(country)
     return None if rx is None else rx.fullmatch(code.strip()) is not None
+
+
+def example_postal_code(country: str, digits: str) -> str | None:
+    """Return a postal code in the first format PostalCodeValidations.csv gives ``country``, or None.
+
+    Its digits are taken from ``digits`` in turn (repeated as needed), its letters are ``A``; optional parts are
+    left out.
+
+    >>> example_postal_code("US", "12345"), example_postal_code("NL", "42"), example_postal_code("MC", "7")
+    ('12345', '4242 AA', '98077')
+    """
+    formats = POSTAL_FORMATS.get(country)
+    if not formats or not digits:
+        return None
+    fmt, digit = formats[0], _digit(formats[0])
+    fmt = re.sub(r"\((?:A/N|A)\)", "", fmt)
+    out, n = [], 0
+    for c in fmt:
+        if c == digit:
+            out.append(digits[n % len(digits)])
+            n += 1
+        else:
+            out.append("A" if c in "AC" else c)
+    code = "".join(out)
+    assert postal_code_fits(country, code), (country, code)
+    return code
 
 
 def describe_postal_formats(country: str) -> str:

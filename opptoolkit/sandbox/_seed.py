@@ -16,17 +16,21 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
+from .._address import NO_POSTAL_CODE, example_postal_code, postal_code_fits
 from ..rules import (
     ACTION_REQUIRED,
     CLOSED_LOST,
     CLOSED_STAGES,
+    FLAT_RENEWAL,
     GOVERNMENT,
+    LAUNCHED,
     NEEDS_SOLUTION,
     NO,
     OTHER_COMPETITOR,
     OTHER_INDUSTRY,
     PENDING_SUBMISSION,
     TARGET_COMPANY,
+    US,
     YES,
     accepted_values,
     documented_values,
@@ -267,7 +271,33 @@ def _record(rng: random.Random, i: int, catalog: str) -> dict[str, Any]:
             "EffectiveDate": target.date().isoformat(),
             "ExpirationDate": (target + timedelta(days=365)).date().isoformat(),
         }
+    _as_the_field_sheet_says(rec)
     return rec
+
+
+def _as_the_field_sheet_says(rec: dict[str, Any]) -> None:
+    """Make the record what AWS's field sheet asks (rules' field-sheet warnings), drawing nothing from the generator.
+
+    A state only in the US, a postal code only where the country has them and in its format (the generator's
+    digits kept), a parent opportunity for a Flat Renewal, an AWS account at Launched: the values are derived
+    from the record's own, so the rest of the seed stays as it was drawn.
+    """
+    account = rec["Customer"]["Account"]
+    address = account["Address"]
+    country = address["CountryCode"]
+    if country != US:
+        address.pop("StateOrRegion", None)
+    elif not address.get("StateOrRegion"):
+        address["StateOrRegion"] = _STATES[int(rec["Id"][1:]) % len(_STATES)]
+    if country in NO_POSTAL_CODE:
+        address.pop("PostalCode", None)
+    elif postal_code_fits(country, address["PostalCode"]) is False:
+        address["PostalCode"] = example_postal_code(country, address["PostalCode"])
+    if rec["OpportunityType"] == FLAT_RENEWAL:
+        # the renewed opportunity: the one before it in the seed (the first renews the last Sandbox one)
+        rec["Project"]["RelatedOpportunityIdentifier"] = f"{rec['Id'][:2]}{(int(rec['Id'][2:]) - 1) % 300:09d}"
+    if rec["LifeCycle"]["Stage"] == LAUNCHED and not account.get("AwsAccountId"):
+        account["AwsAccountId"] = f"{int(rec['Id'][1:]) * 7919 % 10**12:012d}"
 
 
 def _related(i: int, stage: str, status: str) -> dict[str, Any]:
