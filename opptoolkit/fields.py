@@ -20,6 +20,7 @@ def _path(*parts: str) -> str:
 
 ID = _path("Id")
 OPPORTUNITY_TYPE = _path("OpportunityType")
+PRIMARY_NEEDS = _path("PrimaryNeedsFromAws")
 NATIONAL_SECURITY = _path("NationalSecurity")
 ACCOUNT = _path("Customer", "Account")
 COMPANY = _path(ACCOUNT, "CompanyName")

@@ -187,7 +187,13 @@ class _FieldWidget:
 
     def set(self, value: Any) -> None:
         if self.kind == "tags":
-            self.widget.value = [] if is_blank(value) else [str(x) for x in list(value)]
+            tags = [] if is_blank(value) else [str(x) for x in list(value)]
+            # a value AWS answered outside the model's enum (rules.model_problems' ``stored``) is shown and kept
+            self.widget.allowed_tags = [
+                *self.widget.allowed_tags,
+                *(t for t in tags if t not in self.widget.allowed_tags),
+            ]
+            self.widget.value = tags
         elif self.kind == "date":
             self.widget.value = None if is_blank(value) else date.fromisoformat(str(value))
         elif self.kind == "readonly":
@@ -570,7 +576,10 @@ class OpportunityForm:
             return []
         edited = {**self.base, **{c: v for c, (_, v) in changed.items()}, "Catalog": self.catalog_name}
         status = self.base.get(P.REVIEW_STATUS)
-        return validate_payload(_untuple(to_payload(edited)), changed=changed, review_status=status, today=self.today)
+        stored = _untuple(to_payload(self.base))  # what AWS answered goes back as it is (rules.model_problems)
+        return validate_payload(
+            _untuple(to_payload(edited)), changed=changed, review_status=status, today=self.today, stored=stored
+        )
 
     def label(self, column: str) -> str:
         """Return the field's name as the form shows it outside its section (``Customer website``)."""

@@ -620,7 +620,15 @@ def resolve(
     # the record's associations: from the server's record when read, else what the base lists
     related = (latest.get("RelatedEntityIdentifiers") or {}) if latest is not None else related_of_row(onto)
     changed = payload_columns(merged, row.changes, schema)
-    row.problems = validate_payload(payload, changed=changed, review_status=status, related=related, today=today)
+    # the server's record, so that a value AWS answered outside the model's enum is sent back as it is
+    # (rules.model_problems' ``stored``); not read, the export holds what AWS answered (built only when needed)
+    row.problems = validate_payload(
+        payload, changed=changed, review_status=status, related=related, today=today, stored=latest
+    )
+    if latest is None and any(p.code == "INVALID_ENUM_VALUE" for p in row.problems):
+        row.problems = validate_payload(
+            payload, changed=changed, review_status=status, related=related, today=today, stored=to_payload(onto)
+        )
     row.warnings = (
         ignored
         + row.kept

@@ -337,11 +337,25 @@ def _format_message(pattern: str, path: str) -> str:
     return f"is not in the format AWS accepts for {name}{like}"
 
 
-def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem]) -> None:
+def _holds(held: Any, value: str) -> bool:
+    """Whether the stored record holds ``value`` at this place (the value itself, or an item of its list)."""
+    return held == value or (isinstance(held, list) and value in held)
+
+
+def _check_string(value: Any, path: str, shape: Shape, sensitive: bool, out: list[Problem], held: Any = None) -> None:
     if not isinstance(value, str):
         out.append(Problem(None, path, "INVALID_VALUE", f"must be text, not {type(value).__name__}"))
         return
     enum = getattr(shape, "enum", None)
+    if enum and _holds(held, value):
+        # A value the record holds is AWS's own, whatever the model's enum lists: AWS answered
+        # PrimaryNeedsFromAws "Do Not Need Support from AWS Sales Rep" (samples' Postman collection, #52
+        # "LeadToOpportunity / GetOpportunity" after a For Visibility Only submission, #67 "Receiving Partner -
+        # GetOpportunity"), a value its field sheet lists (opportunity-samples/Opportunity_-_StandardValues.csv,
+        # partnerPrimaryNeedFromAws) and its sample UI sends. UpdateOpportunity replaces the whole record, so any edit
+        # of such a record sends the value back; no recording shows AWS refusing it. Sending it back is no error;
+        # typing it anew is judged by the model's enum.
+        return
     if enum and value not in enum:
         out.append(Problem(None, path, "INVALID_ENUM_VALUE", _allowed(tuple(enum), value, sensitive)))
         return
@@ -387,7 +401,8 @@ def _calendar_date(value: str) -> bool:
     return True
 
 
-def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list[Problem]) -> None:
+def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list[Problem], held: Any = None) -> None:
+    """Check ``value`` against ``shape``; ``held`` is what the stored record has at the same place (None: nothing)."""
     sensitive = sensitive or bool(shape.metadata.get("sensitive"))
     if isinstance(shape, StructureShape):
         if not isinstance(value, Mapping):
@@ -402,7 +417,7 @@ def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list
             if member is None:
                 out.append(Problem(None, sub, "INVALID_VALUE", "is not a member of this request"))
             elif not is_blank(v):
-                _check_shape(v, member, sub, sensitive, out)
+                _check_shape(v, member, sub, sensitive, out, held.get(k) if isinstance(held, Mapping) else None)
         return
     if isinstance(shape, ListShape):
         if not isinstance(value, list):
@@ -415,14 +430,16 @@ def _check_shape(value: Any, shape: Shape, path: str, sensitive: bool, out: list
             out.append(Problem(None, path, "NOT_ENOUGH_VALUES", f"at least {lo} entries (has {len(value)})"))
         nested = isinstance(shape.member, StructureShape)
         for i, item in enumerate(value):
-            _check_shape(item, shape.member, f"{path}[{i}]" if nested else path, sensitive, out)
+            # a structure is matched with the stored one at its index; a plain value with the stored list
+            was = (held[i] if i < len(held) else None) if nested and isinstance(held, list) else held
+            _check_shape(item, shape.member, f"{path}[{i}]" if nested else path, sensitive, out, was)
         return
     if shape.type_name == "timestamp":
         if not isinstance(value, datetime):
             out.append(Problem(None, path, "INVALID_VALUE", "must be a date-time"))
         return
     if shape.type_name == "string":
-        _check_string(value, path, shape, sensitive, out)
+        _check_string(value, path, shape, sensitive, out, held)
     elif shape.type_name in ("integer", "long"):
         lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -672,6 +689,7 @@ def validate_payload(
     related: Mapping[str, Any] | None = None,
     today: date | None = None,
     schema: Schema | None = None,
+    stored: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """Every problem the client can know about before sending ``payload``.
 
@@ -699,6 +717,9 @@ def validate_payload(
         For date rules (default: today, UTC).
     schema : Schema, optional
         Defaults to :func:`opptoolkit.get_schema`.
+    stored : dict, optional
+        The record as the service holds it (a GetOpportunity answer or its payload; default: ``base``): see
+        :func:`model_problems`.
 
     Returns
     -------
@@ -714,13 +735,18 @@ def validate_payload(
     >>> [(x.field, x.code) for x in validate_payload(p, changed={"LifeCycle.Stage"}, review_status="Submitted")][-1]
     ('LifeCycle.Stage', 'ACTION_NOT_PERMITTED')
     """
-    return model_problems(payload, operation, schema=schema) + business_problems(
+    held = stored if stored is not None else base
+    return model_problems(payload, operation, schema=schema, stored=held) + business_problems(
         payload, base=base, changed=changed, review_status=review_status, related=related, today=today
     )
 
 
 def model_problems(
-    payload: Mapping[str, Any], operation: str = "UpdateOpportunity", *, schema: Schema | None = None
+    payload: Mapping[str, Any],
+    operation: str = "UpdateOpportunity",
+    *,
+    schema: Schema | None = None,
+    stored: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """Check the service model's constraints only: types, required members, enums, patterns, bounds.
 
@@ -732,6 +758,10 @@ def model_problems(
         The operation whose input shape applies.
     schema : Schema, optional
         Defaults to :func:`opptoolkit.get_schema`.
+    stored : dict, optional
+        The record as the service holds it (a GetOpportunity answer, or its payload). A value outside the
+        model's enum that the record holds at the same place (an item of the same list, a member of the
+        structure at the same index) is AWS's own: AWS answered it, and sending it back is no error.
 
     Returns
     -------
@@ -743,11 +773,15 @@ def model_problems(
     >>> p = {"Catalog": "Sandbox", "Identifier": "O1", "LifeCycle": {"Stage": "Closed Lost"}}
     >>> [(x.field, x.code) for x in model_problems(p)]
     [('LastModifiedDate', 'REQUIRED_FIELD_MISSING')]
+    >>> aws = "Do Not Need Support from AWS Sales Rep"  # AWS answers it; the model's enum does not list it
+    >>> p = dict(p, LastModifiedDate=datetime(2026, 1, 1, tzinfo=UTC), PrimaryNeedsFromAws=[aws])
+    >>> [x.code for x in model_problems(p)], model_problems(p, stored={"PrimaryNeedsFromAws": [aws]})
+    (['INVALID_ENUM_VALUE'], [])
     """
     schema = schema or get_schema()
     shape = schema.update_shape if operation == "UpdateOpportunity" else input_shape(operation)
     out: list[Problem] = []
-    _check_shape(payload, shape, "", False, out)
+    _check_shape(payload, shape, "", False, out, stored)
     unenforced = UNENFORCED_PATTERNS.get(operation, ())
     return [p for p in out if not (p.code == "INVALID_STRING_FORMAT" and template(p.field) in unenforced)]
 

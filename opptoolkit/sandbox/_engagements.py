@@ -440,9 +440,9 @@ class EngagementsMixin:
             },
             # what the recorded accepted opportunities answer beside the payload ("Receiving Partner -
             # GetOpportunity", "Demo Accept AWS-originated Opportunities / GetOpportunity"): no contacts, Marketing
-            # Source "None", NationalSecurity "No", the account's owner as the team. (They also answer
-            # PrimaryNeedsFromAws "Do Not Need Support from AWS Sales Rep", a value the model's enum does not have: a
-            # client sending the record back would be refused it, so the sandbox leaves the member unset.)
+            # Source "None", NationalSecurity "No", the account's owner as the team. (PrimaryNeedsFromAws differs:
+            # "Do Not Need Support from AWS Sales Rep" from another partner's invitation, #67, the value AWS's own
+            # opportunity had from AWS's, #92; the sandbox's invitations do not tell the two apart, so it is unset.)
             "Marketing": {"Source": "None"},
             "NationalSecurity": "No",
             "OpportunityTeam": [dict(OPPORTUNITY_OWNER)],

@@ -19,8 +19,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .. import fields as P
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED, SUBMITTED, submission_problems
+from ..schema import service_model
 from ._errors import ServiceError, request_digest
 from ._seed import SOLUTION_RECORDS
 
@@ -38,6 +40,17 @@ def _refused(field: str, code: str, message: str) -> Exception:
         Reason="BUSINESS_VALIDATION_FAILED",
         ErrorList=[{"FieldName": field, "Message": message, "Code": code}],
     )
+
+
+#: The model's SalesInvolvementType value of a submission that asks AWS for no co-selling.
+VISIBILITY_ONLY = "For Visibility Only"
+assert VISIBILITY_ONLY in service_model().shape_for("SalesInvolvementType").enum  # type: ignore[attr-defined]
+#: What AWS's Sandbox answered as PrimaryNeedsFromAws after a For Visibility Only submission of an opportunity that
+#: had none (samples' Postman collection, "LeadToOpportunity": #49 "GetOpportunity" answers null, #51
+#: "StartEngagementFromOpportunityTask" with InvolvementType "For Visibility Only", #52 "GetOpportunity" answers
+#: this). Not one of the model's PrimaryNeedFromAws values: a recorded answer, transcribed.
+NO_SUPPORT_NEEDED = "Do Not Need Support from AWS Sales Rep"
+assert NO_SUPPORT_NEEDED not in service_model().shape_for("PrimaryNeedFromAws").enum  # type: ignore[attr-defined]
 
 
 class PartnerOperations:
@@ -158,12 +171,14 @@ class PartnerOperations:
     def _rid(self, n: int) -> str:
         return "".join(self.rng.choice(string.digits + string.ascii_lowercase) for _ in range(n))
 
-    def _submit(self, catalog: str, identifier: str) -> list[Any]:
+    def _submit(self, catalog: str, identifier: str, involvement: str | None) -> list[Any]:
         """Move a ready opportunity to Submitted; return what AWS would refuse instead (nothing changed then)."""
         rec = self._load(catalog, identifier)
         problems = submission_problems(rec)
         if problems:
             return problems
+        if involvement == VISIBILITY_ONLY and not rec.get(P.PRIMARY_NEEDS):
+            rec[P.PRIMARY_NEEDS] = [NO_SUPPORT_NEEDED]  # recorded (NO_SUPPORT_NEEDED)
         # "Working with your opportunities": once the engagement is started "the opportunity enters the AWS
         # validation phase, and Lifecycle.ReviewStatus is set to Submitted"; the review (Sandbox.review) takes it
         # from there.
@@ -189,7 +204,7 @@ class PartnerOperations:
                         )
                     return self._task_view(earlier)
             self._load(catalog, identifier)  # ResourceNotFoundException for an unknown opportunity
-            problems = self._submit(catalog, identifier)
+            problems = self._submit(catalog, identifier, (p.get("AwsSubmission") or {}).get("InvolvementType"))
             if not problems and p.get("AwsSubmission"):
                 # what AWS's view of the opportunity answers (GetAwsOpportunitySummary: InvolvementType, Visibility)
                 self.store.put_doc("submission", catalog, identifier, json.dumps(p["AwsSubmission"]))
@@ -257,7 +272,7 @@ class PartnerOperations:
         # After you perform this action, the Opportunity becomes non-editable until it is reviewed by AWS". What
         # the task would fail on, this synchronous call refuses (its errors include ValidationException).
         with self._write_lock:
-            problems = self._submit(p["Catalog"], p["Identifier"])
+            problems = self._submit(p["Catalog"], p["Identifier"], p.get("InvolvementType"))
         if problems:
             raise ServiceError(
                 "ValidationException",

@@ -194,8 +194,10 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
             raise ServiceError(
                 "ValidationException", report.generate_report(), Reason="REQUEST_VALIDATION_FAILED", ErrorList=[]
             )
-        # model: enums, patterns, bounds (botocore checks none of these client-side)
-        problems = model_problems(params, operation)
+        # model: enums, patterns, bounds (botocore checks none of these client-side); a value the stored record
+        # holds outside the model's enum is AWS's own and comes back in every update (rules.model_problems)
+        stored = self.store.get(params["Catalog"], params[IDENTIFIER]) if operation == "UpdateOpportunity" else None
+        problems = model_problems(params, operation, stored=stored)
         if problems:
             raise validation_error(problems, "REQUEST_VALIDATION_FAILED")
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)

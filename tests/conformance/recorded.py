@@ -889,9 +889,9 @@ FLOWS: list[Flow] = [
                     "Project.CustomerUseCase": "Security & Compliance",
                     "RelatedEntityIdentifiers.Solutions": [Ref("solution")],
                     "OpportunityTeam": Contains("OpportunityOwner", key="BusinessTitle"),
+                    # submitted For Visibility Only with none: a value outside the model's enum
+                    "PrimaryNeedsFromAws": ["Do Not Need Support from AWS Sales Rep"],
                 },
-                note="submitted For Visibility Only: AWS set PrimaryNeedsFromAws to 'Do Not Need Support from AWS "
-                "Sales Rep', a value outside the model's enum (not checked: a client sending it back would be refused)",
             ),
         ],
     ),
@@ -1163,8 +1163,9 @@ FLOWS: list[Flow] = [
                     "LifeCycle.TargetCloseDate": "2029-10-04",
                     "Project.ExpectedCustomerSpend[0].EstimationUrl": None,
                 },
-                note="AWS also answered PrimaryNeedsFromAws 'Do Not Need Support from AWS Sales Rep', a value outside "
-                "the model's enum: not checked (a client sending the record back would be refused it)",
+                note="AWS also answered PrimaryNeedsFromAws 'Do Not Need Support from AWS Sales Rep' (#92, an AWS "
+                "invitation accepted, answers the AWS opportunity's own need): not checked, the sandbox's invitations "
+                "do not tell a partner's from AWS's",
             ),
             Step(
                 69,
