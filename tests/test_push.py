@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -698,10 +699,59 @@ def test_back_to_back_pushes_on_one_ledger_are_paced_as_one_stream_of_writes(tmp
         assert sum(ot.read_ledger(tmp_path / "l")["writes"]) == 2
 
 
-def test_a_push_paced_at_the_services_write_quota_spends_one_write_per_row(tmp_path):
+class _VirtualTime:
+    """The clock of every token bucket (opptoolkit.quotas: the client's pacer and the sandbox's quota alike).
+
+    Time moves only when a bucket waits, by what it waits: a request reaches the sandbox's bucket at the
+    instant the client's pacer let it go. On the wall clock a loaded machine delays one request more than the
+    next, and the sandbox's bucket (burst 1) then sees two writes closer than the client sent them: a throttle
+    that says nothing of the client's pacing. botocore's retry back-off sleeps on the wall clock and moves
+    nothing here, so a retry the pacer does not wait for reaches the sandbox at the instant of the attempt
+    before it.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:  # at least a microsecond, as a real sleep: a wait of 1e-14 s would not move 1000.0
+            self.now += max(1e-6, seconds)
+
+
+@pytest.fixture
+def virtual_time(monkeypatch):
+    import opptoolkit.quotas
+
+    clock = _VirtualTime()
+    monkeypatch.setattr(opptoolkit.quotas, "time", clock)
+    return clock
+
+
+def test_a_write_throttled_at_the_quota_is_retried_after_its_slot_and_the_rows_after_it_are_not(tmp_path, virtual_time):
+    """A push whose first write meets a ThrottlingException (the service's bucket spent by another client)
+    waits for the next slot before the retry, and paces the rows after it from the retry."""
+    with Sandbox(config=SandboxConfig.fast(write_rate=2.0, write_burst=1.0)) as sb:
+        export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+        rows = _editable(export, 4)
+        edited = export.loc[rows].copy()
+        edited["Project.Title"] = [f"Retried {i}" for i in range(len(rows))]
+        assert sb.service.writes.take() is None  # another client's write, just now
+        result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                                 writes_per_second=2.0, reads_per_second=1000, progress=False)  # fmt: skip
+        assert result["status"].tolist() == ["succeeded"] * len(rows)
+        assert sb.service.throttled == 1
+        assert result["writes"].tolist() == [2] + [1] * (len(rows) - 1)
+
+
+def test_a_push_paced_at_the_services_write_quota_spends_one_write_per_row(tmp_path, virtual_time):
     """Paced at exactly the quota, each row used to meet a ThrottlingException: a retry that went out
     after its back-off left the next row's slot counted from the first try, so every row after it was
-    throttled too, and each retry spent a write."""
+    throttled too, and each retry spent a write. (On the virtual clock: _VirtualTime says why.)"""
     with Sandbox(config=SandboxConfig.fast(write_rate=2.0, write_burst=1.0)) as sb:
         export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
         rows = _editable(export, 8)
