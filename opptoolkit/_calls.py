@@ -20,6 +20,7 @@ Assign, Submit, StartEngagementFromOpportunityTask, ...), labelled by the row of
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import signal
@@ -56,6 +57,7 @@ __all__ = [
     "Attempts",
     "Call",
     "CallRunner",
+    "call_token",
     "client_token_member",
     "failed_tries",
     "run_calls",
@@ -133,6 +135,25 @@ def client_token_member(operation: str) -> str | None:
     shape = service_model().operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)
     return next((name for name, m in shape.members.items() if m.metadata.get("idempotencyToken")), None)
+
+
+def call_token(call: Call) -> str:
+    """Return the ClientToken of a call: derived from its request (and :attr:`Call.salt`) alone.
+
+    The same call sent again -- a retry, a rerun after a crash, another ledger, a colleague -- carries the
+    same token, which the service answers with the task it started (model, ClientToken of the ``Start...Task``
+    operations: "helps to ensure the idempotency of the request"). A plain SHA-256 as for a create
+    (:func:`opptoolkit.plan.client_token`, which says why): it goes to AWS only, with the request it is
+    derived from, and never into the ledger.
+
+    Examples
+    --------
+    >>> call = Call("2", "StartEngagementFromOpportunityTask", "O1", {"Catalog": "Sandbox", "Identifier": "O1"})
+    >>> call_token(call) == call_token(Call("7", call.operation, "O1", dict(call.params))), len(call_token(call))
+    (True, 75)
+    """
+    text = json.dumps([call.operation, call.params, call.salt], sort_keys=True, default=str, ensure_ascii=False)
+    return "opptoolkit-" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _related(client: Any, call: Call) -> set[str] | None:
@@ -323,8 +344,8 @@ class CallRunner:
         return call.key
 
     def token(self, call: Call) -> str:
-        """Return the call's ClientToken: the ledger's keyed hash of its change, the same on every rerun."""
-        return self.book.key(["ClientToken", call.operation, call.id, self.key(call), call.salt])
+        """Return the call's ClientToken (:func:`call_token`): the same on every rerun, from any ledger."""
+        return call_token(call)
 
     def run(self, calls: Iterable[Call], *, progress: bool | None = True, desc: str = "calls") -> None:
         calls = list(calls)

@@ -333,7 +333,7 @@ def submit_opportunities(
     solutions, the documented business rules) and the model (``involvement_type``, ``visibility``); a refused
     one is ``invalid`` with every reason, and nothing is sent for it. The others are sent with
     StartEngagementFromOpportunityTask, the working page's way to submit ("This is when you submit the
-    opportunity"), its ClientToken derived from the ledger (a retry, a crash and a rerun start one task), and
+    opportunity"), its ClientToken derived from the request (a retry, a crash, a rerun or another ledger start one task), and
     ListEngagementFromOpportunityTasks is polled until each task is COMPLETE or FAILED.
 
     Parameters

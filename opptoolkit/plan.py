@@ -19,6 +19,7 @@ Every UpdateOpportunity replaces the whole record, so:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 from collections.abc import Iterable
@@ -55,6 +56,7 @@ __all__ = [
     "PARTNER_ID",
     "Row",
     "changes",
+    "client_token",
     "create_request",
     "duplicate_creates",
     "resolve",
@@ -478,11 +480,13 @@ class Row:
     #: the columns of ``edit`` in which the row may differ from its base, in ``edit``'s order
     #: (:func:`unchanged_cells` found the others certainly unchanged against it); None: any
     maybe: list[str] | None = None
-    #: a row without an Id: the CreateOpportunity ClientToken the push derived for it
+    #: a row without an Id: the CreateOpportunity ClientToken the push derived for it (:func:`client_token`)
     client_token: str | None = None
     #: the edited fields AWS keeps its own value of (:func:`opptoolkit.rules.edit_ignored`), each with why: not in
     #: ``changes``, never sent as changed
     kept: list[Problem] = field(default_factory=list)
+    #: a row without an Id: its request as the ledger names it (the ledger's keyed change key)
+    request_key: str | None = None
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
@@ -726,7 +730,7 @@ PARTNER_ID = "PartnerOpportunityIdentifier"
 
 
 def create_request(payload: dict[str, Any]) -> list[Any]:
-    """Return what names a new row's CreateOpportunity request (its ClientToken is a keyed hash of it).
+    """Return what names a new row's CreateOpportunity request: its ClientToken is derived from it.
 
     The partner's CRM id when the row has one: a row edited after an earlier push created it (or left
     its create unknown) is still the same request, so AWS answers with that opportunity or refuses the
@@ -740,6 +744,35 @@ def create_request(payload: dict[str, Any]) -> list[Any]:
     """
     ident = payload.get(PARTNER_ID)
     return [PARTNER_ID, payload.get("Catalog"), ident] if ident else [payload]
+
+
+def client_token(payload: dict[str, Any]) -> str:
+    """Return the ClientToken of a new row's CreateOpportunity: the same wherever the row is pushed from.
+
+    The model's ClientToken is "Required to be unique, and should be unchanging", and the service answers a
+    repeated token with the opportunity it created ("If you use the same client token, the API returns the
+    following error: 'Conflicting client token submitted for a new request body.'" for another body). So the
+    token is derived from what names the opportunity to the team (:func:`create_request`: the catalog and
+    the partner's CRM id, else the row's cells), and from nothing else: the same row pushed from any ledger,
+    folder or colleague sends the same token, and AWS creates it once.
+
+    Why a plain SHA-256 and not a keyed hash (as the ledger's change keys are): a key would have to be shared
+    by everyone who may push the row, and a secret shared so widely is none (a key per ledger is what made
+    two ledgers create a row twice). The token reveals nothing AWS does not get anyway: it travels only in
+    the very request that carries the CRM id and the cells it is derived from. It is never written to the
+    ledger or a log, where a guessed CRM id could be checked against it: the ledger records the request by
+    its keyed change key (:meth:`opptoolkit.ledger.Ledger.key`).
+
+    Examples
+    --------
+    >>> a = client_token({"Catalog": "Sandbox", "PartnerOpportunityIdentifier": "CRM-1", "Project": {"Title": "A"}})
+    >>> b = client_token({"Catalog": "Sandbox", "PartnerOpportunityIdentifier": "CRM-1", "Project": {"Title": "B"}})
+    >>> a == b, a.startswith("opptoolkit-"), len(a)
+    (True, True, 75)
+    """
+    return (
+        "opptoolkit-" + hashlib.sha256(_canonical(["CreateOpportunity", *create_request(payload)]).encode()).hexdigest()
+    )
 
 
 def duplicate_creates(rows: Iterable[Row]) -> None:

@@ -10,8 +10,8 @@ this module reads the inputs and the server's records, sends, and keeps the ledg
   reconciles (reads back) what was in flight when a crash came or whose outcome was unknown (a
   5xx or a timeout after the request went out);
 * a row with no concurrency token of its own (no base, no LastModifiedDate) is never sent;
-* a row without an Id is created (CreateOpportunity) with a ClientToken derived from the ledger's
-  secret and the request, so no retry, crash or rerun creates it twice;
+* a row without an Id is created (CreateOpportunity) with a ClientToken derived from the request
+  (:func:`opptoolkit.plan.client_token`), so no retry, crash, rerun or other ledger creates it twice;
 * the daily write budget counts every HTTP attempt botocore makes, and one push at a time
   holds a ledger.
 """
@@ -54,6 +54,7 @@ from .plan import (
     blank_cells,
     blank_or_equal,
     changes,
+    client_token,
     create_request,
     duplicate_creates,
     resolve,
@@ -486,20 +487,21 @@ class _PushRun:
         resolve(r, base, latest, self.schema, self.blank, self.catalog, self.today)
 
     def plan_creates(self, rows: list[Row]) -> None:
-        """Plan every row without an Id, and give each its ClientToken.
+        """Plan every row without an Id, and give each its ClientToken and its change key.
 
-        The token is the ledger's keyed hash of the CreateOpportunity request (:func:`create_request`:
-        the partner's CRM id when the row has one, else the payload), so the same row pushed again with
-        the same ledger -- a botocore retry, a rerun after a crash or an unknown outcome -- is the same
-        request, which AWS answers with the opportunity it created (model, ClientToken: "Required to be
-        unique, and should be unchanging"). Without a CRM id, a row whose cells changed is a new
+        The token is derived from the CreateOpportunity request alone (:func:`client_token`: the partner's CRM
+        id when the row has one, else the payload), so the same row pushed again -- a botocore retry, a rerun
+        after a crash or an unknown outcome, another ledger, a colleague -- is the same request, which AWS
+        answers with the opportunity it created. The ledger names the request by its keyed hash instead (the
+        change key), so it never holds the token. Without a CRM id, a row whose cells changed is a new
         request. Two rows of the same request would be one opportunity: refused.
         """
         new = [r for r in rows if r.id is None and not r.same]
         for r in new:
             resolve_create(r, self.schema, self.catalog, self.today)
             if r.payload is not None:
-                r.client_token = self.book.key([CREATE, *create_request(r.payload)])
+                r.client_token = client_token(r.payload)
+                r.request_key = self.book.key([CREATE, *create_request(r.payload)])
         duplicate_creates(new)
 
     def needs_no_read(self, r: Row) -> bool:
@@ -509,8 +511,8 @@ class _PushRun:
         return self.bases is not None and not changes(r.edit, self.bases[r.id], self.schema, self.blank, r.maybe)
 
     def key(self, r: Row) -> str | None:
-        if r.client_token is not None:
-            return r.client_token  # a create: its ClientToken names the request
+        if r.request_key is not None:
+            return r.request_key  # a create: the keyed hash of its request
         return self.book.key(r.intent()) if r.changes else None
 
     def _told(self, p: Problem) -> str:
@@ -528,7 +530,7 @@ class _PushRun:
     def record(self, r: Row, status: str, **kw: Any) -> None:
         """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
-        if r.client_token is not None:
+        if r.request_key is not None:
             kw.setdefault("operation", CREATE)
         entry = LedgerEntry(
             job_id=self.book.job_id,
@@ -619,8 +621,8 @@ class _PushRun:
                 status=Status.IN_FLIGHT,
                 changed_fields=list(r.changes),
                 started_at=started,
-                payload_sha256=r.client_token,
-                change_key=r.client_token,
+                payload_sha256=r.request_key,
+                change_key=r.request_key,
             )
         )
         try:
@@ -638,12 +640,12 @@ class _PushRun:
                     "find it on Partner Central, put its Id in this row, then push again"
                 ),
                 writes=self.wire.attempts,
-                payload_sha256=r.client_token,
+                payload_sha256=r.request_key,
                 started_at=started,
             )
             return self.wire.attempts
         except (ClientError, BotoCoreError) as e:
-            self.fail(r, e, payload_sha256=r.client_token, started_at=started)
+            self.fail(r, e, payload_sha256=r.request_key, started_at=started)
             return self.wire.attempts
         r.id = out["Id"]
         self.record(
@@ -651,7 +653,7 @@ class _PushRun:
             Status.CREATED,
             last_modified_after=out["LastModifiedDate"],
             writes=self.wire.attempts,
-            payload_sha256=r.client_token,
+            payload_sha256=r.request_key,
             started_at=started,
         )
         return self.wire.attempts
@@ -863,7 +865,7 @@ def push_updates(
                     for ahead in rows[len(futures) : i + lookahead]:
                         needed = not job.needs_no_read(ahead)
                         futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
-                    prior = created.get(r.client_token or "") if r.id is None else history.get(r.id)
+                    prior = created.get(r.request_key or "") if r.id is None else history.get(r.id)
                     used += _push_row(job, r, futures[i], prior, used, daily_write_budget)
                     bar.update(1)
                     bar.set_postfix(dict(job.counts), refresh=False)

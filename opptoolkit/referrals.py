@@ -317,8 +317,8 @@ def push_decisions(
     """Send the triage's decisions: accept or reject each invitation, exactly once, into ``ledger``.
 
     ``accept`` starts StartEngagementByAcceptingInvitationTask, whose ClientToken is derived from the
-    ledger (the same on every rerun: the service answers a repeated token with the first task, so a
-    crash and a rerun create one opportunity); ``reject`` sends RejectEngagementInvitation with the
+    request (the same on every rerun and from any ledger: the service answers a repeated token with the
+    first task, so a crash, a rerun or a colleague's push create one opportunity); ``reject`` sends RejectEngagementInvitation with the
     row's ``RejectionReason``, reconciled after a crash by reading the invitation back. Expired or
     already answered invitations are refused before any call (:func:`decision_calls`). Calls go
     through :func:`opptoolkit._calls.run_calls` (paced, daily write budget, intent then outcome in the

@@ -16,7 +16,7 @@ from botocore.config import Config
 
 import opptoolkit as ot
 from opptoolkit.cli import main
-from opptoolkit.sandbox import SandboxConfig
+from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 
@@ -281,3 +281,93 @@ def test_a_hand_made_workbook_of_new_rows_plans_without_a_base_warning(tmp_path,
         plan = ot.plan_updates(path, "Sandbox")
     assert plan["action"].tolist() == ["create", "create"]
     assert not [r for r in caplog.records if "carries no export base" in r.getMessage()]
+
+
+# -- the same create wherever it is pushed from (issue 27) -------------------------------------------
+
+
+def test_the_same_new_rows_pushed_with_another_ledger_are_created_once(sb, tmp_path):
+    """The ClientToken comes from the row, not the ledger: a colleague's ledger (or another folder) sends
+    the same token, and AWS answers it with the opportunity it created (model, ClientToken)."""
+    rows = new_rows(3, "Elsewhere")
+    rows["PartnerOpportunityIdentifier"] = ["CRM-E0", None, None]  # one by its CRM id, two by their cells
+    first = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "mine", endpoint_url=sb.endpoint_url, **FAST)
+    assert first["status"].tolist() == ["created"] * 3
+    theirs = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "theirs", endpoint_url=sb.endpoint_url, **FAST)
+    assert theirs["Id"].tolist() == first["Id"].tolist()  # the service's answer to the repeated token
+    assert titled(sb, "Elsewhere") == {f"Elsewhere {i}": 1 for i in range(3)}
+    # the change keys stay keyed by each ledger's secret: the two ledgers share no key
+    mine, other = (set(ot.read_ledger(tmp_path / n)["change_key"].dropna()) for n in ("mine", "theirs"))
+    assert mine and other and not mine & other
+
+
+def test_the_ledger_never_holds_the_client_token(sb, tmp_path):
+    from opptoolkit.plan import client_token
+
+    rows = new_rows(2, "Tokenless")
+    rows["PartnerOpportunityIdentifier"] = ["CRM-T0", "CRM-T1"]
+    plan = ot.plan_updates(rows, "Sandbox")
+    ot.push_updates(rows, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    tokens = [client_token({"Catalog": "Sandbox", "PartnerOpportunityIdentifier": c}) for c in ("CRM-T0", "CRM-T1")]
+    text = ot.read_ledger(tmp_path / "l").astype(str).to_string()
+    assert all(t not in text for t in tokens)
+    assert plan["action"].tolist() == ["create", "create"]
+
+
+def test_creates_answered_500_then_pushed_from_another_ledger_are_created_once(tmp_path):
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"CreateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        rows = new_rows(4, "Faulty")
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        first = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "a", client=client, **FAST)
+        assert first["status"].tolist() == ["unknown"] * 4  # every one created, every answer a 500
+        sb.service.config.fault_after_commit_rate = 0.0
+        other = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "b", endpoint_url=sb.endpoint_url, **FAST)
+        assert other["status"].tolist() == ["created"] * 4
+        again = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "a", endpoint_url=sb.endpoint_url, **FAST)
+        assert again["Id"].tolist() == other["Id"].tolist()
+        assert titled(sb, "Faulty") == {f"Faulty {i}": 1 for i in range(4)}
+
+
+_PUSH_TO = """
+import sys, pandas as pd, opptoolkit as ot
+r = ot.push_updates(pd.read_parquet(sys.argv[1]), "Sandbox", ledger=sys.argv[2], endpoint_url=sys.argv[3],
+                    reads_per_second=1000, writes_per_second=1000, progress=False)
+r[["status", "Id"]].to_csv(sys.argv[4], index=False)
+"""
+
+
+def test_two_people_pushing_the_same_sheet_at_once_with_two_ledgers_create_each_row_once(sb, tmp_path):
+    rows = new_rows(20, "Together")
+    rows["PartnerOpportunityIdentifier"] = [f"CRM-{i}" if i % 2 else None for i in range(20)]
+    rows.to_parquet(tmp_path / "new.parquet")
+    sb.service.config.latency = 0.02
+    args = [[sys.executable, "-c", _PUSH_TO, str(tmp_path / "new.parquet"), str(tmp_path / who), sb.endpoint_url,
+             str(tmp_path / f"{who}.csv")] for who in ("ana", "ben")]  # fmt: skip
+    procs = [subprocess.Popen(a) for a in args]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    ana, ben = (pd.read_csv(tmp_path / f"{who}.csv") for who in ("ana", "ben"))
+    assert set(ana["status"]) == set(ben["status"]) == {"created"}
+    assert ana["Id"].tolist() == ben["Id"].tolist()
+    assert titled(sb, "Together") == {f"Together {i}": 1 for i in range(20)}
+    assert sb.service.calls["CreateOpportunity"] == 40  # both sent every row: the token made them one
+
+
+def test_a_push_killed_mid_run_and_finished_from_another_ledger_creates_each_row_once(sb, tmp_path):
+    rows = new_rows(30, "Handover")
+    rows.to_parquet(tmp_path / "new.parquet")
+    sb.service.config.latency = 0.05
+    proc = subprocess.Popen([sys.executable, "-c", _PUSH_SCRIPT, str(tmp_path / "new.parquet"), str(tmp_path / "a"),
+                             sb.endpoint_url])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(titled(sb, "Handover")) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 5 <= len(titled(sb, "Handover")) < 30, "the push was not killed mid-run"
+    sb.service.config.latency = 0.0
+    other = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "b", endpoint_url=sb.endpoint_url, **FAST)
+    assert set(other["status"]) == {"created"}
+    mine = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "a", endpoint_url=sb.endpoint_url, **FAST)
+    assert set(mine["status"]) <= {"created", "skipped"} and mine["Id"].tolist() == other["Id"].tolist()
+    assert titled(sb, "Handover") == {f"Handover {i}": 1 for i in range(30)}

@@ -362,6 +362,31 @@ def test_accept_creates_one_opportunity_across_a_lost_answer_and_a_rerun(tmp_pat
         assert sb.record("Sandbox", again["OpportunityId"][0]) is not None
 
 
+def test_an_accept_whose_answer_was_lost_is_the_same_task_from_another_ledger(tmp_path):
+    """The task's ClientToken comes from the request, not the ledger: a colleague pushing the same triage with
+    their own ledger gets the task that was started, not a failed second one."""
+    from opptoolkit.referrals import push_decisions
+
+    config = SandboxConfig.fast(
+        fault_after_commit_rate=1.0, fault_operations=frozenset({"StartEngagementByAcceptingInvitationTask"})
+    )
+    with Sandbox(config=config) as sb:
+        df = _triage(sb)
+        row = df.index[df["Status"] == "PENDING"][0]
+        df.loc[row, DECISION] = "accept"
+        before = sb.store.count("Sandbox")
+        first = push_decisions(df, "Sandbox", ledger=tmp_path / "mine", client=_no_retries(sb), **FAST)
+        assert first["status"].tolist() == ["unknown"]
+        sb.service.config.fault_after_commit_rate = 0.0
+        theirs = push_decisions(df, "Sandbox", ledger=tmp_path / "theirs", client=_no_retries(sb), **FAST)
+        assert theirs["status"].tolist() == ["succeeded"]
+        assert sb.store.count("Sandbox") == before + 1
+        tasks = sb.client().list_engagement_by_accepting_invitation_tasks(
+            Catalog="Sandbox", EngagementInvitationIdentifier=[df.loc[row, "Id"]]
+        )["TaskSummaries"]
+        assert [t["TaskStatus"] for t in tasks] == ["COMPLETE"]  # one task, never a failed second one
+
+
 _KILLED = """
 import sys
 from opptoolkit.referrals import push_decisions, read_triage
