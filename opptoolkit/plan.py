@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,7 +51,7 @@ from .rules import (
     validate_payload,
 )
 from .schema import ID, Catalog, Schema, get_schema, split_column, template
-from .wire import input_shape
+from .wire import input_shape, output_shape
 
 __all__ = [
     "PARTNER_ID",
@@ -59,6 +60,7 @@ __all__ = [
     "client_token",
     "create_request",
     "duplicate_creates",
+    "existing_record",
     "resolve",
     "resolve_create",
     "unchanged_cells",
@@ -773,6 +775,60 @@ def client_token(payload: dict[str, Any]) -> str:
     return (
         "opptoolkit-" + hashlib.sha256(_canonical(["CreateOpportunity", *create_request(payload)]).encode()).hexdigest()
     )
+
+
+#: The members only an existing record has: GetOpportunity answers them, CreateOpportunity takes none of them
+#: (the service sets them), less the row's own Id and the associations (a new row's solutions column asks for
+#: AssociateOpportunity calls after its create). Arn, LastModifiedDate, CreatedDate as the model stands.
+TRACES = tuple(
+    m
+    for m in output_shape("GetOpportunity").members
+    if m not in input_shape("CreateOpportunity").members and m not in (ID, RELATED)
+)
+#: An opportunity's ARN ends in ``opportunity/<Id>`` (the recorded GetOpportunity answers, DESIGN.md).
+_ARN_ID = re.compile(r"/opportunity/(O[0-9]+)$")
+
+
+def existing_record(row: Row, *, base_id: str | None = None, why: str = "") -> bool:
+    """Refuse a row without an Id that is an existing opportunity: it is never planned as a create.
+
+    A row is one when it carries a member only an existing record has (:data:`TRACES`: an exported row whose Id
+    was cleared, or whose Id column was deleted), or when the caller found it in the base (``base_id``, and
+    ``why``: its partner CRM id is that record's, or it is that record cell for cell). The row becomes
+    ``invalid`` with one problem saying what to do (restore its Id), so an edit is never sent as a second
+    opportunity. Returns whether it was refused.
+
+    Examples
+    --------
+    >>> row = Row(label="3", id=None, edit={"Id": None, "Project.Title": "A",
+    ...           "Arn": "arn:aws:partnercentral:us-east-1:1:catalog/Sandbox/opportunity/O42"})
+    >>> resolve_create(row, get_schema(), "Sandbox", None)
+    >>> existing_record(row), str(row.action), row.problems[0].code
+    (True, 'invalid', 'REQUIRED_FIELD_MISSING')
+    >>> row.problems[0].message  # doctest: +ELLIPSIS
+    'the row has no Id but carries the Arn of an existing opportunity (O42): restore its Id (O42) to edit it...'
+    """
+    found = [m for m in TRACES if not is_blank(row.edit.get(m))]
+    if not found and base_id is None:
+        return False
+    ident = base_id
+    if ident is None and isinstance(arn := row.edit.get("Arn"), str) and (m := _ARN_ID.search(arn.strip())):
+        ident = m.group(1)
+    named = f" ({ident})" if ident else ""
+    if found:
+        what = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+        message = (
+            f"the row has no Id but carries the {what} of an existing opportunity{named}: restore its Id{named} to "
+            f"edit it; to create a new opportunity from it, clear its {what} cells too"
+        )
+    else:
+        message = (
+            f"the row has no Id but {why} {ident} in the export: it is that opportunity, not a new one; restore its "
+            f"Id ({ident}) to edit it"
+        )
+    row.problems = [Problem(None, ID, "REQUIRED_FIELD_MISSING", message)]
+    row.action, row.note = Status.INVALID, "an existing opportunity without its Id"
+    return True
 
 
 def duplicate_creates(rows: Iterable[Row]) -> None:

@@ -36,11 +36,12 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
+from . import fields as P
 from ._calls import RESULT_COLUMNS, Attempts
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
-from ._values import Blank
+from ._values import Blank, is_blank
 from ._workbook_base import choose_base
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
@@ -50,6 +51,7 @@ from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .partner import SOLUTIONS_COLUMN, push_solution_edits
 from .plan import (
+    PARTNER_ID,
     Row,
     blank_cells,
     blank_or_equal,
@@ -57,6 +59,7 @@ from .plan import (
     client_token,
     create_request,
     duplicate_creates,
+    existing_record,
     resolve,
     resolve_create,
     row_values,
@@ -237,6 +240,8 @@ class _Bases(Mapping[str, dict[str, Any]]):
         ids = self.frame[ID].astype(str).tolist()
         self.at = dict(zip(ids, range(len(ids)), strict=True))  # the last row of an Id
         self._rows: dict[str, dict[str, Any]] = {}
+        self._index: dict[str, dict[str, str]] = {}
+        self._title_ids: dict[str, list[str]] | None = None
 
     def __getitem__(self, ident: str) -> dict[str, Any]:
         if ident not in self._rows:
@@ -251,6 +256,45 @@ class _Bases(Mapping[str, dict[str, Any]]):
 
     def __contains__(self, ident: object) -> bool:
         return ident in self.at
+
+    def find(self, edit: dict[str, Any], schema: Schema) -> tuple[str, str] | None:
+        """Return the Id of the base record a row without an Id is, and how it was told; None: none is.
+
+        Its partner CRM id is that record's (``PartnerOpportunityIdentifier``, "the opportunity's unique
+        identifier in the partner's CRM system", model), or it is that record cell for cell (the same title,
+        and no change against it in any of the row's cells).
+        """
+        crm = edit.get(PARTNER_ID)
+        if not is_blank(crm) and (ident := self._by(PARTNER_ID).get(str(crm).strip())) is not None:
+            return ident, f"its {PARTNER_ID} is that of"
+        title = edit.get(P.TITLE)
+        if is_blank(title):
+            return None
+        for ident in self._titles().get(str(title), []):
+            if not changes(edit, self[ident], schema, "clear"):
+                return ident, "its cells are those of"
+        return None
+
+    def _by(self, column: str) -> dict[str, str]:
+        """Return the Id of the last base row holding each value of ``column`` (text, blanks left out)."""
+        if column not in self._index:
+            values = self.frame[column] if column in self.frame.columns else pd.Series([], dtype=object)
+            keep = ~blank_cells(values)
+            texts = values[keep].astype(str).str.strip().tolist()
+            self._index[column] = dict(zip(texts, self.frame.loc[keep, ID].astype(str).tolist(), strict=True))
+        return self._index[column]
+
+    def _titles(self) -> dict[str, list[str]]:
+        """Return the base rows' Ids by title (a row without an Id is compared only with those of its title)."""
+        if self._title_ids is None:
+            self._title_ids = {}
+            if P.TITLE in self.frame.columns:
+                keep = ~blank_cells(self.frame[P.TITLE])
+                for t, i in zip(
+                    self.frame.loc[keep, P.TITLE].astype(str), self.frame.loc[keep, ID].astype(str), strict=True
+                ):
+                    self._title_ids.setdefault(t, []).append(i)
+        return self._title_ids
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.at)
@@ -405,14 +449,13 @@ def _plan_frame(
     today: date | None,
 ) -> pd.DataFrame:
     """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
+    _plan_new([r for r in edit.work if r.id is None], bases, schema, catalog, today)
     for r in edit.work:
         if r.id is None:
-            resolve_create(r, schema, catalog, today)
             continue
         resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), schema, blank, catalog, today)
         if bases is not None and r.id not in bases:
             r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
-    duplicate_creates(edit.work)
     n = len(edit.labels)
     # an unchanged row as plan_row gives it, without a Row; then the others in their places
     columns: dict[str, list[Any]] = {
@@ -430,6 +473,20 @@ def _plan_frame(
         for c, v in r.plan_row().items():
             columns[c][p] = v
     return pd.DataFrame(columns)
+
+
+def _plan_new(rows: list[Row], bases: _Bases | None, schema: Schema, catalog: Catalog, today: date | None) -> None:
+    """Plan the rows without an Id: each a create, unless it is an existing opportunity or repeats another row.
+
+    A row that carries a trace of an existing record (:func:`opptoolkit.plan.existing_record`), or that the base
+    holds (:meth:`_Bases.find`), is refused, never created: deleting the Id column of an export, or clearing
+    one Id cell, creates nothing.
+    """
+    for r in rows:
+        resolve_create(r, schema, catalog, today)
+        if not existing_record(r) and bases is not None and (known := bases.find(r.edit, schema)) is not None:
+            existing_record(r, base_id=known[0], why=known[1])
+    duplicate_creates(rows)
 
 
 def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] | None:
@@ -497,12 +554,11 @@ class _PushRun:
         request. Two rows of the same request would be one opportunity: refused.
         """
         new = [r for r in rows if r.id is None and not r.same]
+        _plan_new(new, self.bases, self.schema, self.catalog, self.today)
         for r in new:
-            resolve_create(r, self.schema, self.catalog, self.today)
-            if r.payload is not None:
+            if r.payload is not None and r.action == Status.CREATE:
                 r.client_token = client_token(r.payload)
                 r.request_key = self.book.key([CREATE, *create_request(r.payload)])
-        duplicate_creates(new)
 
     def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""

@@ -371,3 +371,104 @@ def test_a_push_killed_mid_run_and_finished_from_another_ledger_creates_each_row
     mine = ot.push_updates(rows, "Sandbox", ledger=tmp_path / "a", endpoint_url=sb.endpoint_url, **FAST)
     assert set(mine["status"]) <= {"created", "skipped"} and mine["Id"].tolist() == other["Id"].tolist()
     assert titled(sb, "Handover") == {f"Handover {i}": 1 for i in range(30)}
+
+
+# -- a row that is an existing opportunity is never created (issue 27) -------------------------------
+
+
+def _pulled(sb, tmp_path, n: int = 5):
+    """A workbook as ``opptoolkit pull --out`` writes it (it remembers its export), and the export."""
+    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    export = export.head(n).reset_index(drop=True)
+    return ot.write_sheet(export, tmp_path / "pipeline.xlsx", headers="path", base=True), export
+
+
+def _delete_column(path, header: str, rows: list[int] | None = None) -> None:
+    """Delete a column of the data sheet (or, with ``rows``, clear its cells in those sheet rows)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index(header) + 1
+    if rows is None:
+        ws.delete_cols(col)
+    else:
+        for r in rows:
+            ws.cell(r, col).value = None
+    wb.save(path)
+
+
+def test_a_pulled_workbook_whose_id_column_is_deleted_creates_nothing(sb, tmp_path):
+    path, export = _pulled(sb, tmp_path)
+    _delete_column(path, "Id")
+    plan = ot.plan_updates(path, "Sandbox")
+    assert plan["action"].tolist() == ["invalid"] * 5
+    assert plan["row"].tolist() == ["2", "3", "4", "5", "6"]
+    first = plan.loc[0, "errors"]
+    assert len(first) == 1 and first[0].startswith("Id: REQUIRED_FIELD_MISSING: the row has no Id but carries the Arn")
+    assert f"restore its Id ({export.loc[0, 'Id']})" in first[0]
+    before = sb.store.count("Sandbox")
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["invalid"] * 5
+    assert set(result["error_code"]) == {"REQUIRED_FIELD_MISSING"}
+    assert sb.store.count("Sandbox") == before and "CreateOpportunity" not in sb.service.calls
+
+
+def test_clearing_one_id_cell_never_creates(sb, tmp_path):
+    path, export = _pulled(sb, tmp_path)
+    _delete_column(path, "Id", rows=[4])  # the third record, in sheet row 4
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["unchanged", "unchanged", "invalid", "unchanged", "unchanged"]
+    assert result.loc[2, "row"] == "4" and f"restore its Id ({export.loc[2, 'Id']})" in result.loc[2, "error_message"]
+    assert "CreateOpportunity" not in sb.service.calls
+
+
+def test_a_row_without_an_id_that_the_base_holds_is_refused(sb, tmp_path):
+    """Without any trace left, the base still tells: the CRM id of an exported record, or its very cells."""
+    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    gone = ["Id", "Arn", "CreatedDate", "LastModifiedDate"]
+    crm = export.head(1).drop(columns=gone).assign(**{"Project.Title": "Renamed"})  # its CRM id is O..'s
+    rows = pd.concat([crm, new_rows(1, "Truly new")], ignore_index=True)
+    plan = ot.plan_updates(rows, "Sandbox", base=export)
+    assert plan["action"].tolist() == ["invalid", "create"]
+    assert f"its PartnerOpportunityIdentifier is that of {export.loc[0, 'Id']}" in plan.loc[0, "errors"][0]
+    result = ot.push_updates(rows, "Sandbox", base=export, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["invalid", "created"]
+    # a base without CRM ids: a copy of an exported row, its Id and traces cleared, is that record cell for cell
+    plain = export.drop(columns=["PartnerOpportunityIdentifier"])
+    copy = plain.iloc[[1, 2]].drop(columns=gone).reset_index(drop=True)
+    copy.loc[1, "Project.Title"] = "A copy made to differ"
+    plan = ot.plan_updates(copy, "Sandbox", base=plain)
+    assert plan["error_codes"][0] == ["REQUIRED_FIELD_MISSING"]
+    assert f"its cells are those of {export.loc[1, 'Id']}" in plan.loc[0, "errors"][0]
+    assert not any(e.startswith("Id:") for e in plan.loc[1, "errors"])  # a copy that differs is a new row
+    assert sb.service.calls["CreateOpportunity"] == 1
+
+
+_PUSH_BOOK = """
+import sys, opptoolkit as ot
+ot.push_updates(sys.argv[1], "Sandbox", ledger=sys.argv[2], endpoint_url=sys.argv[3], reads_per_second=1000,
+                writes_per_second=1000, progress=False)
+"""
+
+
+def test_a_push_killed_mid_run_then_pushed_again_without_its_id_column_creates_each_new_row_once(sb, tmp_path):
+    """An export with new rows appended, killed mid-push; the analyst then deletes the Id column and pushes again,
+    with the same ledger and with another: the exported rows are refused, each new row is created once."""
+    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    sheet = pd.concat([export.head(5), new_rows(20, "Appended")], ignore_index=True)
+    path = ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="path", base=True)
+    sb.service.config.latency = 0.05
+    proc = subprocess.Popen([sys.executable, "-c", _PUSH_BOOK, str(path), str(tmp_path / "l"), sb.endpoint_url])
+    deadline = time.monotonic() + 60
+    while len(titled(sb, "Appended")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 4 <= len(titled(sb, "Appended")) < 20, "the push was not killed mid-run"
+    sb.service.config.latency = 0.0
+    _delete_column(path, "Id")
+    for ledger in ("l", "other"):
+        result = ot.push_updates(path, "Sandbox", ledger=tmp_path / ledger, endpoint_url=sb.endpoint_url, **FAST)
+        assert result["status"].tolist()[:5] == ["invalid"] * 5
+        assert set(result["status"][5:]) <= {"created", "skipped"}
+    assert titled(sb, "Appended") == {f"Appended {i}": 1 for i in range(20)}
+    assert sb.store.count("Sandbox") == len(export) + 20

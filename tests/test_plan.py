@@ -11,7 +11,7 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit._values import is_blank
-from opptoolkit.plan import Row, duplicate_creates, resolve, resolve_create
+from opptoolkit.plan import Row, duplicate_creates, existing_record, resolve, resolve_create
 from opptoolkit.schema import ID, get_schema
 from opptoolkit.testing import fake_records
 
@@ -32,6 +32,7 @@ def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank
         r = Row(label=str(label), id=ident, edit={str(k): v for k, v in values.items()})
         if ident is None:
             resolve_create(r, schema, catalog, TODAY)  # a new row: CreateOpportunity
+            existing_record(r)  # ... unless it carries a trace of an existing record (an Id cleared): refused
         elif ident not in bases:
             r.action, r.note = "not_found", "not in the base"
         else:
