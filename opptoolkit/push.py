@@ -151,13 +151,15 @@ def _edited_rows(
             same = np.zeros(len(df), dtype=bool)
         else:
             same, maybe = bases.unchanged(df, ids, schema, catalog, blank)
-        work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get values and a Row
+        work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get a Row
+        # ... and values, unless their Id is not in the base: such a row is not_found whatever it holds
+        valued = [bases is None or ids[p] is None or ids[p] in bases for p in work_at.tolist()]
         if bases is not None:
             bases.load(i for i in (ids[p] for p in work_at.tolist()) if i is not None)
-        edits = _records(df, work_at)
+        edits = iter(_records(df, work_at[np.array(valued, dtype=bool)]))
         work = [
-            Row(label=labels[p], id=ids[p], edit=e, maybe=maybe.get(p))
-            for p, e in zip(work_at.tolist(), edits, strict=True)
+            Row(label=labels[p], id=ids[p], edit=next(edits) if v else {}, maybe=maybe.get(p))
+            for p, v in zip(work_at.tolist(), valued, strict=True)
         ]
     return _Edited(labels, ids, same.tolist(), work), bases
 
@@ -251,6 +253,8 @@ class _Bases(Mapping[str, dict[str, Any]]):
     def load(self, ids: Iterable[str]) -> None:
         """Build the rows of ``ids`` (those in the base) at once: one frame operation, not one per row."""
         ids = [i for i in dict.fromkeys(ids) if i in self.at and i not in self._rows]
+        if not ids:
+            return
         at = np.array([self.at[i] for i in ids], dtype=np.int64)
         self._rows.update(zip(ids, _records(self.frame, at, blanks=False), strict=True))
 
@@ -453,9 +457,10 @@ def _plan_frame(
     for r in edit.work:
         if r.id is None:
             continue
-        resolve(r, bases.get(r.id) if bases is not None else None, latest.get(r.id), schema, blank, catalog, today)
-        if bases is not None and r.id not in bases:
-            r.action, r.note, r.changes = Status.NOT_FOUND, "not in the base", {}
+        if bases is not None and r.id not in bases:  # before any look at the base: a row of it costs a frame lookup
+            r.action, r.note = Status.NOT_FOUND, "not in the base"
+            continue
+        resolve(r, bases[r.id] if bases is not None else None, latest.get(r.id), schema, blank, catalog, today)
     n = len(edit.labels)
     # an unchanged row as plan_row gives it, without a Row; then the others in their places
     columns: dict[str, list[Any]] = {

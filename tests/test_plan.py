@@ -176,3 +176,27 @@ def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> 
         for k, col in enumerate(columns):
             if fast[k, j]:
                 assert col not in changes(e, kept, schema, blank), (j, col)
+
+
+def test_rows_not_in_the_base_build_no_row_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row whose Id the base lacks is not_found whatever it holds: no value of it (nor of the base) is built.
+
+    Building a row's values costs a frame lookup, so done per row it made such rows far slower than rows in the
+    base (bench/plan.py times it; here the work is counted, not timed)."""
+    from opptoolkit import push
+
+    one = ot.to_frame(fake_records(50, seed=3))
+    one["Catalog"] = "Sandbox"
+    edited = pd.concat([one] * 40, ignore_index=True)
+    edited[ID] = [f"O{8_000_000_000 + i}" for i in range(len(edited))]
+    built: list[int] = []
+    real = push._records
+
+    def counted(df: pd.DataFrame, at: np.ndarray, **kw: object) -> list:
+        built.append(len(at))
+        return real(df, at, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(push, "_records", counted)
+    plan = ot.plan_updates(edited, "Sandbox", base=one, progress=False)
+    assert set(plan["action"]) == {"not_found"} and len(plan) == 2_000
+    assert sum(built) == 0 and len(built) <= 2, built
