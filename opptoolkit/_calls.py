@@ -55,6 +55,7 @@ __all__ = [
     "CHECKS",
     "RESULT_COLUMNS",
     "Attempts",
+    "BudgetSpent",
     "Call",
     "CallRunner",
     "call_token",
@@ -254,6 +255,10 @@ def failed_tries(book: Ledger, operation: str) -> dict[tuple[str, str], int]:
     return {(str(i), str(k)): int(n) for (i, k), n in zip(counts.index.tolist(), counts.tolist(), strict=True)}
 
 
+class BudgetSpent(Exception):
+    """The daily write budget allows no further HTTP attempt: raised before the attempt goes (nothing sent)."""
+
+
 class Attempts:
     """The HTTP attempts of the call in hand (botocore's retries included), and whether it may have landed.
 
@@ -261,19 +266,30 @@ class Attempts:
     exception (botocore/endpoint.py, ``_get_response``); a connection that could not be opened sent nothing, and
     an answered 5xx or no answer may have been applied. Shared by this executor and
     :func:`opptoolkit.push_updates`.
+
+    ``allowed`` is what the daily write budget leaves for the call (:meth:`reset`): before each attempt
+    (``before-send``, also once per attempt) an attempt past it raises :class:`BudgetSpent` instead of going,
+    so neither a merge after a conflict nor a botocore retry spends a write the budget does not have.
+    botocore hands an exception raised there back as the attempt's outcome and retries only its own transient
+    errors, so it ends the call.
     """
 
     def __init__(self) -> None:
         self.attempts = 0
         self.maybe_applied = False
+        self.allowed: int | None = None
 
-    def reset(self) -> None:
-        self.attempts, self.maybe_applied = 0, False
+    def reset(self, allowed: int | None = None) -> None:
+        self.attempts, self.maybe_applied, self.allowed = 0, False, allowed
+
+    def before_send(self, **_: Any) -> None:
+        if self.allowed is not None and self.attempts >= self.allowed:
+            raise BudgetSpent
 
     def on_response(
         self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
     ) -> None:
-        if never_sent(exception):
+        if isinstance(exception, BudgetSpent) or never_sent(exception):
             return  # nothing went out: neither a write spent nor one applied
         self.attempts += 1
         if exception is not None or (response_dict or {}).get("status_code", 0) >= 500:
@@ -281,11 +297,19 @@ class Attempts:
 
     @contextmanager
     def attached(self, client: Any, *operations: str) -> Iterator[Attempts]:
-        """Count the attempts of ``operations`` that ``client`` makes inside the block."""
+        """Count the attempts of ``operations`` that ``client`` makes inside the block, within ``allowed``."""
         with ExitStack() as stack:
             for op in operations:
+                stack.enter_context(handler_attached(client, "before-send", self.before_send, op))
                 stack.enter_context(handler_attached(client, "response-received", self.on_response, op))
             yield self
+
+
+#: What the result says of a call the budget stopped after an attempt that may have landed.
+BUDGET_UNKNOWN = (
+    "the daily write budget of {budget} ran out before botocore could retry; the call may have been applied: "
+    "the next run checks it first"
+)
 
 
 def _sensitive_free(value: Any, shape: Any) -> Any:
@@ -443,14 +467,19 @@ class CallRunner:
             self.invalid(call)
             return
         if self.used >= self.budget:
-            self.record(
-                call,
-                Status.DEFERRED,
-                reason=Reason.DAILY_BUDGET,
-                error_message=f"daily write budget of {self.budget} used; run again later",
-            )
+            self.deferred(call)
             return
         self.used += self.send(call, token)
+
+    def deferred(self, call: Call, **kw: Any) -> None:
+        """Record a call the daily write budget leaves for a later run."""
+        self.record(
+            call,
+            Status.DEFERRED,
+            reason=Reason.DAILY_BUDGET,
+            error_message=f"daily write budget of {self.budget} used; run again later",
+            **kw,
+        )
 
     def send(self, call: Call, token: str | None) -> int:
         """Send one call: the intent first, then the request, then its outcome; returns the HTTP attempts."""
@@ -472,10 +501,23 @@ class CallRunner:
             )
         )
         wire = Attempts()
+        wire.reset(allowed=self.budget - self.used)
         method = getattr(self.client, _snake(call.operation))
         with wire.attached(self.client, call.operation):
             try:
                 out = method(**params)
+            except BudgetSpent:
+                if not wire.maybe_applied:
+                    self.deferred(call, writes=wire.attempts, started_at=started)
+                else:
+                    self.record(
+                        call,
+                        Status.UNKNOWN,
+                        error_message=BUDGET_UNKNOWN.format(budget=self.budget),
+                        writes=wire.attempts,
+                        started_at=started,
+                    )
+                return wire.attempts
             except (ClientError, BotoCoreError) as e:
                 code, msg = code_and_message(e)
                 status = Status.UNKNOWN if wire.maybe_applied else Status.FAILED

@@ -37,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from . import fields as P
-from ._calls import RESULT_COLUMNS, Attempts
+from ._calls import BUDGET_UNKNOWN, RESULT_COLUMNS, Attempts, BudgetSpent
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
@@ -663,15 +663,23 @@ class _PushRun:
         if (u := unreachable(e, unanswered=True)) is not None:
             raise ServiceUnreachable(f"row {r.label} ({r.id or 'new'}): {u}")
 
-    def create(self, r: Row) -> int:
-        """Send one new row with CreateOpportunity; returns the HTTP attempts spent.
+    def spent(self, r: Row, budget: int, **kw: Any) -> None:
+        """Record a row whose next HTTP attempt the daily write budget did not allow (:class:`BudgetSpent`)."""
+        if self.wire.maybe_applied:  # an earlier attempt of it may have landed: the next run checks it
+            msg = BUDGET_UNKNOWN.format(budget=budget)
+            self.record(r, Status.UNKNOWN, error_message=msg, writes=self.wire.attempts, **kw)
+        else:
+            _defer(self, r, budget, writes=self.wire.attempts, **kw)
+
+    def create(self, r: Row, allowed: int, budget: int) -> int:
+        """Send one new row with CreateOpportunity; returns the HTTP attempts spent (at most ``allowed``).
 
         botocore's retries of a 5xx or a timeout resend the same ClientToken, so they never create a
         second opportunity.
         """
         assert r.payload is not None and r.client_token is not None
         started = datetime.now(UTC)
-        self.wire.reset()
+        self.wire.reset(allowed)
         # intent first: a crash from here on leaves an in-flight entry; the rerun sends the same token
         self.book.write(
             LedgerEntry(
@@ -688,6 +696,9 @@ class _PushRun:
         )
         try:
             out = self.client.create_opportunity(**r.payload, ClientToken=r.client_token)
+        except BudgetSpent:
+            self.spent(r, budget, payload_sha256=r.request_key, started_at=started)
+            return self.wire.attempts
         except self.client.exceptions.ConflictException as e:
             # the row's CRM id was sent before with other cells (model, ClientToken: "Conflicting client
             # token submitted for a new request body"): that earlier request may have created it
@@ -719,11 +730,13 @@ class _PushRun:
         )
         return self.wire.attempts
 
-    def send(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> int:
-        """Send one row (merging again on ConflictException); returns the HTTP attempts spent."""
+    def send(
+        self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None, allowed: int, budget: int
+    ) -> int:
+        """Send one row (merging again on ConflictException); returns the HTTP attempts spent (at most ``allowed``)."""
         started = datetime.now(UTC)
         merge_base = base if base is not None else row_values(latest)
-        self.wire.reset()
+        self.wire.reset(allowed)
         for attempt in range(1, self.attempts + 1):
             assert r.payload is not None
             digest = self.book.key(r.payload)
@@ -744,6 +757,11 @@ class _PushRun:
             )
             try:
                 out = self.client.update_opportunity(**r.payload)
+            except BudgetSpent:
+                self.spent(
+                    r, budget, last_modified_before=r.token, attempt=attempt, payload_sha256=digest, started_at=started
+                )
+                return self.wire.attempts
             except self.client.exceptions.ConflictException:
                 try:
                     latest = _get(self.client, self.catalog, r.id or "")
@@ -1025,17 +1043,18 @@ def _push_row(
     elif used >= budget:
         _defer(job, r, budget)
     else:
-        return job.send(r, base, latest)
+        return job.send(r, base, latest, budget - used, budget)
     return 0
 
 
-def _defer(job: _PushRun, r: Row, budget: int) -> None:
+def _defer(job: _PushRun, r: Row, budget: int, **kw: Any) -> None:
     """Record a row the daily write budget leaves for a later run."""
     job.record(
         r,
         Status.DEFERRED,
         reason=Reason.DAILY_BUDGET,
         error_message=f"daily write budget of {budget} used; run again later",
+        **kw,
     )
 
 
@@ -1058,7 +1077,7 @@ def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int,
     elif used >= budget:
         _defer(job, r, budget)
     else:
-        return job.create(r)
+        return job.create(r, budget - used, budget)
     return 0
 
 

@@ -196,3 +196,14 @@ def test_a_task_the_service_settles_as_failed_is_failed_in_the_ledger(sb, tmp_pa
     assert log["status"].tolist() == ["in_flight", "failed"] and log["error_code"].tolist()[-1] == (
         "OpportunityValidationFailed"
     )
+
+
+def test_botocores_retries_of_a_call_stop_at_the_daily_budget(tmp_path):
+    config = SandboxConfig.fast(fault_rate=1.0, fault_operations=frozenset({"AssociateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        ids = _drafts(sb, 2)
+        calls = [_associate(i, "S-0000001", str(n)) for n, i in enumerate(ids, 2)]
+        result = run_calls(calls, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, daily_write_budget=1, **FAST)
+        assert sb.service.calls["AssociateOpportunity"] == 1  # botocore's retry of the 500 did not go
+        assert result["status"].tolist() == ["unknown", "deferred"] and result["writes"].tolist() == [1, 0]
+        assert ot.read_ledger(tmp_path / "l")["writes"].sum() == 1

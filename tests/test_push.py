@@ -762,3 +762,42 @@ def test_a_push_paced_at_the_services_write_quota_spends_one_write_per_row(tmp_p
         assert result["status"].tolist() == ["succeeded"] * len(rows)
         assert sb.service.throttled == 0
         assert result["writes"].sum() == len(rows)
+
+
+# -- the daily write budget, per HTTP attempt (issue 27) ------------------------------------------
+
+
+def test_the_daily_budget_is_checked_before_every_attempt_not_once_per_row(sb, export, tmp_path):
+    """A row that keeps conflicting (a colleague edits it just before each write) merges and tries again; a
+    budget of 1 lets exactly one UpdateOpportunity go, and the row is deferred, not sent three times."""
+    (row,) = _editable(export, 1)
+    ident = export.loc[row, "Id"]
+    client = sb.client()
+    n = iter(range(100))
+
+    def colleague(**_):
+        sb.edit("Sandbox", ident, lambda r: r["LifeCycle"].update(NextSteps=f"Colleague {next(n)}"))
+
+    client.meta.events.register("before-send.partnercentral-selling.UpdateOpportunity", colleague)
+    edited = export.loc[[row]].copy()
+    edited["Project.Title"] = "Mine"
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, client=client,
+                             daily_write_budget=1, **FAST)  # fmt: skip
+    assert sb.service.calls["UpdateOpportunity"] == 1
+    assert (result["status"][0], result["reason"][0], result["writes"][0]) == ("deferred", "DAILY_BUDGET", 1)
+    assert ot.read_ledger(tmp_path / "l")["writes"].sum() == 1
+
+
+def test_botocores_retries_stop_at_the_daily_budget(export, tmp_path):
+    """A 500 is retried by botocore; with the budget spent by the first attempt the retry does not go, and the
+    row is unknown (the 500 may have been applied: the next run reads it back)."""
+    config = SandboxConfig.fast(fault_rate=1.0, fault_operations=frozenset({"UpdateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        (row,) = _editable(export, 1)
+        edited = export.loc[[row]].copy()
+        edited["Project.Title"] = "Retried"
+        result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                                 daily_write_budget=1, **FAST)  # fmt: skip
+        assert sb.service.calls["UpdateOpportunity"] == 1
+        assert (result["status"][0], result["writes"][0]) == ("unknown", 1)
+        assert "daily write budget" in result["error_message"][0]
