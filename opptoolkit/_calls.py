@@ -113,6 +113,10 @@ class Call:
         service settled as failed (the same token would answer with that failure again).
     problems : list of Problem
         Why the call must not be sent (a readiness check, a quota): recorded ``invalid``, no write spent.
+    bad_id : bool
+        The Id is malformed: the ledger keeps none for the call.
+    failure : (str, str), optional
+        A read the call needed failed with this code and message: recorded ``failed``, no write spent.
     """
 
     row: str
@@ -123,6 +127,10 @@ class Call:
     fields: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     salt: int = 0
+    #: the Id is no Id of the operation (a problem says so): the ledger does not keep it (it may hold anything)
+    bad_id: bool = False
+    #: what a read this call needed answered instead, ``(code, message)``: recorded ``failed``, nothing sent
+    failure: tuple[str, str] | None = None
 
 
 def client_token_member(operation: str) -> str | None:
@@ -384,7 +392,7 @@ class CallRunner:
         entry = LedgerEntry(
             job_id=self.book.job_id,
             row=call.row,
-            Id=call.id,
+            Id="" if call.bad_id else call.id,
             status=status,
             operation=call.operation,
             changed_fields=list(call.fields),
@@ -447,6 +455,9 @@ class CallRunner:
         # look refused now (an opportunity already Submitted) may be its own doing
         if call.problems and not unsettled:
             self.invalid(call)
+            return
+        if call.failure is not None and not unsettled:
+            self.record(call, Status.FAILED, error_code=call.failure[0], error_message=call.failure[1][:2000])
             return
         if self.dry_run:
             self.record(call, Status.UPDATE, write=False)
@@ -619,7 +630,7 @@ def run_calls(
         At a connection or credential error; ``.result`` holds the rows so far.
     """
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger)
+    book = Ledger(ledger, create=not dry_run)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, checks={**CHECKS, **(checks or {})}, dry_run=dry_run)
     with book.lock() if not dry_run else nullcontext(), pacer.attached(client), _interruptible(runner):

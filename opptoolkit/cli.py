@@ -227,11 +227,17 @@ def _sync(args: argparse.Namespace) -> int:
 _NOT_SENT = (Status.INVALID, Status.CONFLICT, Status.NOT_EDITABLE, Status.NOT_FOUND)
 
 
+def _short(value: Any, n: int = 24) -> str:
+    """Return a cell as a line may show it: blank as nothing, and never more than a short prefix of it."""
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return text if len(text) <= n else f"{text[:n]}... ({len(text):,} characters)"
+
+
 def _print_plan(plan: Any) -> None:
     todo = plan[plan["action"] != Status.UNCHANGED]
     print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
     for rec in todo.to_dict("records"):
-        print(f"  row {rec['row']} {rec['Id']} [{rec['action']}] {rec['note']}")
+        print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {rec['note']}")
         for c in [*rec["changes"], *rec["errors"], *(f"warning: {w}" for w in rec.get("warnings", []))]:
             print(f"      {c}")
 
@@ -320,7 +326,7 @@ def _push_triage(args: argparse.Namespace) -> int:
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
     for r in bad.fillna("").to_dict("records"):
         print(
-            f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
+            f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
             file=sys.stderr,
         )
     return 1 if len(bad) else 0
@@ -329,7 +335,7 @@ def _push_triage(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .push import plan_updates, push_updates
+    from .push import CREATE, UPDATE, plan_updates, push_updates
     from .referrals import is_triage
 
     if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates
@@ -371,10 +377,11 @@ def _push(args: argparse.Namespace) -> int:
         if isinstance(e.result, pd.DataFrame):  # what was recorded before the stop, and the rows not reached
             _results(args, e.result, complete=False)
         raise
-    counts = result["status"].value_counts()
-    print(
-        f"pushed {len(result)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}"
-    )
+    rows = result["operation"].isin([UPDATE, CREATE])  # the sheet's rows; then the association calls
+    print(f"pushed {int(rows.sum())} rows: {_counted(result.loc[rows, 'status'])}; ", end="")
+    if not rows.all():
+        print(f"{int((~rows).sum())} solution calls: {_counted(result.loc[~rows, 'status'])}; ", end="")
+    print(f"ledger: {args.ledger}")
     for r in result[result["status"] == Status.CREATED].to_dict("records"):
         print(f"  row {r['row']}: created {r['Id']}")
     kept = (result["status"] == Status.SUCCEEDED) & (result["kept_fields"].map(len) > 0)
@@ -383,11 +390,16 @@ def _push(args: argparse.Namespace) -> int:
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.CREATED, Status.UNCHANGED, Status.SKIPPED])]
     for r in bad.fillna("").to_dict("records"):
         print(
-            f"  row {r['row']} {r['Id']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
+            f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
             file=sys.stderr,
         )
     _results(args, result)
     return 1 if len(bad) else 0
+
+
+def _counted(statuses: Any) -> str:
+    """Return ``succeeded 3, invalid 1``: how many of each status, most first."""
+    return ", ".join(f"{k} {v}" for k, v in statuses.value_counts().items())
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -409,12 +421,12 @@ def _submit(args: argparse.Namespace) -> int:
         client=_client(args),
         reads_per_second=args.reads_per_second,
     )
-    counts = result["status"].value_counts()
-    print(f"submitted {len(result)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}")
+    print(f"submitted {len(result)}: {_counted(result['status'])}; ledger: {args.ledger}")
+    where = "row " if args.sheet else "#"  # a sheet's row number, else the Id's place on the command line
     for r in result.fillna("").to_dict("records"):
         task = f" task {r['task_id']} {r['task_status']} engagement {r['engagement_id']}" if r["task_id"] else ""
         problem = f" {r['error_code']}: {r['error_message']}" if r["error_code"] else ""
-        print(f"  row {r['row']} {r['Id']} [{r['status']}]{task}{problem}")
+        print(f"  {where}{r['row']} {_short(r['Id'])} [{r['status']}]{task}{problem}")
     return 1 if (~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED])).any() else 0
 
 

@@ -131,7 +131,8 @@ class Ledger:
     """A folder of Parquet parts, the journals of pushes writing to it, its secret and its lock file.
 
     Parts are ``part-*.parquet``; journals ``journal-*.jsonl`` (present while a push runs, or after a crash);
-    the secret ``.ledger-secret`` (mode 0600, made once); the lock ``.lock``.
+    the secret ``.ledger-secret`` (mode 0600, made once); the lock ``.lock``. ``create=False`` (a dry run)
+    makes none of them: the ledger is read as it is, and never written.
 
     :meth:`close` (called by :meth:`lock` before it lets the ledger go, and by ``with Ledger(...)``)
     compacts what the push wrote.
@@ -146,13 +147,20 @@ class Ledger:
     LEASE_WAIT = timedelta(minutes=10)
 
     def __init__(
-        self, path: str | Path, job_id: str | None = None, *, boto3_session: boto3.Session | None = None
+        self,
+        path: str | Path,
+        job_id: str | None = None,
+        *,
+        create: bool = True,
+        boto3_session: boto3.Session | None = None,
     ) -> None:
         self._place = S3Place(str(path), boto3_session) if is_s3(path) else None
         self._dir = Path(path)  # a local ledger's folder
         self.path: Path | str = str(self._place) if self._place is not None else self._dir
         self._lease: Lease | None = None
-        if self._place is None:
+        if self._place is None and self._dir.exists() and not self._dir.is_dir():
+            raise OpptoolkitError(f"the ledger {self.path} is a file, not a folder: give a folder (made if missing)")
+        if self._place is None and create:
             try:
                 self._dir.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
@@ -160,7 +168,9 @@ class Ledger:
                     f"the ledger {self.path} is a file, not a folder: give a folder (made if missing)"
                 ) from None
         self.job_id = job_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-        self._secret = self._load_secret()
+        # create=False (a dry run) reads what is there and writes nothing, not even the folder or its secret: a
+        # ledger that has none yet has no entry a key could match, so a secret of this object's own will do
+        self._secret = self._load_secret(create=create)
         # the entries' key; started_at ties sort by it, so it starts with the time: oldest first
         self._writer = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
         self._seq = 0
@@ -177,14 +187,16 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _load_secret(self) -> bytes:
-        """Return the ledger's secret, made on first use.
+    def _load_secret(self, *, create: bool = True) -> bytes:
+        """Return the ledger's secret, made on first use (``create=False``: one of this object's own instead).
 
         Written whole under a temporary name, then linked into place (``os.link`` fails if another process was
         first; its secret wins). On S3: created with ``If-None-Match``, so the first writer's wins there too.
         """
         if self._place is not None:
             found = self._place.get(self.SECRET)
+            if found is None and not create:
+                return secrets.token_bytes(32)
             if found is None:
                 with contextlib.suppress(Precondition):
                     self._place.put(self.SECRET, secrets.token_bytes(32), if_none_match=True)
@@ -193,6 +205,8 @@ class Ledger:
                 raise OpptoolkitError(f"the ledger {self.path}: its secret could not be read back: rerun")
             return found[0]
         final = self._dir / self.SECRET
+        if not final.exists() and not create:
+            return secrets.token_bytes(32)
         if not final.exists():
             tmp = self._dir / f".{self.SECRET}.{uuid.uuid4().hex}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

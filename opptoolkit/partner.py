@@ -31,6 +31,7 @@ from .client import fetch_opportunity
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry
+from .plan import id_problem
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import RELATED, model_problems, submission_problems
 from .schema import ID, Catalog, service_model
@@ -282,7 +283,7 @@ def push_solution_edits(
 
 
 def _ids(opportunities: pd.DataFrame | Iterable[str]) -> list[tuple[str, str]]:
-    """(label, Id) of each opportunity: the frame's row labels (a sheet's row numbers), else positions."""
+    """(label, Id) of each opportunity: the frame's row labels (a sheet's row numbers), else places from 1."""
     if isinstance(opportunities, pd.DataFrame):
         if ID not in opportunities.columns:
             raise OpptoolkitError("the frame has no Id column: every row must name its opportunity")
@@ -291,11 +292,15 @@ def _ids(opportunities: pd.DataFrame | Iterable[str]) -> list[tuple[str, str]]:
             str(numbers[i]) if len(numbers) > i else str(label) for i, label in enumerate(opportunities.index.tolist())
         ]
         return [(lb, str(i)) for lb, i in zip(labels, opportunities[ID].tolist(), strict=True) if not is_blank(i)]
-    return [(str(n), str(i)) for n, i in enumerate(opportunities)]
+    return [(str(n), str(i)) for n, i in enumerate(opportunities, 1)]  # as a person counts what they gave
 
 
-def _read(client: Any, catalog: Catalog, pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any] | None]:
+def _read(
+    client: Any, catalog: Catalog, pairs: list[tuple[str, str]]
+) -> tuple[dict[str, dict[str, Any] | None], dict[str, tuple[str, str]]]:
+    """Read each opportunity: the records (None: not found), and each read that failed, ``(code, message)``."""
     out: dict[str, dict[str, Any] | None] = {}
+    failed: dict[str, tuple[str, str]] = {}
     for label, ident in pairs:
         try:
             out[ident] = fetch_opportunity(client, catalog, ident)
@@ -303,8 +308,8 @@ def _read(client: Any, catalog: Catalog, pairs: list[tuple[str, str]]) -> dict[s
             if (u := unreachable(e, unanswered=True)) is not None:
                 raise ServiceUnreachable(f"row {label} ({ident}): {u}") from None
             code, msg = code_and_message(e)
-            raise OpptoolkitError(f"row {label}: GetOpportunity {ident} failed: {code}: {msg}") from None
-    return out
+            failed[ident] = (code, f"GetOpportunity failed: {msg}; nothing was sent: run again")
+    return out, failed
 
 
 def submit_opportunities(
@@ -377,13 +382,14 @@ def submit_opportunities(
         raise ValueError(f"operation must be one of {SUBMIT_OPERATIONS}")
     pairs = _ids(opportunities)
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger)
+    book = Ledger(ledger, create=not dry_run)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, dry_run=dry_run)
     with book.lock() if not dry_run else _nothing(), pacer.attached(client):
         runner.used = book.writes_since()
         try:
-            records = _read(client, catalog, pairs)
+            bad = {i: p for _, i in pairs if (p := id_problem(i, operation)) is not None}
+            records, unread = _read(client, catalog, [(lb, i) for lb, i in pairs if i not in bad])
             failed_before = failed_tries(book, operation)
             calls = []
             for label, ident in pairs:
@@ -396,14 +402,21 @@ def submit_opportunities(
                     params = {"Catalog": catalog, "Identifier": ident, "InvolvementType": involvement_type}
                     if visibility is not None:
                         params["Visibility"] = visibility
+                key = book.key(["submit", operation, ident, involvement_type, visibility])
+                if ident in bad:  # no opportunity Id: refused on its row with the rule, never read nor kept
+                    p = bad[ident]
+                    problems = [Problem(label, p.field, p.code, p.message)]
+                    calls.append(Call(label, operation, ident, params, key=key, problems=problems, bad_id=True))
+                    continue
                 check = dict(params, ClientToken="t") if operation == START else params
                 problems = [Problem(label, p.field, p.code, p.message) for p in model_problems(check, operation)]
                 rec = records.get(ident)
-                if rec is None:
+                if ident in unread:
+                    pass  # the read failed: the call is failed (below), not judged
+                elif rec is None:
                     problems.append(Problem(label, ID, "INVALID_VALUE", f"no opportunity {ident} in {catalog}"))
                 else:
                     problems += [Problem(label, p.field, p.code, p.message) for p in submission_problems(rec)]
-                key = book.key(["submit", operation, ident, involvement_type, visibility])
                 calls.append(
                     Call(
                         label,
@@ -414,6 +427,7 @@ def submit_opportunities(
                         fields=[P.REVIEW_STATUS],
                         problems=problems,
                         salt=failed_before.get((ident, key), 0),
+                        failure=unread.get(ident),
                     )
                 )
             runner.run(calls, progress=progress, desc="submit")
@@ -571,7 +585,10 @@ def assign_opportunities(
     for (label, ident), person in zip(pairs, per_row, strict=True):
         params = {"Catalog": catalog, "Identifier": ident, "Assignee": person}
         problems = [Problem(label, p.field, p.code, p.message) for p in model_problems(params, "AssignOpportunity")]
-        calls.append(Call(label, "AssignOpportunity", ident, params, fields=["OpportunityTeam"], problems=problems))
+        bad = id_problem(ident, "AssignOpportunity") is not None  # never kept in the ledger: it may hold anything
+        calls.append(
+            Call(label, "AssignOpportunity", ident, params, fields=["OpportunityTeam"], problems=problems, bad_id=bad)
+        )
     return run_calls(
         calls,
         ledger=ledger,

@@ -46,11 +46,12 @@ from .rules import (
     edit_ignored,
     editable_fields,
     is_read_only,
+    model_problems,
     payload_warnings,
     related_of_row,
     validate_payload,
 )
-from .schema import ID, Catalog, Schema, get_schema, split_column, template
+from .schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, split_column, template
 from .wire import input_shape, output_shape
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "create_request",
     "duplicate_creates",
     "existing_record",
+    "id_problem",
     "resolve",
     "resolve_create",
     "unchanged_cells",
@@ -77,6 +79,24 @@ NO_TOKEN = (
     "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
     "export with LastModifiedDate or pass --base (base=)"
 )
+
+
+def id_problem(ident: str, operation: str = "GetOpportunity") -> Problem | None:
+    """Return the model's rule that ``ident`` breaks as the ``Identifier`` of ``operation``, or None.
+
+    A cell that is no opportunity Id is refused on its row (no read, no write), with the rule and never the
+    value (it may be anything pasted into the column).
+
+    Examples
+    --------
+    >>> id_problem("O7000000001") is None, str(id_problem("not an id"))
+    (True, "Id: INVALID_STRING_FORMAT: is not in the format AWS accepts for Identifier, for example 'O60530'")
+    """
+    pattern = compile_pattern(input_shape(operation).members[IDENTIFIER].metadata.get("pattern"))
+    if pattern is not None and pattern.fullmatch(ident):
+        return None  # the usual Id, at a regular expression's speed
+    found = [p for p in model_problems({"Catalog": "AWS", IDENTIFIER: ident}, operation) if p.field == IDENTIFIER]
+    return Problem(None, ID, found[0].code, found[0].message) if found else None
 
 
 def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
@@ -489,6 +509,9 @@ class Row:
     kept: list[Problem] = field(default_factory=list)
     #: a row without an Id: its request as the ledger names it (the ledger's keyed change key)
     request_key: str | None = None
+    #: refused before planning (its Id is no opportunity Id: :func:`id_problem`): nothing of it is read or sent,
+    #: and the ledger does not keep its Id
+    refused: bool = False
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""

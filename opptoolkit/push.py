@@ -60,6 +60,7 @@ from .plan import (
     create_request,
     duplicate_creates,
     existing_record,
+    id_problem,
     resolve,
     resolve_create,
     row_values,
@@ -152,15 +153,20 @@ def _edited_rows(
         else:
             same, maybe = bases.unchanged(df, ids, schema, catalog, blank)
         work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get a Row
+        # an Id that is no opportunity Id is refused on its row, before any read or look at the base
+        bad = {p: found for p in work_at.tolist() if ids[p] is not None and (found := id_problem(str(ids[p])))}
         # ... and values, unless their Id is not in the base: such a row is not_found whatever it holds
-        valued = [bases is None or ids[p] is None or ids[p] in bases for p in work_at.tolist()]
+        valued = [p not in bad and (bases is None or ids[p] is None or ids[p] in bases) for p in work_at.tolist()]
         if bases is not None:
-            bases.load(i for i in (ids[p] for p in work_at.tolist()) if i is not None)
+            bases.load(i for p in work_at.tolist() if (i := ids[p]) is not None and p not in bad)
         edits = iter(_records(df, work_at[np.array(valued, dtype=bool)]))
         work = [
             Row(label=labels[p], id=ids[p], edit=next(edits) if v else {}, maybe=maybe.get(p))
             for p, v in zip(work_at.tolist(), valued, strict=True)
         ]
+        for r, p in zip(work, work_at.tolist(), strict=True):
+            if p in bad:
+                r.refused, r.action, r.problems, r.note = True, Status.INVALID, [bad[p]], "not an opportunity Id"
     return _Edited(labels, ids, same.tolist(), work), bases
 
 
@@ -434,7 +440,7 @@ def plan_updates(
     schema = get_schema()
     edit, bases = _edited_rows(edited, schema, extra, catalog, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
-    ids = [r.id for r in edit.work if r.id]
+    ids = [r.id for r in edit.work if r.id and not r.refused]
     if bases is None and ids:  # new rows alone need no read (nor a client)
         client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
         with Pacer(reads_per_second=reads_per_second).attached(client):
@@ -455,7 +461,7 @@ def _plan_frame(
     """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
     _plan_new([r for r in edit.work if r.id is None], bases, schema, catalog, today)
     for r in edit.work:
-        if r.id is None:
+        if r.id is None or r.refused:
             continue
         if bases is not None and r.id not in bases:  # before any look at the base: a row of it costs a frame lookup
             r.action, r.note = Status.NOT_FOUND, "not in the base"
@@ -567,7 +573,7 @@ class _PushRun:
 
     def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
-        if r.same or r.id is None or (self.bases is not None and r.id not in self.bases):
+        if r.same or r.refused or r.id is None or (self.bases is not None and r.id not in self.bases):
             return True
         return self.bases is not None and not changes(r.edit, self.bases[r.id], self.schema, self.blank, r.maybe)
 
@@ -591,12 +597,11 @@ class _PushRun:
     def record(self, r: Row, status: str, **kw: Any) -> None:
         """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
-        if r.request_key is not None:
-            kw.setdefault("operation", CREATE)
+        kw.setdefault("operation", CREATE if r.request_key is not None or r.id is None else UPDATE)
         entry = LedgerEntry(
             job_id=self.book.job_id,
             row=r.label,
-            Id=r.id or "",
+            Id="" if r.refused else (r.id or ""),  # a cell that is no Id may hold anything: never kept
             status=status,
             changed_fields=list(r.changes),
             change_key=self.key(r),
@@ -623,6 +628,7 @@ class _PushRun:
             {
                 "row": r.label,
                 "Id": r.id,
+                "operation": entry.operation,
                 "status": status,
                 "error_code": entry.error_code,
                 "reason": entry.reason,
@@ -874,7 +880,8 @@ def push_updates(
     Returns
     -------
     DataFrame
-        Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``,
+        Per row: ``row`` (the spreadsheet's row number when read from a sheet), ``Id``, ``operation``
+        (UpdateOpportunity for a row with an Id, CreateOpportunity for one without),
         ``status`` (succeeded, created, unchanged, skipped, invalid, no_token, not_editable, conflict,
         not_found, failed, unknown, deferred: :class:`opptoolkit.Status`), ``error_code`` (what the
         service or botocore said, such as ``ConflictException`` or ``INVALID_ENUM_VALUE``),
@@ -882,7 +889,9 @@ def push_updates(
         ``error_message``, ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its own value of once
         the record is Approved: :func:`opptoolkit.rules.edit_ignored`; never sent as a change, and a row of
         nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
-        ``writes``.
+        ``writes``. After the rows, one row per AssociateOpportunity / DisassociateOpportunity call the
+        solutions column asked for (``operation`` says which; the same columns). ``attrs`` holds JSON-safe
+        values only: ``calls`` (requests per operation) and ``ledger`` (its folder).
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
     Raises
@@ -912,7 +921,9 @@ def push_updates(
     edit, bases = _edited_rows(edited, get_schema(), extra, catalog, base, blank)
     rows = edit.rows()
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    job = _PushRun(client, catalog, Ledger(ledger), bases, blank, today, dry_run, max_merge_attempts)
+    job = _PushRun(
+        client, catalog, Ledger(ledger, create=not dry_run), bases, blank, today, dry_run, max_merge_attempts
+    )
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
 
     previous_handler: Callable[..., Any] | int | None = None
@@ -974,14 +985,12 @@ def push_updates(
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
-    out = _result_frame(job, pacer)
-    out.attrs["solutions"] = solutions if not job.stop else None  # with each call's operation and answer
-    return out
+    return _result_frame(job, pacer)
 
 
 def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
-    # the calls' columns (the solutions phase adds its calls' rows) without their operation and answer
-    df = pd.DataFrame(job.results, columns=[c for c in RESULT_COLUMNS if c not in ("operation", "response")])
+    # the calls' columns (the solutions phase adds its calls' rows, each with its operation) but their answer
+    df = pd.DataFrame(job.results, columns=[c for c in RESULT_COLUMNS if c != "response"])
     # the edited fields AWS keeps its own value of (plan.Row.kept), beside the fields that changed
     kept = [list(r.get("kept_fields") or []) for r in job.results]
     df.insert(list(df.columns).index("changed_fields") + 1, "kept_fields", kept)
@@ -1004,6 +1013,9 @@ def _push_row(
         return 0
     if r.id is None:
         return _push_create(job, r, prior, used, budget)
+    if r.refused:
+        job.record(r, Status.INVALID)
+        return 0
     unsettled = prior is not None and prior["status"] in _UNSETTLED
     try:
         latest = read.result()

@@ -35,6 +35,14 @@ def _solutions(sb: Sandbox, ident: str) -> list[str]:
     return sb.record("Sandbox", ident).get("RelatedEntityIdentifiers", {}).get("Solutions", [])
 
 
+ASSOCIATIONS = ("AssociateOpportunity", "DisassociateOpportunity")
+
+
+def _calls(result):
+    """The association calls of a push result: its rows of those operations."""
+    return result[result["operation"].isin(ASSOCIATIONS)].reset_index(drop=True)
+
+
 def test_read_solutions_is_a_frame_of_the_models_members(sb):
     df = read_solutions("Sandbox", endpoint_url=sb.endpoint_url)
     assert df.columns.tolist()[:7] == ["Catalog", "Id", "Arn", "Name", "Status", "Category", "CreatedDate"]
@@ -53,7 +61,7 @@ def test_solution_edits_become_the_right_associate_and_disassociate_calls_in_the
     edited.at[1, SOLUTIONS_COLUMN] = [other]  # replace: associate first, then disassociate
     edited.at[2, "Project.Title"] = "An update alongside"
     result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
-    calls = result.attrs["solutions"]
+    calls = _calls(result)
     assert calls[["Id", "operation", "status"]].values.tolist() == [
         [edited.at[0, "Id"], "AssociateOpportunity", "succeeded"],
         [edited.at[1, "Id"], "AssociateOpportunity", "succeeded"],
@@ -66,8 +74,56 @@ def test_solution_edits_become_the_right_associate_and_disassociate_calls_in_the
     log = ot.read_ledger(tmp_path / "l")
     assert set(log["operation"]) == {"UpdateOpportunity", "AssociateOpportunity", "DisassociateOpportunity"}
     again = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
-    assert set(again.attrs["solutions"]["status"]) <= {"skipped"}  # each call once
+    assert set(_calls(again)["status"]) <= {"skipped"}  # each call once
     assert sb.service.calls["AssociateOpportunity"] == 2 and sb.service.calls["DisassociateOpportunity"] == 1
+
+
+def test_a_push_result_with_its_calls_is_one_frame_that_survives_ordinary_pandas(sb, tmp_path):
+    """The association calls are rows of the result, each with its operation; attrs hold JSON-safe values only."""
+    import json
+
+    import pandas as pd
+
+    ids = _drafts(sb, 2, ready=True)
+    base = _export(sb, ids)
+    edited = base.copy()
+    edited.at[0, SOLUTIONS_COLUMN] = [*_solutions(sb, ids[0]), "S-0000004"]
+    edited.at[1, "Project.Title"] = "Only an update"
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result[["Id", "operation", "status"]].values.tolist() == [
+        [ids[0], "UpdateOpportunity", "unchanged"],
+        [ids[1], "UpdateOpportunity", "succeeded"],
+        [ids[0], "AssociateOpportunity", "succeeded"],
+    ]
+    json.dumps(result.attrs)  # JSON-safe
+    result.to_parquet(tmp_path / "r.parquet")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert back["operation"].tolist() == result["operation"].tolist() and back.attrs == result.attrs
+    result.to_csv(tmp_path / "r.csv")
+    assert result.astype(str).shape == result.shape
+    assert len(pd.concat([result, result])) == 6
+    assert len(result.merge(result[["Id", "operation"]].drop_duplicates(), on=["Id", "operation"])) == 3
+
+
+def test_the_cli_push_counts_rows_and_calls_apart(sb, tmp_path, capsys):
+    from opptoolkit.cli import main
+
+    ids = _drafts(sb, 2, ready=True)
+    base = _export(sb, ids)
+    path = ot.write_sheet(base, tmp_path / "pipeline.xlsx", headers="path", base=True)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index(SOLUTIONS_COLUMN) + 1
+    for r in (2, 3):
+        ws.cell(r, col).value = "\n".join([*_solutions(sb, ws.cell(r, 1).value), "S-0000004"])
+    wb.save(path)
+    code = main(["push", str(path), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--ledger",
+                 str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "pushed 2 rows: unchanged 2; 2 solution calls: succeeded 2;" in out
 
 
 def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path):
@@ -76,7 +132,7 @@ def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path)
     edited = base.copy()
     edited.at[0, SOLUTIONS_COLUMN] = [f"S-{n:07d}" for n in range(1, 12)]  # 11: the quota is 10
     result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
-    calls = result.attrs["solutions"]
+    calls = _calls(result)
     assert set(calls["status"]) == {"invalid"} and set(calls["error_code"]) == {"TOO_MANY_VALUES"}
     assert "AssociateOpportunity" not in sb.service.calls
 
@@ -87,7 +143,7 @@ def test_without_a_base_a_solution_missing_from_the_row_is_not_removed(sb, tmp_p
     had = _solutions(sb, ident)
     edited.at[0, SOLUTIONS_COLUMN] = ["S-0000004"]
     result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
-    assert result.attrs["solutions"]["operation"].tolist() == ["AssociateOpportunity"]
+    assert _calls(result)["operation"].tolist() == ["AssociateOpportunity"]
     assert _solutions(sb, ident) == [*had, "S-0000004"]
 
 
@@ -195,3 +251,34 @@ def test_cli_submit(sb, tmp_path, capsys, operation):
     out = capsys.readouterr().out
     assert code == 1  # one refused
     assert "succeeded" in out and "invalid" in out and "LifeCycle.TargetCloseDate" in out
+
+
+def test_submit_refuses_a_malformed_id_on_its_row_numbered_as_given(sb, tmp_path, capsys):
+    from opptoolkit.cli import main
+
+    (ready,) = _drafts(sb, 1, ready=True)
+    huge = "O" + "9" * 100_000
+    out = submit_opportunities([ready, "not an id", huge], "Sandbox", involvement_type="Co-Sell",
+                               ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert out["row"].tolist() == ["1", "2", "3"]  # as given: the first Id is 1
+    assert out["status"].tolist() == ["succeeded", "invalid", "invalid"]
+    assert out["error_code"].tolist()[1:] == ["INVALID_STRING_FORMAT"] * 2
+    assert huge not in out["error_message"].str.cat()
+    assert sb.service.calls["GetOpportunity"] == 1  # the malformed ones are not read
+    assert huge not in ot.read_ledger(tmp_path / "l").astype(str).to_string()
+    code = main(["submit", ready, huge, "--catalog", "Sandbox", "--involvement-type", "Co-Sell", "--ledger",
+                 str(tmp_path / "l"), "--endpoint-url", sb.endpoint_url])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 1 and len(printed) < 3_000  # never the 100 kB value
+    assert "#1 " in printed and "#2 " in printed and "row 0" not in printed
+
+
+def test_a_dry_run_of_the_call_flows_writes_nothing(sb, tmp_path):
+    (ready,) = _drafts(sb, 1, ready=True)
+    submit_opportunities([ready], "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "s", dry_run=True,
+                         endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assign_opportunities([ready], "Sandbox", ledger=tmp_path / "a", dry_run=True, endpoint_url=sb.endpoint_url,
+                         assignee={"Email": "a@b.example", "FirstName": "A", "LastName": "B",
+                                   "BusinessTitle": "PartnerAccountManager"}, **FAST)  # fmt: skip
+    assert not (tmp_path / "s").exists() and not (tmp_path / "a").exists()
+    assert "StartEngagementFromOpportunityTask" not in sb.service.calls

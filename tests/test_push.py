@@ -801,3 +801,44 @@ def test_botocores_retries_stop_at_the_daily_budget(export, tmp_path):
         assert sb.service.calls["UpdateOpportunity"] == 1
         assert (result["status"][0], result["writes"][0]) == ("unknown", 1)
         assert "daily write budget" in result["error_message"][0]
+
+
+# -- one malformed Id, a dry run that writes nothing (issue 27) -------------------------------------
+
+
+def test_a_malformed_id_is_invalid_on_its_row_in_a_plan_a_dry_run_and_a_push(sb, export, tmp_path, capsys):
+    from opptoolkit.cli import main as cli
+
+    rows = _editable(export, 3)
+    edited = export.loc[rows, ["Id", "LastModifiedDate", "Project.Title"]].reset_index(drop=True)
+    edited["Project.Title"] = ["One", "Two", "Three"]
+    huge = "O" + "9" * 100_000
+    edited.loc[1, "Id"], edited.loc[2, "Id"] = "not an id", huge
+    reads = sb.service.calls["GetOpportunity"]
+    plan = ot.plan_updates(edited, "Sandbox", endpoint_url=sb.endpoint_url, progress=False)
+    assert plan["action"].tolist() == ["update", "invalid", "invalid"]
+    assert plan["error_codes"].tolist()[1:] == [["INVALID_STRING_FORMAT"]] * 2
+    assert plan.loc[1, "errors"][0].startswith("Id: INVALID_STRING_FORMAT: ") and huge not in str(plan["errors"])
+    assert sb.service.calls["GetOpportunity"] == reads + 1  # no read of a malformed Id
+    path = ot.write_sheet(edited, tmp_path / "edits.csv")
+    args = ["push", str(path), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--ledger",
+            str(tmp_path / "l"), "--writes-per-second", "1000"]  # fmt: skip
+    assert cli([*args, "--dry-run"]) == 1  # one row would not be sent: the dry run goes on, row by row
+    out, err = capsys.readouterr()
+    assert "row 3" in out and "row 4" in out and len(out + err) < 5_000  # never the 100 kB value
+    assert cli(args) == 1
+    out, err = capsys.readouterr()
+    assert "row 3" in err and "INVALID_STRING_FORMAT" in err and len(out + err) < 5_000
+    log = ot.read_ledger(tmp_path / "l")
+    assert huge not in log.astype(str).to_string() and "not an id" not in log.astype(str).to_string()
+    assert sb.service.calls["UpdateOpportunity"] == 1
+
+
+def test_a_dry_run_writes_nothing_not_even_the_ledger_folder(sb, export, tmp_path):
+    rows = _editable(export, 1)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = "Dry"
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                             dry_run=True, **FAST)  # fmt: skip
+    assert result["status"].tolist() == ["update"]
+    assert not (tmp_path / "l").exists()
