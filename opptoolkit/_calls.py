@@ -29,23 +29,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
+from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 from tqdm.auto import tqdm
 
 from ._errors import code_and_message, never_sent, unreachable
 from ._status import Reason, Status
-from .client import fetch_opportunity
+from .client import fetch_opportunity, list_opportunities
 from .connection import Pacer, get_client, handler_attached
 from .exceptions import Problem, ServiceUnreachable
-from .ledger import Ledger, LedgerEntry
+from .ledger import Ledger, LedgerEntry, call_key
+from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
-from .schema import service_model
+from .rules import PENDING_SUBMISSION
+from .schema import Catalog, get_schema, service_model
 
 if TYPE_CHECKING:
     import boto3
@@ -61,7 +64,11 @@ __all__ = [
     "call_token",
     "client_token_member",
     "failed_tries",
+    "list_bound",
+    "list_tasks",
+    "request_of",
     "run_calls",
+    "settle_earlier",
     "task_failure",
 ]
 
@@ -166,7 +173,6 @@ def call_token(call: Call) -> str:
 
 
 def _related(client: Any, call: Call) -> set[str] | None:
-
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:
         return None
@@ -188,20 +194,30 @@ def _check_disassociated(client: Any, call: Call) -> bool | None:
 def _check_submitted(client: Any, call: Call) -> bool | None:
     # SubmitOpportunity page: after it "the Opportunity becomes non-editable until it is reviewed by AWS":
     # a record no longer Pending Submission was submitted
-    from .rules import PENDING_SUBMISSION
-
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     return None if rec is None else (rec.get("LifeCycle") or {}).get("ReviewStatus") != PENDING_SUBMISSION
 
 
 def _check_assigned(client: Any, call: Call) -> bool | None:
     # AssignOpportunity page: "The specified user receives the opportunity": the assignee is on its team
-
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:
         return None
     email = str(call.params["Assignee"]["Email"]).lower()
     return any(str(m.get("Email", "")).lower() == email for m in rec.get("OpportunityTeam") or [])
+
+
+_INVITED, _REJECTED = "PENDING", "REJECTED"
+assert {_INVITED, _REJECTED} <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+
+
+def _check_rejected(client: Any, call: Call) -> bool | None:
+    """Read the invitation back: rejected already (True), still pending (False), else None (cannot tell)."""
+    try:
+        inv = client.get_engagement_invitation(Catalog=call.params["Catalog"], Identifier=call.params["Identifier"])
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return {_REJECTED: True, _INVITED: False}.get(inv.get("Status"))
 
 
 #: The read-back of each operation that takes no ClientToken. A call of an operation with neither a
@@ -211,6 +227,7 @@ CHECKS: dict[str, Check] = {
     "DisassociateOpportunity": _check_disassociated,
     "SubmitOpportunity": _check_submitted,
     "AssignOpportunity": _check_assigned,
+    "RejectEngagementInvitation": _check_rejected,
 }
 
 #: A call whose newest ledger entry is one of these may have been applied.
@@ -341,6 +358,263 @@ def _response(operation: str, out: Mapping[str, Any]) -> dict[str, Any]:
     return _sensitive_free(body, shape) if shape is not None else {}
 
 
+def request_of(operation: str, params: Mapping[str, Any]) -> str:
+    """Return a request as the ledger keeps it: the members the model does not mark sensitive, without the token.
+
+    What a later run needs to read the call's effect back (the catalog, a solution's id), and no customer value.
+
+    Examples
+    --------
+    >>> request_of("AssignOpportunity", {"Catalog": "Sandbox", "Identifier": "O1", "Assignee": {"Email": "a@b.co"}})
+    '{"Assignee": {}, "Catalog": "Sandbox", "Identifier": "O1"}'
+    """
+    shape = service_model().operation_model(operation).input_shape
+    token = client_token_member(operation)
+    body = {k: v for k, v in params.items() if k != token}
+    return json.dumps(_sensitive_free(body, shape), sort_keys=True, default=str)
+
+
+# -- tasks: the Start...Task operations and their List...Tasks ------------------------------------------------
+
+IN_PROGRESS = "IN_PROGRESS"
+assert IN_PROGRESS in service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
+#: Each Start...Task operation, the List...Tasks operation that reads its tasks back, and that operation's filter by
+#: the object the task is about (the opportunity, the invitation).
+TASK_LISTS = {
+    "StartEngagementFromOpportunityTask": ("ListEngagementFromOpportunityTasks", "OpportunityIdentifier"),
+    "StartEngagementByAcceptingInvitationTask": (
+        "ListEngagementByAcceptingInvitationTasks",
+        "EngagementInvitationIdentifier",
+    ),
+}
+
+
+def list_bound(operation: str, member: str) -> int:
+    """Return the most values a list member of ``operation``'s input takes (the model's ``max``).
+
+    Examples
+    --------
+    >>> list_bound("ListEngagementFromOpportunityTasks", "TaskIdentifier")
+    10
+    """
+    shape = service_model().operation_model(operation).input_shape
+    assert shape is not None
+    return int(shape.members[member].metadata["max"])
+
+
+def list_tasks(client: Any, start: str, catalog: str, **filters: list[str]) -> list[dict[str, Any]]:
+    """Return the tasks of ``start`` (a Start...Task operation) that match ``filters``, every page.
+
+    Each filter's values go in chunks of the model's bound for that member (``ListEngagementFromOpportunityTasks``
+    takes at most 10 ``TaskIdentifier`` values: more is refused). Each task as the answer's non-sensitive
+    members, its ``StartTime`` as ISO text.
+    """
+    operation = TASK_LISTS[start][0]
+    ((member, values),) = filters.items()
+    size = list_bound(operation, member)
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(values), size):
+        pages = client.get_paginator(xform_name(operation)).paginate(Catalog=catalog, **{member: values[i : i + size]})
+        for page in pages:
+            out += [_response(start, task) for task in page["TaskSummaries"]]
+    return out
+
+
+# -- settling what an earlier run left unknown -------------------------------------------------------------
+
+#: How far from the ledger's times a call's effect is looked for on the server: the service's clock is not the
+#: client's, and a call ends within botocore's timeouts and retries.
+_SKEW = timedelta(minutes=10)
+
+
+def settle_earlier(client: Any, book: Ledger, catalog: Catalog | None, entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Settle, by reading the server, each call an earlier run left unsettled and this run did not handle.
+
+    ``entries`` are :meth:`Ledger.unsettled` as read when the run began (the run's own calls are in
+    :attr:`Ledger.written` and left out): calls in flight at a crash or unknown after a 5xx or no answer, for
+    every operation, and tasks last seen IN_PROGRESS. Each is read back (:func:`_settle`) and its outcome
+    recorded with the reason RECONCILED: ``succeeded`` (``created`` with its Id) when the server holds its
+    effect, ``failed`` when it does not (it did not land: a later push sends it again if still wanted). A call
+    the read cannot tell about (a task still running, an entry of an older ledger without its request) stays as
+    it is; a read that fails leaves it too, and a lost connection ends the settling (the run's own work is done).
+
+    Returns how many were settled, by status (JSON-safe: a result frame's ``attrs["settled"]``).
+    """
+    todo = [e for e in entries if call_key(e["operation"], e["Id"], e["change_key"]) not in book.written]
+    todo = [e for e in todo if _catalog(e, catalog) is not None]
+    polled = _poll_started(client, todo, catalog)
+    counts: Counter[str] = Counter()
+    for e in todo:
+        try:
+            entry = _settle(client, book, catalog, e, polled)
+        except (ClientError, BotoCoreError) as err:
+            code, msg = code_and_message(err)
+            if unreachable(err, unanswered=True) is not None:
+                _log.warning("settling the calls an earlier run left unknown stopped: %s: %s", code, msg)
+                break
+            _log.warning("row %s %s %s: not settled (%s: %s)", e["row"], e["Id"], e["operation"], code, msg)
+            continue
+        if entry is not None:
+            book.write(entry)
+            counts[entry.status] += 1
+            _log.info("row %s %s %s: settled %s", e["row"], entry.Id, e["operation"], entry.status)
+    return dict(counts)
+
+
+def catalog_of(calls: Iterable[Call]) -> Catalog | None:
+    """Return the catalog a run's calls are in (None: no call says): where to settle an entry that names none."""
+    return next((cast("Catalog", c.params["Catalog"]) for c in calls if c.params.get("Catalog")), None)
+
+
+def _catalog(entry: Mapping[str, Any], default: Catalog | None) -> Catalog | None:
+    """Return the catalog of an entry's call: its request's, else ``default``."""
+    request = json.loads(entry["request"]) if isinstance(entry.get("request"), str) and entry["request"] else {}
+    return cast("Catalog | None", request.get("Catalog") or default)
+
+
+def _poll_started(client: Any, entries: list[dict[str, Any]], default: Catalog | None) -> dict[str, dict[str, Any]]:
+    """Return the tasks the entries name (by TaskId): one List...Tasks call per chunk the model allows."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in TASK_LISTS:
+        by_catalog: dict[str, list[str]] = {}
+        for e in entries:
+            if e["operation"] == start and (task := _answer_of(e).get("TaskId")):
+                by_catalog.setdefault(str(_catalog(e, default)), []).append(task)
+        for cat, ids in by_catalog.items():
+            out.update((t["TaskId"], t) for t in list_tasks(client, start, cat, TaskIdentifier=ids))
+    return out
+
+
+def _answer_of(entry: Mapping[str, Any]) -> dict[str, Any]:
+    text = entry.get("response")
+    return json.loads(text) if isinstance(text, str) and text else {}
+
+
+def _settle(
+    client: Any, book: Ledger, catalog: Catalog | None, e: Mapping[str, Any], polled: Mapping[str, dict[str, Any]]
+) -> LedgerEntry | None:
+    """Read one unsettled call back: its outcome as a ledger entry, or None when the read cannot tell."""
+    op, ident = str(e["operation"]), str(e["Id"])
+    request = json.loads(e["request"]) if isinstance(e.get("request"), str) and e["request"] else {}
+    cat = cast("Catalog", _catalog(e, catalog))
+
+    def outcome(status: str, message: str, **kw: Any) -> LedgerEntry:
+        fields = {
+            "job_id": book.job_id,
+            "row": str(e["row"]),
+            "Id": ident,
+            "operation": op,
+            "changed_fields": list(e["changed_fields"]),
+            "change_key": e["change_key"],
+            "request": e.get("request") if isinstance(e.get("request"), str) else None,
+            "reason": Reason.RECONCILED,
+            "error_message": message,
+        }
+        return LedgerEntry(status=status, **{**fields, **kw})
+
+    landed = "reconciled: the server has this call's effect"
+    missing = "not applied: the server does not hold this call's effect; push again if it is still wanted"
+    if op == "UpdateOpportunity":
+        rec = fetch_opportunity(client, cat, ident)
+        if rec is None:
+            return outcome(Status.NOT_FOUND, "the opportunity no longer exists", error_code="ResourceNotFoundException")
+        held = held_values(rec, e["changed_fields"], get_schema())
+        if book.key(intent(ident, held)) == e["change_key"]:
+            return outcome(Status.SUCCEEDED, landed, last_modified_after=rec["LastModifiedDate"])
+        return outcome(Status.FAILED, f"{missing} (it did not land, or the record was changed again since)")
+    if op == "CreateOpportunity":
+        return _settle_create(client, book, cat, e, outcome)
+    if op in TASK_LISTS:
+        answer = _answer_of(e)
+        if answer.get("TaskId"):
+            task = polled.get(answer["TaskId"])
+        else:  # started or not: the tasks about its object started since
+            member = TASK_LISTS[op][1]
+            since = pd.Timestamp(e["started_at"]) - _SKEW
+            found = [
+                t
+                for t in list_tasks(client, op, cat, **{member: [ident]})
+                if pd.Timestamp(str(t.get("StartTime"))) >= since
+            ]
+            task = min(found, key=lambda t: str(t.get("StartTime"))) if found else None
+            if task is None:
+                return outcome(Status.FAILED, "not started: no task for it on the server; run again to start one")
+        if task is None or (task.get("TaskStatus") == IN_PROGRESS and e["status"] == Status.SUCCEEDED):
+            return None  # still running (or not listed yet): a later run finishes it
+        failure = task_failure(op, task)
+        response = json.dumps(task, sort_keys=True, default=str)
+        if failure is not None:
+            return outcome(Status.FAILED, failure[1], error_code=failure[0], response=response)
+        return outcome(Status.SUCCEEDED, f"{landed}: the task is {task.get('TaskStatus')}", response=response)
+    if op == "AssignOpportunity":
+        rec = fetch_opportunity(client, cat, ident)
+        if rec is None:
+            return outcome(Status.NOT_FOUND, "the opportunity no longer exists", error_code="ResourceNotFoundException")
+        for person in _assignees(rec):
+            if book.key([op, ident, {"Catalog": cat, "Identifier": ident, "Assignee": person}]) == e["change_key"]:
+                return outcome(Status.SUCCEEDED, landed)
+        return outcome(Status.FAILED, f"{missing} (no one on the opportunity's team is the assignee it named)")
+    check = CHECKS.get(op)
+    if check is None or not request:
+        return None  # an operation without a read-back, or an older ledger's entry without its request
+    found_ = check(client, Call(str(e["row"]), op, ident, {**request, "Catalog": cat}))
+    if found_ is None:
+        return None
+    return outcome(Status.SUCCEEDED, landed) if found_ else outcome(Status.FAILED, missing)
+
+
+def _assignees(record: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each team member as an AssignOpportunity ``Assignee`` could have named them (all members, the required)."""
+    shape = service_model().shape_for("AssigneeContact")
+    assert isinstance(shape, StructureShape)
+    for m in record.get("OpportunityTeam") or []:
+        yield {k: m[k] for k in shape.members if k in m}
+        yield {k: m[k] for k in shape.required_members if k in m}
+
+
+def _settle_create(
+    client: Any, book: Ledger, catalog: Catalog, e: Mapping[str, Any], outcome: Callable[..., LedgerEntry]
+) -> LedgerEntry | None:
+    """Look for the opportunity an unsettled create made: among those created about then, the one it names.
+
+    Its partner CRM id (ListOpportunities' summaries carry it; the change key is the ledger's keyed hash of it),
+    else the values it sent (its ``payload_sha256``: the keyed hash of :func:`opptoolkit.plan.sent_values`), read
+    with one GetOpportunity per opportunity created then without a CRM id.
+    """
+    if e["payload_sha256"] == e["change_key"]:
+        return None  # an older ledger's create: no fingerprint of its values to look for
+    started = pd.Timestamp(e["started_at"]).to_pydatetime()
+    ended = pd.Timestamp(e["finished_at"]).to_pydatetime() if pd.notna(e.get("finished_at")) else started
+    made = list_opportunities(catalog, client=client, created_after=started - _SKEW, created_before=ended + _SKEW)
+    for s in made:
+        crm = s.get(PARTNER_ID)
+        if crm and book.key(["CreateOpportunity", PARTNER_ID, catalog, crm]) == e["change_key"]:
+            return _created(outcome, s)
+    for s in made:
+        if s.get(PARTNER_ID):
+            continue
+        rec = fetch_opportunity(client, catalog, s["Id"])
+        if (
+            rec is not None
+            and book.key(sent_values(held_values(rec, e["changed_fields"], get_schema()))) == e["payload_sha256"]
+        ):
+            return _created(outcome, rec)
+    return outcome(
+        Status.FAILED,
+        "not created: no opportunity created about then holds what it sent; push the row again to create it (the "
+        "same row sends the same ClientToken, which AWS answers with the opportunity if it was created)",
+    )
+
+
+def _created(outcome: Callable[..., LedgerEntry], record: Mapping[str, Any]) -> LedgerEntry:
+    return outcome(
+        Status.CREATED,
+        "reconciled: the server has the opportunity this call created",
+        Id=str(record["Id"]),
+        last_modified_after=record.get("LastModifiedDate"),
+    )
+
+
 @dataclass
 class CallRunner:
     """Sends calls through a client, into a ledger the caller holds (locked) and a pacer it attached.
@@ -358,6 +632,8 @@ class CallRunner:
     results: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
+    #: what the run settled of the calls earlier runs left unknown, by status (:func:`settle_earlier`)
+    settled: dict[str, int] = field(default_factory=dict)
     _history: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -397,6 +673,7 @@ class CallRunner:
             operation=call.operation,
             changed_fields=list(call.fields),
             change_key=self.key(call),
+            request=None if call.bad_id else request_of(call.operation, call.params),
             **kw,
         )
         if write and not self.dry_run:
@@ -509,6 +786,7 @@ class CallRunner:
                 started_at=started,
                 payload_sha256=self.book.key(params),
                 change_key=self.key(call),
+                request=request_of(call.operation, call.params),
             )
         )
         wire = Attempts()
@@ -559,13 +837,12 @@ class CallRunner:
         if pacer is not None:
             df.attrs["calls"] = dict(pacer.calls)
         df.attrs["ledger"] = str(self.book.path)
+        df.attrs["settled"] = dict(self.settled)
         return df
 
 
 def _snake(operation: str) -> str:
     """Return the boto3 method name of an operation, as botocore names it (``xform_name``)."""
-    from botocore import xform_name
-
     return xform_name(operation)
 
 
@@ -629,15 +906,19 @@ def run_calls(
     ServiceUnreachable
         At a connection or credential error; ``.result`` holds the rows so far.
     """
+    calls = list(calls)
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     book = Ledger(ledger, create=not dry_run)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, checks={**CHECKS, **(checks or {})}, dry_run=dry_run)
     with book.lock() if not dry_run else nullcontext(), pacer.attached(client), _interruptible(runner):
         runner.used = book.writes_since()
+        unsettled = book.unsettled()
         try:
             runner.run(calls, progress=progress, desc=desc)
         except ServiceUnreachable as e:
             e.result = runner.frame(pacer)
             raise
+        if not dry_run and not runner.stop:
+            runner.settled = settle_earlier(runner.client, book, catalog_of(calls), unsettled)
     return runner.frame(pacer)

@@ -59,6 +59,7 @@ class Reason(StrEnum):
     DAILY_BUDGET = "DAILY_BUDGET"  # the rolling 24 h write quota is used up
     INTERRUPTED = "INTERRUPTED"  # Ctrl-C before this row was sent
     UNREACHABLE = "UNREACHABLE"  # the push stopped at a connection or credential error before this row
+    RECONCILED = "RECONCILED"  # an earlier run left the call's outcome unknown: this run read it from the server
 
 
 @functools.cache

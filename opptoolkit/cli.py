@@ -382,6 +382,7 @@ def _push(args: argparse.Namespace) -> int:
     if not rows.all():
         print(f"{int((~rows).sum())} solution calls: {_counted(result.loc[~rows, 'status'])}; ", end="")
     print(f"ledger: {args.ledger}")
+    _print_settled(result)
     for r in result[result["status"] == Status.CREATED].to_dict("records"):
         print(f"  row {r['row']}: created {r['Id']}")
     kept = (result["status"] == Status.SUCCEEDED) & (result["kept_fields"].map(len) > 0)
@@ -400,6 +401,14 @@ def _push(args: argparse.Namespace) -> int:
 def _counted(statuses: Any) -> str:
     """Return ``succeeded 3, invalid 1``: how many of each status, most first."""
     return ", ".join(f"{k} {v}" for k, v in statuses.value_counts().items())
+
+
+def _print_settled(result: Any) -> None:
+    """Say what the run read back of the calls earlier runs left unknown (``attrs["settled"]``)."""
+    settled = result.attrs.get("settled") or {}
+    if settled:
+        what = ", ".join(f"{k} {v}" for k, v in sorted(settled.items()))
+        print(f"settled {sum(settled.values())} calls an earlier run left unknown, read back: {what} (in the ledger)")
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -422,6 +431,7 @@ def _submit(args: argparse.Namespace) -> int:
         reads_per_second=args.reads_per_second,
     )
     print(f"submitted {len(result)}: {_counted(result['status'])}; ledger: {args.ledger}")
+    _print_settled(result)
     where = "row " if args.sheet else "#"  # a sheet's row number, else the Id's place on the command line
     for r in result.fillna("").to_dict("records"):
         task = f" task {r['task_id']} {r['task_status']} engagement {r['engagement_id']}" if r["task_id"] else ""

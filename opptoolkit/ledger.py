@@ -73,6 +73,7 @@ LEDGER_SCHEMA = pa.schema(
         ("payload_sha256", pa.string()),
         ("change_key", pa.string()),
         ("response", pa.string()),
+        ("request", pa.string()),
     ]
 )
 
@@ -88,7 +89,8 @@ class LedgerEntry:
     ``operation`` the API operation the entry is about (``UpdateOpportunity`` unless said);
     ``writes`` its HTTP attempts (botocore's retries included); ``response`` the answer's members that the
     model does not mark sensitive, as JSON (a task's status and the ids it made), for operations other than
-    UpdateOpportunity.
+    UpdateOpportunity; ``request`` the request's members that the model does not mark sensitive, as JSON, without
+    its ClientToken (what the next run needs to read the call's effect back: the catalog, a solution's id).
     """
 
     job_id: str
@@ -109,6 +111,7 @@ class LedgerEntry:
     payload_sha256: str | None = None
     change_key: str | None = None
     response: str | None = None
+    request: str | None = None
 
 
 #: What a part stores beyond the user-facing columns: the entry's key. ``writer`` names the Ledger
@@ -125,6 +128,21 @@ _SOURCES = b"opptoolkit.sources"
 _RENAMED = {"lmd_before": "last_modified_before", "lmd_after": "last_modified_after"}
 #: Entries written before the ledger named the operation were all UpdateOpportunity attempts.
 _OPERATION = "UpdateOpportunity"
+#: A create has no Id until it succeeds: its calls are told apart by their change key alone.
+_CREATE = "CreateOpportunity"
+#: An outcome not known: the call may have been applied (in flight at a crash, or a 5xx or no answer).
+_UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
+
+
+def call_key(operation: str, ident: str | None, change_key: str | None) -> tuple[str, str, str]:
+    """Return what names one call across the ledger's entries: its operation, Id (none for a create), change key.
+
+    Examples
+    --------
+    >>> call_key("CreateOpportunity", "O1", "k") == call_key("CreateOpportunity", "", "k")
+    True
+    """
+    return operation, "" if operation == _CREATE else str(ident or ""), str(change_key or "")
 
 
 class Ledger:
@@ -180,6 +198,8 @@ class Ledger:
         self._pending: list[dict[str, Any]] = []
         self._locked = False
         self._frame: pd.DataFrame | None = None  # read once per push for latest() and writes_since()
+        #: the calls this object wrote an entry of (:func:`call_key`): what this run handled
+        self.written: set[tuple[str, str, str]] = set()
 
     def __enter__(self) -> Ledger:
         return self
@@ -311,6 +331,7 @@ class Ledger:
             raise
         self._pending.append(line)
         self._frame = None
+        self.written.add(call_key(entry.operation, entry.Id, entry.change_key))
         if len(self._pending) >= self.PART_ROWS:
             self._close_journal()
             try:
@@ -466,6 +487,26 @@ class Ledger:
             return {}
         df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
         return {str(r[by]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+
+    def unsettled(self) -> list[dict[str, Any]]:
+        """Return the newest entry of each call whose outcome the ledger does not know, oldest first.
+
+        A call (:func:`call_key`) whose newest entry is in flight (a crash came while it was sent) or unknown (a
+        5xx or no answer: it may have been applied), and a task whose newest entry says it was started but is
+        still IN_PROGRESS. The next run reads each back from the server and records what it finds.
+        """
+        df = self._read_once()
+        df = df[df["change_key"].notna()]
+        if df.empty:
+            return []
+        df = df.assign(_id=df["Id"].where(df["operation"] != _CREATE, ""))
+        df = df.sort_values(["started_at", "finished_at"], na_position="first", kind="stable")
+        last = df.groupby(["operation", "_id", "change_key"], sort=False).tail(1)
+        running = (last["status"] == Status.SUCCEEDED) & last["response"].str.contains(
+            '"TaskStatus": "IN_PROGRESS"', regex=False, na=False
+        )
+        waiting = last[last["status"].isin(_UNSETTLED) | running].drop(columns="_id")
+        return [{str(k): v for k, v in r.items()} for r in waiting.to_dict("records")]
 
     def last_write(self) -> datetime | None:
         """Return when the newest write the ledger records went (None: none).

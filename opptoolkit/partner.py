@@ -12,9 +12,11 @@ Sources: "associating page" is the developer guide's "Associating, disassociatin
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 
 from . import fields as P
-from ._calls import Call, CallRunner, failed_tries, run_calls, task_failure
+from ._calls import (
+    IN_PROGRESS,
+    Call,
+    CallRunner,
+    failed_tries,
+    list_tasks,
+    request_of,
+    run_calls,
+    settle_earlier,
+    task_failure,
+)
 from ._errors import code_and_message, unreachable
 from ._status import Status
 from ._values import is_blank
@@ -56,11 +68,6 @@ START = "StartEngagementFromOpportunityTask"
 SUBMIT = "SubmitOpportunity"
 #: The ways to submit: the working page's (StartEngagementFromOpportunityTask) and the bare SubmitOpportunity.
 SUBMIT_OPERATIONS = (START, SUBMIT)
-#: The task's final states (the model's TaskStatus enum less IN_PROGRESS).
-_TASK_STATUSES = service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
-IN_PROGRESS = "IN_PROGRESS"
-assert IN_PROGRESS in _TASK_STATUSES
-
 
 # -- solutions ------------------------------------------------------------------------------------
 
@@ -385,7 +392,7 @@ def submit_opportunities(
     book = Ledger(ledger, create=not dry_run)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, dry_run=dry_run)
-    with book.lock() if not dry_run else _nothing(), pacer.attached(client):
+    with book.lock() if not dry_run else nullcontext(), pacer.attached(client):
         runner.used = book.writes_since()
         try:
             bad = {i: p for _, i in pairs if (p := id_problem(i, operation)) is not None}
@@ -430,27 +437,25 @@ def submit_opportunities(
                         failure=unread.get(ident),
                     )
                 )
+            unsettled = book.unsettled()
             runner.run(calls, progress=progress, desc="submit")
             if operation == START and not dry_run:
-                _poll(client, catalog, runner, {c.id: c.key for c in calls}, poll_seconds, timeout)
+                _poll(client, catalog, runner, calls, poll_seconds, timeout)
         except ServiceUnreachable as e:
             e.result = _submission_frame(runner.frame(pacer))
             raise
+        if not dry_run and not runner.stop:
+            runner.settled = settle_earlier(client, book, catalog, unsettled)
     return _submission_frame(runner.frame(pacer))
 
 
-def _nothing() -> Any:
-    from contextlib import nullcontext
+def _poll(client: Any, catalog: Catalog, runner: CallRunner, sent: list[Call], every: float, timeout: float) -> None:
+    """Poll ListEngagementFromOpportunityTasks until each task this run started (or found started) is done.
 
-    return nullcontext()
-
-
-def _poll(
-    client: Any, catalog: Catalog, runner: CallRunner, keys: Mapping[str, str | None], every: float, timeout: float
-) -> None:
-    """Poll ListEngagementFromOpportunityTasks until each started task is done; record the final state."""
-    import json
-
+    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit._calls.list_tasks`). Each task
+    that ends is recorded in the ledger under its call's change key (no write: a read); one still IN_PROGRESS at
+    the timeout stays so, in the result and the ledger, and the next run on the ledger finishes it.
+    """
     waiting = {
         r["response"]["TaskId"]: n
         for n, r in enumerate(runner.results)
@@ -459,44 +464,39 @@ def _poll(
         and isinstance(r["response"], dict)
         and r["response"].get("TaskStatus") == IN_PROGRESS
     }
+    calls = {(c.row, c.id): c for c in sent}
     deadline = time.monotonic() + timeout
     while waiting:
-        ids = list(waiting)
         try:
-            for chunk in (ids[i : i + 20] for i in range(0, len(ids), 20)):
-                pages = client.get_paginator("list_engagement_from_opportunity_tasks").paginate(
-                    Catalog=catalog, TaskIdentifier=chunk
+            for task in list_tasks(client, START, catalog, TaskIdentifier=list(waiting)):
+                n = waiting.get(task.get("TaskId"))
+                if n is None or task.get("TaskStatus") == IN_PROGRESS:
+                    continue
+                del waiting[task["TaskId"]]
+                row = runner.results[n]
+                row["response"] = task
+                failure = task_failure(START, task)  # as the runner reads a task it was answered
+                final = Status.SUCCEEDED if failure is None else Status.FAILED
+                row["status"] = final
+                if failure is not None:
+                    row["error_code"], row["error_message"] = failure
+                call = calls[(row["row"], row["Id"])]
+                # the task's outcome, in the ledger under the call's change key (no write: a read)
+                runner.book.write(
+                    LedgerEntry(
+                        job_id=runner.book.job_id,
+                        row=row["row"],
+                        Id=row["Id"],
+                        status=final,
+                        operation=START,
+                        error_code=row["error_code"] if final == Status.FAILED else None,
+                        error_message=row["error_message"] if final == Status.FAILED else None,
+                        changed_fields=list(row["changed_fields"]),
+                        change_key=runner.key(call),
+                        response=json.dumps(task, sort_keys=True, default=str),
+                        request=request_of(START, call.params),
+                    )
                 )
-                for page in pages:
-                    for task in page["TaskSummaries"]:
-                        n = waiting.get(task.get("TaskId"))
-                        if n is None or task.get("TaskStatus") == IN_PROGRESS:
-                            continue
-                        del waiting[task["TaskId"]]
-                        row = runner.results[n]
-                        answer = {k: v for k, v in task.items() if k != "ResponseMetadata"}
-                        answer["StartTime"] = str(answer.get("StartTime"))
-                        row["response"] = answer
-                        failure = task_failure(START, answer)  # as the runner reads a task it was answered
-                        final = Status.SUCCEEDED if failure is None else Status.FAILED
-                        row["status"] = final
-                        if failure is not None:
-                            row["error_code"], row["error_message"] = failure
-                        # the task's outcome, in the ledger under the call's change key (no write: a read)
-                        runner.book.write(
-                            LedgerEntry(
-                                job_id=runner.book.job_id,
-                                row=row["row"],
-                                Id=row["Id"],
-                                status=final,
-                                operation=START,
-                                error_code=row["error_code"] if final == Status.FAILED else None,
-                                error_message=row["error_message"] if final == Status.FAILED else None,
-                                changed_fields=list(row["changed_fields"]),
-                                change_key=keys.get(row["Id"]),
-                                response=json.dumps(answer, sort_keys=True, default=str),
-                            )
-                        )
         except (ClientError, BotoCoreError) as e:
             if (u := unreachable(e, unanswered=True)) is not None:
                 raise ServiceUnreachable(f"polling the submission tasks: {u}") from None

@@ -23,7 +23,7 @@ import hashlib
 import json
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, compress
@@ -43,6 +43,7 @@ from .rules import (
     NOT_EDITS,
     PENDING_SUBMISSION,
     RELATED,
+    SPEND_TARGET,
     edit_ignored,
     editable_fields,
     is_read_only,
@@ -62,9 +63,12 @@ __all__ = [
     "create_request",
     "duplicate_creates",
     "existing_record",
+    "held_values",
     "id_problem",
+    "intent",
     "resolve",
     "resolve_create",
+    "sent_values",
     "unchanged_cells",
     "unchanged_rows",
 ]
@@ -481,6 +485,43 @@ def token(row: dict[str, Any]) -> pd.Timestamp | None:
     return None if is_blank(v) else normalise(v, get_schema()["LastModifiedDate"])
 
 
+def intent(ident: str | None, values: Mapping[str, Any]) -> list[Any]:
+    """Return a change as the ledger keys it: the Id and each column's new value, normalised, as text.
+
+    The same for the values an update sends (:meth:`Row.intent`) and for those the server holds after it
+    (:func:`held_values`), so the next run can tell from a read whether an update whose outcome was unknown
+    landed, with no value in the ledger (it holds a keyed hash of this).
+
+    Examples
+    --------
+    >>> intent("O1", {"Project.Title": "A", "LifeCycle.Stage": "Prospect"})
+    ['O1', [('LifeCycle.Stage', "'Prospect'"), ('Project.Title', "'A'")]]
+    """
+    return [ident, sorted((c, display(n)) for c, n in values.items())]
+
+
+def held_values(record: dict[str, Any], columns: Iterable[str], schema: Schema) -> dict[str, Any]:
+    """Return the server's record's value of each column, normalised as an edit's new value is (:func:`changes`)."""
+    row = row_values(record)
+    return {c: normalise(row.get(c), schema.field_for(c)) for c in columns}
+
+
+def sent_values(values: Mapping[str, Any]) -> list[Any]:
+    """Return a create's values as the service will hold them, for a keyed fingerprint the next run can look for.
+
+    The new opportunity's Id is not known until the create answers; when it did not, the next run looks among the
+    opportunities created about then for the one holding these values. Left out: what the service may replace
+    (model, ExpectedCustomerSpend.TargetCompany: "any other value will be automatically set to AWS").
+
+    Examples
+    --------
+    >>> sent_values({"Project.Title": "A", "Project.ExpectedCustomerSpend[0].TargetCompany": "Partner"})
+    [('Project.Title', "'A'")]
+    """
+    kept: list[Any] = intent(None, {c: n for c, n in values.items() if template(c) != SPEND_TARGET})[1]
+    return kept
+
+
 @dataclass
 class Row:
     """One edited row on its way through plan -> merge -> push."""
@@ -515,7 +556,11 @@ class Row:
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
-        return [self.id, sorted((c, display(n)) for c, (_, n) in self.changes.items())]
+        return intent(self.id, {c: n for c, (_, n) in self.changes.items()})
+
+    def sent(self) -> list[Any]:
+        """Return the values a create sends as the server will hold them (:func:`sent_values`)."""
+        return sent_values({c: n for c, (_, n) in self.changes.items()})
 
     def plan_row(self) -> dict[str, Any]:
         """Return the row as :func:`opptoolkit.plan_updates` reports it."""

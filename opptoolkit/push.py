@@ -18,6 +18,7 @@ this module reads the inputs and the server's records, sends, and keeps the ledg
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -37,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from . import fields as P
-from ._calls import BUDGET_UNKNOWN, RESULT_COLUMNS, Attempts, BudgetSpent
+from ._calls import BUDGET_UNKNOWN, RESULT_COLUMNS, Attempts, BudgetSpent, settle_earlier
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
@@ -550,9 +551,20 @@ class _PushRun:
     counts: Counter[str] = field(default_factory=Counter)
     stop: bool = False
     wire: Attempts = field(default_factory=Attempts)
+    #: what this run settled of the calls earlier runs left unknown, by status (:func:`settle_earlier`)
+    settled: dict[str, int] = field(default_factory=dict)
 
     def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
         resolve(r, base, latest, self.schema, self.blank, self.catalog, self.today)
+
+    @property
+    def request(self) -> str:
+        """Return the request's members the ledger keeps (the catalog: a payload's values are customer data)."""
+        return json.dumps({"Catalog": self.catalog})
+
+    def fingerprint(self, r: Row) -> str | None:
+        """Return a create's keyed fingerprint of what it sends, as the server will hold it (else the payload's)."""
+        return self.book.key(r.sent()) if r.request_key is not None else None
 
     def plan_creates(self, rows: list[Row]) -> None:
         """Plan every row without an Id, and give each its ClientToken and its change key.
@@ -598,13 +610,14 @@ class _PushRun:
         """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
         self.counts[status] += 1
         kw.setdefault("operation", CREATE if r.request_key is not None or r.id is None else UPDATE)
+        kw.setdefault("change_key", self.key(r))
         entry = LedgerEntry(
             job_id=self.book.job_id,
             row=r.label,
             Id="" if r.refused else (r.id or ""),  # a cell that is no Id may hold anything: never kept
             status=status,
             changed_fields=list(r.changes),
-            change_key=self.key(r),
+            request=self.request,
             **kw,
         )
         if r.kept and status in (Status.NOT_EDITABLE, Status.SUCCEEDED) and entry.error_code is None:
@@ -696,14 +709,15 @@ class _PushRun:
                 status=Status.IN_FLIGHT,
                 changed_fields=list(r.changes),
                 started_at=started,
-                payload_sha256=r.request_key,
+                payload_sha256=self.fingerprint(r),
                 change_key=r.request_key,
+                request=self.request,
             )
         )
         try:
             out = self.client.create_opportunity(**r.payload, ClientToken=r.client_token)
         except BudgetSpent:
-            self.spent(r, budget, payload_sha256=r.request_key, started_at=started)
+            self.spent(r, budget, payload_sha256=self.fingerprint(r), started_at=started)
             return self.wire.attempts
         except self.client.exceptions.ConflictException as e:
             # the row's CRM id was sent before with other cells (model, ClientToken: "Conflicting client
@@ -718,12 +732,12 @@ class _PushRun:
                     "find it on Partner Central, put its Id in this row, then push again"
                 ),
                 writes=self.wire.attempts,
-                payload_sha256=r.request_key,
+                payload_sha256=self.fingerprint(r),
                 started_at=started,
             )
             return self.wire.attempts
         except (ClientError, BotoCoreError) as e:
-            self.fail(r, e, payload_sha256=r.request_key, started_at=started)
+            self.fail(r, e, payload_sha256=self.fingerprint(r), started_at=started)
             return self.wire.attempts
         r.id = out["Id"]
         self.record(
@@ -731,7 +745,7 @@ class _PushRun:
             Status.CREATED,
             last_modified_after=out["LastModifiedDate"],
             writes=self.wire.attempts,
-            payload_sha256=r.request_key,
+            payload_sha256=self.fingerprint(r),
             started_at=started,
         )
         return self.wire.attempts
@@ -759,6 +773,7 @@ class _PushRun:
                     started_at=started,
                     payload_sha256=digest,
                     change_key=self.key(r),
+                    request=self.request,
                 )
             )
             try:
@@ -891,7 +906,9 @@ def push_updates(
         nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
         ``writes``. After the rows, one row per AssociateOpportunity / DisassociateOpportunity call the
         solutions column asked for (``operation`` says which; the same columns). ``attrs`` holds JSON-safe
-        values only: ``calls`` (requests per operation) and ``ledger`` (its folder).
+        values only: ``calls`` (requests per operation), ``ledger`` (its folder) and ``settled``: how many
+        calls that earlier runs left unknown (in flight at a crash, or a 5xx) this run read back and settled,
+        by status (each is in the ledger, with the reason RECONCILED).
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
     Raises
@@ -943,7 +960,8 @@ def push_updates(
             tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
         ):
             history = job.book.latest()  # under the lock: no other push is writing
-            created = job.book.latest(CREATE, by="change_key")  # by ClientToken
+            created = job.book.latest(CREATE, by="change_key")  # by the keyed hash of the request
+            unsettled = job.book.unsettled()  # what earlier runs left unknown: settled after this run's rows
             if (last := job.book.last_write()) is not None:
                 pacer.wrote_at(last)  # the quota's second does not restart with this push
             job.plan_creates(rows)
@@ -977,6 +995,8 @@ def push_updates(
                         progress=progress,
                     )
                     job.results += [{str(k): v for k, v in x.items()} for x in solutions.to_dict("records")]
+                    if not dry_run:
+                        job.settled = settle_earlier(client, job.book, catalog, unsettled)
             except ServiceUnreachable as e:
                 for f in futures:
                     f.cancel()
@@ -996,6 +1016,7 @@ def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
     df.insert(list(df.columns).index("changed_fields") + 1, "kept_fields", kept)
     df.attrs["calls"] = dict(pacer.calls)
     df.attrs["ledger"] = str(job.book.path)
+    df.attrs["settled"] = dict(job.settled)
     return df
 
 
@@ -1044,11 +1065,13 @@ def _push_row(
         job.record(r, Status.SKIPPED, error_message="already succeeded in an earlier run")
     elif r.action == Status.UNCHANGED and unsettled:
         # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
+        assert prior is not None
         job.record(
             r,
             Status.SUCCEEDED,
             error_message="reconciled: the server already had the change",
             last_modified_after=latest["LastModifiedDate"] if latest else None,
+            change_key=prior["change_key"],  # that call's outcome: settled here, not again after the push
         )
     elif r.action != Status.UPDATE or job.dry_run:
         job.record(r, r.action, last_modified_before=r.token)

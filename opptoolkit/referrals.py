@@ -202,15 +202,6 @@ for _s in (_PENDING, _EXPIRED, _REJECTED):
     assert _s in service_model().shape_for("InvitationStatus").enum, _s  # type: ignore[attr-defined]
 
 
-def _check_rejected(client: Any, call: Any) -> bool | None:
-    """Read the invitation back after a crash: rejected already (True), still pending (False)."""
-    try:
-        inv = client.get_engagement_invitation(Catalog=call.params["Catalog"], Identifier=call.params["Identifier"])
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return {_REJECTED: True, _PENDING: False}.get(inv.get("Status"))
-
-
 def _text(value: Any) -> str:
     return "" if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) else str(value).strip()
 
@@ -345,7 +336,7 @@ def push_decisions(
         under a fresh ClientToken (:func:`opptoolkit._calls.task_failure`), it never resends the token
         that answers with the failed one.
     """
-    from ._calls import CHECKS, run_calls
+    from ._calls import run_calls
 
     df = read_triage(triage) if isinstance(triage, (str, Path)) else triage
     calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now)
@@ -355,7 +346,6 @@ def push_decisions(
         client=client,
         boto3_session=boto3_session,
         endpoint_url=endpoint_url,
-        checks={**CHECKS, _REJECT_OP: _check_rejected},
         dry_run=dry_run,
         progress=progress,
         desc="decisions",

@@ -246,14 +246,15 @@ def test_a_row_with_a_crm_id_edited_after_its_create_is_never_created_again(sb, 
     """The partner's CRM id names the request: an edit after a create (done, or left unknown) is not a new one."""
     rows = new_rows(2, "Crm")
     rows["PartnerOpportunityIdentifier"] = ["CRM-1", "CRM-2"]
+    # the created one first: a run after the unknown one would read it back and learn its Id (tested apart)
+    done = ot.push_updates(rows.iloc[[0]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert done["status"].tolist() == ["created"]
     sb.service.config = SandboxConfig.fast(
         fault_after_commit_rate=1.0, fault_operations=frozenset({"CreateOpportunity"})
     )
     first = ot.push_updates(rows.iloc[[1]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
     assert first["status"].tolist() == ["unknown"]  # created, but every answer was a 500
     sb.service.config = SandboxConfig.fast()
-    done = ot.push_updates(rows.iloc[[0]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
-    assert done["status"].tolist() == ["created"]
     edited = rows.copy()
     edited["Project.Title"] = ["Crm 0 renamed", "Crm 1 renamed"]
     again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
@@ -472,3 +473,35 @@ def test_a_push_killed_mid_run_then_pushed_again_without_its_id_column_creates_e
         assert set(result["status"][5:]) <= {"created", "skipped"}
     assert titled(sb, "Appended") == {f"Appended {i}": 1 for i in range(20)}
     assert sb.store.count("Sandbox") == len(export) + 20
+
+
+def test_creates_left_unknown_are_settled_by_a_later_push_without_their_rows(tmp_path):
+    """Creates answered 500 (one landed with a CRM id, one landed without, one not at all); the next push on the
+    ledger has none of those rows: each is found on the server (or not) and settled, with its Id."""
+    with Sandbox(config=SandboxConfig.fast(fault_operations=frozenset({"CreateOpportunity"}))) as sb:
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        rows = new_rows(3, "Orphan")
+        rows["PartnerOpportunityIdentifier"] = ["CRM-O0", None, None]
+        sb.service.config.fault_after_commit_rate = 1.0
+        first = ot.push_updates(rows.iloc[:2], "Sandbox", ledger=tmp_path / "l", client=client, **FAST)
+        sb.service.config.fault_after_commit_rate, sb.service.config.fault_rate = 0.0, 1.0
+        second = ot.push_updates(rows.iloc[2:], "Sandbox", ledger=tmp_path / "l", client=client, **FAST)
+        assert first["status"].tolist() + second["status"].tolist() == ["unknown"] * 3
+        assert second.attrs["settled"] == {"created": 2}
+        sb.service.config.fault_rate = 0.0
+        third = ot.push_updates(new_rows(1, "Unrelated"), "Sandbox", ledger=tmp_path / "l", client=client, **FAST)
+        assert third["status"].tolist() == ["created"] and third.attrs["settled"] == {"failed": 1}
+        log = ot.read_ledger(tmp_path / "l")
+        creates = log[log["operation"] == "CreateOpportunity"]
+        made = {
+            r["Project"]["Title"]: r["Id"] for r in sb.records("Sandbox") if r["Project"]["Title"].startswith("Orphan")
+        }
+        assert set(made) == {"Orphan 0", "Orphan 1"}
+        settled = creates[creates["reason"] == "RECONCILED"]
+        assert sorted(settled["status"]) == ["created", "created", "failed"]
+        assert set(settled.loc[settled["status"] == "created", "Id"]) == set(made.values())
+        # the ledger now names what the unknown create made: the row edited since is that one, not a new one
+        edited = rows.iloc[[0]].assign(**{"Project.Title": "Orphan 0 renamed"})
+        again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", client=client, **FAST)
+        assert again["status"].tolist() == ["skipped"] and again.loc[0, "Id"] == made["Orphan 0"]
+        assert "push the results workbook" in again.loc[0, "error_message"]

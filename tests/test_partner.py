@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 from botocore.config import Config
 
@@ -282,3 +289,170 @@ def test_a_dry_run_of_the_call_flows_writes_nothing(sb, tmp_path):
                                    "BusinessTitle": "PartnerAccountManager"}, **FAST)  # fmt: skip
     assert not (tmp_path / "s").exists() and not (tmp_path / "a").exists()
     assert "StartEngagementFromOpportunityTask" not in sb.service.calls
+
+
+# -- what an earlier run left unsettled is settled by the next, and submissions beyond 10 (issue 27) --
+
+
+def _last(ledger, operation: str, ident: str | None = None) -> dict:
+    log = ot.read_ledger(ledger)
+    log = log[log["operation"] == operation]
+    return (log if ident is None else log[log["Id"] == ident]).iloc[-1].to_dict()
+
+
+def test_a_removal_that_landed_but_answered_500_is_settled_by_the_rerun_that_has_nothing_to_send(tmp_path):
+    """DisassociateOpportunity applied, answered 500; botocore's retry met ResourceNotFound: unknown. The rerun
+    finds nothing to send for it and reads the record back: the ledger says succeeded (reconciled)."""
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"DisassociateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        (ident,) = _drafts(sb, 1, ready=True)
+        base = _export(sb, [ident])
+        edited = base.copy()
+        (dropped,) = _solutions(sb, ident)
+        kept = "S-0000004" if dropped != "S-0000004" else "S-0000003"
+        edited.at[0, SOLUTIONS_COLUMN] = [kept]  # replace: associate the new one, then remove the old
+        first = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url,
+                                **FAST)  # fmt: skip
+        assert _calls(first)["status"].tolist() == ["succeeded", "unknown"]
+        assert _solutions(sb, ident) == [kept]  # it did land
+        sb.service.config.fault_after_commit_rate = 0.0
+        sent = sb.service.calls["DisassociateOpportunity"]
+        again = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url,
+                                **FAST)  # fmt: skip
+        assert _calls(again).empty and sb.service.calls["DisassociateOpportunity"] == sent  # nothing left to send
+        assert again.attrs["settled"] == {"succeeded": 1}
+        last = _last(tmp_path / "l", "DisassociateOpportunity")
+        assert (last["status"], last["reason"], last["writes"]) == ("succeeded", "RECONCILED", 0)
+
+
+def test_calls_left_unknown_are_settled_by_any_later_run_on_the_ledger(tmp_path):
+    """An assignment and a submission task answered 500 after they landed, a SubmitOpportunity answered 500 before
+    it was done: each next run on the ledger has nothing for the call before, reads it back and settles it."""
+    ops = {"AssignOpportunity", "SubmitOpportunity", "StartEngagementFromOpportunityTask"}
+    with Sandbox(config=SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset(ops))) as sb:
+        a, b, c, d = _drafts(sb, 4, ready=True)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        person = {"Email": "ana@partner.example", "FirstName": "Ana", "LastName": "Lee",
+                  "BusinessTitle": "PartnerAccountManager"}  # fmt: skip
+        kw = dict(ledger=tmp_path / "l", client=client, **FAST)
+        assert assign_opportunities([a], "Sandbox", assignee=person, **kw)["status"].tolist() == ["unknown"]
+        sb.service.config.fault_after_commit_rate = 0.0  # each later run settles what the one before left
+        sb.service.config.fault_rate = 1.0  # ... and leaves its own call unknown (a 500 before it was done)
+        second = submit_opportunities([b], "Sandbox", involvement_type="Co-Sell", operation="SubmitOpportunity", **kw)
+        assert second["status"].tolist() == ["unknown"] and second.attrs["settled"] == {"succeeded": 1}
+        sb.service.config.fault_rate, sb.service.config.fault_after_commit_rate = 0.0, 1.0
+        third = submit_opportunities([c], "Sandbox", involvement_type="Co-Sell", **kw)
+        assert third["status"].tolist() == ["unknown"] and third.attrs["settled"] == {"failed": 1}
+        sb.service.config.fault_after_commit_rate = 0.0
+        later = assign_opportunities([d], "Sandbox", assignee=person, **kw)
+        assert later["status"].tolist() == ["succeeded"] and later.attrs["settled"] == {"succeeded": 1}
+        assert (
+            _last(tmp_path / "l", "SubmitOpportunity")["status"],
+            sb.record("Sandbox", b)["LifeCycle"]["ReviewStatus"],
+        ) == ("failed", "Pending Submission")  # it never landed: said so, not left unknown
+        for op, ident in (("AssignOpportunity", a), ("StartEngagementFromOpportunityTask", c)):
+            last = _last(tmp_path / "l", op, ident)
+            assert (last["status"], last["reason"]) == ("succeeded", "RECONCILED"), op
+        task = json.loads(_last(tmp_path / "l", "StartEngagementFromOpportunityTask")["response"])
+        assert task["TaskStatus"] == "COMPLETE" and task["EngagementId"].startswith("eng-")
+        assert sb.service.calls["AssignOpportunity"] == 2 and sb.service.calls["SubmitOpportunity"] == 1
+
+
+def test_a_call_that_did_not_land_is_settled_failed_not_left_unknown(tmp_path):
+    config = SandboxConfig.fast(fault_rate=1.0, fault_operations=frozenset({"AssociateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        (ident,) = _drafts(sb, 1, ready=False)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        base = _export(sb, [ident])
+        held = _solutions(sb, ident)
+        new = next(s for s in ("S-0000001", "S-0000002", "S-0000003") if s not in held)
+        edited = base.copy()
+        edited.at[0, SOLUTIONS_COLUMN] = [*held, new]  # one association to add, none to remove
+        kw = dict(base=base, ledger=tmp_path / "l", client=client, **FAST)
+        assert _calls(ot.push_updates(edited, "Sandbox", **kw))["status"].tolist() == ["unknown"]
+        sb.service.config.fault_rate = 0.0
+        later = ot.push_updates(base, "Sandbox", **kw)  # the analyst gave up on that edit: nothing to send
+        assert later.attrs["settled"] == {"failed": 1}
+        last = _last(tmp_path / "l", "AssociateOpportunity")
+        assert (last["status"], last["reason"]) == ("failed", "RECONCILED") and "not applied" in last["error_message"]
+        assert _solutions(sb, ident) == held
+
+
+def test_more_than_ten_submissions_are_polled_in_chunks_the_model_allows(sb, tmp_path):
+    """ListEngagementFromOpportunityTasks takes at most the model's max TaskIdentifier values (10)."""
+    ids = _drafts(sb, 12, ready=True)
+    sb.service.task_seconds = 0.3
+    out = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, poll_seconds=0.2, timeout=20, **FAST)  # fmt: skip
+    assert out["task_status"].tolist() == ["COMPLETE"] * 12
+    log = ot.read_ledger(tmp_path / "l")
+    final = log[log["operation"] == "StartEngagementFromOpportunityTask"].groupby("Id")["response"].last()
+    assert final.str.contains('"TaskStatus": "COMPLETE"').all() and len(final) == 12
+
+
+def test_a_poll_that_times_out_leaves_in_progress_and_the_next_run_finishes_it(sb, tmp_path):
+    ids = _drafts(sb, 12, ready=True)
+    sb.service.task_seconds = 2.0
+    out = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, poll_seconds=0.2, timeout=0.5, **FAST)  # fmt: skip
+    assert out["task_status"].tolist() == ["IN_PROGRESS"] * 12  # the truth at the timeout, in the ledger too
+    log = ot.read_ledger(tmp_path / "l")
+    assert not log["response"].dropna().str.contains('"COMPLETE"').any()
+    time.sleep(2.0)
+    other = _drafts(sb, 1, ready=True)  # the twelve are Submitted now
+    later = submit_opportunities(other, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                                 endpoint_url=sb.endpoint_url, poll_seconds=0.2, timeout=20, **FAST)  # fmt: skip
+    assert later["task_status"].tolist() == ["COMPLETE"] and later.attrs["settled"] == {"succeeded": 12}
+    log = ot.read_ledger(tmp_path / "l")
+    final = log[log["Id"].isin(ids)].groupby("Id")["response"].last()
+    assert final.str.contains('"TaskStatus": "COMPLETE"').all() and len(final) == 12
+    assert sb.service.calls["StartEngagementFromOpportunityTask"] == 13  # none started twice
+
+
+_SUBMIT = """
+import sys, json
+from opptoolkit.partner import submit_opportunities
+submit_opportunities(json.loads(sys.argv[1]), "Sandbox", involvement_type="Co-Sell", ledger=sys.argv[2],
+                     endpoint_url=sys.argv[3], reads_per_second=1000, writes_per_second=1000, progress=False,
+                     poll_seconds=0.2)
+"""
+
+
+def test_twelve_submissions_killed_mid_run_and_rerun_start_each_task_once(sb, tmp_path):
+    ids = _drafts(sb, 12, ready=True)
+    sb.service.config.latency = 0.05
+    proc = subprocess.Popen([sys.executable, "-c", _SUBMIT, json.dumps(ids), str(tmp_path / "l"), sb.endpoint_url])
+    deadline = time.monotonic() + 60
+    while sb.service.calls.get("StartEngagementFromOpportunityTask", 0) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.2)  # the server finishes the request the killed client left
+    started = len(sb.service._tasks())
+    assert 4 <= started < 12, "the run was not killed mid-way"
+    sb.service.config.latency = 0.0
+    out = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, poll_seconds=0.2, **FAST)  # fmt: skip
+    assert set(out["status"]) <= {"succeeded", "skipped"} and out["task_status"].tolist() == ["COMPLETE"] * 12
+    assert len(sb.service._tasks()) == 12  # one task each: the one in flight at the kill was answered, not redone
+    assert [sb.record("Sandbox", i)["LifeCycle"]["ReviewStatus"] for i in ids] == ["Submitted"] * 12
+
+
+def test_twelve_submissions_answered_500_after_they_landed_are_settled_once_from_another_ledger(tmp_path):
+    config = SandboxConfig.fast(
+        fault_after_commit_rate=1.0, fault_operations=frozenset({"StartEngagementFromOpportunityTask"})
+    )
+    with Sandbox(config=config) as sb:
+        ids = _drafts(sb, 12, ready=True)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        first = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "a", client=client,
+                                     **FAST)  # fmt: skip
+        assert first["status"].tolist() == ["unknown"] * 12
+        sb.service.config.fault_after_commit_rate = 0.0
+        other = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "b",
+                                     client=client, **FAST)  # fmt: skip
+        assert set(other["status"]) == {"invalid"}  # another ledger: already Submitted, nothing sent again
+        mine = submit_opportunities(ids, "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "a", client=client,
+                                    **FAST)  # fmt: skip
+        assert mine["status"].tolist() == ["succeeded"] * 12 and mine["task_status"].tolist() == ["COMPLETE"] * 12
+        assert len(sb.service._tasks()) == 12

@@ -842,3 +842,62 @@ def test_a_dry_run_writes_nothing_not_even_the_ledger_folder(sb, export, tmp_pat
                              dry_run=True, **FAST)  # fmt: skip
     assert result["status"].tolist() == ["update"]
     assert not (tmp_path / "l").exists()
+
+
+def test_updates_left_unknown_are_settled_by_a_later_push_of_other_rows(export, tmp_path):
+    """One update landed and one did not, both answered 500 (no retry left); the next push on the ledger is of
+    another row: both are read back, one succeeded and one failed, and no unknown is left."""
+    with Sandbox(config=SandboxConfig.fast(fault_operations=frozenset({"UpdateOpportunity"}))) as sb:
+        landed, lost, other = _editable(export, 3)
+        client = _no_retries(sb)
+        edited = export.loc[[landed, lost]].copy()
+        edited["Project.Title"] = ["Landed", "Lost"]
+        sb.service.config.fault_after_commit_rate = 1.0
+        first = ot.push_updates(edited.loc[[landed]], "Sandbox", ledger=tmp_path / "l", base=export, client=client,
+                                **FAST)  # fmt: skip
+        sb.service.config.fault_after_commit_rate, sb.service.config.fault_rate = 0.0, 1.0
+        second = ot.push_updates(edited.loc[[lost]], "Sandbox", ledger=tmp_path / "l", base=export, client=client,
+                                 **FAST)  # fmt: skip
+        assert first["status"].tolist() == second["status"].tolist() == ["unknown"]
+        assert second.attrs["settled"] == {"succeeded": 1}  # the push after a run settles what that run left
+        sb.service.config.fault_rate = 0.0
+        later = export.loc[[other]].copy()
+        later["Project.Title"] = "Other"
+        third = ot.push_updates(later, "Sandbox", ledger=tmp_path / "l", base=export, client=client, **FAST)
+        assert third["status"].tolist() == ["succeeded"] and third.attrs["settled"] == {"failed": 1}
+        log = ot.read_ledger(tmp_path / "l")
+        final = log.groupby("Id")[["status", "reason"]].last()
+        ids = export["Id"]
+        assert final.loc[ids[landed]].tolist() == ["succeeded", "RECONCILED"]
+        assert final.loc[ids[lost]].tolist() == ["failed", "RECONCILED"]
+        assert sb.record("Sandbox", ids[lost])["Project"]["Title"] != "Lost"
+        assert "unknown" not in set(final["status"])
+
+
+def test_a_push_killed_in_flight_is_settled_by_the_next_push_even_of_other_rows(sb, export, tmp_path):
+    rows = _editable(export, 20)
+    edited = export.loc[rows].copy()
+    edited["Project.Title"] = [f"Flying {i}" for i in range(len(rows))]
+    edited.to_parquet(tmp_path / "edited.parquet")
+    export.to_parquet(tmp_path / "base.parquet")
+    sb.service.config.latency = 0.3  # the kill lands while the server holds a request
+    proc = subprocess.Popen([sys.executable, "-c", _PUSH_SCRIPT, str(tmp_path / "edited.parquet"),
+                             str(tmp_path / "base.parquet"), str(tmp_path / "l"), sb.endpoint_url])  # fmt: skip
+    deadline = time.monotonic() + 60
+    while sb.service.calls.get("UpdateOpportunity", 0) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.4)  # the server finishes the request the killed client left
+    sb.service.config.latency = 0.0
+    log = ot.read_ledger(tmp_path / "l")
+    flying = set(log.groupby("Id")["status"].last().loc[lambda s: s == "in_flight"].index)
+    assert flying, "nothing was in flight at the kill"
+    (other,) = [r for r in _editable(export, 30) if r not in rows][:1]
+    later = export.loc[[other]].copy()
+    later["Project.Title"] = "Someone else"
+    result = ot.push_updates(later, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                             **FAST)  # fmt: skip
+    assert result.attrs["settled"] == {"succeeded": len(flying)}
+    final = ot.read_ledger(tmp_path / "l").groupby("Id")["status"].last()
+    assert set(final.loc[list(flying)]) == {"succeeded"}

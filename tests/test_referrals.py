@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -385,6 +386,38 @@ def test_an_accept_whose_answer_was_lost_is_the_same_task_from_another_ledger(tm
             Catalog="Sandbox", EngagementInvitationIdentifier=[df.loc[row, "Id"]]
         )["TaskSummaries"]
         assert [t["TaskStatus"] for t in tasks] == ["COMPLETE"]  # one task, never a failed second one
+
+
+def test_decisions_left_unknown_are_settled_by_the_next_decision_run(tmp_path):
+    """A rejection and an acceptance applied but answered 500: each next run on the ledger, whatever it decides,
+    reads the one before back (the invitation, the accept task) and settles it, with the new opportunity's Id."""
+    from opptoolkit.referrals import push_decisions
+
+    ops = frozenset({"RejectEngagementInvitation", "StartEngagementByAcceptingInvitationTask"})
+    with Sandbox(config=SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=ops)) as sb:
+        df = _triage(sb)
+        pending = list(df.index[df["Status"] == "PENDING"][:3])
+        decided = df.copy()
+        decided.loc[pending[0], [DECISION, "RejectionReason"]] = ["reject", rejection_reasons()[0]]
+        decided.loc[pending[1], DECISION] = "accept"
+        decided.loc[pending[2], [DECISION, "RejectionReason"]] = ["reject", rejection_reasons()[1]]
+        kw = dict(ledger=tmp_path / "l", client=_no_retries(sb), **FAST)
+        first = push_decisions(decided.loc[[pending[0]]], "Sandbox", **kw)
+        second = push_decisions(decided.loc[[pending[1]]], "Sandbox", **kw)
+        assert first["status"].tolist() == second["status"].tolist() == ["unknown"]
+        assert second.attrs["settled"] == {"succeeded": 1}  # the rejection, read back
+        sb.service.config.fault_after_commit_rate = 0.0
+        third = push_decisions(decided.loc[[pending[2]]], "Sandbox", **kw)
+        assert third["status"].tolist() == ["succeeded"] and third.attrs["settled"] == {"succeeded": 1}
+        log = ot.read_ledger(tmp_path / "l")
+        ids = df["Id"]
+        for ident in ids[pending[:2]]:
+            last = log[log["Id"] == ident].iloc[-1]
+            assert (last["status"], last["reason"]) == ("succeeded", "RECONCILED")
+        accepted = log[(log["Id"] == ids[pending[1]]) & (log["reason"] == "RECONCILED")]["response"].iloc[0]
+        made = json.loads(accepted)["OpportunityId"]
+        assert sb.record("Sandbox", made) is not None
+        assert sb.service.calls["StartEngagementByAcceptingInvitationTask"] == 1
 
 
 _KILLED = """
