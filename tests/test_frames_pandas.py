@@ -181,15 +181,7 @@ _VIEWS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "aws_vs_partner": aws_vs_partner,
 }
 
-FRAMES = [
-    pytest.param(
-        name, marks=pytest.mark.xfail(strict=True, reason="attrs['solutions'] is a DataFrame: helper once replaces it")
-    )
-    if name == "push_updates"
-    else name
-    for name in vars(Frames)
-    if not name.startswith("_") and name != "get"
-]
+FRAMES = [name for name in vars(Frames) if not name.startswith("_") and name != "get"]
 
 
 @pytest.fixture(scope="module")
