@@ -475,6 +475,32 @@ def test_a_push_killed_mid_run_then_pushed_again_without_its_id_column_creates_e
     assert sb.store.count("Sandbox") == len(export) + 20
 
 
+def test_creates_answered_500_then_pushed_again_without_the_id_column_are_created_once(tmp_path):
+    """An export with new rows appended, every create landing but answered 500; the analyst then deletes the Id
+    column and pushes again, with the same ledger and with another: the exported rows are refused, each new row is
+    created once (the same Ids from both ledgers)."""
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({"CreateOpportunity"}))
+    with Sandbox(config=config) as sb:
+        export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+        sheet = pd.concat([export.head(3), new_rows(4, "Lost answer")], ignore_index=True)
+        path = ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="path", base=True)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        first = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", client=client, **FAST)
+        assert first["status"].tolist() == ["unchanged"] * 3 + ["unknown"] * 4
+        assert titled(sb, "Lost answer") == {f"Lost answer {i}": 1 for i in range(4)}  # all landed
+        sb.service.config.fault_after_commit_rate = 0.0
+        _delete_column(path, "Id")
+        ids = []
+        for ledger in ("other", "l"):
+            result = ot.push_updates(path, "Sandbox", ledger=tmp_path / ledger, endpoint_url=sb.endpoint_url, **FAST)
+            assert result["status"].tolist()[:3] == ["invalid"] * 3
+            assert set(result["status"][3:]) == {"created"}
+            ids.append(result["Id"][3:].tolist())
+        assert ids[0] == ids[1]
+        assert titled(sb, "Lost answer") == {f"Lost answer {i}": 1 for i in range(4)}
+        assert sb.store.count("Sandbox") == len(export) + 4
+
+
 def test_creates_left_unknown_are_settled_by_a_later_push_without_their_rows(tmp_path):
     """Creates answered 500 (one landed with a CRM id, one landed without, one not at all); the next push on the
     ledger has none of those rows: each is found on the server (or not) and settled, with its Id."""
