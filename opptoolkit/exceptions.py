@@ -52,7 +52,14 @@ class Precondition(OpptoolkitError):
 
 
 class ReportError(OpptoolkitError):
-    """A report view cannot be computed from this frame (a column it needs is missing, an FX rate)."""
+    """A report view cannot be computed from this frame (a column it needs is missing, an FX rate).
+
+    ``columns`` names the missing columns, when that is why.
+    """
+
+    def __init__(self, message: str, columns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.columns = columns
 
 
 class ServiceUnreachable(OpptoolkitError):

@@ -278,13 +278,25 @@ def test_the_page_speaks_to_people(df, tmp_path):
     assert page.count("<nav>") == 1 and "href='#what-moved'" in page
 
 
+def test_the_page_names_no_code_and_says_why_a_view_is_not_shown(df, tmp_path):
+    """No keyword argument, option or function name on the page (issue #31): the reader is an analyst."""
+    slim = df.drop(columns=["LifeCycle.ReviewStatus"])
+    report.write_report(slim, tmp_path / "r.html", today=TODAY, invitations=None, ledger=tmp_path / "no-ledger")
+    page = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", (tmp_path / "r.html").read_text(), flags=re.S)
+    for code in ("fx=", "to=", "--fx", "--currency", "since=", "as_of", "read_mirror", "invitations=", "ledger=",
+                 "--referrals", "--ledger", "needs the columns", "LifeCycle."):  # fmt: skip
+        assert code not in page, code
+    assert "Money is shown per currency" in page and "No earlier snapshot to compare with" in page
+    assert "Not shown: this needs the Review status column" in page
+
+
 def test_cli_report_of_a_sheet_with_the_analysts_own_columns(df, tmp_path, capsys):
     from opptoolkit.cli import main as cli
 
     sheet = df.assign(Notes=["call", "", "", "", "", "lost to price"])
     ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="label")
     assert cli(["report", str(tmp_path / "pipeline.xlsx"), "--html", str(tmp_path / "r.html")]) == 0
-    assert "report of 6 opportunities" in capsys.readouterr().out
+    assert "Wrote the report of 6 opportunities" in capsys.readouterr().out
     assert "Prospect" in (tmp_path / "r.html").read_text()
 
 

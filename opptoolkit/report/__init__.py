@@ -29,9 +29,10 @@ from ._views import (
     spend_amounts,
     to_act_on,
 )
-from ._write import write_report
+from ._write import HEADLINE, write_report
 
 __all__ = [
+    "HEADLINE",
     "aws_vs_partner",
     "by_close_month",
     "funnel",

@@ -247,7 +247,8 @@ def render_html(
     money_note = (
         f"Money in {to} at the rates given ({', '.join(f'{c} {r:g}' for c, r in sorted(fx.items()) if c != to)})."
         if fx
-        else "Money per currency: pass FX rates (fx=, --fx) and a currency (to=, --currency) for one total."
+        else "Money is shown per currency, never added across currencies; given exchange rates, the report shows "
+        "one total in one currency."
     )
     no_spend = int((open_mask(df) & ~df[ID].isin(set(money_rows(df, fx, to)[ID]))).sum()) if ID in df.columns else 0
     sections: list[tuple[str, str]] = []

@@ -37,7 +37,9 @@ NO_CURRENCY = "(none)"
 def need_columns(df: pd.DataFrame, view: str, *cols: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise ReportError(f"{view} needs the columns {missing}; this frame has {len(df.columns)} others")
+        raise ReportError(
+            f"{view} needs the columns {missing}; this frame has {len(df.columns)} others", tuple(missing)
+        )
 
 
 def model_stages() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import fields as P
 from .._files import replacing
 from ..exceptions import ReportError
-from ..schema import AWS_PREFIX
+from ..schema import AWS_PREFIX, label_for
 from ._html import render_html
 from ._referrals import aws_vs_partner, referral_decisions, referrals_by_expiry
 from ._views import (
@@ -83,6 +83,21 @@ def _missing(df: pd.DataFrame, fx: Mapping[str, float] | None, to: str | None, t
     return h.merge(recs, on=ID, how="left").reset_index(drop=True)
 
 
+def _not_shown(e: ReportError) -> str:
+    """Say why a view is not shown, in the page's words: the missing columns by their labels."""
+    if not e.columns:
+        return str(e)
+    names = ", ".join(label_for(c) for c in e.columns)
+    return (
+        f"Not shown: this needs the {names} {'column' if len(e.columns) == 1 else 'columns'}, which the "
+        "pipeline reported here does not have (a pull of every column has them)."
+    )
+
+
+#: The first sheet of every report workbook: what tells a report apart from a sheet of opportunities.
+HEADLINE = "Headline"
+
+
 def assemble_views(
     df: pd.DataFrame,
     fx: Mapping[str, float] | None,
@@ -94,12 +109,12 @@ def assemble_views(
 ) -> dict[str, pd.DataFrame | str]:
     views: dict[str, pd.DataFrame | str] = {}
     makers: dict[str, Callable[[], pd.DataFrame | str]] = {
-        "Headline": lambda: headline(df, since=since, fx=fx, to=to, today=today),
+        HEADLINE: lambda: headline(df, since=since, fx=fx, to=to, today=today),
         "What moved": lambda: (
             moved(since, df, fx=fx, to=to)
             if since is not None
-            else "No earlier snapshot to compare with: sync the mirror again later (each sync is kept), "
-            "or pass since= (e.g. read_mirror(folder, as_of='2026-11-25'))."
+            else "No earlier snapshot to compare with: a report from the mirror shows what moved since the sync "
+            "before (each sync is kept), and a report from a pull can be compared with an earlier pull."
         ),
         "Needs action": lambda: to_act_on(df, fx=fx, to=to, today=today),
         "Pipeline by stage": lambda: _by_stage(df, fx, to),
@@ -119,20 +134,20 @@ def assemble_views(
         makers[REFERRALS] = lambda: (
             referrals_by_expiry(invitations, now=now)
             if invitations is not None
-            else "Pass the invitations (invitations=read_invitations(...), --referrals triage.xlsx) to see them here."
+            else "The referral invitations were not given to this report: add the triage workbook to see them here."
         )
         makers[DECISIONS] = lambda: (
             referral_decisions(ledger, since=period_start(since, today), invitations=invitations).rename(
                 columns={ID: "invitation"}
             )
             if ledger is not None
-            else "Pass the ledger the decisions were pushed into (ledger=, --ledger) to list them here."
+            else "The ledger the decisions were pushed into was not given to this report: add it to list them here."
         )
     for name, make in makers.items():
         try:
             views[name] = make()
         except ReportError as e:
-            views[name] = str(e)
+            views[name] = _not_shown(e)
     return views
 
 
