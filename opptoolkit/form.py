@@ -472,18 +472,40 @@ class OpportunityForm:
             self.banner.value = (
                 f"<div style='color:#a60'>Review status is <b>{html.escape(status)}</b>: nothing is editable.</div>"
             )
-        elif status == ACTION_REQUIRED:
-            self.banner.value = (
-                f"<div style='color:#a60'>Review status is <b>{html.escape(status)}</b>: only the fields "
-                "AWS asked about are editable.</div>"
-            )
         # the rules' decision, as the plan and the sandbox make it
         reasons = _editable(status, self.fields, self.schema)
+        if status == ACTION_REQUIRED:
+            open_ = [c for c, fw in self.fields.items() if reasons[c] is None and fw.kind != "readonly"]
+            names = ", ".join(dict.fromkeys(label_for(split_column(c)[0]) for c in open_))  # a list's entries once
+            self.banner.value = (
+                f"<div style='color:#a60'>Review status is <b>{html.escape(status)}</b>: only the fields "
+                f"AWS asks about can be changed: {html.escape(names)}.</div>"
+            )
+            for col in open_:  # their sections open, under AWS's comments
+                acc = self.sections.get(self.section_of.get(col, ""))
+                if acc is not None:
+                    acc.selected_index = 0
+        self.banner.value = self._review_said(status) + self.banner.value
         for col, fw in self.fields.items():
             reason = reasons[col]
             fw.disable(reason)
             if reason and fw.kind != "readonly" and self.section_of.get(col) != READ_ONLY:
                 fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(in_words(reason))}</span>"
+
+    def _review_said(self, status: Any) -> str:
+        """Return AWS's review of the record (its reason and comments) as the box above the fields, or ``""``."""
+        said = [
+            (label_for(col), str(self.base[col]))
+            for col in (P.REVIEW_STATUS_REASON, P.REVIEW_COMMENTS)
+            if not is_blank(self.base.get(col)) and str(self.base[col]).strip()
+        ]
+        if not said or (status != ACTION_REQUIRED and status not in LOCKED_STATUSES):
+            return ""
+        lines = "".join(f"<div><b>{html.escape(k)}:</b> {html.escape(v)}</div>" for k, v in said)
+        return (
+            "<div class='ot-review' style='border-left:4px solid #e8a400;background:#fff8e5;padding:6px 10px;"
+            f"margin:6px 0'><div style='font-weight:600'>AWS's review</div>{lines}</div>"
+        )
 
     # -- the picker ------------------------------------------------------------------------------
     def _picker(self) -> w.Widget:

@@ -113,6 +113,26 @@ def test_fields_the_review_status_locks_are_disabled_with_the_reason(seed_frame)
     assert "nothing is editable" in locked.banner.value
 
 
+def test_action_required_shows_aws_review_above_the_fields_it_asks_about(seed_frame):
+    """AWS's reason and comments were in the collapsed read-only section at the bottom (issue #31)."""
+    asked = seed_frame[(seed_frame["LifeCycle.ReviewStatus"] == "Action Required")
+                       & seed_frame["LifeCycle.ReviewComments"].notna()].iloc[0]  # fmt: skip
+    form = OpportunityForm.from_row(asked)
+    review = form.banner.value
+    assert "class='ot-review'" in review
+    assert html.escape(asked["LifeCycle.ReviewComments"]) in review
+    assert html.escape(asked["LifeCycle.ReviewStatusReason"]) in review
+    assert "Customer website URL" in review and "Target close date" in review and "Project title" not in review
+    # the banner stands above the sections, and the sections holding what AWS asks about are open
+    assert form.widget.children.index(form.banner) < form.widget.children.index(form.section_box)
+    assert form.sections[form.section_of["Customer.Account.WebsiteUrl"]].selected_index == 0
+    assert form.sections[form.section_of["Marketing.Source"]].selected_index is None
+    # an approved record shows no review box, whatever comments an earlier review left
+    approved = seed_frame[seed_frame["LifeCycle.ReviewStatus"] == "Approved"].iloc[0].copy()
+    approved["LifeCycle.ReviewComments"] = "an old comment"
+    assert "ot-review" not in OpportunityForm.from_row(approved).banner.value
+
+
 def test_lists_of_structures_add_and_remove_up_to_the_model_max(seed_frame):
     df = seed_frame.copy()
     form = OpportunityForm.from_row(_row(df), frame=df)
