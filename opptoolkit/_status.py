@@ -10,13 +10,14 @@ model's ``ValidationExceptionErrorCode`` values for a field problem, or an error
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from enum import StrEnum
 
 from botocore.model import StringShape
 
 from .schema import service_model
 
-__all__ = ["Reason", "Status", "is_api_field_code"]
+__all__ = ["OUTCOME_ORDER", "Reason", "Status", "counted", "in_words", "is_api_field_code"]
 
 
 class Status(StrEnum):
@@ -60,6 +61,67 @@ class Reason(StrEnum):
     INTERRUPTED = "INTERRUPTED"  # Ctrl-C before this row was sent
     UNREACHABLE = "UNREACHABLE"  # the push stopped at a connection or credential error before this row
     RECONCILED = "RECONCILED"  # an earlier run left the call's outcome unknown: this run read it from the server
+
+
+#: How a sentence says a status of a number of rows ("2 to update", "1 not editable"); the value elsewhere.
+_WORDS: dict[str, str] = {
+    Status.UPDATE: "to update",
+    Status.CREATE: "to create",
+    Status.NO_TOKEN: "without a last-modified date",
+    Status.NOT_EDITABLE: "not editable",
+    Status.NOT_FOUND: "not found",
+    Status.IN_FLIGHT: "in flight",
+    Status.UNKNOWN: "of unknown outcome",
+    Status.SKIPPED: "already done earlier",
+}
+
+#: Problems first (what the analyst must act on), then what was done or is to be done, then what needs nothing:
+#: the order of a results sheet, and of every count a sentence gives.
+OUTCOME_ORDER = (
+    Status.FAILED,
+    Status.INVALID,
+    Status.CONFLICT,
+    Status.NOT_EDITABLE,
+    Status.NOT_FOUND,
+    Status.NO_TOKEN,
+    Status.DEFERRED,
+    Status.UNKNOWN,
+    Status.IN_FLIGHT,
+    Status.UPDATE,
+    Status.CREATE,
+    Status.SUCCEEDED,
+    Status.CREATED,
+    Status.SKIPPED,
+    Status.UNCHANGED,
+)
+
+
+def in_words(status: str) -> str:
+    """Return a status as a sentence says it of some rows.
+
+    Examples
+    --------
+    >>> in_words("not_editable"), in_words("succeeded"), in_words("accepted")
+    ('not editable', 'succeeded', 'accepted')
+    """
+    return _WORDS.get(status, status.replace("_", " "))
+
+
+def counted(counts: Mapping[str, int]) -> str:
+    """Return counts of statuses as a sentence says them, problems first: ``"1 invalid, 2 to update and 3 unchanged"``.
+
+    Examples
+    --------
+    >>> counted({"unchanged": 298, "update": 1, "invalid": 1})
+    '1 invalid, 1 to update and 298 unchanged'
+    >>> counted({}), counted({"succeeded": 1})
+    ('nothing', '1 succeeded')
+    """
+    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
+    parts = [f"{n:,} {in_words(k)}" for k, n in sorted(counts.items(), key=lambda kv: rank.get(kv[0], -1)) if n]
+    if not parts:
+        return "nothing"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @functools.cache

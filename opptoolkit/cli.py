@@ -1,4 +1,8 @@
-"""The ``opptoolkit`` command."""
+"""Your AWS Partner Central opportunities from the command line.
+
+Pull them into a workbook, edit it in Excel or LibreOffice, push the edits back (a dry run first), and
+write the weekly pipeline report. Every command takes -v to say what it is doing.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._status import Status
+from ._status import Status, counted
 from ._values import did_you_mean, spelling_key
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
@@ -32,6 +36,9 @@ exit status:
   3    an unexpected error (a bug): the message names it, -vv logs the details
   130  interrupted (Ctrl-C); a push resumes from its --ledger
 """
+
+
+_VERBOSE = "say what it is doing (-vv: in detail; the requests and answers themselves are never logged: they carry customer data)"
 
 
 def _catalogs() -> list[str]:
@@ -151,6 +158,53 @@ def _writable(out: Path, suffixes: tuple[str, ...]) -> None:
         raise OpptoolkitError(f"--out {out} is a folder: name a file, e.g. {out / ('pipeline' + suffixes[0])}")
 
 
+def _kind(path: str | None) -> str | None:
+    """Name what a workbook the toolkit wrote is, from its sheets: ``"triage"``, ``"results"``, ``"report"``.
+
+    None for anything else, a pipeline workbook included (and for a file that is no workbook: reading it
+    says what is wrong with it).
+    """
+    from ._workbook_base import RESULTS_SHEET
+    from .referrals import TRIAGE_SHEET
+    from .report import HEADLINE
+    from .sheets import workbook_problem
+
+    if path is None or Path(path).suffix.lower() != ".xlsx" or not Path(path).is_file():
+        return None
+    if workbook_problem(Path(path)) is not None:
+        return None
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True)
+    except Exception:  # reading it as a sheet says what is wrong with it
+        return None
+    try:
+        names = set(wb.sheetnames)
+    finally:
+        wb.close()
+    if TRIAGE_SHEET in names:
+        return "triage"
+    if RESULTS_SHEET in names:
+        return "results"
+    return "report" if HEADLINE in names else None
+
+
+#: What each kind of the toolkit's own workbooks is, as a sentence's subject says it.
+_IS = {
+    "triage": "a triage workbook of AWS referrals (opptoolkit referrals)",
+    "results": "the results of a push (its rows are edits as they were pushed, some perhaps not applied)",
+    "report": "a pipeline report (opptoolkit report --xlsx), figures rather than opportunities",
+}
+
+
+def _refuse_as_pipeline(path: str | None, what: str, instead: str) -> None:
+    """Refuse a workbook of the toolkit's own where a sheet of opportunities is wanted, naming what it is."""
+    kind = _kind(path)
+    if kind is not None and path is not None:
+        raise OpptoolkitError(f"{what}{Path(path).name} is {_IS[kind]}: {instead}")
+
+
 def _pull(args: argparse.Namespace) -> int:
     from .client import read_opportunities
     from .io import write_frame
@@ -173,7 +227,7 @@ def _pull(args: argparse.Namespace) -> int:
     solutions = _solutions(args, client) if Path(args.out).suffix.lower() == ".xlsx" else None
     write_frame(df, out, headers=args.headers, base=True, solutions=solutions)  # as pulled: the workbook's base
     failures = df.attrs.get("failures", [])
-    print(f"pulled {len(df)} opportunities from {args.catalog} into {out} ({df.shape[1]} columns)")
+    print(f"Pulled {_opportunities(len(df))} from the {args.catalog} catalog into {out} ({df.shape[1]} columns).")
     for f in failures:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
     return 1 if failures else 0
@@ -201,6 +255,8 @@ def _sync(args: argparse.Namespace) -> int:
     mirror = args.mirror or args.mirror_path
     if not mirror:
         return _fail("sync needs the mirror: a folder or s3://bucket/prefix (opptoolkit sync s3://.../mirror ...)")
+    if Path(mirror).is_file():
+        return _fail(f"{mirror} is a file: the mirror is a folder (or s3://bucket/prefix): name a folder, e.g. mirror")
     session = boto3.Session(profile_name=args.profile) if args.profile else None
     sync = {
         "client": _client(args),
@@ -216,7 +272,7 @@ def _sync(args: argparse.Namespace) -> int:
         result = sync_mirror(mirror, args.catalog, full=args.full, reconcile=args.reconcile, **sync)
     if args.vacuum_days is not None:
         vacuum_mirror(mirror, retention=timedelta(days=args.vacuum_days), boto3_session=session)
-    print(repr(result))
+    print(result)
     for f in result.failures:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
     for f in result.aws_failures:
@@ -233,9 +289,19 @@ def _short(value: Any, n: int = 24) -> str:
     return text if len(text) <= n else f"{text[:n]}... ({len(text):,} characters)"
 
 
+def _opportunities(n: int) -> str:
+    """Return ``"1 opportunity"``, ``"1,200 opportunities"``."""
+    return f"{n:,} " + ("opportunity" if n == 1 else "opportunities")
+
+
+def _rows(n: int) -> str:
+    """Return ``"1 row"``, ``"1,200 rows"``."""
+    return f"{n:,} row" + ("" if n == 1 else "s")
+
+
 def _print_plan(plan: Any) -> None:
     todo = plan[plan["action"] != Status.UNCHANGED]
-    print(f"plan for {len(plan)} rows: " + ", ".join(f"{k} {v}" for k, v in plan["action"].value_counts().items()))
+    print(f"Planned {_rows(len(plan))}: {counted(plan['action'].value_counts().to_dict())}.")
     for rec in todo.to_dict("records"):
         print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {rec['note']}")
         for c in [*rec["changes"], *rec["errors"], *(f"warning: {w}" for w in rec.get("warnings", []))]:
@@ -287,7 +353,8 @@ def _referrals(args: argparse.Namespace) -> int:
     pending = df[df["Status"] == "PENDING"]
     week = int((pending["DaysToExpiry"] < 7).sum())
     print(
-        f"{len(df)} invitations from {args.catalog} into {out}: {len(pending)} pending, {week} expiring within 7 days"
+        f"Wrote {len(df):,} {'invitation' if len(df) == 1 else 'invitations'} from the {args.catalog} catalog into "
+        f"{out}: {len(pending):,} pending, {week:,} of them expiring within 7 days."
     )
     for f in df.attrs.get("failures", []):
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
@@ -340,6 +407,12 @@ def _push(args: argparse.Namespace) -> int:
 
     if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates
         return _push_triage(args)
+    if _kind(args.edits) == "report":
+        _refuse_as_pipeline(args.edits, "", "push the workbook that opptoolkit pull --out wrote, once edited")
+    if _kind(args.base) != "results":  # a results workbook as the base: the export it remembers, brought up to date
+        _refuse_as_pipeline(
+            args.base, "--base ", "give the workbook or .parquet the edits were made on, or the mirror (or no --base)"
+        )
 
     pd.set_option("display.max_colwidth", 90)
     pd.set_option("display.width", 200)
@@ -459,6 +532,12 @@ def _report(args: argparse.Namespace) -> int:
     from .report import write_report
     from .storage import is_s3
 
+    if _kind(args.frame) == "triage":
+        name = Path(args.frame).name
+        _refuse_as_pipeline(args.frame, "", f"report the pipeline, and add the referrals with --referrals {name}")
+    _refuse_as_pipeline(args.frame, "", "report a workbook or .parquet from opptoolkit pull, or the mirror")
+    if args.since and Path(args.since).is_file():
+        _refuse_as_pipeline(args.since, "--since ", "give an earlier pull (a workbook or .parquet), or a date")
     df = read_frame(args.frame)
     frame: Any = args.frame if is_s3(args.frame) else Path(args.frame)
     is_mirror = is_s3(args.frame) or frame.is_dir() or frame.name == MIRROR_FILE
@@ -501,11 +580,11 @@ def _report(args: argparse.Namespace) -> int:
         ledger=args.ledger,
     )
     skipped = [name for name, v in views.items() if isinstance(v, str)]
-    print(f"report of {len(df)} opportunities: {args.html}" + (f" and {args.xlsx}" if args.xlsx else ""))
+    print(f"Wrote the report of {_opportunities(len(df))}: {args.html}" + (f" and {args.xlsx}." if args.xlsx else "."))
     if since is not None:
         when = snapshot_time(since)
         print(
-            f"  compared with {len(since)} opportunities as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}"
+            f"It is compared with {_opportunities(len(since))} as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}."
         )
     for name in skipped:
         print(f"  {name}: {views[name]}", file=sys.stderr)
@@ -618,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     >>> with Sandbox(config=SandboxConfig.fast()) as sb:  # doctest: +ELLIPSIS
     ...     main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", "O7000000001",
     ...           "--out", str(out), "--reads-per-second", "1000"])
-    pulled 1 opportunities from Sandbox into ...pipeline.parquet (... columns)
+    Pulled 1 opportunity from the Sandbox catalog into ...pipeline.parquet (... columns).
     0
     """
     parser = _Parser(
@@ -630,13 +709,17 @@ def main(argv: list[str] | None = None) -> int:
         "--verbose",
         action="count",
         default=0,
-        help="log progress (-vv: debug details of opptoolkit; botocore's request logs stay off: they carry PII)",
+        help=_VERBOSE,
     )
+    # -v after the command too (`opptoolkit pull ... -v`): each command takes it, and leaves the count
+    # given before the command alone when it is not repeated after it
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_VERBOSE)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the end-to-end demo against the embedded sandbox")
+    demo = sub.add_parser("demo", parents=[verbose], help="run the end-to-end demo against the embedded sandbox")
     demo.add_argument("--out", default="data/demo", help="folder for the demo's outputs")
     demo.set_defaults(func=_demo)
-    pull = sub.add_parser("pull", help="pull opportunities into .parquet, .xlsx or .csv")
+    pull = sub.add_parser("pull", parents=[verbose], help="pull opportunities into .parquet, .xlsx or .csv")
     _aws_options(pull)
     pull.add_argument("--out", required=True, help="pipeline.parquet | pipeline.xlsx | pipeline.csv")
     pull.add_argument(
@@ -667,7 +750,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     pull.add_argument("--drop-empty", action="store_true", help="leave out columns empty in every row")
     pull.set_defaults(func=_pull)
-    sync = sub.add_parser("sync", help="bring a mirror (a folder or s3://bucket/prefix) up to date (incremental)")
+    sync = sub.add_parser(
+        "sync", parents=[verbose], help="bring a mirror (a folder or s3://bucket/prefix) up to date (incremental)"
+    )
     sync.add_argument("mirror_path", nargs="?", metavar="MIRROR", help="folder or s3://bucket/prefix of the mirror")
     _aws_options(sync)
     sync.add_argument("--mirror", help="the same as MIRROR")
@@ -690,7 +775,9 @@ def main(argv: list[str] | None = None) -> int:
         help="read AWS's view of every mirrored opportunity again (one read each: AWS's changes have no date)",
     )
     sync.set_defaults(func=_sync)
-    push = sub.add_parser("push", help="push the changed rows of an edited sheet (or plan them with --dry-run)")
+    push = sub.add_parser(
+        "push", parents=[verbose], help="push the changed rows of an edited sheet (or plan them with --dry-run)"
+    )
     push.add_argument("edits", help="edited .xlsx / .csv (with an Id column)")
     _aws_options(push)
     push.add_argument("--ledger", default="ledger", help="folder of the Parquet ledger (resume: same folder)")
@@ -726,7 +813,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"writes per rolling 24 h (documented: {DAILY_WRITES:,})",
     )
     push.set_defaults(func=_push)
-    ref = sub.add_parser("referrals", help="AWS's engagement invitations into a triage workbook (.xlsx) or a frame")
+    ref = sub.add_parser(
+        "referrals", parents=[verbose], help="AWS's engagement invitations into a triage workbook (.xlsx) or a frame"
+    )
     _aws_options(ref)
     ref.add_argument("--out", required=True, help="triage.xlsx (decide, then `opptoolkit push triage.xlsx`) | .parquet")
     ref.add_argument(
@@ -736,7 +825,9 @@ def main(argv: list[str] | None = None) -> int:
         help="only these invitation statuses, e.g. PENDING (repeatable)",
     )
     ref.set_defaults(func=_referrals)
-    submit = sub.add_parser("submit", help="submit opportunities to AWS for review (a readiness check first)")
+    submit = sub.add_parser(
+        "submit", parents=[verbose], help="submit opportunities to AWS for review (a readiness check first)"
+    )
     submit.add_argument("ids", nargs="*", help="opportunity Ids (or --sheet)")
     submit.add_argument("--sheet", help="a sheet (.xlsx / .csv) whose Id column names them")
     _aws_options(submit)
@@ -750,7 +841,9 @@ def main(argv: list[str] | None = None) -> int:
         help="how to submit (default: StartEngagementFromOpportunityTask, as the developer guide does)",
     )
     submit.set_defaults(func=_submit)
-    rep = sub.add_parser("report", help="pipeline report: one self-contained HTML file (and an .xlsx)")
+    rep = sub.add_parser(
+        "report", parents=[verbose], help="pipeline report: one self-contained HTML file (and an .xlsx)"
+    )
     rep.add_argument("frame", help="pipeline.parquet | pipeline.xlsx | pipeline.csv | a mirror folder")
     rep.add_argument("--html", default="report.html", help="the HTML report to write")
     rep.add_argument("--xlsx", help="also write the views as a workbook, one sheet per view")
@@ -770,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rep.add_argument("--ledger", help="with --referrals: the ledger the decisions were pushed into")
     rep.set_defaults(func=_report)
-    sb = sub.add_parser("sandbox", help="run the local Partner Central Selling API")
+    sb = sub.add_parser("sandbox", parents=[verbose], help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=_port, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")
     sb.add_argument("--db", default=":memory:", help="SQLite file that keeps state across restarts")
     sb.add_argument(

@@ -152,6 +152,27 @@ class SyncResult:
             f"{sum(self.calls.values())} calls in {self.seconds:.1f}s>"
         )
 
+    def __str__(self) -> str:
+        """Say what the sync did in a sentence (what ``opptoolkit sync`` prints)."""
+        how = (
+            "a full pull"
+            if self.full
+            else f"{self.events:,} events"
+            if self.events
+            else "the changes since the last sync"
+        )
+        moved = [f"{n:,} {what}" for n, what in ((self.added, "new"), (self.updated, "updated")) if n]
+        moved += [f"{len(self.removed):,} removed"] if self.removed else []
+        moved += [f"{len(self.failures):,} not read"] if self.failures else []
+        moved += [f"{len(self.aws_failures):,} AWS views not read"] if self.aws_failures else []
+        done = ", ".join(moved) if moved else "nothing had changed"
+        calls = sum(self.calls.values())
+        return (
+            f"Synced the mirror {self.path} from the {self.catalog} catalog ({how}): {done}; "
+            f"it holds {self.total:,} {'opportunity' if self.total == 1 else 'opportunities'} "
+            f"({calls:,} {'call' if calls == 1 else 'calls'} in {self.seconds:.1f} s)."
+        )
+
 
 # -- the columnar layout --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit.cli import main
+from opptoolkit.referrals import write_triage
 
 FAST = ["--reads-per-second", "1000"]
 
@@ -276,7 +277,7 @@ def test_dry_run_exits_1_when_rows_would_not_be_sent(sb, tmp_path, capsys):
     ot.write_sheet(edited, tmp_path / "edits.csv")
     args = [*_push_args(sb, tmp_path, tmp_path / "edits.csv"), "--dry-run"]
     assert main(args) == 1
-    assert "invalid 1" in capsys.readouterr().out
+    assert "Planned 2 rows: 1 invalid and 1 to update." in capsys.readouterr().out
     ot.write_sheet(edited.head(1), tmp_path / "edits.csv")
     assert main(args) == 0  # every row is an update
     assert not sb.service.applied
@@ -296,7 +297,7 @@ def test_writes_to_aws_need_a_confirmation(sb, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
     assert main(args) == 1
     out = capsys.readouterr().out
-    assert "plan for 1 rows: update 1" in out
+    assert "Planned 1 row: 1 to update." in out
     assert not sb.service.applied
 
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
@@ -359,6 +360,13 @@ def bad(tmp_path, closed_port):
     (tmp_path / "notes.db").write_text(f"{SECRET}, not a database\n" * 100)
     pd.DataFrame({"Id": ["O1234567890"], "Project.Title": [SECRET]}).to_parquet(tmp_path / "pipeline.parquet")
     ot.write_sheet(pd.DataFrame({"Id": ["O1234567890"], "Project.Title": [SECRET]}), tmp_path / "pipeline.xlsx")
+    # the toolkit's own workbooks that are no sheet of opportunities: a report, a triage, a push's results
+    ot.write_report(pd.read_parquet(tmp_path / "pipeline.parquet"), tmp_path / "r0.html", xlsx=tmp_path / "report.xlsx")
+    write_triage(pd.DataFrame({"Id": ["inv-1"], "Decision": [""], "RejectionReason": [""]}), tmp_path / "triage.xlsx")
+    exported = pd.DataFrame({"Id": ["O1234567890"], "LastModifiedDate": pd.to_datetime(["2026-01-01T00:00Z"]),
+                             "Project.Title": [SECRET]})  # fmt: skip
+    ot.write_sheet(exported, tmp_path / "edited.xlsx", base=True)
+    ot.write_results(ot.plan_updates(tmp_path / "edited.xlsx", "Sandbox"), tmp_path / "edited.xlsx")
     return tmp_path, f"http://127.0.0.1:{closed_port}"
 
 
@@ -411,6 +419,33 @@ BAD_INPUT: dict[str, tuple[Callable[[Path, str], list[str]], str]] = {
     "--referrals of a workbook that is no triage": (
         lambda d, u: _report(d, "--referrals", str(d / "pipeline.xlsx")),
         "not a triage workbook",
+    ),
+    # files that are the toolkit's own but not what the command reads (issue #31, item 6)
+    "push of a report workbook": (lambda d, u: _push(d, u, "report.xlsx"), "is a pipeline report"),
+    "push --base of a triage": (
+        lambda d, u: [*_push(d, u, "pipeline.xlsx"), "--base", str(d / "triage.xlsx")],
+        "--base triage.xlsx is a triage workbook of AWS referrals",
+    ),
+    "push --base of a report": (
+        lambda d, u: [*_push(d, u, "pipeline.xlsx"), "--base", str(d / "report.xlsx")],
+        "--base report.xlsx is a pipeline report",
+    ),
+    "report of a triage": (
+        lambda d, u: ["report", str(d / "triage.xlsx"), "--html", str(d / "r.html")],
+        "add the referrals with --referrals triage.xlsx",
+    ),
+    "report of a report": (
+        lambda d, u: ["report", str(d / "report.xlsx"), "--html", str(d / "r.html")],
+        "report.xlsx is a pipeline report",
+    ),
+    "report of a push's results": (
+        lambda d, u: ["report", str(d / "edited.results.xlsx"), "--html", str(d / "r.html")],
+        "is the results of a push",
+    ),
+    "report --since a report": (lambda d, u: _report(d, "--since", str(d / "report.xlsx")), "is a pipeline report"),
+    "sync into a file": (
+        lambda d, u: ["sync", str(d / "pipeline.xlsx"), "--catalog", "Sandbox", "--endpoint-url", u],
+        "the mirror is a folder",
     ),
     "sandbox --port 70000": (lambda d, u: ["sandbox", "--port", "70000", "--no-seed"], "TCP port"),
     "sandbox --port -1": (lambda d, u: ["sandbox", "--port", "-1", "--no-seed"], "TCP port"),
@@ -510,5 +545,46 @@ def test_report_of_a_pull_that_matched_nothing_is_an_empty_report(sb, tmp_path, 
     assert main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--customer", "nobody at all",
                  "--out", str(out), *FAST]) == 0  # fmt: skip
     assert main(["report", str(out), "--html", str(tmp_path / "r.html"), "--xlsx", str(tmp_path / "r.xlsx")]) == 0
-    assert "report of 0 opportunities" in capsys.readouterr().out
+    assert "Wrote the report of 0 opportunities" in capsys.readouterr().out
     assert (tmp_path / "r.html").exists() and (tmp_path / "r.xlsx").exists()
+
+
+# -- sentences, and -v anywhere (issue #31, item 7) --------------------------------------------------------
+
+
+def test_help_opens_with_a_sentence_about_the_tool(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    first = out.split("\n\n")[1]  # after the usage lines
+    assert first.startswith("Your AWS Partner Central opportunities from the command line."), first
+    assert "``" not in out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize(("flag", "level"), [("-v", logging.INFO), ("-vv", logging.DEBUG)])
+def test_verbose_before_or_after_the_command(sb, tmp_path, where, flag, level):
+    ident = sb.records("Sandbox")[0]["Id"]
+    pull = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", ident,
+            "--out", str(tmp_path / "p.parquet"), *FAST]  # fmt: skip
+    logging.getLogger("opptoolkit").setLevel(logging.WARNING)
+    assert main([flag, *pull] if where == "before" else [*pull, flag]) == 0
+    assert logging.getLogger("opptoolkit").getEffectiveLevel() == level
+    assert logging.getLogger("botocore").getEffectiveLevel() == logging.WARNING
+
+
+def test_pull_and_sync_say_what_they_did_in_a_sentence(sb, tmp_path, capsys):
+    ident = sb.records("Sandbox")[0]["Id"]
+    out = tmp_path / "p.parquet"
+    assert main(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--id", ident,
+                 "--out", str(out), *FAST]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert said.startswith(f"Pulled 1 opportunity from the Sandbox catalog into {out} (") and said.endswith(".\n")
+    sync = ["sync", str(tmp_path / "m"), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, *FAST]
+    assert main(sync) == 0
+    said = capsys.readouterr().out.strip()
+    assert said.startswith(f"Synced the mirror {tmp_path / 'm'} from the Sandbox catalog (a full pull): 300 new; ")
+    assert "it holds 300 opportunities" in said and "<" not in said and said.endswith(" s).")
+    assert main(sync) == 0
+    said = capsys.readouterr().out
+    assert "(the changes since the last sync): nothing had changed; it holds 300 opportunities" in said
