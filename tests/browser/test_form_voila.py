@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import opptoolkit as ot
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "pipeline_workspace.ipynb"
@@ -153,4 +154,11 @@ def test_pick_edit_see_the_error_save_and_see_the_saved_record(page, voila, tmp_
     page.locator(".lm-TabBar-tab", has_text="Report").click()
     report = page.frame_locator("iframe.ot-report")
     assert report.locator("h1").inner_text(timeout=90_000) == "Partner Central pipeline"
+    # drawn from the full records, not ListOpportunities' summaries (which have no next steps: every open
+    # record was "stale", issue #31), and in words: no keyword argument or function name on the page
+    full = ot.report.headline(ot.to_frame(sb.records("Sandbox"))).set_index("figure")["value"]
+    stale = report.locator(".card", has_text="Stale next steps").locator(".value").inner_text()
+    assert stale == f"{full['Stale next steps']:,.0f}", (stale, full["Stale next steps"])
+    page_text = report.locator("body").inner_text()
+    assert not any(code in page_text for code in ("fx=", "--fx", "as_of", "read_mirror", "since=")), page_text
     page.screenshot(path=shots / "report.png")
