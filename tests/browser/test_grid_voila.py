@@ -107,8 +107,8 @@ def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, 
             warnings.warn(f"the page did not render in 90 s; loading again\n{_why(page, tmp_path)}", stacklevel=1)
     page.locator(".lm-TabBar-tab", has_text="Edit many").click()
     page.wait_for_selector(".ot-grid .lm-DataGrid", state="visible", timeout=30_000)
-    # the same grid, built here from the same records: where its cells are drawn
-    df = ot.read_opportunities("Sandbox", client=sb.client(), summary_only=True, progress=False)
+    # the same grid, built here from the same (full) records: where its cells are drawn
+    df = ot.read_opportunities("Sandbox", client=sb.client(), progress=False, reads_per_second=1000)
     mine = ot.edit_opportunities(df, "Sandbox")
     # filter: the record's stage, pending submission; the rows shown are those of the frame, in its order
     stage = record["LifeCycle"]["Stage"]
