@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -43,7 +42,7 @@ from .mirror import read_mirror
 from .plan import changes
 from .push import push_updates
 from .rules import ACTION_REQUIRED, ASSOCIATED, LOCKED_STATUSES, editable_fields, validate_payload
-from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, label_for, split_column
+from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, in_labels, label_for, split_column
 
 if TYPE_CHECKING:
     import boto3
@@ -100,37 +99,9 @@ def _short_label(column: str, section: str) -> str:
     return label
 
 
-_PATH_RE = re.compile(r"\b[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)*\b")
-
-
-@functools.cache
-def _named_paths() -> dict[str, str]:
-    """Map the model's paths, and its camel-case leaf names that name one field ("ReviewStatus"), to their paths."""
-    paths = {p: p for p in get_schema().fields}
-    leaves: dict[str, list[str]] = {}
-    for path in paths:
-        leaf = path.rsplit(".", 1)[-1]
-        if re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", leaf):
-            leaves.setdefault(leaf, []).append(path)
-    return {**{k: v[0] for k, v in leaves.items() if len(v) == 1}, **paths}
-
-
-def in_words(text: str) -> str:
-    """Name the model's fields a rule's message mentions by their labels ("LifeCycle.Stage" -> "Stage")."""
-    named = _named_paths()
-
-    def word(m: re.Match[str]) -> str:
-        if m.group(0) not in named:
-            return m.group(0)
-        label = label_for(named[m.group(0)])  # mid-sentence: lower case, but for an acronym ("AWS account id")
-        return label if label.split()[0].isupper() else label[:1].lower() + label[1:]
-
-    return _PATH_RE.sub(word, text)
-
-
 def problem_sentence(label: str, p: Problem) -> str:
     """Return a problem in plain words, naming the field by its label ("Customer website is required ...")."""
-    msg = in_words(p.message)
+    msg = in_labels(p.message)
     return f"{label} {msg}" if msg[:1].islower() else f"{label}: {msg}"
 
 
@@ -490,7 +461,7 @@ class OpportunityForm:
             reason = reasons[col]
             fw.disable(reason)
             if reason and fw.kind != "readonly" and self.section_of.get(col) != READ_ONLY:
-                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(in_words(reason))}</span>"
+                fw.error.value = f"<span style='color:#888;font-size:11px'>{html.escape(in_labels(reason))}</span>"
 
     def _review_said(self, status: Any) -> str:
         """Return AWS's review of the record (its reason and comments) as the box above the fields, or ``""``."""

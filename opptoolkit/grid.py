@@ -53,12 +53,12 @@ from ._values import display, is_blank
 from ._workbook import choices, layout
 from .client import fetch_opportunity
 from .exceptions import OpptoolkitError, Problem
-from .form import OpportunityForm, edit_opportunity, in_words, problem_sentence
+from .form import OpportunityForm, edit_opportunity, problem_sentence
 from .frame import to_frame
 from .plan import Row, resolve
 from .push import plan_updates, push_updates
 from .rules import editable_fields
-from .schema import ID, Catalog, Field, Schema, compile_pattern, get_schema, label_for
+from .schema import ID, Catalog, Field, Schema, compile_pattern, get_schema, in_labels, label_for
 
 if TYPE_CHECKING:
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
@@ -407,7 +407,7 @@ class OpportunityGrid:
         why = self._fixed(column) or editable_fields(None if is_blank(status) else str(status), [column])[column]
         if why is not None:
             raise OpptoolkitError(
-                f"row {row}, {self.labels[column]}: not editable: {in_words(why)} (ACTION_NOT_PERMITTED)"
+                f"row {row}, {self.labels[column]}: not editable: {in_labels(why)} (ACTION_NOT_PERMITTED)"
             )
         new = None if is_blank(value) else str(value).strip() or None
         self.edited.at[row, column] = new
@@ -807,7 +807,7 @@ class OpportunityGrid:
             )
         if status in (Status.SKIPPED, Status.UNCHANGED):
             return "already so on Partner Central: nothing sent"
-        message = in_words(str(r.get("error_message") or status))
+        message = in_labels(str(r.get("error_message") or status))
         code = r.get("error_code") or r.get("reason")
         return f"{status}: {message}" + (f" ({code})" if code else "")
 

@@ -37,6 +37,7 @@ __all__ = [
     "Schema",
     "StructList",
     "get_schema",
+    "in_labels",
     "output_schema",
     "service_model",
 ]
@@ -243,6 +244,42 @@ def label_for(path_or_column: str) -> str:
     words = [_ACRONYMS.get(w, w) for w in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+_PATH_RE = re.compile(r"\b[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)*\b")
+
+
+@functools.cache
+def _named_paths() -> dict[str, str]:
+    """Map the model's paths, and its camel-case leaf names that name one field ("ReviewStatus"), to their paths."""
+    paths = {p: p for p in get_schema().fields}
+    leaves: dict[str, list[str]] = {}
+    for path in paths:
+        leaf = path.rsplit(".", 1)[-1]
+        if re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", leaf):
+            leaves.setdefault(leaf, []).append(path)
+    return {**{k: v[0] for k, v in leaves.items() if len(v) == 1}, **paths}
+
+
+def in_labels(text: str) -> str:
+    """Name the model's fields a message mentions by their labels, as a sheet's header and the form name them.
+
+    Examples
+    --------
+    >>> in_labels("is required when LifeCycle.Stage is 'Closed Lost'")
+    "is required when stage is 'Closed Lost'"
+    >>> in_labels("is required unless NationalSecurity is 'Yes'")
+    "is required unless national security is 'Yes'"
+    """
+    named = _named_paths()
+
+    def word(m: re.Match[str]) -> str:
+        if m.group(0) not in named:
+            return m.group(0)
+        label = label_for(named[m.group(0)])  # mid-sentence: lower case, but for an acronym ("AWS account id")
+        return label if label.split()[0].isupper() else label[:1].lower() + label[1:]
+
+    return _PATH_RE.sub(word, text)
 
 
 _LENGTH_ONLY = re.compile(r"\(\?s\)\.\{(\d+),(\d+)\}")
