@@ -35,6 +35,7 @@ from .report import write_report
 from .rules import validate_payload
 from .schema import Catalog, Field, Schema, get_schema, label_for
 from .sheets import Extra, Headers, read_sheet, to_excel, write_sheet
+from .template import write_template
 
 if TYPE_CHECKING:
     from .form import OpportunityForm, edit_opportunity
@@ -123,6 +124,7 @@ __all__ = [
     "write_report",
     "write_results",
     "write_sheet",
+    "write_template",
     "write_triage",
 ]
 

@@ -233,6 +233,20 @@ def _pull(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _template(args: argparse.Namespace) -> int:
+    from .template import column_needs, write_template
+
+    _writable(Path(args.out), (".xlsx",))
+    out = write_template(args.out, args.catalog, endpoint_url=args.endpoint_url)
+    needs = column_needs()
+    required = sum(n.kind == "required" for n in needs.values())
+    print(
+        f"Wrote {out}, a workbook to create opportunities from: {required} required columns (orange) and "
+        f"{len(needs) - required} needed when another column says so (yellow); its Read me says how to push it."
+    )
+    return 0
+
+
 def _solutions(args: argparse.Namespace, client: Any) -> Any:
     """Read the partner's solutions for the workbook's Solutions sheet; None (with a warning) when they cannot be."""
     import botocore.exceptions as bce
@@ -750,6 +764,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     pull.add_argument("--drop-empty", action="store_true", help="leave out columns empty in every row")
     pull.set_defaults(func=_pull)
+    tpl = sub.add_parser(
+        "template", parents=[verbose], help="write an empty workbook to create opportunities from (new.xlsx)"
+    )
+    tpl.add_argument("out", metavar="OUT.xlsx", help="the workbook to write")
+    tpl.add_argument("--catalog", required=True, choices=_catalogs() or None, help="the catalog to push it to")
+    tpl.add_argument("--endpoint-url", help="a sandbox endpoint the Read me's push command names")
+    tpl.set_defaults(func=_template)
     sync = sub.add_parser(
         "sync", parents=[verbose], help="bring a mirror (a folder or s3://bucket/prefix) up to date (incremental)"
     )
