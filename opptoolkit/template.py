@@ -43,6 +43,7 @@ _EVERY_OPPORTUNITY = (
 _REQUIRED_TEXT = "This is a required field"
 REQUIRED_FILL = "F8CBAD"  # orange: a header the push needs filled
 CONDITIONAL_FILL = "FFE699"  # yellow: needed when another column says so
+_MIN_WIDTH = 18  # an empty column as wide as a typical value, not as its header's longest word
 _ROWS = 500  # rows with dropdowns and input messages, ready to type into
 
 
@@ -197,10 +198,12 @@ def write_template(
     if path.suffix.lower() != ".xlsx":
         raise OpptoolkitError(f"{path.name}: a template is an .xlsx workbook (name it e.g. new.xlsx)")
     columns = creatable_columns()
-    first = [c for c in (*_EVERY_OPPORTUNITY, P.STAGE, f"{P.SPEND}[0].CurrencyCode") if c in columns]
+    needs = column_needs()
+    # what every opportunity has, then what the push needs, then the rest in the model's order
+    first = [c for c in (*_EVERY_OPPORTUNITY, P.STAGE) if c in columns]
+    first += [c for c, n in needs.items() if n.kind == "required" and c not in first]
     ordered = first + [c for c in columns if c not in first]
     write_sheet(pd.DataFrame({c: pd.Series([], dtype=object) for c in ordered}), path, columns=ordered)
-    needs = column_needs()
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     last = rows + 1
@@ -214,6 +217,7 @@ def write_template(
             doc = cell.comment.text if cell.comment is not None else ""
             cell.comment = Comment(f"{need.said}\n\n{doc}"[:1000], "opptoolkit")
         letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, _MIN_WIDTH)
         for dv in ws.data_validations.dataValidation:
             if str(dv.sqref) == f"{letter}2":
                 dv.sqref = f"{letter}2:{letter}{last}"

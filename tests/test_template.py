@@ -131,3 +131,14 @@ def test_a_template_is_an_xlsx_and_its_catalog_is_explicit(tmp_path):
         write_template(tmp_path / "new.csv", "AWS")
     with pytest.raises(TypeError):
         write_template(tmp_path / "new.xlsx")  # type: ignore[call-arg]  # no default catalog
+
+
+def test_a_template_filled_and_saved_by_libreoffice_plans_its_creates(tmp_path, resave):
+    out = write_template(tmp_path / "new.xlsx", "Sandbox")
+    _fill(out, [_new_row()])
+    again = resave(out)
+    plan = ot.plan_updates(again, "Sandbox")
+    assert plan["action"].tolist() == ["create"], plan.to_dict("records")
+    head = {str(c.value): c for c in load_workbook(again).worksheets[0][1]}
+    assert head[label_for("Customer.Account.CompanyName")].fill.fgColor.rgb[-6:] == REQUIRED_FILL
+    assert head[label_for("LifeCycle.ClosedLostReason")].fill.fgColor.rgb[-6:] == CONDITIONAL_FILL
