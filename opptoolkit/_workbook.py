@@ -408,7 +408,9 @@ def read_me(
         ),
         (
             "Keep the columns Id and Last modified date: they say which record a row is and which version you edited. "
-            "Do not merge or add rows; you may sort and filter, and add columns of your own (they are never sent).",
+            "Do not merge rows; you may sort and filter. A row you add without an Id is a new opportunity. A column "
+            "of your own (notes) is refused by the push, so that a mistyped header cannot lose its edits: push "
+            "with --extra keep (extra='keep' in Python) to keep such columns, never sent.",
             False,
         ),
         ("", False),

@@ -195,6 +195,21 @@ def test_the_read_me_says_how_to_edit_what_blank_means_and_how_to_push(book, sam
         assert words in text
 
 
+def test_what_the_read_me_says_of_columns_of_ones_own_is_what_the_push_does(book, exported, tmp_path):
+    """It said "add columns of your own (they are never sent)", which the push then refused (issue #31)."""
+    text = " ".join(str(r[0]) for r in book["Read me"].iter_rows(values_only=True) if r and r[0])
+    assert "--extra keep" in text and "never sent)" not in text
+    wb = openpyxl.load_workbook(exported)
+    ws = wb.worksheets[0]
+    ws.cell(1, ws.max_column + 1, "My notes")
+    ws.cell(2, ws.max_column, "call Ana first")
+    wb.save(tmp_path / "with-notes.xlsx")
+    with pytest.raises(ot.SheetError, match="My notes: INVALID_VALUE: unknown column"):
+        ot.plan_updates(tmp_path / "with-notes.xlsx", "Sandbox")
+    plan = ot.plan_updates(tmp_path / "with-notes.xlsx", "Sandbox", extra="keep", base=exported)
+    assert set(plan["action"]) == {"unchanged"}
+
+
 @pytest.mark.parametrize("which", ["written", "resaved"])
 def test_the_workbook_still_reads_back_exactly(which, sample, exported, request, expected_payloads):
     path = exported if which == "written" else request.getfixturevalue("resaved")
