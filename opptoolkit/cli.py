@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ._status import Status, counted
-from ._values import did_you_mean, spelling_key
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
@@ -117,20 +116,15 @@ def _port(text: str) -> int:
 def _one_of(operation: str, member: str, what: str) -> Callable[[str], str]:
     """Return an ``argparse`` type: one of the model's values of an operation's input member (its items', for a list).
 
-    Spelling aside (``pending`` is ``PENDING``); a near miss has a "did you mean".
+    Spelling aside (``pending`` is ``PENDING``); a near miss has a "did you mean" (:func:`opptoolkit.rules.input_value`).
     """
-    from .schema import service_model
+    from .rules import input_value
 
     def parse(text: str) -> str:
-        shape: Any = service_model().operation_model(operation).input_shape.members[member]  # type: ignore[union-attr]
-        allowed: list[str] = list(getattr(shape, "member", shape).enum)
-        same = [v for v in allowed if spelling_key(v) == spelling_key(text)]
-        if len(same) == 1:
-            return same[0]
-        hint = did_you_mean(text, allowed)
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not {what}: one of {', '.join(allowed)}" + (f"; {hint}" if hint else "")
-        )
+        try:
+            return input_value(operation, member, text, what)
+        except OpptoolkitError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
     return parse
 

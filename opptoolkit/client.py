@@ -21,6 +21,7 @@ from .connection import Connection, as_connection, calls_since, get_client
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
+from .rules import input_value
 from .schema import AWS_PREFIX, Catalog, output_schema, service_model
 from .wire import decode_text, map_text
 
@@ -77,6 +78,10 @@ def _list_params(
     ):
         if values:
             p[member] = list(values)
+    # a stage or review status the model does not list: said with a "did you mean" before any call is spent
+    for member, what in (("LifeCycleStage", "a stage"), ("LifeCycleReviewStatus", "a review status")):
+        if member in p:
+            p[member] = [input_value("ListOpportunities", member, str(v), what) for v in p[member]]
     for member, after, before, conv in (
         ("LastModifiedDate", modified_after, modified_before, _ts),
         ("CreatedDate", created_after, created_before, _ts),

@@ -25,8 +25,8 @@ from botocore.model import ListShape, Shape, StructureShape
 from . import fields as P
 from ._address import NO_POSTAL_CODE, describe_postal_formats, postal_code_fits
 from ._patterns import describe, example, example_date
-from ._values import closest, is_blank
-from .exceptions import Problem
+from ._values import closest, did_you_mean, is_blank, spelling_key
+from .exceptions import OpptoolkitError, Problem
 from .schema import ID, Schema, compile_pattern, get_schema, is_date_pattern, label_for, length_bounds, template
 from .wire import input_shape
 
@@ -38,6 +38,7 @@ __all__ = [
     "edit_refusal",
     "editable_fields",
     "flatten_payload",
+    "input_value",
     "model_problems",
     "payload_warnings",
     "related_of_row",
@@ -235,6 +236,35 @@ def documented_range(path: str) -> tuple[int, int] | None:
     f = get_schema().fields.get(path)
     m = re.search(r"Valid values range from (\d+) to (\d+)", f.doc) if f is not None else None
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def input_value(operation: str, member: str, text: str, what: str) -> str:
+    """Return ``text`` as the model spells one value of an operation's input member (an item's, for a list).
+
+    A filter checked before any call is spent on it: spelling aside (``qualified`` is ``Qualified``), a value
+    the model does not list is refused with the values it does, and a "did you mean" for a near miss.
+
+    Raises
+    ------
+    OpptoolkitError
+        ``text`` is none of the member's values.
+
+    Examples
+    --------
+    >>> input_value("ListOpportunities", "LifeCycleStage", "closed lost", "a stage")
+    'Closed Lost'
+    >>> input_value("ListOpportunities", "LifeCycleStage", "Qualifed", "a stage")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    opptoolkit.exceptions.OpptoolkitError: 'Qualifed' is not a stage: one of Prospect, ...; did you mean 'Qualified'?
+    """
+    shape: Any = input_shape(operation).members[member]
+    allowed: list[str] = list(getattr(shape, "member", shape).enum)
+    same = [v for v in allowed if spelling_key(v) == spelling_key(text)]
+    if len(same) == 1:
+        return same[0]
+    hint = did_you_mean(text, allowed)
+    raise OpptoolkitError(f"{text!r} is not {what}: one of {', '.join(allowed)}" + (f"; {hint}" if hint else ""))
 
 
 _SPEND_CURRENCY = f"{P.SPEND}[].CurrencyCode"

@@ -231,3 +231,15 @@ def test_the_form_reads_and_reloads_decoded_text(sb, tmp_path):
     assert form.base["Customer.Account.CompanyName"] == "Jones & Co: GmbH"
     with pytest.raises(ot.OpptoolkitError, match="not found"):
         ot.edit_opportunity("O1", "Sandbox", endpoint_url=sb.endpoint_url, ledger=tmp_path)
+
+
+def test_a_misspelled_filter_is_refused_before_any_call_with_a_did_you_mean(sb):
+    """It used to spend a ListOpportunities call and answer a raw ValidationException (issue #31)."""
+    with pytest.raises(ot.OpptoolkitError, match=r"'Qualifed' is not a stage: one of .*; did you mean 'Qualified'\?"):
+        ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, stages=["Qualifed"], progress=False)
+    with pytest.raises(ot.OpptoolkitError, match="did you mean 'Approved'"):
+        ot.list_opportunities("Sandbox", client=sb.client(), review_statuses=["Aproved"])
+    assert sb.service.calls.get("ListOpportunities", 0) == 0
+    df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, stages=["closed lost"], summary_only=True,
+                               progress=False, reads_per_second=1000)  # fmt: skip
+    assert len(df) and set(df["LifeCycle.Stage"]) == {"Closed Lost"}
