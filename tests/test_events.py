@@ -130,7 +130,7 @@ def test_a_file_of_events_and_the_scheduled_command(sb, tmp_path, capsys):
     capsys.readouterr()
     assert main(["sync", str(mirror), *base, "--events", str(events)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "3 events" in out[0] and "1 calls" in out[0]  # one summary line
+    assert len(out) == 1 and "(3 events)" in out[0] and "(1 call in" in out[0]  # one summary line
     assert main(["sync", str(mirror), *base, "--events", str(events)]) == 0  # idempotent
     assert ot.read_mirror(mirror).set_index("Id").loc[ident, "Project.Title"] == "From a file of events"
     sb.service.config.fault_rate, sb.service.config.fault_operations = 1.0, frozenset({"GetOpportunity"})

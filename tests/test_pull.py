@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_cli_pull_and_sync(sb, tmp_path, capsys):
     out = tmp_path / "pipeline.xlsx"
     rc = cli(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--out", str(out),
               "--stage", "Qualified", "--reads-per-second", "1000", "--headers", "label"])  # fmt: skip
-    assert rc == 0 and "pulled" in capsys.readouterr().out
+    assert rc == 0 and re.match(r"Pulled \d+ opportunities from the Sandbox catalog into ", capsys.readouterr().out)
     df = ot.read_sheet(out)
     assert set(df["LifeCycle.Stage"]) == {"Qualified"}
     rc = cli(["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--out", str(tmp_path / "p.parquet"),
@@ -173,7 +174,7 @@ def test_cli_pull_and_sync(sb, tmp_path, capsys):
     assert rc == 0 and len(pd.read_parquet(tmp_path / "p.parquet")) == 300
     rc = cli(["sync", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--mirror", str(tmp_path / "m"),
               "--reads-per-second", "1000"])  # fmt: skip
-    assert rc == 0 and "full pull of Sandbox" in capsys.readouterr().out
+    assert rc == 0 and "from the Sandbox catalog (a full pull)" in capsys.readouterr().out
 
 
 # -- HTML entities: decoded exactly once on every read ------------------------------------------
