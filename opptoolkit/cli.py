@@ -518,6 +518,8 @@ def _submit(args: argparse.Namespace) -> int:
         task = f" task {r['task_id']} {r['task_status']} engagement {r['engagement_id']}" if r["task_id"] else ""
         problem = f" {r['error_code']}: {r['error_message']}" if r["error_code"] else ""
         print(f"  {where}{r['row']} {_short(r['Id'])} [{r['status']}]{task}{problem}")
+        for w in r["warnings"]:
+            print(f"    warning: {w}")
     return 1 if (~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED])).any() else 0
 
 
