@@ -132,6 +132,92 @@ def test_an_aws_sample_runs_against_the_sandbox(tmp_path, script, swaps):
     assert done.returncode == 0 and "'Error': {" not in output, output[-3000:]
 
 
+#: The sample UI's pages call these API functions of python_preview/sampleUI (app.py's /api/... routes); this driver
+#: (ours, written into the copy) calls each as its route does, in the order an analyst's session would, and prints
+#: what each answered: an ``error`` member is how they report a failure (app.py answers it as HTTP 500).
+UI_DRIVER = """
+import json, sys
+import associate_opportunity_api, create_aws_opportunity_api, create_opportunity_api, get_engagement_invitation
+import get_opportunity, list_engagement_invitations, list_opportunities_noPaging, list_solutions
+import simulate_action_required_api, simulate_approval_api, start_engagement_by_accepting_invitation_task
+import start_engagement_from_opportunity_api, update_opportunity_stage_api
+
+ids, out = json.loads(sys.argv[1]), {}
+
+
+def step(name, call):
+    try:
+        result = call()
+    except Exception as e:  # app.py answers "Server error: ..."
+        result = {"error": f"{type(e).__name__}: {e}"}
+    failed = isinstance(result, dict) and "error" in result
+    out[name] = str(result["error"])[:600] if failed else None
+    return None if failed else result
+
+
+def payload(module, path):  # the page's default payload (prepare_default_payload), posted back as it is
+    with open(path, encoding="utf-8") as f:
+        return json.loads(json.loads(module.prepare_default_payload(f.read())))
+
+
+step("list_opportunities", list_opportunities_noPaging.get_list_of_opportunities)
+step("list_solutions", list_solutions.get_list_of_solutions)
+step("list_engagement_invitations", list_engagement_invitations.list_engagement_invitations)
+step("get_engagement_invitation",
+     lambda: get_engagement_invitation.get_opportunity_engagement_invitation(ids["invitation"]))
+made = step("create_opportunity", lambda: create_opportunity_api.create_opportunity_with_payload(
+    payload(create_opportunity_api, "create_opportunity/createOpportunity.json")))
+new = (made or {}).get("create_response", {}).get("Id") or ids["draft"]
+step("get_opportunity", lambda: get_opportunity.get_opportunity(new))
+step("associate_opportunity",
+     lambda: associate_opportunity_api.associate_opportunity_with_entity(new, "Solutions", ids["solution"]))
+step("start_engagement_from_opportunity",
+     lambda: start_engagement_from_opportunity_api.start_engagement_from_opportunity(new))
+step("simulate_approval", lambda: simulate_approval_api.get_and_update_opportunity(new))
+step("update_opportunity_stage", lambda: update_opportunity_stage_api.update_opportunity_stage(new, "Committed"))
+step("simulate_action_required", lambda: simulate_action_required_api.get_and_update_opportunity(ids["submitted"]))
+step("create_aws_opportunity", lambda: create_aws_opportunity_api.create_opportunity_with_payload(
+    payload(create_aws_opportunity_api, "create_opportunity/createOpportunity_aws.json")))
+step("accept_engagement_invitation", lambda: (
+    start_engagement_by_accepting_invitation_task.start_engagement_by_accepting_invitation_task(ids["invitation"])))
+print(json.dumps({"steps": out, "created": new}))
+"""
+
+
+def test_the_sample_uis_api_functions_run_against_the_sandbox(tmp_path):
+    root = _root()
+    work = tmp_path / "sampleUI"
+    shutil.copytree(root / "python_preview" / "sampleUI", work, ignore=shutil.ignore_patterns("static", "templates"))
+    (work / "_driver.py").write_text(UI_DRIVER, encoding="utf-8")
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        ids = _ids(sb)
+        ids["submitted"] = next(r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Submitted")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING": sb.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        done = subprocess.run(
+            [sys.executable, "_driver.py", json.dumps(ids)], cwd=work, env=env, capture_output=True, text=True,
+            timeout=300, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        created = sb.record("Sandbox", answer["created"])
+        submitted = sb.record("Sandbox", ids["submitted"])
+    failed = {step: why for step, why in answer["steps"].items() if why is not None}
+    assert failed == {}
+    assert len(answer["steps"]) == 13
+    # the page's opportunity was created, associated, submitted, approved (simulated) and moved to Committed
+    assert created is not None and answer["created"] != ids["draft"]
+    assert created["LifeCycle"]["ReviewStatus"] == "Approved" and created["LifeCycle"]["Stage"] == "Committed"
+    assert created["RelatedEntityIdentifiers"]["Solutions"] == [ids["solution"]]
+    assert submitted is not None and submitted["LifeCycle"]["ReviewStatus"] == "Action Required"
+
+
 #: privateOfferAutomationAndOpportunityAssociation, steps 3, 4 and 6 in the order its README runs them (steps 1, 2
 #: and 5 call the Marketplace Catalog and Agreement APIs): they pass ids along in shared_env.json
 PRIVATE_OFFER_STEPS = [
