@@ -908,7 +908,7 @@ def run_calls(
     """
     calls = list(calls)
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger, create=not dry_run)
+    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, checks={**CHECKS, **(checks or {})}, dry_run=dry_run)
     with book.lock() if not dry_run else nullcontext(), pacer.attached(client), _interruptible(runner):

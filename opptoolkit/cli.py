@@ -135,12 +135,17 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.out)
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _session(args: argparse.Namespace) -> Any:
+    """Return the session of ``--profile`` (None: the standard credential chain)."""
     import boto3
 
+    return boto3.Session(profile_name=args.profile) if args.profile else None
+
+
+def _client(args: argparse.Namespace, session: Any = None) -> Any:
     from .connection import get_client
 
-    session = boto3.Session(profile_name=args.profile) if args.profile else None
+    session = session if session is not None else _session(args)
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
 
 
@@ -383,11 +388,13 @@ def _push_triage(args: argparse.Namespace) -> int:
             raise OpptoolkitError(
                 f"{n} decisions for the live AWS catalog need a confirmation: run in a terminal, or pass --yes"
             )
+    session = _session(args)
     result = push_decisions(
         triage,
         args.catalog,
         ledger=args.ledger,
-        client=_client(args),
+        client=_client(args, session),
+        boto3_session=session,  # an s3:// ledger's too
         dry_run=args.dry_run,
         writes_per_second=args.writes_per_second,
         reads_per_second=args.reads_per_second,
@@ -437,7 +444,8 @@ def _push(args: argparse.Namespace) -> int:
         _print_plan(plan)
         _results(args, plan)
         return 1 if plan["action"].isin(_NOT_SENT).any() else 0
-    client = _client(args)
+    session = _session(args)
+    client = _client(args, session)
     if not _confirmed(args, client):
         print("nothing sent", file=sys.stderr)
         return 1
@@ -450,6 +458,7 @@ def _push(args: argparse.Namespace) -> int:
             blank=args.blank,
             extra=args.extra,
             client=client,
+            boto3_session=session,  # an s3:// ledger's too
             writes_per_second=args.writes_per_second,
             reads_per_second=args.reads_per_second,
             daily_write_budget=args.daily_write_budget,
@@ -501,6 +510,7 @@ def _submit(args: argparse.Namespace) -> int:
         raise OpptoolkitError("give opportunity Ids or --sheet, not both")
     if not args.sheet and not args.ids:
         raise OpptoolkitError("name the opportunities to submit: their Ids, or --sheet with an Id column")
+    session = _session(args)
     result = submit_opportunities(
         targets,
         args.catalog,
@@ -508,7 +518,8 @@ def _submit(args: argparse.Namespace) -> int:
         visibility=args.visibility,
         ledger=args.ledger,
         operation=args.operation,
-        client=_client(args),
+        client=_client(args, session),
+        boto3_session=session,  # an s3:// ledger's too
         reads_per_second=args.reads_per_second,
     )
     print(f"submitted {len(result)}: {_counted(result['status'])}; ledger: {args.ledger}")

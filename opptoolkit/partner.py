@@ -391,7 +391,7 @@ def submit_opportunities(
         raise ValueError(f"operation must be one of {SUBMIT_OPERATIONS}")
     pairs = _ids(opportunities)
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger, create=not dry_run)
+    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
     runner = CallRunner(client, book, daily_write_budget, dry_run=dry_run)
     with book.lock() if not dry_run else nullcontext(), pacer.attached(client):
@@ -599,6 +599,7 @@ def assign_opportunities(
         calls,
         ledger=ledger,
         client=_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url),
+        boto3_session=boto3_session,  # the ledger's, when it is on S3
         dry_run=dry_run,
         writes_per_second=writes_per_second,
         reads_per_second=reads_per_second,

@@ -939,7 +939,14 @@ def push_updates(
     rows = edit.rows()
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     job = _PushRun(
-        client, catalog, Ledger(ledger, create=not dry_run), bases, blank, today, dry_run, max_merge_attempts
+        client,
+        catalog,
+        Ledger(ledger, create=not dry_run, boto3_session=boto3_session),
+        bases,
+        blank,
+        today,
+        dry_run,
+        max_merge_attempts,
     )
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
 

@@ -207,7 +207,12 @@ def _text(value: Any) -> str:
 
 
 def decision_calls(
-    df: pd.DataFrame, catalog: Catalog, *, ledger: str | Path | None = None, now: datetime | None = None
+    df: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    ledger: str | Path | None = None,
+    now: datetime | None = None,
+    boto3_session: boto3.Session | None = None,
 ) -> list[Any]:
     """Return the calls a triage frame's ``Decision`` column asks for (see :func:`push_decisions`).
 
@@ -215,7 +220,7 @@ def decision_calls(
     sent): an expired invitation (``Status`` EXPIRED, or ``ExpirationDate`` past as read), one already
     answered, an unknown decision, a rejection reason outside the model's documented values
     (:func:`rejection_reasons`). With ``ledger``, a call it holds as succeeded is left to the runner,
-    which skips it.
+    which skips it; an ``s3://`` ledger is read with ``boto3_session`` (default: the standard chain).
     """
     from ._calls import Call, failed_tries
     from .exceptions import Problem
@@ -224,7 +229,7 @@ def decision_calls(
     if DECISION not in df.columns:
         raise OpptoolkitError(f"the triage has no {DECISION} column: write accept or reject in it")
     stamp = pd.Timestamp(now or datetime.now(UTC))
-    book = Ledger(ledger) if ledger is not None else None
+    book = Ledger(ledger, boto3_session=boto3_session) if ledger is not None else None
     done = {op: book.latest_by_key(op) for op in (_ACCEPT_OP, _REJECT_OP)} if book is not None else {}
     # a task settled FAILED answers its ClientToken with the same failure: a rerun salts a fresh one
     tries = failed_tries(book, _ACCEPT_OP) if book is not None else {}
@@ -339,7 +344,7 @@ def push_decisions(
     from ._calls import run_calls
 
     df = read_triage(triage) if isinstance(triage, (str, Path)) else triage
-    calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now)
+    calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now, boto3_session=boto3_session)
     res = run_calls(
         calls,
         ledger=ledger,

@@ -11,11 +11,14 @@ import sys
 import time
 from datetime import timedelta
 
+import boto3
 import pandas as pd
 import pytest
 
 import opptoolkit as ot
+from opptoolkit.cli import main
 from opptoolkit.ledger import Ledger, LedgerEntry, read_ledger
+from opptoolkit.referrals import DECISION
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 from opptoolkit.storage import Precondition, S3Place
 
@@ -178,3 +181,59 @@ def test_writes_answered_500_after_they_landed_are_applied_once_through_an_s3_le
         result = ot.push_updates(edited, "Sandbox", ledger=f"{s3}/l", base=export, endpoint_url=sb.endpoint_url, **FAST)
         assert set(result["status"]) == {"succeeded"}
         assert sb.service.applied == {i: 1 for i in edited["Id"]}
+
+
+@pytest.fixture
+def team(s3, tmp_path, monkeypatch) -> boto3.Session:
+    """A named profile, the only credentials there are: the default chain finds none."""
+    creds = tmp_path / "credentials"
+    creds.write_text("[team]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    (tmp_path / "config").write_text("[profile team]\nregion = us-east-1\n")
+    for name, value in {
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    return boto3.Session(profile_name="team")
+
+
+def test_every_write_verb_reaches_an_s3_ledger_with_its_own_session(sb, export, s3, team, tmp_path):
+    """push, submit, assign and the referral decisions open an s3:// ledger with the session they were given
+    (``--profile``), not the default credential chain, which has none here."""
+    uri = f"{s3}/ledger"
+    edited = export.loc[_editable(export, 2)].copy()
+    edited["LifeCycle.NextSteps"] = ["Call the CFO", "Send the proposal"]
+    kw = dict(ledger=uri, endpoint_url=sb.endpoint_url, boto3_session=team, **FAST)
+    assert set(ot.push_updates(edited, "Sandbox", base=export, **kw)["status"]) == {"succeeded"}
+    pending = [r["Id"] for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"]
+    assert len(ot.submit_opportunities(pending[:1], "Sandbox", involvement_type="Co-Sell", **kw)) == 1
+    person = {
+        "Email": "ana@partner.example",
+        "FirstName": "Ana",
+        "LastName": "Lee",
+        "BusinessTitle": "OpportunityOwner",
+    }
+    assert len(ot.assign_opportunities(pending[1:2], "Sandbox", assignee=person, **kw)) == 1
+    triage = ot.read_invitations("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    triage.loc[triage.index[triage["Status"] == "PENDING"][:1], DECISION] = "accept"
+    assert len(ot.push_decisions(triage, "Sandbox", **kw)) == 1
+    operations = read_ledger(uri, boto3_session=team)["operation"]
+    assert {"UpdateOpportunity", "StartEngagementFromOpportunityTask", "AssignOpportunity"} <= set(operations)
+    assert "AcceptEngagementInvitation" in set(operations) or "StartEngagementByAcceptingInvitationTask" in set(
+        operations
+    )
+
+
+def test_the_cli_push_reaches_an_s3_ledger_with_its_profile(sb, export, s3, team, tmp_path, capsys):
+    edited = export.loc[_editable(export, 1)].copy()
+    edited["LifeCycle.NextSteps"] = "Call the CFO"
+    path = ot.write_sheet(edited, tmp_path / "edited.xlsx", headers="path")
+    export.to_parquet(tmp_path / "base.parquet")
+    code = main(["push", str(path), "--base", str(tmp_path / "base.parquet"), "--catalog", "Sandbox", "--endpoint-url",
+                 sb.endpoint_url, "--profile", "team", "--ledger", f"{s3}/ledger", "--writes-per-second", "1000",
+                 "--reads-per-second", "1000"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert read_ledger(f"{s3}/ledger", boto3_session=team)["status"].tolist()[-1] == "succeeded"
