@@ -313,7 +313,7 @@ def _rows(n: int) -> str:
 
 
 def _print_plan(plan: Any) -> None:
-    todo = plan[plan["action"] != Status.UNCHANGED]
+    todo = plan[(plan["action"] != Status.UNCHANGED) | plan["warnings"].map(bool)]  # an emptied cell kept, too
     print(f"Planned {_rows(len(plan))}: {counted(plan['action'].value_counts().to_dict())}.")
     for rec in todo.to_dict("records"):
         print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {rec['note']}")

@@ -353,6 +353,37 @@ def _stringy(s: pd.Series) -> bool:
     )
 
 
+#: What the plan says of a cell emptied in the sheet under ``blank="keep"``: never silent (issue #31).
+KEPT_BLANK = (
+    "emptied in the sheet, but a blank cell keeps Partner Central's value, so nothing is sent for it; "
+    "to clear it, push with --blank clear (blank='clear' in Python)"
+)
+
+
+def emptied_cells(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema) -> tuple[list[str], np.ndarray]:
+    """Return the writable columns of ``edit`` and which of their cells are blank where ``base`` has a value.
+
+    Under ``blank="keep"`` such a cell sends nothing, which the plan says (:data:`KEPT_BLANK`) rather than let an
+    analyst believe the value is gone. ``base`` is aligned with ``edit`` by position.
+
+    Examples
+    --------
+    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Customer.Account.WebsiteUrl": ["", "https://b.example"]})
+    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Customer.Account.WebsiteUrl": ["https://a.example", ""]})
+    >>> columns, cells = emptied_cells(edit, base, get_schema())
+    >>> columns, cells.tolist()
+    (['Customer.Account.WebsiteUrl'], [[True, False]])
+    """
+    columns, cells = [], []
+    for col in edit.columns:
+        f = schema.fields.get(template(str(col)))
+        if col in NOT_EDITS or col not in base.columns or f is None or not f.writable:
+            continue
+        columns.append(str(col))
+        cells.append(blank_cells(edit[col]) & ~blank_cells(base[col]))
+    return columns, np.vstack(cells) if cells else np.zeros((0, len(edit)), dtype=bool)
+
+
 def blank_cells(s: pd.Series) -> np.ndarray:
     """:func:`is_blank` of each value of ``s``.
 

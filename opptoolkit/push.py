@@ -52,6 +52,7 @@ from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger
 from .partner import SOLUTIONS_COLUMN, push_solution_edits
 from .plan import (
+    KEPT_BLANK,
     PARTNER_ID,
     Row,
     blank_cells,
@@ -60,6 +61,7 @@ from .plan import (
     client_token,
     create_request,
     duplicate_creates,
+    emptied_cells,
     existing_record,
     id_problem,
     resolve,
@@ -149,10 +151,11 @@ def _edited_rows(
     bases = _base_rows(base)
     with gc_paused():
         maybe: dict[int, list[str]] = {}
+        kept: dict[int, list[str]] = {}
         if bases is None:
             same = np.zeros(len(df), dtype=bool)
         else:
-            same, maybe = bases.unchanged(df, ids, schema, catalog, blank)
+            same, maybe, kept = bases.unchanged(df, ids, schema, catalog, blank)
         work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get a Row
         # an Id that is no opportunity Id is refused on its row, before any read or look at the base
         bad = {p: found for p in work_at.tolist() if ids[p] is not None and (found := id_problem(str(ids[p])))}
@@ -168,7 +171,7 @@ def _edited_rows(
         for r, p in zip(work, work_at.tolist(), strict=True):
             if p in bad:
                 r.refused, r.action, r.problems, r.note = True, Status.INVALID, [bad[p]], "not an opportunity Id"
-    return _Edited(labels, ids, same.tolist(), work), bases
+    return _Edited(labels, ids, same.tolist(), work, kept), bases
 
 
 def _ids(s: pd.Series) -> list[str | None]:
@@ -219,6 +222,8 @@ class _Edited:
     ids: list[str | None]
     same: list[bool]
     work: list[Row]
+    #: The cells emptied in the sheet that ``blank="keep"`` keeps: ``{position: columns}``.
+    kept: dict[int, list[str]] = field(default_factory=dict)
 
     def rows(self) -> list[Row]:
         """Return a :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
@@ -315,18 +320,19 @@ class _Bases(Mapping[str, dict[str, Any]]):
 
     def unchanged(
         self, edit: pd.DataFrame, ids: list[str | None], schema: Schema, catalog: str, blank: Blank
-    ) -> tuple[np.ndarray, dict[int, list[str]]]:
+    ) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]]]:
         """Per row of ``edit`` (whose Ids are ``ids``).
 
         In the base, of ``catalog`` there, and certainly without a change against it
-        (:func:`opptoolkit.plan.unchanged_cells`); and for each other row in the base, the columns in which it
-        may differ (``{position: columns}``).
+        (:func:`opptoolkit.plan.unchanged_cells`); for each other row in the base, the columns in which it
+        may differ (``{position: columns}``); and under ``blank="keep"`` the columns a row emptied where the
+        base has a value (:func:`opptoolkit.plan.emptied_cells`).
         """
         at = cast("Callable[[str | None, int], int]", self.at.get)  # None is no Id: never a key
         pos = np.fromiter(map(at, ids, repeat(-1)), dtype=np.int64, count=len(ids))  # -1: not in the base
         found = pos >= 0
         if not found.any():
-            return found, {}
+            return found, {}, {}
         take = np.where(found, pos, 0)  # a row not in the base compares with any: it is not unchanged anyway
         aligned = self.frame[[c for c in map(str, edit.columns) if c in self.frame.columns]]
         if not np.array_equal(take, np.arange(len(self.frame))):  # the usual edit keeps the export's order
@@ -337,9 +343,17 @@ class _Bases(Mapping[str, dict[str, Any]]):
         same = found & cells.all(axis=0)
         maybe = np.flatnonzero(found & ~same)
         differ = ~cells[:, maybe]
-        return same, {
-            p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()] for j, p in enumerate(maybe.tolist())
-        }
+        kept: dict[int, list[str]] = {}
+        if blank == "keep":  # cells emptied in the sheet: kept, and said so
+            names, emptied = emptied_cells(edit, aligned, schema)
+            emptied &= found
+            for p in np.flatnonzero(emptied.any(axis=0)).tolist():
+                kept[p] = [names[k] for k in np.flatnonzero(emptied[:, p]).tolist()]
+        return (
+            same,
+            {p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()] for j, p in enumerate(maybe.tolist())},
+            kept,
+        )
 
 
 def _base_rows(base: Any) -> _Bases | None:
@@ -484,6 +498,8 @@ def _plan_frame(
     for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
         for c, v in r.plan_row().items():
             columns[c][p] = v
+    for p, kept in edit.kept.items():
+        columns["warnings"][p] = [*columns["warnings"][p], *(f"{c}: ACTION_NOT_PERMITTED: {KEPT_BLANK}" for c in kept)]
     return pd.DataFrame(columns)
 
 
