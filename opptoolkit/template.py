@@ -136,7 +136,9 @@ def column_needs() -> dict[str, Need]:
                 part = label_for(split_column(k)[0] if "[" in k else k.rsplit(".", 1)[0])
                 needs[k] = Need("part", f"Required once any {part[:1].lower() + part[1:]} column is filled.")
             else:
-                needs[k] = Need("when", _sentence(said[0]))
+                more = len(said) - 1  # a value among many (a country): say how many more ask the same
+                other = f" (and {more} other values of {label_for(c)[:1].lower() + label_for(c)[1:]})" if more else ""
+                needs[k] = Need("when", _sentence(said[0])[:-1] + other + ".")
     for c in columns:  # what the model's description says is required (Industry: no rule of the plan checks it)
         if c not in needs and _REQUIRED_TEXT in (schema.field_for(c).doc or ""):
             needs[c] = Need("required", "Required (the model's description of the field says so).")

@@ -21,6 +21,7 @@ def _new_row(**over: str) -> dict[str, str]:
         "Customer.Account.Industry": s["Customer.Account.Industry"].enum[0],
         "Customer.Account.WebsiteUrl": "https://acme.example.com",
         "Customer.Account.Address.CountryCode": "DE",
+        "Customer.Account.Address.PostalCode": "10115",
         "Project.Title": "Data lake for Acme",
         "Project.CustomerBusinessProblem": "Acme's analysts wait days for reports from three separate databases.",
         "Project.ExpectedCustomerSpend[0].Amount": "1500",
@@ -82,7 +83,7 @@ def test_the_template_marks_what_each_column_needs_and_names_the_push(tmp_path):
         dv for dv in ws.data_validations.dataValidation if dv.type == "list" and "Stage" in (dv.promptTitle or "")
     )
     assert stage.formula1.startswith("Lists!")
-    text = "\n".join(str(r[0]) for r in wb["Read me"].iter_rows(values_only=True) if r[0])
+    text = " ".join(" ".join(str(r[0]) for r in wb["Read me"].iter_rows(values_only=True) if r[0]).split())
     for column, need in needs.items():
         assert f"{label_for(column)}: {need.said}" in text
     assert "opptoolkit push new.xlsx --catalog Sandbox --endpoint-url http://127.0.0.1:8787 --ledger ledger" in text
