@@ -360,6 +360,26 @@ KEPT_BLANK = (
 )
 
 
+def kept_blanks(edit: dict[str, Any], base: dict[str, Any], schema: Schema, blank: Blank) -> list[Problem]:
+    """Return a warning (:data:`KEPT_BLANK`) for each writable cell of a row emptied where its base has a value.
+
+    Only under ``blank="keep"``, where such a cell sends nothing; the row by row twin of :func:`emptied_cells`.
+
+    >>> [str(p) for p in kept_blanks({"Id": "O1", "Project.Title": ""}, {"Id": "O1", "Project.Title": "A"},
+    ...                              get_schema(), "keep")]  # doctest: +ELLIPSIS
+    ["Project.Title: ACTION_NOT_PERMITTED: emptied in the sheet, but a blank cell keeps ..."]
+    """
+    if blank != "keep":
+        return []
+    out = []
+    for col, value in edit.items():
+        f = schema.fields.get(template(col))
+        if col in NOT_EDITS or f is None or not f.writable or not is_blank(value) or is_blank(base.get(col)):
+            continue
+        out.append(Problem(None, col, "ACTION_NOT_PERMITTED", KEPT_BLANK))
+    return out
+
+
 def emptied_cells(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema) -> tuple[list[str], np.ndarray]:
     """Return the writable columns of ``edit`` and which of their cells are blank where ``base`` has a value.
 
@@ -670,7 +690,8 @@ def resolve(
         if base is not None or token(row.edit) == token(base_row)
         else []
     )
-    row.warnings = ignored
+    emptied = kept_blanks(row.edit, base_row, schema, blank)  # said, never silent (issue #31)
+    row.warnings = ignored + emptied
     if not row.changes:
         row.action = Status.UNCHANGED
         return
@@ -736,6 +757,7 @@ def resolve(
         )
     row.warnings = (
         ignored
+        + emptied
         + row.kept
         + payload_warnings(payload, changed=changed, related=related, review_status=status, stage=onto.get(P.STAGE))
     )

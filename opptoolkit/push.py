@@ -498,8 +498,9 @@ def _plan_frame(
     for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
         for c, v in r.plan_row().items():
             columns[c][p] = v
-    for p, kept in edit.kept.items():
-        columns["warnings"][p] = [*columns["warnings"][p], *(f"{c}: ACTION_NOT_PERMITTED: {KEPT_BLANK}" for c in kept)]
+    for p, kept in edit.kept.items():  # a row the column-wise pass found unchanged: what resolve says of the others
+        if edit.same[p]:
+            columns["warnings"][p] = [str(Problem(None, c, "ACTION_NOT_PERMITTED", KEPT_BLANK)) for c in kept]
     return pd.DataFrame(columns)
 
 
