@@ -24,8 +24,10 @@ from ._values import Blank
 from ._workbook_base import write_results
 from .client import list_opportunities, read_aws_summaries, read_opportunities
 from .connection import Connection, Pacer, connect, get_client
+from .engagements import read_engagements
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, snapshot_time, to_frame, to_payload, to_payloads
+from .leads import push_leads, read_leads, write_leads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror, vacuum_mirror
 from .partner import assign_opportunities, read_solutions, submit_opportunities
@@ -101,9 +103,12 @@ __all__ = [
     "payload_from_record",
     "plan_updates",
     "push_decisions",
+    "push_leads",
     "push_updates",
     "read_aws_summaries",
+    "read_engagements",
     "read_invitations",
+    "read_leads",
     "read_ledger",
     "read_mirror",
     "read_opportunities",
@@ -121,6 +126,7 @@ __all__ = [
     "to_payloads",
     "vacuum_mirror",
     "validate_payload",
+    "write_leads",
     "write_report",
     "write_results",
     "write_sheet",

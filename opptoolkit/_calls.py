@@ -207,8 +207,8 @@ def _check_assigned(client: Any, call: Call) -> bool | None:
     return any(str(m.get("Email", "")).lower() == email for m in rec.get("OpportunityTeam") or [])
 
 
-_INVITED, _REJECTED = "PENDING", "REJECTED"
-assert {_INVITED, _REJECTED} <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+_INVITED, _REJECTED, _ACCEPTED = "PENDING", "REJECTED", "ACCEPTED"
+assert {_INVITED, _REJECTED, _ACCEPTED} <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
 
 
 def _check_rejected(client: Any, call: Call) -> bool | None:
@@ -220,6 +220,19 @@ def _check_rejected(client: Any, call: Call) -> bool | None:
     return {_REJECTED: True, _INVITED: False}.get(inv.get("Status"))
 
 
+def _check_accepted(client: Any, call: Call) -> bool | None:
+    """Read a lead's invitation back: accepted already (True), still pending (False), else None (cannot tell).
+
+    AcceptEngagementInvitation takes no ClientToken (model): a call that may have landed is read back, never
+    sent again blind.
+    """
+    try:
+        inv = client.get_engagement_invitation(Catalog=call.params["Catalog"], Identifier=call.params["Identifier"])
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return {_ACCEPTED: True, _INVITED: False}.get(inv.get("Status"))
+
+
 #: The read-back of each operation that takes no ClientToken. A call of an operation with neither a
 #: token nor a check is refused by :class:`CallRunner`: sending it again blind could apply it twice.
 CHECKS: dict[str, Check] = {
@@ -228,6 +241,7 @@ CHECKS: dict[str, Check] = {
     "SubmitOpportunity": _check_submitted,
     "AssignOpportunity": _check_assigned,
     "RejectEngagementInvitation": _check_rejected,
+    "AcceptEngagementInvitation": _check_accepted,
 }
 
 #: A call whose newest ledger entry is one of these may have been applied.
@@ -386,6 +400,8 @@ TASK_LISTS = {
         "ListEngagementByAcceptingInvitationTasks",
         "EngagementInvitationIdentifier",
     ),
+    # a lead converted into an opportunity: the task is about the engagement (Identifier)
+    "StartOpportunityFromEngagementTask": ("ListOpportunityFromEngagementTasks", "EngagementIdentifier"),
 }
 
 

@@ -374,6 +374,84 @@ def _referrals(args: argparse.Namespace) -> int:
     return 1 if df.attrs.get("failures") else 0
 
 
+def _leads(args: argparse.Namespace) -> int:
+    """``leads``: AWS's leads into a workbook to accept, qualify, convert and submit in (:func:`opptoolkit.read_leads`)."""
+    from .connection import connect
+    from .leads import read_leads, write_leads
+
+    out = Path(args.out)
+    _writable(out, (".xlsx",))
+    conn = connect(args.catalog, client=_client(args), reads_per_second=args.reads_per_second)
+    df = read_leads(conn)
+    write_leads(df, out)
+    pending = df[df["InvitationStatus"].eq("PENDING") & df["ContextId"].isna()]
+    print(
+        f"{len(df)} leads from {args.catalog} into {out}: {len(pending)} waiting for a decision, "
+        f"{int((pending['DaysToExpiry'] < 7).sum())} of them expiring within 7 days; "
+        f"decide and qualify there, then `opptoolkit push {out.name} --catalog {args.catalog}`"
+    )
+    for f in df.attrs.get("failures", []):
+        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return 1 if df.attrs.get("failures") else 0
+
+
+def _is_leads(path: str) -> bool:
+    from .leads import is_leads_workbook
+
+    return is_leads_workbook(path)
+
+
+def _push_leads(args: argparse.Namespace) -> int:
+    """``push leads.xlsx``: each lead row's steps, in order, each once (see :func:`opptoolkit.push_leads`)."""
+    from .connection import connect
+    from .leads import push_leads
+
+    if args.catalog == "AWS" and not args.yes and not args.dry_run and not sys.stdin.isatty():
+        raise OpptoolkitError("a leads workbook for the live AWS catalog needs a confirmation: pass --yes")
+    conn = connect(
+        args.catalog,
+        client=_client(args),
+        reads_per_second=args.reads_per_second,
+        writes_per_second=args.writes_per_second,
+        daily_write_budget=args.daily_write_budget,
+    )
+    result = push_leads(args.edits, conn, ledger=args.ledger, dry_run=args.dry_run)
+    counts = result["status"].value_counts()
+    print(
+        f"{len(result)} lead steps: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing to do")
+        + f"; ledger: {args.ledger}"
+    )  # fmt: skip
+    made = result.dropna(subset=["OpportunityId"]).drop_duplicates("row")
+    for r in made.to_dict("records"):
+        print(f"  row {r['row']}: opportunity {r['OpportunityId']}")
+    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
+    for r in bad.fillna("").to_dict("records"):
+        print(
+            f"  row {r['row']} {r['operation']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
+            file=sys.stderr,
+        )
+    return 1 if len(bad) else 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    """``snapshots``: is AWS seeing my updates? (see :func:`opptoolkit.engagements.snapshot_health`)."""
+    from .connection import connect
+    from .engagements import snapshot_health
+
+    conn = connect(args.catalog, client=_client(args), reads_per_second=args.reads_per_second)
+    health = snapshot_health(conn)
+    unseen = health[~health["aws_sees_latest"]]
+    role = health.attrs.get("role")
+    print(
+        f"{health['Id'].nunique()} opportunities shared through engagements in {args.catalog}; "
+        + (f"AWS is not seeing the latest of {unseen['Id'].nunique()}" if len(unseen) else "AWS sees the latest of all")
+        + ("" if role else "; no snapshot-job role is set")
+    )
+    for r in unseen.to_dict("records"):
+        print(f"  {r['Id']} (engagement {r['EngagementId']}): {r['action']}")
+    return 1 if len(unseen) or not role else 0
+
+
 def _push_triage(args: argparse.Namespace) -> int:
     """``push triage.xlsx``: send the workbook's accept/reject decisions (see :func:`opptoolkit.referrals.push_decisions`)."""
     from .referrals import push_decisions, read_triage
@@ -422,6 +500,8 @@ def _push(args: argparse.Namespace) -> int:
 
     if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates
         return _push_triage(args)
+    if _is_leads(args.edits):  # a leads workbook (`opptoolkit leads --out x.xlsx`): each lead's steps
+        return _push_leads(args)
     if _kind(args.edits) == "report":
         _refuse_as_pipeline(args.edits, "", "push the workbook that opptoolkit pull --out wrote, once edited")
     if _kind(args.base) != "results":  # a results workbook as the base: the export it remembers, brought up to date
@@ -853,6 +933,17 @@ def main(argv: list[str] | None = None) -> int:
         help="only these invitation statuses, e.g. PENDING (repeatable)",
     )
     ref.set_defaults(func=_referrals)
+    lead = sub.add_parser(
+        "leads", parents=[verbose], help="AWS's leads into a workbook: accept, qualify, convert, submit, then push it"
+    )
+    _aws_options(lead)
+    lead.add_argument("--out", required=True, help="leads.xlsx (edit it, then `opptoolkit push leads.xlsx`)")
+    lead.set_defaults(func=_leads)
+    snaps = sub.add_parser(
+        "snapshots", parents=[verbose], help="is AWS seeing my updates? the snapshot jobs of shared opportunities"
+    )
+    _aws_options(snaps)
+    snaps.set_defaults(func=_snapshots)
     submit = sub.add_parser(
         "submit", parents=[verbose], help="submit opportunities to AWS for review (a readiness check first)"
     )

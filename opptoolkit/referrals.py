@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import code_and_message, unreachable
 from ._files import replacing
 from .client import get_opportunities, without_metadata
-from .connection import Pacer, get_client
+from .connection import Connection, as_connection, calls_since
 from .exceptions import OpptoolkitError, SheetError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = [
+    "ACCEPT_LEAD_OP",
     "AWS_PREFIX",
     "DAYS_TO_EXPIRY",
     "DECISION",
@@ -97,18 +98,34 @@ def _statuses(status: str | Iterable[str] | None) -> list[str]:
     return values
 
 
-def _iter_invitations(client: SellingClient, catalog: Catalog, statuses: list[str]) -> Iterator[dict[str, Any]]:
+def _payload_types(payload_type: str | Iterable[str] | None) -> list[str]:
+    values = [] if payload_type is None else [payload_type] if isinstance(payload_type, str) else list(payload_type)
+    allowed = service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
+    wrong = [t for t in values if t not in allowed]
+    if wrong:
+        raise ValueError(
+            f"payload type {wrong} is not an invitation payload type; the model's are {', '.join(allowed)}"
+        )
+    return values
+
+
+def _iter_invitations(
+    client: SellingClient, catalog: Catalog, statuses: list[str], payload_types: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
     params: dict[str, Any] = {"Catalog": catalog, "ParticipantType": "RECEIVER"}
     if statuses:
         params["Status"] = statuses
+    if payload_types:
+        params["PayloadType"] = payload_types
     for page in client.get_paginator("list_engagement_invitations").paginate(**params):
         yield from (dict(s) for s in page["EngagementInvitationSummaries"])
 
 
 def read_invitations(
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     status: str | Iterable[str] | None = None,
+    payload_type: str | Iterable[str] | None = None,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
@@ -125,13 +142,19 @@ def read_invitations(
 
     Parameters
     ----------
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit (as :func:`opptoolkit.read_opportunities`): a :class:`~opptoolkit.Connection` brings its
+        client, pacing and progress; the keyword forms below are a convenience for one call.
     status : str or list of str, optional
         Only invitations in these statuses (the model's ``InvitationStatus``: PENDING, ACCEPTED,
         REJECTED, EXPIRED); default all.
+    payload_type : str or list of str, optional
+        Only invitations of these payload types (the model's ``EngagementInvitationPayloadType``:
+        ``OpportunityInvitation``, an opportunity AWS refers; ``LeadInvitation``, a lead); default all. Each
+        payload's members are columns (``Payload.LeadInvitation.Customer.CompanyName``), and ``PayloadType``
+        says which a row holds.
     client, boto3_session, endpoint_url
-        Which client to use (see :func:`opptoolkit.get_client`).
+        Which client to use (see :func:`opptoolkit.get_client`), with a catalog.
     progress : bool
         Show a progress bar (``tqdm.auto``).
     now : datetime, optional
@@ -155,8 +178,12 @@ def read_invitations(
     ({'PENDING'}, True)
     """
     statuses = _statuses(status)
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    pacer = Pacer(reads_per_second=reads_per_second)
+    types = _payload_types(payload_type)
+    conn = as_connection(
+        catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url, progress=progress,
+        reads_per_second=reads_per_second,
+    )  # fmt: skip
+    catalog, client, before = conn.catalog, conn.client, dict(conn.pacer.calls)
 
     def fetch(identifier: str) -> dict[str, Any] | None:
         try:
@@ -165,14 +192,14 @@ def read_invitations(
             return None
 
     try:
-        with pacer.attached(client):
-            ids = (s["Id"] for s in _iter_invitations(client, catalog, statuses))
+        with conn.paced():
+            ids = (s["Id"] for s in _iter_invitations(client, catalog, statuses, types))
             records, failures = get_opportunities(
                 catalog,
                 ids,
                 client=client,
                 max_workers=max_workers,
-                progress=progress,
+                progress=conn.progress,
                 desc=INVITATION_ANSWER,
                 fetch=fetch,
             )
@@ -185,7 +212,7 @@ def read_invitations(
     df[DECISION] = pd.Series([""] * len(df), dtype=object)
     df = df.sort_values(["ExpirationDate", "Id"], na_position="last", kind="stable").reset_index(drop=True)
     df.attrs["failures"] = failures
-    df.attrs["calls"] = dict(pacer.calls)
+    df.attrs["calls"] = calls_since(conn, before)
     if failures:
         _log.warning("%d invitations could not be read; see df.attrs['failures']", len(failures))
     return df
@@ -200,6 +227,13 @@ _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEnga
 _PENDING, _EXPIRED, _REJECTED = "PENDING", "EXPIRED", "REJECTED"
 for _s in (_PENDING, _EXPIRED, _REJECTED):
     assert _s in service_model().shape_for("InvitationStatus").enum, _s  # type: ignore[attr-defined]
+
+
+#: Accepting a lead: AcceptEngagementInvitation (Lead_To_Opportunity.md step 2), read back after a crash by
+#: :data:`opptoolkit._calls.CHECKS`; an opportunity invitation is accepted with
+#: StartEngagementByAcceptingInvitationTask, which also makes the opportunity.
+ACCEPT_LEAD_OP, LEAD_INVITATION = "AcceptEngagementInvitation", "LeadInvitation"
+assert LEAD_INVITATION in service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
 
 
 def _text(value: Any) -> str:
@@ -230,7 +264,7 @@ def decision_calls(
         raise OpptoolkitError(f"the triage has no {DECISION} column: write accept or reject in it")
     stamp = pd.Timestamp(now or datetime.now(UTC))
     book = Ledger(ledger, boto3_session=boto3_session) if ledger is not None else None
-    done = {op: book.latest_by_key(op) for op in (_ACCEPT_OP, _REJECT_OP)} if book is not None else {}
+    done = {op: book.latest_by_key(op) for op in (_ACCEPT_OP, ACCEPT_LEAD_OP, _REJECT_OP)} if book is not None else {}
     # a task settled FAILED answers its ClientToken with the same failure: a rerun salts a fresh one
     tries = failed_tries(book, _ACCEPT_OP) if book is not None else {}
     reasons = rejection_reasons()
@@ -242,8 +276,9 @@ def decision_calls(
             continue
         ident = _text(row.get("Id"))
         problems: list[Problem] = []
+        lead = _text(row.get("PayloadType")) == LEAD_INVITATION
         if decision == ACCEPT:
-            op, params = _ACCEPT_OP, {"Catalog": catalog, "Identifier": ident}
+            op, params = ACCEPT_LEAD_OP if lead else _ACCEPT_OP, {"Catalog": catalog, "Identifier": ident}
         elif decision == REJECT:
             op, params = _REJECT_OP, {"Catalog": catalog, "Identifier": ident}
             reason = _text(row.get("RejectionReason"))
@@ -312,7 +347,9 @@ def push_decisions(
 ) -> pd.DataFrame:
     """Send the triage's decisions: accept or reject each invitation, exactly once, into ``ledger``.
 
-    ``accept`` starts StartEngagementByAcceptingInvitationTask, whose ClientToken is derived from the
+    ``accept`` of a lead (``PayloadType`` LeadInvitation) sends AcceptEngagementInvitation, reconciled after a
+    crash by reading the invitation back; ``accept`` of an opportunity invitation starts
+    StartEngagementByAcceptingInvitationTask, whose ClientToken is derived from the
     request (the same on every rerun and from any ledger: the service answers a repeated token with the
     first task, so a crash, a rerun or a colleague's push create one opportunity); ``reject`` sends RejectEngagementInvitation with the
     row's ``RejectionReason``, reconciled after a crash by reading the invitation back. Expired or
@@ -377,6 +414,10 @@ _FIRST = (
     "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount",
     "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].CurrencyCode",
     "Payload.OpportunityInvitation.SenderContacts[0].Email",
+    "PayloadType",
+    "Payload.LeadInvitation.Customer.CompanyName",
+    "Payload.LeadInvitation.Interaction.Usecase",
+    "Payload.LeadInvitation.Interaction.SourceName",
     "InvitationMessage",
     "Id",
 )

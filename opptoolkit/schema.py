@@ -40,6 +40,7 @@ __all__ = [
     "in_labels",
     "output_schema",
     "service_model",
+    "shape_schema",
 ]
 
 SERVICE = "partnercentral-selling"
@@ -47,6 +48,7 @@ SERVICE = "partnercentral-selling"
 ID, IDENTIFIER = "Id", "Identifier"
 
 _INDEX_RE = re.compile(r"\[(\d+)\]")
+_SHAPE = "shape:"  # Schema(output=...) naming a structure of the model, not an operation
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -375,7 +377,12 @@ class Schema:
     ) -> None:
         # Another operation's answer (``output_schema``) has the same kind of catalogue, all of it
         # output-only: nothing of it is ever sent back.
-        get_out = model.operation_model(output).output_shape
+        # ``shape:<Name>`` catalogues one structure of the model (``shape_schema``) rather than an answer
+        get_out = (
+            model.shape_for(output.removeprefix(_SHAPE))
+            if output.startswith(_SHAPE)
+            else model.operation_model(output).output_shape
+        )
         upd_in = (
             model.operation_model(update).input_shape
             if update
@@ -623,3 +630,20 @@ def split_column(column: str) -> tuple[str, int | None, str]:
     if not m:
         return column, None, ""
     return column[: m.start()], int(m.group(1)), column[m.end() + 1 :]
+
+
+@functools.cache
+def shape_schema(shape: str) -> Schema:
+    """Return the field catalogue of one structure of the model, every field output-only (cached).
+
+    For a structure that no operation answers at the top: a lead engagement's ``LeadContext``, one
+    ``LeadInteraction``. Its lists of structures are indexed columns (``Interactions[0].Contact.Email``),
+    as an opportunity's contacts are.
+
+    Examples
+    --------
+    >>> schema = shape_schema("LeadContext")
+    >>> schema["Customer.CompanyName"].sensitive, schema.field_for("Interactions[1].Contact.Email").path
+    (True, 'Interactions[].Contact.Email')
+    """
+    return Schema(service_model(), output=_SHAPE + shape, update=None)

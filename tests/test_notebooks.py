@@ -19,6 +19,7 @@ def test_the_four_notebooks_exist():
         "edit_one_opportunity",
         "pipeline_report",
         "new_opportunities_from_spreadsheet",
+        "leads_to_opportunities",
     }
 
 
@@ -51,3 +52,15 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         log = ot.read_ledger(tmp_path / "ledger")
         done = log[log["status"] == "succeeded"]["operation"].value_counts().to_dict()
         assert done == {"StartEngagementByAcceptingInvitationTask": 2, "RejectEngagementInvitation": 1}
+    if path.stem == "leads_to_opportunities":  # two leads accepted, qualified, converted, given a solution, submitted
+        import opptoolkit as ot
+
+        log = ot.read_ledger(tmp_path / "ledger")
+        done = log[log["status"] == "succeeded"]["operation"].value_counts().to_dict()
+        assert done == {
+            "AcceptEngagementInvitation": 2,
+            "UpdateEngagementContext": 2,
+            "StartOpportunityFromEngagementTask": 2,
+            "AssociateOpportunity": 2,
+            "StartEngagementFromOpportunityTask": 2,
+        }

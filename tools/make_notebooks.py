@@ -247,3 +247,82 @@ tabs""",
     ]
 )
 write(workspace, "pipeline_workspace")
+
+leads = nb(
+    [
+        "md:# Leads to opportunities\n\nAWS shares leads as well as referrals: a lead is an engagement with a Lead context, "
+        "sent to you as a `LeadInvitation`. This notebook reads the leads into a frame (one row each), accepts two, "
+        "qualifies them, converts them into opportunities, associates a solution and submits them to AWS, all in one "
+        "push through the ledger (each step exactly once, across crashes and reruns); then it checks that AWS is "
+        "seeing the opportunities' updates. Runs against the embedded sandbox as it is; the next cell points it at "
+        "real AWS.",
+        """# ---- Where to connect: the embedded sandbox by default ---------------------------------
+# For real AWS: USE_SANDBOX = False, and set PROFILE / REGION and CATALOG. The IAM actions needed
+# (README, "Leads"): partnercentral:ListEngagementInvitations, GetEngagementInvitation, ListEngagements,
+# GetEngagement, ListOpportunityFromEngagementTasks (read the leads); AcceptEngagementInvitation,
+# UpdateEngagementContext, StartOpportunityFromEngagementTask, ListSolutions, AssociateOpportunity,
+# GetOpportunity, StartEngagementFromOpportunityTask, ListEngagementFromOpportunityTasks (the push);
+# GetSellingSystemSettings, ListResourceSnapshotJobs, GetResourceSnapshotJob,
+# ListEngagementResourceAssociations (is AWS seeing my updates?).
+USE_SANDBOX = True
+PROFILE, REGION, CATALOG = None, "us-east-1", "Sandbox\"""",
+        """import os
+
+import boto3
+
+import opptoolkit as ot
+from opptoolkit.sandbox import Sandbox
+
+if USE_SANDBOX:
+    endpoint = os.environ.get("OPPTOOLKIT_ENDPOINT")  # a sandbox already running, else start one here
+    if endpoint is None:
+        sandbox = Sandbox(leads=True).start()  # its seed has AWS's leads: new, expiring and expired
+        endpoint = sandbox.endpoint_url
+    client = ot.get_client(endpoint_url=endpoint)
+else:
+    client = ot.get_client(boto3_session=boto3.Session(profile_name=PROFILE, region_name=REGION))
+conn = ot.connect(CATALOG, client=client)  # one client and one pacer for every call below
+LEDGER = os.environ.get("OPPTOOLKIT_LEDGER", "ledger")""",
+        "md:## The leads, one row each\n`read_leads` reads the lead invitations and the engagements you accepted: "
+        "a lead not yet accepted shows what its invitation shows (the customer, the interaction's source); once "
+        "accepted, its Lead context (the contact too). Every member is a column of the model's `LeadContext`; "
+        "`Interaction.*` is the latest interaction.",
+        """leads = ot.read_leads(conn)
+view = ["InvitationStatus", "DaysToExpiry", "Customer.CompanyName", "Customer.Industry", "Interaction.SourceName",
+        "Interaction.Usecase", "QualificationStatus", "OpportunityId"]
+leads[view]""",
+        "md:## Accept, qualify, convert, submit\nWrite what each row should do: `Decision` accept (or reject with a "
+        "`RejectionReason`), a `QualificationStatus`, `Convert` yes, the `Solutions` to associate and `Submit` with "
+        'an involvement type. (`ot.write_leads(leads, "leads.xlsx")` gives the same columns as a workbook with '
+        "dropdowns; `opptoolkit push leads.xlsx` sends it.) The push compares with the leads as read (`base=`), so "
+        "only what you wrote is sent.",
+        """solution = ot.read_solutions(CATALOG, client=client, status=["Active"])["Id"].iloc[0]
+edited = leads.copy()
+soonest = edited.index[edited["InvitationStatus"] == "PENDING"][:2]
+edited.loc[soonest, ["Decision", "QualificationStatus", "Convert", "Solutions", "Submit"]] = [
+    "accept", "Qualified", "yes", solution, "Co-Sell"]
+edited.loc[soonest, view]""",
+        """result = ot.push_leads(edited, conn, base=leads, ledger=LEDGER)
+result[["row", "operation", "status", "OpportunityId", "error_code"]]""",
+        "md:Push again: the ledger and the service know every step, so nothing is sent twice.",
+        """again = ot.push_leads(edited, conn, base=leads, ledger=LEDGER)
+again["status"].value_counts()""",
+        "md:## The new opportunities\nSubmitted to AWS, with the lead's customer and the solution.",
+        """new_ids = sorted(result["OpportunityId"].dropna().unique())
+opps = ot.read_opportunities(conn, identifiers=new_ids)
+opps[["Id", "Customer.Account.CompanyName", "LifeCycle.ReviewStatus", "RelatedEntityIdentifiers.Solutions"]]""",
+        "md:## Is AWS seeing my updates?\nA submitted opportunity is shared with AWS through an engagement: a "
+        "*snapshot job* keeps AWS's copy current, run with the IAM role the selling-system settings name. "
+        "`snapshot_health` says, per shared opportunity, whether AWS sees its latest change, and what to do when "
+        "not (`opptoolkit snapshots` prints the same).",
+        """from opptoolkit.engagements import snapshot_health
+
+health = snapshot_health(conn)
+health[["Id", "JobStatus", "LastSuccessfulExecutionDate", "LastModifiedDate", "aws_sees_latest", "problem", "action"]]""",
+        """engagements = ot.read_engagements(conn)
+engagements[["Id", "Title", "Contexts[0].Type", "MemberCount", "ResourceAssociations[0].ResourceId"]]""",
+        """if USE_SANDBOX and os.environ.get("OPPTOOLKIT_ENDPOINT") is None:
+    sandbox.stop()""",
+    ]
+)
+write(leads, "leads_to_opportunities")

@@ -1,0 +1,1189 @@
+"""Leads: from AWS's lead invitation to an opportunity submitted to AWS, from one sheet and one push.
+
+AWS shares a lead as an engagement holding a ``Lead`` context and sends the partner a ``LeadInvitation``
+(AWS's leadToOpportunity sample, Lead_To_Opportunity.md, and the sales guide's "Leads" page,
+https://docs.aws.amazon.com/partner-central/latest/sales-guide/leads.html). The sample takes it to a submitted
+opportunity in ten steps of boto3; here each lead is one row of a frame or a workbook (:func:`read_leads`,
+:func:`write_leads`), and :func:`push_leads` does what the row asks, in the sample's order:
+
+1. ``Decision`` ``accept``: AcceptEngagementInvitation (the lead's details, the contact among them, are readable
+   only once accepted: sales guide, "You must accept an incoming lead before you can view all lead details");
+   ``reject`` (with a ``RejectionReason``): RejectEngagementInvitation.
+2. an edit of the lead (``QualificationStatus``, ``Customer.*``, ``Interaction.*``): UpdateEngagementContext with
+   the latest Lead context merged three-way with the edit and the engagement's ``ModifiedAt`` as
+   ``EngagementLastModifiedAt`` (the model's concurrency token); the same field changed on both sides is a
+   ``conflict`` and nothing is sent for the row.
+3. ``Convert`` ``yes``: StartOpportunityFromEngagementTask, polled until the task is done; its ``OpportunityId``
+   is the row's opportunity.
+4. ``Solutions``: AssociateOpportunity of each solution with that opportunity.
+5. ``Submit`` (an involvement type): StartEngagementFromOpportunityTask, the submission to AWS, polled.
+
+Every write goes through the ledgered executor (:mod:`opptoolkit._calls`): paced, on the daily write budget, the
+intent durable before the call, exactly once across crashes, lost answers and reruns of the same ledger (the
+operations that take a ClientToken get one derived by the executor; the others are read back before they are sent
+again). A later step waits for the earlier one: a row whose accept or update is not known to have landed is not
+converted. What can be known to fail is refused before a write is spent (an expired invitation, a disqualified
+lead, a value outside the model).
+
+An ``Interaction.*`` edit is sent as the update's ``Interaction``, which the lead then lists among its
+interactions (the sample sends a new interaction this way, 4_update_engagement_context.py, and the opportunity it
+converts into carries that interaction's business problem, Lead_To_Opportunity.md step 8). The row's
+``Interaction.*`` cells start as the lead's latest interaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ._calls import (
+    CHECKS,
+    RESULT_COLUMNS,
+    Call,
+    CallRunner,
+    failed_tries,
+    list_tasks,
+    request_of,
+    settle_earlier,
+    task_failure,
+)
+from ._errors import code_and_message, unreachable
+from ._files import replacing
+from ._status import Reason, Status
+from .client import without_metadata
+from .connection import Connection, as_connection
+from .engagements import get_engagements
+from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
+from .frame import to_frame
+from .ledger import Ledger, LedgerEntry
+from .partner import SOLUTIONS_COLUMN, push_solution_edits, submit_opportunities
+from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .referrals import (
+    ACCEPT_LEAD_OP,
+    DAYS_TO_EXPIRY,
+    DECISION,
+    LEAD_INVITATION,
+    decision_calls,
+    read_invitations,
+    rejection_reasons,
+)
+from .rules import model_problems
+from .schema import Catalog, Field, service_model, shape_schema
+from .sheets import workbook_problem
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
+
+__all__ = [
+    "CONVERT",
+    "LEADS_SHEET",
+    "OPPORTUNITY_ID",
+    "SOLUTIONS",
+    "SUBMIT",
+    "is_leads_workbook",
+    "push_leads",
+    "read_leads",
+    "read_leads_sheet",
+    "write_leads",
+]
+
+_log = logging.getLogger(__name__)
+
+LEAD = "Lead"
+assert LEAD in service_model().shape_for("EngagementContextType").enum  # type: ignore[attr-defined]
+UPDATE, CONVERT_OP = "UpdateEngagementContext", "StartOpportunityFromEngagementTask"
+_TASKS = "ListOpportunityFromEngagementTasks"
+_PENDING, _ACCEPTED = "PENDING", "ACCEPTED"
+_IN_PROGRESS, _COMPLETE = "IN_PROGRESS", "COMPLETE"
+for _v, _shape in ((_PENDING, "InvitationStatus"), (_IN_PROGRESS, "TaskStatus"), (_COMPLETE, "TaskStatus")):
+    assert _v in service_model().shape_for(_shape).enum, _v  # type: ignore[attr-defined]
+#: The model's ReasonCode of a conversion refused for a disqualified lead; the sales guide's "Lead status"
+#: names the status (Open, Research, Qualified, Disqualified). The model's QualificationStatus is free text.
+DISQUALIFIED_CODE, DISQUALIFIED = "DisqualifiedLeadNotPermitted", "Disqualified"
+assert DISQUALIFIED_CODE in service_model().shape_for("ReasonCode").enum  # type: ignore[attr-defined]
+#: The lead statuses the sales guide names ("Lead status"): offered in a workbook's dropdown, never enforced
+#: (the model takes any text of 1 to 255 characters).
+LEAD_STATUSES = ("Open", "Research", "Qualified", DISQUALIFIED)
+
+# -- the leads frame's columns -------------------------------------------------------------------------------------
+ENGAGEMENT_ID, CONTEXT_ID, TOKEN = "EngagementId", "ContextId", "EngagementLastModifiedAt"
+INVITATION_ID, INVITATION_STATUS, EXPIRATION = "InvitationId", "InvitationStatus", "ExpirationDate"
+TITLE, MESSAGE = "EngagementTitle", "InvitationMessage"
+OPPORTUNITY_ID, CONVERSION = "OpportunityId", "ConversionStatus"
+#: The reason a rejection gives: RejectEngagementInvitation's member, one of the model's documented values.
+REJECTION_REASON = "RejectionReason"
+#: What a person writes: ``yes`` to convert the lead into an opportunity; the solutions to associate with it
+#: (ids, separated by commas or new lines); an involvement type (the model's SalesInvolvementType) to submit it.
+CONVERT, SOLUTIONS, SUBMIT = "Convert", "Solutions", "Submit"
+ACTIONS = (DECISION, REJECTION_REASON, CONVERT, SOLUTIONS, SUBMIT)
+_INTERACTION = "Interaction."
+#: The members of a lead a partner edits: UpdateLeadContext's, less the Insights AI generates (model: "Insights
+#: that AI generates and associates with the lead").
+_EDITABLE = tuple(c for c in shape_schema("UpdateLeadContext").columns() if not c.startswith("Insights."))
+_YES = frozenset({"yes", "y", "true", "x", "1", "convert"})
+_INVOLVEMENT = tuple(service_model().shape_for("SalesInvolvementType").enum)  # type: ignore[attr-defined]
+
+
+def _field(column: str) -> Field | None:
+    """Return the model's field behind a leads column (a LeadContext member, or the new ``Interaction.*``)."""
+    try:
+        if column.startswith(_INTERACTION):
+            return shape_schema("LeadInteraction").field_for(column[len(_INTERACTION) :])
+        return shape_schema("LeadContext").field_for(column)
+    except KeyError:
+        return None
+
+
+def _text(value: Any) -> str:
+    """Return a cell's text: blank for no value, ISO 8601 (UTC) for a time."""
+    if value is None or isinstance(value, (list, dict, tuple, np.ndarray)):
+        return "" if value is None or len(value) == 0 else json.dumps(value, default=str)
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return pd.Timestamp(value).tz_convert(UTC).isoformat() if pd.notna(value) else ""
+    if pd.isna(value):
+        return ""
+    return str(value).strip()
+
+
+def _same(column: str, a: str, b: str) -> bool:
+    """Whether two texts of a column are the same value (a time compares as an instant)."""
+    if a == b:
+        return True
+    f = _field(column)
+    if f is not None and f.type == "timestamp" and a and b:
+        try:
+            return bool(pd.Timestamp(a) == pd.Timestamp(b))
+        except ValueError:
+            return False
+    return False
+
+
+# -- reading ---------------------------------------------------------------------------------------------------------
+
+
+def _lead_of_invitation(inv: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the LeadContext and the interaction a LeadInvitation shows, in the Lead context's member names.
+
+    The members have the same names in both shapes but two: the invitation's ``Customer.CountryCode`` is the lead's
+    ``Customer.Address.CountryCode`` and its ``Interaction.ContactBusinessTitle`` the interaction's
+    ``Contact.BusinessTitle`` (Lead_To_Opportunity.md, steps 1 and 3: the same lead as invitation and engagement).
+    """
+    payload = ((inv.get("Payload") or {}).get(LEAD_INVITATION)) or {}
+    customer = dict(payload.get("Customer") or {})
+    country = customer.pop("CountryCode", None)
+    if country:
+        customer["Address"] = {"CountryCode": country}
+    interaction = dict(payload.get("Interaction") or {})
+    title = interaction.pop("ContactBusinessTitle", None)
+    if title:
+        interaction["Contact"] = {"BusinessTitle": title}
+    lead: dict[str, Any] = {"Customer": customer, "Interactions": []}
+    insights = (inv.get("EnrichmentContext") or {}).get("LeadInsights")
+    if insights:
+        lead["Insights"] = insights
+    return lead, interaction
+
+
+def _conversions(client: Any, catalog: Catalog, engagements: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return the newest opportunity-from-engagement task of each engagement (ListOpportunityFromEngagementTasks).
+
+    At most the model's bound of EngagementIdentifier values per call (:func:`opptoolkit._calls.list_tasks`); a
+    COMPLETE task names the opportunity, and wins over a later failed one (the lead was converted).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for task in list_tasks(client, CONVERT_OP, catalog, EngagementIdentifier=list(engagements)) if engagements else []:
+        have = out.get(str(task.get(ENGAGEMENT_ID)))
+        rank = (task.get("TaskStatus") == _COMPLETE, str(task.get("StartTime")))
+        if have is None or rank > (have.get("TaskStatus") == _COMPLETE, str(have.get("StartTime"))):
+            out[str(task.get(ENGAGEMENT_ID))] = dict(task)
+    return out
+
+
+def read_leads(
+    catalog: Catalog | Connection,
+    *,
+    status: str | Iterable[str] | None = None,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    progress: bool | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float = WRITES_PER_SECOND,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Read the leads AWS shared with the partner: one row per lead, the pending and expired invitations too.
+
+    The lead invitations (ListEngagementInvitations with PayloadType LeadInvitation, GetEngagementInvitation each),
+    the engagements with a Lead context (ListEngagements, GetEngagement each: readable once accepted) and the
+    conversions started from them (ListOpportunityFromEngagementTasks). An accepted lead is its engagement's Lead
+    context; a lead not accepted is what its invitation shows (the customer, the interaction's source).
+
+    Parameters
+    ----------
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing and progress; ``client=`` /
+        ``boto3_session=`` / ``endpoint_url=`` are a convenience for one call.
+    status : str or list of str, optional
+        Only the leads whose invitation is in these statuses (the model's InvitationStatus); default all.
+    reads_per_second, writes_per_second : float
+        Pacing of a connection made here (the engagement operations are paced as writes: the quotas page lists
+        them among neither).
+    now : datetime, optional
+        The instant ``DaysToExpiry`` counts from.
+
+    Returns
+    -------
+    DataFrame
+        The actions a person writes first (``Decision``, ``RejectionReason``, ``QualificationStatus``,
+        ``Convert``, ``Solutions``, ``Submit``), then ``OpportunityId`` (the opportunity the lead was converted
+        into) and ``ConversionStatus``, the invitation's ``InvitationStatus``, ``DaysToExpiry`` and
+        ``ExpirationDate``, the lead's members as columns of the model's LeadContext (``Customer.CompanyName``,
+        ``Interactions[0].Contact.Email``, ``Insights.LeadReadinessScore``, ...), ``Interaction.*`` (the
+        interaction to send, starting as the latest), and the keys: ``EngagementId``, ``ContextId``,
+        ``InvitationId`` and ``EngagementLastModifiedAt`` (the update's concurrency token). Soonest expiry first,
+        then the accepted leads, newest first.
+
+    Examples
+    --------
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> with Sandbox(config=SandboxConfig.fast(), leads=True) as sb:
+    ...     leads = read_leads("Sandbox", client=sb.client(), reads_per_second=1000, writes_per_second=1000,
+    ...                        progress=False)
+    >>> leads[["InvitationStatus", "Customer.CompanyName"]].iloc[[0, 1, -1]].values.tolist()
+    [['PENDING', 'Delta Freight'], ['PENDING', 'Corvid Health'], ['EXPIRED', 'Evergreen Learning']]
+    """
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        progress=progress,
+        reads_per_second=reads_per_second,
+        writes_per_second=writes_per_second,
+    )
+    with conn.paced():
+        inv = read_invitations(conn, status=status, payload_type=LEAD_INVITATION, now=now)
+        engagements, failures = get_engagements(conn, context_types=[LEAD])
+        try:
+            converted = _conversions(conn.client, conn.catalog, [e["Id"] for e in engagements])
+        except (ClientError, BotoCoreError) as e:
+            code, message = code_and_message(e)
+            raise (unreachable(e) or OpptoolkitError(f"{_TASKS} failed: {code}: {message}")) from None
+    records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in inv.to_dict("records")]
+    invitations = {str(r[ENGAGEMENT_ID]): r for r in records if isinstance(r.get(ENGAGEMENT_ID), str)}
+    raw = {r["Id"]: r for r in _raw_invitations(inv)}
+    rows: list[dict[str, Any]] = []
+    leads: list[dict[str, Any]] = []
+    latest: list[dict[str, Any]] = []
+    wanted = set(inv["Id"].astype(str)) if status is not None else None
+    for eng in engagements:
+        invitation = invitations.get(eng["Id"])
+        if wanted is not None and invitation is None:
+            continue  # its invitation is not among the statuses asked for
+        for context in eng.get("Contexts") or []:
+            if context.get("Type") != LEAD:
+                continue
+            lead = ((context.get("Payload") or {}).get(LEAD)) or {}
+            task = converted.get(eng["Id"], {})
+            rows.append(_keys(eng, context, invitation, task))
+            leads.append(lead)
+            latest.append(dict((lead.get("Interactions") or [{}])[-1]))
+    seen = {r[ENGAGEMENT_ID] for r in rows}
+    for r in records:
+        if r.get(ENGAGEMENT_ID) in seen:
+            continue
+        lead, interaction = _lead_of_invitation(raw.get(r["Id"], {}))
+        rows.append(_keys({"Id": r.get(ENGAGEMENT_ID), "Title": r.get(TITLE)}, None, r, {}))
+        leads.append(lead)
+        latest.append(interaction)
+    df = _frame(rows, leads, latest)
+    df.attrs["failures"] = failures + list(inv.attrs.get("failures") or [])
+    df.attrs["calls"] = dict(conn.pacer.calls)
+    return df
+
+
+def _raw_invitations(inv: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Yield the invitations' answers back from the flat frame (payload members by their dotted columns)."""
+    prefix = f"Payload.{LEAD_INVITATION}."
+    enrich = "EnrichmentContext.LeadInsights."
+    for r in inv.to_dict("records"):
+        out: dict[str, Any] = {"Id": r["Id"], "Payload": {LEAD_INVITATION: {}}, "EnrichmentContext": {}}
+        for column, value in r.items():
+            if (isinstance(value, float) and np.isnan(value)) or value is None:
+                continue
+            for start, into in ((prefix, out["Payload"][LEAD_INVITATION]), (enrich, None)):
+                if not str(column).startswith(start):
+                    continue
+                target = into if into is not None else out["EnrichmentContext"].setdefault("LeadInsights", {})
+                _put(target, str(column)[len(start) :], value)
+        yield out
+
+
+def _put(target: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path (``a.b[0].c``) in nested dicts and lists."""
+    parts = path.replace("[", ".[").split(".")
+    node: Any = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        nxt: Any = [] if not last and parts[i + 1].startswith("[") else {}
+        if part.startswith("["):
+            n = int(part[1:-1])
+            while len(node) <= n:
+                node.append({})
+            if last:
+                node[n] = value
+            else:
+                node = node[n]
+        elif last:
+            node[part] = value
+        else:
+            node = node.setdefault(part, nxt)
+
+
+def _keys(
+    engagement: Mapping[str, Any],
+    context: Mapping[str, Any] | None,
+    invitation: Mapping[str, Any] | None,
+    task: Mapping[str, Any],
+) -> dict[str, Any]:
+    inv = invitation or {}
+    return {
+        ENGAGEMENT_ID: engagement.get("Id"),
+        CONTEXT_ID: (context or {}).get("Id"),
+        TOKEN: engagement.get("ModifiedAt") if context is not None else None,
+        TITLE: engagement.get("Title") or inv.get(TITLE),
+        INVITATION_ID: inv.get("Id"),
+        INVITATION_STATUS: inv.get("Status"),
+        EXPIRATION: inv.get(EXPIRATION),
+        DAYS_TO_EXPIRY: inv.get(DAYS_TO_EXPIRY),
+        MESSAGE: inv.get(MESSAGE),
+        OPPORTUNITY_ID: task.get(OPPORTUNITY_ID),
+        CONVERSION: task.get("TaskStatus"),
+    }
+
+
+def _frame(rows: list[dict[str, Any]], leads: list[dict[str, Any]], latest: list[dict[str, Any]]) -> pd.DataFrame:
+    keys = pd.DataFrame(
+        rows,
+        columns=[ENGAGEMENT_ID, CONTEXT_ID, TOKEN, TITLE, INVITATION_ID, INVITATION_STATUS, EXPIRATION,
+                 DAYS_TO_EXPIRY, MESSAGE, OPPORTUNITY_ID, CONVERSION],
+    )  # fmt: skip
+    for col in (TOKEN, EXPIRATION):
+        keys[col] = pd.to_datetime(keys[col], utc=True)
+    keys[DAYS_TO_EXPIRY] = pd.to_numeric(keys[DAYS_TO_EXPIRY], errors="coerce")
+    for col in (
+        ENGAGEMENT_ID,
+        CONTEXT_ID,
+        TITLE,
+        INVITATION_ID,
+        INVITATION_STATUS,
+        MESSAGE,
+        OPPORTUNITY_ID,
+        CONVERSION,
+    ):
+        keys[col] = keys[col].astype(object).where(keys[col].notna(), None)
+    lead = to_frame(leads, schema=shape_schema("LeadContext"))
+    interaction = to_frame(latest, schema=shape_schema("LeadInteraction"))
+    interaction.columns = [_INTERACTION + c for c in interaction.columns]
+    actions = pd.DataFrame({c: [""] * len(keys) for c in ACTIONS}, dtype=object)
+    df = pd.concat([actions, keys, lead, interaction], axis=1)
+    first = [DECISION, REJECTION_REASON, "QualificationStatus", CONVERT, SOLUTIONS, SUBMIT, OPPORTUNITY_ID, CONVERSION,
+             INVITATION_STATUS, DAYS_TO_EXPIRY, EXPIRATION, TITLE]  # fmt: skip
+    customer = [c for c in lead.columns if c.startswith("Customer.")]
+    new = list(interaction.columns)
+    history = [c for c in lead.columns if c.startswith("Interactions[")]
+    rest = [c for c in df.columns if c not in {*first, *customer, *new, *history, ENGAGEMENT_ID, CONTEXT_ID,
+                                                INVITATION_ID, TOKEN}]  # fmt: skip
+    df = df[first + customer + new + [MESSAGE] + history + [c for c in rest if c != MESSAGE]
+            + [ENGAGEMENT_ID, CONTEXT_ID, INVITATION_ID, TOKEN]]  # fmt: skip
+    pending = df[INVITATION_STATUS].isin([_PENDING]) & df[CONTEXT_ID].isna()
+    order = np.where(pending, 0, np.where(df[CONTEXT_ID].notna(), 1, 2))
+    df = df.assign(_order=order).sort_values(
+        ["_order", EXPIRATION, ENGAGEMENT_ID], na_position="last", kind="stable"
+    )  # fmt: skip
+    return df.drop(columns="_order").reset_index(drop=True)
+
+
+# -- the workbook ----------------------------------------------------------------------------------------------------
+
+#: The worksheet that marks a leads workbook (``opptoolkit push`` tells it from the others).
+LEADS_SHEET = "Leads"
+_BASE_SHEET = "opptoolkit base"
+_BASE_FORMAT = "opptoolkit-leads-base/1"
+_CHUNK = 32000  # a cell holds at most 32,767 characters (Excel's specifications and limits)
+#: The columns the base remembers: what a push compares the edits with, and the concurrency token.
+_BASE_COLUMNS = (*_EDITABLE, TOKEN)
+
+
+def _key(row: Mapping[str, Any]) -> str:
+    return f"{_text(row.get(ENGAGEMENT_ID))}/{_text(row.get(CONTEXT_ID))}"
+
+
+def _editable_columns(columns: Sequence[str]) -> list[str]:
+    return [c for c in columns if c in ACTIONS or c in _EDITABLE]
+
+
+def write_leads(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    solutions: pd.DataFrame | None = None,
+    results: pd.DataFrame | None = None,
+) -> Path:
+    """Write a leads frame to a workbook to decide, qualify, convert and submit in; push it with :func:`push_leads`.
+
+    A ``Leads`` sheet, the columns a person writes shaded and with dropdowns (``Decision``, the model's rejection
+    reasons, the sales guide's lead statuses as suggestions, ``Convert``, the model's involvement types for
+    ``Submit``, the active solutions when ``solutions`` is given), every cell text; and a very hidden sheet that
+    remembers each lead as written, so that a push sends only what was edited and merges a colleague's change to
+    another field. ``results`` (:func:`push_leads`' frame) adds a ``Results`` sheet.
+
+    Returns
+    -------
+    Path
+        ``path``, written whole or not at all.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = Path(path)
+    columns = [c for c in df.columns if c in ACTIONS or c in _EDITABLE or df[c].map(_text).ne("").any()]
+    wb = Workbook()
+    ws: Any = wb.active
+    ws.title = LEADS_SHEET
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    texts = [[_text(v) for v in values] for values in df[columns].itertuples(index=False, name=None)]
+    for line in texts:
+        ws.append([t or None for t in line])
+    editable = set(_editable_columns(columns))
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    n = len(df) + 1
+    for i, name in enumerate(columns, 1):
+        for r in range(2, n + 1):
+            cell = ws.cell(row=r, column=i)
+            cell.number_format = "@"  # text: a postal code keeps its zeros
+            if cell.value is not None:
+                cell.data_type = "s"  # never a formula
+            if name in editable:
+                cell.fill = fill
+        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40)
+    lists: dict[str, Sequence[str]] = {
+        DECISION: ("accept", "reject"),
+        REJECTION_REASON: rejection_reasons(),
+        "QualificationStatus": LEAD_STATUSES,
+        CONVERT: ("yes",),
+        SUBMIT: _INVOLVEMENT,
+    }
+    if solutions is not None and "Id" in solutions:
+        active = solutions[solutions["Status"] == "Active"] if "Status" in solutions else solutions
+        lists[SOLUTIONS] = tuple(str(i) for i in active["Id"])
+    for name, values in lists.items():
+        if name not in columns or not values or any("," in v for v in values):
+            continue
+        letter = get_column_letter(columns.index(name) + 1)
+        # the lead statuses are the sales guide's suggestions: another text is allowed (the model takes any)
+        strict = name != "QualificationStatus"
+        dv = DataValidation(
+            type="list", formula1='"' + ",".join(values) + '"', allow_blank=True, showErrorMessage=strict
+        )
+        dv.add(f"{letter}2:{letter}{max(n, 2)}")
+        ws.add_data_validation(dv)
+    ws.freeze_panes = "C2"
+    base = wb.create_sheet(_BASE_SHEET)
+    base.sheet_state = "veryHidden"
+    base.append([_BASE_FORMAT, json.dumps(list(_BASE_COLUMNS))])
+    for record in df.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        payload = json.dumps([_text(row.get(c)) for c in _BASE_COLUMNS], ensure_ascii=False)
+        base.append([_key(row), *[payload[i : i + _CHUNK] for i in range(0, len(payload), _CHUNK)]])
+    if results is not None:
+        _write_results_sheet(wb, results)
+    with replacing(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def _write_results_sheet(wb: Any, results: pd.DataFrame) -> None:
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet("Results")
+    cols = ["row", "operation", "Id", "status", "error_code", "error_message", OPPORTUNITY_ID]
+    ws.append(cols)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in results.to_dict("records"):
+        ws.append([_text(r.get(c)) or None for c in cols])
+        for cell in ws[ws.max_row]:
+            if cell.value is not None:
+                cell.data_type = "s"
+
+
+def is_leads_workbook(path: str | Path) -> bool:
+    """Whether ``path`` is a leads workbook (:func:`write_leads`)."""
+    p = Path(path)
+    if p.suffix.lower() != ".xlsx" or not p.is_file() or workbook_problem(p) is not None:
+        return False
+    from openpyxl import load_workbook
+
+    wb = load_workbook(p, read_only=True)
+    try:
+        return LEADS_SHEET in wb.sheetnames
+    finally:
+        wb.close()
+
+
+def read_leads_sheet(path: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str, str]] | None]:
+    """Read a leads workbook back: its cells as text (row numbers kept), and the base it remembers (None: none).
+
+    The base maps each lead's key to its editable cells' texts as written (see :func:`write_leads`).
+    """
+    from openpyxl import load_workbook
+
+    p = Path(path)
+    if not p.is_file():
+        raise SheetError(f"cannot read {p}: no such file")
+    if (why := workbook_problem(p)) is not None:
+        raise SheetError(f"cannot read {p.name}: {why}")
+    wb = load_workbook(p, read_only=True, data_only=True)
+    try:
+        if LEADS_SHEET not in wb.sheetnames:
+            raise SheetError(
+                f"{p.name} is not a leads workbook (no {LEADS_SHEET} sheet): write one with opptoolkit leads"
+            )
+        rows = list(wb[LEADS_SHEET].iter_rows(values_only=True))
+        base_rows = list(wb[_BASE_SHEET].iter_rows(values_only=True)) if _BASE_SHEET in wb.sheetnames else None
+    finally:
+        wb.close()
+    if not rows:
+        raise SheetError(f"{p.name}: the {LEADS_SHEET} sheet is empty")
+    head = [str(h) for h in rows[0]]
+    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v not in (None, "") for v in r)]
+    df = pd.DataFrame([[_cell(v) for v in r] for _, r in body], columns=head, dtype=object)
+    df.attrs["sheet_rows"] = [str(n) for n, _ in body]
+    base = None
+    if base_rows and base_rows[0] and base_rows[0][0] == _BASE_FORMAT:
+        names = json.loads(str(base_rows[0][1]))
+        base = {}
+        for r in base_rows[1:]:
+            if r and r[0]:
+                texts = json.loads("".join(str(v) for v in r[1:] if v is not None))
+                base[str(r[0])] = dict(zip(names, texts, strict=True))
+    return df, base
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime):
+        return pd.Timestamp(v, tz=UTC).isoformat() if v.tzinfo is None else pd.Timestamp(v).isoformat()
+    return str(v).strip()
+
+
+# -- pushing ---------------------------------------------------------------------------------------------------------
+
+
+def _texts(df: pd.DataFrame) -> pd.DataFrame:
+    return df.map(_text) if len(df) else df.astype(object)
+
+
+def _base_of(base: pd.DataFrame | Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]] | None:
+    if base is None:
+        return None
+    if isinstance(base, pd.DataFrame):
+        records = [{str(k): v for k, v in r.items()} for r in base.to_dict("records")]
+        return {_key(r): {c: _text(r.get(c)) for c in _BASE_COLUMNS} for r in records}
+    return {k: dict(v) for k, v in base.items()}
+
+
+def _labels(df: pd.DataFrame) -> list[str]:
+    rows = df.attrs.get("sheet_rows")
+    return [str(x) for x in rows] if rows else [str(i) for i in df.index]
+
+
+def _lead_texts(lead: Mapping[str, Any]) -> dict[str, str]:
+    """Return a Lead context as the leads frame's texts: its members, and its latest interaction as ``Interaction.*``."""
+    row = to_frame([dict(lead)], schema=shape_schema("LeadContext")).iloc[0]
+    latest = dict((lead.get("Interactions") or [{}])[-1])
+    new = to_frame([latest], schema=shape_schema("LeadInteraction")).iloc[0]
+    out = {c: _text(row.get(c)) for c in _EDITABLE if not c.startswith(_INTERACTION)}
+    out.update({_INTERACTION + c: _text(new.get(c)) for c in new.index})
+    return out
+
+
+def _nested(texts: Mapping[str, str], prefix: str = "") -> dict[str, Any]:
+    """Return the UpdateLeadContext members from texts (blank texts left out; a time as a datetime)."""
+    out: dict[str, Any] = {}
+    for column, text in texts.items():
+        if not text or not column.startswith(prefix):
+            continue
+        f = _field(column)
+        value: Any = pd.Timestamp(text).to_pydatetime() if f is not None and f.type == "timestamp" else text
+        _put(out, column[len(prefix) :], value)
+    return out
+
+
+class _Row:
+    """One lead row being pushed: its texts, what was asked of it, and what has happened to it so far."""
+
+    def __init__(self, label: str, texts: Mapping[str, str], base: Mapping[str, str] | None) -> None:
+        self.label = label
+        self.t = dict(texts)
+        self.base = base
+        self.engagement = self.t.get(ENGAGEMENT_ID, "")
+        self.context = self.t.get(CONTEXT_ID, "")
+        self.opportunity = self.t.get(OPPORTUNITY_ID, "")
+        self.blocked: str | None = None  # why the later steps of this row are not sent
+
+    @property
+    def edits(self) -> dict[str, str]:
+        """The editable cells that differ from the base (all filled ones when there is no base)."""
+        out = {}
+        for c in _EDITABLE:
+            if c not in self.t:
+                continue
+            was = (self.base or {}).get(c, "")
+            if not _same(c, self.t[c], was) and (self.base is not None or self.t[c]):
+                out[c] = self.t[c]
+        return out
+
+    def asked(self, column: str) -> str:
+        return self.t.get(column, "").strip()
+
+
+def push_leads(
+    leads: pd.DataFrame | str | Path,
+    catalog: Catalog | Connection,
+    *,
+    ledger: str | Path,
+    base: pd.DataFrame | Mapping[str, Mapping[str, str]] | None = None,
+    dry_run: bool = False,
+    poll_seconds: float = 2.0,
+    timeout: float = 300.0,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float = WRITES_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
+    progress: bool | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """Do what each lead row asks: accept or reject, qualify, convert, associate solutions, submit.
+
+    See the module's text for the steps, their order and their calls. Each step of a row waits for the one before
+    it (an accept that failed, or whose outcome is unknown, leaves the row's later steps ``deferred``: the next
+    push, with the same ledger, settles it and goes on).
+
+    Parameters
+    ----------
+    leads : DataFrame or path
+        A frame from :func:`read_leads` (edited), or a workbook from :func:`write_leads`.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing, write budget and progress;
+        ``client=`` / ``boto3_session=`` / ``endpoint_url=`` are a convenience for one call.
+    ledger : path
+        The ledger folder (as for :func:`opptoolkit.push_updates`).
+    base : DataFrame or mapping, optional
+        The leads as read before the edits (:func:`read_leads`' frame); a workbook carries its own. Without one,
+        every filled editable cell is an edit, and a field changed on the server since is a conflict.
+    dry_run : bool
+        Send nothing; each step that would be sent is ``update``.
+    poll_seconds, timeout : float
+        How often and how long the conversion and submission tasks are polled.
+    now : datetime, optional
+        The instant an invitation's expiry is judged at.
+
+    Returns
+    -------
+    DataFrame
+        One row per step sent or refused (:data:`opptoolkit._calls.RESULT_COLUMNS`: ``row``, ``Id`` the
+        invitation, engagement or opportunity the call is about, ``operation``, ``status``, ``error_code``, ...),
+        then ``EngagementId`` and ``OpportunityId`` (the opportunity a conversion made). Conflicts are
+        ``conflict`` with the fields; what waits for an earlier step is ``deferred``.
+    """
+    if isinstance(leads, (str, Path)):
+        frame, carried = read_leads_sheet(leads)
+        base_texts = _base_of(base) if base is not None else carried
+    else:
+        frame, base_texts = leads, _base_of(base)
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        progress=progress,
+        reads_per_second=reads_per_second,
+        writes_per_second=writes_per_second,
+        daily_write_budget=daily_write_budget,
+    )
+    texts = _texts(frame)
+    records = [{str(k): str(v) for k, v in r.items()} for r in texts.to_dict("records")]
+    rows = [
+        _Row(label, r, None if base_texts is None else base_texts.get(_key(r), {}))
+        for label, r in zip(_labels(frame), records, strict=True)
+    ]
+    catalog, c = conn.catalog, conn.client
+    book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
+    checks = {**CHECKS, UPDATE: _check_updated}
+    runner = CallRunner(c, book, conn.daily_write_budget, checks=checks, dry_run=dry_run)
+    with book.lock() if not dry_run else _nothing(), conn.paced():
+        runner.used = book.writes_since()
+        unsettled = book.unsettled()  # what earlier runs left unknown: settled once this run's steps are done
+        try:
+            _decide(rows, catalog, runner, book, now)
+            _qualify(rows, catalog, c, runner, book)
+            _convert(rows, catalog, c, runner, book, poll_seconds, timeout)
+            solution_rows = [
+                (r.label, r.opportunity, {SOLUTIONS_COLUMN: r.asked(SOLUTIONS)})
+                for r in rows
+                if r.asked(SOLUTIONS) and r.opportunity and r.blocked is None
+            ]
+            solved = None
+            if solution_rows:
+                solved = push_solution_edits(
+                    solution_rows, catalog, client=c, book=book, base=None, used=runner.used,
+                    budget=conn.daily_write_budget, dry_run=dry_run, progress=conn.progress,
+                )  # fmt: skip
+            if solved is not None:
+                runner.used += int(solved.attrs.get("writes", 0))
+                for r in rows:
+                    mine = solved[solved["row"] == r.label]
+                    if not mine.empty and not mine["status"].isin([Status.SUCCEEDED, Status.SKIPPED]).all():
+                        r.blocked = "its solutions were not all associated"
+        except ServiceUnreachable as e:
+            e.result = _result(runner, rows)
+            raise
+        if not dry_run:
+            runner.settled = settle_earlier(c, book, catalog, unsettled)
+    parts = [_result(runner, rows)]
+    if solved is not None and len(solved):
+        parts.append(_with_keys(solved, rows))
+    parts += _submit(rows, conn, ledger, dry_run, poll_seconds, timeout)
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    out.attrs = {"ledger": str(book.path), "calls": dict(conn.pacer.calls)}
+    return out
+
+
+def _nothing() -> Any:
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def _result(runner: CallRunner, rows: Sequence[_Row]) -> pd.DataFrame:
+    df = runner.frame()
+    df.attrs = {}
+    return _with_keys(df, rows, [r.get(_MADE) for r in runner.results])
+
+
+#: The opportunity a result's conversion made (a key of the runner's result dicts; the frame's OpportunityId).
+_MADE = "_opportunity"
+
+
+def _with_keys(df: pd.DataFrame, rows: Sequence[_Row], made: Sequence[Any] | None = None) -> pd.DataFrame:
+    by_label = {r.label: r for r in rows}
+    df = df.copy()
+    df[ENGAGEMENT_ID] = [getattr(by_label.get(str(lb)), "engagement", None) or None for lb in df["row"]]
+    made = list(made) if made is not None else [None] * len(df)
+    df[OPPORTUNITY_ID] = [
+        m or (getattr(by_label.get(str(lb)), "opportunity", None) or None)
+        for m, lb in zip(made, df["row"], strict=True)
+    ]
+    return df
+
+
+def _defer(runner: CallRunner, row: _Row, operation: str, ident: str, why: str) -> None:
+    """Record a step not sent because an earlier step of the row did not land (nothing spent)."""
+    call = Call(row.label, operation, ident, {"Catalog": "-"}, key=f"deferred:{operation}:{ident}")
+    runner.record(call, Status.DEFERRED, error_message=f"not sent: {why}; push again once it has")
+
+
+# 1. decisions --------------------------------------------------------------------------------------------------
+
+
+def _decide(rows: Sequence[_Row], catalog: Catalog, runner: CallRunner, book: Ledger, now: datetime | None) -> None:
+    asked = [r for r in rows if r.asked(DECISION)]
+    if not asked:
+        return
+    fresh = _invitation_status(runner.client, catalog, [r.t.get(INVITATION_ID, "") for r in asked])
+    triage = pd.DataFrame(
+        [
+            {
+                "Id": r.t.get(INVITATION_ID, ""),
+                "PayloadType": LEAD_INVITATION,
+                "Status": fresh.get(r.t.get(INVITATION_ID, ""), r.t.get(INVITATION_STATUS, "")),
+                EXPIRATION: r.t.get(EXPIRATION, "") or None,
+                DECISION: r.asked(DECISION),
+                REJECTION_REASON: r.asked(REJECTION_REASON),
+            }
+            for r in asked
+        ]
+    )
+    triage.attrs["sheet_rows"] = [r.label for r in asked]
+    calls = decision_calls(triage, catalog, ledger=None if runner.dry_run else book.path, now=now)
+    for r, call in zip(asked, calls, strict=True):
+        status = fresh.get(call.id, "")
+        if call.operation == ACCEPT_LEAD_OP and status == _ACCEPTED:
+            # accepted already (a colleague, another ledger, an earlier run): nothing to send, the row goes on
+            call.problems = []
+            runner.record(call, Status.SKIPPED, write=False, error_message="already accepted")
+            continue
+        start = len(runner.results)
+        runner.one(call)
+        outcome = runner.results[start]["status"] if len(runner.results) > start else None
+        if call.operation != ACCEPT_LEAD_OP:
+            r.blocked = "the lead was rejected" if outcome in (Status.SUCCEEDED, Status.SKIPPED) else "not accepted"
+        elif outcome not in (Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE):
+            r.blocked = f"its accept is {outcome}"
+
+
+def _invitation_status(client: Any, catalog: Catalog, ids: Iterable[str]) -> dict[str, str]:
+    """Each invitation's Status as the service holds it now (one GetEngagementInvitation each, a read)."""
+    out = {}
+    for ident in ids:
+        if not ident:
+            continue
+        try:
+            out[ident] = str(client.get_engagement_invitation(Catalog=catalog, Identifier=ident).get("Status") or "")
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(str(u)) from None
+    return out
+
+
+# 2. qualifying: UpdateEngagementContext ----------------------------------------------------------------------------
+
+
+def _engagement(client: Any, catalog: Catalog, ident: str) -> dict[str, Any] | None:
+    try:
+        return without_metadata(client.get_engagement(Catalog=catalog, Identifier=ident))
+    except (ClientError, BotoCoreError) as e:
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise ServiceUnreachable(str(u)) from None
+        code, _ = code_and_message(e)
+        if code in ("ResourceNotFoundException", "AccessDeniedException"):
+            return None
+        raise
+
+
+def _lead_context(engagement: Mapping[str, Any], context: str) -> dict[str, Any] | None:
+    for ctx in engagement.get("Contexts") or []:
+        if ctx.get("Type") == LEAD and (not context or ctx.get("Id") == context):
+            return dict(ctx)
+    return None
+
+
+def _qualify(rows: Sequence[_Row], catalog: Catalog, client: Any, runner: CallRunner, book: Ledger) -> None:
+    for r in rows:
+        edits = r.edits
+        if not edits:
+            continue
+        if r.blocked is not None:
+            _defer(runner, r, UPDATE, r.engagement, r.blocked)
+            continue
+        for attempt in range(2):  # a ConflictException (the engagement changed meanwhile) is merged once more
+            outcome = _qualify_one(r, edits, catalog, client, runner, book)
+            if outcome != "ConflictException" or attempt == 1:
+                break
+
+
+def _qualify_one(
+    r: _Row, edits: Mapping[str, str], catalog: Catalog, client: Any, runner: CallRunner, book: Ledger
+) -> str | None:
+    eng = _engagement(client, catalog, r.engagement) if r.engagement else None
+    ctx = _lead_context(eng, r.context) if eng is not None else None
+    if eng is None or ctx is None:
+        call = Call(r.label, UPDATE, r.engagement or "-", {"Catalog": catalog}, fields=sorted(edits))
+        why = "accept the invitation first" if eng is None else "the engagement has no such Lead context"
+        call.problems = [Problem(r.label, ENGAGEMENT_ID, "INVALID_RESOURCE_STATE", f"cannot read the lead: {why}")]
+        runner.invalid(call)
+        r.blocked = "its lead could not be updated"
+        return None
+    r.context = str(ctx["Id"])
+    theirs = _lead_texts(((ctx.get("Payload") or {}).get(LEAD)) or {})
+    merged = dict(theirs)
+    clashes = []
+    for column, ours in edits.items():
+        was = (r.base or {}).get(column, "") if r.base is not None else None
+        now = theirs.get(column, "")
+        if _same(column, now, ours) or (was is not None and _same(column, now, was)):
+            merged[column] = ours
+        else:
+            clashes.append(column)
+    key = book.key(["lead", r.engagement, r.context, sorted(edits.items())])
+    prior = book.latest_by_key(UPDATE).get((r.engagement, key), {}).get("status")
+    if (
+        not clashes
+        and prior not in (Status.IN_FLIGHT, Status.UNKNOWN)
+        and all(_same(col, theirs.get(col, ""), ours) for col, ours in edits.items())
+    ):
+        # the lead holds the edit already (an earlier push, another ledger, a colleague): nothing to send
+        call = Call(r.label, UPDATE, r.engagement, {"Catalog": catalog}, key=key, fields=sorted(edits))
+        runner.record(call, Status.SKIPPED, write=False, error_message="the lead already holds these values")
+        return None
+    new_interaction = any(c.startswith(_INTERACTION) for c in edits if c not in clashes)
+    lead: dict[str, Any] = _nested({c: v for c, v in merged.items() if not c.startswith(_INTERACTION)})
+    if new_interaction:
+        interaction = {c: v for c, v in merged.items() if c.startswith(_INTERACTION)}
+        if "Interaction.InteractionDate" not in edits:
+            interaction.pop("Interaction.InteractionDate", None)  # a new interaction: the service dates it
+        lead["Interaction"] = _nested(interaction, _INTERACTION)
+    params = {
+        "Catalog": catalog,
+        "EngagementIdentifier": r.engagement,
+        "ContextIdentifier": r.context,
+        "EngagementLastModifiedAt": eng["ModifiedAt"],
+        "Type": LEAD,
+        "Payload": {LEAD: lead},
+    }
+    call = Call(r.label, UPDATE, r.engagement, params, key=key, fields=sorted(edits))
+    if clashes:
+        runner.record(
+            call,
+            Status.CONFLICT,
+            reason=Reason.CONFLICT,
+            error_message=(
+                f"changed on the server since the export and in the sheet, to different values: {', '.join(clashes)}; "
+                "nothing was sent: read the leads again and redo the edit"
+            ),
+        )
+        r.blocked = "its lead update is a conflict"
+        return None
+    call.problems = [
+        Problem(r.label, p.field.removeprefix(f"Payload.{LEAD}."), p.code, p.message)
+        for p in model_problems(params, UPDATE)
+    ]
+    start = len(runner.results)
+    runner.one(call)
+    result = runner.results[start] if len(runner.results) > start else {}
+    if result.get("status") == Status.FAILED and result.get("error_code") == "ConflictException":
+        runner.results.pop(start)  # merged again against the newer engagement (its failure stays in the ledger)
+        return "ConflictException"
+    if result.get("status") not in (Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE):
+        r.blocked = f"its lead update is {result.get('status')}"
+    return None
+
+
+def _check_updated(client: Any, call: Call) -> bool | None:
+    """Read an engagement back after a crash or a lost answer: whether its Lead context holds what the call sent.
+
+    UpdateEngagementContext takes no ClientToken; the call landed when the context's qualification status and
+    customer are the ones sent and, if it sent an interaction, the lead lists one with the same members (its date
+    aside: the service dates a new one). None when the engagement cannot be read or the request is incomplete.
+    """
+    sent = ((call.params.get("Payload") or {}).get(LEAD)) or {}
+    if not sent.get("Customer", {}).get("CompanyName"):
+        return None  # a request as the ledger keeps it (no customer value): cannot tell
+    eng = _engagement(client, call.params["Catalog"], call.params["EngagementIdentifier"])
+    ctx = _lead_context(eng, call.params["ContextIdentifier"]) if eng is not None else None
+    if ctx is None:
+        return None
+    held = ((ctx.get("Payload") or {}).get(LEAD)) or {}
+    if sent.get("QualificationStatus") not in (None, held.get("QualificationStatus")):
+        return False
+    if sent["Customer"] != held.get("Customer"):
+        return False
+    if "Interaction" in sent:
+        want = {k: v for k, v in sent["Interaction"].items() if k != "InteractionDate"}
+        return any(
+            {k: v for k, v in i.items() if k != "InteractionDate"} == want for i in held.get("Interactions") or []
+        )
+    return True
+
+
+# 3. converting: StartOpportunityFromEngagementTask -----------------------------------------------------------------
+
+
+def _convert(
+    rows: Sequence[_Row],
+    catalog: Catalog,
+    client: Any,
+    runner: CallRunner,
+    book: Ledger,
+    every: float,
+    timeout: float,
+) -> None:
+    asked = [r for r in rows if r.asked(CONVERT)]
+    if not asked:
+        return
+    known = _conversions(client, catalog, sorted({r.engagement for r in asked if r.engagement}))
+    tries = failed_tries(book, CONVERT_OP)
+    started: dict[str, tuple[int, Call]] = {}
+    for r in asked:
+        if r.asked(CONVERT).casefold() not in _YES:
+            call = Call(r.label, CONVERT_OP, r.engagement or "-", {"Catalog": catalog}, fields=[CONVERT])
+            call.problems = [
+                Problem(r.label, CONVERT, "INVALID_VALUE", "write yes to convert the lead, or leave it blank")
+            ]
+            runner.invalid(call)
+            r.blocked = "its Convert cell is not yes"
+            continue
+        if r.blocked is not None:
+            _defer(runner, r, CONVERT_OP, r.engagement or "-", r.blocked)
+            continue
+        task = known.get(r.engagement, {})
+        params = {"Catalog": catalog, "Identifier": r.engagement, "ContextIdentifier": r.context}
+        key = book.key(["convert", r.engagement, r.context])
+        call = Call(r.label, CONVERT_OP, r.engagement, params, key=key, fields=[OPPORTUNITY_ID],
+                    salt=tries.get((r.engagement, key), 0))  # fmt: skip
+        if task.get("TaskStatus") == _COMPLETE and task.get(OPPORTUNITY_ID):
+            # converted already (an earlier run, a colleague, the console): the same opportunity, nothing sent
+            r.opportunity = str(task[OPPORTUNITY_ID])
+            runner.record(call, Status.SKIPPED, write=False, error_message=f"already converted into {r.opportunity}")
+            runner.results[-1][_MADE] = r.opportunity
+            continue
+        eng = _engagement(client, catalog, r.engagement) if r.engagement else None
+        ctx = _lead_context(eng, r.context) if eng is not None else None
+        if ctx is None:
+            call.problems = [Problem(r.label, ENGAGEMENT_ID, "INVALID_RESOURCE_STATE", "accept the invitation first")]
+        else:
+            r.context = str(ctx["Id"])
+            call.params["ContextIdentifier"] = r.context
+            status = str((((ctx.get("Payload") or {}).get(LEAD)) or {}).get("QualificationStatus") or "")
+            if status.casefold() == DISQUALIFIED.casefold():
+                # the model's ReasonCode DisqualifiedLeadNotPermitted: the task would fail, so no write is spent
+                call.problems = [
+                    Problem(
+                        r.label,
+                        "QualificationStatus",
+                        "ACTION_NOT_PERMITTED",
+                        f"a {DISQUALIFIED} lead is not converted ({DISQUALIFIED_CODE}): qualify it first",
+                    )
+                ]
+        start = len(runner.results)
+        runner.one(call)
+        result = runner.results[start] if len(runner.results) > start else {}
+        answer: dict[str, Any] = result["response"] if isinstance(result.get("response"), dict) else {}
+        if result.get("status") in (Status.SUCCEEDED, Status.SKIPPED) and answer.get("TaskStatus") == _IN_PROGRESS:
+            started[str(answer["TaskId"])] = (start, call)
+        elif result.get("status") in (Status.SUCCEEDED, Status.SKIPPED) and answer.get(OPPORTUNITY_ID):
+            r.opportunity = str(answer[OPPORTUNITY_ID])
+            result[_MADE] = r.opportunity
+        elif result.get("status") != Status.UPDATE:
+            r.blocked = f"its conversion is {result.get('status')}"
+    if started and not runner.dry_run:
+        _poll(client, catalog, runner, started, {r.label: r for r in asked}, every, timeout)
+
+
+def _poll(
+    client: Any,
+    catalog: Catalog,
+    runner: CallRunner,
+    waiting: dict[str, tuple[int, Call]],
+    rows: Mapping[str, _Row],
+    every: float,
+    timeout: float,
+) -> None:
+    """Poll ListOpportunityFromEngagementTasks until each started conversion is done; record each outcome.
+
+    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit._calls.list_tasks`); a task still
+    IN_PROGRESS at the timeout stays so (the row's later steps wait; the next push finds the task by its engagement
+    and goes on).
+    """
+    deadline = time.monotonic() + timeout
+    while waiting:
+        try:
+            for task in list_tasks(client, CONVERT_OP, catalog, TaskIdentifier=list(waiting)):
+                if task.get("TaskId") not in waiting or task.get("TaskStatus") == _IN_PROGRESS:
+                    continue
+                n, call = waiting.pop(task["TaskId"])
+                _settle(runner, n, call, dict(task), rows[call.row])
+        except (ClientError, BotoCoreError) as e:
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(f"polling the conversion tasks: {u}") from None
+            code, msg = code_and_message(e)
+            _log.warning("%s failed (%s: %s); polling again", _TASKS, code, msg)
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(every)
+    for _n, call in waiting.values():
+        rows[call.row].blocked = "its conversion is still in progress"
+        _log.info("row %s: conversion still in progress at the timeout", call.row)
+
+
+def _settle(runner: CallRunner, n: int, call: Call, task: dict[str, Any], row: _Row) -> None:
+    answer = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in task.items()}
+    failure = task_failure(CONVERT_OP, answer)
+    final = Status.SUCCEEDED if failure is None else Status.FAILED
+    result = runner.results[n]
+    result["status"], result["response"] = final, answer
+    if failure is not None:
+        result["error_code"], result["error_message"] = failure
+        row.blocked = "its conversion failed"
+    else:
+        row.opportunity = str(answer.get(OPPORTUNITY_ID) or "")
+        result[_MADE] = row.opportunity
+    # the task's outcome, under the call's change key (no write: a read)
+    runner.book.write(
+        LedgerEntry(
+            job_id=runner.book.job_id,
+            row=call.row,
+            Id=call.id,
+            status=final,
+            operation=CONVERT_OP,
+            error_code=failure[0] if failure else None,
+            error_message=failure[1] if failure else None,
+            changed_fields=list(call.fields),
+            change_key=runner.key(call),
+            response=json.dumps(answer, sort_keys=True, default=str),
+            request=request_of(CONVERT_OP, call.params),
+        )
+    )
+
+
+# 5. submitting --------------------------------------------------------------------------------------------------------
+
+
+def _submit(
+    rows: Sequence[_Row], conn: Connection, ledger: str | Path, dry_run: bool, every: float, timeout: float
+) -> list[pd.DataFrame]:
+    out = []
+    asked = [r for r in rows if r.asked(SUBMIT)]
+    by_kind: dict[str, list[_Row]] = {}
+    for r in asked:
+        if r.blocked is not None or not r.opportunity:
+            why = r.blocked or "the lead is not converted into an opportunity (write yes in Convert)"
+            out.append(_deferred_frame(r, "StartEngagementFromOpportunityTask", why))
+            continue
+        by_kind.setdefault(r.asked(SUBMIT), []).append(r)
+    for kind, group in by_kind.items():
+        ids = pd.DataFrame({"Id": [r.opportunity for r in group]}, index=[r.label for r in group])
+        res = submit_opportunities(
+            ids, conn.catalog, involvement_type=kind, ledger=ledger, client=conn.client, dry_run=dry_run,
+            poll_seconds=every, timeout=timeout, writes_per_second=conn.pacer.writes_per_second,
+            reads_per_second=conn.pacer.reads_per_second, daily_write_budget=conn.daily_write_budget,
+            progress=conn.progress,
+        )  # fmt: skip
+        res = res[[c for c in RESULT_COLUMNS if c in res.columns]]
+        out.append(_with_keys(res, group))
+    return out
+
+
+def _deferred_frame(r: _Row, operation: str, why: str) -> pd.DataFrame:
+    row = dict.fromkeys(RESULT_COLUMNS)
+    row.update(
+        row=r.label,
+        Id=r.opportunity or r.engagement or None,
+        operation=operation,
+        status=Status.DEFERRED,
+        error_message=f"not sent: {why}; push again once it has",
+        changed_fields=[],
+        writes=0,
+    )
+    return _with_keys(pd.DataFrame([row], columns=RESULT_COLUMNS), [r])
