@@ -562,3 +562,54 @@ def test_the_cli_writes_the_leads_workbook_and_pushes_it(sb, tmp_path, capsys):
     assert main(push) == 1
     err = capsys.readouterr().err
     assert "row 6 AcceptEngagementInvitation [invalid] INVALID_RESOURCE_STATE" in err and "expired on" in err
+
+
+def _readme_actions() -> set[str]:
+    """The IAM actions README's "Leads" section lists for its steps."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Leads: from AWS", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`([A-Z][A-Za-z]+)`", section.split("The IAM actions", 1)[1]))
+
+
+def test_the_readme_names_the_iam_action_of_every_call_the_flow_makes(sb, tmp_path):
+    from opptoolkit.schema import service_model
+
+    actions = _readme_actions()
+    assert actions and actions <= set(service_model().operation_names)
+    conn = _conn(sb)
+    leads = read_leads(conn)
+    path = write_leads(leads, tmp_path / "leads.xlsx")
+    edits = {DECISION: "accept", "QualificationStatus": "Qualified", CONVERT: "yes", "Solutions": "S-0000002"}
+    _edit(path, {_pending_row(leads): {**edits, "Submit": "Co-Sell"}})
+    push_leads(path, conn, ledger=tmp_path / "l")
+    snapshot_health(conn)
+    read_engagements(conn)
+    read_resource_snapshots(conn)
+    assert set(sb.service.calls) - actions == set()
+
+
+def test_the_reports_referrals_section_counts_leads(sb, tmp_path):
+    from opptoolkit.report import referral_decisions, referrals_by_expiry
+
+    inv = read_invitations(_conn(sb))
+    view = referrals_by_expiry(inv)
+    assert view["leads"].sum() == 5 and view["invitations"].sum() == int(
+        inv["Status"].isin(["PENDING", "EXPIRED"]).sum()
+    )
+    expired = view.set_index("bucket").loc["expired, not answered"]
+    assert expired["leads"] == 1 and "Evergreen Learning" in expired["customers"]  # a lead's customer named too
+    pending = inv[inv["Status"] == "PENDING"]
+    lead, referral = (pending.index[pending["PayloadType"] == t][0] for t in (LEAD, REFERRAL))
+    inv.loc[[lead, referral], DECISION] = "accept"
+    push_decisions(inv, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    decided = referral_decisions(tmp_path / "l", invitations=inv).set_index("Id")
+    assert decided.loc[inv.loc[lead, "Id"], ["decision", "kind"]].tolist() == ["accepted", "lead"]
+    assert decided.loc[inv.loc[referral, "Id"], ["decision", "kind"]].tolist() == ["accepted", "referral"]
+    assert decided.loc[inv.loc[lead, "Id"], "customer"] == inv.loc[lead, f"Payload.{LEAD}.Customer.CompanyName"]
+    frame = ot.read_opportunities(_conn(sb), identifiers=["O7000000014"])
+    views = ot.write_report(frame, tmp_path / "report.html", invitations=inv, ledger=tmp_path / "l")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert ">leads<" in page and views["Referrals by expiry"]["leads"].sum() == 5

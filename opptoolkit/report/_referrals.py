@@ -22,6 +22,9 @@ __all__ = ["aws_vs_partner", "referral_decisions", "referrals_by_expiry"]
 #: The opportunity an accepted invitation created: a member of the accept task's answer.
 OPPORTUNITY_ID = "OpportunityId"
 _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
+#: A lead is accepted with AcceptEngagementInvitation (Lead_To_Opportunity.md step 2); it makes no opportunity.
+_ACCEPT_LEAD_OP, _LEAD = "AcceptEngagementInvitation", "LeadInvitation"
+assert _LEAD in service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
 assert OPPORTUNITY_ID in service_model().operation_model(_ACCEPT_OP).output_shape.members  # type: ignore[union-attr]
 _PENDING, _EXPIRED = "PENDING", "EXPIRED"
 for _s in (_PENDING, _EXPIRED):
@@ -34,6 +37,14 @@ _LATER = "later"
 _SPEND_AMOUNT = "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount"
 _SPEND_CURRENCY = "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].CurrencyCode"
 _COMPANY = "Payload.OpportunityInvitation.Customer.CompanyName"
+_LEAD_COMPANY = f"Payload.{_LEAD}.Customer.CompanyName"
+
+
+def _company(inv: pd.DataFrame) -> pd.Series:
+    """Each invitation's customer: a referral's or a lead's, whichever payload it carries."""
+    empty = pd.Series([None] * len(inv), index=inv.index, dtype=object)
+    referral, lead = inv.get(_COMPANY, empty), inv.get(_LEAD_COMPANY, empty)
+    return referral.where(referral.notna(), lead)
 
 
 def referrals_by_expiry(inv: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
@@ -50,7 +61,8 @@ def referrals_by_expiry(inv: pd.DataFrame, *, now: datetime | None = None) -> pd
     -------
     DataFrame
         One row per bucket that has invitations (``expired, not answered``, ``within 7 days``, ...):
-        ``invitations``, ``expected_spend`` (the first spend line summed per currency, as text:
+        ``invitations``, ``leads`` (how many of them are AWS's leads, ``PayloadType`` LeadInvitation),
+        ``expected_spend`` (a referral's first spend line summed per currency, as text:
         money is never summed across currencies), ``soonest`` (ExpirationDate) and ``customers``.
 
     Examples
@@ -83,17 +95,18 @@ def referrals_by_expiry(inv: pd.DataFrame, *, now: datetime | None = None) -> pd
             amounts = pd.to_numeric(part[_SPEND_AMOUNT], errors="coerce")
             by = amounts.groupby(part[_SPEND_CURRENCY].fillna("?")).sum()
             spend = ", ".join(f"{cur} {total:,.2f}" for cur, total in by.items() if total)
-        customers = ", ".join(str(c) for c in part[_COMPANY].dropna()) if _COMPANY in part else ""
+        customers = ", ".join(str(c) for c in _company(part).dropna())
         rows.append(
             {
                 "bucket": name,
                 "invitations": len(part),
+                "leads": int(part["PayloadType"].eq(_LEAD).sum()) if "PayloadType" in part else 0,
                 "expected_spend": spend,
                 "soonest": part["ExpirationDate"].min(),
                 "customers": customers,
             }
         )
-    return pd.DataFrame(rows, columns=["bucket", "invitations", "expected_spend", "soonest", "customers"])
+    return pd.DataFrame(rows, columns=["bucket", "invitations", "leads", "expected_spend", "soonest", "customers"])
 
 
 def referral_decisions(
@@ -102,30 +115,37 @@ def referral_decisions(
     """Referrals accepted and rejected in a period, from the ledger that pushed the decisions.
 
     Returns one row per succeeded decision since ``since`` (default: the last 7 days): ``when``
-    (finished_at), ``decision`` (accepted / rejected), the invitation ``Id`` and the ``OpportunityId``
-    an acceptance created. A decision that failed (an accept task settled FAILED) is not one. The
+    (finished_at), ``decision`` (accepted / rejected), ``kind`` (``lead`` or ``referral``: a lead is accepted
+    with AcceptEngagementInvitation; a rejection's kind is known with ``invitations``), the invitation ``Id``
+    and the ``OpportunityId`` a referral's acceptance created. A decision that failed (an accept task settled FAILED) is not one. The
     ledger holds no rejection reason (it keeps no free text the request sent): with ``invitations``
     (:func:`read_invitations`, read after the decisions) the rows get the invitation's ``customer``
     and ``RejectionReason`` as the service holds them.
     """
     log = read_ledger(ledger)
     start = pd.Timestamp(since or datetime.now(UTC) - pd.Timedelta(days=7))
-    ops = {_ACCEPT_OP: "accepted", _REJECT_OP: "rejected"}
+    ops = {_ACCEPT_OP: "accepted", _ACCEPT_LEAD_OP: "accepted", _REJECT_OP: "rejected"}
     done = log[log["operation"].isin(list(ops)) & (log["status"] == "succeeded") & (log["finished_at"] >= start)]
     answers = [json.loads(r) if isinstance(r, str) and r else {} for r in done["response"]]
+    # what was decided on: an accept says (a lead's has its own operation); a rejection, only the invitation
+    kinds = done["operation"].map({_ACCEPT_OP: "referral", _ACCEPT_LEAD_OP: "lead"})
     out = pd.DataFrame(
         {
             "when": done["finished_at"].to_numpy(),
             "decision": done["operation"].map(ops).to_numpy(),
+            "kind": kinds.to_numpy(dtype=object),
             "Id": done["Id"].to_numpy(),
             OPPORTUNITY_ID: [a.get(OPPORTUNITY_ID) for a in answers],
         }
     )
     if invitations is not None and "Id" in invitations.columns:
         by_id = invitations.drop_duplicates("Id").set_index("Id")
-        for column, name in ((_COMPANY, "customer"), ("RejectionReason", "RejectionReason")):
-            if column in by_id.columns:
-                out.insert(len(out.columns) - 1, name, out["Id"].map(by_id[column]).to_numpy())
+        if "PayloadType" in by_id.columns:
+            told = out["Id"].map(by_id["PayloadType"].map({_LEAD: "lead"}).fillna("referral"))
+            out["kind"] = out["kind"].where(out["kind"].notna(), told)
+        out.insert(len(out.columns) - 1, "customer", out["Id"].map(_company(by_id)).to_numpy())
+        if "RejectionReason" in by_id.columns:
+            out.insert(len(out.columns) - 1, "RejectionReason", out["Id"].map(by_id["RejectionReason"]).to_numpy())
     return out.sort_values("when", kind="stable").reset_index(drop=True)
 
 
