@@ -424,6 +424,9 @@ def _push_leads(args: argparse.Namespace) -> int:
     made = result.dropna(subset=["OpportunityId"]).drop_duplicates("row")
     for r in made.to_dict("records"):
         print(f"  row {r['row']}: opportunity {r['OpportunityId']}")
+    for r in result.to_dict("records"):
+        for w in r["warnings"]:
+            print(f"  row {r['row']} {r['operation']} warning: {w}")
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
     for r in bad.fillna("").to_dict("records"):
         print(

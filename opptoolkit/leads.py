@@ -120,6 +120,8 @@ ENGAGEMENT_ID, CONTEXT_ID, TOKEN = "EngagementId", "ContextId", "EngagementLastM
 INVITATION_ID, INVITATION_STATUS, EXPIRATION = "InvitationId", "InvitationStatus", "ExpirationDate"
 TITLE, MESSAGE = "EngagementTitle", "InvitationMessage"
 OPPORTUNITY_ID, CONVERSION = "OpportunityId", "ConversionStatus"
+#: A step's warnings: what the guide asks that AWS was recorded taking without (the submission's, a list per row).
+WARNINGS = "warnings"
 #: The reason a rejection gives: RejectEngagementInvitation's member, one of the model's documented values.
 REJECTION_REASON = "RejectionReason"
 #: What a person writes: ``yes`` to convert the lead into an opportunity; the solutions to associate with it
@@ -776,6 +778,8 @@ def push_leads(
         parts.append(_with_keys(solved, rows))
     parts += _submit(rows, conn, ledger, dry_run, poll_seconds, timeout)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    told = out[WARNINGS] if WARNINGS in out.columns else pd.Series([None] * len(out), index=out.index, dtype=object)
+    out[WARNINGS] = [list(w) if isinstance(w, list) else [] for w in told]
     out.attrs = {"ledger": str(book.path), "calls": dict(conn.pacer.calls)}
     return out
 
@@ -1170,7 +1174,8 @@ def _submit(
             reads_per_second=conn.pacer.reads_per_second, daily_write_budget=conn.daily_write_budget,
             progress=conn.progress,
         )  # fmt: skip
-        res = res[[c for c in RESULT_COLUMNS if c in res.columns]]
+        # the submission's warnings (what the guide asks that AWS was recorded taking without) stay beside its rows
+        res = res[[c for c in [*RESULT_COLUMNS, WARNINGS] if c in res.columns]]
         out.append(_with_keys(res, group))
     return out
 

@@ -584,7 +584,11 @@ def test_the_readme_names_the_iam_action_of_every_call_the_flow_makes(sb, tmp_pa
     path = write_leads(leads, tmp_path / "leads.xlsx")
     edits = {DECISION: "accept", "QualificationStatus": "Qualified", CONVERT: "yes", "Solutions": "S-0000002"}
     _edit(path, {_pending_row(leads): {**edits, "Submit": "Co-Sell"}})
-    push_leads(path, conn, ledger=tmp_path / "l")
+    res = push_leads(path, conn, ledger=tmp_path / "l")
+    # a converted lead is a Prospect: AWS was recorded taking its submission, the guide asks otherwise
+    (warned,) = res.loc[res["operation"] == "StartEngagementFromOpportunityTask", "warnings"]
+    assert [w.split(":")[0] for w in warned] == ["LifeCycle.Stage"]
+    assert res.loc[res["operation"] != "StartEngagementFromOpportunityTask", "warnings"].map(len).eq(0).all()
     snapshot_health(conn)
     read_engagements(conn)
     read_resource_snapshots(conn)
