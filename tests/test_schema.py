@@ -80,20 +80,20 @@ def _code_strings(tree) -> set[str]:
 
 
 def _documented_values() -> set[str]:
-    """Values the business rules name, each passed through rules._enum (checked against the model's
-    enums) or rules._documented (checked against the model's documentation text)."""
+    """Values the business rules name, each passed through rules' model_value (checked against the model's
+    enums) or _documented (checked against the model's documentation text)."""
     import ast
     import pathlib
 
-    tree = ast.parse((pathlib.Path(ot.__file__).parent / "rules.py").read_text())
+    trees = [ast.parse(f.read_text()) for f in sorted((pathlib.Path(ot.__file__).parent / "rules").glob("*.py"))]
     out = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_enum":
+    for n in (n for tree in trees for n in ast.walk(tree)):
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "model_value":
             out |= {a.value for a in ast.walk(n.args[1]) if isinstance(a, ast.Constant)}
         if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "_documented":
             out |= {a.value for a in n.args[1:] if isinstance(a, ast.Constant)}
         if isinstance(n, ast.GeneratorExp) and any(
-            isinstance(c, ast.Call) and getattr(c.func, "id", "") == "_enum" for c in ast.walk(n.elt)
+            isinstance(c, ast.Call) and getattr(c.func, "id", "") == "model_value" for c in ast.walk(n.elt)
         ):
             out |= {a.value for a in ast.walk(n) if isinstance(a, ast.Constant) and isinstance(a.value, str)}
     return out
