@@ -53,11 +53,11 @@ def plain_xlsx(df: pd.DataFrame, path: Path) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import Font
 
-    from opptoolkit.sheets import _encode_column, _ooxml_escape
+    from opptoolkit.sheets._codec import encode_column, ooxml_escape
 
     schema = ot.get_schema()
     fields = [schema.field_for(str(c)) for c in df.columns]
-    columns = [_encode_column(df.iloc[:, i], f) for i, f in enumerate(fields)]
+    columns = [encode_column(df.iloc[:, i], f) for i, f in enumerate(fields)]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Opportunities")
     ws.freeze_panes = "B2"
@@ -69,7 +69,7 @@ def plain_xlsx(df: pd.DataFrame, path: Path) -> None:
         header.append(cell)
     ws.append(header)
     for cells in zip(*columns, strict=True):
-        ws.append([_ooxml_escape(t) if t != "" else None for t in cells])
+        ws.append([ooxml_escape(t) if t != "" else None for t in cells])
     wb.save(path)
 
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from . import report
 from ._status import Reason, Status
 from ._values import Blank
-from ._workbook_base import write_results
 from .client import list_opportunities, read_aws_summaries, read_opportunities
 from .connection import Connection, Pacer, connect, get_client
 from .engagements import read_engagements
 from .exceptions import OpptoolkitError, Problem, ReportError, ServiceUnreachable, SheetError
 from .frame import payload_from_record, snapshot_time, to_frame, to_payload, to_payloads
+from .io import write_results
 from .leads import push_leads, read_leads, write_leads
 from .ledger import read_ledger
 from .mirror import SyncResult, read_mirror, snapshots, sync_mirror, vacuum_mirror

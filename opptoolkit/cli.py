@@ -163,10 +163,9 @@ def _kind(path: str | None) -> str | None:
     None for anything else, a pipeline workbook included (and for a file that is no workbook: reading it
     says what is wrong with it).
     """
-    from ._workbook_base import RESULTS_SHEET
     from .referrals import TRIAGE_SHEET
     from .report import HEADLINE
-    from .sheets import workbook_problem
+    from .sheets import RESULTS_SHEET, workbook_problem
 
     if path is None or Path(path).suffix.lower() != ".xlsx" or not Path(path).is_file():
         return None
@@ -619,7 +618,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> None:
     """Write the outcome into ``<name>.results.xlsx``; the push is done whatever happens here."""
-    from ._workbook_base import write_results
+    from .io import write_results
 
     try:
         out = write_results(outcome, args.edits, args.results, base=args.base, blank=args.blank, complete=complete)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from ._workbook_base import write_results
 from .fields import REVIEW_STATUS as REVIEW
 from .fields import STAGE
+from .io import write_results
 from .ledger import read_ledger
 from .mirror import read_mirror, snapshots, sync_mirror
 from .push import plan_updates, push_updates

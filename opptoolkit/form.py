@@ -33,7 +33,6 @@ import pandas as pd
 from . import fields as P
 from ._status import Status
 from ._values import display, enum_value, is_blank
-from ._workbook import WORK_FIRST
 from .client import fetch_opportunity
 from .connection import get_client
 from .exceptions import OpptoolkitError, Problem
@@ -43,6 +42,7 @@ from .plan import changes
 from .push import push_updates
 from .rules import ACTION_REQUIRED, ASSOCIATED, LOCKED_STATUSES, editable_fields, validate_payload
 from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, in_labels, label_for, split_column
+from .sheets import WORK_FIRST
 
 if TYPE_CHECKING:
     import boto3

@@ -3,7 +3,7 @@
 The grid is ipydatagrid's ``DataGrid`` (Lumino's canvas data grid: the one JupyterLab's CSV viewer draws
 with), chosen by measurement (``bench/grid.py``, BENCHMARKS.md). Over it:
 
-* the workbook's **layout and labels** (:func:`opptoolkit._workbook.layout`: the commonly edited columns
+* the workbook's **layout and labels** (:func:`opptoolkit.sheets.layout`: the commonly edited columns
   first, the rest by part), a dropdown editor on every enum column (the model's values), a date editor on
   dates, amounts right-aligned;
 * **editability** from :func:`opptoolkit.rules.editable_fields`: the cells a record's ``ReviewStatus`` locks
@@ -50,7 +50,6 @@ from ipydatagrid import DataGrid, TextRenderer, VegaExpr
 from . import fields as P
 from ._status import Status
 from ._values import display, is_blank
-from ._workbook import choices, layout
 from .client import fetch_opportunity
 from .exceptions import OpptoolkitError, Problem
 from .form import OpportunityForm, edit_opportunity, problem_sentence
@@ -59,6 +58,7 @@ from .plan import Row, resolve
 from .push import plan_updates, push_updates
 from .rules import editable_fields
 from .schema import ID, Catalog, Field, Schema, compile_pattern, get_schema, in_labels, label_for
+from .sheets import choices, layout
 
 if TYPE_CHECKING:
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
@@ -91,7 +91,7 @@ _MAX_CHARS = 32  # a column's width at most, in characters (longer text is cut w
 def grid_columns(columns: Iterable[str], chosen: Sequence[str] | None = None) -> list[str]:
     """Return the frame columns the grid shows, in the workbook's order.
 
-    All of ``columns`` (the commonly edited first, :data:`opptoolkit._workbook.WORK_FIRST`, then the rest
+    All of ``columns`` (the commonly edited first, :data:`opptoolkit.sheets.WORK_FIRST`, then the rest
     by part), or the ``chosen`` ones in their order; ``Id`` and the review status always.
 
     Parameters

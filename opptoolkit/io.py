@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -11,10 +12,11 @@ import pyarrow as pa
 from ._files import replacing
 from .exceptions import OpptoolkitError
 from .mirror import MIRROR_FILE, read_mirror
-from .sheets import Extra, Headers, read_sheet, write_sheet
+from .sheets import Extra, Headers, read_sheet, remembers_export, write_sheet
+from .sheets import write_results as write_results_workbook
 from .storage import download, is_s3, upload
 
-__all__ = ["read_frame", "write_frame"]
+__all__ = ["read_frame", "write_frame", "write_results"]
 
 
 def read_frame(path: str | Path, *, extra: Extra = "keep") -> pd.DataFrame:
@@ -136,3 +138,56 @@ def write_frame(
     with replacing(p) as tmp:
         df.to_parquet(tmp)
     return p
+
+
+def write_results(
+    result: pd.DataFrame,
+    edited: str | Path,
+    path: str | Path | None = None,
+    *,
+    base: Any = None,
+    blank: str = "keep",
+    complete: bool = True,
+) -> Path:
+    """Write the outcome of a push (or a plan) into a copy of the edited workbook: ``<name>.results.xlsx``.
+
+    :func:`opptoolkit.sheets.write_results`, with ``base`` also any path :func:`read_frame` reads (a mirror
+    folder, a ``.parquet``); see there for the workbook and the other parameters.
+
+    Parameters
+    ----------
+    result : DataFrame
+        What :func:`opptoolkit.push_updates` or :func:`opptoolkit.plan_updates` returned for ``edited``.
+    edited : str or Path
+        The edited ``.xlsx`` / ``.csv`` that was pushed or planned.
+    path : str or Path, optional
+        Where to write; default ``<name>.results.xlsx`` beside ``edited``.
+    base : DataFrame, path or None
+        The base the push used when it was not the one the workbook carries (``--base``).
+    blank : {"keep", "clear"}
+        The push's blank-cell policy.
+    complete : bool
+        False when the push stopped before the end.
+
+    Returns
+    -------
+    Path
+        The results workbook.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> df = pd.DataFrame({"Id": ["O1"], "LastModifiedDate": pd.to_datetime(["2026-01-31T09:30:00Z"]),
+    ...                    "Project.Title": ["Data lake"]})
+    >>> _ = write_frame(df, folder / "export.parquet")
+    >>> edited = write_frame(df.assign(**{"Project.Title": ["Data lake, phase 2"]}), folder / "edits.csv")
+    >>> plan = pd.DataFrame({"row": ["2"], "Id": ["O1"], "action": ["update"], "note": [""], "changes": [[]],
+    ...                      "errors": [[]], "warnings": [[]]})
+    >>> write_results(plan, edited, base=folder / "export.parquet").name
+    'edits.results.xlsx'
+    """
+    if isinstance(base, (str, Path)) and not remembers_export(base):  # a mirror, a .parquet, a plain sheet
+        base = read_frame(base, extra="keep")
+    return write_results_workbook(result, edited, path, base=base, blank=blank, complete=complete)

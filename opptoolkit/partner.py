@@ -47,6 +47,7 @@ from .plan import id_problem
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import RELATED, model_problems, submission_problems, submission_warnings
 from .schema import ID, Catalog, service_model
+from .sheets import SheetRows
 
 if TYPE_CHECKING:
     import boto3
@@ -294,10 +295,8 @@ def _ids(opportunities: pd.DataFrame | Iterable[str]) -> list[tuple[str, str]]:
     if isinstance(opportunities, pd.DataFrame):
         if ID not in opportunities.columns:
             raise OpptoolkitError("the frame has no Id column: every row must name its opportunity")
-        numbers = (opportunities.attrs.get("sheet_rows") or ((), ()))[0]
-        labels = [
-            str(numbers[i]) if len(numbers) > i else str(label) for i, label in enumerate(opportunities.index.tolist())
-        ]
+        rows = SheetRows.of(opportunities)
+        labels = rows.labels(opportunities) if rows is not None else [str(x) for x in opportunities.index.tolist()]
         return [(lb, str(i)) for lb, i in zip(labels, opportunities[ID].tolist(), strict=True) if not is_blank(i)]
     return [(str(n), str(i)) for n, i in enumerate(opportunities, 1)]  # as a person counts what they gave
 

@@ -43,7 +43,6 @@ from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank, is_blank
-from ._workbook_base import choose_base
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
@@ -71,7 +70,7 @@ from .plan import (
 )
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import ID, Catalog, Field, Schema, get_schema
-from .sheets import EXTRA_POLICIES, Extra, read_sheet
+from .sheets import EXTRA_POLICIES, Extra, SheetRows, choose_base, read_sheet
 
 if TYPE_CHECKING:
     import boto3
@@ -123,20 +122,9 @@ def _edited_rows(
         )
     if unknown:  # extra="keep": the analyst's own columns, never sent
         df = df.drop(columns=unknown)
-    numbers, read_ids = df.attrs.get("sheet_rows") or ((), ())  # from read_sheet
     ids = _ids(df[ID])
-    labels = (
-        [
-            str(
-                numbers[label]
-                if isinstance(label, int) and 0 <= label < len(numbers) and read_ids[label] == i
-                else label
-            )
-            for label, i in zip(df.index, ids, strict=True)
-        ]
-        if len(numbers)
-        else list(map(str, df.index.tolist()))  # no sheet: the frame's labels
-    )
+    rows = SheetRows.of(df)  # from read_sheet: each row named as the sheet numbers it; else the frame's labels
+    labels = rows.labels(df, ids) if rows is not None else list(map(str, df.index.tolist()))
     if problems := timestamp_problems(df, labels, schema):  # text typed into a frame's time column
         raise SheetError("cannot plan the edited rows", problems)
     if "Catalog" in df.columns:

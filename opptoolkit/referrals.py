@@ -27,14 +27,13 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import code_and_message, unreachable
-from ._files import replacing
 from .client import get_opportunities, without_metadata
 from .connection import Connection, as_connection, calls_since
 from .exceptions import OpptoolkitError, SheetError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, Catalog, output_schema, service_model
-from .sheets import workbook_problem
+from .sheets import SheetRows, Table, read_texts, sheet_names, workbook_problem, write_tables
 
 if TYPE_CHECKING:
     import boto3
@@ -269,7 +268,8 @@ def decision_calls(
     tries = failed_tries(book, _ACCEPT_OP) if book is not None else {}
     reasons = rejection_reasons()
     calls = []
-    labels = df.attrs.get("sheet_rows") or [str(i) for i in df.index]
+    rows = SheetRows.of(df)  # a triage read back: each row as the sheet numbers it
+    labels = rows.labels(df) if rows is not None else [str(i) for i in df.index]
     for label, (_, row) in zip(labels, df.iterrows(), strict=True):
         decision = _text(row.get(DECISION)).lower()
         if not decision:
@@ -440,89 +440,49 @@ def write_triage(df: pd.DataFrame, path: str | Path) -> Path:
 
     The columns a person decides by come first (decision, reason, days to expiry, customer, project,
     spend, AWS contact, message), then every other non-empty column, headed by its dotted path.
-    Text cells stay text (a leading ``=`` is not a formula). Push it with :func:`push_decisions`
+    Written by the toolkit's one writer of typed cells (:func:`opptoolkit.sheets.write_tables`): text
+    under the formula guard (a leading ``=`` is shown, never run). Push it with :func:`push_decisions`
     (``opptoolkit push triage.xlsx``).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    path = Path(path)
     first = [c for c in _FIRST if c in df.columns]
     rest = [c for c in df.columns if c not in first and df[c].map(_cell_text).notna().any()]
     columns = first + rest
-    wb = Workbook()
-    ws: Any = wb.active
-    ws.title = TRIAGE_SHEET
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for _, row in df[columns].iterrows():
-        ws.append([_cell_text(v) for v in row.tolist()])
-    for r in ws.iter_rows(min_row=2):
-        for cell in r:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula
-    n = len(df) + 1
     lists = {DECISION: [ACCEPT, REJECT], "RejectionReason": list(rejection_reasons())}
     assert not any("," in v for vs in lists.values() for v in vs), "a list dropdown separates values by commas"
-    for name, values in lists.items():
-        col = columns.index(name) + 1
-        letter = get_column_letter(col)
-        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
-        dv.add(f"{letter}2:{letter}{max(n, 2)}")
-        ws.add_data_validation(dv)
-        fill = PatternFill("solid", fgColor="FFF2CC")
-        for r in range(2, n + 1):
-            ws.cell(row=r, column=col).fill = fill
-    for i, name in enumerate(columns, 1):  # wide enough for the header's last part, or a typical value
-        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40)
-    ws.freeze_panes = "C2"
-    with replacing(path) as tmp:
-        wb.save(tmp)
-    return path
+    decided = {columns.index(name): values for name, values in lists.items()}
+    triage = Table(
+        TRIAGE_SHEET,
+        columns,
+        [[_cell_text(v) for v in row] for row in df[columns].itertuples(index=False, name=None)],
+        # wide enough for the header's last part, or a typical value
+        [min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40) for name in columns],
+        freeze="C2",
+        dropdowns=decided,
+        fills=dict.fromkeys(decided, "FFF2CC"),
+    )
+    return write_tables(Path(path), [triage])
 
 
 def is_triage(path: str | Path) -> bool:
     """Whether ``path`` is a triage workbook (:func:`write_triage`), not an opportunity workbook."""
     if Path(path).suffix.lower() != ".xlsx" or not Path(path).is_file() or workbook_problem(Path(path)) is not None:
         return False  # reading it as a sheet says what is wrong with it
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True)
-    try:
-        return TRIAGE_SHEET in wb.sheetnames
-    finally:
-        wb.close()
+    return TRIAGE_SHEET in sheet_names(Path(path))
 
 
 def read_triage(path: str | Path) -> pd.DataFrame:
     """Read a triage workbook back: its columns as text (``ExpirationDate`` as UTC), row numbers kept."""
-    from openpyxl import load_workbook
-
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"cannot read {path}: no such file")
     if (why := workbook_problem(path)) is not None:
         raise SheetError(f"cannot read {path.name}: {why}")
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        if TRIAGE_SHEET not in wb.sheetnames:
-            raise SheetError(
-                f"{path.name} is not a triage workbook (it has no {TRIAGE_SHEET} sheet): "
-                "write one with opptoolkit referrals --out triage.xlsx (write_triage)"
-            )
-        rows = list(wb[TRIAGE_SHEET].iter_rows(values_only=True))
-    finally:
-        wb.close()
-    if not rows:
-        raise OpptoolkitError(f"{path}: the {TRIAGE_SHEET} sheet is empty")
-    head = [str(h) for h in rows[0]]
-    body = [r for r in rows[1:] if any(v not in (None, "") for v in r)]
-    df = pd.DataFrame([[None if v is None else str(v) for v in r] for r in body], columns=head, dtype=object)
+    if TRIAGE_SHEET not in sheet_names(path):
+        raise SheetError(
+            f"{path.name} is not a triage workbook (it has no {TRIAGE_SHEET} sheet): "
+            "write one with opptoolkit referrals --out triage.xlsx (write_triage)"
+        )
+    df = read_texts(path, TRIAGE_SHEET)
     if "ExpirationDate" in df:
         df["ExpirationDate"] = pd.to_datetime(df["ExpirationDate"], utc=True, errors="coerce")
-    numbers = [str(i + 2) for i, r in enumerate(rows[1:]) if any(v not in (None, "") for v in r)]
-    df.attrs["sheet_rows"] = numbers
     return df

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit._workbook import WORK_FIRST
 from opptoolkit.form import OpportunityForm, widget_kind
 from opptoolkit.sandbox import Sandbox, SandboxConfig, load_seed
+from opptoolkit.sheets import WORK_FIRST
 
 EXPECTED_WIDGET = {"dropdown": w.Dropdown, "combobox": w.Combobox, "tags": w.TagsInput, "date": w.DatePicker,
                    "textarea": w.Textarea, "text": w.Text, "readonly": w.Text}  # fmt: skip

@@ -8,11 +8,11 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit import fields as P
-from opptoolkit._workbook import WORK_FIRST, choices
 from opptoolkit.grid import CHECK, LOCKED_FILL, PROBLEMS, OpportunityGrid, grid_columns
 from opptoolkit.rules import editable_fields
 from opptoolkit.sandbox import SEED_DAY, load_seed
 from opptoolkit.schema import label_for
+from opptoolkit.sheets import WORK_FIRST, choices
 
 AMOUNT = "Project.ExpectedCustomerSpend[0].Amount"
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit._workbook_base import RESULTS_SHEET
 from opptoolkit.schema import get_schema, label_for
+from opptoolkit.sheets import RESULTS_SHEET
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 TITLE, WEBSITE, NEXT = "Project.Title", "Customer.Account.WebsiteUrl", "LifeCycle.NextSteps"

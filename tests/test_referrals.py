@@ -475,7 +475,26 @@ def test_triage_workbook_round_trip_with_dropdowns(live, tmp_path):
     back = read_triage(path)
     assert back["Id"].tolist() == df["Id"].tolist()
     assert back["ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
-    assert back.attrs["sheet_rows"][0] == "2"
+    assert ot.sheets.SheetRows.of(back).numbers[0] == 2
+
+
+def test_triage_workbook_guards_formulas_and_keeps_control_characters(live, tmp_path):
+    """The triage workbook is written by the toolkit's one writer: a text that looks like a formula is
+    never one, a control character is written as OOXML's escape, and both read back as they were."""
+    from openpyxl import load_workbook
+
+    from opptoolkit.referrals import read_triage, write_triage
+
+    df = _triage(live)
+    title = next(c for c in df.columns if c.endswith("Project.Title"))
+    df.loc[0, title] = '=HYPERLINK("http://evil.example","click")'
+    df.loc[1, title] = "Data\x01lake"
+    path = write_triage(df, tmp_path / "triage.xlsx")
+    ws = load_workbook(path)["Triage"]
+    assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    back = read_triage(path)
+    assert back.loc[0, title] == '=HYPERLINK("http://evil.example","click")'
+    assert back.loc[1, title] == "Data\x01lake"
 
 
 def test_triage_workbook_decided_in_libreoffice_pushes(live, tmp_path, resave):

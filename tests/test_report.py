@@ -328,6 +328,16 @@ def test_report_xlsx_neutralises_formula_like_text_as_write_sheet_does(df, tmp_p
     assert guard_text(hostile) in {c.value for c in cells}  # the company name as write_sheet writes it
 
 
+def test_report_xlsx_writes_a_control_character_as_write_sheet_does(df, tmp_path):
+    """A text holding a control character (a pasted tab-less CRM export) is written as OOXML's escape and
+    read back as it was, as write_sheet does, instead of the report stopping on openpyxl's refusal."""
+    df = df.copy()
+    df["Customer.Account.CompanyName"] = "Acme\x01Corp"
+    report.write_report(df, None, xlsx=tmp_path / "r.xlsx", today=TODAY)
+    sheets = pd.read_excel(tmp_path / "r.xlsx", sheet_name=None, engine="calamine", dtype=str)
+    assert "Acme\x01Corp" in {v for sheet in sheets.values() for v in sheet.to_numpy().ravel().tolist()}
+
+
 def test_report_xlsx_is_formatted_for_people(df, tmp_path):
     import openpyxl
 

@@ -395,7 +395,7 @@ def test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads(tmp_path):
     """Arrow's reader, where read_sheet uses it, gives the csv module's cells (quotes, doubled
     quotes, CR, LF and CRLF inside and outside quotes, empty lines, a BOM); elsewhere it declines
     and the csv module reads the file."""
-    from opptoolkit.sheets import _csv_arrow, _csv_columns
+    from opptoolkit.sheets._csv import _csv_arrow, _csv_columns
 
     rng = random.Random(18)
     alphabet = ["a", "b", "é", " ", ",", ";", '"', '""', "\n", "\r", "\r\n", "'"]

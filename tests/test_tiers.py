@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 import opptoolkit as ot
-from opptoolkit._workbook_base import read_base_texts
 from opptoolkit.cli import main
+from opptoolkit.sheets._base import read_base_texts
 
 
 def test_the_session_pull_is_the_pull_of_a_fresh_sandbox(sb, pulled):

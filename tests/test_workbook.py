@@ -12,8 +12,8 @@ import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
 import opptoolkit as ot
-from opptoolkit import _workbook as W
 from opptoolkit.rules import accepted_values, edit_refusal, editable_fields, validate_payload
+from opptoolkit.sheets import _layout as W
 
 FIRST = ["Id", "Customer company", "Project title", "Stage", "Target close date", "Next steps",
          "Expected spend 1 amount", "Expected spend 1 currency code", "Review status"]  # fmt: skip

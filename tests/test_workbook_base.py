@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit._workbook_base import BASE_SHEET, RESULTS_SHEET, read_base
 from opptoolkit.schema import get_schema
+from opptoolkit.sheets import BASE_SHEET, RESULTS_SHEET, read_base
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedCustomerSpend[0].Amount"
@@ -388,7 +388,7 @@ def test_a_push_that_loses_the_service_still_writes_the_results_workbook(sb, exp
 
 def test_a_pulled_workbook_names_the_solutions_its_solutions_column_takes(sb, export):
     """The solutions column is editable (a push associates the ids typed there); a Solutions sheet says what each id is."""
-    from opptoolkit._workbook import LOCKED_HEADER_FILL
+    from opptoolkit.sheets._layout import LOCKED_HEADER_FILL
 
     _, path = export
     wb = openpyxl.load_workbook(path)

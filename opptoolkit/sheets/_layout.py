@@ -1,4 +1,4 @@
-"""The analyst's workbook: how :func:`opptoolkit.write_sheet` lays out an ``.xlsx`` for editing.
+"""The analyst's workbook: how :func:`opptoolkit.write_sheet` lays out an ``.xlsx`` for editing (:func:`build_workbook`).
 
 What this adds to the cells ``sheets`` encodes (and reads back unchanged):
 
@@ -21,21 +21,26 @@ The data sheet stays the first sheet: :func:`opptoolkit.read_sheet` reads sheet 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import fields as P
-from ._patterns import describe, example_date
-from ._values import is_blank
-from .rules import accepted_values, editable_fields
-from .schema import Field, length_bounds, service_model
+import pandas as pd
+
+from .. import fields as P
+from .._patterns import describe, example_date
+from .._values import is_blank
+from ..rules import ASSOCIATED, accepted_values, editable_fields
+from ..schema import Field, length_bounds, service_model
+from ._codec import guard_text, ooxml_escape
 
 __all__ = [
     "LOCKED_FILL",
     "TEXT",
     "WORK_FIRST",
     "Layout",
+    "build_workbook",
     "choices",
     "column_reasons",
     "input_message",
@@ -200,8 +205,6 @@ def write_solutions(ws: Any, rows: Sequence[tuple[str, str, str, str]]) -> None:
     """Fill the "Solutions" sheet: what an id in the solutions column stands for."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
-
-    from .sheets import guard_text  # sheets imports this module
 
     for letter, width in zip("ABCD", (16, 50, 12, 30), strict=True):
         ws.column_dimensions[letter].width = width
@@ -457,3 +460,157 @@ def ignore_numbers_as_text(ws: Any, ref: str) -> None:
         writer.xf.send(el)
 
     writer.write_breaks = write_breaks
+
+
+# -- the workbook -------------------------------------------------------------------------------------
+
+
+def build_workbook(
+    names: list[str],
+    columns: list[list[str]],
+    fields: list[Field | None],
+    sheet: str,
+    *,
+    paths: list[str],
+    statuses: Sequence[Any],
+    lay: Any,
+    solutions: pd.DataFrame | None = None,
+) -> Any:
+    """Return the analyst's workbook, not yet saved: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
+
+    ``columns`` holds each column's encoded cells ("" for blank), in sheet order. A write-only openpyxl
+    workbook: the caller adds what else it carries (:func:`~._base.add_base`, a results sheet), then saves it.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.properties import Outline
+
+    n = len(columns[0]) if columns else 0
+    last = n + 1
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    notes = wb.create_sheet("Read me")
+    known = solution_rows(solutions) if solutions is not None and ASSOCIATED in paths else None
+    if known is not None:
+        write_solutions(wb.create_sheet("Solutions"), known)
+    lists = wb.create_sheet("Lists")
+    lists.sheet_state = "hidden"
+
+    always = column_reasons(paths, fields)
+    locks = row_locks(paths, fields, statuses, always)
+    grey = PatternFill("solid", fgColor=LOCKED_FILL)
+    grey_font = Font(name=FONT, size=11, color=LOCKED_FONT)
+
+    def make_style(locked: bool, wrap: bool) -> Any:
+        c: Any = WriteOnlyCell(ws)
+        c.number_format = TEXT
+        c.alignment = Alignment(vertical="top", wrap_text=wrap)
+        if locked:
+            c.fill, c.font = grey, grey_font
+        return c._style
+
+    # the columns: width, text format (for cells typed into later), shading, outline
+    if lay.frozen or n:
+        ws.freeze_panes = f"{get_column_letter(lay.frozen + 1)}2"
+    ws.sheet_properties.outlinePr = Outline(summaryRight=False)  # the [+] sits over a part's first column
+    grouped = {j for a, b in lay.groups for j in range(a, b + 1)}
+    starts = {a - 1 for a, _ in lay.groups}
+    for j, (name, texts) in enumerate(zip(names, columns, strict=True)):
+        dim = ws.column_dimensions[get_column_letter(j + 1)]
+        dim.width = width(name, texts)
+        dim.number_format = TEXT
+        if always[j] is not None:
+            dim.fill, dim.font = grey, grey_font
+        if j in grouped:
+            dim.outline_level, dim.hidden = 1, True
+        elif j in starts:
+            dim.collapsed = True
+    if names:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{last}"
+    ws.row_dimensions[1].height = 45
+
+    # dropdowns (values on the hidden Lists sheet) and input messages, one validation per column
+    list_columns: list[list[str]] = []
+    for j, (name, f) in enumerate(zip(names, fields, strict=True)):
+        letter = get_column_letter(j + 1)
+        ref = f"{letter}2:{letter}{max(last, 2)}"
+        prompt = input_message(f, always[j])
+        title = name[:32]
+        if known is not None and paths[j] == ASSOCIATED:
+            # the ids of the active solutions (the ones AWS associates); their names on the Solutions sheet
+            values = tuple(i for i, _, status, _ in known if status == ACTIVE)
+            list_columns.append([name, *values])
+            col = get_column_letter(len(list_columns))
+            dv = DataValidation(
+                type="list",
+                formula1=f"Lists!${col}$2:${col}${max(len(values), 1) + 1}",
+                allow_blank=True,
+                showErrorMessage=False,  # several ids in one cell: never refused
+                promptTitle=title,
+                prompt=solutions_message(prompt),
+                showInputMessage=True,
+            )
+        elif f is not None and f.enum:
+            # a column no edit can change lists its values all the same (what each status may be), and its
+            # input message says why it is shaded; typing there only warns, and the plan names the edit
+            values = choices(f)
+            list_columns.append([name, *values])
+            col = get_column_letter(len(list_columns))
+            dv = DataValidation(
+                type="list",
+                formula1=f"Lists!${col}$2:${col}${len(values) + 1}",
+                allow_blank=True,
+                showErrorMessage=not f.is_list,
+                errorStyle="warning",
+                errorTitle=title,
+                error=(
+                    "Not one of the values AWS accepts: pick one from the list."
+                    if always[j] is None
+                    else "This column is not editable: the push does not send it."
+                ),
+                promptTitle=title,
+                prompt=prompt,
+                showInputMessage=True,
+            )
+        else:
+            dv = DataValidation(allow_blank=True, promptTitle=title, prompt=prompt, showInputMessage=True)
+        dv.add(ref)
+        ws.data_validations.append(dv)
+
+    header = []
+    for j, (name, f) in enumerate(zip(names, fields, strict=True)):
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = Font(name=FONT, size=11, bold=True, italic=always[j] is not None)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.fill = PatternFill("solid", fgColor=LOCKED_HEADER_FILL if always[j] is not None else HEADER_FILL)
+        cell.number_format = TEXT
+        if f is not None and f.doc:
+            cell.comment = Comment(f.doc[:1000], "opptoolkit")
+        header.append(cell)
+    ws.append(header)
+    if names:
+        ignore_numbers_as_text(ws, f"A2:{get_column_letter(len(names))}{max(last, 2)}")
+    # strings only: openpyxl would take a leading "=" as a formula, which guard_text prevents
+    rows = ([ooxml_escape(t) if t != "" else None for t in row] for row in zip(*columns, strict=True))
+    for cells in styled_rows(ws, rows, always, locks, make_style):
+        ws.append(cells)
+
+    notes.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
+    for text, heading in read_me(
+        n, sheet, len(list_columns), sum(a is not None for a in always), P.REVIEW_STATUS in paths
+    ):
+        # a line per row (no program has to wrap or size a row for it to read)
+        for line in textwrap.wrap(
+            text, 95, break_on_hyphens=False, subsequent_indent="    " if text.startswith(" ") else ""
+        ) or [""]:
+            cell = WriteOnlyCell(notes, value=line or None)
+            cell.font = Font(name=FONT, bold=heading, size=13 if heading else 11)
+            notes.append([cell])
+    height = max((len(c) for c in list_columns), default=0)
+    for i in range(height):
+        lists.append([c[i] if i < len(c) else None for c in list_columns])
+    return wb
