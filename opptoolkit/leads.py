@@ -78,7 +78,7 @@ from .referrals import (
 )
 from .rules import model_problems
 from .schema import Catalog, Field, service_model, shape_schema
-from .sheets import workbook_problem
+from .sheets import SheetRows, workbook_problem
 
 if TYPE_CHECKING:
     import boto3
@@ -839,7 +839,9 @@ def _decide(rows: Sequence[_Row], catalog: Catalog, runner: CallRunner, book: Le
             for r in asked
         ]
     )
-    triage.attrs["sheet_rows"] = [r.label for r in asked]
+    # each decision named by the leads sheet's row, as decision_calls reads a triage's rows
+    ids = tuple(None if pd.isna(v) else str(v) for v in triage["Id"])
+    SheetRows(tuple(int(r.label) for r in asked), ids).attach(triage)
     calls = decision_calls(triage, catalog, ledger=None if runner.dry_run else book.path, now=now)
     for r, call in zip(asked, calls, strict=True):
         status = fresh.get(call.id, "")
