@@ -748,7 +748,7 @@ def push_leads(
         runner.used = book.writes_since()
         unsettled = book.unsettled()  # what earlier runs left unknown: settled once this run's steps are done
         try:
-            _decide(rows, catalog, runner, book, now)
+            _decide(rows, catalog, runner, book, now, conn.boto3_session)
             _qualify(rows, catalog, c, runner, book)
             _convert(rows, catalog, c, runner, book, poll_seconds, timeout)
             solution_rows = [
@@ -821,7 +821,14 @@ def _defer(runner: CallRunner, row: _Row, operation: str, ident: str, why: str) 
 # 1. decisions --------------------------------------------------------------------------------------------------
 
 
-def _decide(rows: Sequence[_Row], catalog: Catalog, runner: CallRunner, book: Ledger, now: datetime | None) -> None:
+def _decide(
+    rows: Sequence[_Row],
+    catalog: Catalog,
+    runner: CallRunner,
+    book: Ledger,
+    now: datetime | None,
+    boto3_session: boto3.Session | None,
+) -> None:
     asked = [r for r in rows if r.asked(DECISION)]
     if not asked:
         return
@@ -842,7 +849,9 @@ def _decide(rows: Sequence[_Row], catalog: Catalog, runner: CallRunner, book: Le
     # each decision named by the leads sheet's row, as decision_calls reads a triage's rows
     ids = tuple(None if pd.isna(v) else str(v) for v in triage["Id"])
     SheetRows(tuple(int(r.label) for r in asked), ids).attach(triage)
-    calls = decision_calls(triage, catalog, ledger=None if runner.dry_run else book.path, now=now)
+    calls = decision_calls(
+        triage, catalog, ledger=None if runner.dry_run else book.path, now=now, boto3_session=boto3_session
+    )
     for r, call in zip(asked, calls, strict=True):
         status = fresh.get(call.id, "")
         if call.operation == ACCEPT_LEAD_OP and status == _ACCEPTED:
@@ -1172,6 +1181,7 @@ def _submit(
         ids = pd.DataFrame({"Id": [r.opportunity for r in group]}, index=[r.label for r in group])
         res = submit_opportunities(
             ids, conn.catalog, involvement_type=kind, ledger=ledger, client=conn.client, dry_run=dry_run,
+            boto3_session=conn.boto3_session,  # an s3:// ledger is opened with the connection's session
             poll_seconds=every, timeout=timeout, writes_per_second=conn.pacer.writes_per_second,
             reads_per_second=conn.pacer.reads_per_second, daily_write_budget=conn.daily_write_budget,
             progress=conn.progress,

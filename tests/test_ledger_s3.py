@@ -237,3 +237,22 @@ def test_the_cli_push_reaches_an_s3_ledger_with_its_profile(sb, export, s3, team
                  "--reads-per-second", "1000"])  # fmt: skip
     assert code == 0, capsys.readouterr()
     assert read_ledger(f"{s3}/ledger", boto3_session=team)["status"].tolist()[-1] == "succeeded"
+
+
+def test_a_lead_pushed_into_an_s3_ledger_uses_the_connections_session(s3, team, tmp_path):
+    """push_leads opens the s3:// ledger with the connection's session at every step (the accept's decision calls
+    and the submission read it too), not the default credential chain, which has none here."""
+    from opptoolkit.leads import push_leads, read_leads
+
+    with Sandbox(config=SandboxConfig.fast(), leads=True) as s:
+        conn = ot.connect("Sandbox", boto3_session=team, endpoint_url=s.endpoint_url, **FAST)
+        leads = read_leads(conn)
+        edited = leads.copy()
+        row = edited.index[edited["InvitationStatus"] == "PENDING"][0]
+        edited.loc[row, ["Decision", "Convert", "Solutions", "Submit"]] = ["accept", "yes", "S-0000002", "Co-Sell"]
+        res = push_leads(edited, conn, base=leads, ledger=f"{s3}/ledger")
+        assert set(res["status"]) == {"succeeded"} and len(res) == 4
+        assert set(read_ledger(f"{s3}/ledger", boto3_session=team)["operation"]) >= {
+            "AcceptEngagementInvitation",
+            "StartEngagementFromOpportunityTask",
+        }
