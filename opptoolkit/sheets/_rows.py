@@ -45,7 +45,11 @@ class SheetRows(NamedTuple):
         found = df.attrs.get(SHEET_ROWS)
         if isinstance(found, cls):
             return found
-        if isinstance(found, Sequence) and len(found) == 2 and all(isinstance(p, Sequence) for p in found):
+        if (
+            isinstance(found, Sequence)
+            and len(found) == 2
+            and all(isinstance(p, Sequence) and not isinstance(p, str) for p in found)
+        ):
             numbers, ids = found
             if len(numbers) == len(ids):
                 return cls(tuple(int(n) for n in numbers), tuple(None if i is None else str(i) for i in ids))
