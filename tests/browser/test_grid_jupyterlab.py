@@ -1,0 +1,81 @@
+"""The grid in JupyterLab: notebooks/edit_in_a_grid.ipynb run top to bottom in a real JupyterLab server
+against the sandbox, in headless Chromium. The grid is drawn by ipydatagrid's JupyterLab extension (not
+Voilà's page), its cells say the outcome, and the push it makes lands in the ledger: two rows succeeded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import opptoolkit as ot
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+ROOT = Path(__file__).parents[2]
+NOTEBOOK = ROOT / "notebooks" / "edit_in_a_grid.ipynb"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        port = _free_port()
+        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
+               "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+        log = open(tmp_path / "lab.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+                                 "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--allow-root",
+                                 f"--ServerApp.root_dir={folder}"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK.name}", tmp_path / "ledger"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            log.close()
+
+
+def test_the_grid_notebook_runs_in_jupyterlab_and_its_push_lands(lab, page, tmp_path):
+    url, ledger = lab
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.click(".jp-Notebook")
+    page.keyboard.press("Escape")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline and page.locator(".jp-InputPrompt", has_text="[*]").count() == 0:
+        time.sleep(0.5)  # the run has started once a cell shows [*]
+    while time.monotonic() < deadline and page.locator(".jp-InputPrompt", has_text="[*]").count() > 0:
+        time.sleep(1)
+    why = f"lab log (end): {(tmp_path / 'lab.log').read_text(errors='replace')[-3000:]}"
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0, why
+    # ipydatagrid's Lab extension drew the grid (a Lumino DataGrid canvas), not a text fallback
+    assert page.locator(".ot-grid .lm-DataGrid canvas").count() > 0, why
+    assert page.get_by_text("Pushed: 2 succeeded.").count() > 0, why
+    journal = ot.read_ledger(ledger)  # each write's intent (in_flight), then its outcome
+    updates = journal[journal["operation"] == "UpdateOpportunity"]
+    assert sorted(updates["status"]) == ["in_flight", "in_flight", "succeeded", "succeeded"]
+    assert updates.loc[updates["status"] == "succeeded", "Id"].nunique() == 2
