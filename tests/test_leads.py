@@ -616,4 +616,4 @@ def test_the_reports_referrals_section_counts_leads(sb, tmp_path):
     frame = ot.read_opportunities(_conn(sb), identifiers=["O7000000014"])
     views = ot.write_report(frame, tmp_path / "report.html", invitations=inv, ledger=tmp_path / "l")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert ">leads<" in page and views["Referrals by expiry"]["leads"].sum() == 5
+    assert ">Of them leads<" in page and views["Referrals by expiry"]["leads"].sum() == 5

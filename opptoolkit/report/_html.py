@@ -56,11 +56,13 @@ HEADERS = {
     # Referrals (referrals.referrals_by_expiry, referral_decisions)
     "bucket": "Expires",
     "invitations": "Invitations",
+    "leads": "Of them leads",
     "expected_spend": "Expected monthly spend",
     "soonest": "Soonest expiry",
     "customers": "Customers",
     "when": "When",
     "decision": "Decision",
+    "kind": "Referral or lead",
     "invitation": "Invitation",
     "OpportunityId": "Opportunity created",
     "RejectionReason": "Rejection reason",

@@ -14,6 +14,8 @@ import pandas as pd
 
 from .. import fields as P
 from ..ledger import read_ledger
+from ..referrals import ACCEPT_LEAD_OP as _ACCEPT_LEAD_OP
+from ..referrals import LEAD_INVITATION as _LEAD
 from ..schema import AWS_PREFIX, service_model
 from ._views import need_columns
 
@@ -22,9 +24,6 @@ __all__ = ["aws_vs_partner", "referral_decisions", "referrals_by_expiry"]
 #: The opportunity an accepted invitation created: a member of the accept task's answer.
 OPPORTUNITY_ID = "OpportunityId"
 _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
-#: A lead is accepted with AcceptEngagementInvitation (Lead_To_Opportunity.md step 2); it makes no opportunity.
-_ACCEPT_LEAD_OP, _LEAD = "AcceptEngagementInvitation", "LeadInvitation"
-assert _LEAD in service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
 assert OPPORTUNITY_ID in service_model().operation_model(_ACCEPT_OP).output_shape.members  # type: ignore[union-attr]
 _PENDING, _EXPIRED = "PENDING", "EXPIRED"
 for _s in (_PENDING, _EXPIRED):

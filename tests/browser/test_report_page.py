@@ -166,11 +166,11 @@ def test_the_referrals_section_against_a_fixture(page, tmp_path):
     # open ones only (PENDING, and EXPIRED: never answered), by days left from 2026-11-27 00:00 UTC;
     # spend summed per currency, never across
     assert _table(section) == [
-        {"Expires": "expired, not answered", "Invitations": "1", "leads": "0", "Expected monthly spend": "USD 10.00",
+        {"Expires": "expired, not answered", "Invitations": "1", "Of them leads": "0", "Expected monthly spend": "USD 10.00",
          "Soonest expiry": "2026-11-25", "Customers": "Co D"},
-        {"Expires": "within 7 days", "Invitations": "2", "leads": "0", "Expected monthly spend": "USD 1,500.50",
+        {"Expires": "within 7 days", "Invitations": "2", "Of them leads": "0", "Expected monthly spend": "USD 1,500.50",
          "Soonest expiry": "2026-11-30", "Customers": "Co A, Co B"},
-        {"Expires": "15 to 30 days", "Invitations": "1", "leads": "0", "Expected monthly spend": "EUR 200.00",
+        {"Expires": "15 to 30 days", "Invitations": "1", "Of them leads": "0", "Expected monthly spend": "EUR 200.00",
          "Soonest expiry": "2026-12-17", "Customers": "Co C"},
     ]  # fmt: skip
     assert "Accepted and rejected since 2026-11-20 00:00 UTC" in section.locator("h3").inner_text()
@@ -180,9 +180,9 @@ def test_the_referrals_section_against_a_fixture(page, tmp_path):
             for tr in decided.locator("tbody tr").all()]  # fmt: skip
     # the failed accept (I7) is no decision; I8 was decided before the period
     assert rows == [
-        {"When": "2026-11-24", "Decision": "rejected", "kind": "", "Invitation": "I6", "Customer": "",
+        {"When": "2026-11-24", "Decision": "rejected", "Referral or lead": "", "Invitation": "I6", "Customer": "",
          "Rejection reason": "Duplicate of partner referral", "Opportunity created": ""},
-        {"When": "2026-11-25", "Decision": "accepted", "kind": "referral", "Invitation": "I5", "Customer": "Co E",
+        {"When": "2026-11-25", "Decision": "accepted", "Referral or lead": "referral", "Invitation": "I5", "Customer": "Co E",
          "Rejection reason": "", "Opportunity created": "O9000000001"},
     ]  # fmt: skip
     count = section.locator("tbody tr").first.locator("td").nth(1)
