@@ -13,9 +13,10 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from .. import fields as P
 from ..rules import RELATED
+from ..schema import service_model
 from ..wire import output_shape, to_wire
 
-__all__ = ["OPPORTUNITY_OWNER", "RELATED_LISTS", "answer_json", "as_answered_record"]
+__all__ = ["NO_SUPPORT_NEEDED", "OPPORTUNITY_OWNER", "RELATED_LISTS", "answer_json", "as_answered_record"]
 
 #: The partner user a new opportunity belongs to: every recorded GetOpportunity lists an ``OpportunityOwner`` first
 #: in ``OpportunityTeam``, the team the request sent after it ("Inviting Partner - GetOpportunity"; an accepted
@@ -29,6 +30,15 @@ OPPORTUNITY_OWNER = {
     "FirstName": "Alliance",
     "LastName": "Lead",
 }
+
+#: What AWS's Sandbox answered as PrimaryNeedsFromAws, a value outside the model's PrimaryNeedFromAws enum (a recorded
+#: answer, transcribed), in two places of the samples' Postman collection: after a For Visibility Only submission of
+#: an opportunity that had none ("LeadToOpportunity": #49 "GetOpportunity" answers null, #51
+#: "StartEngagementFromOpportunityTask" with InvolvementType "For Visibility Only", #52 "GetOpportunity" answers
+#: this), and for the opportunity accepted from another partner's invitation ("Working with Multipartner
+#: Opportunities / Receiving Partner - GetOpportunity", #67).
+NO_SUPPORT_NEEDED = "Do Not Need Support from AWS Sales Rep"
+assert NO_SUPPORT_NEEDED not in service_model().shape_for("PrimaryNeedFromAws").enum  # type: ignore[attr-defined]
 
 #: The association lists a GetOpportunity always answers, ``[]`` when empty ("LeadToOpportunity / GetOpportunity",
 #: 2025-12: these four; the model's other kinds are answered when set).

@@ -24,7 +24,7 @@ from .. import fields as P
 from ..rules import APPROVED
 from ..schema import ID, IDENTIFIER, get_schema, service_model
 from ..wire import from_wire, output_shape, project, to_wire
-from ._answers import OPPORTUNITY_OWNER, RELATED_LISTS
+from ._answers import NO_SUPPORT_NEEDED, OPPORTUNITY_OWNER, RELATED_LISTS
 from ._errors import ServiceError, request_digest
 
 if TYPE_CHECKING:
@@ -260,7 +260,9 @@ class EngagementsMixin:
                 )
                 task.update(TaskStatus=FAILED, ReasonCode="InvitationValidationFailed", Message=why)
             else:
-                opportunity = self._opportunity_from_invitation(catalog, inv, payload, stamp)
+                opportunity = self._opportunity_from_invitation(
+                    catalog, inv, payload, stamp, from_partner=bool(doc.get("from_partner"))
+                )
                 inv["Status"] = ACCEPTED
                 doc["opportunity"] = opportunity
                 self._put_invitation(doc)
@@ -349,6 +351,9 @@ class EngagementsMixin:
                 {
                     "invitation": {k: v for k, v in inv.items() if v is not None},
                     "participant": RECEIVER if to_me else SENDER,
+                    # a partner's invitation: AWS's own are not made through this API (the seed and
+                    # send_lead play AWS); what the opportunity accepted from it answers differs (#67)
+                    "from_partner": True,
                 }
             )
             self.store.put_doc(INVITE_TOKEN, catalog, token, f"{ident}\x00{request_digest(p)}")
@@ -412,12 +417,13 @@ class EngagementsMixin:
         return view
 
     def _opportunity_from_invitation(
-        self, catalog: str, inv: dict[str, Any], payload: dict[str, Any], stamp: datetime
+        self, catalog: str, inv: dict[str, Any], payload: dict[str, Any], stamp: datetime, *, from_partner: bool
     ) -> str:
         """Create the opportunity the accept task creates "from the AWS opportunity"; return its Id.
 
         The invitation's payload maps onto the opportunity member for member where the model has the
         same member (customer, project, spend, opportunity type); the AWS contacts go to AWS's view.
+        ``from_partner``: the invitation is another partner's (CreateEngagementInvitation), not AWS's.
         """
         cust, proj = payload["Customer"], payload["Project"]
         # the spend as the opportunity answers it: without the invitation's EstimationUrl ("Receiving Partner -
@@ -440,9 +446,7 @@ class EngagementsMixin:
             },
             # what the recorded accepted opportunities answer beside the payload ("Receiving Partner -
             # GetOpportunity", "Demo Accept AWS-originated Opportunities / GetOpportunity"): no contacts, Marketing
-            # Source "None", NationalSecurity "No", the account's owner as the team. (PrimaryNeedsFromAws differs:
-            # "Do Not Need Support from AWS Sales Rep" from another partner's invitation, #67, the value AWS's own
-            # opportunity had from AWS's, #92; the sandbox's invitations do not tell the two apart, so it is unset.)
+            # Source "None", NationalSecurity "No", the account's owner as the team.
             "Marketing": {"Source": "None"},
             "NationalSecurity": "No",
             "OpportunityTeam": [dict(OPPORTUNITY_OWNER)],
@@ -456,6 +460,13 @@ class EngagementsMixin:
         }
         if payload.get("OpportunityType"):
             record["OpportunityType"] = payload["OpportunityType"]
+        if from_partner:
+            # recorded: the opportunity accepted from another partner's invitation answers PrimaryNeedsFromAws
+            # "Do Not Need Support from AWS Sales Rep" (Postman collection, "Working with Multipartner
+            # Opportunities / Receiving Partner - GetOpportunity", #67), a value outside the model's enum. From
+            # AWS's invitation it answers the need of AWS's own opportunity ("Demo Accept AWS-originated
+            # Opportunities / GetOpportunity", #92), which the invitation's payload does not carry: left unset.
+            record[P.PRIMARY_NEEDS] = [NO_SUPPORT_NEEDED]
         rng_id = int(hashlib.sha256(inv["Id"].encode()).hexdigest()[:12], 16)
         ident = f"O{rng_id % 10**10:010d}"
         while self.store.get(catalog, ident) is not None:

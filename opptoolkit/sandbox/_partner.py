@@ -23,6 +23,7 @@ from .. import fields as P
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED, SUBMITTED, submission_problems
 from ..schema import service_model
+from ._answers import NO_SUPPORT_NEEDED
 from ._errors import ServiceError, request_digest
 from ._seed import SOLUTION_RECORDS
 
@@ -45,12 +46,6 @@ def _refused(field: str, code: str, message: str) -> Exception:
 #: The model's SalesInvolvementType value of a submission that asks AWS for no co-selling.
 VISIBILITY_ONLY = "For Visibility Only"
 assert VISIBILITY_ONLY in service_model().shape_for("SalesInvolvementType").enum  # type: ignore[attr-defined]
-#: What AWS's Sandbox answered as PrimaryNeedsFromAws after a For Visibility Only submission of an opportunity that
-#: had none (samples' Postman collection, "LeadToOpportunity": #49 "GetOpportunity" answers null, #51
-#: "StartEngagementFromOpportunityTask" with InvolvementType "For Visibility Only", #52 "GetOpportunity" answers
-#: this). Not one of the model's PrimaryNeedFromAws values: a recorded answer, transcribed.
-NO_SUPPORT_NEEDED = "Do Not Need Support from AWS Sales Rep"
-assert NO_SUPPORT_NEEDED not in service_model().shape_for("PrimaryNeedFromAws").enum  # type: ignore[attr-defined]
 
 
 class PartnerOperations:

@@ -1162,10 +1162,10 @@ FLOWS: list[Flow] = [
                     "Customer.Contacts": [],
                     "LifeCycle.TargetCloseDate": "2029-10-04",
                     "Project.ExpectedCustomerSpend[0].EstimationUrl": None,
+                    "PrimaryNeedsFromAws": ["Do Not Need Support from AWS Sales Rep"],
                 },
-                note="AWS also answered PrimaryNeedsFromAws 'Do Not Need Support from AWS Sales Rep' (#92, an AWS "
-                "invitation accepted, answers the AWS opportunity's own need): not checked, the sandbox's invitations "
-                "do not tell a partner's from AWS's",
+                note="another partner's invitation accepted: PrimaryNeedsFromAws is a value outside the model's enum "
+                "(#92, AWS's invitation accepted, answers the AWS opportunity's own need instead)",
             ),
             Step(
                 69,
