@@ -39,12 +39,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 from tqdm.auto import tqdm
 
-from ._errors import code_and_message, never_sent, unreachable
+from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
 from .client import fetch_opportunity, list_opportunities
 from .connection import Pacer, get_client, handler_attached
 from .exceptions import Problem, ServiceUnreachable
-from .ledger import Ledger, LedgerEntry, call_key
+from .ledger import Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import PENDING_SUBMISSION
@@ -74,7 +74,8 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: The result frame's columns: push_updates' own, with the operation and the service's answer.
+#: The result frame's columns: push_updates' own, with the operation and the service's answer. ``error_codes``,
+#: ``error_fields`` and ``error_texts`` list each error apart (:func:`opptoolkit.ledger.with_errors`).
 RESULT_COLUMNS = [
     "row",
     "Id",
@@ -83,6 +84,9 @@ RESULT_COLUMNS = [
     "error_code",
     "reason",
     "error_message",
+    "error_codes",
+    "error_fields",
+    "error_texts",
     "changed_fields",
     "last_modified_before",
     "last_modified_after",
@@ -471,7 +475,7 @@ def settle_earlier(client: Any, book: Ledger, catalog: Catalog | None, entries: 
             _log.warning("row %s %s %s: not settled (%s: %s)", e["row"], e["Id"], e["operation"], code, msg)
             continue
         if entry is not None:
-            book.write(entry)
+            book.write(with_errors(entry))
             counts[entry.status] += 1
             _log.info("row %s %s %s: settled %s", e["row"], entry.Id, e["operation"], entry.status)
     return dict(counts)
@@ -679,7 +683,16 @@ class CallRunner:
                 bar.update(1)
                 bar.set_postfix(dict(self.counts), refresh=False)
 
-    def record(self, call: Call, status: str, *, write: bool = True, **kw: Any) -> LedgerEntry:
+    def record(
+        self,
+        call: Call,
+        status: str,
+        *,
+        write: bool = True,
+        errors: Iterable[tuple[str, str, str]] | None = None,
+        **kw: Any,
+    ) -> LedgerEntry:
+        """Record a call's outcome; ``errors`` each ``(code, field, message)`` (:func:`opptoolkit.ledger.with_errors`)."""
         self.counts[status] += 1
         entry = LedgerEntry(
             job_id=self.book.job_id,
@@ -692,6 +705,7 @@ class CallRunner:
             request=None if call.bad_id else request_of(call.operation, call.params),
             **kw,
         )
+        with_errors(entry, errors)
         if write and not self.dry_run:
             self.book.write(entry)
         self._history[(call.operation, call.id, self.key(call))] = {"status": status, "response": entry.response}
@@ -704,6 +718,9 @@ class CallRunner:
                 "error_code": entry.error_code,
                 "reason": entry.reason,
                 "error_message": entry.error_message,
+                "error_codes": entry.error_codes,
+                "error_fields": entry.error_fields,
+                "error_texts": entry.error_texts,
                 "changed_fields": list(call.fields),
                 "last_modified_before": entry.last_modified_before,
                 "last_modified_after": entry.last_modified_after,
@@ -721,6 +738,7 @@ class CallRunner:
             Status.INVALID,
             error_code=call.problems[0].code,
             error_message="; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000],
+            errors=[(p.code, p.field, p.message) for p in call.problems],
         )
 
     def one(self, call: Call) -> None:
@@ -829,7 +847,13 @@ class CallRunner:
                 if status == Status.UNKNOWN:
                     msg = f"{msg} (the call may have been applied: the next run checks it first)"
                 self.record(
-                    call, status, error_code=code, error_message=msg[:2000], writes=wire.attempts, started_at=started
+                    call,
+                    status,
+                    error_code=code,
+                    error_message=msg[:2000],
+                    errors=None if status == Status.UNKNOWN else error_items(e),  # unknown: its message says why
+                    writes=wire.attempts,
+                    started_at=started,
                 )
                 if (u := unreachable(e, unanswered=True)) is not None:
                     raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None

@@ -11,8 +11,13 @@ from typing import Any
 from botocore import exceptions as bex
 
 from .exceptions import ServiceUnreachable
+from .schema import get_schema
 
-__all__ = ["code_and_message", "never_sent", "unreachable"]
+__all__ = ["WITHHELD", "code_and_message", "error_items", "never_sent", "unreachable"]
+
+#: What an error's text says in place of the service's own message about a field the model marks sensitive (or
+#: does not know): the service may quote the value it refused, and a value of such a field is customer data.
+WITHHELD = "(the service's message is not kept: it may quote the customer's value)"
 
 # No request reached the service: botocore's ConnectionError (EndpointConnectionError,
 # ConnectTimeoutError, ProxyConnectionError, SSLError) is raised while connecting.
@@ -125,3 +130,38 @@ def code_and_message(err: BaseException) -> tuple[str, str]:
             return code, listed or str(err.response.get("Reason"))
         return code, str(e.get("Message") or err)[:500]
     return type(err).__name__, str(err)[:500]
+
+
+def error_items(err: BaseException) -> list[tuple[str, str, str]]:
+    """Each error of a failed call apart: ``(code, field, text)``, without customer data.
+
+    A ``ValidationException`` lists its errors (``ErrorList``): each item's code, the field's API path and the
+    service's message -- withheld (:data:`WITHHELD`) for a field the model marks sensitive or does not know,
+    since it may quote the value. Any other error is one item about the whole call (field ``""``), as
+    :func:`code_and_message` words it.
+
+    Examples
+    --------
+    >>> from botocore.exceptions import ClientError
+    >>> error_items(ClientError({"Error": {"Code": "ValidationException", "Message": "bad"}, "ErrorList": [
+    ...     {"FieldName": "LifeCycle.Stage", "Code": "INVALID_ENUM_VALUE", "Message": "not a stage"}]},
+    ...     "UpdateOpportunity"))
+    [('INVALID_ENUM_VALUE', 'LifeCycle.Stage', 'not a stage')]
+    >>> error_items(ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "x"))
+    [('ThrottlingException', '', 'slow down')]
+    """
+    if isinstance(err, bex.ClientError) and err.response.get("Error", {}).get("Code") == "ValidationException":
+        listed: list[dict[str, Any]] = err.response.get("ErrorList") or []  # type: ignore[assignment]
+        if listed:
+            return [(str(i.get("Code") or ""), str(i.get("FieldName") or ""), _vouched(i)) for i in listed]
+    code, message = code_and_message(err)
+    return [(code, "", message)]
+
+
+def _vouched(item: dict[str, Any]) -> str:
+    """Return an ErrorList item's message when its field is one the model knows and does not mark sensitive."""
+    try:
+        sensitive = get_schema().field_for(str(item.get("FieldName") or "")).sensitive
+    except KeyError:
+        sensitive = True
+    return WITHHELD if sensitive else str(item.get("Message") or "")[:500]

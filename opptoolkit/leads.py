@@ -64,7 +64,7 @@ from .connection import Connection, as_connection
 from .engagements import get_engagements
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .frame import to_frame
-from .ledger import Ledger, LedgerEntry
+from .ledger import Ledger, LedgerEntry, with_errors
 from .partner import SOLUTIONS_COLUMN, push_solution_edits, submit_opportunities
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .referrals import (
@@ -1145,7 +1145,7 @@ def _settle(runner: CallRunner, n: int, call: Call, task: dict[str, Any], row: _
         row.opportunity = str(answer.get(OPPORTUNITY_ID) or "")
         result[_MADE] = row.opportunity
     # the task's outcome, under the call's change key (no write: a read)
-    runner.book.write(
+    entry = with_errors(
         LedgerEntry(
             job_id=runner.book.job_id,
             row=call.row,
@@ -1160,6 +1160,8 @@ def _settle(runner: CallRunner, n: int, call: Call, task: dict[str, Any], row: _
             request=request_of(CONVERT_OP, call.params),
         )
     )
+    runner.book.write(entry)
+    result.update(error_codes=entry.error_codes, error_fields=entry.error_fields, error_texts=entry.error_texts)
 
 
 # 5. submitting --------------------------------------------------------------------------------------------------------
@@ -1200,6 +1202,9 @@ def _deferred_frame(r: _Row, operation: str, why: str) -> pd.DataFrame:
         operation=operation,
         status=Status.DEFERRED,
         error_message=f"not sent: {why}; push again once it has",
+        error_codes=[],
+        error_fields=[],
+        error_texts=[],
         changed_fields=[],
         writes=0,
     )

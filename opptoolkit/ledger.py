@@ -31,7 +31,7 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,7 +49,7 @@ from .storage import Lease, Precondition, S3Place, is_s3
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger"]
+__all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger", "with_errors"]
 
 _log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ LEDGER_SCHEMA = pa.schema(
         ("error_message", pa.string()),
         ("reason", pa.string()),
         ("changed_fields", pa.list_(pa.string())),
+        ("error_codes", pa.list_(pa.string())),
+        ("error_fields", pa.list_(pa.string())),
+        ("error_texts", pa.list_(pa.string())),
         ("last_modified_before", pa.timestamp("us", tz="UTC")),
         ("last_modified_after", pa.timestamp("us", tz="UTC")),
         ("attempt", pa.int32()),
@@ -85,9 +88,10 @@ class LedgerEntry:
     ``status``: in_flight, succeeded, unknown (sent, outcome not known: the next run reads it back), failed,
     conflict, invalid, no_token, not_editable, not_found, deferred (:class:`opptoolkit.Status`).
     ``error_code`` is what the service or botocore said; ``reason`` why the toolkit settled the row itself
-    (:class:`opptoolkit.Reason`). ``row`` is the spreadsheet's row number when the rows came from a sheet;
-    ``operation`` the API operation the entry is about (``UpdateOpportunity`` unless said);
-    ``writes`` its HTTP attempts (botocore's retries included); ``response`` the answer's members that the
+    (:class:`opptoolkit.Reason`). ``error_codes``, ``error_fields`` and ``error_texts`` list each error apart, in
+    parallel: its code, the field's API path ("" when it is about the whole row) and its message alone.
+    ``row`` is the spreadsheet's row number when the rows came from a sheet; ``operation`` the API operation the
+    entry is about (``UpdateOpportunity`` unless said); ``writes`` its HTTP attempts (botocore's retries included); ``response`` the answer's members that the
     model does not mark sensitive, as JSON (a task's status and the ids it made), for operations other than
     UpdateOpportunity; ``request`` the request's members that the model does not mark sensitive, as JSON, without
     its ClientToken (what the next run needs to read the call's effect back: the catalog, a solution's id).
@@ -102,6 +106,9 @@ class LedgerEntry:
     error_message: str | None = None
     reason: str | None = None
     changed_fields: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
+    error_fields: list[str] = field(default_factory=list)
+    error_texts: list[str] = field(default_factory=list)
     last_modified_before: datetime | None = None
     last_modified_after: datetime | None = None
     attempt: int = 1
@@ -114,10 +121,41 @@ class LedgerEntry:
     request: str | None = None
 
 
+#: The outcomes that are no error: a with_errors entry of these lists none unless told.
+_FINE = frozenset(
+    {Status.SUCCEEDED, Status.CREATED, Status.SKIPPED, Status.UPDATE, Status.CREATE, Status.UNCHANGED, Status.IN_FLIGHT}
+)
+
+
+def with_errors(entry: LedgerEntry, items: Iterable[tuple[str, str, str]] | None = None) -> LedgerEntry:
+    """Set the entry's error lists (``error_codes``, ``error_fields``, ``error_texts``) and return it.
+
+    ``items`` are ``(code, field's API path or "", message alone)``; without them, an outcome that is no success
+    lists its one error about the whole row: its code (else the toolkit's reason) and its message.
+
+    Examples
+    --------
+    >>> e = with_errors(LedgerEntry("j", "2", "O1", Status.FAILED, error_code="ThrottlingException",
+    ...                             error_message="slow down"))
+    >>> e.error_codes, e.error_fields, e.error_texts
+    (['ThrottlingException'], [''], ['slow down'])
+    """
+    listed = list(items or [])
+    if not listed and entry.status not in _FINE and (code := entry.error_code or entry.reason):
+        listed = [(code, "", entry.error_message or "")]
+    entry.error_codes = [str(c) for c, _, _ in listed]
+    entry.error_fields = [f for _, f, _ in listed]
+    entry.error_texts = [t for _, _, t in listed]
+    return entry
+
+
 #: What a part stores beyond the user-facing columns: the entry's key. ``writer`` names the Ledger
 #: object that wrote it (unique per object, so two objects given the same ``job_id`` never collide)
 #: and ``seq`` its place in that writer's order; a part of the one-file-per-entry layout has
 #: neither, and its file name stands in for the writer.
+#: The list columns: ``error_codes``, ``error_fields`` and ``error_texts`` are parallel (one item per error: its
+#: code, the field's API path or "" for the whole row, the message without the path and code).
+_LISTS = [f.name for f in LEDGER_SCHEMA if pa.types.is_list(f.type)]
 _KEY = [("writer", pa.string()), ("seq", pa.int64())]
 _PART_SCHEMA = pa.schema([*LEDGER_SCHEMA, *_KEY])
 #: The journal's line: timestamps as integer microseconds since the epoch (UTC), exact.
@@ -578,7 +616,8 @@ def read_ledger(path: str | Path | S3Place, *, boto3_session: boto3.Session | No
     df = df.drop_duplicates(["writer", "seq"]).sort_values(["started_at", "writer", "seq"], kind="stable")
     df = df[LEDGER_SCHEMA.names].reset_index(drop=True)
     df["operation"] = df["operation"].fillna(_OPERATION)
-    df["changed_fields"] = [list(v) for v in df["changed_fields"]]
+    for c in _LISTS:  # an entry written before a list column existed has none: an empty list
+        df[c] = [[] if v is None else list(v) for v in df[c]]
     return df
 
 
@@ -655,8 +694,15 @@ def _read_s3(place: S3Place) -> list[pa.Table]:
 
 
 def _keyed(table: pa.Table) -> pa.Table:
-    """Return an S3 part's table in the part schema (with its keys, which every S3 part has)."""
-    return pa.Table.from_arrays([table[f.name].cast(f.type) for f in _PART_SCHEMA], schema=_PART_SCHEMA)
+    """Return an S3 part's table in the part schema (with its keys, which every S3 part has).
+
+    A column newer than the part (the error lists) is null in it.
+    """
+    columns = [
+        table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in _PART_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=_PART_SCHEMA)
 
 
 def _put_part(place: S3Place, table: pa.Table, sources: list[str], tag: str) -> None:

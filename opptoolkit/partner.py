@@ -42,7 +42,7 @@ from ._values import is_blank
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
-from .ledger import Ledger, LedgerEntry
+from .ledger import Ledger, LedgerEntry, with_errors
 from .plan import id_problem
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import RELATED, model_problems, submission_problems, submission_warnings
@@ -486,7 +486,7 @@ def _poll(client: Any, catalog: Catalog, runner: CallRunner, sent: list[Call], e
                     row["error_code"], row["error_message"] = failure
                 call = calls[(row["row"], row["Id"])]
                 # the task's outcome, in the ledger under the call's change key (no write: a read)
-                runner.book.write(
+                entry = with_errors(
                     LedgerEntry(
                         job_id=runner.book.job_id,
                         row=row["row"],
@@ -500,6 +500,10 @@ def _poll(client: Any, catalog: Catalog, runner: CallRunner, sent: list[Call], e
                         response=json.dumps(task, sort_keys=True, default=str),
                         request=request_of(START, call.params),
                     )
+                )
+                runner.book.write(entry)
+                row.update(
+                    error_codes=entry.error_codes, error_fields=entry.error_fields, error_texts=entry.error_texts
                 )
         except (ClientError, BotoCoreError) as e:
             if (u := unreachable(e, unanswered=True)) is not None:

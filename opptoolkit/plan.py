@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fields as P
-from ._status import Status
+from ._status import Reason, Status
 from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
@@ -56,6 +56,7 @@ from .schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema
 from .wire import input_shape, output_shape
 
 __all__ = [
+    "CHANGED_ON_SERVER",
     "PARTNER_ID",
     "Row",
     "changes",
@@ -78,6 +79,8 @@ CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/A
 #: The members CreateOpportunity takes that UpdateOpportunity does not (the frame's output-only OpportunityTeam among them).
 CREATE_ONLY = frozenset(input_shape("CreateOpportunity").members) - frozenset(input_shape("UpdateOpportunity").members)
 TEAM = "OpportunityTeam"
+#: What a conflict says of each field changed on both sides since the base (the three-way merge).
+CHANGED_ON_SERVER = "changed on the server too"
 
 NO_TOKEN = (
     "the row has no LastModifiedDate of its own, so a colleague's edit since the export cannot be told apart: "
@@ -621,9 +624,12 @@ class Row:
             "action": self.action,
             "changes": [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes.items()],
             "changed_fields": list(self.changes),
-            "errors": [str(p) for p in self.problems] + [f"{c}: changed on the server too" for c in self.conflicts],
-            # each error's code on its own, for a filter or a count (the message stays in words)
-            "error_codes": [p.code for p in self.problems] + ["CONFLICT"] * len(self.conflicts),
+            "errors": [str(p) for p in self.problems] + [f"{c}: {CHANGED_ON_SERVER}" for c in self.conflicts],
+            # each error apart, in parallel: its code (for a filter or a count), the field's API path (the cell to
+            # mark; "" for the whole row) and the message alone; ``errors`` keeps them in words
+            "error_codes": [p.code for p in self.problems] + [str(Reason.CONFLICT)] * len(self.conflicts),
+            "error_fields": [p.field for p in self.problems] + list(self.conflicts),
+            "error_texts": [p.message for p in self.problems] + [CHANGED_ON_SERVER] * len(self.conflicts),
             "warnings": [str(p) for p in self.warnings],
             "note": self.note,
         }

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from . import fields as P
 from ._calls import BUDGET_UNKNOWN, RESULT_COLUMNS, Attempts, BudgetSpent, settle_earlier
-from ._errors import code_and_message, unreachable
+from ._errors import code_and_message, error_items, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank, is_blank
@@ -48,9 +48,10 @@ from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .frame import timestamp_problems, to_frame
 from .io import read_frame
-from .ledger import Ledger, LedgerEntry, read_ledger
+from .ledger import Ledger, LedgerEntry, read_ledger, with_errors
 from .partner import SOLUTIONS_COLUMN, push_solution_edits
 from .plan import (
+    CHANGED_ON_SERVER,
     KEPT_BLANK,
     PARTNER_ID,
     Row,
@@ -414,9 +415,11 @@ def plan_updates(
         One row per edited row: ``row`` (the spreadsheet's row number when the rows came
         from a sheet, else the frame's label), ``Id``, ``action`` (update, create, unchanged, invalid,
         no_token, not_editable, conflict, not_found), ``changes`` (``path: old → new``),
-        ``changed_fields``, ``errors`` (each ``field: CODE: message``), ``error_codes`` (each
-        error's code alone: the API's, or ``CONFLICT``), ``warnings`` (what the model's text
-        says AWS may refuse or replace; the row is still sent) and ``note``.
+        ``changed_fields``, ``errors`` (each ``field: CODE: message``), then each error apart in three
+        parallel lists: ``error_codes`` (the API's code, or ``CONFLICT``), ``error_fields`` (the field's
+        API path, the cell at fault; "" when the error is about the whole row) and ``error_texts`` (the
+        message alone), ``warnings`` (what the model's text says AWS may refuse or replace; the row is
+        still sent) and ``note``.
 
     Raises
     ------
@@ -480,6 +483,8 @@ def _plan_frame(
         "changed_fields": [[] for _ in range(n)],
         "errors": [[] for _ in range(n)],
         "error_codes": [[] for _ in range(n)],
+        "error_fields": [[] for _ in range(n)],
+        "error_texts": [[] for _ in range(n)],
         "warnings": [[] for _ in range(n)],
         "note": [""] * n,
     }
@@ -600,20 +605,25 @@ class _PushRun:
         return self.book.key(r.intent()) if r.changes else None
 
     def _told(self, p: Problem) -> str:
-        """Return a problem as the ledger may hold it.
+        """Return a problem's message as the ledger may hold it.
 
-        For a sensitive field (the model's flag) the field and code only, since the message may quote the
-        value or a "did you mean" near it.
+        For a sensitive field (the model's flag) none, since the message may quote the value or a "did you mean"
+        near it.
         """
         try:
             sensitive = self.schema.field_for(p.field).sensitive
         except KeyError:
             sensitive = True  # not a field the model knows: its message is not vouched for
-        return f"{p.field}: {p.code}" + (": (sensitive field: details not recorded)" if sensitive else f": {p.message}")
+        return "(sensitive field: details not recorded)" if sensitive else p.message
 
-    def record(self, r: Row, status: str, **kw: Any) -> None:
-        """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger."""
+    def record(self, r: Row, status: str, *, errors: list[tuple[str, str, str]] | None = None, **kw: Any) -> None:
+        """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger.
+
+        ``errors`` each ``(code, field, message)`` of a refusal (:func:`opptoolkit.ledger.with_errors`); the row's
+        own problems and conflicts list themselves.
+        """
         self.counts[status] += 1
+        listed = list(errors or [])
         kw.setdefault("operation", CREATE if r.request_key is not None or r.id is None else UPDATE)
         kw.setdefault("change_key", self.key(r))
         entry = LedgerEntry(
@@ -630,16 +640,20 @@ class _PushRun:
             said = "; ".join(f"{p.field}: {p.message}" for p in r.kept)
             if status == Status.NOT_EDITABLE and r.problems == r.kept:
                 entry.error_code, entry.error_message = r.kept[0].code, f"not sent: {said}"[:2000]
+                listed = [(p.code, p.field, p.message) for p in r.kept]
             elif status == Status.SUCCEEDED:
                 told = [entry.error_message, f"sent without these changes: {said}"]
                 entry.error_message = "; ".join(t for t in told if t)[:2000]
         if r.problems and entry.error_code is None:
             entry.error_code = r.problems[0].code
-            entry.error_message = "; ".join(self._told(p) for p in r.problems)[:2000]
+            entry.error_message = "; ".join(f"{p.field}: {p.code}: {self._told(p)}" for p in r.problems)[:2000]
+            listed = [(p.code, p.field, self._told(p)) for p in r.problems]
         if r.conflicts and entry.error_code is None:
             entry.reason, entry.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
+            listed = [(Reason.CONFLICT, c, CHANGED_ON_SERVER) for c in r.conflicts]
         if status in (Status.NOT_FOUND, Status.INVALID) and entry.error_message is None and r.note:
             entry.error_message = r.note
+        with_errors(entry, listed)
         if not self.dry_run and status != Status.UNCHANGED:  # the ledger holds attempts, not untouched rows
             self.book.write(entry)
         self.results.append(
@@ -651,6 +665,9 @@ class _PushRun:
                 "error_code": entry.error_code,
                 "reason": entry.reason,
                 "error_message": entry.error_message,
+                "error_codes": entry.error_codes,
+                "error_fields": entry.error_fields,
+                "error_texts": entry.error_texts,
                 "changed_fields": list(r.changes),
                 "kept_fields": [p.field for p in r.kept],
                 "last_modified_before": entry.last_modified_before,
@@ -680,6 +697,7 @@ class _PushRun:
             status,
             error_code=code,
             error_message=msg[:2000],
+            errors=None if status == Status.UNKNOWN else error_items(e),
             last_modified_before=r.token,
             writes=self.wire.attempts,
             **kw,
@@ -906,7 +924,9 @@ def push_updates(
         not_found, failed, unknown, deferred: :class:`opptoolkit.Status`), ``error_code`` (what the
         service or botocore said, such as ``ConflictException`` or ``INVALID_ENUM_VALUE``),
         ``reason`` (why the toolkit settled the row itself: :class:`opptoolkit.Reason`),
-        ``error_message``, ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its own value of once
+        ``error_message``, ``error_codes``, ``error_fields``, ``error_texts`` (each error apart, in parallel:
+        its code, the field's API path or "" for the whole row, the message alone; a ``ValidationException``
+        lists the service's ``ErrorList``), ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its own value of once
         the record is Approved: :func:`opptoolkit.rules.edit_ignored`; never sent as a change, and a row of
         nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
         ``writes``. After the rows, one row per AssociateOpportunity / DisassociateOpportunity call the

@@ -219,6 +219,20 @@ def test_submit_opportunity_is_supported_and_read_back_after_a_crash(tmp_path):
         assert sb.service.calls["SubmitOpportunity"] == 1
 
 
+def test_a_refused_submission_lists_each_field_at_fault_apart_in_the_result_and_the_ledger(sb, tmp_path):
+    (ident,) = _drafts(sb, 1, ready=False)
+    out = submit_opportunities([ident], "Sandbox", involvement_type="Co-Sell", ledger=tmp_path / "l",
+                               endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert out["status"].tolist() == ["invalid"]
+    codes, fields, texts = (list(out[c][0]) for c in ("error_codes", "error_fields", "error_texts"))
+    assert "LifeCycle.TargetCloseDate" in fields and len(codes) == len(fields) == len(texts)
+    assert codes[0] == out["error_code"][0]
+    for code, field, text in zip(codes, fields, texts, strict=True):
+        assert f"{field}: {code}: {text}" in out["error_message"][0]  # the message alone, without its prefix
+    log = ot.read_ledger(tmp_path / "l")
+    assert [list(log[c].iloc[-1]) for c in ("error_codes", "error_fields", "error_texts")] == [codes, fields, texts]
+
+
 def test_an_involvement_type_the_model_does_not_have_is_refused_before_any_write(sb, tmp_path):
     (ident,) = _drafts(sb, 1, ready=True)
     out = submit_opportunities([ident], "Sandbox", involvement_type="Co-sell", ledger=tmp_path / "l",

@@ -16,7 +16,10 @@ from opptoolkit.schema import ID, get_schema
 from opptoolkit.testing import fake_records
 
 TODAY = date(2025, 6, 1)
-COLUMNS = ["row", "Id", "action", "changes", "changed_fields", "errors", "error_codes", "warnings", "note"]
+COLUMNS = [
+    "row", "Id", "action", "changes", "changed_fields", "errors", "error_codes", "error_fields", "error_texts",
+    "warnings", "note",
+]  # fmt: skip
 
 
 def reference_plan(edited: pd.DataFrame, base: pd.DataFrame, catalog: str, blank: str) -> pd.DataFrame:

@@ -901,3 +901,59 @@ def test_a_push_killed_in_flight_is_settled_by_the_next_push_even_of_other_rows(
     assert result.attrs["settled"] == {"succeeded": len(flying)}
     final = ot.read_ledger(tmp_path / "l").groupby("Id")["status"].last()
     assert set(final.loc[list(flying)]) == {"succeeded"}
+
+
+def _one_error_each(frame: pd.DataFrame) -> list[tuple[list[str], list[str], list[str]]]:
+    cols = ["error_codes", "error_fields", "error_texts"]
+    return [tuple(list(r[c]) for c in cols) for r in frame[cols].to_dict("records")]  # type: ignore[misc]
+
+
+def test_each_error_is_listed_apart_by_field_in_the_plan_the_result_and_the_ledger(sb, export, tmp_path):
+    """The cell at fault and its message, without parsing ``field: CODE: message`` (helper cells marks the cell)."""
+    bad, clash = _editable(export, 2)
+    sb.edit("Sandbox", export.loc[clash, "Id"], lambda r: r["Project"].update(Title="Colleague's title"))
+    edited = export.loc[[bad, clash]].copy()
+    edited.loc[bad, "LifeCycle.Stage"] = "Prospekt"
+    edited.loc[clash, "Project.Title"] = "My title"
+    plan = ot.plan_updates(edited, "Sandbox", base=export, endpoint_url=sb.endpoint_url)
+    (codes, fields, texts), conflict = _one_error_each(plan)
+    assert (codes, fields) == (["INVALID_ENUM_VALUE"], ["LifeCycle.Stage"])
+    assert plan["errors"][0] == [f"LifeCycle.Stage: INVALID_ENUM_VALUE: {texts[0]}"]  # the message alone
+    assert "Prospect" in texts[0]  # the rule: the allowed values
+    # the base knows no conflict yet: the plan reads no server (a base was given); the push finds it
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
+                             **FAST)  # fmt: skip
+    assert result["status"].tolist() == ["invalid", "conflict"]
+    refused, conflict = _one_error_each(result)
+    assert refused == (["INVALID_ENUM_VALUE"], ["LifeCycle.Stage"], [texts[0]])
+    assert conflict == (["CONFLICT"], ["Project.Title"], ["changed on the server too"])
+    ledger = ot.read_ledger(tmp_path / "l")
+    assert _one_error_each(ledger) == [refused, conflict]
+
+
+def test_an_api_refusal_lists_the_services_errors_by_field_and_withholds_a_sensitive_ones_message(sb, export, tmp_path):
+    """A ValidationException's ErrorList, item by item: a sensitive field's message may quote the value."""
+    (row,) = _editable(export, 1)
+    ident = export.loc[row, "Id"]
+    update = sb.service._UpdateOpportunity
+
+    def rejected_meanwhile(p):  # AWS's review rejected the record between the push's read and its write
+        stored = sb.service._load("Sandbox", ident)
+        stored["LifeCycle"]["ReviewStatus"] = "Rejected"  # the concurrency token stays: no ConflictException
+        sb.service.store.put(stored)
+        return update(p)
+
+    sb.service._UpdateOpportunity = rejected_meanwhile
+    edited = export.loc[[row]].copy()
+    edited["Project.Title"] = "Secret title"
+    edited["LifeCycle.TargetCloseDate"] = str(pd.Timestamp.now().date() + pd.Timedelta(days=90))
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result["status"].tolist() == ["failed"] and result["error_code"][0] == "ValidationException"
+    ((codes, fields, texts),) = _one_error_each(result)
+    assert set(fields) == {"Project.Title", "LifeCycle.TargetCloseDate"} and set(codes) == {"ACTION_NOT_PERMITTED"}
+    said = dict(zip(fields, texts, strict=True))
+    assert "Secret title" not in said["Project.Title"] and "not kept" in said["Project.Title"]
+    # a field the model does not mark sensitive keeps the service's own words
+    assert said["LifeCycle.TargetCloseDate"] and "not kept" not in said["LifeCycle.TargetCloseDate"]
+    assert _one_error_each(ot.read_ledger(tmp_path / "l").tail(1)) == [(codes, fields, texts)]
+    assert sb.service.applied.get(ident) is None
