@@ -47,7 +47,7 @@ from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
-from .rules import PENDING_SUBMISSION
+from .rules import PENDING_SUBMISSION, RELATED, association_key
 from .schema import Catalog, get_schema, service_model
 
 if TYPE_CHECKING:
@@ -177,22 +177,24 @@ def call_token(call: Call) -> str:
 
 
 def _related(client: Any, call: Call) -> set[str] | None:
+    """Return what the opportunity is associated with, of the call's kind, by :func:`~opptoolkit.rules.association_key`."""
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:
         return None
-    return set((rec.get("RelatedEntityIdentifiers") or {}).get(call.params["RelatedEntityType"]) or [])
+    return {association_key(v) for v in (rec.get(RELATED) or {}).get(call.params["RelatedEntityType"]) or []}
 
 
 def _check_associated(client: Any, call: Call) -> bool | None:
     # GetOpportunity page: RelatedEntityIdentifiers "lists the entities the opportunity is associated with"
-    # (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_GetOpportunity.html)
+    # (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_GetOpportunity.html); an offer
+    # associated by its ARN is listed by its id (rules.association_key)
     have = _related(client, call)
-    return None if have is None else call.params["RelatedEntityIdentifier"] in have
+    return None if have is None else association_key(call.params["RelatedEntityIdentifier"]) in have
 
 
 def _check_disassociated(client: Any, call: Call) -> bool | None:
     have = _related(client, call)
-    return None if have is None else call.params["RelatedEntityIdentifier"] not in have
+    return None if have is None else association_key(call.params["RelatedEntityIdentifier"]) not in have
 
 
 def _check_submitted(client: Any, call: Call) -> bool | None:

@@ -552,7 +552,7 @@ def _push(args: argparse.Namespace) -> int:
     rows = result["operation"].isin([UPDATE, CREATE])  # the sheet's rows; then the association calls
     print(f"pushed {int(rows.sum())} rows: {_counted(result.loc[rows, 'status'])}; ", end="")
     if not rows.all():
-        print(f"{int((~rows).sum())} solution calls: {_counted(result.loc[~rows, 'status'])}; ", end="")
+        print(f"{int((~rows).sum())} association calls: {_counted(result.loc[~rows, 'status'])}; ", end="")
     print(f"ledger: {args.ledger}")
     _print_settled(result)
     for r in result[result["status"] == Status.CREATED].to_dict("records"):

@@ -65,7 +65,7 @@ from .engagements import get_engagements
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .frame import to_frame
 from .ledger import Ledger, LedgerEntry, with_errors
-from .partner import SOLUTIONS_COLUMN, push_solution_edits, submit_opportunities
+from .partner import SOLUTIONS_COLUMN, push_association_edits, submit_opportunities
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .referrals import (
     ACCEPT_LEAD_OP,
@@ -758,7 +758,7 @@ def push_leads(
             ]
             solved = None
             if solution_rows:
-                solved = push_solution_edits(
+                solved = push_association_edits(
                     solution_rows, catalog, client=c, book=book, base=None, used=runner.used,
                     budget=conn.daily_write_budget, dry_run=dry_run, progress=conn.progress,
                 )  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -37,6 +38,7 @@ from ._calls import (
     task_failure,
 )
 from ._errors import code_and_message, unreachable
+from ._patterns import example
 from ._status import Status
 from ._values import is_blank
 from .client import fetch_opportunity
@@ -45,8 +47,16 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, with_errors
 from .plan import id_problem
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
-from .rules import RELATED, model_problems, submission_problems, submission_warnings
-from .schema import ID, Catalog, service_model
+from .rules import (
+    ASSOCIATIONS,
+    AWS_PRODUCTS_URL,
+    RELATED,
+    association_key,
+    model_problems,
+    submission_problems,
+    submission_warnings,
+)
+from .schema import ID, Catalog, compile_pattern, get_schema, label_for, service_model
 from .sheets import SheetRows
 
 if TYPE_CHECKING:
@@ -54,10 +64,12 @@ if TYPE_CHECKING:
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = [
+    "AWS_PRODUCTS_URL",
     "SOLUTIONS_COLUMN",
     "assign_opportunities",
+    "association_calls",
+    "read_aws_products",
     "read_solutions",
-    "solution_calls",
     "submit_opportunities",
 ]
 
@@ -135,7 +147,7 @@ def read_solutions(
 
 
 def _listed(value: Any) -> list[str] | None:
-    """Return a solutions cell as a list of ids (a list, or text separated by commas or new lines); None if blank."""
+    """Return an association cell as a list of ids (a list, or text separated by commas or new lines); None if blank."""
     if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, str)):
         items = [str(v).strip() for v in (value.tolist() if hasattr(value, "tolist") else value)]
         return [v for v in items if v]
@@ -145,95 +157,170 @@ def _listed(value: Any) -> list[str] | None:
     return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
 
 
-def solution_calls(
+def _keys(values: Iterable[str]) -> set[str]:
+    return {association_key(v) for v in values}
+
+
+def read_aws_products(source: str | Path | None = None) -> pd.DataFrame:
+    """Return the AWS products an opportunity can be associated with, one row per product.
+
+    The API lists none: the model names a JSON file that AWS keeps current on GitHub (:data:`AWS_PRODUCTS_URL`),
+    each product's ``Identifier`` (what AssociateOpportunity takes as an AwsProducts identifier), ``Name``,
+    ``Family`` and ``Description``. An identifier missing from a copy of the file may still be one AWS knows (the
+    file changes as AWS adds products): only AWS can tell, when the association is sent.
+
+    Parameters
+    ----------
+    source : str or Path, optional
+        The file (a path or a URL); default :data:`AWS_PRODUCTS_URL`, read as raw content from GitHub.
+
+    Returns
+    -------
+    DataFrame
+        The file's members as text columns, ``Identifier`` first.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "aws_products.json"
+    >>> _ = p.write_text(json.dumps([{"Identifier": "AmazonRedshift", "Name": "Amazon Redshift",
+    ...                               "Family": "Analytics", "Description": "Data warehouse"}]))
+    >>> read_aws_products(p)["Identifier"].tolist()
+    ['AmazonRedshift']
+    """
+    where = str(source) if source is not None else _raw(AWS_PRODUCTS_URL)
+    try:
+        df = pd.read_json(where, dtype=False)  # every member text, as the file has it
+    except (OSError, ValueError) as e:
+        raise OpptoolkitError(f"the list of AWS products could not be read from {where}: {e}") from None
+    if "Identifier" not in df.columns:
+        raise OpptoolkitError(f"{where} is not a list of AWS products: no Identifier member")
+    return df[["Identifier", *(c for c in df.columns if c != "Identifier")]].astype("string")
+
+
+def _raw(url: str) -> str:
+    """Return the address of a github.com file page's raw content (``/blob/`` pages are HTML)."""
+    m = re.fullmatch(r"https://github\.com/([^/]+/[^/]+)/blob/(.+)", url)
+    return f"https://raw.githubusercontent.com/{m.group(1)}/{m.group(2)}" if m else url
+
+
+def _item_problem(label: str, column: str, value: str) -> Problem | None:
+    """Return the model's rule for one identifier of ``column`` (RelatedEntityIdentifiers' item shape) if it misses it.
+
+    Each kind's item shape has the pattern and length AWS documents for it (Solutions ``S-`` and digits; an AWS
+    Marketplace offer an ARN, model: "Each value is an Amazon Resource Name (ARN)"; AssociateOpportunity's
+    RelatedEntityIdentifier: "For Amazon Web Services Marketplace entities, provide the Amazon Resource Name (ARN)").
+    The message shows the model's own example where its text has one, never a regular expression.
+    """
+    f = get_schema()[column]
+    rx = compile_pattern(f.item_pattern)
+    if rx is None or rx.fullmatch(value):
+        return None
+    examples = re.findall(r"(?:arn:aws:[^\s\"<]+|S-[0-9]+)", f.doc)
+    shown = examples[0] if examples else example(f.item_pattern or "")
+    like = f", for example {shown}" if shown else ""
+    lists = re.findall(r"\b(List[A-Z]\w+)\b", f.doc)  # the operation the model says lists them
+    where = f" ({lists[0]} lists them)" if lists else ""
+    message = f"is not in the form AWS takes for {label_for(column)}{like}{where}"
+    return Problem(label, column, "INVALID_STRING_FORMAT", message)
+
+
+def association_calls(
     rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
     catalog: Catalog,
-    current: Mapping[str, Sequence[str]],
-    base: Mapping[str, Sequence[str]] | None = None,
+    current: Mapping[str, Mapping[str, Sequence[str]]],
+    base: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Call]:
-    """Return the Associate/DisassociateOpportunity calls that take each opportunity to its edited solutions.
+    """Return the Associate/DisassociateOpportunity calls that take each opportunity to its edited associations.
+
+    Every association column (:data:`opptoolkit.rules.ASSOCIATIONS`: solutions, AWS products, AWS Marketplace
+    offers, ..., one per value of the model's RelatedEntityType) is compared by what identifies an entity
+    (:func:`opptoolkit.rules.association_key`: AWS answers an offer associated by its ARN with its id).
 
     Parameters
     ----------
     rows : iterable of (label, Id, {column: value})
-        The edited rows; a row without the solutions column (or with a blank cell) asks for nothing.
-    current : mapping of Id to list of str
-        The solutions associated on the server now (GetOpportunity's RelatedEntityIdentifiers.Solutions).
-    base : mapping of Id to list of str, optional
-        The solutions as exported. With it, a solution added or removed since the export on the server is
-        kept as it is there unless the edit itself changed it (three-way). Without it a listed solution the
-        server lacks is associated, and none is disassociated (one missing from the row may have been added
-        on the server since the export: lose nothing).
+        The edited rows; a row without an association column (or with a blank cell) asks for nothing there.
+    current : mapping of Id to {RelatedEntityType: list of str}
+        What is associated on the server now (GetOpportunity's RelatedEntityIdentifiers).
+    base : mapping of Id to {column: value}, optional
+        The rows as exported. With it, an entity added or removed since the export on the server is kept as it
+        is there unless the edit itself changed it (three-way). Without it a listed entity the server lacks is
+        associated, and none is disassociated (one missing from the row may have been added on the server since
+        the export: lose nothing).
 
     Returns
     -------
     list of Call
-        Per opportunity the associations first, then the disassociations: the DisassociateOpportunity page
-        says "When you replace an entity, first attach the new entity and then disassociate the one to be
+        Per opportunity and kind the associations first, then the disassociations: the DisassociateOpportunity
+        page says "When you replace an entity, first attach the new entity and then disassociate the one to be
         removed, especially if it's the last remaining entity that's required"
-        (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_DisassociateOpportunity.html).
-        A row whose result would exceed the quotas page's "Partner Solutions 10 per opportunity" gets calls
-        carrying the problem (recorded ``invalid``, no write spent).
+        (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_DisassociateOpportunity.html); where
+        attaching first would pass the kind's quota (one AWS Marketplace offer), the disassociations go first. A
+        disassociation sends the identifier as the server answered it. A row whose result would exceed the quotas
+        page's association quota for a kind (:data:`opptoolkit.quotas.ASSOCIATIONS_PER_OPPORTUNITY`), or that adds
+        an identifier not in the form the model gives for its kind, gets calls carrying the problem (recorded
+        ``invalid``, no write spent).
 
     Examples
     --------
     >>> edit = [("2", "O1", {SOLUTIONS_COLUMN: ["S-1", "S-3"]})]
-    >>> calls = solution_calls(edit, "Sandbox", {"O1": ["S-1", "S-2"]}, base={"O1": ["S-1", "S-2"]})
+    >>> calls = association_calls(edit, "Sandbox", {"O1": {"Solutions": ["S-1", "S-2"]}},
+    ...                           base={"O1": {SOLUTIONS_COLUMN: ["S-1", "S-2"]}})
     >>> [(c.operation, c.params["RelatedEntityIdentifier"]) for c in calls]
     [('AssociateOpportunity', 'S-3'), ('DisassociateOpportunity', 'S-2')]
     """
-    cap = ASSOCIATIONS_PER_OPPORTUNITY["Solutions"]
     out: list[Call] = []
     for label, ident, edit in rows:
-        if ident is None or SOLUTIONS_COLUMN not in edit:
+        if ident is None:
             continue
-        wanted = _listed(edit[SOLUTIONS_COLUMN])
-        if wanted is None:
-            continue
-        now = list(current.get(ident) or [])
-        was = list(base[ident]) if base is not None and ident in base else now
-        add = [s for s in dict.fromkeys(wanted) if s not in was and s not in now]
-        # without a base a missing solution may be one added on the server after the export: never removed blind
-        drop = [s for s in was if s not in wanted and s in now] if base is not None and ident in base else []
-        after = [s for s in now if s not in drop] + add
-        problems = []
-        if len(after) > cap:
-            problems.append(
-                Problem(
-                    label,
-                    SOLUTIONS_COLUMN,
-                    "TOO_MANY_VALUES",
-                    f"{len(after)} solutions: an opportunity takes at most {cap} (quotas page)",
-                )
-            )
-        for operation, items in (("AssociateOpportunity", add), ("DisassociateOpportunity", drop)):
-            for solution in items:
-                params = {
-                    "Catalog": catalog,
-                    "OpportunityIdentifier": ident,
-                    "RelatedEntityType": "Solutions",
-                    "RelatedEntityIdentifier": solution,
-                }
-                found = [Problem(label, p.field or SOLUTIONS_COLUMN, p.code, p.message) for p in model_problems(
-                    params, operation
-                )]  # fmt: skip
-                out.append(
-                    Call(
+        for column, kind in ASSOCIATIONS.items():
+            wanted = _listed(edit.get(column)) if column in edit else None
+            if wanted is None:
+                continue
+            now = list((current.get(ident) or {}).get(kind) or [])
+            exported = base is not None and ident in base
+            was = (_listed(base[ident].get(column)) or []) if base is not None and exported else now
+            want, had, have = _keys(wanted), _keys(was), _keys(now)
+            add = [v for v in dict.fromkeys(wanted) if association_key(v) not in had | have]
+            # without a base a missing entity may be one added on the server after the export: never removed blind
+            drop = [v for v in now if association_key(v) in had - want] if exported else []
+            after = len(now) - len(drop) + len(add)
+            problems = []
+            cap = ASSOCIATIONS_PER_OPPORTUNITY.get(kind)
+            if cap is not None and after > cap:
+                problems.append(
+                    Problem(
                         label,
-                        operation,
-                        ident,
-                        params,
-                        fields=[SOLUTIONS_COLUMN],
-                        problems=problems + found,
-                        key=None,
+                        column,
+                        "TOO_MANY_VALUES",
+                        f"{after} {label_for(column)}: an opportunity takes at most {cap} (quotas page)",
                     )
                 )
-                # the change: this solution, from the state the edit was made against
-                out[-1].key = f"{operation}:{solution}:{','.join(sorted(was))}"
+            order = [("AssociateOpportunity", add), ("DisassociateOpportunity", drop)]
+            if cap is not None and len(now) + len(add) > cap >= after:
+                order.reverse()  # attaching first would pass the quota: make room first
+            for operation, items in order:
+                for value in items:
+                    params = {
+                        "Catalog": catalog,
+                        "OpportunityIdentifier": ident,
+                        "RelatedEntityType": kind,
+                        "RelatedEntityIdentifier": value,
+                    }
+                    found = [Problem(label, p.field or column, p.code, p.message) for p in model_problems(
+                        params, operation
+                    )]  # fmt: skip
+                    if operation == "AssociateOpportunity" and (bad := _item_problem(label, column, value)):
+                        found.append(bad)
+                    call = Call(label, operation, ident, params, fields=[column], problems=problems + found)
+                    # the change: this entity, from the state the edit was made against
+                    call.key = f"{operation}:{value}:{','.join(sorted(was))}"
+                    out.append(call)
     return out
 
 
-def push_solution_edits(
+def push_association_edits(
     rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
     catalog: Catalog,
     *,
@@ -246,27 +333,30 @@ def push_solution_edits(
     dry_run: bool = False,
     progress: bool | None = True,
 ) -> pd.DataFrame:
-    """Run the second phase of :func:`opptoolkit.push_updates`: the edited solutions column as association calls.
+    """Run the second phase of :func:`opptoolkit.push_updates`: the edited association columns as association calls.
 
     The caller holds the ledger's lock and has a :class:`~opptoolkit.Pacer` attached to ``client``.
     What the server has now comes from ``latest`` (the records the update phase read, by Id), else from one
-    GetOpportunity (a read) per opportunity whose solutions cell is filled (and, with a ``base``, edited);
+    GetOpportunity (a read) per opportunity with a filled association cell (and, with a ``base``, an edited one);
     ``base`` (Id to the base row's ``{column: value}``) gives what was exported.
     Returns the calls' result frame (:data:`opptoolkit._calls.RESULT_COLUMNS`); ``attrs["writes"]`` the
     writes spent.
     """
-    rows = [(label, ident, edit) for label, ident, edit in rows if ident and _listed(edit.get(SOLUTIONS_COLUMN))]
+
+    def asked(edit: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {c: v for c in ASSOCIATIONS if (v := _listed(edit.get(c)))}
+
+    rows = [(label, ident, edit) for label, ident, edit in rows if ident and asked(edit)]
     runner = CallRunner(client, book, budget, used=used, dry_run=dry_run)
-    current: dict[str, list[str]] = {}
-    was: dict[str, list[str]] | None = None
-    if base is not None:  # only the edited rows' base: a base holds the whole export, each row built on demand
-        was = {i: list(_listed(base[i].get(SOLUTIONS_COLUMN)) or []) for _, i, _ in rows if i is not None and i in base}
+    current: dict[str, dict[str, list[str]]] = {}
     for _label, ident, edit in rows:
         assert ident is not None
-        if was is not None and (_listed(edit.get(SOLUTIONS_COLUMN)) or []) == was.get(ident):
-            continue  # no edit of the solutions: nothing to read
+        if base is not None and ident in base:
+            exported = base[ident]
+            if all(_keys(v) == _keys(_listed(exported.get(c)) or []) for c, v in asked(edit).items()):
+                continue  # no edit of the associations: nothing to read
         if latest is not None and ident in latest:
-            current[ident] = list((latest[ident].get(RELATED) or {}).get("Solutions") or [])
+            current[ident] = dict(latest[ident].get(RELATED) or {})
             continue
         try:
             rec = fetch_opportunity(client, catalog, ident)
@@ -275,10 +365,10 @@ def push_solution_edits(
                 raise ServiceUnreachable(f"row {_label} ({ident}): {u}") from None
             continue  # the update phase reported this record's read already
         if rec is not None:
-            current[ident] = list((rec.get(RELATED) or {}).get("Solutions") or [])
+            current[ident] = dict(rec.get(RELATED) or {})
     rows = [r for r in rows if r[1] in current]
     try:
-        runner.run(solution_calls(rows, catalog, current, was), progress=progress, desc="solutions")
+        runner.run(association_calls(rows, catalog, current, base), progress=progress, desc="associations")
     except ServiceUnreachable as e:
         e.result = runner.frame()
         raise

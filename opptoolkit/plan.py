@@ -40,6 +40,8 @@ from ._values import Blank, display, is_blank, normalise
 from .exceptions import Problem
 from .frame import to_frame, to_payload
 from .rules import (
+    ASSOCIATIONS,
+    AWS_PRODUCTS_URL,
     NOT_EDITS,
     PENDING_SUBMISSION,
     RELATED,
@@ -163,10 +165,15 @@ def changes(
     return out
 
 
-#: The solutions column is the one association the push sends (opptoolkit.partner, after the updates and
-#: creates): the plan says so rather than "not sent".
-SOLUTIONS = f"{RELATED}.Solutions"
-SOLUTIONS_SENT = "push_updates sends it after the updates as AssociateOpportunity / DisassociateOpportunity calls"
+#: The association columns (rules.ASSOCIATIONS: solutions, AWS products, AWS Marketplace offers, ...) are sent by the
+#: push as association calls (opptoolkit.partner, after the updates and creates): the plan says so rather than "not
+#: sent".
+ASSOCIATIONS_SENT = "push_updates sends it after the updates as AssociateOpportunity / DisassociateOpportunity calls"
+#: What only AWS can tell of an association edit, said beside it: the API lists no AWS products, so an identifier is
+#: checked against AWS's file only by AWS itself when the call is sent (rules.AWS_PRODUCTS_URL).
+ASSOCIATIONS_UNCHECKED = {
+    f"{RELATED}.AwsProducts": f"AWS alone tells whether each product is one it knows (its list: {AWS_PRODUCTS_URL})",
+}
 
 
 def ignored_edits(
@@ -190,14 +197,17 @@ def ignored_edits(
         if new is None and blank == "keep":
             continue
         if eol(new) != eol(normalise(base.get(col), f)):
-            if col == SOLUTIONS:  # a note, not a refusal: the push sends it, just not in this call
-                out.append(
-                    Problem(None, col, "ACTION_NOT_PERMITTED", f"not part of UpdateOpportunity; {SOLUTIONS_SENT}")
-                )
+            if col in ASSOCIATIONS:  # a note, not a refusal: the push sends it, just not in this call
+                note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
+                out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
                 continue
             why = editable_fields(None, [col], schema=schema)[col]
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out
+
+
+def _unchecked(column: str) -> list[str]:
+    return [ASSOCIATIONS_UNCHECKED[column]] if column in ASSOCIATIONS_UNCHECKED else []
 
 
 def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank) -> np.ndarray:
@@ -819,7 +829,7 @@ def resolve_create(row: Row, schema: Schema, catalog: Catalog, today: date | Non
         elif not f.writable:
             why = (
                 "associations are AssociateOpportunity calls, never part of CreateOpportunity (model)"
-                + (f"; {SOLUTIONS_SENT}" if col == SOLUTIONS else "")
+                + (f"; {ASSOCIATIONS_SENT}" if col in ASSOCIATIONS else "")
                 if col.startswith(RELATED)
                 else "output-only: set by AWS; not sent by CreateOpportunity"
             )

@@ -49,7 +49,7 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .frame import timestamp_problems, to_frame
 from .io import read_frame
 from .ledger import Ledger, LedgerEntry, read_ledger, with_errors
-from .partner import SOLUTIONS_COLUMN, push_solution_edits
+from .partner import push_association_edits
 from .plan import (
     CHANGED_ON_SERVER,
     KEPT_BLANK,
@@ -70,6 +70,7 @@ from .plan import (
     unchanged_cells,
 )
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .rules import ASSOCIATIONS
 from .schema import ID, Catalog, Field, Schema, get_schema
 from .sheets import EXTRA_POLICIES, Extra, SheetRows, choose_base, read_sheet
 
@@ -1009,13 +1010,13 @@ def push_updates(
                     used += _push_row(job, r, futures[i], prior, used, daily_write_budget)
                     bar.update(1)
                     bar.set_postfix(dict(job.counts), refresh=False)
-                if not job.stop:  # then the edited solutions column, as Associate/DisassociateOpportunity calls
+                if not job.stop:  # then the edited association columns, as Associate/DisassociateOpportunity calls
                     read = [
                         f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in futures
                     ]
-                    solutions = push_solution_edits(
-                        # a row the compare found unchanged in that column has no solutions edit to look at
-                        ((r.label, r.id, r.edit) for r in rows if _may_differ(r, SOLUTIONS_COLUMN)),
+                    solutions = push_association_edits(
+                        # a row the compare found unchanged in those columns has no association edit to look at
+                        ((r.label, r.id, r.edit) for r in rows if any(_may_differ(r, c) for c in ASSOCIATIONS)),
                         catalog,
                         latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
                         client=client,

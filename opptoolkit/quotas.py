@@ -119,7 +119,14 @@ class TokenBucket:
 
 
 #: "Association quotas per opportunity" (quotas page, above): "AWS products 20 per opportunity", "Partner
-#: Solutions 10 per opportunity", "AWS Marketplace private offers 1 per opportunity"; keyed by the model's
-#: ``RelatedEntityType`` value each names. The other related entity types have no documented quota.
-ASSOCIATIONS_PER_OPPORTUNITY = {"AwsProducts": 20, "Solutions": 10, "AwsMarketplaceOffers": 1}
+#: Solutions 10 per opportunity", "AWS Marketplace solutions 10 per opportunity", "AWS Marketplace products 10 per
+#: opportunity", "AWS Marketplace private offers 1 per opportunity"; keyed by the model's ``RelatedEntityType``
+#: value each names. The page states none for AWS Marketplace offer sets.
+ASSOCIATIONS_PER_OPPORTUNITY = {
+    "AwsProducts": 20,
+    "Solutions": 10,
+    "AwsMarketplaceSolutions": 10,
+    "AwsMarketplaceProducts": 10,
+    "AwsMarketplaceOffers": 1,
+}
 assert set(ASSOCIATIONS_PER_OPPORTUNITY) <= set(service_model().shape_for("RelatedEntityType").enum)  # type: ignore[attr-defined]

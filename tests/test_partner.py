@@ -130,7 +130,7 @@ def test_the_cli_push_counts_rows_and_calls_apart(sb, tmp_path, capsys):
                  str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "pushed 2 rows: unchanged 2; 2 solution calls: succeeded 2;" in out
+    assert "pushed 2 rows: unchanged 2; 2 association calls: succeeded 2;" in out
 
 
 def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path):

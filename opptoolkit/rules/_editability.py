@@ -11,7 +11,7 @@ from ._facts import (
     ACTION_REQUIRED_EDITABLE,
     APPROVED,
     APPROVED_LOCKED,
-    ASSOCIATED,
+    ASSOCIATIONS,
     LOCKED_STATUSES,
     NOT_EDITS,
     READ_ONLY,
@@ -144,7 +144,7 @@ def editable_fields(
     schema = schema or get_schema()
     out: dict[str, str | None] = {}
     for col in columns:
-        if col == ASSOCIATED:
+        if col in ASSOCIATIONS:
             out[col] = None  # not an UpdateOpportunity member, but a push sends its edits as association calls
         elif not schema.field_for(col).writable:
             out[col] = "output-only: set by AWS"

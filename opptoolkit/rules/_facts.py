@@ -11,7 +11,7 @@ from typing import Any
 from .. import fields as P
 from .._values import did_you_mean, is_blank, spelling_key
 from ..exceptions import OpptoolkitError
-from ..schema import ID, Schema, get_schema
+from ..schema import ID, Schema, get_schema, service_model
 from ..wire import input_shape
 
 
@@ -116,6 +116,22 @@ RELATED = "RelatedEntityIdentifiers"
 #: The association column a push edits (AssociateOpportunity / DisassociateOpportunity, each solution a call:
 #: https://docs.aws.amazon.com/partner-central/latest/APIReference/API_AssociateOpportunity.html).
 ASSOCIATED = f"{RELATED}.Solutions"
+#: Every association column a push edits -> the model's RelatedEntityType value it is associated as: each of that
+#: enum's values that GetOpportunity answers under RelatedEntityIdentifiers (model, AssociateOpportunity: "You can
+#: associate an opportunity with the following entity types"). From the model, so a new kind comes with botocore.
+ASSOCIATIONS: dict[str, str] = {
+    f"{RELATED}.{kind}": kind
+    for kind in service_model().shape_for("RelatedEntityType").enum  # type: ignore[attr-defined]
+    if kind in service_model().shape_for(RELATED).members  # type: ignore[attr-defined]
+}
+assert ASSOCIATED in ASSOCIATIONS, ASSOCIATIONS
+#: Where the list of AWS products comes from: the model's text names a file that AWS keeps current on GitHub ("Use
+#: the file with the list of Amazon Web Services products hosted on GitHub", RelatedEntityIdentifiers.AwsProducts);
+#: the API has no operation that lists them. Read from the model: a newer botocore that moves it moves it here too.
+(AWS_PRODUCTS_URL,) = re.findall(
+    r'href="([^"]+\.json)"',
+    service_model().shape_for(RELATED).members["AwsProducts"].documentation,  # type: ignore[attr-defined]
+)
 SOLUTION_KINDS = tuple(f"{RELATED}.{k}" for k in ("Solutions", "AwsMarketplaceSolutions", "AwsMarketplaceProducts"))
 for _p in SOLUTION_KINDS:
     assert _p in get_schema(), _p
@@ -306,3 +322,26 @@ def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
     """
     a, b = flatten_payload(old), flatten_payload(new)
     return {c for c in a.keys() | b.keys() if a.get(c) != b.get(c)}
+
+
+#: An AWS Marketplace entity's ARN: ``arn:aws:aws-marketplace:<region>:<account>:AWSMarketplace/<Type>/<id>`` (model,
+#: RelatedEntityIdentifiers.AwsMarketplaceOffers: "arn:aws:aws-marketplace:us-east-1:999999999999:AWSMarketplace/
+#: Offer/offer-sampleOffer32").
+_MARKETPLACE_ARN = re.compile(r"arn:aws:aws-marketplace:[^:]*:[^:]*:AWSMarketplace/[^/]+/(?P<id>[^/]+)")
+
+
+def association_key(value: str) -> str:
+    """Return what identifies an associated entity: an AWS Marketplace ARN's entity id, any other value itself.
+
+    AWS was recorded associating an offer by its ARN and answering its id in RelatedEntityIdentifiers (samples'
+    Postman collection, "Other common opportunity actions / Associating an AWS Marketplace offer": #82 ListEntities
+    gives the EntityArn, #83 AssociateOpportunity sends it, #84 GetOpportunity answers ``offer-vvk7ddmg2tt2i``): the
+    ARN and the id name one association.
+
+    >>> association_key("arn:aws:aws-marketplace:us-east-1:111111111111:AWSMarketplace/Offer/offer-vvk7ddmg2tt2i")
+    'offer-vvk7ddmg2tt2i'
+    >>> association_key("S-0000001")
+    'S-0000001'
+    """
+    m = _MARKETPLACE_ARN.fullmatch(value.strip())
+    return m.group("id") if m else value.strip()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fields as P
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
-from ..rules import RELATED, SUBMITTED, submission_problems
+from ..rules import RELATED, SUBMITTED, association_key, submission_problems
 from ..schema import service_model
 from ._answers import NO_SUPPORT_NEEDED
 from ._errors import ServiceError, request_digest
@@ -46,6 +46,11 @@ def _refused(field: str, code: str, message: str) -> Exception:
 #: The model's SalesInvolvementType value of a submission that asks AWS for no co-selling.
 VISIBILITY_ONLY = "For Visibility Only"
 assert VISIBILITY_ONLY in service_model().shape_for("SalesInvolvementType").enum  # type: ignore[attr-defined]
+
+
+#: The model's RelatedEntityType of AWS Marketplace private offers.
+MARKETPLACE_OFFERS = "AwsMarketplaceOffers"
+assert MARKETPLACE_OFFERS in service_model().shape_for("RelatedEntityType").enum  # type: ignore[attr-defined]
 
 
 class PartnerOperations:
@@ -114,7 +119,7 @@ class PartnerOperations:
                 )
             related = dict(rec.get(RELATED) or {})
             have = list(related.get(kind) or [])
-            if entity in have:
+            if association_key(entity) in {association_key(h) for h in have}:
                 return {}  # already associated: the association is what the caller asked for
             # quotas page, "Association quotas per opportunity": AWS products 20, Partner Solutions 10,
             # AWS Marketplace private offers 1
@@ -126,7 +131,10 @@ class PartnerOperations:
                     f"an opportunity takes at most {cap} {kind} (quotas page); it has {len(have)}: "
                     "disassociate one first",
                 )
-            related[kind] = [*have, entity]
+            # recorded: an AWS Marketplace offer associated by its ARN is answered by its id (samples' Postman
+            # collection, "Other common opportunity actions / Associating an AWS Marketplace offer", #83 then #84;
+            # rules.association_key); any other kind as it was sent (#84's Solutions, LeadToOpportunity's)
+            related[kind] = [*have, association_key(entity) if kind == MARKETPLACE_OFFERS else entity]
             rec[RELATED] = related
             # associating page: RelatedEntityIdentifiers "cannot be updated using the UpdateOpportunity or
             # CreateOpportunity method": the association is its own write; the record's LastModifiedDate is
@@ -140,13 +148,16 @@ class PartnerOperations:
             rec, kind, entity = self._related_entity(p)
             related = dict(rec.get(RELATED) or {})
             have = list(related.get(kind) or [])
-            if entity not in have:
+            # DisassociateOpportunity page: the identifier "could be a simple identifier or an Amazon Resource Name
+            # (ARN) for entities managed through Amazon Web Services Marketplace": either names the association
+            held = next((h for h in have if association_key(h) == association_key(entity)), None)
+            if held is None:
                 # DisassociateOpportunity page: it "Allows you to remove an existing association"; there is none
                 raise ServiceError(
                     "ResourceNotFoundException",
                     f"{kind} {entity} is not associated with opportunity {p['OpportunityIdentifier']}",
                 )
-            have.remove(entity)
+            have.remove(held)
             if have:
                 related[kind] = have
             else:

@@ -535,6 +535,10 @@ def deal_sizing(amount: str | None, industry: str, estimation_url: bool) -> dict
     }
 
 
+#: #82 "List AWS Marketplace Offers" (the Marketplace Catalog API's ListEntities): the offer's EntityArn, which the
+#: collection's test script keeps as {{awsMarketplaceOfferId}} for #83.
+OFFER_ARN = "arn:aws:aws-marketplace:us-east-1:111111111111:AWSMarketplace/Offer/offer-vvk7ddmg2tt2i"
+
 ACCEPTED_BY_INVITATION = {
     # what an opportunity made by accepting an invitation answers (#67, #92)
     "LifeCycle.ReviewStatus": "Approved",
@@ -1367,9 +1371,11 @@ FLOWS: list[Flow] = [
                 {
                     "Catalog": "Sandbox",
                     "OpportunityIdentifier": "{opportunity}",
-                    "RelatedEntityIdentifier": "offer-vvk7ddmg2tt2i",
+                    "RelatedEntityIdentifier": OFFER_ARN,
                     "RelatedEntityType": "AwsMarketplaceOffers",
                 },
+                note="the request's {{awsMarketplaceOfferId}} is the EntityArn that #82 (ListEntities, Marketplace "
+                "Catalog API) answered, as its test script sets it; #84 answers the offer's id",
             ),
             Step(
                 84,

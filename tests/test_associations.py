@@ -1,0 +1,222 @@
+"""AWS products and AWS Marketplace offers as workbook columns, pushed as association calls (#30 item 4).
+
+Real boto3 against the sandbox over HTTP; the workbook saved again by LibreOffice Calc. What AWS was recorded doing
+with an offer (samples' Postman collection, "Other common opportunity actions / Associating an AWS Marketplace
+offer"): AssociateOpportunity with the offer's ARN (#83, as #82's ListEntities gave it), then GetOpportunity answers
+the offer's id (#84).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from functools import partial
+
+import openpyxl
+import pytest
+from botocore.config import Config
+
+import opptoolkit as ot
+from opptoolkit.exceptions import OpptoolkitError
+from opptoolkit.partner import read_aws_products
+from opptoolkit.quotas import ASSOCIATIONS_PER_OPPORTUNITY
+from opptoolkit.rules import ASSOCIATIONS, AWS_PRODUCTS_URL
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.schema import label_for
+
+FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
+PRODUCTS, OFFERS = "RelatedEntityIdentifiers.AwsProducts", "RelatedEntityIdentifiers.AwsMarketplaceOffers"
+#: The offer of the recording (#82's EntityArn) and another of the same form.
+OFFER_ID = "offer-vvk7ddmg2tt2i"
+OFFER = f"arn:aws:aws-marketplace:us-east-1:111111111111:AWSMarketplace/Offer/{OFFER_ID}"
+OTHER_OFFER = "arn:aws:aws-marketplace:us-east-1:111111111111:AWSMarketplace/Offer/offer-0000000000001"
+ASSOCIATE, DISASSOCIATE = "AssociateOpportunity", "DisassociateOpportunity"
+
+
+def _ids(sb: Sandbox, n: int) -> list[str]:
+    """Opportunities a person can edit (Pending Submission), with nothing but solutions associated."""
+    return [
+        r["Id"] for r in sb.records("Sandbox")
+        if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
+        and not any(v for k, v in (r.get("RelatedEntityIdentifiers") or {}).items() if k != "Solutions")
+    ][:n]  # fmt: skip
+
+
+def _export(sb: Sandbox, ids: list[str]):
+    return ot.read_opportunities(
+        "Sandbox", endpoint_url=sb.endpoint_url, identifiers=ids, reads_per_second=1000, progress=False
+    )
+
+
+def _related(client, ident: str) -> dict[str, list[str]]:
+    return client.get_opportunity(Catalog="Sandbox", Identifier=ident)["RelatedEntityIdentifiers"]
+
+
+def _calls(result):
+    return result[result["operation"].isin([ASSOCIATE, DISASSOCIATE])].reset_index(drop=True)
+
+
+def _set_cells(path, cells: dict[tuple[str, str], str]) -> None:
+    """Type into the workbook as a person would: ``{(Id, column): text}``, the columns found by their labels."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    for (ident, column), text in cells.items():
+        ws.cell(rows[ident], header.index(label_for(column)) + 1).value = text
+    wb.save(path)
+
+
+def test_every_kind_the_model_associates_is_an_editable_column():
+    assert set(ASSOCIATIONS.values()) == {"Solutions", "AwsProducts", "AwsMarketplaceOffers",
+                                          "AwsMarketplaceOfferSets", "AwsMarketplaceSolutions",
+                                          "AwsMarketplaceProducts"}  # fmt: skip
+    assert ot.rules.editable_fields("Pending Submission", list(ASSOCIATIONS)) == dict.fromkeys(ASSOCIATIONS)
+    assert (
+        ASSOCIATIONS_PER_OPPORTUNITY["AwsProducts"] == 20 and ASSOCIATIONS_PER_OPPORTUNITY["AwsMarketplaceOffers"] == 1
+    )
+
+
+def test_products_and_offers_round_trip_through_the_workbook(sb, tmp_path, resave):
+    first, second = _ids(sb, 2)
+    client = sb.client()
+    path = ot.write_sheet(_export(sb, [first, second]), tmp_path / "pipeline.xlsx", base=True)
+    _set_cells(path, {
+        (first, PRODUCTS): "AmazonRedshift\nAWSAppFabric",
+        (first, OFFERS): OFFER,
+        (second, PRODUCTS): "AWSCleanRooms",
+    })  # fmt: skip
+    saved = resave(path)  # LibreOffice Calc opens and saves it, as an analyst's spreadsheet program would
+
+    plan = ot.plan_updates(saved, "Sandbox")  # against the workbook's own export
+    notes = [w for ws in plan["warnings"] for w in ws if PRODUCTS in str(w)]
+    assert notes and all(AWS_PRODUCTS_URL in str(w) for w in notes)  # only AWS can tell: said, never refused
+
+    result = ot.push_updates(saved, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    calls = _calls(result)
+    assert calls[["Id", "operation", "status"]].values.tolist() == [
+        [first, ASSOCIATE, "succeeded"],
+        [first, ASSOCIATE, "succeeded"],
+        [first, ASSOCIATE, "succeeded"],
+        [second, ASSOCIATE, "succeeded"],
+    ]
+    assert calls["changed_fields"].tolist() == [[PRODUCTS], [PRODUCTS], [OFFERS], [PRODUCTS]]
+    # read back as AWS answers it: the offer by its id (#84)
+    assert _related(client, first)["AwsProducts"] == ["AmazonRedshift", "AWSAppFabric"]
+    assert _related(client, first)["AwsMarketplaceOffers"] == [OFFER_ID]
+    assert _related(client, second)["AwsProducts"] == ["AWSCleanRooms"]
+
+    # the same workbook again: its ARN is the offer AWS lists by id, nothing is sent twice
+    again = ot.push_updates(saved, "Sandbox", ledger=tmp_path / "l2", endpoint_url=sb.endpoint_url, **FAST)
+    assert _calls(again).empty and sb.service.calls[ASSOCIATE] == 4
+
+    # a fresh export holds what AWS answered; taking the offer and one product off disassociates them
+    path = ot.write_sheet(_export(sb, [first, second]), tmp_path / "again.xlsx", base=True)
+    assert ot.plan_updates(resave(path), "Sandbox")["action"].tolist() == ["unchanged"] * 2
+    _set_cells(path, {(first, PRODUCTS): "AWSAppFabric", (first, OFFERS): "", (second, PRODUCTS): "AWSCleanRooms"})
+    result = ot.push_updates(resave(path), "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    # a blank cell keeps (blank="keep"): the offer stays; the product taken out of a listed cell goes
+    assert _calls(result)[["Id", "operation", "status"]].values.tolist() == [[first, DISASSOCIATE, "succeeded"]]
+    assert _related(client, first)["AwsProducts"] == ["AWSAppFabric"]
+    assert _related(client, first)["AwsMarketplaceOffers"] == [OFFER_ID]
+
+
+def test_an_association_past_the_quota_is_refused_before_any_call(sb, tmp_path):
+    first, second = _ids(sb, 2)
+    base = _export(sb, [first, second])
+    edited = base.copy()
+    edited.at[0, PRODUCTS] = [f"Product{n}" for n in range(21)]  # quotas page: AWS products 20 per opportunity
+    edited.at[1, OFFERS] = [OFFER, OTHER_OFFER]  # AWS Marketplace private offers 1 per opportunity
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    calls = _calls(result)
+    assert len(calls) == 23 and set(calls["status"]) == {"invalid"} and set(calls["error_code"]) == {"TOO_MANY_VALUES"}
+    assert "quotas page" in calls.loc[0, "error_message"]
+    assert ASSOCIATE not in sb.service.calls  # no write spent
+
+
+def test_replacing_the_one_offer_makes_room_first(sb, tmp_path):
+    (ident,) = _ids(sb, 1)
+    client = sb.client()
+    client.associate_opportunity(
+        Catalog="Sandbox", OpportunityIdentifier=ident, RelatedEntityType="AwsMarketplaceOffers",
+        RelatedEntityIdentifier=OFFER,
+    )  # fmt: skip
+    base = _export(sb, [ident])
+    assert base.at[0, OFFERS] == [OFFER_ID]
+    edited = base.copy()
+    edited.at[0, OFFERS] = [OTHER_OFFER]
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    # attaching first would pass the quota of one offer: the old one goes first, by the id AWS answered
+    assert _calls(result)[["operation", "status"]].values.tolist() == [
+        [DISASSOCIATE, "succeeded"],
+        [ASSOCIATE, "succeeded"],
+    ]
+    log = ot.read_ledger(tmp_path / "l")
+    assert json.loads(log[log["operation"] == DISASSOCIATE]["request"].iloc[-1])["RelatedEntityIdentifier"] == OFFER_ID
+    assert _related(client, ident)["AwsMarketplaceOffers"] == ["offer-0000000000001"]
+
+
+def test_an_offer_that_is_not_its_arn_is_refused_before_any_call(sb, tmp_path):
+    (ident,) = _ids(sb, 1)
+    base = _export(sb, [ident])
+    edited = base.copy()
+    edited.at[0, OFFERS] = [OFFER_ID]  # the model: "Each value is an Amazon Resource Name (ARN)"
+    result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    (row,) = _calls(result).to_dict("records")
+    assert row["status"] == "invalid" and row["error_code"] == "INVALID_STRING_FORMAT"
+    assert (
+        "arn:aws:aws-marketplace:us-east-1:999999999999:AWSMarketplace/Offer/offer-sampleOffer32"
+        in row["error_message"]
+        and "ListEntities" in row["error_message"]
+    )  # the model's example and where offers are listed
+    assert OFFER_ID not in row["error_message"]  # the rule, never the value typed
+    assert ASSOCIATE not in sb.service.calls
+
+
+def test_a_lost_association_answer_is_settled_once(tmp_path):
+    config = SandboxConfig.fast(fault_after_commit_rate=1.0, fault_operations=frozenset({ASSOCIATE}))
+    with Sandbox(config=config) as sb:
+        (ident,) = _ids(sb, 1)
+        client = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        base = _export(sb, [ident])
+        edited = base.copy()
+        edited.at[0, OFFERS] = [OFFER]
+        kw = dict(base=base, ledger=tmp_path / "l", client=client, **FAST)
+        first = ot.push_updates(edited, "Sandbox", **kw)
+        assert _calls(first)["status"].tolist() == ["unknown"]  # answered 500 after it was applied
+        sb.service.config.fault_after_commit_rate = 0.0
+        again = ot.push_updates(edited, "Sandbox", **kw)
+        # read back: AWS lists the offer by its id, which is the ARN sent: it landed, the ledger says so, and it is
+        # not sent again
+        assert _calls(again).empty and again.attrs["settled"] == {"succeeded": 1}
+        log = ot.read_ledger(tmp_path / "l")
+        assert log[log["operation"] == ASSOCIATE]["status"].tolist() == ["in_flight", "unknown", "succeeded"]
+        assert sb.service.calls[ASSOCIATE] == 1
+        assert _related(client, ident)["AwsMarketplaceOffers"] == [OFFER_ID]
+
+
+@pytest.fixture
+def products_server(tmp_path):
+    """A real local HTTP server holding a file in the form of AWS's list of products."""
+    (tmp_path / "aws_products.json").write_text(json.dumps([
+        {"Identifier": "AmazonRedshift", "Name": "Amazon Redshift", "Family": "Analytics", "Description": "x"},
+        {"Identifier": "AWSAppFabric", "Name": "AWS AppFabric", "Family": "Business Applications", "Description": ""},
+    ]))  # fmt: skip
+    (tmp_path / "other.json").write_text(json.dumps([{"Name": "no identifier"}]))
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_the_aws_products_come_from_the_file_the_model_names(products_server):
+    assert AWS_PRODUCTS_URL.endswith("/resources/aws_products.json")  # from the model's text, not typed here
+    df = read_aws_products(f"{products_server}/aws_products.json")
+    assert df.columns.tolist() == ["Identifier", "Name", "Family", "Description"]
+    assert df["Identifier"].tolist() == ["AmazonRedshift", "AWSAppFabric"]
+    with pytest.raises(OpptoolkitError, match="no Identifier"):
+        read_aws_products(f"{products_server}/other.json")
+    with pytest.raises(OpptoolkitError, match="could not be read"):
+        read_aws_products(f"{products_server}/missing.json")
