@@ -40,7 +40,7 @@ from .frame import to_frame, to_payload
 from .mirror import read_mirror
 from .plan import changes
 from .push import push_updates
-from .rules import ACTION_REQUIRED, ASSOCIATED, LOCKED_STATUSES, editable_fields, validate_payload
+from .rules import ACTION_REQUIRED, ASSOCIATIONS, LOCKED_STATUSES, editable_fields, validate_payload
 from .schema import ID, Catalog, Field, Schema, derived_label, get_schema, in_labels, label_for, split_column
 from .sheets import WORK_FIRST
 
@@ -199,18 +199,18 @@ class _FieldWidget:
             self.label.tooltip = reason
 
 
-#: Why the form does not edit the solutions column, which the rules count as editable: a push sends it as
-#: association calls, one per solution, and the form has no widget for picking solutions.
+#: Why the form does not edit the association columns (solutions, AWS products, offers...), which the rules count as
+#: editable: a push sends them as association calls, one per entity, and the form has no widget for picking them.
 _ASSOCIATED_HERE = (
     "associations: edit them in the workbook or the frame (a push sends them as AssociateOpportunity calls)"
 )
 
 
 def _editable(status: str | None, columns: Iterable[str], schema: Schema) -> dict[str, str | None]:
-    """Return :func:`opptoolkit.rules.editable_fields`, with the solutions column read-only in the form."""
+    """Return :func:`opptoolkit.rules.editable_fields`, with the association columns read-only in the form."""
     out = editable_fields(status, columns, schema=schema)
-    if ASSOCIATED in out:
-        out[ASSOCIATED] = _ASSOCIATED_HERE
+    for column in ASSOCIATIONS.keys() & out.keys():
+        out[column] = _ASSOCIATED_HERE
     return out
 
 
