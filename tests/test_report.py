@@ -406,3 +406,88 @@ def test_cli_report_of_a_mirror_compares_with_the_sync_before(sb, tmp_path, caps
     assert "nothing changed" in out.read_text()  # a day means its end: its last sync is the latest
     assert cli(["report", str(tmp_path / "m"), "--html", str(out), "--since", "2001-01-01"]) != 0
     assert "no sync at or before 2001-01-01" in capsys.readouterr().err
+
+
+# -- is AWS seeing your updates? (engagements.snapshot_health in the report) ------------------------------------
+
+
+def shared_health(stopped: bool = True):
+    """A sandbox's snapshot health: three opportunities submitted, then one's sharing stopped, one failing, each
+    changed after; and the pipeline they are in. Returns (health, pipeline, ids)."""
+    from opptoolkit.connection import connect
+    from opptoolkit.engagements import snapshot_health
+    from opptoolkit.rules import submission_problems
+    from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        client = sb.client()
+        ids = sorted(
+            r["Id"] for r in sb.records("Sandbox")
+            if r["LifeCycle"]["ReviewStatus"] == "Pending Submission" and not submission_problems(r)
+        )[:3]  # fmt: skip
+        jobs = [
+            client.start_engagement_from_opportunity_task(
+                Catalog="Sandbox", Identifier=i, ClientToken=f"t-{i}", AwsSubmission={"InvolvementType": "Co-Sell"}
+            )["ResourceSnapshotJobId"]
+            for i in ids
+        ]
+        sb.set_snapshot_job("Sandbox", jobs[1], status="Stopped")
+        sb.set_snapshot_job("Sandbox", jobs[2], failure="Access denied assuming the role.")
+        for i in ids[1:]:
+            sb.edit("Sandbox", i, lambda r: r["LifeCycle"].update(NextSteps="Send the proposal"))
+        df = ot.read_opportunities("Sandbox", client=client, identifiers=ids, progress=False, reads_per_second=1000)
+        health = snapshot_health(connect("Sandbox", client=client, reads_per_second=1000), opportunities=df)
+    return health, df, ids
+
+
+#: What the report must never show an analyst: the API's operation and member names, the frame's codes.
+CODE_NAMES = re.compile(r"ResourceSnapshot|SellingSystem|RoleIdentifier|[A-Z][a-z]+[A-Z]\w*\(|\bno_(role|job)\b")
+
+
+def test_the_sharing_view_says_in_words_what_aws_is_not_seeing_in_the_sandbox():
+    health, df, (_, stopped, failing) = shared_health()
+    view = report.not_seen_by_aws(health, df)
+    assert view[["Id", "issue"]].values.tolist() == [[stopped, "Sharing is stopped"], [failing, "Sharing fails"]]
+    by_id = df.set_index("Id")
+    assert view["customer"].tolist() == [by_id.loc[stopped, "Customer.Account.CompanyName"],
+                                         by_id.loc[failing, "Customer.Account.CompanyName"]]  # fmt: skip
+    assert view["Project.Title"].tolist() == [by_id.loc[stopped, "Project.Title"], by_id.loc[failing, "Project.Title"]]
+    assert "ask your administrator to start it again" in view.loc[0, "todo"]
+    assert "(AWS said: Access denied assuming the role)" in view.loc[1, "todo"]
+    assert (view["LastModifiedDate"] > view["aws_saw"]).all()
+    assert not set(view["issue"]) & set(health["problem"])  # the reason in words, never its code
+    texts = " ".join(str(v) for v in view.astype(str).to_numpy().ravel())
+    assert not CODE_NAMES.search(texts), CODE_NAMES.search(texts)
+
+
+def test_the_sharing_view_flags_a_missing_role_in_the_sandbox():
+    from opptoolkit.connection import connect
+    from opptoolkit.engagements import snapshot_health
+    from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+    # multi-partner page: "Without the role, engagement partners won't see your updates"
+    with Sandbox(config=SandboxConfig.fast(snapshot_job_role=None)) as sb:
+        client = sb.client()
+        client.start_engagement_from_opportunity_task(
+            Catalog="Sandbox", Identifier="O7000000014", ClientToken="t", AwsSubmission={"InvolvementType": "Co-Sell"}
+        )
+        health = snapshot_health(connect("Sandbox", client=client, reads_per_second=1000))
+    view = report.not_seen_by_aws(health)
+    assert view[["Id", "issue"]].values.tolist() == [["O7000000014", "No role lets your changes be shared"]]
+    assert view.loc[0, "todo"].startswith("Ask your Partner Central administrator to set the role")
+    assert not CODE_NAMES.search(view.loc[0, "todo"])
+
+
+def test_the_report_has_the_sharing_section_only_when_given_the_health(tmp_path):
+    health, df, _ = shared_health()
+    views = ot.write_report(df, tmp_path / "r.html", xlsx=tmp_path / "r.xlsx", snapshots=health, today=TODAY)
+    assert len(views["Not seen by AWS"]) == 2
+    page = (tmp_path / "r.html").read_text()
+    assert "Is AWS seeing your updates?" in page and "AWS does not see the latest change of 2 shared" in page
+    import openpyxl
+
+    assert "Not seen by AWS" in openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames
+    assert "Not seen by AWS" not in ot.write_report(df, None, xlsx=tmp_path / "s.xlsx", today=TODAY)
+    all_seen = health.assign(aws_sees_latest=True, problem="")
+    ot.write_report(df, tmp_path / "seen.html", snapshots=all_seen, today=TODAY)
+    assert "AWS sees the latest change of every one" in (tmp_path / "seen.html").read_text()

@@ -8,14 +8,16 @@ AWS Monthly Recurring Revenue (MRR) estimate. Use Self for the partner's own dea
 providing Total Contract Value (TCV)" (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_ExpectedCustomerSpend.html).
 The pipeline's value is the monthly AWS spend; a partner's ``Self`` contract value is shown apart.
 
-The views are pure pandas (``_views``, and ``_referrals`` for the AWS-originated flow); ``_charts`` draws
-them, ``_html`` and ``_xlsx`` render them, and ``write_report`` (``_write``) chooses and writes them.
+The views are pure pandas (``_views``, ``_referrals`` for the AWS-originated flow, ``_sharing`` for what AWS
+sees of the shared opportunities); ``_charts`` draws them, ``_html`` and ``_xlsx`` render them, and
+``write_report`` (``_write``) chooses and writes them.
 """
 
 from __future__ import annotations
 
 from ._charts import plot_close_months, plot_funnel, plot_outcomes
 from ._referrals import aws_vs_partner, referral_decisions, referrals_by_expiry
+from ._sharing import not_seen_by_aws
 from ._views import (
     by_close_month,
     funnel,
@@ -40,6 +42,7 @@ __all__ = [
     "hygiene",
     "moved",
     "needs_action",
+    "not_seen_by_aws",
     "outcomes",
     "plot_close_months",
     "plot_funnel",

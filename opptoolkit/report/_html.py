@@ -16,7 +16,7 @@ from ..exceptions import ReportError
 from ..frame import snapshot_time
 from ..schema import get_schema, label_for
 from ._charts import plot_close_months, plot_funnel, plot_outcomes
-from ._views import AMOUNT, CLOSE, DECISIONS, ID, MOVES, OWNER, REFERRALS, money_rows, open_mask, period_start
+from ._views import AMOUNT, CLOSE, DECISIONS, ID, MOVES, OWNER, REFERRALS, SHARING, money_rows, open_mask, period_start
 
 #: Headers of the views' own columns; a field's column is headed by :func:`opptoolkit.schema.label_for`.
 HEADERS = {
@@ -66,6 +66,9 @@ HEADERS = {
     "invitation": "Invitation",
     "OpportunityId": "Opportunity created",
     "RejectionReason": "Rejection reason",
+    # Is AWS seeing your updates? (report.not_seen_by_aws)
+    "aws_saw": "AWS last got a change",
+    "todo": "What to do",
 }
 _PERCENT = {"win_rate", "share"}
 ROWS_SHOWN = 20
@@ -224,6 +227,23 @@ def _section(view: pd.DataFrame | str, empty: str = "Nothing to show.") -> str:
     return _table_html(view)
 
 
+def _sharing_section(view: pd.DataFrame | str) -> str:
+    """Return the section of the shared opportunities AWS is not seeing: how many, then the table."""
+    if isinstance(view, str) or view.empty:
+        return (
+            "<p class='note'>Opportunities you share with AWS through an engagement: AWS sees the latest change of "
+            "every one.</p>"
+            if not isinstance(view, str)
+            else _section(view)
+        )
+    n = view[ID].nunique()
+    lead = (
+        f"<p>AWS does not see the latest change of {n:,} shared {'opportunity' if n == 1 else 'opportunities'}. "
+        "Each row says why and what to do; until then AWS works from what it saw last.</p>"
+    )
+    return lead + _section(view)
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
@@ -323,6 +343,8 @@ def render_html(
                 + _section(views[DECISIONS], "No referral was accepted or rejected in this period."),
             )
         )
+    if SHARING in views:  # snapshots= given
+        sections.append(("Is AWS seeing your updates?", _sharing_section(views[SHARING])))
     contents = "".join(f"<li><a href='#{_slug(n.split(' since ')[0])}'>{html.escape(n)}</a></li>" for n, _ in sections)
     as_of = f"{now_at:%Y-%m-%d %H:%M} UTC" if isinstance(now_at, datetime) else f"{today:%Y-%m-%d}"
     parts = [

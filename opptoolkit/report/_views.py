@@ -856,6 +856,8 @@ def to_act_on(
 
 
 REFERRALS, DECISIONS = "Referrals by expiry", "Referral decisions"
+#: The view of the shared opportunities AWS is not seeing (report._sharing), by its name among the views.
+SHARING = "Not seen by AWS"
 
 
 def period_start(since: pd.DataFrame | None, today: date) -> datetime:

@@ -15,6 +15,7 @@ from ..exceptions import ReportError
 from ..schema import AWS_PREFIX, label_for
 from ._html import render_html
 from ._referrals import aws_vs_partner, referral_decisions, referrals_by_expiry
+from ._sharing import not_seen_by_aws
 from ._views import (
     AMOUNT,
     CURRENCY,
@@ -24,6 +25,7 @@ from ._views import (
     NO_CURRENCY,
     OPP_TYPE,
     REFERRALS,
+    SHARING,
     by_close_month,
     funnel,
     headline,
@@ -106,6 +108,7 @@ def assemble_views(
     today: date,
     invitations: pd.DataFrame | None = None,
     ledger: str | Path | None = None,
+    snapshots: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame | str]:
     views: dict[str, pd.DataFrame | str] = {}
     makers: dict[str, Callable[[], pd.DataFrame | str]] = {
@@ -143,6 +146,8 @@ def assemble_views(
             if ledger is not None
             else "The ledger the decisions were pushed into was not given to this report: add it to list them here."
         )
+    if snapshots is not None:  # engagements.snapshot_health: is AWS seeing my updates?
+        makers[SHARING] = lambda: not_seen_by_aws(snapshots, df)
     for name, make in makers.items():
         try:
             views[name] = make()
@@ -163,6 +168,7 @@ def write_report(
     title: str = "Partner Central pipeline",
     invitations: pd.DataFrame | None = None,
     ledger: str | Path | None = None,
+    snapshots: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame | str]:
     """Write the pipeline review as one self-contained HTML file and, with ``xlsx``, as a workbook.
 
@@ -200,6 +206,10 @@ def write_report(
         The ledger the triage decisions were pushed into: the section lists the referrals accepted and
         rejected since the ``since`` snapshot (else the last 7 days), from
         :func:`opptoolkit.report.referral_decisions`.
+    snapshots : pandas.DataFrame, optional
+        Whether AWS sees each shared opportunity's latest change, from
+        :func:`opptoolkit.engagements.snapshot_health`: an "Is AWS seeing your updates?" section lists the
+        opportunities it does not see, why and what to do, in words (:func:`opptoolkit.report.not_seen_by_aws`).
 
     Returns
     -------
@@ -232,7 +242,7 @@ def write_report(
         raise ReportError("with fx= rates, say which currency they convert into: to='USD' (for example)")
     to = to.upper() if to else None
     today = today or datetime.now(UTC).date()
-    views = assemble_views(df, rates, to, since, today, invitations, ledger)
+    views = assemble_views(df, rates, to, since, today, invitations, ledger, snapshots)
     if html_path is not None:
         page = render_html(df, views, fx=rates, to=to, since=since, today=today, title=title)
         with replacing(Path(html_path)) as tmp:

@@ -199,3 +199,22 @@ def test_the_partner_vs_aws_section_reads_yes_and_no(page, tmp_path):
     rows = _table(page.locator("section#partner-vs-aws"))
     assert {r["Stage differs"] for r in rows} <= {"yes", "no"} and rows[0]["Stage differs"] == "yes"
     assert rows[0]["AWS stage"] == "Prospect" != rows[0]["Stage"]
+
+
+def test_the_sharing_section_says_what_aws_is_not_seeing_and_what_to_do(page, tmp_path):
+    from tests.test_report import shared_health
+
+    health, df, (_, stopped, failing) = shared_health()
+    ot.write_report(df, tmp_path / "report.html", snapshots=health, today=TODAY)
+    page.goto((tmp_path / "report.html").as_uri())
+    section = page.locator("section#is-aws-seeing-your-updates")
+    assert page.locator("nav a[href='#is-aws-seeing-your-updates']").inner_text() == "Is AWS seeing your updates?"
+    assert "AWS does not see the latest change of 2 shared opportunities" in section.locator("p").first.inner_text()
+    rows = _table(section)
+    assert [(r["Id"], r["Issue"]) for r in rows] == [(stopped, "Sharing is stopped"), (failing, "Sharing fails")]
+    assert list(rows[0]) == ["Id", "Customer", "Project title", "Issue", "AWS last got a change", "Last modified date",
+                             "What to do"]  # fmt: skip
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[0]["AWS last got a change"])
+    assert rows[1]["What to do"].endswith("(AWS said: Access denied assuming the role).")
+    section.screenshot(path=str(tmp_path / "sharing.png"))
+    assert Image.open(tmp_path / "sharing.png").size[0] >= 600
