@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from ._errors import never_sent
 from .exceptions import OpptoolkitError
-from .quotas import DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
+from .quotas import DAILY_WRITES, OWN_RATES, READ, READS_PER_SECOND, WRITE, WRITES_PER_SECOND, TokenBucket, quota_of
 from .schema import SERVICE, Catalog
 
 if TYPE_CHECKING:
@@ -163,9 +163,9 @@ class Pacer:
     """Client-side pacing of Partner Central calls within the quotas, and a count of calls.
 
     Attach it to a client (``with pacer.attached(client): ...``) and every HTTP attempt (botocore's
-    retries included) waits for its bucket first (reads: the quotas page's read actions; writes:
-    everything else), at 98% of the rate, so the write quota is not spent on a request the server
-    would throttle.
+    retries included) waits for its bucket first (:func:`opptoolkit.quotas.quota_of`: the quotas page's
+    reads, its writes, or an operation's rate of its own), at 98% of the rate, so the write quota is not
+    spent on a request the server would throttle.
 
     Parameters
     ----------
@@ -195,6 +195,12 @@ class Pacer:
                 raise ValueError(f"{name} must be a positive number, not {value!r}")
         self._read = TokenBucket(self.reads_per_second * _HEADROOM, self.read_burst)
         self._write = TokenBucket(self.writes_per_second * _HEADROOM, self.write_burst)
+        # each quota of the page's (quotas.quota_of): the reads, the writes, and its operations of their own rate
+        self._buckets = {
+            READ: self._read,
+            WRITE: self._write,
+            **{op: TokenBucket(rate * _HEADROOM, 1.0) for op, rate in OWN_RATES.items()},
+        }
         self._lock = threading.Lock()
 
     def before_call(self, model: Any = None, **_: Any) -> None:
@@ -204,14 +210,14 @@ class Pacer:
             self.calls[name] = self.calls.get(name, 0) + 1
 
     def before_send(self, event_name: str = "", **_: Any) -> None:
-        """Wait for the operation's token bucket (reads or writes) before each HTTP attempt.
+        """Wait for the operation's token bucket (:func:`opptoolkit.quotas.quota_of`) before each HTTP attempt.
 
         Each attempt, botocore's retries included (botocore emits ``before-send`` per attempt): paced
         per call, a retry that went out late (after its back-off) left the next call's slot counted from
         the first attempt, so the next call reached the service too soon and was throttled in turn.
         """
         name = event_name.rsplit(".", 1)[-1]
-        (self._read if name in READ_ACTIONS else self._write).acquire()
+        self._buckets[quota_of(name)].acquire()
 
     def wrote_at(self, when: datetime) -> None:
         """Start the write bucket from a write that went at ``when`` (UTC), before this pacer existed.

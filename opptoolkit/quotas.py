@@ -3,9 +3,13 @@
 "Quotas for the AWS Partner Central Selling API"
 (https://docs.aws.amazon.com/partner-central/latest/developer-guide/quotas.html), per partner account:
 read actions "10 per second; 100,000 per 24 hours", write actions "1 per second; 10,000 per 24 hours";
+"Prospecting read actions" GetProspectingFromEngagementTask "100 per second" and
+ListProspectingFromEngagementTasks "50 per second", "Prospecting write actions" StartProspectingFromEngagementTask
+"2 per second", "Engagement write actions" CreateEngagement "15 per second";
 "The daily quotas reset on a rolling 24 hour period"; a call over a quota is answered ``ThrottlingException``.
 The client paces itself with these (:class:`opptoolkit.Pacer`, the push's daily write budget) and the
-sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`).
+sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`), each operation on the bucket
+:func:`quota_of` names.
 """
 
 from __future__ import annotations
@@ -20,17 +24,20 @@ __all__ = [
     "ASSOCIATIONS_PER_OPPORTUNITY",
     "DAILY_READS",
     "DAILY_WRITES",
+    "OWN_RATES",
     "READS_PER_SECOND",
     "READ_ACTIONS",
     "WRITES_PER_SECOND",
+    "WRITE_ACTIONS",
     "TokenBucket",
+    "quota_of",
 ]
 
 READS_PER_SECOND = 10.0
 WRITES_PER_SECOND = 1.0
 DAILY_READS = 100_000
 DAILY_WRITES = 10_000
-#: The operations the quotas page lists as read actions; every other operation of the API is paced as a write.
+#: The operations the quotas page lists as read actions.
 READ_ACTIONS = frozenset(
     {
         "GetOpportunity",
@@ -42,6 +49,60 @@ READ_ACTIONS = frozenset(
     }
 )
 assert READ_ACTIONS.issubset(service_model().operation_names), READ_ACTIONS
+#: The operations the quotas page lists as write actions.
+WRITE_ACTIONS = frozenset(
+    {
+        "CreateOpportunity",
+        "UpdateOpportunity",
+        "AssociateOpportunity",
+        "DisassociateOpportunity",
+        "RejectEngagementInvitation",
+        "AssignOpportunity",
+        "StartEngagementFromOpportunityTask",
+        "StartEngagementByAcceptingInvitationTask",
+    }
+)
+assert WRITE_ACTIONS.issubset(service_model().operation_names), WRITE_ACTIONS
+#: The quotas page's rows of one operation each, with a rate of their own (requests per second; the page states no
+#: daily quota for them): those this botocore's model has.
+OWN_RATES = {
+    op: rate
+    for op, rate in {
+        "GetProspectingFromEngagementTask": 100.0,
+        "ListProspectingFromEngagementTasks": 50.0,
+        "StartProspectingFromEngagementTask": 2.0,
+        "CreateEngagement": 15.0,
+    }.items()
+    if op in service_model().operation_names
+}
+READ, WRITE = "read", "write"
+#: How the name of an operation the page does not list says it only reads (GetEngagement, ListEngagementMembers,
+#: SearchOpportunities...).
+_READ_VERBS = ("Get", "List", "Search")
+
+
+def quota_of(operation: str) -> str:
+    """Return the quota ``operation`` is paced on: ``"read"``, ``"write"``, or the operation's own (:data:`OWN_RATES`).
+
+    The quotas page's read and write actions, and its rows of one operation each. The page lists none of the other
+    operations (the engagement, snapshot and settings operations, SubmitOpportunity...): one whose name says it
+    only reads (``Get``, ``List``, ``Search``) is paced with the reads, any other with the writes, the strictest
+    rate the page states; so together they never pass a stated quota (our inference: the page states no other).
+
+    Examples
+    --------
+    >>> quota_of("GetEngagement"), quota_of("UpdateEngagementContext"), quota_of("CreateEngagement")
+    ('read', 'write', 'CreateEngagement')
+    """
+    if operation in READ_ACTIONS:
+        return READ
+    if operation in WRITE_ACTIONS:
+        return WRITE
+    if operation in OWN_RATES:
+        return operation
+    return READ if operation.startswith(_READ_VERBS) else WRITE
+
+
 _DAY = 86_400.0  # seconds in the rolling window
 
 

@@ -25,7 +25,17 @@ from botocore.validate import ParamValidator
 from .. import fields as P
 from ..exceptions import Problem
 from ..frame import payload_from_record
-from ..quotas import DAILY_READS, DAILY_WRITES, READ_ACTIONS, READS_PER_SECOND, WRITES_PER_SECOND, TokenBucket
+from ..quotas import (
+    DAILY_READS,
+    DAILY_WRITES,
+    OWN_RATES,
+    READ,
+    READS_PER_SECOND,
+    WRITE,
+    WRITES_PER_SECOND,
+    TokenBucket,
+    quota_of,
+)
 from ..rules import (
     ACTION_REQUIRED,
     APPROVED,
@@ -82,8 +92,10 @@ REVIEW_MEMBERS = tuple(path.split(".", 1)[1] for path in (P.REVIEW_STATUS, P.REV
 class SandboxConfig:
     """Quotas and faults of a sandbox.
 
-    The defaults are the documented quotas (quotas): reads (Get/List) 10 requests/s and 100,000
-    per rolling 24 h; writes (Create/Update) 1 request/s and 10,000 per 24 h. Tests raise them.
+    The defaults are the documented quotas (quotas): reads 10 requests/s and 100,000 per rolling 24 h;
+    writes 1 request/s and 10,000 per 24 h; the operations with a rate of their own (CreateEngagement 15
+    requests/s, ...) at theirs; each operation on the bucket :func:`opptoolkit.quotas.quota_of` names. Tests
+    raise them.
 
     Attributes
     ----------
@@ -93,6 +105,9 @@ class SandboxConfig:
         Bucket size (requests that may go at once).
     daily_reads, daily_writes : int
         Requests per rolling 24 hours.
+    own_rate : float, optional
+        Requests per second of each operation with a rate of its own (:data:`opptoolkit.quotas.OWN_RATES`);
+        None: the quotas page's.
     fault_rate : float
         Probability that a request fails with InternalServerException before doing anything.
     fault_after_commit_rate : float
@@ -123,6 +138,7 @@ class SandboxConfig:
     write_burst: float = WRITES_PER_SECOND
     daily_reads: int = DAILY_READS
     daily_writes: int = DAILY_WRITES
+    own_rate: float | None = None
     fault_rate: float = 0.0
     fault_after_commit_rate: float = 0.0
     latency: float = 0.0
@@ -143,6 +159,7 @@ class SandboxConfig:
             write_burst=1000.0,
             daily_reads=10**9,
             daily_writes=10**9,
+            own_rate=1000.0,
         )
         base.update(overrides)
         return cls(**base)
@@ -165,6 +182,8 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         self.config = config or SandboxConfig()
         self.reads = TokenBucket(self.config.read_rate, self.config.read_burst, self.config.daily_reads)
         self.writes = TokenBucket(self.config.write_rate, self.config.write_burst, self.config.daily_writes)
+        own = {op: self.config.own_rate or rate for op, rate in OWN_RATES.items()}
+        self.buckets = {READ: self.reads, WRITE: self.writes, **{op: TokenBucket(r, r) for op, r in own.items()}}
         self.rng = random.Random(self.config.seed)
         self.validator = ParamValidator()
         self.calls: dict[str, int] = {}
@@ -180,8 +199,8 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         self.calls[operation] = self.calls.get(operation, 0) + 1
         if self.config.latency:
             time.sleep(self.config.latency)
-        # quotas: read actions draw on the read bucket, every other operation on the write bucket
-        why = (self.reads if operation in READ_ACTIONS else self.writes).take()
+        # quotas: each operation draws on the bucket of its quota (the page's reads, writes, or its own rate)
+        why = self.buckets[quota_of(operation)].take()
         if why:
             self.throttled += 1
             raise ServiceError("ThrottlingException", f"Rate exceeded: {why}")
@@ -203,7 +222,7 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         result: dict[str, Any] = getattr(self, f"_{operation}")(params)
         if self.events is not None:
             self.events.after(operation, params, result)
-        if faulty and operation not in READ_ACTIONS and self.rng.random() < self.config.fault_after_commit_rate:
+        if faulty and quota_of(operation) != READ and self.rng.random() < self.config.fault_after_commit_rate:
             raise ServiceError("InternalServerException", "injected fault (after the write was applied)")
         return result
 

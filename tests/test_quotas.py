@@ -1,0 +1,77 @@
+"""Each operation on the quota the quotas page gives it, in the client's pacer and the sandbox alike.
+
+"Quotas for the AWS Partner Central Selling API" (https://docs.aws.amazon.com/partner-central/latest/developer-guide/
+quotas.html): read actions 10 per second, write actions 1 per second, and rows of one operation each
+(GetProspectingFromEngagementTask 100, ListProspectingFromEngagementTasks 50, StartProspectingFromEngagementTask 2,
+CreateEngagement 15 per second). The engagement operations are on none of its lists: they were paced and throttled
+as writes, one per second.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from botocore.config import Config
+
+from opptoolkit.connection import Pacer
+from opptoolkit.quotas import OWN_RATES, READ, READ_ACTIONS, WRITE, WRITE_ACTIONS, quota_of
+from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.schema import service_model
+
+NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+def test_every_operation_is_on_the_quota_the_page_gives_it():
+    assert OWN_RATES == {
+        "GetProspectingFromEngagementTask": 100.0,
+        "ListProspectingFromEngagementTasks": 50.0,
+        "StartProspectingFromEngagementTask": 2.0,
+        "CreateEngagement": 15.0,
+    }
+    assert {quota_of(op) for op in READ_ACTIONS} == {READ} and {quota_of(op) for op in WRITE_ACTIONS} == {WRITE}
+    assert {op: quota_of(op) for op in OWN_RATES} == {op: op for op in OWN_RATES}
+    # not on the page: by what the operation does (its name says it only reads), never faster than a stated quota
+    unlisted = {op: quota_of(op) for op in service_model().operation_names}
+    assert unlisted["GetEngagement"] == unlisted["ListEngagementMembers"] == unlisted["SearchOpportunities"] == READ
+    assert unlisted["SubmitOpportunity"] == unlisted["AcceptEngagementInvitation"] == WRITE
+    assert unlisted["UpdateEngagementContext"] == unlisted["StartOpportunityFromEngagementTask"] == WRITE
+
+
+def _sent(pacer: Pacer, operation: str, times: int, wait: float = 10.0) -> bool:
+    """Whether ``times`` HTTP attempts of ``operation`` pass the pacer at once (within ``wait`` seconds)."""
+    thread = threading.Thread(
+        target=lambda: [pacer.before_send(f"before-send.partnercentral-selling.{operation}") for _ in range(times)],
+        daemon=True,
+    )
+    thread.start()
+    thread.join(wait)
+    return not thread.is_alive()
+
+
+@pytest.mark.parametrize(("operation", "times"), [("GetEngagement", 5), ("CreateEngagement", 5)])
+def test_the_pacer_does_not_hold_engagement_calls_to_the_write_rate(operation, times):
+    # writes at one per 1,000 s: an engagement call paced as a write would wait that long for its second turn
+    pacer = Pacer(reads_per_second=1000, writes_per_second=0.001, read_burst=10)
+    assert _sent(pacer, operation, times)
+    assert not _sent(Pacer(writes_per_second=0.001), "SubmitOpportunity", 2, wait=1.0)  # a write the page omits
+
+
+def test_the_sandbox_throttles_engagement_reads_as_reads_and_create_engagement_at_its_own_rate():
+    config = SandboxConfig(read_rate=10, read_burst=10, write_rate=1, write_burst=1)
+    with Sandbox(config=config) as sb:
+        client = sb.client(config=NO_RETRY)
+        created = [
+            client.create_engagement(
+                Catalog="Sandbox", ClientToken=f"t{n}", Title=f"Engagement {n}", Description="A test engagement"
+            )["Id"]
+            for n in range(3)
+        ]  # CreateEngagement: 15 per second, not the writes' one
+        for ident in created:
+            client.get_engagement(Catalog="Sandbox", Identifier=ident)  # a read: ten per second
+        assert sb.service.throttled == 0
+        submit = dict(Catalog="Sandbox", Identifier="O7000000002", InvolvementType="Co-Sell")  # already Submitted
+        with pytest.raises(client.exceptions.ValidationException):  # past the quota: refused for what it asks
+            client.submit_opportunity(**submit)
+        with pytest.raises(client.exceptions.ThrottlingException):  # the writes' one per second is still one
+            client.submit_opportunity(**submit)
