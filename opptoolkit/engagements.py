@@ -6,8 +6,8 @@ contexts, members, ..."): a lead AWS sent (a ``Lead`` context), an opportunity s
 
 Every frame here comes from the model's shapes (:func:`opptoolkit.to_frame` with
 :func:`opptoolkit.schema.output_schema`): a newer botocore brings new members as new columns. All are reads.
-The quotas page lists no quota for the engagement operations; the pacer keeps every operation it does not list
-as a read to the write rate (1 per second), so reading many engagements against AWS takes time.
+The quotas page states no quota for these reads; the pacer keeps them to the read rate
+(:func:`opptoolkit.quotas.quota_of`).
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def read_engagements(
     members, resources : bool
         Read the members (one call per engagement) and the shared resources (one call per page).
     reads_per_second, writes_per_second : float
-        Pacing of a connection made here: the quotas page lists the engagement operations among neither reads
-        nor writes, and the pacer keeps every operation it does not list as a read to the write rate.
+        Pacing of a connection made here: the quotas page lists the engagement reads among neither its reads nor
+        its writes, and the pacer keeps them to the read rate (:func:`opptoolkit.quotas.quota_of`).
     drop_empty : bool
         Drop the columns no engagement fills (the contexts' shapes are wide).
 

@@ -238,8 +238,8 @@ def read_leads(
     status : str or list of str, optional
         Only the leads whose invitation is in these statuses (the model's InvitationStatus); default all.
     reads_per_second, writes_per_second : float
-        Pacing of a connection made here (the engagement operations are paced as writes: the quotas page lists
-        them among neither).
+        Pacing of a connection made here (the quotas page lists the engagement operations among neither its reads
+        nor its writes: :func:`opptoolkit.quotas.quota_of` says how each is paced).
     now : datetime, optional
         The instant ``DaysToExpiry`` counts from.
 
