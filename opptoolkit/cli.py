@@ -262,7 +262,7 @@ def _sync(args: argparse.Namespace) -> int:
     import boto3
 
     from .events import sync_events
-    from .mirror import sync_mirror, vacuum_mirror
+    from .mirror import sync_engagements, sync_mirror, vacuum_mirror
 
     mirror = args.mirror or args.mirror_path
     if not mirror:
@@ -289,7 +289,24 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
     for f in result.aws_failures:
         print(f"  AWS view not read (the old one kept): {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    return 1 if result.failures or result.aws_failures else 0
+    failed = bool(result.failures or result.aws_failures)
+    if args.engagements:  # the engagements, in a mirror of their own
+        kept = sync_engagements(
+            args.engagements,
+            args.catalog,
+            client=sync["client"],
+            boto3_session=session,
+            reads_per_second=args.reads_per_second,
+            full=args.full,
+            progress=None,
+        )
+        if args.vacuum_days is not None:
+            vacuum_mirror(args.engagements, retention=timedelta(days=args.vacuum_days), boto3_session=session)
+        print(kept)
+        for f in kept.failures:
+            print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+        failed = failed or bool(kept.failures)
+    return 1 if failed else 0
 
 
 _NOT_SENT = (Status.INVALID, Status.CONFLICT, Status.NOT_EDITABLE, Status.NOT_FOUND)
@@ -876,6 +893,11 @@ def main(argv: list[str] | None = None) -> int:
         "--vacuum-days", type=float, help="then delete the files of versions replaced more than this many days ago"
     )
     sync.add_argument("--full", action="store_true", help="force a full pull")
+    sync.add_argument(
+        "--engagements",
+        metavar="FOLDER",
+        help="then keep the engagements too, in this folder or s3:// prefix (a mirror of their own)",
+    )
     sync.add_argument(
         "--aws-summary", action="store_true", help="keep AWS's view (Aws.* columns) of what this sync fetches"
     )

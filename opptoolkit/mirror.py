@@ -64,6 +64,7 @@ from ._errors import code_and_message
 from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Connection, as_connection, calls_since
+from .engagements import read_engagements
 from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
 from .quotas import READS_PER_SECOND
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-__all__ = ["SyncResult", "read_mirror", "snapshots", "sync_mirror", "vacuum_mirror"]
+__all__ = ["SyncResult", "read_mirror", "snapshots", "sync_engagements", "sync_mirror", "vacuum_mirror"]
 
 _log = logging.getLogger(__name__)
 #: The mirror's file in its folder before the Delta table (the next sync migrates it).
@@ -140,6 +141,8 @@ class SyncResult:
     version: int | None = None
     #: The events read (:func:`opptoolkit.events.sync_events`).
     events: int = 0
+    #: What the mirror holds: opportunities (:func:`sync_mirror`) or engagements (:func:`sync_engagements`).
+    kind: str = "opportunity"
 
     def __repr__(self) -> str:
         kind = "full pull" if self.full else f"{self.events} events" if self.events else "incremental"
@@ -169,9 +172,13 @@ class SyncResult:
         calls = sum(self.calls.values())
         return (
             f"Synced the mirror {self.path} from the {self.catalog} catalog ({how}): {done}; "
-            f"it holds {self.total:,} {'opportunity' if self.total == 1 else 'opportunities'} "
+            f"it holds {self.total:,} {self.kind if self.total == 1 else _plural(self.kind)} "
             f"({calls:,} {'call' if calls == 1 else 'calls'} in {self.seconds:.1f} s)."
         )
+
+
+def _plural(noun: str) -> str:
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 # -- the columnar layout --------------------------------------------------------------------------
@@ -860,3 +867,146 @@ def sync_mirror(
     result.seconds = time.monotonic() - start
     _log.info("%r", result)
     return result
+
+
+# -- engagements ------------------------------------------------------------------------------------
+
+#: The members of an engagement's summary that say it changed: ListEngagements gives them for every engagement, and
+#: GetEngagement answers them too (model: ModifiedAt "the date and time when the Engagement was last modified";
+#: MemberCount moves when a partner joins).
+_ENGAGEMENT_KEYS = ("ModifiedAt", "MemberCount")
+
+
+def _engagement_table(df: pd.DataFrame) -> pa.Table:
+    """Return an engagements frame as an Arrow table: strings large, a column no row fills as strings."""
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    fields = []
+    for f in table.schema:
+        t = pa.large_string() if pa.types.is_null(f.type) or pa.types.is_string(f.type) else f.type
+        fields.append(pa.field(f.name, t))
+    return table.cast(pa.schema(fields)).replace_schema_metadata(None)
+
+
+def sync_engagements(
+    path: str | Path,
+    catalog: Catalog | Connection,
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    progress: bool | None = True,
+    full: bool = False,
+) -> SyncResult:
+    """Bring the engagements' mirror in ``path`` up to date: the engagements this account is a member of.
+
+    The rules of :func:`sync_mirror`, with what ListEngagements offers: it has no modified-after filter, so every
+    sync lists every summary (one call per page) and reads again only the engagements new or changed since the
+    mirror's copy (their summary's ``ModifiedAt`` or ``MemberCount`` moved): GetEngagement, ListEngagementMembers
+    and the shared resources (:func:`opptoolkit.engagements.read_engagements`). An engagement no longer listed
+    leaves the mirror (``removed``; earlier versions keep it), one that could not be read keeps its old row, and a
+    sync that finds nothing new writes nothing. The table is a Delta table of its own (not the opportunities'
+    folder): :func:`read_mirror` reads it, at any earlier sync too.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder of the engagements' mirror (created if missing), or an ``s3://`` prefix.
+    catalog : {"AWS", "Sandbox"} or Connection
+    full : bool
+        Read every engagement again (the shared resources of an engagement that did not change otherwise, too).
+
+    Returns
+    -------
+    SyncResult
+        As :func:`sync_mirror`'s: ``listed``, ``fetched`` (``added``, ``updated``), ``removed``, ``failures``,
+        ``total``, ``calls``, ``version``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
+    >>> d = tempfile.mkdtemp()
+    >>> with Sandbox(config=SandboxConfig.fast()) as sb:
+    ...     c = sb.client()
+    ...     _ = c.start_engagement_from_opportunity_task(Catalog="Sandbox", Identifier="O7000000014",
+    ...         ClientToken="t1", AwsSubmission={"InvolvementType": "Co-Sell"})
+    ...     first = sync_engagements(d, "Sandbox", client=c, progress=False, reads_per_second=1000)
+    ...     again = sync_engagements(d, "Sandbox", client=c, progress=False, reads_per_second=1000)
+    >>> first.added, again.fetched, again.calls
+    (1, 0, {'ListEngagements': 1})
+    """
+    start = time.monotonic()
+    root = _root(path)
+    given = isinstance(catalog, Connection)
+    conn = as_connection(
+        catalog,
+        client=client,
+        boto3_session=None if given else boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        progress=progress,
+    )
+    catalog, before = conn.catalog, dict(conn.pacer.calls)
+    boto3_session = boto3_session or conn.boto3_session
+    dt = _open(root, boto3_session)
+    stored = _frame(_read_files(dt, boto3_session)) if dt is not None else None
+    commits = _commits(dt) if dt is not None else []
+    mirrored = (commits[0] if commits else {}).get(_CATALOG, catalog)
+    if mirrored != catalog:
+        raise OpptoolkitError(f"{root} mirrors the engagements of catalog {mirrored}, not {catalog}")
+    known: dict[str, tuple[Any, ...]] = {}
+    if stored is not None and len(stored):
+        cols = [stored[k] if k in stored.columns else pd.Series(None, index=stored.index) for k in _ENGAGEMENT_KEYS]
+        known = {str(i): _summary_key(vals) for i, *vals in zip(stored[ID], *cols, strict=True)}
+    result = SyncResult(root, catalog, dt is None or full, kind="engagement")
+    try:
+        with conn.paced():
+            listed: dict[str, tuple[Any, ...]] = {}
+            for page in conn.client.get_paginator("list_engagements").paginate(Catalog=catalog):
+                for summary in page.get("EngagementSummaryList") or []:
+                    found: dict[str, Any] = dict(summary)
+                    listed[found[ID]] = _summary_key([found.get(k) for k in _ENGAGEMENT_KEYS])
+            changed = [i for i, key in listed.items() if full or known.get(i) != key]
+            fresh = read_engagements(conn, identifiers=changed) if changed else None
+    except ClientError as e:
+        code, message = code_and_message(e)
+        raise OpptoolkitError(
+            f"sync of the engagements of {catalog} failed, mirror unchanged: {code}: {message}"
+        ) from None
+    removed = sorted(known.keys() - listed.keys())
+    failures = list(fresh.attrs.get("failures") or []) if fresh is not None else []
+    failed = {str(f[ID]) for f in failures}
+    read = [] if fresh is None else [str(i) for i in fresh[ID]]
+    result.listed, result.failures, result.removed = len(listed), failures, removed
+    result.fetched = len(read)
+    result.added = sum(i not in known for i in read)
+    result.updated = result.fetched - result.added
+    if dt is None or read or removed:
+        replaced = (set(read) | set(removed)) - failed
+        parts = [] if stored is None else [stored[~stored[ID].astype(str).isin(replaced)]]
+        if fresh is not None and len(fresh):
+            parts.append(fresh.reset_index(drop=True))
+        merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({ID: pd.Series([], dtype=str)})
+        merged = merged.sort_values(ID, kind="stable").reset_index(drop=True)
+        meta = _meta(catalog, None, datetime.now(UTC), len(removed))
+        result.version = _commit(root, _engagement_table(merged), meta, boto3_session, base=dt)
+        result.total = len(merged)
+    else:
+        result.version, result.total = int(dt.version()), 0 if stored is None else len(stored)
+    result.calls, result.seconds = calls_since(conn, before), time.monotonic() - start
+    _log.info("%r", result)
+    return result
+
+
+def _summary_key(values: Any) -> tuple[Any, ...]:
+    """Return the summary's members that say an engagement changed, comparable from the API or the table."""
+    out: list[Any] = []
+    for v in values:
+        if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)):
+            out.append(None)
+        elif isinstance(v, (datetime, pd.Timestamp)):
+            out.append(pd.Timestamp(v).tz_convert("UTC") if pd.Timestamp(v).tzinfo else pd.Timestamp(v, tz="UTC"))
+        else:
+            out.append(int(v) if isinstance(v, (int, np.integer)) else v)
+    return tuple(out)
