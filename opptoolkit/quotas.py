@@ -14,6 +14,7 @@ sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`), each operatio
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -78,7 +79,7 @@ OWN_RATES = {
 READ, WRITE = "read", "write"
 #: How the name of an operation the page does not list says it only reads (GetEngagement, ListEngagementMembers,
 #: SearchOpportunities...).
-_READ_VERBS = ("Get", "List", "Search")
+_READS = re.compile(r"(Get|List|Search)[A-Z]\w*")
 
 
 def quota_of(operation: str) -> str:
@@ -100,7 +101,7 @@ def quota_of(operation: str) -> str:
         return WRITE
     if operation in OWN_RATES:
         return operation
-    return READ if operation.startswith(_READ_VERBS) else WRITE
+    return READ if _READS.fullmatch(operation) else WRITE
 
 
 _DAY = 86_400.0  # seconds in the rolling window
