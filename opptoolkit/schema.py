@@ -137,6 +137,11 @@ class Field:
         """A ``YYYY-MM-DD`` string by its model pattern (``TargetCloseDate``, ``EffectiveDate``)."""
         return is_date_pattern(self.pattern)
 
+    @property
+    def is_amount(self) -> bool:
+        """A decimal number as text by its model pattern (``ExpectedCustomerSpend.Amount``, ``MonetaryValue.Amount``)."""
+        return is_amount_pattern(self.pattern)
+
     def matches(self, value: str) -> bool:
         """Whether ``value`` fully matches the model's pattern (True when there is none)."""
         rx = self._regex
@@ -328,6 +333,21 @@ def is_date_pattern(pattern: str | None) -> bool:
     """Whether a model pattern describes a ``YYYY-MM-DD`` date (it takes 2024-01-31, not 2024-01-3)."""
     rx = compile_pattern(pattern)
     return rx is not None and rx.fullmatch("2024-01-31") is not None and rx.fullmatch("2024-01-3") is None
+
+
+@functools.cache
+def is_amount_pattern(pattern: str | None) -> bool:
+    r"""Whether a model pattern takes decimal numbers and only those (the API's amounts, sent as text).
+
+    >>> is_amount_pattern(r"(0|([1-9][0-9]{0,30}))(\.[0-9]{0,2})?"), is_amount_pattern(r"(?s).{0,255}")
+    (True, False)
+    """
+    rx = compile_pattern(pattern)
+    return (
+        rx is not None
+        and all(rx.fullmatch(t) for t in ("0", "12", "12.5"))
+        and not any(rx.fullmatch(t) for t in ("a", "1a", "a.com", "1,5", "-"))
+    )
 
 
 def _iter_leaves(

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 import opptoolkit as ot
 from opptoolkit.rules import accepted_values, edit_refusal, editable_fields, validate_payload
 from opptoolkit.sheets import _layout as W
+from opptoolkit.sheets._codec import AMOUNT_FORMAT
 
 FIRST = ["Id", "Customer company", "Project title", "Stage", "Target close date", "Next steps",
          "Expected spend 1 amount", "Expected spend 1 currency code", "Review status"]  # fmt: skip
@@ -153,9 +154,15 @@ def test_every_enum_column_has_a_dropdown_of_the_models_values(book, sample):
     )
 
 
-def test_the_cells_no_edit_can_change_are_shaded_and_every_cell_is_text(book, sample):
+def test_the_cells_no_edit_can_change_are_shaded_and_every_cell_is_text_but_amounts_and_dates(book, sample):
+    """Amounts are numbers with 2 decimals and dates dates (issue 31): an editable blank cell there takes what is
+    typed as a number or a date; every other cell is text, so Excel keeps ``00501`` as typed."""
     ws = book.worksheets[0]
     columns = _columns(ws)
+    schema = ot.get_schema()
+    kind = {c: AMOUNT_FORMAT if schema.field_for(c).is_amount else "yyyy-mm-dd" if schema.field_for(c).is_date
+            else "@" for c in columns}  # fmt: skip
+    assert {c for c, k in kind.items() if k != "@"} >= {"LifeCycle.TargetCloseDate", "SoftwareRevenue.Value.Amount"}
     by_id = sample.set_index("Id")
     seen = {"locked": 0, "free": 0}
     for r in range(2, len(sample) + 2):
@@ -165,7 +172,10 @@ def test_the_cells_no_edit_can_change_are_shaded_and_every_cell_is_text(book, sa
         for c, col in enumerate(columns, start=1):
             locked = why[col] is not None
             assert _shaded(ws, r, c) is locked, (r, col, status, why[col])
-            assert _text_format(ws, r, c) == "@", (r, col)
+            blank = ws.cell(r, c).value is None
+            # a blank locked cell of a shaded row takes the row's (text) style: nothing typed there is sent
+            shown = _text_format(ws, r, c).replace("\\", "")  # LibreOffice writes yyyy\-mm\-dd: the same format
+            assert shown == kind[col] or (locked and blank), (r, col)
             seen["locked" if locked else "free"] += 1
     assert seen["locked"] and seen["free"]
     # the header marks the columns set by AWS too

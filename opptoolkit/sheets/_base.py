@@ -39,18 +39,21 @@ import pandas as pd
 
 from ..exceptions import OpptoolkitError, SheetError
 from ..schema import ID, Field, get_schema
-from ._codec import Cells, decode_table, encode_column, table
+from ._codec import Cells, decode_table, encode_column, table, unguard
 from ._csv import text_cells
 
 __all__ = [
     "BASE_SHEET",
+    "EXACT_SHEET",
     "BaseRows",
     "add_base",
+    "add_exact",
     "choose_base",
     "frame_of_texts",
     "paths_of",
     "read_base",
     "read_base_texts",
+    "read_exact",
     "remembers_export",
     "texts_of_frame",
 ]
@@ -61,6 +64,15 @@ BASE_SHEET = "opptoolkit base"
 FORMAT = "opptoolkit-base/1"
 CHUNK = 32000
 LMD = "LastModifiedDate"
+#: The texts the analyst's workbook wrote as numbers (the amounts), per Id: a number read back equal to its
+#: text is that text again (:func:`~._codec.exact_amounts`). Not a base: it holds the data sheet as written,
+#: whether or not the workbook remembers an export, and no push plans against it.
+EXACT_SHEET = "opptoolkit cells"
+EXACT_FORMAT = "opptoolkit-cells/1"
+_EXACT_NOTE = (
+    "Written by opptoolkit: the exact text of each number cell (the API's amounts), so that reading the "
+    "workbook gives the API's text back. Do not edit."
+)
 _NOTE = (
     "Written by opptoolkit: each row as it was exported, the base the next push plans against. "
     "Do not edit; to share a workbook without some columns, export only those columns."
@@ -152,6 +164,51 @@ def add_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]], carry
         ws.append([ident, old[base_at[LMD]] if LMD in base_at else "", *_chunks(_dumps(old))])
 
 
+def add_exact(wb: Any, paths: Sequence[str], columns: Sequence[Sequence[str]], typed: Sequence[bool]) -> None:
+    """Add the very hidden :data:`EXACT_SHEET` to a write-only workbook: the texts of its ``typed`` columns per Id.
+
+    ``paths`` are the data sheet's columns as field paths, ``columns`` their texts as encoded ("" blank).
+    Nothing is added without an Id column or a typed column.
+    """
+    if ID not in paths or not any(typed):
+        return
+    ids = columns[list(paths).index(ID)]
+    kept = [j for j, t in enumerate(typed) if t]
+    ws = wb.create_sheet(EXACT_SHEET)
+    ws.sheet_state = "veryHidden"
+    ws.append([EXACT_FORMAT, _EXACT_NOTE, *_chunks(_dumps([paths[j] for j in kept]))])
+    for i, ident in enumerate(ids):
+        texts = [unguard(columns[j][i]) for j in kept]  # as the frame holds them
+        if ident and any(texts):
+            ws.append([ident, "", *_chunks(_dumps(texts))])
+
+
+def read_exact(path: str | Path) -> dict[str, dict[str, str]]:
+    """Return what :func:`add_exact` wrote: per column path, each Id's text; empty when the workbook has none.
+
+    A sheet that cannot be read (changed by hand) gives nothing: the cells then read as their numbers' texts.
+    """
+    try:
+        records = _base_records(Path(path), EXACT_SHEET)
+        if not records or records[0][0] != EXACT_FORMAT:
+            return {}
+        header = json.loads(_joined(records[0][2:]))
+        out: dict[str, dict[str, str]] = {str(c): {} for c in header}
+        for r in records[1:]:
+            if not r or r[0] in (None, ""):
+                continue
+            texts = json.loads(_joined(r[2:]))
+            for c, t in zip(header, texts, strict=True):
+                if t:
+                    out[str(c)][str(r[0])] = str(t)
+    except (ValueError, TypeError, IndexError, KeyError):
+        _log.warning("%s: its sheet of exact amounts cannot be read; amounts read as the numbers show", Path(path).name)
+        return {}
+    except Exception:  # calamine's own errors: read_sheet has read the workbook, so this is no workbook matter
+        return {}
+    return out
+
+
 def paths_of(names: Sequence[str]) -> list[str]:
     """Return the field path of each header (a label or a path); a header no field has, as it is."""
     schema = get_schema()
@@ -161,15 +218,15 @@ def paths_of(names: Sequence[str]) -> list[str]:
 # -- reading the base ---------------------------------------------------------------------------
 
 
-def _base_records(path: Path) -> list[list[Any]] | None:
-    """Read the base sheet's rows (None when the workbook has none)."""
+def _base_records(path: Path, sheet: str = BASE_SHEET) -> list[list[Any]] | None:
+    """Read the base sheet's rows, or another hidden sheet's (None when the workbook has none)."""
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
     try:
-        if BASE_SHEET not in wb.sheet_names:
+        if sheet not in wb.sheet_names:
             return None
-        return [list(r) for r in wb.get_sheet_by_name(BASE_SHEET).to_python(skip_empty_area=False)]
+        return [list(r) for r in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)]
     finally:
         wb.close()
 

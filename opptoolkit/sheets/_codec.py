@@ -13,7 +13,13 @@ Conventions (documented in the README, stable across versions):
   leading ``'`` so no spreadsheet program evaluates it; reading removes exactly one leading ``'``.
   Every workbook the toolkit writes (the analyst's, the results, the triage, the report, ``to_excel``)
   guards its text so.
-* **Timestamps** are ISO 8601 in UTC (``2025-01-31T09:30:00.123000+00:00``).
+* **Timestamps** are ISO 8601 in UTC (``2025-01-31T09:30:00.123000+00:00``); the analyst's workbook shows
+  them as ``2025-01-31 09:30:00.123 UTC`` (:func:`time_text`), which reads back to the same instant.
+* **Typed cells** (the analyst's workbook only, :func:`typed_cell`): an amount (a field whose model pattern
+  takes decimal numbers only, :attr:`~opptoolkit.schema.Field.is_amount`) is a number cell when a spreadsheet
+  holds it exactly (at most :data:`DIGITS` significant digits), a ``YYYY-MM-DD`` date a date cell; anything
+  else stays text, with a note saying why. A number read back is the API's text again: the text the workbook
+  was written with when the values are equal (:func:`exact_amounts`), else the number's shortest text.
 * **Headers** are the dotted paths, or with ``headers="label"`` friendly labels derived from the
   paths (``Customer account company name``, ``Customer contacts 1 email``); both are accepted on
   read.
@@ -28,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import decimal
 import logging
+import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -44,6 +52,9 @@ from ..schema import ID, Field, Schema
 from ._rows import SheetRows
 
 __all__ = [
+    "AMOUNT_FORMAT",
+    "DATE_FORMAT",
+    "DIGITS",
     "ERRORS",
     "EXTRA_POLICIES",
     "ILLEGAL_XML",
@@ -51,9 +62,11 @@ __all__ = [
     "Extra",
     "Headers",
     "Table",
+    "amount_text",
     "decode_table",
     "encode_cell",
     "encode_column",
+    "exact_amounts",
     "guard_text",
     "letter",
     "ooxml_escape",
@@ -61,6 +74,8 @@ __all__ = [
     "shown",
     "table",
     "text_series",
+    "time_text",
+    "typed_cell",
     "unguard",
 ]
 
@@ -79,6 +94,22 @@ ILLEGAL_XML = re.compile(r"[\ufffe\uffff]")
 _OOXML_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _OOXML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _OOXML_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+#: A spreadsheet's number formats: an amount with 2 decimals and grouped thousands, a date in ISO's order
+#: whatever the reader's locale (both are built into Excel and LibreOffice).
+AMOUNT_FORMAT, DATE_FORMAT = "#,##0.00", "yyyy-mm-dd"
+#: The significant digits a spreadsheet keeps of a number: Excel's specifications ("Number precision: 15
+#: digits", https://support.microsoft.com/en-us/office/excel-specifications-and-limits-1672b34d-7043-467e-8e27-269d656771c3);
+#: LibreOffice saves a number with as many. An amount with more stays text.
+DIGITS = 15
+#: The first day both programs number alike: Excel counts a 29 February 1900 that never was, so its serial
+#: numbers of earlier days differ from LibreOffice's by one (ECMA-376 Part 1, 18.17.4.1, "1900 date base").
+FIRST_DAY = date(1900, 3, 1)
+NOTE_AMOUNT = (
+    "Kept as text: a spreadsheet holds a number to 15 significant digits, and this amount has more. "
+    "It is sent exactly as shown, but SUM does not count it."
+)
+NOTE_DATE = "Kept as text: a spreadsheet cannot hold this date as a date (before March 1900, or no such day)."
+_UTC = " UTC"
 _UNESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "r": "\r"}
 
@@ -144,6 +175,113 @@ def encode_cell(value: Any, f: Field | None) -> str:
     if isinstance(value, datetime):
         return to_utc(value).isoformat()
     return guard_text(str(value))
+
+
+def time_text(iso: str) -> str:
+    """Return a timestamp cell's ISO text (UTC, as :func:`encode_cell` writes it) as the analyst's workbook shows it.
+
+    The date, the time to the digits it has (none, milliseconds or more) and ``UTC``: it reads back to the same
+    instant, and sorts as the times do. Any other text is returned unchanged.
+
+    >>> time_text("2026-12-06T15:48:26.702000+00:00"), time_text("2026-12-06T15:48:26+00:00")
+    ('2026-12-06 15:48:26.702 UTC', '2026-12-06 15:48:26 UTC')
+    """
+    if len(iso) < 25 or iso[10] != "T" or not iso.endswith("+00:00"):
+        return iso
+    clock = iso[11:-6]
+    whole, _, fraction = clock.partition(".")
+    fraction = fraction.rstrip("0")
+    fraction += "0" * (-len(fraction) % 3)  # milliseconds, microseconds or nanoseconds: in groups of 3
+    return f"{iso[:10]} {whole}{'.' + fraction if fraction else ''}{_UTC}"
+
+
+def _significant(d: decimal.Decimal) -> int:
+    return len(d.normalize().as_tuple().digits)
+
+
+def typed_cell(text: str, f: Field | None) -> tuple[Any, str | None]:
+    """Return an encoded cell text (:func:`encode_cell`) as the analyst's workbook writes it, and a note for the cell.
+
+    An amount the model's pattern takes as a number cell, if a spreadsheet holds it exactly (at most
+    :data:`DIGITS` significant digits; else text, with a note); a date as a date cell (text with a note before
+    :data:`FIRST_DAY` or for a day no calendar has); a timestamp as :func:`time_text`; anything else as it is.
+    A text the pattern refuses stays text, without a note: the plan names it.
+
+    >>> from opptoolkit.schema import get_schema
+    >>> amount = get_schema()["Project.ExpectedCustomerSpend[].Amount"]
+    >>> typed_cell("60000.00", amount), typed_cell("1,500", amount)
+    ((60000.0, None), ('1,500', None))
+    >>> typed_cell("1234567890123456.5", amount)[1][:40]
+    'Kept as text: a spreadsheet holds a numb'
+    """
+    if not text or f is None or f.is_list:
+        return text, None
+    if f.type == "timestamp":
+        return time_text(text), None
+    if f.is_amount:
+        number = unguard(text)  # a signed number carries the formula guard as text
+        if not f.matches(number):
+            return text, None
+        try:
+            d = decimal.Decimal(number)  # the pattern admits a decimal number only
+        except decimal.InvalidOperation:
+            return text, None
+        return (float(d), None) if d.is_finite() and _significant(d) <= DIGITS else (text, NOTE_AMOUNT)
+    if f.is_date and f.matches(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return text, NOTE_DATE
+        return (day, None) if day >= FIRST_DAY else (text, NOTE_DATE)
+    return text, None
+
+
+def amount_text(v: float) -> str:
+    """Return a number cell of an amount column as the text of its value.
+
+    The digits a spreadsheet shows (:data:`DIGITS` significant ones), without exponent or trailing zeros.
+
+    >>> amount_text(60000.0), amount_text(1200.5), amount_text(0.1 + 0.2), amount_text(1e20)
+    ('60000', '1200.5', '0.3', '100000000000000000000')
+    """
+    d = decimal.Decimal(format(v, f".{DIGITS}g"))
+    return format(d.normalize() if d != d.to_integral_value() else d.quantize(decimal.Decimal(1)), "f")
+
+
+def _value(text: Any) -> decimal.Decimal | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        d = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def exact_amounts(df: pd.DataFrame, written: dict[str, dict[str, str]]) -> None:
+    """Put back, in place, the text an amount cell was written with, where the cell still holds that value.
+
+    ``written``: per column, each ``Id``'s text as the workbook was written (:func:`opptoolkit.sheets._base.
+    add_exact`). A spreadsheet gives a number (``60000``) for the API's text (``60000.00``, or ``10000.0``):
+    equal by value, the cell reads as the text written, so that only a real edit differs from the export.
+    """
+    if ID not in df.columns:
+        return
+    ids = df[ID].tolist()
+    for col, texts in written.items():
+        if col not in df.columns or not texts:
+            continue
+        values = df[col].tolist()
+        changed = False
+        for i, (ident, v) in enumerate(zip(ids, values, strict=True)):
+            old = texts.get(ident) if isinstance(ident, str) else None
+            if old is None or v == old or is_blank(v):
+                continue
+            a, b = _value(v), _value(old)
+            if a is not None and a == b:
+                values[i], changed = old, True
+        if changed:
+            df[col] = pd.Series(values, index=df.index, dtype=df[col].dtype)
 
 
 # -- a sheet's cells as columns -----------------------------------------------------------------------
@@ -292,7 +430,7 @@ def decode_table(
                 continue
             if f is not None and f.type == "timestamp":
                 texts = text_series(values)
-                stripped, filled = texts.str.strip(), texts != ""
+                stripped, filled = texts.str.strip().str.removesuffix(_UTC), texts != ""
                 # ISO 8601, as written; anything else (spaces only, "now", a year pandas cannot hold) is
                 # parsed or refused cell by cell below, by the one rule of to_utc
                 if not ((stripped == "") & filled).any() and not stripped.str.casefold().isin(NOT_TIMES).any():
@@ -423,11 +561,13 @@ def _decode(v: Any, f: Field, row: int, col: str, problems: list[Problem], warni
     if f.type == "timestamp":
         if isinstance(v, str) and not v.strip():
             return None  # spaces only: blank, as pandas read it
-        try:
-            return to_utc(v if isinstance(v, datetime) else str(v).strip())
+        try:  # ISO 8601, or as the analyst's workbook shows it (time_text)
+            return to_utc(v if isinstance(v, datetime) else str(v).strip().removesuffix(_UTC))
         except ValueError:
             problems.append(Problem(row, col, "INVALID_STRING_FORMAT", NOT_AN_INSTANT))
             return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and f.is_amount and math.isfinite(v):
+        return amount_text(v)  # an amount column holds numbers
     if isinstance(v, bool):
         warnings.append(Problem(row, col, "INVALID_VALUE", "a TRUE/FALSE cell was read as text"))
     elif isinstance(v, (int, float)):

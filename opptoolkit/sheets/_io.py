@@ -15,7 +15,7 @@ from .._files import replacing
 from .._gc import gc_paused
 from ..exceptions import Problem, SheetError
 from ..schema import Field, Schema, get_schema, label_for
-from ._base import add_base
+from ._base import add_base, read_exact
 from ._codec import (
     EXTRA_POLICIES,
     ILLEGAL_XML,
@@ -25,6 +25,7 @@ from ._codec import (
     Table,
     decode_table,
     encode_column,
+    exact_amounts,
     shown,
     table,
     unguard,
@@ -284,7 +285,19 @@ def read_sheet(
     if not path.exists():
         raise SheetError(f"cannot read {path}: no such file")
     head, body, rows = _read_raw(path, sheet_name)  # body: one sequence per column
-    return decode_table(head, body, rows, name=path.name, extra=extra, schema=schema)
+    df = decode_table(head, body, rows, name=path.name, extra=extra, schema=schema)
+    if sheet_name == 0 and path.suffix.lower() != ".csv" and any(_is_amount(c, schema) for c in df.columns):
+        # a number cell equal to the text it was written as reads as that text: "60000" typed over
+        # "60000.00" is no edit, and the API's "10000.0" comes back as it was
+        exact_amounts(df, read_exact(path))
+    return df
+
+
+def _is_amount(column: Any, schema: Schema) -> bool:
+    try:
+        return schema.field_for(str(column)).is_amount
+    except KeyError:
+        return False
 
 
 def read_texts(path: str | Path, sheet_name: str | int = 0) -> pd.DataFrame:

@@ -11,8 +11,13 @@ What this adds to the cells ``sheets`` encodes (and reads back unchanged):
   edit there is still read, and the plan names it.
 * **input help** from the service model: a dropdown on every enum column (values from the model,
   on a hidden "Lists" sheet), a short input message (the format in words, how to type several
-  values, the model's documentation), text format (``@``) on every cell so Excel keeps leading
-  zeros, long digits and dates as typed, wrap where a cell holds lines, an autofilter.
+  values, the model's documentation), text format (``@``) on every text cell so Excel keeps leading
+  zeros and long digits as typed, wrap where a cell holds lines, an autofilter.
+* **typed cells** (:func:`~._codec.typed_cell`): the amounts as numbers with 2 decimals, right-aligned (SUM,
+  sorting and filters work), the dates as dates, the times as readable UTC text; a value a spreadsheet cannot
+  hold exactly stays text, with a note. A very hidden sheet keeps the amounts' texts as written
+  (:func:`~._base.add_exact`), so they read back exactly.
+* **print setup**: landscape, fitted to the page's width, the header row repeated on every page.
 * a **"Read me"** sheet after the data sheet.
 
 The data sheet stays the first sheet: :func:`opptoolkit.read_sheet` reads sheet 0.
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,18 +38,23 @@ from .._patterns import describe, example_date
 from .._values import is_blank
 from ..rules import ASSOCIATED, accepted_values, editable_fields
 from ..schema import Field, length_bounds, service_model
-from ._codec import guard_text, ooxml_escape
+from ._base import add_exact
+from ._codec import AMOUNT_FORMAT, DATE_FORMAT, guard_text, ooxml_escape, time_text, typed_cell
 
 __all__ = [
+    "AMOUNT",
+    "DATE",
     "LOCKED_FILL",
     "TEXT",
     "WORK_FIRST",
     "Layout",
     "build_workbook",
+    "cell_kind",
     "choices",
     "column_reasons",
     "input_message",
     "layout",
+    "print_setup",
     "read_me",
     "row_locks",
     "styled_rows",
@@ -78,6 +88,8 @@ HEADER_FILL = "DDEBF7"  # light blue: an editable column's header
 LOCKED_HEADER_FILL = "C9C9C9"
 FONT = "Calibri"  # openpyxl's default font: a Font without a name makes LibreOffice pick a serif one
 TEXT = "@"  # the number format "Text" (ECMA-376 Part 1, 18.8.30 numFmt: built-in format 49)
+#: The kinds of cell a column holds (:func:`cell_kind`): amounts (numbers), dates, and text (everything else).
+AMOUNT, DATE = "amount", "date"
 _MAX_WIDTH, _MIN_WIDTH = 50, 8
 
 
@@ -249,6 +261,40 @@ def row_locks(
     return out
 
 
+def cell_kind(f: Field | None) -> str | None:
+    """Return what a column's cells are in the analyst's workbook: :data:`AMOUNT`, :data:`DATE`, or None (text)."""
+    if f is None or f.is_list:
+        return None
+    return AMOUNT if f.is_amount else DATE if f.is_date else None
+
+
+def shown_texts(texts: Sequence[str], f: Field | None) -> list[str]:
+    """Return a column's encoded texts as its cells show them (for its width): amounts grouped, times readable."""
+    kind = cell_kind(f)
+    if kind == AMOUNT:
+        out = []
+        for t in texts:
+            v, _ = typed_cell(t, f)
+            out.append(f"{v:,.2f}" if isinstance(v, float) else t)
+        return out
+    if f is not None and f.type == "timestamp":
+        return [time_text(t) for t in texts]
+    return list(texts)
+
+
+def print_setup(ws: Any) -> None:
+    """Set a sheet to print landscape, fitted to the page's width, with its header row on every page."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # as many pages down as it takes
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+
+
 def width(header: str, texts: Sequence[str]) -> float:
     """Return a column width fitted to its header's longest word and its longest line."""
     longest = max(map(len, texts), default=0)
@@ -265,17 +311,22 @@ def width(header: str, texts: Sequence[str]) -> float:
 
 def styled_rows(
     ws: Any,
-    rows: Iterable[Sequence[str | None]],
+    rows: Iterable[Sequence[Any]],
     always: Sequence[str | None],
     locks: Sequence[frozenset[int]],
     make_style: Callable[[bool, bool], Any],
+    *,
+    column_style: Callable[[int, bool, bool], Any] | None = None,
+    notes: Mapping[int, Mapping[int, str]] | None = None,
 ) -> Iterator[list[Any]]:
     """Return the rows to append to the write-only sheet ``ws``, each cell with its style.
 
     Text format, shaded when ``always[j]`` or the row's ``locks`` make it uneditable, wrapped when it holds
     lines. A blank cell takes its column's style (``always`` columns are shaded as a whole); a row mostly
     locked is shaded as a row (a row style) and its few editable blank cells are written unshaded, other rows
-    write their locked blank cells shaded.
+    write their locked blank cells shaded. A value is a text, None (blank), or a typed value (a number, a
+    date) that ``column_style(j, locked, wrap)`` gives the style of (else ``make_style``'s); ``notes[i][j]``
+    is a cell's note (0-based body row and column), written as a comment (on a blank cell too).
 
     One cell object per column and style is reused row after row, through the write-only sheet's
     hook that turns appended values into cells (openpyxl's ``_values_to_row``): a new styled
@@ -301,13 +352,16 @@ def styled_rows(
         def has_style(self) -> bool:
             return True
 
+    from openpyxl.comments import Comment
+
     styles = {(lk, wr): make_style(lk, wr) for lk in (False, True) for wr in (False, True)}
     pool: list[dict[tuple[bool, bool], Any]] = []
     for j in range(len(always)):
         per: dict[tuple[bool, bool], Any] = {}
         for key, st in styles.items():
+            own = column_style(j, *key) if column_style is not None else None
             c: Any = Pooled(ws, row=1, column=j + 1)
-            c._style = copy(st)
+            c._style = copy(own if own is not None else st)
             c._sid = ws.parent._cell_styles.add(c._style)
             per[key] = c
         pool.append(per)
@@ -315,17 +369,25 @@ def styled_rows(
     free = len(always) - sum(fixed)
     row_style = make_style(True, False)
 
-    def cells(values: Sequence[str | None], row_idx: int, locked: frozenset[int], shaded_row: bool) -> Iterator[Any]:
+    no_notes: Mapping[int, str] = {}
+
+    def cells(values: Sequence[Any], row_idx: int, locked: frozenset[int], shaded_row: bool) -> Iterator[Any]:
+        row_notes = notes.get(row_idx - 2, no_notes) if notes else no_notes
         for j, t in enumerate(values):
             lk = fixed[j] or j in locked
             if t is None:
-                if fixed[j] or lk == shaded_row:
+                if (fixed[j] or lk == shaded_row) and j not in row_notes:
                     continue  # the column's or the row's own style is the cell's
                 c = pool[j][(lk, False)]
                 c._value, c.data_type = None, "n"
             else:
-                c = pool[j][(lk, "\n" in t)]
+                c = pool[j][(lk, type(t) is str and "\n" in t)]
                 c.value = t
+            if j in row_notes:  # a cell of its own: the pooled one would carry the note on
+                own: Any = WriteOnlyCell(ws, t)
+                own._style = copy(c._style)
+                own.column, own.comment = j + 1, Comment(row_notes[j], "opptoolkit", width=300, height=120)
+                c = own
             c.row = row_idx
             yield c
 
@@ -344,6 +406,7 @@ def styled_rows(
             for c in cells(values, n, locked, shade(n, locked)):
                 fresh: Any = WriteOnlyCell(ws, c.value)
                 fresh._style = copy(c._style)
+                fresh.comment = c.comment
                 out.append(fresh)
             yield out
         return
@@ -396,8 +459,10 @@ def read_me(
             False,
         ),
         (
-            "Select a cell to see what its field takes (format, length, what AWS says of it). Dates are YYYY-MM-DD "
-            f"(e.g. {example_date()}); amounts a plain number with at most 2 decimals (e.g. 1500.50).",
+            "Select a cell to see what its field takes (format, length, what AWS says of it). Amounts are numbers "
+            "(at most 2 decimals, e.g. 1500.50): SUM, sorting and filters work on them. Dates are dates: type "
+            f"{example_date()}. Times are in UTC. An amount a spreadsheet cannot hold exactly (more than 15 digits) "
+            "or a date before March 1900 stays text, with a note on its cell, and is sent exactly as shown.",
             False,
         ),
         (
@@ -505,13 +570,20 @@ def build_workbook(
     grey = PatternFill("solid", fgColor=LOCKED_FILL)
     grey_font = Font(name=FONT, size=11, color=LOCKED_FONT)
 
-    def make_style(locked: bool, wrap: bool) -> Any:
+    kinds = [cell_kind(f) for f in fields]
+    formats = {AMOUNT: AMOUNT_FORMAT, DATE: DATE_FORMAT}
+
+    def make_style(locked: bool, wrap: bool, kind: str | None = None) -> Any:
         c: Any = WriteOnlyCell(ws)
-        c.number_format = TEXT
-        c.alignment = Alignment(vertical="top", wrap_text=wrap)
+        c.number_format = formats.get(kind or "", TEXT)
+        # amounts right-aligned, as numbers are (an amount kept as text too, so the column lines up)
+        c.alignment = Alignment(vertical="top", wrap_text=wrap, horizontal="right" if kind == AMOUNT else None)
         if locked:
             c.fill, c.font = grey, grey_font
         return c._style
+
+    def column_style(j: int, locked: bool, wrap: bool) -> Any:
+        return make_style(locked, wrap, kinds[j]) if kinds[j] is not None else None
 
     # the columns: width, text format (for cells typed into later), shading, outline
     if lay.frozen or n:
@@ -521,8 +593,10 @@ def build_workbook(
     starts = {a - 1 for a, _ in lay.groups}
     for j, (name, texts) in enumerate(zip(names, columns, strict=True)):
         dim = ws.column_dimensions[get_column_letter(j + 1)]
-        dim.width = width(name, texts)
-        dim.number_format = TEXT
+        dim.width = width(name, shown_texts(texts, fields[j]))
+        dim.number_format = formats.get(kinds[j] or "", TEXT)  # what a cell typed into later becomes
+        if kinds[j] == AMOUNT:
+            dim.alignment = Alignment(horizontal="right")
         if always[j] is not None:
             dim.fill, dim.font = grey, grey_font
         if j in grouped:
@@ -532,6 +606,7 @@ def build_workbook(
     if names:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{last}"
     ws.row_dimensions[1].height = 45
+    print_setup(ws)
 
     # dropdowns (values on the hidden Lists sheet) and input messages, one validation per column
     list_columns: list[list[str]] = []
@@ -594,9 +669,27 @@ def build_workbook(
     ws.append(header)
     if names:
         ignore_numbers_as_text(ws, f"A2:{get_column_letter(len(names))}{max(last, 2)}")
-    # strings only: openpyxl would take a leading "=" as a formula, which guard_text prevents
-    rows = ([ooxml_escape(t) if t != "" else None for t in row] for row in zip(*columns, strict=True))
-    for cells in styled_rows(ws, rows, always, locks, make_style):
+    # texts (openpyxl would take a leading "=" as a formula, which guard_text prevents), and the typed cells
+    typed = [
+        kind is not None or (f is not None and f.type == "timestamp") for kind, f in zip(kinds, fields, strict=True)
+    ]
+    noted: dict[int, dict[int, str]] = {}
+
+    def typed_column(j: int, texts: list[str]) -> list[Any]:
+        out: list[Any] = []
+        for i, t in enumerate(texts):
+            v, note = typed_cell(t, fields[j]) if t != "" else (None, None)
+            if note is not None:
+                noted.setdefault(i, {})[j] = note
+            out.append(ooxml_escape(v) if isinstance(v, str) else v)
+        return out
+
+    cells_of = [
+        typed_column(j, texts) if typed[j] else [ooxml_escape(t) if t != "" else None for t in texts]
+        for j, texts in enumerate(columns)
+    ]
+    rows = (list(row) for row in zip(*cells_of, strict=True))
+    for cells in styled_rows(ws, rows, always, locks, make_style, column_style=column_style, notes=noted):
         ws.append(cells)
 
     notes.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
@@ -613,4 +706,5 @@ def build_workbook(
     height = max((len(c) for c in list_columns), default=0)
     for i in range(height):
         lists.append([c[i] if i < len(c) else None for c in list_columns])
+    add_exact(wb, paths, columns, [k == AMOUNT for k in kinds])
     return wb

@@ -9,7 +9,6 @@ editing and read back exactly, is :mod:`._layout`'s, over the same codec.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import posixpath
@@ -31,7 +30,7 @@ from .._files import replacing
 from .._values import is_blank, to_utc
 from ..exceptions import SheetError
 from ..schema import Schema, get_schema
-from ._codec import Cells, guard_text, ooxml_escape, ooxml_unescape
+from ._codec import DATE_FORMAT, Cells, guard_text, ooxml_escape, ooxml_unescape
 
 __all__ = ["Table", "read_cells", "sheet_names", "to_excel", "workbook_problem", "write_tables"]
 
@@ -321,8 +320,9 @@ def to_excel(
     return write_tables(path, tables)
 
 
-#: The number format of a date-time and of a date: ISO's order, whatever the reader's locale.
-DATETIME_FORMAT, DATE_FORMAT = "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd"
+#: The number format of a date-time (and :data:`~._codec.DATE_FORMAT` of a date): ISO's order, whatever the
+#: reader's locale.
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 
 @dataclass
@@ -412,17 +412,9 @@ def write_tables(path: Path, tables: Sequence[Table]) -> Path:
 def _numeric(column: str, schema: Schema) -> bool:
     """Whether ``column`` is a field whose model pattern admits decimal numbers only (the API's amounts, as text)."""
     try:
-        return _numeric_pattern(schema.field_for(column).pattern)
+        return schema.field_for(column).is_amount
     except KeyError:
         return False
-
-
-@functools.cache
-def _numeric_pattern(pattern: str | None) -> bool:
-    if not pattern:
-        return False
-    full = re.compile(pattern).fullmatch
-    return all(full(t) for t in ("0", "12", "12.5")) and not any(full(t) for t in ("a", "1a", "a.com", "1,5"))
 
 
 def _excel_column(s: pd.Series, numeric: bool = False) -> tuple[str, list[Any]]:
