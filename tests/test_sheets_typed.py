@@ -17,6 +17,7 @@ import pytest
 
 import opptoolkit as ot
 from opptoolkit.schema import get_schema
+from opptoolkit.sheets import _layout as W
 from opptoolkit.sheets import read_base
 from opptoolkit.sheets._codec import AMOUNT_FORMAT, NOTE_AMOUNT, NOTE_DATE
 
@@ -125,6 +126,10 @@ def test_sum_isnumber_and_countif_work_after_libreoffice_recalculates(resave, pu
     labels = [c.value for c in ws[1]]
     col = {c: openpyxl.utils.get_column_letter(labels.index(ot.label_for(c)) + 1) for c in (AMOUNT, CLOSE)}
     last = len(df) + 1
+    # on paper, the columns an analyst works with (ninety fitted to a page's width could not be read)
+    work = [ot.label_for(c) for c in W.WORK_FIRST]
+    assert ws.print_area == f"'Opportunities'!$A$1:${openpyxl.utils.get_column_letter(len(work))}${last}"
+    assert labels[: len(work)] == work
     a, d = (f"Opportunities!{col[c]}2:{col[c]}{last}" for c in (AMOUNT, CLOSE))
     first = next(r for r in range(2, last + 1) if ws[f"{col[AMOUNT]}{r}"].value is not None)
     check = wb.create_sheet("Check")

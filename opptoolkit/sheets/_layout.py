@@ -282,10 +282,17 @@ def shown_texts(texts: Sequence[str], f: Field | None) -> list[str]:
     return list(texts)
 
 
-def print_setup(ws: Any) -> None:
-    """Set a sheet to print landscape, fitted to the page's width, with its header row on every page."""
+def print_setup(ws: Any, columns: int | None = None, rows: int | None = None) -> None:
+    """Set a sheet to print landscape, fitted to the page's width, with its header row on every page.
+
+    ``columns``: print only the first ones, down to row ``rows`` (the columns an analyst works with: fitted
+    to a page's width, some ninety columns would print too small to read); None prints every column shown.
+    """
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    if columns:
+        ws.print_area = f"A1:{get_column_letter(columns)}{max(rows or 1, 1)}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # as many pages down as it takes
     if ws.sheet_properties.pageSetUpPr is None:
@@ -576,8 +583,12 @@ def build_workbook(
     def make_style(locked: bool, wrap: bool, kind: str | None = None) -> Any:
         c: Any = WriteOnlyCell(ws)
         c.number_format = formats.get(kind or "", TEXT)
-        # amounts right-aligned, as numbers are (an amount kept as text too, so the column lines up)
-        c.alignment = Alignment(vertical="top", wrap_text=wrap, horizontal="right" if kind == AMOUNT else None)
+        # amounts and dates right-aligned, as numbers are (one kept as text too, so the column lines up), a
+        # space from the next column's text
+        right = kind in (AMOUNT, DATE)
+        c.alignment = Alignment(
+            vertical="top", wrap_text=wrap, horizontal="right" if right else None, indent=1 if right else 0
+        )
         if locked:
             c.fill, c.font = grey, grey_font
         return c._style
@@ -595,8 +606,8 @@ def build_workbook(
         dim = ws.column_dimensions[get_column_letter(j + 1)]
         dim.width = width(name, shown_texts(texts, fields[j]))
         dim.number_format = formats.get(kinds[j] or "", TEXT)  # what a cell typed into later becomes
-        if kinds[j] == AMOUNT:
-            dim.alignment = Alignment(horizontal="right")
+        if kinds[j] is not None:
+            dim.alignment = Alignment(horizontal="right", indent=1)
         if always[j] is not None:
             dim.fill, dim.font = grey, grey_font
         if j in grouped:
@@ -606,7 +617,9 @@ def build_workbook(
     if names:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{last}"
     ws.row_dimensions[1].height = 45
-    print_setup(ws)
+    # on paper, the columns an analyst works with (all of them when the sheet was given its columns)
+    work = next((j for j, c in enumerate(paths) if c not in WORK_FIRST), len(paths))
+    print_setup(ws, work if lay.groups and work else None, last)
 
     # dropdowns (values on the hidden Lists sheet) and input messages, one validation per column
     list_columns: list[list[str]] = []
