@@ -67,6 +67,15 @@ def _export(sb, tmp_path: Path, catalog: str = "Sandbox") -> pd.DataFrame:
     return df
 
 
+@pytest.fixture
+def export(sb, pulled, tmp_path: Path) -> pd.DataFrame:
+    """``_export(sb, tmp_path)``: ``sb``'s pipeline in export.xlsx, from conftest's ``pulled`` (read once a session:
+    every ``sb`` starts from the records it holds)."""
+    df = pulled.copy()
+    ot.write_sheet(df, tmp_path / "export.xlsx")
+    return df
+
+
 def _editable(df: pd.DataFrame, n: int) -> pd.DataFrame:
     ok = df["LifeCycle.ReviewStatus"].isin(["Pending Submission"]) & ~df["LifeCycle.Stage"].isin(
         ["Launched", "Closed Lost"]
@@ -107,8 +116,8 @@ def test_unreachable_endpoint_stops_the_gets_at_the_first_error(sb, closed_port)
     assert time.monotonic() - start < 10
 
 
-def test_unreachable_endpoint_in_a_push_is_one_line(sb, closed_port, tmp_path, capsys):
-    df = _export(sb, tmp_path)
+def test_unreachable_endpoint_in_a_push_is_one_line(sb, export, closed_port, tmp_path, capsys):
+    df = export
     edits = _edits(df, tmp_path, 20)
     code = main(["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", f"http://127.0.0.1:{closed_port}",
                  "--base", str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), *FAST])  # fmt: skip
@@ -154,8 +163,8 @@ def test_unknown_profile(no_credentials, tmp_path, capsys):
 # -- files and arguments ------------------------------------------------------------------------------
 
 
-def test_missing_files(sb, tmp_path, capsys):
-    df = _export(sb, tmp_path)
+def test_missing_files(sb, export, tmp_path, capsys):
+    df = export
     edits = _edits(df, tmp_path)
     push = ["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--dry-run"]
     for args in (
@@ -226,16 +235,16 @@ def _push_args(sb, tmp_path: Path, edits: Path) -> list[str]:
             "--base", str(tmp_path / "export.xlsx"), "--writes-per-second", "1000", *FAST]  # fmt: skip
 
 
-def test_ledger_pointing_at_a_file(sb, tmp_path, capsys):
-    edits = _edits(_export(sb, tmp_path), tmp_path)
+def test_ledger_pointing_at_a_file(sb, export, tmp_path, capsys):
+    edits = _edits(export, tmp_path)
     (tmp_path / "ledger").write_text("not a folder")
     assert main([*_push_args(sb, tmp_path, edits), "--ledger", str(tmp_path / "ledger")]) == 2
     assert "ledger" in _one_line(capsys.readouterr().err)
     assert not sb.service.applied
 
 
-def test_corrupt_ledger_part(sb, tmp_path, capsys):
-    edits = _edits(_export(sb, tmp_path), tmp_path)
+def test_corrupt_ledger_part(sb, export, tmp_path, capsys):
+    edits = _edits(export, tmp_path)
     (tmp_path / "ledger").mkdir()
     (tmp_path / "ledger" / "part-20260101T000000000000-x-000001.parquet").write_bytes(b"not parquet")
     assert main([*_push_args(sb, tmp_path, edits), "--ledger", str(tmp_path / "ledger")]) == 2
@@ -243,8 +252,8 @@ def test_corrupt_ledger_part(sb, tmp_path, capsys):
     assert not sb.service.applied
 
 
-def test_base_with_a_blank_id(sb, tmp_path, capsys):
-    df = _export(sb, tmp_path)
+def test_base_with_a_blank_id(sb, export, tmp_path, capsys):
+    df = export
     edits = _edits(df, tmp_path)
     base = df.copy()
     base.loc[base.index[-1], "Id"] = None
@@ -269,8 +278,8 @@ def test_unexpected_errors_are_one_line_too(sb, tmp_path, capsys, monkeypatch):
 # -- exit codes and confirmation -------------------------------------------------------------------------
 
 
-def test_dry_run_exits_1_when_rows_would_not_be_sent(sb, tmp_path, capsys):
-    df = _export(sb, tmp_path)
+def test_dry_run_exits_1_when_rows_would_not_be_sent(sb, export, tmp_path, capsys):
+    df = export
     edited = _editable(df, 2)[["Id", "LastModifiedDate", "Project.Title", "LifeCycle.NextSteps"]].copy()
     edited["Project.Title"] = ["fine", "fine too"]
     edited["LifeCycle.NextSteps"] = ["call them", "x" * 5000]  # longer than the model's maximum
@@ -503,9 +512,9 @@ def test_a_0_byte_csv_is_refused_and_writes_no_results(closed_port, tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edits.csv"]
 
 
-def test_base_on_an_empty_folder_is_refused(sb, tmp_path, capsys):
+def test_base_on_an_empty_folder_is_refused(sb, export, tmp_path, capsys):
     """It used to plan every row as not_found."""
-    edits = _edits(_export(sb, tmp_path), tmp_path)
+    edits = _edits(export, tmp_path)
     (tmp_path / "no-mirror").mkdir()
     args = ["push", str(edits), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
             "--base", str(tmp_path / "no-mirror"), "--ledger", str(tmp_path / "ledger"), *FAST]  # fmt: skip

@@ -252,7 +252,8 @@ def test_a_row_with_a_crm_id_edited_after_its_create_is_never_created_again(sb, 
     sb.service.config = SandboxConfig.fast(
         fault_after_commit_rate=1.0, fault_operations=frozenset({"CreateOpportunity"})
     )
-    first = ot.push_updates(rows.iloc[[1]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    once = sb.client(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))  # no back-off to wait out
+    first = ot.push_updates(rows.iloc[[1]], "Sandbox", ledger=tmp_path / "l", client=once, **FAST)
     assert first["status"].tolist() == ["unknown"]  # created, but every answer was a 500
     sb.service.config = SandboxConfig.fast()
     edited = rows.copy()
