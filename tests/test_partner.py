@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -198,11 +199,34 @@ def test_a_submission_answered_500_after_it_landed_is_the_same_task_on_rerun(tmp
         assert len(sb.service._tasks()) == 1
 
 
+def _tasks_end_after_polls(sb: Sandbox, polls: int) -> threading.Event:
+    """End the sandbox's tasks once the client has polled them ``polls`` times; set the event returned to stop.
+
+    A task that ends after a set time was COMPLETE at the first poll whenever a loaded machine took that long
+    to start it and poll: an event (the polls counted) instead of a clock.
+    """
+    stop = threading.Event()
+    sb.service.task_seconds = 600.0
+
+    def end() -> None:
+        while sb.service.calls.get("ListEngagementFromOpportunityTasks", 0) < polls:
+            if stop.wait(0.01):
+                return
+        for task in sb.service._tasks().values():
+            task["_done_at"] = 0.0
+
+    threading.Thread(target=end, daemon=True).start()
+    return stop
+
+
 def test_a_task_in_progress_is_polled_until_it_completes(sb, tmp_path):
     (ident,) = _drafts(sb, 1, ready=True)
-    sb.service.task_seconds = 0.5
-    out = submit_opportunities([ident], "Sandbox", involvement_type="For Visibility Only", ledger=tmp_path / "l",
-                               endpoint_url=sb.endpoint_url, poll_seconds=0.2, **FAST)  # fmt: skip
+    stop = _tasks_end_after_polls(sb, 2)
+    try:
+        out = submit_opportunities([ident], "Sandbox", involvement_type="For Visibility Only", ledger=tmp_path / "l",
+                                   endpoint_url=sb.endpoint_url, poll_seconds=0.2, **FAST)  # fmt: skip
+    finally:
+        stop.set()
     assert out["task_status"].tolist() == ["COMPLETE"]
     assert sb.service.calls["ListEngagementFromOpportunityTasks"] >= 2
 
