@@ -184,8 +184,8 @@ def test_a_push_killed_mid_run_and_rerun_creates_every_row_exactly_once(sb, tmp_
     assert ended.to_dict() == dict(zip(result["row"], result["Id"], strict=True))
 
 
-def test_the_results_workbook_carries_the_new_ids_so_the_next_push_updates(sb, tmp_path):
-    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+def test_the_results_workbook_carries_the_new_ids_so_the_next_push_updates(sb, pulled, tmp_path):
+    export = pulled.copy()  # sb's pipeline, read once a session
     sheet = pd.concat([export.head(2), new_rows(2, "Sheet")], ignore_index=True)
     path = ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="path", base=True)
     result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
@@ -378,10 +378,12 @@ def test_a_push_killed_mid_run_and_finished_from_another_ledger_creates_each_row
 # -- a row that is an existing opportunity is never created (issue 27) -------------------------------
 
 
-def _pulled(sb, tmp_path, n: int = 5):
-    """A workbook as ``opptoolkit pull --out`` writes it (it remembers its export), and the export."""
-    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
-    export = export.head(n).reset_index(drop=True)
+def _pulled(pulled, tmp_path, n: int = 5):
+    """A workbook as ``opptoolkit pull --out`` writes it (it remembers its export), and the export.
+
+    ``pulled``: conftest's pull of a fresh sandbox (``sb``'s records), read once a session.
+    """
+    export = pulled.head(n).reset_index(drop=True)
     return ot.write_sheet(export, tmp_path / "pipeline.xlsx", headers="path", base=True), export
 
 
@@ -398,8 +400,8 @@ def _delete_column(path, header: str, rows: list[int] | None = None) -> None:
     wb.save(path)
 
 
-def test_a_pulled_workbook_whose_id_column_is_deleted_creates_nothing(sb, tmp_path):
-    path, export = _pulled(sb, tmp_path)
+def test_a_pulled_workbook_whose_id_column_is_deleted_creates_nothing(sb, pulled, tmp_path):
+    path, export = _pulled(pulled, tmp_path)
     _delete_column(path, "Id")
     plan = ot.plan_updates(path, "Sandbox")
     assert plan["action"].tolist() == ["invalid"] * 5
@@ -414,8 +416,8 @@ def test_a_pulled_workbook_whose_id_column_is_deleted_creates_nothing(sb, tmp_pa
     assert sb.store.count("Sandbox") == before and "CreateOpportunity" not in sb.service.calls
 
 
-def test_clearing_one_id_cell_never_creates(sb, tmp_path):
-    path, export = _pulled(sb, tmp_path)
+def test_clearing_one_id_cell_never_creates(sb, pulled, tmp_path):
+    path, export = _pulled(pulled, tmp_path)
     _delete_column(path, "Id", rows=[4])  # the third record, in sheet row 4
     result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
     assert result["status"].tolist() == ["unchanged", "unchanged", "invalid", "unchanged", "unchanged"]
@@ -423,9 +425,9 @@ def test_clearing_one_id_cell_never_creates(sb, tmp_path):
     assert "CreateOpportunity" not in sb.service.calls
 
 
-def test_a_row_without_an_id_that_the_base_holds_is_refused(sb, tmp_path):
+def test_a_row_without_an_id_that_the_base_holds_is_refused(sb, pulled, tmp_path):
     """Without any trace left, the base still tells: the CRM id of an exported record, or its very cells."""
-    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    export = pulled.copy()  # sb's pipeline, read once a session
     gone = ["Id", "Arn", "CreatedDate", "LastModifiedDate"]
     crm = export.head(1).drop(columns=gone).assign(**{"Project.Title": "Renamed"})  # its CRM id is O..'s
     rows = pd.concat([crm, new_rows(1, "Truly new")], ignore_index=True)
@@ -452,10 +454,10 @@ ot.push_updates(sys.argv[1], "Sandbox", ledger=sys.argv[2], endpoint_url=sys.arg
 """
 
 
-def test_a_push_killed_mid_run_then_pushed_again_without_its_id_column_creates_each_new_row_once(sb, tmp_path):
+def test_a_push_killed_mid_run_then_pushed_again_without_its_id_column_creates_each_new_row_once(sb, pulled, tmp_path):
     """An export with new rows appended, killed mid-push; the analyst then deletes the Id column and pushes again,
     with the same ledger and with another: the exported rows are refused, each new row is created once."""
-    export = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+    export = pulled.copy()  # sb's pipeline, read once a session
     sheet = pd.concat([export.head(5), new_rows(20, "Appended")], ignore_index=True)
     path = ot.write_sheet(sheet, tmp_path / "pipeline.xlsx", headers="path", base=True)
     sb.service.config.latency = 0.05

@@ -75,8 +75,9 @@ def test_a_second_push_waits_for_the_lease_then_gives_up_with_a_plain_message(s3
 
 
 @pytest.fixture
-def export(sb):
-    return ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=1000)
+def export(sb, pulled):
+    """``sb``'s pipeline as a full pull reads it (conftest's ``pulled``, read once a session)."""
+    return pulled.copy()
 
 
 def _editable(df: pd.DataFrame, n: int) -> list[int]:
