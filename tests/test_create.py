@@ -195,8 +195,12 @@ def test_the_results_workbook_carries_the_new_ids_so_the_next_push_updates(sb, p
     back = ot.read_sheet(out)
     assert back["Id"].tolist() == [*export["Id"].head(2), *result["Id"][2:]]
     assert back["LastModifiedDate"].tolist()[2:] == result["last_modified_after"].tolist()[2:]
-    shown = [r[:3] for r in openpyxl.load_workbook(out)["Results"].iter_rows(min_row=2, values_only=True)]
-    assert shown[2:] == [(4, result.loc[2, "Id"], "created"), (5, result.loc[3, "Id"], "created")]
+    book = openpyxl.load_workbook(out)
+    shown = [r[:3] for r in book["Results"].iter_rows(min_row=2, values_only=True) if r[1]]
+    assert shown == [(4, result.loc[2, "Id"], "created"), (5, result.loc[3, "Id"], "created")]
+    assert [r[:2] for r in book["Unchanged"].iter_rows(min_row=2, values_only=True)] == list(
+        zip([2, 3], export["Id"].head(2), strict=True)
+    )  # the unchanged rows are counted under the table and listed on their own sheet
     calls = dict(sb.service.calls)
     again = ot.push_updates(out, "Sandbox", ledger=tmp_path / "l2", endpoint_url=sb.endpoint_url, **FAST)
     assert again["status"].tolist() == ["unchanged"] * 4  # a new ledger: only the Ids keep it from creating again

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 import opptoolkit as ot
-from opptoolkit.schema import get_schema
+from opptoolkit.schema import get_schema, label_for
 from opptoolkit.sheets import BASE_SHEET, RESULTS_SHEET, read_base
+from opptoolkit.sheets._results import UNCHANGED_SHEET, human_time
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedCustomerSpend[0].Amount"
@@ -199,13 +200,14 @@ def test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is
     res = wb[RESULTS_SHEET]
     head = [c.value for c in res[1]]
     assert head == ["Row", "Id", "Status", "Message", "Changed fields", "Code", "Last modified"]
-    table = {r[1]: dict(zip(head, r, strict=True)) for r in res.iter_rows(min_row=2, values_only=True)}
-    assert len(table) == len(df)
+    table = {r[1]: dict(zip(head, r, strict=True)) for r in res.iter_rows(min_row=2, values_only=True) if r[1]}
+    unchanged = [r[1] for r in wb[UNCHANGED_SHEET].iter_rows(min_row=2, values_only=True)]
+    assert len(table) + len(unchanged) == len(df) and set(table) | set(unchanged) == set(df["Id"])  # every row
     assert table[bad]["Status"] == "invalid" and table[bad]["Code"] == "INVALID_STRING_FORMAT"
-    assert table[bad]["Message"].startswith("Not sent: fix the cells") and AMOUNT in table[bad]["Message"]
-    assert table[good]["Changed fields"] == TITLE and table[good]["Message"] == "Updated on Partner Central."
+    assert table[bad]["Message"].startswith("Not sent: fix the cells") and label_for(AMOUNT) in table[bad]["Message"]
+    assert table[good]["Changed fields"] == label_for(TITLE) and table[good]["Message"] == "Updated on Partner Central."
     stored = sb.record("Sandbox", good)["LastModifiedDate"]
-    assert pd.Timestamp(table[good]["Last modified"]) == pd.Timestamp(stored)
+    assert table[good]["Last modified"] == human_time(stored)  # in words; the data sheet has the exact time
     fills = {r[2].value: r[2].fill.fgColor.rgb for r in res.iter_rows(min_row=2)}
     assert fills["succeeded"] != fills["invalid"] and fills["invalid"].endswith("FFC7CE")
     assert wb.worksheets[0].conditional_formatting  # the data sheet's Id cells coloured by outcome
@@ -380,7 +382,12 @@ def test_a_push_that_loses_the_service_still_writes_the_results_workbook(sb, exp
     deferred = next(t for t in table.values() if t["Status"] == "deferred" and t["Id"] in (first, second))
     assert deferred["Code"] == "UNREACHABLE" and "could not be reached" in deferred["Message"]
     # the rows before the stop were settled (unchanged) on the way; none after it is called unchanged
-    order = [r[1] for r in res.iter_rows(min_row=2, values_only=True)]
+    wb = openpyxl.load_workbook(tmp_path / "pipeline.results.xlsx")
+    same = {
+        r[1]: {"Row": r[0], "Status": "unchanged"} for r in wb[UNCHANGED_SHEET].iter_rows(min_row=2, values_only=True)
+    }
+    table = {k: v for k, v in table.items() if k is not None} | same
+    order = sorted(table, key=lambda i: table[i]["Row"])  # as the data sheet has them
     stop = min(order.index(first), order.index(second))
     assert {table[i]["Status"] for i in order[:stop]} <= {"unchanged"}
     assert {table[i]["Status"] for i in order[stop + 1 :]} == {"deferred"}

@@ -547,15 +547,19 @@ def build_workbook(
     statuses: Sequence[Any],
     lay: Any,
     solutions: pd.DataFrame | None = None,
+    marks: Mapping[int, Mapping[int, tuple[str, str]]] | None = None,
 ) -> Any:
     """Return the analyst's workbook, not yet saved: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
 
-    ``columns`` holds each column's encoded cells ("" for blank), in sheet order. A write-only openpyxl
-    workbook: the caller adds what else it carries (:func:`~._base.add_base`, a results sheet), then saves it.
+    ``columns`` holds each column's encoded cells ("" for blank), in sheet order. ``marks``: cells to point
+    at, ``{body row: {column: (note, fill colour)}}`` (0-based): filled and given the note as a comment (a
+    results workbook marks the cells a push refused so). A write-only openpyxl workbook: the caller adds what
+    else it carries (:func:`~._base.add_base`, a results sheet), then saves it.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.comments import Comment
+    from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -604,7 +608,7 @@ def build_workbook(
     starts = {a - 1 for a, _ in lay.groups}
     for j, (name, texts) in enumerate(zip(names, columns, strict=True)):
         dim = ws.column_dimensions[get_column_letter(j + 1)]
-        dim.width = width(name, shown_texts(texts, fields[j]))
+        dim.width = width(name, shown_texts(texts, fields[j])) + (1 if kinds[j] is not None else 0)  # the indent
         dim.number_format = formats.get(kinds[j] or "", TEXT)  # what a cell typed into later becomes
         if kinds[j] is not None:
             dim.alignment = Alignment(horizontal="right", indent=1)
@@ -702,6 +706,15 @@ def build_workbook(
         for j, texts in enumerate(columns)
     ]
     rows = (list(row) for row in zip(*cells_of, strict=True))
+    fills: dict[str, list[str]] = {}
+    for i, marked in (marks or {}).items():
+        for j, (note, colour) in marked.items():
+            own = noted.setdefault(i, {})
+            own[j] = f"{note}\n\n{own[j]}" if j in own else note
+            fills.setdefault(colour, []).append(f"{get_column_letter(j + 1)}{i + 2}")
+    for colour, refs in fills.items():  # a rule, not a style: over the grey of a locked cell too
+        rule = FormulaRule(formula=["TRUE"], fill=PatternFill("solid", bgColor=colour))  # type: ignore[no-untyped-call]
+        ws.conditional_formatting.add(" ".join(refs), rule)
     for cells in styled_rows(ws, rows, always, locks, make_style, column_style=column_style, notes=noted):
         ws.append(cells)
 

@@ -13,13 +13,23 @@ from .._files import replacing
 from .._status import Reason, Status
 from .._values import is_blank
 from ..frame import to_frame
-from ..schema import ID, get_schema
+from ..schema import ID, get_schema, label_for
 from ._base import LMD, BaseRows, add_base, read_base_texts, texts_of_frame
 from ._io import encode_sheet, read_sheet
-from ._layout import build_workbook
+from ._layout import FONT, build_workbook, print_setup
 from ._rows import SheetRows
 
-__all__ = ["HEADS", "RESULTS_SHEET", "add_results_sheet", "results_path", "write_results"]
+__all__ = [
+    "HEADS",
+    "KEPT_NOTE",
+    "ORDER",
+    "RESULTS_SHEET",
+    "UNCHANGED_SHEET",
+    "add_results_sheet",
+    "human_time",
+    "results_path",
+    "write_results",
+]
 
 RESULTS_SHEET = "Results"
 SHEET = "Opportunities"  # the data sheet's name, as write_sheet names it
@@ -49,6 +59,9 @@ _OUTCOMES: dict[str, tuple[str, str]] = {
 
 
 HEADS = ["Row", "Id", "Status", "Message", "Changed fields", "Code", "Last modified"]
+_BAD, _KEPT = "FFC7CE", "FFEB9C"  # a marked cell's fill: refused, kept by AWS (Excel's "Bad" and "Neutral")
+#: The note on a cell whose edit AWS kept its own value of (a push's ``kept_fields``).
+KEPT_NOTE = "AWS keeps its own value of this field: the edit was not applied (the row's message says why)."
 
 
 def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
@@ -66,6 +79,16 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
             # the service's (or botocore's) code, else the toolkit's own reason (CONFLICT, DAILY_BUDGET, ...)
             code = next((str(r[k]) for k in ("error_code", "reason") if not is_blank(r.get(k))), "")
             message = "" if is_blank(r.get("error_message")) else str(r["error_message"])
+        # each error apart (its field's path, "" for the whole row; its code; its message alone), when the
+        # result lists them so: the message then names each field by the sheet's label, and its cell is marked
+        fields, texts, codes = (list(_items(r.get(k))) for k in ("error_fields", "error_texts", "error_codes"))
+        problems = list(zip(fields, codes, texts, strict=True)) if len(fields) == len(texts) == len(codes) else []
+        if problems:
+            code = ", ".join(dict.fromkeys(c for _, c, _ in problems))
+            notes = [*(f"warning: {w}" for w in r.get("warnings", []))] if "errors" in r else []
+            if r.get("note"):
+                notes.insert(0, str(r["note"]))
+            message = "\n".join(notes)
         out.append(
             {
                 "row": None if is_blank(r.get("row")) else str(r["row"]),
@@ -73,6 +96,7 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
                 "status": status,
                 "code": code,
                 "detail": message,
+                "problems": problems,
                 "changed": list(r.get("changed_fields") or []),
                 "kept": list(r.get("kept_fields") or []),
                 "before": r.get("last_modified_before"),
@@ -82,24 +106,90 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def add_results_sheet(wb: Any, results: pd.DataFrame, colours: dict[str, list[int]], header: list[str]) -> None:
+def _items(v: Any) -> Sequence[str]:
+    """Return a list cell of a result (a list, a tuple, an array read from Parquet) as its items; blank as none."""
+    return [] if is_blank(v) or isinstance(v, str) else [str(x) for x in list(v)]
+
+
+def _labelled(problems: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Each problem as a line naming its field by the sheet's label (its code is in the Code column)."""
+    return [f"{label_for(field)}: {text}" if field else text for field, _, text in problems]
+
+
+#: The order of the Results sheet: what needs the analyst first, then what was done; unchanged rows are counted.
+ORDER = (
+    Status.FAILED,
+    Status.INVALID,
+    Status.CONFLICT,
+    Status.NOT_EDITABLE,
+    Status.NO_TOKEN,
+    Status.NOT_FOUND,
+    Status.DEFERRED,
+    Status.UNKNOWN,
+    Status.SUCCEEDED,
+    Status.CREATED,
+    Status.UPDATE,
+    Status.CREATE,
+    Status.SKIPPED,
+)
+#: The sheet listing the rows a push had nothing to send for (the Results sheet counts them).
+UNCHANGED_SHEET = "Unchanged"
+#: A line of the Results sheet's Message column holds this many characters before it wraps (column D's width).
+_MESSAGE_WIDTH = 80
+
+
+def human_time(v: Any) -> str:
+    """Return a time as the Results sheet shows it: ``6 Dec 2026 15:48 UTC`` ("" for none).
+
+    >>> human_time("2026-12-06T15:48:26.702000+00:00")
+    '6 Dec 2026 15:48 UTC'
+    """
+    if is_blank(v):
+        return ""
+    ts = pd.Timestamp(v)
+    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    return f"{ts.day} {ts:%b %Y %H:%M} UTC"
+
+
+def _height(values: Sequence[Any], widths: Sequence[float]) -> float:
+    """Return the height (points) of a row whose wrapped cells hold ``values`` in columns of ``widths`` characters."""
+    lines = 1
+    for v, w in zip(values, widths, strict=True):
+        if isinstance(v, str) and v:
+            per = max(int(w) - 2, 8)
+            lines = max(lines, sum(max(1, -(-len(line) // per)) for line in v.split("\n")))
+    return 15.0 * lines + 2
+
+
+def add_results_sheet(
+    wb: Any,
+    results: pd.DataFrame,
+    colours: dict[str, list[int]],
+    header: list[str],
+    unchanged: pd.DataFrame | None = None,
+) -> None:
     """Add the "Results" sheet (second, after the data sheet) and colour the data sheet's Id cells by outcome.
 
-    ``results`` has the columns :data:`HEADS`; ``colours`` each status's data sheet rows (1-based);
-    ``header`` the data sheet's columns as paths.
+    ``results`` has the columns :data:`HEADS`, the rows in :data:`ORDER`; ``colours`` each status's data sheet
+    rows (1-based); ``header`` the data sheet's columns as paths. ``unchanged`` (``Row`` and ``Id``): the rows
+    with nothing to send, counted on one line under the table and listed on the :data:`UNCHANGED_SHEET` sheet
+    (third); None when ``results`` holds them.
     """
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.dimensions import RowDimension
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     ws = wb.create_sheet(RESULTS_SHEET)
-    widths = {"A": 8, "B": 16, "C": 14, "D": 80, "E": 40, "F": 28, "G": 30}
+    widths = {"A": 8, "B": 16, "C": 14, "D": _MESSAGE_WIDTH, "E": 40, "F": 28, "G": 24}
     for letter, w in widths.items():
         ws.column_dimensions[letter].width = w
     ws.freeze_panes = "A2"
+    print_setup(ws)  # before the rows: a write-only sheet writes its properties with the first one
     heads = HEADS
-    bold = Font(bold=True)
+    bold = Font(name=FONT, bold=True)  # a Font without a name makes LibreOffice pick a serif one
     cells = []
     for h in heads:
         c = WriteOnlyCell(ws, value=h)
@@ -107,16 +197,45 @@ def add_results_sheet(wb: Any, results: pd.DataFrame, colours: dict[str, list[in
         cells.append(c)
     ws.append(cells)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for rec in results.to_dict("records"):
+    for n, rec in enumerate(results.to_dict("records"), start=2):
         fill = PatternFill("solid", fgColor=_OUTCOMES.get(rec["Status"], ("", "FFFFFF"))[1])
+        values = [rec[h] if rec[h] != "" else None for h in heads]
+        ws.row_dimensions[n] = RowDimension(ws, index=n, ht=_height(values, list(widths.values())), customHeight=True)
         row = []
-        for h in heads:
-            c = WriteOnlyCell(ws, value=rec[h] if rec[h] != "" else None)
+        for h, v in zip(heads, values, strict=True):
+            c = WriteOnlyCell(ws, value=v)
             c.fill, c.alignment = fill, wrap
+            if h == "Row" and v is not None:  # to the row on the data sheet (a link within the workbook)
+                c.hyperlink = Hyperlink(ref="", location=f"'{SHEET}'!A{v}", display=str(v))
+                c.hyperlink.ref = f"A{n}"  # a write-only cell does not know its place yet
             row.append(c)
         ws.append(row)
     if len(results):
         ws.auto_filter.ref = f"A1:G{len(results) + 1}"
+    if unchanged is not None and len(unchanged) > 0:
+        ws.append([])
+        many = len(unchanged) != 1
+        line = WriteOnlyCell(
+            ws,
+            value=f"{len(unchanged):,} {'rows' if many else 'row'} unchanged: nothing to send "
+            f"({'they are' if many else 'it is'} listed on the sheet '{UNCHANGED_SHEET}').",
+        )
+        line.font = Font(name=FONT, italic=True)
+        ws.append([None, None, None, line])
+    listed = unchanged if unchanged is not None and len(unchanged) > 0 else None
+    if listed is not None:
+        rest = wb.create_sheet(UNCHANGED_SHEET)
+        rest.column_dimensions["A"].width, rest.column_dimensions["B"].width = 8, 16
+        rest.freeze_panes = "A2"
+        head = []
+        for h in listed.columns:
+            c = WriteOnlyCell(rest, value=h)
+            c.font = bold
+            head.append(c)
+        rest.append(head)
+        for r in listed.itertuples(index=False):
+            rest.append([None if is_blank(v) or v == "" else v for v in r])
+        rest.auto_filter.ref = f"A1:{get_column_letter(len(listed.columns))}{len(listed) + 1}"
     # the data sheet's Id cells coloured by outcome; a rule (not a cell style) since the data
     # rows are already written
     data = wb._sheets[0]
@@ -129,6 +248,8 @@ def add_results_sheet(wb: Any, results: pd.DataFrame, colours: dict[str, list[in
                 rule = FormulaRule(formula=["TRUE"], fill=PatternFill("solid", bgColor=colour))  # type: ignore[no-untyped-call]
                 data.conditional_formatting.add(ref, rule)
     wb._sheets.insert(1, wb._sheets.pop(wb._sheets.index(ws)))  # second, after the data sheet
+    if listed is not None:
+        wb._sheets.insert(2, wb._sheets.pop(wb._sheets.index(rest)))
 
 
 def results_path(edited: str | Path) -> Path:
@@ -150,8 +271,12 @@ def write_results(
     """Write the outcome of a push (or a plan) into a copy of the edited workbook.
 
     The results workbook is the edited sheet again (first, so it can be edited and pushed
-    again), each row's ``Id`` cell coloured by its outcome, then a "Results" sheet: per row the
-    outcome, the message in plain words, the changed fields, the code, coloured by status. It
+    again), each row's ``Id`` cell coloured by its outcome and each cell a problem names marked
+    (filled, the message in its comment), then a "Results" sheet: the rows that need a look first
+    (failed, invalid, conflict, not editable, deferred, unknown, ...), then those done, each with
+    the outcome, the message in plain words naming the fields by the sheet's labels, the changed
+    fields, the code and the time in words, coloured by status, its row number a link to the row;
+    a line under the table counts the unchanged rows, listed on an "Unchanged" sheet. It
     carries the base the next push needs: the rows a push updated have the pushed values and the
     new ``LastModifiedDate`` as their base (so pushing the results workbook again sends nothing
     for them, and does not conflict with itself), every other row keeps the export's. Fix the
@@ -238,6 +363,7 @@ def write_results(
     outcome_rows: list[dict[str, Any]] = []
     colours: dict[str, list[int]] = {}
     lmds = df[LMD].tolist() if LMD in df.columns else None
+    faults: dict[int, tuple[list[tuple[str, str, str]], list[str]]] = {}  # per row: its problems, its kept fields
     for pos, ident in enumerate(ids):
         o: dict[str, Any] | None
         if pos in new_ids:
@@ -273,30 +399,70 @@ def write_results(
             kept[ident] = set(o.get("kept") or ())
         colours.setdefault(status, []).append(pos + 2)
         words = _OUTCOMES.get(status, (status, ""))[0]
+        problems = o.get("problems") or []
+        detail = "\n".join([*_labelled(problems), *([o["detail"]] if o["detail"] else [])])
+        if problems or o.get("kept"):
+            faults[pos] = (problems, list(o.get("kept") or ()))
         outcome_rows.append(
             {
                 "Row": pos + 2,
                 "Id": ident or "",
                 "Status": status,
-                "Message": f"{words} {o['detail']}" if o["detail"] else words,
-                "Changed fields": ", ".join(o["changed"]),
+                "Message": f"{words}\n{detail}" if detail else words,
+                "Changed fields": ", ".join(label_for(c) for c in o["changed"]),
                 "Code": o["code"],
-                "Last modified": "" if is_blank(after) else pd.Timestamp(after).isoformat(),
+                "Last modified": human_time(after),
             }
         )
     if lmds is not None:
         df[LMD] = pd.to_datetime(pd.Series(lmds, index=df.index), utc=True)
     enc = encode_sheet(df, out.name, xlsx=True, headers="label", columns=None, schema=get_schema())
+    marks = _marks(faults, {c: j for j, c in enumerate(enc.paths)})
+    table = pd.DataFrame(outcome_rows, columns=HEADS)
+    rank = {str(s): i for i, s in enumerate(ORDER)}  # a status it does not know first: it may need a look
+    table = table.iloc[sorted(range(len(table)), key=lambda i: (rank.get(str(table.at[i, "Status"]), -1), i))]
+    same = table["Status"] == Status.UNCHANGED
     with replacing(out) as tmp:
         wb = build_workbook(
-            enc.names, enc.columns, enc.fields, SHEET, paths=enc.paths, statuses=enc.statuses, lay=enc.lay
+            enc.names,
+            enc.columns,
+            enc.fields,
+            SHEET,
+            paths=enc.paths,
+            statuses=enc.statuses,
+            lay=enc.lay,
+            marks=marks,
         )
-        add_results_sheet(wb, pd.DataFrame(outcome_rows, columns=HEADS), colours, enc.paths)
+        add_results_sheet(wb, table[~same], colours, enc.paths, unchanged=table.loc[same, ["Row", "Id"]])
         if texts:  # the base the next push needs: the export's rows, the pushed ones as pushed
             carry = BaseRows(texts[0], texts[1], overlay, blank == "clear", kept)
             add_base(wb, enc.paths, zip(*enc.columns, strict=True), carry)
         wb.save(tmp)
     return out
+
+
+def _marks(
+    faults: dict[int, tuple[list[tuple[str, str, str]], list[str]]], at: dict[str, int]
+) -> dict[int, dict[int, tuple[str, str]]]:
+    """Return the data sheet's cells to mark: per row, each column a problem names (its messages) or AWS kept.
+
+    ``at``: each column path's place on the sheet. A problem about the whole row (no field) marks no cell: the
+    row's Id is coloured by its outcome.
+    """
+    marks: dict[int, dict[int, tuple[str, str]]] = {}
+    for pos, (problems, kept) in faults.items():
+        mark: dict[int, tuple[str, str]] = {}
+        for field, code, text in problems:
+            if field in at:
+                note = f"{text} ({code})" if code else text
+                j = at[field]
+                mark[j] = (f"{mark[j][0]}\n{note}" if j in mark else note, _BAD)
+        for field in kept:
+            if field in at and at[field] not in mark:
+                mark[at[field]] = (KEPT_NOTE, _KEPT)
+        if mark:
+            marks[pos] = mark
+    return marks
 
 
 def _created_ids(
