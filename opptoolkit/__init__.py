@@ -29,8 +29,8 @@ from .frame import payload_from_record, snapshot_time, to_frame, to_payload, to_
 from .io import write_results
 from .leads import push_leads, read_leads, write_leads
 from .ledger import read_ledger
-from .mirror import SyncResult, read_mirror, snapshots, sync_mirror, vacuum_mirror
-from .partner import assign_opportunities, read_solutions, submit_opportunities
+from .mirror import SyncResult, read_mirror, snapshots, sync_engagements, sync_mirror, vacuum_mirror
+from .partner import assign_opportunities, read_aws_products, read_solutions, submit_opportunities
 from .push import plan_updates, push_updates
 from .referrals import push_decisions, read_invitations, read_triage, write_triage
 from .report import write_report
@@ -105,6 +105,7 @@ __all__ = [
     "push_decisions",
     "push_leads",
     "push_updates",
+    "read_aws_products",
     "read_aws_summaries",
     "read_engagements",
     "read_invitations",
@@ -119,6 +120,7 @@ __all__ = [
     "snapshot_time",
     "snapshots",
     "submit_opportunities",
+    "sync_engagements",
     "sync_mirror",
     "to_excel",
     "to_frame",
