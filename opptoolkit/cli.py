@@ -457,6 +457,8 @@ def _snapshots(args: argparse.Namespace) -> int:
     from .connection import connect
     from .engagements import snapshot_health
 
+    if args.out and Path(args.out).suffix.lower() != ".parquet":  # before any call
+        return _fail(f"--out {args.out}: name a .parquet file (what `opptoolkit report --snapshots` reads)", 2)
     conn = connect(args.catalog, client=_client(args), reads_per_second=args.reads_per_second)
     health = snapshot_health(conn)
     unseen = health[~health["aws_sees_latest"]]
@@ -468,6 +470,9 @@ def _snapshots(args: argparse.Namespace) -> int:
     )
     for r in unseen.to_dict("records"):
         print(f"  {r['Id']} (engagement {r['EngagementId']}): {r['action']}")
+    if args.out:
+        health.to_parquet(args.out)
+        print(f"Kept in {args.out}: `opptoolkit report ... --snapshots {args.out}` shows it in the report.")
     return 1 if len(unseen) or not role else 0
 
 
@@ -689,6 +694,11 @@ def _report(args: argparse.Namespace) -> int:
             invitations = pd.read_parquet(ref)
         else:
             invitations = read_triage(ref)
+    health = None
+    if args.snapshots:  # what opptoolkit snapshots --out kept
+        import pandas as pd
+
+        health = pd.read_parquet(args.snapshots)
     views = write_report(
         df,
         args.html,
@@ -698,6 +708,7 @@ def _report(args: argparse.Namespace) -> int:
         to=args.currency,
         invitations=invitations,
         ledger=args.ledger,
+        snapshots=health,
     )
     skipped = [name for name, v in views.items() if isinstance(v, str)]
     print(f"Wrote the report of {_opportunities(len(df))}: {args.html}" + (f" and {args.xlsx}." if args.xlsx else "."))
@@ -967,6 +978,9 @@ def main(argv: list[str] | None = None) -> int:
         "snapshots", parents=[verbose], help="is AWS seeing my updates? the snapshot jobs of shared opportunities"
     )
     _aws_options(snaps)
+    snaps.add_argument(
+        "--out", metavar="FILE.parquet", help="also keep what was found, for `opptoolkit report --snapshots FILE`"
+    )
     snaps.set_defaults(func=_snapshots)
     submit = sub.add_parser(
         "submit", parents=[verbose], help="submit opportunities to AWS for review (a readiness check first)"
@@ -1005,6 +1019,11 @@ def main(argv: list[str] | None = None) -> int:
         help="add a Referrals section: the invitations opptoolkit referrals --out wrote (.xlsx or .parquet)",
     )
     rep.add_argument("--ledger", help="with --referrals: the ledger the decisions were pushed into")
+    rep.add_argument(
+        "--snapshots",
+        metavar="FILE.parquet",
+        help="what `opptoolkit snapshots --out FILE` found: a section of the opportunities AWS is not seeing",
+    )
     rep.set_defaults(func=_report)
     sb = sub.add_parser("sandbox", parents=[verbose], help="run the local Partner Central Selling API")
     sb.add_argument("--port", type=_port, default=8787, help="TCP port on 127.0.0.1 (0: any free port)")

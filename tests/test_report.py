@@ -491,3 +491,32 @@ def test_the_report_has_the_sharing_section_only_when_given_the_health(tmp_path)
     all_seen = health.assign(aws_sees_latest=True, problem="")
     ot.write_report(df, tmp_path / "seen.html", snapshots=all_seen, today=TODAY)
     assert "AWS sees the latest change of every one" in (tmp_path / "seen.html").read_text()
+
+
+def test_the_cli_keeps_the_snapshot_health_for_the_report(tmp_path, capsys):
+    from opptoolkit.cli import main
+    from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(config=SandboxConfig.fast()) as sb:
+        task = sb.client().start_engagement_from_opportunity_task(
+            Catalog="Sandbox", Identifier="O7000000014", ClientToken="t", AwsSubmission={"InvolvementType": "Co-Sell"}
+        )
+        sb.set_snapshot_job("Sandbox", task["ResourceSnapshotJobId"], status="Stopped")
+        sb.edit("Sandbox", "O7000000014", lambda r: r["LifeCycle"].update(NextSteps="Call the CTO"))
+        aws = ["--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", "1000"]
+        assert main(["snapshots", *aws, "--out", str(tmp_path / "health.csv")]) == 2  # refused before any call
+        assert "name a .parquet file" in capsys.readouterr().err
+        assert main(["snapshots", *aws, "--out", str(tmp_path / "health.parquet")]) == 1  # AWS is not seeing one
+        assert main(["pull", *aws, "--out", str(tmp_path / "pipeline.parquet")]) == 0
+    html = tmp_path / "report.html"
+    args = [
+        "report",
+        str(tmp_path / "pipeline.parquet"),
+        "--html",
+        str(html),
+        "--snapshots",
+        str(tmp_path / "health.parquet"),
+    ]
+    assert main(args) == 0
+    page = html.read_text()
+    assert "Is AWS seeing your updates?" in page and "Sharing is stopped" in page and "O7000000014" in page
