@@ -58,7 +58,7 @@ def test_the_pacer_does_not_hold_engagement_calls_to_the_write_rate(operation, t
 
 
 def test_the_sandbox_throttles_engagement_reads_as_reads_and_create_engagement_at_its_own_rate():
-    config = SandboxConfig(read_rate=10, read_burst=10, write_rate=1, write_burst=1)
+    config = SandboxConfig(read_rate=10, read_burst=10, write_rate=0.001, write_burst=1)  # a second write: throttled
     with Sandbox(config=config) as sb:
         client = sb.client(config=NO_RETRY)
         created = [
@@ -73,5 +73,5 @@ def test_the_sandbox_throttles_engagement_reads_as_reads_and_create_engagement_a
         submit = dict(Catalog="Sandbox", Identifier="O7000000002", InvolvementType="Co-Sell")  # already Submitted
         with pytest.raises(client.exceptions.ValidationException):  # past the quota: refused for what it asks
             client.submit_opportunity(**submit)
-        with pytest.raises(client.exceptions.ThrottlingException):  # the writes' one per second is still one
+        with pytest.raises(client.exceptions.ThrottlingException):  # the writes are still held to their rate
             client.submit_opportunity(**submit)
