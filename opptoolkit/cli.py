@@ -223,7 +223,11 @@ def _pull(args: argparse.Namespace) -> int:
     )
     out: Any = args.out if str(args.out).startswith("s3://") else Path(args.out)  # an S3 URI is no local path
     solutions = _solutions(args, client) if Path(args.out).suffix.lower() == ".xlsx" else None
-    write_frame(df, out, headers=args.headers, base=True, solutions=solutions)  # as pulled: the workbook's base
+    # as pulled: the workbook's base; its Read me names the catalog and endpoint to push back to
+    write_frame(
+        df, out, headers=args.headers, base=True, solutions=solutions, catalog=args.catalog,
+        endpoint_url=args.endpoint_url,
+    )  # fmt: skip
     failures = df.attrs.get("failures", [])
     print(f"Pulled {_opportunities(len(df))} from the {args.catalog} catalog into {out} ({df.shape[1]} columns).")
     for f in failures:

@@ -89,6 +89,8 @@ def write_frame(
     headers: Headers | None = None,
     base: bool = False,
     solutions: pd.DataFrame | None = None,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Path | str:
     """Write ``df`` to ``path`` (a file, or ``s3://bucket/key``).
 
@@ -109,6 +111,9 @@ def write_frame(
         for the records as pulled.
     solutions : pandas.DataFrame, optional
         An ``.xlsx``'s Solutions sheet and dropdown (:func:`opptoolkit.write_sheet`).
+    catalog, endpoint_url : str, optional
+        Where the rows came from: an ``.xlsx``'s Read me names them in its push command
+        (:func:`opptoolkit.write_sheet`).
 
     Returns
     -------
@@ -126,14 +131,27 @@ def write_frame(
     if is_s3(path):
         with tempfile.TemporaryDirectory() as d:
             local = write_frame(
-                df, Path(d) / str(path).rpartition("/")[2], headers=headers, base=base, solutions=solutions
+                df,
+                Path(d) / str(path).rpartition("/")[2],
+                headers=headers,
+                base=base,
+                solutions=solutions,
+                catalog=catalog,
+                endpoint_url=endpoint_url,
             )
             upload(Path(local), str(path))
         return str(path)
     p = Path(path)
     if p.suffix.lower() != ".parquet":
+        xlsx = p.suffix.lower() == ".xlsx"
         return write_sheet(
-            df, p, headers=headers, base=base, solutions=solutions if p.suffix.lower() == ".xlsx" else None
+            df,
+            p,
+            headers=headers,
+            base=base,
+            solutions=solutions if xlsx else None,
+            catalog=catalog if xlsx else None,
+            endpoint_url=endpoint_url if xlsx else None,
         )
     with replacing(p) as tmp:
         df.to_parquet(tmp)

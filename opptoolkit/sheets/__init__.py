@@ -9,17 +9,19 @@ r"""Opportunity frames to and from spreadsheets, with nothing drifting on the wa
 * :mod:`._base` — the export a workbook remembers (a very hidden sheet);
 * :mod:`._results` — the results workbook a push writes beside its input;
 * :mod:`._rows` — :class:`SheetRows`, the sheet row number of each row of a frame read from a sheet;
-* :mod:`._io` — :func:`read_sheet` and :func:`write_sheet` over all of them.
+* :mod:`._io` — :func:`read_sheet` and :func:`write_sheet` over all of them, and :func:`write_workbook`: the
+  analyst's layout for the toolkit's other sheets (the referrals triage, the leads), read back by
+  :func:`read_workbook`.
 
 Every function takes what it needs as arguments: no context variable, no temporary file.
 """
 
 from __future__ import annotations
 
-from ._base import BASE_SHEET, choose_base, read_base, remembers_export
+from ._base import BASE_SHEET, choose_base, read_base, read_base_texts, remembers_export
 from ._codec import EXTRA_POLICIES, Extra, Headers, guard_text, unguard
-from ._io import read_sheet, read_texts, write_sheet
-from ._layout import WORK_FIRST, Layout, choices, layout
+from ._io import frame_catalog, read_sheet, read_texts, read_workbook, write_sheet, write_workbook
+from ._layout import WORK_FIRST, Layout, choices, layout, push_command
 from ._results import RESULTS_SHEET, results_path, write_results
 from ._rows import SheetRows
 from ._xlsx import Table, read_cells, sheet_names, to_excel, workbook_problem, write_tables
@@ -36,12 +38,16 @@ __all__ = [
     "Table",
     "choices",
     "choose_base",
+    "frame_catalog",
     "guard_text",
     "layout",
+    "push_command",
     "read_base",
+    "read_base_texts",
     "read_cells",
     "read_sheet",
     "read_texts",
+    "read_workbook",
     "remembers_export",
     "results_path",
     "sheet_names",
@@ -51,4 +57,5 @@ __all__ = [
     "write_results",
     "write_sheet",
     "write_tables",
+    "write_workbook",
 ]

@@ -125,21 +125,31 @@ class BaseRows:
     kept: dict[str, set[str]] = field(default_factory=dict)
 
 
-def add_base(wb: Any, names: Sequence[str], rows: Iterable[Sequence[str]], carry: BaseRows | None = None) -> None:
+def add_base(
+    wb: Any,
+    names: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    carry: BaseRows | None = None,
+    *,
+    key: str = ID,
+    token: str = LMD,
+) -> None:
     """Add the base sheet to a write-only openpyxl workbook whose data sheet holds ``rows`` under ``names``.
 
     ``rows`` are each row's cell texts as written ("" for blank), ``names`` the headers (paths or labels).
-    The base is the data itself, or what ``carry`` says. Nothing is added when the data has no ``Id`` or
-    no ``LastModifiedDate`` column (no base could serve a push).
+    The base is the data itself, or what ``carry`` says. Nothing is added when the data has no ``key``
+    (``Id``) or no ``token`` (``LastModifiedDate``) column (no base could serve a push). Another sheet than
+    opportunities names its own: each row is remembered under its ``key`` column's text
+    (:func:`read_base_texts` gives them back so), with its concurrency ``token``.
 
     Only :func:`opptoolkit.write_sheet` with ``base=True`` and the results workbook ask for one: a frame
     edited before it is written would carry its edits as its base, and a push of it would plan
     "unchanged" without a word.
     """
     header = paths_of(names)
-    if ID not in header or LMD not in header:
+    if key not in header or token not in header:
         return
-    at_id, at_lmd = header.index(ID), header.index(LMD)
+    at_id, at_lmd = header.index(key), header.index(token)
     ws = wb.create_sheet(BASE_SHEET)
     ws.sheet_state = "veryHidden"
     ws.append([FORMAT, _NOTE, *_chunks(_dumps(header if carry is None else carry.header))])

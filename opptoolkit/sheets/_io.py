@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,20 @@ from ._codec import (
     unguard,
 )
 from ._csv import read_csv, write_csv
-from ._layout import Layout, build_workbook, layout
+from ._layout import Layout, build_workbook, layout, push_command
 from ._rows import SheetRows
 from ._xlsx import read_cells, workbook_problem
 
-__all__ = ["Encoded", "encode_sheet", "read_sheet", "read_texts", "write_sheet"]
+__all__ = [
+    "Encoded",
+    "encode_sheet",
+    "frame_catalog",
+    "read_sheet",
+    "read_texts",
+    "read_workbook",
+    "write_sheet",
+    "write_workbook",
+]
 
 
 @dataclass
@@ -107,6 +116,8 @@ def write_sheet(
     schema: Schema | None = None,
     base: bool = False,
     solutions: pd.DataFrame | None = None,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Path:
     """Write an opportunity frame to ``.xlsx`` or ``.csv`` (by the file's suffix).
 
@@ -143,6 +154,9 @@ def write_sheet(
         ``.xlsx`` only: the partner's solutions (:func:`opptoolkit.read_solutions`): a "Solutions"
         sheet lists their ids, names, statuses and categories, and the solutions column gets a
         dropdown of the active ones (``opptoolkit pull --out x.xlsx`` reads them).
+    catalog, endpoint_url : str, optional
+        ``.xlsx`` only: where the rows came from, named in the Read me's push command (default: the frame's
+        ``Catalog`` when it holds one; no endpoint: AWS's own).
 
     Returns
     -------
@@ -180,11 +194,141 @@ def write_sheet(
                 statuses=enc.statuses,
                 lay=enc.lay,
                 solutions=solutions,
+                push=push_command(path.name, catalog or frame_catalog(df), endpoint_url),
             )
             if base:  # the export as written, for the next push (very hidden)
                 add_base(wb, enc.paths, zip(*enc.columns, strict=True))
             wb.save(tmp)
     return path
+
+
+def frame_catalog(df: pd.DataFrame) -> str | None:
+    """Return the one catalog a frame's ``Catalog`` column holds, else None (none, or several)."""
+    if "Catalog" not in df.columns:
+        return None
+    found = {str(v) for v in df["Catalog"].dropna().tolist() if str(v)}
+    return found.pop() if len(found) == 1 else None
+
+
+def write_workbook(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    sheet_name: str,
+    fields: Sequence[Field | None],
+    labels: Sequence[str],
+    reasons: Sequence[str | None],
+    notes: Sequence[tuple[str, bool]],
+    rows_locked: Sequence[bool] | None = None,
+    lists: Mapping[str, Sequence[str]] | None = None,
+    suggest: Collection[str] = (),
+    prompts: Mapping[str, str] | None = None,
+    frozen: int = 0,
+    base: tuple[str | Sequence[str], str] | None = None,
+) -> Path:
+    """Write a frame that is no opportunity sheet (the referrals triage, the leads) as the analyst's workbook.
+
+    The pipeline workbook's standard (:func:`~._layout.build_workbook`): ``labels`` as headers, widths fitted,
+    cells encoded per ``fields`` (the model's field of each column, None for one of the toolkit's own) under
+    the formula guard, the read-only columns (``reasons``: why, per column; None where editable) grey, and
+    the rows ``rows_locked`` says grey as a whole; a dropdown per enum field and per ``lists`` column
+    (``suggest``: values offered, another text allowed), an input message per column (``prompts``, else from
+    the field), a frozen header (and ``frozen`` leading columns), a filter, and the Read me's ``notes``.
+    Columns in the frame's order.
+
+    ``base``: remember each row as written (:func:`~._base.add_base`, a very hidden sheet) under its key
+    column (or several, joined by ``/``) with its concurrency token column: ``(key, token)``;
+    :func:`~._base.read_base_texts` reads it back.
+
+    Returns
+    -------
+    Path
+        ``path``, written whole or not at all.
+    """
+    path = Path(path)
+    columns = [str(c) for c in df.columns]
+    at = {c: j for j, c in enumerate(columns)}
+    encoded = [encode_column(df.iloc[:, j], f) for j, f in enumerate(fields)]
+    bad = [
+        (r, j) for j, column in enumerate(encoded) for r, text in enumerate(column) if text and ILLEGAL_XML.search(text)
+    ]
+    if bad:
+        problems = [
+            Problem(
+                r + 2, labels[j], "INVALID_STRING_FORMAT", "contains a control character a spreadsheet cannot store"
+            )
+            for r, j in sorted(bad)
+        ]
+        raise SheetError(f"cannot write {path.name}", problems)
+    locked_row = frozenset(range(len(columns)))
+    locks = [locked_row if x else frozenset() for x in (rows_locked or [False] * len(df))]
+    key_columns: list[str] = []
+    texts = encoded
+    if base is not None:
+        key, _ = base
+        key_columns = [key] if isinstance(key, str) else list(key)
+        if len(key_columns) > 1:  # one key cell per row, the columns' texts joined (the base's column A)
+            joined = ["/".join(parts) for parts in zip(*(encoded[at[k]] for k in key_columns), strict=True)]
+            texts = [*encoded, joined]
+    with replacing(path) as tmp:
+        wb = build_workbook(
+            list(labels),
+            encoded,
+            list(fields),
+            sheet_name,
+            paths=columns,
+            statuses=[None] * len(df),
+            lay=Layout(list(range(len(columns))), frozen, []),
+            reasons=reasons,
+            locks=locks,
+            lists={at[c]: v for c, v in (lists or {}).items() if c in at},
+            suggest=frozenset(at[c] for c in suggest if c in at),
+            prompts={at[c]: v for c, v in (prompts or {}).items() if c in at},
+            notes=notes,
+        )
+        if base is not None:
+            names = columns + (["/".join(key_columns)] if len(key_columns) > 1 else [])
+            add_base(wb, names, zip(*texts, strict=True), key="/".join(key_columns), token=base[1])
+        wb.save(tmp)
+    return path
+
+
+def read_workbook(path: str | Path, sheet_name: str, *, columns: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """Read a sheet :func:`write_workbook` wrote (and a person edited) back: its cells as text under their columns.
+
+    ``columns`` are the columns the sheet may hold and ``labels`` their headers, as :func:`write_workbook` got
+    them. A header is its column's label (any case and spacing), or the column itself (a sheet written with
+    paths as headers); a label with an item number past the first (``Sender contacts 2 email``) names that
+    item of the first's column; any other header stays as it is. Cells as :func:`read_texts` reads them, and
+    the frame's :class:`SheetRows` say which row each came from.
+
+    Raises
+    ------
+    SheetError
+        An unreadable file or sheet, or cells that are not what they look (error values, merged cells).
+    """
+    known = {c.casefold(): c for c in columns}
+    known.update({" ".join(label.split()).casefold(): c for c, label in zip(columns, labels, strict=True)})
+
+    def column(header: str) -> str:
+        text = " ".join(str(header).split())
+        if text.casefold() in known:
+            return known[text.casefold()]
+        words = text.split(" ")
+        for i, w in enumerate(words):
+            if w.isdigit() and int(w) >= 1:
+                first = known.get(" ".join([*words[:i], "1", *words[i + 1 :]]).casefold())
+                if first is not None and "[0]" in first:
+                    return first.replace("[0]", f"[{int(w) - 1}]", 1)
+        return text
+
+    df = read_texts(path, sheet_name)
+    rows = SheetRows.of(df)
+    df.columns = [column(str(c)) for c in df.columns]
+    if rows is not None:
+        ids = tuple(None if v is None else str(v) for v in df["Id"]) if "Id" in df.columns else rows.ids
+        SheetRows(rows.numbers, ids).attach(df)
+    return df
 
 
 def _read_raw(path: Path, sheet_name: str | int) -> Table:

@@ -55,6 +55,7 @@ __all__ = [
     "input_message",
     "layout",
     "print_setup",
+    "push_command",
     "read_me",
     "row_locks",
     "styled_rows",
@@ -431,13 +432,34 @@ def styled_rows(
         yield list(values)
 
 
+def push_command(file: str, catalog: str | None, endpoint_url: str | None = None) -> str:
+    """Return the command that pushes ``file`` back where it came from: its catalog, and its endpoint if not AWS's.
+
+    Examples
+    --------
+    >>> push_command("pipeline.xlsx", "Sandbox", "http://127.0.0.1:8080")
+    'opptoolkit push pipeline.xlsx --catalog Sandbox --endpoint-url http://127.0.0.1:8080'
+    >>> push_command("pipeline.xlsx", None)
+    'opptoolkit push pipeline.xlsx --catalog <AWS or Sandbox: the catalog it was pulled from>'
+    """
+    where = catalog or "<AWS or Sandbox: the catalog it was pulled from>"
+    return f"opptoolkit push {file} --catalog {where}" + (f" --endpoint-url {endpoint_url}" if endpoint_url else "")
+
+
 def read_me(
-    n_rows: int, sheet: str, enum_columns: int, locked_columns: int, has_status: bool
+    n_rows: int,
+    sheet: str,
+    enum_columns: int,
+    locked_columns: int,
+    has_status: bool,
+    push: str | None = None,
 ) -> list[tuple[str, bool]]:
     """Return the "Read me" sheet's lines, each (text, is a heading).
 
-    What the workbook is, how to edit, what blank means, how to push.
+    What the workbook is, how to edit, what blank means, how to push (``push``: the command, from
+    :func:`push_command`, naming the catalog and endpoint the rows came from).
     """
+    push = push or push_command("pipeline.xlsx", None)
     status = (
         (
             ", and a row's Review status locks some of its cells (Submitted, In review and Rejected lock the "
@@ -498,10 +520,10 @@ def read_me(
         ("", False),
         ("How to push", True),
         ("Save the workbook as .xlsx, look at the plan, then push:", False),
-        ("    opptoolkit push pipeline.xlsx --catalog AWS --dry-run", False),
-        ("    opptoolkit push pipeline.xlsx --catalog AWS", False),
+        (f"    {push} --dry-run", False),
+        (f"    {push}", False),
         (
-            "In Python: opptoolkit.plan_updates('pipeline.xlsx', 'AWS'), then opptoolkit.push_updates(...). A row "
+            "In Python: opptoolkit.plan_updates(path, catalog), then opptoolkit.push_updates(...). A row "
             "changed on the server since the export is merged field by field; a field changed on both sides is a "
             "conflict, and nothing is sent for that row.",
             False,
@@ -548,6 +570,13 @@ def build_workbook(
     lay: Any,
     solutions: pd.DataFrame | None = None,
     marks: Mapping[int, Mapping[int, tuple[str, str]]] | None = None,
+    push: str | None = None,
+    reasons: Sequence[str | None] | None = None,
+    locks: Sequence[frozenset[int]] | None = None,
+    lists: Mapping[int, Sequence[str]] | None = None,
+    suggest: frozenset[int] = frozenset(),
+    prompts: Mapping[int, str] | None = None,
+    notes: Sequence[tuple[str, bool]] | None = None,
 ) -> Any:
     """Return the analyst's workbook, not yet saved: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
 
@@ -555,6 +584,13 @@ def build_workbook(
     at, ``{body row: {column: (note, fill colour)}}`` (0-based): filled and given the note as a comment (a
     results workbook marks the cells a push refused so). A write-only openpyxl workbook: the caller adds what
     else it carries (:func:`~._base.add_base`, a results sheet), then saves it.
+
+    An opportunity sheet takes the rest from the model and the rules; another sheet of the toolkit (the
+    referrals triage, the leads) says, per sheet position: ``reasons`` why a column is read-only (None:
+    editable; default :func:`column_reasons`), ``locks`` the positions each row makes read-only (default
+    :func:`row_locks` by ``ReviewStatus``), ``lists`` a dropdown's values for a column the model gives
+    none (``suggest``: those whose values are suggestions, another text allowed), ``prompts`` a column's
+    input message, ``notes`` the Read me's lines (default :func:`read_me` with the ``push`` command).
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -569,15 +605,17 @@ def build_workbook(
     last = n + 1
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    notes = wb.create_sheet("Read me")
+    read_me_sheet = wb.create_sheet("Read me")
     known = solution_rows(solutions) if solutions is not None and ASSOCIATED in paths else None
     if known is not None:
         write_solutions(wb.create_sheet("Solutions"), known)
-    lists = wb.create_sheet("Lists")
-    lists.sheet_state = "hidden"
+    lists_sheet = wb.create_sheet("Lists")
+    lists_sheet.sheet_state = "hidden"
 
-    always = column_reasons(paths, fields)
-    locks = row_locks(paths, fields, statuses, always)
+    always = list(reasons) if reasons is not None else column_reasons(paths, fields)
+    if locks is None:
+        locks = row_locks(paths, fields, statuses, always)
+    dropdowns, prompts = lists or {}, prompts or {}
     grey = PatternFill("solid", fgColor=LOCKED_FILL)
     grey_font = Font(name=FONT, size=11, color=LOCKED_FONT)
 
@@ -630,9 +668,25 @@ def build_workbook(
     for j, (name, f) in enumerate(zip(names, fields, strict=True)):
         letter = get_column_letter(j + 1)
         ref = f"{letter}2:{letter}{max(last, 2)}"
-        prompt = input_message(f, always[j])
+        prompt = prompts.get(j) or input_message(f, always[j])
         title = name[:32]
-        if known is not None and paths[j] == ASSOCIATED:
+        if j in dropdowns:
+            values = tuple(dropdowns[j])
+            list_columns.append([name, *values])
+            col = get_column_letter(len(list_columns))
+            dv = DataValidation(
+                type="list",
+                formula1=f"Lists!${col}$2:${col}${max(len(values), 1) + 1}",
+                allow_blank=True,
+                showErrorMessage=j not in suggest,
+                errorStyle="warning",
+                errorTitle=title,
+                error="Not one of the values this column takes: pick one from the list.",
+                promptTitle=title,
+                prompt=prompt[:255],
+                showInputMessage=True,
+            )
+        elif known is not None and paths[j] == ASSOCIATED:
             # the ids of the active solutions (the ones AWS associates); their names on the Solutions sheet
             values = tuple(i for i, _, status, _ in known if status == ACTIVE)
             list_columns.append([name, *values])
@@ -718,19 +772,29 @@ def build_workbook(
     for cells in styled_rows(ws, rows, always, locks, make_style, column_style=column_style, notes=noted):
         ws.append(cells)
 
-    notes.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
-    for text, heading in read_me(
-        n, sheet, len(list_columns), sum(a is not None for a in always), P.REVIEW_STATUS in paths
-    ):
-        # a line per row (no program has to wrap or size a row for it to read)
-        for line in textwrap.wrap(
-            text, 95, break_on_hyphens=False, subsequent_indent="    " if text.startswith(" ") else ""
-        ) or [""]:
-            cell = WriteOnlyCell(notes, value=line or None)
+    read_me_sheet.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first
+    if notes is None:
+        notes_lines = read_me(
+            n, sheet, len(list_columns), sum(a is not None for a in always), P.REVIEW_STATUS in paths, push=push
+        )
+    else:
+        notes_lines = list(notes)
+    for text, heading in notes_lines:
+        # a line per row (no program has to wrap or size a row for it to read); a command stays one line, to copy
+        command = text.startswith("    opptoolkit ")
+        lines = (
+            [text]
+            if command
+            else textwrap.wrap(
+                text, 95, break_on_hyphens=False, subsequent_indent="    " if text.startswith(" ") else ""
+            )
+        )
+        for line in lines or [""]:
+            cell = WriteOnlyCell(read_me_sheet, value=line or None)
             cell.font = Font(name=FONT, bold=heading, size=13 if heading else 11)
-            notes.append([cell])
+            read_me_sheet.append([cell])
     height = max((len(c) for c in list_columns), default=0)
     for i in range(height):
-        lists.append([c[i] if i < len(c) else None for c in list_columns])
+        lists_sheet.append([c[i] if i < len(c) else None for c in list_columns])
     add_exact(wb, paths, columns, [k == AMOUNT for k in kinds])
     return wb
