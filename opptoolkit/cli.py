@@ -379,8 +379,8 @@ def _referrals(args: argparse.Namespace) -> int:
     df = read_invitations(
         args.catalog, status=args.status, client=_client(args), reads_per_second=args.reads_per_second
     )
-    if out.suffix.lower() == ".xlsx":
-        write_triage(df, out)
+    if out.suffix.lower() == ".xlsx":  # its Read me names the catalog and endpoint to push the decisions to
+        write_triage(df, out, catalog=args.catalog, endpoint_url=args.endpoint_url)
     else:
         write_frame(df, out)
     pending = df[df["Status"] == "PENDING"]

@@ -17,7 +17,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +27,14 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import code_and_message, unreachable
+from ._values import did_you_mean, is_blank, spelling_key
 from .client import get_opportunities, without_metadata
 from .connection import Connection, as_connection, calls_since
 from .exceptions import OpptoolkitError, SheetError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
-from .schema import AWS_PREFIX, Catalog, output_schema, service_model
-from .sheets import SheetRows, Table, read_texts, sheet_names, workbook_problem, write_tables
+from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
+from .sheets import SheetRows, frame_catalog, push_command, read_workbook, sheet_names, workbook_problem, write_workbook
 
 if TYPE_CHECKING:
     import boto3
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCEPT_LEAD_OP",
     "AWS_PREFIX",
+    "DAYS_FIELD",
     "DAYS_TO_EXPIRY",
     "DECISION",
     "OPPORTUNITY_ID",
@@ -52,6 +54,7 @@ __all__ = [
     "read_invitations",
     "read_triage",
     "rejection_reasons",
+    "triage_labels",
     "write_triage",
 ]
 
@@ -62,6 +65,16 @@ INVITATION_ANSWER = "GetEngagementInvitation"
 DAYS_TO_EXPIRY = "DaysToExpiry"
 #: The triage decision a person writes: ``accept``, ``reject`` (with a ``RejectionReason``) or blank.
 DECISION = "Decision"
+#: ``DaysToExpiry`` as a sheet holds it: a number of days with 2 decimals, negative once past (the toolkit's own
+#: column, not the model's: a field of its own, so that the sheet's layout makes it a number cell as it does the
+#: model's amounts).
+DAYS_FIELD = Field(
+    path=DAYS_TO_EXPIRY,
+    type="string",
+    pattern=r"-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?",
+    writable=False,
+    doc="Days from when the invitations were read until the invitation expires (negative once past).",
+)
 
 
 @functools.cache
@@ -220,6 +233,8 @@ def read_invitations(
 # -- deciding in bulk -----------------------------------------------------------------------------
 
 ACCEPT, REJECT = "accept", "reject"
+#: RejectionReason as a triage's header names it (a problem names the field so).
+_REASON_LABEL = label_for("RejectionReason")
 #: The opportunity an accepted invitation created, in push_decisions' result (the task's OpportunityId).
 OPPORTUNITY_ID = "OpportunityId"
 _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
@@ -271,7 +286,8 @@ def decision_calls(
     rows = SheetRows.of(df)  # a triage read back: each row as the sheet numbers it
     labels = rows.labels(df) if rows is not None else [str(i) for i in df.index]
     for label, (_, row) in zip(labels, df.iterrows(), strict=True):
-        decision = _text(row.get(DECISION)).lower()
+        typed = _text(row.get(DECISION))
+        decision = typed.lower()
         if not decision:
             continue
         ident = _text(row.get("Id"))
@@ -282,20 +298,32 @@ def decision_calls(
         elif decision == REJECT:
             op, params = _REJECT_OP, {"Catalog": catalog, "Identifier": ident}
             reason = _text(row.get("RejectionReason"))
+            # spelling aside (case, spacing), one of the model's documented reasons, as the pipeline's enums
+            reason = next((r for r in reasons if spelling_key(r) == spelling_key(reason)), reason) if reason else ""
             if reason:
                 params["RejectionReason"] = reason
             if reason not in reasons:
+                hint = did_you_mean(reason, reasons) if reason else ""
+                said = f"{reason!r} is not one of the reasons AWS documents" if reason else "a rejection needs a reason"
                 problems.append(
                     Problem(
                         label,
-                        "RejectionReason",
+                        _REASON_LABEL,
                         "INVALID_VALUE",
-                        f"a rejection needs a reason among the model's: {', '.join(reasons)}",
+                        f"{said}: one of {', '.join(reasons)}" + (f"; {hint}" if hint else ""),
                     )
                 )
         else:
             op, params = _ACCEPT_OP, {"Catalog": catalog, "Identifier": ident}
-            problems.append(Problem(label, DECISION, "INVALID_VALUE", f"{decision!r}: write {ACCEPT} or {REJECT}"))
+            hint = did_you_mean(typed, [ACCEPT, REJECT])
+            problems.append(
+                Problem(
+                    label,
+                    DECISION,
+                    "INVALID_VALUE",
+                    f"{typed!r}: write {ACCEPT} or {REJECT}" + (f"; {hint}" if hint else ""),
+                )
+            )
         key = book.key([op, ident, params]) if book is not None else None
         prior: dict[str, Any] = done[op].get((ident, key), {}) if book is not None and key is not None else {}
         settled = prior.get("status") in ("succeeded", "skipped")
@@ -421,46 +449,189 @@ _FIRST = (
     "InvitationMessage",
     "Id",
 )
+#: The columns a person writes in; every other one shows the invitation as AWS sent it.
+_DECIDED = (DECISION, "RejectionReason")
+_PAYLOAD = "Payload."
+#: What a payload's members are called in a header, before their own words: an opportunity referral's members
+#: are the triage's main subject and read plain ("Customer company name"); a lead's say so ("Lead customer ...").
+_PAYLOAD_WORDS = {"OpportunityInvitation": "", LEAD_INVITATION: "Lead"}
 
 
-def _cell_text(value: Any) -> str | float | None:
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "; ".join(str(v) for v in value) or None
-    if value is None or (not isinstance(value, dict) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat(sep=" ")
-    if isinstance(value, float):
-        return value
-    return str(value)
+def _label(column: str) -> str:
+    """Return the header of a triage column: the member's words as the pipeline workbook's (:func:`~.schema.label_for`)."""
+    if column.startswith(_PAYLOAD):
+        kind, _, member = column[len(_PAYLOAD) :].partition(".")
+        words = _PAYLOAD_WORDS.get(kind)
+        if words is None:
+            words = label_for(kind.removesuffix("Invitation"))
+        own = label_for(member)
+        return f"{words} {own[:1].lower()}{own[1:]}" if words else own
+    return label_for(column)
 
 
-def write_triage(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write an invitation frame to a triage workbook: a ``Decision`` and ``RejectionReason`` dropdown per row.
+def triage_labels(columns: Sequence[str]) -> list[str]:
+    """Return the headers of a triage's columns: labels, unique (a label two columns share names each by its path).
 
-    The columns a person decides by come first (decision, reason, days to expiry, customer, project,
-    spend, AWS contact, message), then every other non-empty column, headed by its dotted path.
-    Written by the toolkit's one writer of typed cells (:func:`opptoolkit.sheets.write_tables`): text
-    under the formula guard (a leading ``=`` is shown, never run). Push it with :func:`push_decisions`
-    (``opptoolkit push triage.xlsx``).
+    Examples
+    --------
+    >>> triage_labels(["Decision", "DaysToExpiry", "Payload.OpportunityInvitation.Customer.CompanyName",
+    ...                "Payload.LeadInvitation.Customer.CompanyName", "SenderContacts[0].Email"])
+    ['Decision', 'Days to expiry', 'Customer company name', 'Lead customer company name', 'Sender contacts 1 email']
     """
-    first = [c for c in _FIRST if c in df.columns]
-    rest = [c for c in df.columns if c not in first and df[c].map(_cell_text).notna().any()]
-    columns = first + rest
-    lists = {DECISION: [ACCEPT, REJECT], "RejectionReason": list(rejection_reasons())}
-    assert not any("," in v for vs in lists.values() for v in vs), "a list dropdown separates values by commas"
-    decided = {columns.index(name): values for name, values in lists.items()}
-    triage = Table(
-        TRIAGE_SHEET,
-        columns,
-        [[_cell_text(v) for v in row] for row in df[columns].itertuples(index=False, name=None)],
-        # wide enough for the header's last part, or a typical value
-        [min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40) for name in columns],
-        freeze="C2",
-        dropdowns=decided,
-        fills=dict.fromkeys(decided, "FFF2CC"),
+    labels = [_label(c) for c in columns]
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label.casefold()] = seen.get(label.casefold(), 0) + 1
+    return [label if seen[label.casefold()] == 1 else label_for(c) for c, label in zip(columns, labels, strict=True)]
+
+
+@functools.cache
+def _triage_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every column a triage may hold (the model's members of the invitation, and the toolkit's own) and its label."""
+    columns = (*output_schema(INVITATION_ANSWER).columns(), DAYS_TO_EXPIRY, DECISION)
+    return columns, tuple(triage_labels(columns))
+
+
+def _field(schema: Schema, column: str) -> Field | None:
+    try:
+        return schema.field_for(column)
+    except KeyError:
+        return None
+
+
+def _decidable(df: pd.DataFrame, now: datetime | None = None) -> pd.Series:
+    """Whether each invitation can still be answered: PENDING and not past its ExpirationDate."""
+    stamp = pd.Timestamp(now or datetime.now(UTC))
+    status = df["Status"] if "Status" in df.columns else pd.Series([_PENDING] * len(df), index=df.index)
+    pending = status.fillna(_PENDING).astype(str).isin(["", _PENDING])
+    if "ExpirationDate" not in df.columns:
+        return pending
+    expires = pd.to_datetime(df["ExpirationDate"], utc=True, errors="coerce")
+    return pending & ~(expires <= stamp).fillna(False).astype(bool)
+
+
+def _triage_order(df: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
+    """Order the invitations: those that can still be answered first (soonest expiry first), then the answered, the expired last."""
+    status = (
+        df["Status"].fillna("").astype(str) if "Status" in df.columns else pd.Series([""] * len(df), index=df.index)
     )
-    return write_tables(Path(path), [triage])
+    open_ = _decidable(df, now)
+    rank = np.where(open_, 0, np.where(status.isin([_EXPIRED, _PENDING, ""]), 2, 1))
+    keys = [c for c in ("ExpirationDate", "Id") if c in df.columns]
+    ordered = df.assign(_rank=rank).sort_values(["_rank", *keys], na_position="last", kind="stable")
+    return ordered.drop(columns="_rank").reset_index(drop=True)
+
+
+def _read_me(n: int, open_: int, catalog: str | None, push: str, written: datetime) -> list[tuple[str, bool]]:
+    where = f"the {catalog} catalog" if catalog else "Partner Central"
+    return [
+        ("What this is", True),
+        (
+            f"The {n:,} engagement invitations AWS sent to the partner in {where} (opportunity referrals and leads), "
+            f"made by opptoolkit to decide in bulk: {open_:,} can still be answered. The sheet '{TRIAGE_SHEET}' holds "
+            "one invitation per row, those that can be answered first, soonest expiry first; the answered and the "
+            "expired ones come last, in grey.",
+            False,
+        ),
+        ("", False),
+        ("How to decide", True),
+        (
+            "Write accept or reject in the Decision column (a dropdown); leave it blank to decide later. A rejection "
+            "needs a Rejection reason: pick one of the reasons AWS documents from its dropdown. Only these two "
+            "columns are read; the others (grey) show the invitation as AWS sent it, and an edit there is not sent.",
+            False,
+        ),
+        (
+            "Accepting an opportunity referral creates the opportunity in your pipeline. Accepting a lead makes it "
+            "an engagement to qualify and convert: write the leads workbook next (opptoolkit leads --out leads.xlsx).",
+            False,
+        ),
+        (
+            f"Days to expiry counts from when this sheet was written ({written:%Y-%m-%d %H:%M} UTC). An invitation "
+            "past its expiry, or answered already, is refused before any call is spent on it; a decision or a reason "
+            "that is not one of the dropdown's values is refused with the nearest one, naming the row.",
+            False,
+        ),
+        ("", False),
+        ("How to push", True),
+        ("Save the workbook as .xlsx, look at what would be sent, then send it:", False),
+        (f"    {push} --dry-run", False),
+        (f"    {push}", False),
+        (
+            "Each decision is sent once, whatever happens: the ledger folder (--ledger, default 'ledger') remembers "
+            "what was sent, so pushing the same workbook again sends only what is still pending.",
+            False,
+        ),
+    ]
+
+
+def write_triage(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Write an invitation frame to a triage workbook: a ``Decision`` and ``Rejection reason`` dropdown per row.
+
+    The pipeline workbook's layout (:func:`opptoolkit.sheets.write_workbook`): the columns a person decides by
+    first (decision, reason, days to expiry, customer, project, spend, AWS contact, message), then every other
+    non-empty column, each headed by its label (the model's member names in words, as the pipeline's headers);
+    the invitations that can still be answered first, the answered and the expired last and grey; every column
+    but the two a person writes grey and read-only; dropdowns of the model's values; a Read me whose push
+    command names ``catalog`` (default: the frame's ``Catalog``) and ``endpoint_url``. Push it with
+    :func:`push_decisions` (``opptoolkit push triage.xlsx``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> inv = pd.DataFrame({"Id": ["inv-1"], "Status": ["PENDING"], DECISION: ["accept"]})
+    >>> path = write_triage(inv, pathlib.Path(tempfile.mkdtemp()) / "triage.xlsx", catalog="Sandbox")
+    >>> read_triage(path)[[DECISION, "Status", "Id"]].values.tolist()
+    [['accept', 'PENDING', 'inv-1']]
+    """
+    written = pd.Timestamp(now or datetime.now(UTC))
+    df = _triage_order(df, written)
+    for c in _DECIDED:
+        if c not in df.columns:
+            df[c] = pd.Series([None] * len(df), index=df.index, dtype=object)
+    first = [c for c in _FIRST if c in df.columns]
+    rest = [c for c in df.columns if c not in first and df[c].map(lambda v: not is_blank(v)).any()]
+    columns = first + rest
+    schema = output_schema(INVITATION_ANSWER)
+    fields = [DAYS_FIELD if c == DAYS_TO_EXPIRY else None if c in _DECIDED else _field(schema, c) for c in columns]
+    reasons: list[str | None] = [
+        None
+        if c in _DECIDED
+        else "computed when the invitations were read"
+        if f is None
+        else "the invitation as AWS sent it"
+        for c, f in zip(columns, fields, strict=True)
+    ]
+    open_ = _decidable(df, written)
+    return write_workbook(
+        df[columns],
+        path,
+        sheet_name=TRIAGE_SHEET,
+        fields=fields,
+        labels=triage_labels(columns),
+        reasons=reasons,
+        notes=_read_me(
+            len(df),
+            int(open_.sum()),
+            catalog or frame_catalog(df),
+            push_command(Path(path).name, catalog or frame_catalog(df), endpoint_url),
+            written.to_pydatetime(),
+        ),
+        rows_locked=(~open_).tolist(),
+        lists={DECISION: [ACCEPT, REJECT], "RejectionReason": list(rejection_reasons())},
+        prompts={
+            DECISION: "accept or reject (a rejection needs a reason); blank: decide later.",
+            "RejectionReason": "Why you reject it: one of the reasons AWS documents (the list). Needed with reject.",
+        },
+        frozen=len(_DECIDED),
+    )
 
 
 def is_triage(path: str | Path) -> bool:
@@ -471,7 +642,11 @@ def is_triage(path: str | Path) -> bool:
 
 
 def read_triage(path: str | Path) -> pd.DataFrame:
-    """Read a triage workbook back: its columns as text (``ExpirationDate`` as UTC), row numbers kept."""
+    """Read a triage workbook back: its columns as text under their paths (``ExpirationDate`` as UTC), row numbers kept.
+
+    Headers are the labels :func:`write_triage` writes (or the paths an older triage had); a header no column
+    of the model has is kept as it is.
+    """
     path = Path(path)
     if not path.is_file():
         raise SheetError(f"cannot read {path}: no such file")
@@ -482,7 +657,8 @@ def read_triage(path: str | Path) -> pd.DataFrame:
             f"{path.name} is not a triage workbook (it has no {TRIAGE_SHEET} sheet): "
             "write one with opptoolkit referrals --out triage.xlsx (write_triage)"
         )
-    df = read_texts(path, TRIAGE_SHEET)
+    columns, labels = _triage_columns()
+    df = read_workbook(path, TRIAGE_SHEET, columns=columns, labels=labels)
     if "ExpirationDate" in df:
         df["ExpirationDate"] = pd.to_datetime(df["ExpirationDate"], utc=True, errors="coerce")
     return df

@@ -459,6 +459,12 @@ def test_a_decision_run_killed_in_flight_and_rerun_accepts_each_once(live, tmp_p
     assert len(set(res["OpportunityId"])) == 3
 
 
+def _listed(wb, formula: str) -> list[str]:
+    """The values a list validation offers (a range of the hidden Lists sheet, as the pipeline workbook's)."""
+    sheet, ref = formula.split("!")
+    return [c.value for row in wb[sheet][ref.replace("$", "")] for c in row if c.value is not None]
+
+
 def test_triage_workbook_round_trip_with_dropdowns(live, tmp_path):
     from openpyxl import load_workbook
 
@@ -467,14 +473,19 @@ def test_triage_workbook_round_trip_with_dropdowns(live, tmp_path):
     df = _triage(live)
     path = write_triage(df, tmp_path / "triage.xlsx")
     assert is_triage(path) and not is_triage(tmp_path / "other.xlsx")
-    ws = load_workbook(path)["Triage"]
+    wb = load_workbook(path)
+    ws = wb["Triage"]
     head = [c.value for c in ws[1]]
-    assert head[:3] == [DECISION, "RejectionReason", DAYS_TO_EXPIRY]
-    lists = {str(dv.sqref)[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists["A"] == '"accept,reject"' and "Customer problem unclear" in lists["B"]
+    # the columns' labels, as the pipeline workbook's headers (the paths before issue #31)
+    assert head[:3] == ["Decision", "Rejection reason", "Days to expiry"]
+    assert list(read_triage(path).columns[:3]) == [DECISION, "RejectionReason", DAYS_TO_EXPIRY]  # read as paths
+    at = {str(dv.sqref).split(":")[0].rstrip("0123456789"): dv.formula1 for dv in ws.data_validations.dataValidation}
+    lists = {letter: _listed(wb, formula) for letter, formula in at.items() if formula}
+    assert lists["A"] == ["accept", "reject"] and "Customer problem unclear" in lists["B"]
     back = read_triage(path)
-    assert back["Id"].tolist() == df["Id"].tolist()
-    assert back["ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
+    # every invitation, each as read (in the sheet those that can be answered come first, the expired last)
+    assert sorted(back["Id"]) == sorted(df["Id"])
+    assert back.set_index("Id").loc[df["Id"], "ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
     assert ot.sheets.SheetRows.of(back).numbers[0] == 2
 
 
@@ -492,9 +503,9 @@ def test_triage_workbook_guards_formulas_and_keeps_control_characters(live, tmp_
     path = write_triage(df, tmp_path / "triage.xlsx")
     ws = load_workbook(path)["Triage"]
     assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-    back = read_triage(path)
-    assert back.loc[0, title] == '=HYPERLINK("http://evil.example","click")'
-    assert back.loc[1, title] == "Data\x01lake"
+    back = read_triage(path).set_index("Id")  # by Id: the sheet puts the expired invitations last
+    assert back.loc[df.loc[0, "Id"], title] == '=HYPERLINK("http://evil.example","click")'
+    assert back.loc[df.loc[1, "Id"], title] == "Data\x01lake"
 
 
 def test_triage_workbook_decided_in_libreoffice_pushes(live, tmp_path, resave):
@@ -516,7 +527,7 @@ def test_triage_workbook_decided_in_libreoffice_pushes(live, tmp_path, resave):
     again = resave(path)
     assert is_triage(again)
     back = read_triage(again)
-    assert back["ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
+    assert back.set_index("Id").loc[df["Id"], "ExpirationDate"].tolist() == df["ExpirationDate"].tolist()
     assert back.loc[back[DECISION].notna(), DECISION].tolist() == ["accept", "reject"]
     res = push_decisions(again, "Sandbox", ledger=tmp_path / "l", endpoint_url=live.endpoint_url, **FAST)
     assert res["status"].tolist() == ["succeeded", "succeeded"]
