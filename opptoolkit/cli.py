@@ -398,17 +398,18 @@ def _leads(args: argparse.Namespace) -> int:
     """``leads``: AWS's leads into a workbook to accept, qualify, convert and submit in (:func:`opptoolkit.read_leads`)."""
     from .connection import connect
     from .leads import read_leads, write_leads
+    from .sheets import push_command
 
     out = Path(args.out)
     _writable(out, (".xlsx",))
     conn = connect(args.catalog, client=_client(args), reads_per_second=args.reads_per_second)
     df = read_leads(conn)
-    write_leads(df, out)
+    write_leads(df, out, catalog=args.catalog, endpoint_url=args.endpoint_url)
     pending = df[df["InvitationStatus"].eq("PENDING") & df["ContextId"].isna()]
     print(
         f"{len(df)} leads from {args.catalog} into {out}: {len(pending)} waiting for a decision, "
         f"{int((pending['DaysToExpiry'] < 7).sum())} of them expiring within 7 days; "
-        f"decide and qualify there, then `opptoolkit push {out.name} --catalog {args.catalog}`"
+        f"decide and qualify there, then `{push_command(out.name, args.catalog, args.endpoint_url)}`"
     )
     for f in df.attrs.get("failures", []):
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)

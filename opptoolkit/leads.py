@@ -33,6 +33,7 @@ converts into carries that interaction's business problem, Lead_To_Opportunity.m
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -57,7 +58,6 @@ from ._calls import (
     task_failure,
 )
 from ._errors import code_and_message, unreachable
-from ._files import replacing
 from ._status import Reason, Status
 from .client import without_metadata
 from .connection import Connection, as_connection
@@ -68,17 +68,30 @@ from .ledger import Ledger, LedgerEntry, with_errors
 from .partner import SOLUTIONS_COLUMN, push_association_edits, submit_opportunities
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .referrals import (
+    ACCEPT,
     ACCEPT_LEAD_OP,
+    DAYS_FIELD,
     DAYS_TO_EXPIRY,
     DECISION,
     LEAD_INVITATION,
+    REJECT,
     decision_calls,
     read_invitations,
     rejection_reasons,
 )
 from .rules import model_problems
-from .schema import Catalog, Field, service_model, shape_schema
-from .sheets import SheetRows, workbook_problem
+from .schema import Catalog, Field, label_for, output_schema, service_model, shape_schema
+from .sheets import (
+    SheetRows,
+    frame_catalog,
+    push_command,
+    read_base_texts,
+    read_workbook,
+    sheet_names,
+    unguard,
+    workbook_problem,
+    write_workbook,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -420,11 +433,26 @@ def _frame(rows: list[dict[str, Any]], leads: list[dict[str, Any]], latest: list
 
 #: The worksheet that marks a leads workbook (``opptoolkit push`` tells it from the others).
 LEADS_SHEET = "Leads"
-_BASE_SHEET = "opptoolkit base"
-_BASE_FORMAT = "opptoolkit-leads-base/1"
-_CHUNK = 32000  # a cell holds at most 32,767 characters (Excel's specifications and limits)
 #: The columns the base remembers: what a push compares the edits with, and the concurrency token.
 _BASE_COLUMNS = (*_EDITABLE, TOKEN)
+#: The invitation statuses of a lead nothing can be done with any more (unless accepted before).
+_CLOSED = ("EXPIRED", "REJECTED")
+assert set(_CLOSED) <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+#: The column that names a lead to a person: first in the workbook, frozen beside the header.
+_NAMED_BY = ("Customer.CompanyName",)
+assert set(_NAMED_BY) <= set(shape_schema("LeadContext").columns()), "model changed: a lead names no company"
+#: What names a lead in the workbook's base: its engagement and its Lead context (see :func:`_key`).
+_BASE_KEY = (ENGAGEMENT_ID, CONTEXT_ID)
+_PROMPTS = {
+    DECISION: "accept or reject the lead invitation (a rejection needs a reason); blank: decide later.",
+    REJECTION_REASON: "Why you reject it: one of the reasons AWS documents (the list). Needed with reject.",
+    "QualificationStatus": "The lead's status: Open, Research, Qualified or Disqualified (the sales guide's); "
+    "another text is allowed. A Disqualified lead is not converted.",
+    CONVERT: "yes: convert the accepted lead into an opportunity (once qualified); blank: not now.",
+    SOLUTIONS: "Solution ids to associate with the opportunity the lead becomes (one per line, or separated by "
+    "commas).",
+    SUBMIT: "An involvement type: submit the opportunity to AWS once converted; blank: not now.",
+}
 
 
 def _key(row: Mapping[str, Any]) -> str:
@@ -435,56 +463,115 @@ def _editable_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in ACTIONS or c in _EDITABLE]
 
 
+def _sheet_field(column: str) -> Field | None:
+    """Return the model's field behind a leads sheet column: its cells (a number, a date, a time) and its help."""
+    if column == DAYS_TO_EXPIRY:
+        return DAYS_FIELD
+    if column in (EXPIRATION, INVITATION_STATUS, MESSAGE):
+        member = {INVITATION_STATUS: "Status"}.get(column, column)
+        return output_schema("GetEngagementInvitation").field_for(member)
+    if column == TOKEN:
+        return output_schema("GetEngagement").field_for("ModifiedAt")
+    return None if column in ACTIONS else _field(column)
+
+
+@functools.cache
+def _sheet_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every column a leads sheet may hold (as :func:`read_leads` names them) and its header."""
+    lead = shape_schema("LeadContext").columns()
+    new = [_INTERACTION + c for c in shape_schema("LeadInteraction").columns()]
+    keys = (ENGAGEMENT_ID, CONTEXT_ID, TOKEN, TITLE, INVITATION_ID, INVITATION_STATUS, EXPIRATION, DAYS_TO_EXPIRY,
+            MESSAGE, OPPORTUNITY_ID, CONVERSION)  # fmt: skip
+    columns = tuple(dict.fromkeys((*ACTIONS, *keys, *lead, *new)))
+    return columns, tuple(label_for(c) for c in columns)
+
+
+def _closed(df: pd.DataFrame) -> list[bool]:
+    """Whether nothing can be done with each lead any more: its invitation expired or rejected, never accepted."""
+    status = df[INVITATION_STATUS] if INVITATION_STATUS in df.columns else pd.Series([None] * len(df), index=df.index)
+    context = df[CONTEXT_ID] if CONTEXT_ID in df.columns else pd.Series([None] * len(df), index=df.index)
+    return [_text(s) in _CLOSED and not _text(c) for s, c in zip(status.tolist(), context.tolist(), strict=True)]
+
+
+def _read_me(n: int, closed: int, catalog: str | None, push: str) -> list[tuple[str, bool]]:
+    where = f"the {catalog} catalog" if catalog else "Partner Central"
+    return [
+        ("What this is", True),
+        (
+            f"The {n:,} leads AWS shared with the partner in {where}, made by opptoolkit to take each from its "
+            f"invitation to an opportunity submitted to AWS. The sheet '{LEADS_SHEET}' holds one lead per row: those "
+            f"waiting for a decision first, then the accepted ones; the {closed:,} expired or rejected last, in grey.",
+            False,
+        ),
+        ("", False),
+        ("What to write", True),
+        (
+            "Decision: accept or reject the invitation (a rejection needs a Rejection reason from its dropdown). "
+            "Qualification status, the customer's and the interaction's cells: the lead as you qualify it (the "
+            "interaction cells start as its latest interaction; an edit there is sent as a new interaction). "
+            "Convert: yes, to make the lead an opportunity. Solutions: the solution ids to associate with it. "
+            "Submit: an involvement type, to submit it to AWS.",
+            False,
+        ),
+        (
+            "Write only what should change: the workbook remembers each lead as written, and the push sends only "
+            "the cells that differ. Grey cells are read from Partner Central and are not sent. A value that is not "
+            "one of a dropdown's values is refused with the nearest one, naming the row.",
+            False,
+        ),
+        (
+            "The push does each row's steps in order, each once: accept, qualify, convert, associate the solutions, "
+            "submit. A step waits for the one before it; an expired invitation is refused before any call.",
+            False,
+        ),
+        ("", False),
+        ("How to push", True),
+        ("Save the workbook as .xlsx, look at what would be sent, then send it:", False),
+        (f"    {push} --dry-run", False),
+        (f"    {push}", False),
+        (
+            "The ledger folder (--ledger, default 'ledger') remembers every step sent: pushing the same workbook "
+            "again sends only what is still to do, and a colleague's change to a lead since it was read is merged, "
+            "or named as a conflict when you both changed the same cell.",
+            False,
+        ),
+    ]
+
+
 def write_leads(
     df: pd.DataFrame,
     path: str | Path,
     *,
     solutions: pd.DataFrame | None = None,
-    results: pd.DataFrame | None = None,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Path:
     """Write a leads frame to a workbook to decide, qualify, convert and submit in; push it with :func:`push_leads`.
 
-    A ``Leads`` sheet, the columns a person writes shaded and with dropdowns (``Decision``, the model's rejection
-    reasons, the sales guide's lead statuses as suggestions, ``Convert``, the model's involvement types for
-    ``Submit``, the active solutions when ``solutions`` is given), every cell text; and a very hidden sheet that
-    remembers each lead as written, so that a push sends only what was edited and merges a colleague's change to
-    another field. ``results`` (:func:`push_leads`' frame) adds a ``Results`` sheet.
+    The pipeline workbook's layout (:func:`opptoolkit.sheets.write_workbook`): a ``Leads`` sheet headed by
+    labels, the columns a person writes white with dropdowns (``Decision``, the model's rejection reasons, the
+    sales guide's lead statuses as suggestions, ``Convert``, the model's involvement types for ``Submit``, the
+    active solutions when ``solutions`` is given), every other column grey; the expired and rejected leads last
+    and grey; dates and numbers as such; a Read me whose push command names ``catalog`` and ``endpoint_url``;
+    and a very hidden sheet that remembers each lead as written (:func:`opptoolkit.sheets.add_base`'s), so that
+    a push sends only what was edited and merges a colleague's change to another field.
 
     Returns
     -------
     Path
         ``path``, written whole or not at all.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    path = Path(path)
     columns = [c for c in df.columns if c in ACTIONS or c in _EDITABLE or df[c].map(_text).ne("").any()]
-    wb = Workbook()
-    ws: Any = wb.active
-    ws.title = LEADS_SHEET
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    texts = [[_text(v) for v in values] for values in df[columns].itertuples(index=False, name=None)]
-    for line in texts:
-        ws.append([t or None for t in line])
+    named = [c for c in _NAMED_BY if c in columns]  # first and frozen, as the pipeline's customer company
+    columns = named + [c for c in columns if c not in named]
     editable = set(_editable_columns(columns))
-    fill = PatternFill("solid", fgColor="FFF2CC")
-    n = len(df) + 1
-    for i, name in enumerate(columns, 1):
-        for r in range(2, n + 1):
-            cell = ws.cell(row=r, column=i)
-            cell.number_format = "@"  # text: a postal code keeps its zeros
-            if cell.value is not None:
-                cell.data_type = "s"  # never a formula
-            if name in editable:
-                cell.fill = fill
-        ws.column_dimensions[get_column_letter(i)].width = min(max(len(name.rsplit(".", 1)[-1]) + 4, 14), 40)
+    frame = df[columns].copy()
+    for c in (ENGAGEMENT_ID, CONTEXT_ID, TOKEN):  # what the base is remembered by, even where every cell is blank
+        if c not in frame.columns:
+            frame[c] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    columns = list(frame.columns)
     lists: dict[str, Sequence[str]] = {
-        DECISION: ("accept", "reject"),
+        DECISION: (ACCEPT, REJECT),
         REJECTION_REASON: rejection_reasons(),
         "QualificationStatus": LEAD_STATUSES,
         CONVERT: ("yes",),
@@ -493,45 +580,23 @@ def write_leads(
     if solutions is not None and "Id" in solutions:
         active = solutions[solutions["Status"] == "Active"] if "Status" in solutions else solutions
         lists[SOLUTIONS] = tuple(str(i) for i in active["Id"])
-    for name, values in lists.items():
-        if name not in columns or not values or any("," in v for v in values):
-            continue
-        letter = get_column_letter(columns.index(name) + 1)
-        # the lead statuses are the sales guide's suggestions: another text is allowed (the model takes any)
-        strict = name != "QualificationStatus"
-        dv = DataValidation(
-            type="list", formula1='"' + ",".join(values) + '"', allow_blank=True, showErrorMessage=strict
-        )
-        dv.add(f"{letter}2:{letter}{max(n, 2)}")
-        ws.add_data_validation(dv)
-    ws.freeze_panes = "C2"
-    base = wb.create_sheet(_BASE_SHEET)
-    base.sheet_state = "veryHidden"
-    base.append([_BASE_FORMAT, json.dumps(list(_BASE_COLUMNS))])
-    for record in df.to_dict("records"):
-        row = {str(k): v for k, v in record.items()}
-        payload = json.dumps([_text(row.get(c)) for c in _BASE_COLUMNS], ensure_ascii=False)
-        base.append([_key(row), *[payload[i : i + _CHUNK] for i in range(0, len(payload), _CHUNK)]])
-    if results is not None:
-        _write_results_sheet(wb, results)
-    with replacing(path) as tmp:
-        wb.save(tmp)
-    return path
-
-
-def _write_results_sheet(wb: Any, results: pd.DataFrame) -> None:
-    from openpyxl.styles import Font
-
-    ws = wb.create_sheet("Results")
-    cols = ["row", "operation", "Id", "status", "error_code", "error_message", OPPORTUNITY_ID]
-    ws.append(cols)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for r in results.to_dict("records"):
-        ws.append([_text(r.get(c)) or None for c in cols])
-        for cell in ws[ws.max_row]:
-            if cell.value is not None:
-                cell.data_type = "s"
+    closed = _closed(frame)
+    where = catalog or frame_catalog(frame)
+    return write_workbook(
+        frame,
+        path,
+        sheet_name=LEADS_SHEET,
+        fields=[_sheet_field(c) for c in columns],
+        labels=[label_for(c) for c in columns],
+        reasons=[None if c in editable else "read from Partner Central: not sent" for c in columns],
+        notes=_read_me(len(frame), sum(closed), where, push_command(Path(path).name, where, endpoint_url)),
+        rows_locked=closed,
+        lists=lists,
+        suggest={"QualificationStatus"},  # the sales guide's statuses: the model takes any text
+        prompts=_PROMPTS,
+        frozen=len(named),
+        base=(_BASE_KEY, TOKEN),
+    )
 
 
 def is_leads_workbook(path: str | Path) -> bool:
@@ -539,62 +604,34 @@ def is_leads_workbook(path: str | Path) -> bool:
     p = Path(path)
     if p.suffix.lower() != ".xlsx" or not p.is_file() or workbook_problem(p) is not None:
         return False
-    from openpyxl import load_workbook
-
-    wb = load_workbook(p, read_only=True)
-    try:
-        return LEADS_SHEET in wb.sheetnames
-    finally:
-        wb.close()
+    return LEADS_SHEET in sheet_names(p)
 
 
 def read_leads_sheet(path: str | Path) -> tuple[pd.DataFrame, dict[str, dict[str, str]] | None]:
-    """Read a leads workbook back: its cells as text (row numbers kept), and the base it remembers (None: none).
+    """Read a leads workbook back: its cells as text under their columns (row numbers kept), and the base it remembers.
 
-    The base maps each lead's key to its editable cells' texts as written (see :func:`write_leads`).
+    The base (None: the workbook has none) maps each lead's key to its editable cells' texts as written (see
+    :func:`write_leads`).
     """
-    from openpyxl import load_workbook
-
     p = Path(path)
     if not p.is_file():
         raise SheetError(f"cannot read {p}: no such file")
     if (why := workbook_problem(p)) is not None:
         raise SheetError(f"cannot read {p.name}: {why}")
-    wb = load_workbook(p, read_only=True, data_only=True)
+    if LEADS_SHEET not in sheet_names(p):
+        raise SheetError(f"{p.name} is not a leads workbook (no {LEADS_SHEET} sheet): write one with opptoolkit leads")
+    columns, labels = _sheet_columns()
+    df = read_workbook(p, LEADS_SHEET, columns=columns, labels=labels)
     try:
-        if LEADS_SHEET not in wb.sheetnames:
-            raise SheetError(
-                f"{p.name} is not a leads workbook (no {LEADS_SHEET} sheet): write one with opptoolkit leads"
-            )
-        rows = list(wb[LEADS_SHEET].iter_rows(values_only=True))
-        base_rows = list(wb[_BASE_SHEET].iter_rows(values_only=True)) if _BASE_SHEET in wb.sheetnames else None
-    finally:
-        wb.close()
-    if not rows:
-        raise SheetError(f"{p.name}: the {LEADS_SHEET} sheet is empty")
-    head = [str(h) for h in rows[0]]
-    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(v not in (None, "") for v in r)]
-    df = pd.DataFrame([[_cell(v) for v in r] for _, r in body], columns=head, dtype=object)
-    df.attrs["sheet_rows"] = [str(n) for n, _ in body]
-    base = None
-    if base_rows and base_rows[0] and base_rows[0][0] == _BASE_FORMAT:
-        names = json.loads(str(base_rows[0][1]))
-        base = {}
-        for r in base_rows[1:]:
-            if r and r[0]:
-                texts = json.loads("".join(str(v) for v in r[1:] if v is not None))
-                base[str(r[0])] = dict(zip(names, texts, strict=True))
-    return df, base
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, datetime):
-        return pd.Timestamp(v, tz=UTC).isoformat() if v.tzinfo is None else pd.Timestamp(v).isoformat()
-    return str(v).strip()
+        found = read_base_texts(p)
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        _log.warning("%s: the leads it remembers cannot be read (%s); every filled cell counts as an edit", p.name, e)
+        found = None
+    if found is None:
+        return df, None
+    header, rows = found
+    at = [(c, header.index(c)) for c in _BASE_COLUMNS if c in header]
+    return df, {key: {c: _text(unguard(texts[i])) for c, i in at} for key, texts in rows.items()}
 
 
 # -- pushing ---------------------------------------------------------------------------------------------------------
@@ -614,8 +651,9 @@ def _base_of(base: pd.DataFrame | Mapping[str, Mapping[str, str]] | None) -> dic
 
 
 def _labels(df: pd.DataFrame) -> list[str]:
-    rows = df.attrs.get("sheet_rows")
-    return [str(x) for x in rows] if rows else [str(i) for i in df.index]
+    """Name each row by the sheet row it was read from (a frame: by its label)."""
+    rows = SheetRows.of(df)
+    return rows.labels(df) if rows is not None else [str(i) for i in df.index]
 
 
 def _lead_texts(lead: Mapping[str, Any]) -> dict[str, str]:

@@ -174,16 +174,17 @@ from opptoolkit.leads import (  # noqa: E402
     read_leads,
     write_leads,
 )
+from opptoolkit.schema import label_for  # noqa: E402
 
 
 def _edit(path, edits: dict[int, dict[str, str]]) -> None:
     """Write cells as a person would in Excel: ``edits`` maps a sheet row (2 = first lead) to column texts."""
     wb = load_workbook(path)
     ws = wb[LEADS_SHEET]
-    head = [c.value for c in ws[1]]
+    head = [c.value for c in ws[1]]  # the columns' labels, as the pipeline workbook's headers
     for row, cells in edits.items():
         for column, text in cells.items():
-            ws.cell(row=row, column=head.index(column) + 1, value=text)
+            ws.cell(row=row, column=head.index(label_for(column)) + 1, value=text)
     wb.save(path)
 
 

@@ -4,7 +4,7 @@ r"""Opportunity frames to and from spreadsheets, with nothing drifting on the wa
   OOXML escapes, times), a sheet's cells decoded into a frame per field of the model;
 * :mod:`._csv`, :mod:`._xlsx` — the engines: cells from a ``.csv`` (Arrow's reader, else the ``csv``
   module) and from a workbook (calamine, else openpyxl), and the writer of workbooks of typed cells
-  (:func:`to_excel`, the report's workbook, the referrals triage);
+  (:func:`to_excel`, the report's workbook);
 * :mod:`._layout` — the analyst's workbook: column order and groups, dropdowns, shading, input help;
 * :mod:`._base` — the export a workbook remembers (a very hidden sheet);
 * :mod:`._results` — the results workbook a push writes beside its input;

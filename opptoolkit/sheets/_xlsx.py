@@ -1,7 +1,7 @@
 """The xlsx engine: a workbook's cells read (calamine, openpyxl where calamine misreads), and typed tables written.
 
 :func:`write_tables` is the one writer of the toolkit's workbooks of typed cells (``to_excel``, the
-report's workbook, the referrals triage): the formula guard on every text, control characters as OOXML
+report's workbook): the formula guard on every text, control characters as OOXML
 escapes, a bold frozen header, widths, number formats, dropdowns. The analyst's workbook, made for
 editing and read back exactly, is :mod:`._layout`'s, over the same codec.
 """
