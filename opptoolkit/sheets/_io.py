@@ -15,7 +15,7 @@ from .._files import replacing
 from .._gc import gc_paused
 from ..exceptions import Problem, SheetError
 from ..schema import Field, Schema, get_schema, label_for
-from ._base import add_base, read_exact
+from ._base import BaseRows, add_base, read_exact
 from ._codec import (
     EXTRA_POLICIES,
     ILLEGAL_XML,
@@ -39,6 +39,7 @@ __all__ = [
     "Encoded",
     "encode_sheet",
     "frame_catalog",
+    "make_workbook",
     "read_sheet",
     "read_texts",
     "read_workbook",
@@ -210,9 +211,25 @@ def frame_catalog(df: pd.DataFrame) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def write_workbook(
+def write_workbook(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> Path:
+    """Write a frame that is no opportunity sheet (the referrals triage, the leads) as the analyst's workbook.
+
+    :func:`make_workbook`'s workbook, saved at ``path`` (whole or not at all); see there for ``kwargs``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    with replacing(path) as tmp:
+        make_workbook(df, path.name, **kwargs).save(tmp)
+    return path
+
+
+def make_workbook(
     df: pd.DataFrame,
-    path: str | Path,
+    name: str,
     *,
     sheet_name: str,
     fields: Sequence[Field | None],
@@ -225,8 +242,9 @@ def write_workbook(
     prompts: Mapping[str, str] | None = None,
     frozen: int = 0,
     base: tuple[str | Sequence[str], str] | None = None,
-) -> Path:
-    """Write a frame that is no opportunity sheet (the referrals triage, the leads) as the analyst's workbook.
+    carry: tuple[Sequence[str], Mapping[str, Sequence[str]]] | None = None,
+) -> Any:
+    """Return the analyst's workbook of a frame that is no opportunity sheet, not yet saved (``name``: its file's).
 
     The pipeline workbook's standard (:func:`~._layout.build_workbook`): ``labels`` as headers, widths fitted,
     cells encoded per ``fields`` (the model's field of each column, None for one of the toolkit's own) under
@@ -238,14 +256,12 @@ def write_workbook(
 
     ``base``: remember each row as written (:func:`~._base.add_base`, a very hidden sheet) under its key
     column (or several, joined by ``/``) with its concurrency token column: ``(key, token)``;
-    :func:`~._base.read_base_texts` reads it back.
+    :func:`~._base.read_base_texts` reads it back. ``carry``: the base to remember instead of the rows as
+    written (the header and each key's texts :func:`~._base.read_base_texts` gave): a copy of an edited
+    sheet (a push's results) keeps the export it was edited from.
 
-    Returns
-    -------
-    Path
-        ``path``, written whole or not at all.
+    The caller adds what else the workbook holds (:func:`~._results.add_results_sheet`), then saves it.
     """
-    path = Path(path)
     columns = [str(c) for c in df.columns]
     at = {c: j for j, c in enumerate(columns)}
     encoded = [encode_column(df.iloc[:, j], f) for j, f in enumerate(fields)]
@@ -259,7 +275,7 @@ def write_workbook(
             )
             for r, j in sorted(bad)
         ]
-        raise SheetError(f"cannot write {path.name}", problems)
+        raise SheetError(f"cannot write {name}", problems)
     locked_row = frozenset(range(len(columns)))
     locks = [locked_row if x else frozenset() for x in (rows_locked or [False] * len(df))]
     key_columns: list[str] = []
@@ -270,27 +286,28 @@ def write_workbook(
         if len(key_columns) > 1:  # one key cell per row, the columns' texts joined (the base's column A)
             joined = ["/".join(parts) for parts in zip(*(encoded[at[k]] for k in key_columns), strict=True)]
             texts = [*encoded, joined]
-    with replacing(path) as tmp:
-        wb = build_workbook(
-            list(labels),
-            encoded,
-            list(fields),
-            sheet_name,
-            paths=columns,
-            statuses=[None] * len(df),
-            lay=Layout(list(range(len(columns))), frozen, []),
-            reasons=reasons,
-            locks=locks,
-            lists={at[c]: v for c, v in (lists or {}).items() if c in at},
-            suggest=frozenset(at[c] for c in suggest if c in at),
-            prompts={at[c]: v for c, v in (prompts or {}).items() if c in at},
-            notes=notes,
+    wb = build_workbook(
+        list(labels),
+        encoded,
+        list(fields),
+        sheet_name,
+        paths=columns,
+        statuses=[None] * len(df),
+        lay=Layout(list(range(len(columns))), frozen, []),
+        reasons=reasons,
+        locks=locks,
+        lists={at[c]: v for c, v in (lists or {}).items() if c in at},
+        suggest=frozenset(at[c] for c in suggest if c in at),
+        prompts={at[c]: v for c, v in (prompts or {}).items() if c in at},
+        notes=notes,
+    )
+    if base is not None:
+        names = columns + (["/".join(key_columns)] if len(key_columns) > 1 else [])
+        kept = (
+            None if carry is None else BaseRows(list(carry[0]), {k: list(v) for k, v in carry[1].items()}, set(), False)
         )
-        if base is not None:
-            names = columns + (["/".join(key_columns)] if len(key_columns) > 1 else [])
-            add_base(wb, names, zip(*texts, strict=True), key="/".join(key_columns), token=base[1])
-        wb.save(tmp)
-    return path
+        add_base(wb, names, zip(*texts, strict=True), kept, key="/".join(key_columns), token=base[1])
+    return wb
 
 
 def read_workbook(path: str | Path, sheet_name: str, *, columns: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
