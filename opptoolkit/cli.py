@@ -436,7 +436,12 @@ def _push_leads(args: argparse.Namespace) -> int:
         writes_per_second=args.writes_per_second,
         daily_write_budget=args.daily_write_budget,
     )
-    result = push_leads(args.edits, conn, ledger=args.ledger, dry_run=args.dry_run)
+    try:
+        result = push_leads(args.edits, conn, ledger=args.ledger, dry_run=args.dry_run)
+    except ServiceUnreachable as e:
+        if e.result is not None:  # what was done before the service was lost: in the results workbook too
+            _lead_results(args, e.result)
+        raise
     counts = result["status"].value_counts()
     print(
         f"{len(result)} lead steps: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing to do")
@@ -454,7 +459,21 @@ def _push_leads(args: argparse.Namespace) -> int:
             f"  row {r['row']} {r['operation']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
             file=sys.stderr,
         )
+    if len(result):
+        _lead_results(args, result)
     return 1 if len(bad) else 0
+
+
+def _lead_results(args: argparse.Namespace, result: Any) -> None:
+    """Write what the leads push did into ``<name>.results.xlsx``; the push is done whatever happens here."""
+    from .leads import write_lead_results
+
+    try:
+        out = write_lead_results(result, args.edits, args.results, catalog=args.catalog, endpoint_url=args.endpoint_url)
+    except (OSError, OpptoolkitError) as e:
+        print(f"warning: the results workbook was not written: {e}", file=sys.stderr)
+        return
+    print(f"results: {out} (fix what was not done there, then push that file again)")
 
 
 def _snapshots(args: argparse.Namespace) -> int:

@@ -58,7 +58,9 @@ from ._calls import (
     task_failure,
 )
 from ._errors import code_and_message, unreachable
+from ._files import replacing
 from ._status import Reason, Status
+from ._values import is_blank
 from .client import without_metadata
 from .connection import Connection, as_connection
 from .engagements import get_engagements
@@ -82,15 +84,18 @@ from .referrals import (
 from .rules import model_problems
 from .schema import Catalog, Field, label_for, output_schema, service_model, shape_schema
 from .sheets import (
+    HEADS,
     SheetRows,
+    add_results_sheet,
     frame_catalog,
+    make_workbook,
     push_command,
     read_base_texts,
     read_workbook,
+    results_path,
     sheet_names,
     unguard,
     workbook_problem,
-    write_workbook,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +112,7 @@ __all__ = [
     "push_leads",
     "read_leads",
     "read_leads_sheet",
+    "write_lead_results",
     "write_leads",
 ]
 
@@ -561,6 +567,23 @@ def write_leads(
     Path
         ``path``, written whole or not at all.
     """
+    path = Path(path)
+    wb = _workbook(df, path.name, solutions=solutions, catalog=catalog, endpoint_url=endpoint_url)
+    with replacing(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def _workbook(
+    df: pd.DataFrame,
+    name: str,
+    *,
+    solutions: pd.DataFrame | None = None,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
+    carry: tuple[Sequence[str], Mapping[str, Sequence[str]]] | None = None,
+) -> Any:
+    """Return the leads workbook of ``df``, not yet saved (see :func:`write_leads`); ``carry``: the base to keep."""
     columns = [c for c in df.columns if c in ACTIONS or c in _EDITABLE or df[c].map(_text).ne("").any()]
     named = [c for c in _NAMED_BY if c in columns]  # first and frozen, as the pipeline's customer company
     columns = named + [c for c in columns if c not in named]
@@ -582,21 +605,120 @@ def write_leads(
         lists[SOLUTIONS] = tuple(str(i) for i in active["Id"])
     closed = _closed(frame)
     where = catalog or frame_catalog(frame)
-    return write_workbook(
+    return make_workbook(
         frame,
-        path,
+        name,
         sheet_name=LEADS_SHEET,
         fields=[_sheet_field(c) for c in columns],
         labels=[label_for(c) for c in columns],
         reasons=[None if c in editable else "read from Partner Central: not sent" for c in columns],
-        notes=_read_me(len(frame), sum(closed), where, push_command(Path(path).name, where, endpoint_url)),
+        notes=_read_me(len(frame), sum(closed), where, push_command(name, where, endpoint_url)),
         rows_locked=closed,
         lists=lists,
         suggest={"QualificationStatus"},  # the sales guide's statuses: the model takes any text
         prompts=_PROMPTS,
         frozen=len(named),
         base=(_BASE_KEY, TOKEN),
+        carry=carry,
     )
+
+
+#: Each step of a lead as the results workbook says it (the operations :func:`push_leads` sends).
+_STEPS = {
+    ACCEPT_LEAD_OP: "Accept the invitation",
+    "RejectEngagementInvitation": "Reject the invitation",
+    UPDATE: "Update the lead",
+    CONVERT_OP: "Convert into an opportunity",
+    "AssociateOpportunity": "Associate a solution",
+    "DisassociateOpportunity": "Disassociate a solution",
+    "StartEngagementFromOpportunityTask": "Submit to AWS",
+}
+assert set(_STEPS) <= set(service_model().operation_names), "model changed: a step of the leads flow is gone"
+#: What each outcome means for the row, in words.
+_DONE: dict[str, str] = {
+    Status.SUCCEEDED: "done.",
+    Status.SKIPPED: "done already (an earlier push, or on Partner Central): nothing sent.",
+    Status.UPDATE: "would be sent (dry run: nothing sent).",
+    Status.INVALID: "not sent: fix the cell named here, then push this workbook again.",
+    Status.CONFLICT: "not sent: changed on Partner Central since the leads were read, and here.",
+    Status.FAILED: "refused by the service: push this workbook again once fixed.",
+    Status.UNKNOWN: "outcome unknown: the next push reads it back and finishes it.",
+    Status.DEFERRED: "not sent yet: it waits for an earlier step; push this workbook again.",
+}
+#: The order of the results sheet: what needs a look first, then what was done.
+_FIRST_SHOWN = (Status.FAILED, Status.INVALID, Status.CONFLICT, Status.UNKNOWN, Status.DEFERRED, Status.UPDATE)
+
+
+def write_lead_results(
+    result: pd.DataFrame,
+    edited: str | Path,
+    path: str | Path | None = None,
+    *,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
+) -> Path:
+    """Write what :func:`push_leads` did into a copy of the edited leads workbook: ``<name>.results.xlsx``.
+
+    As :func:`opptoolkit.write_results` does for a pushed pipeline workbook: the ``Leads`` sheet again, as
+    edited (first, so that it can be fixed and pushed again: the ledger skips every step done, and the copy
+    remembers the same leads as the edited workbook did), then a "Results" sheet
+    (:func:`opptoolkit.sheets.add_results_sheet`): one line per step sent or refused, what needs a look
+    first, each with its row, the step and its outcome in words, the message, the fields it changed and the
+    code.
+
+    Parameters
+    ----------
+    result : DataFrame
+        What :func:`push_leads` returned for ``edited``.
+    edited : str or Path
+        The leads workbook that was pushed.
+    path : str or Path, optional
+        Where to write; default ``<name>.results.xlsx`` beside ``edited``.
+    catalog, endpoint_url : str, optional
+        Where the leads came from, named in the Read me's push command.
+
+    Returns
+    -------
+    Path
+        The results workbook.
+    """
+    edited = Path(edited)
+    out = Path(path) if path is not None else results_path(edited)
+    frame, _ = read_leads_sheet(edited)
+    try:
+        carry = read_base_texts(edited)
+    except (ValueError, KeyError, IndexError, TypeError):
+        carry = None
+    rows = []
+    for r in result.to_dict("records"):
+        status = str(r.get("status") or "")
+        step = _STEPS.get(str(r.get("operation")), str(r.get("operation") or ""))
+        detail = "" if is_blank(r.get("error_message")) else str(r["error_message"])
+        warnings = [f"warning: {w}" for w in (r.get(WARNINGS) or [])]
+        code = next((str(r[k]) for k in ("error_code", "reason") if not is_blank(r.get(k))), "")
+        rows.append(
+            {
+                "Row": int(r["row"]) if str(r.get("row") or "").isdigit() else r.get("row"),
+                "Id": "" if is_blank(r.get("Id")) else str(r["Id"]),
+                "Status": status,
+                "Message": " ".join(x for x in [f"{step}: {_DONE.get(status, status)}", detail, *warnings] if x),
+                "Changed fields": ", ".join(label_for(str(c)) for c in (r.get("changed_fields") or [])),
+                "Code": code,
+                "Last modified": "",
+            }
+        )
+    table = pd.DataFrame(rows, columns=HEADS)
+    rank = {s: i for i, s in enumerate(_FIRST_SHOWN)}
+    table = table.iloc[sorted(range(len(table)), key=lambda i: rank.get(table["Status"].iloc[i], len(rank)))]
+    colours: dict[str, list[int]] = {}
+    for n, status in zip(table["Row"], table["Status"], strict=True):
+        if isinstance(n, int):
+            colours.setdefault(status, []).append(n)
+    wb = _workbook(frame, out.name, catalog=catalog, endpoint_url=endpoint_url, carry=carry)
+    add_results_sheet(wb, table.reset_index(drop=True), colours, [str(c) for c in frame.columns])
+    with replacing(out) as tmp:
+        wb.save(tmp)
+    return out
 
 
 def is_leads_workbook(path: str | Path) -> bool:

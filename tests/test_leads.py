@@ -618,3 +618,37 @@ def test_the_reports_referrals_section_counts_leads(sb, tmp_path):
     views = ot.write_report(frame, tmp_path / "report.html", invitations=inv, ledger=tmp_path / "l")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert ">Of them leads<" in page and views["Referrals by expiry"]["leads"].sum() == 5
+
+
+def test_a_leads_push_writes_a_results_workbook_to_work_from(sb, tmp_path, capsys):
+    """As a pipeline push does: the sheet again (to fix and push again), then a Results sheet, problems first."""
+    from opptoolkit.cli import main
+    from opptoolkit.leads import write_lead_results
+    from opptoolkit.sheets import HEADS, RESULTS_SHEET
+
+    where = ["--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", "1000"]
+    path = tmp_path / "leads.xlsx"
+    assert main(["leads", *where, "--out", str(path)]) == 0
+    _edit(path, {2: {DECISION: "accept", "QualificationStatus": "Qualified"}, 6: {DECISION: "accept"}})
+    push = ["push", str(path), *where, "--writes-per-second", "1000", "--ledger", str(tmp_path / "l")]
+    assert main(push) == 1  # the expired lead's accept is refused
+    assert f"results: {tmp_path / 'leads.results.xlsx'}" in capsys.readouterr().out
+    wb = load_workbook(tmp_path / "leads.results.xlsx")
+    assert wb.sheetnames[:3] == [LEADS_SHEET, RESULTS_SHEET, "Read me"]
+    table = list(wb[RESULTS_SHEET].iter_rows(values_only=True))
+    assert list(table[0]) == HEADS
+    lines = [dict(zip(HEADS, r, strict=True)) for r in table[1:] if r[0] is not None]
+    assert [(x["Row"], x["Status"]) for x in lines] == [(6, "invalid"), (2, "succeeded"), (2, "succeeded")]
+    assert lines[0]["Message"].startswith("Accept the invitation: not sent: fix the cell named here")
+    assert "expired on" in lines[0]["Message"] and lines[0]["Code"] == "INVALID_RESOURCE_STATE"
+    assert lines[2]["Message"] == "Update the lead: done." and lines[2]["Changed fields"] == "Qualification status"
+    # the results workbook is the sheet again: pushed, every step done is skipped and nothing is sent twice
+    calls = dict(sb.service.calls)
+    again = ot.push_leads(tmp_path / "leads.results.xlsx", "Sandbox", ledger=tmp_path / "l",
+                          endpoint_url=sb.endpoint_url, **FAST)  # fmt: skip
+    assert set(again.loc[again["row"] == "2", "status"]) == {"skipped"}
+    assert sb.service.calls["AcceptEngagementInvitation"] == calls["AcceptEngagementInvitation"] == 1
+    assert sb.service.calls["UpdateEngagementContext"] == calls["UpdateEngagementContext"] == 1
+    # the Python verb writes the same workbook
+    out = write_lead_results(again, tmp_path / "leads.results.xlsx", tmp_path / "again.xlsx")
+    assert load_workbook(out).sheetnames[:2] == [LEADS_SHEET, RESULTS_SHEET]
