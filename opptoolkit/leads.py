@@ -521,8 +521,10 @@ def _read_me(n: int, closed: int, catalog: str | None, push: str) -> list[tuple[
         ),
         (
             "Write only what should change: the workbook remembers each lead as written, and the push sends only "
-            "the cells that differ. Grey cells are read from Partner Central and are not sent. A value that is not "
-            "one of a dropdown's values is refused with the nearest one, naming the row.",
+            "the cells that differ. Grey cells are read from Partner Central and are not sent. Decision, Rejection "
+            "reason, Convert and Submit take one of their dropdown's values: another is refused before a write is "
+            "spent on it, naming the row (and the nearest value, when one is close). Qualification status offers the "
+            "sales guide's statuses and takes any text.",
             False,
         ),
         (

@@ -538,7 +538,8 @@ def _read_me(n: int, open_: int, catalog: str | None, push: str, written: dateti
         (
             "Write accept or reject in the Decision column (a dropdown); leave it blank to decide later. A rejection "
             "needs a Rejection reason: pick one of the reasons AWS documents from its dropdown. Only these two "
-            "columns are read; the others (grey) show the invitation as AWS sent it, and an edit there is not sent.",
+            "columns are yours to write; the others (grey) show the invitation as AWS sent it: leave them as they "
+            "are (the Id says which invitation a decision answers).",
             False,
         ),
         (
@@ -548,8 +549,8 @@ def _read_me(n: int, open_: int, catalog: str | None, push: str, written: dateti
         ),
         (
             f"Days to expiry counts from when this sheet was written ({written:%Y-%m-%d %H:%M} UTC). An invitation "
-            "past its expiry, or answered already, is refused before any call is spent on it; a decision or a reason "
-            "that is not one of the dropdown's values is refused with the nearest one, naming the row.",
+            "past its expiry, or answered already, is refused before any call is spent on it; so is a decision or a "
+            "reason that is none of its dropdown's values, naming the row (and the nearest value, when one is close).",
             False,
         ),
         ("", False),
