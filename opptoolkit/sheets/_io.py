@@ -316,8 +316,9 @@ def read_workbook(path: str | Path, sheet_name: str, *, columns: Sequence[str], 
     ``columns`` are the columns the sheet may hold and ``labels`` their headers, as :func:`write_workbook` got
     them. A header is its column's label (any case and spacing), or the column itself (a sheet written with
     paths as headers); a label with an item number past the first (``Sender contacts 2 email``) names that
-    item of the first's column; any other header stays as it is. Cells as :func:`read_texts` reads them, and
-    the frame's :class:`SheetRows` say which row each came from.
+    item of the first's column; any other header stays as it is. Cells as :func:`read_texts` reads them (an
+    amount cell still equal by value to the text it was written with, as that text), and the frame's
+    :class:`SheetRows` say which row each came from.
 
     Raises
     ------
@@ -342,6 +343,7 @@ def read_workbook(path: str | Path, sheet_name: str, *, columns: Sequence[str], 
     df = read_texts(path, sheet_name)
     rows = SheetRows.of(df)
     df.columns = [column(str(c)) for c in df.columns]
+    exact_amounts(df, read_exact(path))  # an amount cell still equal to the text written reads as that text
     if rows is not None:
         ids = tuple(None if v is None else str(v) for v in df["Id"]) if "Id" in df.columns else rows.ids
         SheetRows(rows.numbers, ids).attach(df)
