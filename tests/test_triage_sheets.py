@@ -6,6 +6,8 @@ a Read me naming where to push, a did-you-mean for a mistyped value, and an exac
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -65,6 +67,32 @@ def test_the_triage_is_headed_by_labels_and_reads_back_under_the_frames_columns(
     want = inv.set_index("Id")
     target = "Payload.OpportunityInvitation.Project.TargetCompletionDate"
     assert back[target].fillna("").to_dict() == want[target].fillna("").to_dict()
+    assert back["ExpirationDate"].to_dict() == want["ExpirationDate"].to_dict()
+
+
+def test_the_triage_has_date_cells_numbers_and_readable_times(sb, tmp_path):
+    """As the pipeline workbook's cells (the layout's typed cells): a date, an amount and the days to expiry
+    sort, filter and add up in a spreadsheet program, and read back exactly."""
+    inv = _invitations(sb)
+    path = write_triage(inv, tmp_path / "triage.xlsx")
+    ws = openpyxl.load_workbook(path)[TRIAGE_SHEET]
+    # the date the model types as YYYY-MM-DD is a date cell
+    dates = [c for c in _column(ws, "Project target completion date") if c.value is not None]
+    assert dates and all(isinstance(c.value, (date, datetime)) for c in dates) and dates[0].is_date
+    # the days to expiry are numbers, negative once past; the expected spend too
+    days = [c.value for c in _column(ws, "Days to expiry")]
+    assert all(isinstance(v, (int, float)) for v in days) and min(days) < 0
+    spend = [c.value for c in _column(ws, "Expected spend 1 amount") if c.value is not None]
+    assert spend and all(isinstance(v, (int, float)) for v in spend)
+    # the expiry time readable, in UTC
+    assert all(str(c.value).endswith(" UTC") for c in _column(ws, "Expiration date"))
+    back = read_triage(path).set_index("Id")
+    want = inv.set_index("Id")
+    for column in (
+        "Payload.OpportunityInvitation.Project.TargetCompletionDate",
+        "Payload.OpportunityInvitation.Project.ExpectedCustomerSpend[0].Amount",
+    ):
+        assert back[column].fillna("").to_dict() == want[column].fillna("").to_dict(), column
     assert back["ExpirationDate"].to_dict() == want["ExpirationDate"].to_dict()
 
 
