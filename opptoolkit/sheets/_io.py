@@ -243,13 +243,14 @@ def make_workbook(
     frozen: int = 0,
     base: tuple[str | Sequence[str], str] | None = None,
     carry: tuple[Sequence[str], Mapping[str, Sequence[str]]] | None = None,
+    printed: int | None = None,
 ) -> Any:
     """Return the analyst's workbook of a frame that is no opportunity sheet, not yet saved (``name``: its file's).
 
     The pipeline workbook's standard (:func:`~._layout.build_workbook`): ``labels`` as headers, widths fitted,
     cells encoded per ``fields`` (the model's field of each column, None for one of the toolkit's own) under
     the formula guard, the read-only columns (``reasons``: why, per column; None where editable) grey, and
-    the rows ``rows_locked`` says grey as a whole; a dropdown per enum field and per ``lists`` column
+    the rows ``rows_locked`` says grey as a whole (``printed``: the leading columns that go on paper); a dropdown per enum field and per ``lists`` column
     (``suggest``: values offered, another text allowed), an input message per column (``prompts``, else from
     the field), a frozen header (and ``frozen`` leading columns), a filter, and the Read me's ``notes``.
     Columns in the frame's order.
@@ -300,6 +301,7 @@ def make_workbook(
         suggest=frozenset(at[c] for c in suggest if c in at),
         prompts={at[c]: v for c, v in (prompts or {}).items() if c in at},
         notes=notes,
+        printed=printed,
     )
     if base is not None:
         names = columns + (["/".join(key_columns)] if len(key_columns) > 1 else [])

@@ -577,6 +577,7 @@ def build_workbook(
     suggest: frozenset[int] = frozenset(),
     prompts: Mapping[int, str] | None = None,
     notes: Sequence[tuple[str, bool]] | None = None,
+    printed: int | None = None,
 ) -> Any:
     """Return the analyst's workbook, not yet saved: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
 
@@ -590,7 +591,8 @@ def build_workbook(
     editable; default :func:`column_reasons`), ``locks`` the positions each row makes read-only (default
     :func:`row_locks` by ``ReviewStatus``), ``lists`` a dropdown's values for a column the model gives
     none (``suggest``: those whose values are suggestions, another text allowed), ``prompts`` a column's
-    input message, ``notes`` the Read me's lines (default :func:`read_me` with the ``push`` command).
+    input message, ``notes`` the Read me's lines (default :func:`read_me` with the ``push`` command),
+    ``printed`` how many leading columns go on paper (default: those of :data:`WORK_FIRST`).
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -661,7 +663,7 @@ def build_workbook(
     ws.row_dimensions[1].height = 45
     # on paper, the columns an analyst works with (all of them when the sheet was given its columns)
     work = next((j for j, c in enumerate(paths) if c not in WORK_FIRST), len(paths))
-    print_setup(ws, work if lay.groups and work else None, last)
+    print_setup(ws, printed or (work if lay.groups and work else None), last)
 
     # dropdowns (values on the hidden Lists sheet) and input messages, one validation per column
     list_columns: list[list[str]] = []
