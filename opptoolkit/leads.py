@@ -444,6 +444,17 @@ _BASE_COLUMNS = (*_EDITABLE, TOKEN)
 #: The invitation statuses of a lead nothing can be done with any more (unless accepted before).
 _CLOSED = ("EXPIRED", "REJECTED")
 assert set(_CLOSED) <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+#: The columns printed (those a person works with, before the lead's details): the actions and where each lead is.
+_PRINTED = (
+    *ACTIONS,
+    "QualificationStatus",
+    OPPORTUNITY_ID,
+    CONVERSION,
+    INVITATION_STATUS,
+    DAYS_TO_EXPIRY,
+    EXPIRATION,
+    TITLE,
+)
 #: The column that names a lead to a person: first in the workbook, frozen beside the header.
 _NAMED_BY = ("Customer.CompanyName",)
 assert set(_NAMED_BY) <= set(shape_schema("LeadContext").columns()), "model changed: a lead names no company"
@@ -622,6 +633,8 @@ def _workbook(
         frozen=len(named),
         base=(_BASE_KEY, TOKEN),
         carry=carry,
+        # on paper, what a person works with: the leading columns up to the lead's details
+        printed=next((j for j, c in enumerate(columns) if c not in _PRINTED and c not in named), len(columns)),
     )
 
 

@@ -632,6 +632,7 @@ def write_triage(
             "RejectionReason": "Why you reject it: one of the reasons AWS documents (the list). Needed with reject.",
         },
         frozen=len(_DECIDED),
+        printed=len(first),  # on paper, the columns a person decides by
     )
 
 
