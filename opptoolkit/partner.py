@@ -38,7 +38,6 @@ from ._calls import (
     task_failure,
 )
 from ._errors import code_and_message, unreachable
-from ._patterns import example
 from ._status import Status
 from ._values import is_blank
 from .client import fetch_opportunity
@@ -52,11 +51,12 @@ from .rules import (
     AWS_PRODUCTS_URL,
     RELATED,
     association_key,
+    association_problem,
     model_problems,
     submission_problems,
     submission_warnings,
 )
-from .schema import ID, Catalog, compile_pattern, get_schema, label_for, service_model
+from .schema import ID, Catalog, label_for, service_model
 from .sheets import SheetRows
 
 if TYPE_CHECKING:
@@ -204,27 +204,6 @@ def _raw(url: str) -> str:
     return f"https://raw.githubusercontent.com/{m.group(1)}/{m.group(2)}" if m else url
 
 
-def _item_problem(label: str, column: str, value: str) -> Problem | None:
-    """Return the model's rule for one identifier of ``column`` (RelatedEntityIdentifiers' item shape) if it misses it.
-
-    Each kind's item shape has the pattern and length AWS documents for it (Solutions ``S-`` and digits; an AWS
-    Marketplace offer an ARN, model: "Each value is an Amazon Resource Name (ARN)"; AssociateOpportunity's
-    RelatedEntityIdentifier: "For Amazon Web Services Marketplace entities, provide the Amazon Resource Name (ARN)").
-    The message shows the model's own example where its text has one, never a regular expression.
-    """
-    f = get_schema()[column]
-    rx = compile_pattern(f.item_pattern)
-    if rx is None or rx.fullmatch(value):
-        return None
-    examples = re.findall(r"(?:arn:aws:[^\s\"<]+|S-[0-9]+)", f.doc)
-    shown = examples[0] if examples else example(f.item_pattern or "")
-    like = f", for example {shown}" if shown else ""
-    lists = re.findall(r"\b(List[A-Z]\w+)\b", f.doc)  # the operation the model says lists them
-    where = f" ({lists[0]} lists them)" if lists else ""
-    message = f"is not in the form AWS takes for {label_for(column)}{like}{where}"
-    return Problem(label, column, "INVALID_STRING_FORMAT", message)
-
-
 def association_calls(
     rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
     catalog: Catalog,
@@ -311,8 +290,8 @@ def association_calls(
                     found = [Problem(label, p.field or column, p.code, p.message) for p in model_problems(
                         params, operation
                     )]  # fmt: skip
-                    if operation == "AssociateOpportunity" and (bad := _item_problem(label, column, value)):
-                        found.append(bad)
+                    if operation == "AssociateOpportunity" and (rule := association_problem(column, value)):
+                        found.append(Problem(label, column, "INVALID_STRING_FORMAT", rule))
                     call = Call(label, operation, ident, params, fields=[column], problems=problems + found)
                     # the change: this entity, from the state the edit was made against
                     call.key = f"{operation}:{value}:{','.join(sorted(was))}"

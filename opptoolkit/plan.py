@@ -46,6 +46,8 @@ from .rules import (
     PENDING_SUBMISSION,
     RELATED,
     SPEND_TARGET,
+    association_key,
+    association_problem,
     edit_ignored,
     editable_fields,
     is_read_only,
@@ -200,10 +202,26 @@ def ignored_edits(
             if col in ASSOCIATIONS:  # a note, not a refusal: the push sends it, just not in this call
                 note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
                 out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
+                # what the push will refuse of it (partner.association_calls), said before the push
+                had = {association_key(v) for v in _items(normalise(base.get(col), f))}
+                for item in _items(new):
+                    if association_key(item) not in had and (rule := association_problem(col, item)):
+                        refused = f"{rule}: the push refuses this association before any call"
+                        out.append(Problem(None, col, "INVALID_STRING_FORMAT", refused))
                 continue
             why = editable_fields(None, [col], schema=schema)[col]
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out
+
+
+def _items(value: Any) -> list[str]:
+    """Return an association cell's identifiers (a list, or text of lines or commas)."""
+    if value is None:
+        return []
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    items = list(value) if isinstance(value, (list, tuple)) else str(value).replace("\n", ",").split(",")
+    return [str(v).strip() for v in items if str(v).strip()]
 
 
 def _unchecked(column: str) -> list[str]:

@@ -220,3 +220,18 @@ def test_the_aws_products_come_from_the_file_the_model_names(products_server):
         read_aws_products(f"{products_server}/other.json")
     with pytest.raises(OpptoolkitError, match="could not be read"):
         read_aws_products(f"{products_server}/missing.json")
+
+
+def test_the_plan_says_beforehand_which_association_the_push_refuses(sb):
+    (ident,) = _ids(sb, 1)
+    base = _export(sb, [ident])
+    edited = base.copy()
+    edited.at[0, OFFERS] = [OFFER_ID]  # an id where the model asks the ARN
+    edited.at[0, PRODUCTS] = ["AmazonRedshift"]
+    plan = ot.plan_updates(edited, "Sandbox", base=base)
+    warned = [str(w) for w in plan.loc[0, "warnings"]]
+    refused = [w for w in warned if "INVALID_STRING_FORMAT" in w]
+    assert len(refused) == 1 and refused[0].startswith(OFFERS)
+    assert "the push refuses this association before any call" in refused[0] and OFFER_ID not in refused[0]
+    edited.at[0, OFFERS] = [OFFER]
+    assert not [w for w in ot.plan_updates(edited, "Sandbox", base=base).loc[0, "warnings"] if "INVALID" in str(w)]

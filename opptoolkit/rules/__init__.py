@@ -88,6 +88,7 @@ from ._facts import (
     required_for_partition as required_for_partition,
 )
 from ._model import (
+    association_problem,
     model_problems,
 )
 from ._sheet import (
@@ -97,6 +98,7 @@ from ._sheet import (
 )
 
 __all__ = [
+    "association_problem",
     "business_problems",
     "changed_columns",
     "check_editable",

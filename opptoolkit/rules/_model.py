@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from botocore.model import ListShape, Shape, StructureShape
 from .._patterns import describe, example, example_date
 from .._values import closest, is_blank
 from ..exceptions import Problem
-from ..schema import Schema, compile_pattern, get_schema, is_date_pattern, length_bounds, template
+from ..schema import Schema, compile_pattern, get_schema, is_date_pattern, label_for, length_bounds, template
 from ..wire import input_shape
 from ._facts import UNENFORCED_PATTERNS, accepted_values, documented_range
 
@@ -197,3 +198,29 @@ def model_problems(
     _check_shape(payload, shape, "", False, out, stored)
     unenforced = UNENFORCED_PATTERNS.get(operation, ())
     return [p for p in out if not (p.code == "INVALID_STRING_FORMAT" and template(p.field) in unenforced)]
+
+
+def association_problem(column: str, value: str) -> str | None:
+    """Return why ``value`` is no identifier of the association column ``column``, or None when it fits its form.
+
+    Each kind's item shape in RelatedEntityIdentifiers has the pattern AWS documents for it (Solutions ``S-`` and
+    digits; an AWS Marketplace offer an ARN, model: "Each value is an Amazon Resource Name (ARN)";
+    AssociateOpportunity's RelatedEntityIdentifier: "For Amazon Web Services Marketplace entities, provide the
+    Amazon Resource Name (ARN)"). The message shows the model's own example where its text has one and the operation
+    its text says lists them, never a regular expression nor the value.
+
+    >>> association_problem("RelatedEntityIdentifiers.AwsMarketplaceOffers", "offer-1")  # doctest: +ELLIPSIS
+    'is not in the form AWS takes for Related AWS marketplace offers, for example arn:aws:aws-marketplace:...'
+    >>> association_problem("RelatedEntityIdentifiers.Solutions", "S-0000001") is None
+    True
+    """
+    f = get_schema()[column]
+    rx = compile_pattern(f.item_pattern)
+    if rx is None or rx.fullmatch(value):
+        return None
+    examples = re.findall(r"(?:arn:aws:[^\s\"<]+|S-[0-9]+)", f.doc)
+    shown = examples[0] if examples else example(f.item_pattern or "")
+    like = f", for example {shown}" if shown else ""
+    lists = re.findall(r"\b(List[A-Z]\w+)\b", f.doc)  # the operation the model says lists them
+    where = f" ({lists[0]} lists them)" if lists else ""
+    return f"is not in the form AWS takes for {label_for(column)}{like}{where}"
