@@ -1,4 +1,4 @@
-"""Benchmark: the ledgered executor (opptoolkit._calls.run_calls) against the loop a user writes (AWS's samples:
+"""Benchmark: the ledgered executor (opptoolkit.execute.run_calls) against the loop a user writes (AWS's samples:
 one call after another, no ledger), in the same run, on the same sandbox and client.
 
 Both send AssociateOpportunity to ``--calls`` drafts with the write quota scaled to ``--rate`` per second; the
@@ -14,7 +14,7 @@ import platform
 import tempfile
 import time
 
-from opptoolkit._calls import Call, run_calls
+from opptoolkit.execute import Call, run_calls
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 

@@ -543,7 +543,8 @@ def _push_triage(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .push import CREATE, UPDATE, plan_updates, push_updates
+    from .execute import CREATE, UPDATE
+    from .push import plan_updates, push_updates
     from .referrals import is_triage
 
     if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates

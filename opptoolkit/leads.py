@@ -18,7 +18,7 @@ opportunity in ten steps of boto3; here each lead is one row of a frame or a wor
 4. ``Solutions``: AssociateOpportunity of each solution with that opportunity.
 5. ``Submit`` (an involvement type): StartEngagementFromOpportunityTask, the submission to AWS, polled.
 
-Every write goes through the ledgered executor (:mod:`opptoolkit._calls`): paced, on the daily write budget, the
+Every write goes through the ledgered executor (:mod:`opptoolkit.execute`): paced, on the daily write budget, the
 intent durable before the call, exactly once across crashes, lost answers and reruns of the same ledger (the
 operations that take a ClientToken get one derived by the executor; the others are read back before they are sent
 again). A later step waits for the earlier one: a row whose accept or update is not known to have landed is not
@@ -38,6 +38,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,17 +47,6 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._calls import (
-    CHECKS,
-    RESULT_COLUMNS,
-    Call,
-    CallRunner,
-    failed_tries,
-    list_tasks,
-    request_of,
-    settle_earlier,
-    task_failure,
-)
 from ._errors import code_and_message, unreachable
 from ._files import replacing
 from ._status import Reason, Status
@@ -65,9 +55,19 @@ from .client import without_metadata
 from .connection import Connection, as_connection
 from .engagements import get_engagements
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
+from .execute import (
+    CHECKS,
+    RESULT_COLUMNS,
+    Call,
+    Runner,
+    failed_tries,
+    list_tasks,
+    settle_earlier,
+    task_failure,
+)
 from .frame import to_frame
-from .ledger import Ledger, LedgerEntry, with_errors
-from .partner import SOLUTIONS_COLUMN, push_association_edits, submit_opportunities
+from .ledger import Ledger
+from .partner import SOLUTIONS_COLUMN, association_edit_calls, submit_opportunities
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .referrals import (
     ACCEPT,
@@ -218,7 +218,7 @@ def _lead_of_invitation(inv: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
 def _conversions(client: Any, catalog: Catalog, engagements: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Return the newest opportunity-from-engagement task of each engagement (ListOpportunityFromEngagementTasks).
 
-    At most the model's bound of EngagementIdentifier values per call (:func:`opptoolkit._calls.list_tasks`); a
+    At most the model's bound of EngagementIdentifier values per call (:func:`opptoolkit.execute.list_tasks`); a
     COMPLETE task names the opportunity, and wins over a later failed one (the lead was converted).
     """
     out: dict[str, dict[str, Any]] = {}
@@ -889,7 +889,7 @@ def push_leads(
     Returns
     -------
     DataFrame
-        One row per step sent or refused (:data:`opptoolkit._calls.RESULT_COLUMNS`: ``row``, ``Id`` the
+        One row per step sent or refused (:data:`opptoolkit.execute.RESULT_COLUMNS`: ``row``, ``Id`` the
         invitation, engagement or opportunity the call is about, ``operation``, ``status``, ``error_code``, ...),
         then ``EngagementId`` and ``OpportunityId`` (the opportunity a conversion made). Conflicts are
         ``conflict`` with the fields; what waits for an earlier step is ``deferred``.
@@ -918,8 +918,8 @@ def push_leads(
     catalog, c = conn.catalog, conn.client
     book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
     checks = {**CHECKS, UPDATE: _check_updated}
-    runner = CallRunner(c, book, conn.daily_write_budget, checks=checks, dry_run=dry_run)
-    with book.lock() if not dry_run else _nothing(), conn.paced():
+    runner = Runner(c, book, conn.daily_write_budget, checks=checks, dry_run=dry_run)
+    with book.lock() if not dry_run else nullcontext(), conn.paced():
         runner.used = book.writes_since()
         unsettled = book.unsettled()  # what earlier runs left unknown: settled once this run's steps are done
         try:
@@ -931,14 +931,11 @@ def push_leads(
                 for r in rows
                 if r.asked(SOLUTIONS) and r.opportunity and r.blocked is None
             ]
-            solved = None
-            if solution_rows:
-                solved = push_association_edits(
-                    solution_rows, catalog, client=c, book=book, base=None, used=runner.used,
-                    budget=conn.daily_write_budget, dry_run=dry_run, progress=conn.progress,
-                )  # fmt: skip
-            if solved is not None:
-                runner.used += int(solved.attrs.get("writes", 0))
+            if solution_rows:  # the association calls, on the same runner
+                start = len(runner.results)
+                calls = association_edit_calls(solution_rows, catalog, client=c, base=None)
+                runner.run(calls, progress=conn.progress, desc="solutions")
+                solved = pd.DataFrame(runner.results[start:], columns=["row", "status"])
                 for r in rows:
                     mine = solved[solved["row"] == r.label]
                     if not mine.empty and not mine["status"].isin([Status.SUCCEEDED, Status.SKIPPED]).all():
@@ -949,8 +946,6 @@ def push_leads(
         if not dry_run:
             runner.settled = settle_earlier(c, book, catalog, unsettled)
     parts = [_result(runner, rows)]
-    if solved is not None and len(solved):
-        parts.append(_with_keys(solved, rows))
     parts += _submit(rows, conn, ledger, dry_run, poll_seconds, timeout)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     told = out[WARNINGS] if WARNINGS in out.columns else pd.Series([None] * len(out), index=out.index, dtype=object)
@@ -959,13 +954,7 @@ def push_leads(
     return out
 
 
-def _nothing() -> Any:
-    from contextlib import nullcontext
-
-    return nullcontext()
-
-
-def _result(runner: CallRunner, rows: Sequence[_Row]) -> pd.DataFrame:
+def _result(runner: Runner, rows: Sequence[_Row]) -> pd.DataFrame:
     df = runner.frame()
     df.attrs = {}
     return _with_keys(df, rows, [r.get(_MADE) for r in runner.results])
@@ -987,10 +976,10 @@ def _with_keys(df: pd.DataFrame, rows: Sequence[_Row], made: Sequence[Any] | Non
     return df
 
 
-def _defer(runner: CallRunner, row: _Row, operation: str, ident: str, why: str) -> None:
+def _defer(runner: Runner, row: _Row, operation: str, ident: str, why: str) -> None:
     """Record a step not sent because an earlier step of the row did not land (nothing spent)."""
     call = Call(row.label, operation, ident, {"Catalog": "-"}, key=f"deferred:{operation}:{ident}")
-    runner.record(call, Status.DEFERRED, error_message=f"not sent: {why}; push again once it has")
+    runner.record(runner.outcome(call, Status.DEFERRED, error_message=f"not sent: {why}; push again once it has"))
 
 
 # 1. decisions --------------------------------------------------------------------------------------------------
@@ -999,7 +988,7 @@ def _defer(runner: CallRunner, row: _Row, operation: str, ident: str, why: str) 
 def _decide(
     rows: Sequence[_Row],
     catalog: Catalog,
-    runner: CallRunner,
+    runner: Runner,
     book: Ledger,
     now: datetime | None,
     boto3_session: boto3.Session | None,
@@ -1032,7 +1021,7 @@ def _decide(
         if call.operation == ACCEPT_LEAD_OP and status == _ACCEPTED:
             # accepted already (a colleague, another ledger, an earlier run): nothing to send, the row goes on
             call.problems = []
-            runner.record(call, Status.SKIPPED, write=False, error_message="already accepted")
+            runner.record(runner.outcome(call, Status.SKIPPED, write=False, error_message="already accepted"))
             continue
         start = len(runner.results)
         runner.one(call)
@@ -1079,7 +1068,7 @@ def _lead_context(engagement: Mapping[str, Any], context: str) -> dict[str, Any]
     return None
 
 
-def _qualify(rows: Sequence[_Row], catalog: Catalog, client: Any, runner: CallRunner, book: Ledger) -> None:
+def _qualify(rows: Sequence[_Row], catalog: Catalog, client: Any, runner: Runner, book: Ledger) -> None:
     for r in rows:
         edits = r.edits
         if not edits:
@@ -1094,7 +1083,7 @@ def _qualify(rows: Sequence[_Row], catalog: Catalog, client: Any, runner: CallRu
 
 
 def _qualify_one(
-    r: _Row, edits: Mapping[str, str], catalog: Catalog, client: Any, runner: CallRunner, book: Ledger
+    r: _Row, edits: Mapping[str, str], catalog: Catalog, client: Any, runner: Runner, book: Ledger
 ) -> str | None:
     eng = _engagement(client, catalog, r.engagement) if r.engagement else None
     ctx = _lead_context(eng, r.context) if eng is not None else None
@@ -1102,7 +1091,7 @@ def _qualify_one(
         call = Call(r.label, UPDATE, r.engagement or "-", {"Catalog": catalog}, fields=sorted(edits))
         why = "accept the invitation first" if eng is None else "the engagement has no such Lead context"
         call.problems = [Problem(r.label, ENGAGEMENT_ID, "INVALID_RESOURCE_STATE", f"cannot read the lead: {why}")]
-        runner.invalid(call)
+        runner.record(runner.invalid(call))
         r.blocked = "its lead could not be updated"
         return None
     r.context = str(ctx["Id"])
@@ -1125,7 +1114,8 @@ def _qualify_one(
     ):
         # the lead holds the edit already (an earlier push, another ledger, a colleague): nothing to send
         call = Call(r.label, UPDATE, r.engagement, {"Catalog": catalog}, key=key, fields=sorted(edits))
-        runner.record(call, Status.SKIPPED, write=False, error_message="the lead already holds these values")
+        held = "the lead already holds these values"
+        runner.record(runner.outcome(call, Status.SKIPPED, write=False, error_message=held))
         return None
     new_interaction = any(c.startswith(_INTERACTION) for c in edits if c not in clashes)
     lead: dict[str, Any] = _nested({c: v for c, v in merged.items() if not c.startswith(_INTERACTION)})
@@ -1144,14 +1134,13 @@ def _qualify_one(
     }
     call = Call(r.label, UPDATE, r.engagement, params, key=key, fields=sorted(edits))
     if clashes:
+        message = (
+            f"changed on the server since the export and in the sheet, to different values: {', '.join(clashes)}; "
+            "nothing was sent: read the leads again and redo the edit"
+        )
+        errors = [(Reason.CONFLICT.value, c, "changed on the server too") for c in clashes]
         runner.record(
-            call,
-            Status.CONFLICT,
-            reason=Reason.CONFLICT,
-            error_message=(
-                f"changed on the server since the export and in the sheet, to different values: {', '.join(clashes)}; "
-                "nothing was sent: read the leads again and redo the edit"
-            ),
+            runner.outcome(call, Status.CONFLICT, reason=Reason.CONFLICT, error_message=message, errors=errors)
         )
         r.blocked = "its lead update is a conflict"
         return None
@@ -1204,7 +1193,7 @@ def _convert(
     rows: Sequence[_Row],
     catalog: Catalog,
     client: Any,
-    runner: CallRunner,
+    runner: Runner,
     book: Ledger,
     every: float,
     timeout: float,
@@ -1221,7 +1210,7 @@ def _convert(
             call.problems = [
                 Problem(r.label, CONVERT, "INVALID_VALUE", "write yes to convert the lead, or leave it blank")
             ]
-            runner.invalid(call)
+            runner.record(runner.invalid(call))
             r.blocked = "its Convert cell is not yes"
             continue
         if r.blocked is not None:
@@ -1235,7 +1224,8 @@ def _convert(
         if task.get("TaskStatus") == _COMPLETE and task.get(OPPORTUNITY_ID):
             # converted already (an earlier run, a colleague, the console): the same opportunity, nothing sent
             r.opportunity = str(task[OPPORTUNITY_ID])
-            runner.record(call, Status.SKIPPED, write=False, error_message=f"already converted into {r.opportunity}")
+            done = f"already converted into {r.opportunity}"
+            runner.record(runner.outcome(call, Status.SKIPPED, write=False, error_message=done))
             runner.results[-1][_MADE] = r.opportunity
             continue
         eng = _engagement(client, catalog, r.engagement) if r.engagement else None
@@ -1274,7 +1264,7 @@ def _convert(
 def _poll(
     client: Any,
     catalog: Catalog,
-    runner: CallRunner,
+    runner: Runner,
     waiting: dict[str, tuple[int, Call]],
     rows: Mapping[str, _Row],
     every: float,
@@ -1282,7 +1272,7 @@ def _poll(
 ) -> None:
     """Poll ListOpportunityFromEngagementTasks until each started conversion is done; record each outcome.
 
-    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit._calls.list_tasks`); a task still
+    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit.execute.list_tasks`); a task still
     IN_PROGRESS at the timeout stays so (the row's later steps wait; the next push finds the task by its engagement
     and goes on).
     """
@@ -1307,36 +1297,22 @@ def _poll(
         _log.info("row %s: conversion still in progress at the timeout", call.row)
 
 
-def _settle(runner: CallRunner, n: int, call: Call, task: dict[str, Any], row: _Row) -> None:
+def _settle(runner: Runner, n: int, call: Call, task: dict[str, Any], row: _Row) -> None:
     answer = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in task.items()}
     failure = task_failure(CONVERT_OP, answer)
-    final = Status.SUCCEEDED if failure is None else Status.FAILED
-    result = runner.results[n]
-    result["status"], result["response"] = final, answer
+    ended = runner.outcome(
+        call,
+        Status.SUCCEEDED if failure is None else Status.FAILED,
+        error_code=None if failure is None else failure[0],
+        error_message=None if failure is None else failure[1],
+        response=json.dumps(answer, sort_keys=True, default=str),
+    )
+    runner.record(ended, at=n)  # the same call's later outcome, under its change key (a read: no write)
     if failure is not None:
-        result["error_code"], result["error_message"] = failure
         row.blocked = "its conversion failed"
     else:
         row.opportunity = str(answer.get(OPPORTUNITY_ID) or "")
-        result[_MADE] = row.opportunity
-    # the task's outcome, under the call's change key (no write: a read)
-    entry = with_errors(
-        LedgerEntry(
-            job_id=runner.book.job_id,
-            row=call.row,
-            Id=call.id,
-            status=final,
-            operation=CONVERT_OP,
-            error_code=failure[0] if failure else None,
-            error_message=failure[1] if failure else None,
-            changed_fields=list(call.fields),
-            change_key=runner.key(call),
-            response=json.dumps(answer, sort_keys=True, default=str),
-            request=request_of(CONVERT_OP, call.params),
-        )
-    )
-    runner.book.write(entry)
-    result.update(error_codes=entry.error_codes, error_fields=entry.error_fields, error_texts=entry.error_texts)
+        runner.results[n][_MADE] = row.opportunity
 
 
 # 5. submitting --------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The partner-originated flow after create: solutions, associations, submission to AWS, reassignment.
 
-Every write goes through the ledgered executor (:mod:`opptoolkit._calls`): paced, on the daily write
+Every write goes through the ledgered executor (:mod:`opptoolkit.execute`): paced, on the daily write
 budget, the intent durable before the call, exactly once across crashes and reruns of the same ledger.
 
 Sources: "associating page" is the developer guide's "Associating, disassociating and assigning opportunities"
@@ -12,12 +12,9 @@ Sources: "associating page" is the developer guide's "Associating, disassociatin
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,24 +23,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import StructureShape
 
 from . import fields as P
-from ._calls import (
-    IN_PROGRESS,
-    Call,
-    CallRunner,
-    failed_tries,
-    list_tasks,
-    request_of,
-    run_calls,
-    settle_earlier,
-    task_failure,
-)
 from ._errors import code_and_message, unreachable
-from ._status import Status
 from ._values import is_blank
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
-from .ledger import Ledger, LedgerEntry, with_errors
+from .execute import Call, Runner, failed_tries, run_calls, running
+from .ledger import Ledger
 from .plan import id_problem
 from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import (
@@ -68,6 +54,7 @@ __all__ = [
     "SOLUTIONS_COLUMN",
     "assign_opportunities",
     "association_calls",
+    "association_edit_calls",
     "read_aws_products",
     "read_solutions",
     "submit_opportunities",
@@ -299,36 +286,28 @@ def association_calls(
     return out
 
 
-def push_association_edits(
+def association_edit_calls(
     rows: Iterable[tuple[str, str | None, Mapping[str, Any]]],
     catalog: Catalog,
     *,
     client: Any,
-    book: Ledger,
     base: Mapping[str, Mapping[str, Any]] | None,
     latest: Mapping[str, Mapping[str, Any]] | None = None,
-    used: int = 0,
-    budget: int,
-    dry_run: bool = False,
-    progress: bool | None = True,
-) -> pd.DataFrame:
-    """Run the second phase of :func:`opptoolkit.push_updates`: the edited association columns as association calls.
+) -> list[Call]:
+    """Return the association calls of the second phase of :func:`opptoolkit.push_updates`: the association columns.
 
-    The caller holds the ledger's lock and has a :class:`~opptoolkit.Pacer` attached to ``client``.
     What the server has now comes from ``latest`` (the records the update phase read, by Id), else from one
-    GetOpportunity (a read) per opportunity with a filled association cell (and, with a ``base``, an edited one);
-    ``base`` (Id to the base row's ``{column: value}``) gives what was exported.
-    Returns the calls' result frame (:data:`opptoolkit._calls.RESULT_COLUMNS`); ``attrs["writes"]`` the
-    writes spent.
+    GetOpportunity (a read: the caller paces ``client``) per opportunity with a filled association cell (and, with
+    a ``base``, an edited one); ``base`` (Id to the base row's ``{column: value}``) gives what was exported. The
+    calls are :func:`association_calls`'.
     """
 
     def asked(edit: Mapping[str, Any]) -> dict[str, list[str]]:
         return {c: v for c in ASSOCIATIONS if (v := _listed(edit.get(c)))}
 
     rows = [(label, ident, edit) for label, ident, edit in rows if ident and asked(edit)]
-    runner = CallRunner(client, book, budget, used=used, dry_run=dry_run)
     current: dict[str, dict[str, list[str]]] = {}
-    for _label, ident, edit in rows:
+    for label, ident, edit in rows:
         assert ident is not None
         if base is not None and ident in base:
             exported = base[ident]
@@ -341,19 +320,11 @@ def push_association_edits(
             rec = fetch_opportunity(client, catalog, ident)
         except (ClientError, BotoCoreError) as e:
             if (u := unreachable(e, unanswered=True)) is not None:
-                raise ServiceUnreachable(f"row {_label} ({ident}): {u}") from None
+                raise ServiceUnreachable(f"row {label} ({ident}): {u}") from None
             continue  # the update phase reported this record's read already
         if rec is not None:
             current[ident] = dict(rec.get(RELATED) or {})
-    rows = [r for r in rows if r[1] in current]
-    try:
-        runner.run(association_calls(rows, catalog, current, base), progress=progress, desc="associations")
-    except ServiceUnreachable as e:
-        e.result = runner.frame()
-        raise
-    df = runner.frame()
-    df.attrs["writes"] = runner.used - used
-    return df
+    return association_calls([r for r in rows if r[1] in current], catalog, current, base)
 
 
 # -- submission -----------------------------------------------------------------------------------
@@ -438,7 +409,7 @@ def submit_opportunities(
     Returns
     -------
     DataFrame
-        :data:`opptoolkit._calls.RESULT_COLUMNS` plus ``task_id``, ``task_status``, ``reason_code``,
+        :data:`opptoolkit.execute.RESULT_COLUMNS` plus ``task_id``, ``task_status``, ``reason_code``,
         ``engagement_id``, ``engagement_invitation_id``, ``resource_snapshot_job_id``, and ``warnings``
         (after ``error_message``: what the guide asks of a submission that AWS was recorded taking without,
         :func:`opptoolkit.rules.submission_warnings`; the row is still sent). ``status`` is
@@ -461,9 +432,8 @@ def submit_opportunities(
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
     book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    runner = CallRunner(client, book, daily_write_budget, dry_run=dry_run)
-    with book.lock() if not dry_run else nullcontext(), pacer.attached(client):
-        runner.used = book.writes_since()
+    runner = Runner(client, book, daily_write_budget, dry_run=dry_run)
+    with running(runner, pacer, catalog):
         warned: dict[str, list[str]] = {}
         try:
             bad = {i: p for _, i in pairs if (p := id_problem(i, operation)) is not None}
@@ -510,78 +480,13 @@ def submit_opportunities(
                         failure=unread.get(ident),
                     )
                 )
-            unsettled = book.unsettled()
             runner.run(calls, progress=progress, desc="submit")
             if operation == START and not dry_run:
-                _poll(client, catalog, runner, calls, poll_seconds, timeout)
+                runner.poll(calls, poll_seconds, timeout)  # each task answered IN_PROGRESS, to its end
         except ServiceUnreachable as e:
             e.result = _submission_frame(runner.frame(pacer), warned)
             raise
-        if not dry_run and not runner.stop:
-            runner.settled = settle_earlier(client, book, catalog, unsettled)
     return _submission_frame(runner.frame(pacer), warned)
-
-
-def _poll(client: Any, catalog: Catalog, runner: CallRunner, sent: list[Call], every: float, timeout: float) -> None:
-    """Poll ListEngagementFromOpportunityTasks until each task this run started (or found started) is done.
-
-    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit._calls.list_tasks`). Each task
-    that ends is recorded in the ledger under its call's change key (no write: a read); one still IN_PROGRESS at
-    the timeout stays so, in the result and the ledger, and the next run on the ledger finishes it.
-    """
-    waiting = {
-        r["response"]["TaskId"]: n
-        for n, r in enumerate(runner.results)
-        if r["operation"] == START
-        and r["status"] in (Status.SUCCEEDED, Status.SKIPPED)
-        and isinstance(r["response"], dict)
-        and r["response"].get("TaskStatus") == IN_PROGRESS
-    }
-    calls = {(c.row, c.id): c for c in sent}
-    deadline = time.monotonic() + timeout
-    while waiting:
-        try:
-            for task in list_tasks(client, START, catalog, TaskIdentifier=list(waiting)):
-                n = waiting.get(task.get("TaskId"))
-                if n is None or task.get("TaskStatus") == IN_PROGRESS:
-                    continue
-                del waiting[task["TaskId"]]
-                row = runner.results[n]
-                row["response"] = task
-                failure = task_failure(START, task)  # as the runner reads a task it was answered
-                final = Status.SUCCEEDED if failure is None else Status.FAILED
-                row["status"] = final
-                if failure is not None:
-                    row["error_code"], row["error_message"] = failure
-                call = calls[(row["row"], row["Id"])]
-                # the task's outcome, in the ledger under the call's change key (no write: a read)
-                entry = with_errors(
-                    LedgerEntry(
-                        job_id=runner.book.job_id,
-                        row=row["row"],
-                        Id=row["Id"],
-                        status=final,
-                        operation=START,
-                        error_code=row["error_code"] if final == Status.FAILED else None,
-                        error_message=row["error_message"] if final == Status.FAILED else None,
-                        changed_fields=list(row["changed_fields"]),
-                        change_key=runner.key(call),
-                        response=json.dumps(task, sort_keys=True, default=str),
-                        request=request_of(START, call.params),
-                    )
-                )
-                runner.book.write(entry)
-                row.update(
-                    error_codes=entry.error_codes, error_fields=entry.error_fields, error_texts=entry.error_texts
-                )
-        except (ClientError, BotoCoreError) as e:
-            if (u := unreachable(e, unanswered=True)) is not None:
-                raise ServiceUnreachable(f"polling the submission tasks: {u}") from None
-            code, msg = code_and_message(e)
-            _log.warning("ListEngagementFromOpportunityTasks failed (%s: %s); polling again", code, msg)
-        if not waiting or time.monotonic() >= deadline:
-            break
-        time.sleep(every)
 
 
 _TASK_COLUMNS = {
@@ -643,7 +548,7 @@ def assign_opportunities(
     Returns
     -------
     DataFrame
-        :data:`opptoolkit._calls.RESULT_COLUMNS`; ``invalid`` rows say which member the model refuses (never
+        :data:`opptoolkit.execute.RESULT_COLUMNS`; ``invalid`` rows say which member the model refuses (never
         its value: the members are sensitive).
     """
     pairs = _ids(assignments)

@@ -1,33 +1,30 @@
-"""Push edited rows: the batch updater, the I/O loop around :mod:`opptoolkit.plan`.
+"""Push edited rows: read, plan, turn the plan into calls, run them on the one runner.
 
-Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 10,000/day). The
-plan (diff against the base, three-way merge, payload, validation) is :func:`opptoolkit.plan.resolve`;
-this module reads the inputs and the server's records, sends, and keeps the ledger:
+Every UpdateOpportunity replaces the whole record, and writes are scarce (1/s, 10,000/day). The plan of each row
+(diff against the base, three-way merge, payload, validation) is :func:`opptoolkit.plan.resolve`; this module
+reads the edited rows and the server's records (:func:`plan_updates` is that plan, sending nothing), and
+:func:`push_updates` turns each row into a call for :class:`opptoolkit.execute.Runner`, which paces them, checks
+the daily write budget before every HTTP attempt, writes each intent to the ledger before the call and its
+outcome after, and settles what earlier runs left unknown:
 
-* every row is **validated** (model constraints + documented rules) before it may spend a
-  write; reads are prefetched ahead of the 1-write-per-second writer;
-* each row attempt lands in a Parquet **ledger**, so a rerun skips what succeeded and
-  reconciles (reads back) what was in flight when a crash came or whose outcome was unknown (a
-  5xx or a timeout after the request went out);
+* every row is **validated** (model constraints + documented rules) before it may spend a write; reads are
+  prefetched ahead of the 1-write-per-second writer;
+* a rerun skips what succeeded and reconciles (reads back) what was in flight when a crash came or whose
+  outcome was unknown (a 5xx or a timeout after the request went out);
 * a row with no concurrency token of its own (no base, no LastModifiedDate) is never sent;
 * a row without an Id is created (CreateOpportunity) with a ClientToken derived from the request
   (:func:`opptoolkit.plan.client_token`), so no retry, crash, rerun or other ledger creates it twice;
-* the daily write budget counts every HTTP attempt botocore makes, and one push at a time
-  holds a ledger.
+* a ConflictException reads the record again and merges again before it sends again;
+* then the edited association columns go as AssociateOpportunity / DisassociateOpportunity calls.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import signal
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from itertools import compress, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -38,18 +35,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
 from . import fields as P
-from ._calls import BUDGET_UNKNOWN, RESULT_COLUMNS, Attempts, BudgetSpent, settle_earlier
-from ._errors import code_and_message, error_items, unreachable
+from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank, is_blank
 from .client import fetch_opportunity
 from .connection import Pacer, get_client
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
+from .execute import CREATE, UPDATE, Call, Outcome, Runner, request_of, running
 from .frame import timestamp_problems, to_frame
 from .io import read_frame
-from .ledger import Ledger, LedgerEntry, read_ledger, with_errors
-from .partner import push_association_edits
+from .ledger import Ledger, read_ledger
+from .partner import association_edit_calls
 from .plan import (
     CHANGED_ON_SERVER,
     KEPT_BLANK,
@@ -82,8 +79,6 @@ __all__ = ["plan_updates", "push_updates", "read_ledger"]
 
 _log = logging.getLogger(__name__)
 BLANK_POLICIES = ("keep", "clear")
-UPDATE = "UpdateOpportunity"
-CREATE = "CreateOpportunity"
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -546,36 +541,30 @@ def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
 
 
 @dataclass
-class _PushRun:
-    """One push: what every row shares (client, ledger, policy), and the per-row outcomes."""
+class _Push:
+    """One push's planning of its rows into calls and outcomes for the :class:`~opptoolkit.execute.Runner`.
+
+    What every row shares (client, catalog, ledger, base, policy) and the ledger's view of each row: the newest
+    update of each Id (``history``) and the newest create of each request (``created``).
+    """
 
     client: Any
     catalog: Catalog
-    book: Ledger
+    runner: Runner
     bases: _Bases | None
     blank: Blank
     today: date | None
-    dry_run: bool
     attempts: int
     schema: Schema = field(default_factory=get_schema)
-    results: list[dict[str, Any]] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
-    stop: bool = False
-    wire: Attempts = field(default_factory=Attempts)
-    #: what this run settled of the calls earlier runs left unknown, by status (:func:`settle_earlier`)
-    settled: dict[str, int] = field(default_factory=dict)
+    history: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def book(self) -> Ledger:
+        return self.runner.book
 
     def resolve(self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None) -> None:
         resolve(r, base, latest, self.schema, self.blank, self.catalog, self.today)
-
-    @property
-    def request(self) -> str:
-        """Return the request's members the ledger keeps (the catalog: a payload's values are customer data)."""
-        return json.dumps({"Catalog": self.catalog})
-
-    def fingerprint(self, r: Row) -> str | None:
-        """Return a create's keyed fingerprint of what it sends, as the server will hold it (else the payload's)."""
-        return self.book.key(r.sent()) if r.request_key is not None else None
 
     def plan_creates(self, rows: list[Row]) -> None:
         """Plan every row without an Id, and give each its ClientToken and its change key.
@@ -605,6 +594,10 @@ class _PushRun:
             return r.request_key  # a create: the keyed hash of its request
         return self.book.key(r.intent()) if r.changes else None
 
+    def fingerprint(self, r: Row) -> str | None:
+        """Return a create's keyed fingerprint of what it sends, as the server will hold it (else None)."""
+        return self.book.key(r.sent()) if r.request_key is not None else None
+
     def _told(self, p: Problem) -> str:
         """Return a problem's message as the ledger may hold it.
 
@@ -617,252 +610,195 @@ class _PushRun:
             sensitive = True  # not a field the model knows: its message is not vouched for
         return "(sensitive field: details not recorded)" if sensitive else p.message
 
-    def record(self, r: Row, status: str, *, errors: list[tuple[str, str, str]] | None = None, **kw: Any) -> None:
-        """Record the row's outcome: into the result frame, and (unless unchanged or a dry run) the ledger.
+    def operation(self, r: Row) -> str:
+        return CREATE if r.request_key is not None or r.id is None else UPDATE
 
-        ``errors`` each ``(code, field, message)`` of a refusal (:func:`opptoolkit.ledger.with_errors`); the row's
-        own problems and conflicts list themselves.
-        """
-        self.counts[status] += 1
-        listed = list(errors or [])
-        kw.setdefault("operation", CREATE if r.request_key is not None or r.id is None else UPDATE)
-        kw.setdefault("change_key", self.key(r))
-        entry = LedgerEntry(
-            job_id=self.book.job_id,
+    def outcome(self, r: Row, status: str, **kw: Any) -> Outcome:
+        """Return the row's outcome: its problems, conflicts or note in words when nothing else says why."""
+        o = Outcome(
             row=r.label,
-            Id="" if r.refused else (r.id or ""),  # a cell that is no Id may hold anything: never kept
+            id=r.id,
+            operation=self.operation(r),
             status=status,
-            changed_fields=list(r.changes),
-            request=self.request,
-            **kw,
+            fields=list(r.changes),
+            key=self.key(r),
+            request=request_of(self.operation(r), {"Catalog": self.catalog}),
+            bad_id=r.refused,
+            kept=[p.field for p in r.kept],
         )
-        if r.kept and status in (Status.NOT_EDITABLE, Status.SUCCEEDED) and entry.error_code is None:
+        for name, value in kw.items():
+            setattr(o, name, value)
+        if r.kept and status in (Status.NOT_EDITABLE, Status.SUCCEEDED) and o.error_code is None:
             # the labels and the rule, never a value (these fields are sensitive): the ledger says what AWS kept
             said = "; ".join(f"{p.field}: {p.message}" for p in r.kept)
             if status == Status.NOT_EDITABLE and r.problems == r.kept:
-                entry.error_code, entry.error_message = r.kept[0].code, f"not sent: {said}"[:2000]
-                listed = [(p.code, p.field, p.message) for p in r.kept]
+                o.error_code, o.error_message = r.kept[0].code, f"not sent: {said}"[:2000]
+                o.errors = [(p.code, p.field, p.message) for p in r.kept]
             elif status == Status.SUCCEEDED:
-                told = [entry.error_message, f"sent without these changes: {said}"]
-                entry.error_message = "; ".join(t for t in told if t)[:2000]
-        if r.problems and entry.error_code is None:
-            entry.error_code = r.problems[0].code
-            entry.error_message = "; ".join(f"{p.field}: {p.code}: {self._told(p)}" for p in r.problems)[:2000]
-            listed = [(p.code, p.field, self._told(p)) for p in r.problems]
-        if r.conflicts and entry.error_code is None:
-            entry.reason, entry.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
-            listed = [(Reason.CONFLICT, c, CHANGED_ON_SERVER) for c in r.conflicts]
-        if status in (Status.NOT_FOUND, Status.INVALID) and entry.error_message is None and r.note:
-            entry.error_message = r.note
-        with_errors(entry, listed)
-        if not self.dry_run and status != Status.UNCHANGED:  # the ledger holds attempts, not untouched rows
-            self.book.write(entry)
-        self.results.append(
-            {
-                "row": r.label,
-                "Id": r.id,
-                "operation": entry.operation,
-                "status": status,
-                "error_code": entry.error_code,
-                "reason": entry.reason,
-                "error_message": entry.error_message,
-                "error_codes": entry.error_codes,
-                "error_fields": entry.error_fields,
-                "error_texts": entry.error_texts,
-                "changed_fields": list(r.changes),
-                "kept_fields": [p.field for p in r.kept],
-                "last_modified_before": entry.last_modified_before,
-                "last_modified_after": entry.last_modified_after,
-                "writes": entry.writes,
-            }
-        )
-        _log.info("row %s %s: %s %s", r.label, r.id, status, entry.error_code or "")
+                told = [o.error_message, f"sent without these changes: {said}"]
+                o.error_message = "; ".join(t for t in told if t)[:2000]
+        if r.problems and o.error_code is None:
+            o.error_code = r.problems[0].code
+            o.error_message = "; ".join(f"{p.field}: {p.code}: {self._told(p)}" for p in r.problems)[:2000]
+            o.errors = [(p.code, p.field, self._told(p)) for p in r.problems]
+        if r.conflicts and o.error_code is None:
+            o.reason, o.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
+            o.errors = [(Reason.CONFLICT.value, c, CHANGED_ON_SERVER) for c in r.conflicts]
+        if status in (Status.NOT_FOUND, Status.INVALID) and o.error_message is None and r.note:
+            o.error_message = r.note
+        return o
 
-    def fail(self, r: Row, e: Exception, **kw: Any) -> None:
-        """Record a row whose request raised ``e``.
+    def items(
+        self, rows: list[Row], reads: list[Future[dict[str, Any] | None]], ahead: Callable[[int], None]
+    ) -> Iterator[Call | Outcome]:
+        """Yield each row's call or outcome, in order; ``ahead(i)`` starts the reads of the rows after row ``i``."""
+        for i, r in enumerate(rows):
+            if self.runner.stop:
+                r.note = "interrupted"
+                message = self.runner.interrupted_message
+                yield self.outcome(r, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message=message)
+                continue
+            ahead(i)
+            if r.id is None:
+                yield self.create(r, self.created.get(r.request_key or ""))
+                continue
+            yield from self.update(r, reads[i], self.history.get(r.id))
 
-        ``unknown`` when a write of it may have been applied (the next run reads it back), else ``failed``;
-        stop the push when ``e`` means every further call fails too.
-        """
-        code, msg = code_and_message(e)
-        status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
-        if status == Status.UNKNOWN and r.client_token is not None:
-            msg = (
-                f"{msg} (the opportunity may have been created: the next run sends the same ClientToken, "
-                "which AWS answers with the opportunity it created, never a second one)"
+    def create(self, r: Row, prior: dict[str, Any] | None) -> Call | Outcome:
+        """Return the call or outcome of a row without an Id (planned by :meth:`plan_creates`)."""
+        if prior is not None and prior["status"] in (Status.CREATED, Status.SKIPPED) and prior["Id"]:
+            # this very request already created its opportunity (the ledger says which): no write
+            r.id = str(prior["Id"])
+            message = (
+                f"already created as {r.id} by an earlier run; to change it, push the results workbook "
+                "(it has the Id) or put the Id in this row"
             )
-        elif status == Status.UNKNOWN:
-            msg = f"{msg} (the write may have been applied: the next run reads the record back)"
-        self.record(
-            r,
-            status,
-            error_code=code,
-            error_message=msg[:2000],
-            errors=None if status == Status.UNKNOWN else error_items(e),
-            last_modified_before=r.token,
-            writes=self.wire.attempts,
-            **kw,
-        )
-        if (u := unreachable(e, unanswered=True)) is not None:
-            raise ServiceUnreachable(f"row {r.label} ({r.id or 'new'}): {u}")
-
-    def spent(self, r: Row, budget: int, **kw: Any) -> None:
-        """Record a row whose next HTTP attempt the daily write budget did not allow (:class:`BudgetSpent`)."""
-        if self.wire.maybe_applied:  # an earlier attempt of it may have landed: the next run checks it
-            msg = BUDGET_UNKNOWN.format(budget=budget)
-            self.record(r, Status.UNKNOWN, error_message=msg, writes=self.wire.attempts, **kw)
-        else:
-            _defer(self, r, budget, writes=self.wire.attempts, **kw)
-
-    def create(self, r: Row, allowed: int, budget: int) -> int:
-        """Send one new row with CreateOpportunity; returns the HTTP attempts spent (at most ``allowed``).
-
-        botocore's retries of a 5xx or a timeout resend the same ClientToken, so they never create a
-        second opportunity.
-        """
-        assert r.payload is not None and r.client_token is not None
-        started = datetime.now(UTC)
-        self.wire.reset(allowed)
-        # intent first: a crash from here on leaves an in-flight entry; the rerun sends the same token
-        self.book.write(
-            LedgerEntry(
-                job_id=self.book.job_id,
-                row=r.label,
-                Id="",
-                operation=CREATE,
-                status=Status.IN_FLIGHT,
-                changed_fields=list(r.changes),
-                started_at=started,
-                payload_sha256=self.fingerprint(r),
-                change_key=r.request_key,
-                request=self.request,
+            return self.outcome(
+                r, Status.SKIPPED, error_message=message, last_modified_after=prior["last_modified_after"]
             )
-        )
-        try:
-            out = self.client.create_opportunity(**r.payload, ClientToken=r.client_token)
-        except BudgetSpent:
-            self.spent(r, budget, payload_sha256=self.fingerprint(r), started_at=started)
-            return self.wire.attempts
-        except self.client.exceptions.ConflictException as e:
+        if r.action != Status.CREATE:
+            return self.outcome(r, r.action)
+        assert r.payload is not None
+
+        def conflicting(call: Call, error: Exception) -> Outcome:
             # the row's CRM id was sent before with other cells (model, ClientToken: "Conflicting client
             # token submitted for a new request body"): that earlier request may have created it
-            code, _ = code_and_message(e)
-            self.record(
-                r,
-                Status.CONFLICT,
-                error_code=code,
-                error_message=(
-                    "an earlier push sent this partner opportunity id with other values and may have created it: "
-                    "find it on Partner Central, put its Id in this row, then push again"
-                ),
-                writes=self.wire.attempts,
-                payload_sha256=self.fingerprint(r),
-                started_at=started,
+            code, _ = code_and_message(error)
+            message = (
+                "an earlier push sent this partner opportunity id with other values and may have created it: "
+                "find it on Partner Central, put its Id in this row, then push again"
             )
-            return self.wire.attempts
-        except (ClientError, BotoCoreError) as e:
-            self.fail(r, e, payload_sha256=self.fingerprint(r), started_at=started)
-            return self.wire.attempts
-        r.id = out["Id"]
-        self.record(
-            r,
-            Status.CREATED,
-            last_modified_after=out["LastModifiedDate"],
-            writes=self.wire.attempts,
-            payload_sha256=self.fingerprint(r),
-            started_at=started,
-        )
-        return self.wire.attempts
+            return self.outcome(
+                r, Status.CONFLICT, error_code=code, error_message=message, payload_sha256=call.fingerprint
+            )
 
-    def send(
-        self, r: Row, base: dict[str, Any] | None, latest: dict[str, Any] | None, allowed: int, budget: int
-    ) -> int:
-        """Send one row (merging again on ConflictException); returns the HTTP attempts spent (at most ``allowed``)."""
-        started = datetime.now(UTC)
-        merge_base = base if base is not None else row_values(latest)
-        self.wire.reset(allowed)
-        for attempt in range(1, self.attempts + 1):
-            assert r.payload is not None
-            digest = self.book.key(r.payload)
-            # intent first: a crash from here on leaves an in-flight entry to reconcile on rerun
-            self.book.write(
-                LedgerEntry(
-                    job_id=self.book.job_id,
-                    row=r.label,
-                    Id=r.id or "",
-                    status=Status.IN_FLIGHT,
-                    changed_fields=list(r.changes),
-                    last_modified_before=r.token,
-                    attempt=attempt,
-                    started_at=started,
-                    payload_sha256=digest,
-                    change_key=self.key(r),
-                    request=self.request,
-                )
-            )
-            try:
-                out = self.client.update_opportunity(**r.payload)
-            except BudgetSpent:
-                self.spent(
-                    r, budget, last_modified_before=r.token, attempt=attempt, payload_sha256=digest, started_at=started
-                )
-                return self.wire.attempts
-            except self.client.exceptions.ConflictException:
-                try:
-                    latest = _get(self.client, self.catalog, r.id or "")
-                except (ClientError, BotoCoreError) as e:
-                    self.fail(r, e, attempt=attempt, started_at=started, payload_sha256=digest)
-                    return self.wire.attempts
-                self.wire.maybe_applied = False  # the record as it is now is known
-                writes = self.wire.attempts
-                if latest is None:
-                    self.record(
-                        r, Status.NOT_FOUND, error_code="ResourceNotFoundException", writes=writes, attempt=attempt
-                    )
-                    return writes
-                self.resolve(r, merge_base, latest)
-                if r.action == Status.UNCHANGED:  # our change is on the server (an earlier try landed)
-                    self.record(
-                        r,
-                        Status.SUCCEEDED,
-                        last_modified_after=latest["LastModifiedDate"],
-                        writes=writes,
-                        attempt=attempt,
-                        error_message="the server already had the change after a conflict",
-                        started_at=started,
-                    )
-                    return writes
-                if r.action != Status.UPDATE:
-                    self.record(
-                        r, r.action, last_modified_before=r.token, writes=writes, attempt=attempt, started_at=started
-                    )
-                    return writes
-                continue
-            except (ClientError, BotoCoreError) as e:
-                self.fail(r, e, attempt=attempt, payload_sha256=digest, started_at=started)
-                return self.wire.attempts
-            self.record(
+        return Call(
+            r.label,
+            CREATE,
+            "",
+            r.payload,
+            key=r.request_key,
+            fields=list(r.changes),
+            decided=True,
+            token=r.client_token,
+            fingerprint=self.fingerprint(r),
+            planned=Status.CREATE,
+            success=Status.CREATED,
+            conflict=conflicting,
+            answer=False,
+            unknown_note=(
+                "(the opportunity may have been created: the next run sends the same ClientToken, which AWS answers "
+                "with the opportunity it created, never a second one)"
+            ),
+        )
+
+    def update(
+        self, r: Row, read: Future[dict[str, Any] | None], prior: dict[str, Any] | None
+    ) -> Iterator[Call | Outcome]:
+        """Yield the call or outcome of a row with an Id: its read, its merge, what the ledger says of it."""
+        assert r.id is not None
+        if r.refused:
+            yield self.outcome(r, Status.INVALID)
+            return
+        unsettled = prior is not None and prior["status"] in _UNSETTLED
+        try:
+            latest = read.result()
+        except (ClientError, BotoCoreError) as e:
+            code, msg = code_and_message(e)
+            # a read spends no write: an earlier unknown outcome stays unknown
+            yield self.outcome(r, Status.UNKNOWN if unsettled else Status.FAILED, error_code=code, error_message=msg)
+            if (u := unreachable(e, unanswered=True)) is not None:
+                raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}") from None
+            return
+        if self.bases is not None and r.id not in self.bases:
+            r.note = "not in the base"
+            yield self.outcome(r, Status.NOT_FOUND, reason=Reason.NOT_IN_BASE, error_message="not in the base")
+            return
+        if self.bases is not None and latest is None and self.needs_no_read(r):
+            yield self.outcome(r, Status.UNCHANGED)  # no change against the base: nothing to read or send
+            return
+        base = self.bases[r.id] if self.bases is not None else None
+        self.resolve(r, base, latest)
+        if (
+            r.action == Status.UPDATE
+            and prior is not None
+            and prior["status"] == Status.SUCCEEDED
+            and prior["change_key"] == self.key(r)
+        ):
+            yield self.outcome(r, Status.SKIPPED, error_message="already succeeded in an earlier run")
+        elif r.action == Status.UNCHANGED and unsettled:
+            # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
+            assert prior is not None
+            yield self.outcome(
                 r,
                 Status.SUCCEEDED,
-                last_modified_before=r.token,
-                last_modified_after=out["LastModifiedDate"],
-                writes=self.wire.attempts,
-                attempt=attempt,
-                payload_sha256=digest,
-                started_at=started,
+                error_message="reconciled: the server already had the change",
+                last_modified_after=latest["LastModifiedDate"] if latest else None,
+                key=prior["change_key"],  # that call's outcome: settled here, not again after the push
             )
-            return self.wire.attempts
-        self.record(
-            r,
-            Status.CONFLICT,
-            error_code="ConflictException",
-            last_modified_before=r.token,
-            writes=self.wire.attempts,
-            error_message=f"still conflicting after {self.attempts} merges",
-            attempt=self.attempts,
-            started_at=started,
+        elif r.action != Status.UPDATE:
+            yield self.outcome(r, r.action, last_modified_before=r.token)
+        else:
+            yield self.update_call(r, base if base is not None else row_values(latest))
+
+    def update_call(self, r: Row, merge_base: dict[str, Any]) -> Call:
+        """Return a row's UpdateOpportunity, which a ConflictException merges again onto the record as it is now."""
+        assert r.payload is not None and r.id is not None
+        ident = r.id
+
+        def merged_again(call: Call, error: Exception) -> Outcome | None:
+            latest = fetch_opportunity(self.client, self.catalog, ident)
+            if latest is None:
+                return self.outcome(r, Status.NOT_FOUND, error_code="ResourceNotFoundException")
+            self.resolve(r, merge_base, latest)
+            if r.action == Status.UNCHANGED:  # our change is on the server (an earlier try landed)
+                message = "the server already had the change after a conflict"
+                return self.outcome(
+                    r, Status.SUCCEEDED, last_modified_after=latest["LastModifiedDate"], error_message=message
+                )
+            if r.action != Status.UPDATE:
+                return self.outcome(r, r.action, last_modified_before=r.token)
+            assert r.payload is not None
+            call.params, call.fields, call.key, call.before = r.payload, list(r.changes), self.key(r), r.token
+            call.kept, call.said = [p.field for p in r.kept], _kept_note(r)
+            return None
+
+        return Call(
+            r.label,
+            UPDATE,
+            ident,
+            r.payload,
+            key=self.key(r),
+            fields=list(r.changes),
+            decided=True,
+            before=r.token,
+            kept=[p.field for p in r.kept],
+            said=_kept_note(r),
+            attempts=self.attempts,
+            conflict=merged_again,
+            answer=False,
+            unknown_note="(the write may have been applied: the next run reads the record back)",
         )
-        return self.wire.attempts
 
 
 def push_updates(
@@ -891,7 +827,7 @@ def push_updates(
     the row's changes onto it (three-way against ``base`` when the server moved on), validate,
     and send UpdateOpportunity with the token of the record it was merged onto. A
     ConflictException re-reads and merges again (``max_merge_attempts``). A row without an
-    ``Id`` is sent with CreateOpportunity (see :meth:`_PushRun.plan_creates` for its
+    ``Id`` is sent with CreateOpportunity (see :meth:`_Push.plan_creates` for its
     ClientToken); its new ``Id`` and ``LastModifiedDate`` are in the result and the ledger
     (``operation`` CreateOpportunity), and :func:`opptoolkit.write_results` writes them into the
     results workbook, so its next push updates the row. A rerun with the same ledger sends
@@ -927,13 +863,15 @@ def push_updates(
         ``reason`` (why the toolkit settled the row itself: :class:`opptoolkit.Reason`),
         ``error_message``, ``error_codes``, ``error_fields``, ``error_texts`` (each error apart, in parallel:
         its code, the field's API path or "" for the whole row, the message alone; a ``ValidationException``
-        lists the service's ``ErrorList``), ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its own value of once
-        the record is Approved: :func:`opptoolkit.rules.edit_ignored`; never sent as a change, and a row of
-        nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
-        ``writes``. After the rows, one row per AssociateOpportunity / DisassociateOpportunity call the
-        solutions column asked for (``operation`` says which; the same columns). ``attrs`` holds JSON-safe
-        values only: ``calls`` (requests per operation), ``ledger`` (its folder) and ``settled``: how many
-        calls that earlier runs left unknown (in flight at a crash, or a 5xx) this run read back and settled,
+        lists the service's ``ErrorList``), ``changed_fields``, ``kept_fields`` (edited fields AWS keeps its
+        own value of once the record is Approved: :func:`opptoolkit.rules.edit_ignored`; never sent as a
+        change, and a row of nothing else is ``not_editable``, no write spent), ``last_modified_before``, ``last_modified_after``,
+        ``writes``, ``response`` (:data:`opptoolkit.execute.RESULT_COLUMNS`, the ledger's columns of the same
+        names; a row's ``response`` is empty: its new Id and LastModifiedDate have their columns). After the
+        rows, one row per AssociateOpportunity / DisassociateOpportunity call the association columns asked for
+        (``operation`` says which; the same columns). ``attrs`` holds JSON-safe values only: ``calls``
+        (requests per operation), ``ledger`` (its folder) and ``settled``: how many calls that earlier runs
+        left unknown (in flight at a crash, or a 5xx) this run read back and settled,
         by status (each is in the ledger, with the reason RECONCILED).
         Ctrl-C stops after the call in flight; the rows not reached are ``deferred``.
 
@@ -964,189 +902,57 @@ def push_updates(
     edit, bases = _edited_rows(edited, get_schema(), extra, catalog, base, blank)
     rows = edit.rows()
     client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    job = _PushRun(
-        client,
-        catalog,
-        Ledger(ledger, create=not dry_run, boto3_session=boto3_session),
-        bases,
-        blank,
-        today,
-        dry_run,
-        max_merge_attempts,
-    )
+    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
+    runner = Runner(client, book, daily_write_budget, dry_run=dry_run, interrupted="push interrupted before this row")
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    push = _Push(client, catalog, runner, bases, blank, today, max_merge_attempts)
+    reads: list[Future[dict[str, Any] | None]] = []
+    with running(runner, pacer, catalog), ThreadPoolExecutor(max_workers=4) as pool:
+        push.history = book.latest()  # under the lock: no other push is writing
+        push.created = book.latest(CREATE, by="change_key")  # by the keyed hash of the request
+        push.plan_creates(rows)
 
-    previous_handler: Callable[..., Any] | int | None = None
-    if threading.current_thread() is threading.main_thread():
+        def ahead(i: int) -> None:  # reads run ahead of the writer, up to `lookahead` rows
+            for r in rows[len(reads) : i + lookahead]:
+                reads.append(
+                    pool.submit(fetch_opportunity, client, catalog, r.id or "")
+                    if not push.needs_no_read(r)
+                    else _done(None)
+                )
 
-        def on_sigint(signum: int, frame: Any) -> None:
-            job.stop = True
-            _log.warning("interrupt: stopping after the call in flight")
-
-        previous_handler = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        with (
-            job.book.lock() if not dry_run else nullcontext(),
-            pacer.attached(client),
-            job.wire.attached(client, UPDATE, CREATE),  # each row's HTTP attempts
-            ThreadPoolExecutor(max_workers=4) as pool,
-            tqdm(total=len(rows), desc="push", unit="row", disable=None if progress else True) as bar,
-        ):
-            history = job.book.latest()  # under the lock: no other push is writing
-            created = job.book.latest(CREATE, by="change_key")  # by the keyed hash of the request
-            unsettled = job.book.unsettled()  # what earlier runs left unknown: settled after this run's rows
-            if (last := job.book.last_write()) is not None:
-                pacer.wrote_at(last)  # the quota's second does not restart with this push
-            job.plan_creates(rows)
-            used = job.book.writes_since()
-            futures: list[Future[dict[str, Any] | None]] = []
-            try:
-                for i, r in enumerate(rows):
-                    # reads run ahead of the writer, up to `lookahead` rows
-                    for ahead in rows[len(futures) : i + lookahead]:
-                        needed = not job.needs_no_read(ahead)
-                        futures.append(pool.submit(_get, client, catalog, ahead.id or "") if needed else _done(None))
-                    prior = created.get(r.request_key or "") if r.id is None else history.get(r.id)
-                    used += _push_row(job, r, futures[i], prior, used, daily_write_budget)
-                    bar.update(1)
-                    bar.set_postfix(dict(job.counts), refresh=False)
-                if not job.stop:  # then the edited association columns, as Associate/DisassociateOpportunity calls
-                    read = [
-                        f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in futures
-                    ]
-                    solutions = push_association_edits(
-                        # a row the compare found unchanged in those columns has no association edit to look at
-                        ((r.label, r.id, r.edit) for r in rows if any(_may_differ(r, c) for c in ASSOCIATIONS)),
-                        catalog,
-                        latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
-                        client=client,
-                        book=job.book,
-                        base=job.bases,
-                        used=used,
-                        budget=daily_write_budget,
-                        dry_run=dry_run,
-                        progress=progress,
-                    )
-                    job.results += [{str(k): v for k, v in x.items()} for x in solutions.to_dict("records")]
-                    if not dry_run:
-                        job.settled = settle_earlier(client, job.book, catalog, unsettled)
-            except ServiceUnreachable as e:
-                for f in futures:
-                    f.cancel()
-                e.result = _result_frame(job, pacer)
-                raise
-    finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
-    return _result_frame(job, pacer)
-
-
-def _result_frame(job: _PushRun, pacer: Pacer) -> pd.DataFrame:
-    # the calls' columns (the solutions phase adds its calls' rows, each with its operation) but their answer
-    df = pd.DataFrame(job.results, columns=[c for c in RESULT_COLUMNS if c != "response"])
-    # the edited fields AWS keeps its own value of (plan.Row.kept), beside the fields that changed
-    kept = [list(r.get("kept_fields") or []) for r in job.results]
-    df.insert(list(df.columns).index("changed_fields") + 1, "kept_fields", kept)
-    df.attrs["calls"] = dict(pacer.calls)
-    df.attrs["ledger"] = str(job.book.path)
-    df.attrs["settled"] = dict(job.settled)
-    return df
+        try:
+            runner.run(push.items(rows, reads, ahead), total=len(rows), progress=progress, desc="push", unit="row")
+            if not runner.stop:  # then the edited association columns, as Associate/DisassociateOpportunity calls
+                made = {o["row"]: o["Id"] for o in runner.results if o["status"] == Status.CREATED}
+                for r in rows:
+                    r.id = r.id if r.id is not None else made.get(r.label)
+                read = [f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in reads]
+                calls = association_edit_calls(
+                    # a row the compare found unchanged in those columns has no association edit to look at
+                    ((r.label, r.id, r.edit) for r in rows if any(_may_differ(r, c) for c in ASSOCIATIONS)),
+                    catalog,
+                    client=client,
+                    base=bases,
+                    latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
+                )
+                runner.run(calls, progress=progress, desc="associations")
+        except ServiceUnreachable as e:
+            for f in reads:
+                f.cancel()
+            e.result = runner.frame(pacer)
+            raise
+    return runner.frame(pacer)
 
 
 #: A row whose newest ledger entry is one of these may have been applied: read it back first.
 _UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
 
 
-def _push_row(
-    job: _PushRun, r: Row, read: Future[dict[str, Any] | None], prior: dict[str, Any] | None, used: int, budget: int
-) -> int:
-    """Decide and do what one row needs; returns the writes spent."""
-    if job.stop:
-        r.note = "interrupted"
-        job.record(r, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="push interrupted before this row")
-        return 0
-    if r.id is None:
-        return _push_create(job, r, prior, used, budget)
-    if r.refused:
-        job.record(r, Status.INVALID)
-        return 0
-    unsettled = prior is not None and prior["status"] in _UNSETTLED
-    try:
-        latest = read.result()
-    except (ClientError, BotoCoreError) as e:
-        code, msg = code_and_message(e)
-        # a read spends no write: an earlier unknown outcome stays unknown
-        job.record(r, Status.UNKNOWN if unsettled else Status.FAILED, error_code=code, error_message=msg)
-        if (u := unreachable(e, unanswered=True)) is not None:
-            raise ServiceUnreachable(f"row {r.label} ({r.id}): {u}") from None
-        return 0
-    if job.bases is not None and r.id not in job.bases:
-        r.note = "not in the base"
-        job.record(r, Status.NOT_FOUND, reason=Reason.NOT_IN_BASE, error_message="not in the base")
-        return 0
-    if job.bases is not None and latest is None and job.needs_no_read(r):
-        job.record(r, Status.UNCHANGED)  # no change against the base: nothing to read or send
-        return 0
-    base = job.bases[r.id] if job.bases is not None else None
-    job.resolve(r, base, latest)
-    if (
-        r.action == Status.UPDATE
-        and prior is not None
-        and prior["status"] == Status.SUCCEEDED
-        and prior["change_key"] == job.key(r)
-    ):
-        job.record(r, Status.SKIPPED, error_message="already succeeded in an earlier run")
-    elif r.action == Status.UNCHANGED and unsettled:
-        # a crash or an unanswered write left this row unsettled, and the server has the change: it landed
-        assert prior is not None
-        job.record(
-            r,
-            Status.SUCCEEDED,
-            error_message="reconciled: the server already had the change",
-            last_modified_after=latest["LastModifiedDate"] if latest else None,
-            change_key=prior["change_key"],  # that call's outcome: settled here, not again after the push
-        )
-    elif r.action != Status.UPDATE or job.dry_run:
-        job.record(r, r.action, last_modified_before=r.token)
-    elif used >= budget:
-        _defer(job, r, budget)
-    else:
-        return job.send(r, base, latest, budget - used, budget)
-    return 0
-
-
-def _defer(job: _PushRun, r: Row, budget: int, **kw: Any) -> None:
-    """Record a row the daily write budget leaves for a later run."""
-    job.record(
-        r,
-        Status.DEFERRED,
-        reason=Reason.DAILY_BUDGET,
-        error_message=f"daily write budget of {budget} used; run again later",
-        **kw,
-    )
-
-
-def _push_create(job: _PushRun, r: Row, prior: dict[str, Any] | None, used: int, budget: int) -> int:
-    """Create one row without an Id (planned by :meth:`_PushRun.plan_creates`); returns the writes spent."""
-    if prior is not None and prior["status"] in (Status.CREATED, Status.SKIPPED) and prior["Id"]:
-        # this very request already created its opportunity (the ledger says which): no write
-        r.id = str(prior["Id"])
-        job.record(
-            r,
-            Status.SKIPPED,
-            error_message=(
-                f"already created as {r.id} by an earlier run; to change it, push the results workbook "
-                "(it has the Id) or put the Id in this row"
-            ),
-            last_modified_after=prior["last_modified_after"],
-        )
-    elif r.action != Status.CREATE or job.dry_run:
-        job.record(r, r.action)
-    elif used >= budget:
-        _defer(job, r, budget)
-    else:
-        return job.create(r, budget - used, budget)
-    return 0
+def _kept_note(r: Row) -> str | None:
+    """Return what a sent update says of the edits AWS keeps its own value of (labels and rules, never a value)."""
+    if not r.kept:
+        return None
+    return ("sent without these changes: " + "; ".join(f"{p.field}: {p.message}" for p in r.kept))[:2000]
 
 
 def _may_differ(r: Row, column: str) -> bool:

@@ -30,8 +30,10 @@ from ._errors import code_and_message, unreachable
 from ._values import did_you_mean, is_blank, spelling_key
 from .client import get_opportunities, without_metadata
 from .connection import Connection, as_connection, calls_since
-from .exceptions import OpptoolkitError, SheetError
+from .exceptions import OpptoolkitError, Problem, SheetError
+from .execute import Call, failed_tries, run_calls
 from .frame import to_frame
+from .ledger import Ledger
 from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
 from .sheets import SheetRows, frame_catalog, push_command, read_workbook, sheet_names, workbook_problem, write_workbook
@@ -244,7 +246,7 @@ for _s in (_PENDING, _EXPIRED, _REJECTED):
 
 
 #: Accepting a lead: AcceptEngagementInvitation (Lead_To_Opportunity.md step 2), read back after a crash by
-#: :data:`opptoolkit._calls.CHECKS`; an opportunity invitation is accepted with
+#: :data:`opptoolkit.execute.CHECKS`; an opportunity invitation is accepted with
 #: StartEngagementByAcceptingInvitationTask, which also makes the opportunity.
 ACCEPT_LEAD_OP, LEAD_INVITATION = "AcceptEngagementInvitation", "LeadInvitation"
 assert LEAD_INVITATION in service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
@@ -270,10 +272,6 @@ def decision_calls(
     (:func:`rejection_reasons`). With ``ledger``, a call it holds as succeeded is left to the runner,
     which skips it; an ``s3://`` ledger is read with ``boto3_session`` (default: the standard chain).
     """
-    from ._calls import Call, failed_tries
-    from .exceptions import Problem
-    from .ledger import Ledger
-
     if DECISION not in df.columns:
         raise OpptoolkitError(f"the triage has no {DECISION} column: write accept or reject in it")
     stamp = pd.Timestamp(now or datetime.now(UTC))
@@ -382,7 +380,7 @@ def push_decisions(
     first task, so a crash, a rerun or a colleague's push create one opportunity); ``reject`` sends RejectEngagementInvitation with the
     row's ``RejectionReason``, reconciled after a crash by reading the invitation back. Expired or
     already answered invitations are refused before any call (:func:`decision_calls`). Calls go
-    through :func:`opptoolkit._calls.run_calls` (paced, daily write budget, intent then outcome in the
+    through :func:`opptoolkit.execute.run_calls` (paced, daily write budget, intent then outcome in the
     ledger).
 
     Parameters
@@ -403,11 +401,9 @@ def push_decisions(
         One row per decision (``run_calls``' columns) and ``OpportunityId``: the opportunity an
         accepted invitation created. A task that completed as FAILED is ``failed`` (here and in the
         ledger) with its ReasonCode as ``error_code`` and the task's message; a rerun starts one new task
-        under a fresh ClientToken (:func:`opptoolkit._calls.task_failure`), it never resends the token
+        under a fresh ClientToken (:func:`opptoolkit.execute.task_failure`), it never resends the token
         that answers with the failed one.
     """
-    from ._calls import run_calls
-
     df = read_triage(triage) if isinstance(triage, (str, Path)) else triage
     calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now, boto3_session=boto3_session)
     res = run_calls(

@@ -1,4 +1,4 @@
-"""The ledgered executor of non-update calls, through a real boto3 client over HTTP against the sandbox."""
+"""The one ledgered runner (opptoolkit.execute) with calls of its own, through a real boto3 client over HTTP against the sandbox."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from botocore.config import Config
 
 import opptoolkit as ot
-from opptoolkit._calls import Call, CallRunner, run_calls
 from opptoolkit.exceptions import Problem
+from opptoolkit.execute import Call, Runner, run_calls
 from opptoolkit.frame import payload_from_record
 from opptoolkit.ledger import Ledger
 from opptoolkit.sandbox import Sandbox, SandboxConfig
@@ -144,14 +144,14 @@ def test_an_unreachable_endpoint_stops_with_the_rows_so_far(sb, tmp_path):
 
 def test_an_operation_that_cannot_be_sent_exactly_once_is_refused(sb, tmp_path):
     call = Call("2", "AssignOpportunity", "O1", {"Catalog": "Sandbox"})
-    runner = CallRunner(sb.client(), Ledger(tmp_path / "l"), checks={})
+    runner = Runner(sb.client(), Ledger(tmp_path / "l"), checks={})
     with pytest.raises(ValueError, match="exactly once"):
         runner.one(call)
 
 
 _SCRIPT = """
 import sys, json
-from opptoolkit._calls import Call, run_calls
+from opptoolkit.execute import Call, run_calls
 ids = json.loads(sys.argv[2])
 calls = [Call(str(n), "AssociateOpportunity", i, dict(Catalog="Sandbox", OpportunityIdentifier=i,
          RelatedEntityType="Solutions", RelatedEntityIdentifier="S-0000003")) for n, i in enumerate(ids, 2)]

@@ -73,7 +73,9 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
             details = [*r.get("errors", []), *(f"warning: {w}" for w in r.get("warnings", []))]
             if r.get("note"):
                 details.insert(0, str(r["note"]))
-            code = next((str(e).split(": ")[1] for e in r.get("errors", []) if str(e).count(": ") >= 2), "")
+            # its first problem's code, from its own column (a conflict the plan found is its reason, as a push says)
+            codes = r.get("error_codes")
+            code = next((str(c) for c in ([] if codes is None else list(codes)) if c != Reason.CONFLICT), "")
             message = "; ".join(details)
         else:
             # the service's (or botocore's) code, else the toolkit's own reason (CONFLICT, DAILY_BUDGET, ...)

@@ -1,21 +1,29 @@
-"""A ledgered executor for the calls that are not UpdateOpportunity: one call, one row of the result.
+"""The one ledgered runner of every write: an update, a create, an association, an assignment, a submission, a decision.
 
-A :class:`Call` is one request the toolkit means to make about one opportunity (Associate, Disassociate,
-Assign, Submit, StartEngagementFromOpportunityTask, ...), labelled by the row of the sheet it came from.
-:func:`run_calls` sends them as :func:`opptoolkit.push_updates` sends updates:
+A :class:`Call` is one request the toolkit means to make (UpdateOpportunity, CreateOpportunity, AssociateOpportunity,
+StartEngagementFromOpportunityTask, ...), labelled by the row of the sheet it came from; an :class:`Outcome` is what
+a flow settled without a call (a row unchanged, invalid, not in the base, already done). A flow plans (reads, merges,
+validates) and hands its calls and outcomes to a :class:`Runner`, which alone:
 
-* paced by the client :class:`~opptoolkit.Pacer` (every operation but the quota page's read actions
-  on the 1-per-second write bucket) and counted against the rolling 24 h write budget
-  (:meth:`opptoolkit.ledger.Ledger.writes_since`);
-* the intent (``in_flight``) is in the ledger, fsync'd, before the request goes, the outcome after;
-* a rerun skips a call that already succeeded for the same change key; a call left ``in_flight`` (a crash)
-  or ``unknown`` (a 5xx or no answer: it may have been applied) is sent again with the same ``ClientToken``
-  when the operation takes one (the model's ``idempotencyToken``: the service answers a repeated token
-  with the first call's outcome), else reconciled first by reading the record back (a per-operation
-  :data:`CHECKS`), and sent only when the read shows it did not land;
-* errors are worded as the push words them (:mod:`opptoolkit._errors`), and a connection or credential
-  error stops the run with :class:`~opptoolkit.exceptions.ServiceUnreachable`, its ``.result`` holding the
-  rows so far.
+* records every outcome, into the result frame and the ledger, in one schema (:data:`RESULT_COLUMNS`, the
+  ledger's columns of the same names);
+* writes the intent (``in_flight``) to the ledger, fsync'd, before each HTTP request, and the outcome after;
+* paces every request (the :class:`~opptoolkit.connection.Pacer` the flow attached) and checks the rolling 24 h
+  write budget (:meth:`opptoolkit.ledger.Ledger.writes_since`) before every HTTP attempt, botocore's retries
+  included (:class:`Attempts`): a call past it is ``deferred``;
+* resumes by the same rules whoever calls it: a call that succeeded for the same change key is ``skipped``; one
+  left ``in_flight`` (a crash) or ``unknown`` (a 5xx or no answer: it may have been applied) is sent again with
+  the same ``ClientToken`` when the operation takes one (the model's ``idempotencyToken``: the service answers a
+  repeated token with the first call's outcome), else read back first (:data:`CHECKS`) and sent only when the
+  read shows it did not land; a flow that weighs the ledger itself (a push's rows, which merge against the
+  server's record) marks its calls ``decided``;
+* sends an update again after a ConflictException through the flow's merge (:attr:`Call.conflict`);
+* stops after the call in flight at Ctrl-C (the rest ``deferred``), and at a connection or credential error
+  (:class:`~opptoolkit.exceptions.ServiceUnreachable`, its ``.result`` the rows so far);
+* and, at the end of a run, reads back every call an earlier run left unsettled that this one did not handle
+  (:func:`settle_earlier`).
+
+Errors are worded as :mod:`opptoolkit._errors` words them, for every flow alike.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -56,11 +65,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKS",
+    "RECORD_OPERATIONS",
     "RESULT_COLUMNS",
     "Attempts",
     "BudgetSpent",
     "Call",
-    "CallRunner",
+    "Outcome",
+    "Runner",
     "call_token",
     "client_token_member",
     "failed_tries",
@@ -68,14 +79,16 @@ __all__ = [
     "list_tasks",
     "request_of",
     "run_calls",
+    "running",
     "settle_earlier",
     "task_failure",
 ]
 
 _log = logging.getLogger(__name__)
 
-#: The result frame's columns: push_updates' own, with the operation and the service's answer. ``error_codes``,
-#: ``error_fields`` and ``error_texts`` list each error apart (:func:`opptoolkit.ledger.with_errors`).
+#: The one schema of every outcome: the result frame's columns, each the ledger's column of the same name (the
+#: ledger adds the job, the attempt, the times, the keyed hashes and the request). The results workbook reads these.
+#: ``error_codes``, ``error_fields`` and ``error_texts`` list each error apart (:func:`opptoolkit.ledger.with_errors`).
 RESULT_COLUMNS = [
     "row",
     "Id",
@@ -88,11 +101,19 @@ RESULT_COLUMNS = [
     "error_fields",
     "error_texts",
     "changed_fields",
+    "kept_fields",
     "last_modified_before",
     "last_modified_after",
     "writes",
     "response",
 ]
+
+_ERRORS = ("error_codes", "error_fields", "error_texts")
+
+UPDATE, CREATE = "UpdateOpportunity", "CreateOpportunity"
+#: The operations whose request is an opportunity record: the ledger keeps no member of it but the catalog (a
+#: payload's values are customer data).
+RECORD_OPERATIONS = (UPDATE, CREATE)
 
 #: A check reads the record back after a crash or an unknown outcome: True when the call's effect is on
 #: the server (nothing to send), False when it is not (send it), None when the read cannot tell (send it:
@@ -101,8 +122,47 @@ Check = Callable[[Any, "Call"], bool | None]
 
 
 @dataclass
+class Outcome:
+    """What became of one row or call, as the result frame and the ledger record it (:data:`RESULT_COLUMNS`).
+
+    A flow hands the :class:`Runner` an outcome for what it settled without a call (a row unchanged, invalid,
+    already done); the runner makes the others from its calls. ``write`` False keeps it out of the ledger (the
+    ledger holds attempts, never an unchanged row, nor anything of a dry run); ``bad_id`` keeps its Id out (a
+    cell that is no Id may hold anything).
+    """
+
+    row: str
+    id: str | None
+    operation: str
+    status: str
+    fields: list[str] = field(default_factory=list)
+    key: str | None = None
+    error_code: str | None = None
+    reason: str | None = None
+    error_message: str | None = None
+    last_modified_before: datetime | None = None
+    last_modified_after: datetime | None = None
+    writes: int = 0
+    attempt: int = 1
+    payload_sha256: str | None = None
+    response: str | None = None
+    request: str | None = None
+    started_at: datetime | None = None
+    bad_id: bool = False
+    write: bool = True
+    kept: list[str] = field(default_factory=list)
+    #: each error apart, ``(code, field's API path or "", message alone)``; None: the outcome's one error about the
+    #: whole row, if it is no success (:func:`opptoolkit.ledger.with_errors`)
+    errors: list[tuple[str, str, str]] | None = None
+
+
+#: What a call whose answer was lost may have done, by what it writes: the note of its ``unknown`` outcome.
+MAYBE_APPLIED = "(the call may have been applied: the next run checks it first)"
+
+
+@dataclass
 class Call:
-    """One request about one opportunity.
+    """One request, about one opportunity (or invitation), labelled by its row.
 
     Parameters
     ----------
@@ -111,9 +171,10 @@ class Call:
     operation : str
         The API operation (``AssociateOpportunity``, ...), a name of the service model.
     id : str
-        The opportunity's Id (the ledger's ``Id``).
+        The opportunity's Id (the ledger's ``Id``; empty for a create until the service names it).
     params : dict
-        The request, without ``ClientToken`` (derived from the ledger for an operation that takes one).
+        The request, without ``ClientToken`` (derived by :func:`call_token` for an operation that takes one,
+        unless ``token`` gives it).
     key : str, optional
         The change key: a rerun skips a call that succeeded for the same key. Default: the ledger's keyed
         hash of the operation, Id and params.
@@ -128,6 +189,36 @@ class Call:
         The Id is malformed: the ledger keeps none for the call.
     failure : (str, str), optional
         A read the call needed failed with this code and message: recorded ``failed``, no write spent.
+    decided : bool
+        The flow weighed the ledger itself (a push's row, merged against the server's record): the runner
+        sends it unless interrupted, a dry run or past the budget.
+    token : str, optional
+        The ClientToken to send (a create's is derived from the row: :func:`opptoolkit.plan.client_token`).
+    fingerprint : str, optional
+        The ledger's ``payload_sha256`` (default: the keyed hash of the request sent).
+    before : datetime, optional
+        The LastModifiedDate the request was built on (an update's concurrency token).
+    kept : list of str
+        Edited fields the request leaves out because AWS keeps its own value of them (the result's
+        ``kept_fields``).
+    said : str, optional
+        What the outcome says when the service took the call (such as the edits it went without).
+    planned : str
+        The status a dry run records for it (``update``; ``create`` for a create).
+    success : str
+        The status when the service took it (``succeeded``; ``created`` for a push's create, whose row takes the
+        Id of the answer).
+    attempts : int
+        How many times it may go when each try meets a ConflictException (with ``conflict``).
+    conflict : callable, optional
+        ``conflict(call, error)`` after a ConflictException: an :class:`Outcome` to record, or None when it
+        updated the call to send again (an update merged onto the record as it is now). Without it the
+        ConflictException is the call's ``failed``.
+    unknown_note : str
+        What an ``unknown`` outcome says the next run does about it.
+    answer : bool
+        Keep the service's answer (its non-sensitive members) as the outcome's ``response``; a push's rows keep
+        theirs in their own columns (the Id, the LastModifiedDate).
     """
 
     row: str
@@ -138,10 +229,20 @@ class Call:
     fields: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     salt: int = 0
-    #: the Id is no Id of the operation (a problem says so): the ledger does not keep it (it may hold anything)
     bad_id: bool = False
-    #: what a read this call needed answered instead, ``(code, message)``: recorded ``failed``, nothing sent
     failure: tuple[str, str] | None = None
+    decided: bool = False
+    token: str | None = None
+    fingerprint: str | None = None
+    before: datetime | None = None
+    kept: list[str] = field(default_factory=list)
+    said: str | None = None
+    planned: str = Status.UPDATE
+    success: str = Status.SUCCEEDED
+    attempts: int = 1
+    conflict: Callable[[Call, Exception], Outcome | None] | None = None
+    unknown_note: str = MAYBE_APPLIED
+    answer: bool = True
 
 
 def client_token_member(operation: str) -> str | None:
@@ -240,7 +341,7 @@ def _check_accepted(client: Any, call: Call) -> bool | None:
 
 
 #: The read-back of each operation that takes no ClientToken. A call of an operation with neither a
-#: token nor a check is refused by :class:`CallRunner`: sending it again blind could apply it twice.
+#: token nor a check is refused by the :class:`Runner`: sending it again blind could apply it twice.
 CHECKS: dict[str, Check] = {
     "AssociateOpportunity": _check_associated,
     "DisassociateOpportunity": _check_disassociated,
@@ -309,8 +410,7 @@ class Attempts:
 
     botocore emits ``response-received.<service>.<operation>`` once per HTTP attempt, with the response or the
     exception (botocore/endpoint.py, ``_get_response``); a connection that could not be opened sent nothing, and
-    an answered 5xx or no answer may have been applied. Shared by this executor and
-    :func:`opptoolkit.push_updates`.
+    an answered 5xx or no answer may have been applied.
 
     ``allowed`` is what the daily write budget leaves for the call (:meth:`reset`): before each attempt
     (``before-send``, also once per attempt) an attempt past it raises :class:`BudgetSpent` instead of going,
@@ -325,15 +425,18 @@ class Attempts:
         self.allowed: int | None = None
 
     def reset(self, allowed: int | None = None) -> None:
+        """Start counting a new call, which the budget allows ``allowed`` attempts (None: any)."""
         self.attempts, self.maybe_applied, self.allowed = 0, False, allowed
 
     def before_send(self, **_: Any) -> None:
+        """Refuse an attempt past what the budget allows (botocore's ``before-send``: before each attempt)."""
         if self.allowed is not None and self.attempts >= self.allowed:
             raise BudgetSpent
 
     def on_response(
         self, exception: Exception | None = None, response_dict: dict[str, Any] | None = None, **_: Any
     ) -> None:
+        """Count an attempt that went out, and whether it may have landed (botocore's ``response-received``)."""
         if isinstance(exception, BudgetSpent) or never_sent(exception):
             return  # nothing went out: neither a write spent nor one applied
         self.attempts += 1
@@ -381,13 +484,18 @@ def _response(operation: str, out: Mapping[str, Any]) -> dict[str, Any]:
 def request_of(operation: str, params: Mapping[str, Any]) -> str:
     """Return a request as the ledger keeps it: the members the model does not mark sensitive, without the token.
 
-    What a later run needs to read the call's effect back (the catalog, a solution's id), and no customer value.
+    What a later run needs to read the call's effect back (the catalog, a solution's id), and no customer value:
+    of an update or a create (:data:`RECORD_OPERATIONS`), the catalog only.
 
     Examples
     --------
     >>> request_of("AssignOpportunity", {"Catalog": "Sandbox", "Identifier": "O1", "Assignee": {"Email": "a@b.co"}})
     '{"Assignee": {}, "Catalog": "Sandbox", "Identifier": "O1"}'
+    >>> request_of("UpdateOpportunity", {"Catalog": "Sandbox", "Identifier": "O1", "Project": {"Title": "A"}})
+    '{"Catalog": "Sandbox"}'
     """
+    if operation in RECORD_OPERATIONS:
+        return json.dumps({"Catalog": params.get("Catalog")})
     shape = service_model().operation_model(operation).input_shape
     token = client_token_member(operation)
     body = {k: v for k, v in params.items() if k != token}
@@ -637,29 +745,53 @@ def _created(outcome: Callable[..., LedgerEntry], record: Mapping[str, Any]) -> 
     )
 
 
-@dataclass
-class CallRunner:
-    """Sends calls through a client, into a ledger the caller holds (locked) and a pacer it attached.
+class Runner:
+    """Sends calls and records outcomes, each exactly once across crashes and reruns of one ledger.
 
-    ``used`` is the write budget already spent (from :meth:`Ledger.writes_since` when the caller holds the
-    lock); :meth:`run` adds each call's HTTP attempts to it.
+    Inside :func:`running` (which holds the ledger, attaches the pacer, watches Ctrl-C and settles what earlier
+    runs left at the end), :meth:`run` takes a flow's calls and outcomes in order. ``used`` is the write budget
+    already spent (:meth:`Ledger.writes_since`); each call's HTTP attempts add to it.
+
+    Parameters
+    ----------
+    client : partnercentral-selling client
+        The client every call goes through.
+    book : Ledger
+        The ledger (its lock held by :func:`running`, unless a dry run).
+    budget : int
+        Write HTTP attempts allowed per rolling 24 h.
+    checks : mapping, optional
+        Read-back checks by operation (default :data:`CHECKS`).
+    dry_run : bool
+        Send nothing and write nothing: each call is recorded with its planned status.
+    interrupted : str
+        What an outcome says of a row or call Ctrl-C left unsent.
     """
 
-    client: Any
-    book: Ledger
-    budget: int = DAILY_WRITES
-    used: int = 0
-    checks: Mapping[str, Check] = field(default_factory=lambda: CHECKS)
-    dry_run: bool = False
-    results: list[dict[str, Any]] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
-    stop: bool = False
-    #: what the run settled of the calls earlier runs left unknown, by status (:func:`settle_earlier`)
-    settled: dict[str, int] = field(default_factory=dict)
-    _history: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        client: Any,
+        book: Ledger,
+        budget: int = DAILY_WRITES,
+        *,
+        checks: Mapping[str, Check] | None = None,
+        dry_run: bool = False,
+        interrupted: str = "interrupted before this call",
+    ) -> None:
+        self.client, self.book, self.budget, self.dry_run = client, book, budget, dry_run
+        self.checks: Mapping[str, Check] = CHECKS if checks is None else checks
+        self.interrupted_message = interrupted
+        self.used = 0
+        self.stop = False
+        self.results: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()
+        #: what the run settled of the calls earlier runs left unknown, by status (:func:`settle_earlier`)
+        self.settled: dict[str, int] = {}
+        self._history: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._seen: set[str] = set()
+        self.wire = Attempts()
+
+    # -- the ledger's view of a call ---------------------------------------------------------------------------
 
     def _prior(self, call: Call) -> dict[str, Any] | None:
         if call.operation not in self._seen:
@@ -669,212 +801,379 @@ class CallRunner:
         return self._history.get((call.operation, call.id, self.key(call)))
 
     def key(self, call: Call) -> str:
+        """Return the call's change key: given, else the ledger's keyed hash of its operation, Id and params."""
         if call.key is None:
             call.key = self.book.key([call.operation, call.id, call.params])
         return call.key
 
     def token(self, call: Call) -> str:
-        """Return the call's ClientToken (:func:`call_token`): the same on every rerun, from any ledger."""
-        return call_token(call)
+        """Return the call's ClientToken: given, else :func:`call_token` (the same on every rerun, from any ledger)."""
+        return call.token if call.token is not None else call_token(call)
 
-    def run(self, calls: Iterable[Call], *, progress: bool | None = True, desc: str = "calls") -> None:
-        calls = list(calls)
-        with tqdm(total=len(calls), desc=desc, unit="call", disable=None if progress else True) as bar:
-            for call in calls:
-                self.one(call)
+    # -- outcomes ----------------------------------------------------------------------------------------------
+
+    def outcome(self, call: Call, status: str, **kw: Any) -> Outcome:
+        """Return an outcome of ``call``: its row, Id, operation, fields, change key and request, and ``kw``."""
+        fields: dict[str, Any] = {
+            "row": call.row,
+            "id": call.id,
+            "operation": call.operation,
+            "status": status,
+            "fields": list(call.fields),
+            "kept": list(call.kept),
+            "key": self.key(call),
+            "bad_id": call.bad_id,
+            "request": None if call.bad_id else request_of(call.operation, call.params),
+        }
+        return Outcome(**{**fields, **kw})
+
+    def record(self, o: Outcome, at: int | None = None) -> LedgerEntry:
+        """Record an outcome: a row of the result frame and, unless it is kept out (see :class:`Outcome`), the ledger.
+
+        ``at``: the result row of the same call that this later outcome settles (a task that ended after its
+        start was recorded): that row takes its status, codes, message and answer, and keeps what the call spent.
+        """
+        self.counts[o.status] += 1
+        entry = LedgerEntry(
+            job_id=self.book.job_id,
+            row=o.row,
+            Id="" if o.bad_id else (o.id or ""),
+            status=o.status,
+            operation=o.operation,
+            error_code=o.error_code,
+            error_message=o.error_message,
+            reason=o.reason,
+            changed_fields=list(o.fields),
+            last_modified_before=o.last_modified_before,
+            last_modified_after=o.last_modified_after,
+            attempt=o.attempt,
+            writes=o.writes,
+            payload_sha256=o.payload_sha256,
+            change_key=o.key,
+            response=o.response,
+            request=o.request,
+        )
+        if o.started_at is not None:
+            entry.started_at = o.started_at
+        with_errors(entry, o.errors)
+        if o.write and not self.dry_run and o.status != Status.UNCHANGED:  # the ledger holds attempts
+            self.book.write(entry)
+        if o.key is not None:
+            self._history[(o.operation, o.id or "", o.key)] = {"status": o.status, "response": o.response}
+        row = {
+            "row": o.row,
+            "Id": o.id,
+            "operation": o.operation,
+            "status": o.status,
+            "error_code": o.error_code,
+            "reason": o.reason,
+            "error_message": o.error_message,
+            "error_codes": entry.error_codes,
+            "error_fields": entry.error_fields,
+            "error_texts": entry.error_texts,
+            "changed_fields": list(o.fields),
+            "kept_fields": list(o.kept),
+            "last_modified_before": o.last_modified_before,
+            "last_modified_after": o.last_modified_after,
+            "writes": o.writes,
+            "response": json.loads(o.response) if o.response else None,
+        }
+        if at is None:
+            self.results.append(row)
+        else:
+            self.results[at].update(
+                {k: row[k] for k in ("status", "error_code", "reason", "error_message", *_ERRORS, "response")}
+            )
+        _log.info("row %s %s %s: %s %s", o.row, o.id, o.operation, o.status, o.error_code or "")
+        return entry
+
+    def interrupted(self, **kw: Any) -> Outcome:
+        """Return the outcome of a row or call Ctrl-C left unsent (``kw``: its row, Id, operation, ...)."""
+        return Outcome(status=Status.DEFERRED, reason=Reason.INTERRUPTED, error_message=self.interrupted_message, **kw)
+
+    def deferred(self, call: Call, **kw: Any) -> Outcome:
+        """Return the outcome of a call the daily write budget leaves for a later run."""
+        message = f"daily write budget of {self.budget} used; run again later"
+        return self.outcome(call, Status.DEFERRED, reason=Reason.DAILY_BUDGET, error_message=message, **kw)
+
+    def invalid(self, call: Call) -> Outcome:
+        """Return the outcome of a call refused before sending (no write spent); never a sensitive value."""
+        message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000]
+        errors = [(p.code, p.field, p.message) for p in call.problems]
+        return self.outcome(
+            call, Status.INVALID, error_code=call.problems[0].code, error_message=message, errors=errors
+        )
+
+    # -- running ------------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        items: Iterable[Call | Outcome],
+        *,
+        total: int | None = None,
+        progress: bool | None = True,
+        desc: str = "calls",
+        unit: str = "call",
+    ) -> None:
+        """Take each call (decide and do what it needs: :meth:`one`) and each outcome (record it), in order."""
+        if total is None:
+            items = list(items)
+            total = len(items)
+        with tqdm(total=total, desc=desc, unit=unit, disable=None if progress else True) as bar:
+            for item in items:
+                if isinstance(item, Outcome):
+                    self.record(item)
+                else:
+                    self.one(item)
                 bar.update(1)
                 bar.set_postfix(dict(self.counts), refresh=False)
 
-    def record(
-        self,
-        call: Call,
-        status: str,
-        *,
-        write: bool = True,
-        errors: Iterable[tuple[str, str, str]] | None = None,
-        **kw: Any,
-    ) -> LedgerEntry:
-        """Record a call's outcome; ``errors`` each ``(code, field, message)`` (:func:`opptoolkit.ledger.with_errors`)."""
-        self.counts[status] += 1
-        entry = LedgerEntry(
-            job_id=self.book.job_id,
-            row=call.row,
-            Id="" if call.bad_id else call.id,
-            status=status,
-            operation=call.operation,
-            changed_fields=list(call.fields),
-            change_key=self.key(call),
-            request=None if call.bad_id else request_of(call.operation, call.params),
-            **kw,
-        )
-        with_errors(entry, errors)
-        if write and not self.dry_run:
-            self.book.write(entry)
-        self._history[(call.operation, call.id, self.key(call))] = {"status": status, "response": entry.response}
-        self.results.append(
-            {
-                "row": call.row,
-                "Id": call.id,
-                "operation": call.operation,
-                "status": status,
-                "error_code": entry.error_code,
-                "reason": entry.reason,
-                "error_message": entry.error_message,
-                "error_codes": entry.error_codes,
-                "error_fields": entry.error_fields,
-                "error_texts": entry.error_texts,
-                "changed_fields": list(call.fields),
-                "last_modified_before": entry.last_modified_before,
-                "last_modified_after": entry.last_modified_after,
-                "writes": entry.writes,
-                "response": json.loads(entry.response) if entry.response else None,
-            }
-        )
-        _log.info("row %s %s %s: %s %s", call.row, call.id, call.operation, status, entry.error_code or "")
-        return entry
-
-    def invalid(self, call: Call) -> None:
-        """Record a call refused before sending (no write spent); messages never hold a sensitive value."""
-        self.record(
-            call,
-            Status.INVALID,
-            error_code=call.problems[0].code,
-            error_message="; ".join(f"{p.field}: {p.code}: {p.message}" for p in call.problems)[:2000],
-            errors=[(p.code, p.field, p.message) for p in call.problems],
-        )
-
     def one(self, call: Call) -> None:
         """Decide and do what one call needs."""
+        if self.stop:
+            message = self.interrupted_message
+            self.record(self.outcome(call, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message=message))
+        elif call.decided:
+            self._decided(call)
+        else:
+            self._resumed(call)
+
+    def _decided(self, call: Call) -> None:
+        if self.dry_run:
+            self.record(self.outcome(call, call.planned, last_modified_before=call.before, write=False))
+        elif self.used >= self.budget:
+            self.record(self.deferred(call))
+        else:
+            self.used += self.send(call)
+
+    def _resumed(self, call: Call) -> None:
+        """Apply the ledger's rules to a call: skip what succeeded, settle what may have landed, then send."""
         token = client_token_member(call.operation)
         if token is None and call.operation not in self.checks:
             raise ValueError(
                 f"{call.operation} takes no ClientToken and has no read-back check: it cannot be sent exactly once"
             )
-        if self.stop:
-            self.record(call, Status.DEFERRED, reason=Reason.INTERRUPTED, error_message="interrupted before this call")
-            return
         prior = self._prior(call)
         if prior is not None and prior["status"] in (Status.SUCCEEDED, Status.SKIPPED):
-            self.record(
-                call,
-                Status.SKIPPED,
-                write=False,
-                error_message="already succeeded in an earlier run",
-                response=prior["response"] if isinstance(prior.get("response"), str) else None,
-            )
+            previous = prior["response"] if isinstance(prior.get("response"), str) else None
+            message = "already succeeded in an earlier run"
+            self.record(self.outcome(call, Status.SKIPPED, write=False, error_message=message, response=previous))
             return
         unsettled = prior is not None and prior["status"] in _UNSETTLED
         # a call that may have landed is settled first (resent with its token, or read back): what made it
         # look refused now (an opportunity already Submitted) may be its own doing
         if call.problems and not unsettled:
-            self.invalid(call)
+            self.record(self.invalid(call))
             return
         if call.failure is not None and not unsettled:
-            self.record(call, Status.FAILED, error_code=call.failure[0], error_message=call.failure[1][:2000])
+            code, message = call.failure
+            self.record(self.outcome(call, Status.FAILED, error_code=code, error_message=message[:2000]))
             return
         if self.dry_run:
-            self.record(call, Status.UPDATE, write=False)
+            self.record(self.outcome(call, call.planned, write=False))
             return
         if unsettled and token is None:
             try:
                 landed = self.checks[call.operation](self.client, call)
             except (ClientError, BotoCoreError) as e:
                 code, msg = code_and_message(e)
-                self.record(call, Status.UNKNOWN, error_code=code, error_message=msg)  # a read spends no write
+                self.record(self.outcome(call, Status.UNKNOWN, error_code=code, error_message=msg))  # no write spent
                 if (u := unreachable(e, unanswered=True)) is not None:
                     raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None
                 return
             if landed:
-                self.record(call, Status.SUCCEEDED, error_message="reconciled: the server already had the change")
+                message = "reconciled: the server already had the change"
+                self.record(self.outcome(call, Status.SUCCEEDED, error_message=message))
                 return
         if call.problems and not (unsettled and token is not None):
-            self.invalid(call)
+            self.record(self.invalid(call))
             return
         if self.used >= self.budget:
-            self.deferred(call)
+            self.record(self.deferred(call))
             return
-        self.used += self.send(call, token)
+        self.used += self.send(call)
 
-    def deferred(self, call: Call, **kw: Any) -> None:
-        """Record a call the daily write budget leaves for a later run."""
-        self.record(
-            call,
-            Status.DEFERRED,
-            reason=Reason.DAILY_BUDGET,
-            error_message=f"daily write budget of {self.budget} used; run again later",
-            **kw,
-        )
+    def send(self, call: Call) -> int:
+        """Send one call: the intent first, then each HTTP attempt, then its outcome; returns the attempts spent.
 
-    def send(self, call: Call, token: str | None) -> int:
-        """Send one call: the intent first, then the request, then its outcome; returns the HTTP attempts."""
-        params = dict(call.params)
-        if token is not None:
-            params[token] = self.token(call)
+        A ConflictException goes to the call's ``conflict`` (an update merged again onto the record as it is now,
+        and sent again, up to ``attempts`` times).
+        """
+        token = client_token_member(call.operation)
         started = datetime.now(UTC)
-        self.book.write(
-            LedgerEntry(
-                job_id=self.book.job_id,
-                row=call.row,
-                Id=call.id,
-                status=Status.IN_FLIGHT,
-                operation=call.operation,
-                changed_fields=list(call.fields),
-                started_at=started,
-                payload_sha256=self.book.key(params),
-                change_key=self.key(call),
-                request=request_of(call.operation, call.params),
-            )
-        )
-        wire = Attempts()
+        wire = self.wire
         wire.reset(allowed=self.budget - self.used)
-        method = getattr(self.client, _snake(call.operation))
+        method = getattr(self.client, xform_name(call.operation))
         with wire.attached(self.client, call.operation):
-            try:
-                out = method(**params)
-            except BudgetSpent:
-                if not wire.maybe_applied:
-                    self.deferred(call, writes=wire.attempts, started_at=started)
-                else:
-                    self.record(
-                        call,
-                        Status.UNKNOWN,
-                        error_message=BUDGET_UNKNOWN.format(budget=self.budget),
-                        writes=wire.attempts,
-                        started_at=started,
+            for attempt in range(1, call.attempts + 1):
+                params = dict(call.params)
+                if token is not None:
+                    params[token] = self.token(call)
+                digest = call.fingerprint if call.fingerprint is not None else self.book.key(params)
+                at: dict[str, Any] = {"attempt": attempt, "payload_sha256": digest, "started_at": started}
+                # the intent first: a crash from here on leaves an in-flight entry the next run settles
+                self.book.write(
+                    LedgerEntry(
+                        job_id=self.book.job_id,
+                        row=call.row,
+                        Id="" if call.bad_id else call.id,
+                        status=Status.IN_FLIGHT,
+                        operation=call.operation,
+                        changed_fields=list(call.fields),
+                        last_modified_before=call.before,
+                        change_key=self.key(call),
+                        request=request_of(call.operation, call.params),
+                        **at,
                     )
-                return wire.attempts
-            except (ClientError, BotoCoreError) as e:
-                code, msg = code_and_message(e)
-                status = Status.UNKNOWN if wire.maybe_applied else Status.FAILED
-                if status == Status.UNKNOWN:
-                    msg = f"{msg} (the call may have been applied: the next run checks it first)"
-                self.record(
-                    call,
-                    status,
-                    error_code=code,
-                    error_message=msg[:2000],
-                    errors=None if status == Status.UNKNOWN else error_items(e),  # unknown: its message says why
-                    writes=wire.attempts,
-                    started_at=started,
                 )
-                if (u := unreachable(e, unanswered=True)) is not None:
-                    raise ServiceUnreachable(f"row {call.row} ({call.id}): {u}") from None
+                try:
+                    out = method(**params)
+                except BudgetSpent:
+                    self.record(self._spent(call, writes=wire.attempts, last_modified_before=call.before, **at))
+                    return wire.attempts
+                except self.client.exceptions.ConflictException as e:
+                    if call.conflict is None:
+                        self._failed(call, e, **at)
+                        return wire.attempts
+                    try:
+                        settled = call.conflict(call, e)  # the flow reads the record as it is now and merges again
+                    except (ClientError, BotoCoreError) as err:
+                        self._failed(call, err, **at)
+                        return wire.attempts
+                    wire.maybe_applied = False  # the record as it is now is known
+                    if settled is not None:
+                        settled.writes, settled.attempt, settled.started_at = wire.attempts, attempt, started
+                        self.record(settled)
+                        return wire.attempts
+                    continue
+                except (ClientError, BotoCoreError) as e:
+                    self._failed(call, e, **at)
+                    return wire.attempts
+                self.record(self._answered(call, out, writes=wire.attempts, **at))
                 return wire.attempts
-        answer = _response(call.operation, out)
-        failure = task_failure(call.operation, answer)
+        message = f"still conflicting after {call.attempts} merges"
         self.record(
-            call,
-            Status.SUCCEEDED if failure is None else Status.FAILED,
-            error_code=None if failure is None else failure[0],
-            error_message=None if failure is None else failure[1],
-            writes=wire.attempts,
-            started_at=started,
-            last_modified_after=out.get("LastModifiedDate"),
-            response=json.dumps(answer, sort_keys=True, default=str) if answer else None,
+            self.outcome(
+                call,
+                Status.CONFLICT,
+                error_code="ConflictException",
+                error_message=message,
+                last_modified_before=call.before,
+                writes=wire.attempts,
+                attempt=call.attempts,
+                started_at=started,
+            )
         )
         return wire.attempts
 
+    def _answered(self, call: Call, out: Mapping[str, Any], **kw: Any) -> Outcome:
+        """Return the outcome of a call the service answered: its status (a task's too), its new Id, its answer."""
+        answer = _response(call.operation, out)
+        failure = task_failure(call.operation, answer)
+        keep = answer and call.answer
+        o = self.outcome(
+            call,
+            call.success if failure is None else Status.FAILED,
+            error_code=None if failure is None else failure[0],
+            error_message=call.said if failure is None else failure[1],
+            last_modified_before=call.before,
+            last_modified_after=out.get("LastModifiedDate"),
+            response=json.dumps(answer, sort_keys=True, default=str) if keep else None,
+            **kw,
+        )
+        if call.success == Status.CREATED:
+            o.id = str(out["Id"])  # the row is the opportunity the service made
+        return o
+
+    def _spent(self, call: Call, **kw: Any) -> Outcome:
+        """Return the outcome of a call whose next HTTP attempt the daily write budget did not allow."""
+        if not self.wire.maybe_applied:
+            return self.deferred(call, **kw)
+        # an earlier attempt of it may have landed (a 500): the next run checks it
+        return self.outcome(call, Status.UNKNOWN, error_message=BUDGET_UNKNOWN.format(budget=self.budget), **kw)
+
+    def _failed(self, call: Call, e: Exception, **kw: Any) -> None:
+        """Record a call whose request raised ``e``: unknown when it may have landed, else failed.
+
+        Stops the run when no further call can succeed (a lost connection, refused credentials).
+        """
+        code, msg = code_and_message(e)
+        status = Status.UNKNOWN if self.wire.maybe_applied else Status.FAILED
+        if status == Status.UNKNOWN:
+            msg = f"{msg} {call.unknown_note}"
+        self.record(
+            self.outcome(
+                call,
+                status,
+                error_code=code,
+                error_message=msg[:2000],
+                errors=None if status == Status.UNKNOWN else error_items(e),  # unknown: its message says why
+                last_modified_before=call.before,
+                writes=self.wire.attempts,
+                **kw,
+            )
+        )
+        if (u := unreachable(e, unanswered=True)) is not None:
+            raise ServiceUnreachable(f"row {call.row} ({call.id or 'new'}): {u}") from None
+
+    def poll(self, calls: Iterable[Call], every: float, timeout: float) -> list[int]:
+        """Poll the tasks ``calls`` started (answered IN_PROGRESS) until each is done or ``timeout`` seconds pass.
+
+        Each ``Start...Task`` operation's tasks are read back with its ``List...Tasks`` (:data:`TASK_LISTS`), at
+        most the model's bound of TaskIdentifier values per call (:func:`list_tasks`), every ``every`` seconds.
+        A task that ends is the call's later outcome (:meth:`record` with ``at``: its result row takes the task's
+        status, codes and answer), in the ledger under the call's change key (a read: no write spent); one still
+        IN_PROGRESS at the timeout stays so, in the result and the ledger, and the next run on the ledger
+        finishes it (:func:`settle_earlier`). A failed List call is retried at the next poll; a lost connection
+        stops the run (:class:`~opptoolkit.exceptions.ServiceUnreachable`). Returns the result rows still
+        IN_PROGRESS.
+        """
+        by_row = {(c.row, c.id, c.operation): c for c in calls if c.operation in TASK_LISTS}
+        waiting: dict[str, tuple[int, Call]] = {}
+        for n, r in enumerate(self.results):
+            call = by_row.get((r["row"], r["Id"], r["operation"]))
+            answer = r.get("response")
+            if (
+                call is not None
+                and r["status"] in (Status.SUCCEEDED, Status.SKIPPED)
+                and isinstance(answer, dict)
+                and answer.get("TaskStatus") == IN_PROGRESS
+            ):
+                waiting[str(answer["TaskId"])] = (n, call)
+        deadline = time.monotonic() + timeout
+        while waiting:
+            groups: dict[tuple[str, str], list[str]] = {}
+            for task_id, (_, call) in waiting.items():
+                groups.setdefault((call.operation, str(call.params["Catalog"])), []).append(task_id)
+            for (operation, catalog), ids in groups.items():
+                try:
+                    tasks = list_tasks(self.client, operation, catalog, TaskIdentifier=ids)
+                except (ClientError, BotoCoreError) as e:
+                    if (u := unreachable(e, unanswered=True)) is not None:
+                        raise ServiceUnreachable(f"polling the {operation} tasks: {u}") from None
+                    code, msg = code_and_message(e)
+                    _log.warning("%s failed (%s: %s); polling again", TASK_LISTS[operation][0], code, msg)
+                    continue
+                for task in tasks:
+                    if task.get("TaskStatus") == IN_PROGRESS or str(task.get("TaskId")) not in waiting:
+                        continue
+                    n, call = waiting.pop(str(task["TaskId"]))
+                    failure = task_failure(operation, task)  # as a task the service answered with is read
+                    ended = self.outcome(
+                        call,
+                        Status.SUCCEEDED if failure is None else Status.FAILED,
+                        error_code=None if failure is None else failure[0],
+                        error_message=None if failure is None else failure[1],
+                        response=json.dumps(task, sort_keys=True, default=str),
+                    )
+                    self.record(ended, at=n)  # the same call's later outcome: in the ledger (a read: no write)
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(every)
+        return sorted(n for n, _ in waiting.values())
+
     def frame(self, pacer: Pacer | None = None) -> pd.DataFrame:
+        """Return the result frame: one row per outcome (:data:`RESULT_COLUMNS`); ``attrs`` JSON-safe values only."""
         df = pd.DataFrame(self.results, columns=RESULT_COLUMNS)
         if pacer is not None:
             df.attrs["calls"] = dict(pacer.calls)
@@ -883,13 +1182,34 @@ class CallRunner:
         return df
 
 
-def _snake(operation: str) -> str:
-    """Return the boto3 method name of an operation, as botocore names it (``xform_name``)."""
-    return xform_name(operation)
+@contextmanager
+def running(runner: Runner, pacer: Pacer, catalog: Catalog | None) -> Iterator[Runner]:
+    """Hold ``runner``'s ledger for a run (unless a dry run), pace its client, and settle what earlier runs left.
+
+    Inside the block: the ledger is locked (a second run on it is refused), every call is paced by ``pacer``
+    (whose write bucket starts from the ledger's last write: the quota's second does not restart with a new
+    run), Ctrl-C stops after the call in flight (the rest ``deferred``), and :attr:`Runner.used` is the budget
+    spent in the last 24 h. At the end of a run that was neither a dry run nor interrupted, every call an
+    earlier run left unsettled and this one did not handle is read back (:func:`settle_earlier`; ``catalog``
+    is where to read an entry that names none).
+    """
+    book = runner.book
+    with (
+        book.lock() if not runner.dry_run else nullcontext(),
+        pacer.attached(runner.client),
+        _interruptible(runner),
+    ):
+        unsettled = book.unsettled()  # under the lock: no other run is writing
+        runner.used = book.writes_since()
+        if (last := book.last_write()) is not None:
+            pacer.wrote_at(last)
+        yield runner
+        if not runner.dry_run and not runner.stop:
+            runner.settled = settle_earlier(runner.client, book, catalog, unsettled)
 
 
 @contextmanager
-def _interruptible(runner: CallRunner) -> Iterator[None]:
+def _interruptible(runner: Runner) -> Iterator[None]:
     """Ctrl-C stops after the call in flight; the calls not reached are ``deferred``."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -950,17 +1270,18 @@ def run_calls(
     """
     calls = list(calls)
     client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
+    runner = Runner(
+        client,
+        Ledger(ledger, create=not dry_run, boto3_session=boto3_session),
+        daily_write_budget,
+        checks={**CHECKS, **(checks or {})},
+        dry_run=dry_run,
+    )
     pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    runner = CallRunner(client, book, daily_write_budget, checks={**CHECKS, **(checks or {})}, dry_run=dry_run)
-    with book.lock() if not dry_run else nullcontext(), pacer.attached(client), _interruptible(runner):
-        runner.used = book.writes_since()
-        unsettled = book.unsettled()
+    with running(runner, pacer, catalog_of(calls)):
         try:
             runner.run(calls, progress=progress, desc=desc)
         except ServiceUnreachable as e:
             e.result = runner.frame(pacer)
             raise
-        if not dry_run and not runner.stop:
-            runner.settled = settle_earlier(runner.client, book, catalog_of(calls), unsettled)
     return runner.frame(pacer)
