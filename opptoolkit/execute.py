@@ -1167,8 +1167,8 @@ class Runner:
                         response=json.dumps(task, sort_keys=True, default=str),
                     )
                     self.record(ended, at=n)  # the same call's later outcome: in the ledger (a read: no write)
-            if not waiting or time.monotonic() >= deadline:
-                break
+            if not waiting or self.stop or time.monotonic() >= deadline:
+                break  # Ctrl-C: what is still running stays IN_PROGRESS, for the next run
             time.sleep(every)
         return sorted(n for n, _ in waiting.values())
 
@@ -1240,8 +1240,13 @@ def run_calls(
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
     desc: str = "calls",
+    poll_seconds: float = 2.0,
+    timeout: float = 300.0,
 ) -> pd.DataFrame:
     """Send ``calls`` in order, each exactly once across crashes and reruns of the same ``ledger``.
+
+    A task a call started that the service answered IN_PROGRESS (the ``Start...Task`` operations are
+    asynchronous) is then polled to its end (:meth:`Runner.poll`).
 
     Parameters
     ----------
@@ -1255,6 +1260,9 @@ def run_calls(
         Send nothing; each call's ``status`` is ``update`` (would be sent), ``skipped`` or ``invalid``.
     writes_per_second, reads_per_second, daily_write_budget
         As for :func:`opptoolkit.push_updates`.
+    poll_seconds, timeout : float
+        How often and how long to poll the tasks answered IN_PROGRESS; one still running at the timeout stays
+        IN_PROGRESS (its ``response``), in the result and the ledger, and the next run on the ledger finishes it.
 
     Returns
     -------
@@ -1281,6 +1289,8 @@ def run_calls(
     with running(runner, pacer, catalog_of(calls)):
         try:
             runner.run(calls, progress=progress, desc=desc)
+            if not dry_run:
+                runner.poll(calls, poll_seconds, timeout)  # each task answered IN_PROGRESS, to its end
         except ServiceUnreachable as e:
             e.result = runner.frame(pacer)
             raise

@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -63,7 +62,6 @@ from .execute import (
     failed_tries,
     list_tasks,
     settle_earlier,
-    task_failure,
 )
 from .frame import to_frame
 from .ledger import Ledger
@@ -1258,61 +1256,30 @@ def _convert(
         elif result.get("status") != Status.UPDATE:
             r.blocked = f"its conversion is {result.get('status')}"
     if started and not runner.dry_run:
-        _poll(client, catalog, runner, started, {r.label: r for r in asked}, every, timeout)
+        _settle(runner, list(started.values()), {r.label: r for r in asked}, every, timeout)
 
 
-def _poll(
-    client: Any,
-    catalog: Catalog,
-    runner: Runner,
-    waiting: dict[str, tuple[int, Call]],
-    rows: Mapping[str, _Row],
-    every: float,
-    timeout: float,
+def _settle(
+    runner: Runner, started: list[tuple[int, Call]], rows: Mapping[str, _Row], every: float, timeout: float
 ) -> None:
-    """Poll ListOpportunityFromEngagementTasks until each started conversion is done; record each outcome.
+    """Poll the conversions answered IN_PROGRESS to their end, then carry each outcome to its row.
 
-    At most the model's bound of TaskIdentifier values per call (:func:`opptoolkit.execute.list_tasks`); a task still
-    IN_PROGRESS at the timeout stays so (the row's later steps wait; the next push finds the task by its engagement
-    and goes on).
+    The one task-polling path (:meth:`opptoolkit.execute.Runner.poll`); a row takes the opportunity its
+    conversion made, or why its later steps wait (a task still IN_PROGRESS at the timeout stays so: the next
+    push finds it by its engagement and goes on).
     """
-    deadline = time.monotonic() + timeout
-    while waiting:
-        try:
-            for task in list_tasks(client, CONVERT_OP, catalog, TaskIdentifier=list(waiting)):
-                if task.get("TaskId") not in waiting or task.get("TaskStatus") == _IN_PROGRESS:
-                    continue
-                n, call = waiting.pop(task["TaskId"])
-                _settle(runner, n, call, dict(task), rows[call.row])
-        except (ClientError, BotoCoreError) as e:
-            if (u := unreachable(e, unanswered=True)) is not None:
-                raise ServiceUnreachable(f"polling the conversion tasks: {u}") from None
-            code, msg = code_and_message(e)
-            _log.warning("%s failed (%s: %s); polling again", _TASKS, code, msg)
-        if not waiting or time.monotonic() >= deadline:
-            break
-        time.sleep(every)
-    for _n, call in waiting.values():
-        rows[call.row].blocked = "its conversion is still in progress"
-        _log.info("row %s: conversion still in progress at the timeout", call.row)
-
-
-def _settle(runner: Runner, n: int, call: Call, task: dict[str, Any], row: _Row) -> None:
-    answer = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in task.items()}
-    failure = task_failure(CONVERT_OP, answer)
-    ended = runner.outcome(
-        call,
-        Status.SUCCEEDED if failure is None else Status.FAILED,
-        error_code=None if failure is None else failure[0],
-        error_message=None if failure is None else failure[1],
-        response=json.dumps(answer, sort_keys=True, default=str),
-    )
-    runner.record(ended, at=n)  # the same call's later outcome, under its change key (a read: no write)
-    if failure is not None:
-        row.blocked = "its conversion failed"
-    else:
-        row.opportunity = str(answer.get(OPPORTUNITY_ID) or "")
-        runner.results[n][_MADE] = row.opportunity
+    still = set(runner.poll([call for _, call in started], every, timeout))
+    for n, call in started:
+        row, result = rows[call.row], runner.results[n]
+        answer: dict[str, Any] = result["response"] if isinstance(result.get("response"), dict) else {}
+        if n in still:
+            row.blocked = "its conversion is still in progress"
+            _log.info("row %s: conversion still in progress at the timeout", call.row)
+        elif result["status"] == Status.FAILED:
+            row.blocked = "its conversion failed"
+        else:
+            row.opportunity = str(answer.get(OPPORTUNITY_ID) or "")
+            result[_MADE] = row.opportunity
 
 
 # 5. submitting --------------------------------------------------------------------------------------------------------

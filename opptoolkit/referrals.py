@@ -369,6 +369,8 @@ def push_decisions(
     dry_run: bool = False,
     progress: bool | None = True,
     now: datetime | None = None,
+    poll_seconds: float = 2.0,
+    timeout: float = 300.0,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Send the triage's decisions: accept or reject each invitation, exactly once, into ``ledger``.
@@ -392,6 +394,10 @@ def push_decisions(
         Always explicit.
     ledger : path
         The ledger folder.
+    poll_seconds, timeout : float
+        How often and how long to poll an accept's task that the service answered IN_PROGRESS
+        (StartEngagementByAcceptingInvitationTask page: the task is asynchronous); one still running at the
+        timeout stays IN_PROGRESS, and the next push on the ledger finishes it.
     **kwargs
         Passed to ``run_calls`` (``writes_per_second``, ``daily_write_budget``, ...).
 
@@ -415,6 +421,8 @@ def push_decisions(
         dry_run=dry_run,
         progress=progress,
         desc="decisions",
+        poll_seconds=poll_seconds,
+        timeout=timeout,
         **kwargs,
     )
     answers = [r if isinstance(r, dict) else {} for r in res["response"]]

@@ -684,3 +684,40 @@ def test_the_report_has_the_referrals_section_from_invitations_and_the_ledger(li
     cli_page = (tmp_path / "cli.html").read_text(encoding="utf-8")
     assert "<h2>Referrals</h2>" in cli_page and res["OpportunityId"][0] in cli_page
     assert "within 7 days" in cli_page
+
+
+def test_an_accept_answered_in_progress_is_polled_to_its_outcome_in_the_result_and_the_ledger(tmp_path):
+    # StartEngagementByAcceptingInvitationTask page: "The task is asynchronous"; SandboxConfig.task_seconds makes
+    # the sandbox answer IN_PROGRESS first, as AWS may
+    from opptoolkit.referrals import push_decisions
+
+    with Sandbox(config=SandboxConfig.fast(task_seconds=1.0)) as sb:
+        df = _triage(sb)
+        pending = df.index[df["Status"] == "PENDING"][:2]
+        df.loc[pending, DECISION] = "accept"
+        ok, gone = df.loc[pending[0], "Id"], df.loc[pending[1], "Id"]
+        c = sb.client()  # a colleague rejects the second after the triage was read: its task fails
+        c.reject_engagement_invitation(Catalog="Sandbox", Identifier=gone, RejectionReason=rejection_reasons()[0])
+        before = {r["Id"] for r in sb.records("Sandbox")}
+        res = push_decisions(
+            df, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, poll_seconds=0.2, **FAST
+        )
+        by_id = res.set_index("Id")
+        created = {r["Id"] for r in sb.records("Sandbox")} - before
+        assert (by_id.loc[ok, "status"], by_id.loc[ok, "OpportunityId"]) == ("succeeded", next(iter(created)))
+        assert (by_id.loc[gone, "status"], by_id.loc[gone, "error_code"]) == ("failed", "InvitationValidationFailed")
+        assert sb.service.calls["ListEngagementByAcceptingInvitationTasks"] >= 1
+        # the ledger's last word on each is the task's outcome, not its first IN_PROGRESS answer
+        log = ot.read_ledger(tmp_path / "l")
+        last = log.groupby("Id").tail(1).set_index("Id")
+        assert last.loc[ok, "status"] == "succeeded" and '"TaskStatus": "COMPLETE"' in last.loc[ok, "response"]
+        assert by_id.loc[ok, "OpportunityId"] in last.loc[ok, "response"]
+        assert (last.loc[gone, "status"], last.loc[gone, "error_code"]) == ("failed", "InvitationValidationFailed")
+        # a rerun accepts nothing twice
+        again = push_decisions(
+            df.loc[[pending[0]]], "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST
+        )
+        assert again["status"].tolist() == ["skipped"] and again["OpportunityId"].tolist() == [
+            by_id.loc[ok, "OpportunityId"]
+        ]
+        assert sb.service.calls["StartEngagementByAcceptingInvitationTask"] == 2
