@@ -598,18 +598,6 @@ class _Push:
         """Return a create's keyed fingerprint of what it sends, as the server will hold it (else None)."""
         return self.book.key(r.sent()) if r.request_key is not None else None
 
-    def _told(self, p: Problem) -> str:
-        """Return a problem's message as the ledger may hold it.
-
-        For a sensitive field (the model's flag) none, since the message may quote the value or a "did you mean"
-        near it.
-        """
-        try:
-            sensitive = self.schema.field_for(p.field).sensitive
-        except KeyError:
-            sensitive = True  # not a field the model knows: its message is not vouched for
-        return "(sensitive field: details not recorded)" if sensitive else p.message
-
     def operation(self, r: Row) -> str:
         return CREATE if r.request_key is not None or r.id is None else UPDATE
 
@@ -639,8 +627,10 @@ class _Push:
                 o.error_message = "; ".join(t for t in told if t)[:2000]
         if r.problems and o.error_code is None:
             o.error_code = r.problems[0].code
-            o.error_message = "; ".join(f"{p.field}: {p.code}: {self._told(p)}" for p in r.problems)[:2000]
-            o.errors = [(p.code, p.field, self._told(p)) for p in r.problems]
+            # the dry run's words: a rule's message carries the rule and never a sensitive field's value (nor a
+            # "did you mean" near it: opptoolkit.rules words them so), so the ledger and the result may keep it
+            o.error_message = "; ".join(f"{p.field}: {p.code}: {p.message}" for p in r.problems)[:2000]
+            o.errors = [(p.code, p.field, p.message) for p in r.problems]
         if r.conflicts and o.error_code is None:
             o.reason, o.error_message = Reason.CONFLICT, "changed on both sides: " + ", ".join(r.conflicts)
             o.errors = [(Reason.CONFLICT.value, c, CHANGED_ON_SERVER) for c in r.conflicts]

@@ -603,17 +603,40 @@ def test_the_change_key_is_keyed_by_a_secret_of_the_ledger(sb, export, tmp_path)
     assert not sb.service.applied
 
 
-def test_a_sensitive_fields_validation_message_stays_out_of_the_ledger(sb, export, tmp_path):
+def test_a_sensitive_fields_message_keeps_the_rule_and_withholds_the_analysts_value(sb, export, tmp_path, capsys):
+    """#31 item 2: the push says what the dry run said, in the terminal, the result and the ledger; only the value
+    typed into a sensitive field (and a "did you mean" near it, which would give it away) is withheld. The rule --
+    here the allowed values -- is kept: it is no customer data."""
+    from opptoolkit.cli import main as cli
+
     (row,) = _editable(export[export["Project.ExpectedCustomerSpend[0].CurrencyCode"].notna()], 1)
     edited = export.loc[[row]].copy()
     edited["Project.ExpectedCustomerSpend[0].CurrencyCode"] = "EUX"
+    plan = ot.plan_updates(edited, "Sandbox", base=export)
+    said = plan["error_texts"][0][0]  # the dry run's words
     result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=export, endpoint_url=sb.endpoint_url,
                              **FAST)  # fmt: skip
     assert result["status"].tolist() == ["invalid"]
-    message = ot.read_ledger(tmp_path / "l")["error_message"][0]
-    assert "Project.ExpectedCustomerSpend[0].CurrencyCode: INVALID_ENUM_VALUE" in message
-    assert "EUR" not in message and "EUX" not in message and "did you mean" not in message
-    assert "EUR" not in str(result["error_message"][0])
+    log = ot.read_ledger(tmp_path / "l")
+    message = log["error_message"][0]
+    assert message == f"Project.ExpectedCustomerSpend[0].CurrencyCode: INVALID_ENUM_VALUE: {said}"
+    for told in (said, message, result["error_message"][0], result["error_texts"][0][0], log["error_texts"][0][0]):
+        assert "EUX" not in told and "did you mean" not in told  # the analyst's value, and a hint near it
+        assert "'EUR'" in told and "'USD'" in told  # the rule: what is allowed
+    # the terminal lines carry the whole rule too, not a cut one: a misspelled stage's lists every stage
+    (other,) = _editable(export.drop(index=row), 1)
+    sheet = export.loc[[row, other]].copy()
+    sheet.loc[row, "Project.ExpectedCustomerSpend[0].CurrencyCode"] = "EUX"
+    sheet.loc[other, "LifeCycle.Stage"] = "Prospekt"
+    ot.write_sheet(sheet, tmp_path / "edits.csv")
+    ot.write_sheet(export, tmp_path / "export.xlsx")
+    args = ["push", str(tmp_path / "edits.csv"), "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url,
+            "--ledger", str(tmp_path / "l2"), "--base", str(tmp_path / "export.xlsx")]  # fmt: skip
+    assert cli(args) == 1
+    err = capsys.readouterr().err
+    assert said in err and "EUX" not in err
+    stage = next(line for line in err.splitlines() if "LifeCycle.Stage" in line)
+    assert "did you mean 'Prospect'?" in stage and stage.rstrip().endswith("'Closed Lost'"), stage
 
 
 def test_plan_result_and_ledger_name_the_spreadsheets_row(sb, export, tmp_path):
@@ -955,5 +978,8 @@ def test_an_api_refusal_lists_the_services_errors_by_field_and_withholds_a_sensi
     assert "Secret title" not in said["Project.Title"] and "not kept" in said["Project.Title"]
     # a field the model does not mark sensitive keeps the service's own words
     assert said["LifeCycle.TargetCloseDate"] and "not kept" not in said["LifeCycle.TargetCloseDate"]
-    assert _one_error_each(ot.read_ledger(tmp_path / "l").tail(1)) == [(codes, fields, texts)]
+    log = ot.read_ledger(tmp_path / "l").tail(1)
+    assert _one_error_each(log) == [(codes, fields, texts)]
+    # the value AWS's message may quote is withheld everywhere the refusal is told
+    assert "Secret title" not in result["error_message"][0] and "Secret title" not in log["error_message"].iloc[0]
     assert sb.service.applied.get(ident) is None
