@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
-from .connection import Connection, as_connection, calls_since, get_client
+from .connection import Connection, as_connection, calls_since, get_client, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .quotas import READS_PER_SECOND
@@ -274,6 +274,7 @@ def get_opportunities(
     return records, failures
 
 
+@takes_connection
 def read_opportunities(
     catalog: Catalog | Connection,
     *,
@@ -349,14 +350,7 @@ def read_opportunities(
     >>> set(df["LifeCycle.Stage"])
     {'Committed'}
     """
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        reads_per_second=reads_per_second,
-        progress=progress,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     catalog, client, progress, before = conn.catalog, conn.client, conn.progress, dict(conn.pacer.calls)
     filters = dict(
         identifiers=identifiers,
@@ -412,6 +406,7 @@ def without_metadata(response: Any) -> dict[str, Any]:
     return out
 
 
+@takes_connection
 def read_aws_summaries(
     catalog: Catalog | Connection,
     identifiers: Iterable[str],
@@ -455,14 +450,7 @@ def read_aws_summaries(
     (True, True)
     """
     ids = list(identifiers)
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        reads_per_second=reads_per_second,
-        progress=progress,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     catalog, client, before = conn.catalog, conn.client, dict(conn.pacer.calls)
 
     def fetch(identifier: str) -> dict[str, Any] | None:

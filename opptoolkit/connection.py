@@ -8,17 +8,20 @@ row stay within the quotas together), the daily write budget and whether to show
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
-from ._errors import never_sent
+from ._errors import never_sent, unreachable
 from .exceptions import OpptoolkitError
 from .quotas import DAILY_WRITES, OWN_RATES, READ, READS_PER_SECOND, WRITE, WRITES_PER_SECOND, TokenBucket, quota_of
 from .schema import SERVICE, Catalog
@@ -36,7 +39,11 @@ __all__ = [
     "get_client",
     "handler_attached",
     "sandbox_session",
+    "takes_connection",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 # Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
@@ -402,6 +409,79 @@ def as_connection(
         daily_write_budget=daily_write_budget,
         progress=progress,
     )
+
+
+#: The keyword forms of a connection a verb may take beside its catalog (:func:`takes_connection`).
+_KEYWORDS = (
+    "client",
+    "boto3_session",
+    "endpoint_url",
+    "reads_per_second",
+    "writes_per_second",
+    "daily_write_budget",
+    "progress",
+)
+
+
+@overload
+def takes_connection(verb: Callable[_P, _R], /) -> Callable[_P, _R]: ...
+
+
+@overload
+def takes_connection(*, keeps: tuple[str, ...]) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]: ...
+
+
+def takes_connection(
+    verb: Callable[_P, _R] | None = None, /, *, keeps: tuple[str, ...] = ()
+) -> Callable[_P, _R] | Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Make a verb's ``catalog`` argument the :class:`Connection` it works through (a decorator).
+
+    A verb that calls the service takes ``catalog: Catalog | Connection`` and, as a convenience for one call, the
+    keyword forms of a connection it names (``client``, ``boto3_session``, ``endpoint_url``, ``reads_per_second``,
+    ``writes_per_second``, ``daily_write_budget``, ``progress``). The verb runs with ``catalog`` the connection
+    (:func:`as_connection`: the one given, else one made from those keywords) and those keywords at their
+    defaults: inside, ``as_connection(catalog)`` is that connection, and its client, pacer, budget, progress and
+    session are the ones to use. A client that cannot be made with the credentials or region at hand is a
+    one-line :class:`~opptoolkit.exceptions.ServiceUnreachable` saying what to do.
+
+    ``keeps`` names keywords the verb uses itself too (a mirror's ``boto3_session``, for its S3 files): they reach
+    the verb as given, and the connection only when it is made here (beside a given connection they are the
+    verb's alone, not refused).
+
+    Examples
+    --------
+    >>> @takes_connection
+    ... def catalog_of(catalog, *, endpoint_url=None, progress=True):
+    ...     conn = as_connection(catalog)
+    ...     return conn.catalog, conn.progress
+    >>> catalog_of("Sandbox", endpoint_url="http://127.0.0.1:1", progress=False)
+    ('Sandbox', False)
+    """
+
+    def decorate(verb: Callable[_P, _R]) -> Callable[_P, _R]:
+        signature = inspect.signature(verb)
+        names = [n for n in _KEYWORDS if n in signature.parameters]
+
+        @functools.wraps(verb)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            bound = signature.bind(*args, **kwargs)
+            target = bound.arguments["catalog"]
+            given = {
+                n: bound.arguments[n] if n in keeps else bound.arguments.pop(n) for n in names if n in bound.arguments
+            }
+            if isinstance(target, Connection):
+                given = {n: v for n, v in given.items() if n not in keeps}
+            try:
+                bound.arguments["catalog"] = as_connection(target, **given)
+            except BotoCoreError as e:
+                if (u := unreachable(e, unanswered=True)) is not None:
+                    raise u from None
+                raise
+            return cast("Callable[..., _R]", verb)(*bound.args, **bound.kwargs)
+
+        return wrapper
+
+    return decorate if verb is None else decorate(verb)
 
 
 def calls_since(conn: Connection, before: dict[str, int]) -> dict[str, int]:

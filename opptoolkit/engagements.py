@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import code_and_message, unreachable
 from ._values import is_blank
 from .client import fetch_opportunity, get_opportunities, without_metadata
-from .connection import Connection, as_connection, calls_since
+from .connection import Connection, as_connection, calls_since, takes_connection
 from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .quotas import READS_PER_SECOND, WRITES_PER_SECOND
@@ -90,6 +90,7 @@ def _flat(records: list[dict[str, Any]], operation: str, rename: tuple[str, str]
     return df
 
 
+@takes_connection
 def read_engagements(
     catalog: Catalog | Connection,
     *,
@@ -152,15 +153,7 @@ def read_engagements(
     >>> df[["Contexts[0].Type", "MemberCount", "Members[1].CompanyName"]].values.tolist()
     [['Lead', 2, 'Sandbox partner']]
     """
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        progress=progress,
-        reads_per_second=reads_per_second,
-        writes_per_second=writes_per_second,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     c, before = conn.client, dict(conn.pacer.calls)
     with conn.paced():
         records, failures = get_engagements(
@@ -247,6 +240,7 @@ def _resources(client: Any, catalog: Catalog) -> dict[str, list[dict[str, Any]]]
 # -- snapshots: what the other members of an engagement see -----------------------------------------------------
 
 
+@takes_connection
 def read_selling_settings(
     catalog: Catalog | Connection,
     *,
@@ -266,7 +260,7 @@ def read_selling_settings(
     ...     read_selling_settings("Sandbox", client=sb.client())
     {'Catalog': 'Sandbox'}
     """
-    conn = as_connection(catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     with conn.paced():
         try:
             return without_metadata(conn.client.get_selling_system_settings(Catalog=conn.catalog))
@@ -274,6 +268,7 @@ def read_selling_settings(
             raise _failed("GetSellingSystemSettings", e) from None
 
 
+@takes_connection
 def read_snapshot_jobs(
     catalog: Catalog | Connection,
     *,
@@ -292,9 +287,7 @@ def read_snapshot_jobs(
         GetResourceSnapshotJob's members as columns: ``Id``, ``EngagementId``, ``ResourceId`` (the opportunity),
         ``Status`` (Running, Stopped), ``LastSuccessfulExecutionDate``, ``LastFailure``, ...
     """
-    conn = as_connection(
-        catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url, progress=progress
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     params: dict[str, Any] = {"Catalog": conn.catalog}
     if engagement:
         params["EngagementIdentifier"] = engagement
@@ -314,7 +307,7 @@ def read_snapshot_jobs(
         try:
             jobs = (j[ID] for j in _pages(c, "ListResourceSnapshotJobs", "ResourceSnapshotJobSummaries", **params))
             records, failures = get_opportunities(
-                conn.catalog, jobs, client=c, progress=progress, desc="GetResourceSnapshotJob", fetch=fetch
+                conn.catalog, jobs, client=c, progress=conn.progress, desc="GetResourceSnapshotJob", fetch=fetch
             )
         except (ClientError, BotoCoreError) as e:
             raise _failed("reading the resource snapshot jobs", e) from None
@@ -333,6 +326,7 @@ def _arn_account(arn: Any) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
+@takes_connection
 def snapshot_health(
     catalog: Catalog | Connection,
     *,
@@ -384,13 +378,11 @@ def snapshot_health(
     >>> health[["Id", "JobStatus", "aws_sees_latest", "problem"]].values.tolist()
     [['O7000000014', 'Stopped', False, 'stopped']]
     """
-    conn = as_connection(
-        catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url, progress=progress
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     c = conn.client
     with conn.paced():
         settings = read_selling_settings(conn)
-        jobs = read_snapshot_jobs(conn, progress=progress)
+        jobs = read_snapshot_jobs(conn)
         try:
             shared = [a for items in _resources(c, conn.catalog).values() for a in items]
         except (ClientError, BotoCoreError) as e:
@@ -524,6 +516,7 @@ def _health_row(
     }
 
 
+@takes_connection
 def read_resource_snapshots(
     catalog: Catalog | Connection,
     *,
@@ -552,9 +545,7 @@ def read_resource_snapshots(
     DataFrame
         GetResourceSnapshot's members as columns; ``CreatedBy`` is the account that shared it.
     """
-    conn = as_connection(
-        catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url, progress=progress
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     c = conn.client
     wanted = set(engagements or [])
     records: list[dict[str, Any]] = []

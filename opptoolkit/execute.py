@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
 from .client import fetch_opportunity, list_opportunities
-from .connection import Pacer, get_client, handler_attached
+from .connection import Connection, calls_since, connect, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
@@ -790,6 +790,9 @@ class Runner:
         self._history: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._seen: set[str] = set()
         self.wire = Attempts()
+        #: the connection a run paces its calls by (:func:`running`), and what its pacer had counted before
+        self.connection: Connection | None = None
+        self._calls_before: dict[str, int] = {}
 
     # -- the ledger's view of a call ---------------------------------------------------------------------------
 
@@ -1172,37 +1175,43 @@ class Runner:
             time.sleep(every)
         return sorted(n for n, _ in waiting.values())
 
-    def frame(self, pacer: Pacer | None = None) -> pd.DataFrame:
-        """Return the result frame: one row per outcome (:data:`RESULT_COLUMNS`); ``attrs`` JSON-safe values only."""
+    def frame(self) -> pd.DataFrame:
+        """Return the result frame: one row per outcome (:data:`RESULT_COLUMNS`); ``attrs`` JSON-safe values only.
+
+        ``attrs["calls"]``: the requests of this run, by operation (inside :func:`running`: those its connection's
+        pacer counted since the run began, whatever verbs share the connection).
+        """
         df = pd.DataFrame(self.results, columns=RESULT_COLUMNS)
-        if pacer is not None:
-            df.attrs["calls"] = dict(pacer.calls)
+        if self.connection is not None:
+            df.attrs["calls"] = calls_since(self.connection, self._calls_before)
         df.attrs["ledger"] = str(self.book.path)
         df.attrs["settled"] = dict(self.settled)
         return df
 
 
 @contextmanager
-def running(runner: Runner, pacer: Pacer, catalog: Catalog | None) -> Iterator[Runner]:
-    """Hold ``runner``'s ledger for a run (unless a dry run), pace its client, and settle what earlier runs left.
+def running(runner: Runner, conn: Connection, catalog: Catalog | None) -> Iterator[Runner]:
+    """Hold ``runner``'s ledger for a run (unless a dry run), pace it by ``conn``, and settle what earlier runs left.
 
-    Inside the block: the ledger is locked (a second run on it is refused), every call is paced by ``pacer``
-    (whose write bucket starts from the ledger's last write: the quota's second does not restart with a new
-    run), Ctrl-C stops after the call in flight (the rest ``deferred``), and :attr:`Runner.used` is the budget
-    spent in the last 24 h. At the end of a run that was neither a dry run nor interrupted, every call an
-    earlier run left unsettled and this one did not handle is read back (:func:`settle_earlier`; ``catalog``
-    is where to read an entry that names none).
+    Inside the block: the ledger is locked (a second run on it is refused), every call is paced by the
+    connection's pacer (:meth:`~opptoolkit.connection.Connection.paced`: shared with every verb that uses the
+    connection; its write bucket starts from the ledger's last write: the quota's second does not restart with a
+    new run), Ctrl-C stops after the call in flight (the rest ``deferred``), and :attr:`Runner.used` is the
+    budget spent in the last 24 h. At the end of a run that was neither a dry run nor interrupted, every call an
+    earlier run left unsettled and this one did not handle is read back (:func:`settle_earlier`; ``catalog`` is
+    where to read an entry that names none).
     """
     book = runner.book
+    runner.connection, runner._calls_before = conn, dict(conn.pacer.calls)
     with (
         book.lock() if not runner.dry_run else nullcontext(),
-        pacer.attached(runner.client),
+        conn.paced(),
         _interruptible(runner),
     ):
         unsettled = book.unsettled()  # under the lock: no other run is writing
         runner.used = book.writes_since()
         if (last := book.last_write()) is not None:
-            pacer.wrote_at(last)
+            conn.pacer.wrote_at(last)
         yield runner
         if not runner.dry_run and not runner.stop:
             runner.settled = settle_earlier(runner.client, book, catalog, unsettled)
@@ -1230,6 +1239,7 @@ def run_calls(
     calls: Iterable[Call],
     *,
     ledger: str | Path,
+    connection: Connection | None = None,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
@@ -1254,6 +1264,9 @@ def run_calls(
         The requests, each labelled by its row.
     ledger : path
         The ledger folder (the one :func:`opptoolkit.push_updates` takes); held for the run.
+    connection : Connection, optional
+        The connection to call through (its client, pacer, budget, progress and session); without it, one is made
+        from ``client`` / ``boto3_session`` / ``endpoint_url`` and the pacing, budget and progress keywords.
     checks : mapping, optional
         Read-back checks by operation, over :data:`CHECKS`.
     dry_run : bool
@@ -1277,21 +1290,30 @@ def run_calls(
         At a connection or credential error; ``.result`` holds the rows so far.
     """
     calls = list(calls)
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    catalog = catalog_of(calls)
+    conn = connection or connect(
+        cast("Catalog", catalog),  # the calls name their catalog; the connection's is only a label here
+        client=client,
+        boto3_session=boto3_session,
+        endpoint_url=endpoint_url,
+        reads_per_second=reads_per_second,
+        writes_per_second=writes_per_second,
+        daily_write_budget=daily_write_budget,
+        progress=progress,
+    )
     runner = Runner(
-        client,
-        Ledger(ledger, create=not dry_run, boto3_session=boto3_session),
-        daily_write_budget,
+        conn.client,
+        Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session),
+        conn.daily_write_budget,
         checks={**CHECKS, **(checks or {})},
         dry_run=dry_run,
     )
-    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    with running(runner, pacer, catalog_of(calls)):
+    with running(runner, conn, catalog):
         try:
-            runner.run(calls, progress=progress, desc=desc)
+            runner.run(calls, progress=conn.progress, desc=desc)
             if not dry_run:
                 runner.poll(calls, poll_seconds, timeout)  # each task answered IN_PROGRESS, to its end
         except ServiceUnreachable as e:
-            e.result = runner.frame(pacer)
+            e.result = runner.frame()
             raise
-    return runner.frame(pacer)
+    return runner.frame()

@@ -37,7 +37,6 @@ import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +50,7 @@ from ._files import replacing
 from ._status import Reason, Status
 from ._values import is_blank
 from .client import without_metadata
-from .connection import Connection, as_connection
+from .connection import Connection, as_connection, calls_since, takes_connection
 from .engagements import get_engagements
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .execute import (
@@ -61,7 +60,7 @@ from .execute import (
     Runner,
     failed_tries,
     list_tasks,
-    settle_earlier,
+    running,
 )
 from .frame import to_frame
 from .ledger import Ledger
@@ -228,6 +227,7 @@ def _conversions(client: Any, catalog: Catalog, engagements: Sequence[str]) -> d
     return out
 
 
+@takes_connection
 def read_leads(
     catalog: Catalog | Connection,
     *,
@@ -281,15 +281,7 @@ def read_leads(
     >>> leads[["InvitationStatus", "Customer.CompanyName"]].iloc[[0, 1, -1]].values.tolist()
     [['PENDING', 'Delta Freight'], ['PENDING', 'Corvid Health'], ['EXPIRED', 'Evergreen Learning']]
     """
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        progress=progress,
-        reads_per_second=reads_per_second,
-        writes_per_second=writes_per_second,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     with conn.paced():
         inv = read_invitations(conn, status=status, payload_type=LEAD_INVITATION, now=now)
         engagements, failures = get_engagements(conn, context_types=[LEAD])
@@ -841,6 +833,7 @@ class _Row:
         return self.t.get(column, "").strip()
 
 
+@takes_connection
 def push_leads(
     leads: pd.DataFrame | str | Path,
     catalog: Catalog | Connection,
@@ -897,16 +890,7 @@ def push_leads(
         base_texts = _base_of(base) if base is not None else carried
     else:
         frame, base_texts = leads, _base_of(base)
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        progress=progress,
-        reads_per_second=reads_per_second,
-        writes_per_second=writes_per_second,
-        daily_write_budget=daily_write_budget,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     texts = _texts(frame)
     records = [{str(k): str(v) for k, v in r.items()} for r in texts.to_dict("records")]
     rows = [
@@ -917,9 +901,9 @@ def push_leads(
     book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
     checks = {**CHECKS, UPDATE: _check_updated}
     runner = Runner(c, book, conn.daily_write_budget, checks=checks, dry_run=dry_run)
-    with book.lock() if not dry_run else nullcontext(), conn.paced():
-        runner.used = book.writes_since()
-        unsettled = book.unsettled()  # what earlier runs left unknown: settled once this run's steps are done
+    before = dict(conn.pacer.calls)
+    # the ledger held, paced by the connection; what earlier runs left unknown is settled once these steps are done
+    with running(runner, conn, catalog):
         try:
             _decide(rows, catalog, runner, book, now, conn.boto3_session)
             _qualify(rows, catalog, c, runner, book)
@@ -941,14 +925,12 @@ def push_leads(
         except ServiceUnreachable as e:
             e.result = _result(runner, rows)
             raise
-        if not dry_run:
-            runner.settled = settle_earlier(c, book, catalog, unsettled)
     parts = [_result(runner, rows)]
     parts += _submit(rows, conn, ledger, dry_run, poll_seconds, timeout)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     told = out[WARNINGS] if WARNINGS in out.columns else pd.Series([None] * len(out), index=out.index, dtype=object)
     out[WARNINGS] = [list(w) if isinstance(w, list) else [] for w in told]
-    out.attrs = {"ledger": str(book.path), "calls": dict(conn.pacer.calls)}
+    out.attrs = {"ledger": str(book.path), "calls": calls_since(conn, before)}
     return out
 
 
@@ -1299,13 +1281,9 @@ def _submit(
         by_kind.setdefault(r.asked(SUBMIT), []).append(r)
     for kind, group in by_kind.items():
         ids = pd.DataFrame({"Id": [r.opportunity for r in group]}, index=[r.label for r in group])
-        res = submit_opportunities(
-            ids, conn.catalog, involvement_type=kind, ledger=ledger, client=conn.client, dry_run=dry_run,
-            boto3_session=conn.boto3_session,  # an s3:// ledger is opened with the connection's session
-            poll_seconds=every, timeout=timeout, writes_per_second=conn.pacer.writes_per_second,
-            reads_per_second=conn.pacer.reads_per_second, daily_write_budget=conn.daily_write_budget,
-            progress=conn.progress,
-        )  # fmt: skip
+        res = submit_opportunities(  # on the same connection: one pacer, one budget, its session for the ledger
+            ids, conn, involvement_type=kind, ledger=ledger, dry_run=dry_run, poll_seconds=every, timeout=timeout
+        )
         # the submission's warnings (what the guide asks that AWS was recorded taking without) stay beside its rows
         res = res[[c for c in [*RESULT_COLUMNS, WARNINGS] if c in res.columns]]
         out.append(_with_keys(res, group))

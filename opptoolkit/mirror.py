@@ -63,7 +63,7 @@ from botocore.exceptions import ClientError
 from ._errors import code_and_message
 from ._gc import gc_paused
 from .client import get_opportunities, iter_summaries, read_aws_summaries
-from .connection import Connection, as_connection, calls_since
+from .connection import Connection, as_connection, calls_since, takes_connection
 from .engagements import read_engagements
 from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
@@ -679,6 +679,7 @@ def _gone(failures: list[dict[str, Any]]) -> set[str]:
     return {f["Id"] for f in failures if f.get("code") in _GONE}
 
 
+@takes_connection(keeps=("boto3_session",))  # the session reaches the S3 mirror beside a Connection
 def sync_mirror(
     path: str | Path,
     catalog: Catalog | Connection,
@@ -753,15 +754,7 @@ def sync_mirror(
     start = time.monotonic()
     root = _root(path)
     schema = get_schema()
-    given = isinstance(catalog, Connection)
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=None if given else boto3_session,
-        endpoint_url=endpoint_url,
-        reads_per_second=reads_per_second,
-        progress=progress,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     catalog, client, progress, before = conn.catalog, conn.client, conn.progress, dict(conn.pacer.calls)
     boto3_session = boto3_session or conn.boto3_session
     if (legacy := _legacy_file(root)) is not None and _open(root, boto3_session) is None:
@@ -887,6 +880,7 @@ def _engagement_table(df: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
+@takes_connection(keeps=("boto3_session",))  # the session reaches the S3 mirror beside a Connection
 def sync_engagements(
     path: str | Path,
     catalog: Catalog | Connection,
@@ -938,15 +932,7 @@ def sync_engagements(
     """
     start = time.monotonic()
     root = _root(path)
-    given = isinstance(catalog, Connection)
-    conn = as_connection(
-        catalog,
-        client=client,
-        boto3_session=None if given else boto3_session,
-        endpoint_url=endpoint_url,
-        reads_per_second=reads_per_second,
-        progress=progress,
-    )
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     catalog, before = conn.catalog, dict(conn.pacer.calls)
     boto3_session = boto3_session or conn.boto3_session
     dt = _open(root, boto3_session)

@@ -26,7 +26,7 @@ from . import fields as P
 from ._errors import code_and_message, unreachable
 from ._values import is_blank
 from .client import fetch_opportunity
-from .connection import Pacer, get_client
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .execute import Call, Runner, failed_tries, run_calls, running
 from .ledger import Ledger
@@ -72,8 +72,9 @@ SUBMIT_OPERATIONS = (START, SUBMIT)
 # -- solutions ------------------------------------------------------------------------------------
 
 
+@takes_connection
 def read_solutions(
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     status: Sequence[str] | None = None,
     client: SellingClient | None = None,
@@ -88,7 +89,10 @@ def read_solutions(
 
     Parameters
     ----------
-    catalog : {"AWS", "Sandbox"}
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing, write budget, progress
+        and session (one pacer for every verb that uses it); the keyword forms (``client``, ``boto3_session``,
+        ``endpoint_url``, pacing, ``daily_write_budget``, ``progress``) are a convenience for one call.
     status : list of str, optional
         Only solutions of these statuses (the model's SolutionStatus: Active, Inactive, Draft).
     client, boto3_session, endpoint_url
@@ -108,16 +112,16 @@ def read_solutions(
     >>> df[["Id", "Name"]].head(2).to_dict("records")
     [{'Id': 'S-0000001', 'Name': 'Data Lake Accelerator'}, {'Id': 'S-0000002', 'Name': 'Migration Factory'}]
     """
-    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     shape = service_model().shape_for("SolutionBase")
     assert isinstance(shape, StructureShape)
-    params: dict[str, Any] = {"Catalog": catalog}
+    params: dict[str, Any] = {"Catalog": conn.catalog}
     if status:
         params["Status"] = list(status)
     rows: list[dict[str, Any]] = []
-    with Pacer(reads_per_second=reads_per_second).attached(client):
+    with conn.paced():
         try:
-            for page in client.get_paginator("list_solutions").paginate(**params):
+            for page in conn.client.get_paginator("list_solutions").paginate(**params):
                 rows += [dict(s) for s in page["SolutionSummaries"]]
         except (ClientError, BotoCoreError) as e:
             if (u := unreachable(e, unanswered=True)) is not None:
@@ -358,9 +362,10 @@ def _read(
     return out, failed
 
 
+@takes_connection
 def submit_opportunities(
     opportunities: pd.DataFrame | Iterable[str],
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     involvement_type: str,
     visibility: str | None = None,
@@ -391,7 +396,10 @@ def submit_opportunities(
     ----------
     opportunities : DataFrame or iterable of str
         Ids, or a frame with an ``Id`` column (a sheet's row numbers label the results).
-    catalog : {"AWS", "Sandbox"}
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing, write budget, progress
+        and session (one pacer for every verb that uses it); the keyword forms (``client``, ``boto3_session``,
+        ``endpoint_url``, pacing, ``daily_write_budget``, ``progress``) are a convenience for one call.
     involvement_type : str
         The model's SalesInvolvementType: ``Co-Sell`` ("Share the opportunity with AWS to receive deal
         assistance and support") or ``For Visibility Only``.
@@ -429,11 +437,11 @@ def submit_opportunities(
     if operation not in SUBMIT_OPERATIONS:
         raise ValueError(f"operation must be one of {SUBMIT_OPERATIONS}")
     pairs = _ids(opportunities)
-    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
-    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    runner = Runner(client, book, daily_write_budget, dry_run=dry_run)
-    with running(runner, pacer, catalog):
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
+    catalog, client = conn.catalog, conn.client
+    book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
+    runner = Runner(client, book, conn.daily_write_budget, dry_run=dry_run)
+    with running(runner, conn, catalog):
         warned: dict[str, list[str]] = {}
         try:
             bad = {i: p for _, i in pairs if (p := id_problem(i, operation)) is not None}
@@ -480,13 +488,13 @@ def submit_opportunities(
                         failure=unread.get(ident),
                     )
                 )
-            runner.run(calls, progress=progress, desc="submit")
+            runner.run(calls, progress=conn.progress, desc="submit")
             if operation == START and not dry_run:
                 runner.poll(calls, poll_seconds, timeout)  # each task answered IN_PROGRESS, to its end
         except ServiceUnreachable as e:
-            e.result = _submission_frame(runner.frame(pacer), warned)
+            e.result = _submission_frame(runner.frame(), warned)
             raise
-    return _submission_frame(runner.frame(pacer), warned)
+    return _submission_frame(runner.frame(), warned)
 
 
 _TASK_COLUMNS = {
@@ -514,9 +522,10 @@ assert isinstance(_ASSIGNEE, StructureShape)
 ASSIGNEE_COLUMNS = tuple(f"Assignee.{m}" for m in _ASSIGNEE.members)
 
 
+@takes_connection
 def assign_opportunities(
     assignments: pd.DataFrame | Iterable[str],
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     ledger: str | Path,
     assignee: Mapping[str, str] | None = None,
@@ -552,6 +561,7 @@ def assign_opportunities(
         its value: the members are sensitive).
     """
     pairs = _ids(assignments)
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     given = dict(assignee or {})
     per_row: list[dict[str, str]] = []
     if isinstance(assignments, pd.DataFrame):
@@ -566,30 +576,10 @@ def assign_opportunities(
         per_row = [dict(given) for _ in pairs]
     calls = []
     for (label, ident), person in zip(pairs, per_row, strict=True):
-        params = {"Catalog": catalog, "Identifier": ident, "Assignee": person}
+        params = {"Catalog": conn.catalog, "Identifier": ident, "Assignee": person}
         problems = [Problem(label, p.field, p.code, p.message) for p in model_problems(params, "AssignOpportunity")]
         bad = id_problem(ident, "AssignOpportunity") is not None  # never kept in the ledger: it may hold anything
         calls.append(
             Call(label, "AssignOpportunity", ident, params, fields=["OpportunityTeam"], problems=problems, bad_id=bad)
         )
-    return run_calls(
-        calls,
-        ledger=ledger,
-        client=_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url),
-        boto3_session=boto3_session,  # the ledger's, when it is on S3
-        dry_run=dry_run,
-        writes_per_second=writes_per_second,
-        reads_per_second=reads_per_second,
-        daily_write_budget=daily_write_budget,
-        progress=progress,
-        desc="assign",
-    )
-
-
-def _client(client: SellingClient | None, **kw: Any) -> Any:
-    try:
-        return get_client(client, **kw)
-    except BotoCoreError as e:
-        if (u := unreachable(e, unanswered=True)) is not None:
-            raise u from None
-        raise
+    return run_calls(calls, ledger=ledger, connection=conn, dry_run=dry_run, desc="assign")

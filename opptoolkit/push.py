@@ -40,7 +40,7 @@ from ._gc import gc_paused
 from ._status import Reason, Status
 from ._values import Blank, is_blank
 from .client import fetch_opportunity
-from .connection import Pacer, get_client
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
 from .execute import CREATE, UPDATE, Call, Outcome, Runner, request_of, running
 from .frame import timestamp_problems, to_frame
@@ -367,7 +367,7 @@ def _base_rows(base: Any) -> _Bases | None:
 
 def plan_updates(
     edited: pd.DataFrame | str | Path,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     base: Any = None,
     blank: Blank = "keep",
@@ -387,8 +387,10 @@ def plan_updates(
         The edited frame, or a ``.xlsx`` / ``.csv`` sheet; may hold any subset of the columns
         (only those can change). A row with a blank ``Id`` (or every row, without an ``Id``
         column) is a new opportunity: planned as ``create`` (:func:`opptoolkit.plan.resolve_create`).
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing, write budget, progress
+        and session (one pacer for every verb that uses it); the keyword forms (``client``, ``boto3_session``,
+        ``endpoint_url``, pacing, ``daily_write_budget``, ``progress``) are a convenience for one call.
     base : DataFrame, path or None
         The records as exported (the frame you edited, an export file, or a mirror folder).
         With a base the plan is computed locally; without one each row's record is read from
@@ -440,15 +442,15 @@ def plan_updates(
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
     schema = get_schema()
-    edit, bases = _edited_rows(edited, schema, extra, catalog, base, blank)
+    name = catalog.catalog if isinstance(catalog, Connection) else catalog
+    edit, bases = _edited_rows(edited, schema, extra, name, base, blank)
     latest: dict[str, dict[str, Any] | None] = {}
     ids = [r.id for r in edit.work if r.id and not r.refused]
-    if bases is None and ids:  # new rows alone need no read (nor a client)
-        client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-        with Pacer(reads_per_second=reads_per_second).attached(client):
-            latest = _read_many(client, catalog, ids, progress)
+    if bases is None and ids:  # new rows alone need no read, and a plan against a base no client (nor its cost)
+        latest = _read_many(ids, catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url,
+                            reads_per_second=reads_per_second, progress=progress)  # fmt: skip
     with gc_paused():
-        return _plan_frame(edit, bases, latest, schema, blank, catalog, today)
+        return _plan_frame(edit, bases, latest, schema, blank, name, today)
 
 
 def _plan_frame(
@@ -512,13 +514,23 @@ def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] 
     return fetch_opportunity(client, catalog, ident)
 
 
+@takes_connection
 def _read_many(
-    client: SellingClient, catalog: Catalog, ids: list[str], progress: bool | None
+    ids: list[str],
+    catalog: Catalog | Connection,
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float = READS_PER_SECOND,
+    progress: bool | None = True,
 ) -> dict[str, dict[str, Any] | None]:
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {i: pool.submit(_get, client, catalog, i) for i in ids}
+    """Return the latest record of each Id: a plan without a base reads them (and only then needs a client)."""
+    conn = as_connection(catalog)
+    with conn.paced(), ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {i: pool.submit(_get, conn.client, conn.catalog, i) for i in ids}
         out = {}
-        for i, f in tqdm(futures.items(), desc="read", disable=None if progress else True):
+        for i, f in tqdm(futures.items(), desc="read", disable=None if conn.progress else True):
             try:
                 out[i] = f.result()
             except (ClientError, BotoCoreError) as e:
@@ -529,15 +541,6 @@ def _read_many(
                 code, msg = code_and_message(e)
                 raise OpptoolkitError(f"GetOpportunity {i} failed: {code}: {msg}") from None
         return out
-
-
-def _client(client: SellingClient | None, **kw: Any) -> SellingClient:
-    try:
-        return get_client(client, **kw)
-    except BotoCoreError as e:
-        if (u := unreachable(e, unanswered=True)) is not None:
-            raise u from None
-        raise
 
 
 @dataclass
@@ -791,9 +794,10 @@ class _Push:
         )
 
 
+@takes_connection
 def push_updates(
     edited: pd.DataFrame | str | Path,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     ledger: str | Path,
     base: Any = None,
@@ -889,15 +893,17 @@ def push_updates(
     """
     if blank not in BLANK_POLICIES:
         raise ValueError(f"blank must be one of {BLANK_POLICIES}")
-    edit, bases = _edited_rows(edited, get_schema(), extra, catalog, base, blank)
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
+    name, client, progress = conn.catalog, conn.client, conn.progress
+    edit, bases = _edited_rows(edited, get_schema(), extra, name, base, blank)
     rows = edit.rows()
-    client = _client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
-    book = Ledger(ledger, create=not dry_run, boto3_session=boto3_session)
-    runner = Runner(client, book, daily_write_budget, dry_run=dry_run, interrupted="push interrupted before this row")
-    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
-    push = _Push(client, catalog, runner, bases, blank, today, max_merge_attempts)
+    book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
+    runner = Runner(
+        client, book, conn.daily_write_budget, dry_run=dry_run, interrupted="push interrupted before this row"
+    )
+    push = _Push(client, name, runner, bases, blank, today, max_merge_attempts)
     reads: list[Future[dict[str, Any] | None]] = []
-    with running(runner, pacer, catalog), ThreadPoolExecutor(max_workers=4) as pool:
+    with running(runner, conn, name), ThreadPoolExecutor(max_workers=4) as pool:
         push.history = book.latest()  # under the lock: no other push is writing
         push.created = book.latest(CREATE, by="change_key")  # by the keyed hash of the request
         push.plan_creates(rows)
@@ -905,7 +911,7 @@ def push_updates(
         def ahead(i: int) -> None:  # reads run ahead of the writer, up to `lookahead` rows
             for r in rows[len(reads) : i + lookahead]:
                 reads.append(
-                    pool.submit(fetch_opportunity, client, catalog, r.id or "")
+                    pool.submit(fetch_opportunity, client, name, r.id or "")
                     if not push.needs_no_read(r)
                     else _done(None)
                 )
@@ -920,7 +926,7 @@ def push_updates(
                 calls = association_edit_calls(
                     # a row the compare found unchanged in those columns has no association edit to look at
                     ((r.label, r.id, r.edit) for r in rows if any(_may_differ(r, c) for c in ASSOCIATIONS)),
-                    catalog,
+                    name,
                     client=client,
                     base=bases,
                     latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
@@ -929,9 +935,9 @@ def push_updates(
         except ServiceUnreachable as e:
             for f in reads:
                 f.cancel()
-            e.result = runner.frame(pacer)
+            e.result = runner.frame()
             raise
-    return runner.frame(pacer)
+    return runner.frame()
 
 
 #: A row whose newest ledger entry is one of these may have been applied: read it back first.

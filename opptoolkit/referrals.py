@@ -29,12 +29,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import code_and_message, unreachable
 from ._values import did_you_mean, is_blank, spelling_key
 from .client import get_opportunities, without_metadata
-from .connection import Connection, as_connection, calls_since
+from .connection import Connection, as_connection, calls_since, takes_connection
 from .exceptions import OpptoolkitError, Problem, SheetError
 from .execute import Call, failed_tries, run_calls
 from .frame import to_frame
 from .ledger import Ledger
-from .quotas import READS_PER_SECOND
+from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
 from .sheets import SheetRows, frame_catalog, push_command, read_workbook, sheet_names, workbook_problem, write_workbook
 
@@ -135,6 +135,7 @@ def _iter_invitations(
         yield from (dict(s) for s in page["EngagementInvitationSummaries"])
 
 
+@takes_connection
 def read_invitations(
     catalog: Catalog | Connection,
     *,
@@ -193,10 +194,7 @@ def read_invitations(
     """
     statuses = _statuses(status)
     types = _payload_types(payload_type)
-    conn = as_connection(
-        catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url, progress=progress,
-        reads_per_second=reads_per_second,
-    )  # fmt: skip
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     catalog, client, before = conn.catalog, conn.client, dict(conn.pacer.calls)
 
     def fetch(identifier: str) -> dict[str, Any] | None:
@@ -358,9 +356,10 @@ def decision_calls(
     return calls
 
 
+@takes_connection
 def push_decisions(
     triage: pd.DataFrame | str | Path,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     ledger: str | Path,
     client: SellingClient | None = None,
@@ -371,6 +370,9 @@ def push_decisions(
     now: datetime | None = None,
     poll_seconds: float = 2.0,
     timeout: float = 300.0,
+    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float = READS_PER_SECOND,
+    daily_write_budget: int = DAILY_WRITES,
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Send the triage's decisions: accept or reject each invitation, exactly once, into ``ledger``.
@@ -390,16 +392,20 @@ def push_decisions(
     triage : DataFrame or path
         A frame from :func:`read_invitations` with ``Decision`` filled, or a workbook from
         :func:`write_triage`.
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit: a :class:`~opptoolkit.Connection` brings its client, pacing, write budget, progress
+        and session (one pacer for every verb that uses it); the keyword forms (``client``, ``boto3_session``,
+        ``endpoint_url``, pacing, ``daily_write_budget``, ``progress``) are a convenience for one call.
     ledger : path
         The ledger folder.
     poll_seconds, timeout : float
         How often and how long to poll an accept's task that the service answered IN_PROGRESS
         (StartEngagementByAcceptingInvitationTask page: the task is asynchronous); one still running at the
         timeout stays IN_PROGRESS, and the next push on the ledger finishes it.
+    writes_per_second, reads_per_second, daily_write_budget
+        As for :func:`opptoolkit.push_updates` (a connection brings its own).
     **kwargs
-        Passed to ``run_calls`` (``writes_per_second``, ``daily_write_budget``, ...).
+        Passed to :func:`opptoolkit.execute.run_calls` (``checks``).
 
     Returns
     -------
@@ -410,16 +416,15 @@ def push_decisions(
         under a fresh ClientToken (:func:`opptoolkit.execute.task_failure`), it never resends the token
         that answers with the failed one.
     """
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     df = read_triage(triage) if isinstance(triage, (str, Path)) else triage
-    calls = decision_calls(df, catalog, ledger=None if dry_run else ledger, now=now, boto3_session=boto3_session)
+    ledgered = None if dry_run else ledger
+    calls = decision_calls(df, conn.catalog, ledger=ledgered, now=now, boto3_session=conn.boto3_session)
     res = run_calls(
         calls,
         ledger=ledger,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
+        connection=conn,
         dry_run=dry_run,
-        progress=progress,
         desc="decisions",
         poll_seconds=poll_seconds,
         timeout=timeout,

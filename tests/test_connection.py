@@ -32,3 +32,36 @@ def test_a_connection_with_a_client_or_endpoint_beside_it_is_refused(sb):
     conn = ot.connect("Sandbox", endpoint_url=sb.endpoint_url)
     with pytest.raises(OpptoolkitError, match="not both"):
         ot.read_opportunities(conn, endpoint_url=sb.endpoint_url)
+
+
+def test_one_connection_for_a_read_then_a_push_paces_and_counts_every_call_on_its_one_pacer(sb, tmp_path):
+    """#28 item 4: the write verbs take a Connection too; each counts its own calls, the pacer all of them."""
+    conn = ot.connect("Sandbox", endpoint_url=sb.endpoint_url, reads_per_second=1000, writes_per_second=1000,
+                      progress=False)  # fmt: skip
+    served = dict(sb.service.calls)
+    export = ot.read_opportunities(conn)
+    read = dict(conn.pacer.calls)
+    ready = export[(export["LifeCycle.ReviewStatus"] == "Pending Submission") & ~export["LifeCycle.Stage"].isin(
+        ["Launched", "Closed Lost"])]  # fmt: skip
+    edited = ready.head(2).copy()
+    edited["Project.Title"] = ["One pacer 1", "One pacer 2"]
+    plan = ot.plan_updates(edited, conn)  # without a base: it reads each record, through the connection
+    assert plan["action"].tolist() == ["update", "update"]
+    pushed = ot.push_updates(edited, conn, ledger=tmp_path / "l", base=export)
+    assert pushed["status"].tolist() == ["succeeded", "succeeded"]
+    assert pushed.attrs["calls"] == {"GetOpportunity": 2, "UpdateOpportunity": 2}  # the push's own
+    solutions = ot.read_solutions(conn)
+    assigned = ot.assign_opportunities(
+        edited[["Id"]], conn, ledger=tmp_path / "l",
+        assignee={"Email": "jane.doe@partner.example", "FirstName": "Jane", "LastName": "Doe",
+                  "BusinessTitle": "PartnerAccountManager"},
+    )  # fmt: skip
+    assert assigned["status"].tolist() == ["succeeded", "succeeded"] and len(solutions)
+    # the one pacer saw every call: the read's, the plan's two reads, the push's, the solutions', the assignments'
+    assert conn.pacer.calls["GetOpportunity"] == read["GetOpportunity"] + 2 + 2
+    assert conn.pacer.calls["UpdateOpportunity"] == 2 and conn.pacer.calls["AssignOpportunity"] == 2
+    assert conn.pacer.calls["ListSolutions"] >= 1
+    # nothing went around it: the sandbox served what the pacer counted
+    assert sum(conn.pacer.calls.values()) == sum(sb.service.calls.values()) - sum(served.values())
+    with pytest.raises(OpptoolkitError, match="not both"):
+        ot.push_updates(edited, conn, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url)
