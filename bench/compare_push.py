@@ -8,7 +8,10 @@ locked rows, conflicts and merges with a colleague's edits, rows not in the base
 before and after the commit, the daily budget, and a rerun that skips, reconciles and settles.
 
     PYTHONPATH=. .venv/bin/python bench/compare_push.py OUT [--rows 10000]
-    .venv/bin/python bench/compare_push.py --compare OUT_BEFORE OUT_AFTER
+    .venv/bin/python bench/compare_push.py --compare OUT_BEFORE OUT_AFTER [--ignore COLUMN ...]
+
+``--ignore`` leaves columns out of the comparison of the frames (the plan, the results, the ledger): the columns
+one version adds that the other does not have.
 """
 
 from __future__ import annotations
@@ -126,11 +129,20 @@ def make(out: Path, rows: int) -> None:
     print(json.dumps({"plan": plan["action"].value_counts().to_dict(), **counts, "ledger": len(book)}))
 
 
-def compare(a: Path, b: Path) -> int:
+def _without(value: Any, ignore: frozenset[str]) -> Any:
+    if isinstance(value, list):
+        return [_without(v, ignore) for v in value]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in ignore}
+    return value
+
+
+def compare(a: Path, b: Path, ignore: frozenset[str] = frozenset()) -> int:
     """Return 0 when every output of ``a`` equals ``b``'s, else 1 (saying where they differ first)."""
     bad = 0
     for f in sorted(a.glob("*.json")):
         x, y = json.loads(f.read_text()), json.loads((b / f.name).read_text())
+        x, y = _without(x, ignore), _without(y, ignore)
         if x == y:
             print(f"{f.name}: identical")
             continue
@@ -149,7 +161,8 @@ if __name__ == "__main__":
     ap.add_argument("out", nargs="?", type=Path)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--compare", nargs=2, type=Path)
+    ap.add_argument("--ignore", nargs="*", default=[])
     args = ap.parse_args()
     if args.compare:
-        sys.exit(compare(*args.compare))
+        sys.exit(compare(*args.compare, ignore=frozenset(args.ignore)))
     make(args.out, args.rows)
