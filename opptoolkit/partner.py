@@ -36,6 +36,7 @@ from .rules import (
     ASSOCIATIONS,
     AWS_PRODUCTS_URL,
     RELATED,
+    association_items,
     association_key,
     association_problem,
     model_problems,
@@ -137,17 +138,6 @@ def read_solutions(
     return df
 
 
-def _listed(value: Any) -> list[str] | None:
-    """Return an association cell as a list of ids (a list, or text separated by commas or new lines); None if blank."""
-    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, str)):
-        items = [str(v).strip() for v in (value.tolist() if hasattr(value, "tolist") else value)]
-        return [v for v in items if v]
-    if value is None or (not isinstance(value, str) and is_blank(value)):
-        return None
-    text = str(value)
-    return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
-
-
 def _keys(values: Iterable[str]) -> set[str]:
     return {association_key(v) for v in values}
 
@@ -245,12 +235,12 @@ def association_calls(
         if ident is None:
             continue
         for column, kind in ASSOCIATIONS.items():
-            wanted = _listed(edit.get(column)) if column in edit else None
+            wanted = association_items(edit.get(column)) if column in edit else None
             if wanted is None:
                 continue
             now = list((current.get(ident) or {}).get(kind) or [])
             exported = base is not None and ident in base
-            was = (_listed(base[ident].get(column)) or []) if base is not None and exported else now
+            was = (association_items(base[ident].get(column)) or []) if base is not None and exported else now
             want, had, have = _keys(wanted), _keys(was), _keys(now)
             add = [v for v in dict.fromkeys(wanted) if association_key(v) not in had | have]
             # without a base a missing entity may be one added on the server after the export: never removed blind
@@ -307,7 +297,7 @@ def association_edit_calls(
     """
 
     def asked(edit: Mapping[str, Any]) -> dict[str, list[str]]:
-        return {c: v for c in ASSOCIATIONS if (v := _listed(edit.get(c)))}
+        return {c: v for c in ASSOCIATIONS if (v := association_items(edit.get(c)))}
 
     rows = [(label, ident, edit) for label, ident, edit in rows if ident and asked(edit)]
     current: dict[str, dict[str, list[str]]] = {}
@@ -315,7 +305,7 @@ def association_edit_calls(
         assert ident is not None
         if base is not None and ident in base:
             exported = base[ident]
-            if all(_keys(v) == _keys(_listed(exported.get(c)) or []) for c, v in asked(edit).items()):
+            if all(_keys(v) == _keys(association_items(exported.get(c)) or []) for c, v in asked(edit).items()):
                 continue  # no edit of the associations: nothing to read
         if latest is not None and ident in latest:
             current[ident] = dict(latest[ident].get(RELATED) or {})

@@ -46,6 +46,7 @@ from .rules import (
     PENDING_SUBMISSION,
     RELATED,
     SPEND_TARGET,
+    association_items,
     association_key,
     association_problem,
     edit_ignored,
@@ -203,8 +204,8 @@ def ignored_edits(
                 note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
                 out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
                 # what the push will refuse of it (partner.association_calls), said before the push
-                had = {association_key(v) for v in _items(normalise(base.get(col), f))}
-                for item in _items(new):
+                had = {association_key(v) for v in association_items(normalise(base.get(col), f)) or []}
+                for item in association_items(new) or []:
                     if association_key(item) not in had and (rule := association_problem(col, item)):
                         refused = f"{rule}: the push refuses this association before any call"
                         out.append(Problem(None, col, "INVALID_STRING_FORMAT", refused))
@@ -212,16 +213,6 @@ def ignored_edits(
             why = editable_fields(None, [col], schema=schema)[col]
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out
-
-
-def _items(value: Any) -> list[str]:
-    """Return an association cell's identifiers (a list, or text of lines or commas)."""
-    if value is None:
-        return []
-    if hasattr(value, "tolist") and not isinstance(value, str):
-        value = value.tolist()
-    items = list(value) if isinstance(value, (list, tuple)) else str(value).replace("\n", ",").split(",")
-    return [str(v).strip() for v in items if str(v).strip()]
 
 
 def _unchecked(column: str) -> list[str]:

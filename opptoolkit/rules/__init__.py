@@ -79,6 +79,7 @@ from ._facts import (
     UNENFORCED_PATTERNS as UNENFORCED_PATTERNS,
     YES as YES,
     accepted_values as accepted_values,
+    association_items as association_items,
     association_key as association_key,
     changed_columns,
     documented_range as documented_range,

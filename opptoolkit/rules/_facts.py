@@ -345,3 +345,18 @@ def association_key(value: str) -> str:
     """
     m = _MARKETPLACE_ARN.fullmatch(value.strip())
     return m.group("id") if m else value.strip()
+
+
+def association_items(value: Any) -> list[str] | None:
+    r"""Return an association cell's identifiers: a list, or text of lines or commas; None when the cell is blank.
+
+    >>> association_items("S-0000001\nS-0000002"), association_items(["AmazonRedshift"]), association_items("")
+    (['S-0000001', 'S-0000002'], ['AmazonRedshift'], None)
+    """
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [v for v in (str(x).strip() for x in value) if v]
+    if value is None or is_blank(value):
+        return None
+    return [v.strip() for v in str(value).replace("\n", ",").split(",") if v.strip()] or None
