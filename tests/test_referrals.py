@@ -166,7 +166,7 @@ def test_aws_summary_only_for_what_aws_approved_or_referred(live):
 
 def test_read_invitations_has_every_model_field_sorted_by_expiry(live):
     now = datetime.now(UTC)
-    df = read_invitations("Sandbox", endpoint_url=live.endpoint_url, progress=False, now=now)
+    df = read_invitations("Sandbox", endpoint_url=live.endpoint_url, progress=False, now=now, reads_per_second=1000)
     assert len(df) == 12
     assert set(output_schema("GetEngagementInvitation").columns()) <= set(df.columns)
     assert df["ExpirationDate"].is_monotonic_increasing
@@ -186,10 +186,14 @@ def test_read_invitations_has_every_model_field_sorted_by_expiry(live):
 
 
 def test_read_invitations_by_status_and_refuses_an_unknown_status(live):
-    df = read_invitations("Sandbox", status=["PENDING", "EXPIRED"], endpoint_url=live.endpoint_url, progress=False)
+    df = read_invitations(
+        "Sandbox", status=["PENDING", "EXPIRED"], endpoint_url=live.endpoint_url, progress=False, reads_per_second=1000
+    )
     assert set(df["Status"]) == {"PENDING", "EXPIRED"}
     with pytest.raises(ValueError, match="PENDING"):
-        read_invitations("Sandbox", status="OPEN", endpoint_url=live.endpoint_url, progress=False)
+        read_invitations(
+            "Sandbox", status="OPEN", endpoint_url=live.endpoint_url, progress=False, reads_per_second=1000
+        )
 
 
 def test_read_invitations_paces_within_the_read_quota():
