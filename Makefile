@@ -29,14 +29,20 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends chromium libreoffice-calc-nogui >/dev/null; }
 
+# The suite on JOBS processes (pytest-xdist; every test is safe beside another: its own ports, folders and
+# sandbox): most of its time is CPU, and this machine has two cores. JOBS=0 runs it in one process. The browser
+# tests share one worker (tests/conftest.py groups them): two heavy pages at once starve each other.
+JOBS ?= 2
+XDIST = -n $(JOBS) --dist loadgroup
+
 test: $(STAMP) system-deps lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 # Lint, types and the tests of no slow tier (markers in pyproject.toml, given in tests/conftest.py): a few
 # minutes where `make test` takes many. Not a promise: `make test` is.
 QUICK := not (browser or libreoffice or notebook or demo or crash or slow)
 quick: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -m "$(QUICK)"
+	$(BIN)/pytest -q $(XDIST) -m "$(QUICK)"
 
 demo: $(STAMP)
 	$(BIN)/opptoolkit demo

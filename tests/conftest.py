@@ -111,6 +111,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks.add("slow")
         for mark in sorted(marks):
             item.add_marker(mark)
+        if "browser" in marks:  # one worker drives them in turn (`make test`'s -n): each is a heavy page
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
