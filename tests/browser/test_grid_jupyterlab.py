@@ -19,6 +19,10 @@ from opptoolkit.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).parents[2]
 NOTEBOOK = ROOT / "notebooks" / "edit_in_a_grid.ipynb"
+# JupyterLab in a software-rendered Chromium is the suite's heaviest page: on a loaded machine running the
+# notebook took more than the 240 s it was given. It waits for the notebook's end (its last output, or an
+# error), however long the machine takes; this is the guard against a hang.
+pytestmark = pytest.mark.timeout(900)
 
 
 def _free_port() -> int:
@@ -65,12 +69,14 @@ def test_the_grid_notebook_runs_in_jupyterlab_and_its_push_lands(lab, page, tmp_
     page.keyboard.press("Escape")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
-    # the notebook's last output: the push it makes from the grid (every cell before it ran)
-    page.get_by_text("Pushed: 2 succeeded.").wait_for(timeout=240_000)
+    # the notebook's last output: the push it makes from the grid (every cell before it ran), or the error of a
+    # cell that failed (asserted below)
+    error = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+    page.get_by_text("Pushed: 2 succeeded.").or_(page.locator(error)).first.wait_for(timeout=0)
     while page.locator(".jp-InputPrompt", has_text="[*]").count() > 0:
         time.sleep(0.5)
     why = f"lab log (end): {(tmp_path / 'lab.log').read_text(errors='replace')[-3000:]}"
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0, why
+    assert page.locator(error).count() == 0, why
     # ipydatagrid's Lab extension drew the grid (a Lumino DataGrid canvas), not a text fallback
     assert page.locator(".ot-grid .lm-DataGrid canvas").count() > 0, why
     journal = ot.read_ledger(ledger)  # each write's intent (in_flight), then its outcome
