@@ -12,11 +12,12 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 import opptoolkit as ot
 from opptoolkit.sheets import RESULTS_SHEET
-from opptoolkit.sheets._results import KEPT_NOTE, ORDER, UNCHANGED_SHEET, human_time
+from opptoolkit.sheets._results import KEPT_NOTE, ORDER, UNCHANGED_SHEET, add_results_sheet, human_time
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
 TITLE, NEXT, AMOUNT = "Project.Title", "LifeCycle.NextSteps", "Project.ExpectedCustomerSpend[0].Amount"
@@ -139,3 +140,20 @@ def test_a_dry_run_lists_what_would_be_sent_after_the_problems(sb, pushed, tmp_p
     assert [t["Status"] for t in table] == ["invalid", "not_editable", "update", "update"]
     assert [t["Id"] for t in table][:2] == [ids["bad"], ids["locked"]]
     assert "Expected spend 1 amount: " in table[0]["Message"] and AMOUNT not in table[0]["Message"]
+
+
+def test_the_rows_link_to_the_workbooks_own_data_sheet(tmp_path):
+    """A leads workbook's results link to its "Leads" sheet, as a pipeline's to "Opportunities"."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    data = wb.create_sheet("Leads")
+    data.append(["Id", "Decision"])
+    data.append(["L1", "accept"])
+    rows = pd.DataFrame([{"Row": 2, "Id": "L1", "Status": "failed", "Message": "Not sent.", "Changed fields": "",
+                          "Code": "X", "Last modified": ""}])  # fmt: skip
+    add_results_sheet(wb, rows, {"failed": [2]}, ["Id", "Decision"])
+    wb.save(tmp_path / "leads.results.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "leads.results.xlsx")
+    assert book.sheetnames == ["Leads", RESULTS_SHEET]
+    assert book[RESULTS_SHEET].cell(2, 1).hyperlink.location == "'Leads'!A2"

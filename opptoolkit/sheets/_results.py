@@ -170,7 +170,7 @@ def add_results_sheet(
     header: list[str],
     unchanged: pd.DataFrame | None = None,
 ) -> None:
-    """Add the "Results" sheet (second, after the data sheet) and colour the data sheet's Id cells by outcome.
+    """Add the "Results" sheet (second, after the data sheet: the workbook's first) and colour its Id cells by outcome.
 
     ``results`` has the columns :data:`HEADS`, the rows in :data:`ORDER`; ``colours`` each status's data sheet
     rows (1-based); ``header`` the data sheet's columns as paths. ``unchanged`` (``Row`` and ``Id``): the rows
@@ -184,6 +184,7 @@ def add_results_sheet(
     from openpyxl.worksheet.dimensions import RowDimension
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    data = wb._sheets[0]  # the data sheet ("Opportunities", or a leads workbook's "Leads"): the rows link to it
     ws = wb.create_sheet(RESULTS_SHEET)
     widths = {"A": 8, "B": 16, "C": 14, "D": _MESSAGE_WIDTH, "E": 40, "F": 28, "G": 24}
     for letter, w in widths.items():
@@ -208,7 +209,7 @@ def add_results_sheet(
             c = WriteOnlyCell(ws, value=v)
             c.fill, c.alignment = fill, wrap
             if h == "Row" and v is not None:  # to the row on the data sheet (a link within the workbook)
-                c.hyperlink = Hyperlink(ref="", location=f"'{SHEET}'!A{v}", display=str(v))
+                c.hyperlink = Hyperlink(ref="", location=f"'{data.title}'!A{v}", display=str(v))
                 c.hyperlink.ref = f"A{n}"  # a write-only cell does not know its place yet
             row.append(c)
         ws.append(row)
@@ -240,7 +241,6 @@ def add_results_sheet(
         rest.auto_filter.ref = f"A1:{get_column_letter(len(listed.columns))}{len(listed) + 1}"
     # the data sheet's Id cells coloured by outcome; a rule (not a cell style) since the data
     # rows are already written
-    data = wb._sheets[0]
     if ID in header:
         letter = get_column_letter(header.index(ID) + 1)
         for status, rows in colours.items():
