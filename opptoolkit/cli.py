@@ -668,7 +668,10 @@ def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> N
     from .io import write_results
 
     try:
-        out = write_results(outcome, args.edits, args.results, base=args.base, blank=args.blank, complete=complete)
+        where = {"catalog": getattr(args, "catalog", None), "endpoint_url": getattr(args, "endpoint_url", None)}
+        out = write_results(
+            outcome, args.edits, args.results, base=args.base, blank=args.blank, complete=complete, **where
+        )
     except (OSError, OpptoolkitError) as e:
         print(f"warning: the results workbook was not written: {e}", file=sys.stderr)
         return

@@ -166,6 +166,8 @@ def write_results(
     base: Any = None,
     blank: str = "keep",
     complete: bool = True,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Path:
     """Write the outcome of a push (or a plan) into a copy of the edited workbook: ``<name>.results.xlsx``.
 
@@ -186,6 +188,8 @@ def write_results(
         The push's blank-cell policy.
     complete : bool
         False when the push stopped before the end.
+    catalog, endpoint_url : str, optional
+        Where the push went, for the push command the workbook's Read me gives.
 
     Returns
     -------
@@ -208,4 +212,6 @@ def write_results(
     """
     if isinstance(base, (str, Path)) and not remembers_export(base):  # a mirror, a .parquet, a plain sheet
         base = read_frame(base, extra="keep")
-    return write_results_workbook(result, edited, path, base=base, blank=blank, complete=complete)
+    return write_results_workbook(
+        result, edited, path, base=base, blank=blank, complete=complete, catalog=catalog, endpoint_url=endpoint_url
+    )

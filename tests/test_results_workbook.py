@@ -58,6 +58,10 @@ def _table(ws) -> list[dict]:
     return out
 
 
+def _read_me(book) -> list[str]:
+    return [r[0] for r in book["Read me"].iter_rows(values_only=True) if r[0]]
+
+
 def _check(book, df, ids, rows, cols, sb) -> None:
     res = book[RESULTS_SHEET]
     table = _table(res)
@@ -100,7 +104,12 @@ def _check(book, df, ids, rows, cols, sb) -> None:
 def test_the_results_workbook_puts_problems_first_names_fields_by_label_and_marks_the_cells(sb, pushed):
     df, path, result, ids, rows, cols = pushed
     out = ot.write_results(result, path)
-    _check(openpyxl.load_workbook(out), df, ids, rows, cols, sb)
+    book = openpyxl.load_workbook(out)
+    _check(book, df, ids, rows, cols, sb)
+    # its Read me pushes this very workbook back where its rows came from (the rows' catalog)
+    assert "    opptoolkit push pipeline.results.xlsx --catalog Sandbox" in _read_me(book)
+    where = _read_me(openpyxl.load_workbook(ot.write_results(result, path, endpoint_url=sb.endpoint_url)))
+    assert f"    opptoolkit push pipeline.results.xlsx --catalog Sandbox --endpoint-url {sb.endpoint_url}" in where
     plan = ot.plan_updates(out, "Sandbox")  # still the edited sheet: what is pending plans again
     assert set(plan.loc[plan["action"] != "unchanged", "Id"]) == {ids["bad"], ids["same"], ids["locked"]}
 

@@ -273,6 +273,9 @@ def test_a_dry_run_writes_the_results_workbook_and_changes_no_base(sb, export, t
     assert str(out.name) in capsys.readouterr().out and not sb.service.applied
     table = pd.read_excel(out, sheet_name=RESULTS_SHEET, dtype=str, engine="calamine").set_index("Id")
     assert table.loc[good, "Status"] == "update" and table.loc[bad, "Status"] == "invalid"
+    read_me = pd.read_excel(out, sheet_name="Read me", header=None, dtype=str, engine="calamine")[0].tolist()
+    command = f"opptoolkit push {out.name} --catalog Sandbox --endpoint-url {sb.endpoint_url}"
+    assert f"    {command} --dry-run" in read_me  # the push that got here, for the results workbook
     plan = ot.plan_updates(out, "Sandbox")
     assert sorted(plan.loc[plan["action"] != "unchanged", "Id"]) == sorted([good, bad])  # both still pending
     assert cli(args) == 1  # the invalid row is not sent; the results say so

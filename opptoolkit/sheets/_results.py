@@ -15,8 +15,8 @@ from .._values import is_blank
 from ..frame import to_frame
 from ..schema import ID, get_schema, label_for
 from ._base import LMD, BaseRows, add_base, read_base_texts, texts_of_frame
-from ._io import encode_sheet, read_sheet
-from ._layout import FONT, build_workbook, print_setup
+from ._io import encode_sheet, frame_catalog, read_sheet
+from ._layout import FONT, build_workbook, print_setup, push_command
 from ._rows import SheetRows
 
 __all__ = [
@@ -269,6 +269,8 @@ def write_results(
     base: Any = None,
     blank: str = "keep",
     complete: bool = True,
+    catalog: str | None = None,
+    endpoint_url: str | None = None,
 ) -> Path:
     """Write the outcome of a push (or a plan) into a copy of the edited workbook.
 
@@ -304,6 +306,9 @@ def write_results(
     complete : bool
         False when the push stopped before the end (:class:`opptoolkit.ServiceUnreachable`'s
         ``result``): the rows ``result`` does not hold were not reached, and show as deferred.
+    catalog, endpoint_url : str, optional
+        Where the push went: the Read me's push command names them (the catalog defaults to the one the
+        rows' ``Catalog`` column holds).
 
     Returns
     -------
@@ -434,6 +439,7 @@ def write_results(
             statuses=enc.statuses,
             lay=enc.lay,
             marks=marks,
+            push=push_command(out.name, catalog or frame_catalog(df), endpoint_url),
         )
         add_results_sheet(wb, table[~same], colours, enc.paths, unchanged=table.loc[same, ["Row", "Id"]])
         if texts:  # the base the next push needs: the export's rows, the pushed ones as pushed
