@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
 from .client import fetch_opportunity, list_opportunities
-from .connection import Connection, calls_since, connect, handler_attached
+from .connection import Connection, as_connection, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
@@ -1291,8 +1291,8 @@ def run_calls(
     """
     calls = list(calls)
     catalog = catalog_of(calls)
-    conn = connection or connect(
-        cast("Catalog", catalog),  # the calls name their catalog; the connection's is only a label here
+    conn = as_connection(
+        connection or cast("Catalog", catalog),  # the calls name their catalog; a connection's is only a label
         client=client,
         boto3_session=boto3_session,
         endpoint_url=endpoint_url,
