@@ -226,8 +226,9 @@ def write_template(
                 if need is not None:
                     dv.prompt = f"{need.said} {dv.prompt or ''}"[:255]
     ws.auto_filter.ref = f"A1:{get_column_letter(ws.max_column)}{last}"
-    ws.page_setup.orientation = "landscape"  # printed: wide pages, the header on each
-    ws.print_title_rows = "1:1"
+    # on paper (landscape, one page wide, the header on each page, as write_sheet set it): the columns every
+    # opportunity has and those the push requires; all of them fitted to one page's width print unreadably small
+    ws.print_area = f"A1:{get_column_letter(len(first))}{last}"
     notes = wb["Read me"]
     wb.remove(notes)
     notes = wb.create_sheet("Read me", 1)

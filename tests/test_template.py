@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 
 import opptoolkit as ot
+from opptoolkit import fields as P
 from opptoolkit._patterns import example_date
 from opptoolkit.cli import main
 from opptoolkit.plan import Row, resolve_create
@@ -89,6 +91,27 @@ def test_the_template_marks_what_each_column_needs_and_names_the_push(tmp_path):
     assert "opptoolkit push new.xlsx --catalog Sandbox --endpoint-url http://127.0.0.1:8787 --ledger ledger" in text
     empty = ot.read_sheet(out)
     assert len(empty) == 0 and set(empty.columns) == set(creatable_columns())
+
+
+def test_the_template_prints_the_columns_every_row_needs_readably(tmp_path):
+    # all fifty-odd columns fitted to one page's width print too small to read: on paper, the columns every
+    # opportunity has and those the push requires, landscape, the header row on each page
+    out = write_template(tmp_path / "new.xlsx", "Sandbox", rows=40)
+    ws = load_workbook(out).worksheets[0]
+    labels = [str(c.value) for c in ws[1]]
+    needs = column_needs()
+    required = [label_for(c) for c, n in needs.items() if n.kind == "required"]
+    area = str(ws.print_area)
+    last = area.rsplit(":", 1)[1].lstrip("$")
+    columns = column_index_from_string("".join(ch for ch in last if ch.isalpha()))
+    assert 8 <= columns <= 20 and columns < len(labels), area
+    assert set(required) <= set(labels[:columns]) and label_for(P.STAGE) in labels[:columns]
+    assert (
+        last.endswith("41")
+        and ws.page_setup.orientation == "landscape"
+        and ws.print_title_rows.replace("$", "") == "1:1"
+    )
+    assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
 
 
 def _fill(path, rows: list[dict[str, str]]) -> None:
