@@ -10,14 +10,25 @@ model's ``ValidationExceptionErrorCode`` values for a field problem, or an error
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from botocore.model import StringShape
 
-from .schema import service_model
+from .schema import get_schema, in_labels, label_for, service_model
 
-__all__ = ["OUTCOME_ORDER", "Reason", "Status", "counted", "in_words", "is_api_field_code"]
+__all__ = [
+    "OUTCOME_ORDER",
+    "Reason",
+    "Status",
+    "counted",
+    "in_words",
+    "is_api_field_code",
+    "said_line",
+    "said_problems",
+]
 
 
 class Status(StrEnum):
@@ -107,7 +118,7 @@ def in_words(status: str) -> str:
     return _WORDS.get(status, status.replace("_", " "))
 
 
-def counted(counts: Mapping[str, int]) -> str:
+def counted(counts: Mapping[Any, int]) -> str:
     """Return counts of statuses as a sentence says them, problems first: ``"1 invalid, 2 to update and 3 unchanged"``.
 
     Examples
@@ -118,7 +129,7 @@ def counted(counts: Mapping[str, int]) -> str:
     ('nothing', '1 succeeded')
     """
     rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
-    parts = [f"{n:,} {in_words(k)}" for k, n in sorted(counts.items(), key=lambda kv: rank.get(kv[0], -1)) if n]
+    parts = [f"{n:,} {in_words(str(k))}" for k, n in sorted(counts.items(), key=lambda kv: rank.get(kv[0], -1)) if n]
     if not parts:
         return "nothing"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -140,3 +151,58 @@ def is_api_field_code(code: str) -> bool:
     (True, False)
     """
     return code in _field_codes()
+
+
+#: ``CODE: text``, how a problem's line goes on after its field: the code goes beside the text, as errors say it
+_CODED = re.compile(r"(?P<code>[A-Z][A-Z_]+[A-Z]): (?P<text>.*)", re.S)
+
+
+def said_line(line: str) -> str:
+    """Return a line a plan wrote (``path: CODE: text``) in the sheet's words: the field by its label, the code last.
+
+    Examples
+    --------
+    >>> said_line("LifeCycle.Stage: INVALID_ENUM_VALUE: 'Qualifed' is not allowed")
+    "Stage: 'Qualifed' is not allowed (INVALID_ENUM_VALUE)"
+    >>> said_line("LifeCycle.NextSteps: (blank) → 'Call'"), said_line("ReviewStatus is 'Submitted'")
+    ("Next steps: (blank) → 'Call'", "review status is 'Submitted'")
+    """
+    head, sep, rest = line.partition(": ")
+    if not sep:
+        return in_labels(line)
+    if get_schema().path_for_label(label_for(head)) == head:
+        head = label_for(head)
+    coded = _CODED.fullmatch(rest)
+    said, code = (coded["text"], coded["code"]) if coded else (rest, None)
+    return f"{head}: {in_labels(said)}" + (f" ({code})" if code else "")
+
+
+def said_problems(row: Mapping[Any, Any]) -> list[str]:
+    """Return a result row's problems as the sheet names them: the field by its label, the rule, the code beside it.
+
+    From the parallel lists ``error_fields``, ``error_codes`` and ``error_texts`` of a plan or a result (never
+    parsed out of a message); a row without them (an outcome of the whole row) says its code and message.
+
+    Examples
+    --------
+    >>> said_problems({"error_fields": ["Project.Title"], "error_codes": ["REQUIRED_FIELD_MISSING"],
+    ...                "error_texts": ["is required"]})
+    ['Project title: is required (REQUIRED_FIELD_MISSING)']
+    >>> said_problems({"error_fields": [], "error_code": None, "reason": "CONFLICT",
+    ...                "error_message": "changed on both sides: Project.Title"})
+    ['changed on both sides: project title (CONFLICT)']
+    """
+
+    def items(v: Any) -> list[str]:
+        return [] if v is None or isinstance(v, (str, float)) else [str(x) for x in v]
+
+    fields, codes, texts = (items(row.get(k)) for k in ("error_fields", "error_codes", "error_texts"))
+    if fields and len(fields) == len(codes) == len(texts):
+        return [
+            f"{label_for(f)}: {in_labels(t)} ({c})" if f else f"{in_labels(t)} ({c})"
+            for f, c, t in zip(fields, codes, texts, strict=True)
+        ]
+    code = next((str(row[k]) for k in ("error_code", "reason") if isinstance(row.get(k), str) and row[k]), "")
+    message = row.get("error_message")
+    said = said_line(message) if isinstance(message, str) and message else ""
+    return [f"{said} ({code})" if said and code else said or code] if said or code else []

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._status import Status, counted
+from ._status import Status, counted, said_line, said_problems
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 
@@ -336,8 +336,10 @@ def _print_plan(plan: Any) -> None:
     todo = plan[(plan["action"] != Status.UNCHANGED) | plan["warnings"].map(bool)]  # an emptied cell kept, too
     print(f"Planned {_rows(len(plan))}: {counted(plan['action'].value_counts().to_dict())}.")
     for rec in todo.to_dict("records"):
-        print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {rec['note']}")
-        for c in [*rec["changes"], *rec["errors"], *(f"warning: {w}" for w in rec.get("warnings", []))]:
+        note = said_line(str(rec["note"])) if rec["note"] else ""
+        print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {note}".rstrip())
+        lines = [*map(said_line, rec["changes"]), *said_problems(rec)]
+        for c in [*lines, *(f"warning: {said_line(w)}" for w in rec.get("warnings", []))]:
             print(f"      {c}")
 
 
@@ -442,23 +444,17 @@ def _push_leads(args: argparse.Namespace) -> int:
         if e.result is not None:  # what was done before the service was lost: in the results workbook too
             _lead_results(args, e.result)
         raise
-    counts = result["status"].value_counts()
-    print(
-        f"{len(result)} lead steps: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing to do")
-        + f"; ledger: {args.ledger}"
-    )  # fmt: skip
+    steps = f"{len(result):,} lead step" + ("" if len(result) == 1 else "s")
+    print(f"{steps}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}")
     made = result.dropna(subset=["OpportunityId"]).drop_duplicates("row")
     for r in made.to_dict("records"):
         print(f"  row {r['row']}: opportunity {r['OpportunityId']}")
     for r in result.to_dict("records"):
         for w in r["warnings"]:
-            print(f"  row {r['row']} {r['operation']} warning: {w}")
+            print(f"  row {r['row']} {r['operation']} warning: {said_line(w)}")
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
-    for r in bad.fillna("").to_dict("records"):
-        print(
-            f"  row {r['row']} {r['operation']} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
-            file=sys.stderr,
-        )
+    for r in bad.to_dict("records"):
+        print(f"  row {r['row']} {r['operation']} [{r['status']}] {'; '.join(said_problems(r))}", file=sys.stderr)
     if len(result):
         _lead_results(args, result)
     return 1 if len(bad) else 0
@@ -526,17 +522,14 @@ def _push_triage(args: argparse.Namespace) -> int:
         reads_per_second=args.reads_per_second,
         daily_write_budget=args.daily_write_budget,
     )
-    counts = result["status"].value_counts()
-    print(f"{len(result)} decisions: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"; ledger: {args.ledger}")
+    decisions = f"{len(result):,} decision" + ("" if len(result) == 1 else "s")
+    print(f"{decisions}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}")
     for r in result.fillna("").to_dict("records"):
         if r["OpportunityId"]:
             print(f"  row {r['row']} {r['Id']}: accepted, opportunity {r['OpportunityId']}")
     bad = result[~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED, Status.UPDATE])]
-    for r in bad.fillna("").to_dict("records"):
-        print(
-            f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
-            file=sys.stderr,
-        )
+    for r in bad.to_dict("records"):
+        print(f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {'; '.join(said_problems(r))}", file=sys.stderr)
     return 1 if len(bad) else 0
 
 
@@ -597,29 +590,23 @@ def _push(args: argparse.Namespace) -> int:
             _results(args, e.result, complete=False)
         raise
     rows = result["operation"].isin([UPDATE, CREATE])  # the sheet's rows; then the association calls
-    print(f"pushed {int(rows.sum())} rows: {_counted(result.loc[rows, 'status'])}; ", end="")
+    print(f"Pushed {_rows(int(rows.sum()))}: {counted(result.loc[rows, 'status'].value_counts().to_dict())}", end="")
     if not rows.all():
-        print(f"{int((~rows).sum())} association calls: {_counted(result.loc[~rows, 'status'])}; ", end="")
-    print(f"ledger: {args.ledger}")
+        calls = counted(result.loc[~rows, "status"].value_counts().to_dict())
+        print(f"; {int((~rows).sum()):,} association calls: {calls}", end="")
+    print(f". Ledger: {args.ledger}")
     _print_settled(result)
     for r in result[result["status"] == Status.CREATED].to_dict("records"):
         print(f"  row {r['row']}: created {r['Id']}")
-    kept = (result["status"] == Status.SUCCEEDED) & (result["kept_fields"].map(len) > 0)
-    for r in result[kept].to_dict("records"):  # sent, but AWS keeps its own value of some edited fields
-        print(f"  row {r['row']} {r['Id']} [succeeded] {r['error_message']}")
-    bad = result[~result["status"].isin([Status.SUCCEEDED, Status.CREATED, Status.UNCHANGED, Status.SKIPPED])]
-    for r in bad.fillna("").to_dict("records"):
-        print(
-            f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {r['error_code'] or r['reason']}: {r['error_message']}",
-            file=sys.stderr,
-        )
+    done = result["status"].isin([Status.SUCCEEDED, Status.CREATED, Status.UNCHANGED, Status.SKIPPED])
+    # sent, but AWS keeps its own value of some edited fields; or a cell emptied that the push kept
+    said = (result["error_fields"].map(len) > 0) | (result["kept_fields"].map(len) > 0)
+    for r in result[done & said].to_dict("records"):
+        print(f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {'; '.join(said_problems(r))}")
+    for r in result[~done].to_dict("records"):
+        print(f"  row {r['row']} {_short(r['Id'])} [{r['status']}] {'; '.join(said_problems(r))}", file=sys.stderr)
     _results(args, result)
-    return 1 if len(bad) else 0
-
-
-def _counted(statuses: Any) -> str:
-    """Return ``succeeded 3, invalid 1``: how many of each status, most first."""
-    return ", ".join(f"{k} {v}" for k, v in statuses.value_counts().items())
+    return 1 if (~done).any() else 0
 
 
 def _print_settled(result: Any) -> None:
@@ -651,15 +638,16 @@ def _submit(args: argparse.Namespace) -> int:
         boto3_session=session,  # an s3:// ledger's too
         reads_per_second=args.reads_per_second,
     )
-    print(f"submitted {len(result)}: {_counted(result['status'])}; ledger: {args.ledger}")
+    print(f"Submitted {_opportunities(len(result))}: {counted(result['status'].value_counts().to_dict())}. ", end="")
+    print(f"Ledger: {args.ledger}")
     _print_settled(result)
     where = "row " if args.sheet else "#"  # a sheet's row number, else the Id's place on the command line
     for r in result.fillna("").to_dict("records"):
         task = f" task {r['task_id']} {r['task_status']} engagement {r['engagement_id']}" if r["task_id"] else ""
-        problem = f" {r['error_code']}: {r['error_message']}" if r["error_code"] else ""
+        problem = f" {'; '.join(said_problems(r))}" if r["error_code"] else ""
         print(f"  {where}{r['row']} {_short(r['Id'])} [{r['status']}]{task}{problem}")
         for w in r["warnings"]:
-            print(f"    warning: {w}")
+            print(f"    warning: {said_line(w)}")
     return 1 if (~result["status"].isin([Status.SUCCEEDED, Status.SKIPPED])).any() else 0
 
 
@@ -675,7 +663,12 @@ def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> N
     except (OSError, OpptoolkitError) as e:
         print(f"warning: the results workbook was not written: {e}", file=sys.stderr)
         return
-    print(f"results: {out} (fix what was not sent there, then push that file again)")
+    fine = {Status.UPDATE, Status.CREATE, Status.UNCHANGED, Status.SUCCEEDED, Status.CREATED, Status.SKIPPED}
+    column = "status" if "status" in outcome.columns else "action"  # a push's outcome, else a plan's
+    if outcome[column].isin(fine).all():
+        print(f"Results: {out} (each row's outcome; edit and push that file from now on).")
+    else:
+        print(f"Results: {out}: fix the rows marked there, then push that file again.")
 
 
 def _report(args: argparse.Namespace) -> int:

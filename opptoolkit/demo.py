@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._status import counted, said_line, said_problems
 from .fields import REVIEW_STATUS as REVIEW
 from .fields import STAGE
 from .io import write_results
@@ -123,17 +124,21 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         t = _step(4, "Plan (dry run): decided against the export the workbook remembers, no call at all")
         plan = plan_updates(export, "Sandbox")
         for r in plan[plan["action"] != "unchanged"].to_dict("records"):
-            print(f"    {r['Id']} [{r['action']}]")
-            for line in [*r["changes"], *r["errors"], *(f"warning: {w}" for w in r["warnings"])]:
+            print(f"    row {r['row']} {r['Id']} [{r['action']}]")  # as the workbook numbers it
+            for line in [
+                *map(said_line, r["changes"]),
+                *said_problems(r),
+                *(f"warning: {said_line(w)}" for w in r["warnings"]),
+            ]:
                 print(f"        {line}")
-        _done(t, ", ".join(f"{k}: {v}" for k, v in plan["action"].value_counts().items()))
+        _done(t, counted(plan["action"].value_counts().to_dict()))
 
         t = _step(5, "Push the workbook: reads only the changed rows, three-way merge, validated, 1 write/s, ledger")
         result = push_updates(export, "Sandbox", ledger=out / "ledger", client=client, progress=progress)
-        for r in result[result["status"] != "unchanged"].fillna("").to_dict("records"):
-            print(f"    {r['Id']} {r['status']:<9} {r['error_code'] or r['reason']} {r['error_message']}".rstrip())
+        for r in result[result["status"] != "unchanged"].to_dict("records"):
+            print(f"    row {r['row']} {r['Id']} [{r['status']}] {'; '.join(said_problems(r))}".rstrip())
         results = write_results(result, export)
-        counts = ", ".join(f"{k}: {v}" for k, v in result["status"].value_counts().items())
+        counts = counted(result["status"].value_counts().to_dict())
         _done(t, f"{counts}; calls: {result.attrs['calls']}; each row's outcome in {results}")
         expected = {"succeeded": 3, "invalid": 1, "conflict": 1}
         got = result["status"].value_counts().to_dict()
@@ -150,7 +155,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         again = push_updates(results, "Sandbox", ledger=out / "ledger", client=client, progress=progress)
         write_results(again, results)
         pending = again[again["status"] != "unchanged"]
-        sent = ", ".join(f"{r['Id']} {r['status']}" for r in pending.to_dict("records"))
+        sent = ", ".join(f"row {r['row']} {r['Id']} {r['status']}" for r in pending.to_dict("records"))
         _done(t, f"{sent}, every other row unchanged (no read); calls: {again.attrs['calls']}")
         if pending["status"].tolist().count("succeeded") != 1:
             raise RuntimeError(f"expected the fixed row alone to be sent, got {pending['status'].tolist()}")
@@ -158,7 +163,8 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
         t = _step(7, "The ledger (Parquet, one entry per attempt, no customer data)")
         ledger = read_ledger(out / "ledger")
         with pd.option_context("display.width", 160, "display.max_columns", 8):
-            print(ledger[["Id", "status", "error_code", "reason", "changed_fields", "writes"]].to_string(index=False))
+            shown = ledger[["Id", "status", "error_code", "reason", "changed_fields", "writes"]]
+            print(shown.astype({"error_code": object, "reason": object}).fillna("").to_string(index=False))
         _done(t, f"{len(ledger)} entries in {out / 'ledger'}")
 
         t = _step(8, "Meanwhile colleagues win one, lose one, let a close date slip; sync again, then the report")
@@ -173,9 +179,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
             read_mirror(out / "mirror"), out / "report.html", xlsx=out / "report.xlsx", since=before
         )
         moves = views["What moved"]
-        _done(
-            t, f"{sync!r}; report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(moves)} changes since step 1)"
-        )
+        _done(t, f"{sync} Report: {out / 'report.html'} and {out / 'report.xlsx'} ({len(moves)} changes since step 1)")
     print(
         f"\nDone. Outputs in {out}/: pipeline.xlsx, pipeline.results.xlsx, ledger/, mirror/, report.html, report.xlsx"
     )

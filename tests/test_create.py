@@ -223,7 +223,7 @@ def test_the_cli_push_prints_what_it_created(sb, tmp_path, capsys):
                  "--ledger", str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "created 2" in out
+    assert "2 created" in out
     back = ot.read_sheet(tmp_path / "new.results.xlsx")  # the results workbook has each new row's Id
     assert back["Id"].notna().all()
     for row, ident in zip(("2", "3"), back["Id"], strict=True):

@@ -553,16 +553,17 @@ def test_the_cli_writes_the_leads_workbook_and_pushes_it(sb, tmp_path, capsys):
     push = ["push", str(path), *where, "--writes-per-second", "1000", "--ledger", str(tmp_path / "l")]
     assert main(push) == 0
     out = capsys.readouterr().out
-    assert "3 lead steps: succeeded 3" in out
+    assert "3 lead steps: 3 succeeded." in out
     (made,) = {r["Id"] for r in sb.records("Sandbox") if r["Project"].get("Title") == "Converted from Lead"}
     assert f"row 2: opportunity {made}" in out
     assert main(push) == 0
-    assert "3 lead steps: skipped 3" in capsys.readouterr().out
+    assert "3 lead steps: 3 already done earlier." in capsys.readouterr().out
     # an expired lead accepted: refused before a call, said on one line with the row
     _edit(path, {6: {DECISION: "accept"}})
     assert main(push) == 1
     err = capsys.readouterr().err
-    assert "row 6 AcceptEngagementInvitation [invalid] INVALID_RESOURCE_STATE" in err and "expired on" in err
+    assert "row 6 AcceptEngagementInvitation [invalid] " in err and "(INVALID_RESOURCE_STATE)" in err
+    assert "expired on" in err and len(err.splitlines()) == 1
 
 
 def _readme_actions() -> set[str]:

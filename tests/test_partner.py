@@ -131,7 +131,7 @@ def test_the_cli_push_counts_rows_and_calls_apart(sb, tmp_path, capsys):
                  str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "pushed 2 rows: unchanged 2; 2 association calls: succeeded 2;" in out
+    assert "Pushed 2 rows: 2 unchanged; 2 association calls: 2 succeeded." in out
 
 
 def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path):
@@ -295,7 +295,7 @@ def test_cli_submit(sb, tmp_path, capsys, operation):
                  "--ledger", str(tmp_path / "l"), "--endpoint-url", sb.endpoint_url, "--operation", operation])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1  # one refused
-    assert "succeeded" in out and "invalid" in out and "LifeCycle.TargetCloseDate" in out
+    assert "1 succeeded" in out and "[invalid] Target close date: " in out and "(INVALID_VALUE)" in out
 
 
 def test_submit_refuses_a_malformed_id_on_its_row_numbered_as_given(sb, tmp_path, capsys):

@@ -635,8 +635,8 @@ def test_a_sensitive_fields_message_keeps_the_rule_and_withholds_the_analysts_va
     assert cli(args) == 1
     err = capsys.readouterr().err
     assert said in err and "EUX" not in err
-    stage = next(line for line in err.splitlines() if "LifeCycle.Stage" in line)
-    assert "did you mean 'Prospect'?" in stage and stage.rstrip().endswith("'Closed Lost'"), stage
+    stage = next(line for line in err.splitlines() if "] Stage: " in line)  # named by its label, as the sheet does
+    assert "did you mean 'Prospect'?" in stage and stage.rstrip().endswith("'Closed Lost' (INVALID_ENUM_VALUE)")
 
 
 def test_plan_result_and_ledger_name_the_spreadsheets_row(sb, export, tmp_path):

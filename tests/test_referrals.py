@@ -558,9 +558,9 @@ def test_cli_referrals_then_push_the_triage_workbook(live, tmp_path, capsys):
     push = ["push", str(path), *aws, "--ledger", str(tmp_path / "l"), "--writes-per-second", "1000"]
     assert main(push) == 0
     out = capsys.readouterr().out
-    assert "succeeded 2" in out and "accepted, opportunity O" in out
+    assert "2 decisions: 2 succeeded." in out and "accepted, opportunity O" in out
     assert main(push) == 0  # the rerun skips both
-    assert "skipped 2" in capsys.readouterr().out
+    assert "2 decisions: 2 already done earlier." in capsys.readouterr().out
     assert live.service.calls["StartEngagementByAcceptingInvitationTask"] == 1
 
 

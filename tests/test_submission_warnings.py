@@ -61,4 +61,6 @@ def test_cli_submit_prints_each_warning_under_its_row(sb, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     row = next(n for n, line in enumerate(lines) if f" {warned} [succeeded]" in line)
-    assert lines[row + 1].startswith("    warning: RelatedEntityIdentifiers.Solutions: REQUIRED_FIELD_MISSING: ")
+    assert (
+        lines[row + 1].startswith("    warning: Related solutions: ") and "(REQUIRED_FIELD_MISSING)" in lines[row + 1]
+    )

@@ -376,7 +376,7 @@ def test_a_push_that_loses_the_service_still_writes_the_results_workbook(sb, exp
     code = cli(["push", str(path), "--catalog", "Sandbox", "--endpoint-url", f"http://127.0.0.1:{closed}",
                 "--ledger", str(tmp_path / "l"), "--yes"])  # fmt: skip
     assert code == 2
-    assert "results:" in capsys.readouterr().out
+    assert "Results: " in capsys.readouterr().out
     res = openpyxl.load_workbook(tmp_path / "pipeline.results.xlsx")[RESULTS_SHEET]
     head = [c.value for c in res[1]]
     table = {r[1]: dict(zip(head, r, strict=True)) for r in res.iter_rows(min_row=2, values_only=True)}
