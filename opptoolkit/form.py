@@ -31,7 +31,7 @@ import ipywidgets as w
 import pandas as pd
 
 from . import fields as P
-from ._status import Status
+from ._status import Reason, Status
 from ._values import display, enum_value, is_blank
 from .client import fetch_opportunity
 from .connection import get_client
@@ -103,6 +103,20 @@ def problem_sentence(label: str, p: Problem) -> str:
     """Return a problem in plain words, naming the field by its label ("Customer website is required ...")."""
     msg = in_labels(p.message)
     return f"{label} {msg}" if msg[:1].islower() else f"{label}: {msg}"
+
+
+def conflicting_fields(r: Mapping[Any, Any]) -> list[str]:
+    """Return the fields a push's result row names as changed on both sides (its ``error_fields`` of code CONFLICT).
+
+    Examples
+    --------
+    >>> conflicting_fields({"error_codes": ["CONFLICT", "ConflictException"], "error_fields": ["Project.Title", ""]})
+    ['Project.Title']
+    """
+    codes, fields = r.get("error_codes"), r.get("error_fields")
+    if codes is None or fields is None or len(codes) != len(fields):
+        return []
+    return [f for c, f in zip(codes, fields, strict=True) if c == Reason.CONFLICT and f]
 
 
 def _problem_html(label: str, p: Problem) -> str:
@@ -721,14 +735,7 @@ class OpportunityForm:
                 "#070",
             )
         if r["status"] == Status.CONFLICT:
-            both = [c.strip() for c in str(r["error_message"] or "").split(":", 1)[-1].split(",") if c.strip()]
-            named = ", ".join(self.label(c) if c in self.fields else c for c in both) or "the same fields"
-            return self._say(
-                f"Not saved: since you opened this record, someone else changed {named} on Partner Central, "
-                "and so did you. Your edits are still here; Reload shows their values (and drops your edits).",
-                "#b00",
-                code=str(r["reason"] or r["status"]),
-            )
+            return self._say(self.conflict_words(r.to_dict()), "#b00", code=str(r["reason"] or r["status"]))
         code = str(r["error_code"] or r["reason"] or r["status"])
         return self._say(f"Not saved: {r['error_message'] or r['status']}", "#b00", code=code)
 
@@ -767,6 +774,21 @@ class OpportunityForm:
         self.base = self._row(to_frame([rec]).iloc[0])
         self._build()
         return "" if quiet else self._say("Reloaded from the server.", "#070")
+
+    def conflict_words(self, r: Mapping[Any, Any]) -> str:
+        """Return a conflicting save's outcome (a row of the push's result) in plain words, naming its fields.
+
+        Examples
+        --------
+        >>> form = OpportunityForm.from_row(pd.Series({"Id": "O1", "Project.Title": "Lake"}))
+        >>> form.conflict_words({"error_codes": ["CONFLICT"], "error_fields": ["Project.Title"]})[:60]
+        'Not saved: since you opened this record, someone else change'
+        """
+        named = ", ".join(self.label(c) if c in self.fields else c for c in conflicting_fields(r)) or "the same fields"
+        return (
+            f"Not saved: since you opened this record, someone else changed {named} on Partner Central, "
+            "and so did you. Your edits are still here; Reload shows their values (and drops your edits)."
+        )
 
     def _say(self, text: str, color: str, code: str | None = None) -> str:
         tip = f" title='{html.escape(code)}'" if code else ""

@@ -52,7 +52,7 @@ from ._status import Status
 from ._values import display, is_blank
 from .client import fetch_opportunity
 from .exceptions import OpptoolkitError, Problem
-from .form import OpportunityForm, edit_opportunity, problem_sentence
+from .form import OpportunityForm, conflicting_fields, edit_opportunity, problem_sentence
 from .frame import to_frame
 from .plan import Row, resolve
 from .push import plan_updates, push_updates
@@ -796,8 +796,7 @@ class OpportunityGrid:
                 else "saved"
             )
         if status == Status.CONFLICT:
-            text = str(r.get("error_message") or "")
-            both = [c.strip() for c in text.split(":", 1)[-1].split(",") if c.strip()] if ":" in text else []
+            both = conflicting_fields(r)
             named = (
                 ", ".join(label_for(c) if c in self.schema.fields or "[" in c else c for c in both) or "the same fields"
             )

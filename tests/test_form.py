@@ -334,3 +334,21 @@ def test_the_picker_searches_the_mirror_by_title(tmp_path):
 def test_nothing_to_open_is_said_plainly():
     with Sandbox(config=SandboxConfig.fast()) as sb, pytest.raises(ot.OpptoolkitError, match="nothing to open"):
         ot.edit_opportunity(None, "Sandbox", endpoint_url=sb.endpoint_url)
+
+
+def test_a_conflict_names_the_result_rows_error_fields_not_words_split_from_its_message(seed_frame):
+    form = OpportunityForm.from_row(_row(seed_frame))
+    # the runner's message after the merges ran out, and a create's, say no field: split at ":" and "," they
+    # named "still conflicting after 3 merges" or "put its Id in this row" as fields someone changed
+    for message in ("still conflicting after 3 merges",
+                    "an earlier push sent this partner opportunity id with other values: find it, put its Id in this row"):  # fmt: skip
+        r = {"status": "conflict", "reason": None, "error_code": "ConflictException", "error_message": message,
+             "error_codes": ["ConflictException"], "error_fields": [""], "error_texts": [message]}  # fmt: skip
+        said = form.conflict_words(r)
+        assert "merges" not in said and "put its Id" not in said
+        assert "someone else changed the same fields on Partner Central" in said
+    # the fields are the result's own list: a message worded otherwise does not change them
+    r = {"status": "conflict", "reason": "CONFLICT", "error_code": None, "error_message": "changed: a, b",
+         "error_codes": ["CONFLICT", "CONFLICT"], "error_fields": ["Project.Title", "LifeCycle.NextSteps"],
+         "error_texts": ["changed on the server", "changed on the server"]}  # fmt: skip
+    assert "someone else changed Project title, Next steps on Partner Central" in form.conflict_words(r)

@@ -152,3 +152,17 @@ def test_the_forms_save_shows_in_the_grid(sb, tmp_path):
     assert grid.edited.at[row, P.NEXT_STEPS] == "Saved from the form"
     assert grid.grid.get_cell_value_by_index(label_for(P.NEXT_STEPS), grid._at[row]) == "Saved from the form"
     assert grid.grid.get_cell_value_by_index(CHECK, grid._at[row]) == "succeeded"
+
+
+def test_a_conflict_names_the_result_rows_error_fields_not_words_split_from_its_message(seed):
+    grid = OpportunityGrid(seed, "Sandbox", today=SEED_DAY)
+    message = "an earlier push sent this partner opportunity id with other values: find it, put its Id in this row"
+    r = {"status": "conflict", "reason": None, "error_code": "ConflictException", "error_message": message,
+         "error_codes": ["ConflictException"], "error_fields": [""], "error_texts": [message]}  # fmt: skip
+    said = grid._outcome_words(0, r)
+    assert "put its Id" not in said and "someone changed the same fields on Partner Central" in said
+    r = {"status": "conflict", "reason": "CONFLICT", "error_code": None, "error_message": "changed: a, b",
+         "error_codes": ["CONFLICT", "CONFLICT"], "error_fields": [P.TITLE, P.NEXT_STEPS],
+         "error_texts": ["changed on the server", "changed on the server"]}  # fmt: skip
+    said = grid._outcome_words(0, r)
+    assert f"someone changed {label_for(P.TITLE)}, {label_for(P.NEXT_STEPS)} on Partner Central" in said
