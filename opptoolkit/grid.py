@@ -57,7 +57,7 @@ from .frame import to_frame
 from .plan import Row, resolve
 from .push import plan_updates, push_updates
 from .rules import editable_fields
-from .schema import ID, Catalog, Field, Schema, compile_pattern, get_schema, in_labels, label_for
+from .schema import ID, Catalog, Field, Schema, get_schema, in_labels, label_for
 from .sheets import choices, layout
 
 if TYPE_CHECKING:
@@ -119,12 +119,6 @@ def grid_columns(columns: Iterable[str], chosen: Sequence[str] | None = None) ->
         chosen = [*chosen, *(c for c in ALWAYS[1:] if c in cols and c not in chosen)]
     lay = layout(cols, [schema.field_for(c) for c in cols], chosen)
     return [cols[i] for i in lay.order]
-
-
-def _numeric(f: Field) -> bool:
-    """Whether the model's pattern takes numbers and only numbers (an amount): shown right-aligned."""
-    rx = compile_pattern(f.pattern)
-    return rx is not None and bool(rx.fullmatch("10.5")) and not rx.fullmatch("x")
 
 
 def _cell_text(s: pd.Series, f: Field) -> list[str]:
@@ -308,7 +302,7 @@ class OpportunityGrid:
         self._exprs[label] = VegaExpr(self._colour(label))
         return TextRenderer(
             background_color=self._exprs[label],
-            horizontal_alignment="right" if f is not None and _numeric(f) else "left",
+            horizontal_alignment="right" if f is not None and f.is_amount else "left",
             text_color=VegaExpr(f"cell.metadata.data['{CHECK}'] == '{HAS_PROBLEMS}' ? '#b00' : '#222'")
             if label == PROBLEMS
             else "#222",

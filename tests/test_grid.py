@@ -45,6 +45,8 @@ def test_enum_columns_get_the_models_values_and_dates_a_date_editor(seed):
     assert "constraint" not in fields[label_for(P.REVIEW_STATUS)]  # AWS sets it: no editor offered
     assert grid.grid.renderers[label_for(AMOUNT)].horizontal_alignment == "right"
     assert grid.grid.renderers[label_for(P.TITLE)].horizontal_alignment == "left"
+    # only an amount is a number: a website's pattern takes "10.5" too, and it is text
+    assert grid.grid.renderers[label_for(P.WEBSITE)].horizontal_alignment == "left"
 
 
 def test_locked_cells_are_grey_by_the_rules_and_refuse_the_edit_with_the_reason(seed):
