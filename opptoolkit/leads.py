@@ -48,7 +48,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import code_and_message, unreachable
 from ._files import replacing
 from ._status import Reason, Status
-from ._values import is_blank
+from ._values import did_you_mean, is_blank, spelling_key
 from .client import without_metadata
 from .connection import Connection, as_connection, calls_since, takes_connection
 from .engagements import get_engagements
@@ -493,6 +493,20 @@ def _sheet_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return columns, tuple(label_for(c) for c in columns)
 
 
+def _choices() -> dict[str, tuple[str, ...]]:
+    """Return the leads sheet's columns of a closed set of values (their dropdowns), each with its values."""
+    return {DECISION: (ACCEPT, REJECT), REJECTION_REASON: rejection_reasons(), CONVERT: ("yes",), SUBMIT: _INVOLVEMENT}
+
+
+#: The step a closed column asks for: a row refused for its cell is reported as that step's.
+_STEP_OF = {
+    DECISION: ACCEPT_LEAD_OP,
+    REJECTION_REASON: "RejectEngagementInvitation",
+    CONVERT: CONVERT_OP,
+    SUBMIT: "StartEngagementFromOpportunityTask",
+}
+
+
 def _closed(df: pd.DataFrame) -> list[bool]:
     """Whether nothing can be done with each lead any more: its invitation expired or rejected, never accepted."""
     status = df[INVITATION_STATUS] if INVITATION_STATUS in df.columns else pd.Series([None] * len(df), index=df.index)
@@ -596,13 +610,7 @@ def _workbook(
         if c not in frame.columns:
             frame[c] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     columns = list(frame.columns)
-    lists: dict[str, Sequence[str]] = {
-        DECISION: (ACCEPT, REJECT),
-        REJECTION_REASON: rejection_reasons(),
-        "QualificationStatus": LEAD_STATUSES,
-        CONVERT: ("yes",),
-        SUBMIT: _INVOLVEMENT,
-    }
+    lists: dict[str, Sequence[str]] = {**_choices(), "QualificationStatus": LEAD_STATUSES}
     if solutions is not None and "Id" in solutions:
         active = solutions[solutions["Status"] == "Active"] if "Status" in solutions else solutions
         lists[SOLUTIONS] = tuple(str(i) for i in active["Id"])
@@ -832,6 +840,32 @@ class _Row:
     def asked(self, column: str) -> str:
         return self.t.get(column, "").strip()
 
+    def choice_problems(self) -> list[Problem]:
+        """Each filled cell of a closed column (:func:`_choices`) that is none of its values, by the column's label.
+
+        A value spelt otherwise (case, spacing: ``co-sell``) is taken as the value; a near miss gets a "did you
+        mean". Checked when the sheet is read, before any call: the steps before the one a cell asks for are not
+        sent either.
+        """
+        out = []
+        for column, choices in _choices().items():
+            typed = self.asked(column)
+            taken = _YES if column == CONVERT else choices
+            same = next((c for c in taken if spelling_key(c) == spelling_key(typed)), None)
+            if not typed or same is not None:
+                if same is not None and column != CONVERT:
+                    self.t[column] = same
+                continue
+            hint = did_you_mean(typed, choices)
+            said = (
+                f"{typed!r} is not allowed; "
+                + (f"{hint} " if hint else "")
+                + "allowed: "
+                + ", ".join(map(repr, choices))
+            )
+            out.append(Problem(self.label, label_for(column), "INVALID_ENUM_VALUE", said))
+        return out
+
 
 @takes_connection
 def push_leads(
@@ -897,6 +931,7 @@ def push_leads(
         _Row(label, r, None if base_texts is None else base_texts.get(_key(r), {}))
         for label, r in zip(_labels(frame), records, strict=True)
     ]
+    every = list(rows)
     catalog, c = conn.catalog, conn.client
     book = Ledger(ledger, create=not dry_run, boto3_session=conn.boto3_session)
     checks = {**CHECKS, UPDATE: _check_updated}
@@ -904,6 +939,7 @@ def push_leads(
     before = dict(conn.pacer.calls)
     # the ledger held, paced by the connection; what earlier runs left unknown is settled once these steps are done
     with running(runner, conn, catalog):
+        rows = _refuse_choices(rows, catalog, runner)
         try:
             _decide(rows, catalog, runner, book, now, conn.boto3_session)
             _qualify(rows, catalog, c, runner, book)
@@ -923,9 +959,9 @@ def push_leads(
                     if not mine.empty and not mine["status"].isin([Status.SUCCEEDED, Status.SKIPPED]).all():
                         r.blocked = "its solutions were not all associated"
         except ServiceUnreachable as e:
-            e.result = _result(runner, rows)
+            e.result = _result(runner, every)
             raise
-    parts = [_result(runner, rows)]
+    parts = [_result(runner, every)]
     parts += _submit(rows, conn, ledger, dry_run, poll_seconds, timeout)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     told = out[WARNINGS] if WARNINGS in out.columns else pd.Series([None] * len(out), index=out.index, dtype=object)
@@ -954,6 +990,22 @@ def _with_keys(df: pd.DataFrame, rows: Sequence[_Row], made: Sequence[Any] | Non
         for m, lb in zip(made, df["row"], strict=True)
     ]
     return df
+
+
+def _refuse_choices(rows: Sequence[_Row], catalog: Catalog, runner: Runner) -> list[_Row]:
+    """Record each row with a cell none of its column's values as invalid (nothing sent); return the others."""
+    fine = []
+    for r in rows:
+        problems = r.choice_problems()
+        if not problems:
+            fine.append(r)
+            continue
+        column = next(c for c in _STEP_OF if label_for(c) == problems[0].field)
+        ident = r.t.get(INVITATION_ID, "") if column in (DECISION, REJECTION_REASON) else r.engagement
+        call = Call(r.label, _STEP_OF[column], ident or "-", {"Catalog": catalog}, fields=[column])
+        call.problems = problems
+        runner.record(runner.invalid(call))
+    return fine
 
 
 def _defer(runner: Runner, row: _Row, operation: str, ident: str, why: str) -> None:
@@ -1185,14 +1237,6 @@ def _convert(
     tries = failed_tries(book, CONVERT_OP)
     started: dict[str, tuple[int, Call]] = {}
     for r in asked:
-        if r.asked(CONVERT).casefold() not in _YES:
-            call = Call(r.label, CONVERT_OP, r.engagement or "-", {"Catalog": catalog}, fields=[CONVERT])
-            call.problems = [
-                Problem(r.label, CONVERT, "INVALID_VALUE", "write yes to convert the lead, or leave it blank")
-            ]
-            runner.record(runner.invalid(call))
-            r.blocked = "its Convert cell is not yes"
-            continue
         if r.blocked is not None:
             _defer(runner, r, CONVERT_OP, r.engagement or "-", r.blocked)
             continue

@@ -566,6 +566,33 @@ def test_the_cli_writes_the_leads_workbook_and_pushes_it(sb, tmp_path, capsys):
     assert "expired on" in err and len(err.splitlines()) == 1
 
 
+def test_a_misspelled_choice_is_refused_before_any_call_by_row_and_label_with_a_did_you_mean(sb, tmp_path, capsys):
+    from opptoolkit.cli import main
+
+    conn = _conn(sb)
+    leads = read_leads(conn)
+    row = _pending_row(leads)
+    path = write_leads(leads, tmp_path / "leads.xlsx")
+    edits = {DECISION: "accept", "QualificationStatus": "Qualified", CONVERT: "yes", "Solutions": "S-0000002"}
+    _edit(path, {row: {**edits, "Submit": "Co-Sel"}, row + 1: {DECISION: "acept"}})
+    calls = dict(sb.service.calls)
+    res = push_leads(path, conn, ledger=tmp_path / "l")
+    assert dict(sb.service.calls) == calls  # neither the accept nor the convert before the submission is sent
+    assert res[["row", "status", "error_code"]].values.tolist() == [
+        [str(row), "invalid", "INVALID_ENUM_VALUE"], [str(row + 1), "invalid", "INVALID_ENUM_VALUE"]
+    ]  # fmt: skip
+    submit, decision = res["error_message"].tolist()
+    assert submit.startswith(f"{label_for('Submit')}: ") and "did you mean 'Co-Sell'?" in submit
+    assert "AwsSubmission" not in submit
+    assert decision.startswith(f"{label_for(DECISION)}: ") and "did you mean 'accept'?" in decision
+    # the command line says it on one line with the row
+    where = ["--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--ledger", str(tmp_path / "l2")]
+    assert main(["push", str(path), *where]) == 1
+    err = capsys.readouterr().err
+    assert f"row {row} " in err and "did you mean 'Co-Sell'?" in err
+    assert dict(sb.service.calls) == calls
+
+
 def _readme_actions() -> set[str]:
     """The IAM actions README's "Leads" section lists for its steps."""
     import re
