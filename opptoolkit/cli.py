@@ -14,6 +14,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -373,16 +374,18 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
 def _referrals(args: argparse.Namespace) -> int:
     from .io import write_frame
     from .referrals import read_invitations, write_triage
+    from .storage import written
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".xlsx", ".parquet"):
+    out = args.out
+    if Path(out).suffix.lower() not in (".xlsx", ".parquet"):
         raise OpptoolkitError(f"{out}: write the referrals to a triage .xlsx (to decide) or a .parquet (to analyse)")
-    _writable(out, (".xlsx", ".parquet"))
+    _writable(Path(out), (".xlsx", ".parquet"))
     df = read_invitations(
         args.catalog, status=args.status, client=_client(args), reads_per_second=args.reads_per_second
     )
-    if out.suffix.lower() == ".xlsx":  # its Read me names the catalog and endpoint to push the decisions to
-        write_triage(df, out, catalog=args.catalog, endpoint_url=args.endpoint_url)
+    if Path(out).suffix.lower() == ".xlsx":  # its Read me names the catalog and endpoint to push the decisions to
+        with written(out) as local:
+            write_triage(df, local, catalog=args.catalog, endpoint_url=args.endpoint_url)
     else:
         write_frame(df, out)
     pending = df[df["Status"] == "PENDING"]
@@ -401,17 +404,19 @@ def _leads(args: argparse.Namespace) -> int:
     from .connection import connect
     from .leads import read_leads, write_leads
     from .sheets import push_command
+    from .storage import written
 
-    out = Path(args.out)
-    _writable(out, (".xlsx",))
+    out = args.out
+    _writable(Path(out), (".xlsx",))
     conn = connect(args.catalog, client=_client(args), reads_per_second=args.reads_per_second)
     df = read_leads(conn)
-    write_leads(df, out, catalog=args.catalog, endpoint_url=args.endpoint_url)
+    with written(out) as local:
+        write_leads(df, local, catalog=args.catalog, endpoint_url=args.endpoint_url)
     pending = df[df["InvitationStatus"].eq("PENDING") & df["ContextId"].isna()]
     print(
         f"{len(df)} leads from {args.catalog} into {out}: {len(pending)} waiting for a decision, "
         f"{int((pending['DaysToExpiry'] < 7).sum())} of them expiring within 7 days; "
-        f"decide and qualify there, then `{push_command(out.name, args.catalog, args.endpoint_url)}`"
+        f"decide and qualify there, then `{push_command(Path(out).name, args.catalog, args.endpoint_url)}`"
     )
     for f in df.attrs.get("failures", []):
         print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
@@ -676,7 +681,7 @@ def _report(args: argparse.Namespace) -> int:
     from .io import read_frame
     from .mirror import MIRROR_FILE, read_mirror, snapshots
     from .report import write_report
-    from .storage import is_s3
+    from .storage import is_s3, written
 
     if _kind(args.frame) == "triage":
         name = Path(args.frame).name
@@ -720,17 +725,18 @@ def _report(args: argparse.Namespace) -> int:
         import pandas as pd
 
         health = pd.read_parquet(args.snapshots)
-    views = write_report(
-        df,
-        args.html,
-        xlsx=args.xlsx,
-        since=since,
-        fx=fx or None,
-        to=args.currency,
-        invitations=invitations,
-        ledger=args.ledger,
-        snapshots=health,
-    )
+    with written(args.html) as html, written(args.xlsx) if args.xlsx else nullcontext() as xlsx:
+        views = write_report(
+            df,
+            html,
+            xlsx=xlsx,
+            since=since,
+            fx=fx or None,
+            to=args.currency,
+            invitations=invitations,
+            ledger=args.ledger,
+            snapshots=health,
+        )
     skipped = [name for name, v in views.items() if isinstance(v, str)]
     print(f"Wrote the report of {_opportunities(len(df))}: {args.html}" + (f" and {args.xlsx}." if args.xlsx else "."))
     if since is not None:

@@ -14,7 +14,7 @@ from .exceptions import OpptoolkitError
 from .mirror import MIRROR_FILE, read_mirror
 from .sheets import Extra, Headers, read_sheet, remembers_export, write_sheet
 from .sheets import write_results as write_results_workbook
-from .storage import download, is_s3, upload
+from .storage import download, is_s3, written
 
 __all__ = ["read_frame", "write_frame", "write_results"]
 
@@ -129,17 +129,10 @@ def write_frame(
     ['O1']
     """
     if is_s3(path):
-        with tempfile.TemporaryDirectory() as d:
-            local = write_frame(
-                df,
-                Path(d) / str(path).rpartition("/")[2],
-                headers=headers,
-                base=base,
-                solutions=solutions,
-                catalog=catalog,
-                endpoint_url=endpoint_url,
+        with written(path) as local:
+            write_frame(
+                df, local, headers=headers, base=base, solutions=solutions, catalog=catalog, endpoint_url=endpoint_url
             )
-            upload(Path(local), str(path))
         return str(path)
     p = Path(path)
     if p.suffix.lower() != ".parquet":

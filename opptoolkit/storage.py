@@ -22,10 +22,13 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +53,7 @@ __all__ = [
     "is_s3",
     "s3_client",
     "upload",
+    "written",
 ]
 
 _log = logging.getLogger(__name__)
@@ -395,3 +399,28 @@ def upload(file: Path, uri: str, *, boto3_session: boto3.Session | None = None) 
     """Write the local ``file`` as the object ``uri`` (whole: S3 shows the old object or the new one)."""
     place, name = _object(uri, boto3_session)
     place.put(name, file.read_bytes())
+
+
+@contextmanager
+def written(path: str | Path, *, boto3_session: boto3.Session | None = None) -> Iterator[Path]:
+    """Yield the local file to write ``path`` at: itself, or for an ``s3://`` URI a temporary file.
+
+    The temporary file is uploaded whole when the block ends without an error: an S3 URI never becomes a local
+    ``s3:/`` folder, as ``Path("s3://bucket/a.xlsx")`` would make it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with written(Path(tempfile.mkdtemp()) / "report.html") as local:
+    ...     _ = local.write_text("<p>pipeline</p>")
+    >>> local.read_text()
+    '<p>pipeline</p>'
+    """
+    if not is_s3(path):
+        yield Path(path)
+        return
+    _object(str(path), boto3_session)  # an URI that names no file is refused before anything is written
+    with tempfile.TemporaryDirectory() as d:
+        local = Path(d) / str(path).rstrip("/").rpartition("/")[2]
+        yield local
+        upload(local, str(path), boto3_session=boto3_session)

@@ -162,18 +162,34 @@ def test_a_sync_that_raced_another_commits_nothing(sb, tmp_path):
     assert DeltaTable(tmp_path).version() == 1 and len(ot.read_mirror(tmp_path)) == 300
 
 
-def test_a_workbook_and_a_pull_on_s3_are_written_and_read_back(sb, s3, capsys):
+def test_a_workbook_and_a_pull_on_s3_are_written_and_read_back(sb, s3, capsys, tmp_path, monkeypatch):
     from opptoolkit.cli import main
     from opptoolkit.io import read_frame, write_frame
+    from opptoolkit.storage import download
 
+    monkeypatch.chdir(tmp_path)  # where a Path would fold s3://bucket/... into a local s3:/bucket/...
     out = f"{s3}/team/pipeline.xlsx"
-    args = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", str(FAST)]
-    assert main([*args, "--id", "O7000000001", "--id", "O7000000002", "--out", out]) == 0
+    where = ["--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--reads-per-second", str(FAST)]
+    assert main(["pull", *where, "--id", "O7000000001", "--id", "O7000000002", "--out", out]) == 0
     book = read_frame(out)
     assert sorted(book["Id"]) == ["O7000000001", "O7000000002"]
     df = ot.read_opportunities("Sandbox", endpoint_url=sb.endpoint_url, progress=False, reads_per_second=FAST)
     write_frame(df, f"{s3}/team/pipeline.parquet")
     pd.testing.assert_frame_equal(read_frame(f"{s3}/team/pipeline.parquet"), pd.read_parquet(_local_copy(s3)))
+    # every other file the command line writes goes to S3 too, whole, and says so under its URI
+    assert main(["referrals", *where, "--out", f"{s3}/team/triage.xlsx"]) == 0
+    assert main(["leads", *where, "--out", f"{s3}/team/leads.xlsx"]) == 0
+    assert main(["report", out, "--html", f"{s3}/team/report.html", "--xlsx", f"{s3}/team/report.xlsx"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        f"{s3}/team/triage.xlsx" in said
+        and f"{s3}/team/report.html" in said
+        and "s3:/" not in said.replace("s3://", "")
+    )
+    assert not list(tmp_path.glob("s3:*")), "an s3:// URI was written as a local folder"
+    (tmp_path / "back").mkdir()
+    for name in ("triage.xlsx", "leads.xlsx", "report.html", "report.xlsx"):
+        assert download(f"{s3}/team/{name}", tmp_path / "back").stat().st_size > 0
 
 
 def _local_copy(s3: str) -> Path:
