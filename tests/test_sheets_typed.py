@@ -19,7 +19,7 @@ import opptoolkit as ot
 from opptoolkit.schema import get_schema
 from opptoolkit.sheets import _layout as W
 from opptoolkit.sheets import read_base
-from opptoolkit.sheets._codec import AMOUNT_FORMAT, NOTE_AMOUNT, NOTE_DATE
+from opptoolkit.sheets._codec import AMOUNT_FORMAT, DATE_CELL_FORMAT, NOTE_AMOUNT, NOTE_DATE
 
 AMOUNT, SOFTWARE, CLOSE = (
     "Project.ExpectedCustomerSpend[0].Amount",
@@ -57,6 +57,10 @@ def test_amounts_are_numbers_dates_are_dates_and_times_readable_and_all_read_bac
     amounts = _cells(ws, AMOUNT)
     assert [c.value for c in amounts] == [10000, 12500, 25000, 0, "1234567890123456.5", "1,500", None]
     assert all(c.number_format == AMOUNT_FORMAT and c.alignment.horizontal == "right" for c in amounts[:6])
+    # the space before the next column (a currency code) is the format's own, for a number and a text alike:
+    # LibreOffice draws a right-aligned cell's indent only sometimes (60,000.50USD touching)
+    assert AMOUNT_FORMAT.split(";")[0].endswith("_)") and AMOUNT_FORMAT.split(";")[-1] == "@_)"
+    assert all(not c.alignment.indent for c in amounts[:6])
     # 17 significant digits: a spreadsheet would round it, so it stays text and says why; "1,500" is no amount
     # the API takes (the plan names it), so it stays as typed, without a note
     assert [c.comment.text if c.comment else None for c in amounts] == [None] * 4 + [NOTE_AMOUNT] + [None] * 2
@@ -69,7 +73,7 @@ def test_amounts_are_numbers_dates_are_dates_and_times_readable_and_all_read_bac
         datetime(1900, 3, 1),
     ]  # fmt: skip
     assert [c.comment.text if c.comment else None for c in dates[:3]] == [None, NOTE_DATE, NOTE_DATE]
-    assert dates[0].number_format == "yyyy-mm-dd"
+    assert dates[0].number_format == DATE_CELL_FORMAT and not dates[0].alignment.indent
     times = [c.value for c in _cells(ws, "LastModifiedDate")]
     assert times[:4] == [
         "2026-12-06 15:48:26.702 UTC",

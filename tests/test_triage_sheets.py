@@ -96,6 +96,25 @@ def test_the_triage_has_date_cells_numbers_and_readable_times(sb, tmp_path):
     assert back["ExpirationDate"].to_dict() == want["ExpirationDate"].to_dict()
 
 
+def test_a_message_longer_than_its_column_wraps_in_a_row_tall_enough_not_cut_at_the_next_column(sb, tmp_path):
+    inv = _invitations(sb)
+    leads = read_leads(ot.connect("Sandbox", endpoint_url=sb.endpoint_url, **FAST))
+    for path, sheet in ((write_triage(inv, tmp_path / "triage.xlsx"), TRIAGE_SHEET),
+                        (write_leads(leads, tmp_path / "leads.xlsx"), LEADS_SHEET)):  # fmt: skip
+        ws = openpyxl.load_workbook(path)[sheet]
+        cells = _column(ws, label_for("InvitationMessage"))
+        letter = cells[0].column_letter
+        wide = ws.column_dimensions[letter].width
+        long = [c for c in cells if isinstance(c.value, str) and len(c.value) > wide - 2]
+        assert long, "the sandbox's messages are longer than a column is wide"
+        for c in long:
+            assert c.alignment.wrap_text, (sheet, c.coordinate)
+            row = ws.row_dimensions[c.row]
+            assert row.customHeight and row.ht >= 15 * -(-len(c.value) // (int(wide) - 2))
+        short = [c for c in cells if isinstance(c.value, str) and len(c.value) < wide - 2]
+        assert all(not ws.row_dimensions[c.row].customHeight for c in short)
+
+
 def test_expired_invitations_come_last_and_grey_in_the_triage_and_the_leads(sb, tmp_path):
     inv = _invitations(sb)  # soonest expiry first: the expired first
     ws = openpyxl.load_workbook(write_triage(inv, tmp_path / "triage.xlsx"))[TRIAGE_SHEET]

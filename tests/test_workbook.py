@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 import opptoolkit as ot
 from opptoolkit.rules import accepted_values, edit_refusal, editable_fields, validate_payload
 from opptoolkit.sheets import _layout as W
-from opptoolkit.sheets._codec import AMOUNT_FORMAT
+from opptoolkit.sheets._codec import AMOUNT_FORMAT, DATE_CELL_FORMAT
 
 FIRST = ["Id", "Customer company", "Project title", "Stage", "Target close date", "Next steps",
          "Expected spend 1 amount", "Expected spend 1 currency code", "Review status"]  # fmt: skip
@@ -160,7 +160,7 @@ def test_the_cells_no_edit_can_change_are_shaded_and_every_cell_is_text_but_amou
     ws = book.worksheets[0]
     columns = _columns(ws)
     schema = ot.get_schema()
-    kind = {c: AMOUNT_FORMAT if schema.field_for(c).is_amount else "yyyy-mm-dd" if schema.field_for(c).is_date
+    kind = {c: AMOUNT_FORMAT if schema.field_for(c).is_amount else DATE_CELL_FORMAT if schema.field_for(c).is_date
             else "@" for c in columns}  # fmt: skip
     assert {c for c, k in kind.items() if k != "@"} >= {"LifeCycle.TargetCloseDate", "SoftwareRevenue.Value.Amount"}
     by_id = sample.set_index("Id")

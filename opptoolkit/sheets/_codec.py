@@ -53,6 +53,7 @@ from ._rows import SheetRows
 
 __all__ = [
     "AMOUNT_FORMAT",
+    "DATE_CELL_FORMAT",
     "DATE_FORMAT",
     "DIGITS",
     "ERRORS",
@@ -95,8 +96,13 @@ _OOXML_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _OOXML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _OOXML_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 #: A spreadsheet's number formats: an amount with 2 decimals and grouped thousands, a date in ISO's order
-#: whatever the reader's locale (both are built into Excel and LibreOffice).
-AMOUNT_FORMAT, DATE_FORMAT = "#,##0.00", "yyyy-mm-dd"
+#: whatever the reader's locale (both are built into Excel and LibreOffice). An amount's format ends in a space
+#: as wide as ")" (``_)``), in its text section too (an amount kept as text): the gap before the next column, a
+#: currency code, which a right-aligned cell's indent gives in Excel but LibreOffice draws only sometimes (its
+#: indent is no use for the gap: a column of indented numbers comes out ragged).
+AMOUNT_FORMAT, DATE_FORMAT = "#,##0.00_);-#,##0.00_);0.00_);@_)", "yyyy-mm-dd"
+#: A date cell of the analyst's workbook: the same gap before the next column as an amount's.
+DATE_CELL_FORMAT = f"{DATE_FORMAT}_)"
 #: The significant digits a spreadsheet keeps of a number: Excel's specifications ("Number precision: 15
 #: digits", https://support.microsoft.com/en-us/office/excel-specifications-and-limits-1672b34d-7043-467e-8e27-269d656771c3);
 #: LibreOffice saves a number with as many. An amount with more stays text.

@@ -302,6 +302,7 @@ def make_workbook(
         prompts={at[c]: v for c, v in (prompts or {}).items() if c in at},
         notes=notes,
         printed=printed,
+        wrap_long=True,
     )
     if base is not None:
         names = columns + (["/".join(key_columns)] if len(key_columns) > 1 else [])

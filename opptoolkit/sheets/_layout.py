@@ -39,7 +39,7 @@ from .._values import is_blank
 from ..rules import ASSOCIATED, accepted_values, editable_fields
 from ..schema import Field, length_bounds, service_model
 from ._base import add_exact
-from ._codec import AMOUNT_FORMAT, DATE_FORMAT, guard_text, ooxml_escape, time_text, typed_cell
+from ._codec import AMOUNT_FORMAT, DATE_CELL_FORMAT, guard_text, ooxml_escape, time_text, typed_cell
 
 __all__ = [
     "AMOUNT",
@@ -92,6 +92,8 @@ TEXT = "@"  # the number format "Text" (ECMA-376 Part 1, 18.8.30 numFmt: built-i
 #: The kinds of cell a column holds (:func:`cell_kind`): amounts (numbers), dates, and text (everything else).
 AMOUNT, DATE = "amount", "date"
 _MAX_WIDTH, _MIN_WIDTH = 50, 8
+#: The lines a row of a text wrapped to its column's width shows at most (the rest stays in the cell).
+WRAPPED_LINES = 4
 
 
 @dataclass
@@ -314,6 +316,24 @@ def width(header: str, texts: Sequence[str]) -> float:
     return float(min(max(longest + 2, head, _MIN_WIDTH), _MAX_WIDTH))
 
 
+def row_height(values: Sequence[Any], widths: Sequence[float | None], most: int | None = None) -> float:
+    """Return the height (points) of a row whose text cells wrap in columns of ``widths`` characters (None: no wrap).
+
+    ``most``: the lines shown at most (the rest of a long text stays in its cell, cut at the row's foot).
+
+    Examples
+    --------
+    >>> row_height(["a" * 100, "short"], [50, 20]), row_height(["a" * 500], [50], most=3)
+    (47.0, 47.0)
+    """
+    lines = 1
+    for v, w in zip(values, widths, strict=True):
+        if isinstance(v, str) and v and w is not None:
+            per = max(int(w) - 2, 8)
+            lines = max(lines, sum(max(1, -(-len(line) // per)) for line in v.split("\n")))
+    return 15.0 * min(lines, most or lines) + 2
+
+
 # -- writing --------------------------------------------------------------------------------------
 
 
@@ -326,6 +346,7 @@ def styled_rows(
     *,
     column_style: Callable[[int, bool, bool], Any] | None = None,
     notes: Mapping[int, Mapping[int, str]] | None = None,
+    wrap_at: Sequence[float | None] | None = None,
 ) -> Iterator[list[Any]]:
     """Return the rows to append to the write-only sheet ``ws``, each cell with its style.
 
@@ -334,7 +355,9 @@ def styled_rows(
     locked is shaded as a row (a row style) and its few editable blank cells are written unshaded, other rows
     write their locked blank cells shaded. A value is a text, None (blank), or a typed value (a number, a
     date) that ``column_style(j, locked, wrap)`` gives the style of (else ``make_style``'s); ``notes[i][j]``
-    is a cell's note (0-based body row and column), written as a comment (on a blank cell too).
+    is a cell's note (0-based body row and column), written as a comment (on a blank cell too). ``wrap_at``:
+    each column's width where its text cells longer than it wrap too, their row as tall as :data:`WRAPPED_LINES`
+    lines at most (None: a column whose texts wrap only where they hold lines).
 
     One cell object per column and style is reused row after row, through the write-only sheet's
     hook that turns appended values into cells (openpyxl's ``_values_to_row``): a new styled
@@ -378,6 +401,8 @@ def styled_rows(
     row_style = make_style(True, False)
 
     no_notes: Mapping[int, str] = {}
+    # a text longer than its column is wide, less the cell's margins, wraps
+    limits = [float("inf") if w is None else w - 2 for w in (wrap_at or [None] * len(always))]
 
     def cells(values: Sequence[Any], row_idx: int, locked: frozenset[int], shaded_row: bool) -> Iterator[Any]:
         row_notes = notes.get(row_idx - 2, no_notes) if notes else no_notes
@@ -389,7 +414,7 @@ def styled_rows(
                 c = pool[j][(lk, False)]
                 c._value, c.data_type = None, "n"
             else:
-                c = pool[j][(lk, type(t) is str and "\n" in t)]
+                c = pool[j][(lk, type(t) is str and ("\n" in t or len(t) > limits[j]))]
                 c.value = t
             if j in row_notes:  # a cell of its own: the pooled one would carry the note on
                 own: Any = WriteOnlyCell(ws, t)
@@ -399,19 +424,25 @@ def styled_rows(
             c.row = row_idx
             yield c
 
-    def shade(row_idx: int, locked: frozenset[int]) -> bool:
-        if 2 * len(locked) <= free:
+    def shade(row_idx: int, locked: frozenset[int], values: Sequence[Any]) -> bool:
+        shaded = 2 * len(locked) > free
+        wrapped = wrap_at is not None and any(
+            type(t) is str and len(t) > limit for t, limit in zip(values, limits, strict=True)
+        )
+        if not (shaded or wrapped):
             return False
-        dim: Any = RowDimension(ws, index=row_idx)
-        dim._style = copy(row_style)
+        height = row_height(values, wrap_at, WRAPPED_LINES) if wrap_at is not None and wrapped else None
+        dim: Any = RowDimension(ws, index=row_idx, ht=height, customHeight=height is not None)
+        if shaded:
+            dim._style = copy(row_style)
         ws.row_dimensions[row_idx] = dim
-        return True
+        return shaded
 
     hook = getattr(ws, "_values_to_row", None)
     if hook is None:  # pragma: no cover - another openpyxl: new cells, the public way
         for n, (values, locked) in enumerate(zip(rows, locks, strict=True), start=2):
             out = []
-            for c in cells(values, n, locked, shade(n, locked)):
+            for c in cells(values, n, locked, shade(n, locked, values)):
                 fresh: Any = WriteOnlyCell(ws, c.value)
                 fresh._style = copy(c._style)
                 fresh.comment = c.comment
@@ -428,7 +459,7 @@ def styled_rows(
 
     ws._values_to_row = values_to_row
     for n, (values, locked) in enumerate(zip(rows, locks, strict=True), start=2):
-        state["locked"], state["shaded"] = locked, shade(n, locked)
+        state["locked"], state["shaded"] = locked, shade(n, locked, values)
         yield list(values)
 
 
@@ -578,6 +609,7 @@ def build_workbook(
     prompts: Mapping[int, str] | None = None,
     notes: Sequence[tuple[str, bool]] | None = None,
     printed: int | None = None,
+    wrap_long: bool = False,
 ) -> Any:
     """Return the analyst's workbook, not yet saved: the data sheet (first), "Read me", "Solutions" (when given), the hidden "Lists".
 
@@ -592,7 +624,9 @@ def build_workbook(
     :func:`row_locks` by ``ReviewStatus``), ``lists`` a dropdown's values for a column the model gives
     none (``suggest``: those whose values are suggestions, another text allowed), ``prompts`` a column's
     input message, ``notes`` the Read me's lines (default :func:`read_me` with the ``push`` command),
-    ``printed`` how many leading columns go on paper (default: those of :data:`WORK_FIRST`).
+    ``printed`` how many leading columns go on paper (default: those of :data:`WORK_FIRST`), ``wrap_long``
+    whether a text longer than its column is wide wraps (an invitation's message: read to decide) rather than
+    being cut where the next column starts.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -622,17 +656,15 @@ def build_workbook(
     grey_font = Font(name=FONT, size=11, color=LOCKED_FONT)
 
     kinds = [cell_kind(f) for f in fields]
-    formats = {AMOUNT: AMOUNT_FORMAT, DATE: DATE_FORMAT}
+    formats = {AMOUNT: AMOUNT_FORMAT, DATE: DATE_CELL_FORMAT}
 
     def make_style(locked: bool, wrap: bool, kind: str | None = None) -> Any:
         c: Any = WriteOnlyCell(ws)
         c.number_format = formats.get(kind or "", TEXT)
         # amounts and dates right-aligned, as numbers are (one kept as text too, so the column lines up), a
-        # space from the next column's text
+        # space from the next column's text in their own format
         right = kind in (AMOUNT, DATE)
-        c.alignment = Alignment(
-            vertical="top", wrap_text=wrap, horizontal="right" if right else None, indent=1 if right else 0
-        )
+        c.alignment = Alignment(vertical="top", wrap_text=wrap, horizontal="right" if right else None)
         if locked:
             c.fill, c.font = grey, grey_font
         return c._style
@@ -646,12 +678,14 @@ def build_workbook(
     ws.sheet_properties.outlinePr = Outline(summaryRight=False)  # the [+] sits over a part's first column
     grouped = {j for a, b in lay.groups for j in range(a, b + 1)}
     starts = {a - 1 for a, _ in lay.groups}
+    widths: list[float | None] = []
     for j, (name, texts) in enumerate(zip(names, columns, strict=True)):
         dim = ws.column_dimensions[get_column_letter(j + 1)]
-        dim.width = width(name, shown_texts(texts, fields[j])) + (1 if kinds[j] is not None else 0)  # the indent
+        dim.width = width(name, shown_texts(texts, fields[j])) + (1 if kinds[j] is not None else 0)  # the gap
+        widths.append(dim.width if wrap_long and kinds[j] is None else None)
         dim.number_format = formats.get(kinds[j] or "", TEXT)  # what a cell typed into later becomes
         if kinds[j] is not None:
-            dim.alignment = Alignment(horizontal="right", indent=1)
+            dim.alignment = Alignment(horizontal="right")
         if always[j] is not None:
             dim.fill, dim.font = grey, grey_font
         if j in grouped:
@@ -771,7 +805,10 @@ def build_workbook(
     for colour, refs in fills.items():  # a rule, not a style: over the grey of a locked cell too
         rule = FormulaRule(formula=["TRUE"], fill=PatternFill("solid", bgColor=colour))  # type: ignore[no-untyped-call]
         ws.conditional_formatting.add(" ".join(refs), rule)
-    for cells in styled_rows(ws, rows, always, locks, make_style, column_style=column_style, notes=noted):
+    wrap_at = widths if wrap_long else None
+    for cells in styled_rows(
+        ws, rows, always, locks, make_style, column_style=column_style, notes=noted, wrap_at=wrap_at
+    ):
         ws.append(cells)
 
     read_me_sheet.column_dimensions["A"].width = 100  # before the rows: a write-only sheet writes its columns first

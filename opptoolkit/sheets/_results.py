@@ -16,7 +16,7 @@ from ..frame import to_frame
 from ..schema import ID, get_schema, label_for
 from ._base import LMD, BaseRows, add_base, read_base_texts, texts_of_frame
 from ._io import encode_sheet, frame_catalog, read_sheet
-from ._layout import FONT, build_workbook, print_setup, push_command
+from ._layout import FONT, build_workbook, print_setup, push_command, row_height
 from ._rows import SheetRows
 
 __all__ = [
@@ -153,16 +153,6 @@ def human_time(v: Any) -> str:
     return f"{ts.day} {ts:%b %Y %H:%M} UTC"
 
 
-def _height(values: Sequence[Any], widths: Sequence[float]) -> float:
-    """Return the height (points) of a row whose wrapped cells hold ``values`` in columns of ``widths`` characters."""
-    lines = 1
-    for v, w in zip(values, widths, strict=True):
-        if isinstance(v, str) and v:
-            per = max(int(w) - 2, 8)
-            lines = max(lines, sum(max(1, -(-len(line) // per)) for line in v.split("\n")))
-    return 15.0 * lines + 2
-
-
 def add_results_sheet(
     wb: Any,
     results: pd.DataFrame,
@@ -203,7 +193,9 @@ def add_results_sheet(
     for n, rec in enumerate(results.to_dict("records"), start=2):
         fill = PatternFill("solid", fgColor=_OUTCOMES.get(rec["Status"], ("", "FFFFFF"))[1])
         values = [rec[h] if rec[h] != "" else None for h in heads]
-        ws.row_dimensions[n] = RowDimension(ws, index=n, ht=_height(values, list(widths.values())), customHeight=True)
+        ws.row_dimensions[n] = RowDimension(
+            ws, index=n, ht=row_height(values, list(widths.values())), customHeight=True
+        )
         row = []
         for h, v in zip(heads, values, strict=True):
             c = WriteOnlyCell(ws, value=v)
