@@ -203,6 +203,9 @@ class Call:
         ``kept_fields``).
     said : str, optional
         What the outcome says when the service took the call (such as the edits it went without).
+    notes : list of (str, str, str)
+        What that outcome (and a dry run's) lists apart, each ``(code, field's API path, message)``: such as the
+        cells emptied in the sheet that the push kept (the result's ``error_fields``).
     planned : str
         The status a dry run records for it (``update``; ``create`` for a create).
     success : str
@@ -237,6 +240,7 @@ class Call:
     before: datetime | None = None
     kept: list[str] = field(default_factory=list)
     said: str | None = None
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
     planned: str = Status.UPDATE
     success: str = Status.SUCCEEDED
     attempts: int = 1
@@ -827,6 +831,8 @@ class Runner:
             "key": self.key(call),
             "bad_id": call.bad_id,
             "request": None if call.bad_id else request_of(call.operation, call.params),
+            # what the call's notes list, when it went through (or a dry run plans it); an error lists its own
+            "errors": list(call.notes) if call.notes and status in (call.success, call.planned) else None,
         }
         return Outcome(**{**fields, **kw})
 

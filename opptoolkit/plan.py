@@ -62,8 +62,10 @@ from .wire import input_shape, output_shape
 
 __all__ = [
     "CHANGED_ON_SERVER",
+    "KEPT_BLANK",
     "PARTNER_ID",
     "Row",
+    "blank_notes",
     "changes",
     "client_token",
     "create_request",
@@ -398,8 +400,17 @@ def kept_blanks(edit: dict[str, Any], base: dict[str, Any], schema: Schema, blan
         f = schema.fields.get(template(col))
         if col in NOT_EDITS or f is None or not f.writable or not is_blank(value) or is_blank(base.get(col)):
             continue
-        out.append(Problem(None, col, "ACTION_NOT_PERMITTED", KEPT_BLANK))
-    return out
+        out.append(col)
+    return blank_notes(out)
+
+
+def blank_notes(columns: Iterable[str]) -> list[Problem]:
+    """Return the note (:data:`KEPT_BLANK`) of each of ``columns``: cells emptied in the sheet that a blank keeps.
+
+    >>> [p.field for p in blank_notes(["Customer.Account.WebsiteUrl"])]
+    ['Customer.Account.WebsiteUrl']
+    """
+    return [Problem(None, c, "ACTION_NOT_PERMITTED", KEPT_BLANK) for c in columns]
 
 
 def emptied_cells(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema) -> tuple[list[str], np.ndarray]:
@@ -621,6 +632,9 @@ class Row:
     #: the edited fields AWS keeps its own value of (:func:`opptoolkit.rules.edit_ignored`), each with why: not in
     #: ``changes``, never sent as changed
     kept: list[Problem] = field(default_factory=list)
+    #: the cells emptied in the sheet where the base has a value, which ``blank="keep"`` keeps
+    #: (:func:`kept_blanks`): never sent, and said in the row's outcome so that no clear is believed silently
+    emptied: list[Problem] = field(default_factory=list)
     #: a row without an Id: its request as the ledger names it (the ledger's keyed change key)
     request_key: str | None = None
     #: refused before planning (its Id is no opportunity Id: :func:`id_problem`): nothing of it is read or sent,
@@ -715,7 +729,7 @@ def resolve(
         if base is not None or token(row.edit) == token(base_row)
         else []
     )
-    emptied = kept_blanks(row.edit, base_row, schema, blank)  # said, never silent (issue #31)
+    row.emptied = emptied = kept_blanks(row.edit, base_row, schema, blank)  # said, never silent (issue #31)
     row.warnings = ignored + emptied
     if not row.changes:
         row.action = Status.UNCHANGED

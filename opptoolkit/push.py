@@ -49,10 +49,10 @@ from .ledger import Ledger, read_ledger
 from .partner import association_edit_calls
 from .plan import (
     CHANGED_ON_SERVER,
-    KEPT_BLANK,
     PARTNER_ID,
     Row,
     blank_cells,
+    blank_notes,
     blank_or_equal,
     changes,
     client_token,
@@ -68,7 +68,7 @@ from .plan import (
 )
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import ASSOCIATIONS
-from .schema import ID, Catalog, Field, Schema, get_schema
+from .schema import ID, Catalog, Field, Schema, get_schema, label_for
 from .sheets import EXTRA_POLICIES, Extra, SheetRows, choose_base, read_sheet
 
 if TYPE_CHECKING:
@@ -136,11 +136,11 @@ def _edited_rows(
     bases = _base_rows(base)
     with gc_paused():
         maybe: dict[int, list[str]] = {}
-        kept: dict[int, list[str]] = {}
+        emptied: dict[int, list[str]] = {}
         if bases is None:
             same = np.zeros(len(df), dtype=bool)
         else:
-            same, maybe, kept = bases.unchanged(df, ids, schema, catalog, blank)
+            same, maybe, emptied = bases.unchanged(df, ids, schema, catalog, blank)
         work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get a Row
         # an Id that is no opportunity Id is refused on its row, before any read or look at the base
         bad = {p: found for p in work_at.tolist() if ids[p] is not None and (found := id_problem(str(ids[p])))}
@@ -150,13 +150,19 @@ def _edited_rows(
             bases.load(i for p in work_at.tolist() if (i := ids[p]) is not None and p not in bad)
         edits = iter(_records(df, work_at[np.array(valued, dtype=bool)]))
         work = [
-            Row(label=labels[p], id=ids[p], edit=next(edits) if v else {}, maybe=maybe.get(p))
+            Row(
+                label=labels[p],
+                id=ids[p],
+                edit=next(edits) if v else {},
+                maybe=maybe.get(p),
+                emptied=blank_notes(emptied.get(p, ())),
+            )
             for p, v in zip(work_at.tolist(), valued, strict=True)
         ]
         for r, p in zip(work, work_at.tolist(), strict=True):
             if p in bad:
                 r.refused, r.action, r.problems, r.note = True, Status.INVALID, [bad[p]], "not an opportunity Id"
-    return _Edited(labels, ids, same.tolist(), work, kept), bases
+    return _Edited(labels, ids, same.tolist(), work, emptied), bases
 
 
 def _ids(s: pd.Series) -> list[str | None]:
@@ -208,14 +214,17 @@ class _Edited:
     same: list[bool]
     work: list[Row]
     #: The cells emptied in the sheet that ``blank="keep"`` keeps: ``{position: columns}``.
-    kept: dict[int, list[str]] = field(default_factory=dict)
+    emptied: dict[int, list[str]] = field(default_factory=dict)
 
     def rows(self) -> list[Row]:
-        """Return a :class:`Row` for every row, in order (the unchanged ones ``same``, without values)."""
+        """Return a :class:`Row` for every row, in order (the unchanged ones ``same``, without values).
+
+        An unchanged row still names the cells it emptied (``emptied``): a blank kept is said, never silent.
+        """
         work = iter(self.work)
         return [
-            Row(label=lb, id=i, same=True, edit={}) if s else next(work)
-            for lb, i, s in zip(self.labels, self.ids, self.same, strict=True)
+            Row(label=lb, id=i, same=True, edit={}, emptied=blank_notes(self.emptied.get(p, ()))) if s else next(work)
+            for p, (lb, i, s) in enumerate(zip(self.labels, self.ids, self.same, strict=True))
         ]
 
 
@@ -328,16 +337,16 @@ class _Bases(Mapping[str, dict[str, Any]]):
         same = found & cells.all(axis=0)
         maybe = np.flatnonzero(found & ~same)
         differ = ~cells[:, maybe]
-        kept: dict[int, list[str]] = {}
+        emptied: dict[int, list[str]] = {}
         if blank == "keep":  # cells emptied in the sheet: kept, and said so
-            names, emptied = emptied_cells(edit, aligned, schema)
-            emptied &= found
-            for p in np.flatnonzero(emptied.any(axis=0)).tolist():
-                kept[p] = [names[k] for k in np.flatnonzero(emptied[:, p]).tolist()]
+            names, cleared = emptied_cells(edit, aligned, schema)
+            cleared &= found
+            for p in np.flatnonzero(cleared.any(axis=0)).tolist():
+                emptied[p] = [names[k] for k in np.flatnonzero(cleared[:, p]).tolist()]
         return (
             same,
             {p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()] for j, p in enumerate(maybe.tolist())},
-            kept,
+            emptied,
         )
 
 
@@ -489,9 +498,9 @@ def _plan_frame(
     for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
         for c, v in r.plan_row().items():
             columns[c][p] = v
-    for p, kept in edit.kept.items():  # a row the column-wise pass found unchanged: what resolve says of the others
+    for p, emptied in edit.emptied.items():  # a row the column-wise pass found unchanged: as resolve says the others
         if edit.same[p]:
-            columns["warnings"][p] = [str(Problem(None, c, "ACTION_NOT_PERMITTED", KEPT_BLANK)) for c in kept]
+            columns["warnings"][p] = [str(n) for n in blank_notes(emptied)]
     return pd.DataFrame(columns)
 
 
@@ -639,6 +648,11 @@ class _Push:
             o.errors = [(Reason.CONFLICT.value, c, CHANGED_ON_SERVER) for c in r.conflicts]
         if status in (Status.NOT_FOUND, Status.INVALID) and o.error_message is None and r.note:
             o.error_message = r.note
+        if r.emptied and (o.errors is not None or status in (Status.UNCHANGED, Status.SUCCEEDED)):
+            # the cells a blank kept, after what else the row says (issue #31: clearing is never silent); a row
+            # whose one error is about the whole of it (a failed read, an interrupt) says them when pushed again
+            o.errors = [*(o.errors or []), *_listed(r.emptied)]
+            o.error_message = "; ".join(t for t in (o.error_message, _emptied_note(r)) if t)[:2000]
         return o
 
     def items(
@@ -773,7 +787,7 @@ class _Push:
                 return self.outcome(r, r.action, last_modified_before=r.token)
             assert r.payload is not None
             call.params, call.fields, call.key, call.before = r.payload, list(r.changes), self.key(r), r.token
-            call.kept, call.said = [p.field for p in r.kept], _kept_note(r)
+            call.kept, call.said, call.notes = [p.field for p in r.kept], _said(r), _listed(r.emptied)
             return None
 
         return Call(
@@ -786,7 +800,8 @@ class _Push:
             decided=True,
             before=r.token,
             kept=[p.field for p in r.kept],
-            said=_kept_note(r),
+            said=_said(r),
+            notes=_listed(r.emptied),
             attempts=self.attempts,
             conflict=merged_again,
             answer=False,
@@ -944,11 +959,20 @@ def push_updates(
 _UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
 
 
-def _kept_note(r: Row) -> str | None:
-    """Return what a sent update says of the edits AWS keeps its own value of (labels and rules, never a value)."""
-    if not r.kept:
-        return None
-    return ("sent without these changes: " + "; ".join(f"{p.field}: {p.message}" for p in r.kept))[:2000]
+def _said(r: Row) -> str | None:
+    """Return what a sent update says: the edits AWS keeps its own value of, the cells a blank kept (never a value)."""
+    kept = "sent without these changes: " + "; ".join(f"{p.field}: {p.message}" for p in r.kept) if r.kept else None
+    return "; ".join(t for t in (kept, _emptied_note(r)) if t)[:2000] or None
+
+
+def _emptied_note(r: Row) -> str | None:
+    """Return what a row's outcome says of the cells a blank kept: each by its label, and how to clear it."""
+    return "; ".join(f"{label_for(p.field)}: {p.message}" for p in r.emptied) or None
+
+
+def _listed(problems: list[Problem]) -> list[tuple[str, str, str]]:
+    """Return problems as an outcome lists its errors apart: ``(code, field's API path, message)``."""
+    return [(p.code, p.field, p.message) for p in problems]
 
 
 def _may_differ(r: Row, column: str) -> bool:

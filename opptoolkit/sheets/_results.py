@@ -133,7 +133,10 @@ ORDER = (
     Status.UPDATE,
     Status.CREATE,
     Status.SKIPPED,
+    Status.UNCHANGED,  # one that says something (a cell emptied that a blank kept); the others are counted
 )
+#: The outcomes whose listed problems are notes, not refusals: their cells are marked as a kept field's is.
+_NOTED = frozenset({Status.SUCCEEDED, Status.CREATED, Status.UPDATE, Status.CREATE, Status.SKIPPED, Status.UNCHANGED})
 #: The sheet listing the rows a push had nothing to send for (the Results sheet counts them).
 UNCHANGED_SHEET = "Unchanged"
 #: A line of the Results sheet's Message column holds this many characters before it wraps (column D's width).
@@ -362,7 +365,9 @@ def write_results(
     outcome_rows: list[dict[str, Any]] = []
     colours: dict[str, list[int]] = {}
     lmds = df[LMD].tolist() if LMD in df.columns else None
-    faults: dict[int, tuple[list[tuple[str, str, str]], list[str]]] = {}  # per row: its problems, its kept fields
+    # per row: its problems, its kept fields, and whether its problems are notes (the row went through, or had
+    # nothing to send: a cell emptied that a blank kept)
+    faults: dict[int, tuple[list[tuple[str, str, str]], list[str], bool]] = {}
     for pos, ident in enumerate(ids):
         o: dict[str, Any] | None
         if pos in new_ids:
@@ -401,7 +406,7 @@ def write_results(
         problems = o.get("problems") or []
         detail = "\n".join([*_labelled(problems), *([o["detail"]] if o["detail"] else [])])
         if problems or o.get("kept"):
-            faults[pos] = (problems, list(o.get("kept") or ()))
+            faults[pos] = (problems, list(o.get("kept") or ()), status in _NOTED)
         outcome_rows.append(
             {
                 "Row": pos + 2,
@@ -420,7 +425,7 @@ def write_results(
     table = pd.DataFrame(outcome_rows, columns=HEADS)
     rank = {str(s): i for i, s in enumerate(ORDER)}  # a status it does not know first: it may need a look
     table = table.iloc[sorted(range(len(table)), key=lambda i: (rank.get(str(table.at[i, "Status"]), -1), i))]
-    same = table["Status"] == Status.UNCHANGED
+    same = (table["Status"] == Status.UNCHANGED) & (table["Message"] == _OUTCOMES[Status.UNCHANGED][0])
     with replacing(out) as tmp:
         wb = build_workbook(
             enc.names,
@@ -442,21 +447,22 @@ def write_results(
 
 
 def _marks(
-    faults: dict[int, tuple[list[tuple[str, str, str]], list[str]]], at: dict[str, int]
+    faults: dict[int, tuple[list[tuple[str, str, str]], list[str], bool]], at: dict[str, int]
 ) -> dict[int, dict[int, tuple[str, str]]]:
     """Return the data sheet's cells to mark: per row, each column a problem names (its messages) or AWS kept.
 
     ``at``: each column path's place on the sheet. A problem about the whole row (no field) marks no cell: the
-    row's Id is coloured by its outcome.
+    row's Id is coloured by its outcome. The problems of a row that went through (or had nothing to send) are
+    notes, marked as a kept field is.
     """
     marks: dict[int, dict[int, tuple[str, str]]] = {}
-    for pos, (problems, kept) in faults.items():
+    for pos, (problems, kept, noted) in faults.items():
         mark: dict[int, tuple[str, str]] = {}
         for field, code, text in problems:
             if field in at:
                 note = f"{text} ({code})" if code else text
                 j = at[field]
-                mark[j] = (f"{mark[j][0]}\n{note}" if j in mark else note, _BAD)
+                mark[j] = (f"{mark[j][0]}\n{note}" if j in mark else note, _KEPT if noted else _BAD)
         for field in kept:
             if field in at and at[field] not in mark:
                 mark[at[field]] = (KEPT_NOTE, _KEPT)
