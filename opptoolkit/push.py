@@ -21,55 +21,50 @@ outcome after, and settles what earlier runs left unknown:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import compress, repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm.auto import tqdm
 
-from . import fields as P
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status
-from ._values import Blank, is_blank
+from ._values import Blank
 from .client import fetch_opportunity
 from .connection import Connection, as_connection, takes_connection
-from .exceptions import OpptoolkitError, Problem, ServiceUnreachable, SheetError
+from .exceptions import OpptoolkitError, ServiceUnreachable
 from .execute import CREATE, UPDATE, Call, Outcome, Runner, request_of, running
-from .frame import timestamp_problems, to_frame
+from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, read_ledger
 from .partner import association_edit_calls
 from .plan import (
     CHANGED_ON_SERVER,
-    PARTNER_ID,
+    Bases,
+    Edited,
     Row,
-    blank_cells,
-    blank_notes,
-    blank_or_equal,
-    changes,
+    bases_of,
     client_token,
     create_request,
-    duplicate_creates,
-    emptied_cells,
-    existing_record,
-    id_problem,
+    edited_frame,
+    edited_rows,
+    ids_of,
+    needs_no_read,
+    plan_frame,
+    plan_new,
     resolve,
-    resolve_create,
     row_values,
-    unchanged_cells,
 )
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .rules import ASSOCIATIONS
-from .schema import ID, Catalog, Field, Schema, get_schema, label_for
-from .sheets import EXTRA_POLICIES, Extra, SheetRows, choose_base, read_sheet
+from .schema import ID, Catalog, Schema, get_schema
+from .sheets import EXTRA_POLICIES, Extra, choose_base, read_sheet
 
 if TYPE_CHECKING:
     import boto3
@@ -91,267 +86,25 @@ def _edited_rows(
     catalog: Catalog,
     base: Any = None,
     blank: Blank = "keep",
-) -> tuple[_Edited, _Bases | None]:
-    """Return the edited rows, each labelled by its spreadsheet row number (else by the frame's label).
+) -> tuple[Edited, Bases | None]:
+    """Read the edited rows and their base, and return the rows that may have changed (:func:`opptoolkit.plan.edited_rows`).
 
-    The spreadsheet's row number labels a row that came from a sheet. The whole input is refused when a row's
-    own ``Catalog`` is not ``catalog``, before any call.
-
-    With a ``base`` (see :func:`_base_rows`, returned beside the rows), the rows that certainly
-    have no change against it (compared column by column, :func:`opptoolkit.plan.unchanged_rows`)
-    come back ``same``, without their values.
+    The sheet (when ``edited`` is a path) and the base (given, else the export an edited workbook carries) are read
+    here; what is done with them is the plan's. The whole input is refused before any call when the plan refuses it
+    (:func:`opptoolkit.plan.edited_frame`: a repeated Id, an unknown column, a row of another catalog).
     """
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     df = read_sheet(edited, extra=extra) if isinstance(edited, (str, Path)) else edited
     # given, else the export an edited workbook carries (a sheet of new rows only needs none)
-    base = choose_base(edited, base, warn=ID in df.columns and any(i is not None for i in _ids(df[ID])))
-    if ID not in df.columns:  # every row is new: each is created (its Id comes back from CreateOpportunity)
-        df = df.assign(**{ID: pd.Series([None] * len(df), index=df.index, dtype=object)})
-    dup = df[ID][df[ID].duplicated() & df[ID].notna()]
-    if len(dup):
-        raise OpptoolkitError(f"Id appears more than once: {sorted(set(dup))[:5]}")
-    unknown = [c for c in df.columns if _field(schema, str(c)) is None]
-    if unknown and extra == "error":
-        raise OpptoolkitError(
-            f"columns not in the service model: {unknown[:5]}; rename them to a field, drop them, or pass "
-            'extra="keep" (--extra keep) to keep them out of the push'
-        )
-    if unknown:  # extra="keep": the analyst's own columns, never sent
-        df = df.drop(columns=unknown)
-    ids = _ids(df[ID])
-    rows = SheetRows.of(df)  # from read_sheet: each row named as the sheet numbers it; else the frame's labels
-    labels = rows.labels(df, ids) if rows is not None else list(map(str, df.index.tolist()))
-    if problems := timestamp_problems(df, labels, schema):  # text typed into a frame's time column
-        raise SheetError("cannot plan the edited rows", problems)
-    if "Catalog" in df.columns:
-        wrong = np.flatnonzero(~blank_or_equal(df["Catalog"], catalog))
-        if len(wrong):
-            first, theirs = labels[wrong[0]], df["Catalog"].iloc[wrong[0]]
-            more = f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""
-            raise OpptoolkitError(
-                f"row {first}{more}, Catalog: INVALID_VALUE: the row is from catalog {theirs!r}, not {catalog!r}; "
-                f"push it with --catalog {theirs} (catalog={theirs!r}) or fix the Catalog column (nothing was sent)"
-            )
+    base = choose_base(edited, base, warn=ID in df.columns and any(i is not None for i in ids_of(df[ID])))
+    df, ids, labels = edited_frame(df, schema, extra, catalog)
     bases = _base_rows(base)
-    with gc_paused():
-        maybe: dict[int, list[str]] = {}
-        emptied: dict[int, list[str]] = {}
-        if bases is None:
-            same = np.zeros(len(df), dtype=bool)
-        else:
-            same, maybe, emptied = bases.unchanged(df, ids, schema, catalog, blank)
-        work_at = np.flatnonzero(~same)  # the rows that may have changed: only they get a Row
-        # an Id that is no opportunity Id is refused on its row, before any read or look at the base
-        bad = {p: found for p in work_at.tolist() if ids[p] is not None and (found := id_problem(str(ids[p])))}
-        # ... and values, unless their Id is not in the base: such a row is not_found whatever it holds
-        valued = [p not in bad and (bases is None or ids[p] is None or ids[p] in bases) for p in work_at.tolist()]
-        if bases is not None:
-            bases.load(i for p in work_at.tolist() if (i := ids[p]) is not None and p not in bad)
-        edits = iter(_records(df, work_at[np.array(valued, dtype=bool)]))
-        work = [
-            Row(
-                label=labels[p],
-                id=ids[p],
-                edit=next(edits) if v else {},
-                maybe=maybe.get(p),
-                emptied=blank_notes(emptied.get(p, ())),
-            )
-            for p, v in zip(work_at.tolist(), valued, strict=True)
-        ]
-        for r, p in zip(work, work_at.tolist(), strict=True):
-            if p in bad:
-                r.refused, r.action, r.problems, r.note = True, Status.INVALID, [bad[p]], "not an opportunity Id"
-    return _Edited(labels, ids, same.tolist(), work, emptied), bases
+    return edited_rows(df, ids, labels, bases, schema, catalog, blank), bases
 
 
-def _ids(s: pd.Series) -> list[str | None]:
-    """Each row's Id as text, None when blank."""
-    blank = blank_cells(s)
-    values = s.tolist()
-    if isinstance(s.dtype, pd.StringDtype) and not blank.any():
-        return values  # text already, none blank: the usual Id column
-    return [None if b else str(v) for v, b in zip(values, blank.tolist(), strict=True)]
-
-
-def _records(df: pd.DataFrame, at: np.ndarray, *, blanks: bool = True) -> list[dict[str, Any]]:
-    """Return the rows of ``df`` at positions ``at`` as ``{column: value}``.
-
-    The values are those ``DataFrame.to_dict`` gives; ``blanks=False`` leaves the blank cells out (an empty
-    list stays).
-
-    Taken column by column (``to_dict("list")``), which boxes each value as ``to_dict("records")``
-    does but without its per-cell iteration of every Arrow column.
-    """
-    rows = df.iloc[at]
-    lists = rows.to_dict("list")
-    names = [str(c) for c in lists]
-    if blanks:
-        return [dict(zip(names, values, strict=True)) for values in zip(*lists.values(), strict=True)]
-    keep = np.array(
-        [
-            ~blank_cells(s)
-            | (np.fromiter(map(isinstance, v, repeat(list)), dtype=bool, count=len(v)) if s.dtype == object else False)
-            for (_, s), v in zip(rows.items(), lists.values(), strict=True)
-        ]
-    ).reshape(len(names), len(at))
-    return [
-        dict(compress(zip(names, values, strict=True), kept))
-        for values, kept in zip(zip(*lists.values(), strict=True), keep.T.tolist(), strict=True)
-    ]
-
-
-@dataclass
-class _Edited:
-    """The edited rows in order.
-
-    Each row's label and Id, whether it is certainly unchanged against its base (``same``), and a :class:`Row`
-    for each of the others (``work``).
-    """
-
-    labels: list[str]
-    ids: list[str | None]
-    same: list[bool]
-    work: list[Row]
-    #: The cells emptied in the sheet that ``blank="keep"`` keeps: ``{position: columns}``.
-    emptied: dict[int, list[str]] = field(default_factory=dict)
-
-    def rows(self) -> list[Row]:
-        """Return a :class:`Row` for every row, in order (the unchanged ones ``same``, without values).
-
-        An unchanged row still names the cells it emptied (``emptied``): a blank kept is said, never silent.
-        """
-        work = iter(self.work)
-        return [
-            Row(label=lb, id=i, same=True, edit={}, emptied=blank_notes(self.emptied.get(p, ()))) if s else next(work)
-            for p, (lb, i, s) in enumerate(zip(self.labels, self.ids, self.same, strict=True))
-        ]
-
-
-def _field(schema: Schema, col: str) -> Field | None:
-    try:
-        return schema.field_for(col)
-    except KeyError:
-        return None
-
-
-class _Bases(Mapping[str, dict[str, Any]]):
-    """The base (the records as exported) by Id.
-
-    A row's ``{column: value}`` (blanks left out, lists kept) is built when asked for, so that only the rows
-    that may have changed need one.
-    """
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame.reset_index(drop=True)
-        self.frame.columns = [str(c) for c in self.frame.columns]
-        ids = self.frame[ID].astype(str).tolist()
-        self.at = dict(zip(ids, range(len(ids)), strict=True))  # the last row of an Id
-        self._rows: dict[str, dict[str, Any]] = {}
-        self._index: dict[str, dict[str, str]] = {}
-        self._title_ids: dict[str, list[str]] | None = None
-
-    def __getitem__(self, ident: str) -> dict[str, Any]:
-        if ident not in self._rows:
-            self.load([ident])
-        return self._rows[ident]
-
-    def load(self, ids: Iterable[str]) -> None:
-        """Build the rows of ``ids`` (those in the base) at once: one frame operation, not one per row."""
-        ids = [i for i in dict.fromkeys(ids) if i in self.at and i not in self._rows]
-        if not ids:
-            return
-        at = np.array([self.at[i] for i in ids], dtype=np.int64)
-        self._rows.update(zip(ids, _records(self.frame, at, blanks=False), strict=True))
-
-    def __contains__(self, ident: object) -> bool:
-        return ident in self.at
-
-    def find(self, edit: dict[str, Any], schema: Schema) -> tuple[str, str] | None:
-        """Return the Id of the base record a row without an Id is, and how it was told; None: none is.
-
-        Its partner CRM id is that record's (``PartnerOpportunityIdentifier``, "the opportunity's unique
-        identifier in the partner's CRM system", model), or it is that record cell for cell (the same title,
-        and no change against it in any of the row's cells).
-        """
-        crm = edit.get(PARTNER_ID)
-        if not is_blank(crm) and (ident := self._by(PARTNER_ID).get(str(crm).strip())) is not None:
-            return ident, f"its {PARTNER_ID} is that of"
-        title = edit.get(P.TITLE)
-        if is_blank(title):
-            return None
-        for ident in self._titles().get(str(title), []):
-            if not changes(edit, self[ident], schema, "clear"):
-                return ident, "its cells are those of"
-        return None
-
-    def _by(self, column: str) -> dict[str, str]:
-        """Return the Id of the last base row holding each value of ``column`` (text, blanks left out)."""
-        if column not in self._index:
-            values = self.frame[column] if column in self.frame.columns else pd.Series([], dtype=object)
-            keep = ~blank_cells(values)
-            texts = values[keep].astype(str).str.strip().tolist()
-            self._index[column] = dict(zip(texts, self.frame.loc[keep, ID].astype(str).tolist(), strict=True))
-        return self._index[column]
-
-    def _titles(self) -> dict[str, list[str]]:
-        """Return the base rows' Ids by title (a row without an Id is compared only with those of its title)."""
-        if self._title_ids is None:
-            self._title_ids = {}
-            if P.TITLE in self.frame.columns:
-                keep = ~blank_cells(self.frame[P.TITLE])
-                for t, i in zip(
-                    self.frame.loc[keep, P.TITLE].astype(str), self.frame.loc[keep, ID].astype(str), strict=True
-                ):
-                    self._title_ids.setdefault(t, []).append(i)
-        return self._title_ids
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.at)
-
-    def __len__(self) -> int:
-        return len(self.at)
-
-    def unchanged(
-        self, edit: pd.DataFrame, ids: list[str | None], schema: Schema, catalog: str, blank: Blank
-    ) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]]]:
-        """Per row of ``edit`` (whose Ids are ``ids``).
-
-        In the base, of ``catalog`` there, and certainly without a change against it
-        (:func:`opptoolkit.plan.unchanged_cells`); for each other row in the base, the columns in which it
-        may differ (``{position: columns}``); and under ``blank="keep"`` the columns a row emptied where the
-        base has a value (:func:`opptoolkit.plan.emptied_cells`).
-        """
-        at = cast("Callable[[str | None, int], int]", self.at.get)  # None is no Id: never a key
-        pos = np.fromiter(map(at, ids, repeat(-1)), dtype=np.int64, count=len(ids))  # -1: not in the base
-        found = pos >= 0
-        if not found.any():
-            return found, {}, {}
-        take = np.where(found, pos, 0)  # a row not in the base compares with any: it is not unchanged anyway
-        aligned = self.frame[[c for c in map(str, edit.columns) if c in self.frame.columns]]
-        if not np.array_equal(take, np.arange(len(self.frame))):  # the usual edit keeps the export's order
-            aligned = aligned.iloc[take]
-        if "Catalog" in self.frame.columns:
-            found &= blank_or_equal(self.frame["Catalog"].iloc[take], catalog)
-        columns, cells = unchanged_cells(edit, aligned, schema, blank)
-        same = found & cells.all(axis=0)
-        maybe = np.flatnonzero(found & ~same)
-        differ = ~cells[:, maybe]
-        emptied: dict[int, list[str]] = {}
-        if blank == "keep":  # cells emptied in the sheet: kept, and said so
-            names, cleared = emptied_cells(edit, aligned, schema)
-            cleared &= found
-            for p in np.flatnonzero(cleared.any(axis=0)).tolist():
-                emptied[p] = [names[k] for k in np.flatnonzero(cleared[:, p]).tolist()]
-        return (
-            same,
-            {p: [columns[k] for k in np.flatnonzero(differ[:, j]).tolist()] for j, p in enumerate(maybe.tolist())},
-            emptied,
-        )
-
-
-def _base_rows(base: Any) -> _Bases | None:
-    """Return ``base`` by Id.
+def _base_rows(base: Any) -> Bases | None:
+    """Return ``base`` by Id (:func:`opptoolkit.plan.bases_of`).
 
     A frame (``to_frame`` / ``read_sheet``), a mirror folder, a sheet or Parquet export, or a list of
     GetOpportunity records.
@@ -362,13 +115,7 @@ def _base_rows(base: Any) -> _Bases | None:
         base = read_frame(base, extra="keep")  # a base gives the edited columns' values: extra columns do no harm
     if not isinstance(base, pd.DataFrame):
         base = to_frame(list(base))
-    if "LastModifiedDate" not in base.columns:
-        raise OpptoolkitError("the base has no LastModifiedDate column: export all columns, or use a mirror")
-    if ID not in base.columns or base[ID].isna().any() or (base[ID].astype(str).str.strip() == "").any():
-        raise OpptoolkitError(
-            "the base has rows without an Id: a base is the unedited export (or a mirror); export it again"
-        )
-    return _Bases(base)
+    return bases_of(base)
 
 
 # -- public ---------------------------------------------------------------------------------------
@@ -459,63 +206,7 @@ def plan_updates(
         latest = _read_many(ids, catalog, client=client, boto3_session=boto3_session, endpoint_url=endpoint_url,
                             reads_per_second=reads_per_second, progress=progress)  # fmt: skip
     with gc_paused():
-        return _plan_frame(edit, bases, latest, schema, blank, name, today)
-
-
-def _plan_frame(
-    edit: _Edited,
-    bases: _Bases | None,
-    latest: dict[str, dict[str, Any] | None],
-    schema: Schema,
-    blank: Blank,
-    catalog: Catalog,
-    today: date | None,
-) -> pd.DataFrame:
-    """Return the plan of :func:`plan_updates`: each row of ``edit`` that may have changed resolved, in a frame."""
-    _plan_new([r for r in edit.work if r.id is None], bases, schema, catalog, today)
-    for r in edit.work:
-        if r.id is None or r.refused:
-            continue
-        if bases is not None and r.id not in bases:  # before any look at the base: a row of it costs a frame lookup
-            r.action, r.note = Status.NOT_FOUND, "not in the base"
-            continue
-        resolve(r, bases[r.id] if bases is not None else None, latest.get(r.id), schema, blank, catalog, today)
-    n = len(edit.labels)
-    # an unchanged row as plan_row gives it, without a Row; then the others in their places
-    columns: dict[str, list[Any]] = {
-        "row": list(edit.labels),
-        "Id": list(edit.ids),
-        "action": [Status.UNCHANGED] * n,
-        "changes": [[] for _ in range(n)],
-        "changed_fields": [[] for _ in range(n)],
-        "errors": [[] for _ in range(n)],
-        "error_codes": [[] for _ in range(n)],
-        "error_fields": [[] for _ in range(n)],
-        "error_texts": [[] for _ in range(n)],
-        "warnings": [[] for _ in range(n)],
-        "note": [""] * n,
-    }
-    for p, r in zip(np.flatnonzero(~np.array(edit.same, dtype=bool)).tolist(), edit.work, strict=True):
-        for c, v in r.plan_row().items():
-            columns[c][p] = v
-    for p, emptied in edit.emptied.items():  # a row the column-wise pass found unchanged: as resolve says the others
-        if edit.same[p]:
-            columns["warnings"][p] = [str(n) for n in blank_notes(emptied)]
-    return pd.DataFrame(columns)
-
-
-def _plan_new(rows: list[Row], bases: _Bases | None, schema: Schema, catalog: Catalog, today: date | None) -> None:
-    """Plan the rows without an Id: each a create, unless it is an existing opportunity or repeats another row.
-
-    A row that carries a trace of an existing record (:func:`opptoolkit.plan.existing_record`), or that the base
-    holds (:meth:`_Bases.find`), is refused, never created: deleting the Id column of an export, or clearing
-    one Id cell, creates nothing.
-    """
-    for r in rows:
-        resolve_create(r, schema, catalog, today)
-        if not existing_record(r) and bases is not None and (known := bases.find(r.edit, schema)) is not None:
-            existing_record(r, base_id=known[0], why=known[1])
-    duplicate_creates(rows)
+        return plan_frame(edit, bases, latest, schema, blank, name, today)
 
 
 def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] | None:
@@ -563,7 +254,7 @@ class _Push:
     client: Any
     catalog: Catalog
     runner: Runner
-    bases: _Bases | None
+    bases: Bases | None
     blank: Blank
     today: date | None
     attempts: int
@@ -589,7 +280,7 @@ class _Push:
         request. Two rows of the same request would be one opportunity: refused.
         """
         new = [r for r in rows if r.id is None and not r.same]
-        _plan_new(new, self.bases, self.schema, self.catalog, self.today)
+        plan_new(new, self.bases, self.schema, self.catalog, self.today)
         for r in new:
             if r.payload is not None and r.action == Status.CREATE:
                 r.client_token = client_token(r.payload)
@@ -597,9 +288,7 @@ class _Push:
 
     def needs_no_read(self, r: Row) -> bool:
         """No Id, not in the base, or no change against the base: nothing to read or send."""
-        if r.same or r.refused or r.id is None or (self.bases is not None and r.id not in self.bases):
-            return True
-        return self.bases is not None and not changes(r.edit, self.bases[r.id], self.schema, self.blank, r.maybe)
+        return needs_no_read(r, self.bases, self.schema, self.blank)
 
     def key(self, r: Row) -> str | None:
         if r.request_key is not None:
@@ -651,8 +340,8 @@ class _Push:
         if r.emptied and (o.errors is not None or status in (Status.UNCHANGED, Status.SUCCEEDED)):
             # the cells a blank kept, after what else the row says (issue #31: clearing is never silent); a row
             # whose one error is about the whole of it (a failed read, an interrupt) says them when pushed again
-            o.errors = [*(o.errors or []), *_listed(r.emptied)]
-            o.error_message = "; ".join(t for t in (o.error_message, _emptied_note(r)) if t)[:2000]
+            o.errors = [*(o.errors or []), *r.emptied_items()]
+            o.error_message = "; ".join(t for t in (o.error_message, r.emptied_note()) if t)[:2000]
         return o
 
     def items(
@@ -787,7 +476,7 @@ class _Push:
                 return self.outcome(r, r.action, last_modified_before=r.token)
             assert r.payload is not None
             call.params, call.fields, call.key, call.before = r.payload, list(r.changes), self.key(r), r.token
-            call.kept, call.said, call.notes = [p.field for p in r.kept], _said(r), _listed(r.emptied)
+            call.kept, call.said, call.notes = [p.field for p in r.kept], r.sent_note(), r.emptied_items()
             return None
 
         return Call(
@@ -800,8 +489,8 @@ class _Push:
             decided=True,
             before=r.token,
             kept=[p.field for p in r.kept],
-            said=_said(r),
-            notes=_listed(r.emptied),
+            said=r.sent_note(),
+            notes=r.emptied_items(),
             attempts=self.attempts,
             conflict=merged_again,
             answer=False,
@@ -940,7 +629,7 @@ def push_updates(
                 read = [f.result() if f.done() and not f.cancelled() and not f.exception() else None for f in reads]
                 calls = association_edit_calls(
                     # a row the compare found unchanged in those columns has no association edit to look at
-                    ((r.label, r.id, r.edit) for r in rows if any(_may_differ(r, c) for c in ASSOCIATIONS)),
+                    ((r.label, r.id, r.edit) for r in rows if any(r.may_differ(c) for c in ASSOCIATIONS)),
                     name,
                     client=client,
                     base=bases,
@@ -957,27 +646,6 @@ def push_updates(
 
 #: A row whose newest ledger entry is one of these may have been applied: read it back first.
 _UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
-
-
-def _said(r: Row) -> str | None:
-    """Return what a sent update says: the edits AWS keeps its own value of, the cells a blank kept (never a value)."""
-    kept = "sent without these changes: " + "; ".join(f"{p.field}: {p.message}" for p in r.kept) if r.kept else None
-    return "; ".join(t for t in (kept, _emptied_note(r)) if t)[:2000] or None
-
-
-def _emptied_note(r: Row) -> str | None:
-    """Return what a row's outcome says of the cells a blank kept: each by its label, and how to clear it."""
-    return "; ".join(f"{label_for(p.field)}: {p.message}" for p in r.emptied) or None
-
-
-def _listed(problems: list[Problem]) -> list[tuple[str, str, str]]:
-    """Return problems as an outcome lists its errors apart: ``(code, field's API path, message)``."""
-    return [(p.code, p.field, p.message) for p in problems]
-
-
-def _may_differ(r: Row, column: str) -> bool:
-    """Whether ``r`` may differ from its base in ``column`` (not what the column-wise compare cleared)."""
-    return not r.same and (r.maybe is None or column in r.maybe)
 
 
 def _done(value: Any) -> Future[Any]:

@@ -186,20 +186,20 @@ def test_rows_not_in_the_base_build_no_row_values(monkeypatch: pytest.MonkeyPatc
 
     Building a row's values costs a frame lookup, so done per row it made such rows far slower than rows in the
     base (bench/plan.py times it; here the work is counted, not timed)."""
-    from opptoolkit import push
+    from opptoolkit.plan import _edited
 
     one = ot.to_frame(fake_records(50, seed=3))
     one["Catalog"] = "Sandbox"
     edited = pd.concat([one] * 40, ignore_index=True)
     edited[ID] = [f"O{8_000_000_000 + i}" for i in range(len(edited))]
     built: list[int] = []
-    real = push._records
+    real = _edited.records
 
     def counted(df: pd.DataFrame, at: np.ndarray, **kw: object) -> list:
         built.append(len(at))
         return real(df, at, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(push, "_records", counted)
+    monkeypatch.setattr(_edited, "records", counted)
     plan = ot.plan_updates(edited, "Sandbox", base=one, progress=False)
     assert set(plan["action"]) == {"not_found"} and len(plan) == 2_000
-    assert sum(built) == 0 and len(built) <= 2, built
+    assert sum(built) == 0 and 1 <= len(built) <= 2, built  # counted: the patch is where the rows are built

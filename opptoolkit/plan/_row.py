@@ -1,85 +1,43 @@
-"""Pure planning of one edited row: diff against the base, three-way merge, payload, validation.
+"""The plan of one row: its three-way merge, payload and validation (:func:`resolve`), or its create.
 
-No client and no files: given the edited row, the base (the row as exported) and the server's
-latest record, :func:`resolve` decides what a push does with the row and builds the payload it
-would send. :mod:`opptoolkit.push` is the I/O loop around it (reads, sends, ledger).
-
-Every UpdateOpportunity replaces the whole record, so:
-
-* **changed** is decided against the *base*, and only columns present in the edited data can
-  change (:func:`changes`);
-* the payload is **the latest server record plus the row's changes**, sent with the
-  LastModifiedDate of the record it was merged onto;
-* when the server's record moved on since the base, a **three-way merge** keeps changes made on
-  either side, and a field changed on both sides to different values makes the row a
-  ``conflict`` (nothing is sent for it);
-* the merged changes go to validation as they are (:func:`opptoolkit.rules.validate_payload`
-  with ``changed=``): the rules about changes judge exactly what the edit changes.
+Also what names a row's request across pushes: the CreateOpportunity ClientToken (:func:`client_token`), the
+ledger's intent (:func:`intent`), and what tells a row without an Id that is an existing record
+(:func:`existing_record`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import chain, compress
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from . import fields as P
-from ._status import Reason, Status
-from ._values import Blank, display, is_blank, normalise
-from .exceptions import Problem
-from .frame import to_frame, to_payload
-from .rules import (
+from .. import fields as P
+from .._status import Reason, Status
+from .._values import Blank, display, is_blank, normalise
+from ..exceptions import Problem
+from ..frame import to_payload
+from ..rules import (
     ASSOCIATIONS,
-    AWS_PRODUCTS_URL,
     NOT_EDITS,
     PENDING_SUBMISSION,
     RELATED,
     SPEND_TARGET,
-    association_items,
-    association_key,
-    association_problem,
     edit_ignored,
-    editable_fields,
     is_read_only,
     model_problems,
     payload_warnings,
     related_of_row,
     validate_payload,
 )
-from .schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, split_column, template
-from .wire import input_shape, output_shape
-
-__all__ = [
-    "CHANGED_ON_SERVER",
-    "KEPT_BLANK",
-    "PARTNER_ID",
-    "Row",
-    "blank_notes",
-    "changes",
-    "client_token",
-    "create_request",
-    "duplicate_creates",
-    "existing_record",
-    "held_values",
-    "id_problem",
-    "intent",
-    "resolve",
-    "resolve_create",
-    "sent_values",
-    "unchanged_cells",
-    "unchanged_rows",
-]
+from ..schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, label_for, split_column, template
+from ..wire import input_shape, output_shape
+from ._diff import ASSOCIATIONS_SENT, changes, eol, ignored_edits, kept_blanks, row_values
 
 #: CreateOpportunity's reference page (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html).
 CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html"
@@ -111,409 +69,6 @@ def id_problem(ident: str, operation: str = "GetOpportunity") -> Problem | None:
         return None  # the usual Id, at a regular expression's speed
     found = [p for p in model_problems({"Catalog": "AWS", IDENTIFIER: ident}, operation) if p.field == IDENTIFIER]
     return Problem(None, ID, found[0].code, found[0].message) if found else None
-
-
-def row_values(record: dict[str, Any] | None) -> dict[str, Any]:
-    """Return a record as ``{column: value}`` (the flattened frame's row), or {} for None."""
-    if record is None:
-        return {}
-    row = to_frame([record]).iloc[0]
-    return {str(c): v for c, v in row.items() if not is_blank(v) or isinstance(v, list)}
-
-
-def changes(
-    edit: dict[str, Any],
-    base: dict[str, Any],
-    schema: Schema,
-    blank: Blank,
-    columns: Iterable[str] | None = None,
-) -> dict[str, tuple[Any, Any]]:
-    """``{column: (old, new)}`` for the edited columns whose value differs from the base.
-
-    ``blank`` is the policy for a blank cell: ``"keep"`` (not a change) or ``"clear"``.
-    ``columns``, when given, are the only columns of ``edit`` that may differ (in ``edit``'s
-    order; :func:`unchanged_cells` found the others certainly unchanged against this base).
-
-    Parameters
-    ----------
-    edit, base : dict
-        The edited row and the row as exported, ``{column: value}``.
-    schema : Schema
-        The schema (:func:`opptoolkit.get_schema`).
-    blank : {"keep", "clear"}
-        What a blank cell means.
-    columns : iterable of str, optional
-        The only columns that may differ.
-
-    Returns
-    -------
-    dict of str to (old, new)
-        The changes, old and new values normalised (an enum's spelling, a number typed as text).
-
-    Examples
-    --------
-    >>> changes({"Id": "O1", "Project.Title": "B", "LifeCycle.Stage": "qualified"},
-    ...         {"Id": "O1", "Project.Title": "A", "LifeCycle.Stage": "Qualified"}, get_schema(), "keep")
-    {'Project.Title': ('A', 'B')}
-    """
-    out = {}
-    for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):
-        f = schema.field_for(col)
-        if col in NOT_EDITS or not f.writable:
-            continue  # the identity, the token, and members UpdateOpportunity does not take
-        new = normalise(raw, f)
-        old = normalise(base.get(col), f)
-        if new is None and blank == "keep":
-            continue
-        if eol(new) != eol(old):
-            out[col] = (old, new)
-    return out
-
-
-#: The association columns (rules.ASSOCIATIONS: solutions, AWS products, AWS Marketplace offers, ...) are sent by the
-#: push as association calls (opptoolkit.partner, after the updates and creates): the plan says so rather than "not
-#: sent".
-ASSOCIATIONS_SENT = "push_updates sends it after the updates as AssociateOpportunity / DisassociateOpportunity calls"
-#: What only AWS can tell of an association edit, said beside it: the API lists no AWS products, so an identifier is
-#: checked against AWS's file only by AWS itself when the call is sent (rules.AWS_PRODUCTS_URL).
-ASSOCIATIONS_UNCHECKED = {
-    f"{RELATED}.AwsProducts": f"AWS alone tells whether each product is one it knows (its list: {AWS_PRODUCTS_URL})",
-}
-
-
-def ignored_edits(
-    edit: dict[str, Any], base: dict[str, Any], schema: Schema, blank: Blank, columns: Iterable[str] | None = None
-) -> list[Problem]:
-    """Return a warning for each edited cell that no request can send.
-
-    A member UpdateOpportunity does not take (``Arn``, ``CreatedDate``, ``RelatedEntityIdentifiers``,
-    ``OpportunityTeam``), changed against the base. :func:`changes` leaves these out; the plan names them, so
-    an edit is never dropped silently.
-
-    >>> [str(p) for p in ignored_edits({"Id": "O1", "Arn": "arn:x"}, {"Id": "O1", "Arn": "arn:y"}, get_schema(), "keep")]
-    ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; this edit is not sent']
-    """
-    out = []
-    for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
-        f = schema.field_for(col)
-        if f.writable or col in NOT_EDITS:
-            continue
-        new = normalise(raw, f)
-        if new is None and blank == "keep":
-            continue
-        if eol(new) != eol(normalise(base.get(col), f)):
-            if col in ASSOCIATIONS:  # a note, not a refusal: the push sends it, just not in this call
-                note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
-                out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
-                # what the push will refuse of it (partner.association_calls), said before the push
-                had = {association_key(v) for v in association_items(normalise(base.get(col), f)) or []}
-                for item in association_items(new) or []:
-                    if association_key(item) not in had and (rule := association_problem(col, item)):
-                        refused = f"{rule}: the push refuses this association before any call"
-                        out.append(Problem(None, col, "INVALID_STRING_FORMAT", refused))
-                continue
-            why = editable_fields(None, [col], schema=schema)[col]
-            out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
-    return out
-
-
-def _unchecked(column: str) -> list[str]:
-    return [ASSOCIATIONS_UNCHECKED[column]] if column in ASSOCIATIONS_UNCHECKED else []
-
-
-def unchanged_rows(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank) -> np.ndarray:
-    """Which rows of ``edit`` certainly have no :func:`changes` against the same position of ``base``.
-
-    Column by column, over whole columns: a cell is certainly unchanged when it is blank under
-    ``blank="keep"``, when both cells are blank, or when both are the same raw value (equal, of
-    the same type, or the very same object: :func:`normalise` then makes the same of both). Anything else -- an enum
-    respelled, a number typed as text, CR LF, a time in another zone -- is left to
-    :func:`changes`, row by row: a row this leaves out may still turn out unchanged, a row it
-    keeps never has a change. ``base`` is aligned with ``edit`` by position (same length).
-
-    Parameters
-    ----------
-    edit, base : pandas.DataFrame
-        The edited frame and the frame as exported, aligned by position.
-    schema : Schema
-        The schema (:func:`opptoolkit.get_schema`).
-    blank : {"keep", "clear"}
-        What a blank cell means.
-
-    Returns
-    -------
-    numpy.ndarray of bool
-        Per row of ``edit``: True when it certainly has no change.
-
-    Examples
-    --------
-    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"]})
-    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
-    >>> unchanged_rows(edit, base, get_schema(), "keep").tolist()
-    [True, False]
-    """
-    _, cells = unchanged_cells(edit, base, schema, blank)
-    return np.asarray(cells.all(axis=0), dtype=bool)
-
-
-def unchanged_cells(
-    edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank
-) -> tuple[list[str], np.ndarray]:
-    """Return the columns of ``edit`` that can hold an edit, and which of their cells are certainly unchanged.
-
-    The columns are all but the identity and the token (an output-only member too, which :func:`ignored_edits`
-    names); for each of them and each row, whether the cell is certainly unchanged against the same position
-    of ``base`` (as :func:`unchanged_rows` decides it): a ``(columns, rows)`` array. A row's :func:`changes`
-    and :func:`ignored_edits` can only be in the columns whose cell is False.
-
-    Parameters
-    ----------
-    edit, base : pandas.DataFrame
-        The edited frame and the frame as exported, aligned by position.
-    schema : Schema
-        The schema (:func:`opptoolkit.get_schema`).
-    blank : {"keep", "clear"}
-        What a blank cell means.
-
-    Returns
-    -------
-    columns : list of str
-        The columns that can hold an edit.
-    cells : numpy.ndarray of bool
-        ``(columns, rows)``: True where the cell is certainly unchanged.
-
-    Examples
-    --------
-    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "B"], "Project.DeliveryModels": [["SaaS or PaaS"], None]})
-    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
-    >>> columns, cells = unchanged_cells(edit, base, get_schema(), "clear")
-    >>> columns, cells.tolist()
-    (['Project.Title', 'Project.DeliveryModels'], [[True, False], [False, True]])
-    """
-    columns, cells = [], []
-    for col in edit.columns:
-        if col in NOT_EDITS:
-            continue  # as in changes: never an edit (an output-only member is compared: the plan names its edit)
-        columns.append(str(col))
-        cells.append(_unchanged(edit[col], base[col] if col in base.columns else None, blank))
-    return columns, np.vstack(cells) if cells else np.ones((0, len(edit)), dtype=bool)
-
-
-def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> np.ndarray:
-    """Per position, whether the cell ``e`` is certainly no change against ``b`` (None: the base has no such column)."""
-    if b is not None and _arrow_text(e) and _arrow_text(b):
-        return _unchanged_text(pa.array(e.array), pa.array(b.array), blank)
-    if b is not None and e.dtype == object and b.dtype == object and (lists := _text_lists(e, b, blank)) is not None:
-        return lists
-    e = e.reset_index(drop=True)
-    e_blank = blank_cells(e)
-    if b is None:
-        return e_blank  # no base value: only a blank is certainly no change (under either policy)
-    b = b.reset_index(drop=True)
-    b_blank = blank_cells(b)
-    cells = (e_blank & b_blank) | (~e_blank & ~b_blank & _equal(e, b))
-    if blank == "keep":
-        cells |= e_blank  # a blank cell is no change
-    return np.asarray(cells, dtype=bool)
-
-
-def _arrow_text(s: pd.Series) -> bool:
-    """Whether ``s`` is text held by Arrow (pandas' default ``str`` dtype)."""
-    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
-
-
-def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
-    """:func:`_unchanged` for two Arrow text columns, in Arrow's kernels.
-
-    Blank is null or "", and two equal texts are the same value (as pandas' ``eq`` on these arrays decides).
-    """
-    equal = pc.equal(e, b)  # null where either side is null
-    equal = pc.and_kleene(equal, pc.is_valid(equal))  # ... and no null left: False there
-    e_blank = pc.or_kleene(pc.is_null(e), pc.equal(e, ""))  # true | null is true: no null left
-    if blank == "keep":
-        cells = pc.or_(equal, e_blank)  # equal, or a blank cell (no change)
-    else:
-        cells = pc.or_(equal, pc.and_(e_blank, pc.or_kleene(pc.is_null(b), pc.equal(b, ""))))
-    return np.asarray(cells.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
-    """:func:`_unchanged` for two columns whose cells are all None or lists of text, at C speed.
-
-    Those are the frame's list columns, compared with no call per cell: a cell holding the very object of the
-    base (a copy of the frame shares its lists) is unchanged; of the others, two lists of text that are equal
-    are the same value (:func:`_same`). None when some other cell is anything else: :func:`blank_cells` and
-    :func:`_equal` then judge cell by cell.
-    """
-    ev, bv = e.tolist(), b.tolist()
-    n = len(ev)
-    other = ~np.fromiter(map(operator.is_, ev, bv), dtype=bool, count=n)
-    cells = np.ones(n, dtype=bool)
-    if not other.any():
-        return cells
-    ev, bv = list(compress(ev, other.tolist())), list(compress(bv, other.tolist()))
-    if not {*map(type, ev), *map(type, bv)} <= _NONE_OR_LIST:
-        return None
-    if (
-        not {*map(type, chain.from_iterable(filter(None, ev))), *map(type, chain.from_iterable(filter(None, bv)))}
-        <= _TEXT
-    ):
-        return None
-    m = len(ev)
-    e_blank = np.fromiter(map(operator.not_, ev), dtype=bool, count=m)  # None or [] (is_blank)
-    b_blank = np.fromiter(map(operator.not_, bv), dtype=bool, count=m)
-    equal = np.fromiter(map(operator.eq, ev, bv), dtype=bool, count=m)
-    cells[other] = (e_blank & b_blank) | (~e_blank & ~b_blank & equal) | (e_blank if blank == "keep" else False)
-    return cells
-
-
-_NONE_OR_LIST = {type(None), list}
-
-
-def _stringy(s: pd.Series) -> bool:
-    """Whether every value of ``s`` is text or missing."""
-    return isinstance(s.dtype, pd.StringDtype) or (
-        s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
-    )
-
-
-#: What the plan says of a cell emptied in the sheet under ``blank="keep"``: never silent (issue #31).
-KEPT_BLANK = (
-    "emptied in the sheet, but a blank cell keeps Partner Central's value, so nothing is sent for it; "
-    "to clear it, push with --blank clear (blank='clear' in Python)"
-)
-
-
-def kept_blanks(edit: dict[str, Any], base: dict[str, Any], schema: Schema, blank: Blank) -> list[Problem]:
-    """Return a warning (:data:`KEPT_BLANK`) for each writable cell of a row emptied where its base has a value.
-
-    Only under ``blank="keep"``, where such a cell sends nothing; the row by row twin of :func:`emptied_cells`.
-
-    >>> [str(p) for p in kept_blanks({"Id": "O1", "Project.Title": ""}, {"Id": "O1", "Project.Title": "A"},
-    ...                              get_schema(), "keep")]  # doctest: +ELLIPSIS
-    ["Project.Title: ACTION_NOT_PERMITTED: emptied in the sheet, but a blank cell keeps ..."]
-    """
-    if blank != "keep":
-        return []
-    out = []
-    for col, value in edit.items():
-        f = schema.fields.get(template(col))
-        if col in NOT_EDITS or f is None or not f.writable or not is_blank(value) or is_blank(base.get(col)):
-            continue
-        out.append(col)
-    return blank_notes(out)
-
-
-def blank_notes(columns: Iterable[str]) -> list[Problem]:
-    """Return the note (:data:`KEPT_BLANK`) of each of ``columns``: cells emptied in the sheet that a blank keeps.
-
-    >>> [p.field for p in blank_notes(["Customer.Account.WebsiteUrl"])]
-    ['Customer.Account.WebsiteUrl']
-    """
-    return [Problem(None, c, "ACTION_NOT_PERMITTED", KEPT_BLANK) for c in columns]
-
-
-def emptied_cells(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema) -> tuple[list[str], np.ndarray]:
-    """Return the writable columns of ``edit`` and which of their cells are blank where ``base`` has a value.
-
-    Under ``blank="keep"`` such a cell sends nothing, which the plan says (:data:`KEPT_BLANK`) rather than let an
-    analyst believe the value is gone. ``base`` is aligned with ``edit`` by position.
-
-    Examples
-    --------
-    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Customer.Account.WebsiteUrl": ["", "https://b.example"]})
-    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Customer.Account.WebsiteUrl": ["https://a.example", ""]})
-    >>> columns, cells = emptied_cells(edit, base, get_schema())
-    >>> columns, cells.tolist()
-    (['Customer.Account.WebsiteUrl'], [[True, False]])
-    """
-    columns, cells = [], []
-    for col in edit.columns:
-        f = schema.fields.get(template(str(col)))
-        if col in NOT_EDITS or col not in base.columns or f is None or not f.writable:
-            continue
-        columns.append(str(col))
-        cells.append(blank_cells(edit[col]) & ~blank_cells(base[col]))
-    return columns, np.vstack(cells) if cells else np.zeros((0, len(edit)), dtype=bool)
-
-
-def blank_cells(s: pd.Series) -> np.ndarray:
-    """:func:`is_blank` of each value of ``s``.
-
-    >>> blank_cells(pd.Series(["a", "", None, [], ["x"]])).tolist()
-    [False, True, True, True, False]
-    """
-    if _arrow_text(s):
-        a = pa.array(s.array)
-        return np.asarray(pc.or_kleene(pc.is_null(a), pc.equal(a, "")).to_numpy(zero_copy_only=False), dtype=bool)
-    if _stringy(s):
-        return np.asarray(s.isna() | s.eq("").fillna(False), dtype=bool)
-    if s.dtype != object:
-        return np.asarray(s.isna(), dtype=bool)
-    return np.fromiter((is_blank(v) for v in s.tolist()), dtype=bool, count=len(s))
-
-
-def blank_or_equal(s: pd.Series, value: str) -> np.ndarray:
-    """Per value of ``s``: blank (:func:`is_blank`) or equal to ``value``.
-
-    >>> blank_or_equal(pd.Series(["Sandbox", "AWS", None]), "Sandbox").tolist()
-    [True, False, True]
-    """
-    if _stringy(s):
-        return np.asarray(blank_cells(s) | np.asarray(s.eq(value).fillna(False), dtype=bool), dtype=bool)
-    return np.fromiter((is_blank(v) or v == value for v in s.tolist()), dtype=bool, count=len(s))
-
-
-def _equal(e: pd.Series, b: pd.Series) -> np.ndarray:
-    """Per position, whether ``e`` and ``b`` certainly hold the same raw value (False when unsure)."""
-    de, db = e.dtype, b.dtype
-    trusted = (
-        (_stringy(e) and _stringy(b))
-        or (isinstance(de, pd.DatetimeTZDtype) and isinstance(db, pd.DatetimeTZDtype))
-        or (isinstance(de, np.dtype) and de == db and de.kind in "biufM")
-    )
-    if trusted:  # one type on both sides: equal values are the same value
-        return np.asarray(e.eq(b).fillna(False), dtype=bool)
-    return np.fromiter((_same(x, y) for x, y in zip(e.tolist(), b.tolist(), strict=True)), dtype=bool, count=len(e))
-
-
-_TEXT = {str}
-
-
-def _same(x: Any, y: Any) -> bool:
-    """Whether two raw cells are certainly the same value: of one type and equal (lists item by item).
-
-    ``True == 1`` and an int equal to a float are not, since :func:`normalise` tells them apart.
-    """
-    t = type(x)
-    if t is not type(y):
-        return False
-    if t is str:
-        return bool(x == y)
-    if (t is list or t is tuple) and x == y and {*map(type, x), *map(type, y)} <= _TEXT:
-        return True  # the usual list cell: text items, compared at C speed
-    if isinstance(x, np.ndarray):
-        x, y = x.tolist(), y.tolist()
-    if isinstance(x, (list, tuple)):
-        return len(x) == len(y) and all(_same(a, c) for a, c in zip(x, y, strict=True))
-    if isinstance(x, (str, bool, int, float, pd.Timestamp)):
-        try:
-            return bool(x == y)
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def eol(value: Any) -> Any:
-    """``value`` with line endings as LF, for comparing.
-
-    Spreadsheet programs store line breaks as LF and turn CR LF into LF on save, which is not an edit.
-    """
-    if isinstance(value, str):
-        return value.replace("\r\n", "\n").replace("\r", "\n")
-    if isinstance(value, tuple):
-        return tuple(eol(v) for v in value)
-    return value
 
 
 def apply(row: dict[str, Any], new_values: dict[str, Any]) -> dict[str, Any]:
@@ -648,6 +203,27 @@ class Row:
     def sent(self) -> list[Any]:
         """Return the values a create sends as the server will hold them (:func:`sent_values`)."""
         return sent_values({c: n for c, (_, n) in self.changes.items()})
+
+    def may_differ(self, column: str) -> bool:
+        """Whether the row may differ from its base in ``column`` (not what the column-wise compare cleared)."""
+        return not self.same and (self.maybe is None or column in self.maybe)
+
+    def emptied_items(self) -> list[tuple[str, str, str]]:
+        """Return the cells a blank kept as an outcome lists its errors apart: ``(code, field's API path, message)``."""
+        return [(p.code, p.field, p.message) for p in self.emptied]
+
+    def emptied_note(self) -> str | None:
+        """Return what the row's outcome says of the cells a blank kept: each by its label, and how to clear it."""
+        return "; ".join(f"{label_for(p.field)}: {p.message}" for p in self.emptied) or None
+
+    def sent_note(self) -> str | None:
+        """Return what a sent update says: the edits AWS keeps its own value of, the cells a blank kept (no value)."""
+        kept = (
+            "sent without these changes: " + "; ".join(f"{p.field}: {p.message}" for p in self.kept)
+            if self.kept
+            else None
+        )
+        return "; ".join(t for t in (kept, self.emptied_note()) if t)[:2000] or None
 
     def plan_row(self) -> dict[str, Any]:
         """Return the row as :func:`opptoolkit.plan_updates` reports it."""
