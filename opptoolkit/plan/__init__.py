@@ -38,6 +38,7 @@ from ._diff import (
     ignored_edits,
     kept_blanks,
     row_values,
+    same_value,
     unchanged_cells,
     unchanged_rows,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "resolve",
     "resolve_create",
     "row_values",
+    "same_value",
     "sent_values",
     "token",
     "unchanged_cells",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
+from decimal import Decimal
 from itertools import chain, compress
 from typing import Any
 
@@ -31,6 +32,7 @@ from ..rules import (
     editable_fields,
 )
 from ..schema import (
+    Field,
     Schema,
     get_schema,  # noqa: F401 (the examples use it)
     template,
@@ -89,7 +91,7 @@ def changes(
         old = normalise(base.get(col), f)
         if new is None and blank == "keep":
             continue
-        if eol(new) != eol(old):
+        if not same_value(old, new, f):
             out[col] = (old, new)
     return out
 
@@ -125,7 +127,7 @@ def ignored_edits(
         new = normalise(raw, f)
         if new is None and blank == "keep":
             continue
-        if eol(new) != eol(normalise(base.get(col), f)):
+        if not same_value(normalise(base.get(col), f), new, f):
             if col in ASSOCIATIONS:  # a note, not a refusal: the push sends it, just not in this call
                 note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
                 out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
@@ -219,8 +221,59 @@ def unchanged_cells(
         if col in NOT_EDITS:
             continue  # as in changes: never an edit (an output-only member is compared: the plan names its edit)
         columns.append(str(col))
-        cells.append(_unchanged(edit[col], base[col] if col in base.columns else None, blank))
+        b = base[col] if col in base.columns else None
+        cell = _unchanged(edit[col], b, blank)
+        if b is not None and not cell.all() and (f := _amount(schema, str(col))) is not None:
+            cell |= _same_amounts(edit[col], b, f, ~cell)  # 60000 typed over 60000.00: the same number
+        cells.append(cell)
     return columns, np.vstack(cells) if cells else np.ones((0, len(edit)), dtype=bool)
+
+
+def _amount(schema: Schema, column: str) -> Field | None:
+    """Return the field of ``column`` when it is an amount (:attr:`~opptoolkit.schema.Field.is_amount`), else None."""
+    try:
+        f = schema.field_for(column)
+    except KeyError:
+        return None
+    return f if f.is_amount else None
+
+
+def _same_amounts(e: pd.Series, b: pd.Series, f: Field, at: np.ndarray) -> np.ndarray:
+    """Per position, whether ``e`` and ``b`` hold the same amount (:func:`same_value`); looked at only where ``at``."""
+    out = np.zeros(len(e), dtype=bool)
+    ev, bv = e.tolist(), b.tolist()
+    for p in np.flatnonzero(at).tolist():
+        out[p] = same_value(normalise(bv[p], f), normalise(ev[p], f), f)
+    return out
+
+
+def same_value(old: Any, new: Any, f: Field) -> bool:
+    r"""Whether two values of ``f``, normalised (:func:`opptoolkit._values.normalise`), are the same value.
+
+    Equal once line endings are LF (:func:`eol`), or, for an amount (:attr:`~opptoolkit.schema.Field.is_amount`: a
+    decimal number as text), the same number: ``60000``, ``60000.0`` and ``60000.00`` are one value, which a
+    spreadsheet that forgot the export's text shows as ``60000``. Only a text the model's pattern takes is read as
+    a number: anything else is compared as text (a change, which validation then names).
+
+    Examples
+    --------
+    >>> spend = get_schema().field_for("Project.ExpectedCustomerSpend[0].Amount")
+    >>> same_value("60000.00", "60000", spend), same_value("60000.00", "60000.01", spend)
+    (True, False)
+    >>> same_value("60000.00", "60,000", spend), same_value("A\r\nB", "A\nB", get_schema()["Project.Title"])
+    (False, True)
+    """
+    a, b = eol(old), eol(new)
+    if a == b:
+        return True
+    return (
+        f.is_amount
+        and isinstance(a, str)
+        and isinstance(b, str)
+        and f.matches(a)
+        and f.matches(b)
+        and Decimal(a) == Decimal(b)
+    )
 
 
 def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> np.ndarray:

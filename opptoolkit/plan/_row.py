@@ -37,7 +37,7 @@ from ..rules import (
 )
 from ..schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, label_for, split_column, template
 from ..wire import input_shape, output_shape
-from ._diff import ASSOCIATIONS_SENT, changes, eol, ignored_edits, kept_blanks, row_values
+from ._diff import ASSOCIATIONS_SENT, changes, ignored_edits, kept_blanks, row_values, same_value
 
 #: CreateOpportunity's reference page (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html).
 CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html"
@@ -322,10 +322,11 @@ def resolve(
         # the server moved on since the base: three-way merge, field by field
         remaining = {}
         for col, (old, new) in row.changes.items():
-            server = eol(normalise(latest_row.get(col), schema.field_for(col)))
-            if server == eol(new):
+            f = schema.field_for(col)
+            server = normalise(latest_row.get(col), f)
+            if same_value(server, new, f):
                 continue  # already so on the server
-            if server != eol(old):
+            if not same_value(server, old, f):
                 row.conflicts.append(col)
             remaining[col] = (old, new)
         if row.conflicts:
