@@ -59,6 +59,23 @@ class Encoded:
     statuses: list[Any]  # each row's ReviewStatus (None without the column)
     lay: Layout
 
+    def workbook(self, sheet: str, *, push: str, **kw: Any) -> Any:
+        """Return the analyst's workbook of these cells, not yet saved (``kw``: ``solutions``, ``marks``).
+
+        See :func:`~._layout.build_workbook`.
+        """
+        return build_workbook(
+            self.names,
+            self.columns,
+            self.fields,
+            sheet,
+            paths=self.paths,
+            statuses=self.statuses,
+            lay=self.lay,
+            push=push,
+            **kw,
+        )
+
 
 def encode_sheet(
     df: pd.DataFrame,
@@ -186,17 +203,8 @@ def write_sheet(
         if suffix == ".csv":
             write_csv(tmp, enc.names, enc.columns)
         else:
-            wb = build_workbook(
-                enc.names,
-                enc.columns,
-                enc.fields,
-                sheet_name,
-                paths=enc.paths,
-                statuses=enc.statuses,
-                lay=enc.lay,
-                solutions=solutions,
-                push=push_command(path.name, catalog or frame_catalog(df), endpoint_url),
-            )
+            push = push_command(path.name, catalog or frame_catalog(df), endpoint_url)
+            wb = enc.workbook(sheet_name, push=push, solutions=solutions)
             if base:  # the export as written, for the next push (very hidden)
                 add_base(wb, enc.paths, zip(*enc.columns, strict=True))
             wb.save(tmp)

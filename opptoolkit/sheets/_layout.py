@@ -706,60 +706,34 @@ def build_workbook(
         ref = f"{letter}2:{letter}{max(last, 2)}"
         prompt = prompts.get(j) or input_message(f, always[j])
         title = name[:32]
+        # a dropdown's values (None: no dropdown), whether a value not among them is warned of, and in what words
+        values: tuple[str, ...] | None = None
+        warn, error = False, ""
         if j in dropdowns:
-            values = tuple(dropdowns[j])
-            list_columns.append([name, *values])
-            col = get_column_letter(len(list_columns))
-            dv = DataValidation(
-                type="list",
-                formula1=f"Lists!${col}$2:${col}${max(len(values), 1) + 1}",
-                allow_blank=True,
-                showErrorMessage=j not in suggest,
-                errorStyle="warning",
-                errorTitle=title,
-                error="Not one of the values this column takes: pick one from the list.",
-                promptTitle=title,
-                prompt=prompt[:255],
-                showInputMessage=True,
-            )
+            values, warn = tuple(dropdowns[j]), j not in suggest
+            error = "Not one of the values this column takes: pick one from the list."
         elif known is not None and paths[j] == ASSOCIATED:
-            # the ids of the active solutions (the ones AWS associates); their names on the Solutions sheet
+            # the ids of the active solutions (the ones AWS associates); their names on the Solutions sheet;
+            # several ids in one cell: never refused
             values = tuple(i for i, _, status, _ in known if status == ACTIVE)
-            list_columns.append([name, *values])
-            col = get_column_letter(len(list_columns))
-            dv = DataValidation(
-                type="list",
-                formula1=f"Lists!${col}$2:${col}${max(len(values), 1) + 1}",
-                allow_blank=True,
-                showErrorMessage=False,  # several ids in one cell: never refused
-                promptTitle=title,
-                prompt=solutions_message(prompt),
-                showInputMessage=True,
-            )
+            prompt = solutions_message(prompt)
         elif f is not None and f.enum:
             # a column no edit can change lists its values all the same (what each status may be), and its
             # input message says why it is shaded; typing there only warns, and the plan names the edit
-            values = choices(f)
+            values, warn = choices(f), not f.is_list
+            error = (
+                "Not one of the values AWS accepts: pick one from the list."
+                if always[j] is None
+                else "This column is not editable: the push does not send it."
+            )
+        dv = DataValidation(allow_blank=True, promptTitle=title, prompt=prompt[:255], showInputMessage=True)
+        if values is not None:
             list_columns.append([name, *values])
             col = get_column_letter(len(list_columns))
-            dv = DataValidation(
-                type="list",
-                formula1=f"Lists!${col}$2:${col}${len(values) + 1}",
-                allow_blank=True,
-                showErrorMessage=not f.is_list,
-                errorStyle="warning",
-                errorTitle=title,
-                error=(
-                    "Not one of the values AWS accepts: pick one from the list."
-                    if always[j] is None
-                    else "This column is not editable: the push does not send it."
-                ),
-                promptTitle=title,
-                prompt=prompt,
-                showInputMessage=True,
-            )
-        else:
-            dv = DataValidation(allow_blank=True, promptTitle=title, prompt=prompt, showInputMessage=True)
+            dv.type, dv.formula1 = "list", f"Lists!${col}$2:${col}${max(len(values), 1) + 1}"
+            dv.showErrorMessage = warn
+            if error:
+                dv.errorStyle, dv.errorTitle, dv.error = "warning", title, error
         dv.add(ref)
         ws.data_validations.append(dv)
 

@@ -16,7 +16,7 @@ from ..frame import to_frame
 from ..schema import ID, get_schema, label_for
 from ._base import LMD, BaseRows, add_base, read_base_texts, texts_of_frame
 from ._io import encode_sheet, frame_catalog, read_sheet
-from ._layout import FONT, build_workbook, print_setup, push_command, row_height
+from ._layout import FONT, print_setup, push_command, row_height
 from ._rows import SheetRows
 
 __all__ = [
@@ -427,17 +427,7 @@ def write_results(
     table = table.iloc[sorted(range(len(table)), key=lambda i: (rank.get(str(table.at[i, "Status"]), -1), i))]
     same = (table["Status"] == Status.UNCHANGED) & (table["Message"] == _OUTCOMES[Status.UNCHANGED][0])
     with replacing(out) as tmp:
-        wb = build_workbook(
-            enc.names,
-            enc.columns,
-            enc.fields,
-            SHEET,
-            paths=enc.paths,
-            statuses=enc.statuses,
-            lay=enc.lay,
-            marks=marks,
-            push=push_command(out.name, catalog or frame_catalog(df), endpoint_url),
-        )
+        wb = enc.workbook(SHEET, push=push_command(out.name, catalog or frame_catalog(df), endpoint_url), marks=marks)
         add_results_sheet(wb, table[~same], colours, enc.paths, unchanged=table.loc[same, ["Row", "Id"]])
         if texts:  # the base the next push needs: the export's rows, the pushed ones as pushed
             carry = BaseRows(texts[0], texts[1], overlay, blank == "clear", kept)
