@@ -190,6 +190,7 @@ def association_calls(
     catalog: Catalog,
     current: Mapping[str, Mapping[str, Sequence[str]]],
     base: Mapping[str, Mapping[str, Any]] | None = None,
+    blank: str = "keep",
 ) -> list[Call]:
     """Return the Associate/DisassociateOpportunity calls that take each opportunity to its edited associations.
 
@@ -208,6 +209,9 @@ def association_calls(
         is there unless the edit itself changed it (three-way). Without it a listed entity the server lacks is
         associated, and none is disassociated (one missing from the row may have been added on the server since
         the export: lose nothing).
+    blank : {"keep", "clear"}
+        What a blank cell asks for, as in :func:`opptoolkit.push_updates`: nothing (``"keep"``), or none of the
+        kind (``"clear"``: what the base lists and the server still has is disassociated; without a base, nothing).
 
     Returns
     -------
@@ -236,6 +240,8 @@ def association_calls(
             continue
         for column, kind in ASSOCIATIONS.items():
             wanted = association_items(edit.get(column)) if column in edit else None
+            if wanted is None and blank == "clear" and column in edit:
+                wanted = []  # the analyst asked for a blank cell to clear
             if wanted is None:
                 continue
             now = list((current.get(ident) or {}).get(kind) or [])
@@ -287,17 +293,19 @@ def association_edit_calls(
     client: Any,
     base: Mapping[str, Mapping[str, Any]] | None,
     latest: Mapping[str, Mapping[str, Any]] | None = None,
+    blank: str = "keep",
 ) -> list[Call]:
     """Return the association calls of the second phase of :func:`opptoolkit.push_updates`: the association columns.
 
     What the server has now comes from ``latest`` (the records the update phase read, by Id), else from one
     GetOpportunity (a read: the caller paces ``client``) per opportunity with a filled association cell (and, with
     a ``base``, an edited one); ``base`` (Id to the base row's ``{column: value}``) gives what was exported. The
-    calls are :func:`association_calls`'.
+    calls are :func:`association_calls`' (``blank="clear"``: a blank cell asks for none of its kind).
     """
 
     def asked(edit: Mapping[str, Any]) -> dict[str, list[str]]:
-        return {c: v for c in ASSOCIATIONS if (v := association_items(edit.get(c)))}
+        cells = {c: association_items(edit.get(c)) for c in ASSOCIATIONS if c in edit}
+        return {c: v or [] for c, v in cells.items() if v or (blank == "clear" and base is not None)}
 
     rows = [(label, ident, edit) for label, ident, edit in rows if ident and asked(edit)]
     current: dict[str, dict[str, list[str]]] = {}
@@ -318,7 +326,7 @@ def association_edit_calls(
             continue  # the update phase reported this record's read already
         if rec is not None:
             current[ident] = dict(rec.get(RELATED) or {})
-    return association_calls([r for r in rows if r[1] in current], catalog, current, base)
+    return association_calls([r for r in rows if r[1] in current], catalog, current, base, blank)
 
 
 # -- submission -----------------------------------------------------------------------------------

@@ -634,6 +634,7 @@ def push_updates(
                     client=client,
                     base=bases,
                     latest={r.id: x for r, x in zip(rows, read, strict=False) if r.id and x is not None},
+                    blank=blank,
                 )
                 runner.run(calls, progress=progress, desc="associations")
         except ServiceUnreachable as e:

@@ -122,6 +122,33 @@ def test_products_and_offers_round_trip_through_the_workbook(sb, tmp_path, resav
     assert _related(client, first)["AwsMarketplaceOffers"] == [OFFER_ID]
 
 
+def test_a_blank_association_cell_clears_only_under_blank_clear(sb, tmp_path):
+    (ident,) = _ids(sb, 1)
+    client = sb.client()
+    for kind, value in (("AwsProducts", "AWSAppFabric"), ("AwsMarketplaceOffers", OFFER)):
+        client.associate_opportunity(
+            Catalog="Sandbox", OpportunityIdentifier=ident, RelatedEntityType=kind, RelatedEntityIdentifier=value
+        )
+    path = ot.write_sheet(_export(sb, [ident]), tmp_path / "pipeline.xlsx", base=True)
+    _set_cells(path, {(ident, PRODUCTS): "", (ident, OFFERS): ""})
+    where = dict(ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    # principle 3: a blank keeps by default
+    assert _calls(ot.push_updates(path, "Sandbox", **where)).empty
+    assert _related(client, ident)["AwsProducts"] == ["AWSAppFabric"]
+    # the analyst asked for blanks to clear: both go, by the identifiers AWS answered
+    result = ot.push_updates(path, "Sandbox", blank="clear", **where)
+    assert sorted(_calls(result)[["operation", "status"]].values.tolist()) == [[DISASSOCIATE, "succeeded"]] * 2
+    assert _related(client, ident)["AwsProducts"] == [] and _related(client, ident)["AwsMarketplaceOffers"] == []
+    # without a base a blank cell cannot tell a removal from an entity added since the export: nothing goes
+    client.associate_opportunity(
+        Catalog="Sandbox", OpportunityIdentifier=ident, RelatedEntityType="AwsProducts",
+        RelatedEntityIdentifier="AWSAppFabric",
+    )  # fmt: skip
+    edited = _export(sb, [ident])
+    edited.at[0, PRODUCTS] = None
+    assert _calls(ot.push_updates(edited, "Sandbox", blank="clear", **{**where, "ledger": tmp_path / "l2"})).empty
+
+
 def test_an_association_past_the_quota_is_refused_before_any_call(sb, tmp_path):
     first, second = _ids(sb, 2)
     base = _export(sb, [first, second])
