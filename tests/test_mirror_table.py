@@ -186,6 +186,9 @@ def test_a_workbook_and_a_pull_on_s3_are_written_and_read_back(sb, s3, capsys, t
         and f"{s3}/team/report.html" in said
         and "s3:/" not in said.replace("s3://", "")
     )
+    # a workbook on S3 is pushed from a local copy: said under its URI, before any call
+    assert main(["push", out, *where, "--dry-run"]) == 2
+    assert f"cannot read {out}: " in capsys.readouterr().err
     assert not list(tmp_path.glob("s3:*")), "an s3:// URI was written as a local folder"
     (tmp_path / "back").mkdir()
     for name in ("triage.xlsx", "leads.xlsx", "report.html", "report.xlsx"):

@@ -15,6 +15,7 @@ from .._files import replacing
 from .._gc import gc_paused
 from ..exceptions import Problem, SheetError
 from ..schema import Field, Schema, get_schema, label_for
+from ..storage import is_s3
 from ._base import BaseRows, add_base, read_exact
 from ._codec import (
     EXTRA_POLICIES,
@@ -455,9 +456,7 @@ def read_sheet(
     if extra not in EXTRA_POLICIES:
         raise ValueError(f"extra must be one of {EXTRA_POLICIES}")
     schema = schema or get_schema()
-    path = Path(path)
-    if not path.exists():
-        raise SheetError(f"cannot read {path}: no such file")
+    path = _local(path)
     head, body, rows = _read_raw(path, sheet_name)  # body: one sequence per column
     df = decode_table(head, body, rows, name=path.name, extra=extra, schema=schema)
     if sheet_name == 0 and path.suffix.lower() != ".csv" and any(_is_amount(c, schema) for c in df.columns):
@@ -465,6 +464,16 @@ def read_sheet(
         # "60000.00" is no edit, and the API's "10000.0" comes back as it was
         exact_amounts(df, read_exact(path))
     return df
+
+
+def _local(path: str | Path) -> Path:
+    """Return the sheet file to read, or refuse what is none: a missing file, an ``s3://`` URI (never a local path)."""
+    if is_s3(path):
+        # Path would fold it into a local s3:/ folder; a pushed sheet's results go beside it, on a disk
+        raise SheetError(f"cannot read {path}: a sheet is pushed from a local file; copy it here first")
+    if not Path(path).exists():
+        raise SheetError(f"cannot read {path}: no such file")
+    return Path(path)
 
 
 def _is_amount(column: Any, schema: Schema) -> bool:
@@ -486,9 +495,7 @@ def read_texts(path: str | Path, sheet_name: str | int = 0) -> pd.DataFrame:
     SheetError
         An unreadable file or sheet, or cells that are not what they look (error values, merged cells).
     """
-    path = Path(path)
-    if not path.exists():
-        raise SheetError(f"cannot read {path}: no such file")
+    path = _local(path)
     head, body, rows = _read_raw(path, sheet_name)
     data = {
         h: [None if v is None or v == "" else unguard(str(shown(v))) for v in cells]
