@@ -113,7 +113,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
                 (a, "LifeCycle.NextSteps"): "Executive briefing booked for next week",
                 (b, "LifeCycle.Stage"): "business validation",  # typed by hand: normalised
                 (c, "Project.Title"): "Data platform modernisation, phase 2",
-                (d, "Project.ExpectedCustomerSpend[0].Amount"): "12,500",  # invalid: a comma
+                (d, "Project.ExpectedCustomerSpend[0].Amount"): "13,750",  # invalid: a comma
                 (e, "Project.Title"): "Renamed by the analyst",
             },
         )
@@ -151,7 +151,7 @@ def run_demo(out: str | Path = "data/demo", *, progress: bool = True) -> int:
             raise RuntimeError("the colleague's change was lost")
 
         t = _step(6, "Fix the invalid row in the results workbook and push that file again")
-        _type_into(results, {(d, "Project.ExpectedCustomerSpend[0].Amount"): "12500"})
+        _type_into(results, {(d, "Project.ExpectedCustomerSpend[0].Amount"): "13750"})
         again = push_updates(results, "Sandbox", ledger=out / "ledger", client=client, progress=progress)
         write_results(again, results)
         pending = again[again["status"] != "unchanged"]
