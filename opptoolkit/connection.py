@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError
 
 from ._errors import never_sent, unreachable
 from .exceptions import OpptoolkitError
-from .quotas import DAILY_WRITES, OWN_RATES, READ, READS_PER_SECOND, WRITE, WRITES_PER_SECOND, TokenBucket, quota_of
+from .quotas import DAILY_WRITES, OWN_RATES, READ, WRITE, TokenBucket, quota_of, rates
 from .schema import SERVICE, Catalog
 
 if TYPE_CHECKING:
@@ -177,7 +177,8 @@ class Pacer:
     Parameters
     ----------
     reads_per_second, writes_per_second : float
-        Defaults: the documented quotas, 10 and 1.
+        Defaults: the documented quotas, 10 and 1, unless the environment sets others
+        (``OPPTOOLKIT_READS_PER_SECOND``, ``OPPTOOLKIT_WRITES_PER_SECOND``: :func:`opptoolkit.quotas.rates`).
     read_burst, write_burst : float
         Requests that may start back to back. Writes go one at a time by default, so the
         write quota is never spent on a request the server throttles.
@@ -189,8 +190,8 @@ class Pacer:
     Pacer(reads_per_second=100, writes_per_second=1.0, read_burst=2.0, write_burst=1.0, calls={})
     """
 
-    reads_per_second: float = READS_PER_SECOND
-    writes_per_second: float = WRITES_PER_SECOND
+    reads_per_second: float = field(default_factory=lambda: rates()[0])
+    writes_per_second: float = field(default_factory=lambda: rates()[1])
     read_burst: float = 2.0
     write_burst: float = 1.0
     calls: dict[str, int] = field(default_factory=dict)
@@ -320,8 +321,8 @@ def connect(
     endpoint_url: str | None = None,
     region_name: str | None = None,
     config: Config | None = None,
-    reads_per_second: float = READS_PER_SECOND,
-    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float | None = None,
+    writes_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
 ) -> Connection:
@@ -333,8 +334,9 @@ def connect(
         Always explicit.
     client, boto3_session, endpoint_url, region_name, config
         How to reach the service (see :func:`get_client`).
-    reads_per_second, writes_per_second : float
-        Client-side pacing (documented quotas: 10 and 1).
+    reads_per_second, writes_per_second : float, optional
+        Client-side pacing. Default: the documented quotas, 10 and 1, unless the environment sets others
+        (``OPPTOOLKIT_READS_PER_SECOND``, ``OPPTOOLKIT_WRITES_PER_SECOND``: :func:`opptoolkit.quotas.rates`).
     daily_write_budget : int
         Write HTTP attempts allowed per rolling 24 h (documented: 10,000).
     progress : bool or None
@@ -357,7 +359,11 @@ def connect(
     made = get_client(
         client, boto3_session=boto3_session, endpoint_url=endpoint_url, region_name=region_name, config=config
     )
-    pacer = Pacer(reads_per_second=reads_per_second, writes_per_second=writes_per_second)
+    read_rate, write_rate = rates()
+    pacer = Pacer(
+        reads_per_second=read_rate if reads_per_second is None else reads_per_second,
+        writes_per_second=write_rate if writes_per_second is None else writes_per_second,
+    )
     return Connection(catalog, made, pacer, daily_write_budget, progress, boto3_session)
 
 
@@ -367,8 +373,8 @@ def as_connection(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    reads_per_second: float = READS_PER_SECOND,
-    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float | None = None,
+    writes_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
 ) -> Connection:

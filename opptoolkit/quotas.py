@@ -14,6 +14,8 @@ sandbox enforces them (:class:`opptoolkit.sandbox.SandboxConfig`), each operatio
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import threading
 import time
@@ -26,12 +28,14 @@ __all__ = [
     "DAILY_READS",
     "DAILY_WRITES",
     "OWN_RATES",
+    "RATE_VARIABLES",
     "READS_PER_SECOND",
     "READ_ACTIONS",
     "WRITES_PER_SECOND",
     "WRITE_ACTIONS",
     "TokenBucket",
     "quota_of",
+    "rates",
 ]
 
 READS_PER_SECOND = 10.0
@@ -77,6 +81,10 @@ OWN_RATES = {
     if op in service_model().operation_names
 }
 READ, WRITE = "read", "write"
+#: The environment variables that set the read and write rates (requests per second) in place of the documented
+#: quotas: the rates a client paces at (:class:`opptoolkit.Pacer`, :func:`opptoolkit.connect`) and a sandbox started
+#: without a config enforces (:class:`opptoolkit.sandbox.SandboxConfig`), both read by :func:`rates`.
+RATE_VARIABLES = ("OPPTOOLKIT_READS_PER_SECOND", "OPPTOOLKIT_WRITES_PER_SECOND")
 #: How the name of an operation the page does not list says it only reads (GetEngagement, ListEngagementMembers,
 #: SearchOpportunities...).
 _READS = re.compile(r"(Get|List|Search)[A-Z]\w*")
@@ -102,6 +110,46 @@ def quota_of(operation: str) -> str:
     if operation in OWN_RATES:
         return operation
     return READ if _READS.fullmatch(operation) else WRITE
+
+
+def rates() -> tuple[float, float]:
+    """Return the read and write rates to keep within, requests per second: the documented quotas (10 and 1).
+
+    Unless the environment sets them (:data:`RATE_VARIABLES`): ``OPPTOOLKIT_READS_PER_SECOND`` and
+    ``OPPTOOLKIT_WRITES_PER_SECOND``, read when a pacer or a sandbox's config is made without rates of its own. A
+    sandbox started with faster quotas and a client pacing at them then run notebooks, pages and the demo as
+    they run against AWS, only sooner (the tests do); an explicit rate (``reads_per_second=``, ``--reads-per-second``)
+    still wins. Against AWS, set them only to quotas AWS has granted your account: above them, calls are throttled.
+
+    Raises
+    ------
+    ValueError
+        When a variable is set to anything but a positive number.
+
+    Examples
+    --------
+    With neither variable set:
+
+    >>> rates()
+    (10.0, 1.0)
+    """
+    reads, writes = RATE_VARIABLES
+    return _rate(reads, READS_PER_SECOND), _rate(writes, WRITES_PER_SECOND)
+
+
+def _rate(name: str, documented: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return documented
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{name} must be a positive number of requests per second (documented: {documented:g}), not {text!r}"
+        )
+    return value
 
 
 _DAY = 86_400.0  # seconds in the rolling window

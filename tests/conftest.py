@@ -16,6 +16,12 @@ from opptoolkit.sandbox import SEED_DAY, Sandbox, SandboxConfig
 from opptoolkit.testing import fake_records
 
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
+#: The environment that runs a notebook, a page or the demo at the fast sandbox's quotas, pacing at them
+#: (opptoolkit.quotas.rates: the sandbox a notebook starts enforces them, and every connection paces at them).
+TEST_RATES = {
+    "OPPTOOLKIT_READS_PER_SECOND": f"{SandboxConfig.fast().read_rate:g}",
+    "OPPTOOLKIT_WRITES_PER_SECOND": f"{SandboxConfig.fast().write_rate:g}",
+}
 
 # -- tiers -----------------------------------------------------------------------------------------
 # `make quick` runs the tests none of these marks (pyproject.toml registers them); `make test` runs all.

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_RATES
+
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -31,6 +33,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
 
     monkeypatch.delenv("OPPTOOLKIT_ENDPOINT", raising=False)  # each notebook starts its own sandbox
     monkeypatch.setenv("OPPTOOLKIT_LEDGER", str(tmp_path / "ledger"))
+    for name, value in TEST_RATES.items():  # its sandbox enforces, and its calls pace at, the fast sandbox's quotas
+        monkeypatch.setenv(name, value)
     # the kernel imports the tree under test, not whichever copy the environment installed
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     nb = nbformat.read(path, as_version=4)

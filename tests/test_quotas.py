@@ -14,8 +14,17 @@ import threading
 import pytest
 from botocore.config import Config
 
-from opptoolkit.connection import Pacer
-from opptoolkit.quotas import OWN_RATES, READ, READ_ACTIONS, WRITE, WRITE_ACTIONS, quota_of
+from opptoolkit.connection import Pacer, as_connection, connect
+from opptoolkit.quotas import (
+    OWN_RATES,
+    RATE_VARIABLES,
+    READ,
+    READ_ACTIONS,
+    WRITE,
+    WRITE_ACTIONS,
+    quota_of,
+    rates,
+)
 from opptoolkit.sandbox import Sandbox, SandboxConfig
 from opptoolkit.schema import service_model
 
@@ -75,3 +84,40 @@ def test_the_sandbox_throttles_engagement_reads_as_reads_and_create_engagement_a
             client.submit_opportunity(**submit)
         with pytest.raises(client.exceptions.ThrottlingException):  # the writes are still held to their rate
             client.submit_opportunity(**submit)
+
+
+def test_the_environment_sets_the_rates_a_client_paces_at_and_a_sandbox_started_without_a_config_enforces(
+    monkeypatch,
+):
+    def paced(conn) -> tuple[float, float]:
+        return conn.pacer.reads_per_second, conn.pacer.writes_per_second
+
+    endpoint = "http://127.0.0.1:1"
+    for name in RATE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # by default: the documented quotas, on both sides
+    assert rates() == (10.0, 1.0)
+    assert paced(connect("AWS")) == paced(as_connection("Sandbox", endpoint_url=endpoint)) == (10.0, 1.0)
+    assert (Pacer().reads_per_second, Pacer().writes_per_second) == (10.0, 1.0)
+    config = SandboxConfig()
+    assert (config.read_rate, config.read_burst, config.write_rate, config.write_burst) == (10.0, 10.0, 1.0, 1.0)
+    # set: every pacer made without rates of its own, and every sandbox config, whatever the endpoint
+    monkeypatch.setenv("OPPTOOLKIT_READS_PER_SECOND", "250")
+    monkeypatch.setenv("OPPTOOLKIT_WRITES_PER_SECOND", " 20 ")
+    assert rates() == (250.0, 20.0)
+    assert paced(connect("AWS")) == paced(as_connection("Sandbox", endpoint_url=endpoint)) == (250.0, 20.0)
+    assert (Pacer().reads_per_second, Pacer().writes_per_second) == (250.0, 20.0)
+    config = SandboxConfig()
+    assert (config.read_rate, config.read_burst, config.write_rate, config.write_burst) == (250.0, 250.0, 20.0, 20.0)
+    # an explicit rate still wins
+    assert paced(connect("Sandbox", endpoint_url=endpoint, reads_per_second=5, writes_per_second=0.5)) == (5, 0.5)
+    assert SandboxConfig(read_rate=3).read_rate == 3 and SandboxConfig.fast().write_rate == 1000
+    with Sandbox() as sb:
+        assert (sb.service.reads.rate, sb.service.writes.rate) == (250.0, 20.0)
+    # blank is unset; anything but a positive number is refused, naming the variable
+    monkeypatch.setenv("OPPTOOLKIT_WRITES_PER_SECOND", "")
+    assert rates() == (250.0, 1.0)
+    for wrong in ("0", "-1", "fast", "nan", "inf", "1/s"):
+        monkeypatch.setenv("OPPTOOLKIT_WRITES_PER_SECOND", wrong)
+        with pytest.raises(ValueError, match=r"^OPPTOOLKIT_WRITES_PER_SECOND must be a positive number"):
+            connect("AWS")

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,11 +30,10 @@ from ..quotas import (
     DAILY_WRITES,
     OWN_RATES,
     READ,
-    READS_PER_SECOND,
     WRITE,
-    WRITES_PER_SECOND,
     TokenBucket,
     quota_of,
+    rates,
 )
 from ..rules import (
     ACTION_REQUIRED,
@@ -95,7 +94,8 @@ class SandboxConfig:
     The defaults are the documented quotas (quotas): reads 10 requests/s and 100,000 per rolling 24 h;
     writes 1 request/s and 10,000 per 24 h; the operations with a rate of their own (CreateEngagement 15
     requests/s, ...) at theirs; each operation on the bucket :func:`opptoolkit.quotas.quota_of` names. Tests
-    raise them.
+    raise them; so do the environment's ``OPPTOOLKIT_READS_PER_SECOND`` and ``OPPTOOLKIT_WRITES_PER_SECOND``
+    (:func:`opptoolkit.quotas.rates`: the rates a client paces at too), for the rates and bursts not given.
 
     Attributes
     ----------
@@ -132,10 +132,10 @@ class SandboxConfig:
         won't see your updates", working-with-multi-partner-opportunities page).
     """
 
-    read_rate: float = READS_PER_SECOND
-    write_rate: float = WRITES_PER_SECOND
-    read_burst: float = READS_PER_SECOND
-    write_burst: float = WRITES_PER_SECOND
+    read_rate: float = field(default_factory=lambda: rates()[0])
+    write_rate: float = field(default_factory=lambda: rates()[1])
+    read_burst: float = field(default_factory=lambda: rates()[0])
+    write_burst: float = field(default_factory=lambda: rates()[1])
     daily_reads: int = DAILY_READS
     daily_writes: int = DAILY_WRITES
     own_rate: float | None = None
