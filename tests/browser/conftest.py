@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
 
 import pytest
+
+from tests.conftest import TEST_RATES
+
+ROOT = Path(__file__).parents[2]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,3 +45,51 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture
+def jupyter_server(tmp_path) -> Iterator[Callable[..., int]]:
+    """Start a Jupyter server (Voilà, JupyterLab) for the test, as a user would against a running sandbox.
+
+    ``jupyter_server(command, endpoint, log=..., ready_within=60, **env)`` runs ``command`` (each ``{port}`` in it
+    filled with a free loopback port) and returns the port once it listens (or ``ready_within`` seconds have
+    passed: the page's own wait then says what went wrong). Its kernels import the tree under test, reach the
+    sandbox at ``endpoint`` (``OPPTOOLKIT_ENDPOINT``) at its quotas (``TEST_RATES``), keep their ledger in
+    ``tmp_path / "ledger"`` and see ``env`` too; the server's output goes to ``log``. Stopped after the test.
+    """
+    started: list[tuple[subprocess.Popen[bytes], BinaryIO]] = []
+
+    def start(command: list[str], endpoint: str, *, log: Path, ready_within: float = 60, **env: str) -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        environment = {
+            **os.environ,
+            **TEST_RATES,
+            "OPPTOOLKIT_ENDPOINT": endpoint,
+            "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
+            # the kernel imports the opptoolkit under test, not whichever one is installed
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **env,
+        }
+        out = open(log, "wb")  # noqa: SIM115  # closed when the server stops; read on failure
+        proc = subprocess.Popen(
+            [part.format(port=port) for part in command], env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+        started.append((proc, out))
+        deadline = time.monotonic() + ready_within
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        return port
+
+    try:
+        yield start
+    finally:
+        for proc, out in started:
+            proc.terminate()
+            proc.wait(timeout=20)
+            out.close()

@@ -4,11 +4,7 @@ off, saves, and sees the saved record; the sandbox record changed; the report ta
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -20,14 +16,8 @@ from opptoolkit.sandbox import Sandbox, SandboxConfig
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "pipeline_workspace.ipynb"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def voila(tmp_path):
+def voila(jupyter_server, tmp_path):
     with Sandbox(config=SandboxConfig.fast()) as sb:
         # Pending Submission: the title is editable (AWS locks it once Approved); the test moves the
         # stage to Committed, which needs an associated solution; outside Government, where the
@@ -37,28 +27,10 @@ def voila(tmp_path):
                       and r["Customer"]["Account"].get("Industry") != "Government"
                       and r["RelatedEntityIdentifiers"].get("Solutions"))  # fmt: skip
         first = next(r["Id"] for r in sb.records("Sandbox") if r["Id"] != record["Id"])
-        port = _free_port()
-        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_ID": first,
-               "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
-               # the kernel imports the opptoolkit under test, not whichever one is installed
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(NOTEBOOK.parents[1]), os.environ.get("PYTHONPATH")]))}  # fmt: skip
-        voila_bin = Path(sys.executable).with_name("voila")
-        log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
-        proc = subprocess.Popen([str(voila_bin), str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}/", sb, record
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            log.close()
+        voila = [str(Path(sys.executable).with_name("voila")), str(NOTEBOOK), "--no-browser", "--port={port}",
+                 "--Voila.ip=127.0.0.1"]  # fmt: skip
+        port = jupyter_server(voila, sb.endpoint_url, log=tmp_path / "voila.log", OPPTOOLKIT_ID=first)
+        yield f"http://127.0.0.1:{port}/", sb, record
 
 
 def _why(page, tmp_path) -> str:

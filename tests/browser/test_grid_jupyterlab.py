@@ -4,10 +4,7 @@ Voilà's page), its cells say the outcome, and the push it makes lands in the le
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,40 +22,17 @@ NOTEBOOK = ROOT / "notebooks" / "edit_in_a_grid.ipynb"
 pytestmark = pytest.mark.timeout(900)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def lab(tmp_path):
+def lab(jupyter_server, tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
     with Sandbox(config=SandboxConfig.fast()) as sb:
-        port = _free_port()
-        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
-               "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
-        log = open(tmp_path / "lab.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
-        proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-                                 "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--allow-root",
-                                 f"--ServerApp.root_dir={folder}"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK.name}", tmp_path / "ledger"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            log.close()
+        lab = [sys.executable, "-m", "jupyterlab", "--no-browser", "--port={port}", "--ServerApp.ip=127.0.0.1",
+               "--IdentityProvider.token=", "--allow-root", f"--ServerApp.root_dir={folder}"]  # fmt: skip
+        port = jupyter_server(lab, sb.endpoint_url, log=tmp_path / "lab.log", ready_within=90,
+                              JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))  # fmt: skip
+        yield f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK.name}", tmp_path / "ledger"
 
 
 def test_the_grid_notebook_runs_in_jupyterlab_and_its_push_lands(lab, page, tmp_path):

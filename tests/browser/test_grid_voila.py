@@ -4,11 +4,7 @@ problem beside the row, fixes it, pushes, and sees the row succeeded; the sandbo
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -24,37 +20,16 @@ SHOTS = ROOT / "docs"
 AMOUNT = "Project.ExpectedCustomerSpend[0].Amount"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def voila(tmp_path):
+def voila(jupyter_server, tmp_path):
     with Sandbox(config=SandboxConfig.fast()) as sb:
         # Pending Submission: every field editable; one spend entry, in USD (the amount is the cell edited)
         record = next(r for r in sb.records("Sandbox") if r["LifeCycle"]["ReviewStatus"] == "Pending Submission"
                       and len(r["Project"].get("ExpectedCustomerSpend") or []) == 1)  # fmt: skip
-        port = _free_port()
-        env = {**os.environ, "OPPTOOLKIT_ENDPOINT": sb.endpoint_url, "OPPTOOLKIT_LEDGER": str(tmp_path / "ledger"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}  # fmt: skip
-        log = open(tmp_path / "voila.log", "wb")  # noqa: SIM115  # closed in finally; read on failure
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("voila")), str(NOTEBOOK), "--no-browser",
-                                 f"--port={port}", "--Voila.ip=127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}/", sb, record
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            log.close()
+        voila = [str(Path(sys.executable).with_name("voila")), str(NOTEBOOK), "--no-browser", "--port={port}",
+                 "--Voila.ip=127.0.0.1"]  # fmt: skip
+        port = jupyter_server(voila, sb.endpoint_url, log=tmp_path / "voila.log")
+        yield f"http://127.0.0.1:{port}/", sb, record
 
 
 def _why(page, tmp_path) -> str:
