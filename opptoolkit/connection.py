@@ -46,10 +46,23 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-# Throttling and 5xx are retried (standard mode, 10 attempts); a connection that cannot even be opened is not:
-# nothing was sent, and against an unreachable endpoint ten attempts only delay the one-line error. The connect
-# timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5)
+# Throttling and 5xx are retried (standard mode, 10 retries unless the user's AWS_MAX_ATTEMPTS or profile's
+# max_attempts says otherwise); a connection that cannot even be opened is not: nothing was sent, and against an
+# unreachable endpoint ten attempts only delay the one-line error. The connect timeout is short for the same reason
+# (botocore's default is 60 s); reads keep botocore's 60 s.
+_MAX_RETRIES = 10
+
+
+def _defaults(session: boto3.Session) -> Config:
+    """Return the client settings ``get_client`` gives unless ``config`` overrides them.
+
+    The number of attempts is the user's where botocore finds one (``AWS_MAX_ATTEMPTS``, else the profile's
+    ``max_attempts``): an explicit ``Config(retries=...)`` would win over both, so it is left out then.
+    """
+    retries: dict[str, Any] = {"mode": "standard"}
+    if session._session.get_config_variable("max_attempts") is None:
+        retries["max_attempts"] = _MAX_RETRIES
+    return Config(retries=retries, connect_timeout=5)  # type: ignore[arg-type]
 
 
 def _no_retry_unreachable(caught_exception: Exception | None = None, **_: Any) -> bool | None:
@@ -81,8 +94,9 @@ def get_client(
     """Return the ``partnercentral-selling`` client to use.
 
     ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), with standard
-    retries (10 attempts) of throttling and server errors, a 5 s connect timeout and no retry of a connection
-    that cannot be opened (the first such error raises).
+    retries of throttling and server errors (10, unless ``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts``
+    sets the attempts: botocore's own settings, honoured as botocore would), a 5 s connect timeout and no retry
+    of a connection that cannot be opened (the first such error raises).
 
     ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
     ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);
@@ -129,7 +143,7 @@ def get_client(
         SERVICE,  # type: ignore[call-overload]
         region_name=region,
         endpoint_url=endpoint_url,
-        config=_RETRIES.merge(config) if config is not None else _RETRIES,
+        config=_defaults(session).merge(config) if config is not None else _defaults(session),
     )
     made.meta.events.register_first(
         f"needs-retry.{made.meta.service_model.service_id.hyphenize()}",

@@ -65,3 +65,36 @@ def test_one_connection_for_a_read_then_a_push_paces_and_counts_every_call_on_it
     assert sum(conn.pacer.calls.values()) == sum(sb.service.calls.values()) - sum(served.values())
     with pytest.raises(OpptoolkitError, match="not both"):
         ot.push_updates(edited, conn, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url)
+
+
+def test_the_users_max_attempts_is_honoured_else_ten_retries(sb, tmp_path, monkeypatch):
+    """botocore's precedence: a ``config=`` given to get_client, then AWS_MAX_ATTEMPTS, then the profile's
+    max_attempts; our default (10 retries) only where the user set none. Counted by the sandbox: every attempt
+    at a ListOpportunities answered 500 reaches it."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    sb.service.config.fault_rate, sb.service.config.fault_operations = 1.0, frozenset({"ListOpportunities"})
+
+    def attempts(**kwargs) -> int:
+        before = sb.service.calls.get("ListOpportunities", 0)
+        client = ot.get_client(endpoint_url=sb.endpoint_url, boto3_session=boto3.Session(), **kwargs)
+        with pytest.raises(ClientError, match="InternalServerException"):
+            client.list_opportunities(Catalog="Sandbox", MaxResults=1)
+        return sb.service.calls["ListOpportunities"] - before
+
+    for name in ("AWS_MAX_ATTEMPTS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    # none set: our default (asserted on the client rather than waited for: ten back-offs take half a minute)
+    assert ot.get_client(endpoint_url=sb.endpoint_url).meta.config.retries["total_max_attempts"] == 11
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    assert attempts() == 2
+    assert attempts(config=Config(retries={"mode": "standard", "total_max_attempts": 1})) == 1  # config= wins
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS")
+    (tmp_path / "config").write_text("[default]\nmax_attempts = 3\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    assert attempts() == 3
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the environment wins over the profile
+    assert attempts() == 1

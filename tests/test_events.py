@@ -116,7 +116,7 @@ def test_a_removed_record_is_marked_removed_and_a_failed_read_stays_on_the_queue
     assert _queued(queue) == 0
 
 
-def test_a_file_of_events_and_the_scheduled_command(sb, tmp_path, capsys):
+def test_a_file_of_events_and_the_scheduled_command(sb, tmp_path, capsys, monkeypatch):
     from opptoolkit.cli import main
 
     mirror = tmp_path / "mirror"
@@ -136,5 +136,8 @@ def test_a_file_of_events_and_the_scheduled_command(sb, tmp_path, capsys):
     sb.service.config.fault_rate, sb.service.config.fault_operations = 1.0, frozenset({"GetOpportunity"})
     sb.edit("Sandbox", ident, lambda r: r["Project"].update(Title="Unread"))
     capsys.readouterr()
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # the user's setting: a Get answered 500 every time is tried twice
+    before = sb.service.calls["GetOpportunity"]
     assert main(["sync", str(mirror), *base, "--events", str(events)]) == 1  # a partial failure: non-zero
+    assert sb.service.calls["GetOpportunity"] - before == 2
     assert "not read" in capsys.readouterr().err
