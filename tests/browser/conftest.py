@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -93,3 +94,25 @@ def jupyter_server(tmp_path) -> Iterator[Callable[..., int]]:
             proc.terminate()
             proc.wait(timeout=20)
             out.close()
+
+
+def load_voila(page, url: str, log: Path) -> None:
+    """Open Voilà's page of the workspace notebook at ``url`` and wait for its form to render.
+
+    Each load starts a kernel, and on a busy machine (or a fresh clone's first run) the first may take longer than
+    90 s: it loads once more, with a warning; twice failing, the test fails with what the page shows and the end
+    of the server's ``log``.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in (1, 2):
+        page.goto(url, timeout=90_000)
+        try:
+            page.wait_for_selector(".ot-form", timeout=90_000)
+            return
+        except PlaywrightTimeout:
+            why = f"page text: {page.inner_text('body')[-2000:]!r}\n--- voila log (end) ---\n"
+            why += log.read_text(errors="replace")[-4000:]
+            if attempt == 2:
+                pytest.fail(f"the page did not render in 90 s, twice\n{why}")
+            warnings.warn(f"the page did not render in 90 s; loading again\n{why}", stacklevel=2)

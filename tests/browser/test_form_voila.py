@@ -5,13 +5,13 @@ off, saves, and sees the saved record; the sandbox record changed; the report ta
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
 import opptoolkit as ot
 from opptoolkit.sandbox import Sandbox, SandboxConfig
+from tests.browser.conftest import load_voila
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "pipeline_workspace.ipynb"
 
@@ -33,26 +33,11 @@ def voila(jupyter_server, tmp_path):
         yield f"http://127.0.0.1:{port}/", sb, record
 
 
-def _why(page, tmp_path) -> str:
-    """What the page shows and the end of Voilà's log, for a failure message."""
-    log = (tmp_path / "voila.log").read_text(errors="replace")
-    return f"page text: {page.inner_text('body')[-2000:]!r}\n--- voila log (end) ---\n{log[-4000:]}"
-
-
 def test_pick_edit_see_the_error_save_and_see_the_saved_record(page, voila, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     url, sb, record = voila
-    for attempt in (1, 2):  # each load starts a kernel; one fresh-clone CI run once timed out on it
-        page.goto(url, timeout=90_000)
-        try:
-            page.wait_for_selector(".ot-form", timeout=90_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                pytest.fail(f"the form did not render in 90 s, twice\n{_why(page, tmp_path)}")
-            warnings.warn(f"the form did not render in 90 s; loading again\n{_why(page, tmp_path)}", stacklevel=1)
+    load_voila(page, url, tmp_path / "voila.log")
     shots = tmp_path / "screenshots"  # looked at by whoever changes the form; one is in the README
     shots.mkdir()
     # pick: the page opened another record; search for this one by its Id and open it

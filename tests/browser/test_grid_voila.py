@@ -5,7 +5,6 @@ problem beside the row, fixes it, pushes, and sees the row succeeded; the sandbo
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 import opptoolkit as ot
 from opptoolkit.grid import OUTCOME_FILL, PROBLEM_FILL
 from opptoolkit.sandbox import Sandbox, SandboxConfig
+from tests.browser.conftest import load_voila
 
 ROOT = Path(__file__).parents[2]
 NOTEBOOK = ROOT / "notebooks" / "pipeline_workspace.ipynb"
@@ -30,11 +30,6 @@ def voila(jupyter_server, tmp_path):
                  "--Voila.ip=127.0.0.1"]  # fmt: skip
         port = jupyter_server(voila, sb.endpoint_url, log=tmp_path / "voila.log")
         yield f"http://127.0.0.1:{port}/", sb, record
-
-
-def _why(page, tmp_path) -> str:
-    log = (tmp_path / "voila.log").read_text(errors="replace")
-    return f"page text: {page.inner_text('body')[-2000:]!r}\n--- voila log (end) ---\n{log[-4000:]}"
 
 
 def _cell(page, grid, label: str, row: int = 0) -> tuple[float, float]:
@@ -66,20 +61,11 @@ def _has_colour(page, x: float, y: float, hex_colour: str) -> bool:
 
 
 def test_filter_edit_see_the_problem_fix_push_and_see_it_succeeded(page, voila, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     url, sb, record = voila
     page.set_viewport_size({"width": 1800, "height": 900})  # the spend amount's column in view
-    for attempt in (1, 2):  # each load starts a kernel: on a busy machine the first may take longer
-        page.goto(url, timeout=90_000)
-        try:
-            page.wait_for_selector(".ot-form", timeout=90_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                pytest.fail(f"the page did not render in 90 s, twice\n{_why(page, tmp_path)}")
-            warnings.warn(f"the page did not render in 90 s; loading again\n{_why(page, tmp_path)}", stacklevel=1)
+    load_voila(page, url, tmp_path / "voila.log")
     page.locator(".lm-TabBar-tab", has_text="Edit many").click()
     page.wait_for_selector(".ot-grid .lm-DataGrid", state="visible", timeout=30_000)
     # the same grid, built here from the same (full) records: where its cells are drawn
