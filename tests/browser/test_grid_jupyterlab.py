@@ -39,6 +39,8 @@ def test_the_grid_notebook_runs_in_jupyterlab_and_its_push_lands(lab, page, tmp_
     url, ledger = lab
     page.goto(url, timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    # its kernel started and idle: a Run All sent before may be lost, and the wait below would never end
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     page.click(".jp-Notebook")
     page.keyboard.press("Escape")
     page.get_by_role("menuitem", name="Run", exact=True).click()
