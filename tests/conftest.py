@@ -39,7 +39,6 @@ SLOW = {
     "engagements.py::opptoolkit.engagements.snapshot_health",
     "test_cli.py::test_bad_input_is_one_line_exit_2",
     "test_create.py::test_two_people_pushing_the_same_sheet_at_once_with_two_ledgers_create_each_row_once",
-    "test_events.py::test_a_file_of_events_and_the_scheduled_command",
     "test_form.py::test_the_picker_searches_the_mirror_by_title",
     "test_frame.py::test_large_frames_give_freed_heap_memory_back_on_glibc",
     "test_frames_pandas.py::test_every_frame_goes_to_excel_through_to_excel",
@@ -100,6 +99,19 @@ SLOW = {
     "test_workbook_base.py::test_after_a_merge_the_results_base_keeps_the_export_token_so_the_colleagues_edit_stays_visible",
     "test_workbook_base.py::test_results_workbook_shows_each_outcome_and_a_push_of_it_sends_only_what_is_pending",
     "test_workbook_base.py::test_the_cli_warns_of_a_stripped_base_in_one_line",
+    "test_frames_pandas.py::test_every_report_view_survives_ordinary_pandas",
+    "test_clearing.py::test_a_dry_run_of_a_workbook_names_the_emptied_cell",
+    "test_events.py::test_a_removed_record_is_marked_removed_and_a_failed_read_stays_on_the_queue",
+    "test_results_workbook.py::test_a_cell_whose_edit_aws_kept_is_marked_with_why",
+    "test_results_workbook.py::test_the_results_workbook_puts_problems_first_names_fields_by_label_and_marks_the_cells",
+    "test_report.py::test_the_cli_keeps_the_snapshot_health_for_the_report",
+    "test_pull.py::test_failed_records_hold_the_cursor_back",
+    "test_pull.py::test_incremental_sync_fetches_only_what_changed",
+    "test_recorded.py::test_recorded_request_answers_as_aws_did",
+    "test_kept_fields.py::test_a_row_whose_only_changes_aws_would_keep_spends_no_write",
+    "test_workbook_base.py::test_a_push_that_loses_the_service_still_writes_the_results_workbook",
+    "test_push.py::test_cli_push",
+    "test_sandbox.py::test_validation_errors_name_field_and_code",
 }
 
 
