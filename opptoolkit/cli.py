@@ -765,8 +765,7 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reads-per-second",
         type=_positive(float),
-        default=READS_PER_SECOND,
-        help=f"read pacing (documented quota: {READS_PER_SECOND:g})",
+        help=f"read pacing (default: the documented quota, {READS_PER_SECOND:g}, or OPPTOOLKIT_READS_PER_SECOND)",
     )
 
 
@@ -973,8 +972,7 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument(
         "--writes-per-second",
         type=_positive(float),
-        default=WRITES_PER_SECOND,
-        help=f"write pacing (documented quota: {WRITES_PER_SECOND:g})",
+        help=f"write pacing (default: the documented quota, {WRITES_PER_SECOND:g}, or OPPTOOLKIT_WRITES_PER_SECOND)",
     )
     push.add_argument(
         "--daily-write-budget",

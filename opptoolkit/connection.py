@@ -373,7 +373,10 @@ def connect(
     made = get_client(
         client, boto3_session=boto3_session, endpoint_url=endpoint_url, region_name=region_name, config=config
     )
-    read_rate, write_rate = rates()
+    try:
+        read_rate, write_rate = rates()
+    except ValueError as e:  # the environment's rate is not a number: say which, in one line
+        raise OpptoolkitError(str(e)) from None
     pacer = Pacer(
         reads_per_second=read_rate if reads_per_second is None else reads_per_second,
         writes_per_second=write_rate if writes_per_second is None else writes_per_second,

@@ -55,7 +55,7 @@ from .connection import Connection, as_connection, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
-from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .quotas import DAILY_WRITES
 from .rules import PENDING_SUBMISSION, RELATED, association_key
 from .schema import Catalog, get_schema, service_model
 
@@ -1251,8 +1251,8 @@ def run_calls(
     endpoint_url: str | None = None,
     checks: Mapping[str, Check] | None = None,
     dry_run: bool = False,
-    writes_per_second: float = WRITES_PER_SECOND,
-    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float | None = None,
+    reads_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
     desc: str = "calls",
@@ -1278,7 +1278,7 @@ def run_calls(
     dry_run : bool
         Send nothing; each call's ``status`` is ``update`` (would be sent), ``skipped`` or ``invalid``.
     writes_per_second, reads_per_second, daily_write_budget
-        As for :func:`opptoolkit.push_updates`.
+        As for :func:`opptoolkit.push_updates` (rates: None, the default, is :func:`opptoolkit.quotas.rates`).
     poll_seconds, timeout : float
         How often and how long to poll the tasks answered IN_PROGRESS; one still running at the timeout stays
         IN_PROGRESS (its ``response``), in the result and the ledger, and the next run on the ledger finishes it.

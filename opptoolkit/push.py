@@ -133,7 +133,7 @@ def plan_updates(
     endpoint_url: str | None = None,
     today: date | None = None,
     progress: bool | None = True,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
 ) -> pd.DataFrame:
     """Dry run: what a push of ``edited`` would do, row by row. Sends nothing.
 
@@ -160,8 +160,9 @@ def plan_updates(
         Columns the model does not know (an analyst's "Notes"): refused (default: a mistyped
         header would otherwise drop its edits silently), or kept out of the push. Passed to
         :func:`opptoolkit.read_sheet` when ``edited`` is a path.
-    reads_per_second : float
-        Pacing of the reads without a base (default: the documented quota, 10).
+    reads_per_second : float, optional
+        Pacing of the reads without a base (default: the documented quota, 10, or the environment's:
+        :func:`opptoolkit.quotas.rates`).
 
     Returns
     -------
@@ -222,7 +223,7 @@ def _read_many(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     progress: bool | None = True,
 ) -> dict[str, dict[str, Any] | None]:
     """Return the latest record of each Id: a plan without a base reads them (and only then needs a client)."""

@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 
 from opptoolkit.connection import Pacer, as_connection, connect
+from opptoolkit.exceptions import OpptoolkitError
 from opptoolkit.quotas import (
     OWN_RATES,
     RATE_VARIABLES,
@@ -25,7 +26,7 @@ from opptoolkit.quotas import (
     quota_of,
     rates,
 )
-from opptoolkit.sandbox import Sandbox, SandboxConfig
+from opptoolkit.sandbox import SEED_DAY, Sandbox, SandboxConfig
 from opptoolkit.schema import service_model
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -112,7 +113,7 @@ def test_the_environment_sets_the_rates_a_client_paces_at_and_a_sandbox_started_
     # an explicit rate still wins
     assert paced(connect("Sandbox", endpoint_url=endpoint, reads_per_second=5, writes_per_second=0.5)) == (5, 0.5)
     assert SandboxConfig(read_rate=3).read_rate == 3 and SandboxConfig.fast().write_rate == 1000
-    with Sandbox() as sb:
+    with Sandbox(as_of=SEED_DAY) as sb:
         assert (sb.service.reads.rate, sb.service.writes.rate) == (250.0, 20.0)
     # blank is unset; anything but a positive number is refused, naming the variable
     monkeypatch.setenv("OPPTOOLKIT_WRITES_PER_SECOND", "")
@@ -120,4 +121,18 @@ def test_the_environment_sets_the_rates_a_client_paces_at_and_a_sandbox_started_
     for wrong in ("0", "-1", "fast", "nan", "inf", "1/s"):
         monkeypatch.setenv("OPPTOOLKIT_WRITES_PER_SECOND", wrong)
         with pytest.raises(ValueError, match=r"^OPPTOOLKIT_WRITES_PER_SECOND must be a positive number"):
+            rates()
+        with pytest.raises(OpptoolkitError, match=r"^OPPTOOLKIT_WRITES_PER_SECOND must be a positive number"):
             connect("AWS")
+
+
+def test_the_cli_paces_at_the_environments_rates_unless_told(sb, tmp_path, monkeypatch, capsys):
+    """Its --reads-per-second and --writes-per-second default to the environment's (the documented quotas unset)."""
+    from opptoolkit.cli import main
+
+    pull = ["pull", "--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, "--out", str(tmp_path / "p.parquet")]
+    monkeypatch.setenv("OPPTOOLKIT_READS_PER_SECOND", "fast")
+    assert main(pull) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "OPPTOOLKIT_READS_PER_SECOND must be a positive number" in err, err
+    assert sb.service.calls == {}  # refused before any call
