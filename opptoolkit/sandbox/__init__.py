@@ -153,8 +153,10 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Serve in a daemon thread (returns self)."""
         if self._thread is None:
+            # the accept loop sees a stop() between two polls: every 10 ms, so stopping takes that long, not 50 ms
+            # (a test suite starts and stops hundreds); an idle poll costs microseconds
             self._thread = threading.Thread(
-                target=self._server.serve_forever, args=(0.05,), name="opptoolkit-sandbox", daemon=True
+                target=self._server.serve_forever, args=(0.01,), name="opptoolkit-sandbox", daemon=True
             )
             self._thread.start()
             _log.info("sandbox listening on %s", self.endpoint_url)
