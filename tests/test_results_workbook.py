@@ -81,6 +81,8 @@ def _check(book, df, ids, rows, cols, sb) -> None:
     assert bad.startswith("Not sent: fix the cells") and "\nExpected spend 1 amount: " in bad and AMOUNT not in bad
     assert by[ids["bad"]]["Code"] == "INVALID_STRING_FORMAT"
     assert "\nNext steps: " in by[ids["same"]]["Message"] and NEXT not in by[ids["same"]]["Message"]
+    locked = by[ids["locked"]]["Message"]  # a field the rule names is in words too, as the terminal says it
+    assert "\nProject title: " in locked and "review status" in locked and "ReviewStatus" not in locked, locked
     assert by[ids["good"]]["Changed fields"] == "Project title"
     stored = sb.record("Sandbox", ids["good"])["LastModifiedDate"]
     assert by[ids["good"]]["Last modified"] == human_time(stored)
@@ -99,6 +101,8 @@ def _check(book, df, ids, rows, cols, sb) -> None:
     filled = {str(c) for rng in ws.conditional_formatting for c in rng.sqref.ranges}
     assert {cell.coordinate, conflict.coordinate} <= filled
     assert ws.cell(rows[ids["good"]], cols[TITLE]).comment is None
+    rule = ws.cell(rows[ids["locked"]], cols[TITLE]).comment.text
+    assert "review status" in rule and "ReviewStatus" not in rule, rule
 
 
 def test_the_results_workbook_puts_problems_first_names_fields_by_label_and_marks_the_cells(sb, pushed):

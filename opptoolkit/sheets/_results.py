@@ -13,7 +13,7 @@ from .._files import replacing
 from .._status import Reason, Status
 from .._values import is_blank
 from ..frame import to_frame
-from ..schema import ID, get_schema, label_for
+from ..schema import ID, get_schema, in_labels, label_for
 from ._base import LMD, BaseRows, add_base, read_base_texts, texts_of_frame
 from ._io import encode_sheet, frame_catalog, read_sheet
 from ._layout import FONT, print_setup, push_command, row_height
@@ -114,8 +114,11 @@ def _items(v: Any) -> Sequence[str]:
 
 
 def _labelled(problems: Sequence[tuple[str, str, str]]) -> list[str]:
-    """Each problem as a line naming its field by the sheet's label (its code is in the Code column)."""
-    return [f"{label_for(field)}: {text}" if field else text for field, _, text in problems]
+    """Each problem as a line naming its fields by the sheet's labels: its own, and any its rule names.
+
+    Its code is in the Code column.
+    """
+    return [f"{label_for(field)}: {in_labels(text)}" if field else in_labels(text) for field, _, text in problems]
 
 
 #: The order of the Results sheet: what needs the analyst first, then what was done; unchanged rows are counted.
@@ -450,7 +453,7 @@ def _marks(
         mark: dict[int, tuple[str, str]] = {}
         for field, code, text in problems:
             if field in at:
-                note = f"{text} ({code})" if code else text
+                note = f"{in_labels(text)} ({code})" if code else in_labels(text)
                 j = at[field]
                 mark[j] = (f"{mark[j][0]}\n{note}" if j in mark else note, _KEPT if noted else _BAD)
         for field in kept:
