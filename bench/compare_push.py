@@ -33,7 +33,10 @@ from opptoolkit.sandbox import Sandbox, SandboxConfig, seed_records
 
 FAST = dict(reads_per_second=100_000, writes_per_second=100_000, progress=False)
 WRITES = frozenset({"UpdateOpportunity", "CreateOpportunity", "AssociateOpportunity", "DisassociateOpportunity"})
-_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?")
+# ISO times, and the results workbook's human ones ("7 Dec 2026 03:08 UTC")
+_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?|\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d(:\d\d(\.\d+)?)? UTC"
+)
 
 
 def _mask(value: Any) -> Any:
