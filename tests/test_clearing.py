@@ -68,6 +68,13 @@ def test_a_dry_run_of_a_workbook_names_the_emptied_cell(pulled_workbook, tmp_pat
     assert main(["push", str(path), "--catalog", "Sandbox", "--endpoint-url", "http://127.0.0.1:9", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"  row {row} " in out and "--blank clear" in out and "unchanged" in out
+    # the dry run's results workbook lists the row (not only counts it), naming the field by its label
+    results = load_workbook(tmp_path / "pipeline.results.xlsx")["Results"]
+    heads = [c.value for c in results[1]]
+    listed = {r[0]: dict(zip(heads, r, strict=True)) for r in results.iter_rows(min_row=2, values_only=True)}
+    assert listed[row]["Status"] == "unchanged"
+    assert f"{label}: {KEPT_BLANK} (ACTION_NOT_PERMITTED)" in listed[row]["Message"], listed[row]["Message"]
+    assert WEBSITE not in listed[row]["Message"]  # the sheet's label, never the API's path
 
 
 # -- a real push: the result, the terminal, the results workbook and the ledger say it too -----------------------

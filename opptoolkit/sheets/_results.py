@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import replacing
-from .._status import Reason, Status
+from .._status import Reason, Status, said_line
 from .._values import is_blank
 from ..frame import to_frame
 from ..schema import ID, get_schema, in_labels, label_for
@@ -70,7 +70,7 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
     for r in result.to_dict("records"):
         status = str(r.get("status") or r.get("action") or "")
         if "errors" in r:  # a plan
-            details = [*r.get("errors", []), *(f"warning: {w}" for w in r.get("warnings", []))]
+            details = [*r.get("errors", []), *(f"warning: {said_line(w)}" for w in r.get("warnings", []))]
             if r.get("note"):
                 details.insert(0, str(r["note"]))
             # its first problem's code, from its own column (a conflict the plan found is its reason, as a push says)
@@ -87,7 +87,7 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
         problems = list(zip(fields, codes, texts, strict=True)) if len(fields) == len(texts) == len(codes) else []
         if problems:
             code = ", ".join(dict.fromkeys(c for _, c, _ in problems))
-            notes = [*(f"warning: {w}" for w in r.get("warnings", []))] if "errors" in r else []
+            notes = [*(f"warning: {said_line(w)}" for w in r.get("warnings", []))] if "errors" in r else []
             if r.get("note"):
                 notes.insert(0, str(r["note"]))
             message = "\n".join(notes)
