@@ -48,7 +48,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import code_and_message, unreachable
 from ._files import replacing
 from ._status import Reason, Status
-from ._values import did_you_mean, is_blank, spelling_key
+from ._values import is_blank, spelling_key
 from .client import without_metadata
 from .connection import Connection, as_connection, calls_since, takes_connection
 from .engagements import get_engagements
@@ -78,7 +78,7 @@ from .referrals import (
     read_invitations,
     rejection_reasons,
 )
-from .rules import model_problems
+from .rules import allowed_message, model_problems
 from .schema import Catalog, Field, label_for, output_schema, service_model, shape_schema
 from .sheets import (
     HEADS,
@@ -856,13 +856,7 @@ class _Row:
                 if same is not None and column != CONVERT:
                     self.t[column] = same
                 continue
-            hint = did_you_mean(typed, choices)
-            said = (
-                f"{typed!r} is not allowed; "
-                + (f"{hint} " if hint else "")
-                + "allowed: "
-                + ", ".join(map(repr, choices))
-            )
+            said = allowed_message(choices, typed, sensitive=False)  # the words of the model's enum check
             out.append(Problem(self.label, label_for(column), "INVALID_ENUM_VALUE", said))
         return out
 

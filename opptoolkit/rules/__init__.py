@@ -89,6 +89,7 @@ from ._facts import (
     required_for_partition as required_for_partition,
 )
 from ._model import (
+    allowed_message,
     association_problem,
     model_problems,
 )
@@ -99,6 +100,7 @@ from ._sheet import (
 )
 
 __all__ = [
+    "allowed_message",
     "association_problem",
     "business_problems",
     "changed_columns",

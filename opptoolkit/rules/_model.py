@@ -22,6 +22,13 @@ from ._facts import UNENFORCED_PATTERNS, accepted_values, documented_range
 def allowed_message(
     enum: tuple[str, ...], value: str, sensitive: bool, verb: str = "is not allowed", what: str = "allowed"
 ) -> str:
+    """Return the words for a value none of ``enum``: the value (never a sensitive one), a near miss, the values.
+
+    Examples
+    --------
+    >>> allowed_message(("Co-Sell", "For Visibility Only"), "Co-Sel", sensitive=False)
+    "'Co-Sel' is not allowed; did you mean 'Co-Sell'? allowed: 'Co-Sell', 'For Visibility Only'"
+    """
     # a sensitive value is neither shown nor hinted at: the closest value would give it away
     close = isinstance(value, str) and not sensitive
     hint = closest(value, enum) if close else None
