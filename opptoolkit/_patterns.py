@@ -15,7 +15,7 @@ import string
 from re import _parser as sre  # type: ignore[attr-defined]
 from typing import Any
 
-from .schema import compile_pattern
+from .schema import compile_pattern, is_date_pattern
 
 __all__ = ["example", "sample_pattern"]
 
@@ -180,8 +180,6 @@ def describe(pattern: str | None) -> str | None:
     >>> describe("(0|([1-9][0-9]{0,30}))(\\.[0-9]{0,2})?")
     "a number with at most 2 decimals, for example '1500.50' (no currency sign or thousands separator)"
     """
-    from .schema import is_date_pattern
-
     if is_date_pattern(pattern):
         return f"a date: use YYYY-MM-DD, e.g. {example_date()}"
     n = decimals(pattern)

@@ -28,6 +28,7 @@ from .quotas import READS_PER_SECOND, WRITES_PER_SECOND, rates
 from .report import write_report
 from .rules import CLOSED_STAGES, PENDING_SUBMISSION
 from .sandbox import Sandbox
+from .schema import get_schema
 from .sheets import read_sheet, write_sheet
 
 __all__ = ["run_demo"]
@@ -45,8 +46,6 @@ def _done(start: float, text: str) -> None:
 def _type_into(path: Path, edits: dict[tuple[str, str], str]) -> None:
     """Type values into a workbook's data sheet by (Id, column) and save it, as a spreadsheet program would."""
     from openpyxl import load_workbook
-
-    from .schema import get_schema
 
     schema = get_schema()
     wb = load_workbook(path)

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import OpptoolkitError
+from .mirror import SyncResult, snapshots, sync_mirror
 from .storage import is_s3
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
-    from .mirror import SyncResult
     from .schema import Catalog
 
 __all__ = ["SOURCE", "EventBatch", "opportunity_ids", "read_events", "sync_events"]
@@ -237,8 +237,6 @@ def sync_events(
     SyncResult
         What :func:`opptoolkit.sync_mirror` did, with ``events`` the number of events read.
     """
-    from .mirror import snapshots, sync_mirror
-
     batch = read_events(events, boto3_session=boto3_session)
     ids = opportunity_ids(batch.events, catalog)
     # events name changes only: a mirror that has no sync yet starts with a full pull (the events' records in it)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._status import is_api_field_code
+
 __all__ = ["OpptoolkitError", "Precondition", "Problem", "ReportError", "ServiceUnreachable", "SheetError"]
 
 
@@ -23,8 +25,6 @@ class Problem:
     message: str
 
     def __post_init__(self) -> None:
-        from ._status import is_api_field_code  # the model is loaded by then; not at import
-
         if not is_api_field_code(self.code):
             raise ValueError(f"{self.code!r} is not one of the API's ValidationExceptionErrorCode values")
 

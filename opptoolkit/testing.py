@@ -16,6 +16,7 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 
 from ._patterns import sample_pattern
+from .rules import PARTITION, SPEND_TARGET, TARGET_COMPANY, accepted_values, documented_range, required_for_partition
 from .schema import get_schema
 
 __all__ = ["fake_record", "fake_records", "sample_pattern"]
@@ -34,8 +35,6 @@ def _timestamp(rng: random.Random) -> datetime:
 
 
 def _string(path: str, rng: random.Random, tricky: bool, required: bool) -> str:
-    from .rules import SPEND_TARGET, TARGET_COMPANY, accepted_values, documented_range
-
     f = get_schema().fields.get(path)
     enum = accepted_values(path) or (f.enum if f else ())
     pattern = (f.pattern or f.item_pattern) if f else None
@@ -113,8 +112,6 @@ def fake_record(rng: random.Random, *, tricky: bool = True, p_present: float = 0
     >>> sorted(k for k in ("Id", "Catalog", "LastModifiedDate") if k in r)
     ['Catalog', 'Id', 'LastModifiedDate']
     """
-    from .rules import PARTITION, required_for_partition
-
     schema = get_schema()
     rec: dict[str, Any] = _value(schema.get_shape, "", rng, tricky, True, p_present)
     rec["Catalog"] = rng.choice(["AWS", "Sandbox"])

@@ -6,6 +6,7 @@ the layer order a reader can trust.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -69,3 +70,83 @@ def test_each_module_imports_only_modules_listed_above_it():
     edges = _imports() - _declared_exceptions()
     upward = sorted(f"{a} imports {b}" for a, b in edges if a in order and b in order and order[b] > order[a])
     assert not upward, f"README's Architecture section lists a module above what it imports: {upward}"
+
+
+# Package-internal imports inside a function, by (module, function): each one deferred on purpose, with why.
+# A new one fails the test below until it moves to the top of its module or is listed here with its reason.
+DEFERRED_IMPORTS: dict[tuple[str, str], str] = {
+    ("opptoolkit.cli", "*"): "the command's start-up: `--help` and a one-line error import only what they use",
+}
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
+    """The modules a ``from ... import`` names, made absolute (``from . import x`` names the module ``x``)."""
+    if not node.level:
+        return [node.module or ""]
+    parts = module.split(".")
+    base = parts if is_package else parts[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    if node.module:
+        return [".".join([*base, node.module])]
+    return [".".join([*base, alias.name]) for alias in node.names]
+
+
+def _deferred_imports(source: str, module: str, is_package: bool = False) -> set[tuple[str, str, str]]:
+    """The package-internal imports inside functions of one module's source: (module, function, imported)."""
+    found = set()
+
+    def walk(node: ast.AST, scope: list[str], in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                inner = in_function or not isinstance(child, ast.ClassDef)
+                walk(child, [*scope, child.name], inner)
+                continue
+            if in_function and isinstance(child, ast.Import | ast.ImportFrom):
+                names = (
+                    [alias.name for alias in child.names]
+                    if isinstance(child, ast.Import)
+                    else _resolve(module, is_package, child)
+                )
+                for name in names:
+                    if name == PACKAGE or name.startswith(PACKAGE + "."):
+                        found.add((module, ".".join(scope), name))
+            walk(child, scope, in_function)
+
+    walk(ast.parse(source), [], False)
+    return found
+
+
+def _package_deferred_imports() -> set[tuple[str, str, str]]:
+    root = Path(__file__).parents[1] / PACKAGE
+    found = set()
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        found |= _deferred_imports(path.read_text(encoding="utf-8"), module, is_package)
+    return found
+
+
+def test_the_deferred_imports_are_found_by_function_and_made_absolute():
+    source = (
+        "from .schema import get_schema\n"
+        "def f():\n    from .rules import x\n    import json\n"
+        "class C:\n    def m(self):\n        from ..connection import get_client\n"
+        "        def inner():\n            from . import fields\n"
+    )
+    assert _deferred_imports(source, "opptoolkit.sandbox._seed") == {
+        ("opptoolkit.sandbox._seed", "f", "opptoolkit.sandbox.rules"),
+        ("opptoolkit.sandbox._seed", "C.m", "opptoolkit.connection"),
+        ("opptoolkit.sandbox._seed", "C.m.inner", "opptoolkit.sandbox.fields"),
+    }
+    assert _deferred_imports("def f():\n    from ..schema import x\n", "opptoolkit.sandbox", is_package=True) == {
+        ("opptoolkit.sandbox", "f", "opptoolkit.schema")
+    }
+
+
+def test_a_package_internal_import_inside_a_function_is_deferred_on_purpose():
+    found = _package_deferred_imports()
+    new = sorted(f"{m} {f}() imports {i}" for m, f, i in found if not {(m, f), (m, "*")} & DEFERRED_IMPORTS.keys())
+    assert not new, f"import these at the top of their module, or list them in DEFERRED_IMPORTS with why: {new}"
+    stale = sorted(key for key in DEFERRED_IMPORTS if not any(key[0] == m and key[1] in (f, "*") for m, f, _ in found))
+    assert not stale, f"DEFERRED_IMPORTS lists imports that are no longer inside a function: {stale}"

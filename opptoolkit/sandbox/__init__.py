@@ -39,8 +39,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..connection import get_client, sandbox_session
 from ._engagement_ops import seed_leads
 from ._errors import ServiceError
+from ._events import EventPublisher
 from ._http import SandboxServer
 from ._seed import SEED_DAY, SEED_PATH, load_seed, seed_invitations, seed_records, shift_dates, write_seed
 from ._service import OPERATIONS, SandboxConfig, SellingService
@@ -131,8 +133,6 @@ class Sandbox:
             for lead in seed_leads(as_of or datetime.now(UTC).date()) if leads else ():
                 self.service.send_lead("Sandbox", **lead)
         if events is not None:  # after the seed: the seed is the state before any event
-            from ._events import EventPublisher
-
             self.service.events = EventPublisher(events)
         self._server = SandboxServer(port, self.service)
         self._thread: threading.Thread | None = None
@@ -186,8 +186,6 @@ class Sandbox:
         ``config`` (a ``botocore.config.Config``, e.g. ``Config(retries=...)``) overrides the
         toolkit's retry and timeout settings.
         """
-        from ..connection import get_client, sandbox_session
-
         return get_client(boto3_session=sandbox_session(), endpoint_url=self.endpoint_url, config=config)
 
     def edit(self, catalog: str, identifier: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from ..rules import (
     accepted_values,
     documented_values,
 )
-from ..schema import get_schema
+from ..schema import get_schema, service_model
 from ..wire import dumps_record, loads_record, record_shape
 
 __all__ = ["SEED_DAY", "SEED_PATH", "load_seed", "seed_records", "shift_dates", "write_seed"]
@@ -540,6 +540,4 @@ def seed_invitations(catalog: str = "Sandbox", *, seed: int = 2026, as_of: date 
 
 def get_schema_shape_enum(shape: str) -> tuple[str, ...]:
     """Return the enum of a named shape of the service model (a shape outside the Opportunity record)."""
-    from ..schema import service_model
-
     return tuple(service_model().shape_for(shape).enum)  # type: ignore[attr-defined]
