@@ -857,7 +857,7 @@ class _Row:
                     self.t[column] = same
                 continue
             said = allowed_message(choices, typed, sensitive=False)  # the words of the model's enum check
-            out.append(Problem(self.label, label_for(column), "INVALID_ENUM_VALUE", said))
+            out.append(Problem(self.label, column, "INVALID_ENUM_VALUE", said))  # the column: its cell is marked
         return out
 
 
@@ -994,7 +994,7 @@ def _refuse_choices(rows: Sequence[_Row], catalog: Catalog, runner: Runner) -> l
         if not problems:
             fine.append(r)
             continue
-        column = next(c for c in _STEP_OF if label_for(c) == problems[0].field)
+        column = problems[0].field
         ident = r.t.get(INVITATION_ID, "") if column in (DECISION, REJECTION_REASON) else r.engagement
         call = Call(r.label, _STEP_OF[column], ident or "-", {"Catalog": catalog}, fields=[column])
         call.problems = problems
