@@ -119,9 +119,10 @@ def _one_of(operation: str, member: str, what: str) -> Callable[[str], str]:
 
     Spelling aside (``pending`` is ``PENDING``); a near miss has a "did you mean" (:func:`opptoolkit.rules.input_value`).
     """
-    from .rules import input_value
 
     def parse(text: str) -> str:
+        from .rules import input_value
+
         try:
             return input_value(operation, member, text, what)
         except OpptoolkitError as e:

@@ -27,17 +27,75 @@ def _modules_after(code: str) -> set[str]:
     return set(out.split())
 
 
-def test_import_loads_no_notebook_or_chart_library() -> None:
+# What only some steps need: pandas (and numpy, pyarrow under it), Excel files, charts, the notebook form. The
+# package imports each public name's module on first use, and the command each subcommand's, so neither a bare
+# ``import opptoolkit`` nor the command's help and usage errors wait for these.
+HEAVY = {"pandas", "numpy", "pyarrow", "openpyxl", "matplotlib", "ipywidgets", "IPython"}
+
+
+def test_import_loads_no_heavy_library() -> None:
     loaded = _modules_after("import opptoolkit")
-    assert {"ipywidgets", "IPython", "matplotlib"} & loaded == set()
+    assert HEAVY & loaded == set()
+    assert "botocore" not in loaded  # the schema too is read when first asked for
 
 
-def test_cli_help_loads_no_notebook_or_chart_library() -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["--version"], ["pull", "--help"], ["push", "--help"], ["pull", "--catalog", "Sandbox"]],
+    ids=["help", "version", "pull-help", "push-help", "usage-error"],
+)
+def test_cli_help_and_usage_errors_load_no_heavy_library(argv: list[str]) -> None:
     loaded = _modules_after(
-        "import contextlib, io, sys\nsys.argv = ['opptoolkit', '--help']\nfrom opptoolkit.cli import main\n"
-        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main()"
+        f"import contextlib, io, sys\nsys.argv = ['opptoolkit', *{argv!r}]\nfrom opptoolkit.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()), "
+        "contextlib.redirect_stderr(io.StringIO()):\n    main()"
     )
-    assert {"ipywidgets", "IPython", "matplotlib"} & loaded == set()
+    assert HEAVY & loaded == set()
+
+
+def _public_homes() -> dict[str, str]:
+    """Each public name's module, as the package's ``TYPE_CHECKING`` imports (what mypy sees) name it."""
+    import ast
+
+    tree = ast.parse((ROOT / "opptoolkit" / "__init__.py").read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    homes = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.level == 1, ast.unparse(node)
+        for alias in node.names:
+            homes[alias.name] = f"opptoolkit.{node.module or alias.name}"
+    return homes
+
+
+def test_every_public_name_is_its_home_modules_object() -> None:
+    """``from opptoolkit import X`` and ``opptoolkit.X`` give the object the module it lives in defines, and the
+    names the type checker sees are the names there are."""
+    import importlib
+
+    import opptoolkit
+
+    homes = _public_homes()
+    assert sorted([*homes, "__version__"]) == sorted(opptoolkit.__all__)
+    for name, home in homes.items():
+        module = importlib.import_module(home)
+        expected = module if home == f"opptoolkit.{name}" else getattr(module, name)
+        assert getattr(opptoolkit, name) is expected, name
+        namespace: dict[str, object] = {}
+        exec(f"from opptoolkit import {name}", namespace)
+        assert namespace[name] is expected, name
+    assert set(opptoolkit.__all__) <= set(dir(opptoolkit))
+
+
+def test_star_import_and_help_give_every_public_name() -> None:
+    import pydoc
+
+    import opptoolkit
+
+    namespace: dict[str, object] = {}
+    exec("from opptoolkit import *", namespace)
+    assert set(opptoolkit.__all__) <= set(namespace)
+    text = pydoc.render_doc(opptoolkit, renderer=pydoc.plaintext)
+    assert "read_opportunities(" in text and "class OpportunityForm" in text
 
 
 def test_form_names_resolve_on_first_use() -> None:
