@@ -13,15 +13,24 @@ import math
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+import botocore.exceptions as bce
+
+from . import __version__
+from ._errors import code_and_message, unreachable
 from ._status import Status, counted, said_line, said_problems
+from .connection import connect, get_client
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .schema import service_model
+from .storage import is_s3, written
+from .wire import input_shape
 
 __all__ = ["main"]
 
@@ -48,8 +57,6 @@ def _catalogs() -> list[str]:
     <code>AWS</code> or <code>Sandbox</code>" (the model's CatalogIdentifier documentation), so the list is
     read from there.
     """
-    from .wire import input_shape
-
     doc = input_shape("ListOpportunities").members["Catalog"].documentation
     listed = re.search(r"predefined list:(.*?)\.", doc or "")
     return re.findall(r"<code>(\w+)</code>", listed.group(1)) if listed else []
@@ -145,8 +152,6 @@ def _session(args: argparse.Namespace) -> Any:
 
 
 def _client(args: argparse.Namespace, session: Any = None) -> Any:
-    from .connection import get_client
-
     session = session if session is not None else _session(args)
     return get_client(boto3_session=session, endpoint_url=args.endpoint_url, region_name=args.region)
 
@@ -253,8 +258,6 @@ def _template(args: argparse.Namespace) -> int:
 
 def _solutions(args: argparse.Namespace, client: Any) -> Any:
     """Read the partner's solutions for the workbook's Solutions sheet; None (with a warning) when they cannot be."""
-    import botocore.exceptions as bce
-
     from .partner import read_solutions
 
     try:
@@ -265,8 +268,6 @@ def _solutions(args: argparse.Namespace, client: Any) -> Any:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    import boto3
-
     from .events import sync_events
     from .mirror import sync_engagements, sync_mirror, vacuum_mirror
 
@@ -275,7 +276,7 @@ def _sync(args: argparse.Namespace) -> int:
         return _fail("sync needs the mirror: a folder or s3://bucket/prefix (opptoolkit sync s3://.../mirror ...)")
     if Path(mirror).is_file():
         return _fail(f"{mirror} is a file: the mirror is a folder (or s3://bucket/prefix): name a folder, e.g. mirror")
-    session = boto3.Session(profile_name=args.profile) if args.profile else None
+    session = _session(args)
     sync = {
         "client": _client(args),
         "boto3_session": session,
@@ -375,7 +376,6 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
 def _referrals(args: argparse.Namespace) -> int:
     from .io import write_frame
     from .referrals import read_invitations, write_triage
-    from .storage import written
 
     out = args.out
     if Path(out).suffix.lower() not in (".xlsx", ".parquet"):
@@ -402,10 +402,8 @@ def _referrals(args: argparse.Namespace) -> int:
 
 def _leads(args: argparse.Namespace) -> int:
     """``leads``: AWS's leads into a workbook to accept, qualify, convert and submit in (:func:`opptoolkit.read_leads`)."""
-    from .connection import connect
     from .leads import read_leads, write_leads
     from .sheets import push_command
-    from .storage import written
 
     out = args.out
     _writable(Path(out), (".xlsx",))
@@ -424,15 +422,8 @@ def _leads(args: argparse.Namespace) -> int:
     return 1 if df.attrs.get("failures") else 0
 
 
-def _is_leads(path: str) -> bool:
-    from .leads import is_leads_workbook
-
-    return is_leads_workbook(path)
-
-
 def _push_leads(args: argparse.Namespace) -> int:
     """``push leads.xlsx``: each lead row's steps, in order, each once (see :func:`opptoolkit.push_leads`)."""
-    from .connection import connect
     from .leads import push_leads
 
     if args.catalog == "AWS" and not args.yes and not args.dry_run and not sys.stdin.isatty():
@@ -480,7 +471,6 @@ def _lead_results(args: argparse.Namespace, result: Any) -> None:
 
 def _snapshots(args: argparse.Namespace) -> int:
     """``snapshots``: is AWS seeing my updates? (see :func:`opptoolkit.engagements.snapshot_health`)."""
-    from .connection import connect
     from .engagements import snapshot_health
 
     if args.out and Path(args.out).suffix.lower() != ".parquet":  # before any call
@@ -543,12 +533,13 @@ def _push(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .execute import CREATE, UPDATE
+    from .leads import is_leads_workbook
     from .push import plan_updates, push_updates
     from .referrals import is_triage
 
     if is_triage(args.edits):  # a triage workbook (`opptoolkit referrals --out x.xlsx`): decisions, not updates
         return _push_triage(args)
-    if _is_leads(args.edits):  # a leads workbook (`opptoolkit leads --out x.xlsx`): each lead's steps
+    if is_leads_workbook(args.edits):  # a leads workbook (`opptoolkit leads --out x.xlsx`): each lead's steps
         return _push_leads(args)
     if _kind(args.edits) == "report":
         _refuse_as_pipeline(args.edits, "", "push the workbook that opptoolkit pull --out wrote, once edited")
@@ -678,11 +669,13 @@ def _results(args: argparse.Namespace, outcome: Any, complete: bool = True) -> N
 
 
 def _report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .frame import snapshot_time
     from .io import read_frame
     from .mirror import MIRROR_FILE, read_mirror, snapshots
+    from .referrals import read_triage
     from .report import write_report
-    from .storage import is_s3, written
 
     if _kind(args.frame) == "triage":
         name = Path(args.frame).name
@@ -712,19 +705,13 @@ def _report(args: argparse.Namespace) -> int:
         fx = dict(pairs)
     invitations = None
     if args.referrals:  # what opptoolkit referrals --out wrote: the invitations as read then
-        from .referrals import read_triage
-
         ref = Path(args.referrals)
         if ref.suffix.lower() == ".parquet":
-            import pandas as pd
-
             invitations = pd.read_parquet(ref)
         else:
             invitations = read_triage(ref)
     health = None
     if args.snapshots:  # what opptoolkit snapshots --out kept
-        import pandas as pd
-
         health = pd.read_parquet(args.snapshots)
     with written(args.html) as html, written(args.xlsx) if args.xlsx else nullcontext() as xlsx:
         views = write_report(
@@ -752,8 +739,6 @@ def _report(args: argparse.Namespace) -> int:
 
 def _enum_of(operation: str, member: str) -> list[str]:
     """Return the model's values of an operation's input member (choices of an option)."""
-    from .schema import service_model
-
     shape = service_model().operation_model(operation).input_shape
     return list(shape.members[member].enum)  # type: ignore[union-attr]
 
@@ -771,8 +756,6 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    import time
-
     from .sandbox import Sandbox, SandboxConfig
 
     config = SandboxConfig.fast() if args.fast else SandboxConfig()
@@ -861,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(
         prog="opptoolkit", description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "-v",
         "--verbose",
@@ -1068,12 +1051,6 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
 def _logging(verbose: int) -> None:
     """``-v``: INFO for opptoolkit's own loggers only.
 
@@ -1094,10 +1071,6 @@ def _fail(message: str, status: int = 2) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Run the command; every error becomes one line on stderr and an exit status (never a traceback)."""
-    import botocore.exceptions as bce
-
-    from ._errors import code_and_message, unreachable
-
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
