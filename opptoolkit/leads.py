@@ -85,6 +85,7 @@ from .sheets import (
     SheetRows,
     add_results_sheet,
     frame_catalog,
+    how_to_push,
     make_workbook,
     push_command,
     read_base_texts,
@@ -548,10 +549,7 @@ def _read_me(n: int, closed: int, catalog: str | None, push: str) -> list[tuple[
             False,
         ),
         ("", False),
-        ("How to push", True),
-        ("Save the workbook as .xlsx, look at what would be sent, then send it:", False),
-        (f"    {push} --dry-run", False),
-        (f"    {push}", False),
+        *how_to_push(push),
         (
             "The ledger folder (--ledger, default 'ledger') remembers every step sent: pushing the same workbook "
             "again sends only what is still to do, and a colleague's change to a lead since it was read is merged, "

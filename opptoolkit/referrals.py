@@ -36,7 +36,16 @@ from .frame import to_frame
 from .ledger import Ledger
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
-from .sheets import SheetRows, frame_catalog, push_command, read_workbook, sheet_names, workbook_problem, write_workbook
+from .sheets import (
+    SheetRows,
+    frame_catalog,
+    how_to_push,
+    push_command,
+    read_workbook,
+    sheet_names,
+    workbook_problem,
+    write_workbook,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -563,10 +572,7 @@ def _read_me(n: int, open_: int, catalog: str | None, push: str, written: dateti
             False,
         ),
         ("", False),
-        ("How to push", True),
-        ("Save the workbook as .xlsx, look at what would be sent, then send it:", False),
-        (f"    {push} --dry-run", False),
-        (f"    {push}", False),
+        *how_to_push(push),
         (
             "Each decision is sent once, whatever happens: the ledger folder (--ledger, default 'ledger') remembers "
             "what was sent, so pushing the same workbook again sends only what is still pending.",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._base import BASE_SHEET, choose_base, read_base, read_base_texts, remembers_export
 from ._codec import EXTRA_POLICIES, Extra, Headers, guard_text, unguard
 from ._io import frame_catalog, make_workbook, read_sheet, read_texts, read_workbook, write_sheet, write_workbook
-from ._layout import WORK_FIRST, Layout, choices, layout, push_command
+from ._layout import WORK_FIRST, Layout, choices, how_to_push, layout, push_command
 from ._results import HEADS, RESULTS_SHEET, add_results_sheet, results_path, write_results
 from ._rows import SheetRows
 from ._xlsx import Table, read_cells, sheet_names, to_excel, workbook_problem, write_tables
@@ -42,6 +42,7 @@ __all__ = [
     "choose_base",
     "frame_catalog",
     "guard_text",
+    "how_to_push",
     "layout",
     "make_workbook",
     "push_command",

@@ -52,6 +52,7 @@ __all__ = [
     "cell_kind",
     "choices",
     "column_reasons",
+    "how_to_push",
     "input_message",
     "layout",
     "print_setup",
@@ -477,6 +478,28 @@ def push_command(file: str, catalog: str | None, endpoint_url: str | None = None
     return f"opptoolkit push {file} --catalog {where}" + (f" --endpoint-url {endpoint_url}" if endpoint_url else "")
 
 
+def how_to_push(push: str, then: str = "look at what would be sent, then send it") -> list[tuple[str, bool]]:
+    """Return a Read me's "How to push" heading and steps, each (text, is a heading): a dry run, then the push.
+
+    ``push`` is the command, from :func:`push_command`; ``then`` says what the dry run shows.
+
+    Examples
+    --------
+    >>> for text, _ in how_to_push("opptoolkit push leads.xlsx --catalog Sandbox"):
+    ...     print(text)
+    How to push
+    Save the workbook as .xlsx, look at what would be sent, then send it:
+        opptoolkit push leads.xlsx --catalog Sandbox --dry-run
+        opptoolkit push leads.xlsx --catalog Sandbox
+    """
+    return [
+        ("How to push", True),
+        (f"Save the workbook as .xlsx, {then}:", False),
+        (f"    {push} --dry-run", False),
+        (f"    {push}", False),
+    ]
+
+
 def read_me(
     n_rows: int,
     sheet: str,
@@ -549,10 +572,7 @@ def read_me(
             False,
         ),
         ("", False),
-        ("How to push", True),
-        ("Save the workbook as .xlsx, look at the plan, then push:", False),
-        (f"    {push} --dry-run", False),
-        (f"    {push}", False),
+        *how_to_push(push, "look at the plan, then push"),
         (
             "In Python: opptoolkit.plan_updates(path, catalog), then opptoolkit.push_updates(...). A row "
             "changed on the server since the export is merged field by field; a field changed on both sides is a "
