@@ -141,13 +141,14 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
 
 
 def iter_summaries(
-    catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
+    catalog: Catalog, *, client: SellingClient, page_size: int = 100, **filters: Any
 ) -> Iterator[dict[str, Any]]:
-    """Yield the ListOpportunities summaries matching ``filters``, page by page (lazily).
+    """Yield the ListOpportunities summaries matching ``filters``, page by page (lazily), through ``client``.
 
-    Free text is decoded once, as :func:`fetch_opportunity` does.
+    The listing every reader shares, as :func:`fetch_opportunity` is the one read of a record: the caller paces
+    ``client`` (:meth:`Connection.paced`); :func:`list_opportunities` is the verb that does. Free text is decoded
+    once, as :func:`fetch_opportunity` does.
     """
-    client = get_client(client)
     params = _list_params(catalog, **filters)
     pages = client.get_paginator("list_opportunities").paginate(**params, PaginationConfig={"PageSize": page_size})
     for page in pages:
@@ -155,17 +156,25 @@ def iter_summaries(
             yield map_text(summary, decode_text)
 
 
+@takes_connection
 def list_opportunities(
-    catalog: Catalog, *, client: SellingClient | None = None, page_size: int = 100, **filters: Any
+    catalog: Catalog | Connection,
+    *,
+    client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    reads_per_second: float | None = None,
+    page_size: int = 100,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
-    """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`).
+    """Every ListOpportunities summary matching ``filters`` (see :func:`read_opportunities`), each page paced.
 
     Parameters
     ----------
-    catalog : {"AWS", "Sandbox"}
-        The catalog to list.
-    client : partnercentral-selling client, optional
-        Default: :func:`get_client`.
+    catalog : {"AWS", "Sandbox"} or Connection
+        The catalog to list (:func:`read_opportunities` says how a connection and the keyword forms go).
+    client, boto3_session, endpoint_url, reads_per_second
+        The keyword forms of a connection (:func:`opptoolkit.connect`).
     page_size : int, default 100
         ``MaxResults`` of each ListOpportunities call.
     **filters
@@ -185,7 +194,9 @@ def list_opportunities(
     >>> [s["Id"] for s in summaries]
     ['O7000000001']
     """
-    return list(iter_summaries(catalog, client=client, page_size=page_size, **filters))
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
+    with conn.paced():
+        return list(iter_summaries(conn.catalog, client=conn.client, page_size=page_size, **filters))
 
 
 def _error_row(identifier: str, err: Exception) -> dict[str, Any]:
@@ -369,7 +380,7 @@ def read_opportunities(
             failures: list[dict[str, Any]] = []
             summaries: list[dict[str, Any]] = []
             if summary_only:
-                records = summaries = list_opportunities(catalog, client=client, **filters)
+                records = summaries = list_opportunities(conn, **filters)
             else:
 
                 def ids() -> Iterator[str]:  # Gets start while the listing goes on

@@ -434,6 +434,9 @@ def as_connection(
     )
 
 
+#: The keywords that say how to reach the service (without one, a catalog name is reached as AWS's default).
+_REACHES = ("client", "boto3_session", "endpoint_url")
+
 #: The keyword forms of a connection a verb may take beside its catalog (:func:`takes_connection`).
 _KEYWORDS = (
     "client",
@@ -451,11 +454,13 @@ def takes_connection(verb: Callable[_P, _R], /) -> Callable[_P, _R]: ...
 
 
 @overload
-def takes_connection(*, keeps: tuple[str, ...]) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]: ...
+def takes_connection(
+    *, keeps: tuple[str, ...] = (), offline: bool = False
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]: ...
 
 
 def takes_connection(
-    verb: Callable[_P, _R] | None = None, /, *, keeps: tuple[str, ...] = ()
+    verb: Callable[_P, _R] | None = None, /, *, keeps: tuple[str, ...] = (), offline: bool = False
 ) -> Callable[_P, _R] | Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Make a verb's ``catalog`` argument the :class:`Connection` it works through (a decorator).
 
@@ -470,6 +475,9 @@ def takes_connection(
     ``keeps`` names keywords the verb uses itself too (a mirror's ``boto3_session``, for its S3 files): they reach
     the verb as given, and the connection only when it is made here (beside a given connection they are the
     verb's alone, not refused).
+
+    ``offline`` is for a verb that also works without the service (a grid that plans only): a catalog name given
+    with none of ``client``, ``boto3_session``, ``endpoint_url`` reaches it as the name, and no client is made.
 
     Examples
     --------
@@ -494,6 +502,8 @@ def takes_connection(
             }
             if isinstance(target, Connection):
                 given = {n: v for n, v in given.items() if n not in keeps}
+            elif offline and all(given.get(n) is None for n in _REACHES):
+                return cast("Callable[..., _R]", verb)(*bound.args, **bound.kwargs)
             try:
                 bound.arguments["catalog"] = as_connection(target, **given)
             except BotoCoreError as e:

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
-from .client import fetch_opportunity, list_opportunities
+from .client import fetch_opportunity, iter_summaries
 from .connection import Connection, as_connection, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import Ledger, LedgerEntry, call_key, with_errors
@@ -719,7 +719,7 @@ def _settle_create(
         return None  # an older ledger's create: no fingerprint of its values to look for
     started = pd.Timestamp(e["started_at"]).to_pydatetime()
     ended = pd.Timestamp(e["finished_at"]).to_pydatetime() if pd.notna(e.get("finished_at")) else started
-    made = list_opportunities(catalog, client=client, created_after=started - _SKEW, created_before=ended + _SKEW)
+    made = list(iter_summaries(catalog, client=client, created_after=started - _SKEW, created_before=ended + _SKEW))
     for s in made:
         crm = s.get(PARTNER_ID)
         if crm and book.key(["CreateOpportunity", PARTNER_ID, catalog, crm]) == e["change_key"]:

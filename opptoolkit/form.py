@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets as w
 import pandas as pd
@@ -34,7 +34,7 @@ from . import fields as P
 from ._status import Reason, Status
 from ._values import display, enum_value, is_blank
 from .client import fetch_opportunity
-from .connection import get_client
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, Problem
 from .frame import to_frame, to_payload
 from .mirror import read_mirror
@@ -257,7 +257,7 @@ class OpportunityForm:
         self,
         row: Mapping[str, Any] | pd.Series,
         *,
-        catalog: Catalog | None = None,
+        catalog: Catalog | Connection | None = None,
         client: SellingClient | None = None,
         ledger: str | Path = "ledger",
         frame: pd.DataFrame | None = None,
@@ -266,10 +266,17 @@ class OpportunityForm:
         pick_from: pd.DataFrame | None = None,
     ) -> None:
         self.schema: Schema = get_schema()
-        self.client, self.ledger, self.frame, self.index, self.today = client, Path(ledger), frame, index, today
-        self.pick_from = frame if pick_from is None and client is None else pick_from
+        self.ledger, self.frame, self.index, self.today = Path(ledger), frame, index, today
         self.base: dict[str, Any] = self._row(row)
-        self.catalog_name = catalog or self.base.get("Catalog") or "Sandbox"
+        named = catalog or self.base.get("Catalog") or "Sandbox"
+        #: What Open, Save and Reload read and write through (its one pacer counts them); None: a frame's row
+        self.connection = (
+            as_connection(named, client=client, progress=False)
+            if client is not None or isinstance(named, Connection)
+            else None
+        )
+        self.catalog_name: Catalog = self.connection.catalog if self.connection is not None else cast("Catalog", named)
+        self.pick_from = frame if pick_from is None and self.connection is None else pick_from
         self.fields: dict[str, _FieldWidget] = {}
         self.sections: dict[str, w.Accordion] = {}
         self.section_of: dict[str, str] = {}
@@ -286,7 +293,7 @@ class OpportunityForm:
         self._pending_open: Any = None
         self.save_button = w.Button(description="Save", button_style="primary", icon="save")
         self.preview_button = w.Button(description="Preview changes", icon="eye")
-        self.reload_button = w.Button(description="Reload", icon="refresh", disabled=client is None)
+        self.reload_button = w.Button(description="Reload", icon="refresh", disabled=self.connection is None)
         self.save_button.on_click(lambda _: self.save())
         self.preview_button.on_click(lambda _: self.preview())
         self.reload_button.on_click(lambda _: self.reload())
@@ -542,8 +549,8 @@ class OpportunityForm:
                 "#a60",
             )
         self._pending_open = None
-        if self.client is not None:
-            rec = fetch_opportunity(self.client, self.catalog_name, identifier)
+        if self.connection is not None:
+            rec = self._read(identifier)
             if rec is None:
                 return self._say(f"{identifier} is not in the {self.catalog_name} catalog.", "#b00")
             self.base = self._row(to_frame([rec]).iloc[0])
@@ -694,20 +701,11 @@ class OpportunityForm:
         mine = self.changes()
         if not mine:
             return self._say("Nothing to save.", "#888")
-        if self.client is None:
+        if self.connection is None:
             return self._save_to_frame(mine)
         edited = pd.DataFrame([self.values()])
         base = pd.DataFrame([self.base])
-        result = push_updates(
-            edited,
-            self.catalog_name,
-            ledger=self.ledger,
-            base=base,
-            blank="clear",
-            client=self.client,
-            progress=False,
-            today=self.today,
-        )
+        result = push_updates(edited, self.connection, ledger=self.ledger, base=base, blank="clear", today=self.today)
         r = result.iloc[0]
         n = len(mine)
         what = f"{n} change{'s' if n != 1 else ''}"
@@ -766,14 +764,20 @@ class OpportunityForm:
 
     def reload(self, quiet: bool = False) -> str:
         """Read the record from the server again and show it (edits are dropped)."""
-        if self.client is None:
+        if self.connection is None:
             return self._say("No client: this form edits a frame row.", "#888")
-        rec = fetch_opportunity(self.client, self.catalog_name, self.base[ID])
+        rec = self._read(self.base[ID])
         if rec is None:
             return self._say(f"{self.base[ID]} is no longer in the {self.catalog_name} catalog.", "#b00")
         self.base = self._row(to_frame([rec]).iloc[0])
         self._build()
         return "" if quiet else self._say("Reloaded from the server.", "#070")
+
+    def _read(self, identifier: str) -> dict[str, Any] | None:
+        """Read a record through the form's connection, paced by its pacer."""
+        assert self.connection is not None
+        with self.connection.paced():
+            return fetch_opportunity(self.connection.client, self.connection.catalog, identifier)
 
     def conflict_words(self, r: Mapping[Any, Any]) -> str:
         """Return a conflicting save's outcome (a row of the push's result) in plain words, naming its fields.
@@ -810,9 +814,10 @@ def _untuple(v: Any) -> Any:
     return v
 
 
+@takes_connection
 def edit_opportunity(
     identifier: str | None,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
@@ -827,10 +832,11 @@ def edit_opportunity(
     ----------
     identifier : str or None
         The opportunity's ``Id``; None opens the first row of ``pick_from``.
-    catalog : {"AWS", "Sandbox"}
-        The record's catalog.
+    catalog : {"AWS", "Sandbox"} or Connection
+        The record's catalog; a :class:`~opptoolkit.Connection` is what the form's Open, Save and Reload go
+        through, each call counted and paced by its one pacer.
     client, boto3_session, endpoint_url
-        Which client to use (see :func:`opptoolkit.get_client`); ``endpoint_url`` for the sandbox.
+        The keyword forms of a connection (see :func:`opptoolkit.connect`); ``endpoint_url`` for the sandbox.
     ledger : str or Path, default "ledger"
         The push ledger folder Save records into (see :func:`opptoolkit.push_updates`).
     today : date, optional
@@ -858,15 +864,16 @@ def edit_opportunity(
     >>> form.fields["LifeCycle.Stage"].kind
     'dropdown'
     """
-    client = get_client(client, boto3_session=boto3_session, endpoint_url=endpoint_url)
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
     frame = read_mirror(pick_from) if isinstance(pick_from, (str, Path)) else pick_from
     if identifier is None:
         if frame is None or len(frame) == 0:
             raise OpptoolkitError("nothing to open: give an opportunity's Id, or pick_from= a frame with rows")
         identifier = str(frame[ID].iloc[0])
-    rec = fetch_opportunity(client, catalog, identifier)
+    with conn.paced():
+        rec = fetch_opportunity(conn.client, conn.catalog, identifier)
     if rec is None:
-        raise OpptoolkitError(f"opportunity {identifier} not found in catalog {catalog} (ResourceNotFoundException)")
-    return OpportunityForm(
-        to_frame([rec]).iloc[0], catalog=catalog, client=client, ledger=ledger, today=today, pick_from=frame
-    )
+        raise OpptoolkitError(
+            f"opportunity {identifier} not found in catalog {conn.catalog} (ResourceNotFoundException)"
+        )
+    return OpportunityForm(to_frame([rec]).iloc[0], catalog=conn, ledger=ledger, today=today, pick_from=frame)

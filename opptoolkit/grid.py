@@ -40,7 +40,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets as w
 import numpy as np
@@ -51,6 +51,7 @@ from . import fields as P
 from ._status import Status
 from ._values import display, is_blank
 from .client import fetch_opportunity
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, Problem
 from .form import OpportunityForm, conflicting_fields, edit_opportunity, problem_sentence
 from .frame import to_frame
@@ -61,6 +62,7 @@ from .schema import ID, Catalog, Field, Schema, get_schema, in_labels, label_for
 from .sheets import choices, layout
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_partnercentral_selling import PartnerCentralSellingAPIClient as SellingClient
 
 __all__ = ["OpportunityGrid", "edit_opportunities", "grid_columns"]
@@ -184,7 +186,7 @@ class OpportunityGrid:
     def __init__(
         self,
         frame: pd.DataFrame,
-        catalog: Catalog,
+        catalog: Catalog | Connection,
         *,
         client: SellingClient | None = None,
         ledger: str | Path = "ledger",
@@ -197,7 +199,12 @@ class OpportunityGrid:
         if ID not in frame.columns:
             raise OpptoolkitError("the frame has no Id column: the grid edits opportunities read from the service")
         self.schema: Schema = get_schema()
-        self.catalog, self.client, self.ledger, self.today = catalog, client, Path(ledger), today
+        #: What Push, its read back and the form go through (its one pacer counts them); None: the grid plans only
+        self.connection = (
+            as_connection(catalog, client=client) if client is not None or isinstance(catalog, Connection) else None
+        )
+        self.catalog: Catalog = self.connection.catalog if self.connection is not None else cast("Catalog", catalog)
+        self.ledger, self.today = Path(ledger), today
         self.base = frame.copy()
         self.edited = frame.copy()
         self.columns = grid_columns(frame.columns, columns)
@@ -649,8 +656,8 @@ class OpportunityGrid:
     def open_form(self, row: Any = None) -> OpportunityForm:
         """Open the picked row (or ``row``) in the one-record form, below the grid; its Save shows in the grid.
 
-        With a client the form reads the record from the service and saves through the ledgered push; without
-        one it edits this grid's frame row (Save writes into the grid).
+        With a connection the form reads the record from the service and saves through the ledgered push, both
+        through the grid's connection; without one it edits this grid's frame row (Save writes into the grid).
 
         Returns
         -------
@@ -661,8 +668,8 @@ class OpportunityGrid:
         if row is None:
             raise OpptoolkitError("pick a row first: click one of its cells")
         ident = str(self.edited.at[row, ID])
-        if self.client is not None:
-            form = edit_opportunity(ident, self.catalog, client=self.client, ledger=self.ledger, today=self.today)
+        if self.connection is not None:
+            form = edit_opportunity(ident, self.connection, ledger=self.ledger, today=self.today)
         else:
             form = OpportunityForm.from_row(
                 self.edited.loc[row], frame=self.edited, catalog=self.catalog, today=self.today
@@ -674,7 +681,7 @@ class OpportunityGrid:
 
     def _saved_in_form(self, row: Any, form: OpportunityForm) -> None:
         """Take a record the form saved into the grid (as the service now holds it, or the form's row)."""
-        if self.client is not None:  # saved: the form shows the record as the service now holds it
+        if self.connection is not None:  # saved: the form shows the record as the service now holds it
             token = form.base.get("LastModifiedDate")
             if is_blank(token) or token == self.base.at[row, "LastModifiedDate"]:
                 return  # nothing saved yet
@@ -682,7 +689,7 @@ class OpportunityGrid:
                 v = form.base.get(c)
                 self.base.at[row, c] = self.edited.at[row, c] = None if is_blank(v) and not isinstance(v, list) else v
         self._check(row)  # without a client the form wrote into this grid's frame: planned as any edit
-        if self.client is not None:
+        if self.connection is not None:
             self._states[row] = _RowState(outcome=Status.SUCCEEDED, said="saved in the form")
         self._show(row)
         self._say_counts()
@@ -734,7 +741,7 @@ class OpportunityGrid:
         pandas.DataFrame
             The push's result (also :attr:`result`).
         """
-        if self.client is None:
+        if self.connection is None:
             raise OpptoolkitError("no client: give edit_opportunities a client (or endpoint_url) to push")
         rows = [r for r in self.changed_rows() if not self._states[r].problems]
         if not rows:
@@ -746,13 +753,11 @@ class OpportunityGrid:
         with self.progress:
             result = push_updates(
                 self.edited.loc[rows],
-                self.catalog,
+                self.connection,
                 ledger=self.ledger,
                 base=self.base.loc[rows],
                 blank="clear",
-                client=self.client,
                 today=self.today,
-                progress=True,
             )
         by_id = {str(self.edited.at[r, ID]): r for r in rows}
         words: list[str | None] = []
@@ -806,8 +811,10 @@ class OpportunityGrid:
 
     def _reread(self, label: Any) -> list[str]:
         """Replace a pushed row by the record as the service holds it now (its base too); return the columns that moved."""
-        assert self.client is not None
-        rec = fetch_opportunity(self.client, self.catalog, str(self.edited.at[label, ID]))
+        conn = self.connection
+        assert conn is not None
+        with conn.paced():
+            rec = fetch_opportunity(conn.client, conn.catalog, str(self.edited.at[label, ID]))
         if rec is None:
             return []
         now = to_frame([rec]).iloc[0]
@@ -839,11 +846,14 @@ def _labelled(text: str) -> str:
         return text
 
 
+@takes_connection(offline=True)
 def edit_opportunities(
     frame: pd.DataFrame,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     *,
     client: SellingClient | None = None,
+    boto3_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
     ledger: str | Path = "ledger",
     columns: Sequence[str] | None = None,
     today: date | None = None,
@@ -856,10 +866,11 @@ def edit_opportunities(
     frame : pandas.DataFrame
         The opportunities as read (:func:`opptoolkit.read_opportunities`, a mirror, a sheet): the export
         every plan and push of the grid is decided against.
-    catalog : {"AWS", "Sandbox"}
-        Always explicit.
-    client : client, optional
-        For Push and the form (:func:`opptoolkit.get_client`); without one the grid plans only.
+    catalog : {"AWS", "Sandbox"} or Connection
+        Always explicit. A :class:`~opptoolkit.Connection` is what Push, its read back and the form go through,
+        each call counted and paced by its one pacer; a catalog name alone: the grid plans only.
+    client, boto3_session, endpoint_url
+        The keyword forms of a connection (see :func:`opptoolkit.connect`).
     ledger : str or Path, default "ledger"
         The push ledger folder (see :func:`opptoolkit.push_updates`).
     columns : sequence of str, optional
@@ -882,4 +893,4 @@ def edit_opportunities(
     >>> grid.columns[:4]
     ['Id', 'Customer.Account.CompanyName', 'Project.Title', 'LifeCycle.Stage']
     """
-    return OpportunityGrid(frame, catalog, client=client, ledger=ledger, columns=columns, today=today, height=height)
+    return OpportunityGrid(frame, catalog, ledger=ledger, columns=columns, today=today, height=height)
