@@ -20,7 +20,6 @@ from ._values import to_utc_datetime
 from .connection import Connection, as_connection, calls_since, get_client, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
-from .quotas import READS_PER_SECOND
 from .rules import input_value
 from .schema import AWS_PREFIX, Catalog, output_schema, service_model
 from .wire import decode_text, map_text
@@ -294,7 +293,7 @@ def read_opportunities(
     endpoint_url: str | None = None,
     summary_only: bool = False,
     progress: bool | None = True,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     max_workers: int = 4,
     identifiers: list[str] | None = None,
     stages: list[str] | None = None,
@@ -312,8 +311,8 @@ def read_opportunities(
     """Pull opportunities into a DataFrame: list them, then GetOpportunity each (full records).
 
     ListOpportunities returns summaries only, so a full frame costs one read per record; reads
-    are paced to ``reads_per_second`` (the documented quota, 10/s) with ``max_workers`` in
-    flight, and throttled or failed calls are retried by boto3.
+    are paced within the read quota (:func:`~opptoolkit.connect` says at what rate) with ``max_workers``
+    in flight, and throttled or failed calls are retried by boto3.
 
     Parameters
     ----------
@@ -323,6 +322,8 @@ def read_opportunities(
         given it; the keyword forms below are a convenience for one call.
     client, boto3_session, endpoint_url
         Which client to use (see :func:`get_client`); ``endpoint_url`` for the sandbox.
+    reads_per_second : float, optional
+        The read pacing of a connection made here (default: :func:`~opptoolkit.connect`'s).
     summary_only : bool
         Return the cheap summary frame (list calls only, same columns, fewer filled).
     progress : bool
@@ -426,7 +427,7 @@ def read_aws_summaries(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     progress: bool | None = True,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     max_workers: int = 4,
 ) -> pd.DataFrame:
     """Read AWS's view of opportunities (GetAwsOpportunitySummary) into ``Aws.*`` columns.

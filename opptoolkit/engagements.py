@@ -27,7 +27,6 @@ from .client import fetch_opportunity, get_opportunities, without_metadata
 from .connection import Connection, as_connection, calls_since, takes_connection
 from .exceptions import OpptoolkitError
 from .frame import to_frame
-from .quotas import READS_PER_SECOND, WRITES_PER_SECOND
 from .schema import ID, Catalog, output_schema, service_model
 
 if TYPE_CHECKING:
@@ -101,9 +100,9 @@ def read_engagements(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    progress: bool | None = None,
-    reads_per_second: float = READS_PER_SECOND,
-    writes_per_second: float = WRITES_PER_SECOND,
+    progress: bool | None = True,
+    reads_per_second: float | None = None,
+    writes_per_second: float | None = None,
     max_workers: int = 4,
     drop_empty: bool = False,
 ) -> pd.DataFrame:
@@ -126,8 +125,8 @@ def read_engagements(
         Only these engagements.
     members, resources : bool
         Read the members (one call per engagement) and the shared resources (one call per page).
-    reads_per_second, writes_per_second : float
-        Pacing of a connection made here: the quotas page lists the engagement reads among neither its reads nor
+    reads_per_second, writes_per_second : float, optional
+        Pacing of a connection made here (default: :func:`opptoolkit.connect`'s): the quotas page lists the engagement reads among neither its reads nor
         its writes, and the pacer keeps them to the read rate (:func:`opptoolkit.quotas.quota_of`).
     drop_empty : bool
         Drop the columns no engagement fills (the contexts' shapes are wide).
@@ -277,7 +276,7 @@ def read_snapshot_jobs(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    progress: bool | None = None,
+    progress: bool | None = True,
 ) -> pd.DataFrame:
     """Read this account's resource snapshot jobs: ListResourceSnapshotJobs, then GetResourceSnapshotJob each.
 
@@ -334,7 +333,7 @@ def snapshot_health(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    progress: bool | None = None,
+    progress: bool | None = True,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Whether AWS (and the engagement's other members) see each shared opportunity's latest state.
@@ -525,7 +524,7 @@ def read_resource_snapshots(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    progress: bool | None = None,
+    progress: bool | None = True,
 ) -> pd.DataFrame:
     """Read the latest snapshot of each resource shared in this account's engagements (GetResourceSnapshot).
 

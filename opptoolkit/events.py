@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError
 from .mirror import SyncResult, snapshots, sync_mirror
 from .storage import is_s3
@@ -203,14 +204,16 @@ def read_events(
     return batch
 
 
+@takes_connection(keeps=("boto3_session",))  # the session reaches the queue and the S3 mirror beside a Connection
 def sync_events(
     path: str | Path,
-    catalog: Catalog,
+    catalog: Catalog | Connection,
     events: str | Path,
     *,
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
+    reads_per_second: float | None = None,
     progress: bool | None = True,
     **sync: Any,
 ) -> SyncResult:
@@ -225,32 +228,27 @@ def sync_events(
     ----------
     path : str or Path
         The mirror's folder or ``s3://`` prefix.
-    catalog : {"AWS", "Sandbox"}
-        Events of the other catalog are left aside (and deleted from the queue).
+    catalog : {"AWS", "Sandbox"} or Connection
+        Events of the other catalog are left aside (and deleted from the queue). A connection, or the keyword
+        forms (``client``, ``boto3_session``, ``endpoint_url``, ``reads_per_second``, ``progress``), as
+        :func:`opptoolkit.sync_mirror` takes them.
     events : str or Path
         An SQS queue URL or a file of events (:func:`read_events`).
     **sync
-        More arguments of :func:`opptoolkit.sync_mirror` (``reads_per_second``, ``aws_summary``...).
+        More arguments of :func:`opptoolkit.sync_mirror` (``aws_summary``, ``max_workers``...).
 
     Returns
     -------
     SyncResult
         What :func:`opptoolkit.sync_mirror` did, with ``events`` the number of events read.
     """
+    conn = as_connection(catalog)  # @takes_connection made it from the keyword forms when not given one
+    boto3_session = boto3_session or conn.boto3_session
     batch = read_events(events, boto3_session=boto3_session)
-    ids = opportunity_ids(batch.events, catalog)
+    ids = opportunity_ids(batch.events, conn.catalog)
     # events name changes only: a mirror that has no sync yet starts with a full pull (the events' records in it)
     first = not snapshots(path, boto3_session=boto3_session)
-    result = sync_mirror(
-        path,
-        catalog,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        progress=progress,
-        identifiers=None if first else ids,
-        **sync,
-    )
+    result = sync_mirror(path, conn, boto3_session=boto3_session, identifiers=None if first else ids, **sync)
     result.events = len(batch.events)
     batch.acknowledge(f["Id"] for f in result.failures)
     return result

@@ -65,7 +65,7 @@ from .execute import (
 from .frame import to_frame
 from .ledger import Ledger
 from .partner import SOLUTIONS_COLUMN, association_edit_calls, submit_opportunities
-from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .quotas import DAILY_WRITES
 from .referrals import (
     ACCEPT,
     ACCEPT_LEAD_OP,
@@ -236,9 +236,9 @@ def read_leads(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    progress: bool | None = None,
-    reads_per_second: float = READS_PER_SECOND,
-    writes_per_second: float = WRITES_PER_SECOND,
+    progress: bool | None = True,
+    reads_per_second: float | None = None,
+    writes_per_second: float | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Read the leads AWS shared with the partner: one row per lead, the pending and expired invitations too.
@@ -255,8 +255,8 @@ def read_leads(
         ``boto3_session=`` / ``endpoint_url=`` are a convenience for one call.
     status : str or list of str, optional
         Only the leads whose invitation is in these statuses (the model's InvitationStatus); default all.
-    reads_per_second, writes_per_second : float
-        Pacing of a connection made here (the quotas page lists the engagement operations among neither its reads
+    reads_per_second, writes_per_second : float, optional
+        Pacing of a connection made here (default: :func:`opptoolkit.connect`'s; the quotas page lists the engagement operations among neither its reads
         nor its writes: :func:`opptoolkit.quotas.quota_of` says how each is paced).
     now : datetime, optional
         The instant ``DaysToExpiry`` counts from.
@@ -872,10 +872,10 @@ def push_leads(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    reads_per_second: float = READS_PER_SECOND,
-    writes_per_second: float = WRITES_PER_SECOND,
+    reads_per_second: float | None = None,
+    writes_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
-    progress: bool | None = None,
+    progress: bool | None = True,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Do what each lead row asks: accept or reject, qualify, convert, associate solutions, submit.

@@ -67,7 +67,6 @@ from .connection import Connection, as_connection, calls_since, takes_connection
 from .engagements import read_engagements
 from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
-from .quotas import READS_PER_SECOND
 from .schema import AWS_PREFIX, ID, Catalog, Schema, get_schema, output_schema, split_column
 from .storage import arrow_filesystem, delta_options, is_s3
 from .wire import loads_record
@@ -688,7 +687,7 @@ def sync_mirror(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     overlap: timedelta = timedelta(minutes=5),
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     max_workers: int = 4,
     progress: bool | None = True,
     full: bool = False,
@@ -888,7 +887,7 @@ def sync_engagements(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     progress: bool | None = True,
     full: bool = False,
 ) -> SyncResult:

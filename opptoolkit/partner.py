@@ -31,7 +31,7 @@ from .exceptions import OpptoolkitError, Problem, ServiceUnreachable
 from .execute import Call, Runner, failed_tries, run_calls, running
 from .ledger import Ledger
 from .plan import id_problem
-from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .quotas import ASSOCIATIONS_PER_OPPORTUNITY, DAILY_WRITES
 from .rules import (
     ASSOCIATIONS,
     AWS_PRODUCTS_URL,
@@ -81,7 +81,7 @@ def read_solutions(
     client: SellingClient | None = None,
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
 ) -> pd.DataFrame:
     """Return the partner's solutions (ListSolutions, every page) as a frame, one row per solution.
 
@@ -375,8 +375,8 @@ def submit_opportunities(
     dry_run: bool = False,
     poll_seconds: float = 2.0,
     timeout: float = 300.0,
-    writes_per_second: float = WRITES_PER_SECOND,
-    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float | None = None,
+    reads_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
 ) -> pd.DataFrame:
@@ -531,8 +531,8 @@ def assign_opportunities(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     dry_run: bool = False,
-    writes_per_second: float = WRITES_PER_SECOND,
-    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float | None = None,
+    reads_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     progress: bool | None = True,
 ) -> pd.DataFrame:

@@ -61,7 +61,7 @@ from .plan import (
     resolve,
     row_values,
 )
-from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .quotas import DAILY_WRITES
 from .rules import ASSOCIATIONS
 from .schema import ID, Catalog, Schema, get_schema
 from .sheets import EXTRA_POLICIES, Extra, choose_base, read_sheet
@@ -161,8 +161,7 @@ def plan_updates(
         header would otherwise drop its edits silently), or kept out of the push. Passed to
         :func:`opptoolkit.read_sheet` when ``edited`` is a path.
     reads_per_second : float, optional
-        Pacing of the reads without a base (default: the documented quota, 10, or the environment's:
-        :func:`opptoolkit.quotas.rates`).
+        Pacing of the reads without a base (default: :func:`opptoolkit.connect`'s).
 
     Returns
     -------
@@ -512,8 +511,8 @@ def push_updates(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     dry_run: bool = False,
-    writes_per_second: float = WRITES_PER_SECOND,
-    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float | None = None,
+    reads_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     max_merge_attempts: int = 3,
     lookahead: int = 16,
@@ -544,8 +543,8 @@ def push_updates(
         sent). One push at a time: a second push on the same folder is refused.
     dry_run : bool
         Read and merge but send nothing (same result frame, ``status`` = the planned action).
-    writes_per_second, reads_per_second : float
-        Client-side pacing (documented quotas: 1 and 10).
+    writes_per_second, reads_per_second : float, optional
+        Client-side pacing of a connection made here (default: :func:`opptoolkit.connect`'s).
     daily_write_budget : int
         Write HTTP attempts (UpdateOpportunity, CreateOpportunity) allowed per rolling 24 h (botocore's retries count),
         counted from the ledger (documented: 10,000). When it runs out the remaining rows are

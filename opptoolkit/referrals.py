@@ -34,7 +34,7 @@ from .exceptions import OpptoolkitError, Problem, SheetError
 from .execute import Call, failed_tries, run_calls
 from .frame import to_frame
 from .ledger import Ledger
-from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
+from .quotas import DAILY_WRITES
 from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
 from .sheets import (
     SheetRows,
@@ -154,15 +154,15 @@ def read_invitations(
     boto3_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     progress: bool | None = True,
-    reads_per_second: float = READS_PER_SECOND,
+    reads_per_second: float | None = None,
     max_workers: int = 4,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Read the engagement invitations AWS sent to the partner into a DataFrame, soonest expiry first.
 
     ListEngagementInvitations with ``ParticipantType=RECEIVER`` (those sent to this account), then one
-    GetEngagementInvitation each for the payload. Reads are paced to ``reads_per_second`` (the
-    documented read quota, 10/s) with ``max_workers`` in flight.
+    GetEngagementInvitation each for the payload. Reads are paced within the read quota
+    (``reads_per_second``: :func:`opptoolkit.connect`) with ``max_workers`` in flight.
 
     Parameters
     ----------
@@ -379,8 +379,8 @@ def push_decisions(
     now: datetime | None = None,
     poll_seconds: float = 2.0,
     timeout: float = 300.0,
-    writes_per_second: float = WRITES_PER_SECOND,
-    reads_per_second: float = READS_PER_SECOND,
+    writes_per_second: float | None = None,
+    reads_per_second: float | None = None,
     daily_write_budget: int = DAILY_WRITES,
     **kwargs: Any,
 ) -> pd.DataFrame:

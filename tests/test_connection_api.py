@@ -5,8 +5,15 @@ Through a real boto3 client against the sandbox over HTTP: the pacer's ``calls``
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
 import opptoolkit as ot
 from opptoolkit import fields as P
+from opptoolkit.connection import _KEYWORDS
 
 
 def _conn(sb, **kw) -> ot.Connection:
@@ -80,3 +87,55 @@ def test_list_opportunities_pages_through_the_connections_pacer(sb):
     assert len(waits) == pages  # every page waited for the read bucket
     assert [s["Id"] for s in ot.list_opportunities(conn, identifiers=[summaries[0]["Id"]])] == [summaries[0]["Id"]]
     assert conn.pacer.calls == {"ListOpportunities": pages + 1} and len(waits) == pages + 1
+
+
+def _public_callables() -> dict[str, Callable[..., Any]]:
+    """Every function and class a module of the package names in its ``__all__``, by its dotted name."""
+    modules = [ot] + [importlib.import_module(m.name) for m in pkgutil.walk_packages(ot.__path__, "opptoolkit.")]
+    found = {}
+    for module in modules:
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__.startswith("opptoolkit"):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return found
+
+
+def _reaching_the_service() -> dict[str, inspect.Signature]:
+    """The public callables that reach the service in a catalog: a ``catalog`` and, as a convenience, ``client=``.
+
+    What makes a connection (``connect``: it returns one) is its own source, not a user of one.
+    """
+    out = {}
+    for name, obj in _public_callables().items():
+        try:
+            sig = inspect.signature(obj)
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        client = sig.parameters.get("client")
+        keywords = "catalog" in sig.parameters and client is not None and client.default is None
+        if keywords and "Connection" not in str(sig.return_annotation):
+            out[name] = sig
+    return out
+
+
+def test_every_public_function_that_reaches_a_catalog_takes_a_connection():
+    verbs = _reaching_the_service()
+    assert {"opptoolkit.client.read_opportunities", "opptoolkit.form.edit_opportunity"} <= verbs.keys()
+    refused = sorted(
+        name for name, sig in verbs.items()
+        if "Connection" not in (p.strip() for p in str(sig.parameters["catalog"].annotation).split("|"))
+    )  # fmt: skip
+    assert not refused, f"take `catalog: Catalog | Connection` (@takes_connection) in {refused}"
+
+
+def test_a_verbs_connection_keywords_default_to_what_connect_makes():
+    """The keywords reach :func:`opptoolkit.connect` only when given, so a default of the verb's own would lie."""
+    made = inspect.signature(ot.connect).parameters
+    lying = sorted(
+        f"{name}({p.name}={p.default!r}, connect's: {made[p.name].default!r})"
+        for name, sig in _reaching_the_service().items()
+        for p in sig.parameters.values()
+        if p.name in _KEYWORDS and p.default != made[p.name].default
+    )
+    assert not lying, f"default these as connect does: {lying}"
