@@ -46,22 +46,44 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-# Throttling and 5xx are retried (standard mode, 10 retries unless the user's AWS_MAX_ATTEMPTS or profile's
-# max_attempts says otherwise); a connection that cannot even be opened is not: nothing was sent, and against an
-# unreachable endpoint ten attempts only delay the one-line error. The connect timeout is short for the same reason
-# (botocore's default is 60 s); reads keep botocore's 60 s.
-_MAX_RETRIES = 10
+# Throttling and 5xx are retried (standard mode, 11 attempts: the first and 10 retries, unless the user's
+# AWS_RETRY_MODE / AWS_MAX_ATTEMPTS or profile's retry_mode / max_attempts say otherwise); a connection that cannot
+# even be opened is not: nothing was sent, and against an unreachable endpoint more attempts only delay the one-line
+# error. The connect timeout is short for the same reason (botocore's default is 60 s); reads keep botocore's 60 s.
+#: Attempts of a call, the first included: what ``AWS_MAX_ATTEMPTS``, a profile's ``max_attempts`` and botocore's
+#: ``Config(retries={"total_max_attempts": ...})`` count (its ``max_attempts`` counts retries, one fewer).
+_MAX_ATTEMPTS = 11
+#: The retry mode unless the user's ``AWS_RETRY_MODE`` or profile's ``retry_mode`` names one (botocore's modes).
+_RETRY_MODE = "standard"
+
+
+def _users(session: boto3.Session, name: str) -> Any:
+    """Return the user's setting of botocore's config variable ``name``, None where they set none.
+
+    botocore's own chain (the session's variable, the environment's ``AWS_...``, the profile's) without its default:
+    ``get_config_variable`` answers botocore's default for an unset ``retry_mode``, which is not the user's.
+    """
+    from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES, ConfigChainFactory
+
+    config_name, env_names, _default, convert = BOTOCORE_DEFAUT_SESSION_VARIABLES[name]
+    chain = ConfigChainFactory(session=session._session).create_config_chain(
+        instance_name=name, env_var_names=env_names, config_property_names=config_name, conversion_func=convert
+    )
+    return chain.provide()
 
 
 def _defaults(session: boto3.Session) -> Config:
     """Return the client settings ``get_client`` gives unless ``config`` overrides them.
 
-    The number of attempts is the user's where botocore finds one (``AWS_MAX_ATTEMPTS``, else the profile's
-    ``max_attempts``): an explicit ``Config(retries=...)`` would win over both, so it is left out then.
+    The retry mode and the number of attempts are the user's where botocore finds them (``AWS_RETRY_MODE``,
+    ``AWS_MAX_ATTEMPTS``, else the profile's ``retry_mode``, ``max_attempts``): an explicit ``Config(retries=...)``
+    would win over those, so each is left out then.
     """
-    retries: dict[str, Any] = {"mode": "standard"}
-    if session._session.get_config_variable("max_attempts") is None:
-        retries["max_attempts"] = _MAX_RETRIES
+    retries: dict[str, Any] = {}
+    if _users(session, "retry_mode") is None:
+        retries["mode"] = _RETRY_MODE
+    if _users(session, "max_attempts") is None:
+        retries["total_max_attempts"] = _MAX_ATTEMPTS
     return Config(retries=retries, connect_timeout=5)  # type: ignore[arg-type]
 
 
@@ -93,10 +115,11 @@ def get_client(
 ) -> SellingClient:
     """Return the ``partnercentral-selling`` client to use.
 
-    ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), with standard
-    retries of throttling and server errors (10, unless ``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts``
-    sets the attempts: botocore's own settings, honoured as botocore would), a 5 s connect timeout and no retry
-    of a connection that cannot be opened (the first such error raises).
+    ``client`` if given, else one made from ``boto3_session`` (or the default credential chain), retrying
+    throttling and server errors in botocore's standard mode, 11 attempts in all (the first and 10 retries; unless
+    ``AWS_RETRY_MODE``, ``AWS_MAX_ATTEMPTS`` or the profile's ``retry_mode``, ``max_attempts`` set them:
+    botocore's own settings, honoured as botocore would), with a 5 s connect timeout and no retry of a
+    connection that cannot be opened (the first such error raises).
 
     ``endpoint_url`` points it at a sandbox (signed with dummy keys when the session has none);
     ``region_name`` defaults to the session's, else ``us-east-1`` (the service's region);

@@ -67,9 +67,9 @@ def test_one_connection_for_a_read_then_a_push_paces_and_counts_every_call_on_it
         ot.push_updates(edited, conn, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url)
 
 
-def test_the_users_max_attempts_is_honoured_else_ten_retries(sb, tmp_path, monkeypatch):
+def test_the_users_max_attempts_is_honoured_else_eleven_attempts(sb, tmp_path, monkeypatch):
     """botocore's precedence: a ``config=`` given to get_client, then AWS_MAX_ATTEMPTS, then the profile's
-    max_attempts; our default (10 retries) only where the user set none. Counted by the sandbox: every attempt
+    max_attempts; our default (11 attempts: the first and 10 retries) only where the user set none. Counted by the sandbox: every attempt
     at a ListOpportunities answered 500 reaches it."""
     import boto3
     from botocore.config import Config
@@ -98,3 +98,39 @@ def test_the_users_max_attempts_is_honoured_else_ten_retries(sb, tmp_path, monke
     assert attempts() == 3
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the environment wins over the profile
     assert attempts() == 1
+
+
+def test_the_users_retry_mode_is_honoured_else_standard(sb, tmp_path, monkeypatch):
+    """AWS_RETRY_MODE, else the profile's retry_mode, reaches the client (botocore's precedence; ``config=`` wins
+    over both); standard only where the user set none. Attempts counted by the sandbox, at a ListOpportunities
+    answered 500 every time, in each mode."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    sb.service.config.fault_rate, sb.service.config.fault_operations = 1.0, frozenset({"ListOpportunities"})
+
+    def attempts(**kwargs) -> tuple[str, int]:
+        before = sb.service.calls.get("ListOpportunities", 0)
+        client = ot.get_client(endpoint_url=sb.endpoint_url, boto3_session=boto3.Session(), **kwargs)
+        with pytest.raises(ClientError, match="InternalServerException"):
+            client.list_opportunities(Catalog="Sandbox", MaxResults=1)
+        return client.meta.config.retries["mode"], sb.service.calls["ListOpportunities"] - before
+
+    for name in ("AWS_RETRY_MODE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")  # three attempts in every mode, so none waits long
+    assert attempts() == ("standard", 3)
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    assert attempts() == ("adaptive", 3)
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    assert attempts() == ("legacy", 3)
+    assert attempts(config=Config(retries={"mode": "standard"})) == ("standard", 3)  # config= wins
+    monkeypatch.delenv("AWS_RETRY_MODE")
+    (tmp_path / "config").write_text("[default]\nretry_mode = adaptive\nmax_attempts = 2\n")
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    assert attempts() == ("adaptive", 2)
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")  # the environment wins over the profile
+    assert attempts() == ("legacy", 2)
