@@ -21,6 +21,7 @@ outcome after, and settles what earlier runs left unknown:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
-from ._status import Reason, Status
+from ._status import OUTCOME_ORDER, Reason, Status, counted
 from ._values import Blank
 from .client import fetch_opportunity
 from .connection import Connection, as_connection, takes_connection
@@ -45,6 +46,7 @@ from .io import read_frame
 from .ledger import Ledger, read_ledger
 from .partner import association_edit_calls
 from .plan import (
+    ASSOCIATIONS_ONLY,
     CHANGED_ON_SERVER,
     Bases,
     Edited,
@@ -637,12 +639,37 @@ def push_updates(
                     blank=blank,
                 )
                 runner.run(calls, progress=progress, desc="associations")
+                _roll_up(runner.results, len(rows))
         except ServiceUnreachable as e:
             for f in reads:
                 f.cancel()
             e.result = runner.frame()
             raise
     return runner.frame()
+
+
+def _roll_up(results: list[dict[str, Any]], n: int) -> None:
+    """Give each of the first ``n`` results (the rows) that sent nothing itself the outcome of its association calls.
+
+    A row whose only edits are its association columns is planned ``update`` (:meth:`opptoolkit.plan.Row.plan_row`);
+    its own outcome, decided before the association calls (the results after the rows), is ``unchanged``: it
+    takes their outcome, the first of theirs in :data:`~opptoolkit._status.OUTCOME_ORDER` (problems first), and
+    their fields, so that a plan's counts and a push's agree. The ledger keeps the calls, each under its own
+    operation; the row spent no write of its own.
+    """
+    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
+    calls: dict[str, list[dict[str, Any]]] = {}
+    for c in results[n:]:
+        calls.setdefault(str(c["row"]), []).append(c)
+    for r in results[:n]:
+        made = calls.get(str(r["row"]))
+        if r["status"] != Status.UNCHANGED or not made:
+            continue
+        statuses = [str(c["status"]) for c in made]
+        r["status"] = min(statuses, key=lambda s: rank.get(s, -1))
+        r["changed_fields"] = list(dict.fromkeys(f for c in made for f in c["changed_fields"]))
+        said = f"{ASSOCIATIONS_ONLY} ({counted(Counter(statuses))}, listed after the rows)"
+        r["error_message"] = "; ".join(t for t in (said, r["error_message"]) if t)[:2000]
 
 
 #: A row whose newest ledger entry is one of these may have been applied: read it back first.

@@ -256,9 +256,56 @@ def test_the_plan_says_beforehand_which_association_the_push_refuses(sb):
     edited.at[0, OFFERS] = [OFFER_ID]  # an id where the model asks the ARN
     edited.at[0, PRODUCTS] = ["AmazonRedshift"]
     plan = ot.plan_updates(edited, "Sandbox", base=base)
-    warned = [str(w) for w in plan.loc[0, "warnings"]]
-    refused = [w for w in warned if "INVALID_STRING_FORMAT" in w]
-    assert len(refused) == 1 and refused[0].startswith(OFFERS)
+    # the row's only edits are associations, one of which the push refuses: the row is invalid, as the push's is
+    assert plan.loc[0, "action"] == "invalid" and plan.loc[0, "error_fields"] == [OFFERS]
+    refused = [str(e) for e in plan.loc[0, "errors"]]
+    assert len(refused) == 1 and refused[0].startswith(f"{OFFERS}: INVALID_STRING_FORMAT")
     assert "the push refuses this association before any call" in refused[0] and OFFER_ID not in refused[0]
+    assert not [w for w in plan.loc[0, "warnings"] if "INVALID" in str(w)]  # said once, as the error
     edited.at[0, OFFERS] = [OFFER]
-    assert not [w for w in ot.plan_updates(edited, "Sandbox", base=base).loc[0, "warnings"] if "INVALID" in str(w)]
+    again = ot.plan_updates(edited, "Sandbox", base=base)
+    assert again.loc[0, "action"] == "update" and not [w for w in again.loc[0, "warnings"] if "INVALID" in str(w)]
+    # a row that sends an update too: the refused association is a warning beside it (the update goes)
+    edited.at[0, OFFERS] = [OFFER_ID]
+    edited.at[0, "Project.Title"] = "Retitled"
+    both = ot.plan_updates(edited, "Sandbox", base=base)
+    assert both.loc[0, "action"] == "update"
+    assert [w for w in both.loc[0, "warnings"] if "INVALID_STRING_FORMAT" in str(w)]
+
+
+SOLUTIONS = "RelatedEntityIdentifiers.Solutions"
+
+
+def _rows(result):
+    return result[result["operation"].isin(["UpdateOpportunity", "CreateOpportunity"])].reset_index(drop=True)
+
+
+def test_a_dry_run_counts_what_the_push_does_with_an_association_only_edit(sb, tmp_path):
+    ids = _ids(sb, 3)
+    base = _export(sb, ids)
+    edited = base.copy()
+    had = list(base.at[0, SOLUTIONS] or [])
+    edited.at[0, SOLUTIONS] = [*had, "S-0000003"] if "S-0000003" not in had else [*had, "S-0000004"]
+    edited.at[1, "Project.Title"] = "Retitled"
+    edited.at[1, PRODUCTS] = ["AmazonRedshift"]
+    plan = ot.plan_updates(edited, "Sandbox", base=base)
+    # the row whose one edit is a solution is sent (as an AssociateOpportunity call): the plan says so
+    assert plan["action"].tolist() == ["update", "update", "unchanged"]
+    assert plan.loc[0, "changed_fields"] == [SOLUTIONS] and plan.loc[0, "changes"][0].startswith(SOLUTIONS)
+    assert "AssociateOpportunity" in plan.loc[0, "note"]
+    assert plan.loc[1, "changed_fields"] == ["Project.Title", PRODUCTS]
+    dry = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "d", base=base, endpoint_url=sb.endpoint_url,
+                          dry_run=True, **FAST)  # fmt: skip
+    assert _rows(dry)["status"].tolist() == plan["action"].tolist()
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=base, endpoint_url=sb.endpoint_url, **FAST)
+    rows = _rows(result)
+    assert rows["status"].tolist() == ["succeeded", "succeeded", "unchanged"]
+    assert rows.loc[0, "writes"] == 0 and list(rows.loc[0, "changed_fields"]) == [SOLUTIONS]
+    assert _calls(result)[["Id", "operation", "status"]].values.tolist() == [
+        [base.at[0, "Id"], ASSOCIATE, "succeeded"],
+        [base.at[1, "Id"], ASSOCIATE, "succeeded"],
+    ]
+    assert _calls(dry)["operation"].tolist() == _calls(result)["operation"].tolist()
+    # pushed again: the association is done, the row skipped as an update already done is
+    again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=base, endpoint_url=sb.endpoint_url, **FAST)
+    assert _rows(again)["status"].tolist()[0] in ("skipped", "unchanged")

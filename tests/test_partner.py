@@ -99,10 +99,11 @@ def test_a_push_result_with_its_calls_is_one_frame_that_survives_ordinary_pandas
     edited.at[1, "Project.Title"] = "Only an update"
     result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
     assert result[["Id", "operation", "status"]].values.tolist() == [
-        [ids[0], "UpdateOpportunity", "unchanged"],
+        [ids[0], "UpdateOpportunity", "succeeded"],  # its one edit, a solution: its call's outcome (no write)
         [ids[1], "UpdateOpportunity", "succeeded"],
         [ids[0], "AssociateOpportunity", "succeeded"],
     ]
+    assert result["writes"].tolist() == [0, 1, 1]
     json.dumps(result.attrs)  # JSON-safe
     result.to_parquet(tmp_path / "r.parquet")
     back = pd.read_parquet(tmp_path / "r.parquet")
@@ -131,7 +132,8 @@ def test_the_cli_push_counts_rows_and_calls_apart(sb, tmp_path, capsys):
                  str(tmp_path / "l"), "--writes-per-second", "1000"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "Pushed 2 rows: 2 unchanged; 2 association calls: 2 succeeded." in out
+    # each row's one edit is a solution: the row is what its call did, as the dry run planned it
+    assert "Pushed 2 rows: 2 succeeded; 2 association calls: 2 succeeded." in out
 
 
 def test_more_solutions_than_the_quota_are_refused_without_a_write(sb, tmp_path):

@@ -27,8 +27,11 @@ Every UpdateOpportunity replaces the whole record, so:
 from __future__ import annotations
 
 from ._diff import (
+    ASSOCIATION_REFUSED,
+    ASSOCIATIONS_ONLY,
     ASSOCIATIONS_SENT,
     KEPT_BLANK,
+    association_edits,
     blank_cells,
     blank_notes,
     blank_or_equal,
@@ -72,13 +75,16 @@ from ._row import (
 )
 
 __all__ = [
+    "ASSOCIATIONS_ONLY",
     "ASSOCIATIONS_SENT",
+    "ASSOCIATION_REFUSED",
     "CHANGED_ON_SERVER",
     "KEPT_BLANK",
     "PARTNER_ID",
     "Bases",
     "Edited",
     "Row",
+    "association_edits",
     "bases_of",
     "blank_cells",
     "blank_notes",

@@ -100,11 +100,50 @@ def changes(
 #: push as association calls (opptoolkit.partner, after the updates and creates): the plan says so rather than "not
 #: sent".
 ASSOCIATIONS_SENT = "push_updates sends it after the updates as AssociateOpportunity / DisassociateOpportunity calls"
+#: The note of a row whose only edits are its association columns: planned ``update``, though it sends no
+#: UpdateOpportunity (the push's row rolls its association calls' outcomes up).
+ASSOCIATIONS_ONLY = (
+    "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no UpdateOpportunity"
+)
 #: What only AWS can tell of an association edit, said beside it: the API lists no AWS products, so an identifier is
 #: checked against AWS's file only by AWS itself when the call is sent (rules.AWS_PRODUCTS_URL).
 ASSOCIATIONS_UNCHECKED = {
     f"{RELATED}.AwsProducts": f"AWS alone tells whether each product is one it knows (its list: {AWS_PRODUCTS_URL})",
 }
+
+
+#: The code of an association the push refuses before any call (:func:`opptoolkit.rules.association_problem`).
+ASSOCIATION_REFUSED = "INVALID_STRING_FORMAT"
+REFUSED_BEFORE_ANY_CALL = "the push refuses this association before any call"
+
+
+def association_edits(
+    edit: dict[str, Any], base: dict[str, Any], schema: Schema, blank: Blank, columns: Iterable[str] | None = None
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``{column: (old, new)}`` for the association columns whose edit asks for an association call.
+
+    :func:`changes` leaves these columns out (UpdateOpportunity does not take them); the push sends each entity
+    added or taken out as an AssociateOpportunity / DisassociateOpportunity call
+    (:func:`opptoolkit.partner.association_calls`), comparing what identifies an entity
+    (:func:`opptoolkit.rules.association_key`): the same entities in another order, or an offer's ARN for its id,
+    are no edit. A blank cell asks for nothing under ``blank="keep"`` and for none of its kind under ``"clear"``.
+    ``columns`` as for :func:`changes`.
+
+    >>> association_edits({"RelatedEntityIdentifiers.Solutions": "S-2, S-1"},
+    ...                   {"RelatedEntityIdentifiers.Solutions": ["S-1"]}, get_schema(), "keep")
+    {'RelatedEntityIdentifiers.Solutions': (('S-1',), ('S-2', 'S-1'))}
+    """
+    out = {}
+    for col in edit if columns is None else columns:
+        if col not in ASSOCIATIONS:
+            continue
+        new = association_items(edit[col])
+        if new is None and blank == "keep":
+            continue
+        old = association_items(base.get(col)) or []
+        if {association_key(v) for v in old} != {association_key(v) for v in new or ()}:
+            out[col] = (tuple(old), tuple(new or ()))
+    return out
 
 
 def ignored_edits(
@@ -120,24 +159,23 @@ def ignored_edits(
     ['Arn: ACTION_NOT_PERMITTED: output-only: set by AWS; this edit is not sent']
     """
     out = []
+    for col, (old, new) in association_edits(edit, base, schema, blank, columns).items():
+        # a note, not a refusal: the push sends it, just not in this call
+        note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
+        out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
+        # what the push will refuse of it (partner.association_calls), said before the push
+        had = {association_key(v) for v in old or ()}
+        for item in new or ():
+            if association_key(item) not in had and (rule := association_problem(col, item)):
+                out.append(Problem(None, col, ASSOCIATION_REFUSED, f"{rule}: {REFUSED_BEFORE_ANY_CALL}"))
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
         f = schema.field_for(col)
-        if f.writable or col in NOT_EDITS:
+        if f.writable or col in NOT_EDITS or col in ASSOCIATIONS:
             continue
         new = normalise(raw, f)
         if new is None and blank == "keep":
             continue
         if not same_value(normalise(base.get(col), f), new, f):
-            if col in ASSOCIATIONS:  # a note, not a refusal: the push sends it, just not in this call
-                note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
-                out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
-                # what the push will refuse of it (partner.association_calls), said before the push
-                had = {association_key(v) for v in association_items(normalise(base.get(col), f)) or []}
-                for item in association_items(new) or []:
-                    if association_key(item) not in had and (rule := association_problem(col, item)):
-                        refused = f"{rule}: the push refuses this association before any call"
-                        out.append(Problem(None, col, "INVALID_STRING_FORMAT", refused))
-                continue
             why = editable_fields(None, [col], schema=schema)[col]
             out.append(Problem(None, col, "ACTION_NOT_PERMITTED", f"{why}; this edit is not sent"))
     return out

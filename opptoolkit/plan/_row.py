@@ -28,6 +28,7 @@ from ..rules import (
     PENDING_SUBMISSION,
     RELATED,
     SPEND_TARGET,
+    association_key,
     edit_ignored,
     is_read_only,
     model_problems,
@@ -37,7 +38,17 @@ from ..rules import (
 )
 from ..schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, label_for, split_column, template
 from ..wire import input_shape, output_shape
-from ._diff import ASSOCIATIONS_SENT, changes, ignored_edits, kept_blanks, row_values, same_value
+from ._diff import (
+    ASSOCIATION_REFUSED,
+    ASSOCIATIONS_ONLY,
+    ASSOCIATIONS_SENT,
+    association_edits,
+    changes,
+    ignored_edits,
+    kept_blanks,
+    row_values,
+    same_value,
+)
 
 #: CreateOpportunity's reference page (https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html).
 CREATE_PAGE = "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_CreateOpportunity.html"
@@ -195,6 +206,9 @@ class Row:
     #: refused before planning (its Id is no opportunity Id: :func:`id_problem`): nothing of it is read or sent,
     #: and the ledger does not keep its Id
     refused: bool = False
+    #: the association columns edited (:func:`association_edits`), ``{column: (old, new)}``: not in ``changes``
+    #: (UpdateOpportunity does not take them), sent after the updates as association calls
+    associations: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def intent(self) -> list[Any]:
         """Return the intended change (Id + new values), for the ledger's keyed ``change_key``."""
@@ -226,21 +240,33 @@ class Row:
         return "; ".join(t for t in (kept, self.emptied_note()) if t)[:2000] or None
 
     def plan_row(self) -> dict[str, Any]:
-        """Return the row as :func:`opptoolkit.plan_updates` reports it."""
+        """Return the row as :func:`opptoolkit.plan_updates` reports it.
+
+        What the push will do with it: its association edits are among its changes (sent as association calls),
+        and a row of nothing else is planned ``update`` (``invalid`` when the push refuses one of its
+        associations before any call), as the push's row reports its calls.
+        """
+        action, problems, warnings, note = self.action, self.problems, self.warnings, self.note
+        if action == Status.UNCHANGED and self.associations:
+            refused = [p for p in warnings if p.field in self.associations and p.code == ASSOCIATION_REFUSED]
+            action = Status.INVALID if refused else Status.UPDATE
+            problems, warnings = [*problems, *refused], [w for w in warnings if w not in refused]
+            note = "; ".join(t for t in (note, ASSOCIATIONS_ONLY) if t)
+        shown = {**self.changes, **self.associations}
         return {
             "row": self.label,
             "Id": self.id,
-            "action": self.action,
-            "changes": [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in self.changes.items()],
-            "changed_fields": list(self.changes),
-            "errors": [str(p) for p in self.problems] + [f"{c}: {CHANGED_ON_SERVER}" for c in self.conflicts],
+            "action": action,
+            "changes": [f"{c}: {display(o)} → {display(n)}" for c, (o, n) in shown.items()],
+            "changed_fields": list(shown),
+            "errors": [str(p) for p in problems] + [f"{c}: {CHANGED_ON_SERVER}" for c in self.conflicts],
             # each error apart, in parallel: its code (for a filter or a count), the field's API path (the cell to
             # mark; "" for the whole row) and the message alone; ``errors`` keeps them in words
-            "error_codes": [p.code for p in self.problems] + [str(Reason.CONFLICT)] * len(self.conflicts),
-            "error_fields": [p.field for p in self.problems] + list(self.conflicts),
-            "error_texts": [p.message for p in self.problems] + [CHANGED_ON_SERVER] * len(self.conflicts),
-            "warnings": [str(p) for p in self.warnings],
-            "note": self.note,
+            "error_codes": [p.code for p in problems] + [str(Reason.CONFLICT)] * len(self.conflicts),
+            "error_fields": [p.field for p in problems] + list(self.conflicts),
+            "error_texts": [p.message for p in problems] + [CHANGED_ON_SERVER] * len(self.conflicts),
+            "warnings": [str(p) for p in warnings],
+            "note": note,
         }
 
 
@@ -300,11 +326,16 @@ def resolve(
     row.changes = changes(row.edit, base_row, schema, blank, maybe)
     # without a base the latest record is the base: its output-only members may have moved on
     # since the export (a solution associated), which is no edit of the analyst's
-    ignored = (
-        ignored_edits(row.edit, base_row, schema, blank, maybe)
-        if base is not None or token(row.edit) == token(base_row)
-        else []
-    )
+    ignored, row.associations = [], {}
+    if base is not None or token(row.edit) == token(base_row):
+        ignored = ignored_edits(row.edit, base_row, schema, blank, maybe)
+        row.associations = association_edits(row.edit, base_row, schema, blank, maybe)
+        if base is None:  # without a base the push only adds (one missing may be one added on the server since)
+            row.associations = {
+                c: (o, n)
+                for c, (o, n) in row.associations.items()
+                if set(map(association_key, n)) - set(map(association_key, o))
+            }
     row.emptied = emptied = kept_blanks(row.edit, base_row, schema, blank)  # said, never silent (issue #31)
     row.warnings = ignored + emptied
     if not row.changes:
