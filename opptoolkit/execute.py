@@ -53,7 +53,7 @@ from ._status import Reason, Status
 from .client import fetch_opportunity, iter_summaries
 from .connection import Connection, as_connection, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
-from .ledger import Ledger, LedgerEntry, call_key, with_errors
+from .ledger import FINE, Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES
 from .rules import PENDING_SUBMISSION, RELATED, association_key
@@ -77,6 +77,7 @@ __all__ = [
     "failed_tries",
     "list_bound",
     "list_tasks",
+    "noted",
     "request_of",
     "run_calls",
     "running",
@@ -156,6 +157,29 @@ class Outcome:
     errors: list[tuple[str, str, str]] | None = None
 
 
+def noted(o: Outcome, notes: Iterable[tuple[str, str, str]], said: str | None) -> None:
+    """Add ``notes`` (and ``said``, them in words) to an outcome, after what it says itself.
+
+    Its own errors stay first: those it lists apart, else its one error about the whole row (its code, else the
+    toolkit's reason, as :func:`opptoolkit.ledger.with_errors` lists it). A failed or deferred row still names
+    the cells a blank kept, so that the analyst fixes both at once.
+
+    Examples
+    --------
+    >>> o = Outcome(row="2", id="O1", operation="UpdateOpportunity", status="failed", error_code="AccessDenied",
+    ...             error_message="not allowed")
+    >>> noted(o, [("ACTION_NOT_PERMITTED", "Project.Title", "kept")], "Project title: kept")
+    >>> o.errors, o.error_message
+    ([('AccessDenied', '', 'not allowed'), ('ACTION_NOT_PERMITTED', 'Project.Title', 'kept')], 'not allowed; Project title: kept')
+    """
+    own = o.errors
+    if own is None:
+        code = o.error_code or o.reason
+        own = [(str(code), "", o.error_message or "")] if code and o.status not in FINE else []
+    o.errors = [*own, *notes]
+    o.error_message = "; ".join(t for t in (o.error_message, said) if t)[:2000] or None
+
+
 #: What a call whose answer was lost may have done, by what it writes: the note of its ``unknown`` outcome.
 MAYBE_APPLIED = "(the call may have been applied: the next run checks it first)"
 
@@ -205,7 +229,10 @@ class Call:
         What the outcome says when the service took the call (such as the edits it went without).
     notes : list of (str, str, str)
         What that outcome (and a dry run's) lists apart, each ``(code, field's API path, message)``: such as the
-        cells emptied in the sheet that the push kept (the result's ``error_fields``).
+        cells emptied in the sheet that the push kept (the result's ``error_fields``); an outcome that did not go
+        through lists them after its own error, so that the analyst fixes both at once.
+    noted : str, optional
+        The ``notes`` in words: what the message of an outcome that did not go through says of them, after its own.
     planned : str
         The status a dry run records for it (``update``; ``create`` for a create).
     success : str
@@ -241,6 +268,7 @@ class Call:
     kept: list[str] = field(default_factory=list)
     said: str | None = None
     notes: list[tuple[str, str, str]] = field(default_factory=list)
+    noted: str | None = None
     planned: str = Status.UPDATE
     success: str = Status.SUCCEEDED
     attempts: int = 1
@@ -834,7 +862,10 @@ class Runner:
             # what the call's notes list, when it went through (or a dry run plans it); an error lists its own
             "errors": list(call.notes) if call.notes and status in (call.success, call.planned) else None,
         }
-        return Outcome(**{**fields, **kw})
+        o = Outcome(**{**fields, **kw})
+        if call.notes and status not in (call.success, call.planned):
+            noted(o, call.notes, call.noted)
+        return o
 
     def record(self, o: Outcome, at: int | None = None) -> LedgerEntry:
         """Record an outcome: a row of the result frame and, unless it is kept out (see :class:`Outcome`), the ledger.

@@ -49,7 +49,7 @@ from .storage import Lease, Precondition, S3Place, is_s3
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger", "with_errors"]
+__all__ = ["FINE", "LEDGER_SCHEMA", "Ledger", "LedgerEntry", "read_ledger", "with_errors"]
 
 _log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class LedgerEntry:
 
 
 #: The outcomes that are no error: a with_errors entry of these lists none unless told.
-_FINE = frozenset(
+FINE = frozenset(
     {Status.SUCCEEDED, Status.CREATED, Status.SKIPPED, Status.UPDATE, Status.CREATE, Status.UNCHANGED, Status.IN_FLIGHT}
 )
 
@@ -141,7 +141,7 @@ def with_errors(entry: LedgerEntry, items: Iterable[tuple[str, str, str]] | None
     (['ThrottlingException'], [''], ['slow down'])
     """
     listed = list(items or [])
-    if not listed and entry.status not in _FINE and (code := entry.error_code or entry.reason):
+    if not listed and entry.status not in FINE and (code := entry.error_code or entry.reason):
         listed = [(code, "", entry.error_message or "")]
     entry.error_codes = [str(c) for c, _, _ in listed]
     entry.error_fields = [f for _, f, _ in listed]

@@ -40,7 +40,7 @@ from ._values import Blank
 from .client import fetch_opportunity
 from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
-from .execute import CREATE, UPDATE, Call, Outcome, Runner, request_of, running
+from .execute import CREATE, UPDATE, Call, Outcome, Runner, noted, request_of, running
 from .frame import to_frame
 from .io import read_frame
 from .ledger import Ledger, read_ledger
@@ -339,11 +339,8 @@ class _Push:
             o.errors = [(Reason.CONFLICT.value, c, CHANGED_ON_SERVER) for c in r.conflicts]
         if status in (Status.NOT_FOUND, Status.INVALID) and o.error_message is None and r.note:
             o.error_message = r.note
-        if r.emptied and (o.errors is not None or status in (Status.UNCHANGED, Status.SUCCEEDED)):
-            # the cells a blank kept, after what else the row says (issue #31: clearing is never silent); a row
-            # whose one error is about the whole of it (a failed read, an interrupt) says them when pushed again
-            o.errors = [*(o.errors or []), *r.emptied_items()]
-            o.error_message = "; ".join(t for t in (o.error_message, r.emptied_note()) if t)[:2000]
+        if r.emptied:  # the cells a blank kept, after what else the row says (issue #31: clearing is never silent)
+            noted(o, r.emptied_items(), r.emptied_note())
         return o
 
     def items(
@@ -479,6 +476,7 @@ class _Push:
             assert r.payload is not None
             call.params, call.fields, call.key, call.before = r.payload, list(r.changes), self.key(r), r.token
             call.kept, call.said, call.notes = [p.field for p in r.kept], r.sent_note(), r.emptied_items()
+            call.noted = r.emptied_note()
             return None
 
         return Call(
@@ -493,6 +491,7 @@ class _Push:
             kept=[p.field for p in r.kept],
             said=r.sent_note(),
             notes=r.emptied_items(),
+            noted=r.emptied_note(),
             attempts=self.attempts,
             conflict=merged_again,
             answer=False,

@@ -180,3 +180,30 @@ def test_a_push_reopening_closed_lost_with_the_reason_emptied_says_to_clear_it(s
     assert row["status"] == "succeeded" and set(row["changed_fields"]) >= {STAGE, REASON}, row["error_message"]
     stored = sb.record("Sandbox", ident)["LifeCycle"]
     assert stored["Stage"] == "Qualified" and "ClosedLostReason" not in stored
+
+
+@pytest.mark.parametrize("how", ["failed", "deferred"])
+def test_a_row_that_fails_or_is_deferred_still_names_the_emptied_cell(sb, pulled, tmp_path, how):
+    """The analyst fixes the row once: what stopped it, and the cell a blank kept, both said."""
+    from opptoolkit.sandbox._errors import ServiceError
+
+    edited = pulled.copy()
+    at = _row(pulled, **{"LifeCycle.ReviewStatus": "Pending Submission"})
+    website = pulled.loc[at, WEBSITE]
+    edited.loc[at, [NEXT, WEBSITE]] = ["Book the briefing", ""]
+    push = dict(ledger=tmp_path / "l", base=pulled, endpoint_url=sb.endpoint_url, **FAST)
+    if how == "failed":
+
+        def refused(p):
+            raise ServiceError("AccessDeniedException", "the caller may not update this opportunity")
+
+        sb.service._UpdateOpportunity = refused
+    else:
+        push["daily_write_budget"] = 0
+    row = ot.push_updates(edited, "Sandbox", **push).iloc[at]
+    assert row["status"] == how
+    assert NOTE in _said(row), _said(row)
+    assert ot.label_for(WEBSITE) in row["error_message"] and "--blank clear" in row["error_message"]
+    assert website not in row["error_message"]
+    if how == "failed":  # what the service said comes first
+        assert row["error_message"].startswith("the caller may not") and row["error_code"] == "AccessDeniedException"
