@@ -862,6 +862,8 @@ class Runner:
             # what the call's notes list, when it went through (or a dry run plans it); an error lists its own
             "errors": list(call.notes) if call.notes and status in (call.success, call.planned) else None,
         }
+        if status == call.planned and call.said:
+            fields["error_message"] = call.said  # a dry run says what the push will say when the service takes it
         o = Outcome(**{**fields, **kw})
         if call.notes and status not in (call.success, call.planned):
             noted(o, call.notes, call.noted)

@@ -207,3 +207,24 @@ def test_a_row_that_fails_or_is_deferred_still_names_the_emptied_cell(sb, pulled
     assert website not in row["error_message"]
     if how == "failed":  # what the service said comes first
         assert row["error_message"].startswith("the caller may not") and row["error_code"] == "AccessDeniedException"
+
+
+def test_a_dry_run_push_says_what_the_push_says_of_its_notes(sb, pulled, tmp_path):
+    """The cells a blank kept and the edits AWS keeps: the same message and lists, dry run or not."""
+    edited = pulled.copy()
+    draft = _row(pulled, **{"LifeCycle.ReviewStatus": "Pending Submission"})
+    approved = next(
+        i for i in pulled.index[(pulled["LifeCycle.ReviewStatus"] == "Approved") & pulled[WEBSITE].notna()]
+        if pulled.at[i, STAGE] not in ("Launched", "Closed Lost")
+    )  # fmt: skip
+    edited.loc[draft, [NEXT, WEBSITE]] = ["Book the briefing", ""]
+    edited.loc[approved, [NEXT, "Project.Title"]] = ["Call the CFO", "A title AWS keeps"]
+    push = dict(base=pulled, endpoint_url=sb.endpoint_url, **FAST)
+    dry = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "d", dry_run=True, **push)
+    real = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", **push)
+    said = ["error_message", "error_codes", "error_fields", "error_texts", "kept_fields", "changed_fields"]
+    for at in (draft, approved):
+        assert (dry.at[at, "status"], real.at[at, "status"]) == ("update", "succeeded")
+        assert dry.loc[at, said].to_dict() == real.loc[at, said].to_dict()
+    assert "--blank clear" in dry.at[draft, "error_message"]
+    assert "Project.Title" in dry.at[approved, "error_message"] and dry.at[approved, "kept_fields"] == ["Project.Title"]
