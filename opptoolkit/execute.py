@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
+from ._values import is_blank, to_utc
 from .client import fetch_opportunity, iter_summaries
 from .connection import Connection, as_connection, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
@@ -155,6 +156,11 @@ class Outcome:
     #: each error apart, ``(code, field's API path or "", message alone)``; None: the outcome's one error about the
     #: whole row, if it is no success (:func:`opptoolkit.ledger.with_errors`)
     errors: list[tuple[str, str, str]] | None = None
+
+
+def _utc(value: Any) -> pd.Timestamp | None:
+    """Return a time as a UTC Timestamp (None for none)."""
+    return None if is_blank(value) else to_utc(value)
 
 
 def noted(o: Outcome, notes: Iterable[tuple[str, str, str]], said: str | None) -> None:
@@ -876,6 +882,8 @@ class Runner:
         start was recorded): that row takes its status, codes, message and answer, and keeps what the call spent.
         """
         self.counts[o.status] += 1
+        # in UTC, whatever zone botocore parsed an answer's time into (its own tzlocal() or tzutc())
+        o.last_modified_before, o.last_modified_after = _utc(o.last_modified_before), _utc(o.last_modified_after)
         entry = LedgerEntry(
             job_id=self.book.job_id,
             row=o.row,

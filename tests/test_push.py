@@ -983,3 +983,34 @@ def test_an_api_refusal_lists_the_services_errors_by_field_and_withholds_a_sensi
     # the value AWS's message may quote is withheld everywhere the refusal is told
     assert "Secret title" not in result["error_message"][0] and "Secret title" not in log["error_message"].iloc[0]
     assert sb.service.applied.get(ident) is None
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """The process's local time zone is New York's (botocore gives parsed times a local zone of their own)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_times_a_push_returns_are_utc_whatever_the_local_zone(sb, export, tmp_path, new_york):
+    rows = _editable(export, 2)
+    edited = export.loc[rows].copy()
+    edited["LifeCycle.NextSteps"] = ["Call the CFO", "Send the SOW"]
+    new = edited.iloc[[0]].drop(columns=["Id", "Arn", "CreatedDate", "LastModifiedDate"])
+    new["Project.Title"], new["PartnerOpportunityIdentifier"] = "A new deal", "CRM-NY-1"
+    new["LifeCycle.Stage"], new["RelatedEntityIdentifiers.Solutions"] = "Prospect", None
+    sheet = pd.concat([edited, new], ignore_index=True)
+    push = dict(base=export, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    first = ot.push_updates(sheet, "Sandbox", **push)
+    again = ot.push_updates(sheet, "Sandbox", **push)  # skipped: the times the ledger kept
+    assert first["status"].tolist() == ["succeeded", "succeeded", "created"], first["error_message"].tolist()
+    assert again["status"].tolist() == ["unchanged", "unchanged", "skipped"]
+    times = [v for r in (first, again) for c in ("last_modified_before", "last_modified_after") for v in r[c]]
+    times = [v for v in times if not pd.isna(v)]
+    assert len(times) == 2 + 3 + 1  # the updates' before; every row's after; the skipped create's, from the ledger
+    assert all(str(pd.Timestamp(v).tz) == "UTC" for v in times), times
