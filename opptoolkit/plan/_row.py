@@ -336,7 +336,11 @@ def resolve(
                 for c, (o, n) in row.associations.items()
                 if set(map(association_key, n)) - set(map(association_key, o))
             }
-    row.emptied = emptied = kept_blanks(row.edit, base_row, schema, blank)  # said, never silent (issue #31)
+    if (
+        maybe is None
+    ):  # said, never silent (issue #31); with ``maybe`` the column-wise pass found them against this base
+        row.emptied = kept_blanks(row.edit, base_row, schema, blank)
+    emptied = row.emptied
     row.warnings = ignored + emptied
     if not row.changes:
         row.action = Status.UNCHANGED
