@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
-from .connection import Connection, as_connection, calls_since, get_client, takes_connection
+from .connection import Connection, as_connection, bars_disabled, calls_since, get_client, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .rules import input_value
@@ -242,7 +242,7 @@ def get_opportunities(
 
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
-        tqdm(total=0, desc=desc, unit="opp", disable=None if progress else True) as bar,
+        tqdm(total=0, desc=desc, unit="opp", disable=bars_disabled(progress)) as bar,
     ):
         try:
             try:

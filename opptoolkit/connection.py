@@ -34,6 +34,7 @@ __all__ = [
     "Connection",
     "Pacer",
     "as_connection",
+    "bars_disabled",
     "calls_since",
     "connect",
     "get_client",
@@ -316,7 +317,8 @@ class Connection:
     daily_write_budget : int
         Write HTTP attempts allowed per rolling 24 h (documented quota: 10,000), counted from a ledger.
     progress : bool or None
-        Show progress bars (None: only where a terminal or notebook shows them).
+        Show progress bars where a terminal or notebook shows them (True or None), or none (False):
+        :func:`bars_disabled`.
     boto3_session : boto3.Session or None
         The session the client was made from, if any: the same credentials reach the team's S3 mirror and
         ledger.
@@ -377,7 +379,7 @@ def connect(
     daily_write_budget : int
         Write HTTP attempts allowed per rolling 24 h (documented: 10,000).
     progress : bool or None
-        Show progress bars.
+        Show progress bars (see :class:`Connection`).
 
     Returns
     -------
@@ -538,6 +540,20 @@ def takes_connection(
         return wrapper
 
     return decorate if verb is None else decorate(verb)
+
+
+def bars_disabled(progress: bool | None) -> bool | None:
+    """Return tqdm's ``disable`` for a ``progress`` setting: None (a bar where a terminal or notebook shows one).
+
+    Only False turns the bars off: None is a bar on a terminal and none in cron or a container's log, as
+    ``disable=None`` is for ``tqdm.auto``, and so is True (forcing one into a log is never wanted).
+
+    Examples
+    --------
+    >>> bars_disabled(True), bars_disabled(None), bars_disabled(False)
+    (None, None, True)
+    """
+    return True if progress is False else None
 
 
 def calls_since(conn: Connection, before: dict[str, int]) -> dict[str, int]:

@@ -52,7 +52,7 @@ from ._errors import code_and_message, error_items, never_sent, unreachable
 from ._status import Reason, Status
 from ._values import is_blank, to_utc
 from .client import fetch_opportunity, iter_summaries
-from .connection import Connection, as_connection, calls_since, handler_attached
+from .connection import Connection, as_connection, bars_disabled, calls_since, handler_attached
 from .exceptions import Problem, ServiceUnreachable
 from .ledger import FINE, Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
@@ -969,7 +969,7 @@ class Runner:
         if total is None:
             items = list(items)
             total = len(items)
-        with tqdm(total=total, desc=desc, unit=unit, disable=None if progress else True) as bar:
+        with tqdm(total=total, desc=desc, unit=unit, disable=bars_disabled(progress)) as bar:
             for item in items:
                 if isinstance(item, Outcome):
                     self.record(item)

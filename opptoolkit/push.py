@@ -38,7 +38,7 @@ from ._gc import gc_paused
 from ._status import OUTCOME_ORDER, Reason, Status, counted
 from ._values import Blank
 from .client import fetch_opportunity
-from .connection import Connection, as_connection, takes_connection
+from .connection import Connection, as_connection, bars_disabled, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .execute import CREATE, UPDATE, Call, Outcome, Runner, noted, request_of, running
 from .frame import to_frame
@@ -232,7 +232,7 @@ def _read_many(
     with conn.paced(), ThreadPoolExecutor(max_workers=4) as pool:
         futures = {i: pool.submit(_get, conn.client, conn.catalog, i) for i in ids}
         out = {}
-        for i, f in tqdm(futures.items(), desc="read", disable=None if conn.progress else True):
+        for i, f in tqdm(futures.items(), desc="read", disable=bars_disabled(conn.progress)):
             try:
                 out[i] = f.result()
             except (ClientError, BotoCoreError) as e:

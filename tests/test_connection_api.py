@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import pkgutil
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -139,3 +141,20 @@ def test_a_verbs_connection_keywords_default_to_what_connect_makes():
         if p.name in _KEYWORDS and p.default != made[p.name].default
     )
     assert not lying, f"default these as connect does: {lying}"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_none_shows_a_bar_on_a_terminal_and_false_none(sb, monkeypatch):
+    """The CLI's ``progress=None`` ("a bar on a terminal, none in cron") is tqdm's ``disable=None``, not off."""
+    ids = [r["Id"] for r in sb.records("Sandbox")][:2]
+    shown = {}
+    for progress in (None, True, False):
+        monkeypatch.setattr(sys, "stderr", _Terminal())
+        conn = ot.connect("Sandbox", endpoint_url=sb.endpoint_url, reads_per_second=1000, progress=progress)
+        ot.read_opportunities(conn, identifiers=ids)
+        shown[progress] = "GetOpportunity: 100%" in sys.stderr.getvalue()
+    assert shown == {None: True, True: True, False: False}
