@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar, Unpack, cast, overload
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Connection",
+    "ConnectionKeywords",
     "Pacer",
     "as_connection",
     "bars_disabled",
@@ -409,18 +410,29 @@ def connect(
     return Connection(catalog, made, pacer, daily_write_budget, progress, boto3_session)
 
 
-def as_connection(
-    target: Catalog | Connection,
-    *,
-    client: SellingClient | None = None,
-    boto3_session: boto3.Session | None = None,
-    endpoint_url: str | None = None,
-    reads_per_second: float | None = None,
-    writes_per_second: float | None = None,
-    daily_write_budget: int = DAILY_WRITES,
-    progress: bool | None = True,
-) -> Connection:
+class ConnectionKeywords(TypedDict, total=False):
+    """The keyword forms of a connection a verb may take beside its catalog: :func:`connect`'s, its defaults."""
+
+    client: SellingClient | None
+    boto3_session: boto3.Session | None
+    endpoint_url: str | None
+    reads_per_second: float | None
+    writes_per_second: float | None
+    daily_write_budget: int
+    progress: bool | None
+
+
+#: The keyword forms' names, in :class:`ConnectionKeywords`' order (:func:`takes_connection` takes them off a verb).
+_KEYWORDS = tuple(ConnectionKeywords.__annotations__)
+
+#: The keywords that say how to reach the service (without one, a catalog name is reached as AWS's default).
+_REACHES = ("client", "boto3_session", "endpoint_url")
+
+
+def as_connection(target: Catalog | Connection, **keywords: Unpack[ConnectionKeywords]) -> Connection:
     """Return the :class:`Connection` a verb works through: ``target`` itself, or one made from the keywords.
+
+    The keywords are :func:`connect`'s (:class:`ConnectionKeywords`), with its defaults.
 
     Every verb that calls the service takes either a :class:`Connection` or a catalog name with the keyword
     forms (a convenience for one call). A connection brings its own client, pacing, budget and progress, so
@@ -444,34 +456,10 @@ def as_connection(
     opptoolkit.exceptions.OpptoolkitError: give a Connection or client/boto3_session/endpoint_url, not both
     """
     if isinstance(target, Connection):
-        if client is not None or boto3_session is not None or endpoint_url is not None:
+        if any(keywords.get(n) is not None for n in _REACHES):
             raise OpptoolkitError("give a Connection or client/boto3_session/endpoint_url, not both")
         return target
-    return connect(
-        target,
-        client=client,
-        boto3_session=boto3_session,
-        endpoint_url=endpoint_url,
-        reads_per_second=reads_per_second,
-        writes_per_second=writes_per_second,
-        daily_write_budget=daily_write_budget,
-        progress=progress,
-    )
-
-
-#: The keywords that say how to reach the service (without one, a catalog name is reached as AWS's default).
-_REACHES = ("client", "boto3_session", "endpoint_url")
-
-#: The keyword forms of a connection a verb may take beside its catalog (:func:`takes_connection`).
-_KEYWORDS = (
-    "client",
-    "boto3_session",
-    "endpoint_url",
-    "reads_per_second",
-    "writes_per_second",
-    "daily_write_budget",
-    "progress",
-)
+    return connect(target, **keywords)
 
 
 @overload
