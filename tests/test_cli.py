@@ -633,3 +633,26 @@ def test_pull_and_sync_say_what_they_did_in_a_sentence(sb, tmp_path, capsys):
     assert main(sync) == 0
     said = capsys.readouterr().out
     assert "(the changes since the last sync): nothing had changed; it holds 300 opportunities" in said
+
+
+def test_reads_that_fail_are_said_a_line_each_and_exit_1(tmp_path, capsys, monkeypatch):
+    from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # one try: the injected fault stands
+    config = SandboxConfig.fast(fault_rate=1.0, fault_operations=frozenset({"GetOpportunity"}))
+    with Sandbox(config=config) as sb:
+        first, second = (r["Id"] for r in sb.records("Sandbox")[:2])
+        where = ["--catalog", "Sandbox", "--endpoint-url", sb.endpoint_url, *FAST]
+        pull = ["pull", *where, "--id", first, "--id", second, "--out", str(tmp_path / "p.parquet")]
+        assert main(pull) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert sorted(line.split(": ", 2)[:2] for line in err) == [["  not read", first], ["  not read", second]]
+        assert all(line.split(": ")[2] == "InternalServerException" for line in err)
+        sb.service.config.fault_rate = 0.0  # the mirror read whole, then AWS's view of it refused
+        sync = ["sync", str(tmp_path / "m"), *where]
+        assert main(sync) == 0
+        sb.service.config.fault_rate = 1.0
+        sb.service.config.fault_operations = frozenset({"GetAwsOpportunitySummary"})
+        assert main([*sync, "--refresh-aws"]) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 300 and all(line.startswith("  AWS view not read (the old one kept): O") for line in err)
