@@ -235,11 +235,15 @@ def _pull(args: argparse.Namespace) -> int:
         df, out, headers=args.headers, base=True, solutions=solutions, catalog=args.catalog,
         endpoint_url=args.endpoint_url,
     )  # fmt: skip
-    failures = df.attrs.get("failures", [])
     print(f"Pulled {_opportunities(len(df))} from the {args.catalog} catalog into {out} ({df.shape[1]} columns).")
+    return 1 if _not_read(df.attrs.get("failures", [])) else 0
+
+
+def _not_read(failures: list[dict[str, Any]], what: str = "not read") -> bool:
+    """Say each read that failed on stderr, a line each (Id, API code, message); return whether there was one."""
     for f in failures:
-        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    return 1 if failures else 0
+        print(f"  {what}: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
+    return bool(failures)
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -292,11 +296,8 @@ def _sync(args: argparse.Namespace) -> int:
     if args.vacuum_days is not None:
         vacuum_mirror(mirror, retention=timedelta(days=args.vacuum_days), boto3_session=session)
     print(result)
-    for f in result.failures:
-        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    for f in result.aws_failures:
-        print(f"  AWS view not read (the old one kept): {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    failed = bool(result.failures or result.aws_failures)
+    failed = _not_read(result.failures)
+    failed = _not_read(result.aws_failures, "AWS view not read (the old one kept)") or failed
     if args.engagements:  # the engagements, in a mirror of their own
         kept = sync_engagements(
             args.engagements,
@@ -310,9 +311,7 @@ def _sync(args: argparse.Namespace) -> int:
         if args.vacuum_days is not None:
             vacuum_mirror(args.engagements, retention=timedelta(days=args.vacuum_days), boto3_session=session)
         print(kept)
-        for f in kept.failures:
-            print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-        failed = failed or bool(kept.failures)
+        failed = _not_read(kept.failures) or failed
     return 1 if failed else 0
 
 
@@ -395,9 +394,7 @@ def _referrals(args: argparse.Namespace) -> int:
         f"Wrote {len(df):,} {'invitation' if len(df) == 1 else 'invitations'} from the {args.catalog} catalog into "
         f"{out}: {len(pending):,} pending, {week:,} of them expiring within 7 days."
     )
-    for f in df.attrs.get("failures", []):
-        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    return 1 if df.attrs.get("failures") else 0
+    return 1 if _not_read(df.attrs.get("failures", [])) else 0
 
 
 def _leads(args: argparse.Namespace) -> int:
@@ -417,9 +414,7 @@ def _leads(args: argparse.Namespace) -> int:
         f"{int((pending['DaysToExpiry'] < 7).sum())} of them expiring within 7 days; "
         f"decide and qualify there, then `{push_command(Path(out).name, args.catalog, args.endpoint_url)}`"
     )
-    for f in df.attrs.get("failures", []):
-        print(f"  not read: {f['Id']}: {f['code']}: {f['message']}", file=sys.stderr)
-    return 1 if df.attrs.get("failures") else 0
+    return 1 if _not_read(df.attrs.get("failures", [])) else 0
 
 
 def _push_leads(args: argparse.Namespace) -> int:
