@@ -465,14 +465,7 @@ def blank_cells(s: pd.Series) -> np.ndarray:
         return np.asarray(s.isna() | s.eq("").fillna(False), dtype=bool)
     if s.dtype != object:
         return np.asarray(s.isna(), dtype=bool)
-    values = s.tolist()
-    if set(map(type, values)) <= _FALSY_BLANK:  # the usual object column: lists (or text) and None
-        return np.fromiter(map(operator.not_, values), dtype=bool, count=len(values))
-    return np.fromiter(map(is_blank, values), dtype=bool, count=len(values))
-
-
-#: The types whose values are blank exactly when falsy (:func:`is_blank`): ``not`` tells it at C speed.
-_FALSY_BLANK = frozenset({type(None), str, list, tuple, dict})
+    return np.fromiter((is_blank(v) for v in s.tolist()), dtype=bool, count=len(s))
 
 
 def blank_or_equal(s: pd.Series, value: str) -> np.ndarray:
