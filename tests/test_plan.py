@@ -173,6 +173,13 @@ def test_the_fast_column_compares_give_the_cell_by_cell_verdicts(blank: str) -> 
         "Project.DeliveryModels": [*base["Project.DeliveryModels"][:5], ("SaaS or PaaS",)]}), schema, blank)  # fmt: skip
     assert slow[0].tolist() == fast[0].tolist()  # text as Python objects: cell by cell, the same verdicts
     assert slow[1][:5].tolist() == fast[1][:5].tolist()  # a tuple in the column: cell by cell
+    # the cells emptied where the base has a value, told in the same pass: as is_blank tells them cell by cell
+    from opptoolkit.plan import compared_cells
+
+    emptied = [[is_blank(e) and not is_blank(b) for e, b in zip(edit[c], base[c], strict=True)] for c in columns]
+    assert emptied == [[False, False, False, False, True, False], [False, False, False, False, False, True]]
+    for e, b in ((edit, base), (edit.astype(object), base.astype(object))):  # the fast paths and cell by cell
+        assert compared_cells(e, b, schema, blank)[2].tolist() == emptied
     records = edit.to_dict("records"), base.to_dict("records")
     for j, (e, b) in enumerate(zip(*records, strict=True)):
         kept = {c: v for c, v in b.items() if not is_blank(v) or isinstance(v, list)}  # as a base row holds it

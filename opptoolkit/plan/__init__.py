@@ -36,6 +36,7 @@ from ._diff import (
     blank_notes,
     blank_or_equal,
     changes,
+    compared_cells,
     emptied_cells,
     eol,
     ignored_edits,
@@ -44,6 +45,7 @@ from ._diff import (
     same_value,
     unchanged_cells,
     unchanged_rows,
+    writable_rows,
 )
 from ._edited import (
     Bases,
@@ -91,6 +93,7 @@ __all__ = [
     "blank_or_equal",
     "changes",
     "client_token",
+    "compared_cells",
     "create_request",
     "duplicate_creates",
     "edited_frame",
@@ -116,4 +119,5 @@ __all__ = [
     "token",
     "unchanged_cells",
     "unchanged_rows",
+    "writable_rows",
 ]

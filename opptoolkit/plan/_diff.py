@@ -254,17 +254,38 @@ def unchanged_cells(
     >>> columns, cells.tolist()
     (['Project.Title', 'Project.DeliveryModels'], [[True, False], [False, True]])
     """
-    columns, cells = [], []
+    columns, cells, _ = compared_cells(edit, base, schema, blank)
+    return columns, cells
+
+
+def compared_cells(
+    edit: pd.DataFrame, base: pd.DataFrame, schema: Schema, blank: Blank
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Return :func:`unchanged_cells`' columns and cells, and in the same pass which cells are blank where ``base`` has a value.
+
+    The third array is ``(columns, rows)`` too: a cell emptied in the sheet (under ``blank="keep"`` it sends
+    nothing, :func:`emptied_cells`), found from the blanks the compare tells anyway.
+
+    >>> edit = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["", "B"]})
+    >>> base = pd.DataFrame({"Id": ["O1", "O2"], "Project.Title": ["A", "b"]})
+    >>> columns, cells, cleared = compared_cells(edit, base, get_schema(), "keep")
+    >>> columns, cells.tolist(), cleared.tolist()
+    (['Project.Title'], [[True, False]], [[True, False]])
+    """
+    columns, cells, cleared = [], [], []
     for col in edit.columns:
         if col in NOT_EDITS:
             continue  # as in changes: never an edit (an output-only member is compared: the plan names its edit)
         columns.append(str(col))
         b = base[col] if col in base.columns else None
-        cell = _unchanged(edit[col], b, blank)
+        cell, emptied = _unchanged(edit[col], b, blank)
         if b is not None and not cell.all() and (f := _amount(schema, str(col))) is not None:
             cell |= _same_amounts(edit[col], b, f, ~cell)  # 60000 typed over 60000.00: the same number
         cells.append(cell)
-    return columns, np.vstack(cells) if cells else np.ones((0, len(edit)), dtype=bool)
+        cleared.append(emptied)
+    if not cells:
+        return columns, np.ones((0, len(edit)), dtype=bool), np.zeros((0, len(edit)), dtype=bool)
+    return columns, np.vstack(cells), np.vstack(cleared)
 
 
 def _amount(schema: Schema, column: str) -> Field | None:
@@ -314,22 +335,25 @@ def same_value(old: Any, new: Any, f: Field) -> bool:
     )
 
 
-def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> np.ndarray:
-    """Per position, whether the cell ``e`` is certainly no change against ``b`` (None: the base has no such column)."""
+def _unchanged(e: pd.Series, b: pd.Series | None, blank: Blank) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, whether the cell ``e`` is certainly no change against ``b``, and whether it is emptied.
+
+    Emptied: blank where ``b`` has a value. ``b`` None: the base has no such column.
+    """
     if b is not None and _arrow_text(e) and _arrow_text(b):
         return _unchanged_text(pa.array(e.array), pa.array(b.array), blank)
     if b is not None and e.dtype == object and b.dtype == object and (lists := _text_lists(e, b, blank)) is not None:
         return lists
     e = e.reset_index(drop=True)
     e_blank = blank_cells(e)
-    if b is None:
-        return e_blank  # no base value: only a blank is certainly no change (under either policy)
+    if b is None:  # no base value: only a blank is certainly no change (under either policy), and none is emptied
+        return e_blank, np.zeros(len(e_blank), dtype=bool)
     b = b.reset_index(drop=True)
     b_blank = blank_cells(b)
     cells = (e_blank & b_blank) | (~e_blank & ~b_blank & _equal(e, b))
     if blank == "keep":
         cells |= e_blank  # a blank cell is no change
-    return np.asarray(cells, dtype=bool)
+    return np.asarray(cells, dtype=bool), np.asarray(e_blank & ~b_blank, dtype=bool)
 
 
 def _arrow_text(s: pd.Series) -> bool:
@@ -337,7 +361,7 @@ def _arrow_text(s: pd.Series) -> bool:
     return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
 
 
-def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
+def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_unchanged` for two Arrow text columns, in Arrow's kernels.
 
     Blank is null or "", and two equal texts are the same value (as pandas' ``eq`` on these arrays decides).
@@ -345,14 +369,20 @@ def _unchanged_text(e: pa.Array, b: pa.Array, blank: Blank) -> np.ndarray:
     equal = pc.equal(e, b)  # null where either side is null
     equal = pc.and_kleene(equal, pc.is_valid(equal))  # ... and no null left: False there
     e_blank = pc.or_kleene(pc.is_null(e), pc.equal(e, ""))  # true | null is true: no null left
+    b_blank = pc.or_kleene(pc.is_null(b), pc.equal(b, ""))
     if blank == "keep":
         cells = pc.or_(equal, e_blank)  # equal, or a blank cell (no change)
     else:
-        cells = pc.or_(equal, pc.and_(e_blank, pc.or_kleene(pc.is_null(b), pc.equal(b, ""))))
-    return np.asarray(cells.to_numpy(zero_copy_only=False), dtype=bool)
+        cells = pc.or_(equal, pc.and_(e_blank, b_blank))
+    cleared = pc.and_(e_blank, pc.invert(b_blank))
+
+    def array(x: pa.Array) -> np.ndarray:
+        return np.asarray(x.to_numpy(zero_copy_only=False), dtype=bool)
+
+    return array(cells), array(cleared)
 
 
-def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
+def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`_unchanged` for two columns whose cells are all None or lists of text, at C speed.
 
     Those are the frame's list columns, compared with no call per cell: a cell holding the very object of the
@@ -363,9 +393,12 @@ def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
     ev, bv = e.tolist(), b.tolist()
     n = len(ev)
     other = ~np.fromiter(map(operator.is_, ev, bv), dtype=bool, count=n)
-    cells = np.ones(n, dtype=bool)
+    cells, cleared = (
+        np.ones(n, dtype=bool),
+        np.zeros(n, dtype=bool),
+    )  # the very same object: neither changed nor emptied
     if not other.any():
-        return cells
+        return cells, cleared
     ev, bv = list(compress(ev, other.tolist())), list(compress(bv, other.tolist()))
     if not {*map(type, ev), *map(type, bv)} <= _NONE_OR_LIST:
         return None
@@ -379,7 +412,8 @@ def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> np.ndarray | None:
     b_blank = np.fromiter(map(operator.not_, bv), dtype=bool, count=m)
     equal = np.fromiter(map(operator.eq, ev, bv), dtype=bool, count=m)
     cells[other] = (e_blank & b_blank) | (~e_blank & ~b_blank & equal) | (e_blank if blank == "keep" else False)
-    return cells
+    cleared[other] = e_blank & ~b_blank
+    return cells, cleared
 
 
 _NONE_OR_LIST = {type(None), list}
@@ -442,14 +476,14 @@ def emptied_cells(edit: pd.DataFrame, base: pd.DataFrame, schema: Schema) -> tup
     >>> columns, cells.tolist()
     (['Customer.Account.WebsiteUrl'], [[True, False]])
     """
-    columns, cells = [], []
-    for col in edit.columns:
-        f = schema.fields.get(template(str(col)))
-        if col in NOT_EDITS or col not in base.columns or f is None or not f.writable:
-            continue
-        columns.append(str(col))
-        cells.append(blank_cells(edit[col]) & ~blank_cells(base[col]))
-    return columns, np.vstack(cells) if cells else np.zeros((0, len(edit)), dtype=bool)
+    columns, _, cleared = compared_cells(edit, base, schema, "keep")
+    return writable_rows(columns, cleared, schema)
+
+
+def writable_rows(columns: list[str], cells: np.ndarray, schema: Schema) -> tuple[list[str], np.ndarray]:
+    """Return the writable ones of ``columns`` (UpdateOpportunity takes them) and their rows of ``cells``."""
+    keep = [j for j, c in enumerate(columns) if (f := schema.fields.get(template(c))) is not None and f.writable]
+    return [columns[j] for j in keep], cells[keep]
 
 
 def blank_cells(s: pd.Series) -> np.ndarray:

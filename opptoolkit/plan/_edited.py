@@ -24,7 +24,7 @@ from ..exceptions import OpptoolkitError, SheetError
 from ..frame import timestamp_problems
 from ..schema import ID, Catalog, Field, Schema
 from ..sheets import Extra, SheetRows
-from ._diff import blank_cells, blank_notes, blank_or_equal, changes, emptied_cells, unchanged_cells
+from ._diff import blank_cells, blank_notes, blank_or_equal, changes, compared_cells, writable_rows
 from ._row import PARTNER_ID, Row, duplicate_creates, existing_record, id_problem, resolve, resolve_create
 
 __all__ = [
@@ -321,13 +321,13 @@ class Bases(Mapping[str, dict[str, Any]]):
             aligned = aligned.iloc[take]
         if "Catalog" in self.frame.columns:
             found &= blank_or_equal(self.frame["Catalog"].iloc[take], catalog)
-        columns, cells = unchanged_cells(edit, aligned, schema, blank)
+        columns, cells, cleared = compared_cells(edit, aligned, schema, blank)
         same = found & cells.all(axis=0)
         maybe = np.flatnonzero(found & ~same)
         differ = ~cells[:, maybe]
         emptied: dict[int, list[str]] = {}
         if blank == "keep":  # cells emptied in the sheet: kept, and said so
-            names, cleared = emptied_cells(edit, aligned, schema)
+            names, cleared = writable_rows(columns, cleared, schema)  # as emptied_cells says them, from one pass
             cleared &= found
             for p in np.flatnonzero(cleared.any(axis=0)).tolist():
                 emptied[p] = [names[k] for k in np.flatnonzero(cleared[:, p]).tolist()]
