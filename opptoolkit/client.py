@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
-from .connection import Connection, as_connection, bars_disabled, calls_since, get_client, takes_connection
+from .connection import Connection, as_connection, bars_disabled, calls_since, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .frame import to_frame
 from .rules import input_value
@@ -108,7 +108,7 @@ def fetch_opportunity(client: SellingClient, catalog: Catalog, identifier: str) 
     Parameters
     ----------
     client : partnercentral-selling client
-        The client to call (:func:`get_client`).
+        The client to call (:func:`opptoolkit.get_client`).
     catalog : {"AWS", "Sandbox"}
         The record's catalog.
     identifier : str
@@ -207,7 +207,7 @@ def get_opportunities(
     catalog: Catalog,
     identifiers: Iterable[str],
     *,
-    client: SellingClient | None = None,
+    client: SellingClient,
     max_workers: int = 4,
     progress: bool | None = True,
     desc: str = "GetOpportunity",
@@ -222,10 +222,9 @@ def get_opportunities(
     the listing goes on. A record that still fails after boto3's retries is returned in
     ``failures`` (``Id``, ``code``, ``message``), never dropped silently. An error that every
     further call would share (the endpoint cannot be reached, no usable credentials) raises
-    :class:`~opptoolkit.exceptions.ServiceUnreachable` at its first occurrence instead. Pace with
-    a :class:`Pacer`.
+    :class:`~opptoolkit.exceptions.ServiceUnreachable` at its first occurrence instead. The caller paces
+    ``client`` (:meth:`Connection.paced`), as for :func:`iter_summaries`.
     """
-    client = get_client(client)
     failures: list[dict[str, Any]] = []
 
     def get(identifier: str) -> dict[str, Any] | None:
@@ -321,7 +320,7 @@ def read_opportunities(
         (:func:`~opptoolkit.connect`) brings its client, pacing and progress, shared with every other verb
         given it; the keyword forms below are a convenience for one call.
     client, boto3_session, endpoint_url
-        Which client to use (see :func:`get_client`); ``endpoint_url`` for the sandbox.
+        Which client to use (see :func:`opptoolkit.get_client`); ``endpoint_url`` for the sandbox.
     reads_per_second : float, optional
         The read pacing of a connection made here (default: :func:`~opptoolkit.connect`'s).
     summary_only : bool
