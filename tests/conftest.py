@@ -91,8 +91,6 @@ SLOW = {
     "test_sandbox.py::test_filters",
     "test_sandbox.py::test_injected_faults_are_500s_that_retries_absorb",
     "test_sandbox.py::test_sort_orders_across_pages",
-    "test_sandbox_http.py::test_a_client_that_disconnects_leaves_no_traceback",
-    "test_sandbox_robust.py::test_a_client_over_the_connection_bound_is_served_once_a_connection_is_free",
     "test_sheets.py::test_csv_read_whole_by_arrow_reads_what_the_csv_module_reads",
     "test_sheets.py::test_round_trip_law_through_sheets",
     "test_workbook_base.py::test_a_workbook_whose_base_was_stripped_warns_and_plans_as_before",

@@ -197,3 +197,18 @@ def test_a_client_over_the_connection_bound_is_served_once_a_connection_is_free(
     assert answers == [200]
     for s in half_sent:
         s.close()
+
+
+def test_a_burst_of_connections_up_to_the_bound_is_accepted_without_a_syn_retry(sb):
+    """Clients opening connections at once (threads, processes, each a pool) are each let in at once: a full
+    listen backlog drops the SYN, and the client's kernel sends it again only after a second."""
+    waited = []
+    opened = []
+    for _ in range(_http.MAX_CONNECTIONS):
+        start = time.monotonic()
+        opened.append(socket.create_connection(("127.0.0.1", sb.port), timeout=30))
+        waited.append(time.monotonic() - start)
+    for s in opened:
+        s.close()
+    # a connect answered by the listening socket's kernel takes microseconds, whatever the machine's load
+    assert max(waited) < 0.5, f"{sum(w >= 0.5 for w in waited)} of {len(waited)} connects waited for a SYN retry"

@@ -184,6 +184,10 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # the listen backlog: connections the kernel completes before the accept loop takes them. socketserver's
+    # 5 is full as soon as a few clients connect at once, and the kernel then drops the SYN, which the client
+    # sends again only after a second (RFC 6298 2.1: an initial retransmission timeout of 1 s)
+    request_queue_size = MAX_CONNECTIONS
 
     def __init__(self, port: int, service: SellingService) -> None:
         self.service = service
