@@ -273,13 +273,15 @@ def get_opportunities(
             rec = fut.result()
         except (ClientError, BotoCoreError) as e:
             failures.append(_error_row(ident, e))
-            _log.warning("%s %s failed: %s", desc, ident, failures[-1]["code"])
-            continue
-        if rec is None:  # listed, then gone before it was read
-            failures.append({"Id": ident, "code": "ResourceNotFoundException", "message": "not found"})
-            _log.warning("%s %s failed: ResourceNotFoundException", desc, ident)
         else:
-            records.append(rec)
+            if rec is not None:
+                records.append(rec)
+                continue
+            # listed, then gone before it was read
+            failures.append({"Id": ident, "code": "ResourceNotFoundException", "message": "not found"})
+        _log.debug("%s %s failed: %s", desc, ident, failures[-1]["code"])
+    if failures:  # one line, not one per record: the caller returns each, and the command says each
+        _log.warning("%s: %d of %d reads failed; each is in the result's failures", desc, len(failures), len(futures))
     return records, failures
 
 
@@ -343,7 +345,7 @@ def read_opportunities(
     DataFrame
         One row per opportunity (see :func:`opptoolkit.to_frame`). Records that could not be
         read are listed in ``df.attrs["failures"]`` (dicts of ``Id``, ``code``, ``message``)
-        and logged; ``df.attrs["calls"]`` counts the API calls made.
+        and counted in one WARNING log line; ``df.attrs["calls"]`` counts the API calls made.
 
     Raises
     ------
@@ -378,18 +380,12 @@ def read_opportunities(
     try:
         with conn.paced():
             failures: list[dict[str, Any]] = []
-            summaries: list[dict[str, Any]] = []
             if summary_only:
-                records = summaries = list_opportunities(conn, **filters)
+                records = list_opportunities(conn, **filters)
             else:
-
-                def ids() -> Iterator[str]:  # Gets start while the listing goes on
-                    for summary in iter_summaries(catalog, client=client, **filters):
-                        summaries.append(summary)
-                        yield summary["Id"]
-
+                ids = (s["Id"] for s in iter_summaries(catalog, client=client, **filters))  # Gets start while listing
                 records, failures = get_opportunities(
-                    catalog, ids(), client=client, max_workers=max_workers, progress=progress
+                    catalog, ids, client=client, max_workers=max_workers, progress=progress
                 )
     except (ClientError, BotoCoreError) as e:
         code, message = code_and_message(e)
@@ -403,10 +399,6 @@ def read_opportunities(
         df.attrs["failures"] = failures + aws.attrs["failures"]
         for name, n in aws.attrs["calls"].items():
             df.attrs["calls"][name] = df.attrs["calls"].get(name, 0) + n
-    if failures:
-        _log.warning(
-            "%d of %d opportunities could not be read; see df.attrs['failures']", len(failures), len(summaries)
-        )
     return df
 
 

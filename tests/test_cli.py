@@ -656,3 +656,26 @@ def test_reads_that_fail_are_said_a_line_each_and_exit_1(tmp_path, capsys, monke
         assert main([*sync, "--refresh-aws"]) == 1
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 300 and all(line.startswith("  AWS view not read (the old one kept): O") for line in err)
+
+
+def test_a_failed_read_is_said_once_on_the_terminal(tmp_path):
+    """The command's own line per failed read, not a log line per record as well (at most one summary line)."""
+    from opptoolkit.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig.fast(fault_rate=1.0, fault_operations=frozenset({"GetOpportunity"}))
+    with Sandbox(config=config) as sb:
+        ids = [r["Id"] for r in sb.records("Sandbox")[:3]]
+        # no timeout of its own: it waits for the exit, however loaded the machine (pytest-timeout guards
+        # against a hang)
+        p = subprocess.run(
+            [sys.executable, "-m", "opptoolkit.cli", "pull", "--catalog", "Sandbox", "--endpoint-url",
+             sb.endpoint_url, *(a for i in ids for a in ("--id", i)), "--out", str(tmp_path / "p.parquet"), *FAST],
+            capture_output=True, text=True, cwd=Path(__file__).parents[1], check=False,
+            env={**os.environ, "AWS_MAX_ATTEMPTS": "1"},  # one try: the injected fault stands
+        )  # fmt: skip
+    assert p.returncode == 1, p.stderr
+    err = p.stderr.splitlines()
+    for ident in ids:
+        said = [line for line in err if ident in line]
+        assert len(said) == 1 and said[0].startswith(f"  not read: {ident}: InternalServerException: "), p.stderr
+    assert len([line for line in err if line.startswith("WARNING")]) <= 1, p.stderr

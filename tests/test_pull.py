@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -86,12 +87,15 @@ def test_throttled_runs_complete():
         assert len(df) == 20 and df.attrs["failures"] == []
 
 
-def test_a_record_that_still_fails_is_reported_not_dropped():
+def test_a_record_that_still_fails_is_reported_not_dropped(caplog):
     config = SandboxConfig.fast(fault_rate=0.3, fault_operations=frozenset({"GetOpportunity"}), seed=3)
-    with Sandbox(config=config) as sb:
+    with Sandbox(config=config) as sb, caplog.at_level(logging.WARNING, logger="opptoolkit"):
         client = sb.client(config=Config(retries={"mode": "standard", "max_attempts": 1}))
         df = ot.read_opportunities("Sandbox", client=client, progress=False, reads_per_second=FAST)
         failed = {f["Id"] for f in df.attrs["failures"]}
+        # a library user learns of them from one line, not one per record (the frame holds each)
+        assert [r.getMessage() for r in caplog.records] == [f"GetOpportunity: {len(failed)} of 300 reads failed; "
+                                                            "each is in the result's failures"]  # fmt: skip
         assert failed and {f["code"] for f in df.attrs["failures"]} == {"InternalServerException"}
         assert set(df["Id"]) | failed == {r["Id"] for r in sb.records("Sandbox")}
         assert not set(df["Id"]) & failed
@@ -127,12 +131,13 @@ def test_sync_picks_up_new_opportunities_and_refuses_another_catalog(sb, tmp_pat
         ot.sync_mirror(tmp_path, "AWS", endpoint_url=sb.endpoint_url, progress=False)
 
 
-def test_failed_records_hold_the_cursor_back(tmp_path):
+def test_failed_records_hold_the_cursor_back(tmp_path, caplog):
     config = SandboxConfig.fast(fault_rate=0.2, fault_operations=frozenset({"GetOpportunity"}), seed=5)
-    with Sandbox(config=config) as sb:
+    with Sandbox(config=config) as sb, caplog.at_level(logging.WARNING, logger="opptoolkit"):
         client = sb.client(config=Config(retries={"mode": "standard", "max_attempts": 1}))
         first = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST)
         assert first.failures and first.total == 300 - len(first.failures)
+        assert len(caplog.records) == 1 and f"{len(first.failures)} of 300 reads failed" in caplog.text
         sb.service.config.fault_rate = 0.0
         second = ot.sync_mirror(tmp_path, "Sandbox", client=client, progress=False, reads_per_second=FAST)
         assert second.total == 300 and not second.failures
