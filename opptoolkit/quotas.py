@@ -53,7 +53,6 @@ READ_ACTIONS = frozenset(
         "ListEngagementInvitations",
     }
 )
-assert READ_ACTIONS.issubset(service_model().operation_names), READ_ACTIONS
 #: The operations the quotas page lists as write actions.
 WRITE_ACTIONS = frozenset(
     {
@@ -67,7 +66,6 @@ WRITE_ACTIONS = frozenset(
         "StartEngagementByAcceptingInvitationTask",
     }
 )
-assert WRITE_ACTIONS.issubset(service_model().operation_names), WRITE_ACTIONS
 #: The quotas page's rows of one operation each, with a rate of their own (requests per second; the page states no
 #: daily quota for them): those this botocore's model has.
 OWN_RATES = {
@@ -239,4 +237,3 @@ ASSOCIATIONS_PER_OPPORTUNITY = {
     "AwsMarketplaceProducts": 10,
     "AwsMarketplaceOffers": 1,
 }
-assert set(ASSOCIATIONS_PER_OPPORTUNITY) <= set(service_model().shape_for("RelatedEntityType").enum)  # type: ignore[attr-defined]
