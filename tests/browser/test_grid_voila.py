@@ -56,7 +56,8 @@ def _has_colour(page, x: float, y: float, hex_colour: str) -> bool:
 
     png = page.screenshot(clip={"x": x - 20, "y": y - 6, "width": 40, "height": 12})
     want = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    pixels = Image.open(BytesIO(png)).convert("RGB").getdata()
+    data = Image.open(BytesIO(png)).convert("RGB").tobytes()  # r, g, b per pixel (getdata is deprecated)
+    pixels = zip(data[0::3], data[1::3], data[2::3], strict=True)
     return sum(1 for p in pixels if max(abs(a - b) for a, b in zip(p, want, strict=True)) <= 3) > 50
 
 
