@@ -309,3 +309,20 @@ def test_a_dry_run_counts_what_the_push_does_with_an_association_only_edit(sb, t
     # pushed again: the association is done, the row skipped as an update already done is
     again = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", base=base, endpoint_url=sb.endpoint_url, **FAST)
     assert _rows(again)["status"].tolist()[0] in ("skipped", "unchanged")
+
+
+def test_the_results_sheet_keeps_a_rows_update_beside_its_association_call(sb, tmp_path):
+    """A row with an update and an association call: the Results sheet lists the update's changed fields and the
+    call's, not only the last call's (write_results took the last outcome of an Id)."""
+    ids = _ids(sb, 2)
+    path = tmp_path / "edit.xlsx"
+    ot.write_sheet(_export(sb, ids), path, base=True)
+    _set_cells(path, {(ids[0], "Project.Title"): "Retitled", (ids[0], PRODUCTS): "AmazonRedshift"})
+    result = ot.push_updates(path, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert result[result["Id"] == ids[0]]["operation"].tolist() == ["UpdateOpportunity", ASSOCIATE]
+    ws = openpyxl.load_workbook(ot.write_results(result, path))["Results"]
+    heads = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[heads.index("Id")] == ids[0])
+    assert row[heads.index("Status")] == "succeeded"
+    changed = row[heads.index("Changed fields")]
+    assert label_for("Project.Title") in changed and label_for(PRODUCTS) in changed

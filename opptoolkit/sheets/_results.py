@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import replacing
-from .._status import Reason, Status, said_line
+from .._status import OUTCOME_ORDER, Reason, Status, said_line
 from .._values import is_blank
 from ..frame import to_frame
 from ..schema import ID, get_schema, in_labels, label_for
@@ -105,6 +105,31 @@ def _outcomes(result: pd.DataFrame) -> list[dict[str, Any]]:
                 "after": r.get("last_modified_after"),
             }
         )
+    return out
+
+
+def _merged(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fold the outcomes of one record (its row's own, then its association calls') into the first of them.
+
+    A push lists a row's AssociateOpportunity / DisassociateOpportunity calls after the rows, under the row's Id:
+    the row shows the first of all their statuses in :data:`~opptoolkit._status.OUTCOME_ORDER` (problems first),
+    every changed field and every problem, and keeps its own last-modified times (the calls have none).
+    """
+    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
+    first: dict[Any, dict[str, Any]] = {}
+    out = []
+    for o in outcomes:
+        key = o["Id"] if o["Id"] is not None else o["row"] and ("row", o["row"])
+        if not key or (into := first.get(key)) is None:
+            first[key] = o
+            out.append(o)
+            continue
+        into["status"] = min(into["status"], o["status"], key=lambda s: rank.get(s, len(rank)))
+        into["changed"] = list(dict.fromkeys([*into["changed"], *o["changed"]]))
+        into["kept"] = list(dict.fromkeys([*into["kept"], *o["kept"]]))
+        into["problems"] = [*into["problems"], *o["problems"]]
+        into["code"] = ", ".join(dict.fromkeys(c for c in (into["code"], o["code"]) if c))
+        into["detail"] = "\n".join(dict.fromkeys(d for d in (into["detail"], o["detail"]) if d))
     return out
 
 
@@ -343,7 +368,7 @@ def write_results(
     else:
         frame = read_sheet(base, extra="keep") if isinstance(base, (str, Path)) else base
         texts = texts_of_frame(frame if isinstance(frame, pd.DataFrame) else to_frame(list(frame)))
-    outcomes = _outcomes(result)
+    outcomes = _merged(_outcomes(result))
     by_id = {o["Id"]: o for o in outcomes if o["Id"] is not None}
     by_row = {o["row"]: o for o in outcomes if o["row"] is not None}  # a new row: its outcome by its row number
     no_id = iter(o for o in outcomes if o["Id"] is None)
