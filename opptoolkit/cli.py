@@ -348,6 +348,7 @@ def _print_plan(plan: Any) -> None:
 def _confirmed(args: argparse.Namespace, client: Any) -> bool:
     """Write to the live ``AWS`` catalog: show the plan, then ask (a terminal only) unless ``--yes``."""
     from .push import plan_updates
+    from .rules import ASSOCIATIONS
 
     if args.catalog != "AWS" or args.yes:
         return True
@@ -361,13 +362,24 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
         reads_per_second=args.reads_per_second,
     )
     _print_plan(plan)
-    n = int((plan["action"] == Status.UPDATE).sum())
-    new = int((plan["action"] == Status.CREATE).sum())
-    if n + new == 0:
+    update = plan["action"] == Status.UPDATE
+    # a row whose only edits are its associations sends Associate/Disassociate calls, no UpdateOpportunity
+    linked = update & plan["changed_fields"].map(
+        lambda f: len(s := set(() if f is None else f)) > 0 and s <= ASSOCIATIONS.keys()
+    )
+    counts = {
+        ("update", "updates"): int((update & ~linked).sum()),
+        ("row of association changes", "rows of association changes"): int(linked.sum()),
+        ("new opportunity", "new opportunities"): int((plan["action"] == Status.CREATE).sum()),
+    }
+    said = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items() if n]
+    if not said:
         return True
-    what = f"{n} updates" + (f" and {new} new opportunities" if new else "")
+    what = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
     if not sys.stdin.isatty():
-        raise OpptoolkitError(f"{what} to the live AWS catalog need a confirmation: run in a terminal, or pass --yes")
+        raise OpptoolkitError(
+            f"{what} to the live AWS catalog: a confirmation is needed; run in a terminal, or pass --yes"
+        )
     answer = input(f"send {what} to the live AWS catalog? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 

@@ -333,7 +333,8 @@ def test_writes_to_aws_need_a_confirmation(sb, tmp_path, capsys, monkeypatch):
             str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), "--writes-per-second", "1000", *FAST]  # fmt: skip
     # stdin is not a terminal here: refused, with the way out
     assert main(args) == 2
-    assert "--yes" in _one_line(capsys.readouterr().err)
+    line = _one_line(capsys.readouterr().err)
+    assert "1 update to the live AWS catalog" in line and "--yes" in line
     assert not sb.service.applied
 
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
