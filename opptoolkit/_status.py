@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "Reason",
     "Status",
     "counted",
+    "first_outcome",
     "in_words",
     "is_api_field_code",
     "said_line",
@@ -107,6 +108,23 @@ OUTCOME_ORDER = (
 )
 
 
+#: Each status's place in :data:`OUTCOME_ORDER`.
+_RANK = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
+
+
+def first_outcome(statuses: Iterable[str]) -> str:
+    """Return the first of ``statuses`` in :data:`OUTCOME_ORDER` (a status it does not know first: it may need a look).
+
+    What one row says of several outcomes (its own and its association calls'): a problem before what was done.
+
+    Examples
+    --------
+    >>> first_outcome(["succeeded", "failed", "unchanged"])
+    'failed'
+    """
+    return min(statuses, key=lambda s: _RANK.get(s, -1))
+
+
 def in_words(status: str) -> str:
     """Return a status as a sentence says it of some rows.
 
@@ -128,8 +146,7 @@ def counted(counts: Mapping[Any, int]) -> str:
     >>> counted({}), counted({"succeeded": 1})
     ('nothing', '1 succeeded')
     """
-    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
-    parts = [f"{n:,} {in_words(str(k))}" for k, n in sorted(counts.items(), key=lambda kv: rank.get(kv[0], -1)) if n]
+    parts = [f"{n:,} {in_words(str(k))}" for k, n in sorted(counts.items(), key=lambda kv: _RANK.get(kv[0], -1)) if n]
     if not parts:
         return "nothing"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

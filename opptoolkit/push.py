@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
-from ._status import OUTCOME_ORDER, Reason, Status, counted
+from ._status import Reason, Status, counted, first_outcome
 from ._values import Blank
 from .client import fetch_opportunity
 from .connection import Connection, as_connection, bars_disabled, takes_connection
@@ -656,7 +656,6 @@ def _roll_up(results: list[dict[str, Any]], n: int) -> None:
     their fields, so that a plan's counts and a push's agree. The ledger keeps the calls, each under its own
     operation; the row spent no write of its own.
     """
-    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
     calls: dict[str, list[dict[str, Any]]] = {}
     for c in results[n:]:
         calls.setdefault(str(c["row"]), []).append(c)
@@ -665,7 +664,7 @@ def _roll_up(results: list[dict[str, Any]], n: int) -> None:
         if r["status"] != Status.UNCHANGED or not made:
             continue
         statuses = [str(c["status"]) for c in made]
-        r["status"] = min(statuses, key=lambda s: rank.get(s, -1))
+        r["status"] = first_outcome(statuses)
         r["changed_fields"] = list(dict.fromkeys(f for c in made for f in c["changed_fields"]))
         said = f"{ASSOCIATIONS_ONLY} ({counted(Counter(statuses))}, listed after the rows)"
         r["error_message"] = "; ".join(t for t in (said, r["error_message"]) if t)[:2000]

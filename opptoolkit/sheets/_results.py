@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import replacing
-from .._status import OUTCOME_ORDER, Reason, Status, said_line
+from .._status import Reason, Status, first_outcome, said_line
 from .._values import is_blank
 from ..frame import to_frame
 from ..schema import ID, get_schema, in_labels, label_for
@@ -115,7 +115,6 @@ def _merged(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the row shows the first of all their statuses in :data:`~opptoolkit._status.OUTCOME_ORDER` (problems first),
     every changed field and every problem, and keeps its own last-modified times (the calls have none).
     """
-    rank = {s.value: i for i, s in enumerate(OUTCOME_ORDER)}
     first: dict[Any, dict[str, Any]] = {}
     out = []
     for o in outcomes:
@@ -124,7 +123,7 @@ def _merged(outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             first[key] = o
             out.append(o)
             continue
-        into["status"] = min(into["status"], o["status"], key=lambda s: rank.get(s, len(rank)))
+        into["status"] = first_outcome([into["status"], o["status"]])
         into["changed"] = list(dict.fromkeys([*into["changed"], *o["changed"]]))
         into["kept"] = list(dict.fromkeys([*into["kept"], *o["kept"]]))
         into["problems"] = [*into["problems"], *o["problems"]]
