@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -226,12 +226,13 @@ def get_opportunities(
     ``client`` (:meth:`Connection.paced`), as for :func:`iter_summaries`.
     """
     failures: list[dict[str, Any]] = []
-
-    def get(identifier: str) -> dict[str, Any] | None:
-        return fetch(identifier) if fetch is not None else fetch_opportunity(client, catalog, identifier)
-
     futures: list[tuple[str, Future[dict[str, Any] | None]]] = []
     stop: list[ServiceUnreachable] = []  # the first error that no further call can avoid
+
+    def get(identifier: str) -> dict[str, Any] | None:
+        if stop:  # queued before the first such error: not sent (it is cancelled below)
+            raise stop[0]
+        return fetch(identifier) if fetch is not None else fetch_opportunity(client, catalog, identifier)
 
     def done(fut: Future[dict[str, Any] | None]) -> None:
         bar.update(1)
@@ -254,7 +255,7 @@ def get_opportunities(
                     bar.total = len(futures)
                 pending = [f for _, f in futures]
                 while pending and not stop:
-                    pending = list(wait(pending, timeout=0.2).not_done)
+                    pending = list(wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION).not_done)
             except (ClientError, BotoCoreError) as e:  # the listing itself failed
                 if (u := unreachable(e)) is None:
                     raise
