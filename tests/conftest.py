@@ -15,6 +15,11 @@ import opptoolkit as ot
 from opptoolkit.sandbox import SEED_DAY, Sandbox, SandboxConfig
 from opptoolkit.testing import fake_records
 
+# No test reads instance metadata. Where the metadata address swallows connections, as on some CI hosts, boto3's
+# credential chain waits about 2 s (a timeout for the token, one for the keys) each time it finds no keys: each
+# client made for a sandbox URL without a session. Every process the suite starts inherits the setting.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
 N_LAW = 1000  # the round-trip law runs over at least this many generated records
 #: The environment that runs a notebook, a page or the demo at the fast sandbox's quotas, pacing at them
 #: (opptoolkit.quotas.rates: the sandbox a notebook starts enforces them, and every connection paces at them).
