@@ -36,6 +36,7 @@ from .rules import (
     ASSOCIATIONS,
     AWS_PRODUCTS_URL,
     RELATED,
+    association_count_problem,
     association_items,
     association_key,
     association_problem,
@@ -43,7 +44,7 @@ from .rules import (
     submission_problems,
     submission_warnings,
 )
-from .schema import ID, Catalog, label_for, service_model
+from .schema import ID, Catalog, service_model
 from .sheets import SheetRows
 
 if TYPE_CHECKING:
@@ -252,17 +253,9 @@ def association_calls(
             # without a base a missing entity may be one added on the server after the export: never removed blind
             drop = [v for v in now if association_key(v) in had - want] if exported else []
             after = len(now) - len(drop) + len(add)
-            problems = []
+            too_many = association_count_problem(column, after)
+            problems = [Problem(label, column, "TOO_MANY_VALUES", too_many)] if too_many else []
             cap = ASSOCIATIONS_PER_OPPORTUNITY.get(kind)
-            if cap is not None and after > cap:
-                problems.append(
-                    Problem(
-                        label,
-                        column,
-                        "TOO_MANY_VALUES",
-                        f"{after} {label_for(column)}: an opportunity takes at most {cap} (quotas page)",
-                    )
-                )
             order = [("AssociateOpportunity", add), ("DisassociateOpportunity", drop)]
             if cap is not None and len(now) + len(add) > cap >= after:
                 order.reverse()  # attaching first would pass the quota: make room first

@@ -155,11 +155,25 @@ def test_an_association_past_the_quota_is_refused_before_any_call(sb, tmp_path):
     edited = base.copy()
     edited.at[0, PRODUCTS] = [f"Product{n}" for n in range(21)]  # quotas page: AWS products 20 per opportunity
     edited.at[1, OFFERS] = [OFFER, OTHER_OFFER]  # AWS Marketplace private offers 1 per opportunity
+    # the plan says it beforehand: both rows' only edits are associations the push refuses, so both are invalid,
+    # each with one error naming the column by its label and the quota (not one per entity)
+    plan = ot.plan_updates(edited, "Sandbox", base=base)
+    assert plan["action"].tolist() == ["invalid", "invalid"]
+    assert plan["error_fields"].tolist() == [[PRODUCTS], [OFFERS]]
+    errors = [[str(e) for e in row] for row in plan["errors"]]
+    assert [len(e) for e in errors] == [1, 1] and all(e[0].split(": ")[1] == "TOO_MANY_VALUES" for e in errors)
+    assert "21 Related AWS products: an opportunity takes at most 20" in errors[0][0]
+    assert "at most 1 (quotas page)" in errors[1][0] and OFFER_ID not in errors[1][0]
     result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
     calls = _calls(result)
     assert len(calls) == 23 and set(calls["status"]) == {"invalid"} and set(calls["error_code"]) == {"TOO_MANY_VALUES"}
     assert "quotas page" in calls.loc[0, "error_message"]
     assert ASSOCIATE not in sb.service.calls  # no write spent
+    assert _rows(result)["status"].tolist() == plan["action"].tolist()  # the dry run counts as the push does
+    # a row that sends an update too: the refused associations are a warning beside it (the update goes)
+    edited.at[0, "Project.Title"] = "Retitled"
+    both = ot.plan_updates(edited, "Sandbox", base=base)
+    assert both.loc[0, "action"] == "update" and [w for w in both.loc[0, "warnings"] if "TOO_MANY_VALUES" in str(w)]
 
 
 def test_replacing_the_one_offer_makes_room_first(sb, tmp_path):

@@ -27,7 +27,7 @@ Every UpdateOpportunity replaces the whole record, so:
 from __future__ import annotations
 
 from ._diff import (
-    ASSOCIATION_REFUSED,
+    ASSOCIATION_REFUSALS,
     ASSOCIATIONS_ONLY,
     ASSOCIATIONS_SENT,
     KEPT_BLANK,
@@ -79,7 +79,7 @@ from ._row import (
 __all__ = [
     "ASSOCIATIONS_ONLY",
     "ASSOCIATIONS_SENT",
-    "ASSOCIATION_REFUSED",
+    "ASSOCIATION_REFUSALS",
     "CHANGED_ON_SERVER",
     "KEPT_BLANK",
     "PARTNER_ID",

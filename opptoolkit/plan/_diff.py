@@ -26,6 +26,7 @@ from ..rules import (
     AWS_PRODUCTS_URL,
     NOT_EDITS,
     RELATED,
+    association_count_problem,
     association_items,
     association_key,
     association_problem,
@@ -114,6 +115,9 @@ ASSOCIATIONS_UNCHECKED = {
 
 #: The code of an association the push refuses before any call (:func:`opptoolkit.rules.association_problem`).
 ASSOCIATION_REFUSED = "INVALID_STRING_FORMAT"
+#: The codes of the association edits the push refuses before any call: an identifier not in its kind's form, more
+#: of a kind than the quotas page allows (:func:`opptoolkit.rules.association_count_problem`).
+ASSOCIATION_REFUSALS = (ASSOCIATION_REFUSED, "TOO_MANY_VALUES")
 REFUSED_BEFORE_ANY_CALL = "the push refuses this association before any call"
 
 
@@ -168,6 +172,9 @@ def ignored_edits(
         for item in new or ():
             if association_key(item) not in had and (rule := association_problem(col, item)):
                 out.append(Problem(None, col, ASSOCIATION_REFUSED, f"{rule}: {REFUSED_BEFORE_ANY_CALL}"))
+        # the push counts against what the server has; the plan against the base, which it takes the server to have
+        if too_many := association_count_problem(col, len({association_key(v) for v in new or ()})):
+            out.append(Problem(None, col, "TOO_MANY_VALUES", f"{too_many}: {REFUSED_BEFORE_ANY_CALL}"))
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
         f = schema.field_for(col)
         if f.writable or col in NOT_EDITS or col in ASSOCIATIONS:

@@ -39,7 +39,7 @@ from ..rules import (
 from ..schema import ID, IDENTIFIER, Catalog, Schema, compile_pattern, get_schema, label_for, split_column, template
 from ..wire import input_shape, output_shape
 from ._diff import (
-    ASSOCIATION_REFUSED,
+    ASSOCIATION_REFUSALS,
     ASSOCIATIONS_ONLY,
     ASSOCIATIONS_SENT,
     association_edits,
@@ -248,7 +248,7 @@ class Row:
         """
         action, problems, warnings, note = self.action, self.problems, self.warnings, self.note
         if action == Status.UNCHANGED and self.associations:
-            refused = [p for p in warnings if p.field in self.associations and p.code == ASSOCIATION_REFUSED]
+            refused = [p for p in warnings if p.field in self.associations and p.code in ASSOCIATION_REFUSALS]
             action = Status.INVALID if refused else Status.UPDATE
             problems, warnings = [*problems, *refused], [w for w in warnings if w not in refused]
             note = "; ".join(t for t in (note, ASSOCIATIONS_ONLY) if t)

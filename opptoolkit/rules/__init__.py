@@ -90,6 +90,7 @@ from ._facts import (
 )
 from ._model import (
     allowed_message,
+    association_count_problem,
     association_problem,
     model_problems,
 )
@@ -101,6 +102,7 @@ from ._sheet import (
 
 __all__ = [
     "allowed_message",
+    "association_count_problem",
     "association_problem",
     "business_problems",
     "changed_columns",

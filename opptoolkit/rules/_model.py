@@ -12,9 +12,10 @@ from botocore.model import ListShape, Shape, StructureShape
 from .._patterns import describe, example, example_date
 from .._values import closest, is_blank
 from ..exceptions import Problem
+from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..schema import Schema, compile_pattern, get_schema, is_date_pattern, label_for, length_bounds, template
 from ..wire import input_shape
-from ._facts import UNENFORCED_PATTERNS, accepted_values, documented_range
+from ._facts import ASSOCIATIONS, UNENFORCED_PATTERNS, accepted_values, documented_range
 
 # -- model constraints ----------------------------------------------------------------------------
 
@@ -231,3 +232,21 @@ def association_problem(column: str, value: str) -> str | None:
     lists = re.findall(r"\b(List[A-Z]\w+)\b", f.doc)  # the operation the model says lists them
     where = f" ({lists[0]} lists them)" if lists else ""
     return f"is not in the form AWS takes for {label_for(column)}{like}{where}"
+
+
+def association_count_problem(column: str, count: int) -> str | None:
+    """Return why ``count`` entities are more than an opportunity takes in the association column ``column``, or None.
+
+    The quotas page's "Association quotas per opportunity" (:data:`opptoolkit.quotas.ASSOCIATIONS_PER_OPPORTUNITY`:
+    AWS products 20, Partner Solutions 10, AWS Marketplace private offers 1, ...); a kind it names no quota for is
+    never too many.
+
+    >>> association_count_problem("RelatedEntityIdentifiers.AwsProducts", 21)
+    '21 Related AWS products: an opportunity takes at most 20 (quotas page); keep 20 or fewer'
+    >>> association_count_problem("RelatedEntityIdentifiers.AwsProducts", 20) is None
+    True
+    """
+    cap = ASSOCIATIONS_PER_OPPORTUNITY.get(ASSOCIATIONS[column])
+    if cap is None or count <= cap:
+        return None
+    return f"{count} {label_for(column)}: an opportunity takes at most {cap} (quotas page); keep {cap} or fewer"
