@@ -160,7 +160,7 @@ def read_engagements(
         )
         try:
             people = [_members(c, conn.catalog, r[ID]) for r in records] if members else None
-            shared = _resources(c, conn.catalog) if resources else None
+            shared = shared_resources(c, conn.catalog) if resources else None
         except (ClientError, BotoCoreError) as e:
             raise _failed("reading the engagements", e) from None
     df = _flat(records, ENGAGEMENT_ANSWER)
@@ -228,8 +228,12 @@ def _members(client: Any, catalog: Catalog, engagement: str) -> list[dict[str, A
         return []  # model: "can only be invoked by members of the Engagement"
 
 
-def _resources(client: Any, catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
-    """Return the resources shared in each engagement of this account (model: "where the caller is a member")."""
+def shared_resources(client: Any, catalog: Catalog) -> dict[str, list[dict[str, Any]]]:
+    """Return the resources shared in each engagement of this account (model: "where the caller is a member").
+
+    One ListEngagementResourceAssociations over every page, by engagement Id: each association's ``ResourceType``,
+    ``ResourceId``, ``CreatedBy``, ... as answered.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     for a in _pages(client, _RESOURCE_LIST[0], _RESOURCE_LIST[1], Catalog=catalog):
         out.setdefault(a["EngagementId"], []).append(a)
@@ -383,7 +387,7 @@ def snapshot_health(
         settings = read_selling_settings(conn)
         jobs = read_snapshot_jobs(conn)
         try:
-            shared = [a for items in _resources(c, conn.catalog).values() for a in items]
+            shared = [a for items in shared_resources(c, conn.catalog).values() for a in items]
         except (ClientError, BotoCoreError) as e:
             raise _failed("ListEngagementResourceAssociations", e) from None
         role = settings.get("ResourceSnapshotJobRoleArn")
@@ -555,7 +559,7 @@ def read_resource_snapshots(
                 mine = {_arn_account(j["Arn"]) for j in _pages(c, "ListResourceSnapshotJobs",
                                                                "ResourceSnapshotJobSummaries", Catalog=conn.catalog)}  # fmt: skip
                 mine.discard(None)
-            for engagement, items in sorted(_resources(c, conn.catalog).items()):
+            for engagement, items in sorted(shared_resources(c, conn.catalog).items()):
                 if wanted and engagement not in wanted:
                     continue
                 for a in items:

@@ -62,9 +62,10 @@ from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
 from ._gc import gc_paused
+from ._values import is_blank
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Connection, as_connection, calls_since, takes_connection
-from .engagements import read_engagements
+from .engagements import RESOURCES, read_engagements, shared_resources
 from .exceptions import OpptoolkitError
 from .frame import SNAPSHOT_ATTR, to_frame
 from .schema import AWS_PREFIX, ID, Catalog, Schema, get_schema, output_schema, split_column
@@ -894,9 +895,11 @@ def sync_engagements(
     """Bring the engagements' mirror in ``path`` up to date: the engagements this account is a member of.
 
     The rules of :func:`sync_mirror`, with what ListEngagements offers: it has no modified-after filter, so every
-    sync lists every summary (one call per page) and reads again only the engagements new or changed since the
-    mirror's copy (their summary's ``ModifiedAt`` or ``MemberCount`` moved): GetEngagement, ListEngagementMembers
-    and the shared resources (:func:`opptoolkit.engagements.read_engagements`). An engagement no longer listed
+    sync lists every summary and the resources shared in them (ListEngagementResourceAssociations: the model does
+    not say that sharing one moves the summary), a call per page each, and reads again only the engagements new
+    or changed since the mirror's copy (their summary's ``ModifiedAt`` or ``MemberCount`` moved, or their shared
+    resources): GetEngagement, ListEngagementMembers and the shared resources
+    (:func:`opptoolkit.engagements.read_engagements`). An engagement no longer listed
     leaves the mirror (``removed``; earlier versions keep it), one that could not be read keeps its old row, and a
     sync that finds nothing new writes nothing. The table is a Delta table of its own (not the opportunities'
     folder): :func:`read_mirror` reads it, at any earlier sync too.
@@ -907,7 +910,7 @@ def sync_engagements(
         Folder of the engagements' mirror (created if missing), or an ``s3://`` prefix.
     catalog : {"AWS", "Sandbox"} or Connection
     full : bool
-        Read every engagement again (the shared resources of an engagement that did not change otherwise, too).
+        Read every engagement again.
 
     Returns
     -------
@@ -927,7 +930,7 @@ def sync_engagements(
     ...     first = sync_engagements(d, "Sandbox", client=c, progress=False, reads_per_second=1000)
     ...     again = sync_engagements(d, "Sandbox", client=c, progress=False, reads_per_second=1000)
     >>> first.added, again.fetched, again.calls
-    (1, 0, {'ListEngagements': 1})
+    (1, 0, {'ListEngagements': 1, 'ListEngagementResourceAssociations': 1})
     """
     start = time.monotonic()
     root = _root(path)
@@ -941,9 +944,11 @@ def sync_engagements(
     if mirrored != catalog:
         raise OpptoolkitError(f"{root} mirrors the engagements of catalog {mirrored}, not {catalog}")
     known: dict[str, tuple[Any, ...]] = {}
+    known_shared: dict[str, tuple[tuple[str, ...], ...]] = {}
     if stored is not None and len(stored):
         cols = [stored[k] if k in stored.columns else pd.Series(None, index=stored.index) for k in _ENGAGEMENT_KEYS]
         known = {str(i): _summary_key(vals) for i, *vals in zip(stored[ID], *cols, strict=True)}
+        known_shared = _stored_shares(stored)
     result = SyncResult(root, catalog, dt is None or full, kind="engagement")
     try:
         with conn.paced():
@@ -952,7 +957,12 @@ def sync_engagements(
                 for summary in page.get("EngagementSummaryList") or []:
                     found: dict[str, Any] = dict(summary)
                     listed[found[ID]] = _summary_key([found.get(k) for k in _ENGAGEMENT_KEYS])
-            changed = [i for i, key in listed.items() if full or known.get(i) != key]
+            # a resource shared in an engagement need not move its summary (the model says nothing of it): the
+            # shared resources are listed too (one call per page) and an engagement whose list moved is read again
+            shared = _shares(shared_resources(conn.client, catalog)) if known and not full else {}
+            changed = [
+                i for i, key in listed.items() if full or known.get(i) != key or shared.get(i) != known_shared.get(i)
+            ]
             fresh = read_engagements(conn, identifiers=changed) if changed else None
     except ClientError as e:
         code, message = code_and_message(e)
@@ -982,6 +992,31 @@ def sync_engagements(
     result.calls, result.seconds = calls_since(conn, before), time.monotonic() - start
     _log.info("%r", result)
     return result
+
+
+def _shares(by_engagement: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Each engagement's shared resources as a comparable key: its (type, Id, sharer) triples, sorted."""
+    return {
+        str(e): tuple(
+            sorted({(str(a.get("ResourceType")), str(a.get("ResourceId")), str(a.get("CreatedBy"))) for a in items})
+        )
+        for e, items in by_engagement.items()
+        if items
+    }
+
+
+def _stored_shares(stored: pd.DataFrame) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """:func:`_shares` of the mirror's engagements, from their ``ResourceAssociations[i].*`` columns."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    i = 0
+    while f"{RESOURCES}[{i}].ResourceId" in stored.columns:
+        part = {k: f"{RESOURCES}[{i}].{k}" for k in ("ResourceType", "ResourceId", "CreatedBy")}
+        cols = {k: stored[c] if c in stored.columns else pd.Series(None, index=stored.index) for k, c in part.items()}
+        for ident, *vals in zip(stored[ID], *cols.values(), strict=True):
+            if not is_blank(vals[1]):
+                by.setdefault(str(ident), []).append(dict(zip(cols, vals, strict=True)))
+        i += 1
+    return _shares(by)
 
 
 def _summary_key(values: Any) -> tuple[Any, ...]:

@@ -5,11 +5,13 @@ Real boto3 against the sandbox over HTTP; the table is a real Delta table in a t
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import opptoolkit as ot
 from opptoolkit.exceptions import OpptoolkitError
 from opptoolkit.mirror import read_mirror, snapshots, sync_engagements
+from opptoolkit.sandbox._resources import OPPORTUNITY_TEMPLATE
 from tests.test_sandbox_engagements import LEAD, QUALIFIED
 
 FAST = dict(progress=False, reads_per_second=1000)
@@ -42,7 +44,8 @@ def test_a_sync_reads_only_the_engagements_that_changed(sb, tmp_path):
 
     # nothing changed: one listing, nothing read, nothing written
     again = sync_engagements(d, conn, **FAST)
-    assert (again.fetched, again.calls, again.version) == (0, {"ListEngagements": 1}, full.version)
+    assert (again.fetched, again.version) == (0, full.version)
+    assert again.calls == {"ListEngagements": 1, "ListEngagementResourceAssociations": 1}
 
     # a colleague qualifies one lead: that engagement alone is read again, the others kept as they were
     modified = client.get_engagement(Catalog="Sandbox", Identifier=first)["ModifiedAt"]
@@ -63,6 +66,33 @@ def test_a_sync_reads_only_the_engagements_that_changed(sb, tmp_path):
     before = read_mirror(d, as_of=snapshots(d)[0]).set_index("Id")
     assert before.loc[first, "Contexts[0].Payload.Lead.QualificationStatus"] != "Qualified"
     assert str(changed).startswith(f"Synced the mirror {d}") and "it holds 4 engagements" in str(changed)
+
+
+def test_a_resource_shared_later_reaches_the_mirror(sb, tmp_path):
+    """An opportunity shared in an engagement changes neither its summary's ModifiedAt nor its MemberCount (the model
+    says neither moves; the sandbox leaves both): the next sync still sees it, by listing the shared resources."""
+    client = sb.client()
+    lead = _lead(client, 1)
+    d = tmp_path / "engagements"
+    sync_engagements(d, "Sandbox", client=client, **FAST)
+    column = "ResourceAssociations[0].ResourceId"
+    assert column not in read_mirror(d) or pd.isna(read_mirror(d).set_index("Id").loc[lead, column])
+
+    def summary() -> dict:
+        return next(e for e in client.list_engagements(Catalog="Sandbox")["EngagementSummaryList"] if e["Id"] == lead)
+
+    before = summary()
+    client.create_resource_snapshot(
+        Catalog="Sandbox", EngagementIdentifier=lead, ResourceIdentifier="O7000000015", ResourceType="Opportunity",
+        ResourceSnapshotTemplateIdentifier=OPPORTUNITY_TEMPLATE, ClientToken="share-1",
+    )  # fmt: skip
+    assert summary() == before  # the summary is as it was
+    result = sync_engagements(d, "Sandbox", client=client, **FAST)
+    assert (result.updated, result.calls["GetEngagement"]) == (1, 1)
+    assert read_mirror(d).set_index("Id").loc[lead, column] == "O7000000015"
+    # and nothing changed since: one listing of each, nothing read again
+    again = sync_engagements(d, "Sandbox", client=client, **FAST)
+    assert (again.fetched, again.calls) == (0, {"ListEngagements": 1, "ListEngagementResourceAssociations": 1})
 
 
 def test_an_engagement_no_longer_listed_leaves_the_mirror(sb, tmp_path):
