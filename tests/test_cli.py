@@ -363,6 +363,38 @@ def test_writes_to_aws_need_a_confirmation(sb, tmp_path, capsys, monkeypatch):
     assert len(sb.service.applied) == 1
 
 
+def test_the_confirmation_counts_rows_of_association_changes_apart(sb, tmp_path, capsys, monkeypatch):
+    """A row whose only edit is Related AWS products sends AssociateOpportunity, no UpdateOpportunity: the question
+    counts it as a row of association changes, singular or plural, never as an update."""
+    products = "RelatedEntityIdentifiers.AwsProducts"
+    df = _export(sb, tmp_path, "AWS")
+    rows = _editable(df[df[products].map(lambda v: v is None or len(v) == 0)], 3)
+    assert len(rows) == 3
+    edited = rows[["Id", "LastModifiedDate", "Project.Title", products]].copy()
+    edited[products] = [["AmazonRedshift"], ["AWSCleanRooms"], edited[products].iloc[2]]
+    edited["Project.Title"] = [*edited["Project.Title"].iloc[:2], "CLI retitled"]
+    args = ["push", str(tmp_path / "edits.xlsx"), "--catalog", "AWS", "--endpoint-url", sb.endpoint_url, "--base",
+            str(tmp_path / "export.xlsx"), "--ledger", str(tmp_path / "ledger"), "--writes-per-second", "1000", *FAST]  # fmt: skip
+
+    ot.write_sheet(edited.head(1), tmp_path / "edits.xlsx")
+    assert main(args) == 2  # stdin is not a terminal here: refused, the count said
+    line = _one_line(capsys.readouterr().err)
+    assert line.endswith(
+        "1 row of association changes to the live AWS catalog: a confirmation is needed; run in a terminal, or pass "
+        "--yes"
+    ), line
+    assert "update" not in line
+
+    ot.write_sheet(edited, tmp_path / "edits.xlsx")
+    asked: list[str] = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "y")
+    assert main(args) == 0
+    assert asked == ["send 1 update and 2 rows of association changes to the live AWS catalog? [y/N] "]
+    # as counted: one UpdateOpportunity, the two association rows as AssociateOpportunity calls alone
+    assert sb.service.calls.get("UpdateOpportunity") == 1 and sb.service.calls.get("AssociateOpportunity") == 2
+
+
 def test_yes_skips_the_confirmation(sb, tmp_path, capsys):
     df = _export(sb, tmp_path, "AWS")
     edits = _edits(df, tmp_path, 1)
