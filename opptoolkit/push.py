@@ -183,9 +183,32 @@ def plan_updates(
         Bad input: a repeated Id, an unknown column, a row whose own
         ``Catalog`` is not ``catalog``, a base with a blank Id.
 
+    Notes
+    -----
+    The association columns (:data:`opptoolkit.rules.ASSOCIATIONS`: related solutions, AWS products, AWS
+    Marketplace offers, ...) are not fields of UpdateOpportunity: :func:`push_updates` sends their edits as
+    AssociateOpportunity / DisassociateOpportunity calls after the updates. A row whose only edits are
+    association columns is planned ``update`` all the same (``invalid`` when the push would refuse one of them
+    before any call), its ``changes`` and ``changed_fields`` are those columns, and its ``note`` says
+    "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no UpdateOpportunity".
 
     Examples
     --------
+    Against a base the plan is computed here, with no client and no call: a row whose one edit is an AWS
+    product is an ``update`` sent as association calls alone.
+
+    >>> base = pd.DataFrame({"Id": ["O1234567"], "LastModifiedDate": ["2026-01-05T10:00:00Z"],
+    ...                      "RelatedEntityIdentifiers.AwsProducts": [[]]})
+    >>> edit = base.copy()
+    >>> edit.at[0, "RelatedEntityIdentifiers.AwsProducts"] = ["AmazonRedshift"]
+    >>> plan = plan_updates(edit, "Sandbox", base=base)
+    >>> plan.loc[0, "action"], plan.loc[0, "changed_fields"]
+    ('update', ['RelatedEntityIdentifiers.AwsProducts'])
+    >>> print(plan.loc[0, "note"])
+    associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no UpdateOpportunity
+
+    Without a base each row's record is read from the service first:
+
     >>> from opptoolkit import read_opportunities
     >>> from opptoolkit.sandbox import Sandbox, SandboxConfig
     >>> with Sandbox(config=SandboxConfig.fast()) as sb:
@@ -532,6 +555,14 @@ def push_updates(
     results workbook, so its next push updates the row. A rerun with the same ledger sends
     nothing for a row already created (``skipped``, with its Id).
 
+    The association columns (:data:`opptoolkit.rules.ASSOCIATIONS`) go after the updates and creates, as
+    AssociateOpportunity / DisassociateOpportunity calls. A row whose only edits are association columns
+    (planned ``update``, noted "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls,
+    no UpdateOpportunity": :func:`plan_updates`) is pushed as those calls alone. Its row in the result
+    (``operation`` UpdateOpportunity, ``writes`` 0: the calls spend the writes) takes the first of its calls'
+    statuses (problems first) and their changed fields, and its ``error_message`` opens with that note and
+    counts the calls' statuses; a dry run shows it ``update``.
+
     Parameters
     ----------
     edited, catalog, base, blank, extra
@@ -547,9 +578,9 @@ def push_updates(
     writes_per_second, reads_per_second : float, optional
         Client-side pacing of a connection made here (default: :func:`opptoolkit.connect`'s).
     daily_write_budget : int
-        Write HTTP attempts (UpdateOpportunity, CreateOpportunity) allowed per rolling 24 h (botocore's retries count),
-        counted from the ledger (documented: 10,000). When it runs out the remaining rows are
-        ``deferred``; run again later.
+        Write HTTP attempts (UpdateOpportunity, CreateOpportunity, Associate/DisassociateOpportunity: one quota)
+        allowed per rolling 24 h (botocore's retries count), counted from the ledger (documented: 10,000). When it
+        runs out the remaining rows are ``deferred``; run again later.
 
     Returns
     -------
