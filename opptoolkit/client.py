@@ -282,7 +282,7 @@ def get_opportunities(
             failures.append({"Id": ident, "code": "ResourceNotFoundException", "message": "not found"})
         _log.debug("%s %s failed: %s", desc, ident, failures[-1]["code"])
     if failures:  # one line, not one per record: the caller returns each, and the command says each
-        _log.warning("%s: %d of %d reads failed; each is in the result's failures", desc, len(failures), len(futures))
+        _log.warning("%s: %d of %d reads failed; each is listed with its error", desc, len(failures), len(futures))
     return records, failures
 
 

@@ -725,4 +725,9 @@ def test_a_failed_read_is_said_once_on_the_terminal(tmp_path):
     for ident in ids:
         said = [line for line in err if ident in line]
         assert len(said) == 1 and said[0].startswith(f"  not read: {ident}: InternalServerException: "), p.stderr
-    assert len([line for line in err if line.startswith("WARNING")]) <= 1, p.stderr
+    # one summary line, before the lines it announces, in words that read right at a terminal
+    warned = [i for i, line in enumerate(err) if line.startswith("WARNING")]
+    assert [err[i] for i in warned] == [
+        "WARNING opptoolkit.client: GetOpportunity: 3 of 3 reads failed; each is listed with its error"
+    ], p.stderr
+    assert warned[0] < min(i for i, line in enumerate(err) if line.startswith("  not read: ")), p.stderr

@@ -95,7 +95,7 @@ def test_a_record_that_still_fails_is_reported_not_dropped(caplog):
         failed = {f["Id"] for f in df.attrs["failures"]}
         # a library user learns of them from one line, not one per record (the frame holds each)
         assert [r.getMessage() for r in caplog.records] == [f"GetOpportunity: {len(failed)} of 300 reads failed; "
-                                                            "each is in the result's failures"]  # fmt: skip
+                                                            "each is listed with its error"]  # fmt: skip
         assert failed and {f["code"] for f in df.attrs["failures"]} == {"InternalServerException"}
         assert set(df["Id"]) | failed == {r["Id"] for r in sb.records("Sandbox")}
         assert not set(df["Id"]) & failed
