@@ -58,7 +58,7 @@ from .ledger import FINE, Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES
 from .rules import PENDING_SUBMISSION, RELATED, association_key
-from .schema import Catalog, get_schema, service_model
+from .schema import Catalog, get_schema, service_model, shape_value
 
 if TYPE_CHECKING:
     import boto3
@@ -352,8 +352,9 @@ def _check_assigned(client: Any, call: Call) -> bool | None:
     return any(str(m.get("Email", "")).lower() == email for m in rec.get("OpportunityTeam") or [])
 
 
-_INVITED, _REJECTED, _ACCEPTED = "PENDING", "REJECTED", "ACCEPTED"
-assert {_INVITED, _REJECTED, _ACCEPTED} <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+_INVITED = shape_value("InvitationStatus", "PENDING")
+_REJECTED = shape_value("InvitationStatus", "REJECTED")
+_ACCEPTED = shape_value("InvitationStatus", "ACCEPTED")
 
 
 def _check_rejected(client: Any, call: Call) -> bool | None:
@@ -392,8 +393,7 @@ CHECKS: dict[str, Check] = {
 #: A call whose newest ledger entry is one of these may have been applied.
 _UNSETTLED = (Status.IN_FLIGHT, Status.UNKNOWN)
 
-_TASK_FAILED = "FAILED"
-assert _TASK_FAILED in service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
+_TASK_FAILED = shape_value("TaskStatus", "FAILED")
 
 
 def task_failure(operation: str, answer: Mapping[str, Any]) -> tuple[str | None, str] | None:
@@ -542,8 +542,7 @@ def request_of(operation: str, params: Mapping[str, Any]) -> str:
 
 # -- tasks: the Start...Task operations and their List...Tasks ------------------------------------------------
 
-IN_PROGRESS = "IN_PROGRESS"
-assert IN_PROGRESS in service_model().shape_for("TaskStatus").enum  # type: ignore[attr-defined]
+IN_PROGRESS = shape_value("TaskStatus", "IN_PROGRESS")
 #: Each Start...Task operation, the List...Tasks operation that reads its tasks back, and that operation's filter by
 #: the object the task is about (the opportunity, the invitation).
 TASK_LISTS = {

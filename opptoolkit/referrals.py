@@ -35,7 +35,17 @@ from .execute import Call, failed_tries, run_calls
 from .frame import to_frame
 from .ledger import Ledger
 from .quotas import DAILY_WRITES
-from .schema import AWS_PREFIX, Catalog, Field, Schema, label_for, output_schema, service_model
+from .schema import (
+    AWS_PREFIX,
+    Catalog,
+    Field,
+    Schema,
+    label_for,
+    model_lacks,
+    output_schema,
+    service_model,
+    shape_value,
+)
 from .sheets import (
     SheetRows,
     frame_catalog,
@@ -106,7 +116,8 @@ def rejection_reasons() -> tuple[str, ...]:
     member = shape.members["RejectionReason"]
     values = tuple(html.unescape(v).strip() for v in re.findall(r"<i>\s*([^<]+?):?\s*</i>", member.documentation))
     values = tuple(v.rstrip(":").strip() for v in values)
-    assert len(values) >= 3, "model text changed: RejectionReason lists no values"
+    if len(values) < 3:  # a raise, not an assert: python -O would return an empty list, refusing every reason
+        raise model_lacks("list of acceptable values in the text of RejectEngagementInvitation's RejectionReason")
     return values
 
 
@@ -247,16 +258,16 @@ _REASON_LABEL = label_for("RejectionReason")
 #: The opportunity an accepted invitation created, in push_decisions' result (the task's OpportunityId).
 OPPORTUNITY_ID = "OpportunityId"
 _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
-_PENDING, _EXPIRED, _REJECTED = "PENDING", "EXPIRED", "REJECTED"
-for _s in (_PENDING, _EXPIRED, _REJECTED):
-    assert _s in service_model().shape_for("InvitationStatus").enum, _s  # type: ignore[attr-defined]
+_PENDING = shape_value("InvitationStatus", "PENDING")
+_EXPIRED = shape_value("InvitationStatus", "EXPIRED")
+_REJECTED = shape_value("InvitationStatus", "REJECTED")
 
 
 #: Accepting a lead: AcceptEngagementInvitation (Lead_To_Opportunity.md step 2), read back after a crash by
 #: :data:`opptoolkit.execute.CHECKS`; an opportunity invitation is accepted with
 #: StartEngagementByAcceptingInvitationTask, which also makes the opportunity.
-ACCEPT_LEAD_OP, LEAD_INVITATION = "AcceptEngagementInvitation", "LeadInvitation"
-assert LEAD_INVITATION in service_model().shape_for("EngagementInvitationPayloadType").enum  # type: ignore[attr-defined]
+ACCEPT_LEAD_OP = "AcceptEngagementInvitation"
+LEAD_INVITATION = shape_value("EngagementInvitationPayloadType", "LeadInvitation")
 
 
 def _text(value: Any) -> str:

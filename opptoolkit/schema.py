@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+import botocore
 import botocore.session
-from botocore.model import ListShape, ServiceModel, Shape, StructureShape
+from botocore.model import ListShape, NoShapeFoundError, ServiceModel, Shape, StructureShape
 
 # The Partner Central catalog a request works in. The model's ``Catalog`` member is a pattern, not
 # an enum; its documentation names the two values: "AWS" (real opportunities) and "Sandbox"
@@ -65,6 +66,70 @@ def template(column: str) -> str:
 def service_model() -> ServiceModel:
     """Return botocore's ``partnercentral-selling`` service model (cached)."""
     return botocore.session.get_session().get_service_model(SERVICE)
+
+
+@functools.cache
+def _enum_of(shape: str) -> tuple[str, ...]:
+    try:
+        found = service_model().shape_for(shape)
+    except NoShapeFoundError:
+        return ()
+    return tuple(getattr(found, "enum", None) or ())
+
+
+def model_lacks(what: str) -> LookupError:
+    """Return the error for what the code needs of the installed botocore's model and it lacks (``what`` names it).
+
+    Examples
+    --------
+    >>> str(model_lacks("'Failed' in TaskStatus"))  # doctest: +ELLIPSIS
+    "botocore ...'s partnercentral-selling model has no 'Failed' in TaskStatus: opptoolkit needs it; install a ..."
+    """
+    return LookupError(
+        f"botocore {botocore.__version__}'s {SERVICE} model has no {what}: opptoolkit needs it; "
+        "install a botocore whose model has it"
+    )
+
+
+def shape_value(shape: str, value: str) -> str:
+    """Return ``value``, checked to be one of the values of the model's enum ``shape``.
+
+    How the code names a value of the model by hand (a status it compares answers with, a value the sandbox
+    answers): where it is named, with its shape beside it; by an Opportunity field path the business rules do the
+    same (``opptoolkit.rules.model_value``), with the same error. A raise, not an ``assert``, which ``python -O``
+    drops: a value the installed model lacks would otherwise never match an answer, silently.
+
+    Parameters
+    ----------
+    shape : str
+        The name of a string shape of the ``partnercentral-selling`` model with an enum (``TaskStatus``).
+    value : str
+        One of its values, spelled as the model spells it.
+
+    Returns
+    -------
+    str
+        ``value``.
+
+    Raises
+    ------
+    LookupError
+        The installed botocore's model has no such shape, or no such value in its enum: naming both, and the
+        botocore version (:func:`model_lacks`).
+
+    Examples
+    --------
+    >>> shape_value("TaskStatus", "FAILED")
+    'FAILED'
+    >>> shape_value("TaskStatus", "Failed")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    LookupError: botocore ...'s partnercentral-selling model has no 'Failed' in TaskStatus (its values: ...): ...
+    """
+    values = _enum_of(shape)
+    if value not in values:
+        listed = f"its values: {', '.join(values)}" if values else "no enum of that name"
+        raise model_lacks(f"{value!r} in {shape} ({listed})")
+    return value
 
 
 @dataclass(frozen=True)

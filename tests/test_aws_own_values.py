@@ -16,6 +16,7 @@ import opptoolkit as ot
 from opptoolkit.partner import submit_opportunities
 from opptoolkit.rules import submission_problems
 from opptoolkit.sandbox import Sandbox
+from opptoolkit.sandbox._answers import NO_SUPPORT_NEEDED
 from opptoolkit.schema import get_schema
 
 FAST = dict(reads_per_second=1000, writes_per_second=1000, progress=False)
@@ -27,6 +28,7 @@ DEAL = "Co-Sell - Deal Support"
 
 def test_the_value_is_outside_the_models_enum():
     assert AWS_OWN not in get_schema()[NEEDS].enum and DEAL in get_schema()[NEEDS].enum
+    assert NO_SUPPORT_NEEDED == AWS_OWN  # what the sandbox answers is the recorded value
 
 
 @pytest.fixture

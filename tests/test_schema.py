@@ -156,3 +156,22 @@ def test_columns_and_labels():
     assert schema.sort_columns(["LifeCycle.Stage", "Customer.Contacts[1].Email", "Id", "Customer.Contacts[0].Phone"]) == [
         "Id", "Customer.Contacts[0].Phone", "Customer.Contacts[1].Email", "LifeCycle.Stage"
     ]  # fmt: skip
+
+
+def test_a_value_named_by_hand_is_checked_against_the_model_under_python_O():
+    """The toolkit's values of the model (a task's FAILED, an invitation's PENDING, the sandbox's answers) are checked
+    by a raise, which ``python -O`` keeps, naming the shape, the value and botocore's version; an ``assert`` it
+    drops."""
+    import subprocess
+    import sys
+
+    import botocore
+
+    from opptoolkit.schema import shape_value
+
+    assert shape_value("TaskStatus", "FAILED") == "FAILED"
+    code = "from opptoolkit.schema import shape_value\ntry:\n shape_value('TaskStatus', 'Failed')\nexcept LookupError as e:\n print(e)"
+    p = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.startswith(
+        f"botocore {botocore.__version__}'s partnercentral-selling model has no 'Failed' in TaskStatus (its values: "
+    ), p.stdout

@@ -11,7 +11,7 @@ from typing import Any
 from .. import fields as P
 from .._values import did_you_mean, is_blank, spelling_key
 from ..exceptions import OpptoolkitError
-from ..schema import ID, Schema, get_schema, service_model
+from ..schema import ID, Schema, get_schema, model_lacks, service_model
 from ..wire import input_shape
 
 
@@ -20,10 +20,13 @@ def join_path(*parts: str) -> str:
 
 
 def model_value(path: str, value: str, schema: Schema | None = None) -> str:
-    """Return a documented enum value, checked against the model (fails loudly if the model drops it)."""
+    """Return a documented enum value, checked against the model (fails loudly if the model drops it).
+
+    :func:`opptoolkit.schema.shape_value` by a field path: the same :func:`opptoolkit.schema.model_lacks` error.
+    """
     f = (schema or get_schema())[path]
     if value not in f.enum:
-        raise AssertionError(f"documented value {value!r} of {path} is not in the service model")
+        raise model_lacks(f"{value!r} in {path} (its values: {', '.join(f.enum)})")
     return value
 
 

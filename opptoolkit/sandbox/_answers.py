@@ -13,7 +13,6 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from .. import fields as P
 from ..rules import RELATED
-from ..schema import service_model
 from ..wire import output_shape, to_wire
 
 __all__ = ["NO_SUPPORT_NEEDED", "OPPORTUNITY_OWNER", "RELATED_LISTS", "answer_json", "as_answered_record"]
@@ -37,8 +36,7 @@ OPPORTUNITY_OWNER = {
 #: "StartEngagementFromOpportunityTask" with InvolvementType "For Visibility Only", #52 "GetOpportunity" answers
 #: this), and for the opportunity accepted from another partner's invitation ("Working with Multipartner
 #: Opportunities / Receiving Partner - GetOpportunity", #67).
-NO_SUPPORT_NEEDED = "Do Not Need Support from AWS Sales Rep"
-assert NO_SUPPORT_NEEDED not in service_model().shape_for("PrimaryNeedFromAws").enum  # type: ignore[attr-defined]
+NO_SUPPORT_NEEDED = "Do Not Need Support from AWS Sales Rep"  # outside the enum: tests/test_aws_own_values.py
 
 #: The association lists a GetOpportunity always answers, ``[]`` when empty ("LeadToOpportunity / GetOpportunity",
 #: 2025-12: these four; the model's other kinds are answered when set).

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fields as P
 from ..rules import PENDING_SUBMISSION
-from ..schema import ID, IDENTIFIER, get_schema, service_model
+from ..schema import ID, IDENTIFIER, get_schema, service_model, shape_value
 from ..wire import from_wire, output_shape, project, to_wire
 from ._answers import OPPORTUNITY_OWNER
 from ._engagements import invitation_arn
@@ -34,7 +34,6 @@ from ._resources import (
     OPPORTUNITY_TEMPLATE,
     after,
     engagement_arn,
-    enum_value,
     last_part,
     new_id,
     now_ms,
@@ -51,15 +50,15 @@ if TYPE_CHECKING:
     from ._store import Store
 
 ENGAGEMENT, OPPORTUNITY_TASK, TASK_DUE = "engagement", "opportunity-from-engagement-task", "task-due"
-LEAD = enum_value("EngagementContextType", "Lead")
-CUSTOMER_PROJECT = enum_value("EngagementContextType", "CustomerProject")
-_PENDING = enum_value("InvitationStatus", "PENDING")
-_ACCEPTED = enum_value("InvitationStatus", "ACCEPTED")
-_RECEIVER = enum_value("ParticipantType", "RECEIVER")
-_SENDER = enum_value("ParticipantType", "SENDER")
-IN_PROGRESS = enum_value("TaskStatus", "IN_PROGRESS")
-_COMPLETE = enum_value("TaskStatus", "COMPLETE")
-_FAILED = enum_value("TaskStatus", "FAILED")
+LEAD = shape_value("EngagementContextType", "Lead")
+CUSTOMER_PROJECT = shape_value("EngagementContextType", "CustomerProject")
+_PENDING = shape_value("InvitationStatus", "PENDING")
+_ACCEPTED = shape_value("InvitationStatus", "ACCEPTED")
+_RECEIVER = shape_value("ParticipantType", "RECEIVER")
+_SENDER = shape_value("ParticipantType", "SENDER")
+IN_PROGRESS = shape_value("TaskStatus", "IN_PROGRESS")
+_COMPLETE = shape_value("TaskStatus", "COMPLETE")
+_FAILED = shape_value("TaskStatus", "FAILED")
 #: AWS as an engagement member: recorded ExistingMembers ``{"CompanyName": "AWS", "WebsiteUrl": "www.aws.com"}``
 #: (Demo Accept AWS-originated Opportunities / GetEngagementInvitation); its account is "aws", as AWS's
 #: invitations name it (SenderAwsAccountId, same item) and the model's AwsAccount pattern allows.
@@ -582,8 +581,8 @@ class EngagementOpsMixin:
             "Customer": {"Account": account, "Contacts": []},
             "Project": project,
             "OpportunityType": NET_NEW,
-            "Marketing": {"Source": enum_value("MarketingSource", "None")},
-            "NationalSecurity": enum_value("NationalSecurity", "No"),
+            "Marketing": {"Source": shape_value("MarketingSource", "None")},
+            "NationalSecurity": shape_value("NationalSecurity", "No"),
             # recorded: one team member, the partner user, as OpportunityOwner (LeadToOpportunity / GetOpportunity)
             "OpportunityTeam": [dict(OPPORTUNITY_OWNER)],
             "LifeCycle": {

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fields as P
 from ..rules import APPROVED
-from ..schema import ID, IDENTIFIER, get_schema, service_model
+from ..schema import ID, IDENTIFIER, get_schema, service_model, shape_value
 from ..wire import from_wire, output_shape, project, to_wire
 from ._answers import NO_SUPPORT_NEEDED, OPPORTUNITY_OWNER, RELATED_LISTS
 from ._errors import ServiceError, request_digest
@@ -43,22 +43,16 @@ def _enum(shape: str) -> tuple[str, ...]:
     return tuple(service_model().shape_for(shape).enum)  # type: ignore[attr-defined]
 
 
-def _value(shape: str, value: str) -> str:
-    """``value``, checked against the model's enum of ``shape`` (the code names only model values)."""
-    assert value in _enum(shape), (shape, value)
-    return value
-
-
-PENDING = _value("InvitationStatus", "PENDING")
-ACCEPTED = _value("InvitationStatus", "ACCEPTED")
-REJECTED = _value("InvitationStatus", "REJECTED")
-EXPIRED = _value("InvitationStatus", "EXPIRED")
-RECEIVER = _value("ParticipantType", "RECEIVER")
-SENDER = _value("ParticipantType", "SENDER")
-COMPLETE = _value("TaskStatus", "COMPLETE")
-FAILED = _value("TaskStatus", "FAILED")
-AWS_REFERRAL = _value("OpportunityOrigin", "AWS Referral")
-PARTNER_REFERRAL = _value("OpportunityOrigin", "Partner Referral")
+PENDING = shape_value("InvitationStatus", "PENDING")
+ACCEPTED = shape_value("InvitationStatus", "ACCEPTED")
+REJECTED = shape_value("InvitationStatus", "REJECTED")
+EXPIRED = shape_value("InvitationStatus", "EXPIRED")
+RECEIVER = shape_value("ParticipantType", "RECEIVER")
+SENDER = shape_value("ParticipantType", "SENDER")
+COMPLETE = shape_value("TaskStatus", "COMPLETE")
+FAILED = shape_value("TaskStatus", "FAILED")
+AWS_REFERRAL = shape_value("OpportunityOrigin", "AWS Referral")
+PARTNER_REFERRAL = shape_value("OpportunityOrigin", "Partner Referral")
 #: AWS's own account as a sender: the samples' invitation ARNs have an empty account
 #: ("arn:aws:partnercentral:us-east-1::catalog/Sandbox/engagement-invitation/engi-0000002isusga",
 #: sampleUI/start_engagement_by_accepting_invitation_task.py), and ListEngagementInvitations filters

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .. import fields as P
 from ..quotas import ASSOCIATIONS_PER_OPPORTUNITY
 from ..rules import RELATED, SUBMITTED, association_key, submission_problems
-from ..schema import service_model
+from ..schema import shape_value
 from ._answers import NO_SUPPORT_NEEDED
 from ._errors import ServiceError, request_digest
 from ._seed import SOLUTION_RECORDS
@@ -44,13 +44,11 @@ def _refused(field: str, code: str, message: str) -> Exception:
 
 
 #: The model's SalesInvolvementType value of a submission that asks AWS for no co-selling.
-VISIBILITY_ONLY = "For Visibility Only"
-assert VISIBILITY_ONLY in service_model().shape_for("SalesInvolvementType").enum  # type: ignore[attr-defined]
+VISIBILITY_ONLY = shape_value("SalesInvolvementType", "For Visibility Only")
 
 
 #: The model's RelatedEntityType of AWS Marketplace private offers.
-MARKETPLACE_OFFERS = "AwsMarketplaceOffers"
-assert MARKETPLACE_OFFERS in service_model().shape_for("RelatedEntityType").enum  # type: ignore[attr-defined]
+MARKETPLACE_OFFERS = shape_value("RelatedEntityType", "AwsMarketplaceOffers")
 
 
 class PartnerOperations:

@@ -16,19 +16,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..schema import service_model
 from ._errors import ServiceError, request_digest
 
 if TYPE_CHECKING:
     from ._store import Store
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def enum_value(shape: str, value: str) -> str:
-    """``value``, checked against the model's enum of ``shape`` (the code names only model values)."""
-    assert value in service_model().shape_for(shape).enum, (shape, value)  # type: ignore[attr-defined]
-    return value
 
 
 def new_id(prefix: str, n: int, *parts: str) -> str:

@@ -33,7 +33,6 @@ from ..rules import (
     US,
     YES,
     accepted_values,
-    documented_values,
 )
 from ..schema import get_schema, service_model
 from ..wire import dumps_record, loads_record, record_shape
@@ -66,7 +65,8 @@ _STATES = ["Washington", "Texas", "California", "New York", "Ohio", "Oregon", "F
 _STREETS = ["Main St", "Market Street", "Harbour Road", "Rue de Rivoli", "Hauptstraße", "King's Road"]
 _WORKLOADS = ["data lake", "SAP migration", "contact center", "ML platform", "data center exit",
               "SaaS replatform", "disaster recovery", "genAI assistant", "IoT telemetry", "analytics modernisation"]  # fmt: skip
-# each workload's Project.CustomerUseCase and Marketing.UseCases, from the lists the model documents
+# each workload's Project.CustomerUseCase and Marketing.UseCases, from the lists the model documents (the seed's
+# test finds no payload warning: each value it uses is one of them)
 _USE_CASES = {
     "data lake": ("Big Data: Data Warehouse/Data Integration/ETL/Data Lake/BI", "Analytics"),
     "SAP migration": ("Business Applications & SAP Production", "Business Applications"),
@@ -79,9 +79,6 @@ _USE_CASES = {
     "IoT telemetry": ("IOT", "IoT"),
     "analytics modernisation": ("Big Data: Data Warehouse/Data Integration/ETL/Data Lake/BI", "Analytics"),
 }
-for _project, _marketing in _USE_CASES.values():
-    assert _project in (documented_values("Project.CustomerUseCase") or ()), _project
-    assert _marketing in (documented_values("Marketing.UseCases") or ()), _marketing
 #: The partner's solutions in the seed (model pattern ``S-[0-9]{1,19}``), as ListSolutions would list them.
 SOLUTIONS = ("S-0000001", "S-0000002", "S-0000003")
 #: What ListSolutions answers for them (the model's SolutionBase: Catalog, Id, Name, Status, Category,

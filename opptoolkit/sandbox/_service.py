@@ -47,7 +47,7 @@ from ..rules import (
     model_problems,
     stored_target_company,
 )
-from ..schema import ID, IDENTIFIER, get_schema, service_model
+from ..schema import ID, IDENTIFIER, get_schema, service_model, shape_value
 from ..wire import encode_text, input_shape, map_text, output_shape, project
 from ._answers import OPPORTUNITY_OWNER, answer_json, as_answered_record
 from ._engagement_ops import EngagementOpsMixin
@@ -66,12 +66,6 @@ if TYPE_CHECKING:
 SANDBOX = "Sandbox"
 
 
-def _status(value: str) -> str:
-    """Return the ReviewStatus value the docs name, checked against the model's enum."""
-    assert value in get_schema()[P.REVIEW_STATUS].enum, value
-    return value
-
-
 # AWS's review, as the developer guide's "Working with your opportunities" describes it
 # (https://docs.aws.amazon.com/partner-central/latest/developer-guide/working-with-your-opportunities.html,
 # "Review process", paraphrased): a submitted opportunity is Submitted and cannot be changed until
@@ -80,8 +74,9 @@ def _status(value: str) -> str:
 # text: Action Required "re-enters the validation phase" after updates, "until all issues are
 # resolved, and the opportunity's Lifecycle.ReviewStatus is set to Approved or Rejected". AWS
 # reviews only what was submitted, so a decision applies to a record that is Submitted or In review.
-UNDER_REVIEW = (SUBMITTED, _status("In review"))
-REVIEW_DECISIONS = (_status("In review"), APPROVED, ACTION_REQUIRED, _status("Rejected"))
+_IN_REVIEW = shape_value("ReviewStatus", "In review")
+UNDER_REVIEW = (SUBMITTED, _IN_REVIEW)
+REVIEW_DECISIONS = (_IN_REVIEW, APPROVED, ACTION_REQUIRED, shape_value("ReviewStatus", "Rejected"))
 #: The members AWS's reviewer writes (model: ReviewStatusReason "Applies when status is Rejected
 #: or Action Required"; ReviewComments "detailed feedback from Amazon Web Services").
 REVIEW_MEMBERS = tuple(path.split(".", 1)[1] for path in (P.REVIEW_STATUS, P.REVIEW_STATUS_REASON, P.REVIEW_COMMENTS))
@@ -165,8 +160,7 @@ class SandboxConfig:
         return cls(**base)
 
 
-_ORIGIN_PARTNER = "Partner Referral"
-assert _ORIGIN_PARTNER in service_model().shape_for("OpportunityOrigin").enum  # type: ignore[attr-defined]
+_ORIGIN_PARTNER = shape_value("OpportunityOrigin", "Partner Referral")
 
 
 def _now_ms() -> datetime:
@@ -392,8 +386,6 @@ class SellingService(EngagementsMixin, PartnerOperations, EngagementOpsMixin, Sn
         "CreatedDate": "created",
         "TargetCloseDate": "target_close",
     }
-
-    assert set(_SORT_COLUMNS) == set(service_model().shape_for("OpportunitySortName").enum)  # type: ignore[attr-defined]
 
     def _ListOpportunities(self, p: dict[str, Any]) -> dict[str, Any]:
         where, params = ["catalog = ?"], [p["Catalog"]]

@@ -20,13 +20,12 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..schema import service_model
+from ..schema import service_model, shape_value
 from ..wire import from_wire, output_shape, project, to_wire
 from ._errors import ServiceError
 from ._resources import (
     SUMMARY_TEMPLATE,
     TEMPLATES,
-    enum_value,
     job_arn,
     new_id,
     now_ms,
@@ -43,9 +42,9 @@ if TYPE_CHECKING:
     from ._store import Store
 
 SNAPSHOT, HEAD, JOB = "snapshot", "snapshot-head", "resource-snapshot-job"
-RUNNING = enum_value("ResourceSnapshotJobStatus", "Running")
-STOPPED = enum_value("ResourceSnapshotJobStatus", "Stopped")
-OPPORTUNITY = enum_value("ResourceType", "Opportunity")
+RUNNING = shape_value("ResourceSnapshotJobStatus", "Running")
+STOPPED = shape_value("ResourceSnapshotJobStatus", "Stopped")
+OPPORTUNITY = shape_value("ResourceType", "Opportunity")
 #: The sandbox's words for a run without the role (AWS's own wording was not recorded).
 MISSING_ROLE = (
     "No ResourceSnapshotJobRole is set for this catalog: the job cannot create snapshots. "
@@ -451,7 +450,7 @@ class SnapshotsMixin:
         with self._write_lock:
             doc = self._job(catalog, identifier)
             if status is not None:
-                doc["job"]["Status"] = enum_value("ResourceSnapshotJobStatus", status)
+                doc["job"]["Status"] = shape_value("ResourceSnapshotJobStatus", status)
             doc["failure"] = failure
             if failure is not None:
                 doc["job"]["LastFailure"] = failure  # its next run fails so; the answer shows it at once
