@@ -57,7 +57,7 @@ from .exceptions import Problem, ServiceUnreachable
 from .ledger import FINE, Ledger, LedgerEntry, call_key, with_errors
 from .plan import PARTNER_ID, held_values, intent, sent_values
 from .quotas import DAILY_WRITES
-from .rules import PENDING_SUBMISSION, RELATED, association_key
+from .rules import PENDING_SUBMISSION, RELATED, association_key, association_keys
 from .schema import Catalog, get_schema, service_model, shape_value
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ def _related(client: Any, call: Call) -> set[str] | None:
     rec = fetch_opportunity(client, call.params["Catalog"], call.id)
     if rec is None:
         return None
-    return {association_key(v) for v in (rec.get(RELATED) or {}).get(call.params["RelatedEntityType"]) or []}
+    return association_keys((rec.get(RELATED) or {}).get(call.params["RelatedEntityType"]))
 
 
 def _check_associated(client: Any, call: Call) -> bool | None:

@@ -39,6 +39,7 @@ from .rules import (
     association_count_problem,
     association_items,
     association_key,
+    association_keys,
     association_problem,
     model_problems,
     submission_problems,
@@ -137,10 +138,6 @@ def read_solutions(
         elif member.type_name == "timestamp":
             df[name] = pd.to_datetime(df[name], utc=True)
     return df
-
-
-def _keys(values: Iterable[str]) -> set[str]:
-    return {association_key(v) for v in values}
 
 
 def read_aws_products(source: str | Path | None = None) -> pd.DataFrame:
@@ -248,7 +245,7 @@ def association_calls(
             now = list((current.get(ident) or {}).get(kind) or [])
             exported = base is not None and ident in base
             was = (association_items(base[ident].get(column)) or []) if base is not None and exported else now
-            want, had, have = _keys(wanted), _keys(was), _keys(now)
+            want, had, have = association_keys(wanted), association_keys(was), association_keys(now)
             add = [v for v in dict.fromkeys(wanted) if association_key(v) not in had | have]
             # without a base a missing entity may be one added on the server after the export: never removed blind
             drop = [v for v in now if association_key(v) in had - want] if exported else []
@@ -306,7 +303,10 @@ def association_edit_calls(
         assert ident is not None
         if base is not None and ident in base:
             exported = base[ident]
-            if all(_keys(v) == _keys(association_items(exported.get(c)) or []) for c, v in asked(edit).items()):
+            if all(
+                association_keys(v) == association_keys(association_items(exported.get(c)) or [])
+                for c, v in asked(edit).items()
+            ):
                 continue  # no edit of the associations: nothing to read
         if latest is not None and ident in latest:
             current[ident] = dict(latest[ident].get(RELATED) or {})

@@ -290,6 +290,31 @@ def test_the_plan_says_beforehand_which_association_the_push_refuses(sb):
 SOLUTIONS = "RelatedEntityIdentifiers.Solutions"
 
 
+def test_without_a_base_the_plan_says_a_missing_entity_is_kept(sb, tmp_path):
+    """Without the export a row was edited from, the push never disassociates (the one missing may have been added
+    on the server since): the plan says so, and does not say a call will be sent."""
+    (ident,) = _ids(sb, 1)
+    sb.client().associate_opportunity(
+        Catalog="Sandbox",
+        OpportunityIdentifier=ident,
+        RelatedEntityType="Solutions",
+        RelatedEntityIdentifier="S-0000003",
+    )
+    latest = _export(sb, [ident])
+    had = list(latest.at[0, SOLUTIONS])
+    edited = latest[["Id", "LastModifiedDate", SOLUTIONS]].copy()
+    edited.at[0, SOLUTIONS] = had[:-1]  # one solution taken out
+    plan = ot.plan_updates(edited, "Sandbox", endpoint_url=sb.endpoint_url, reads_per_second=1000)
+    said = [str(w) for w in plan.at[0, "warnings"]]
+    assert plan.at[0, "action"] == "unchanged"
+    assert not [w for w in said if "sends it" in w], said  # no call is sent for it
+    (kept,) = [w for w in said if w.startswith(SOLUTIONS)]
+    assert "not disassociated without the export" in kept and had[-1] not in kept
+    result = ot.push_updates(edited, "Sandbox", ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
+    assert _rows(result)["status"].tolist() == ["unchanged"] and "DisassociateOpportunity" not in sb.service.calls
+    assert _related(sb.client(), ident)["Solutions"] == had
+
+
 def _rows(result):
     return result[result["operation"].isin(["UpdateOpportunity", "CreateOpportunity"])].reset_index(drop=True)
 

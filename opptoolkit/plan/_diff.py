@@ -29,6 +29,7 @@ from ..rules import (
     association_count_problem,
     association_items,
     association_key,
+    association_keys,
     association_problem,
     editable_fields,
 )
@@ -106,6 +107,12 @@ ASSOCIATIONS_SENT = "push_updates sends it after the updates as AssociateOpportu
 ASSOCIATIONS_ONLY = (
     "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no UpdateOpportunity"
 )
+#: Said of an association column whose row lacks an entity the server has, planned without a base: the push never
+#: disassociates then (partner.association_calls: without a base, one missing may have been added since the export).
+NOT_DISASSOCIATED = (
+    "the row lacks one the server has: it is not disassociated without the export the row was edited from (it may"
+    " have been associated after the export); push with that export as the base to take it out"
+)
 #: What only AWS can tell of an association edit, said beside it: the API lists no AWS products, so an identifier is
 #: checked against AWS's file only by AWS itself when the call is sent (rules.AWS_PRODUCTS_URL).
 ASSOCIATIONS_UNCHECKED = {
@@ -145,7 +152,7 @@ def association_edits(
         if new is None and blank == "keep":
             continue
         old = association_items(base.get(col)) or []
-        if {association_key(v) for v in old} != {association_key(v) for v in new or ()}:
+        if association_keys(old) != association_keys(new):
             out[col] = (tuple(old), tuple(new or ()))
     return out
 
@@ -168,12 +175,12 @@ def ignored_edits(
         note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
         out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
         # what the push will refuse of it (partner.association_calls), said before the push
-        had = {association_key(v) for v in old or ()}
+        had = association_keys(old)
         for item in new or ():
             if association_key(item) not in had and (rule := association_problem(col, item)):
                 out.append(Problem(None, col, ASSOCIATION_REFUSED, f"{rule}: {REFUSED_BEFORE_ANY_CALL}"))
         # the push counts against what the server has; the plan against the base, which it takes the server to have
-        if too_many := association_count_problem(col, len({association_key(v) for v in new or ()})):
+        if too_many := association_count_problem(col, len(association_keys(new))):
             out.append(Problem(None, col, "TOO_MANY_VALUES", f"{too_many}: {REFUSED_BEFORE_ANY_CALL}"))
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
         f = schema.field_for(col)

@@ -28,7 +28,7 @@ from ..rules import (
     PENDING_SUBMISSION,
     RELATED,
     SPEND_TARGET,
-    association_key,
+    association_keys,
     edit_ignored,
     is_read_only,
     model_problems,
@@ -42,6 +42,7 @@ from ._diff import (
     ASSOCIATION_REFUSALS,
     ASSOCIATIONS_ONLY,
     ASSOCIATIONS_SENT,
+    NOT_DISASSOCIATED,
     association_edits,
     changes,
     ignored_edits,
@@ -331,11 +332,13 @@ def resolve(
         ignored = ignored_edits(row.edit, base_row, schema, blank, maybe)
         row.associations = association_edits(row.edit, base_row, schema, blank, maybe)
         if base is None:  # without a base the push only adds (one missing may be one added on the server since)
+            lacking = {c for c, (o, n) in row.associations.items() if association_keys(o) - association_keys(n)}
             row.associations = {
-                c: (o, n)
-                for c, (o, n) in row.associations.items()
-                if set(map(association_key, n)) - set(map(association_key, o))
+                c: (o, n) for c, (o, n) in row.associations.items() if association_keys(n) - association_keys(o)
             }
+            # a column with nothing to add sends no call: its note says what becomes of what the row lacks
+            ignored = [p for p in ignored if p.field not in lacking - row.associations.keys()]
+            ignored += [Problem(None, c, "ACTION_NOT_PERMITTED", NOT_DISASSOCIATED) for c in sorted(lacking)]
     if (
         maybe is None
     ):  # said, never silent (issue #31); with ``maybe`` the column-wise pass found them against this base

@@ -81,6 +81,7 @@ from ._facts import (
     accepted_values as accepted_values,
     association_items as association_items,
     association_key as association_key,
+    association_keys as association_keys,
     changed_columns,
     documented_range as documented_range,
     documented_values as documented_values,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import fields as P
@@ -348,6 +348,15 @@ def association_key(value: str) -> str:
     """
     m = _MARKETPLACE_ARN.fullmatch(value.strip())
     return m.group("id") if m else value.strip()
+
+
+def association_keys(values: Iterable[str] | None) -> set[str]:
+    """Return what identifies each of the entities ``values`` (:func:`association_key`); none for None.
+
+    >>> sorted(association_keys(["S-1", " S-1", "arn:aws:aws-marketplace:us-east-1:111111111111:AWSMarketplace/Offer/offer-1"]))
+    ['S-1', 'offer-1']
+    """
+    return {association_key(v) for v in values or ()}
 
 
 def association_items(value: Any) -> list[str] | None:
