@@ -162,7 +162,10 @@ def test_an_association_past_the_quota_is_refused_before_any_call(sb, tmp_path):
     assert plan["error_fields"].tolist() == [[PRODUCTS], [OFFERS]]
     errors = [[str(e) for e in row] for row in plan["errors"]]
     assert [len(e) for e in errors] == [1, 1] and all(e[0].split(": ")[1] == "TOO_MANY_VALUES" for e in errors)
-    assert "21 Related AWS products: an opportunity takes at most 20" in errors[0][0]
+    assert errors[0][0].startswith(f"{PRODUCTS}: TOO_MANY_VALUES: an opportunity takes at most 20 (quotas page)")
+    assert "would make it 21" in errors[0][0]
+    # nothing of the column is sent: no note says a call goes, and the row's note does not either
+    assert not [w for w in plan.loc[0, "warnings"] if "sends it" in str(w)] and "sent as" not in plan.loc[0, "note"]
     assert "at most 1 (quotas page)" in errors[1][0] and OFFER_ID not in errors[1][0]
     result = ot.push_updates(edited, "Sandbox", base=base, ledger=tmp_path / "l", endpoint_url=sb.endpoint_url, **FAST)
     calls = _calls(result)

@@ -171,17 +171,19 @@ def ignored_edits(
     """
     out = []
     for col, (old, new) in association_edits(edit, base, schema, blank, columns).items():
+        # what the push will refuse of it (partner.association_calls), said before the push; the push counts against
+        # what the server has, the plan against the base, which it takes the server to have
+        if too_many := association_count_problem(col, len(association_keys(new))):
+            # none of the column's calls is sent
+            out.append(Problem(None, col, "TOO_MANY_VALUES", f"{too_many}: {REFUSED_BEFORE_ANY_CALL}"))
+            continue
         # a note, not a refusal: the push sends it, just not in this call
         note = "; ".join(["not part of UpdateOpportunity", ASSOCIATIONS_SENT, *_unchecked(col)])
         out.append(Problem(None, col, "ACTION_NOT_PERMITTED", note))
-        # what the push will refuse of it (partner.association_calls), said before the push
         had = association_keys(old)
         for item in new or ():
             if association_key(item) not in had and (rule := association_problem(col, item)):
                 out.append(Problem(None, col, ASSOCIATION_REFUSED, f"{rule}: {REFUSED_BEFORE_ANY_CALL}"))
-        # the push counts against what the server has; the plan against the base, which it takes the server to have
-        if too_many := association_count_problem(col, len(association_keys(new))):
-            out.append(Problem(None, col, "TOO_MANY_VALUES", f"{too_many}: {REFUSED_BEFORE_ANY_CALL}"))
     for col, raw in edit.items() if columns is None else ((c, edit[c]) for c in columns):  # columns: as for changes
         f = schema.field_for(col)
         if f.writable or col in NOT_EDITS or col in ASSOCIATIONS:

@@ -252,7 +252,7 @@ class Row:
             refused = [p for p in warnings if p.field in self.associations and p.code in ASSOCIATION_REFUSALS]
             action = Status.INVALID if refused else Status.UPDATE
             problems, warnings = [*problems, *refused], [w for w in warnings if w not in refused]
-            note = "; ".join(t for t in (note, ASSOCIATIONS_ONLY) if t)
+            note = "; ".join(t for t in (note, None if refused else ASSOCIATIONS_ONLY) if t)
         shown = {**self.changes, **self.associations}
         return {
             "row": self.label,

@@ -237,16 +237,18 @@ def association_problem(column: str, value: str) -> str | None:
 def association_count_problem(column: str, count: int) -> str | None:
     """Return why ``count`` entities are more than an opportunity takes in the association column ``column``, or None.
 
+    The message does not name the column: the problem it goes in does (by its label, in a sheet).
+
     The quotas page's "Association quotas per opportunity" (:data:`opptoolkit.quotas.ASSOCIATIONS_PER_OPPORTUNITY`:
     AWS products 20, Partner Solutions 10, AWS Marketplace private offers 1, ...); a kind it names no quota for is
     never too many.
 
     >>> association_count_problem("RelatedEntityIdentifiers.AwsProducts", 21)
-    '21 Related AWS products: an opportunity takes at most 20 (quotas page); keep 20 or fewer'
+    'an opportunity takes at most 20 (quotas page) and this would make it 21: keep 20 or fewer'
     >>> association_count_problem("RelatedEntityIdentifiers.AwsProducts", 20) is None
     True
     """
     cap = ASSOCIATIONS_PER_OPPORTUNITY.get(ASSOCIATIONS[column])
     if cap is None or count <= cap:
         return None
-    return f"{count} {label_for(column)}: an opportunity takes at most {cap} (quotas page); keep {cap} or fewer"
+    return f"an opportunity takes at most {cap} (quotas page) and this would make it {count}: keep {cap} or fewer"
