@@ -385,9 +385,31 @@ def test_the_confirmation_counts_rows_of_association_changes_apart(sb, tmp_path,
     ), line
     assert "update" not in line
 
-    ot.write_sheet(edited, tmp_path / "edits.xlsx")
     asked: list[str] = []
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "n")
+    # the three kinds together, each counted apart: two retitled, one association row, two new opportunities
+    mixed = edited.copy()
+    mixed[products] = [["AmazonRedshift"], *rows[products].iloc[1:]]
+    mixed["Project.Title"] = [rows["Project.Title"].iloc[0], "CLI retitled", "CLI retitled too"]
+    new = pd.DataFrame({
+        "Project.Title": ["CLI new 0", "CLI new 1"],
+        "Customer.Account.CompanyName": ["Company 0", "Company 1"],
+        "Customer.Account.WebsiteUrl": ["https://example.com"] * 2,
+        "LifeCycle.Stage": ["Prospect"] * 2,
+        "LifeCycle.TargetCloseDate": ["2031-06-30"] * 2,
+        "Project.CustomerBusinessProblem": ["The customer needs to move its data warehouse to AWS"] * 2,
+    })  # fmt: skip
+    ot.write_sheet(pd.concat([mixed, new], ignore_index=True), tmp_path / "edits.xlsx")
+    assert main(args) == 1  # declined: nothing sent
+    assert asked == [
+        "send 2 updates, 1 row of association changes and 2 new opportunities to the live AWS catalog? [y/N] "
+    ]
+    assert not sb.service.calls.get("UpdateOpportunity") and not sb.service.calls.get("CreateOpportunity")
+    capsys.readouterr()
+
+    ot.write_sheet(edited, tmp_path / "edits.xlsx")
+    asked.clear()
     monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "y")
     assert main(args) == 0
     assert asked == ["send 1 update and 2 rows of association changes to the live AWS catalog? [y/N] "]
