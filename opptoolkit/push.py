@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
-from tqdm.auto import tqdm
 
 from ._errors import code_and_message, unreachable
 from ._gc import gc_paused
 from ._status import Reason, Status, counted, first_outcome
 from ._values import Blank
-from .client import fetch_opportunity
-from .connection import Connection, as_connection, bars_disabled, takes_connection
+from .client import fetch_opportunity, get_opportunities
+from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .execute import CREATE, UPDATE, Call, Outcome, Runner, noted, request_of, running
 from .frame import to_frame
@@ -234,11 +233,6 @@ def plan_updates(
         return plan_frame(edit, bases, latest, schema, blank, name, today)
 
 
-def _get(client: SellingClient, catalog: Catalog, ident: str) -> dict[str, Any] | None:
-
-    return fetch_opportunity(client, catalog, ident)
-
-
 @takes_connection
 def _read_many(
     ids: list[str],
@@ -250,22 +244,28 @@ def _read_many(
     reads_per_second: float | None = None,
     progress: bool | None = True,
 ) -> dict[str, dict[str, Any] | None]:
-    """Return the latest record of each Id: a plan without a base reads them (and only then needs a client)."""
+    """Return the latest record of each Id (None: not found); a plan without a base reads them.
+
+    Only then does a plan need a client. The first read that fails stops the plan; an unreachable service stops
+    the reads queued behind it (:func:`opptoolkit.client.get_opportunities`).
+    """
     conn = as_connection(catalog)
-    with conn.paced(), ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {i: pool.submit(_get, conn.client, conn.catalog, i) for i in ids}
-        out = {}
-        for i, f in tqdm(futures.items(), desc="read", disable=bars_disabled(conn.progress)):
-            try:
-                out[i] = f.result()
-            except (ClientError, BotoCoreError) as e:
-                for pending in futures.values():
-                    pending.cancel()
-                if (u := unreachable(e, unanswered=True)) is not None:
-                    raise u from None
-                code, msg = code_and_message(e)
-                raise OpptoolkitError(f"GetOpportunity {i} failed: {code}: {msg}") from None
-        return out
+
+    def read(ident: str) -> dict[str, Any]:  # an Id with no record is an answer here (the row is not_found)
+        return fetch_opportunity(conn.client, conn.catalog, ident) or {ID: ident, _GONE: True}
+
+    with conn.paced():
+        records, failures = get_opportunities(
+            conn.catalog, ids, client=conn.client, progress=conn.progress, desc="read", fetch=read
+        )
+    if failures:
+        first = failures[0]
+        raise OpptoolkitError(f"GetOpportunity {first[ID]} failed: {first['code']}: {first['message']}")
+    by_id = {r[ID]: None if r.get(_GONE) else r for r in records}
+    return {i: by_id.get(i) for i in ids}
+
+
+_GONE = "_gone"
 
 
 @dataclass

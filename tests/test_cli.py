@@ -160,6 +160,24 @@ def test_unreachable_endpoint_stops_the_gets_at_the_first_error(sb, closed_port,
     assert 1 <= len(tried) == len(set(tried)) == connections.count(("127.0.0.1", closed_port)) <= 4
 
 
+def test_unreachable_endpoint_stops_a_plans_reads_at_the_first_error(pulled, closed_port, connections):
+    """A plan without a base reads the latest records: the first unreachable read stops it, however slow the
+    machine (every read is queued before the first can fail), with no read queued behind it sent."""
+    client = ot.get_client(endpoint_url=f"http://127.0.0.1:{closed_port}")
+    edited = pulled.head(200).copy()
+    edited["Project.Title"] = "Unreachable"
+    first = threading.Event()
+
+    def hold(**_: object) -> None:  # returns None: a before-send handler's answer would stand for AWS's
+        first.wait(2)  # every read is queued by then (the plan submits them all at once)
+
+    client.meta.events.register("before-send.partnercentral-selling.GetOpportunity", hold)
+    with pytest.raises(ot.OpptoolkitError, match="endpoint") as e:
+        ot.plan_updates(edited, "Sandbox", client=client, progress=False, reads_per_second=1000)
+    assert type(e.value).__name__ == "ServiceUnreachable"
+    assert 1 <= connections.count(("127.0.0.1", closed_port)) <= 4  # only the reads already under way
+
+
 def test_unreachable_endpoint_in_a_push_is_one_line(sb, export, closed_port, tmp_path, capsys):
     df = export
     edits = _edits(df, tmp_path, 20)
