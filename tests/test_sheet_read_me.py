@@ -56,6 +56,20 @@ def test_write_sheet_names_the_frames_catalog_and_never_a_catalog_it_does_not_kn
     assert commands(given)[-1] == "opptoolkit push c.xlsx --catalog Sandbox --endpoint-url http://127.0.0.1:9"
 
 
+def test_the_read_me_counts_in_words_that_agree(tmp_path):
+    """One opportunity is "1 opportunity", one grey column "1 column is"; no dropdown column, no sentence about one."""
+    one = pd.DataFrame({"Id": ["O1"], "Project.Title": ["Data lake"]})  # one grey column: Id
+    text = " ".join(read_me(ot.write_sheet(one, tmp_path / "one.xlsx", catalog="Sandbox")))
+    assert "An export of 1 AWS Partner Central opportunity," in text
+    assert "1 column is set by AWS or names the record" in text
+    assert "columns have a dropdown" not in text and "column has a dropdown" not in text
+    assert "Where a cell takes several values" in text  # the rest of the sentence stays
+    two = one.assign(**{"LifeCycle.Stage": ["Prospect"]})
+    text = " ".join(read_me(ot.write_sheet(pd.concat([two, two.assign(Id="O2")]), tmp_path / "two.xlsx")))
+    assert "An export of 2 AWS Partner Central opportunities," in text and "1 column has a dropdown" in text
+    assert "2 columns are set by AWS or name the record" not in text  # still one grey column
+
+
 def test_write_workbook_lays_out_another_sheet_to_the_pipelines_standard(tmp_path):
     """The layout other sheets (the triage, the leads) are written with: labels, grey read-only columns and rows,
     dropdowns, a Read me of their own, and a base remembered under a key of several columns."""

@@ -526,7 +526,8 @@ def read_me(
     return [
         ("What this is", True),
         (
-            f"An export of {n_rows:,} AWS Partner Central opportunities, made by opptoolkit for editing in bulk. "
+            f"An export of {n_rows:,} AWS Partner Central {'opportunity' if n_rows == 1 else 'opportunities'}, made "
+            "by opptoolkit for editing in bulk. "
             f"The sheet '{sheet}' holds one opportunity per row; its first row names the fields.",
             False,
         ),
@@ -537,8 +538,13 @@ def read_me(
             False,
         ),
         (
-            f"{enum_columns} columns have a dropdown with the values AWS accepts: pick one from the list. Where a cell "
-            "takes several values, put one per line (Alt+Enter) or separate them with ';'.",
+            (
+                f"{enum_columns} {'column has' if enum_columns == 1 else 'columns have'} a dropdown with the values "
+                "AWS accepts: pick one from the list. "
+                if enum_columns
+                else ""
+            )
+            + "Where a cell takes several values, put one per line (Alt+Enter) or separate them with ';'.",
             False,
         ),
         (
@@ -549,7 +555,9 @@ def read_me(
             False,
         ),
         (
-            f"Grey cells cannot be edited: {locked_columns} columns are set by AWS or name the record{status}. "
+            f"Grey cells cannot be edited: {locked_columns} "
+            f"{'column is set by AWS or names' if locked_columns == 1 else 'columns are set by AWS or name'} the "
+            f"record{status}. "
             "An edit in a grey cell is not sent, and the plan lists it.",
             False,
         ),
