@@ -25,8 +25,10 @@ __all__ = [
     "Status",
     "counted",
     "first_outcome",
+    "how_many",
     "in_words",
     "is_api_field_code",
+    "joined",
     "said_line",
     "said_problems",
 ]
@@ -147,9 +149,36 @@ def counted(counts: Mapping[Any, int]) -> str:
     ('nothing', '1 succeeded')
     """
     parts = [f"{n:,} {in_words(str(k))}" for k, n in sorted(counts.items(), key=lambda kv: _RANK.get(kv[0], -1)) if n]
-    if not parts:
-        return "nothing"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return joined(parts) or "nothing"
+
+
+def joined(parts: Iterable[str]) -> str:
+    """Return parts as a sentence lists them: ``"a, b and c"``; empty for none.
+
+    Examples
+    --------
+    >>> joined(["1 update"]), joined(["1 update", "2 rows", "1 new opportunity"]), joined([])
+    ('1 update', '1 update, 2 rows and 1 new opportunity', '')
+    """
+    said = list(parts)
+    return ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else "".join(said)
+
+
+def how_many(n: int, one: str, many: str | None = None) -> str:
+    """Return ``n`` with the noun that agrees with it: ``"1 opportunity"``, ``"1,200 opportunities"``.
+
+    ``many`` is the plural where adding "s" (or "y" to "ies") does not make it.
+
+    Examples
+    --------
+    >>> how_many(1, "opportunity"), how_many(1200, "opportunity"), how_many(0, "row")
+    ('1 opportunity', '1,200 opportunities', '0 rows')
+    >>> how_many(2, "row of association changes", "rows of association changes")
+    '2 rows of association changes'
+    """
+    if many is None:
+        many = one[:-1] + "ies" if one.endswith("y") and one[-2:-1] not in "aeiou" else one + "s"
+    return f"{n:,} {one if n == 1 else many}"
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import botocore.exceptions as bce
 
 from . import __version__
 from ._errors import code_and_message, unreachable
-from ._status import Status, counted, said_line, said_problems
+from ._status import Status, counted, how_many, joined, said_line, said_problems
 from .connection import connect, get_client
 from .exceptions import OpptoolkitError, ServiceUnreachable
 from .quotas import DAILY_WRITES, READS_PER_SECOND, WRITES_PER_SECOND
@@ -235,7 +235,9 @@ def _pull(args: argparse.Namespace) -> int:
         df, out, headers=args.headers, base=True, solutions=solutions, catalog=args.catalog,
         endpoint_url=args.endpoint_url,
     )  # fmt: skip
-    print(f"Pulled {_opportunities(len(df))} from the {args.catalog} catalog into {out} ({df.shape[1]} columns).")
+    print(
+        f"Pulled {how_many(len(df), 'opportunity')} from the {args.catalog} catalog into {out} ({df.shape[1]} columns)."
+    )
     return 1 if _not_read(df.attrs.get("failures", [])) else 0
 
 
@@ -324,19 +326,9 @@ def _short(value: Any, n: int = 24) -> str:
     return text if len(text) <= n else f"{text[:n]}... ({len(text):,} characters)"
 
 
-def _opportunities(n: int) -> str:
-    """Return ``"1 opportunity"``, ``"1,200 opportunities"``."""
-    return f"{n:,} " + ("opportunity" if n == 1 else "opportunities")
-
-
-def _rows(n: int) -> str:
-    """Return ``"1 row"``, ``"1,200 rows"``."""
-    return f"{n:,} row" + ("" if n == 1 else "s")
-
-
 def _print_plan(plan: Any) -> None:
     todo = plan[(plan["action"] != Status.UNCHANGED) | plan["warnings"].map(bool)]  # an emptied cell kept, too
-    print(f"Planned {_rows(len(plan))}: {counted(plan['action'].value_counts().to_dict())}.")
+    print(f"Planned {how_many(len(plan), 'row')}: {counted(plan['action'].value_counts().to_dict())}.")
     for rec in todo.to_dict("records"):
         note = said_line(str(rec["note"])) if rec["note"] else ""
         print(f"  row {rec['row']} {_short(rec['Id'])} [{rec['action']}] {note}".rstrip())
@@ -368,14 +360,13 @@ def _confirmed(args: argparse.Namespace, client: Any) -> bool:
         lambda f: len(s := set(() if f is None else f)) > 0 and s <= ASSOCIATIONS.keys()
     )
     counts = {
-        ("update", "updates"): int((update & ~linked).sum()),
+        ("update", None): int((update & ~linked).sum()),
         ("row of association changes", "rows of association changes"): int(linked.sum()),
-        ("new opportunity", "new opportunities"): int((plan["action"] == Status.CREATE).sum()),
+        ("new opportunity", None): int((plan["action"] == Status.CREATE).sum()),
     }
-    said = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items() if n]
-    if not said:
+    what = joined(how_many(n, one, many) for (one, many), n in counts.items() if n)
+    if not what:
         return True
-    what = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
     if not sys.stdin.isatty():
         raise OpptoolkitError(
             f"{what} to the live AWS catalog: a confirmation is needed; run in a terminal, or pass --yes"
@@ -403,7 +394,7 @@ def _referrals(args: argparse.Namespace) -> int:
     pending = df[df["Status"] == "PENDING"]
     week = int((pending["DaysToExpiry"] < 7).sum())
     print(
-        f"Wrote {len(df):,} {'invitation' if len(df) == 1 else 'invitations'} from the {args.catalog} catalog into "
+        f"Wrote {how_many(len(df), 'invitation')} from the {args.catalog} catalog into "
         f"{out}: {len(pending):,} pending, {week:,} of them expiring within 7 days."
     )
     return 1 if _not_read(df.attrs.get("failures", [])) else 0
@@ -422,7 +413,7 @@ def _leads(args: argparse.Namespace) -> int:
         write_leads(df, local, catalog=args.catalog, endpoint_url=args.endpoint_url)
     pending = df[df["InvitationStatus"].eq("PENDING") & df["ContextId"].isna()]
     print(
-        f"{len(df)} leads from {args.catalog} into {out}: {len(pending)} waiting for a decision, "
+        f"{how_many(len(df), 'lead')} from {args.catalog} into {out}: {len(pending)} waiting for a decision, "
         f"{int((pending['DaysToExpiry'] < 7).sum())} of them expiring within 7 days; "
         f"decide and qualify there, then `{push_command(Path(out).name, args.catalog, args.endpoint_url)}`"
     )
@@ -448,8 +439,9 @@ def _push_leads(args: argparse.Namespace) -> int:
         if e.result is not None:  # what was done before the service was lost: in the results workbook too
             _lead_results(args, e.result)
         raise
-    steps = f"{len(result):,} lead step" + ("" if len(result) == 1 else "s")
-    print(f"{steps}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}")
+    print(
+        f"{how_many(len(result), 'lead step')}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}"
+    )
     made = result.dropna(subset=["OpportunityId"]).drop_duplicates("row")
     for r in made.to_dict("records"):
         print(f"  row {r['row']}: opportunity {r['OpportunityId']}")
@@ -487,7 +479,7 @@ def _snapshots(args: argparse.Namespace) -> int:
     unseen = health[~health["aws_sees_latest"]]
     role = health.attrs.get("role")
     print(
-        f"{health['Id'].nunique()} opportunities shared through engagements in {args.catalog}; "
+        f"{how_many(health['Id'].nunique(), 'opportunity')} shared through engagements in {args.catalog}; "
         + (f"AWS is not seeing the latest of {unseen['Id'].nunique()}" if len(unseen) else "AWS sees the latest of all")
         + ("" if role else "; no snapshot-job role is set")
     )
@@ -525,8 +517,9 @@ def _push_triage(args: argparse.Namespace) -> int:
         reads_per_second=args.reads_per_second,
         daily_write_budget=args.daily_write_budget,
     )
-    decisions = f"{len(result):,} decision" + ("" if len(result) == 1 else "s")
-    print(f"{decisions}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}")
+    print(
+        f"{how_many(len(result), 'decision')}: {counted(result['status'].value_counts().to_dict())}. Ledger: {args.ledger}"
+    )
     for r in result.fillna("").to_dict("records"):
         if r["OpportunityId"]:
             print(f"  row {r['row']} {r['Id']}: accepted, opportunity {r['OpportunityId']}")
@@ -594,7 +587,10 @@ def _push(args: argparse.Namespace) -> int:
             _results(args, e.result, complete=False)
         raise
     rows = result["operation"].isin([UPDATE, CREATE])  # the sheet's rows; then the association calls
-    print(f"Pushed {_rows(int(rows.sum()))}: {counted(result.loc[rows, 'status'].value_counts().to_dict())}", end="")
+    print(
+        f"Pushed {how_many(int(rows.sum()), 'row')}: {counted(result.loc[rows, 'status'].value_counts().to_dict())}",
+        end="",
+    )
     if not rows.all():
         calls = counted(result.loc[~rows, "status"].value_counts().to_dict())
         print(f"; {int((~rows).sum()):,} association calls: {calls}", end="")
@@ -618,7 +614,9 @@ def _print_settled(result: Any) -> None:
     settled = result.attrs.get("settled") or {}
     if settled:
         what = ", ".join(f"{k} {v}" for k, v in sorted(settled.items()))
-        print(f"settled {sum(settled.values())} calls an earlier run left unknown, read back: {what} (in the ledger)")
+        print(
+            f"settled {how_many(sum(settled.values()), 'call')} an earlier run left unknown, read back: {what} (in the ledger)"
+        )
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -642,7 +640,10 @@ def _submit(args: argparse.Namespace) -> int:
         boto3_session=session,  # an s3:// ledger's too
         reads_per_second=args.reads_per_second,
     )
-    print(f"Submitted {_opportunities(len(result))}: {counted(result['status'].value_counts().to_dict())}. ", end="")
+    print(
+        f"Submitted {how_many(len(result), 'opportunity')}: {counted(result['status'].value_counts().to_dict())}. ",
+        end="",
+    )
     print(f"Ledger: {args.ledger}")
     _print_settled(result)
     where = "row " if args.sheet else "#"  # a sheet's row number, else the Id's place on the command line
@@ -733,11 +734,14 @@ def _report(args: argparse.Namespace) -> int:
             snapshots=health,
         )
     skipped = [name for name, v in views.items() if isinstance(v, str)]
-    print(f"Wrote the report of {_opportunities(len(df))}: {args.html}" + (f" and {args.xlsx}." if args.xlsx else "."))
+    print(
+        f"Wrote the report of {how_many(len(df), 'opportunity')}: {args.html}"
+        + (f" and {args.xlsx}." if args.xlsx else ".")
+    )
     if since is not None:
         when = snapshot_time(since)
         print(
-            f"It is compared with {_opportunities(len(since))} as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}."
+            f"It is compared with {how_many(len(since), 'opportunity')} as of {f'{when:%Y-%m-%d %H:%M} UTC' if when else args.since}."
         )
     for name in skipped:
         print(f"  {name}: {views[name]}", file=sys.stderr)

@@ -47,7 +47,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import code_and_message, unreachable
 from ._files import replacing
-from ._status import Reason, Status
+from ._status import Reason, Status, how_many
 from ._values import is_blank, spelling_key
 from .client import without_metadata
 from .connection import Connection, as_connection, calls_since, takes_connection
@@ -520,7 +520,7 @@ def _read_me(n: int, closed: int, catalog: str | None, push: str) -> list[tuple[
     return [
         ("What this is", True),
         (
-            f"The {n:,} leads AWS shared with the partner in {where}, made by opptoolkit to take each from its "
+            f"The {how_many(n, 'lead')} AWS shared with the partner in {where}, made by opptoolkit to take each from its "
             f"invitation to an opportunity submitted to AWS. The sheet '{LEADS_SHEET}' holds one lead per row: those "
             f"waiting for a decision first, then the accepted ones; the {closed:,} expired or rejected last, in grey.",
             False,

@@ -62,6 +62,7 @@ from botocore.exceptions import ClientError
 
 from ._errors import code_and_message
 from ._gc import gc_paused
+from ._status import how_many
 from ._values import is_blank
 from .client import get_opportunities, iter_summaries, read_aws_summaries
 from .connection import Connection, as_connection, calls_since, takes_connection
@@ -172,13 +173,8 @@ class SyncResult:
         calls = sum(self.calls.values())
         return (
             f"Synced the mirror {self.path} from the {self.catalog} catalog ({how}): {done}; "
-            f"it holds {self.total:,} {self.kind if self.total == 1 else _plural(self.kind)} "
-            f"({calls:,} {'call' if calls == 1 else 'calls'} in {self.seconds:.1f} s)."
+            f"it holds {how_many(self.total, self.kind)} ({how_many(calls, 'call')} in {self.seconds:.1f} s)."
         )
-
-
-def _plural(noun: str) -> str:
-    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 # -- the columnar layout --------------------------------------------------------------------------

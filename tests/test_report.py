@@ -165,6 +165,11 @@ def test_a_sheet_with_some_columns_says_what_a_view_needs(df, tmp_path):
         report.review_status(slim)
 
 
+def test_the_report_of_one_opportunity_says_one(df, tmp_path):
+    report.write_report(df.head(1), tmp_path / "r.html", today=TODAY)
+    assert "1 opportunity as of" in (tmp_path / "r.html").read_text()
+
+
 def test_write_report_html_and_xlsx(df, tmp_path):
     views = report.write_report(df, tmp_path / "r.html", xlsx=tmp_path / "r.xlsx", today=TODAY)
     html = (tmp_path / "r.html").read_text()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._status import how_many
 from .._values import is_blank
 from ..exceptions import ReportError
 from ..frame import snapshot_time
@@ -350,7 +351,7 @@ def render_html(
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<meta name='viewport' content='width=device-width'><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1><p class='meta'>{len(df):,} opportunities as of {as_of}"
+        f"<h1>{html.escape(title)}</h1><p class='meta'>{how_many(len(df), 'opportunity')} as of {as_of}"
         + (f", compared with {html.escape(when)}" if since is not None else "")
         + f". {html.escape(money_note)} Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by opptoolkit.</p>",
         f"<nav><strong>Contents</strong><ol>{contents}</ol></nav>",
