@@ -992,9 +992,13 @@ def sync_engagements(
 
 def _shares(by_engagement: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[tuple[str, ...], ...]]:
     """Each engagement's shared resources as a comparable key: its (type, Id, sharer) triples, sorted."""
+
+    def text(v: Any) -> str:  # a member the answer left out, or the table's null for it: the same
+        return "" if is_blank(v) else str(v)
+
     return {
         str(e): tuple(
-            sorted({(str(a.get("ResourceType")), str(a.get("ResourceId")), str(a.get("CreatedBy"))) for a in items})
+            sorted({tuple(text(a.get(k)) for k in ("ResourceType", "ResourceId", "CreatedBy")) for a in items})
         )
         for e, items in by_engagement.items()
         if items
