@@ -150,6 +150,42 @@ class _DataGrid(DataGrid):  # type: ignore[misc]  # ipydatagrid ships no types
             f.update(self._meta.get(f["name"], {}))
         return data
 
+    def set_row_cells(self, row: int, cells: dict[str, Any]) -> list[str]:
+        """Set cells of one row, and send the browser the row once if any of them changed.
+
+        ipydatagrid's front end rebuilds its view and redraws every visible cell for each cell or row it is sent
+        (``ViewBasedJSONModel.updateCellValue``/``updateRowValue`` reset ``currentView``), and sends each cell
+        the kernel sets back as an edit: one row message per answer is one redraw, and a cell the browser already
+        shows (the one just typed) is not sent at all.
+
+        Parameters
+        ----------
+        row : int
+            The row's position in the frame the grid was made from.
+        cells : dict
+            Column label to value.
+
+        Returns
+        -------
+        list of str
+            The labels of the cells that changed (none: nothing was sent).
+
+        Examples
+        --------
+        >>> g = _DataGrid(pd.DataFrame({"A": ["x", "y"], "B": ["1", "2"]}), {})
+        >>> g.set_row_cells(1, {"A": "y", "B": "3"})
+        ['B']
+        >>> g.set_row_cells(1, {"A": "y", "B": "3"})
+        []
+        """
+        data = self._data["data"]
+        changed = [c for c, v in cells.items() if data.at[row, c] != v]
+        for c in changed:
+            data.at[row, c] = cells[c]
+        if changed:  # the row as ipydatagrid's own set_row_value sends it: every column but the key's
+            self._notify_row_change(row, [data.at[row, c] for c in self._get_col_headers(self._data)])
+        return changed
+
 
 @dataclass
 class _RowState:
@@ -219,8 +255,6 @@ class OpportunityGrid:
         self.form: OpportunityForm | None = None
         self._picked: Any = None
         self._quiet = False
-        self._sending = False
-        self._echo: dict[tuple[int, str], list[str]] = {}  # the cells the kernel set, until the browser echoes them
         self._filtered: set[str] = set()  # the grid columns the filter controls set a transform on
         self._exprs: dict[str, VegaExpr] = {}  # grid column -> its cells' colour expression
         self._statuses = self.schema.field_for(P.REVIEW_STATUS).enum
@@ -342,39 +376,27 @@ class OpportunityGrid:
         return expr
 
     def _show(self, label: Any, columns: Iterable[str] | None = None) -> None:
-        """Send a row's cells (the frame's ``columns``, else all shown) and its Check and Problems to the grid."""
-        self._sending = True
-        try:
-            self._send(label, columns)
-        finally:
-            self._sending = False
+        """Show a row's cells (the frame's ``columns``, else all shown) and its Check and Problems in the grid.
 
-    def _send(self, label: Any, columns: Iterable[str] | None) -> None:
-        pos = self._at[label]
+        Only what differs from what the browser shows is sent, as one row (:meth:`_DataGrid.set_row_cells`).
+        """
         row = self.edited.loc[label]
-        for c in self.columns if columns is None else columns:
-            text = _cell_text(pd.Series([row[c]]), self._field(c))[0]
-            self._set_cell(pos, self.labels[c], text)
+        cells = {
+            self.labels[c]: _cell_text(pd.Series([row[c]]), self._field(c))[0]
+            for c in (self.columns if columns is None else columns)
+        }
         state = self._states.get(label, _RowState())
-        check = state.outcome or ("" if state.action == Status.UNCHANGED else HAS_PROBLEMS if state.problems else READY)
-        self._set_cell(pos, CHECK, check)
-        self._set_cell(pos, PROBLEMS, state.said)
-
-    def _set_cell(self, pos: int, label: str, text: str) -> None:
-        self._echo.setdefault((pos, label), []).append(text)
-        self.grid.set_cell_value_by_index(label, pos, text)
+        cells[CHECK] = state.outcome or (
+            "" if state.action == Status.UNCHANGED else HAS_PROBLEMS if state.problems else READY
+        )
+        cells[PROBLEMS] = state.said
+        self.grid.set_row_cells(self._at[label], cells)
 
     # -- editing -------------------------------------------------------------------------------------
     def _on_cell_change(self, cell: dict[str, Any]) -> None:
-        if self._sending:
-            return  # ipydatagrid tells its listeners of the cells the grid sets too
         label = cell["column"]
         column = self._col_of.get(label)
         pos = int(cell["row"])
-        sent = self._echo.get((pos, label))
-        if sent and cell["value"] in sent:
-            sent.remove(cell["value"])  # the browser sends back each cell the kernel set: not an edit
-            return
         if column is None:  # Check or Problems: the grid's own words
             self._show(self._rows[pos], [])
             return
@@ -452,10 +474,8 @@ class OpportunityGrid:
             if column in self.labels and ident not in self._marks.setdefault(column, set()):
                 self._marks[column].add(ident)
                 touched.append(column)
-        for column in touched:
+        for column in touched:  # a new expression redraws the grid: the cells need not be sent again
             self._exprs[self.labels[column]].value = self._colour(self.labels[column])
-        if touched:
-            self._show(row, sorted(touched))
 
     def problems(self, row: Any) -> list[str]:
         """Return the row's problems in plain words (empty: none, or not edited).

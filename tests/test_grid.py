@@ -168,3 +168,65 @@ def test_a_conflict_names_the_result_rows_error_fields_not_words_split_from_its_
          "error_texts": ["changed on the server", "changed on the server"]}  # fmt: skip
     said = grid._outcome_words(0, r)
     assert f"someone changed {label_for(P.TITLE)}, {label_for(P.NEXT_STEPS)} on Partner Central" in said
+
+
+def _sent_to_the_browser(grid: OpportunityGrid, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Record the messages the grid's widget sends its browser end from now on (its comm's, as published)."""
+    sent: list[dict] = []
+    publish = grid.grid.comm.publish_msg
+
+    def record(msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append(data)
+        return publish(msg_type, data, metadata, buffers, **keys)
+
+    monkeypatch.setattr(grid.grid.comm, "publish_msg", record)
+    return sent
+
+
+def _typed(grid: OpportunityGrid, row: int, column: str, value: str) -> None:
+    """A cell typed into in the browser: the message ipydatagrid's front end sends the kernel for it."""
+    content = {"event_type": "cell-changed", "region": "body", "row": grid._at[row],
+               "column_index": grid.grid._column_name_to_index(label_for(column)), "value": value}  # fmt: skip
+    grid.grid._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def test_an_edit_is_answered_with_its_row_once_and_nothing_the_browser_shows(seed, monkeypatch):
+    # each cell or row sent makes ipydatagrid's front end rebuild its view and redraw the grid, and send each
+    # cell back as an edit: an edit's answer is its row, once; a cell the browser already shows is not sent
+    grid = OpportunityGrid(seed, "Sandbox", today=SEED_DAY)
+    row = _first(seed, "Pending Submission")
+    sent = _sent_to_the_browser(grid, monkeypatch)
+    columns = grid.grid._get_col_headers(grid.grid._data)
+
+    _typed(grid, row, AMOUNT, "1,200")
+    [answer] = sent
+    assert answer["content"]["event_type"] == "row-changed" and answer["content"]["row"] == grid._at[row]
+    shown = dict(zip(columns, answer["content"]["value"], strict=True))
+    assert shown[CHECK] == "problems" and shown[PROBLEMS] == grid.problems(row)[0]
+    assert shown[label_for(AMOUNT)] == "1,200"
+    assert shown == {c: grid.grid.get_cell_value_by_index(c, grid._at[row]) for c in columns}
+
+    sent.clear()
+    _typed(grid, row, AMOUNT, "1200")
+    [answer] = sent
+    shown = dict(zip(columns, answer["content"]["value"], strict=True))
+    assert (shown[CHECK], shown[PROBLEMS]) == ("ready", "")
+    sent.clear()
+    _typed(grid, row, AMOUNT, "1300")  # still ready: what the browser shows is the answer
+    assert sent == [] and grid.counts() == {"changed": 1, "ready": 1, "problems": 0}
+    _typed(grid, row, CHECK, "mine")  # the grid's own column: put back as it was
+    [answer] = sent
+    assert dict(zip(columns, answer["content"]["value"], strict=True))[CHECK] == "ready"
+
+
+def test_a_push_answers_each_row_pushed_with_the_row_once(sb, tmp_path, monkeypatch):
+    client = sb.client()
+    df = ot.read_opportunities("Sandbox", client=client, summary_only=True, progress=False)
+    grid = ot.edit_opportunities(df, "Sandbox", client=client, ledger=tmp_path / "ledger")
+    row = int(df.index[df[P.REVIEW_STATUS] == "Pending Submission"][0])
+    _typed(grid, row, P.NEXT_STEPS, "Workshop with the architects")
+    sent = _sent_to_the_browser(grid, monkeypatch)
+    assert grid.push()["status"].tolist() == ["succeeded"]
+    [answer] = sent  # the record as read back: its new modified date, Check and Problems
+    assert answer["content"]["event_type"] == "row-changed" and answer["content"]["row"] == grid._at[row]
+    assert grid.grid.get_cell_value_by_index(CHECK, grid._at[row]) == "succeeded"
