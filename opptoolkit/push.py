@@ -187,9 +187,10 @@ def plan_updates(
     The association columns (:data:`opptoolkit.rules.ASSOCIATIONS`: related solutions, AWS products, AWS
     Marketplace offers, ...) are not fields of UpdateOpportunity: :func:`push_updates` sends their edits as
     AssociateOpportunity / DisassociateOpportunity calls after the updates. A row whose only edits are
-    association columns is planned ``update`` all the same (``invalid`` when the push would refuse one of them
-    before any call), its ``changes`` and ``changed_fields`` are those columns, and its ``note`` says
-    "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no UpdateOpportunity".
+    association columns is planned ``update`` all the same, its ``changes`` and ``changed_fields`` those columns,
+    its ``note`` "associations only: sent as AssociateOpportunity / DisassociateOpportunity calls, no
+    UpdateOpportunity"; one the push would refuse before any call (past a quota, an offer that is not its ARN) is
+    ``invalid``, its ``errors`` saying why.
 
     Examples
     --------
