@@ -27,7 +27,7 @@ from .client import fetch_opportunity, get_opportunities, without_metadata
 from .connection import Connection, as_connection, calls_since, takes_connection
 from .exceptions import OpptoolkitError
 from .frame import to_frame
-from .schema import ID, Catalog, output_schema, service_model
+from .schema import ID, Catalog, output_schema, service_model, shape_value
 
 if TYPE_CHECKING:
     import boto3
@@ -52,9 +52,8 @@ ENGAGEMENT_ANSWER = "GetEngagement"
 #: (ListEngagementResourceAssociations): ``Members[0].CompanyName``, ``ResourceAssociations[0].ResourceId``.
 MEMBERS, RESOURCES = "Members", "ResourceAssociations"
 _MEMBER_LIST = ("ListEngagementMembers", "EngagementMemberList")
-_RUNNING, _STOPPED = "Running", "Stopped"
-for _s in (_RUNNING, _STOPPED):
-    assert _s in service_model().shape_for("ResourceSnapshotJobStatus").enum, _s  # type: ignore[attr-defined]
+_RUNNING = shape_value("ResourceSnapshotJobStatus", "Running")
+_STOPPED = shape_value("ResourceSnapshotJobStatus", "Stopped")
 _RESOURCE_LIST = ("ListEngagementResourceAssociations", "EngagementResourceAssociationSummaries")
 
 

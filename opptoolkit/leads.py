@@ -79,7 +79,7 @@ from .referrals import (
     rejection_reasons,
 )
 from .rules import allowed_message, model_problems
-from .schema import Catalog, Field, label_for, output_schema, service_model, shape_schema
+from .schema import Catalog, Field, label_for, output_schema, service_model, shape_schema, shape_value
 from .sheets import (
     HEADS,
     SheetRows,
@@ -116,18 +116,14 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-LEAD = "Lead"
-assert LEAD in service_model().shape_for("EngagementContextType").enum  # type: ignore[attr-defined]
+LEAD = shape_value("EngagementContextType", "Lead")
 UPDATE, CONVERT_OP = "UpdateEngagementContext", "StartOpportunityFromEngagementTask"
 _TASKS = "ListOpportunityFromEngagementTasks"
-_PENDING, _ACCEPTED = "PENDING", "ACCEPTED"
-_IN_PROGRESS, _COMPLETE = "IN_PROGRESS", "COMPLETE"
-for _v, _shape in ((_PENDING, "InvitationStatus"), (_IN_PROGRESS, "TaskStatus"), (_COMPLETE, "TaskStatus")):
-    assert _v in service_model().shape_for(_shape).enum, _v  # type: ignore[attr-defined]
+_PENDING, _ACCEPTED = shape_value("InvitationStatus", "PENDING"), "ACCEPTED"
+_IN_PROGRESS, _COMPLETE = shape_value("TaskStatus", "IN_PROGRESS"), shape_value("TaskStatus", "COMPLETE")
 #: The model's ReasonCode of a conversion refused for a disqualified lead; the sales guide's "Lead status"
 #: names the status (Open, Research, Qualified, Disqualified). The model's QualificationStatus is free text.
-DISQUALIFIED_CODE, DISQUALIFIED = "DisqualifiedLeadNotPermitted", "Disqualified"
-assert DISQUALIFIED_CODE in service_model().shape_for("ReasonCode").enum  # type: ignore[attr-defined]
+DISQUALIFIED_CODE, DISQUALIFIED = shape_value("ReasonCode", "DisqualifiedLeadNotPermitted"), "Disqualified"
 #: The lead statuses the sales guide names ("Lead status"): offered in a workbook's dropdown, never enforced
 #: (the model takes any text of 1 to 255 characters).
 LEAD_STATUSES = ("Open", "Research", "Qualified", DISQUALIFIED)
@@ -433,8 +429,7 @@ LEADS_SHEET = "Leads"
 #: The columns the base remembers: what a push compares the edits with, and the concurrency token.
 _BASE_COLUMNS = (*_EDITABLE, TOKEN)
 #: The invitation statuses of a lead nothing can be done with any more (unless accepted before).
-_CLOSED = ("EXPIRED", "REJECTED")
-assert set(_CLOSED) <= set(service_model().shape_for("InvitationStatus").enum)  # type: ignore[attr-defined]
+_CLOSED = (shape_value("InvitationStatus", "EXPIRED"), shape_value("InvitationStatus", "REJECTED"))
 #: The columns printed (those a person works with, before the lead's details): the actions and where each lead is.
 _PRINTED = (
     *ACTIONS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import botocore.session
 import pytest
 from botocore.model import ListShape, StructureShape
@@ -175,3 +177,18 @@ def test_a_value_named_by_hand_is_checked_against_the_model_under_python_O():
     assert p.stdout.startswith(
         f"botocore {botocore.__version__}'s partnercentral-selling model has no 'Failed' in TaskStatus (its values: "
     ), p.stdout
+
+
+def test_no_library_module_checks_a_value_of_the_model_with_assert():
+    """Every check that a value named by hand is one of the model's enum goes through ``shape_value`` (kept under
+    ``python -O``), not ``assert value in ....enum`` (dropped)."""
+    import re
+
+    root = Path(ot.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"\s*assert .* in .*shape_for\(.*\)\.enum", line)
+    ]
+    assert not found, found

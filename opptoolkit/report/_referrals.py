@@ -16,7 +16,7 @@ from .. import fields as P
 from ..ledger import read_ledger
 from ..referrals import ACCEPT_LEAD_OP as _ACCEPT_LEAD_OP
 from ..referrals import LEAD_INVITATION as _LEAD
-from ..schema import AWS_PREFIX, service_model
+from ..schema import AWS_PREFIX, service_model, shape_value
 from ._views import need_columns
 
 __all__ = ["aws_vs_partner", "referral_decisions", "referrals_by_expiry"]
@@ -25,9 +25,7 @@ __all__ = ["aws_vs_partner", "referral_decisions", "referrals_by_expiry"]
 OPPORTUNITY_ID = "OpportunityId"
 _ACCEPT_OP, _REJECT_OP = "StartEngagementByAcceptingInvitationTask", "RejectEngagementInvitation"
 assert OPPORTUNITY_ID in service_model().operation_model(_ACCEPT_OP).output_shape.members  # type: ignore[union-attr]
-_PENDING, _EXPIRED = "PENDING", "EXPIRED"
-for _s in (_PENDING, _EXPIRED):
-    assert _s in service_model().shape_for("InvitationStatus").enum, _s  # type: ignore[attr-defined]
+_PENDING, _EXPIRED = shape_value("InvitationStatus", "PENDING"), shape_value("InvitationStatus", "EXPIRED")
 
 
 #: Expiry buckets of the referrals view: upper bounds in days (exclusive), and their names.

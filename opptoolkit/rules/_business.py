@@ -9,7 +9,7 @@ from typing import Any
 from .. import fields as P
 from .._values import is_blank
 from ..exceptions import Problem
-from ..schema import Schema, compile_pattern, get_schema, template
+from ..schema import Schema, compile_pattern, get_schema, shape_value, template
 from ..wire import input_shape
 from ._editability import check_editable, edit_ignored
 from ._facts import (
@@ -417,8 +417,7 @@ def related_of_row(row: Mapping[str, Any]) -> dict[str, list[str]] | None:
 # (https://docs.aws.amazon.com/partner-central/latest/developer-guide/associating-disassociating-assigning-opportunities.html).
 # The model's CreateOpportunity text: "opportunities in the Pending Submission state must have complete details".
 #: CreateOpportunity's Origin (not a member UpdateOpportunity takes), checked against the model.
-AWS_REFERRAL = "AWS Referral"
-assert AWS_REFERRAL in input_shape("CreateOpportunity").members["Origin"].enum  # type: ignore[attr-defined]
+AWS_REFERRAL = shape_value(input_shape("CreateOpportunity").members["Origin"].name, "AWS Referral")
 MAX_SOLUTIONS = 10
 #: model, LifeCycle.Stage, Prospect: "must be matured to Qualified before submission" (checked at import)
 PROSPECT, QUALIFIED = model_value(P.STAGE, "Prospect"), model_value(P.STAGE, "Qualified")

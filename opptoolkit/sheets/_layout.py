@@ -37,7 +37,7 @@ from .. import fields as P
 from .._patterns import describe, example_date
 from .._values import is_blank
 from ..rules import ASSOCIATED, accepted_values, editable_fields
-from ..schema import Field, length_bounds, service_model
+from ..schema import Field, length_bounds, shape_value
 from ._base import add_exact
 from ._codec import AMOUNT_FORMAT, DATE_CELL_FORMAT, guard_text, ooxml_escape, time_text, typed_cell
 
@@ -200,8 +200,7 @@ def input_message(f: Field | None, why_locked: str | None) -> str:
 
 
 #: ListSolutions' SolutionStatus value of a solution that can be associated (the model's enum).
-ACTIVE = "Active"
-assert ACTIVE in service_model().shape_for("SolutionStatus").enum  # type: ignore[attr-defined]
+ACTIVE = shape_value("SolutionStatus", "Active")
 
 
 def solution_rows(solutions: Any) -> list[tuple[str, str, str, str]]:
