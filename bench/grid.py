@@ -13,8 +13,9 @@ round:
   in turn) from the browser's Enter to the kernel's answer drawn (the editing grid: the row's Check and
   Problems and the message under the grid; the peer: a handler that says which cell changed), and to the
   page quiet again (no frame on the kernel's websocket for a second: every message the edit caused, both
-  ways, sent and handled), with the websocket's frames and bytes both ways and the kernel's time in its
-  comm handlers;
+  ways, sent and handled), with the cells the browser drew meanwhile (Lumino's grid paints each cell off
+  screen and copies it onto its canvas: the copies counted), the websocket's frames and bytes both ways and
+  the kernel's comm messages, bytes and time in its comm handlers;
 * **push** (the editing grid): Push of the one row ready, from the click to "Pushed:" drawn, against a
   sandbox in the kernel (``SandboxConfig.fast()``: no server-side throttling; the client paces as a user's);
 * **filter**: from the kernel setting the filter (``grid.filter(stage=...)`` / ``DataGrid.transform``)
@@ -186,7 +187,13 @@ WATCH = """(() => {
     send(d) { window.__ws.push([performance.now(), 'out', size(d)]); return super.send(d); }
   }
   window.WebSocket = Watched;
-  document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__enter = performance.now(); }, true);
+  // the cells the canvas grids draw: Lumino's DataGrid paints each cell off screen, then copies it in
+  window.__blits = 0;
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (...a) { window.__blits++; return draw.apply(this, a); };
+  document.addEventListener('keydown', e => {
+    if (e.key === 'Enter') { window.__enter = performance.now(); window.__enterBlits = window.__blits; }
+  }, true);
 })()"""
 
 RENDER = """async (which) => {
@@ -208,6 +215,7 @@ RENDER = """async (which) => {
 # and until no websocket frame for a second (quiet); the frames and bytes both ways in between.
 ANSWER = """async ([selector, text, t0]) => {
   const start = t0 ?? window.__enter;
+  const blits = t0 == null ? window.__enterBlits : window.__markBlits;
   const frame = () => new Promise(r => requestAnimationFrame(r));
   const has = () => (document.querySelector(selector)?.textContent ?? '').includes(text);
   while (!has()) {
@@ -228,7 +236,7 @@ ANSWER = """async ([selector, text, t0]) => {
   const quiet = (seen.length ? seen[seen.length - 1][0] : start) - start;
   const sum = d => seen.filter(m => m[1] === d).reduce((a, m) => a + m[2], 0);
   const n = d => seen.filter(m => m[1] === d).length;
-  return {drawn, quiet: Math.max(quiet, drawn), in: n('in'), in_bytes: sum('in'), out: n('out'), out_bytes: sum('out')};
+  return {drawn, quiet: Math.max(quiet, drawn), cells: window.__blits - blits, in: n('in'), in_bytes: sum('in'), out: n('out'), out_bytes: sum('out')};
 }"""
 
 SCROLL = """async () => {
@@ -292,7 +300,7 @@ def _edits(page: Any, which: str, n: int, figures: dict[str, list[Any]]) -> None
 
 def _push(page: Any, figures: dict[str, list[Any]]) -> None:
     _kernel_counts(page)
-    t0 = page.evaluate("performance.now()")
+    t0 = page.evaluate("(window.__markBlits = window.__blits, performance.now())")
     page.locator(".holder button.ot-grid-push").click()
     got = page.evaluate(ANSWER, [".holder .ot-grid-said", "Pushed:", t0])
     assert "1 succeeded" in page.locator(".holder .ot-grid-said").inner_text(), page.locator(".holder").inner_text()
@@ -408,9 +416,9 @@ def _table(figures: dict[str, dict[str, list[Any]]], args: argparse.Namespace) -
         print(f"| {name} | {cells} |")
     print(f"\nper edit, median of {args.repeat} × {args.edits}; one-row push, median of {args.repeat}")
     print(
-        "| grid | step | answer drawn s | page quiet s | ws frames in/out | ws KB in/out | kernel comm msgs in/out | kernel KB out | kernel s in comm handlers |"
+        "| grid | step | answer drawn s | page quiet s | cells drawn | ws frames in/out | ws KB in/out | kernel comm msgs in/out | kernel KB out | kernel s in comm handlers |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for which, name in (("ours", "edit_opportunities"), ("plain", "DataGrid(df)")):
         for step in ("edits", "push"):
             xs = figures[which].get(step, [])
@@ -421,7 +429,7 @@ def _table(figures: dict[str, dict[str, list[Any]]], args: argparse.Namespace) -
                 return med([x[key] / scale for x in xs], fmt)
 
             print(
-                f"| {name} | {'edit' if step == 'edits' else 'push 1 row'} | {m('drawn', 1000)} | {m('quiet', 1000)} "
+                f"| {name} | {'edit' if step == 'edits' else 'push 1 row'} | {m('drawn', 1000)} | {m('quiet', 1000)} | {m('cells', fmt='{:.0f}')} "
                 f"| {m('in', fmt='{:.0f}')}/{m('out', fmt='{:.0f}')} "
                 f"| {m('in_bytes', 1000, '{:.1f}')}/{m('out_bytes', 1000, '{:.1f}')} "
                 f"| {m('kernel_in', fmt='{:.0f}')}/{m('kernel_out', fmt='{:.0f}')} "
