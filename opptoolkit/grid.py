@@ -49,7 +49,7 @@ from ipydatagrid import DataGrid, TextRenderer, VegaExpr
 
 from . import fields as P
 from ._status import Status
-from ._values import display, is_blank
+from ._values import is_blank
 from .client import fetch_opportunity
 from .connection import Connection, as_connection, takes_connection
 from .exceptions import OpptoolkitError, Problem
@@ -788,10 +788,12 @@ class OpportunityGrid:
                 continue
             said = self._outcome_words(label, r)
             words.append(said)
-            moved = self._reread(label) if r["status"] == Status.SUCCEEDED else []
+            saved = r["status"] == Status.SUCCEEDED
+            if saved:
+                self._reread(label)
             self._states[label] = _RowState(outcome=str(r["status"]), said=said)
             self._mark(label, set())
-            self._show(label, [c for c in moved if c in self.labels])
+            self._show(label, None if saved else [])  # read back: the cells whose text moved are sent
         result["said"] = words
         self.result = result
         counts = result["status"].value_counts().to_dict()
@@ -829,23 +831,19 @@ class OpportunityGrid:
         code = r.get("error_code") or r.get("reason")
         return f"{status}: {message}" + (f" ({code})" if code else "")
 
-    def _reread(self, label: Any) -> list[str]:
-        """Replace a pushed row by the record as the service holds it now (its base too); return the columns that moved."""
+    def _reread(self, label: Any) -> None:
+        """Replace a pushed row by the record as the service holds it now (its base too)."""
         conn = self.connection
         assert conn is not None
         with conn.paced():
             rec = fetch_opportunity(conn.client, conn.catalog, str(self.edited.at[label, ID]))
         if rec is None:
-            return []
+            return
         now = to_frame([rec]).iloc[0]
-        moved = []
         for c in self.base.columns:
             v = now.get(c) if c in now.index else None
-            if display(v) != display(self.edited.at[label, c]):
-                moved.append(str(c))
             self.base.at[label, c] = v
             self.edited.at[label, c] = v
-        return moved
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
