@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ._errors import code_and_message, unreachable
 from ._values import to_utc_datetime
 from .connection import Connection, as_connection, bars_disabled, calls_since, takes_connection
-from .exceptions import OpptoolkitError, ServiceUnreachable
+from .exceptions import OpptoolkitError
 from .frame import to_frame
 from .rules import input_value
 from .schema import AWS_PREFIX, Catalog, output_schema, service_model
@@ -212,6 +212,7 @@ def get_opportunities(
     progress: bool | None = True,
     desc: str = "GetOpportunity",
     fetch: Callable[[str], dict[str, Any] | None] | None = None,
+    stop_at_failure: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """GetOpportunity for each identifier, concurrently; returns (records, failures).
 
@@ -222,12 +223,15 @@ def get_opportunities(
     the listing goes on. A record that still fails after boto3's retries is returned in
     ``failures`` (``Id``, ``code``, ``message``), never dropped silently. An error that every
     further call would share (the endpoint cannot be reached, no usable credentials) raises
-    :class:`~opptoolkit.exceptions.ServiceUnreachable` at its first occurrence instead. The caller paces
-    ``client`` (:meth:`Connection.paced`), as for :func:`iter_summaries`.
+    :class:`~opptoolkit.exceptions.ServiceUnreachable` at its first occurrence instead;
+    ``stop_at_failure`` stops so at any failed read (an :class:`~opptoolkit.exceptions.OpptoolkitError` naming
+    it), for a caller that cannot go on without every record. Either way the reads queued behind it are not
+    sent. The caller paces ``client`` (:meth:`Connection.paced`), as for :func:`iter_summaries`.
     """
     failures: list[dict[str, Any]] = []
     futures: list[tuple[str, Future[dict[str, Any] | None]]] = []
-    stop: list[ServiceUnreachable] = []  # the first error that no further call can avoid
+    named: dict[Future[dict[str, Any] | None], str] = {}
+    stop: list[OpptoolkitError] = []  # the first error that stops the reads
 
     def get(identifier: str) -> dict[str, Any] | None:
         if stop:  # queued before the first such error: not sent (it is cancelled below)
@@ -237,8 +241,13 @@ def get_opportunities(
     def done(fut: Future[dict[str, Any] | None]) -> None:
         bar.update(1)
         err = None if fut.cancelled() else fut.exception()
-        if err is not None and (u := unreachable(err)) is not None:
+        if err is None or stop:
+            return
+        if (u := unreachable(err)) is not None:
             stop.append(u)
+        elif stop_at_failure and isinstance(err, (ClientError, BotoCoreError)):
+            failed = _error_row(named[fut], err)
+            stop.append(OpptoolkitError(f"{desc} {failed['Id']} failed: {failed['code']}: {failed['message']}"))
 
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
@@ -250,6 +259,7 @@ def get_opportunities(
                     if stop:
                         break
                     fut = pool.submit(get, ident)
+                    named[fut] = ident
                     fut.add_done_callback(done)
                     futures.append((ident, fut))
                     bar.total = len(futures)
@@ -260,7 +270,7 @@ def get_opportunities(
                 if (u := unreachable(e)) is None:
                     raise
                 stop.append(u)
-            if stop:  # no further call can succeed: stop at the first, record nothing per row
+            if stop:  # stop at the first such error, record nothing per row
                 for _, f in futures:
                     f.cancel()
                 raise stop[0]

@@ -38,7 +38,7 @@ from ._status import Reason, Status, counted, first_outcome
 from ._values import Blank
 from .client import fetch_opportunity, get_opportunities
 from .connection import Connection, as_connection, takes_connection
-from .exceptions import OpptoolkitError, ServiceUnreachable
+from .exceptions import ServiceUnreachable
 from .execute import CREATE, UPDATE, Call, Outcome, Runner, noted, request_of, running
 from .frame import to_frame
 from .io import read_frame
@@ -256,12 +256,9 @@ def _read_many(
         return fetch_opportunity(conn.client, conn.catalog, ident) or {ID: ident, _GONE: True}
 
     with conn.paced():
-        records, failures = get_opportunities(
-            conn.catalog, ids, client=conn.client, progress=conn.progress, desc="read", fetch=read
+        records, _ = get_opportunities(
+            conn.catalog, ids, client=conn.client, progress=conn.progress, fetch=read, stop_at_failure=True
         )
-    if failures:
-        first = failures[0]
-        raise OpptoolkitError(f"GetOpportunity {first[ID]} failed: {first['code']}: {first['message']}")
     by_id = {r[ID]: None if r.get(_GONE) else r for r in records}
     return {i: by_id.get(i) for i in ids}
 

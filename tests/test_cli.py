@@ -178,6 +178,39 @@ def test_unreachable_endpoint_stops_a_plans_reads_at_the_first_error(pulled, clo
     assert 1 <= connections.count(("127.0.0.1", closed_port)) <= 4  # only the reads already under way
 
 
+def test_a_plans_failed_read_stops_its_reads_and_is_said_once(sb, pulled, caplog):
+    """A read of a plan without a base that fails for its own reason (not a lost service) stops the plan too: the
+    reads queued behind it are not sent, and the failure is said once, as the error (no log line beside it)."""
+    from botocore.awsrequest import AWSResponse
+
+    client = sb.client()
+    edited = pulled.head(100).copy()
+    edited["Project.Title"] = "Read fails"
+    bad = str(edited["Id"].iloc[0])
+    queued = threading.Event()
+
+    class _Raw:  # what botocore reads an answer's body from
+        def __init__(self, body: bytes) -> None:
+            self.body = body
+
+        def stream(self, **_: object):
+            yield self.body
+
+    def answer(request, **_: object):  # AWS's answer to the one bad read: a 400 of that request alone
+        queued.wait(2)  # every read is queued by then (the plan submits them all at once)
+        if json.loads(request.body)["Identifier"] != bad:
+            return None
+        body = b'{"__type": "ValidationException", "message": "the read was refused"}'
+        return AWSResponse(request.url, 400, {"x-amzn-errortype": "ValidationException"}, _Raw(body))
+
+    client.meta.events.register("before-send.partnercentral-selling.GetOpportunity", answer)
+    with caplog.at_level(logging.WARNING, logger="opptoolkit"), pytest.raises(ot.OpptoolkitError) as e:
+        ot.plan_updates(edited, "Sandbox", client=client, progress=False, reads_per_second=1000)
+    assert str(e.value).startswith(f"GetOpportunity {bad} failed: ValidationException")
+    assert sb.service.calls["GetOpportunity"] < len(edited) - 4  # the reads queued behind it were not sent
+    assert not [r for r in caplog.records if "reads failed" in r.getMessage()]  # said once: the error
+
+
 def test_unreachable_endpoint_in_a_push_is_one_line(sb, export, closed_port, tmp_path, capsys):
     df = export
     edits = _edits(df, tmp_path, 20)

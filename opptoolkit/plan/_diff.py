@@ -409,10 +409,8 @@ def _text_lists(e: pd.Series, b: pd.Series, blank: Blank) -> tuple[np.ndarray, n
     ev, bv = e.tolist(), b.tolist()
     n = len(ev)
     other = ~np.fromiter(map(operator.is_, ev, bv), dtype=bool, count=n)
-    cells, cleared = (
-        np.ones(n, dtype=bool),
-        np.zeros(n, dtype=bool),
-    )  # the very same object: neither changed nor emptied
+    # the very same object: neither changed nor emptied
+    cells, cleared = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     if not other.any():
         return cells, cleared
     ev, bv = list(compress(ev, other.tolist())), list(compress(bv, other.tolist()))
